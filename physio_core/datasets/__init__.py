@@ -1,0 +1,1 @@
+"""Readers that turn dataset files into canonical PoseSequences / sensor series (edge adapters)."""

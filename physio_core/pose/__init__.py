@@ -1,0 +1,1 @@
+"""Pose backends and converters from each source's joint layout to the canonical skeleton."""

@@ -1,0 +1,85 @@
+"""Typed results shared by the pipeline, storage, reports and pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from physio_core.skeleton import PoseSequence
+
+
+@dataclass
+class AngleSeries:
+    """Joint angles over time: values (T, A) in degrees, one column per name (NaN if unknown)."""
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    times: np.ndarray
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values[:, self.names.index(name)]
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        return {n: self.values[:, i] for i, n in enumerate(self.names)}
+
+
+@dataclass
+class Rep:
+    """One repetition found on a principal angle."""
+
+    index: int  # 1-based
+    start_frame: int
+    end_frame: int  # inclusive
+    start_s: float
+    end_s: float
+    angle: str  # name of the angle the rep was counted on
+    rom_deg: float  # range of motion of that angle within the rep
+    min_deg: float
+    max_deg: float
+    peak_s: float | None = None  # time of the turning point (deepest / highest)
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "start_frame": self.start_frame,
+            "end_frame": self.end_frame,
+            "start_s": round(self.start_s, 4),
+            "end_s": round(self.end_s, 4),
+            "duration_s": round(self.duration_s, 4),
+            "peak_s": None if self.peak_s is None else round(self.peak_s, 4),
+            "angle": self.angle,
+            "rom_deg": round(self.rom_deg, 3),
+            "min_deg": round(self.min_deg, 3),
+            "max_deg": round(self.max_deg, 3),
+        }
+
+
+@dataclass
+class SessionResult:
+    """Everything one analysed recording (upload or live) produced."""
+
+    pose: PoseSequence
+    angles: AngleSeries
+    reps: list[Rep]
+    fps: float
+    frames: int
+    frames_with_person: int
+    backend: str
+    exercise: str = "auto"
+    source: str = ""  # file name or "live"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    # later models fill these: stability_score, balance_score, injury_risk, ...
+    metrics: dict[str, float] = field(default_factory=dict)
+    feedback: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. "two people in view at 3.2 s"
+
+    @property
+    def rep_count(self) -> int:
+        return len(self.reps)
