@@ -1,0 +1,221 @@
+"""Engines, Alembic migrations, retries, and the one error type callers see when the database is away.
+
+``init_db()`` is the only way the schema comes to exist: it runs ``alembic upgrade head`` on the
+database named by ``DATABASE_URL`` (or the SQLite file under ``settings.data_dir``) and returns a
+cached engine for that URL. Repository functions take that engine as their first argument.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+from physio_core.config import get_settings
+
+log = logging.getLogger(__name__)
+
+STORE_DIR = Path(__file__).resolve().parent
+ALEMBIC_INI = STORE_DIR / "alembic.ini"
+MIGRATIONS_DIR = STORE_DIR / "migrations"
+
+# errors that mean "the server/file cannot be used right now" rather than "your data is wrong"
+_CONNECTION_ERRORS = (exc.OperationalError, exc.InterfaceError)
+
+T = TypeVar("T")
+
+
+class StorageUnavailable(RuntimeError):
+    """The database cannot be reached or opened; ``str(err)`` is fit to show a user."""
+
+    def __init__(self, message: str, where: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+        self.reason = reason
+
+
+def describe_url(url: str | sa.URL) -> str:
+    """A short, password-free description of where the data lives."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return f"SQLite file {u.database}" if u.database not in (None, "", ":memory:") else "SQLite in memory"
+    port = f":{u.port}" if u.port else ""
+    backend = {"postgresql": "PostgreSQL", "mysql": "MySQL"}.get(u.get_backend_name(), u.get_backend_name())
+    return f"{backend} at {u.host or 'localhost'}{port}/{u.database or ''}"
+
+
+def _reason(err: BaseException) -> str:
+    orig = getattr(err, "orig", None) or err
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
+
+
+def unavailable(url: str | sa.URL, err: BaseException) -> StorageUnavailable:
+    where, reason = describe_url(url), _reason(err)
+    return StorageUnavailable(
+        f"The database ({where}) cannot be reached: {reason}. "
+        "Check that it is running and that DATABASE_URL is right, then try again.",
+        where=where,
+        reason=reason,
+    )
+
+
+@contextmanager
+def translate_errors(url: str | sa.URL) -> Iterator[None]:
+    """Turn connection-level failures into StorageUnavailable; let everything else through."""
+    try:
+        yield
+    except _CONNECTION_ERRORS as err:
+        raise unavailable(url, err) from err
+    except exc.DBAPIError as err:
+        if err.connection_invalidated:
+            raise unavailable(url, err) from err
+        raise
+
+
+def _dumps(obj: object) -> str:
+    # compact, and refuse NaN/inf: Postgres rejects them and they are not JSON
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite; cascades depend on it
+    cur.execute("PRAGMA journal_mode=WAL")  # readers (history pages) do not block the live writer
+    cur.close()
+
+
+def resolve_url(url: str | None = None) -> str:
+    return url or get_settings().resolved_database_url
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: settings); connects lazily, so it never fails here."""
+    url = resolve_url(url)
+    u = make_url(url)
+    kwargs: dict = {"json_serializer": _dumps, "pool_pre_ping": True}
+    if u.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
+        if u.database in (None, "", ":memory:"):
+            kwargs["poolclass"] = StaticPool  # one shared connection, else every checkout is a new empty DB
+    elif u.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"connect_timeout": 5}
+    engine = sa.create_engine(url, **kwargs)
+    if u.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _alembic_config() -> Config:
+    cfg = Config(str(ALEMBIC_INI))
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def _run_alembic(engine: Engine, fn: Callable[[Config], None]) -> None:
+    u = engine.url
+    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
+        try:
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise unavailable(u, err) from err
+    cfg = _alembic_config()
+    with translate_errors(u), engine.begin() as conn:
+        cfg.attributes["connection"] = conn  # env.py runs on this connection, not a new engine
+        fn(cfg)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    _run_alembic(engine, lambda cfg: command.upgrade(cfg, revision))
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    _run_alembic(engine, lambda cfg: command.downgrade(cfg, revision))
+
+
+def current_revision(engine: Engine) -> str | None:
+    with translate_errors(engine.url), engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def init_db(url: str | None = None) -> Engine:
+    """Migrate the database at ``url`` (default: settings) to head and return its engine.
+
+    Cached per URL, so pages may call it on every rerun. Raises StorageUnavailable when the
+    database cannot be reached (nothing is cached then, so a later call tries again).
+    """
+    url = resolve_url(url)
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is not None:
+            return engine
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        _engines[url] = engine
+        log.info("database ready: %s", describe_url(url))
+        return engine
+
+
+def dispose_engines(url: str | None = None) -> None:
+    """Close pooled connections of cached engines (all, or the one for ``url``)."""
+    with _engines_lock:
+        for key in [url] if url else list(_engines):
+            engine = _engines.pop(key, None) if key else None
+            if engine is not None:
+                engine.dispose()
+
+
+def run_read(engine: Engine, fn: Callable[[Session], T]) -> T:
+    """Run ``fn`` in a read session; connection failures become StorageUnavailable."""
+    with translate_errors(engine.url), Session(engine) as session:
+        return fn(session)
+
+
+def run_write(
+    engine: Engine, fn: Callable[[Session], T], *, attempts: int = 3, backoff_s: float = 0.2
+) -> T:
+    """Run ``fn`` in one transaction and commit; retry briefly on connection failures.
+
+    ``fn`` is re-run from scratch on each attempt (its transaction was rolled back), so it must
+    only touch the session. Other errors (integrity, programming) are not retried.
+    """
+    last: BaseException | None = None
+    for attempt in range(attempts):
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                out = fn(session)
+                session.commit()
+                return out
+        except _CONNECTION_ERRORS as err:
+            last = err
+        except exc.DBAPIError as err:
+            if not err.connection_invalidated:
+                raise
+            last = err
+        if attempt + 1 < attempts:
+            log.warning("database write failed (%s), retrying", _reason(last))
+            time.sleep(backoff_s * (2**attempt))
+    assert last is not None
+    raise unavailable(engine.url, last) from last

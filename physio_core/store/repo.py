@@ -1,0 +1,863 @@
+"""Queries. Every function takes the engine from ``init_db()`` first, returns plain typed records
+(never live ORM objects), and raises StorageUnavailable when the database is away.
+
+Role checks: functions with a ``viewer_id`` apply them when it is given (pages pass the logged-in
+user); ``viewer_id=None`` means a trusted caller (CLI, tests). Admins see everything, trainers
+their assigned athletes and the sessions they ran, athletes themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from physio_core.results import AngleSeries, Rep, SessionResult
+from physio_core.skeleton import PoseSequence
+from physio_core.store import codec
+from physio_core.store.db import run_read, run_write
+from physio_core.store.models import (
+    Feedback,
+    FeedbackKind,
+    PerformanceMetrics,
+    Role,
+    SensorData,
+    SessionRecord,
+    SessionStatus,
+    TrainerAthlete,
+    User,
+    utcnow,
+)
+
+# metrics with their own column; everything else in SessionResult.metrics goes to `extra`
+SCORE_COLUMNS = ("balance_score", "stability_score", "injury_risk")
+
+_hasher = PasswordHasher()
+
+
+class AccessDenied(PermissionError):
+    """The viewer may not see or change this record."""
+
+
+class NotFound(LookupError):
+    """The record does not exist (any more)."""
+
+
+# ------------------------------------------------------------------ records returned to callers
+
+
+@dataclass(frozen=True)
+class UserOut:
+    id: int
+    email: str | None
+    display_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    has_login: bool  # a password is set
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    athlete_id: int
+    athlete_name: str
+    trainer_id: int | None
+    exercise: str
+    source: str
+    started_at: datetime
+    ended_at: datetime | None
+    status: SessionStatus
+    fps: float | None
+    frames: int
+    frames_with_person: int
+    rep_count: int
+    backend: str
+    notes: str
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class MetricsOut:
+    balance_score: float | None
+    stability_score: float | None
+    injury_risk: float | None
+    extra: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FeedbackOut:
+    id: int
+    session_id: int
+    rep_index: int | None
+    author_id: int | None
+    kind: FeedbackKind
+    text: str
+    created_at: datetime
+
+
+@dataclass
+class SessionDetail:
+    """A session with its series decoded (merged from live chunks if it is still running)."""
+
+    session: SessionRow
+    pose: PoseSequence | None
+    angles: AngleSeries | None
+    reps: list[Rep]
+    metrics: MetricsOut | None
+    feedback: list[FeedbackOut]
+    data: dict[str, dict[str, Any]] = field(default_factory=dict)  # other kinds (imu...), raw payloads
+
+    def to_result(self) -> SessionResult:
+        """Rebuild the SessionResult (for reports and exports). Needs the pose series."""
+        if self.pose is None:
+            raise ValueError(f"session {self.session.id} has no stored pose series")
+        s = self.session
+        angles = self.angles or AngleSeries((), np.empty((len(self.pose), 0)), self.pose.times)
+        metrics: dict[str, float] = {}
+        if self.metrics is not None:
+            metrics.update(
+                {k: v for k in SCORE_COLUMNS if (v := getattr(self.metrics, k)) is not None}
+            )
+            metrics.update(
+                {k: v for k, v in self.metrics.extra.items() if isinstance(v, (int, float))}
+            )
+        return SessionResult(
+            pose=self.pose,
+            angles=angles,
+            reps=list(self.reps),
+            fps=s.fps or self.pose.fps,
+            frames=s.frames,
+            frames_with_person=s.frames_with_person,
+            backend=s.backend,
+            exercise=s.exercise,
+            source=s.source,
+            started_at=s.started_at,
+            ended_at=s.ended_at,
+            metrics=metrics,
+            feedback=[f.text for f in self.feedback if f.kind == FeedbackKind.SYSTEM],
+            warnings=[f.text for f in self.feedback if f.kind == FeedbackKind.WARNING],
+        )
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    """One ended session of an athlete, as the progress page charts it."""
+
+    session_id: int
+    date: datetime
+    exercise: str
+    reps: int
+    duration_s: float | None
+    rom_deg: dict[str, float]  # robust range of every angle over the session
+    mean_rep_rom_deg: float | None  # mean ROM of the counted reps on their principal angle
+    balance_score: float | None
+    stability_score: float | None
+    injury_risk: float | None
+    metrics: dict[str, Any]  # the other stored metrics
+
+
+def _user_out(u: User) -> UserOut:
+    return UserOut(
+        id=u.id, email=u.email, display_name=u.display_name, role=Role(u.role),
+        is_active=u.is_active, created_at=u.created_at, has_login=u.password_hash is not None,
+    )
+
+
+def _session_row(s: SessionRecord, athlete_name: str) -> SessionRow:
+    return SessionRow(
+        id=s.id, athlete_id=s.athlete_id, athlete_name=athlete_name, trainer_id=s.trainer_id,
+        exercise=s.exercise, source=s.source, started_at=s.started_at, ended_at=s.ended_at,
+        status=SessionStatus(s.status), fps=s.fps, frames=s.frames,
+        frames_with_person=s.frames_with_person, rep_count=s.rep_count, backend=s.backend,
+        notes=s.notes,
+    )
+
+
+def _metrics_out(m: PerformanceMetrics) -> MetricsOut:
+    return MetricsOut(m.balance_score, m.stability_score, m.injury_risk, dict(m.extra), m.created_at)
+
+
+def _feedback_out(f: Feedback) -> FeedbackOut:
+    return FeedbackOut(
+        f.id, f.session_id, f.rep_index, f.author_id, FeedbackKind(f.kind), f.text, f.created_at
+    )
+
+
+def _finite_or_none(v: Any) -> float | None:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _jsonable(v: Any) -> Any:
+    """Metrics may hold numpy scalars, NaN, tuples: make them valid JSON."""
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return _finite_or_none(v)
+    return v if v is None or isinstance(v, str) else str(v)
+
+
+# ------------------------------------------------------------------ users and assignments
+
+
+def _normalise_email(email: str | None) -> str | None:
+    email = (email or "").strip().lower()
+    return email or None
+
+
+def create_user(
+    engine: Engine,
+    email: str | None,
+    display_name: str,
+    role: Role | str = Role.ATHLETE,
+    password: str | None = None,
+    *,
+    is_active: bool = True,
+) -> UserOut:
+    """Create a user; ``password`` (hashed with Argon2) gives them a login. Raises ValueError
+    for an empty name, an unknown role or an e-mail that is already taken."""
+    role = Role(role)
+    name = display_name.strip()
+    if not name:
+        raise ValueError("a user needs a display name")
+    email = _normalise_email(email)
+    pw_hash = _hasher.hash(password) if password else None
+
+    def fn(s: Session) -> UserOut:
+        if email and s.exec(select(User.id).where(User.email == email)).first() is not None:
+            raise ValueError(f"a user with e-mail {email} already exists")
+        u = User(email=email, display_name=name, role=role.value, password_hash=pw_hash,
+                 is_active=is_active)
+        s.add(u)
+        s.flush()
+        return _user_out(u)
+
+    return run_write(engine, fn)
+
+
+def get_user(engine: Engine, user_id: int) -> UserOut | None:
+    return run_read(engine, lambda s: (u := s.get(User, user_id)) and _user_out(u))
+
+
+def get_user_by_email(engine: Engine, email: str) -> UserOut | None:
+    email = _normalise_email(email)
+    return run_read(
+        engine,
+        lambda s: (u := s.exec(select(User).where(User.email == email)).first()) and _user_out(u),
+    )
+
+
+def list_users(
+    engine: Engine, role: Role | str | None = None, *, include_inactive: bool = False
+) -> list[UserOut]:
+    q = select(User).order_by(sa.func.lower(User.display_name), User.id)
+    if role is not None:
+        q = q.where(User.role == Role(role).value)
+    if not include_inactive:
+        q = q.where(User.is_active == sa.true())
+    return run_read(engine, lambda s: [_user_out(u) for u in s.exec(q)])
+
+
+def set_password(engine: Engine, user_id: int, password: str | None) -> None:
+    """Set (or with None remove) a user's password."""
+    pw_hash = _hasher.hash(password) if password else None
+
+    def fn(s: Session) -> None:
+        u = s.get(User, user_id)
+        if u is None:
+            raise NotFound(f"no user {user_id}")
+        u.password_hash = pw_hash
+
+    run_write(engine, fn)
+
+
+def set_active(engine: Engine, user_id: int, active: bool) -> None:
+    def fn(s: Session) -> None:
+        u = s.get(User, user_id)
+        if u is None:
+            raise NotFound(f"no user {user_id}")
+        u.is_active = active
+
+    run_write(engine, fn)
+
+
+def authenticate(engine: Engine, email: str, password: str) -> UserOut | None:
+    """The active user with this e-mail and password, or None."""
+    email = _normalise_email(email)
+
+    def fn(s: Session) -> tuple[UserOut, str | None] | None:
+        u = s.exec(select(User).where(User.email == email)).first()
+        return None if u is None else (_user_out(u), u.password_hash)
+
+    found = run_read(engine, fn)
+    if found is None or not found[0].is_active or not found[1]:
+        return None
+    try:
+        _hasher.verify(found[1], password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return found[0]
+
+
+def _require_role(s: Session, user_id: int, *roles: Role) -> User:
+    u = s.get(User, user_id)
+    if u is None:
+        raise NotFound(f"no user {user_id}")
+    if Role(u.role) not in roles:
+        raise ValueError(f"user {user_id} is a {u.role}, expected {' or '.join(r.value for r in roles)}")
+    return u
+
+
+def _assign(s: Session, trainer_id: int, athlete_id: int) -> None:
+    _require_role(s, trainer_id, Role.TRAINER, Role.ADMIN)
+    _require_role(s, athlete_id, Role.ATHLETE)
+    if s.get(TrainerAthlete, (trainer_id, athlete_id)) is None:
+        s.add(TrainerAthlete(trainer_id=trainer_id, athlete_id=athlete_id))
+
+
+def assign_athlete(engine: Engine, trainer_id: int, athlete_id: int) -> None:
+    """Let a trainer see an athlete (idempotent)."""
+    run_write(engine, lambda s: _assign(s, trainer_id, athlete_id))
+
+
+def unassign_athlete(engine: Engine, trainer_id: int, athlete_id: int) -> None:
+    def fn(s: Session) -> None:
+        link = s.get(TrainerAthlete, (trainer_id, athlete_id))
+        if link is not None:
+            s.delete(link)
+
+    run_write(engine, fn)
+
+
+def list_athletes(engine: Engine, trainer_id: int | None = None) -> list[UserOut]:
+    """Active athletes: all of them, or those assigned to ``trainer_id``."""
+    q = select(User).where(User.role == Role.ATHLETE.value, User.is_active == sa.true())
+    if trainer_id is not None:
+        q = q.join(TrainerAthlete, col(TrainerAthlete.athlete_id) == User.id).where(
+            TrainerAthlete.trainer_id == trainer_id
+        )
+    q = q.order_by(sa.func.lower(User.display_name), User.id)
+    return run_read(engine, lambda s: [_user_out(u) for u in s.exec(q)])
+
+
+def list_trainers_of(engine: Engine, athlete_id: int) -> list[UserOut]:
+    q = (
+        select(User)
+        .join(TrainerAthlete, col(TrainerAthlete.trainer_id) == User.id)
+        .where(TrainerAthlete.athlete_id == athlete_id)
+        .order_by(User.id)
+    )
+    return run_read(engine, lambda s: [_user_out(u) for u in s.exec(q)])
+
+
+def get_or_create_athlete(engine: Engine, name: str, trainer_id: int | None = None) -> UserOut:
+    """The athlete called ``name`` (case-insensitive), created without a login if missing.
+
+    With ``trainer_id`` only that trainer's athletes are searched (another trainer's "Ana" is a
+    different person) and a new athlete is assigned to the trainer.
+    """
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError("an athlete needs a name")
+
+    def fn(s: Session) -> UserOut:
+        base = select(User).where(
+            User.role == Role.ATHLETE.value, sa.func.lower(User.display_name) == name.lower()
+        ).order_by(User.id)
+        if trainer_id is not None:
+            base = base.join(TrainerAthlete, col(TrainerAthlete.athlete_id) == User.id).where(
+                TrainerAthlete.trainer_id == trainer_id
+            )
+        found = s.exec(base).first()
+        if found is None:
+            found = User(display_name=name, role=Role.ATHLETE.value)
+            s.add(found)
+            s.flush()
+            if trainer_id is not None:
+                _assign(s, trainer_id, found.id)
+        return _user_out(found)
+
+    return run_write(engine, fn)
+
+
+# ------------------------------------------------------------------ access rules
+
+
+def _viewer(s: Session, viewer_id: int) -> User:
+    v = s.get(User, viewer_id)
+    if v is None or not v.is_active:
+        raise AccessDenied("unknown or inactive user")
+    return v
+
+
+def _may_see_athlete(s: Session, viewer: User, athlete_id: int) -> bool:
+    if viewer.role == Role.ADMIN.value:
+        return True
+    if viewer.role == Role.ATHLETE.value:
+        return viewer.id == athlete_id
+    return s.get(TrainerAthlete, (viewer.id, athlete_id)) is not None
+
+
+def _may_see_session(s: Session, viewer: User, rec: SessionRecord) -> bool:
+    return rec.trainer_id == viewer.id or _may_see_athlete(s, viewer, rec.athlete_id)
+
+
+def can_view_athlete(engine: Engine, viewer_id: int, athlete_id: int) -> bool:
+    def fn(s: Session) -> bool:
+        v = s.get(User, viewer_id)
+        return v is not None and v.is_active and _may_see_athlete(s, v, athlete_id)
+
+    return run_read(engine, fn)
+
+
+def delete_athlete(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> bool:
+    """Delete an athlete with all their sessions, series, metrics and feedback (the foreign keys
+    cascade). False if there was no such athlete. Admins, or a trainer the athlete is assigned to."""
+
+    def fn(s: Session) -> bool:
+        u = s.get(User, athlete_id)
+        if u is None:
+            return False
+        if u.role != Role.ATHLETE.value:
+            raise ValueError(f"user {athlete_id} is a {u.role}, not an athlete")
+        if viewer_id is not None:
+            v = _viewer(s, viewer_id)
+            if v.role == Role.ATHLETE.value or not _may_see_athlete(s, v, athlete_id):
+                raise AccessDenied("only an admin or the athlete's trainer may delete an athlete")
+        s.delete(u)
+        return True
+
+    return run_write(engine, fn)
+
+
+# ------------------------------------------------------------------ sessions
+
+
+def _score_split(metrics: Mapping[str, Any]) -> tuple[dict[str, float | None], dict[str, Any]]:
+    scores = {k: _finite_or_none(metrics[k]) if k in metrics else None for k in SCORE_COLUMNS}
+    extra = {k: _jsonable(v) for k, v in metrics.items() if k not in SCORE_COLUMNS}
+    return scores, extra
+
+
+def _summary_metrics(angles: AngleSeries | None, reps: Sequence[Rep]) -> dict[str, Any]:
+    """Derived numbers stored with the metrics so the progress page needs no series."""
+    out: dict[str, Any] = {}
+    if angles is not None and len(angles.times):
+        out["rom_deg"] = codec.angle_ranges(angles)
+    roms = [r.rom_deg for r in reps if math.isfinite(r.rom_deg)]
+    if roms:
+        out["mean_rep_rom_deg"] = round(float(np.mean(roms)), codec.ANGLE_DECIMALS)
+        out["rep_angle"] = reps[0].angle
+    return out
+
+
+def _put_series(s: Session, session_id: int, kind: str, doc: dict[str, Any], seq: int = 0) -> None:
+    s.add(SensorData(session_id=session_id, kind=kind, seq=seq, payload=doc))
+
+
+def _replace_series(s: Session, session_id: int, docs: Mapping[str, dict[str, Any]]) -> None:
+    s.execute(sa.delete(SensorData).where(col(SensorData.session_id) == session_id,
+                                          col(SensorData.kind).in_(list(docs))))
+    s.flush()
+    for kind, doc in docs.items():
+        _put_series(s, session_id, kind, doc)
+
+
+def _metrics_row(s: Session, session_id: int) -> PerformanceMetrics | None:
+    q = select(PerformanceMetrics).where(PerformanceMetrics.session_id == session_id)
+    return s.exec(q).first()
+
+
+def _put_metrics(s: Session, session_id: int, metrics: Mapping[str, Any], summary: dict[str, Any]) -> None:
+    scores, extra = _score_split(metrics)
+    extra.update(summary)
+    row = _metrics_row(s, session_id)
+    if row is None:
+        row = PerformanceMetrics(session_id=session_id)
+    row.balance_score, row.stability_score, row.injury_risk = (scores[k] for k in SCORE_COLUMNS)
+    row.extra = extra
+    s.add(row)
+
+
+def _put_result(
+    s: Session, rec: SessionRecord, result: SessionResult, extra_data: Mapping[str, dict] | None
+) -> None:
+    """Write everything of ``result`` that belongs to the already-flushed session ``rec``."""
+    docs = {
+        codec.KIND_POSE: codec.encode_pose(result.pose),
+        codec.KIND_ANGLES: codec.encode_angles(result.angles),
+        codec.KIND_REPS: codec.encode_reps(result.reps),
+    }
+    for kind, doc in (extra_data or {}).items():
+        docs[kind] = doc if "series" in doc else codec.payload({}, _jsonable(doc))
+    _replace_series(s, rec.id, docs)
+    _put_metrics(s, rec.id, result.metrics, _summary_metrics(result.angles, result.reps))
+    # the analysis' own messages are replaced; what trainers wrote stays
+    generated = [FeedbackKind.SYSTEM.value, FeedbackKind.WARNING.value]
+    s.execute(sa.delete(Feedback).where(col(Feedback.session_id) == rec.id,
+                                        col(Feedback.kind).in_(generated)))
+    for kind, texts in ((FeedbackKind.SYSTEM, result.feedback), (FeedbackKind.WARNING, result.warnings)):
+        for text in texts:
+            s.add(Feedback(session_id=rec.id, kind=kind.value, text=str(text)))
+
+
+def save_session_result(
+    engine: Engine,
+    result: SessionResult,
+    athlete_id: int,
+    trainer_id: int | None = None,
+    exercise: str | None = None,
+    *,
+    notes: str = "",
+    extra_data: Mapping[str, dict[str, Any]] | None = None,
+) -> int:
+    """Store a finished analysis as one ended session (one transaction) and return its id.
+
+    ``exercise`` defaults to ``result.exercise``. ``extra_data`` adds more series by kind, e.g.
+    ``{"imu": {"t": [...], "ax": [...]}}`` (column lists; stored under ``series``).
+    """
+    started = result.started_at or utcnow()
+    # no end time given: the recording's own length
+    ended = result.ended_at or started + timedelta(seconds=result.frames / result.fps if result.fps else 0.0)
+
+    def fn(s: Session) -> int:
+        _require_role(s, athlete_id, Role.ATHLETE)
+        rec = SessionRecord(
+            trainer_id=trainer_id, athlete_id=athlete_id, exercise=exercise or result.exercise or "auto",
+            source=result.source or "", started_at=started, ended_at=ended,
+            status=SessionStatus.ENDED.value, fps=_finite_or_none(result.fps), frames=int(result.frames),
+            frames_with_person=int(result.frames_with_person), rep_count=result.rep_count,
+            backend=result.backend or "", notes=notes,
+        )
+        s.add(rec)
+        s.flush()
+        _put_result(s, rec, result, extra_data)
+        return rec.id
+
+    return run_write(engine, fn)
+
+
+def start_session(
+    engine: Engine,
+    athlete_id: int,
+    trainer_id: int | None = None,
+    exercise: str = "auto",
+    *,
+    source: str = "live",
+    backend: str = "",
+    fps: float | None = None,
+    started_at: datetime | None = None,
+    notes: str = "",
+) -> int:
+    """Open an active session (live page) and return its id."""
+
+    def fn(s: Session) -> int:
+        _require_role(s, athlete_id, Role.ATHLETE)
+        rec = SessionRecord(
+            trainer_id=trainer_id, athlete_id=athlete_id, exercise=exercise, source=source,
+            started_at=started_at or utcnow(), status=SessionStatus.ACTIVE.value, fps=fps,
+            backend=backend, notes=notes,
+        )
+        s.add(rec)
+        s.flush()
+        return rec.id
+
+    return run_write(engine, fn)
+
+
+def _session_or_missing(s: Session, session_id: int) -> SessionRecord:
+    rec = s.get(SessionRecord, session_id)
+    if rec is None:
+        raise NotFound(f"no session {session_id}")
+    return rec
+
+
+def append_live_data(
+    engine: Engine,
+    session_id: int,
+    *,
+    pose: PoseSequence | None = None,
+    angles: AngleSeries | None = None,
+    reps: Sequence[Rep] | None = None,
+    series: Mapping[str, Mapping[str, list]] | None = None,
+) -> int:
+    """Append a chunk of a running session's series; returns the chunk number.
+
+    Chunks are cheap inserts (no rewrite of what is stored); ``end_session`` merges them. Times
+    inside the chunks are the caller's (session-relative, increasing). ``series`` adds other kinds
+    as column lists, e.g. ``{"imu": {"t": [...], "ax": [...]}}``.
+    """
+    docs: dict[str, dict[str, Any]] = {}
+    if pose is not None and len(pose):
+        docs[codec.KIND_POSE] = codec.encode_pose(pose)
+    if angles is not None and len(angles.times):
+        docs[codec.KIND_ANGLES] = codec.encode_angles(angles)
+    if reps:
+        docs[codec.KIND_REPS] = codec.encode_reps(list(reps))
+    for kind, cols in (series or {}).items():
+        docs[kind] = codec.payload({}, _jsonable(dict(cols)))
+
+    def fn(s: Session) -> int:
+        rec = _session_or_missing(s, session_id)
+        if rec.status != SessionStatus.ACTIVE.value:
+            raise ValueError(f"session {session_id} has ended; nothing can be appended")
+        last = s.exec(
+            select(sa.func.max(SensorData.seq)).where(SensorData.session_id == session_id)
+        ).one()
+        seq = 1 + (last or 0)
+        for kind, doc in docs.items():
+            _put_series(s, session_id, kind, doc, seq)
+        return seq
+
+    return run_write(engine, fn)
+
+
+def _load_series(s: Session, session_id: int) -> dict[str, dict[str, Any]]:
+    rows = s.exec(
+        select(SensorData)
+        .where(SensorData.session_id == session_id)
+        .order_by(SensorData.kind, SensorData.seq)
+    ).all()
+    chunks: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        chunks.setdefault(r.kind, []).append(r.payload)
+    return {kind: codec.merge(docs) for kind, docs in chunks.items()}
+
+
+def end_session(
+    engine: Engine,
+    session_id: int,
+    result: SessionResult | None = None,
+    *,
+    ended_at: datetime | None = None,
+    extra_data: Mapping[str, dict[str, Any]] | None = None,
+) -> SessionRow:
+    """Close a session. With ``result`` (the pipeline's final analysis) it replaces the live
+    chunks; without, the chunks are merged into one row per kind and the counts taken from them."""
+
+    def fn(s: Session) -> SessionRow:
+        rec = _session_or_missing(s, session_id)
+        rec.status = SessionStatus.ENDED.value
+        rec.ended_at = ended_at or (result.ended_at if result and result.ended_at else None) or utcnow()
+        if result is not None:
+            rec.fps = _finite_or_none(result.fps)
+            rec.frames, rec.frames_with_person = int(result.frames), int(result.frames_with_person)
+            rec.rep_count = result.rep_count
+            rec.backend = result.backend or rec.backend
+            if result.exercise and result.exercise != "auto":
+                rec.exercise = result.exercise
+            s.execute(sa.delete(SensorData).where(col(SensorData.session_id) == session_id))
+            s.flush()
+            _put_result(s, rec, result, extra_data)
+        else:
+            docs = _load_series(s, session_id)
+            s.execute(sa.delete(SensorData).where(col(SensorData.session_id) == session_id))
+            s.flush()
+            for kind, doc in docs.items():
+                _put_series(s, session_id, kind, doc)
+            pose = codec.decode_pose(docs[codec.KIND_POSE]) if codec.KIND_POSE in docs else None
+            angles = codec.decode_angles(docs[codec.KIND_ANGLES]) if codec.KIND_ANGLES in docs else None
+            reps = codec.decode_reps(docs[codec.KIND_REPS]) if codec.KIND_REPS in docs else []
+            if pose is not None:
+                rec.frames, rec.frames_with_person = len(pose), int(pose.valid.sum())
+                rec.fps = rec.fps or pose.fps
+            rec.rep_count = len(reps)
+            existing = _metrics_row(s, session_id)
+            kept = dict(existing.extra) if existing else {}
+            if existing:
+                kept.update({k: v for k in SCORE_COLUMNS if (v := getattr(existing, k)) is not None})
+            _put_metrics(s, session_id, kept, _summary_metrics(angles, reps))
+        s.add(rec)
+        s.flush()
+        return _session_row(rec, s.get(User, rec.athlete_id).display_name)
+
+    return run_write(engine, fn)
+
+
+def list_sessions(
+    engine: Engine,
+    *,
+    viewer_id: int | None = None,
+    athlete_id: int | None = None,
+    trainer_id: int | None = None,
+    exercise: str | None = None,
+    status: SessionStatus | str | None = None,
+    since: datetime | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[SessionRow]:
+    """Sessions, newest first, filtered; with ``viewer_id`` only those the viewer may see."""
+    q = select(SessionRecord, User.display_name).join(User, col(User.id) == SessionRecord.athlete_id)
+    if athlete_id is not None:
+        q = q.where(SessionRecord.athlete_id == athlete_id)
+    if trainer_id is not None:
+        q = q.where(SessionRecord.trainer_id == trainer_id)
+    if exercise is not None:
+        q = q.where(SessionRecord.exercise == exercise)
+    if status is not None:
+        q = q.where(SessionRecord.status == SessionStatus(status).value)
+    if since is not None:
+        q = q.where(col(SessionRecord.started_at) >= since)
+    q = q.order_by(col(SessionRecord.started_at).desc(), col(SessionRecord.id).desc())
+    q = q.offset(offset).limit(limit)
+
+    def fn(s: Session) -> list[SessionRow]:
+        query = q
+        if viewer_id is not None:
+            v = _viewer(s, viewer_id)
+            if v.role == Role.ATHLETE.value:
+                query = query.where(SessionRecord.athlete_id == v.id)
+            elif v.role == Role.TRAINER.value:
+                mine = select(TrainerAthlete.athlete_id).where(TrainerAthlete.trainer_id == v.id)
+                query = query.where(
+                    sa.or_(SessionRecord.trainer_id == v.id, col(SessionRecord.athlete_id).in_(mine))
+                )
+        return [_session_row(rec, name) for rec, name in s.exec(query)]
+
+    return run_read(engine, fn)
+
+
+def get_session_detail(
+    engine: Engine, session_id: int, viewer_id: int | None = None
+) -> SessionDetail | None:
+    """The session with decoded series, metrics and feedback; None if it does not exist.
+    Raises AccessDenied when ``viewer_id`` may not see it."""
+
+    def fn(s: Session) -> SessionDetail | None:
+        rec = s.get(SessionRecord, session_id)
+        if rec is None:
+            return None
+        if viewer_id is not None and not _may_see_session(s, _viewer(s, viewer_id), rec):
+            raise AccessDenied(f"you may not see session {session_id}")
+        docs = _load_series(s, session_id)
+        m = _metrics_row(s, session_id)
+        fb = s.exec(select(Feedback).where(Feedback.session_id == session_id).order_by(Feedback.id)).all()
+        pose_doc, angle_doc, rep_doc = (
+            docs.pop(k, None) for k in (codec.KIND_POSE, codec.KIND_ANGLES, codec.KIND_REPS)
+        )
+        return SessionDetail(
+            session=_session_row(rec, s.get(User, rec.athlete_id).display_name),
+            pose=codec.decode_pose(pose_doc) if pose_doc else None,
+            angles=codec.decode_angles(angle_doc) if angle_doc else None,
+            reps=codec.decode_reps(rep_doc) if rep_doc else [],
+            metrics=_metrics_out(m) if m else None,
+            feedback=[_feedback_out(f) for f in fb],
+            data=docs,
+        )
+
+    return run_read(engine, fn)
+
+
+def delete_session(engine: Engine, session_id: int, viewer_id: int | None = None) -> bool:
+    def fn(s: Session) -> bool:
+        rec = s.get(SessionRecord, session_id)
+        if rec is None:
+            return False
+        if viewer_id is not None:
+            v = _viewer(s, viewer_id)
+            if v.role == Role.ATHLETE.value or not _may_see_session(s, v, rec):
+                raise AccessDenied(f"you may not delete session {session_id}")
+        s.delete(rec)
+        return True
+
+    return run_write(engine, fn)
+
+
+def set_session_notes(engine: Engine, session_id: int, notes: str) -> None:
+    def fn(s: Session) -> None:
+        rec = _session_or_missing(s, session_id)
+        rec.notes = notes
+        s.add(rec)
+
+    run_write(engine, fn)
+
+
+def add_feedback(
+    engine: Engine,
+    session_id: int,
+    text: str,
+    *,
+    kind: FeedbackKind | str = FeedbackKind.TRAINER,
+    author_id: int | None = None,
+    rep_index: int | None = None,
+) -> FeedbackOut:
+    text = text.strip()
+    if not text:
+        raise ValueError("feedback text is empty")
+    kind = FeedbackKind(kind)
+
+    def fn(s: Session) -> FeedbackOut:
+        _session_or_missing(s, session_id)
+        f = Feedback(session_id=session_id, kind=kind.value, text=text, author_id=author_id,
+                     rep_index=rep_index)
+        s.add(f)
+        s.flush()
+        return _feedback_out(f)
+
+    return run_write(engine, fn)
+
+
+def progress_for_athlete(
+    engine: Engine,
+    athlete_id: int,
+    exercise: str | None = None,
+    *,
+    viewer_id: int | None = None,
+) -> list[ProgressRow]:
+    """Ended sessions of an athlete, oldest first, with reps, ROM per angle and scores.
+
+    Reads only the sessions and metrics tables (ROM is summarised when a session is saved)."""
+    q = (
+        select(SessionRecord, PerformanceMetrics)
+        .join(PerformanceMetrics, col(PerformanceMetrics.session_id) == SessionRecord.id, isouter=True)
+        .where(SessionRecord.athlete_id == athlete_id, SessionRecord.status == SessionStatus.ENDED.value)
+        .order_by(col(SessionRecord.started_at), col(SessionRecord.id))
+    )
+    if exercise is not None:
+        q = q.where(SessionRecord.exercise == exercise)
+
+    def fn(s: Session) -> list[ProgressRow]:
+        if viewer_id is not None and not _may_see_athlete(s, _viewer(s, viewer_id), athlete_id):
+            raise AccessDenied(f"you may not see athlete {athlete_id}")
+        rows = []
+        for rec, m in s.exec(q):
+            extra = dict(m.extra) if m else {}
+            rom = extra.pop("rom_deg", {}) or {}
+            mean_rom = extra.pop("mean_rep_rom_deg", None)
+            extra.pop("rep_angle", None)
+            rows.append(ProgressRow(
+                session_id=rec.id, date=rec.started_at, exercise=rec.exercise, reps=rec.rep_count,
+                duration_s=(rec.ended_at - rec.started_at).total_seconds() if rec.ended_at else None,
+                rom_deg={k: float(v) for k, v in rom.items()}, mean_rep_rom_deg=mean_rom,
+                balance_score=m.balance_score if m else None,
+                stability_score=m.stability_score if m else None,
+                injury_risk=m.injury_risk if m else None, metrics=extra,
+            ))
+        return rows
+
+    return run_read(engine, fn)

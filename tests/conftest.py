@@ -1,0 +1,201 @@
+"""Shared pytest fixtures. Each area keeps its fixtures in its own clearly marked block."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+# ============================================================================================
+# storage fixtures (owner: storage, physio_core/store) — real SQLite files and real PostgreSQL
+# ============================================================================================
+# PostgreSQL tests run in a fresh database per test (CREATE DATABASE test_<random>, dropped
+# after). They are skipped only when the server is unreachable AND the CI variable is unset.
+
+PG_ADMIN_URL = os.environ.get(
+    "PHYSIO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _pg_conninfo(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _pg_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The admin URL of the test PostgreSQL server, or skip (fail under CI) if it is down."""
+    import psycopg
+
+    try:
+        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), connect_timeout=3):
+            pass
+    except psycopg.OperationalError as err:
+        msg = f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({str(err).strip().splitlines()[0]})"
+        if os.environ.get("CI"):
+            pytest.fail(msg + " and CI is set: the storage tests must run on Postgres")
+        pytest.skip(msg + "; start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")
+    return PG_ADMIN_URL
+
+
+class PgDatabases:
+    """Hands out names of scratch databases on the test server and drops them all afterwards."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.urls: dict[str, str] = {}
+
+    def reserve(self) -> tuple[str, str]:
+        """A fresh name and its URL; the database does not exist yet."""
+        from sqlalchemy.engine import make_url
+
+        name = f"test_{uuid.uuid4().hex[:16]}"
+        self.urls[name] = make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+        return name, self.urls[name]
+
+    def create(self, name: str) -> None:
+        _pg_admin(f'CREATE DATABASE "{name}"')
+
+    def new(self) -> str:
+        name, url = self.reserve()
+        self.create(name)
+        return url
+
+    def drop_all(self) -> None:
+        from physio_core.store import dispose_engines
+
+        for name, url in self.urls.items():
+            dispose_engines(url)  # close our pooled connections first
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_databases(pg_server: str) -> Iterator[PgDatabases]:
+    dbs = PgDatabases(pg_server)
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of an EMPTY database (no tables), on each backend in turn."""
+    from physio_core.store import dispose_engines
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'physiotrack.db'}"
+        yield url
+        dispose_engines(url)
+    else:
+        dbs: PgDatabases = request.getfixturevalue("pg_databases")
+        yield dbs.new()
+
+
+@pytest.fixture
+def db_engine(db_url: str):
+    """An engine on a freshly migrated database (``init_db``), on each backend in turn."""
+    from physio_core.store import init_db
+
+    return init_db(db_url)
+
+
+def _knee_angle(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
+    """Included knee angle in degrees (180 = straight), the simple 3-point definition."""
+    a, b = hip - knee, ankle - knee
+    cos = np.einsum("ti,ti->t", a, b) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def build_uiprmd_session_result(
+    movement: int = 1, subject: int = 1, episodes: tuple[int, ...] = (1, 2, 3), correct: bool = True,
+    gap_frames: int = 4, started_at: datetime | None = None,
+):
+    """A realistic SessionResult: consecutive UI-PRMD repetitions of one subject joined into one
+    recording, with ``gap_frames`` of "no person" (NaN) between them, knee angles, one Rep per
+    file, and a few metrics/feedback/warnings. Skips when the dataset is absent."""
+    from physio_core.datasets.uiprmd import list_reps
+    from physio_core.results import AngleSeries, Rep, SessionResult
+    from physio_core.skeleton import N_JOINTS, J, PoseSequence
+
+    root = SHARED_DATASETS / "ui-prmd"
+    if not root.is_dir():
+        pytest.skip(f"UI-PRMD not found at {root}")
+    files = [r for r in list_reps(root)
+             if r.movement == movement and r.subject == subject and r.correct == correct
+             and r.episode in episodes]
+    assert len(files) == len(episodes), f"missing UI-PRMD files for {movement=} {subject=} {episodes=}"
+    seqs = [f.load() for f in sorted(files, key=lambda f: f.episode)]
+    fps = seqs[0].fps
+
+    joints, conf, roots, spans = [], [], [], []
+    n = 0
+    for k, seq in enumerate(seqs):
+        if k:
+            joints.append(np.full((gap_frames, N_JOINTS, 3), np.nan))
+            conf.append(np.zeros((gap_frames, N_JOINTS)))
+            roots.append(np.full((gap_frames, 3), np.nan))
+            n += gap_frames
+        joints.append(seq.joints)
+        conf.append(seq.confidence)
+        roots.append(seq.root)
+        spans.append((n, n + len(seq) - 1))
+        n += len(seq)
+    joints_a = np.concatenate(joints)
+    times = np.arange(n) / fps
+    # a plausible 2D overlay: orthographic projection onto a 640x480 image
+    kp2d = np.stack([320 + 400 * joints_a[..., 0], 240 - 400 * joints_a[..., 1]], axis=-1)
+    pose = PoseSequence(joints_a, np.concatenate(conf), times, fps, np.concatenate(roots), kp2d)
+
+    names = ("left_knee", "right_knee")
+    values = np.stack([
+        _knee_angle(joints_a[:, J.L_HIP], joints_a[:, J.L_KNEE], joints_a[:, J.L_ANKLE]),
+        _knee_angle(joints_a[:, J.R_HIP], joints_a[:, J.R_KNEE], joints_a[:, J.R_ANKLE]),
+    ], axis=1)
+    angles = AngleSeries(names, values, times)
+
+    reps = []
+    for i, (a, b) in enumerate(spans, start=1):
+        knee = values[a : b + 1, 1]
+        reps.append(Rep(
+            index=i, start_frame=a, end_frame=b, start_s=float(times[a]), end_s=float(times[b]),
+            angle="right_knee", rom_deg=float(knee.max() - knee.min()), min_deg=float(knee.min()),
+            max_deg=float(knee.max()), peak_s=float(times[a + int(np.argmin(knee))]),
+        ))
+    started = started_at or datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    return SessionResult(
+        pose=pose, angles=angles, reps=reps, fps=fps, frames=n,
+        frames_with_person=int(pose.valid.sum()), backend="uiprmd-kinect",
+        exercise=files[0].movement_name, source=f"upload:{files[0].positions_path.name}",
+        started_at=started, ended_at=started + timedelta(seconds=n / fps),
+        metrics={"stability_score": 0.82, "balance_score": 0.74, "injury_risk": float("nan"),
+                 "asymmetry_deg": np.float64(3.25), "tempo_s": 2.4},
+        feedback=["knees track over the toes", "depth below parallel on every rep"],
+        warnings=[f"no person in view for {gap_frames} frames between reps"],
+    )
+
+
+@pytest.fixture
+def uiprmd_session_result():
+    return build_uiprmd_session_result()
+
+
+@pytest.fixture
+def make_uiprmd_session_result() -> Callable[..., object]:
+    return build_uiprmd_session_result
+
+# ====================================== end of storage fixtures ================================

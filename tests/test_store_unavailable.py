@@ -1,0 +1,87 @@
+"""What happens when the database is away: one clear error, and finished sessions kept until it is back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from physio_core.store import (
+    PendingWrites,
+    StorageUnavailable,
+    get_or_create_athlete,
+    get_session_detail,
+    init_db,
+    list_sessions,
+    make_engine,
+    save_session_result,
+)
+
+UNREACHABLE_PG = "postgresql+psycopg://postgres@127.0.0.1:1/test"  # nothing listens on port 1
+
+
+def test_unreachable_url_raises_storage_unavailable(uiprmd_session_result):
+    with pytest.raises(StorageUnavailable) as info:
+        init_db(UNREACHABLE_PG)
+    msg = str(info.value)
+    assert "127.0.0.1:1" in msg and "cannot be reached" in msg and "DATABASE_URL" in msg
+    assert "sqlalchemy" not in msg.lower()  # no library internals in what users read
+
+    engine = make_engine(UNREACHABLE_PG)
+    with pytest.raises(StorageUnavailable):
+        list_sessions(engine)
+    with pytest.raises(StorageUnavailable):  # after its brief retries
+        save_session_result(engine, uiprmd_session_result, athlete_id=1)
+    # a failed init is not cached: the next call tries again (and fails again here)
+    with pytest.raises(StorageUnavailable):
+        init_db(UNREACHABLE_PG)
+
+
+def test_sqlite_file_that_cannot_be_opened(tmp_path: Path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    with pytest.raises(StorageUnavailable, match="SQLite file"):
+        init_db(f"sqlite:///{blocker / 'physiotrack.db'}")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def down_then_up(request, tmp_path):
+    """(url, bring_back): a database that is unavailable until bring_back() is called."""
+    if request.param == "sqlite":
+        blocker = tmp_path / "data"
+        blocker.write_text("blocks the data folder")
+        url = f"sqlite:///{blocker / 'physiotrack.db'}"
+        yield url, blocker.unlink
+    else:
+        dbs = request.getfixturevalue("pg_databases")
+        name, url = dbs.reserve()  # database does not exist yet: connections are refused
+        yield url, lambda: dbs.create(name)
+
+
+def test_pending_writes_flush_when_database_is_back(down_then_up, make_uiprmd_session_result):
+    url, bring_back = down_then_up
+    first = make_uiprmd_session_result(episodes=(1, 2))
+    second = make_uiprmd_session_result(episodes=(3,))
+    down = make_engine(url)
+    pending = PendingWrites()
+
+    assert pending.save_or_keep(down, first, "Ana") is None
+    with pytest.raises(StorageUnavailable):
+        init_db(url)
+    assert pending.save_or_keep(None, second, "Ana", exercise="deep_squat") is None
+    with pytest.raises(StorageUnavailable):
+        pending.flush(down)
+    assert len(pending) == 2  # nothing lost
+    down.dispose()
+
+    bring_back()
+    engine = init_db(url)
+    ids = pending.flush(engine)
+    assert len(ids) == 2 and len(pending) == 0
+    ana = get_or_create_athlete(engine, "Ana")
+    assert [r.id for r in list_sessions(engine, athlete_id=ana.id)] == ids[::-1]  # newest id first on a tie
+    assert [get_session_detail(engine, i).session.rep_count for i in ids] == [2, 1]
+    assert pending.flush(engine) == []
+    # once back, save_or_keep saves immediately
+    third = pending.save_or_keep(engine, first, ana.id)
+    assert third is not None and len(pending) == 0
