@@ -1,0 +1,77 @@
+"""One wrist-IMU set in, lift + reps + stability out: the one function pages and CLIs call.
+
+    python -m physio_core.imu.analyze SET.csv [--gyr GYRO.csv] [--lift squat]
+
+SET.csv is a generic IMU CSV (time_s, acc_x, acc_y, acc_z[, gyr_x, gyr_y, gyr_z]) or a MetaMotion
+accelerometer export, then optionally paired with its gyroscope file via --gyr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+
+from physio_core.imu.classifier import LiftClassifier, LiftPrediction
+from physio_core.imu.io import LABELS, ImuFormatError, ImuSeries, read_imu_csv, read_metamotion
+from physio_core.imu.reps import RepCount, count_reps
+from physio_core.imu.stability import Stability, stability
+
+
+@dataclass
+class ImuSetResult:
+    lift: str  # the lift the reps were counted as (given, or predicted)
+    prediction: LiftPrediction | None  # None when the lift was given
+    reps: RepCount
+    stability: Stability
+    duration_s: float
+
+    @property
+    def rep_count(self) -> int:
+        return self.reps.count
+
+    def to_dict(self) -> dict:
+        return {
+            "lift": self.lift,
+            "lift_prediction": None if self.prediction is None else self.prediction.to_dict(),
+            "rep_count": self.rep_count,
+            "reps": self.reps.to_dict(),
+            "stability": self.stability.to_dict(),
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+def analyze_imu(
+    series: ImuSeries, *, lift: str | None = None, classifier: LiftClassifier | None = None
+) -> ImuSetResult:
+    """Recognise the lift (unless ``lift`` is given), count its reps and score stability.
+
+    ``classifier`` defaults to the shipped model (models/imu_lift_classifier.joblib).
+    """
+    prediction = None
+    if lift is None:
+        prediction = (classifier or LiftClassifier.load()).predict_set(series)
+        lift = prediction.label
+    reps = count_reps(series, lift)
+    return ImuSetResult(lift, prediction, reps, stability(series, reps), series.duration_s)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("csv")
+    ap.add_argument("--gyr", default=None, help="MetaMotion gyroscope file paired with CSV")
+    ap.add_argument("--lift", choices=LABELS, default=None, help="skip recognition, count as this lift")
+    args = ap.parse_args(argv)
+    try:
+        series = read_metamotion(args.csv, args.gyr) if args.gyr else read_imu_csv(args.csv)
+        result = analyze_imu(series, lift=args.lift)
+    except (ImuFormatError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result.to_dict(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
