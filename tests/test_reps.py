@@ -1,0 +1,196 @@
+"""Rep counting: synthetic signals with known reps, and real UI-PRMD continuous sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from physio_core.kinematics import ANGLE_NAMES, compute_angles
+from physio_core.results import AngleSeries
+from physio_core.reps import (
+    AngleRepSignal,
+    RepSignal,
+    StreamingRepCounter,
+    StreamingRepSignal,
+    choose_principal_angle,
+    count_reps,
+    rep_peaks,
+)
+
+DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+UIPRMD = DATASETS / "ui-prmd"
+FPS = 30.0
+
+
+def synthetic(n_reps=6, rest=5.0, top=95.0, seed=0, bounce=0.0, noise=1.0):
+    """Raised-cosine reps (1.5-2.5 s) separated by 0.5-2 s pauses; returns signal and truth."""
+    rng = np.random.default_rng(seed)
+    parts, bounds, t = [np.full(int(rng.uniform(0.5, 1.5) * FPS), rest)], [], None
+    cursor = len(parts[0])
+    for _ in range(n_reps):
+        n = int(rng.uniform(1.5, 2.5) * FPS)
+        ph = np.linspace(0, 2 * np.pi, n)
+        rep = rest + (top - rest) * (0.5 - 0.5 * np.cos(ph))
+        if bounce:  # a dip at the turning point: must not count twice
+            rep -= bounce * (top - rest) * np.exp(-(((ph - np.pi) / 0.25) ** 2))
+        parts.append(rep)
+        bounds.append((cursor, cursor + n - 1))
+        cursor += n
+        pause = np.full(int(rng.uniform(0.5, 2.0) * FPS), rest)
+        parts.append(pause)
+        cursor += len(pause)
+    x = np.concatenate(parts) + rng.normal(0, noise, cursor)
+    return x, bounds
+
+
+def series(x: np.ndarray, name: str = "knee_angle_r") -> AngleSeries:
+    values = np.zeros((len(x), len(ANGLE_NAMES)))
+    values[:, ANGLE_NAMES.index(name)] = x
+    return AngleSeries(ANGLE_NAMES, values, np.arange(len(x)) / FPS)
+
+
+def stream(angles: AngleSeries, **kw) -> StreamingRepCounter:
+    sc = StreamingRepCounter(FPS, angles.names, **kw)
+    for row, t in zip(angles.values, angles.times):
+        sc.update(row, t)
+    sc.finish()
+    return sc
+
+
+def test_counts_synthetic_reps_with_boundaries_and_rom():
+    x, bounds = synthetic()
+    reps = count_reps(series(x), "knee_angle_r", FPS)
+    assert len(reps) == len(bounds)
+    for k, (rep, (s, e)) in enumerate(zip(reps, bounds), 1):
+        assert rep.index == k and rep.angle == "knee_angle_r"
+        assert rep.start_frame < rep.end_frame and rep.start_s < rep.peak_s < rep.end_s
+        # boundaries sit where the signal is within 10 % of the ROM from rest
+        tol = 0.15 * (e - s)
+        assert abs(rep.start_frame - s) <= tol and abs(rep.end_frame - e) <= tol
+        assert abs(rep.peak_s - (s + e) / 2 / FPS) < 0.1
+        assert rep.rom_deg == pytest.approx(90.0, abs=4.0)
+        assert rep.max_deg == pytest.approx(95.0, abs=3.0)
+    assert reps[0].to_dict()["rom_deg"] == round(reps[0].rom_deg, 3)
+
+
+def test_hysteresis_ignores_bounce_and_small_wiggles():
+    x, bounds = synthetic(bounce=0.3, seed=1)
+    assert len(count_reps(series(x), "knee_angle_r", FPS)) == len(bounds)
+    rng = np.random.default_rng(2)
+    wiggle = 5 + 6 * np.sin(np.arange(600) / FPS * 2 * np.pi * 0.7) + rng.normal(0, 1, 600)
+    assert count_reps(series(wiggle), "knee_angle_r", FPS) == []
+
+
+def test_reps_going_down_from_rest_are_found():
+    x, bounds = synthetic(rest=0.0, top=-50.0, seed=3)  # e.g. shoulder extension
+    reps = count_reps(series(x, "shoulder_flexion_r"), "shoulder_flexion_r", FPS)
+    assert len(reps) == len(bounds)
+    assert all(r.min_deg < -45 for r in reps)
+    assert len(count_reps(series(x, "shoulder_flexion_r"), exercise="shoulder extension")) == 6
+
+
+def test_nan_gap_does_not_break_counting():
+    x, bounds = synthetic(seed=4)
+    s, e = bounds[2]
+    x[s + 20 : s + 26] = np.nan  # tracking lost for 0.2 s mid-rep
+    assert len(count_reps(series(x), "knee_angle_r", FPS)) == len(bounds)
+
+
+def test_streaming_matches_offline_on_synthetic():
+    x, bounds = synthetic(seed=5, n_reps=8)
+    a = series(x)
+    off = count_reps(a, "knee_angle_r", FPS)
+    sc = stream(a, angle="knee_angle_r")
+    live = sc.reps
+    assert sc.count == len(live) == len(off) == 8
+    for p, q in zip(off, live):
+        assert abs(p.start_frame - q.start_frame) <= 3 and abs(p.end_frame - q.end_frame) <= 3
+        assert q.rom_deg == pytest.approx(p.rom_deg, abs=3.0)
+
+
+def test_find_peaks_cross_check_agrees():
+    x, bounds = synthetic(seed=6)
+    peaks = rep_peaks(series(x), "knee_angle_r", FPS)
+    reps = count_reps(series(x), "knee_angle_r", FPS)
+    assert len(peaks) == len(reps)
+    assert np.abs(peaks / FPS - np.array([r.peak_s for r in reps])).max() < 0.15
+
+
+class FixedRangePhase:
+    """A stand-in for a learned live rep model: knee flexion mapped onto [0, 1] by 0..120 deg."""
+
+    name = "fixed-range"
+
+    def step(self, values: np.ndarray, t: float) -> float:
+        return float(np.clip(values[ANGLE_NAMES.index("knee_angle_r")] / 120.0, 0, 1))
+
+
+def test_rep_signal_seam_offline_and_live():
+    x, bounds = synthetic(seed=7)
+    a = series(x)
+    sig = AngleRepSignal("knee_angle_r")
+    assert isinstance(sig, RepSignal) and isinstance(FixedRangePhase(), StreamingRepSignal)
+    reps = count_reps(a, "knee_angle_r", FPS, signal=sig)
+    assert len(reps) == len(bounds)
+    assert reps[0].rom_deg == pytest.approx(90.0, abs=4.0)  # still in degrees of the angle
+    sc = stream(a, angle="knee_angle_r", signal=FixedRangePhase())
+    assert len(sc.reps) == len(bounds)
+
+
+# ------------------------------------------------------------------------- real UI-PRMD
+
+needs_uiprmd = pytest.mark.skipif(not UIPRMD.is_dir(), reason=f"UI-PRMD not found at {UIPRMD}")
+
+# (movement, subject): a spread of lower/upper limb moves, left-arm s07, a downward rep (m08)
+CASES = [(1, 1), (1, 6), (2, 4), (3, 8), (4, 2), (5, 3), (6, 5), (7, 7), (8, 3), (9, 5), (10, 2)]
+
+
+@pytest.fixture(scope="module")
+def uiprmd_sets():
+    from physio_core.datasets.continuous import uiprmd_sets as build
+
+    sets = {}
+    for m, s in CASES:
+        cs = next(build(UIPRMD, movements=[m], subjects=[s]))
+        sets[m, s] = (cs, compute_angles(cs.pose))
+    return sets
+
+
+@needs_uiprmd
+@pytest.mark.parametrize("case", CASES, ids=[f"m{m:02d}_s{s:02d}" for m, s in CASES])
+def test_uiprmd_set_counts_exact_with_exercise(uiprmd_sets, case):
+    cs, angles = uiprmd_sets[case]
+    reps = count_reps(angles, exercise=cs.movement_name, fps=cs.pose.fps)
+    assert len(reps) == cs.n_reps == 10
+    # every true rep holds exactly one detected turning point
+    for rep, (s, e) in zip(reps, cs.bounds):
+        assert s <= rep.peak_s * cs.pose.fps <= e
+
+
+@needs_uiprmd
+def test_uiprmd_automatic_angle_choice(uiprmd_sets):
+    expect = {(1, 1): "knee_angle", (7, 7): "shoulder_", (9, 5): "shoulder_rotation_r"}
+    for case, prefix in expect.items():
+        cs, angles = uiprmd_sets[case]
+        name = choose_principal_angle(angles)
+        assert name.startswith(prefix), (case, name)
+        assert len(count_reps(angles, fps=cs.pose.fps)) == 10
+    cs, angles = uiprmd_sets[7, 7]  # s07 raises the left arm
+    assert choose_principal_angle(angles, "standing_shoulder_abduction") == "shoulder_abduction_l"
+
+
+@needs_uiprmd
+@pytest.mark.parametrize("case", [(1, 6), (5, 3), (7, 7), (8, 3), (9, 5)])
+def test_uiprmd_streaming_agrees_with_offline(uiprmd_sets, case):
+    cs, angles = uiprmd_sets[case]
+    off = count_reps(angles, exercise=cs.movement_name, fps=cs.pose.fps)
+    sc = stream(angles, exercise=cs.movement_name)
+    live = sc.reps
+    assert sc.angle == off[0].angle
+    assert len(live) == len(off) == 10
+    d = np.array(
+        [[p.start_frame - q.start_frame, p.end_frame - q.end_frame] for p, q in zip(off, live)]
+    )
+    assert np.median(np.abs(d)) <= 2 and np.abs(d).max() <= 10
