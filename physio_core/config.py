@@ -28,11 +28,20 @@ class Settings(BaseSettings):
     mmpose_lifter_config: str | None = None
     mmpose_lifter_checkpoint: str | None = None
     mmpose_weights_dir: Path | None = None
+    # MMPose backend tuning; "whole_image" as mmpose_det_config skips the person detector
+    mmpose_bbox_thr: float = 0.3
+    mmpose_max_persons: int = 5
+    # refuse to run with checkpoints unset (random weights) unless this is true (tests only)
+    mmpose_allow_random_weights: bool = False
     model_dir: Path = PROJECT_ROOT / "models"
     # uploads larger than this are refused before decoding
     max_upload_mb: int = 1024
+    # recordings longer than this are refused before decoding (seconds)
+    max_video_s: float = 1800.0
     # JSON list of RTCIceServer dicts; [] for local use and tests
     ice_servers: list[dict] = Field(default_factory=list)
+    # debug/test: the live page rewrites this JSON file with its processing stats (live.py)
+    live_stats_file: Path | None = None
 
     @property
     def resolved_database_url(self) -> str:

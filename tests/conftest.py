@@ -199,3 +199,108 @@ def make_uiprmd_session_result() -> Callable[..., object]:
     return build_uiprmd_session_result
 
 # ====================================== end of storage fixtures ================================
+
+
+# ============================================================================================
+# video fixtures (owner: recorded-video path, physio_core/video.py + pipeline.py)
+# ============================================================================================
+
+TEST_CLIP = Path(__file__).resolve().parent / "data" / "sports2d_demo.mp4"  # see data/SOURCE.md
+
+
+def make_no_person_clip(path: Path, frames: int = 20) -> Path:
+    """A short H.264 clip of a moving colour gradient: a valid video with nobody in it."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("libx264", rate=15)
+        st.width, st.height, st.pix_fmt = 320, 240, "yuv420p"
+        yy, xx = np.mgrid[0:240, 0:320]
+        for i in range(frames):
+            img = np.stack([(xx + 8 * i) % 256, yy % 256, np.full_like(xx, 90)], -1).astype(np.uint8)
+            f = av.VideoFrame.from_ndarray(img, format="rgb24")
+            f.pts, f.time_base = i, Fraction(1, 15)
+            for pkt in st.encode(f):
+                out.mux(pkt)
+        for pkt in st.encode():
+            out.mux(pkt)
+    return path
+
+
+@pytest.fixture
+def no_person_clip(tmp_path: Path) -> Path:
+    return make_no_person_clip(tmp_path / "empty_room.mp4")
+
+# ======================================= end of video fixtures ================================
+
+
+# ============================================================================================
+# accounts / progress fixtures (owner: accounts, physio_core/auth.py, progress.py, exports.py)
+# ============================================================================================
+
+SEED_PASSWORDS = {"admin": "admin-password-1", "trainer": "trainer-password-1",
+                  "athlete": "athlete-password-1"}
+
+
+def seed_progress_world(engine, *, weeks: int = 6, day0: datetime | None = None) -> dict[str, int]:
+    """Accounts and six weeks of real UI-PRMD sessions for one athlete, as the progress page
+    shows them. Returns the ids: admin, trainer, athlete (all with logins, see SEED_PASSWORDS),
+    other_trainer, other_athlete.
+
+    Each week: a deep squat visit (the subject's incorrect recordings the first two weeks, the
+    correct ones after), and a hurdle step every other week. Angles are the 23 kinematics angles
+    of the real poses; reps are the builder's (one per UI-PRMD file, on the right knee). The
+    stability / balance / injury-risk scores are seeded numbers (the scoring model is not part
+    of these tests): stability and balance rise, risk falls, as for an athlete who improves.
+    """
+    from physio_core.kinematics import compute_angles
+    from physio_core.store import Role, assign_athlete, create_user, get_or_create_athlete, save_session_result
+    from physio_core.store.access import set_rom_target
+
+    day0 = day0 or datetime(2026, 9, 7, 9, 0, tzinfo=UTC)  # a Monday
+    admin = create_user(engine, "admin@clinic.org", "Admin", Role.ADMIN, SEED_PASSWORDS["admin"])
+    trainer = create_user(engine, "coach@clinic.org", "Carla Coach", Role.TRAINER, SEED_PASSWORDS["trainer"])
+    athlete = create_user(engine, "ana@clinic.org", "Ana Lopez", Role.ATHLETE, SEED_PASSWORDS["athlete"])
+    assign_athlete(engine, trainer.id, athlete.id)
+    other_trainer = create_user(engine, "other@clinic.org", "Otto Other", Role.TRAINER, "other-password-1")
+    other_athlete = get_or_create_athlete(engine, "Ben Other", other_trainer.id)
+
+    def session(movement: int, correct: bool, episodes: tuple[int, ...], when: datetime, k: int):
+        r = build_uiprmd_session_result(movement=movement, episodes=episodes, correct=correct,
+                                        started_at=when)
+        r.angles = compute_angles(r.pose)
+        for rep in r.reps:
+            rep.angle = "knee_angle_r"
+        progress = k / max(1, weeks - 1)
+        r.metrics = {"stability_score": round(0.58 + 0.27 * progress, 3),
+                     "balance_score": round(0.62 + 0.2 * progress, 3),
+                     "injury_risk": round(0.42 - 0.3 * progress, 3)}
+        return r
+
+    for k in range(weeks):
+        week = day0 + timedelta(weeks=k)
+        squat = session(1, k >= 2, (1 + k % 5, 1 + (k + 1) % 5, 1 + (k + 2) % 5), week, k)
+        save_session_result(engine, squat, athlete.id, trainer.id)
+        if k % 2 == 1:
+            hurdle = session(2, True, (1 + k % 5, 1 + (k + 1) % 5), week + timedelta(days=3, hours=8), k)
+            save_session_result(engine, hurdle, athlete.id, trainer.id)
+    save_session_result(engine, session(1, True, (1,), day0, 0), other_athlete.id, other_trainer.id)
+    set_rom_target(engine, trainer.id, athlete.id, "knee_angle_r", 120.0, "deep_squat")
+    set_rom_target(engine, trainer.id, athlete.id, "hip_flexion_r", 100.0)
+    return {"admin": admin.id, "trainer": trainer.id, "athlete": athlete.id,
+            "other_trainer": other_trainer.id, "other_athlete": other_athlete.id}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "restarts_postgres: stops and starts the PostgreSQL server; always runs last")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # tests that restart the server go last, so they never cut other tests' connections
+    items[:] = sorted(items, key=lambda it: it.get_closest_marker("restarts_postgres") is not None)
+
+
+# ====================================== end of accounts / progress fixtures ====================

@@ -1,0 +1,270 @@
+"""Helpers shared by the app shell and the pages: database, current athlete, the report view.
+
+The pages stay thin: everything they show comes from physio_core (pipeline, report, overlay,
+store); this module only lays it out with Streamlit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from physio_core import report
+from physio_core.results import SessionResult
+
+log = logging.getLogger("physiotrack.app")
+
+ROOT = Path(__file__).resolve().parents[1]
+SESSION_DETAIL_PAGE = "pages/session_detail.py"
+ATHLETE_KEY = "athlete_id"  # st.session_state key of the athlete picked in the sidebar
+USER_KEY = "user_id"  # set by a login gate when there is one; None = trusted local use
+
+
+# ------------------------------------------------------------------ navigation
+
+
+def _leave_pages_directory_mode() -> None:
+    """Run every page through app.py's st.navigation, even on a fresh server's first visit.
+
+    Streamlit treats an app with a ``pages/`` folder as an old-style multipage app until some
+    script calls ``st.navigation``: a first visitor who opens /upload directly would get the
+    bare page, without the app shell (sidebar, athlete picker). When a page is run that way,
+    switch Streamlit to st.navigation mode for the whole process and rerun: the rerun goes
+    through app.py and lands on the same URL.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    except ImportError:  # internals moved in a later Streamlit: keep the old behaviour
+        return
+    if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    group: str
+    title: str
+    url_path: str
+    icon: str
+    path: Path | None  # the page's script; None = a placeholder drawn by the app shell
+    default: bool = False
+
+
+def navigation_spec(root: Path = ROOT) -> list[PageSpec]:
+    """The app's pages in navigation order. Pages other engineers add (live session,
+    administration) appear as soon as their file exists; the live entry is a placeholder
+    until then."""
+    pages = root / "pages"
+    live = pages / "live_session.py"
+    specs = [
+        PageSpec("Analyse", "Live session", "live", ":material/videocam:",
+                 live if live.is_file() else None),
+        PageSpec("Analyse", "Upload analysis", "upload", ":material/upload_file:",
+                 pages / "upload.py", default=True),
+        PageSpec("History", "Sessions", "sessions", ":material/list:", pages / "sessions.py"),
+        PageSpec("History", "Session detail", "session_detail", ":material/insights:",
+                 pages / "session_detail.py"),
+        PageSpec("History", "Progress", "progress", ":material/trending_up:",
+                 pages / "progress.py"),
+    ]
+    for group, title, url, icon, name in (
+        ("Account", "Log in", "login", ":material/login:", "login.py"),
+        ("Account", "My account", "account", ":material/person:", "account.py"),
+        ("Account", "Administration", "admin", ":material/admin_panel_settings:", "admin.py"),
+    ):
+        if (pages / name).is_file():
+            specs.append(PageSpec(group, title, url, icon, pages / name))
+    return specs
+
+
+# ------------------------------------------------------------------ database
+
+
+def get_engine():
+    """The database engine, or None (with the reason in session_state) when it is away."""
+    from physio_core.store import StorageUnavailable, init_db
+
+    try:
+        engine = init_db()
+    except StorageUnavailable as exc:
+        st.session_state["db_error"] = str(exc)
+        return None
+    except Exception as exc:  # a broken URL or driver: same answer for the user
+        log.exception("database initialisation failed")
+        st.session_state["db_error"] = str(exc)
+        return None
+    st.session_state.pop("db_error", None)
+    return engine
+
+
+def db_error_message() -> str:
+    reason = st.session_state.get("db_error") or "unknown error"
+    return f"The database is not reachable ({reason}). Analyses still work but are not saved."
+
+
+def viewer_id() -> int | None:
+    return st.session_state.get(USER_KEY)
+
+
+def current_athlete_id() -> int | None:
+    return st.session_state.get(ATHLETE_KEY)
+
+
+def athlete_picker(engine, *, container=None) -> int | None:
+    """Athlete select box plus a 'new athlete' field; returns the chosen athlete's id."""
+    from physio_core.store import get_or_create_athlete, list_athletes
+
+    box = container or st.sidebar
+    box.subheader("Athlete")
+    if engine is None:
+        box.warning(db_error_message())
+        return None
+    try:
+        athletes = list_athletes(engine)
+    except Exception as exc:
+        box.warning(f"Could not read the athletes: {exc}")
+        return None
+    ids = [a.id for a in athletes]
+    names = {a.id: a.display_name for a in athletes}
+    current = st.session_state.get(ATHLETE_KEY)
+    if ids:
+        index = ids.index(current) if current in ids else 0
+        chosen = box.selectbox("Athlete", ids, index=index, format_func=names.get,
+                               key="athlete_select", label_visibility="collapsed")
+        st.session_state[ATHLETE_KEY] = chosen
+    else:
+        box.caption("No athlete yet: create one below.")
+        st.session_state.pop(ATHLETE_KEY, None)
+    with box.form("new_athlete", clear_on_submit=True, border=False):
+        name = st.text_input("New athlete", placeholder="Name of a new athlete")
+        if st.form_submit_button("Add athlete") and name.strip():
+            try:
+                athlete = get_or_create_athlete(engine, name)
+            except Exception as exc:
+                st.error(f"Could not create the athlete: {exc}")
+            else:
+                st.session_state[ATHLETE_KEY] = athlete.id
+                st.session_state.pop("athlete_select", None)
+                st.rerun()
+    return st.session_state.get(ATHLETE_KEY)
+
+
+def link_to_session(session_id: int, label: str | None = None) -> None:
+    """A link to the session detail page (works inside st.navigation and stand-alone)."""
+    label = label or f"Open session #{session_id}"
+    try:
+        st.page_link(SESSION_DETAIL_PAGE, label=label, icon=":material/insights:",
+                     query_params={"id": str(session_id)})
+    except Exception:  # page not registered (a page run on its own): a plain link
+        st.markdown(f"[{label}](session_detail?id={session_id})")
+
+
+# ------------------------------------------------------------------ the report
+
+
+def _frame_image(video_path: Path, result: SessionResult, index: int, max_side: int | None):
+    from physio_core.kinematics import ANGLE_NAMES
+    from physio_core.overlay import draw_pose, pose_at
+    from physio_core.video import read_frame
+
+    rgb = read_frame(video_path, index, max_side=max_side)
+    pose = pose_at(result.pose, index)
+    angles = None
+    if pose is not None and tuple(result.angles.names) == tuple(ANGLE_NAMES):
+        angles = result.angles.values[index]
+    done = sum(1 for r in result.reps if r.end_frame <= index)
+    t = float(result.pose.times[index])
+    status = [f"t = {t:.2f} s"] + ([] if pose is not None else ["no person"])
+    return draw_pose(rgb, pose, angles=angles, rep_count=done, status=status)
+
+
+def render_report(
+    result: SessionResult,
+    *,
+    video_path: Path | None = None,
+    max_side: int | None = 640,
+    key: str = "report",
+    file_stem: str = "session",
+) -> None:
+    """The full report of one result: scrubber with the skeleton, 3D view, angle chart,
+    reps (table + chart) and downloads. ``video_path`` enables the video frames."""
+    valid = result.pose.valid if len(result.pose) else np.zeros(0, bool)
+    n = len(result.pose)
+
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Reps", result.rep_count)
+    c2.metric("Person found", f"{result.frames_with_person / max(1, result.frames):.0%}",
+              help=f"{result.frames_with_person} of {result.frames} frames")
+    c3.metric("Duration", f"{result.frames / result.fps:.1f} s" if result.fps else "–")
+    c4.metric("Pose backend", result.backend or "–")
+    for w in result.warnings:
+        st.warning(w)
+    for f in result.feedback:
+        st.info(f)
+
+    if n:
+        default = int(np.flatnonzero(valid)[0]) if valid.any() else 0
+        index = st.slider("Frame", 0, n - 1, default, key=f"{key}_frame",
+                          help="Scrub through the recording")
+        t_now = float(result.pose.times[index])
+        left, right = st.columns([3, 2])
+        with left:
+            if video_path is not None and Path(video_path).is_file():
+                try:
+                    st.image(_frame_image(Path(video_path), result, index, max_side),
+                             caption=f"frame {index} · {t_now:.2f} s", width="stretch")
+                except Exception as exc:
+                    log.exception("frame %s could not be drawn", index)
+                    st.info(f"This frame cannot be shown ({exc}).")
+            else:
+                st.caption("The video itself is not stored: the skeleton and angles are.")
+        with right:
+            if valid[index]:
+                st.plotly_chart(
+                    report.skeleton_figure(result.pose.joints[index], result.pose.confidence[index],
+                                           title=f"3D pose at {t_now:.2f} s"),
+                    key=f"{key}_3d", width="stretch",
+                )
+            else:
+                st.info("No person in this frame.")
+    else:
+        t_now = None
+
+    if result.angles.names:
+        names = report.principal_angles(result.angles, result.reps, valid if n else None)
+        chosen = st.multiselect(
+            "Angles", list(result.angles.names), default=names, key=f"{key}_angles",
+            format_func=report.pretty_angle,
+        )
+        st.plotly_chart(report.angles_figure(result.angles, result.reps, chosen, current_s=t_now,
+                                             valid=valid if n else None),
+                        key=f"{key}_angles_chart", width="stretch")
+
+    st.subheader(f"Repetitions ({result.rep_count})")
+    if result.reps:
+        a, b = st.columns([3, 2])
+        a.dataframe(report.reps_table(result.reps), hide_index=True, width="stretch")
+        b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart", width="stretch")
+    else:
+        st.caption("No repetition was counted.")
+
+    st.subheader("Downloads")
+    d1, d2, d3 = st.columns(3)
+    d1.download_button("Angles (CSV)", report.angles_csv(result.angles),
+                       file_name=f"{file_stem}_angles.csv", mime="text/csv", key=f"{key}_dl_csv")
+    d2.download_button("Summary (JSON)", report.summary_json(result, include_series=True),
+                       file_name=f"{file_stem}_summary.json", mime="application/json",
+                       key=f"{key}_dl_json")
+    if n:
+        d3.download_button("3D joints (CSV)", report.pose_csv(result.pose),
+                           file_name=f"{file_stem}_joints.csv", mime="text/csv",
+                           key=f"{key}_dl_pose")

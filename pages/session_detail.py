@@ -1,0 +1,58 @@
+"""One stored session read back from the database: charts, reps, 3D view, downloads."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages._shared import db_error_message, get_engine, render_report, viewer_id
+
+st.title("Session detail")
+
+engine = get_engine()
+if engine is None:
+    st.error(db_error_message())
+    st.stop()
+
+from physio_core.store import AccessDenied, get_session_detail, list_sessions  # noqa: E402
+
+raw = st.query_params.get("id")
+session_id = int(raw) if raw is not None and str(raw).isdigit() else None
+if session_id is None:
+    rows = list_sessions(engine, viewer_id=viewer_id(), limit=200)
+    if not rows:
+        st.info("No session stored yet.")
+        st.stop()
+    labels = {r.id: f"#{r.id} · {r.started_at:%Y-%m-%d %H:%M} · {r.athlete_name} · {r.exercise}"
+              for r in rows}
+    session_id = st.selectbox("Session", list(labels), format_func=labels.get)
+
+try:
+    detail = get_session_detail(engine, session_id, viewer_id=viewer_id())
+except AccessDenied as exc:
+    st.error(str(exc))
+    st.stop()
+except Exception as exc:
+    st.error(f"Could not read session #{session_id}: {exc}")
+    st.stop()
+if detail is None:
+    st.error(f"Session #{session_id} does not exist.")
+    st.stop()
+
+s = detail.session
+st.subheader(f"#{s.id} · {s.athlete_name} · {s.exercise.replace('_', ' ')}")
+st.caption(f"{s.started_at:%Y-%m-%d %H:%M} · source {s.source or '–'} · "
+           f"status {getattr(s.status, 'value', s.status)}" + (f" · {s.notes}" if s.notes else ""))
+if detail.pose is None:
+    st.info(f"This session has no stored pose series: {s.rep_count} reps, "
+            f"{s.frames} frames ({s.frames_with_person} with the person).")
+    st.stop()
+
+result = detail.to_result()
+if detail.metrics is not None:
+    scores = {k: v for k, v in (("Stability", detail.metrics.stability_score),
+                                ("Balance", detail.metrics.balance_score),
+                                ("Injury risk", detail.metrics.injury_risk)) if v is not None}
+    if scores:
+        for col, (k, v) in zip(st.columns(len(scores)), scores.items()):
+            col.metric(k, f"{v:.2f}")
+render_report(result, key=f"session{s.id}", file_stem=f"session_{s.id}")

@@ -1,0 +1,60 @@
+"""All stored sessions (of the athlete picked in the sidebar, or everybody's)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages._shared import current_athlete_id, db_error_message, get_engine, link_to_session, viewer_id
+
+st.title("Sessions")
+
+engine = get_engine()
+if engine is None:
+    st.error(db_error_message())
+    st.stop()
+
+from physio_core.store import list_sessions  # noqa: E402
+
+athlete_id = current_athlete_id()
+only_athlete = st.toggle("Only the athlete picked in the sidebar", value=athlete_id is not None,
+                         disabled=athlete_id is None)
+try:
+    rows = list_sessions(engine, viewer_id=viewer_id(),
+                         athlete_id=athlete_id if only_athlete else None)
+except Exception as exc:
+    st.error(f"Could not read the sessions: {exc}")
+    st.stop()
+
+if not rows:
+    st.info("No session yet. Analyse a video on **Upload analysis** (or run a live session) "
+            "with an athlete picked in the sidebar.")
+    st.stop()
+
+df = pd.DataFrame([{
+    "id": r.id,
+    "date": r.started_at,
+    "athlete": r.athlete_name,
+    "exercise": r.exercise,
+    "source": r.source,
+    "reps": r.rep_count,
+    "duration (s)": round((r.ended_at - r.started_at).total_seconds(), 1) if r.ended_at else None,
+    "person found": r.frames_with_person / r.frames if r.frames else None,
+    "status": str(getattr(r.status, "value", r.status)),
+    "open": f"session_detail?id={r.id}",
+} for r in rows])
+st.dataframe(
+    df, hide_index=True, width="stretch",
+    column_config={
+        "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm"),
+        "person found": st.column_config.ProgressColumn("person found", min_value=0, max_value=1,
+                                                        format="percent"),
+        "open": st.column_config.LinkColumn("open", display_text="details"),
+    },
+)
+
+ids = [r.id for r in rows]
+labels = {r.id: f"#{r.id} · {r.started_at:%Y-%m-%d %H:%M} · {r.athlete_name} · {r.exercise}"
+          for r in rows}
+chosen = st.selectbox("Session", ids, format_func=labels.get)
+link_to_session(chosen)

@@ -1,0 +1,154 @@
+"""Upload a recorded video, analyse it, show the report and save it as a session."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from pathlib import Path
+
+import streamlit as st
+
+from pages._shared import (
+    current_athlete_id,
+    db_error_message,
+    get_engine,
+    link_to_session,
+    render_report,
+)
+from physio_core.config import get_settings
+from physio_core.reps import EXERCISES as REP_EXERCISES
+from physio_core.video import VIDEO_EXTENSIONS, VideoError, check_size
+
+log = logging.getLogger("physiotrack.upload")
+
+# the exercises the rep counter knows (UI-PRMD movements); "auto" picks the angle that moves most
+EXERCISES = ["auto", *REP_EXERCISES]
+RESULT_KEY = "upload_result"  # {"result", "video", "name", "session_id", "file_id"}
+
+
+def _label(name: str) -> str:
+    return "Detect automatically" if name == "auto" else name.replace("_", " ").capitalize()
+
+
+def _upload_dir() -> Path:
+    d = get_settings().data_dir / "uploads"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _store_upload(uploaded) -> Path:
+    """Write the upload to data/uploads in chunks (it is already size-checked)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(uploaded.name).stem)[:60] or "video"
+    suffix = Path(uploaded.name).suffix.lower() or ".mp4"
+    dst = _upload_dir() / f"{uuid.uuid4().hex[:12]}_{stem}{suffix}"
+    uploaded.seek(0)
+    with dst.open("wb") as out:
+        while chunk := uploaded.read(8 * 2**20):
+            out.write(chunk)
+    return dst
+
+
+def _analyse(uploaded, exercise: str) -> None:
+    from physio_core.pipeline import NoPersonFound, analyze_video
+    from physio_core.pose.base import PoseBackendUnavailable
+
+    settings = get_settings()
+    try:
+        check_size(uploaded.size, settings)
+    except VideoError as exc:
+        st.error(str(exc))
+        return
+    path = _store_upload(uploaded)
+    bar = st.progress(0.0, text=f"Analysing {uploaded.name}…")
+    try:
+        result = analyze_video(
+            path, exercise=exercise, settings=settings, source=uploaded.name,
+            progress=lambda f: bar.progress(f, text=f"Analysing {uploaded.name}… {f:.0%}"),
+        )
+    except (VideoError, FileNotFoundError) as exc:
+        bar.empty()
+        st.error(f"This file cannot be analysed: {exc}")
+        path.unlink(missing_ok=True)
+        return
+    except NoPersonFound as exc:
+        bar.empty()
+        st.error(str(exc))
+        path.unlink(missing_ok=True)
+        return
+    except PoseBackendUnavailable as exc:
+        bar.empty()
+        st.error(f"The pose backend is not available: {exc}")
+        return
+    except Exception as exc:
+        log.exception("analysis of %s failed", uploaded.name)
+        bar.empty()
+        st.error(f"The analysis failed unexpectedly ({type(exc).__name__}: {exc}). "
+                 "The file was kept; please report this.")
+        return
+    bar.empty()
+    previous = st.session_state.get(RESULT_KEY)
+    if previous is not None and Path(previous["video"]) != path:
+        Path(previous["video"]).unlink(missing_ok=True)  # only the shown report keeps its video
+    st.session_state[RESULT_KEY] = {
+        "result": result, "video": path, "name": uploaded.name, "session_id": None,
+        "file_id": uploaded.file_id,
+    }
+    _save(st.session_state[RESULT_KEY], exercise)
+
+
+def _save(entry: dict, exercise: str) -> None:
+    from physio_core.store import save_session_result
+
+    athlete_id = current_athlete_id()
+    if athlete_id is None or entry.get("session_id") is not None:
+        return
+    engine = get_engine()
+    if engine is None:
+        return
+    try:
+        entry["session_id"] = save_session_result(
+            engine, entry["result"], athlete_id=athlete_id,
+            trainer_id=st.session_state.get("user_id"), exercise=exercise,
+        )
+    except Exception as exc:
+        log.exception("saving the session failed")
+        entry["save_error"] = str(exc)
+
+
+st.title("Upload analysis")
+st.caption("Analyse a recorded video: 3D skeleton, joint angles and repetitions of one person.")
+
+settings = get_settings()
+uploaded = st.file_uploader(
+    f"Video of the exercise ({', '.join(VIDEO_EXTENSIONS[:4])}; up to {settings.max_upload_mb} MB)",
+    type=list(VIDEO_EXTENSIONS), key="upload_file",
+)
+col_ex, col_go = st.columns([3, 1], vertical_alignment="bottom")
+exercise = col_ex.selectbox("Exercise", EXERCISES, format_func=_label, key="upload_exercise")
+go = col_go.button("Analyse", type="primary", disabled=uploaded is None, width="stretch")
+
+if uploaded is not None and go:
+    _analyse(uploaded, exercise)
+
+entry = st.session_state.get(RESULT_KEY)
+if entry is not None:
+    result = entry["result"]
+    st.divider()
+    st.subheader(f"Report — {entry['name']}")
+    if entry.get("session_id") is not None:
+        st.success(f"Saved as session #{entry['session_id']}.")
+        link_to_session(entry["session_id"])
+    elif entry.get("save_error"):
+        st.warning(f"The analysis could not be saved: {entry['save_error']}")
+    elif current_athlete_id() is None:
+        if st.session_state.get("db_error"):
+            st.info(db_error_message())
+        else:
+            st.info("Pick or add an athlete in the sidebar to save this analysis.")
+    else:
+        if st.button("Save session"):
+            _save(entry, result.exercise)
+            st.rerun()
+    render_report(result, video_path=entry["video"], key="upload",
+                  file_stem=Path(entry["name"]).stem)

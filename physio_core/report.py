@@ -1,0 +1,310 @@
+"""Figures, tables and exports of an analysed session, without Streamlit.
+
+Everything takes the plain result pieces (AngleSeries, reps, PoseSequence) so that a fresh
+``SessionResult`` and a session read back from the database render the same way.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from physio_core.results import AngleSeries, Rep, SessionResult
+from physio_core.skeleton import BONES, JOINT_NAMES, N_JOINTS, J, PoseSequence
+
+LEFT_COLOUR = "#4287f5"
+RIGHT_COLOUR = "#ff8c00"
+MID_COLOUR = "#555555"
+REP_FILL = "rgba(46, 204, 113, 0.15)"
+
+_LEFT = {J.L_HIP, J.L_KNEE, J.L_ANKLE, J.L_TOE, J.L_SHOULDER, J.L_ELBOW, J.L_WRIST}
+_RIGHT = {J.R_HIP, J.R_KNEE, J.R_ANKLE, J.R_TOE, J.R_SHOULDER, J.R_ELBOW, J.R_WRIST}
+
+
+def pretty_angle(name: str) -> str:
+    """'knee_angle_r' -> 'Knee angle (R)'."""
+    side = ""
+    if name.endswith(("_r", "_l")):
+        side = " (R)" if name.endswith("_r") else " (L)"
+        name = name[:-2]
+    return name.replace("_", " ").capitalize() + side
+
+
+def _finite(v: float | None) -> float | None:
+    return None if v is None or not np.isfinite(v) else float(v)
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+def angle_ranges(angles: AngleSeries, valid: np.ndarray | None = None) -> pd.DataFrame:
+    """Per angle: min, max, robust range (5th-95th percentile) and share of frames measured."""
+    rows = []
+    mask = np.ones(len(angles.times), bool) if valid is None else np.asarray(valid, bool)
+    for name in angles.names:
+        v = angles[name][mask]
+        f = v[np.isfinite(v)]
+        rows.append({
+            "angle": name,
+            "label": pretty_angle(name),
+            "min_deg": float(f.min()) if f.size else math.nan,
+            "max_deg": float(f.max()) if f.size else math.nan,
+            "rom_deg": float(np.percentile(f, 95) - np.percentile(f, 5)) if f.size else math.nan,
+            "measured": f.size / max(1, v.size),
+        })
+    return pd.DataFrame(rows)
+
+
+def principal_angles(angles: AngleSeries, reps: Sequence[Rep] = (), valid: np.ndarray | None = None,
+                     k: int = 4) -> list[str]:
+    """The rep angle first, then the angles that moved most (measured in >= half the frames)."""
+    ranges = angle_ranges(angles, valid)
+    ranges = ranges[ranges["measured"] >= 0.5].sort_values("rom_deg", ascending=False)
+    out: list[str] = []
+    for r in reps:
+        if r.angle in angles.names and r.angle not in out:
+            out.append(r.angle)
+    for name in ranges["angle"]:
+        if len(out) >= k:
+            break
+        if name not in out:
+            out.append(name)
+    return out or list(angles.names[:k])
+
+
+def reps_table(reps: Sequence[Rep]) -> pd.DataFrame:
+    """One row per rep: timing, range of motion and its turning point."""
+    cols = ["rep", "start_s", "end_s", "duration_s", "angle", "rom_deg", "min_deg", "max_deg",
+            "peak_s"]
+    rows = [{
+        "rep": r.index,
+        "start_s": round(r.start_s, 2),
+        "end_s": round(r.end_s, 2),
+        "duration_s": round(r.duration_s, 2),
+        "angle": r.angle,
+        "rom_deg": round(r.rom_deg, 1),
+        "min_deg": round(r.min_deg, 1),
+        "max_deg": round(r.max_deg, 1),
+        "peak_s": None if r.peak_s is None else round(r.peak_s, 2),
+    } for r in reps]
+    return pd.DataFrame(rows, columns=cols)
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def angles_figure(
+    angles: AngleSeries,
+    reps: Sequence[Rep] = (),
+    names: Sequence[str] | None = None,
+    *,
+    current_s: float | None = None,
+    valid: np.ndarray | None = None,
+    height: int = 380,
+) -> go.Figure:
+    """Angle time series (degrees) with every rep shaded and numbered, and a time cursor."""
+    names = list(names) if names else principal_angles(angles, reps, valid)
+    fig = go.Figure()
+    for name in names:
+        if name not in angles.names:
+            continue
+        fig.add_trace(go.Scatter(
+            x=angles.times, y=angles[name], mode="lines", name=pretty_angle(name),
+            connectgaps=False, hovertemplate="%{y:.0f}° at %{x:.2f} s",
+        ))
+    for r in reps:
+        fig.add_vrect(x0=r.start_s, x1=r.end_s, fillcolor=REP_FILL, line_width=0, layer="below",
+                      annotation_text=f"#{r.index}", annotation_position="top left",
+                      annotation_font_size=11)
+    if current_s is not None:
+        fig.add_vline(x=current_s, line_dash="dot", line_color="#c0392b")
+    fig.update_layout(
+        height=height, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
+        xaxis_title="time (s)", yaxis_title="angle (°)",
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+    )
+    return fig
+
+
+def skeleton_figure(
+    joints: np.ndarray,
+    confidence: np.ndarray | None = None,
+    *,
+    title: str | None = None,
+    min_conf: float = 0.05,
+    height: int = 420,
+) -> go.Figure:
+    """3D view of one canonical pose: left side blue, right orange; Plotly's z axis is up.
+
+    Canonical +X (subject's left) -> plot x, +Z (forward) -> plot y, +Y (up) -> plot z.
+    """
+    p = np.asarray(joints, dtype=float).reshape(N_JOINTS, 3)
+    ok = np.isfinite(p).all(axis=1)
+    if confidence is not None:
+        ok &= np.asarray(confidence).reshape(N_JOINTS) >= min_conf
+    fig = go.Figure()
+    for colour, side in ((LEFT_COLOUR, _LEFT), (RIGHT_COLOUR, _RIGHT), (MID_COLOUR, None)):
+        xs, ys, zs = [], [], []
+        for a, b in BONES:
+            in_side = (b in side) if side is not None else (b not in _LEFT and b not in _RIGHT)
+            if in_side and ok[a] and ok[b]:
+                for j in (a, b):
+                    xs.append(p[j, 0]); ys.append(p[j, 2]); zs.append(p[j, 1])
+                xs.append(None); ys.append(None); zs.append(None)
+        if xs:
+            fig.add_trace(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", hoverinfo="skip",
+                                       line=dict(color=colour, width=7), showlegend=False))
+    idx = np.flatnonzero(ok)
+    if idx.size:
+        fig.add_trace(go.Scatter3d(
+            x=p[idx, 0], y=p[idx, 2], z=p[idx, 1], mode="markers",
+            marker=dict(size=4, color="#222222"), text=[JOINT_NAMES[i] for i in idx],
+            hovertemplate="%{text}<extra></extra>", showlegend=False,
+        ))
+    # a fixed, body-sized box so the skeleton does not jump in size while scrubbing
+    half = 1.0
+    lo = float(np.nanmin(p[ok, 1])) if idx.size else -1.0
+    fig.update_layout(
+        height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
+        scene=dict(
+            xaxis=dict(title="left (m)", range=[-half, half]),
+            yaxis=dict(title="forward (m)", range=[-half, half]),
+            zaxis=dict(title="up (m)", range=[min(lo, -1.0) - 0.05, 1.0]),
+            aspectmode="cube",
+            camera=dict(eye=dict(x=0.3, y=1.9, z=0.4), up=dict(x=0, y=0, z=1)),
+        ),
+    )
+    return fig
+
+
+def reps_figure(reps: Sequence[Rep], *, height: int = 300) -> go.Figure:
+    """Range of motion of each rep (bars) with the rep duration as hover text."""
+    fig = go.Figure()
+    if reps:
+        rom = np.array([r.rom_deg for r in reps])
+        med = float(np.median(rom))
+        colours = ["#2ecc71" if abs(v - med) <= 0.15 * max(med, 1) else "#e67e22" for v in rom]
+        fig.add_trace(go.Bar(
+            x=[f"#{r.index}" for r in reps], y=rom, marker_color=colours,
+            customdata=[[r.duration_s, r.angle] for r in reps],
+            hovertemplate="ROM %{y:.0f}° (%{customdata[1]})<br>%{customdata[0]:.2f} s<extra></extra>",
+        ))
+        fig.add_hline(y=med, line_dash="dot", annotation_text=f"median {med:.0f}°")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
+                      xaxis_title="rep", yaxis_title="range of motion (°)")
+    return fig
+
+
+def progress_figure(rows: Sequence[Any], angles: Sequence[str], *, height: int = 380) -> go.Figure:
+    """Range of motion of each angle over an athlete's sessions (store.ProgressRow records)."""
+    fig = go.Figure()
+    dates = [r.date for r in rows]
+    for name in angles:
+        ys = [_finite(r.rom_deg.get(name)) for r in rows]
+        if any(y is not None for y in ys):
+            fig.add_trace(go.Scatter(
+                x=dates, y=ys, mode="lines+markers", name=pretty_angle(name),
+                customdata=[[r.session_id, r.exercise, r.reps] for r in rows],
+                hovertemplate="%{y:.0f}° — session #%{customdata[0]} (%{customdata[1]}, "
+                              "%{customdata[2]} reps)<extra></extra>",
+            ))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="session date",
+                      yaxis_title="range of motion (°)", hovermode="closest",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig
+
+
+# ------------------------------------------------------------------------------ exports
+
+
+def angles_frame(angles: AngleSeries) -> pd.DataFrame:
+    df = pd.DataFrame(angles.values, columns=list(angles.names))
+    df.insert(0, "time_s", np.round(angles.times, 4))
+    return df
+
+
+def angles_csv(angles: AngleSeries) -> bytes:
+    """time_s + one column per angle (degrees, 3 decimals; empty where not measured)."""
+    buf = io.StringIO()
+    angles_frame(angles).to_csv(buf, index=False, float_format="%.3f", na_rep="")
+    return buf.getvalue().encode("utf-8")
+
+
+def reps_csv(reps: Sequence[Rep]) -> bytes:
+    return reps_table(reps).to_csv(index=False).encode("utf-8")
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return _finite(float(v))
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
+
+
+def summary_dict(result: SessionResult) -> dict[str, Any]:
+    """The JSON contract of ``python -m physio_core.analyze`` (summary.json) and the download.
+
+    Keys: frames, fps, frames_with_person, rep_count, reps (start_s, end_s, rom_deg, angle...),
+    backend, plus source, exercise, duration_s, principal_angle, angle ranges, metrics,
+    feedback, warnings.
+    """
+    ranges = angle_ranges(result.angles, result.pose.valid if len(result.pose) else None)
+    return {
+        "source": result.source,
+        "backend": result.backend,
+        "exercise": result.exercise,
+        "frames": int(result.frames),
+        "fps": round(float(result.fps), 4),
+        "duration_s": round(result.frames / result.fps, 3) if result.fps else None,
+        "frames_with_person": int(result.frames_with_person),
+        "rep_count": int(result.rep_count),
+        "reps": [r.to_dict() for r in result.reps],
+        "principal_angle": result.reps[0].angle if result.reps else None,
+        "angles": {
+            row.angle: {"min_deg": _finite(round(row.min_deg, 2)), "max_deg": _finite(round(row.max_deg, 2)),
+                        "rom_deg": _finite(round(row.rom_deg, 2)), "measured": round(row.measured, 3)}
+            for row in ranges.itertuples()
+        },
+        "metrics": {k: (_finite(float(v)) if isinstance(v, (int, float, np.number)) else v)
+                    for k, v in result.metrics.items()},
+        "feedback": list(result.feedback),
+        "warnings": list(result.warnings),
+        "started_at": result.started_at.isoformat() if result.started_at else None,
+        "ended_at": result.ended_at.isoformat() if result.ended_at else None,
+    }
+
+
+def summary_json(result: SessionResult, *, include_series: bool = False) -> bytes:
+    """summary_dict as UTF-8 JSON; ``include_series`` adds the time + angle series."""
+    doc = summary_dict(result)
+    if include_series:
+        doc["series"] = {
+            "time_s": [round(float(t), 4) for t in result.angles.times],
+            **{n: [_finite(round(float(x), 3)) for x in result.angles[n]] for n in result.angles.names},
+        }
+    return json.dumps(doc, indent=2, default=_json_default, allow_nan=False).encode("utf-8")
+
+
+def pose_csv(pose: PoseSequence) -> bytes:
+    """Canonical 3D joints per frame: time_s, then <joint>_x/_y/_z (metres) and <joint>_conf."""
+    cols: dict[str, np.ndarray] = {"time_s": np.round(pose.times, 4)}
+    for j, name in enumerate(JOINT_NAMES):
+        for k, axis in enumerate("xyz"):
+            cols[f"{name}_{axis}"] = pose.joints[:, j, k]
+        cols[f"{name}_conf"] = pose.confidence[:, j]
+    buf = io.StringIO()
+    pd.DataFrame(cols).to_csv(buf, index=False, float_format="%.4f", na_rep="")
+    return buf.getvalue().encode("utf-8")

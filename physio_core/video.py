@@ -1,0 +1,379 @@
+"""Recorded-video input: probing, size/length guards and fast frame decoding with PyAV.
+
+Every problem a user can cause with a file (not a video, damaged, no picture, too big, too
+long) raises a ``VideoError`` subclass whose message can be shown to them as it is.
+
+Decoding runs in a background thread that fills a small bounded queue: PyAV releases the GIL
+while it decodes and rescales, so the pose model works on frame N while frame N+1 is decoded.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import NamedTuple
+
+import av
+import numpy as np
+
+from physio_core.config import Settings, get_settings
+
+VIDEO_EXTENSIONS = ("mp4", "mov", "avi", "webm", "mkv", "m4v")
+
+
+class VideoError(ValueError):
+    """A problem with the video file itself; the message is meant for the user."""
+
+
+class NotAVideoError(VideoError):
+    """The file is not a video container PyAV can read, or it is damaged."""
+
+
+class NoVideoStreamError(VideoError):
+    """The container holds no picture (e.g. an audio-only file)."""
+
+
+class VideoTooLargeError(VideoError):
+    """The file is bigger than ``settings.max_upload_mb``; refused before decoding."""
+
+
+class VideoTooLongError(VideoError):
+    """The recording lasts longer than ``settings.max_video_s``."""
+
+
+class EmptyVideoError(VideoError):
+    """The container has a video stream but no frame could be decoded from it."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    width: int
+    height: int
+    fps: float
+    frame_count: int  # from the container when it says so, else estimated from duration
+    duration_s: float
+    codec: str
+    size_bytes: int
+    rotation: int = 0  # display rotation in degrees the container asks for
+
+    def scaled_size(self, max_side: int | None) -> tuple[int, int]:
+        """(width, height) after fitting the longer side into ``max_side`` (even numbers)."""
+        return fit_size(self.width, self.height, max_side)
+
+
+class VideoFrame(NamedTuple):
+    index: int  # index in the decoded stream (0-based), counting skipped frames
+    time_s: float  # seconds from the first frame
+    rgb: np.ndarray  # (H, W, 3) uint8
+
+
+def fit_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    if not max_side or max(width, height) <= max_side:
+        w, h = width, height
+    else:
+        scale = max_side / max(width, height)
+        w, h = round(width * scale), round(height * scale)
+    # even sizes keep every pixel format (yuv420p for y4m, H.264) happy
+    return max(2, w - w % 2), max(2, h - h % 2)
+
+
+def _max_video_s(settings: Settings) -> float:
+    return float(settings.max_video_s)
+
+
+def check_size(size_bytes: int, settings: Settings | None = None) -> None:
+    """Refuse a file larger than the configured upload limit (call before reading it)."""
+    settings = settings or get_settings()
+    limit = settings.max_upload_mb * 1024 * 1024
+    if size_bytes > limit:
+        raise VideoTooLargeError(
+            f"The file is {size_bytes / 2**20:,.0f} MB; the limit is {settings.max_upload_mb} MB. "
+            "Trim the recording or export it at a lower resolution."
+        )
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    try:
+        return av.open(str(path), mode="r", metadata_errors="ignore")
+    except av.error.FileNotFoundError as exc:
+        raise FileNotFoundError(f"No such file: {path}") from exc
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise NotAVideoError(
+            f"'{path.name}' is not a readable video (it is damaged or not a video format)."
+        ) from exc
+
+
+def _stream_rotation(stream: av.video.stream.VideoStream) -> int:
+    # phones store portrait clips as landscape frames plus a display-matrix rotation
+    try:
+        for side in stream.side_data or ():
+            rot = getattr(side, "rotation", None)
+            if rot is not None:
+                return int(round(rot)) % 360
+    except Exception:  # side data layouts differ between PyAV versions; rotation is optional
+        pass
+    return 0
+
+
+def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> VideoInfo:
+    """Read the container header only: size, fps, frame count, duration, picture size.
+
+    Raises FileNotFoundError, VideoTooLargeError (checked from the file size before anything
+    is read), NotAVideoError, NoVideoStreamError or VideoTooLongError.
+    """
+    settings = settings or get_settings()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such file: {path}")
+    size = path.stat().st_size
+    check_size(size, settings)
+    if size == 0:
+        raise NotAVideoError(f"'{path.name}' is empty.")
+    with _open(path) as container:
+        if not container.streams.video:
+            raise NoVideoStreamError(f"'{path.name}' holds no video stream (audio only?).")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        if not ctx.width or not ctx.height:
+            raise NotAVideoError(f"'{path.name}' has a video stream with no picture size.")
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        if not (0.5 < fps < 1000):
+            fps = 30.0
+        duration = 0.0
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / av.time_base
+        frames = int(stream.frames or 0)
+        if frames <= 0:
+            frames = int(round(duration * fps))
+        if duration <= 0 and frames > 0:
+            duration = frames / fps
+        info = VideoInfo(
+            path=path,
+            width=int(ctx.width),
+            height=int(ctx.height),
+            fps=fps,
+            frame_count=frames,
+            duration_s=duration,
+            codec=ctx.name or "",
+            size_bytes=size,
+            rotation=_stream_rotation(stream),
+        )
+    max_s = _max_video_s(settings)
+    if info.duration_s > max_s:
+        raise VideoTooLongError(
+            f"The recording lasts {info.duration_s / 60:.1f} min; the limit is "
+            f"{max_s / 60:.0f} min. Trim it to the exercise."
+        )
+    return info
+
+
+_END = object()
+
+
+class VideoReader:
+    """Iterate over a video's frames as ``VideoFrame(index, time_s, rgb)``.
+
+    max_side: downscale so that the longer side is at most this many pixels (None: keep size).
+    step:     keep one frame in ``step`` (every frame is still decoded: codecs need them).
+    threaded: decode in a background thread feeding a queue of ``queue_size`` frames.
+
+    After iteration ``frames_read`` counts the frames yielded and ``damaged`` tells whether
+    decoding stopped early on broken data (frames decoded before the damage were yielded).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        max_side: int | None = None,
+        step: int = 1,
+        threaded: bool = True,
+        queue_size: int = 8,
+        settings: Settings | None = None,
+    ) -> None:
+        if step < 1:
+            raise ValueError("step must be >= 1")
+        self.info = probe_video(path, settings)
+        self.max_side = max_side
+        self.step = step
+        self.threaded = threaded
+        self.queue_size = max(1, queue_size)
+        self.frames_read = 0
+        self.damaged = False
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        w, h = self.info.scaled_size(self.max_side)
+        return (h, w) if self.info.rotation in (90, 270) else (w, h)
+
+    @property
+    def expected_frames(self) -> int:
+        """Frames the iteration should yield (from the header; an estimate for some files)."""
+        return -(-self.info.frame_count // self.step)
+
+    def _decode(self, stop: threading.Event) -> Iterator[VideoFrame]:
+        width, height = self.info.scaled_size(self.max_side)
+        rot = self.info.rotation
+        t0: float | None = None
+        decoded = 0
+        with _open(self.info.path) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"  # frame + slice threads inside FFmpeg
+            try:
+                for index, frame in enumerate(container.decode(stream)):
+                    if stop.is_set():
+                        return
+                    decoded += 1
+                    if index % self.step:
+                        continue
+                    t = frame.time
+                    if t is None:
+                        t = index / self.info.fps
+                    if t0 is None:
+                        t0 = t
+                    rgb = frame.to_ndarray(
+                        width=width, height=height, format="rgb24", interpolation="AREA"
+                    )
+                    if rot:
+                        # display matrix angles are counter-clockwise
+                        rgb = np.ascontiguousarray(np.rot90(rgb, k=rot // 90))
+                    yield VideoFrame(index, float(t - t0), rgb)
+            except av.error.FFmpegError as exc:
+                if decoded == 0:
+                    raise NotAVideoError(
+                        f"'{self.info.path.name}' could not be decoded (damaged file)."
+                    ) from exc
+                self.damaged = True  # keep what was read before the damage
+
+    def __iter__(self) -> Iterator[VideoFrame]:
+        self.frames_read = 0
+        self.damaged = False
+        source = self._threaded() if self.threaded else self._decode(threading.Event())
+        for item in source:
+            self.frames_read += 1
+            yield item
+        if self.frames_read == 0:
+            raise EmptyVideoError(f"No frame could be decoded from '{self.info.path.name}'.")
+
+    def _threaded(self) -> Iterator[VideoFrame]:
+        q: queue.Queue = queue.Queue(maxsize=self.queue_size)
+        stop = threading.Event()
+
+        def put(item: object) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            try:
+                for item in self._decode(stop):
+                    if not put(item):
+                        return
+            except BaseException as exc:  # handed to the consumer, raised there
+                put(exc)
+                return
+            put(_END)
+
+        worker = threading.Thread(target=produce, name="video-decode", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = q.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            # the consumer may stop early (error, cancel): release the producer
+            stop.set()
+            worker.join(timeout=5)
+
+
+def iter_frames(
+    path: str | os.PathLike,
+    *,
+    max_side: int | None = None,
+    step: int = 1,
+    threaded: bool = True,
+    settings: Settings | None = None,
+) -> Iterator[VideoFrame]:
+    """Shortcut for ``iter(VideoReader(...))``: yields (frame_index, time_s, rgb)."""
+    return iter(VideoReader(path, max_side=max_side, step=step, threaded=threaded, settings=settings))
+
+
+def read_frame(
+    path: str | os.PathLike, index: int, *, max_side: int | None = None
+) -> np.ndarray:
+    """The RGB frame at ``index`` (decodes from the nearest preceding keyframe)."""
+    info = probe_video(path)
+    width, height = info.scaled_size(max_side)
+    with _open(info.path) as container:
+        stream = container.streams.video[0]
+        rate = stream.average_rate or Fraction(int(round(info.fps * 1000)), 1000)
+        target_s = index / float(rate)
+        if stream.time_base is not None and index > 0:
+            start = stream.start_time or 0
+            container.seek(start + int(target_s / stream.time_base), stream=stream, backward=True)
+        last = None
+        for frame in container.decode(stream):
+            last = frame
+            if frame.time is None or stream.start_time is None or stream.time_base is None:
+                break
+            t = frame.time - float(stream.start_time * stream.time_base)
+            if t >= target_s - 0.5 / float(rate):
+                break
+        if last is None:
+            raise EmptyVideoError(f"No frame could be decoded from '{info.path.name}'.")
+        rgb = last.to_ndarray(width=width, height=height, format="rgb24", interpolation="AREA")
+    if info.rotation:
+        rgb = np.ascontiguousarray(np.rot90(rgb, k=info.rotation // 90))
+    return rgb
+
+
+def write_y4m(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    max_side: int | None = 640,
+    fps: float | None = None,
+    max_frames: int | None = None,
+) -> Path:
+    """Convert a video into a raw YUV4MPEG2 (4:2:0) clip, e.g. for Chromium's fake camera.
+
+    Chromium's ``--use-file-for-fake-video-capture=CLIP.y4m`` loops such a file. Frames are
+    written at their own rate (``fps`` only changes the header's declared rate).
+    """
+    dst = Path(dst)
+    reader = VideoReader(src, max_side=max_side, threaded=False)
+    width, height = reader.output_size
+    rate = Fraction(fps or reader.info.fps).limit_denominator(1001)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with dst.open("wb") as out:
+        out.write(
+            f"YUV4MPEG2 W{width} H{height} F{rate.numerator}:{rate.denominator} "
+            "Ip A1:1 C420jpeg\n".encode("ascii")
+        )
+        for _, _, rgb in reader:
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            yuv = frame.to_ndarray()  # (H * 3 / 2, W): Y plane, then U, then V
+            out.write(b"FRAME\n")
+            out.write(np.ascontiguousarray(yuv).tobytes())
+            written += 1
+            if max_frames and written >= max_frames:
+                break
+    return dst

@@ -1,0 +1,206 @@
+"""Screenshot the upload report in a real headless Chromium.
+
+    python scripts/screenshot_upload.py [--video tests/data/sports2d_demo.mp4] [--out out/upload.png]
+
+Starts the app (``streamlit run app.py``) on a free local port with an empty data folder,
+adds an athlete, uploads the video through the page's file input, clicks Analyse, scrubs to a
+frame, and saves a full-page PNG once the report is there. Needs Debian's ``chromium`` and
+``chromium-driver`` (scripts/test.sh installs them). Prints the PNG path and what the page said.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_VIDEO = ROOT / "tests" / "data" / "sports2d_demo.mp4"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+
+
+@dataclass
+class ScreenshotResult:
+    png: Path
+    success_text: str = ""
+    errors: list[str] = field(default_factory=list)
+    metrics: dict[str, str] = field(default_factory=dict)
+    image_captions: list[str] = field(default_factory=list)
+    plotly_charts: int = 0
+
+
+def step(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_streamlit(port: int, data_dir: Path, log_path: Path) -> subprocess.Popen:
+    env = {**os.environ, "PHYSIO_DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)  # a throw-away SQLite database under data_dir
+    log = log_path.open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+         f"--server.port={port}", "--server.address=127.0.0.1", "--server.headless=true",
+         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def wait_http(port: int, timeout_s: float = 240) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"streamlit did not answer on port {port} within {timeout_s:.0f} s")
+
+
+def make_driver(width: int, height: int):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        opts.add_argument(flag)
+    opts.add_argument(f"--window-size={width},{height}")
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+
+
+def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, height: int = 3000,
+            timeout_s: float = 240) -> ScreenshotResult:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="physio_shot_") as tmp:
+        server = start_streamlit(port, Path(tmp) / "data", Path(tmp) / "streamlit.log")
+        driver = None
+        try:
+            wait_http(port)
+            step(f"streamlit up on port {port}")
+            driver = make_driver(width, height)
+            # Streamlit re-renders elements on every rerun: retry on stale references
+            wait = WebDriverWait(driver, timeout_s,
+                                 ignored_exceptions=(StaleElementReferenceException,))
+            driver.get(f"http://127.0.0.1:{port}/upload")
+            step("page requested")
+
+            # an athlete in the sidebar, so that the analysis is saved as a session
+            sidebar = "section[data-testid='stSidebar']"
+            add_button = (By.XPATH, "//section[@data-testid='stSidebar']//button[normalize-space()='Add athlete']")
+            wait.until(EC.element_to_be_clickable(add_button))
+            time.sleep(1.0)  # let the first run settle before typing
+            name_box = driver.find_element(By.CSS_SELECTOR, f"{sidebar} [data-testid='stTextInput'] input")
+            name_box.send_keys("Demo athlete")
+            driver.find_element(*add_button).click()
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"{sidebar} [data-testid='stSelectbox']"))
+            step("athlete added")
+            upload = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "input[type='file']")))
+            upload.send_keys(str(video.resolve()))
+            wait.until(EC.element_to_be_clickable(
+                (By.XPATH, "//button[normalize-space()='Analyse']"))).click()
+            step("analysing")
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid='stSlider']")
+                       or d.find_elements(By.CSS_SELECTOR, "[data-testid='stAlertContentError']"))
+
+            result = ScreenshotResult(out)
+            result.errors = [e.text for e in driver.find_elements(
+                By.CSS_SELECTOR, "[data-testid='stAlertContentError']")]
+            step(f"report shown (errors: {result.errors})")
+            if not result.errors:
+                # the slider is a visually hidden <input type=range>: focus it and use the keys
+                slider = wait.until(EC.presence_of_element_located(
+                    (By.CSS_SELECTOR, "[data-testid='stSlider'] input[type='range']")))
+                driver.execute_script("arguments[0].focus();", slider)
+                keys = ActionChains(driver)
+                for _ in range(frame):
+                    keys.send_keys(Keys.ARROW_RIGHT)
+                keys.perform()
+                wait.until(lambda d: any(
+                    c.text.startswith(f"frame {frame} ")
+                    for c in d.find_elements(By.CSS_SELECTOR, "[data-testid='stImageCaption']")))
+                # the frame image itself has arrived (not only its caption)
+                wait.until(lambda d: d.execute_script(
+                    "const i = document.querySelector(\"[data-testid='stImage'] img\");"
+                    "return i !== null && i.complete && i.naturalWidth > 0;"))
+                # let Plotly finish drawing
+                wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg")) >= 3)
+                time.sleep(2.0)
+            result.success_text = " ".join(e.text for e in driver.find_elements(
+                By.CSS_SELECTOR, "[data-testid='stAlertContentSuccess']"))
+            for m in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stMetric']"):
+                label, _, value = m.text.partition("\n")
+                result.metrics[label.strip()] = value.strip()
+            result.image_captions = [c.text for c in driver.find_elements(
+                By.CSS_SELECTOR, "[data-testid='stImageCaption']")]
+            result.plotly_charts = len(driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"))
+            driver.save_screenshot(str(out))
+            step(f"saved {out}")
+            return result
+        except Exception:
+            if driver is not None:  # what the page showed when it went wrong
+                driver.save_screenshot(str(out.with_suffix(".error.png")))
+                step(f"failed; page saved to {out.with_suffix('.error.png')}")
+            raise
+        finally:
+            if driver is not None:
+                driver.quit()
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
+    ap.add_argument("--out", type=Path, default=ROOT / "out" / "upload_report.png")
+    ap.add_argument("--frame", type=int, default=25, help="frame to scrub to before the shot")
+    ap.add_argument("--width", type=int, default=1400)
+    ap.add_argument("--height", type=int, default=3000)
+    ap.add_argument("--timeout", type=float, default=240, help="seconds to wait for each step")
+    args = ap.parse_args(argv)
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        print("error: needs Debian's chromium and chromium-driver "
+              "(apt-get install -y chromium chromium-driver)", file=sys.stderr)
+        return 2
+    res = capture(args.video, args.out, frame=args.frame, width=args.width, height=args.height,
+                  timeout_s=args.timeout)
+    print(res.png)
+    print(f"success: {res.success_text!r}; errors: {res.errors}; metrics: {res.metrics}; "
+          f"captions: {res.image_captions}; plotly charts: {res.plotly_charts}")
+    return 0 if not res.errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

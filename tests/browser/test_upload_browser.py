@@ -1,0 +1,49 @@
+"""The upload page end to end in a real headless Chromium (scripts/screenshot_upload.py).
+
+Starts ``streamlit run app.py`` on an empty data folder, adds an athlete, uploads the real test
+clip (tests/data/SOURCE.md) through the page's file input, clicks Analyse, scrubs to frame 25
+and checks what the browser shows: saved session, metrics, the overlay frame (an image that
+actually loaded), the 3D / angle / rep charts. The screenshot is kept in
+$PHYSIO_BROWSER_ARTIFACTS (default: pytest's temporary folder).
+Debian packages: chromium, chromium-driver.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIP = ROOT / "tests" / "data" / "sports2d_demo.mp4"
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("screenshot_upload", ROOT / "scripts" / "screenshot_upload.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_upload_report_in_chromium(tmp_path):
+    shot = _load_script()
+    missing = [p for p in (shot.CHROMIUM, shot.CHROMEDRIVER) if not Path(p).exists()]
+    if missing:
+        reason = f"{missing} missing (apt-get install -y chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + "; the browser test must run in CI")
+        pytest.skip(reason)
+    out_dir = Path(os.environ.get("PHYSIO_BROWSER_ARTIFACTS", tmp_path))
+    res = shot.capture(CLIP, out_dir / "upload_report.png", frame=25, timeout_s=240)
+    assert res.errors == []
+    assert res.success_text == "Saved as session #1."
+    assert int(res.metrics["Reps"]) >= 2
+    assert res.metrics["Pose backend"] == "mediapipe"
+    assert res.image_captions == ["frame 25 · 0.83 s"]
+    assert res.plotly_charts == 3
+    png = res.png.read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 100_000

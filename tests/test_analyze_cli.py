@@ -1,0 +1,124 @@
+"""`python -m physio_core.analyze` as a user runs it: outputs, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from physio_core.kinematics import ANGLE_NAMES
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT / "tests" / "data" / "sports2d_demo.mp4"
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "physio_core.analyze", *args],
+        capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=300,
+    )
+
+
+def assert_one_line_error(r: subprocess.CompletedProcess, code: int, *needles: str) -> None:
+    assert r.returncode == code, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("error: ")
+    for n in needles:
+        assert n in lines[0]
+    assert "Traceback" not in r.stderr
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "out"
+    db = out.parent / "cli.db"
+    r = run_cli(str(CLIP), "--out", str(out), "--step", "2", "--save", "--athlete", "Jumper",
+                env={"DATABASE_URL": f"sqlite:///{db}"})
+    return r, out, db
+
+
+def test_summary_json_contract(analysed):
+    r, out, _ = analysed
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((out / "summary.json").read_text())
+    for key in ("frames", "fps", "frames_with_person", "rep_count", "reps", "backend"):
+        assert key in doc, key
+    assert doc["frames"] == 115  # 230 frames, one in two
+    assert doc["fps"] == pytest.approx(15.0)
+    assert doc["backend"] == "mediapipe"
+    assert 70 <= doc["frames_with_person"] <= 115
+    assert doc["rep_count"] == len(doc["reps"]) >= 2
+    for rep in doc["reps"]:
+        assert {"start_s", "end_s", "rom_deg", "angle"} <= set(rep)
+        assert rep["end_s"] > rep["start_s"] and rep["rom_deg"] > 15 and rep["angle"] in ANGLE_NAMES
+    # the two jumping jacks come first, within the first 2.7 s
+    assert doc["reps"][1]["end_s"] <= 2.7
+    assert "sports2d_demo.mp4" in r.stdout and f"{doc['rep_count']} reps" in r.stdout
+
+
+def test_angles_csv(analysed):
+    _, out, _ = analysed
+    with (out / "angles.csv").open() as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["time_s", *ANGLE_NAMES]
+    assert len(rows) == 1 + 115
+    times = np.array([float(row[0]) for row in rows[1:]])
+    np.testing.assert_allclose(np.diff(times), 2 / 30, atol=2e-3)
+    knee = np.array([float(row[1 + ANGLE_NAMES.index("knee_angle_r")] or "nan") for row in rows[1:]])
+    assert np.isfinite(knee).sum() >= 70
+    assert np.nanmax(knee) < 165
+
+
+def test_save_stores_the_session(analysed):
+    r, out, db = analysed
+    assert "saved as session #1" in r.stdout
+    from physio_core.store import dispose_engines, get_session_detail, init_db
+
+    url = f"sqlite:///{db}"
+    try:
+        detail = get_session_detail(init_db(url), 1)
+        doc = json.loads((out / "summary.json").read_text())
+        assert detail.session.athlete_name == "Jumper"
+        assert detail.session.rep_count == doc["rep_count"]
+        assert detail.session.frames == 115
+        assert len(detail.pose) == 115
+    finally:
+        dispose_engines(url)
+
+
+def test_missing_file(tmp_path):
+    r = run_cli(str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "o"))
+    assert_one_line_error(r, 2, "nope.mp4")
+    assert not (tmp_path / "o").exists()
+
+
+def test_corrupt_file(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(50_000))
+    r = run_cli(str(bad), "--out", str(tmp_path / "o"))
+    assert_one_line_error(r, 2, "bad.mp4")
+
+
+def test_too_large_file(tmp_path):
+    r = run_cli(str(CLIP), "--out", str(tmp_path / "o"), env={"PHYSIO_MAX_UPLOAD_MB": "0"})
+    assert_one_line_error(r, 2, "limit is 0 MB")
+
+
+def test_no_person(tmp_path, no_person_clip):
+    r = run_cli(str(no_person_clip), "--out", str(tmp_path / "o"))
+    assert_one_line_error(r, 3, "No person was found")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mmcv") is not None, reason="MMPose is installed here")
+def test_backend_unavailable(tmp_path):
+    r = run_cli(str(CLIP), "--out", str(tmp_path / "o"), "--backend", "mmpose")
+    assert_one_line_error(r, 4, "mmpose")

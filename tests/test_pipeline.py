@@ -1,0 +1,166 @@
+"""The recorded-video pipeline end to end on a real clip (tests/data/SOURCE.md): a man doing
+jumping jacks, then a flip, while a woman walks through the picture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from physio_core.kinematics import ANGLE_NAMES
+from physio_core.pipeline import (
+    FrameAnalyzer,
+    NoPersonFound,
+    analyze_video,
+    finish_sequence,
+    smooth_sequence,
+    time_spans,
+)
+from physio_core.pose.embedded import EmbeddedPoseEstimator
+from physio_core.video import VideoReader
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT / "tests" / "data" / "sports2d_demo.mp4"
+JUMPING = slice(0, 80)  # frames of the two jumping jacks
+
+
+@pytest.fixture(scope="module")
+def progress_calls() -> list[float]:
+    return []
+
+
+@pytest.fixture(scope="module")
+def result(progress_calls):
+    return analyze_video(CLIP, progress=progress_calls.append)
+
+
+def test_counts_and_backend(result):
+    assert result.frames == 230
+    assert result.fps == pytest.approx(30.0)
+    assert result.backend == "mediapipe"
+    assert result.source == "sports2d_demo.mp4"
+    assert 150 <= result.frames_with_person <= 230
+    assert result.frames_with_person == int(result.pose.valid.sum())
+    # the jumper is on screen and found in (nearly) every frame of the first five seconds
+    assert result.pose.valid[:150].mean() >= 0.95
+    np.testing.assert_allclose(np.diff(result.pose.times), 1 / 30, atol=1e-3)
+    assert result.ended_at > result.started_at
+
+
+def test_angles_are_finite_and_plausible(result):
+    a = result.angles
+    assert a.names == ANGLE_NAMES and a.values.shape == (230, 23)
+    valid = result.pose.valid.copy()
+    # anatomical ranges hold while he stands and jumps; the back flip after ~3.7 s is excluded
+    valid[110:] = False
+    for name, lo, hi in [
+        ("knee_angle_r", -20, 165), ("knee_angle_l", -20, 165),
+        ("elbow_flexion_r", -20, 180), ("elbow_flexion_l", -20, 180),
+        ("hip_flexion_r", -60, 150), ("hip_flexion_l", -60, 150),
+        ("shoulder_abduction_r", -40, 200), ("shoulder_abduction_l", -40, 200),
+    ]:
+        v = a[name][valid]
+        assert np.isfinite(v).mean() > 0.9, name
+        f = v[np.isfinite(v)]
+        assert lo <= f.min() and f.max() <= hi, (name, f.min(), f.max())
+    assert np.isnan(a.values[~result.pose.valid]).all()  # nothing invented where nobody was
+
+
+def test_jumping_jacks_swing_both_arms(result):
+    for side in "rl":
+        abd = result.angles[f"shoulder_abduction_{side}"][JUMPING]
+        assert np.nanmin(abd) < 40, side  # arms down by the sides
+        assert np.nanmax(abd) > 120, side  # arms overhead
+        knee = result.angles[f"knee_angle_{side}"][JUMPING]
+        assert np.nanmax(knee) < 90  # jumping jacks: legs stay fairly straight
+
+
+def test_two_jumping_jack_reps_are_found(result):
+    assert result.rep_count >= 2
+    first, second = result.reps[:2]
+    assert first.angle.startswith(("shoulder_abduction", "shoulder_flexion"))
+    for rep in (first, second):
+        assert 0.2 <= rep.start_s < rep.end_s <= 2.7
+        assert rep.rom_deg > 100
+        assert 0.5 < rep.duration_s < 1.5  # about one jumping jack a second
+    assert first.end_s <= second.start_s
+
+
+def test_the_other_person_is_reported_not_followed(result):
+    # the woman walking through the picture is never taken for the jumper: the 2D skeleton
+    # does not teleport between consecutive frames
+    kp = result.pose.keypoints_2d
+    valid = np.flatnonzero(result.pose.valid)
+    steps = [np.nanmedian(np.linalg.norm(kp[j] - kp[i], axis=1))
+             for i, j in zip(valid[:-1], valid[1:]) if j == i + 1]
+    assert max(steps) < 100  # pixels on a 640 px frame
+    assert any("person" in w.lower() for w in result.warnings), result.warnings
+
+
+def test_progress_reported(result, progress_calls):
+    assert progress_calls[-1] == 1.0
+    assert progress_calls == sorted(progress_calls)
+    assert 10 <= len(progress_calls) <= 102
+
+
+def test_exercise_picks_its_angle(result):
+    again = finish_sequence(result.pose, backend="x", exercise="standing_shoulder_abduction",
+                            smooth=False)
+    assert again.reps and all(r.angle.startswith("shoulder_abduction") for r in again.reps)
+    assert again.exercise == "standing_shoulder_abduction"
+
+
+def test_smoothing_reduces_jitter_and_keeps_gaps(uiprmd_session_result):
+    """Real Kinect squats with 4-frame gaps (nobody in view) between the reps."""
+    raw = uiprmd_session_result.pose
+    smooth = smooth_sequence(raw)
+    assert (~raw.valid).sum() == 8
+    assert np.isnan(smooth.joints[~raw.valid]).all()  # gaps are not re-invented
+    assert np.isfinite(smooth.joints[raw.valid]).all()
+
+    def jitter(j: np.ndarray) -> float:
+        return float(np.nanmean(np.abs(np.diff(j, n=2, axis=0))))
+
+    assert jitter(smooth.joints) < 0.8 * jitter(raw.joints)
+    # low-pass, not a different movement: within a couple of centimetres of the raw joints
+    assert np.nanmedian(np.abs(smooth.joints - raw.joints)) < 0.02
+
+
+def test_frame_analyzer_matches_the_pipeline(result):
+    """The per-frame step the live page uses gives the same people as the upload path."""
+    with FrameAnalyzer(with_angles=True) as fa:
+        outs = [fa.process(f.rgb, f.time_s, f.index)
+                for f in VideoReader(CLIP, max_side=640) if f.index < 45]
+    assert [o.index for o in outs] == list(range(45))
+    found = [o for o in outs if o.pose is not None]
+    assert len(found) >= 43
+    assert all(o.people_in_view >= 1 and o.angles.shape == (23,) for o in found)
+    kp_live = np.array([o.pose.keypoints_2d for o in found])
+    kp_upload = result.pose.keypoints_2d[[o.index for o in found]]
+    # same frames, same model: the same 2D keypoints within a pixel
+    assert np.nanmax(np.abs(kp_live - kp_upload)) < 1.0
+
+
+def test_no_person_is_a_clear_error(no_person_clip):
+    clip = no_person_clip
+    est = EmbeddedPoseEstimator()
+    try:
+        with pytest.raises(NoPersonFound, match="No person was found in 'empty_room.mp4'"):
+            analyze_video(clip, estimator=est)
+        # a caller's estimator is left open for further use
+        assert est.detect(np.zeros((64, 64, 3), np.uint8), 10.0) == []
+    finally:
+        est.close()
+
+
+def test_time_spans():
+    t = np.arange(20) / 10
+    m = np.zeros(20, bool)
+    m[2:6] = True  # 0.2-0.5
+    m[8:9] = True  # a blip: dropped (min_len 3)
+    m[12:16] = True  # 1.2-1.5
+    assert time_spans(t, m) == [(0.2, 0.5), (1.2, 1.5)]
+    assert time_spans(t, m, join_gap_s=1.0) == [(0.2, 1.5)]
+    assert time_spans(t, m, min_len=1) == [(0.2, 1.5)]  # the blip bridges the two runs
+    assert time_spans(t, m, min_len=1, join_gap_s=0.1) == [(0.2, 0.5), (0.8, 0.8), (1.2, 1.5)]

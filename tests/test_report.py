@@ -1,0 +1,159 @@
+"""Report figures, tables and exports, and the frame overlay, on real UI-PRMD sessions and
+on a real frame of the test clip."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from physio_core import overlay, report
+from physio_core.kinematics import ANGLE_NAMES, compute_angles
+from physio_core.results import SessionResult
+from physio_core.skeleton import N_JOINTS, J, PoseFrame
+from physio_core.video import read_frame
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT / "tests" / "data" / "sports2d_demo.mp4"
+
+
+@pytest.fixture
+def squat_result(uiprmd_session_result) -> SessionResult:
+    """Three real UI-PRMD deep squats, with the 23 angles of the canonical kinematics."""
+    r = uiprmd_session_result
+    r.angles = compute_angles(r.pose)
+    return r
+
+
+def test_reps_table_and_figure(squat_result):
+    df = report.reps_table(squat_result.reps)
+    assert list(df["rep"]) == [1, 2, 3]
+    assert (df["end_s"] > df["start_s"]).all()
+    assert (df["rom_deg"] > 30).all()  # deep squats move the knee a lot
+    fig = report.reps_figure(squat_result.reps)
+    np.testing.assert_allclose(fig.data[0].y, [r.rom_deg for r in squat_result.reps])
+    assert report.reps_table([]).empty
+
+
+def test_angles_figure_shades_every_rep(squat_result):
+    r = squat_result
+    fig = report.angles_figure(r.angles, r.reps, ["knee_angle_r", "hip_flexion_r"], current_s=2.0)
+    assert [t.name for t in fig.data] == ["Knee angle (R)", "Hip flexion (R)"]
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert [(s.x0, s.x1) for s in rects] == [(rep.start_s, rep.end_s) for rep in r.reps]
+    lines = [s for s in fig.layout.shapes if s.type == "line"]
+    assert len(lines) == 1 and lines[0].x0 == 2.0
+
+
+def test_principal_angles_pick_the_moving_joints(squat_result):
+    r = squat_result
+    r.reps = []  # no rep: purely from the range of motion
+    names = report.principal_angles(r.angles, (), r.pose.valid, k=4)
+    # a deep squat is knees and hips
+    assert {"knee_angle_r", "knee_angle_l"} & set(names)
+    ranges = report.angle_ranges(r.angles, r.pose.valid).set_index("angle")
+    assert ranges.loc["knee_angle_r", "rom_deg"] > 60
+    assert ranges.loc["knee_angle_r", "rom_deg"] > ranges.loc["elbow_flexion_r", "rom_deg"]
+
+
+def test_skeleton_figure_axes(squat_result):
+    pose = squat_result.pose
+    i = int(np.flatnonzero(pose.valid)[0])
+    fig = report.skeleton_figure(pose.joints[i], pose.confidence[i])
+    markers = fig.data[-1]
+    # canonical +Y (up) is plotted on Plotly's z axis, +Z (forward) on y
+    np.testing.assert_allclose(markers.z[list(markers.text).index("head")], pose.joints[i, J.HEAD, 1])
+    np.testing.assert_allclose(markers.y[list(markers.text).index("head")], pose.joints[i, J.HEAD, 2])
+    assert fig.layout.scene.zaxis.title.text == "up (m)"
+
+
+def test_csv_and_json_exports(squat_result):
+    r = squat_result
+    df = pd.read_csv(io.BytesIO(report.angles_csv(r.angles)))
+    assert list(df.columns) == ["time_s", *ANGLE_NAMES]
+    assert len(df) == len(r.pose)
+    np.testing.assert_allclose(df["knee_angle_r"], r.angles["knee_angle_r"], atol=1e-3)
+    doc = json.loads(report.summary_json(r, include_series=True))
+    for key in ("frames", "fps", "frames_with_person", "rep_count", "reps", "backend"):
+        assert key in doc
+    assert doc["rep_count"] == 3 == len(doc["reps"])
+    assert {"start_s", "end_s", "rom_deg", "angle"} <= set(doc["reps"][0])
+    assert doc["metrics"]["injury_risk"] is None  # NaN -> null, never invalid JSON
+    assert len(doc["series"]["time_s"]) == len(r.pose)
+    joints = pd.read_csv(io.BytesIO(report.pose_csv(r.pose)))
+    assert joints.shape == (len(r.pose), 1 + N_JOINTS * 4)
+
+
+def test_progress_figure_from_rows():
+    from datetime import datetime
+
+    from physio_core.store import ProgressRow
+
+    rows = [ProgressRow(session_id=i, date=datetime(2026, 11, i), exercise="deep_squat", reps=5,
+                        duration_s=30.0, rom_deg={"knee_angle_r": 80.0 + 5 * i}, mean_rep_rom_deg=None,
+                        balance_score=None, stability_score=None, injury_risk=None, metrics={})
+            for i in (1, 2, 3)]
+    fig = report.progress_figure(rows, ["knee_angle_r", "elbow_flexion_r"])
+    assert len(fig.data) == 1  # no data for the elbow: no empty trace
+    assert list(fig.data[0].y) == [85.0, 90.0, 95.0]
+
+
+# ------------------------------------------------------------------ overlay
+
+
+def _standing_pose(width: int, height: int) -> PoseFrame:
+    """A frontal standing figure in the middle of the image (pixels), +Y up in metres."""
+    kp = np.array([
+        [320, 250], [300, 250], [300, 330], [300, 410], [340, 250], [340, 330], [340, 410],
+        [320, 200], [320, 150], [320, 130], [320, 100], [350, 150], [370, 200], [380, 250],
+        [290, 150], [270, 200], [260, 250], [345, 420], [295, 420]], float)
+    kp[:, 0] *= width / 640
+    kp[:, 1] *= height / 480
+    joints = np.zeros((N_JOINTS, 3))
+    joints[:, 0] = (kp[:, 0] - 320) / 200
+    joints[:, 1] = (250 - kp[:, 1]) / 200
+    return PoseFrame(joints, np.ones(N_JOINTS), keypoints_2d=kp)
+
+
+def test_overlay_draws_bones_joints_and_labels():
+    frame = np.zeros((480, 640, 3), np.uint8)
+    pose = _standing_pose(640, 480)
+    out = overlay.draw_pose(frame, pose, angles={"knee_angle_r": 12.0}, rep_count=3)
+    assert out is not frame and not frame.any()  # the input is left untouched by default
+    kp = pose.keypoints_2d.astype(int)
+    # joint dots in the side colours, bones between them
+    assert tuple(out[kp[J.L_KNEE, 1], kp[J.L_KNEE, 0]]) == overlay.LEFT_RGB
+    assert tuple(out[kp[J.R_KNEE, 1], kp[J.R_KNEE, 0]]) == overlay.RIGHT_RGB
+    mid = (kp[J.R_HIP] + kp[J.R_KNEE]) // 2
+    assert tuple(out[mid[1], mid[0]]) == overlay.RIGHT_RGB
+    mid = (kp[J.SPINE] + kp[J.THORAX]) // 2
+    assert tuple(out[mid[1], mid[0]]) == overlay.MID_RGB
+    # the HUD band (top-left) and the knee label (left of the right knee) wrote pixels
+    assert out[:30, :100].any()
+    label = out[kp[J.R_KNEE, 1] - 25 : kp[J.R_KNEE, 1], kp[J.R_KNEE, 0] - 60 : kp[J.R_KNEE, 0] - 5]
+    orange = (label[..., 0] > 200) & (label[..., 1] > 80) & (label[..., 2] < 60)
+    assert orange.sum() >= 5  # anti-aliased text strokes: orange-ish, not exactly the colour
+
+
+def test_overlay_skips_unconfident_joints_and_missing_pose():
+    frame = np.zeros((480, 640, 3), np.uint8)
+    pose = _standing_pose(640, 480)
+    pose.confidence[J.L_WRIST] = 0.0
+    out = overlay.draw_pose(frame, pose)
+    kp = pose.keypoints_2d.astype(int)
+    assert not out[kp[J.L_WRIST, 1] + 8, kp[J.L_WRIST, 0]].any()  # below the wrist: nothing
+    empty = overlay.draw_pose(frame, None)
+    assert not empty.any()
+
+
+def test_overlay_on_real_frame_with_scale():
+    rgb = read_frame(CLIP, 40, max_side=360)
+    pose = _standing_pose(720, 720)  # keypoints found on the full-size frame
+    out = overlay.draw_pose(rgb, pose, kp_scale=0.5, angles=np.full(len(ANGLE_NAMES), 90.0))
+    kp = (pose.keypoints_2d * 0.5).astype(int)
+    assert tuple(out[kp[J.L_KNEE, 1], kp[J.L_KNEE, 0]]) == overlay.LEFT_RGB
+    assert out.shape == rgb.shape and (out != rgb).any(axis=-1).mean() < 0.2

@@ -1,0 +1,203 @@
+"""Video probing, decoding and the typed errors, on the real test clip and on broken files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from physio_core.config import Settings
+from physio_core.video import (
+    NotAVideoError,
+    NoVideoStreamError,
+    VideoError,
+    VideoReader,
+    VideoTooLargeError,
+    VideoTooLongError,
+    iter_frames,
+    probe_video,
+    read_frame,
+    write_y4m,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT / "tests" / "data" / "sports2d_demo.mp4"
+
+
+def test_probe_real_clip():
+    info = probe_video(CLIP)
+    assert (info.width, info.height) == (720, 720)
+    assert info.fps == pytest.approx(30.0)
+    assert info.frame_count == 230
+    assert info.duration_s == pytest.approx(230 / 30, abs=0.05)
+    assert info.codec == "h264"
+    assert info.scaled_size(640) == (640, 640)
+    assert info.scaled_size(None) == (720, 720)
+
+
+@pytest.mark.parametrize("threaded", [True, False])
+def test_decode_every_frame_with_downscale(threaded):
+    reader = VideoReader(CLIP, max_side=320, threaded=threaded)
+    frames = list(reader)
+    assert len(frames) == 230 == reader.frames_read
+    assert not reader.damaged
+    idx = [f.index for f in frames]
+    assert idx == list(range(230))
+    times = np.array([f.time_s for f in frames])
+    assert times[0] == 0.0
+    np.testing.assert_allclose(np.diff(times), 1 / 30, atol=1e-3)
+    rgb = frames[100].rgb
+    assert rgb.shape == (320, 320, 3) and rgb.dtype == np.uint8
+    # an outdoor scene: a real picture, not a blank frame
+    assert rgb.std() > 20
+
+
+def test_frame_step_and_threaded_equals_plain():
+    a = [(i, t, f.copy()) for i, t, f in VideoReader(CLIP, max_side=160, step=7)]
+    b = [(i, t, f.copy()) for i, t, f in VideoReader(CLIP, max_side=160, step=7, threaded=False)]
+    assert [x[0] for x in a] == list(range(0, 230, 7))
+    assert len(a) == len(b) == VideoReader(CLIP, step=7).expected_frames
+    for (ia, ta, fa), (ib, tb, fb) in zip(a, b):
+        assert ia == ib and ta == pytest.approx(tb)
+        np.testing.assert_array_equal(fa, fb)
+
+
+def test_consumer_can_stop_early():
+    it = iter_frames(CLIP, max_side=160)
+    first = next(it)
+    it.close()  # must not hang on the background decoder
+    assert first.index == 0
+
+
+def test_read_frame_matches_sequential_decode():
+    seq = {i: f for i, _, f in VideoReader(CLIP, max_side=200, threaded=False) if i in (0, 61, 150)}
+    for i, f in seq.items():
+        np.testing.assert_array_equal(read_frame(CLIP, i, max_side=200), f)
+
+
+def test_missing_file():
+    with pytest.raises(FileNotFoundError):
+        probe_video(ROOT / "tests" / "data" / "nope.mp4")
+
+
+def test_text_file_is_not_a_video(tmp_path):
+    p = tmp_path / "notes.mp4"
+    p.write_text("these are a physiotherapist's notes, not a video\n" * 50)
+    with pytest.raises(NotAVideoError) as exc:
+        probe_video(p)
+    assert "notes.mp4" in str(exc.value)
+    assert isinstance(exc.value, VideoError)
+
+
+def test_random_bytes_are_not_a_video(tmp_path):
+    p = tmp_path / "noise.avi"
+    p.write_bytes(np.random.default_rng(0).integers(0, 256, 200_000, dtype=np.uint8).tobytes())
+    with pytest.raises(NotAVideoError):
+        list(VideoReader(p))
+
+
+def test_empty_file(tmp_path):
+    p = tmp_path / "empty.webm"
+    p.touch()
+    with pytest.raises(NotAVideoError):
+        probe_video(p)
+
+
+def test_truncated_clip_reads_what_survived(tmp_path):
+    """A clip cut after a third of its bytes (as an interrupted upload would be).
+
+    The test clip has its header first (+faststart), so it opens and the frames whose bytes
+    survived decode; the reader reports fewer frames than the header promised.
+    """
+    data = CLIP.read_bytes()
+    p = tmp_path / "cut.mp4"
+    p.write_bytes(data[: len(data) // 3])
+    reader = VideoReader(p, max_side=160)
+    frames = list(reader)
+    assert 0 < len(frames) < reader.expected_frames == 230
+
+
+def test_header_destroyed_is_refused(tmp_path):
+    data = bytearray(CLIP.read_bytes())
+    data[:4096] = bytes(4096)
+    p = tmp_path / "broken.mp4"
+    p.write_bytes(bytes(data))
+    with pytest.raises(NotAVideoError):
+        list(VideoReader(p))
+
+
+def test_audio_only_file_has_no_video_stream(tmp_path):
+    p = tmp_path / "voice.mp4"
+    with av.open(str(p), "w") as out:
+        st = out.add_stream("aac", rate=16000)
+        st.layout = "mono"
+        t = np.arange(16000) / 16000
+        samples = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
+        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+        frame.sample_rate = 16000
+        for pkt in st.encode(frame):
+            out.mux(pkt)
+        for pkt in st.encode():
+            out.mux(pkt)
+    with pytest.raises(NoVideoStreamError):
+        probe_video(p)
+
+
+def test_huge_sparse_file_refused_before_reading(tmp_path):
+    p = tmp_path / "huge.mp4"
+    # a 2 GB sparse file: takes no disk, and must be refused from its size alone
+    subprocess.run(["truncate", "-s", "2G", str(p)], check=True)
+    with pytest.raises(VideoTooLargeError) as exc:
+        VideoReader(p, settings=Settings(max_upload_mb=1024))
+    assert "2,048 MB" in str(exc.value) and "1024 MB" in str(exc.value)
+
+
+def test_small_limit_refuses_real_clip():
+    with pytest.raises(VideoTooLargeError):
+        probe_video(CLIP, Settings(max_upload_mb=0))
+
+
+def test_too_long(tmp_path):
+    # 3 s of tiny frames against a 2 s limit
+    p = tmp_path / "long.mp4"
+    with av.open(str(p), "w") as out:
+        st = out.add_stream("mpeg4", rate=10)
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        for i in range(30):
+            f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 8, np.uint8), format="rgb24")
+            f.pts, f.time_base = i, Fraction(1, 10)
+            for pkt in st.encode(f):
+                out.mux(pkt)
+        for pkt in st.encode():
+            out.mux(pkt)
+    with pytest.raises(VideoTooLongError):
+        probe_video(p, Settings(max_video_s=2.0))
+    assert probe_video(p).frame_count == 30
+
+
+def test_write_y4m(tmp_path):
+    dst = write_y4m(CLIP, tmp_path / "clip.y4m", max_side=320, max_frames=12)
+    raw = dst.read_bytes()
+    header, _, body = raw.partition(b"\n")
+    assert header.split()[:4] == [b"YUV4MPEG2", b"W320", b"H320", b"F30:1"]
+    frame_bytes = len(b"FRAME\n") + 320 * 320 * 3 // 2
+    assert len(body) == 12 * frame_bytes
+    # PyAV reads it back: a real picture, the same size
+    with av.open(str(dst)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert len(frames) == 12 and frames[0].shape == (320, 320, 3) and frames[0].std() > 20
+
+
+def test_make_y4m_script(tmp_path):
+    out = tmp_path / "cam.y4m"
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_y4m.py"), "--max-frames", "3", "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes().startswith(b"YUV4MPEG2 W640 H640 F30:1")
