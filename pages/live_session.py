@@ -1,0 +1,214 @@
+"""Live session: the athlete's webcam with the skeleton, angles and rep counter drawn on it.
+
+The frame work runs in physio_core.live.LiveSession (its own worker thread); this page only
+lays out the camera component and reads snapshots of the session. STOP (the camera's own
+button) ends the session, stores it and links to its detail page.
+
+ICE servers come from settings (PHYSIO_ICE_SERVERS, a JSON list): empty for local use, a
+STUN/TURN list for deployment, e.g.
+  PHYSIO_ICE_SERVERS='[{"urls": ["stun:stun.example.org:3478"]},
+                       {"urls": ["turn:turn.example.org:3478?transport=udp",
+                                 "turns:turn.example.org:5349"],
+                        "username": "physio", "credential": "secret"}]'
+Users behind NAT (phones on mobile data, most offices) need the TURN entry.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import plotly.graph_objects as go
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from pages._shared import current_athlete_id, db_error_message, get_engine, link_to_session
+from physio_core.config import get_settings
+from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot
+from physio_core.reps import EXERCISES as REP_EXERCISES
+
+log = logging.getLogger("physiotrack.live")
+
+SESSION_KEY = "live_session"  # the LiveSession armed for (or running) the current stream
+PLAYING_KEY = "live_was_playing"  # the stream was playing on the previous run
+OUTCOME_KEY = "live_outcome"  # the LiveOutcome of the last STOP
+PREVIOUS_KEY = "live_previous"  # the stopped LiveSession whose outcome is shown
+EXERCISES = ["auto", *REP_EXERCISES]
+CAMERAS = {"Front (selfie)": "user", "Back": "environment"}
+
+TRANSLATIONS = {
+    "device_access_denied": (
+        "The browser blocked the camera. Allow camera access for this site (camera icon in the "
+        "address bar, or the phone's settings) and press START again."
+    ),
+    "device_not_available": "No camera was found on this device. Plug one in and press START.",
+    "media_api_not_available": (
+        "This browser cannot use the camera here. Open the app over https (or on localhost) "
+        "in a recent Chrome, Firefox or Safari."
+    ),
+    "device_ask_permission": "Allow the camera in the browser's prompt to start the session.",
+}
+
+
+def _label(name: str) -> str:
+    return "Detect automatically" if name == "auto" else name.replace("_", " ").capitalize()
+
+
+def _pretty_angle(name: str) -> str:
+    base, _, side = name.rpartition("_")
+    if side in ("r", "l"):
+        return f"{base.replace('_', ' ').capitalize()} ({'right' if side == 'r' else 'left'})"
+    return name.replace("_", " ").capitalize()
+
+
+def _fmt(v: float, unit: str = "") -> str:
+    return "–" if v != v else f"{v:.0f}{unit}"  # NaN -> dash
+
+
+def _arm(config: LiveConfig, engine) -> LiveSession:
+    """The session for the next START (re-armed when the choices change before it starts)."""
+    session: LiveSession | None = st.session_state.get(SESSION_KEY)
+    if session is not None and session.snapshot().frames_received == 0 and session.config != config:
+        session.close()
+        session = None
+    if session is None or session.snapshot().state == "stopped":
+        session = LiveSession(config, engine=engine)
+        st.session_state[SESSION_KEY] = session
+    return session
+
+
+def _angle_chart(snap: LiveSnapshot) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=list(snap.chart_times), y=list(snap.chart_values),
+                               mode="lines", line={"width": 3}))
+    fig.update_layout(
+        height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title=_pretty_angle(snap.principal_angle or "") + " (°)",
+        xaxis_title="time (s)", yaxis_title=None, showlegend=False,
+    )
+    return fig
+
+
+def _panels(session: LiveSession) -> None:
+    snap = session.snapshot()
+    if snap.error:
+        st.error(snap.error)
+    if snap.message:
+        st.warning(snap.message, icon=":material/accessibility_new:")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Reps", snap.rep_count)
+    c2.metric("Processed fps", f"{snap.fps:.1f}")
+    c3.metric("Latency", _fmt(snap.latency_ms, " ms"),
+              help=f"95th percentile {_fmt(snap.latency_p95_ms, ' ms')}; frames dropped "
+                   f"{snap.frames_dropped} of {snap.frames_received}")
+    c4, c5, c6 = st.columns(3)
+    c4.metric("Exercise", "Auto" if snap.exercise == "auto" else _label(snap.exercise))
+    c5.metric("Stability", "–" if snap.stability is None else f"{snap.stability:.0f}")
+    share = snap.frames_with_person / snap.frames_processed if snap.frames_processed else 0.0
+    c6.metric("Person found", f"{share:.0%}", help=f"{snap.frames_processed} frames analysed")
+    for line in snap.feedback:
+        st.info(line)
+    if snap.angles:
+        rows = [{"angle": _pretty_angle(n), "now (°)": round(a.current), "min (°)": round(a.min),
+                 "max (°)": round(a.max)} for n, a in snap.angles.items()]
+        st.dataframe(rows, hide_index=True, width="stretch")
+    if snap.chart_times:
+        st.plotly_chart(_angle_chart(snap), width="stretch", key="live_chart")
+    elif snap.frames_processed == 0:
+        st.caption("Press START: the panels fill in as soon as frames arrive.")
+
+
+def _show_outcome(outcome: LiveOutcome) -> None:
+    if outcome.session_id is not None:
+        reps = outcome.result.rep_count if outcome.result else 0
+        st.success(f"Session #{outcome.session_id} saved ({reps} reps).")
+        link_to_session(outcome.session_id)
+    elif outcome.kept_pending:
+        st.warning(outcome.message)
+        previous: LiveSession | None = st.session_state.get(PREVIOUS_KEY)
+        if previous is not None and st.button("Retry saving", key="live_retry"):
+            sid = previous.retry_save()
+            if sid is not None:
+                outcome.session_id, outcome.kept_pending = sid, False
+                st.rerun()
+            st.error("The database is still unavailable; the session stays kept in memory.")
+    elif outcome.message:
+        st.info(outcome.message)
+    if outcome.result is not None:
+        for w in outcome.result.warnings:
+            st.warning(w)
+
+
+# ------------------------------------------------------------------ the page
+
+st.title("Live session")
+st.caption("Film the athlete with this device's camera: skeleton, joint angles and reps live.")
+
+settings = get_settings()
+engine = get_engine()
+athlete_id = current_athlete_id()
+was_playing = bool(st.session_state.get(PLAYING_KEY))
+
+c_ex, c_cam, c_opts = st.columns([2, 2, 2])
+exercise = c_ex.selectbox("Exercise", EXERCISES, format_func=_label, key="live_exercise",
+                          disabled=was_playing)
+camera = c_cam.radio("Camera", list(CAMERAS), horizontal=True, key="live_camera",
+                     disabled=was_playing, help="Front or back camera on phones and tablets; "
+                     "on a computer use the SELECT DEVICE button under the video.")
+mirror = c_opts.checkbox("Mirror the preview", value=CAMERAS[camera] == "user", key="live_mirror",
+                         disabled=was_playing)
+record = c_opts.checkbox("Record video", value=False, key="live_record", disabled=was_playing,
+                         help="Off: only the pose data (skeleton, angles, reps) is stored. "
+                              "On: the raw video is stored too.")
+if engine is None:
+    st.info(db_error_message())
+elif athlete_id is None:
+    st.info("Pick or add an athlete in the sidebar to save the session; the analysis works "
+            "without one.")
+
+config = LiveConfig(exercise=exercise, athlete_id=athlete_id,
+                    trainer_id=st.session_state.get("user_id"), record_video=record,
+                    mirror=mirror)
+session = _arm(config, engine)
+
+left, right = st.columns([3, 2])
+with left:
+    ctx = webrtc_streamer(
+        key="live-camera",
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration={"iceServers": settings.ice_servers},
+        media_stream_constraints={
+            "video": {"facingMode": {"ideal": CAMERAS[camera]},
+                      "width": {"ideal": 640}, "height": {"ideal": 480}},
+            "audio": False,
+        },
+        video_frame_callback=session.video_frame_callback,
+        async_processing=True,
+        translations=TRANSLATIONS,
+        video_html_attrs={"autoPlay": True, "controls": False, "muted": True,
+                          "style": {"width": "100%"}},
+    )
+    st.caption("The whole body should be in view, feet included. Video is processed on the "
+               "server and not stored unless **Record video** is ticked.")
+playing = bool(ctx.state.playing)
+
+if playing:
+    if not was_playing:
+        st.session_state.pop(OUTCOME_KEY, None)
+        session.start()  # opens the session row; frames are kept even if this fails
+    st.session_state[PLAYING_KEY] = True
+elif was_playing:
+    # STOP pressed (or the stream ended, e.g. the page was left): end and store the session
+    st.session_state[PLAYING_KEY] = False
+    with st.spinner("Saving the session…"):
+        st.session_state[OUTCOME_KEY] = session.stop()
+    st.session_state[PREVIOUS_KEY] = session
+    session = _arm(config, engine)
+    st.rerun()  # re-render with the fresh session's callback and enabled controls
+
+with right:
+    outcome = st.session_state.get(OUTCOME_KEY)
+    previous = st.session_state.get(PREVIOUS_KEY)
+    if outcome is not None and previous is not None and not playing:
+        _show_outcome(outcome)
+        _panels(previous)
+    else:
+        st.fragment(_panels, run_every=0.5 if playing else None)(session)

@@ -1,0 +1,816 @@
+"""Live webcam analysis: the per-frame work behind the live page, off the WebRTC event loop.
+
+``LiveSession`` is fed by streamlit-webrtc's ``video_frame_callback`` (``session.video_frame_callback``).
+The callback does no pose work: ``submit`` puts the frame in a ONE-slot mailbox and returns the
+newest annotated frame at once. A single worker thread owned by the session takes the newest
+frame, runs pose -> tracking -> One-Euro filter -> 23 angles -> streaming rep counter -> overlay,
+and publishes the annotated frame. When pose is slower than the camera, a frame still waiting in
+the mailbox is replaced by the newer one and counted as dropped: nothing queues up, so the
+latency stays one processing time however long the session runs.
+
+All per-frame state lives here behind one lock; the page only reads ``snapshot()`` (immutable).
+The worker starts with the first frame and ends by itself after ``idle_timeout_s`` without
+frames (the browser stopped, the user went to another page), so leaving the page leaks nothing;
+a later frame starts a new worker and the same session goes on.
+
+Storage: ``start()`` opens an active session row (``store.start_session``), the worker appends the
+pose and angle series every ``flush_every_s`` (``store.append_live_data``, so a crash loses at most
+that), and ``stop()`` closes it with the final ``SessionResult`` (``store.end_session``). When the
+database is away the finished session is kept in ``PendingWrites`` and saved on a later try.
+Raw video is written (H.264, ``data_dir/videos``) only with ``record_video=True``.
+
+Debug stats for tests: with ``PHYSIO_LIVE_STATS_FILE=/path/stats.json`` the session rewrites that
+file (atomically, about twice a second and at stop) with ``LiveSnapshot.stats()`` plus the stored
+session id after stop; the browser test reads it to see what the server processed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from physio_core.config import Settings, get_settings
+from physio_core.kinematics import ANGLE_NAMES, compute_angles_frame
+from physio_core.results import AngleSeries, SessionResult
+from physio_core.skeleton import N_JOINTS, J, PoseFrame, PoseSequence
+
+if TYPE_CHECKING:
+    import av
+    from sqlalchemy.engine import Engine
+
+    from physio_core.pipeline import FrameAnalyzer
+    from physio_core.store import PendingWrites
+
+log = logging.getLogger(__name__)
+
+NO_PERSON_MESSAGE = "No person in view: step back so your whole body is visible."
+PARTIAL_BODY_MESSAGE = "Step back so your whole body is visible."
+SEVERAL_PEOPLE_MESSAGE = "Several people in view: following the first person found."
+
+# angles shown in the panels when the exercise does not say which ones matter
+DEFAULT_TRACKED_ANGLES: tuple[str, ...] = (
+    "knee_angle_r", "knee_angle_l", "hip_flexion_r", "hip_flexion_l",
+    "elbow_flexion_r", "elbow_flexion_l", "shoulder_abduction_r", "shoulder_abduction_l",
+)  # fmt: skip
+# joints that must be seen for "the whole body is visible"
+_BODY_ENDS = (J.HEAD, J.L_ANKLE, J.R_ANKLE, J.L_WRIST, J.R_WRIST)
+_MIN_CONF = 0.3
+LIVE_REACQUIRE_FRAMES = 5  # processed frames without the athlete before re-taking anyone
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """What the trainer chose before START, and the session's tuning."""
+
+    exercise: str = "auto"
+    athlete_id: int | None = None
+    trainer_id: int | None = None
+    record_video: bool = False  # raw video is stored only when the trainer ticks it
+    mirror: bool = True  # selfie view for a front camera (pose itself runs on the real image)
+    max_side: int = 640  # larger camera frames are scaled down before anything else
+    nominal_fps: float = 25.0  # the rep counter's sampling rate (the live rate it sees)
+    chart_seconds: float = 10.0
+    idle_timeout_s: float = 5.0
+    flush_every_s: float = 5.0
+    stats_every_s: float = 0.5
+    no_person_after_s: float = 0.5  # message once nobody was seen for this long
+
+
+@dataclass(frozen=True)
+class AngleStat:
+    current: float
+    min: float
+    max: float
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """An immutable copy of the session's state for the page (and the debug stats file)."""
+
+    state: str  # idle | running | paused | stopped
+    frames_received: int
+    frames_processed: int
+    frames_dropped: int
+    frames_with_person: int
+    fps: float  # processed frames per second over the last ~2 s
+    latency_ms: float  # median, frame arrival -> annotated frame ready, last ~2 s
+    latency_p95_ms: float
+    elapsed_s: float
+    person_in_view: bool
+    people_in_view: int
+    message: str | None
+    rep_count: int
+    principal_angle: str | None
+    angles: dict[str, AngleStat]
+    chart_times: tuple[float, ...]
+    chart_values: tuple[float, ...]
+    exercise: str
+    backend: str
+    error: str | None = None
+    session_id: int | None = None
+    stability: float | None = None  # filled once a live stability model exists
+    feedback: tuple[str, ...] = ()
+
+    def stats(self) -> dict[str, Any]:
+        """The JSON-friendly counters (no chart), as written to the debug stats file."""
+        d = asdict(self)
+        d.pop("chart_times")
+        d.pop("chart_values")
+        d["angles"] = {k: v for k, v in d["angles"].items()}
+        return _finite_json(d)
+
+
+@dataclass
+class LiveOutcome:
+    """What ``stop()`` did with the session."""
+
+    result: SessionResult | None  # None when no frame was processed
+    session_id: int | None  # the stored session, None if nothing was stored (yet)
+    kept_pending: bool = False  # the database was away: the result waits in PendingWrites
+    message: str = ""
+    video_path: Path | None = None
+
+
+def _finite_json(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_json(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def tracked_angles(exercise: str) -> tuple[str, ...]:
+    """The angles the panels follow for an exercise (both sides of its rep angles)."""
+    from physio_core.reps import EXERCISES, exercise_key
+
+    key = exercise_key(exercise)
+    if key is None:
+        return DEFAULT_TRACKED_ANGLES
+    families = EXERCISES[key][0]
+    return tuple(n for n in ANGLE_NAMES if n.rsplit("_", 1)[0] in families)
+
+
+def _flip_lr(rgb: np.ndarray) -> np.ndarray:
+    """Mirrored copy of an image. cv2.flip takes ~0.07 ms at 640x480 where numpy's copy of a
+    reversed view takes 3-6 ms (element-wise, 3-byte items): this runs on every frame."""
+    import cv2
+
+    return cv2.flip(np.ascontiguousarray(rgb), 1)
+
+
+def _mirrored(pose: PoseFrame, width: int) -> PoseFrame:
+    kp = None if pose.keypoints_2d is None else pose.keypoints_2d.copy()
+    if kp is not None:
+        kp[:, 0] = width - 1 - kp[:, 0]
+    return replace(pose, keypoints_2d=kp)
+
+
+class _VideoRecorder:
+    """Raw frames -> H.264 MP4 with their real times (variable frame rate)."""
+
+    def __init__(self, path: Path, width: int, height: int) -> None:
+        import av
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._container = av.open(str(path), "w")
+        self._stream = self._container.add_stream("libx264", rate=30)
+        self._stream.width, self._stream.height = width, height
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"preset": "ultrafast", "crf": "23"}
+        self._tb = Fraction(1, 1000)
+        self._stream.codec_context.time_base = self._tb
+        self._last_pts = -1
+
+    def write(self, rgb: np.ndarray, t: float) -> None:
+        import av
+
+        if rgb.shape[1] != self._stream.width or rgb.shape[0] != self._stream.height:
+            return  # the camera changed size mid-session: keep the first size only
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        pts = max(self._last_pts + 1, int(round(t * 1000)))
+        frame.pts, frame.time_base, self._last_pts = pts, self._tb, pts
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def close(self) -> None:
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+
+
+class LiveSession:
+    """One live stream of one athlete. Thread-safe; see the module docstring."""
+
+    def __init__(
+        self,
+        config: LiveConfig | None = None,
+        *,
+        settings: Settings | None = None,
+        analyzer_factory: Callable[[], FrameAnalyzer] | None = None,
+        engine: Engine | None = None,
+        pending: PendingWrites | None = None,
+        stats_file: str | os.PathLike | None = None,
+    ) -> None:
+        self.config = config or LiveConfig()
+        self.settings = settings or get_settings()
+        self._analyzer_factory = analyzer_factory or self._default_analyzer
+        self.engine = engine
+        self.pending = pending
+        env_stats = stats_file or self.settings.live_stats_file
+        self.stats_file = Path(env_stats) if env_stats else None
+        self.tracked = tracked_angles(self.config.exercise)
+
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._mailbox: tuple[np.ndarray, float, float] | None = None  # rgb, time_s, arrival
+        self._worker: threading.Thread | None = None
+        self._stop_requested = False
+        self._stopped = False
+        self._t0: float | None = None  # monotonic time of the first frame
+        self._started_at: datetime | None = None
+
+        # published state (under the lock)
+        self._output: np.ndarray | None = None
+        self._received = self._processed = self._dropped = self._with_person = 0
+        self._recent: deque[tuple[float, float]] = deque()  # (done_at, latency_s), last ~2 s
+        self._latencies: list[float] = []  # every processed frame's latency (s)
+        self._last_person_at: float | None = None
+        self._people_in_view = 0
+        self._partial_body = False
+        self._error: str | None = None
+        self._backend = ""
+        self._session_id: int | None = None
+        self._last_stats_write = 0.0
+
+        # series (appended by the worker, read under the lock)
+        self._poses: list[PoseFrame | None] = []
+        self._times: list[float] = []
+        self._angles: list[np.ndarray] = []
+        # running per-angle summaries, so a snapshot costs the same after an hour as at once
+        self._angle_last = np.full(len(ANGLE_NAMES), np.nan)
+        self._angle_min = np.full(len(ANGLE_NAMES), np.nan)
+        self._angle_max = np.full(len(ANGLE_NAMES), np.nan)
+        self._flushed = 0  # frames already appended to the store
+        self._last_flush = 0.0
+
+        # worker-only state
+        self._analyzer: FrameAnalyzer | None = None
+        self._joint_filter = None
+        self._counter = None
+        self._rep_count = 0
+        self._principal: str | None = None
+        self._recorder: _VideoRecorder | None = None
+        self._video_path: Path | None = None
+
+    # ------------------------------------------------------------------ feeding frames
+
+    def video_frame_callback(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """streamlit-webrtc's ``video_frame_callback``: never blocks on pose estimation."""
+        import av
+
+        width, height = frame.width, frame.height
+        scale = min(1.0, self.config.max_side / max(width, height))
+        if scale < 1.0:
+            width, height = int(width * scale) // 2 * 2, int(height * scale) // 2 * 2
+            rgb = frame.to_ndarray(width=width, height=height, format="rgb24")
+        else:
+            rgb = frame.to_ndarray(format="rgb24")
+        out = self.submit(rgb, capture_time_s=frame.time)
+        return av.VideoFrame.from_ndarray(out, format="rgb24")
+
+    def submit(self, frame_rgb: np.ndarray, capture_time_s: float | None = None) -> np.ndarray:
+        """Hand over the newest camera frame; returns the newest annotated frame (or this
+        frame, mirrored as configured, while nothing has been processed yet).
+
+        ``capture_time_s``: the frame's own clock (a WebRTC frame's pts), else arrival time.
+        Session times count from the first frame."""
+        now = time.monotonic()
+        with self._lock:
+            if self._stopped:
+                return self._passthrough(frame_rgb)
+            stamp = now if capture_time_s is None else float(capture_time_s)
+            if self._t0 is None:
+                self._t0 = stamp
+                self._started_at = datetime.now(UTC)
+            t = stamp - self._t0
+            if self._times and t <= self._times[-1]:  # clock restarted / went back: keep order
+                t = self._times[-1] + 1e-3
+            self._received += 1
+            if self._mailbox is not None:
+                self._dropped += 1
+            self._mailbox = (frame_rgb, t, now)
+            if self._worker is None or not self._worker.is_alive():
+                self._stop_requested = False
+                self._worker = threading.Thread(
+                    target=self._run, name="physio-live-worker", daemon=True
+                )
+                self._worker.start()
+            self._wake.notify()
+            out = self._output
+        if out is None or out.shape != frame_rgb.shape:
+            return self._passthrough(frame_rgb)
+        return out
+
+    def _passthrough(self, rgb: np.ndarray) -> np.ndarray:
+        return _flip_lr(rgb) if self.config.mirror else rgb
+
+    # ------------------------------------------------------------------ the worker
+
+    def _default_analyzer(self) -> FrameAnalyzer:
+        from physio_core.pipeline import FrameAnalyzer
+        from physio_core.pose.tracking import PersonTracker, TrackerConfig
+
+        # Live frames arrive irregularly (dropped when pose is slow), so the athlete can move
+        # far between two processed frames; and an athlete who steps out comes back anywhere.
+        # After a short loss, the only person in view is taken as the athlete again.
+        tracker = PersonTracker(TrackerConfig(reacquire_anywhere_after=LIVE_REACQUIRE_FRAMES))
+        return FrameAnalyzer(settings=self.settings, tracker=tracker)
+
+    def _run(self) -> None:
+        try:
+            self._ensure_pipeline()
+        except Exception as exc:  # PoseBackendUnavailable and friends: tell the page
+            log.exception("live pose backend failed to start")
+            with self._lock:
+                self._error = str(exc) or type(exc).__name__
+                self._mailbox = None
+            self._write_stats(force=True)
+            return
+        try:
+            while True:
+                with self._lock:
+                    deadline = time.monotonic() + self.config.idle_timeout_s
+                    while self._mailbox is None and not self._stop_requested:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        self._wake.wait(left)
+                    if self._stop_requested or self._mailbox is None:
+                        break
+                    rgb, t, arrived = self._mailbox
+                    self._mailbox = None
+                self._process(rgb, t, arrived)
+                self._maybe_flush()
+                self._write_stats()
+        except Exception as exc:
+            log.exception("live processing failed")
+            with self._lock:
+                self._error = f"Live analysis stopped: {type(exc).__name__}: {exc}"
+        finally:
+            self._release_analyzer()
+            self._write_stats(force=True)
+
+    def _ensure_pipeline(self) -> None:
+        from physio_core.filters import OneEuroFilter
+        from physio_core.reps import StreamingRepCounter, exercise_key
+
+        if self._analyzer is None:
+            self._analyzer = self._analyzer_factory()
+            with self._lock:
+                self._backend = self._analyzer.backend
+        if self._counter is None:
+            self._joint_filter = OneEuroFilter(min_cutoff=1.0, beta=0.3)
+            ex = exercise_key(self.config.exercise)
+            self._counter = StreamingRepCounter(self.config.nominal_fps, ANGLE_NAMES, exercise=ex)
+
+    def _release_analyzer(self) -> None:
+        if self._analyzer is not None:
+            try:
+                self._analyzer.close()
+            finally:
+                self._analyzer = None
+
+    def _process(self, rgb: np.ndarray, t: float, arrived: float) -> None:
+        from physio_core.overlay import draw_pose
+
+        fr = self._analyzer.process(rgb, t)
+        pose = fr.pose
+        if pose is not None:
+            joints = self._joint_filter(pose.joints.reshape(-1), t).reshape(N_JOINTS, 3)
+            angles = compute_angles_frame(joints, pose.confidence)
+        else:
+            angles = np.full(len(ANGLE_NAMES), np.nan)
+        self._rep_count = self._counter.update(angles, t)
+        self._principal = self._counter.angle
+
+        if self.config.record_video:
+            self._record(rgb, t)
+
+        now = time.monotonic()
+        with self._lock:
+            self._poses.append(pose)
+            self._times.append(t)
+            self._angles.append(angles)
+            seen = np.isfinite(angles)
+            self._angle_last[seen] = angles[seen]
+            self._angle_min = np.fmin(self._angle_min, angles)
+            self._angle_max = np.fmax(self._angle_max, angles)
+            self._people_in_view = fr.people_in_view
+            if pose is not None:
+                self._last_person_at = now
+                self._with_person += 1
+                conf = pose.confidence
+                self._partial_body = bool((conf[list(_BODY_ENDS)] < _MIN_CONF).any())
+            message = self._message_locked(now)
+
+        h, w = rgb.shape[:2]
+        shown = _flip_lr(rgb) if self.config.mirror else rgb.copy()
+        if pose is not None and self.config.mirror:
+            pose = _mirrored(pose, w)
+        others = [_mirrored(o, w) for o in fr.others] if self.config.mirror else fr.others
+        status = [message] if message else []
+        out = draw_pose(shown, pose, angles=angles, rep_count=self._rep_count, status=status,
+                        others=others, copy=False)
+
+        done = time.monotonic()
+        with self._lock:
+            self._output = out
+            self._processed += 1
+            self._recent.append((done, done - arrived))
+            self._latencies.append(done - arrived)
+            while self._recent and done - self._recent[0][0] > 2.0:
+                self._recent.popleft()
+
+    def _message_locked(self, now: float) -> str | None:
+        if self._processed + 1 < 2 and self._last_person_at is None:
+            return None  # the very first frame: no verdict yet
+        if self._last_person_at is None or now - self._last_person_at > self.config.no_person_after_s:
+            return NO_PERSON_MESSAGE
+        if self._people_in_view >= 2:
+            return SEVERAL_PEOPLE_MESSAGE
+        if self._partial_body:
+            return PARTIAL_BODY_MESSAGE
+        return None
+
+    def _record(self, rgb: np.ndarray, t: float) -> None:
+        if self._recorder is None:
+            stamp = (self._started_at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+            path = self.settings.data_dir / "videos" / f"live_{stamp}_{id(self):x}.mp4"
+            h, w = rgb.shape[:2]
+            self._recorder = _VideoRecorder(path, w // 2 * 2, h // 2 * 2)
+            self._video_path = path
+        self._recorder.write(rgb, t)
+
+    # ------------------------------------------------------------------ storage
+
+    def start(self) -> int | None:
+        """Open the active session row (when an engine and an athlete are given).
+
+        Returns its id, or None when there is nothing to store to or the database is away (the
+        result is then kept for later at ``stop()``)."""
+        from physio_core.store import StorageUnavailable, start_session
+
+        if self.engine is None or self.config.athlete_id is None or self._session_id is not None:
+            return self._session_id
+        try:
+            sid = start_session(
+                self.engine, self.config.athlete_id, self.config.trainer_id, self.config.exercise,
+                source="live", started_at=self._started_at,
+            )
+        except StorageUnavailable as exc:
+            log.warning("live session not opened in the database: %s", exc)
+            return None
+        with self._lock:
+            self._session_id = sid
+        return sid
+
+    def _series_locked(self, start: int, stop: int | None = None, fps: float | None = None
+                       ) -> tuple[PoseSequence, AngleSeries]:
+        poses, times = self._poses[start:stop], np.asarray(self._times[start:stop])
+        fps = fps or self._measured_fps_locked()
+        seq = PoseSequence.from_frames(poses, times, fps)
+        values = np.asarray(self._angles[start:stop]).reshape(len(poses), len(ANGLE_NAMES))
+        return seq, AngleSeries(ANGLE_NAMES, values, times)
+
+    def _measured_fps_locked(self) -> float:
+        if len(self._times) >= 2 and self._times[-1] > self._times[0]:
+            return (len(self._times) - 1) / (self._times[-1] - self._times[0])
+        return self.config.nominal_fps
+
+    def _maybe_flush(self, force: bool = False) -> None:
+        from physio_core.store import StorageUnavailable, append_live_data
+
+        now = time.monotonic()
+        with self._lock:
+            sid = self._session_id
+            if self.engine is None or sid is None or self._flushed >= len(self._poses):
+                return
+            if not force and now - self._last_flush < self.config.flush_every_s:
+                return
+            start, stop = self._flushed, len(self._poses)
+            # chunks must agree on their metadata: the nominal rate (the times are the real ones)
+            pose, angles = self._series_locked(start, stop, fps=self.config.nominal_fps)
+            self._last_flush = now
+        try:
+            append_live_data(self.engine, sid, pose=pose, angles=angles)
+        except StorageUnavailable as exc:  # the final save carries everything anyway
+            log.warning("live chunk not stored: %s", exc)
+            return
+        with self._lock:
+            self._flushed = max(self._flushed, stop)
+
+    # ------------------------------------------------------------------ reading
+
+    def snapshot(self) -> LiveSnapshot:
+        now = time.monotonic()
+        with self._lock:
+            lat = np.array([x[1] for x in self._recent]) * 1000.0
+            if len(self._recent) >= 2:
+                span = self._recent[-1][0] - self._recent[0][0]
+                fps = (len(self._recent) - 1) / span if span > 0 else 0.0
+            else:
+                fps = 0.0
+            alive = self._worker is not None and self._worker.is_alive()
+            state = "stopped" if self._stopped else ("running" if alive else (
+                "paused" if self._processed else "idle"))
+            stats: dict[str, AngleStat] = {}
+            for name in self.tracked:
+                k = ANGLE_NAMES.index(name)
+                if np.isfinite(self._angle_last[k]):
+                    stats[name] = AngleStat(float(self._angle_last[k]), float(self._angle_min[k]),
+                                            float(self._angle_max[k]))
+            chart_t: tuple[float, ...] = ()
+            chart_v: tuple[float, ...] = ()
+            if self._principal and self._times:
+                first = bisect.bisect_left(self._times, self._times[-1] - self.config.chart_seconds)
+                k = ANGLE_NAMES.index(self._principal)
+                chart_t = tuple(self._times[first:])
+                chart_v = tuple(float(a[k]) for a in self._angles[first:])
+            person = self._last_person_at is not None and (
+                now - self._last_person_at <= self.config.no_person_after_s)
+            return LiveSnapshot(
+                state=state,
+                frames_received=self._received,
+                frames_processed=self._processed,
+                frames_dropped=self._dropped,
+                frames_with_person=self._with_person,
+                fps=float(fps),
+                latency_ms=float(np.median(lat)) if len(lat) else float("nan"),
+                latency_p95_ms=float(np.percentile(lat, 95)) if len(lat) else float("nan"),
+                elapsed_s=float(self._times[-1]) if self._times else 0.0,
+                person_in_view=bool(person),
+                people_in_view=self._people_in_view,
+                message=self._message_locked(now) if self._processed and state == "running" else None,
+                rep_count=self._rep_count,
+                principal_angle=self._principal,
+                angles=stats,
+                chart_times=chart_t,
+                chart_values=chart_v,
+                exercise=self.config.exercise,
+                backend=self._backend,
+                error=self._error,
+                session_id=self._session_id,
+            )
+
+    def latencies_ms(self, start: int = 0) -> np.ndarray:
+        """Latency of every processed frame from the ``start``-th on, in milliseconds."""
+        with self._lock:
+            return np.asarray(self._latencies[start:]) * 1000.0
+
+    @property
+    def latest_frame(self) -> np.ndarray | None:
+        """The newest annotated frame (RGB), e.g. for a still on the page."""
+        with self._lock:
+            return self._output
+
+    def _write_stats(self, force: bool = False, extra: dict | None = None) -> None:
+        if self.stats_file is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_stats_write < self.config.stats_every_s:
+            return
+        self._last_stats_write = now
+        doc = self.snapshot().stats() | (extra or {})
+        tmp = self.stats_file.with_name(self.stats_file.name + f".{os.getpid()}.tmp")
+        try:
+            self.stats_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(doc))
+            os.replace(tmp, self.stats_file)
+        except OSError as exc:
+            log.warning("live stats file not written: %s", exc)
+
+    # ------------------------------------------------------------------ ending
+
+    def _halt_worker(self) -> None:
+        with self._lock:
+            self._stop_requested = True
+            self._wake.notify_all()
+            worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join()
+
+    def finish(self) -> SessionResult | None:
+        """Stop processing and build the session's result (None if no frame was processed).
+
+        Angles are recomputed from the zero-lag filtered pose series (as for an upload); the reps
+        are the ones counted live, i.e. what the trainer saw."""
+        from physio_core.kinematics import compute_angles
+        from physio_core.pipeline import LOW_COVERAGE, smooth_sequence
+
+        self._halt_worker()
+        with self._lock:
+            self._stopped = True
+            if not self._poses:
+                return None
+            seq, _ = self._series_locked(0)
+            backend, started = self._backend, self._started_at or datetime.now(UTC)
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+        n_person = int(seq.valid.sum())
+        filtered = smooth_sequence(seq) if n_person >= 2 else seq
+        reps = list(self._counter.finish()) if self._counter is not None else []
+        warnings: list[str] = []
+        if n_person == 0:
+            warnings.append("No person was found during the live session.")
+        elif n_person < LOW_COVERAGE * len(seq):
+            warnings.append(f"The person was in view in only {n_person / len(seq):.0%} of the "
+                            "processed frames: angles and reps may be incomplete.")
+        return SessionResult(
+            pose=filtered,
+            angles=compute_angles(filtered),
+            reps=reps,
+            fps=float(seq.fps),
+            frames=len(seq),
+            frames_with_person=n_person,
+            backend=backend,
+            exercise=self.config.exercise or "auto",
+            source="live",
+            started_at=started,
+            ended_at=started + timedelta(seconds=float(seq.times[-1]) + 1.0 / seq.fps),
+            warnings=warnings,
+        )
+
+    def stop(self) -> LiveOutcome:
+        """End the session: stop the worker, build the result and store it."""
+        from physio_core.store import StorageUnavailable, end_session
+
+        result = self.finish()
+        sid = self._session_id
+        video = self._video_path
+        extra = {"video": {"path": [str(video)]}} if video is not None else None
+        outcome = LiveOutcome(result, None, video_path=video)
+        if result is None:
+            outcome.message = "Nothing was recorded: no camera frame reached the server."
+        elif self.engine is None or self.config.athlete_id is None:
+            outcome.message = "Not stored: no database or no athlete chosen."
+        else:
+            try:
+                if sid is not None:
+                    end_session(self.engine, sid, result, extra_data=extra)
+                    outcome.session_id = sid
+                else:
+                    outcome.session_id = self._save_or_keep(result, extra)
+            except StorageUnavailable:
+                outcome.session_id = self._save_or_keep(result, extra)
+            if outcome.session_id is None:
+                outcome.kept_pending = True
+                outcome.message = ("The database is unavailable: the session is kept and will be "
+                                   "saved when it is back.")
+            else:
+                outcome.message = f"Session {outcome.session_id} saved."
+        with self._lock:
+            self._session_id = outcome.session_id
+        self._write_stats(force=True, extra={"stored_session_id": outcome.session_id})
+        return outcome
+
+    def _save_or_keep(self, result: SessionResult, extra: dict | None) -> int | None:
+        from physio_core.store import PendingWrites
+
+        if self.pending is None:
+            self.pending = PendingWrites()
+        return self.pending.save_or_keep(
+            self.engine, result, self.config.athlete_id, self.config.trainer_id,
+            self.config.exercise, extra_data=extra,
+        )
+
+    def retry_save(self) -> int | None:
+        """Try again to store a session kept in ``pending`` at ``stop()``; its id, or None."""
+        from physio_core.store import StorageUnavailable
+
+        if self.pending is None or not len(self.pending) or self.engine is None:
+            return self._session_id
+        try:
+            ids = self.pending.flush(self.engine)
+        except StorageUnavailable:
+            return None
+        with self._lock:
+            self._session_id = ids[-1] if ids else self._session_id
+        self._write_stats(force=True, extra={"stored_session_id": self._session_id})
+        return self._session_id
+
+    def close(self) -> None:
+        """Stop the worker without storing anything (e.g. the page discards the session)."""
+        self._halt_worker()
+        with self._lock:
+            self._stopped = True
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+
+    @property
+    def worker_alive(self) -> bool:
+        with self._lock:
+            return self._worker is not None and self._worker.is_alive()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until the worker has ended by itself (idle timeout); True if it has."""
+        with self._lock:
+            worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+            return not worker.is_alive()
+        return True
+
+
+# ---------------------------------------------------------------------- benchmark
+
+
+def benchmark_live(
+    frames: Sequence[np.ndarray],
+    seconds: float = 10.0,
+    *,
+    camera_fps: float = 30.0,
+    settings: Settings | None = None,
+    warmup_s: float = 2.0,
+) -> dict[str, float]:
+    """Feed RGB frames (looped) to a LiveSession at ``camera_fps`` for ``seconds`` through the
+    same callback streamlit-webrtc calls (``av.VideoFrame`` in yuv420p, as a WebRTC decoder
+    gives them) and measure the live path.
+
+    Returns fps (annotated frames per second), latency_ms_median / latency_ms_p95 (frame arrival
+    -> annotated frame ready), dropped (frames replaced by a newer one before being processed),
+    received, processed, with_person, backend. The first ``warmup_s`` (model loading) are fed
+    but not counted.
+    """
+    import av
+
+    if not len(frames):
+        raise ValueError("benchmark_live needs at least one frame")
+    vframes = [av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24").reformat(
+        format="yuv420p") for f in frames]
+    session = LiveSession(LiveConfig(idle_timeout_s=60.0), settings=settings)
+    session.stats_file = None  # never write the debug file from a benchmark
+    period = 1.0 / camera_fps
+    try:
+        base: LiveSnapshot | None = None
+        start = time.monotonic()
+        measured_from = None
+        i = 0
+        while True:
+            now = time.monotonic()
+            if base is None and now - start >= warmup_s:
+                base, measured_from = session.snapshot(), now
+            if measured_from is not None and now - measured_from >= seconds:
+                break
+            session.video_frame_callback(vframes[i % len(vframes)])
+            i += 1
+            if (err := session.snapshot().error if i % 30 == 0 else None):
+                raise RuntimeError(err)
+            next_at = start + i * period
+            time.sleep(max(0.0, next_at - time.monotonic()))
+        end = session.snapshot()
+        elapsed = time.monotonic() - measured_from
+    finally:
+        session.close()
+    assert base is not None
+    processed = end.frames_processed - base.frames_processed
+    lat = session.latencies_ms(base.frames_processed)
+    return {
+        "fps": round(processed / elapsed, 2),
+        "latency_ms_median": round(float(np.median(lat)), 2) if len(lat) else float("nan"),
+        "latency_ms_p95": round(float(np.percentile(lat, 95)), 2) if len(lat) else float("nan"),
+        "dropped": end.frames_dropped - base.frames_dropped,
+        "received": end.frames_received - base.frames_received,
+        "processed": processed,
+        "with_person": end.frames_with_person - base.frames_with_person,
+        "camera_fps": camera_fps,
+        "seconds": round(elapsed, 2),
+        "backend": end.backend,
+        "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}",
+    }
+
+
+__all__ = [
+    "AngleStat", "DEFAULT_TRACKED_ANGLES", "LiveConfig", "LiveOutcome", "LiveSession",
+    "LiveSnapshot", "NO_PERSON_MESSAGE", "PARTIAL_BODY_MESSAGE", "benchmark_live",
+    "tracked_angles",
+]

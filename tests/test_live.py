@@ -1,0 +1,344 @@
+"""The live path (physio_core.live) on real frames of a real person, without a browser.
+
+Frames come from tests/data/sports2d_demo.mp4 (a man doing jumping jacks), cropped to 4:3 and
+scaled to 640x480 like a webcam. Waits poll with generous limits; nothing asserts a speed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from physio_core.config import Settings
+from physio_core.live import (
+    NO_PERSON_MESSAGE,
+    LiveConfig,
+    LiveSession,
+    benchmark_live,
+    tracked_angles,
+)
+from physio_core.overlay import LEFT_RGB, RIGHT_RGB
+from physio_core.skeleton import J
+
+CLIP = Path(__file__).resolve().parent / "data" / "sports2d_demo.mp4"
+
+
+def webcam_frames(n: int, start: int = 0, step: int = 1) -> list[np.ndarray]:
+    """n RGB 640x480 frames of the clip: the top 720x540 (where the athlete is), scaled."""
+    out: list[np.ndarray] = []
+    with av.open(str(CLIP)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i < start or (i - start) % step:
+                continue
+            top = np.ascontiguousarray(f.to_ndarray(format="rgb24")[: f.height * 3 // 4])
+            out.append(av.VideoFrame.from_ndarray(top, format="rgb24")
+                       .reformat(width=640, height=480).to_ndarray(format="rgb24"))
+            if len(out) == n:
+                break
+    return out
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[np.ndarray]:
+    if not CLIP.exists():
+        pytest.skip(f"test clip {CLIP} is missing")
+    return webcam_frames(24, step=4)
+
+
+def wait_for(pred, what: str, limit_s: float = 120.0) -> None:
+    end = time.monotonic() + limit_s
+    while not pred():
+        if time.monotonic() > end:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.01)
+
+
+FRAME_S = 4 / 30  # the fixture keeps every 4th frame of a 30 fps clip
+
+
+def as_webrtc(frame: np.ndarray, k: int) -> av.VideoFrame:
+    """An av.VideoFrame stamped like a WebRTC one (90 kHz clock)."""
+    vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+    vf.pts, vf.time_base = int(round(k * FRAME_S * 90_000)), Fraction(1, 90_000)
+    return vf
+
+
+def feed_one_by_one(session: LiveSession, frames: list[np.ndarray], callback: bool = False,
+                    first: int = 0) -> list:
+    """Submit each frame once the previous one was processed; returns the outputs."""
+    outs = []
+    for k, f in enumerate(frames, start=first):
+        before = session.snapshot().frames_processed
+        if callback:
+            outs.append(session.video_frame_callback(as_webrtc(f, k)))
+        else:
+            outs.append(session.submit(f, capture_time_s=k * FRAME_S))
+        wait_for(lambda b=before: session.snapshot().frames_processed > b, "a processed frame")
+    return outs
+
+
+def colour_share(img: np.ndarray, rgb: tuple[int, int, int], tol: int = 30) -> float:
+    return float((np.abs(img.astype(int) - rgb).max(axis=2) <= tol).mean())
+
+
+def near(img: np.ndarray, xy: np.ndarray, rgb: tuple[int, int, int], r: int = 6) -> bool:
+    x, y = int(round(xy[0])), int(round(xy[1]))
+    patch = img[max(0, y - r): y + r + 1, max(0, x - r): x + r + 1]
+    return colour_share(patch, rgb) > 0
+
+
+def test_callback_draws_the_skeleton_on_a_real_person(frames):
+    session = LiveSession(LiveConfig(mirror=False, idle_timeout_s=60))
+    try:
+        feed_one_by_one(session, frames[:6], callback=True)
+        # the callback answers with the newest annotated frame: that of the last frame
+        out = session.video_frame_callback(as_webrtc(frames[5], 6))
+        img = out.to_ndarray(format="rgb24")
+        snap = session.snapshot()
+        result = session.finish()
+    finally:
+        session.close()
+    assert snap.frames_processed >= 6 and snap.frames_with_person >= 5
+    assert snap.person_in_view and snap.message is None and snap.backend == "mediapipe"
+    assert img.shape == frames[5].shape
+    # the bones are drawn in the side colours, which the clip itself barely contains
+    assert colour_share(img, RIGHT_RGB) > 20 * colour_share(frames[5], RIGHT_RGB) + 1e-3
+    kp = result.pose.keypoints_2d[5]
+    assert near(img, kp[J.L_KNEE], LEFT_RGB) and near(img, kp[J.R_KNEE], RIGHT_RGB)
+    # the panels follow the default angles with finite current/min/max values
+    assert set(snap.angles) <= set(tracked_angles("auto")) and "knee_angle_r" in snap.angles
+    st = snap.angles["knee_angle_r"]
+    assert st.min <= st.current <= st.max
+    assert snap.chart_times and len(snap.chart_times) == len(snap.chart_values)
+
+
+def test_mirrored_preview_draws_the_pose_where_it_appears(frames):
+    session = LiveSession(LiveConfig(mirror=True, idle_timeout_s=60))
+    try:
+        outs = feed_one_by_one(session, frames[:4])
+        img = session.submit(frames[3], capture_time_s=4 * FRAME_S)
+        result = session.finish()
+    finally:
+        session.close()
+    assert np.array_equal(outs[0], frames[0][:, ::-1])  # nothing processed yet: mirrored input
+    w = img.shape[1]
+    kp = result.pose.keypoints_2d[3].copy()
+    kp[:, 0] = w - 1 - kp[:, 0]
+    assert near(img, kp[J.L_KNEE], LEFT_RGB) and near(img, kp[J.R_KNEE], RIGHT_RGB)
+    # the pose itself was estimated on the real image: the subject's left knee is on the
+    # image's right for a person facing the camera
+    raw = result.pose.keypoints_2d[3]
+    assert raw[J.L_KNEE, 0] > raw[J.R_KNEE, 0]
+
+
+def test_stale_frames_are_dropped_not_queued(frames):
+    session = LiveSession(LiveConfig(idle_timeout_s=60))
+    try:
+        for k, f in enumerate(frames * 2):  # a burst far faster than pose estimation
+            session.submit(f, capture_time_s=k * FRAME_S)
+        wait_for(lambda: session.snapshot().frames_processed >= 1, "the first frame")
+        wait_for(lambda: session._mailbox is None, "the mailbox to empty")
+        wait_for(lambda: session.snapshot().frames_processed + session.snapshot().frames_dropped
+                 == len(frames) * 2, "the last frame")
+        snap = session.snapshot()
+    finally:
+        session.close()
+    assert snap.frames_received == len(frames) * 2
+    assert snap.frames_dropped > 0
+    assert snap.frames_processed + snap.frames_dropped == snap.frames_received
+    assert snap.frames_processed < len(frames)
+
+
+def test_no_person_in_view_says_step_back(frames):
+    grass = np.ascontiguousarray(webcam_frames(1, start=40)[0][330:, :])  # box and lawn only
+    empty = av.VideoFrame.from_ndarray(grass, format="rgb24").reformat(
+        width=640, height=480).to_ndarray(format="rgb24")
+    session = LiveSession(LiveConfig(idle_timeout_s=60))
+    try:
+        feed_one_by_one(session, [empty] * 3)
+        snap = session.snapshot()
+    finally:
+        session.close()
+    assert snap.frames_with_person == 0 and not snap.person_in_view
+    assert snap.message == NO_PERSON_MESSAGE
+    assert "step back so your whole body is visible" in NO_PERSON_MESSAGE
+
+
+def test_worker_ends_when_frames_stop_and_comes_back(frames):
+    session = LiveSession(LiveConfig(idle_timeout_s=0.3))
+    try:
+        feed_one_by_one(session, frames[:2])
+        assert session.wait_idle(60), "the worker did not end after the idle timeout"
+        assert not session.worker_alive and session.snapshot().state == "paused"
+        feed_one_by_one(session, frames[2:4], first=2)  # frames again (back on the page): new worker
+        assert session.snapshot().frames_processed == 4
+    finally:
+        session.close()
+    assert not session.worker_alive
+
+
+@pytest.fixture()
+def engine(tmp_path):
+    from physio_core.store import init_db
+
+    return init_db(f"sqlite:///{tmp_path / 'live.db'}")
+
+
+def test_stop_stores_the_session_with_its_pose_series(frames, engine, tmp_path):
+    from physio_core.store import SessionStatus, create_user, get_session_detail
+
+    athlete = create_user(engine, None, "Live Athlete")
+    stats = tmp_path / "stats.json"
+    settings = Settings(data_dir=tmp_path)
+    cfg = LiveConfig(athlete_id=athlete.id, exercise="auto", flush_every_s=0.0, idle_timeout_s=60)
+    session = LiveSession(cfg, settings=settings, engine=engine, stats_file=stats)
+    sid = session.start()
+    assert sid is not None
+    feed_one_by_one(session, frames[:8])
+    live = get_session_detail(engine, sid)  # appended chunks are readable while it runs
+    assert live.session.status == SessionStatus.ACTIVE and live.pose is not None
+    assert 1 <= len(live.pose) <= 8
+    outcome = session.stop()
+    assert outcome.session_id == sid and not outcome.kept_pending
+    detail = get_session_detail(engine, sid)
+    assert detail.session.status == SessionStatus.ENDED and detail.session.source == "live"
+    assert len(detail.pose) == 8 and detail.session.frames_with_person >= 7
+    assert detail.angles is not None and len(detail.angles.times) == 8
+    assert np.isfinite(detail.pose.joints[detail.pose.valid]).all()
+    doc = json.loads(stats.read_text())
+    assert doc["stored_session_id"] == sid and doc["frames_processed"] == 8
+    assert doc["frames_with_person"] >= 7 and doc["state"] == "stopped"
+    assert not (tmp_path / "videos").exists()  # no raw video unless asked for
+    assert not session.worker_alive
+
+
+def test_record_video_keeps_the_raw_frames(frames, engine, tmp_path):
+    from physio_core.store import create_user, get_session_detail
+
+    athlete = create_user(engine, None, "Recorded Athlete")
+    cfg = LiveConfig(athlete_id=athlete.id, record_video=True, idle_timeout_s=60)
+    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=engine)
+    feed_one_by_one(session, frames[:5])
+    outcome = session.stop()  # never start()ed: saved in one go at the end
+    assert outcome.session_id is not None and outcome.video_path is not None
+    with av.open(str(outcome.video_path)) as c:
+        decoded = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert len(decoded) == 5 and decoded[0].shape == frames[0].shape
+    # raw, not annotated, not mirrored: close to the camera frame (lossy H.264)
+    assert np.abs(decoded[4].astype(int) - frames[4]).mean() < 8
+    detail = get_session_detail(engine, outcome.session_id)
+    assert detail.data["video"]["series"]["path"] == [str(outcome.video_path)]
+
+
+def test_database_away_keeps_the_session_pending(frames, tmp_path):
+    from physio_core.store import PendingWrites, make_engine
+
+    away = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/nowhere?connect_timeout=2")
+    pending = PendingWrites()
+    cfg = LiveConfig(athlete_id=1, idle_timeout_s=60)
+    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=away, pending=pending)
+    assert session.start() is None
+    feed_one_by_one(session, frames[:2])
+    outcome = session.stop()
+    assert outcome.kept_pending and outcome.session_id is None and len(pending) == 1
+    assert pending.items[0].result.frames == 2
+    assert session.retry_save() is None and len(pending) == 1  # still away: still kept
+
+
+def test_benchmark_reports_the_live_path(frames):
+    out = benchmark_live(frames[:8], seconds=1.0, warmup_s=0.5, camera_fps=30)
+    assert out["processed"] > 0 and out["with_person"] > 0
+    # (a frame received just before the measured window may be processed within it)
+    assert out["received"] + 1 >= out["processed"]
+    assert np.isfinite(out["latency_ms_median"]) and out["latency_ms_p95"] >= out["latency_ms_median"]
+    assert out["size"] == "640x480" and out["backend"] == "mediapipe"
+
+
+# ------------------------------------------------------------------ the page (AppTest)
+
+
+@pytest.fixture
+def live_app(tmp_path, monkeypatch):
+    """The real app on an empty SQLite data folder, opened on the live page. The WebRTC
+    component renders once it does not look for a browser session (the stream itself is
+    covered by tests/browser)."""
+    import streamlit_webrtc.component
+    from streamlit.testing.v1 import AppTest
+
+    from physio_core.config import get_settings
+    from physio_core.store import dispose_engines
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("PHYSIO_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PHYSIO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(root)
+    get_settings.cache_clear()
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=240)
+    at.run()
+    at.switch_page("pages/live_session.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    yield at
+    session = at.session_state["live_session"] if "live_session" in at.session_state else None
+    if session is not None:
+        session.close()
+    dispose_engines()
+    get_settings.cache_clear()
+
+
+def test_live_page_renders_its_controls(live_app):
+    at = live_app
+    assert at.title[0].value == "Live session"
+    assert at.selectbox(key="live_exercise").value == "auto"
+    assert at.radio(key="live_camera").value == "Front (selfie)"
+    assert at.checkbox(key="live_mirror").value is True
+    assert at.checkbox(key="live_record").value is False  # privacy: no raw video by default
+    assert any("Pick or add an athlete" in i.value for i in at.info)
+    session = at.session_state["live_session"]
+    assert session.config.exercise == "auto" and not session.worker_alive
+    # choosing before START re-arms the session with the new choices
+    at.selectbox(key="live_exercise").set_value("deep_squat")
+    at.checkbox(key="live_record").check()
+    at.run()
+    session = at.session_state["live_session"]
+    assert session.config.exercise == "deep_squat" and session.config.record_video
+    assert session.tracked == ("knee_angle_r", "knee_angle_l")
+
+
+def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
+    """The stream ended while the trainer was on another page: coming back ends the session,
+    stores it and links to it; no worker is left behind."""
+    from physio_core.store import get_or_create_athlete, get_session_detail, init_db
+
+    at = live_app
+    athlete = get_or_create_athlete(init_db(), "Ana Live")
+    at.session_state["athlete_id"] = athlete.id  # what the sidebar picker sets
+    at.run()
+    session = at.session_state["live_session"]
+    assert session.config.athlete_id == athlete.id
+    assert session.start() is not None  # what the page does when the stream starts
+    at.session_state["live_was_playing"] = True
+    feed_one_by_one(session, frames[:6])
+
+    at.switch_page("pages/upload.py")
+    at.run()
+    assert not at.exception
+    at.switch_page("pages/live_session.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    outcome = at.session_state["live_outcome"]
+    assert outcome.session_id is not None
+    assert any(f"Session #{outcome.session_id} saved" in s.value for s in at.success)
+    assert not session.worker_alive and session.snapshot().state == "stopped"
+    fresh = at.session_state["live_session"]
+    assert fresh is not session and fresh.snapshot().frames_received == 0
+    detail = get_session_detail(init_db(), outcome.session_id)
+    assert len(detail.pose) == 6 and detail.session.frames_with_person >= 5
