@@ -406,13 +406,19 @@ def count_reps(
         return []
     fps = fps or _fps_of(angles)
     name = angle or choose_principal_angle(angles, exercise, fps, cfg)
-    x = butter_lowpass(angles[name], fps, cfg.smooth_hz, order=2)
+    hz = _smoothing_hz(cfg.smooth_hz, fps)
+    x = butter_lowpass(angles[name], fps, hz, order=2)
     if signal is not None:
-        y = cfg.phase_scale * butter_lowpass(signal.phase(angles), fps, cfg.smooth_hz, order=2)
+        y = cfg.phase_scale * butter_lowpass(signal.phase(angles), fps, hz, order=2)
         _, events = _orient(y, cfg, fps, +1, cfg.min_phase_rom * cfg.phase_scale)
     else:
         _, events = _orient(x, cfg, fps, exercise_polarity(exercise), cfg.min_rom_deg)
     return _to_reps(_drop_small(events, cfg), name, x, angles.times, fps)
+
+
+def _smoothing_hz(cutoff_hz: float, fps: float) -> float:
+    # a slow stream (a few processed fps) cannot carry the default cutoff: keep below Nyquist
+    return min(cutoff_hz, 0.4 * fps)
 
 
 def rep_peaks(
@@ -420,7 +426,7 @@ def rep_peaks(
 ) -> np.ndarray:
     """Frames of the turning points by ``scipy.signal.find_peaks`` (prominence relative to the
     signal's robust range): an independent cross-check of the state machine."""
-    x = polarity * butter_lowpass(angles[angle], fps, RepConfig.smooth_hz, order=2)
+    x = polarity * butter_lowpass(angles[angle], fps, _smoothing_hz(RepConfig.smooth_hz, fps), order=2)
     x = fill_gaps(x, len(x))
     prom = max(RepConfig.min_rom_deg, rel_prominence * _robust_range(x))
     peaks, _ = find_peaks(np.nan_to_num(x, nan=np.nanmin(x)), prominence=prom,
@@ -469,10 +475,11 @@ class StreamingRepCounter:
             [_RepMachine(self.cfg, self.fps, min_rom) for _ in self._pols] for _ in self.cands
         ]
         self._events: list[list[list[_Event]]] = [[[] for _ in self._pols] for _ in self.cands]
-        self._filter = StreamingLowpass(self.fps, self.cfg.smooth_hz, order=2)
-        self._sig_filter = StreamingLowpass(self.fps, self.cfg.smooth_hz, order=2)
+        hz = _smoothing_hz(self.cfg.smooth_hz, self.fps)
+        self._filter = StreamingLowpass(self.fps, hz, order=2)
+        self._sig_filter = StreamingLowpass(self.fps, hz, order=2)
         # the causal filter's delay (frames) at the slow rep frequencies, taken off reported frames
-        ba = sos2tf(butter(2, self.cfg.smooth_hz, fs=self.fps, output="sos"))
+        ba = sos2tf(butter(2, hz, fs=self.fps, output="sos"))
         self.delay = int(round(float(group_delay(ba, w=[0.1], fs=self.fps)[1][0])))
         self._x: list[np.ndarray] = []  # smoothed candidate angles
         self._times: list[float] = []

@@ -194,3 +194,15 @@ def test_uiprmd_streaming_agrees_with_offline(uiprmd_sets, case):
         [[p.start_frame - q.start_frame, p.end_frame - q.end_frame] for p, q in zip(off, live)]
     )
     assert np.median(np.abs(d)) <= 2 and np.abs(d).max() <= 10
+
+
+def test_slow_stream_below_the_smoothing_cutoff_still_counts():
+    # a live stream that processes only 3 fps must not break the filter design (Nyquist 1.5 Hz)
+    t = np.arange(0, 30, 1 / 3.0)
+    knee = 60 + 50 * np.sin(2 * np.pi * t / 5 - np.pi / 2)  # starts at rest (10 deg), 6 reps
+    angles = AngleSeries(("knee_angle_r",), knee[:, None], t)
+    assert len(count_reps(angles, "knee_angle_r", fps=3.0)) == 6
+    live = StreamingRepCounter(3.0, ("knee_angle_r",), angle="knee_angle_r")
+    for row, ti in zip(knee[:, None], t):
+        live.update(row, ti)
+    assert len(live.finish()) == 6
