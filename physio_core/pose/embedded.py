@@ -8,6 +8,7 @@ thread-safe: use one ``EmbeddedPoseEstimator`` per thread / per video stream, an
 
 from __future__ import annotations
 
+import sys
 from typing import Literal
 
 import numpy as np
@@ -107,6 +108,9 @@ class EmbeddedPoseEstimator:
         self.close()
 
     def __del__(self) -> None:  # the graph holds native threads; free them if forgotten
+        # closing the graph during interpreter shutdown can hang in mediapipe: let the OS do it
+        if sys.is_finalizing():
+            return
         try:
             self.close()
         except Exception:
