@@ -1,0 +1,658 @@
+"""Whole-pipeline benchmark on this machine: ``python -m physio_core.bench``.
+
+    python -m physio_core.bench [--json FILE] [--repeat N] [--quick]
+
+Prints one table (median and min–max spread over ``--repeat`` runs) and the machine it ran on:
+
+- pose:   frames per second of the embedded backend (and MMPose where it starts; on CUDA when
+          the machine has it) on 640×480 frames letterboxed from the real test clip;
+- core:   per-frame time after pose (skeleton conversion, person tracking, One-Euro filter,
+          23 angles, streaming rep counter, learned models when ``physio_core.ml.runtime``
+          exists): median and p95;
+- upload: ``analyze_video`` on a 30 fps video (the clip looped to ~23 s) in a child process,
+          as a multiple of real time, and that child's peak RSS;
+- live:   ``live.benchmark_live``: processed fps and latency of the live path fed at 30 fps;
+- db:     finished sessions (a 60 s pose series each) stored per second into a temporary
+          Postgres database (n/a with the reason when unreachable), SQLite alongside.
+
+``--json FILE`` writes the headline figures under the contract keys (``JSON_KEYS``) plus the
+full detail. ``--quick`` is a seconds-long smoke run (tiny inputs, one repeat): its figures
+are not meaningful. Nothing here asserts a speed: the goals are shown, not enforced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TEST_CLIP = PROJECT_ROOT / "tests" / "data" / "sports2d_demo.mp4"
+BENCH_SIZE = (640, 480)  # (width, height)
+CAMERA_FPS = 30.0
+DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+JSON_KEYS = (
+    "pose_fps", "core_ms_median", "upload_realtime_factor", "live_fps", "peak_rss_mb",
+    "db_sessions_per_s",
+)  # fmt: skip
+
+# goals on the 2-core CPU reference machine: (key, comparison, value)
+GOALS: dict[str, tuple[str, float]] = {
+    "live_fps": (">=", 25.0),
+    "upload_realtime_factor": (">=", 2.0),
+    "core_ms_median": ("<=", 2.0),
+    "peak_rss_mb": ("<=", 1536.0),
+}
+
+
+# ---------------------------------------------------------------------------- result types
+
+
+@dataclass
+class Figure:
+    """One row of the table: every run's value, summarised as median and min–max."""
+
+    name: str
+    unit: str
+    runs: list[float] = field(default_factory=list)
+    key: str | None = None  # the JSON contract key this row feeds, if any
+    note: str = ""
+    na_reason: str | None = None  # set when the figure could not be measured here
+
+    @property
+    def median(self) -> float | None:
+        return float(statistics.median(self.runs)) if self.runs and self.na_reason is None else None
+
+    @property
+    def spread(self) -> tuple[float, float] | None:
+        return (min(self.runs), max(self.runs)) if self.runs and self.na_reason is None else None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["median"], d["spread"] = self.median, self.spread
+        return d
+
+
+@dataclass
+class MachineInfo:
+    cpu: str
+    cores: int
+    ram_gib: float
+    python: str
+    torch: str
+    mediapipe: str
+    load_avg_start: tuple[float, float, float]
+    cuda: str | None
+
+    def line(self) -> str:
+        la = ", ".join(f"{x:.2f}" for x in self.load_avg_start)
+        gpu = f", GPU {self.cuda}" if self.cuda else ", no CUDA"
+        return (f"{self.cpu}, {self.cores} cores, {self.ram_gib:.1f} GiB RAM{gpu}; Python "
+                f"{self.python}, torch {self.torch}, mediapipe {self.mediapipe}; "
+                f"load average at start {la}")
+
+
+# ---------------------------------------------------------------------------- machine
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def machine_info() -> MachineInfo:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = 0.0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = int(line.split()[1]) / 2**20
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cuda = None
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            cuda = torch.cuda.get_device_name(0)
+    except Exception:  # a broken torch must not stop the benchmark
+        pass
+    return MachineInfo(cpu, cores, ram, platform.python_version(), _version("torch"),
+                       _version("mediapipe"), tuple(os.getloadavg()), cuda)
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def letterbox_frames(path: Path, size: tuple[int, int] = BENCH_SIZE, limit: int | None = None
+                     ) -> list[np.ndarray]:
+    """The clip's frames scaled to fit ``size`` (aspect kept) and centred on black, RGB uint8."""
+    import av
+
+    w, h = size
+    out: list[np.ndarray] = []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            s = min(w / frame.width, h / frame.height)
+            fw, fh = int(frame.width * s) // 2 * 2, int(frame.height * s) // 2 * 2
+            rgb = frame.to_ndarray(width=fw, height=fh, format="rgb24", interpolation="AREA")
+            canvas = np.zeros((h, w, 3), np.uint8)
+            y0, x0 = (h - fh) // 2, (w - fw) // 2
+            canvas[y0:y0 + fh, x0:x0 + fw] = rgb
+            out.append(canvas)
+            if limit is not None and len(out) >= limit:
+                break
+    if not out:
+        raise RuntimeError(f"no frame could be decoded from {path}")
+    return out
+
+
+def write_looped_video(src: Path, dst: Path, loops: int, max_frames: int | None = None) -> float:
+    """Re-encode ``src`` ``loops`` times at 30 fps (H.264), every other pass played backwards so
+    that the motion never jumps (a cut would make the tracker lose the person and leave the
+    rest of the video without poses); returns the duration (s)."""
+    import av
+
+    n = 0
+    with av.open(str(src)) as inp:
+        frames = [f.to_ndarray(format="rgb24") for f in inp.decode(inp.streams.video[0])]
+    if max_frames is not None:
+        frames = frames[:max_frames]
+    h, w = frames[0].shape[:2]
+    with av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=int(CAMERA_FPS))
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "20"}
+        for k in range(loops):
+            for rgb in (frames if k % 2 == 0 else frames[::-1]):
+                for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                    out.mux(packet)
+                n += 1
+        for packet in stream.encode():
+            out.mux(packet)
+    return n / CAMERA_FPS
+
+
+# ---------------------------------------------------------------------------- pose
+
+
+def _pose_fps_once(make_estimator: Callable[[], Any], frames: Sequence[np.ndarray],
+                   warmup: int) -> float:
+    est = make_estimator()
+    try:
+        for i, f in enumerate(frames[:warmup]):
+            est.detect(f, i / CAMERA_FPS)
+        t0 = time.perf_counter()
+        for i, f in enumerate(frames, start=warmup):
+            est.detect(f, i / CAMERA_FPS)
+        return len(frames) / (time.perf_counter() - t0)
+    finally:
+        est.close()
+
+
+def bench_pose(frames: Sequence[np.ndarray], repeat: int, warmup: int) -> list[Figure]:
+    from physio_core.config import get_settings
+    from physio_core.pose.base import PoseBackendUnavailable
+    from physio_core.pose.factory import get_estimator
+
+    settings = get_settings()
+    figs = []
+    embedded = Figure("pose fps, embedded (MediaPipe, complexity 1)", "fps", key="pose_fps",
+                      note=f"{BENCH_SIZE[0]}×{BENCH_SIZE[1]}, {len(frames)} frames a run")
+    emb_settings = settings.model_copy(update={"pose_backend": "embedded"})
+    for _ in range(repeat):
+        embedded.runs.append(_pose_fps_once(lambda: get_estimator(emb_settings), frames, warmup))
+    figs.append(embedded)
+
+    devices = ["cpu"]
+    if machine_info().cuda:
+        devices.append("cuda:0")
+    for device in devices:
+        fig = Figure(f"pose fps, MMPose ({device})", "fps", note=f"{BENCH_SIZE[0]}×{BENCH_SIZE[1]}")
+        mm = settings.model_copy(update={"pose_backend": "mmpose", "mmpose_device": device})
+        try:
+            get_estimator(mm).close()
+        except PoseBackendUnavailable as exc:
+            fig.na_reason = str(exc).splitlines()[0][:160]
+            figs.append(fig)
+            break  # not installed: no point trying the other device
+        for _ in range(repeat):
+            fig.runs.append(_pose_fps_once(lambda: get_estimator(mm), frames, warmup))
+        figs.append(fig)
+    return figs
+
+
+# ---------------------------------------------------------------------------- core after pose
+
+
+def mediapipe_landmarks(frames: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """MediaPipe's raw (world, image) landmark arrays per frame (None: nobody found), with the
+    embedded backend's options, so the core stages can be timed without pose in the loop."""
+    from mediapipe.python.solutions import pose as mp_pose
+
+    from physio_core.pose.converters import mediapipe_landmarks_array
+
+    out: list[tuple[np.ndarray, np.ndarray] | None] = []
+    with mp_pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
+                      enable_segmentation=False) as pose:
+        for f in frames:
+            r = pose.process(f)
+            if r.pose_landmarks is None or r.pose_world_landmarks is None:
+                out.append(None)
+            else:
+                out.append((mediapipe_landmarks_array(r.pose_world_landmarks.landmark),
+                            mediapipe_landmarks_array(r.pose_landmarks.landmark)))
+    return out
+
+
+def load_models() -> tuple[Any | None, str]:
+    """The learned models' runtime facade (``physio_core.ml.runtime.ModelSuite``) and a note
+    saying which models it holds; (None, reason) when that module is absent or fails."""
+    try:
+        from physio_core.ml.runtime import ModelSuite
+    except ImportError as exc:
+        return None, f"no ml runtime ({exc})"
+    try:
+        suite = ModelSuite.load()
+    except Exception as exc:  # broken weights must not stop the benchmark
+        return None, f"ml runtime failed to load: {type(exc).__name__}: {exc}"[:120]
+    loaded = sorted(set(("classifier", "rep", "stability", "gcn", "judge")) - set(suite.missing))
+    return suite, "models: " + (", ".join(loaded) if loaded else "none trained yet (features only)")
+
+
+CORE_STAGES = ("conversion", "tracking", "filter", "angles", "reps", "models")
+
+
+def _core_once(landmarks: Sequence[tuple[np.ndarray, np.ndarray] | None],
+               frames: Sequence[np.ndarray], models: Any | None) -> np.ndarray:
+    """Per-frame stage times (n_frames, len(CORE_STAGES)) in ms, as the live worker runs them."""
+    from physio_core.filters import OneEuroFilter
+    from physio_core.kinematics import ANGLE_NAMES, compute_angles_frame
+    from physio_core.pose.converters import mediapipe_to_canonical
+    from physio_core.pose.tracking import PersonTracker
+    from physio_core.reps import StreamingRepCounter
+    from physio_core.skeleton import N_JOINTS
+
+    tracker = PersonTracker()
+    one_euro = OneEuroFilter(min_cutoff=1.0, beta=0.3)  # the live session's settings
+    counter = StreamingRepCounter(CAMERA_FPS, ANGLE_NAMES)  # exercise "auto": every angle
+    live_models = models.live(fps=CAMERA_FPS) if models is not None else None
+    no_pose = np.full((N_JOINTS, 3), np.nan)
+    times = np.zeros((len(landmarks), len(CORE_STAGES)))
+    clock = time.perf_counter
+    w, h = BENCH_SIZE
+    for i, (lm, frame) in enumerate(zip(landmarks, frames)):
+        t = i / CAMERA_FPS
+        c0 = clock()
+        cands = [] if lm is None else [mediapipe_to_canonical(lm[0], lm[1], (w, h))]
+        c1 = clock()
+        pose = tracker.update(cands, frame).pose
+        c2 = clock()
+        if pose is not None:
+            joints = one_euro(pose.joints.reshape(-1), t).reshape(N_JOINTS, 3)
+            c3 = clock()
+            angles = compute_angles_frame(joints, pose.confidence)
+        else:
+            c3 = clock()
+            joints = no_pose
+            angles = np.full(len(ANGLE_NAMES), np.nan)
+        c4 = clock()
+        counter.update(angles, t)
+        c5 = clock()
+        if live_models is not None:
+            live_models.push(joints)
+        c6 = clock()
+        times[i] = np.diff([c0, c1, c2, c3, c4, c5, c6]) * 1e3
+    return times
+
+
+def bench_core(landmarks, frames, repeat: int) -> tuple[list[Figure], dict[str, float]]:
+    models, models_note = load_models()
+    med = Figure("core after pose, median per frame", "ms", key="core_ms_median")
+    p95 = Figure("core after pose, p95 per frame", "ms")
+    med.note = "conversion+tracking+filter+angles+reps+live models"
+    p95.note = models_note
+    stage_medians = []
+    for _ in range(repeat):
+        per = _core_once(landmarks, frames, models)
+        total = per.sum(axis=1)
+        med.runs.append(float(np.median(total)))
+        p95.runs.append(float(np.percentile(total, 95)))
+        stage_medians.append(np.median(per, axis=0))
+    breakdown = dict(zip(CORE_STAGES, np.median(stage_medians, axis=0).round(4).tolist()))
+    return [med, p95], breakdown
+
+
+# ---------------------------------------------------------------------------- upload
+
+
+def _peak_rss_kib() -> int:
+    """This process's own peak RSS. Linux's ru_maxrss (and so RUSAGE_CHILDREN in the parent)
+    keeps the RSS of the process that forked it across exec, which would count the
+    benchmark's own memory; VmHWM belongs to the new address space only."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _upload_child(video: str) -> None:
+    """Child process body: analyse one video, print the figures as one JSON line.
+
+    The timing is that of a warm server process (the library's modules already imported, as
+    they are once the app has served a page); loading the pose model is counted, since every
+    upload creates its own estimator."""
+    import physio_core.filters  # noqa: F401  (scipy.signal alone takes ~1-3 s to import)
+    import physio_core.kinematics  # noqa: F401
+    import physio_core.reps  # noqa: F401
+    from physio_core.pipeline import analyze_video
+    from physio_core.video import probe_video
+
+    duration = probe_video(video).duration_s
+    t0 = time.perf_counter()
+    result = analyze_video(video)
+    wall = time.perf_counter() - t0
+    rss_kib = _peak_rss_kib()
+    print(json.dumps({"wall_s": wall, "duration_s": duration, "frames": result.frames,
+                      "frames_with_person": result.frames_with_person,
+                      "reps": result.rep_count, "rss_mb": rss_kib / 1024}))
+
+
+def bench_upload(video: Path, repeat: int) -> tuple[list[Figure], dict[str, Any]]:
+    factor = Figure("upload analysis speed", "× real time", key="upload_realtime_factor")
+    rss = Figure("upload analysis peak RSS", "MiB", key="peak_rss_mb",
+                 note="child process doing only analyze_video")
+    detail: dict[str, Any] = {}
+    for _ in range(repeat):
+        proc = subprocess.run(
+            [sys.executable, "-m", "physio_core.bench", "--upload-child", str(video)],
+            capture_output=True, text=True, cwd=PROJECT_ROOT,
+        )
+        if proc.returncode != 0:
+            tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+            raise RuntimeError(f"upload analysis failed: {tail}")
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        factor.runs.append(out["duration_s"] / out["wall_s"])
+        rss.runs.append(out["rss_mb"])
+        detail = out
+    factor.note = f"{detail['duration_s']:.1f} s video at 30 fps, {detail['frames']} frames"
+    return [factor, rss], detail
+
+
+# ---------------------------------------------------------------------------- live
+
+
+def bench_live(frames: Sequence[np.ndarray], repeat: int, seconds: float, warmup_s: float
+               ) -> tuple[list[Figure], list[dict[str, Any]]]:
+    from physio_core.live import benchmark_live
+
+    fps = Figure("live processed fps", "fps", key="live_fps",
+                 note=f"{BENCH_SIZE[0]}×{BENCH_SIZE[1]} fed at {CAMERA_FPS:.0f} fps, newest frame wins")
+    lat = Figure("live added latency, median", "ms", note="frame arrival → annotated frame")
+    lat95 = Figure("live added latency, p95", "ms")
+    runs = []
+    for _ in range(repeat):
+        out = benchmark_live(frames, seconds=seconds, camera_fps=CAMERA_FPS, warmup_s=warmup_s)
+        runs.append(out)
+        fps.runs.append(float(out["fps"]))
+        lat.runs.append(float(out["latency_ms_median"]))
+        lat95.runs.append(float(out["latency_ms_p95"]))
+    return [fps, lat, lat95], runs
+
+
+# ---------------------------------------------------------------------------- database
+
+
+def realistic_result(poses: Sequence[Any], seconds: float = 60.0):
+    """A finished SessionResult of ``seconds`` built from real poses (looped) of the test clip,
+    filtered, with its 23 angles and reps, as the upload path stores it."""
+    from physio_core.pipeline import finish_sequence
+    from physio_core.skeleton import PoseSequence
+
+    n = int(seconds * CAMERA_FPS)
+    looped = [poses[i % len(poses)] for i in range(n)]
+    seq = PoseSequence.from_frames(looped, np.arange(n) / CAMERA_FPS, CAMERA_FPS)
+    return finish_sequence(seq, backend="mediapipe", source="bench")
+
+
+def _store_rate(url: str, result, sessions: int) -> float:
+    from physio_core.store import create_user, init_db, save_session_result
+
+    engine = init_db(url)
+    athlete = create_user(engine, None, f"bench athlete {uuid.uuid4().hex[:6]}", "athlete")
+    save_session_result(engine, result, athlete.id)  # first write warms the pool and caches
+    t0 = time.perf_counter()
+    for _ in range(sessions):
+        save_session_result(engine, result, athlete.id)
+    return sessions / (time.perf_counter() - t0)
+
+
+def _pg_admin_url() -> str:
+    from physio_core.config import get_settings
+
+    url = os.environ.get("PHYSIO_BENCH_PG_URL") or get_settings().database_url or ""
+    return url if url.startswith("postgresql") else DEFAULT_PG_ADMIN_URL
+
+
+def bench_db(result, repeat: int, sessions: int) -> list[Figure]:
+    from sqlalchemy.engine import make_url
+
+    from physio_core.store import dispose_engines
+
+    pg = Figure("database, Postgres", "sessions/s", key="db_sessions_per_s",
+                note=f"{result.frames / result.fps:.0f} s pose series each, {sessions} a run")
+    admin = make_url(_pg_admin_url())
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    try:
+        import psycopg
+
+        conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # unreachable, no rights...: report it, do not fail the bench
+        pg.na_reason = f"Postgres at {admin.host}:{admin.port} unreachable: " + (
+            str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+    else:
+        try:
+            for _ in range(repeat):
+                pg.runs.append(_store_rate(url, result, sessions))
+        finally:
+            dispose_engines(url)
+            with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    lite = Figure("database, SQLite (file)", "sessions/s", note=pg.note)
+    with tempfile.TemporaryDirectory(prefix="physio-bench-") as tmp:
+        lite_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        try:
+            for _ in range(repeat):
+                lite.runs.append(_store_rate(lite_url, result, sessions))
+        finally:
+            dispose_engines(lite_url)
+    return [pg, lite]
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:.3g}" if abs(x) < 10 else f"{x:.1f}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+def _goal_text(fig: Figure) -> tuple[str, str]:
+    if fig.key not in GOALS:
+        return "", ""
+    op, value = GOALS[fig.key]
+    goal = f"{op} {value:g}"
+    if fig.median is None:
+        return goal, "n/a"
+    ok = fig.median >= value if op == ">=" else fig.median <= value
+    return goal, "met" if ok else "MISSED"
+
+
+def render_table(figs: Sequence[Figure], machine: MachineInfo, command: str) -> str:
+    rows = [("figure", "median", "spread (min–max)", "unit", "goal", "", "notes")]
+    for f in figs:
+        spread = "n/a" if f.spread is None else f"{_fmt(f.spread[0])}–{_fmt(f.spread[1])}"
+        goal, status = _goal_text(f)
+        rows.append((f.name, _fmt(f.median), spread, f.unit, goal, status,
+                     f.na_reason or f.note))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = [f"$ {command}", f"machine: {machine.line()}"]
+    for k, r in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1])
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 5)
+    return "\n".join(lines)
+
+
+def headline(figs: Sequence[Figure]) -> dict[str, float | None]:
+    by_key = {f.key: f for f in figs if f.key}
+    return {k: (None if k not in by_key or by_key[k].median is None
+                else round(by_key[k].median, 3)) for k in JSON_KEYS}
+
+
+# ---------------------------------------------------------------------------- main
+
+
+@dataclass(frozen=True)
+class Plan:
+    repeat: int
+    pose_frames: int | None  # None: the whole clip
+    warmup: int
+    upload_loops: int
+    upload_max_frames: int | None
+    live_seconds: float
+    live_warmup_s: float
+    db_sessions: int
+    db_series_s: float
+
+
+def make_plan(quick: bool, repeat: int | None) -> Plan:
+    if quick:
+        return Plan(repeat or 1, 12, 3, 1, 30, 1.0, 1.5, 2, 10.0)
+    return Plan(repeat or 3, None, 10, 3, None, 10.0, 3.0, 10, 60.0)
+
+
+def run(plan: Plan, progress: Callable[[str], None] = lambda s: None
+        ) -> tuple[MachineInfo, list[Figure], dict[str, Any]]:
+    machine = machine_info()
+    figs: list[Figure] = []
+    detail: dict[str, Any] = {}
+
+    progress("decoding test frames")
+    frames = letterbox_frames(TEST_CLIP, limit=plan.pose_frames)
+
+    progress("pose backends")
+    figs += bench_pose(frames, plan.repeat, plan.warmup)
+
+    progress("core after pose")
+    landmarks = mediapipe_landmarks(frames)
+    core, detail["core_stage_ms_median"] = bench_core(landmarks, frames, plan.repeat)
+    figs += core
+
+    progress("upload analysis (child process)")
+    with tempfile.TemporaryDirectory(prefix="physio-bench-") as tmp:
+        video = Path(tmp) / "upload.mp4"
+        write_looped_video(TEST_CLIP, video, plan.upload_loops, plan.upload_max_frames)
+        upload, detail["upload"] = bench_upload(video, plan.repeat)
+    figs += upload
+
+    progress("live path")
+    live, detail["live_runs"] = bench_live(frames, plan.repeat, plan.live_seconds, plan.live_warmup_s)
+    figs += live
+
+    progress("database")
+    from physio_core.pose.converters import mediapipe_to_canonical
+
+    poses = [None if lm is None else mediapipe_to_canonical(lm[0], lm[1], BENCH_SIZE)
+             for lm in landmarks]
+    figs += bench_db(realistic_result(poses, plan.db_series_s), plan.repeat, plan.db_sessions)
+    return machine, figs, detail
+
+
+def _finite(obj: Any) -> Any:
+    """NaN/inf -> None, so the file is strict JSON."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m physio_core.bench",
+        description="Whole-pipeline figures on this machine (median and spread over runs).",
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--repeat", type=int, default=None, metavar="N",
+                        help="runs per figure (default 3; 1 with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a seconds-long smoke run on tiny inputs (figures not meaningful)")
+    parser.add_argument("--upload-child", metavar="VIDEO", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.upload_child:
+        _upload_child(args.upload_child)
+        return 0
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if not TEST_CLIP.is_file():
+        print(f"error: the test clip {TEST_CLIP} is missing", file=sys.stderr)
+        return 2
+
+    command = "python -m physio_core.bench " + " ".join(
+        a for a in (argv if argv is not None else sys.argv[1:]))
+    machine, figs, detail = run(make_plan(args.quick, args.repeat),
+                                progress=lambda s: print(f"… {s}", file=sys.stderr, flush=True))
+    print(render_table(figs, machine, command.strip()))
+    if args.json:
+        doc: dict[str, Any] = headline(figs)
+        doc["quick"] = args.quick
+        doc["machine"] = asdict(machine)
+        doc["figures"] = [f.as_dict() for f in figs]
+        doc["detail"] = detail
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(_finite(doc), indent=2, default=float) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""Smoke test of the benchmark command (``python -m physio_core.bench --quick``).
+
+It checks that every stage runs end to end on the real test clip and that the JSON contract
+holds (keys and types). Speeds are never asserted: the figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from physio_core.bench import JSON_KEYS, Figure, headline, letterbox_frames, TEST_CLIP
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_letterboxed_frames_keep_the_picture_and_pad_with_black():
+    frames = letterbox_frames(TEST_CLIP, limit=2)
+    assert len(frames) == 2
+    f = frames[0]
+    assert f.shape == (480, 640, 3) and f.dtype.name == "uint8"
+    # the 720x720 clip becomes 480x480 centred: 80 px black bars left and right
+    assert f[:, :80].max() == 0 and f[:, -80:].max() == 0
+    assert f[:, 80:560].std() > 10  # real picture in the middle
+
+
+def test_headline_takes_medians_and_leaves_unmeasured_figures_empty():
+    figs = [Figure("pose", "fps", [10.0, 30.0, 20.0], key="pose_fps"),
+            Figure("db", "sessions/s", [], key="db_sessions_per_s", na_reason="unreachable")]
+    out = headline(figs)
+    assert list(out) == list(JSON_KEYS)
+    assert out["pose_fps"] == 20.0
+    assert out["db_sessions_per_s"] is None and out["live_fps"] is None
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "physio_core.bench", "--quick", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout, json.loads(out.read_text())
+
+
+def test_quick_run_writes_every_contract_key_with_a_number(quick_run):
+    _, doc = quick_run
+    for key in JSON_KEYS:
+        assert key in doc, key
+    # every stage that runs here gives a positive finite figure (its size is not checked)
+    for key in ("pose_fps", "core_ms_median", "upload_realtime_factor", "live_fps", "peak_rss_mb"):
+        assert isinstance(doc[key], float) and math.isfinite(doc[key]) and doc[key] > 0, key
+    db = doc["db_sessions_per_s"]
+    pg = next(f for f in doc["figures"] if f["key"] == "db_sessions_per_s")
+    if db is None:  # Postgres unreachable: the reason is given instead
+        assert pg["na_reason"]
+    else:
+        assert isinstance(db, float) and db > 0
+    assert doc["quick"] is True
+    assert doc["machine"]["cores"] >= 1 and doc["machine"]["mediapipe"]
+    # the upload child analysed real frames with a person in them
+    assert doc["detail"]["upload"]["frames_with_person"] > 0
+
+
+def test_quick_run_prints_the_machine_and_one_table(quick_run):
+    stdout, doc = quick_run
+    lines = stdout.splitlines()
+    assert lines[0].startswith("$ python -m physio_core.bench --quick")
+    assert lines[1].startswith("machine: ") and "load average at start" in lines[1]
+    for fig in doc["figures"]:
+        assert any(line.startswith(fig["name"]) for line in lines), fig["name"]
