@@ -14,4 +14,7 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1; then
 fi
 
 bash scripts/setup_venv.sh -r requirements-test.txt
+# the optional MMPose backend, so its adapter is tested on real MMPose models (random weights);
+# mmcv is compiled once (about 20 min on 2 cores) and kept in ~/.cache/physiotrack/wheels
+bash scripts/install_mmpose.sh .venv
 exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,251 @@
+"""MMPose backend: canonical conversion of H3.6M lifter output, and the real MMPose pipeline.
+
+The pipeline tests build real MMPose models (RTMDet-nano person detector, RTMPose-t COCO-17,
+VideoPose3D 27-frame lifter) from the configs inside the mmpose package with random weights
+on CPU (no checkpoint is downloaded) and run frames of a real photo through
+``MMPoseEstimator.detect``. With random weights the outputs are not anatomically meaningful,
+so they check structure, order and consistency, not accuracy; the axes/left-right
+conversion is checked exactly on a known pose. The pipeline tests skip only when mmpose is
+not installed (scripts/install_mmpose.sh installs it).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import numpy as np
+import pytest
+
+from physio_core.config import Settings
+from physio_core.pose.base import PoseBackendUnavailable, PoseEstimator
+from physio_core.pose.mmpose_backend import (
+    DEFAULT_DET_CONFIG,
+    DEFAULT_LIFTER_CONFIG,
+    DEFAULT_POSE2D_CONFIG,
+    WHOLE_IMAGE,
+    MMPoseEstimator,
+    h36m_lifter_to_canonical,
+    resolve_config,
+)
+from physio_core.skeleton import N_JOINTS, J
+
+HAS_MMPOSE = importlib.util.find_spec("mmpose") is not None
+needs_mmpose = pytest.mark.skipif(
+    not HAS_MMPOSE, reason="mmpose is not installed (run scripts/install_mmpose.sh .venv)"
+)
+
+NANO_DET = "demo/mmdetection_cfg/rtmdet_nano_320-8xb32_coco-person.py"
+RTMPOSE_T = "body_2d_keypoint/rtmpose/coco/rtmpose-t_8xb256-420e_coco-256x192.py"
+LIFTER_27 = "body_3d_keypoint/video_pose_lift/h36m/video-pose-lift_tcn-27frm-supv_8xb128-160e_h36m.py"
+W, H = 640, 480
+
+
+# ---------------------------------------------------------------------------------------
+# conversion of a known Human3.6M camera-space pose (no mmpose needed)
+# ---------------------------------------------------------------------------------------
+
+
+def _h36m_camera_pose() -> np.ndarray:
+    """A subject facing the camera, in H3.6M camera axes (x image right, y down, z away), m.
+
+    Facing the camera, the subject's left is on the image's right (+x). The left wrist is
+    held 0.3 m in front of the body (toward the camera: -z), the right knee is lifted
+    forward (-z) too.
+    """
+    p = np.zeros((17, 3))
+    p[J.R_HIP] = (-0.12, 0.0, 0.0)
+    p[J.R_KNEE] = (-0.12, 0.25, -0.35)
+    p[J.R_ANKLE] = (-0.12, 0.65, -0.30)
+    p[J.L_HIP] = (0.12, 0.0, 0.0)
+    p[J.L_KNEE] = (0.12, 0.45, 0.0)
+    p[J.L_ANKLE] = (0.12, 0.88, 0.0)
+    p[J.SPINE] = (0.0, -0.25, 0.0)
+    p[J.THORAX] = (0.0, -0.50, 0.0)
+    p[J.NECK] = (0.0, -0.60, -0.05)
+    p[J.HEAD] = (0.0, -0.72, 0.0)
+    p[J.L_SHOULDER] = (0.18, -0.48, 0.0)
+    p[J.L_ELBOW] = (0.20, -0.22, -0.05)
+    p[J.L_WRIST] = (0.20, -0.20, -0.30)
+    p[J.R_SHOULDER] = (-0.18, -0.48, 0.0)
+    p[J.R_ELBOW] = (-0.20, -0.22, 0.0)
+    p[J.R_WRIST] = (-0.20, 0.02, 0.0)
+    return p
+
+
+def test_lifter_output_axes_map_to_canonical_exactly():
+    cam = _h36m_camera_pose()
+    out = h36m_lifter_to_canonical(cam)
+    assert out.shape == (N_JOINTS, 3)
+    # x -> +X (subject's left), y down -> +Y up, z away -> +Z facing (toward the camera)
+    np.testing.assert_allclose(out[:17], cam * np.array([1.0, -1.0, -1.0]), atol=1e-12)
+    assert np.all(np.isnan(out[[J.L_TOE, J.R_TOE]]))
+    # spot checks in words: left is +X, up is +Y, the raised wrist and knee are in front (+Z)
+    assert out[J.L_HIP, 0] > 0 > out[J.R_HIP, 0]
+    assert out[J.L_SHOULDER, 0] > 0 > out[J.R_SHOULDER, 0]
+    assert out[J.HEAD, 1] > out[J.THORAX, 1] > 0 > out[J.L_KNEE, 1] > out[J.L_ANKLE, 1]
+    assert out[J.L_WRIST, 2] == pytest.approx(0.30)
+    assert out[J.R_KNEE, 2] == pytest.approx(0.35)
+
+
+@pytest.mark.parametrize("yaw_deg", [90.0, -90.0, 180.0, 35.0])
+def test_lifter_output_is_body_facing_whatever_the_camera_side(yaw_deg: float):
+    """The same pose seen from the side or the back gives the same canonical joints."""
+    cam = _h36m_camera_pose()
+    a = np.radians(yaw_deg)
+    # rotate the subject about the camera's vertical (y) axis, around the pelvis, 3 m away
+    rot_y = np.array([[np.cos(a), 0.0, np.sin(a)], [0.0, 1.0, 0.0], [-np.sin(a), 0.0, np.cos(a)]])
+    turned = cam @ rot_y.T + np.array([0.4, 0.1, 3.0])
+    expected = cam * np.array([1.0, -1.0, -1.0])
+    np.testing.assert_allclose(h36m_lifter_to_canonical(turned)[:17], expected, atol=1e-9)
+    # with facing="camera" the turn is kept: the left hip is no longer on +X
+    kept = h36m_lifter_to_canonical(turned, facing="camera")
+    left_hip = kept[J.L_HIP] - kept[J.PELVIS]
+    assert np.degrees(np.arctan2(left_hip[2], left_hip[0])) == pytest.approx(yaw_deg, abs=1e-6)
+
+
+def test_missing_mmpose_is_a_clear_one_line_error(monkeypatch):
+    """With mmpose not importable the constructor says how to install it, no traceback."""
+    monkeypatch.setitem(sys.modules, "mmpose.apis", None)
+    settings = Settings(mmpose_device="cpu", mmpose_allow_random_weights=True)
+    with pytest.raises(PoseBackendUnavailable) as err:
+        MMPoseEstimator(settings)
+    msg = str(err.value)
+    assert "\n" not in msg and "install_mmpose.sh" in msg
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+# ---------------------------------------------------------------------------------------
+# the real MMPose pipeline, random weights, CPU
+# ---------------------------------------------------------------------------------------
+
+
+def _frames(n: int) -> list[np.ndarray]:
+    """n 640x480 RGB frames of Grace Hopper's portrait sliding right by 4 px a frame."""
+    from matplotlib import cbook
+    from PIL import Image
+
+    with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
+        photo = np.asarray(im.convert("RGB").resize((410, H)))
+    frames = []
+    for i in range(n):
+        f = np.full((H, W, 3), 40, np.uint8)
+        x = 60 + 4 * i
+        f[:, x:x + photo.shape[1]] = photo
+        frames.append(f)
+    return frames
+
+
+def _seeded_estimator(**kw) -> MMPoseEstimator:
+    """Random weights from a fixed seed: the same networks (and detections) on every run."""
+    import torch
+
+    torch.manual_seed(0)
+    return MMPoseEstimator(_settings(**kw))
+
+
+def _settings(**kw) -> Settings:
+    base = dict(
+        mmpose_device="cpu",
+        mmpose_det_config=NANO_DET,
+        mmpose_pose2d_config=RTMPOSE_T,
+        mmpose_lifter_config=LIFTER_27,
+        mmpose_allow_random_weights=True,
+    )
+    return Settings(**(base | kw))
+
+
+def _check_frame(pf, w: int = W, h: int = H) -> None:
+    assert pf.joints.shape == (N_JOINTS, 3) and pf.confidence.shape == (N_JOINTS,)
+    body = list(range(17))
+    assert np.all(np.isfinite(pf.joints[body])), "lifted joints must be finite"
+    np.testing.assert_allclose(pf.joints[J.PELVIS], 0.0, atol=1e-9)
+    assert np.all(np.isnan(pf.joints[[J.L_TOE, J.R_TOE]]))
+    assert np.all(pf.confidence[[J.L_TOE, J.R_TOE]] == 0)
+    assert np.all((pf.confidence >= 0) & (pf.confidence <= 1))
+    kp = pf.keypoints_2d
+    assert kp.shape == (N_JOINTS, 2) and np.all(np.isfinite(kp[body]))
+    # canonical 2D order built from COCO-17: pelvis/thorax are the hip/shoulder midpoints
+    np.testing.assert_allclose(kp[J.PELVIS], 0.5 * (kp[J.L_HIP] + kp[J.R_HIP]))
+    np.testing.assert_allclose(kp[J.THORAX], 0.5 * (kp[J.L_SHOULDER] + kp[J.R_SHOULDER]))
+    np.testing.assert_allclose(kp[J.SPINE], 0.5 * (kp[J.PELVIS] + kp[J.THORAX]))
+    x0, y0, x1, y1 = pf.bbox
+    assert x1 > x0 and y1 > y0
+    # top-down keypoints live in the (1.25x padded) person box; a few pixels of slack for
+    # the sub-pixel boxes a random detector makes (float32 affine warps lose precision there)
+    pad = 0.2 * max(x1 - x0, y1 - y0) + 4.0
+    assert np.all((kp[body, 0] >= x0 - pad) & (kp[body, 0] <= x1 + pad))
+    assert np.all((kp[body, 1] >= y0 - pad) & (kp[body, 1] <= y1 + pad))
+
+
+@needs_mmpose
+def test_default_configs_ship_with_mmpose():
+    for cfg in (DEFAULT_DET_CONFIG, DEFAULT_POSE2D_CONFIG, DEFAULT_LIFTER_CONFIG,
+                NANO_DET, RTMPOSE_T, LIFTER_27):
+        assert resolve_config(cfg, cfg).endswith(".py")
+    with pytest.raises(PoseBackendUnavailable, match="not found"):
+        resolve_config("no/such_config.py", DEFAULT_POSE2D_CONFIG)
+
+
+@needs_mmpose
+def test_random_weights_are_refused_unless_allowed():
+    with pytest.raises(PoseBackendUnavailable, match="PHYSIO_MMPOSE_POSE2D_CHECKPOINT"):
+        MMPoseEstimator(_settings(mmpose_allow_random_weights=False))
+    with pytest.raises(PoseBackendUnavailable, match="checkpoint not found"):
+        MMPoseEstimator(_settings(mmpose_pose2d_checkpoint="/nonexistent/rtmpose.pth"))
+
+
+@pytest.fixture(scope="module")
+def whole_image_estimator():
+    # a random-weight detector scores every box ~0.01 (RTMDet's prior), so the one-person
+    # path uses the whole image as the person box, like MMPoseInferencer's det_model='whole_image'
+    est = _seeded_estimator(mmpose_det_config=WHOLE_IMAGE)
+    yield est
+    est.close()
+
+
+@needs_mmpose
+def test_whole_image_pipeline_lifts_one_tracked_person(whole_image_estimator):
+    est = whole_image_estimator
+    assert isinstance(est, PoseEstimator) and est.name == "mmpose"
+    assert est.seq_len == 27 and not est.causal
+    est.reset()
+    frames = _frames(20)
+    for i, frame in enumerate(frames):
+        people = est.detect(frame, i / 30.0)
+        assert len(people) == 1
+        _check_frame(people[0])
+    # one track whose 2D history filled the past half of the 27-frame window
+    assert len(est._tracker.tracks) == 1
+    (track,) = est._tracker.tracks.values()
+    assert len(track.kpts) == 14
+    # the same frame always gives the same 2D keypoints (the models are in eval mode)
+    again = est.detect(frames[-1], 20 / 30.0)[0]
+    np.testing.assert_allclose(again.keypoints_2d, people[0].keypoints_2d, atol=1e-4)
+
+
+@needs_mmpose
+def test_bad_frames_are_refused(whole_image_estimator):
+    with pytest.raises(ValueError, match="RGB frame"):
+        whole_image_estimator.detect(np.zeros((H, W), np.uint8), 0.0)
+
+
+@needs_mmpose
+def test_detector_pipeline_returns_every_person_with_a_box():
+    """RTMDet-nano (random weights, threshold 0) -> RTMPose-t -> lifter, two people a frame.
+
+    Seeded random RTMDet-nano weights put ~100 tiny boxes above mmdet's own 0.05 score
+    threshold; the best two after NMS go through the 2D model and the lifter.
+    """
+    est = _seeded_estimator(mmpose_bbox_thr=0.0, mmpose_max_persons=2)
+    try:
+        for i, frame in enumerate(_frames(3)):
+            people = est.detect(frame, i / 30.0)
+            assert len(people) == 2
+            for pf in people:
+                _check_frame(pf)
+                x0, y0, x1, y1 = pf.bbox
+                assert -1 <= x0 and -1 <= y0 and x1 <= W + 1 and y1 <= H + 1
+        assert 2 <= len(est._tracker.tracks) <= 6
+    finally:
+        est.close()
