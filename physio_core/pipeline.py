@@ -7,8 +7,12 @@ poses into a ``SessionResult`` (filtering, angles, reps) for both as well.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import queue
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -208,6 +212,319 @@ def finish_sequence(
 
 # ------------------------------------------------------------------ recorded video
 
+# videos at least this long are analysed by two pose processes, one per half (when the machine
+# has two cores and no estimator is passed in): pose inference is ~85 % of the time
+PARALLEL_MIN_S = 6.0
+# the halves overlap by this much: the second process's pose model settles there (its first
+# frames run the person detector afresh, with no temporal smoothing); its poses are used from
+# the end of the overlap on
+PARALLEL_OVERLAP_S = 1.0
+# both halves' models agree on who is in view when the 2D centres are this close (fraction of
+# the person's size) for this long
+SAME_PERSON_FRAC = 0.25
+AGREE_S = 0.3
+
+
+@dataclass
+class _Segment:
+    """The per-frame outcome of analysing a video."""
+
+    poses: list[PoseFrame | None] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    people: list[int] = field(default_factory=list)
+    others: list[int] = field(default_factory=list)
+    backend: str = ""
+    damaged: bool = False
+
+
+def _analyze_frames(analyzer: FrameAnalyzer, reader, on_frame: Callable[[int], None] | None
+                    ) -> _Segment:
+    seg = _Segment(backend=analyzer.backend)
+    for frame in reader:
+        fr = analyzer.process(frame.rgb, frame.time_s, frame.index)
+        seg.poses.append(fr.pose)
+        seg.times.append(frame.time_s)
+        seg.people.append(fr.people_in_view)
+        seg.others.append(fr.other_people)
+        if on_frame is not None:
+            on_frame(len(seg.poses))
+    seg.damaged = reader.damaged
+    return seg
+
+
+# set in each pose worker process: the parent's queue of detections, and the "stop" events
+# (both workers, the first half's worker)
+_worker_queue = None
+_worker_stop: tuple = ()
+
+
+def _init_worker(detections, stop_all, stop_first) -> None:
+    global _worker_queue, _worker_stop
+    _worker_queue, _worker_stop = detections, (stop_all, stop_first)
+
+
+def _person_patches(frame: np.ndarray, cands: list[PoseFrame]
+                    ) -> list[tuple[int, int, np.ndarray]]:
+    """The pixels under each candidate (its box and keypoints, clipped to the frame) as
+    (y0, x0, patch): all the tracker reads of a frame (a torso colour histogram)."""
+    h, w = frame.shape[:2]
+    out = []
+    for c in cands:
+        pts = []
+        if c.keypoints_2d is not None:
+            kp = np.asarray(c.keypoints_2d, dtype=np.float64)
+            pts.append(kp[np.isfinite(kp).all(axis=1)])
+        if c.bbox is not None:
+            pts.append(np.asarray(c.bbox, dtype=np.float64).reshape(2, 2))
+        pts = np.concatenate(pts) if pts else np.empty((0, 2))
+        pts = pts[np.isfinite(pts).all(axis=1)]
+        if not len(pts):
+            continue
+        x0, y0 = np.clip(np.floor(pts.min(axis=0)).astype(int) - 1, 0, [w, h])
+        x1, y1 = np.clip(np.ceil(pts.max(axis=0)).astype(int) + 2, 0, [w, h])
+        if x1 > x0 and y1 > y0:
+            out.append((int(y0), int(x0), frame[y0:y1, x0:x1].copy()))
+    return out
+
+
+@dataclass
+class _Detected:
+    """One frame as a pose worker saw it: the candidates and the pixels under them."""
+
+    index: int
+    time_s: float
+    candidates: list[PoseFrame]
+    patches: list[tuple[int, int, np.ndarray]]
+
+
+def _detect_part(path: str, start: int, stop: int | None, part: int, max_side: int | None,
+                 step: int, settings: Settings) -> tuple[str, bool]:
+    """Pose worker body: this process's own estimator on frames [start, stop) (decoded
+    indices); sends ``(part, _Detected)`` per frame to the parent, then ``(part, None)``.
+    Returns the backend's name and whether decoding stopped on damaged data."""
+    from physio_core.pose.factory import get_estimator
+    from physio_core.video import EmptyVideoError, VideoReader
+
+    reader = VideoReader(path, max_side=max_side, step=step, settings=settings, start_index=start)
+    estimator = get_estimator(settings)
+    try:
+        for frame in reader:
+            if ((stop is not None and frame.index >= stop) or _worker_stop[0].is_set()
+                    or (part == 0 and _worker_stop[1].is_set())):
+                break
+            cands = estimator.detect(frame.rgb, frame.time_s)
+            _worker_queue.put((part, _Detected(frame.index, frame.time_s, cands,
+                                               _person_patches(frame.rgb, cands))))
+    except EmptyVideoError:
+        if start == 0:
+            raise  # else: the header announced more frames than there are
+    finally:
+        estimator.close()
+        _worker_queue.put((part, None))
+    return getattr(estimator, "name", type(estimator).__name__), reader.damaged
+
+
+def _same_people(a: list[PoseFrame], b: list[PoseFrame]) -> bool:
+    """Whether two pose models found the same people in a frame (2D centres within
+    ``SAME_PERSON_FRAC`` of the person's size)."""
+    ca = [c for c in map(_centre_size, a) if c is not None]
+    cb = [c for c in map(_centre_size, b) if c is not None]
+    if len(ca) != len(cb):
+        return False
+    return all(any(np.linalg.norm(x - y) <= SAME_PERSON_FRAC * max(size, 1.0) for y, _ in cb)
+               for x, size in ca)
+
+
+def _centre_size(pose: PoseFrame) -> tuple[np.ndarray, float] | None:
+    if pose.keypoints_2d is None:
+        return None
+    kp = np.asarray(pose.keypoints_2d, dtype=np.float64)
+    kp = kp[np.isfinite(kp).all(axis=1)]
+    if len(kp) < 3:
+        return None
+    return kp.mean(axis=0), float(np.linalg.norm(kp.max(axis=0) - kp.min(axis=0)))
+
+
+class _Detections:
+    """The pose workers' frames in video order: the first half's, then the second's from the
+    first frame after ``cut`` where both models have found the same people for ``agree``
+    frames in a row (a single-person model follows whom its history says: the second half's,
+    started afresh, may first pick someone else). Until then the first half's worker goes on.
+    Also a ``PoseEstimator`` whose ``detect`` hands out the current frame's candidates."""
+
+    def __init__(self, detections, futures: list[Future], stop_first, mid: int, cut: int,
+                 agree: int, size: tuple[int, int], on_receive: Callable[[int], None] | None
+                 ) -> None:
+        self._queue = detections
+        self._futures = futures
+        self._stop_first = stop_first
+        self._mid, self._cut, self._agree = mid, cut, agree
+        self._size = size  # (width, height) of the frames
+        self._on_receive = on_receive
+        self._pending: list[deque[_Detected]] = [deque(), deque()]
+        self._ended = [False, False]
+        self._count = 0
+        self._current: _Detected | None = None
+        self.joined_at: int | None = None  # first frame taken from the second worker
+        self.name = ""
+
+    def _receive(self) -> None:
+        try:
+            part, item = self._queue.get(timeout=0.1)
+        except queue.Empty:
+            for f in self._futures:  # a worker that failed sends nothing more
+                if f.done() and f.exception() is not None:
+                    raise f.exception()
+            return
+        if item is None:
+            self._ended[part] = True
+            return
+        self._pending[part].append(item)
+        self._count += 1
+        if self._on_receive is not None:
+            self._on_receive(self._count)
+
+    def _next(self, part: int) -> _Detected | None:
+        while not self._pending[part]:
+            if self._ended[part]:
+                return None
+            self._receive()
+        return self._pending[part].popleft()
+
+    def _second_at(self, index: int) -> _Detected | None:
+        """The second worker's frame ``index`` (its earlier frames are dropped)."""
+        while True:
+            while not self._pending[1]:
+                if self._ended[1]:
+                    return None
+                self._receive()
+            item = self._pending[1][0]
+            if item.index > index:
+                return None
+            self._pending[1].popleft()
+            if item.index == index:
+                return item
+
+    def _frame(self, item: _Detected) -> np.ndarray:
+        w, h = self._size
+        frame = np.zeros((h, w, 3), np.uint8)
+        for y0, x0, patch in item.patches:
+            frame[y0:y0 + patch.shape[0], x0:x0 + patch.shape[1]] = patch
+        return frame
+
+    def __iter__(self):
+        """(index, time_s, frame): the frame is black but for the pixels under the people."""
+        agreed = 0
+        while (item := self._next(0)) is not None:
+            self._current = item
+            yield item.index, item.time_s, self._frame(item)
+            if item.index < self._mid:
+                continue
+            other = self._second_at(item.index)
+            agreed = agreed + 1 if other is not None and _same_people(
+                item.candidates, other.candidates) else 0
+            if item.index >= self._cut - 1 and agreed >= self._agree:
+                self._stop_first.set()
+                self.joined_at = item.index + 1
+                break
+        if self.joined_at is None:
+            return  # the first worker went to the end
+        while (item := self._next(1)) is not None:
+            self._current = item
+            yield item.index, item.time_s, self._frame(item)
+
+    def drain(self) -> None:
+        """After a failure: take what the workers still send until they have stopped (a
+        process cannot exit while the queue holds data it put)."""
+        while not all(self._ended):
+            try:
+                part, item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if all(f.done() for f in self._futures):
+                    return
+                continue
+            if item is None:
+                self._ended[part] = True
+
+    def detect(self, frame_rgb: np.ndarray, time_s: float) -> list[PoseFrame]:
+        return self._current.candidates if self._current is not None else []
+
+    def close(self) -> None:
+        pass
+
+
+# what a pose worker imports; the fork server imports it once for all later workers (the
+# pose workers do not import scipy.signal, 1-3 s in a fresh process: finish_sequence's
+# modules are imported lazily, by the parent while the workers load their models)
+_WORKER_PRELOAD = ["__main__", "physio_core.pipeline", "physio_core.video",
+                   "physio_core.pose.factory", "physio_core.pose.embedded"]
+
+
+def _pose_context():
+    # MediaPipe's threads do not survive fork(): fresh interpreters, or forks of a fork server
+    # that has imported modules but started no thread
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(_WORKER_PRELOAD)
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _analyze_parallel(path: Path, reader, max_side: int | None, step: int, settings: Settings,
+                      progress: Callable[[float], None] | None) -> _Segment:
+    """Pose estimation of the two halves of the video in two processes; this process runs the
+    ONE person tracker over every frame in order, as the serial path does, so the followed
+    person is the same whichever process found the poses."""
+    from physio_core.pose.tracking import PersonTracker
+    from physio_core.video import EmptyVideoError
+
+    n = reader.info.frame_count
+    overlap = max(1, int(round(PARALLEL_OVERLAP_S * reader.info.fps)))
+    mid = n // 2
+    cut = mid + overlap  # the earliest join: the second worker starts at mid
+    expected = max(1, -(-(n + overlap) // step))
+    last_report = -1
+
+    def report(k: int) -> None:
+        nonlocal last_report
+        pct = min(99, int(100 * k / expected))
+        if pct > last_report:
+            last_report = pct
+            progress(pct / 100)
+
+    ctx = _pose_context()
+    detections, stop, stop_first = ctx.Queue(), ctx.Event(), ctx.Event()
+    with ProcessPoolExecutor(2, mp_context=ctx, initializer=_init_worker,
+                             initargs=(detections, stop, stop_first)) as pool:
+        args = (max_side, step, settings)
+        futures = [pool.submit(_detect_part, str(path), 0, None, 0, *args),
+                   pool.submit(_detect_part, str(path), mid, None, 1, *args)]
+        source = _Detections(detections, futures, stop_first, mid, cut,
+                             max(1, int(round(AGREE_S * reader.info.fps / step))),
+                             reader.output_size, report if progress is not None else None)
+        import physio_core.reps  # noqa: F401  (for finish_sequence, while the workers start)
+
+        analyzer = FrameAnalyzer(source, tracker=PersonTracker())
+        seg = _Segment()
+        try:
+            for index, time_s, frame in source:
+                fr = analyzer.process(frame, time_s, index)
+                seg.poses.append(fr.pose)
+                seg.times.append(time_s)
+                seg.people.append(fr.people_in_view)
+                seg.others.append(fr.other_people)
+            source.drain()  # the first worker's frames after the join
+            names_damaged = [f.result() for f in futures]
+        except BaseException:
+            stop.set()
+            source.drain()
+            raise
+    if not seg.poses:
+        raise EmptyVideoError(f"No frame could be decoded from '{path.name}'.")
+    seg.backend = names_damaged[0][0] or names_damaged[1][0]
+    seg.damaged = any(d for _, d in names_damaged)
+    return seg
+
 
 def analyze_video(
     path: str | os.PathLike,
@@ -219,12 +536,16 @@ def analyze_video(
     max_side: int | None = DEFAULT_MAX_SIDE,
     step: int = 1,
     source: str | None = None,
+    parallel: bool | None = None,
 ) -> SessionResult:
     """Analyse a recorded video of one person exercising.
 
     Raises FileNotFoundError, physio_core.video.VideoError subclasses (not a video, damaged,
     too large, too long), PoseBackendUnavailable and NoPersonFound, each with a message meant
     for the user. ``progress(done_fraction)`` is called about a hundred times.
+
+    ``parallel``: run pose in two processes, one per half of the video (None: when no
+    estimator is passed, the video lasts at least ``PARALLEL_MIN_S`` and two cores are free).
     """
     from physio_core.video import VideoReader
 
@@ -233,29 +554,35 @@ def analyze_video(
     reader = VideoReader(path, max_side=max_side, step=step, settings=settings)
     expected = max(1, reader.expected_frames)
     fps = reader.info.fps / step
+    warnings: list[str] = []
 
-    analyzer = FrameAnalyzer(estimator, settings=settings)
-    if estimator is not None:
-        analyzer.reset()  # a caller's estimator may carry state from another video
-    poses: list[PoseFrame | None] = []
-    times: list[float] = []
-    people = []
-    others = []
-    last_report = -1
-    try:
-        for frame in reader:
-            fr = analyzer.process(frame.rgb, frame.time_s, frame.index)
-            poses.append(fr.pose)
-            times.append(frame.time_s)
-            people.append(fr.people_in_view)
-            others.append(fr.other_people)
-            if progress is not None:
-                pct = min(99, int(100 * len(poses) / expected))
-                if pct > last_report:
-                    last_report = pct
-                    progress(pct / 100)
-    finally:
-        analyzer.close()
+    if parallel is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        parallel = (estimator is None and (cores or 1) >= 2
+                    and reader.info.frame_count >= PARALLEL_MIN_S * reader.info.fps)
+    if parallel and estimator is not None:
+        raise ValueError("parallel analysis creates its own estimators: pass no estimator")
+
+    if parallel:
+        seg = _analyze_parallel(path, reader, max_side, step, settings, progress)
+    else:
+        analyzer = FrameAnalyzer(estimator, settings=settings)
+        if estimator is not None:
+            analyzer.reset()  # a caller's estimator may carry state from another video
+        last_report = -1
+
+        def report(n: int) -> None:
+            nonlocal last_report
+            pct = min(99, int(100 * n / expected))
+            if pct > last_report:
+                last_report = pct
+                progress(pct / 100)
+
+        try:
+            seg = _analyze_frames(analyzer, reader, report if progress is not None else None)
+        finally:
+            analyzer.close()
+    poses, times, people, others = seg.poses, seg.times, seg.people, seg.others
 
     seq = PoseSequence.from_frames(poses, np.asarray(times), fps)
     n_person = int(seq.valid.sum())
@@ -265,7 +592,6 @@ def analyze_video(
             "well lit, with the person at least a third of the picture's height."
         )
 
-    warnings: list[str] = []
     t = seq.times
     several = np.asarray(people) >= 2
     if several.any():
@@ -287,7 +613,7 @@ def analyze_video(
             f"The person was found in only {coverage:.0%} of the frames: angles and reps may be "
             "incomplete."
         )
-    if reader.damaged or len(poses) < 0.9 * reader.expected_frames:
+    if seg.damaged or len(poses) < 0.9 * reader.expected_frames:
         warnings.append(
             f"Only {len(poses)} of the {reader.expected_frames} frames announced by the file "
             "could be read (damaged or cut file): the end is missing."
@@ -295,7 +621,7 @@ def analyze_video(
 
     result = finish_sequence(
         seq,
-        backend=analyzer.backend,
+        backend=seg.backend,
         exercise=exercise,
         source=source if source is not None else path.name,
         warnings=warnings,

@@ -235,9 +235,10 @@ class _RepMachine:
     move_i: int = 0
     pending: _Event | None = None
     first_count_frame: int | None = None
+    typical_rom: float | None = None  # median of ``roms``, updated when a rep is added
 
     def _typical_rom(self) -> float | None:
-        return float(np.median(self.roms)) if self.roms else None
+        return self.typical_rom
 
     def _leave(self) -> float:
         typ = self._typical_rom()
@@ -313,6 +314,7 @@ class _RepMachine:
             if (i - start) / self.fps >= self.cfg.min_rep_s:
                 self.pending = _Event(start, self.peak_i, i, rom)
                 self.roms.append(rom)
+                self.typical_rom = float(np.median(self.roms))
                 if self.first_count_frame is None:
                     self.first_count_frame = i
                 self.state = "returning"

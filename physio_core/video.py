@@ -185,6 +185,9 @@ class VideoReader:
     max_side: downscale so that the longer side is at most this many pixels (None: keep size).
     step:     keep one frame in ``step`` (every frame is still decoded: codecs need them).
     threaded: decode in a background thread feeding a queue of ``queue_size`` frames.
+    start_index: yield only frames from this decoded index on (earlier ones are decoded, as
+              codecs need them, but not converted); indices and times stay those of the
+              whole video.
 
     After iteration ``frames_read`` counts the frames yielded and ``damaged`` tells whether
     decoding stopped early on broken data (frames decoded before the damage were yielded).
@@ -199,9 +202,11 @@ class VideoReader:
         threaded: bool = True,
         queue_size: int = 8,
         settings: Settings | None = None,
+        start_index: int = 0,
     ) -> None:
         if step < 1:
             raise ValueError("step must be >= 1")
+        self.start_index = max(0, int(start_index))
         self.info = probe_video(path, settings)
         self.max_side = max_side
         self.step = step
@@ -240,6 +245,8 @@ class VideoReader:
                         t = index / self.info.fps
                     if t0 is None:
                         t0 = t
+                    if index < self.start_index:
+                        continue
                     rgb = frame.to_ndarray(
                         width=width, height=height, format="rgb24", interpolation="AREA"
                     )

@@ -164,3 +164,37 @@ def test_time_spans():
     assert time_spans(t, m, join_gap_s=1.0) == [(0.2, 1.5)]
     assert time_spans(t, m, min_len=1) == [(0.2, 1.5)]  # the blip bridges the two runs
     assert time_spans(t, m, min_len=1, join_gap_s=0.1) == [(0.2, 0.5), (0.8, 0.8), (1.2, 1.5)]
+
+
+@pytest.fixture(scope="module")
+def looped_clip(tmp_path_factory) -> Path:
+    """The benchmark's upload video: the clip forward, backward, forward (23 s)."""
+    from physio_core.bench import write_looped_video
+
+    path = tmp_path_factory.mktemp("looped") / "looped.mp4"
+    write_looped_video(CLIP, path, loops=3)
+    return path
+
+
+@pytest.mark.parametrize("which", ["clip", "looped"])
+def test_two_pose_processes_match_one(which, result, looped_clip):
+    """Pose in two processes (one per half, one tracker in the parent) follows the same person
+    and finds the same reps as the single-process path."""
+    clip = CLIP if which == "clip" else looped_clip
+    ticks: list[float] = []
+    two = result if which == "clip" else analyze_video(clip, parallel=True, progress=ticks.append)
+    one = analyze_video(clip, parallel=False)
+    assert two.frames == one.frames
+    np.testing.assert_allclose(two.pose.times, one.pose.times)
+    assert abs(two.frames_with_person - one.frames_with_person) <= 5
+    assert two.rep_count == one.rep_count >= 2
+    assert [r.angle for r in two.reps] == [r.angle for r in one.reps]
+    for a, b in zip(two.reps, one.reps):
+        assert abs(a.start_frame - b.start_frame) <= 15
+    # the followed person is the same: 2D keypoints agree where both found them
+    both = two.pose.valid & one.pose.valid
+    assert both.mean() > 0.5
+    err = np.nanmedian(np.abs(two.pose.keypoints_2d[both] - one.pose.keypoints_2d[both]))
+    assert err < 2.0
+    if ticks:
+        assert ticks == sorted(ticks) and ticks[-1] == 1.0 and len(ticks) > 20
