@@ -1,0 +1,167 @@
+"""Score the learned models on UI-PRMD-like data (and the IMU rep counter on an IMU folder).
+
+    python -m physio_core.evaluate --ui-prmd DIR [--imu DIR] [--json FILE] [--models DIR]
+        scores the SHIPPED weights on every rep under DIR.
+    python -m physio_core.evaluate --cv [--ui-prmd DIR] [--subjects 1,2,...] [--imu DIR] [--json FILE]
+        leave-one-subject-out: for each subject, trains every model on the other subjects and
+        scores it on that one; the figures pool all held-out subjects.
+
+Prints one table; the JSON holds the contract keys (fractions in [0, 1]; rep_count_mae is the
+mean of |pred - true| / true) plus details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from physio_core.config import get_settings
+from physio_core.ml.common import ModelMissing, set_threads
+from physio_core.train import CACHE_DIR, DEFAULT_UIPRMD
+
+CONTRACT_KEYS = (
+    "movement_accuracy", "mistake_macro_accuracy", "corrected_success", "rep_count_mae",
+    "rep_count_obo", "anomaly_auc", "imu_rep_within1",
+)
+GOALS = {
+    "movement_accuracy": ">= 0.98", "mistake_macro_accuracy": ">= 0.93",
+    "corrected_success": ">= 0.95", "rep_count_obo": ">= 0.98", "rep_count_mae": "<= 0.03",
+    "anomaly_auc": ">= 0.90", "imu_rep_within1": ">= 0.95",
+}
+ROWS = (
+    ("movement_accuracy", "exercise classifier: movement accuracy (10 movements)"),
+    ("movement_macro_accuracy", "exercise classifier: macro accuracy"),
+    ("other_accuracy", "exercise classifier: synthetic 'other' windows recognised"),
+    ("mistake_macro_accuracy", "mistake GCN: correct-vs-incorrect macro accuracy"),
+    ("mistake_20class_macro_accuracy", "mistake GCN: 20-class (movement x correctness) macro"),
+    ("mistake_movement_accuracy", "mistake GCN: movement part accuracy"),
+    ("corrected_success", "mistake GCN: incorrect reps judged correct after correction"),
+    ("judge_macro_accuracy", "independent judge: correct-vs-incorrect macro accuracy"),
+    ("judge_incorrect_passed_uncorrected", "independent judge: incorrect reps passed uncorrected"),
+    ("rep_count_mae", "rep detector: count MAE |pred-true|/true"),
+    ("rep_count_obo", "rep detector: off-by-one accuracy"),
+    ("rep_count_exact", "rep detector: exact count"),
+    ("anomaly_auc", "stability: anomaly ROC AUC correct vs incorrect (mean over movements)"),
+    ("anomaly_auc_pooled", "stability: anomaly ROC AUC, all movements pooled"),
+    ("anomaly_auc_ae", "stability: LSTM autoencoder alone"),
+    ("anomaly_auc_iforest", "stability: IsolationForest alone"),
+    ("anomaly_auc_ocsvm", "stability: One-Class SVM alone"),
+    ("imu_rep_exact", "IMU: sets counted exactly"),
+    ("imu_rep_within1", "IMU: sets counted within +-1"),
+)
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def render_table(title: str, figs: dict) -> str:
+    width = max(len(d) for _, d in ROWS)
+    lines = [title, f"{'figure':<{width}}  {'value':>7}  goal", "-" * (width + 20)]
+    for key, desc in ROWS:
+        if key in figs:
+            lines.append(f"{desc:<{width}}  {_fmt(figs[key]):>7}  {GOALS.get(key, '')}")
+    for group in ("movement_per_class", "mistake_per_class", "anomaly_auc_per_movement"):
+        if group in figs:
+            lines.append(f"{group}: " + ", ".join(f"{k} {v:.3f}" for k, v in figs[group].items()))
+    if "rep_count_sets" in figs:
+        lines.append(f"rep sets scored: {figs['rep_count_sets']}")
+    return "\n".join(lines)
+
+
+def _imu(dir_: Path | None, figs: dict, notes: list[str], cv: bool) -> None:
+    if dir_ is None:
+        return
+    try:
+        try:
+            from physio_core.imu import evaluate_imu
+        except ImportError:
+            from physio_core.imu.evaluate import evaluate_imu
+    except ImportError as e:
+        notes.append(f"IMU evaluation unavailable: {e}")
+        return
+    import inspect
+
+    kwargs = {"cv": cv} if "cv" in inspect.signature(evaluate_imu).parameters else {}
+    res = evaluate_imu(dir_, **kwargs)
+    for k in ("imu_rep_within1", "imu_rep_exact"):
+        if k in res:
+            figs[k] = float(res[k])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m physio_core.evaluate", description=__doc__.split("\n")[0])
+    ap.add_argument("--ui-prmd", type=Path, default=None, help="folder laid out like ui-prmd")
+    ap.add_argument("--imu", type=Path, default=None, help="MetaMotion IMU folder")
+    ap.add_argument("--json", type=Path, default=None, help="write the figures here")
+    ap.add_argument("--models", type=Path, default=None, help="weights folder (shipped by default)")
+    ap.add_argument("--cv", action="store_true", help="leave-one-subject-out training and scoring")
+    ap.add_argument("--subjects", default="", help="with --cv: only hold out these subjects (e.g. 1,7)")
+    args = ap.parse_args(argv)
+    ui = args.ui_prmd or (DEFAULT_UIPRMD if args.cv else None)
+    if ui is None and args.imu is None:
+        ap.error("give --ui-prmd DIR (and/or --imu DIR), or --cv")
+    if ui is not None and not ui.is_dir():
+        print(f"error: UI-PRMD folder not found: {ui}", file=sys.stderr)
+        return 2
+    if args.imu is not None and not args.imu.is_dir():
+        print(f"error: IMU folder not found: {args.imu}", file=sys.stderr)
+        return 2
+    set_threads(1)
+    from physio_core.ml import suite
+    from physio_core.ml.data import load_uiprmd
+
+    t0 = time.perf_counter()
+    figs: dict = {}
+    notes: list[str] = []
+    if ui is not None:
+        reps = load_uiprmd(ui, CACHE_DIR if ui.resolve() == DEFAULT_UIPRMD.resolve() else None)
+        subjects = sorted({r.subject for r in reps})
+        if args.cv:
+            from physio_core.ml.gcn import correction_targets, rep_input
+
+            held = [int(s) for s in args.subjects.split(",") if s.strip()] or subjects
+            inputs = [rep_input(r.joints) for r in reps]
+            targets = correction_targets(reps, inputs)
+            raw = suite.Raw()
+            for s in held:
+                train_idx = [i for i, r in enumerate(reps) if r.subject != s]
+                print(f"fold: subject {s:02d} held out", flush=True)
+                models = suite.train_all([reps[i] for i in train_idx], [targets[i] for i in train_idx])
+                raw.extend(suite.score_all(models, [r for r in reps if r.subject == s]))
+            figs = suite.figures(raw)
+            title = (f"LOSO cross-validation on {ui} (held out: {', '.join(f's{s:02d}' for s in held)}"
+                     f"{'' if held == subjects else '; NOT all subjects'})")
+            figs["cv_subjects"] = held
+        else:
+            mdir = args.models or get_settings().model_dir
+            try:
+                models = suite.Models.load(mdir)
+            except (ModelMissing, ValueError) as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+            figs = suite.figures(suite.score_all(models, reps))
+            title = (f"shipped weights ({mdir}) on {ui}: subjects {subjects} "
+                     "(training subjects score high; not a generalisation figure)")
+    else:
+        title = "IMU only"
+    _imu(args.imu, figs, notes, args.cv)
+    figs["seconds"] = round(time.perf_counter() - t0, 1)
+    print(render_table(title, figs))
+    for n in notes:
+        print(n)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figs, indent=2, default=float))
+        print(f"figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""Independent correct-vs-incorrect classifier used only to judge corrected reps.
+
+It shares no weights, architecture or training objective with the mistake GCN: one
+regularised logistic regression per movement over interpretable rep features (stability.py)
+and a coarse (8-step) trajectory of the joint angles and normalised positions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.feature_selection import VarianceThreshold
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from physio_core.features import FEATURE_VERSION, N_POS, OWN_ANGLES, joint_features, resample
+from physio_core.ml.common import ModelMissing
+from physio_core.ml.data import RepRecord
+from physio_core.ml.stability import MODEL_KEYS, feature_vector, rep_features
+
+STEPS = 8
+N_STABLE = N_POS + len(OWN_ANGLES)
+
+
+# jerk measures the tracker's noise more than the movement; leave it out
+_KEEP = np.array([k != "jerk_log" for k in MODEL_KEYS])
+
+
+def judge_features(joints: np.ndarray) -> np.ndarray:
+    # positions and the always-defined angles only: the signed kinematic angles flip between a
+    # value and "undefined" (0) on tiny changes, which a linear model reads as huge differences
+    traj = resample(joint_features(joints)[:, :N_STABLE], STEPS).ravel()
+    return np.concatenate([feature_vector(rep_features(joints))[_KEEP], traj])
+
+
+class CorrectnessJudge:
+    name = "judge"
+
+    def __init__(self, C: float = 0.05, seed: int = 5):
+        self.C = C
+        self.seed = seed
+        self.models: dict[int, object] = {}
+
+    def fit(self, reps: list[RepRecord]) -> "CorrectnessJudge":
+        x = np.stack([judge_features(r.joints) for r in reps])
+        y = np.array([int(r.correct) for r in reps])
+        m = np.array([r.movement for r in reps])
+        for k in sorted(set(m)):
+            sel = m == k
+            self.models[int(k)] = make_pipeline(
+                VarianceThreshold(1e-8),  # e.g. the pelvis, always at the origin
+                StandardScaler(),
+                LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed),
+            ).fit(x[sel], y[sel])
+        return self
+
+    def prob_correct(self, sequences: list[np.ndarray], movements: list[int]) -> np.ndarray:
+        out = np.zeros(len(sequences))
+        for i, (j, k) in enumerate(zip(sequences, movements)):
+            if int(k) not in self.models:
+                raise ModelMissing(f"the judge has no model for movement {k}")
+            out[i] = self.models[int(k)].predict_proba(judge_features(j)[None])[0, 1]
+        return out
+
+    def predict(self, sequences: list[np.ndarray], movements: list[int]) -> np.ndarray:
+        return (self.prob_correct(sequences, movements) >= 0.5).astype(int)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump({"kind": self.name, "feature_version": FEATURE_VERSION, "C": self.C,
+                     "models": self.models}, path, compress=3)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "CorrectnessJudge":
+        path = Path(path)
+        if not path.exists():
+            raise ModelMissing(f"{path} not found: train with `python -m physio_core.train`")
+        d = joblib.load(path)
+        if d.get("kind") != cls.name or d.get("feature_version") != FEATURE_VERSION:
+            raise ValueError(f"{path}: not a judge for features {FEATURE_VERSION}")
+        m = cls(d["C"])
+        m.models = d["models"]
+        return m

@@ -1,0 +1,182 @@
+"""Learned rep counter: a temporal convolution network gives a rep-phase signal, peaks count reps.
+
+The network sees a continuous set (features at 15 fps) and outputs, per frame, a phase signal
+that is 0 at rest and between reps and rises to 1 half-way through each rep; ``count_reps``
+finds its peaks with ``scipy.signal.find_peaks``. Training sets are real UI-PRMD reps of one
+subject and one movement chained with still pauses (``data.concatenate_joints``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.signal import find_peaks
+from torch import nn
+
+from physio_core.features import N_FEATURES, joint_features, resample
+from physio_core.ml.common import (
+    load_checkpoint, save_checkpoint, seed_everything, set_threads, to_tensor, train_loop,
+)
+from physio_core.datasets.continuous import concatenate_reps
+from physio_core.ml.data import Augment, RepRecord, concatenate_joints, phase_target
+
+STRIDE = 2  # the network runs at 30 / STRIDE fps
+
+
+class _TCN(nn.Module):
+    def __init__(self, n_in: int, ch: int, dilations: tuple[int, ...]):
+        super().__init__()
+        self.inp = nn.Conv1d(n_in, ch, 1)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Conv1d(ch, ch, 5, padding=2 * d, dilation=d), nn.GroupNorm(4, ch),
+                          nn.GELU(), nn.Dropout(0.1))
+            for d in dilations
+        )
+        self.out = nn.Conv1d(ch, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, T)
+        h = self.inp(x.transpose(1, 2))
+        for b in self.blocks:
+            h = h + b(h)
+        return torch.sigmoid(self.out(h)).squeeze(1)
+
+
+@dataclass
+class RepConfig:
+    channels: int = 48
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16)
+    epochs: int = 8
+    lr: float = 3e-3
+    batch_size: int = 16
+    crop: int = 192  # training crop, in network steps
+    sets_per_group: int = 2
+    min_height: float = 0.5
+    min_prominence: float = 0.35
+    min_distance_s: float = 0.6
+    seed: int = 11
+
+
+@dataclass
+class RepCount:
+    count: int
+    peaks_frame: list[int]  # frame index (input rate) of each rep's mid-point
+    phase: np.ndarray  # (T,) phase signal at the input rate
+
+
+def build_sets(reps: list[RepRecord], rng: np.random.Generator, per_group: int, augment: bool,
+               sizes: tuple[int, int] = (3, 10)):
+    """Continuous sets of one subject's reps of one movement: (joints, spans, n_reps) each.
+
+    Training sets (``augment``) use augmented reps and this package's builder (pauses 0-2 s);
+    scoring sets use the real reps and ``physio_core.datasets.continuous.concatenate_reps``."""
+    aug = Augment()
+    groups: dict[tuple, list[RepRecord]] = {}
+    for r in reps:
+        groups.setdefault((r.subject, r.movement, r.correct), []).append(r)
+    out = []
+    for key in sorted(groups):
+        g = groups[key]
+        for _ in range(per_group):
+            k = int(rng.integers(sizes[0], min(sizes[1], len(g)) + 1))
+            chosen = [g[i] for i in rng.permutation(len(g))[:k]]
+            mirror = bool(rng.random() < 0.5)
+            if augment:
+                seqs = [aug(r.joints, rng, mirror=mirror) for r in chosen]
+                joints, spans = concatenate_joints(seqs, rng, (0.0, 2.0))
+            else:
+                # scoring sets come from the shared builder, not the one the model trained on
+                seq, bounds = concatenate_reps([r.pose() for r in chosen], pause_s=(0.3, 2.0), rng=rng)
+                joints, spans = seq.joints, [(a, b + 1) for a, b in bounds]
+            out.append((joints, spans, k))
+    return out
+
+
+class RepDetector:
+    name = "rep_detector"
+
+    def __init__(self, config: RepConfig | None = None):
+        self.config = config or RepConfig()
+        self.net = _TCN(N_FEATURES, self.config.channels, tuple(self.config.dilations))
+        self.mean = np.zeros(N_FEATURES, np.float32)
+        self.std = np.ones(N_FEATURES, np.float32)
+
+    def fit(self, reps: list[RepRecord]) -> "RepDetector":
+        set_threads()
+        c = self.config
+        rng = seed_everything(c.seed)
+        sets = build_sets(reps, rng, c.sets_per_group, augment=True)
+        xs, ys = [], []
+        for joints, spans, _ in sets:
+            xs.append(joint_features(joints)[::STRIDE])
+            ys.append(phase_target(len(joints), spans)[::STRIDE])
+        allx = np.concatenate(xs)
+        self.mean, self.std = allx.mean(0), allx.std(0) + 1e-3
+        xs = [(x - self.mean) / self.std for x in xs]
+        self.net = _TCN(N_FEATURES, c.channels, tuple(c.dilations))
+
+        def batch_loss(idx: np.ndarray) -> torch.Tensor:
+            bx, by = [], []
+            for i in idx:
+                x, y = xs[i], ys[i]
+                if len(x) > c.crop:
+                    s = int(rng.integers(0, len(x) - c.crop))
+                    x, y = x[s : s + c.crop], y[s : s + c.crop]
+                pad = c.crop - len(x)
+                bx.append(np.pad(x, ((0, pad), (0, 0)), mode="edge"))
+                by.append(np.pad(y, (0, pad)))
+            pred = self.net(to_tensor(np.stack(bx)))
+            return nn.functional.mse_loss(pred, to_tensor(np.stack(by)))
+
+        self.history = train_loop(self.net, len(xs), batch_loss, c.epochs, c.lr, c.batch_size, rng)
+        return self
+
+    @torch.no_grad()
+    def phase(self, joints: np.ndarray) -> np.ndarray:
+        """(T, N_JOINTS, 3) -> (T,) rep-phase signal in [0, 1]."""
+        return self.phase_from_features(joint_features(joints))
+
+    @torch.no_grad()
+    def phase_from_features(self, feats: np.ndarray) -> np.ndarray:
+        t = len(feats)
+        if t == 0:
+            return np.zeros(0, np.float32)
+        x = (feats[::STRIDE] - self.mean) / self.std
+        self.net.eval()
+        y = self.net(to_tensor(x[None]))[0].numpy()
+        return resample(y, t) if len(y) > 1 else np.repeat(y, t)
+
+    def count(self, joints: np.ndarray, fps: float = 30.0) -> RepCount:
+        ph = self.phase(joints)
+        return self.count_from_phase(ph, fps)
+
+    def count_from_phase(self, ph: np.ndarray, fps: float = 30.0) -> RepCount:
+        c = self.config
+        peaks, _ = find_peaks(
+            ph, height=c.min_height, prominence=c.min_prominence,
+            distance=max(1, int(c.min_distance_s * fps)),
+        )
+        return RepCount(len(peaks), [int(p) for p in peaks], ph)
+
+    def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
+        return np.array([self.count(j).count for j in sequences])
+
+    def save(self, path: str | Path) -> None:
+        cfg = dict(self.config.__dict__)
+        cfg["dilations"] = list(cfg["dilations"])
+        save_checkpoint(path, self.name, cfg, self.net.state_dict(),
+                        {"mean": torch.from_numpy(self.mean), "std": torch.from_numpy(self.std)})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RepDetector":
+        ck = load_checkpoint(path, cls.name)
+        cfg = dict(ck["config"])
+        cfg["dilations"] = tuple(cfg["dilations"])
+        m = cls(RepConfig(**cfg))
+        m.net.load_state_dict(ck["state"])
+        m.net.eval()
+        m.mean = ck["extra"]["mean"].numpy()
+        m.std = ck["extra"]["std"].numpy()
+        return m

@@ -1,0 +1,225 @@
+"""One runtime facade over the learned models for the pipeline and the live page.
+
+    suite = ModelSuite.load(get_settings().model_dir)
+    suite.classify_window(seq)             -> ExercisePrediction
+    suite.rep_phase(seq) / count_reps(seq) -> phase signal / RepCount
+    suite.score_rep(rep_pose)              -> {stability_score, balance_score, injury_risk, reason}
+    suite.mistake_and_correction(rep_pose) -> (MistakeLabel, corrected PoseSequence)
+    live = suite.live(); live.push(frame_joints) per frame -> LiveState
+
+Each model loads on its own: missing or stale weights leave that model out and its methods
+raise ``ModelUnavailable`` with the reason (``suite.missing`` lists them), the others work.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from physio_core.features import fill_gaps, frame_features, joint_features
+from physio_core.ml.common import ModelMissing, set_threads
+from physio_core.ml.data import CLASS_NAMES, OTHER
+from physio_core.skeleton import N_JOINTS, PoseSequence
+
+
+class ModelUnavailable(RuntimeError):
+    """A model's weights are missing or do not fit this code."""
+
+
+@dataclass
+class ExercisePrediction:
+    label: str  # one of CLASS_NAMES ("other" = no exercise)
+    index: int
+    confidence: float
+    probabilities: dict[str, float]
+
+
+@dataclass
+class MistakeLabel:
+    movement: str
+    correct: bool
+    confidence: float
+
+    def __str__(self) -> str:
+        return f"{self.movement}: {'correct' if self.correct else 'incorrect'}"
+
+
+@dataclass
+class LiveState:
+    exercise: ExercisePrediction | None
+    phase: float
+    reps: int
+
+
+def _joints(x: PoseSequence | np.ndarray) -> np.ndarray:
+    j = x.joints if isinstance(x, PoseSequence) else np.asarray(x, float)
+    if j.ndim != 3 or j.shape[1:] != (N_JOINTS, 3):
+        raise ValueError(f"expected (T, {N_JOINTS}, 3) joints, got {j.shape}")
+    if len(j) < 2:
+        raise ValueError("need at least 2 frames")
+    j = fill_gaps(j)
+    if not np.isfinite(j[:, 0, 0]).any():
+        raise ValueError("no frame with a person in it")
+    return j
+
+
+class ModelSuite:
+    def __init__(self, models_dir: Path, models: dict, missing: dict[str, str]):
+        self.models_dir = models_dir
+        self._m = models
+        self.missing = missing
+
+    @classmethod
+    def load(cls, models_dir: str | Path | None = None) -> "ModelSuite":
+        from physio_core.config import get_settings
+        from physio_core.ml import suite as s
+        from physio_core.ml.classifier import ExerciseClassifier
+        from physio_core.ml.gcn import MistakeGCN
+        from physio_core.ml.judge import CorrectnessJudge
+        from physio_core.ml.repcount import RepDetector
+        from physio_core.ml.stability import StabilityModel
+
+        set_threads(1)
+        d = Path(models_dir) if models_dir is not None else get_settings().model_dir
+        kinds = {"classifier": ExerciseClassifier, "rep": RepDetector,
+                 "stability": StabilityModel, "gcn": MistakeGCN, "judge": CorrectnessJudge}
+        models, missing = {}, {}
+        for key, kind in kinds.items():
+            try:
+                models[key] = kind.load(d / s.FILES[key])
+            except (ModelMissing, ValueError, KeyError, RuntimeError) as e:
+                missing[key] = str(e)
+        return cls(d, models, missing)
+
+    def has(self, key: str) -> bool:
+        return key in self._m
+
+    def _need(self, key: str):
+        if key not in self._m:
+            raise ModelUnavailable(f"model '{key}' unavailable: {self.missing.get(key, 'not loaded')}")
+        return self._m[key]
+
+    # ---------------------------------------------------------------- exercise
+    def classify_window(self, window: PoseSequence | np.ndarray, fps: float = 30.0,
+                        seconds: float | None = None) -> ExercisePrediction:
+        """Classify a whole rep or the last ``seconds`` of a stream (all frames if None)."""
+        clf = self._need("classifier")
+        j = _joints(window)
+        if seconds is not None:
+            j = j[-max(2, int(seconds * fps)) :]
+        p = clf.predict_proba([j])[0]
+        k = int(p.argmax())
+        return ExercisePrediction(CLASS_NAMES[k], k, float(p[k]),
+                                  {n: float(v) for n, v in zip(CLASS_NAMES, p)})
+
+    # ---------------------------------------------------------------- reps
+    def rep_phase(self, seq: PoseSequence | np.ndarray) -> np.ndarray:
+        return self._need("rep").phase(_joints(seq))
+
+    def count_reps(self, seq: PoseSequence | np.ndarray, fps: float = 30.0):
+        """RepCount(count, peaks_frame, phase) of a continuous set."""
+        return self._need("rep").count(_joints(seq), fps)
+
+    # ---------------------------------------------------------------- stability
+    def _movement(self, j: np.ndarray, movement: int | str | None) -> int:
+        if isinstance(movement, str):
+            if movement not in CLASS_NAMES[:OTHER]:
+                raise ValueError(f"unknown movement {movement!r}")
+            return CLASS_NAMES.index(movement)
+        if movement is not None:
+            return int(movement)
+        pred = self.classify_window(j)
+        if pred.index == OTHER:
+            p = np.array([pred.probabilities[n] for n in CLASS_NAMES[:OTHER]])
+            return int(p.argmax())
+        return pred.index
+
+    def score_rep(self, rep_pose: PoseSequence | np.ndarray, movement: int | str | None = None,
+                  baseline: list[PoseSequence] | None = None) -> dict:
+        """{stability_score, balance_score, injury_risk, reason, movement, ...} for one rep.
+        ``movement``: index or name (classified when None); ``baseline``: the athlete's own
+        earlier reps of it, so the reason reads "than your usual"."""
+        model = self._need("stability")
+        j = _joints(rep_pose)
+        m = self._movement(j, movement)
+        base = [_joints(b) for b in baseline] if baseline else None
+        out = model.score(j, m, base).to_dict()
+        out["movement"] = CLASS_NAMES[m]
+        return out
+
+    # ---------------------------------------------------------------- mistakes
+    def mistake_and_correction(self, rep_pose: PoseSequence | np.ndarray
+                               ) -> tuple[MistakeLabel, PoseSequence]:
+        gcn = self._need("gcn")
+        j = _joints(rep_pose)
+        probs, _ = gcn.predict_raw([j])
+        labels, fixed = gcn.correct([j])
+        k = int(labels[0])
+        label = MistakeLabel(CLASS_NAMES[k // 2], k % 2 == 0, float(probs[0, k]))
+        src = rep_pose if isinstance(rep_pose, PoseSequence) else None
+        t = len(fixed[0])
+        fps = src.fps if src is not None else 30.0
+        times = src.times if src is not None else np.arange(t) / fps
+        root = src.root if src is not None else None
+        corrected = PoseSequence(fixed[0], np.ones((t, N_JOINTS)), times, fps, root)
+        return label, corrected
+
+    def judge_correct(self, rep_pose: PoseSequence | np.ndarray, movement: int | str) -> float:
+        """Probability that a rep is correct, from the independent judge."""
+        judge = self._need("judge")
+        j = _joints(rep_pose)
+        return float(judge.prob_correct([j], [self._movement(j, movement)])[0])
+
+    # ---------------------------------------------------------------- live
+    def live(self, fps: float = 30.0, classify_every: int = 10, phase_every: int = 5) -> "LiveModels":
+        return LiveModels(self, fps, classify_every, phase_every)
+
+
+class LiveModels:
+    """Per-frame path: features per frame, models on the recent buffer every few frames."""
+
+    def __init__(self, suite: ModelSuite, fps: float, classify_every: int, phase_every: int):
+        self.suite, self.fps = suite, fps
+        self.classify_every, self.phase_every = classify_every, phase_every
+        self.joints: deque[np.ndarray] = deque(maxlen=int(8 * fps))
+        self.feats: deque[np.ndarray] = deque(maxlen=int(8 * fps))
+        self.n = 0
+        self.exercise: ExercisePrediction | None = None
+        self.phase = 0.0
+        self.reps = 0
+        self._last_peak_frame = -1
+        self._above = False
+
+    def push(self, frame_joints: np.ndarray) -> LiveState:
+        j = np.asarray(frame_joints, float)
+        if not np.isfinite(j[0]).all():
+            if not self.joints:
+                return LiveState(self.exercise, self.phase, self.reps)
+            j = self.joints[-1]
+        self.joints.append(j)
+        self.feats.append(frame_features(j))
+        self.n += 1
+        if self.suite.has("classifier") and self.n % self.classify_every == 0 and len(self.joints) > 15:
+            self.exercise = self.suite.classify_window(np.stack(self.joints), self.fps, seconds=3.0)
+        if self.suite.has("rep") and self.n % self.phase_every == 0 and len(self.feats) > 10:
+            rep = self.suite._m["rep"]
+            ph = rep.phase_from_features(np.stack(self.feats))
+            # the newest frames lack right-hand context; read the signal ~1 s back
+            lag = min(len(ph) - 1, int(self.fps))
+            self.phase = float(ph[-1 - lag])
+            # hysteresis count: a rep is counted when the phase falls back below 0.3 after
+            # having passed 0.6
+            if self.phase > 0.6:
+                self._above = True
+            elif self.phase < 0.3 and self._above:
+                self._above = False
+                self.reps += 1
+        return LiveState(self.exercise, self.phase, self.reps)
+
+
+def sequence_features(seq: PoseSequence) -> np.ndarray:
+    """Re-exported for callers that want the model features of a whole sequence."""
+    return joint_features(fill_gaps(seq.joints))

@@ -1,0 +1,328 @@
+"""Stability / anomaly scoring of one rep against correct reps of the same movement.
+
+Three detectors, all trained on CORRECT reps only:
+- an LSTM autoencoder over the rep's feature sequence (conditioned on the movement):
+  reconstruction error;
+- IsolationForest and One-Class SVM (per movement) on interpretable rep features, min-max scaled.
+Each raw score is turned into a robust z-score against the training reps of that movement and
+squashed; the fused ``anomaly`` is their mean. ``stability_score = 1 - anomaly``.
+``balance_score`` rates centre-of-mass sway over the base of support and left/right asymmetry;
+``injury_risk`` mixes the anomaly with the worst risk cue (knee valgus, trunk lean, asymmetry,
+sway), and ``reason`` names that cue in plain words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+import torch
+from sklearn.ensemble import IsolationForest
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.svm import OneClassSVM
+from torch import nn
+
+from physio_core.features import (
+    N_FEATURES, OWN_ANGLES, body_scale, joint_features, resample, yaw_align,
+)
+from physio_core.features import own_angles as _own_angles
+from physio_core.ml.common import (
+    ModelMissing, seed_everything, set_threads, to_tensor, train_loop,
+)
+from physio_core.ml.data import N_MOVEMENTS, Augment, RepRecord
+from physio_core.skeleton import J
+
+STEPS = 32
+PAIRS = (("knee_flexion", "knee"), ("hip_flexion", "hip"), ("shoulder_elevation", "shoulder"),
+         ("elbow_flexion", "elbow"))
+
+
+# ---------------------------------------------------------------- rep features
+
+
+def rep_features(joints: np.ndarray, fps: float = 30.0) -> dict[str, float]:
+    """Interpretable features of one rep (T, N_JOINTS, 3), mirror-invariant (side with more motion
+    first), sizes in body-size units, angles in degrees."""
+    j = joints - joints[:, J.PELVIS : J.PELVIS + 1]
+    j = yaw_align(j)
+    scale = float(np.nanmedian(body_scale(j)))
+    ang = dict(zip(OWN_ANGLES, _own_angles(j).T))
+    f: dict[str, float] = {}
+    for base, short in PAIRS:
+        r, l = ang[f"{base}_r"], ang[f"{base}_l"]
+        main, other = (r, l) if np.ptp(r) >= np.ptp(l) else (l, r)
+        for tag, a in (("main", main), ("other", other)):
+            f[f"{short}_{tag}_min"] = float(a.min())
+            f[f"{short}_{tag}_max"] = float(a.max())
+            f[f"{short}_{tag}_range"] = float(np.ptp(a))
+            f[f"{short}_{tag}_mean"] = float(a.mean())
+        f[f"{short}_asymmetry"] = float(np.mean(np.abs(r - l)))
+    for name in ("trunk_lean", "hip_abduction"):
+        a = ang[name]
+        f[f"{name}_max"] = float(a.max())
+        f[f"{name}_mean"] = float(a.mean())
+        f[f"{name}_range"] = float(np.ptp(a))
+    # knee valgus: knee gap over ankle gap, smallest over the frames with the most knee bend
+    knee_gap = np.abs(j[:, J.L_KNEE, 0] - j[:, J.R_KNEE, 0])
+    ankle_gap = np.abs(j[:, J.L_ANKLE, 0] - j[:, J.R_ANKLE, 0])
+    bend = np.maximum(ang["knee_flexion_r"], ang["knee_flexion_l"])
+    deep = bend >= np.percentile(bend, 80)
+    f["knee_ankle_ratio"] = float(np.median(knee_gap[deep] / np.maximum(ankle_gap[deep], 0.02)))
+    # centre of mass (joint mean) over the base of support (between the ankles), horizontal
+    com = j.mean(axis=1)
+    bos = 0.5 * (j[:, J.L_ANKLE] + j[:, J.R_ANKLE])
+    rel = (com - bos)[:, [0, 2]] / scale
+    f["com_sway"] = float(np.linalg.norm(rel - rel.mean(0), axis=1).mean())
+    f["com_offset_max"] = float(np.linalg.norm(rel, axis=1).max())
+    n = j / scale
+    vel = np.diff(n, axis=0) * fps
+    f["speed_mean"] = float(np.linalg.norm(vel, axis=2).mean()) if len(vel) else 0.0
+    acc = np.diff(vel, 2, axis=0) * fps * fps if len(vel) > 2 else np.zeros((1,) + n.shape[1:])
+    f["jerk_log"] = float(np.log1p(np.linalg.norm(acc, axis=2).mean()))
+    f["duration_s"] = len(j) / fps
+    f["body_scale_m"] = scale
+    return f
+
+
+FEATURE_KEYS: tuple[str, ...] = tuple(rep_features(np.random.default_rng(0).normal(size=(10, 19, 3))))
+MODEL_KEYS = tuple(k for k in FEATURE_KEYS if k != "body_scale_m")
+
+
+def feature_vector(f: dict[str, float]) -> np.ndarray:
+    return np.array([f[k] for k in MODEL_KEYS], np.float64)
+
+
+# ---------------------------------------------------------------- LSTM autoencoder
+
+
+class _AE(nn.Module):
+    def __init__(self, n_in: int, hidden: int, latent: int, n_cond: int):
+        super().__init__()
+        self.enc = nn.LSTM(n_in + n_cond, hidden, batch_first=True)
+        self.to_z = nn.Linear(hidden, latent)
+        self.dec = nn.LSTM(latent + n_cond, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, n_in)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        c = cond[:, None, :].expand(-1, x.shape[1], -1)
+        _, (h, _) = self.enc(torch.cat([x, c], dim=2))
+        z = torch.tanh(self.to_z(h[-1]))
+        zz = z[:, None, :].expand(-1, x.shape[1], -1)
+        y, _ = self.dec(torch.cat([zz, c], dim=2))
+        return self.out(y)
+
+
+@dataclass
+class StabilityConfig:
+    hidden: int = 64
+    latent: int = 12
+    epochs: int = 15
+    lr: float = 3e-3
+    batch_size: int = 32
+    aug_copies: int = 1
+    if_trees: int = 200
+    ocsvm_nu: float = 0.1
+    seed: int = 23
+
+
+@dataclass
+class StabilityResult:
+    stability_score: float
+    balance_score: float
+    injury_risk: float
+    reason: str
+    anomaly: float
+    components: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "stability_score": round(self.stability_score, 4),
+            "balance_score": round(self.balance_score, 4),
+            "injury_risk": round(self.injury_risk, 4),
+            "reason": self.reason,
+            "anomaly": round(self.anomaly, 4),
+            **{k: round(v, 4) for k, v in self.components.items()},
+        }
+
+
+def _squash(z: float) -> float:
+    """Robust z-score -> [0, 1]; 0.5 at z = 1.5 (just past the usual spread)."""
+    return float(1.0 / (1.0 + np.exp(-(z - 1.5) * 1.5)))
+
+
+class StabilityModel:
+    name = "stability"
+
+    def __init__(self, config: StabilityConfig | None = None):
+        self.config = config or StabilityConfig()
+        self.ae = _AE(N_FEATURES, self.config.hidden, self.config.latent, N_MOVEMENTS)
+        self.mean = np.zeros(N_FEATURES, np.float32)
+        self.std = np.ones(N_FEATURES, np.float32)
+        self.per_movement: dict[int, dict] = {}
+
+    # ---------------------------------------------------------------- training
+    def fit(self, reps: list[RepRecord]) -> "StabilityModel":
+        set_threads()
+        c = self.config
+        rng = seed_everything(c.seed)
+        good = [r for r in reps if r.correct]
+        aug = Augment(noise_m=0.008, bone_scale=0.05, yaw_deg=15.0)
+        xs, ms = [], []
+        for r in good:
+            xs.append(resample(joint_features(r.joints), STEPS))
+            ms.append(r.movement)
+            for _ in range(c.aug_copies):
+                xs.append(resample(joint_features(aug(r.joints, rng)), STEPS))
+                ms.append(r.movement)
+        x = np.stack(xs)
+        self.mean = x.reshape(-1, N_FEATURES).mean(0)
+        self.std = x.reshape(-1, N_FEATURES).std(0) + 1e-2
+        xt = to_tensor((x - self.mean) / self.std)
+        ct = to_tensor(np.eye(N_MOVEMENTS)[ms])
+        self.ae = _AE(N_FEATURES, c.hidden, c.latent, N_MOVEMENTS)
+
+        def batch_loss(idx: np.ndarray) -> torch.Tensor:
+            return nn.functional.mse_loss(self.ae(xt[idx], ct[idx]), xt[idx])
+
+        self.history = train_loop(self.ae, len(x), batch_loss, c.epochs, c.lr, c.batch_size, rng)
+
+        feats = {id(r): rep_features(r.joints) for r in good}
+        self.per_movement = {}
+        for m in sorted({r.movement for r in good}):
+            mine = [r for r in good if r.movement == m]
+            fv = np.stack([feature_vector(feats[id(r)]) for r in mine])
+            scaler = MinMaxScaler().fit(fv)
+            fs = scaler.transform(fv)
+            iso = IsolationForest(n_estimators=c.if_trees, random_state=c.seed).fit(fs)
+            svm = OneClassSVM(nu=c.ocsvm_nu, gamma="scale").fit(fs)
+            raw = np.stack([
+                self._ae_error([r.joints for r in mine], m),
+                -iso.score_samples(fs),
+                -svm.decision_function(fs),
+            ], axis=1)
+            med = np.median(raw, axis=0)
+            iqr = np.subtract(*np.percentile(raw, [75, 25], axis=0)) + 1e-6
+            ref = {k: np.array([feats[id(r)][k] for r in mine]) for k in FEATURE_KEYS}
+            self.per_movement[m] = {
+                "scaler": scaler, "iso": iso, "svm": svm, "med": med, "iqr": iqr,
+                "ref_median": {k: float(np.median(v)) for k, v in ref.items()},
+                "ref_q90": {k: float(np.percentile(v, 90)) for k, v in ref.items()},
+                "ref_q10": {k: float(np.percentile(v, 10)) for k, v in ref.items()},
+            }
+        return self
+
+    @torch.no_grad()
+    def _ae_error(self, sequences: list[np.ndarray], movement: int) -> np.ndarray:
+        x = np.stack([resample(joint_features(j), STEPS) for j in sequences])
+        xt = to_tensor((x - self.mean) / self.std)
+        ct = to_tensor(np.repeat(np.eye(N_MOVEMENTS)[[movement]], len(x), 0))
+        self.ae.eval()
+        return ((self.ae(xt, ct) - xt) ** 2).mean(dim=(1, 2)).numpy()
+
+    # ---------------------------------------------------------------- scoring
+    def anomaly_components(self, joints: np.ndarray, movement: int) -> dict[str, float]:
+        pm = self.per_movement[movement]
+        f = rep_features(joints)
+        fs = pm["scaler"].transform(feature_vector(f)[None])
+        raw = np.array([
+            self._ae_error([joints], movement)[0],
+            -pm["iso"].score_samples(fs)[0],
+            -pm["svm"].decision_function(fs)[0],
+        ])
+        z = (raw - pm["med"]) / pm["iqr"]
+        comps = {"anomaly_ae": _squash(z[0]), "anomaly_iforest": _squash(z[1]),
+                 "anomaly_ocsvm": _squash(z[2])}
+        comps["anomaly"] = float(np.mean(list(comps.values())))
+        return comps
+
+    def anomaly(self, joints: np.ndarray, movement: int) -> float:
+        return self.anomaly_components(joints, movement)["anomaly"]
+
+    def score(self, joints: np.ndarray, movement: int,
+              baseline: list[np.ndarray] | None = None) -> StabilityResult:
+        """Score one rep; ``baseline``: the athlete's own earlier reps of this movement, if any
+        (the reason then compares with "your usual", else with the correct reference)."""
+        if movement not in self.per_movement:
+            raise ModelMissing(f"no stability model for movement {movement}")
+        comps = self.anomaly_components(joints, movement)
+        anomaly = comps.pop("anomaly")
+        pm = self.per_movement[movement]
+        f = rep_features(joints)
+        if baseline:
+            bf = [rep_features(b) for b in baseline]
+            usual = {k: float(np.median([b[k] for b in bf])) for k in FEATURE_KEYS}
+            who = "your usual"
+        else:
+            usual = pm["ref_median"]
+            who = "correct reps"
+        spread = {k: max(pm["ref_q90"][k] - pm["ref_q10"][k], 1e-6) for k in FEATURE_KEYS}
+
+        def excess(key: str, higher_is_bad: bool = True) -> float:
+            d = (f[key] - usual[key]) if higher_is_bad else (usual[key] - f[key])
+            return float(np.clip(d / spread[key], 0.0, None))
+
+        scale_cm = f["body_scale_m"] * 100.0
+        cues = {
+            "knees cave in at the bottom": excess("knee_ankle_ratio", higher_is_bad=False)
+            if pm["ref_median"]["knee_main_range"] > 30 else 0.0,
+            f"trunk leans {f['trunk_lean_max'] - usual['trunk_lean_max']:.0f}° more than {who}":
+                excess("trunk_lean_max"),
+            f"left and right differ by {f['knee_asymmetry'] - usual['knee_asymmetry']:.0f}° "
+            f"more than {who} at the knees": excess("knee_asymmetry"),
+            f"body sways {(f['com_sway'] - usual['com_sway']) * scale_cm:.0f} cm more than {who}":
+                excess("com_sway"),
+            f"range of motion is {usual['knee_main_range'] - f['knee_main_range']:.0f}° smaller "
+            f"than {who} at the knee": excess("knee_main_range", higher_is_bad=False)
+            if pm["ref_median"]["knee_main_range"] > 30 else 0.0,
+            f"arm rises {usual['shoulder_main_max'] - f['shoulder_main_max']:.0f}° less than {who}":
+                excess("shoulder_main_max", higher_is_bad=False)
+            if pm["ref_median"]["shoulder_main_range"] > 30 else 0.0,
+        }
+        worst, worst_v = max(cues.items(), key=lambda kv: kv[1])
+        sway_bad = excess("com_sway") + excess("com_offset_max")
+        asym_bad = excess("knee_asymmetry") + excess("hip_asymmetry")
+        balance = float(np.clip(np.exp(-0.5 * sway_bad - 0.25 * asym_bad), 0.0, 1.0))
+        risk_cue = float(1.0 - np.exp(-0.7 * worst_v))
+        injury = float(np.clip(0.5 * anomaly + 0.5 * risk_cue, 0.0, 1.0))
+        if worst_v >= 0.5:
+            reason = worst
+        elif anomaly >= 0.5:
+            reason = f"the motion differs from {who} (unusual shape or timing)"
+        else:
+            reason = f"close to {who}"
+        return StabilityResult(1.0 - anomaly, balance, injury, reason, anomaly, comps)
+
+    # ---------------------------------------------------------------- persistence
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        from physio_core.features import FEATURE_VERSION
+
+        joblib.dump(
+            {"kind": self.name, "feature_version": FEATURE_VERSION, "config": self.config,
+             "ae_state": {k: v.numpy() for k, v in self.ae.state_dict().items()},
+             "mean": self.mean, "std": self.std, "per_movement": self.per_movement},
+            path, compress=3,
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> "StabilityModel":
+        from physio_core.features import FEATURE_VERSION
+
+        path = Path(path)
+        if not path.exists():
+            raise ModelMissing(f"{path} not found: train with `python -m physio_core.train`")
+        d = joblib.load(path)
+        if d.get("kind") != cls.name or d.get("feature_version") != FEATURE_VERSION:
+            raise ValueError(f"{path}: not a stability model for features {FEATURE_VERSION}")
+        m = cls(d["config"])
+        m.ae.load_state_dict({k: torch.from_numpy(v) for k, v in d["ae_state"].items()})
+        m.ae.eval()
+        m.mean, m.std, m.per_movement = d["mean"], d["std"], d["per_movement"]
+        return m
+
+    def predict(self, sequences: list[np.ndarray], movements: list[int]) -> np.ndarray:
+        """Anomaly in [0, 1] of each rep (higher = further from correct reps)."""
+        return np.array([self.anomaly(j, m) for j, m in zip(sequences, movements)])

@@ -1,0 +1,186 @@
+"""Training and scoring of all UI-PRMD models together (used by train.py and evaluate.py)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from physio_core.ml.classifier import ExerciseClassifier
+from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS, OTHER, Augment, RepRecord, other_samples
+from physio_core.ml.gcn import MistakeGCN
+from physio_core.ml.judge import CorrectnessJudge
+from physio_core.ml.repcount import RepDetector, build_sets
+from physio_core.ml.stability import StabilityModel
+
+FILES = {
+    "classifier": "exercise_classifier.pt",
+    "rep": "rep_detector.pt",
+    "stability": "stability.joblib",
+    "gcn": "mistake_gcn.pt",
+    "judge": "judge.joblib",
+}
+SCORE_SEED = 2024
+
+
+@dataclass
+class Models:
+    classifier: ExerciseClassifier | None = None
+    rep: RepDetector | None = None
+    stability: StabilityModel | None = None
+    gcn: MistakeGCN | None = None
+    judge: CorrectnessJudge | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def save(self, out_dir: str | Path) -> None:
+        out = Path(out_dir)
+        for key, fname in FILES.items():
+            m = getattr(self, key)
+            if m is not None:
+                m.save(out / fname)
+
+    @classmethod
+    def load(cls, models_dir: str | Path) -> "Models":
+        d = Path(models_dir)
+        return cls(
+            ExerciseClassifier.load(d / FILES["classifier"]),
+            RepDetector.load(d / FILES["rep"]),
+            StabilityModel.load(d / FILES["stability"]),
+            MistakeGCN.load(d / FILES["gcn"]),
+            CorrectnessJudge.load(d / FILES["judge"]),
+        )
+
+
+def train_all(reps: list[RepRecord], gcn_targets: list[np.ndarray] | None = None,
+              only: set[str] | None = None, log=print, save_to: str | Path | None = None) -> Models:
+    m = Models()
+    steps = (
+        ("classifier", lambda: ExerciseClassifier().fit(reps)),
+        ("rep", lambda: RepDetector().fit(reps)),
+        ("stability", lambda: StabilityModel().fit(reps)),
+        ("gcn", lambda: MistakeGCN().fit(reps, gcn_targets)),
+        ("judge", lambda: CorrectnessJudge().fit(reps)),
+    )
+    for key, fit in steps:
+        if only is not None and key not in only:
+            continue
+        t = time.perf_counter()
+        setattr(m, key, fit())
+        m.seconds[key] = time.perf_counter() - t
+        log(f"  trained {key:<10} in {m.seconds[key]:6.1f} s")
+        if save_to is not None:
+            getattr(m, key).save(Path(save_to) / FILES[key])
+    return m
+
+
+@dataclass
+class Raw:
+    """Per-item outcomes, pooled over folds before computing the figures."""
+
+    movement_true: list[int] = field(default_factory=list)
+    movement_pred: list[int] = field(default_factory=list)
+    other_pred: list[int] = field(default_factory=list)
+    mistake_true: list[int] = field(default_factory=list)  # label20
+    mistake_pred: list[int] = field(default_factory=list)
+    anomaly: list[float] = field(default_factory=list)
+    anomaly_parts: list[list[float]] = field(default_factory=list)
+    anomaly_correct: list[int] = field(default_factory=list)
+    anomaly_movement: list[int] = field(default_factory=list)
+    judge_true: list[int] = field(default_factory=list)
+    judge_pred: list[int] = field(default_factory=list)
+    corrected_ok: list[int] = field(default_factory=list)
+    reps_true: list[int] = field(default_factory=list)
+    reps_pred: list[int] = field(default_factory=list)
+
+    def extend(self, other: "Raw") -> None:
+        for k in self.__dataclass_fields__:
+            getattr(self, k).extend(getattr(other, k))
+
+
+def score_all(models: Models, reps: list[RepRecord], seed: int = SCORE_SEED) -> Raw:
+    """Run every model on ``reps`` (subjects the models may or may not have seen)."""
+    rng = np.random.default_rng(seed)
+    raw = Raw()
+    joints = [r.joints for r in reps]
+    moves = [r.movement for r in reps]
+    if models.classifier is not None:
+        raw.movement_true = moves
+        raw.movement_pred = models.classifier.predict(joints).tolist()
+        aug = Augment()
+        others = [aug(j, rng, time_warp=False) for j in other_samples(reps, rng, 40)]
+        raw.other_pred = models.classifier.predict(others).tolist()
+    if models.gcn is not None:
+        raw.mistake_true = [r.label20 for r in reps]
+        labels, fixed = models.gcn.correct(joints)
+        raw.mistake_pred = labels.tolist()
+        if models.judge is not None:
+            inc = [i for i, r in enumerate(reps) if not r.correct]
+            ok = models.judge.predict([fixed[i] for i in inc], [moves[i] for i in inc])
+            raw.corrected_ok = ok.tolist()
+    if models.judge is not None:
+        raw.judge_true = [int(r.correct) for r in reps]
+        raw.judge_pred = models.judge.predict(joints, moves).tolist()
+    if models.stability is not None:
+        for r in reps:
+            c = models.stability.anomaly_components(r.joints, r.movement)
+            raw.anomaly.append(c["anomaly"])
+            raw.anomaly_parts.append([c["anomaly_ae"], c["anomaly_iforest"], c["anomaly_ocsvm"]])
+            raw.anomaly_correct.append(int(r.correct))
+            raw.anomaly_movement.append(r.movement)
+    if models.rep is not None:
+        for j, _, k in build_sets(reps, rng, per_group=2, augment=False):
+            raw.reps_true.append(k)
+            raw.reps_pred.append(models.rep.count(j).count)
+    return raw
+
+
+def _macro(true: np.ndarray, pred: np.ndarray, classes) -> tuple[float, dict]:
+    per = {c: float((pred[true == c] == c).mean()) for c in classes if (true == c).any()}
+    return (float(np.mean(list(per.values()))) if per else float("nan")), per
+
+
+def figures(raw: Raw) -> dict:
+    """The contract figures (fractions in [0, 1]) plus details for the table."""
+    f: dict = {}
+    if raw.movement_true:
+        t, p = np.array(raw.movement_true), np.array(raw.movement_pred)
+        f["movement_accuracy"] = float((t == p).mean())
+        f["movement_macro_accuracy"], per = _macro(t, p, range(N_MOVEMENTS))
+        f["movement_per_class"] = {CLASS_NAMES[k]: v for k, v in per.items()}
+        f["other_accuracy"] = float((np.array(raw.other_pred) == OTHER).mean())
+    if raw.mistake_true:
+        t, p = np.array(raw.mistake_true), np.array(raw.mistake_pred)
+        bt, bp = t % 2, p % 2  # 0 correct, 1 incorrect
+        f["mistake_macro_accuracy"], per = _macro(bt, bp, (0, 1))
+        f["mistake_per_class"] = {("correct", "incorrect")[k]: v for k, v in per.items()}
+        f["mistake_20class_macro_accuracy"], _ = _macro(t, p, range(2 * N_MOVEMENTS))
+        f["mistake_movement_accuracy"] = float((t // 2 == p // 2).mean())
+    if raw.corrected_ok:
+        f["corrected_success"] = float(np.mean(raw.corrected_ok))
+    if raw.judge_true:
+        t, p = np.array(raw.judge_true), np.array(raw.judge_pred)
+        f["judge_macro_accuracy"], _ = _macro(t, p, (0, 1))
+        f["judge_incorrect_passed_uncorrected"] = float(p[t == 0].mean())
+    if raw.anomaly:
+        a, c, m = np.array(raw.anomaly), np.array(raw.anomaly_correct), np.array(raw.anomaly_movement)
+        parts = np.array(raw.anomaly_parts)
+        aucs = [roc_auc_score(1 - c[m == k], a[m == k]) for k in sorted(set(m))
+                if len(set(c[m == k])) == 2]
+        f["anomaly_auc"] = float(np.mean(aucs))
+        f["anomaly_auc_per_movement"] = {CLASS_NAMES[k]: float(v) for k, v in zip(sorted(set(m)), aucs)}
+        f["anomaly_auc_pooled"] = float(roc_auc_score(1 - c, a))
+        for i, name in enumerate(("ae", "iforest", "ocsvm")):
+            f[f"anomaly_auc_{name}"] = float(np.mean([
+                roc_auc_score(1 - c[m == k], parts[m == k, i]) for k in sorted(set(m))
+                if len(set(c[m == k])) == 2
+            ]))
+    if raw.reps_true:
+        t, p = np.array(raw.reps_true, float), np.array(raw.reps_pred, float)
+        f["rep_count_mae"] = float(np.mean(np.abs(p - t) / t))
+        f["rep_count_obo"] = float(np.mean(np.abs(p - t) <= 1))
+        f["rep_count_exact"] = float(np.mean(p == t))
+        f["rep_count_sets"] = len(t)
+    return f

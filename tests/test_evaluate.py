@@ -1,0 +1,58 @@
+"""`python -m physio_core.evaluate` on a small real folder laid out like UI-PRMD."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from physio_core.evaluate import CONTRACT_KEYS, main
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+UIPRMD = DATASETS / "ui-prmd"
+IMU = DATASETS / "metamotion-imu"
+
+pytestmark = pytest.mark.skipif(not UIPRMD.is_dir(), reason=f"UI-PRMD not found at {UIPRMD}")
+
+
+def _small_uiprmd(dst: Path) -> Path:
+    """Subject 3, movements 1-3, episodes 1-4, correct and incorrect: 24 real file pairs."""
+    for kind in ("correct", "incorrect"):
+        for part in ("positions", "angles"):
+            out = dst / "kinect" / kind / part
+            out.mkdir(parents=True)
+            for f in sorted((UIPRMD / "kinect" / kind / part).glob("m0[1-3]_s03_e0[1-4]_*")):
+                (out / f.name).symlink_to(f)
+    return dst
+
+
+def test_evaluate_writes_contract_keys(tmp_path, capsys):
+    folder = _small_uiprmd(tmp_path / "ui")
+    out = tmp_path / "figs.json"
+    args = ["--ui-prmd", str(folder), "--json", str(out)]
+    if IMU.is_dir():
+        args += ["--imu", str(IMU)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "movement accuracy" in printed and "shipped weights" in printed
+    figs = json.loads(out.read_text())
+    keys = CONTRACT_KEYS if IMU.is_dir() else tuple(k for k in CONTRACT_KEYS if not k.startswith("imu"))
+    for k in keys:
+        assert k in figs, k
+        assert 0.0 <= figs[k] <= 1.0, (k, figs[k])
+    # held-in subject, three movements: the classifier must get these right
+    assert figs["movement_accuracy"] >= 0.9
+    assert figs["rep_count_obo"] >= 0.8
+
+
+def test_evaluate_refuses_a_missing_folder(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "physio_core.evaluate", "--ui-prmd", str(tmp_path / "nope")],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert r.returncode == 2
+    assert "not found" in r.stderr

@@ -1,0 +1,132 @@
+"""The shipped UI-PRMD models on real UI-PRMD sequences (weights under models/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from physio_core.features import frame_features, joint_features, sequence_features
+from physio_core.ml.data import CLASS_NAMES, load_uiprmd
+from physio_core.ml.runtime import ModelSuite, ModelUnavailable
+from physio_core.skeleton import N_JOINTS, PoseSequence
+
+ROOT = Path(__file__).resolve().parents[1]
+UIPRMD = ROOT.parent / "shared" / "datasets" / "ui-prmd"
+MODELS = ROOT / "models"
+
+needs_data = pytest.mark.skipif(not UIPRMD.is_dir(), reason=f"UI-PRMD not found at {UIPRMD}")
+
+
+@pytest.fixture(scope="module")
+def reps():
+    return load_uiprmd(UIPRMD, ROOT / ".cache")
+
+
+@pytest.fixture(scope="module")
+def suite():
+    s = ModelSuite.load(MODELS)
+    assert not s.missing, f"shipped weights missing or stale: {s.missing}"
+    return s
+
+
+def _pick(reps, movement=None, subject=None, correct=None, n=None):
+    out = [r for r in reps if (movement is None or r.movement == movement)
+           and (subject is None or r.subject == subject)
+           and (correct is None or r.correct == correct)]
+    return out[:n] if n else out
+
+
+@needs_data
+def test_features_are_per_frame_and_size_invariant(reps):
+    j = reps[0].joints
+    f = joint_features(j)
+    assert np.allclose(frame_features(j[5]), f[5])
+    # a taller person (all joints ×1.25) doing the same thing: same positions and angles
+    assert np.allclose(joint_features(j * 1.25), f, atol=1e-5)
+    # turning to face the camera at 40°: the hip line is re-aligned, positions stay
+    a = np.radians(40)
+    rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    assert np.allclose(joint_features(j @ rot.T)[:, :57], f[:, :57], atol=1e-4)
+    seq = reps[0].pose()
+    assert np.allclose(sequence_features(seq), f)
+
+
+@needs_data
+def test_classifier_names_real_reps(suite, reps):
+    # two subjects, every movement, correct and incorrect: 40 real reps
+    picked = [r for s in (1, 5) for m in range(10) for c in (True, False)
+              for r in _pick(reps, m, s, c, 1)]
+    hits = sum(suite.classify_window(r.pose()).index == r.movement for r in picked)
+    assert hits >= 38, f"{hits}/40 real reps classified as their movement"
+
+
+@needs_data
+def test_standing_still_is_other(suite, reps):
+    rest = reps[0].joints[0]
+    rng = np.random.default_rng(0)
+    still = rest[None] + rng.normal(0, 0.005, (90, N_JOINTS, 3))
+    assert suite.classify_window(still).label == "other"
+
+
+@needs_data
+def test_counts_reps_in_a_concatenated_real_set(suite, reps):
+    from physio_core.datasets.continuous import concatenate_reps
+
+    rng = np.random.default_rng(3)
+    for movement, k in ((0, 6), (6, 8), (3, 5)):
+        chosen = _pick(reps, movement, 2, True, k)
+        seq, bounds = concatenate_reps([r.pose() for r in chosen], pause_s=(0.5, 1.5), rng=rng)
+        assert len(bounds) == k
+        counted = suite.count_reps(seq).count
+        assert abs(counted - k) <= 1, f"movement {movement}: counted {counted}, true {k}"
+
+
+@needs_data
+def test_incorrect_reps_look_more_anomalous(suite, reps):
+    scores = {True: [], False: []}
+    for m in (0, 3, 6):
+        for r in _pick(reps, m, 3) + _pick(reps, m, 6):
+            scores[r.correct].append(1 - suite.score_rep(r.pose(), movement=m)["stability_score"])
+    assert np.mean(scores[False]) > np.mean(scores[True]) + 0.05
+
+
+@needs_data
+def test_score_rep_outputs(suite, reps):
+    r = _pick(reps, 0, 4, False, 1)[0]
+    out = suite.score_rep(r.pose())
+    for k in ("stability_score", "balance_score", "injury_risk"):
+        assert 0.0 <= out[k] <= 1.0
+    assert isinstance(out["reason"], str) and out["reason"]
+    assert out["movement"] == CLASS_NAMES[0]
+    # compared with the athlete's own correct reps, the reason speaks of "your usual"
+    own = [q.pose() for q in _pick(reps, 0, 4, True, 5)]
+    out2 = suite.score_rep(r.pose(), movement="deep_squat", baseline=own)
+    assert 0.0 <= out2["injury_risk"] <= 1.0
+
+
+@needs_data
+def test_mistake_label_and_correction_toward_correct(suite, reps):
+    incorrect = [r for m in range(10) for r in _pick(reps, m, 8, False, 2)]
+    before, after, flagged, movement_ok = [], [], 0, 0
+    for r in incorrect:
+        label, fixed = suite.mistake_and_correction(r.pose())
+        assert isinstance(fixed, PoseSequence) and len(fixed) == len(r.joints)
+        movement_ok += label.movement == CLASS_NAMES[r.movement]
+        flagged += not label.correct
+        before.append(suite.judge_correct(r.pose(), r.movement))
+        after.append(suite.judge_correct(fixed, r.movement))
+    assert flagged >= 16, f"only {flagged}/20 incorrect reps flagged"
+    assert movement_ok >= 17, f"movement right on only {movement_ok}/20"
+    assert np.mean(after) > np.mean(before) + 0.3
+    assert np.mean(np.array(after) > 0.5) >= 0.5
+
+
+def test_missing_weights_give_clear_messages(tmp_path):
+    s = ModelSuite.load(tmp_path)
+    assert set(s.missing) == {"classifier", "rep", "stability", "gcn", "judge"}
+    with pytest.raises(ModelUnavailable, match="physio_core.train"):
+        s.classify_window(np.zeros((10, N_JOINTS, 3)))
+    with pytest.raises(ModelUnavailable):
+        s.score_rep(np.zeros((10, N_JOINTS, 3)), movement=0)
