@@ -3,8 +3,9 @@
     python -m physio_core.analyze VIDEO --out DIR [--exercise X] [--backend embedded|mmpose]
                                   [--save --athlete NAME] [--max-side 640] [--step 1]
 
-Writes DIR/summary.json (frames, fps, frames_with_person, rep_count, reps, backend, ...) and
-DIR/angles.csv (time_s + the 23 angles). On bad input (missing file, not a video, damaged,
+Writes DIR/summary.json (frames, fps, frames_with_person, rep_count, reps, backend, ...; with
+the trained models also exercise_label and per rep exercise, stability_score, balance_score,
+injury_risk, reason, mistake) and DIR/angles.csv (time_s + the 23 angles). On bad input (missing file, not a video, damaged,
 too large, no person, backend unavailable, database away) it prints ONE line to stderr and
 exits non-zero: 2 input file, 3 no person, 4 pose backend, 5 database, 1 anything else.
 """
@@ -147,6 +148,12 @@ def _run(args: argparse.Namespace) -> int:
         f"{result.frames / elapsed:.1f} frames/s -> {out}"
         + (f" (saved as session #{session_id})" if session_id is not None else "")
     )
+    if result.exercise_label is not None:
+        scores = ", ".join(f"{k} {result.metrics[k]:.2f}" for k in
+                           ("stability_score", "balance_score", "injury_risk") if k in result.metrics)
+        print(f"exercise: {result.exercise_label}" + (f" ({scores})" if scores else ""))
+    for line in result.feedback:
+        print(f"feedback: {line}")
     for w in result.warnings:
         print(f"warning: {w}")
     return 0

@@ -7,9 +7,12 @@ poses into a ``SessionResult`` (filtering, angles, reps) for both as well.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
+import sys
+import types
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -173,8 +176,12 @@ def finish_sequence(
     started_at: datetime | None = None,
     warnings: list[str] | None = None,
     smooth: bool = True,
+    assess: bool = True,
 ) -> SessionResult:
-    """Filter a raw pose sequence, compute the 23 angles and count reps -> SessionResult."""
+    """Filter a raw pose sequence, compute the 23 angles and count reps -> SessionResult.
+
+    ``assess``: add the learned models' exercise label, per-rep scores and mistakes
+    (physio_core.assess); missing models leave it out with a warning, never an error."""
     from physio_core.kinematics import compute_angles
     from physio_core.reps import choose_principal_angle, count_reps
 
@@ -194,7 +201,7 @@ def finish_sequence(
             reps = list(count_reps(angles, angle=principal, fps=seq.fps, exercise=ex))
     started = started_at or datetime.now(UTC)
     duration = float(seq.times[-1] - seq.times[0]) + 1.0 / seq.fps if len(seq) else 0.0
-    return SessionResult(
+    result = SessionResult(
         pose=filtered,
         angles=angles,
         reps=reps,
@@ -208,6 +215,33 @@ def finish_sequence(
         ended_at=started + timedelta(seconds=duration),
         warnings=warnings,
     )
+    if assess and n_person >= 2:
+        _add_assessment(result)
+    return result
+
+
+def _add_assessment(result: SessionResult) -> None:
+    """The models' per-rep / per-session assessment into ``result``; a failure is a warning."""
+    import logging
+
+    from physio_core.assess import assess_session
+
+    try:
+        a = assess_session(result.pose, result.reps, result.fps, result.exercise)
+    except Exception as exc:  # a model bug must not cost the user the analysis
+        logging.getLogger(__name__).exception("assessment failed")
+        result.warnings.append(f"The exercise assessment could not be made ({exc}).")
+        return
+    if a is None:
+        result.warnings.append("The exercise models are not available: no scores or mistakes.")
+        return
+    result.exercise_label = a.exercise
+    result.exercise_timeline = a.timeline
+    result.rep_assessments = a.reps
+    result.corrected_poses = a.corrected
+    result.metrics.update(a.metrics)
+    result.feedback.extend(a.feedback)
+    result.warnings.extend(a.warnings)
 
 
 # ------------------------------------------------------------------ recorded video
@@ -456,8 +490,25 @@ class _Detections:
 # what a pose worker imports; the fork server imports it once for all later workers (the
 # pose workers do not import scipy.signal, 1-3 s in a fresh process: finish_sequence's
 # modules are imported lazily, by the parent while the workers load their models)
-_WORKER_PRELOAD = ["__main__", "physio_core.pipeline", "physio_core.video",
+_WORKER_PRELOAD = ["physio_core.pipeline", "physio_core.video",
                    "physio_core.pose.factory", "physio_core.pose.embedded"]
+
+
+@contextlib.contextmanager
+def _main_hidden_from_workers():
+    """Start pose workers without re-running the parent's main script in them.
+
+    multiprocessing re-executes ``__main__`` (by path) in every spawned / forkserver child.
+    Under Streamlit ``__main__`` is the app script itself (app.py with its login gate and
+    database set-up), which must not run in a pose worker; the workers only need
+    physio_core.pipeline, whose functions they receive by reference."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def _pose_context():
@@ -497,8 +548,9 @@ def _analyze_parallel(path: Path, reader, max_side: int | None, step: int, setti
     with ProcessPoolExecutor(2, mp_context=ctx, initializer=_init_worker,
                              initargs=(detections, stop, stop_first)) as pool:
         args = (max_side, step, settings)
-        futures = [pool.submit(_detect_part, str(path), 0, None, 0, *args),
-                   pool.submit(_detect_part, str(path), mid, None, 1, *args)]
+        with _main_hidden_from_workers():  # the processes start in submit()
+            futures = [pool.submit(_detect_part, str(path), 0, None, 0, *args),
+                       pool.submit(_detect_part, str(path), mid, None, 1, *args)]
         source = _Detections(detections, futures, stop_first, mid, cut,
                              max(1, int(round(AGREE_S * reader.info.fps / step))),
                              reader.output_size, report if progress is not None else None)

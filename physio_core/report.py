@@ -80,8 +80,22 @@ def principal_angles(angles: AngleSeries, reps: Sequence[Rep] = (), valid: np.nd
     return out or list(angles.names[:k])
 
 
-def reps_table(reps: Sequence[Rep]) -> pd.DataFrame:
-    """One row per rep: timing, range of motion and its turning point."""
+ASSESSMENT_COLUMNS = ("exercise", "stability_score", "balance_score", "injury_risk", "mistake",
+                      "mistake_confidence", "reason")
+
+
+def reps_table(reps: Sequence[Rep], assessments: Sequence[dict] = ()) -> pd.DataFrame:
+    """One row per rep: timing, range of motion and its turning point; with ``assessments``
+    (SessionResult.rep_assessments) also the models' exercise, scores, mistake and reason."""
+    df = _reps_timing_table(reps)
+    if assessments:
+        by_rep = {a["rep"]: a for a in assessments}
+        for col in ASSESSMENT_COLUMNS:
+            df[col] = [by_rep.get(r, {}).get(col) for r in df["rep"]]
+    return df
+
+
+def _reps_timing_table(reps: Sequence[Rep]) -> pd.DataFrame:
     cols = ["rep", "start_s", "end_s", "duration_s", "angle", "rom_deg", "min_deg", "max_deg",
             "peak_s"]
     rows = [{
@@ -185,6 +199,71 @@ def skeleton_figure(
     return fig
 
 
+ATHLETE_COLOUR = "#e74c3c"
+CORRECTED_COLOUR = "#27ae60"
+
+
+def _bone_trace(p: np.ndarray, colour: str, name: str, highlight: np.ndarray | None = None
+                ) -> list[go.Scatter3d]:
+    """Bones of one pose as one line trace (plot axes as in skeleton_figure); with
+    ``highlight`` (bool per joint) the bones ending in a highlighted joint are drawn thicker."""
+    ok = np.isfinite(p).all(axis=1)
+    traces = []
+    for thick in ((False, True) if highlight is not None else (False,)):
+        xs, ys, zs = [], [], []
+        for a, b in BONES:
+            if ok[a] and ok[b] and (highlight is None or bool(highlight[b]) == thick):
+                for j in (a, b):
+                    xs.append(p[j, 0]); ys.append(p[j, 2]); zs.append(p[j, 1])
+                xs.append(None); ys.append(None); zs.append(None)
+        if xs:
+            traces.append(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", name=name, hoverinfo="skip",
+                                       line=dict(color=colour, width=11 if thick else 6),
+                                       showlegend=not thick))
+    return traces
+
+
+def correction_figure(
+    athlete: np.ndarray,
+    corrected: np.ndarray,
+    *,
+    title: str | None = None,
+    tolerance_m: float = 0.08,  # correct UI-PRMD reps stay within ~7 cm of their correction
+    height: int = 420,
+) -> go.Figure:
+    """3D view of one frame of a rep: the athlete in red (thicker where a joint is more than
+    ``tolerance_m`` from the correction) and the corrected pose in green, same axes and box as
+    ``skeleton_figure``."""
+    a = np.asarray(athlete, dtype=float).reshape(N_JOINTS, 3)
+    c = np.asarray(corrected, dtype=float).reshape(N_JOINTS, 3)
+    off = np.linalg.norm(a - c, axis=1)
+    wrong = np.isfinite(off) & (off > tolerance_m)
+    fig = go.Figure(_bone_trace(c, CORRECTED_COLOUR, "correction")
+                    + _bone_trace(a, ATHLETE_COLOUR, "athlete", wrong))
+    idx = np.flatnonzero(wrong)
+    if idx.size:
+        fig.add_trace(go.Scatter3d(
+            x=a[idx, 0], y=a[idx, 2], z=a[idx, 1], mode="markers", showlegend=False,
+            marker=dict(size=5, color=ATHLETE_COLOUR),
+            text=[f"{JOINT_NAMES[i]}: {off[i] * 100:.0f} cm off" for i in idx],
+            hovertemplate="%{text}<extra></extra>",
+        ))
+    both = np.vstack([a, c])
+    lo = float(np.nanmin(both[:, 1])) if np.isfinite(both[:, 1]).any() else -1.0
+    fig.update_layout(
+        height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
+        legend=dict(orientation="h", y=0.02),
+        scene=dict(
+            xaxis=dict(title="left (m)", range=[-1.0, 1.0]),
+            yaxis=dict(title="forward (m)", range=[-1.0, 1.0]),
+            zaxis=dict(title="up (m)", range=[min(lo, -1.0) - 0.05, 1.0]),
+            aspectmode="cube",
+            camera=dict(eye=dict(x=0.3, y=1.9, z=0.4), up=dict(x=0, y=0, z=1)),
+        ),
+    )
+    return fig
+
+
 def reps_figure(reps: Sequence[Rep], *, height: int = 300) -> go.Figure:
     """Range of motion of each rep (bars) with the rep duration as hover text."""
     fig = go.Figure()
@@ -257,7 +336,9 @@ def _json_default(v: Any) -> Any:
 def summary_dict(result: SessionResult) -> dict[str, Any]:
     """The JSON contract of ``python -m physio_core.analyze`` (summary.json) and the download.
 
-    Keys: frames, fps, frames_with_person, rep_count, reps (start_s, end_s, rom_deg, angle...),
+    Keys: frames, fps, frames_with_person, rep_count, reps (start_s, end_s, rom_deg, angle...,
+    and when assessed exercise, stability_score, balance_score, injury_risk, reason, mistake),
+    exercise_label, exercise_timeline,
     backend, plus source, exercise, duration_s, principal_angle, angle ranges, metrics,
     feedback, warnings.
     """
@@ -271,7 +352,9 @@ def summary_dict(result: SessionResult) -> dict[str, Any]:
         "duration_s": round(result.frames / result.fps, 3) if result.fps else None,
         "frames_with_person": int(result.frames_with_person),
         "rep_count": int(result.rep_count),
-        "reps": [r.to_dict() for r in result.reps],
+        "exercise_label": result.exercise_label,
+        "exercise_timeline": list(result.exercise_timeline),
+        "reps": _reps_with_assessment(result),
         "principal_angle": result.reps[0].angle if result.reps else None,
         "angles": {
             row.angle: {"min_deg": _finite(round(row.min_deg, 2)), "max_deg": _finite(round(row.max_deg, 2)),
@@ -285,6 +368,17 @@ def summary_dict(result: SessionResult) -> dict[str, Any]:
         "started_at": result.started_at.isoformat() if result.started_at else None,
         "ended_at": result.ended_at.isoformat() if result.ended_at else None,
     }
+
+
+def _reps_with_assessment(result: SessionResult) -> list[dict[str, Any]]:
+    """Rep.to_dict() plus the models' per-rep fields (exercise, stability_score,
+    balance_score, injury_risk, reason, mistake, ...) when the rep was assessed."""
+    by_rep = {a["rep"]: a for a in result.rep_assessments}
+    def clean(v: Any) -> Any:
+        return _finite(float(v)) if isinstance(v, (float, np.floating)) else v
+
+    return [{**r.to_dict(), **{k: clean(v) for k, v in by_rep.get(r.index, {}).items() if k != "rep"}}
+            for r in result.reps]
 
 
 def summary_json(result: SessionResult, *, include_series: bool = False) -> bytes:

@@ -79,6 +79,13 @@ class SessionResult:
     metrics: dict[str, float] = field(default_factory=dict)
     feedback: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. "two people in view at 3.2 s"
+    # the learned models' assessment (physio_core.assess), empty when the models are missing:
+    exercise_label: str | None = None  # recognised exercise ("deep_squat", ..., "other")
+    exercise_timeline: list[dict] = field(default_factory=list)  # [{start_s, end_s, exercise, confidence}]
+    # one dict per assessed rep: rep (its index), exercise, stability_score, balance_score,
+    # injury_risk, reason, mistake ("correct" | "incorrect"), mistake_confidence
+    rep_assessments: list[dict] = field(default_factory=list)
+    corrected_poses: dict[int, PoseSequence] = field(default_factory=dict)  # rep index -> pose
 
     @property
     def rep_count(self) -> int:

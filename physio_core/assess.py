@@ -1,0 +1,196 @@
+"""Per-rep and per-session assessment of an analysed recording with the learned models.
+
+    a = assess_session(pose, reps, fps, exercise="auto")
+    a.exercise            -> "deep_squat" | ... | "other"
+    a.reps                -> [{rep, exercise, stability_score, balance_score, injury_risk,
+                              reason, mistake, correct, mistake_confidence}, ...]
+    a.corrected[rep_idx]  -> the rep's corrected pose (PoseSequence), when the GCN ran
+    a.metrics             -> session stability_score / balance_score / injury_risk (means)
+
+This is per-rep / per-session work done after the video is analysed; nothing per frame. The
+models are loaded once per process (``get_suite``). A model whose weights are missing or do not
+fit raises ``ModelUnavailable``: its part of the assessment is left out with a warning. The live
+page can call the same ``assess_session`` on its collected poses when a set ends, or
+``assess_rep`` on each rep as it is counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from physio_core.results import Rep
+from physio_core.skeleton import PoseSequence
+
+log = logging.getLogger(__name__)
+
+# the exercise timeline when no rep was counted: windows of this length, this far apart
+WINDOW_S = 3.0
+WINDOW_STEP_S = 1.5
+MIN_REP_FRAMES = 8
+
+
+@dataclass
+class SessionAssessment:
+    exercise: str  # the session's exercise label (a UI-PRMD movement or "other")
+    exercise_confidence: float
+    timeline: list[dict] = field(default_factory=list)  # [{start_s, end_s, exercise, confidence}]
+    reps: list[dict] = field(default_factory=list)  # one dict per Rep, in order
+    corrected: dict[int, PoseSequence] = field(default_factory=dict)  # rep index -> corrected
+    metrics: dict[str, float] = field(default_factory=dict)
+    feedback: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=4)
+def _suite_at(models_dir: str):
+    from physio_core.ml.runtime import ModelSuite
+
+    return ModelSuite.load(models_dir)
+
+
+def get_suite(models_dir: str | Path | None = None):
+    """The ModelSuite of ``models_dir`` (settings' model_dir by default), loaded once."""
+    from physio_core.config import get_settings
+
+    d = Path(models_dir) if models_dir is not None else Path(get_settings().model_dir)
+    return _suite_at(str(d.resolve()))
+
+
+def _slice(pose: PoseSequence, a: int, b: int) -> PoseSequence:
+    """Frames a..b inclusive."""
+    s = slice(a, b + 1)
+    return PoseSequence(pose.joints[s], pose.confidence[s], pose.times[s], pose.fps,
+                        None if pose.root is None else pose.root[s])
+
+
+def _has_person(pose: PoseSequence) -> bool:
+    return len(pose) >= 2 and int(pose.valid.sum()) >= 2
+
+
+def assess_rep(suite, rep_pose: PoseSequence, movement: str | None,
+               baseline: list[PoseSequence] | None = None) -> tuple[dict, PoseSequence | None]:
+    """One rep: exercise label, scores with reason, mistake label; plus the corrected pose.
+    Parts whose model is unavailable are left out of the dict. ``movement``: a UI-PRMD name
+    (classified when None)."""
+    from physio_core.ml.data import CLASS_NAMES, OTHER
+    from physio_core.ml.runtime import ModelUnavailable
+
+    out: dict = {}
+    corrected = None
+    if suite.has("classifier"):
+        pred = suite.classify_window(rep_pose, rep_pose.fps)
+        out["exercise"] = pred.label
+        out["exercise_confidence"] = round(pred.confidence, 4)
+        if movement is None:
+            # "other" still needs a movement for the scores: the most likely real one
+            movement = pred.label if pred.index != OTHER else max(
+                CLASS_NAMES[:OTHER], key=lambda n: pred.probabilities[n])
+    try:
+        s = suite.score_rep(rep_pose, movement, baseline)
+        out.update({k: s[k] for k in ("stability_score", "balance_score", "injury_risk",
+                                      "reason", "anomaly")})
+    except ModelUnavailable:
+        pass
+    try:
+        label, corrected = suite.mistake_and_correction(rep_pose)
+        out["mistake"] = "correct" if label.correct else "incorrect"
+        out["mistake_movement"] = label.movement
+        out["mistake_confidence"] = round(label.confidence, 4)
+    except ModelUnavailable:
+        pass
+    return out, corrected
+
+
+def _timeline(suite, pose: PoseSequence, fps: float) -> list[dict]:
+    win, step = max(2, int(WINDOW_S * fps)), max(1, int(WINDOW_STEP_S * fps))
+    out = []
+    for a in range(0, max(1, len(pose) - win + 1), step):
+        part = _slice(pose, a, min(len(pose), a + win) - 1)
+        if not _has_person(part):
+            continue
+        p = suite.classify_window(part, fps)
+        out.append({"start_s": round(float(part.times[0]), 3), "end_s": round(float(part.times[-1]), 3),
+                    "exercise": p.label, "confidence": round(p.confidence, 4)})
+    return out
+
+
+def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: str = "auto",
+                   models_dir: str | Path | None = None) -> SessionAssessment | None:
+    """Assess every rep of a session; None (with a log line) when no model can run."""
+    from physio_core.ml.data import CLASS_NAMES, OTHER
+
+    suite = get_suite(models_dir)
+    if not any(suite.has(k) for k in ("classifier", "stability", "gcn")):
+        log.warning("no assessment model available: %s", suite.missing)
+        return None
+    warnings = [f"Model '{k}' unavailable: part of the assessment is missing."
+                for k in ("classifier", "stability", "gcn") if not suite.has(k)]
+    given = exercise if exercise in CLASS_NAMES[:OTHER] else None
+
+    rep_poses = [(r, _slice(pose, r.start_frame, r.end_frame)) for r in reps]
+    rep_poses = [(r, p) for r, p in rep_poses if len(p) >= MIN_REP_FRAMES and _has_person(p)]
+
+    # the session's exercise: the user's choice, else the majority of the reps' (or windows')
+    timeline: list[dict] = []
+    label, conf = given or "other", 1.0 if given else 0.0
+    if suite.has("classifier"):
+        if rep_poses:
+            preds = [suite.classify_window(p, fps) for _, p in rep_poses]
+            timeline = [{"start_s": round(r.start_s, 3), "end_s": round(r.end_s, 3),
+                         "exercise": q.label, "confidence": round(q.confidence, 4)}
+                        for (r, _), q in zip(rep_poses, preds)]
+        elif _has_person(pose):
+            timeline = _timeline(suite, pose, fps)
+        if timeline and given is None:
+            label = Counter(t["exercise"] for t in timeline).most_common(1)[0][0]
+            conf = float(np.mean([t["confidence"] for t in timeline if t["exercise"] == label]))
+    movement = given or (label if label != "other" else None)
+
+    rows: list[dict] = []
+    corrected: dict[int, PoseSequence] = {}
+    all_rep_poses = [p for _, p in rep_poses]
+    for i, (rep, rp) in enumerate(rep_poses):
+        # the session's other reps are the athlete's "usual" for the reason text
+        baseline = [q for k, q in enumerate(all_rep_poses) if k != i] if len(all_rep_poses) >= 3 else None
+        try:
+            row, fixed = assess_rep(suite, rp, movement, baseline)
+        except ValueError as exc:  # e.g. a rep without enough measured joints
+            warnings.append(f"Rep {rep.index} could not be assessed: {exc}")
+            continue
+        rows.append({"rep": rep.index, **row})
+        if fixed is not None:
+            corrected[rep.index] = fixed
+
+    metrics: dict[str, float] = {}
+    for k in ("stability_score", "balance_score", "injury_risk"):
+        vals = [r[k] for r in rows if k in r]
+        if vals:
+            # the session is as risky as its riskiest rep; scores are the reps' mean
+            metrics[k] = round(float(max(vals) if k == "injury_risk" else np.mean(vals)), 4)
+    if rows and any("mistake" in r for r in rows):
+        metrics["reps_incorrect"] = float(sum(r.get("mistake") == "incorrect" for r in rows))
+    if timeline:
+        metrics["exercise_confidence"] = round(conf, 4)
+
+    if rows and label == "other" and given is None:
+        warnings.append("No known exercise was recognised: the scores and mistakes compare the "
+                        "reps with the nearest movement the models know and are only indicative.")
+    feedback: list[str] = []
+    if label != "other":
+        feedback.append(f"Exercise recognised: {label.replace('_', ' ')}"
+                        + ("" if given else f" ({conf:.0%})") + ".")
+    if "injury_risk" in metrics and rows:
+        worst = max((r for r in rows if "injury_risk" in r), key=lambda r: r["injury_risk"])
+        feedback.append(f"Highest injury risk on rep {worst['rep']} ({worst['injury_risk']:.2f}): "
+                        f"{worst['reason']}")
+    bad = [r["rep"] for r in rows if r.get("mistake") == "incorrect"]
+    if bad:
+        feedback.append("Reps judged incorrect: " + ", ".join(f"#{k}" for k in bad)
+                        + " (see the corrected pose in the 3D view).")
+    return SessionAssessment(label, conf, timeline, rows, corrected, metrics, feedback, warnings)
