@@ -1,4 +1,5 @@
-"""PhysioTrack: the Streamlit app shell (navigation + the athlete picker shared by all pages).
+"""PhysioTrack: the Streamlit app shell (login gate, navigation by role, the athlete picker
+shared by all pages).
 
     streamlit run app.py
 """
@@ -9,11 +10,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._shared import athlete_picker, get_engine, navigation_spec
+from pages._auth import account_box, bootstrap_admin, load_secrets_into_env, signed_in_user
+from pages._shared import athlete_picker, db_error_message, get_engine, navigation_spec
 
 ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="PhysioTrack", page_icon=":material/accessibility_new:", layout="wide")
+load_secrets_into_env()  # .streamlit/secrets.toml -> environment, before any setting is read
 
 
 def _live_placeholder() -> None:
@@ -22,19 +25,34 @@ def _live_placeholder() -> None:
             "Use **Upload analysis** with a recorded video meanwhile.")
 
 
-def _pages() -> dict[str, list]:
+def _pages(role: str) -> dict[str, list]:
     groups: dict[str, list] = {}
     for spec in navigation_spec(ROOT):
+        if spec.url_path == "login" or (spec.url_path == "admin" and role == "athlete"):
+            continue  # logged in already; athletes manage nobody (the queries refuse them anyway)
         target = str(spec.path) if spec.path is not None else _live_placeholder
+        # athletes land on their progress, staff on the analysis
+        default = spec.url_path == "progress" if role == "athlete" else spec.default
         groups.setdefault(spec.group, []).append(
             st.Page(target, title=spec.title, icon=spec.icon, url_path=spec.url_path,
-                    default=spec.default)
+                    default=default)
         )
     return groups
 
 
-page = st.navigation(_pages())
+engine = get_engine()
+bootstrap_admin(engine)
+user = signed_in_user(engine)
+if user is None:  # the login gate: nothing else is reachable
+    st.navigation([st.Page(str(ROOT / "pages" / "login.py"), title="Log in", icon=":material/login:",
+                           url_path="login", default=True)], position="hidden").run()
+    st.stop()
+
+page = st.navigation(_pages(user.role.value))
+if st.session_state.get("db_error"):
+    st.warning(db_error_message(), icon=":material/cloud_off:")
 with st.sidebar:
     st.markdown("### PhysioTrack")
-athlete_picker(get_engine())
+    account_box(engine, user)
+athlete_picker(engine)
 page.run()

@@ -122,14 +122,17 @@ def current_athlete_id() -> int | None:
 def athlete_picker(engine, *, container=None) -> int | None:
     """Athlete select box plus a 'new athlete' field; returns the chosen athlete's id."""
     from physio_core.store import get_or_create_athlete, list_athletes
+    from physio_core.store.access import add_athlete_as, athletes_for
 
+    me = viewer_id()
     box = container or st.sidebar
     box.subheader("Athlete")
     if engine is None:
         box.warning(db_error_message())
         return None
     try:
-        athletes = list_athletes(engine)
+        # logged in: only the athletes this user may work with (the queries check it too)
+        athletes = list_athletes(engine) if me is None else athletes_for(engine, me)
     except Exception as exc:
         box.warning(f"Could not read the athletes: {exc}")
         return None
@@ -144,11 +147,14 @@ def athlete_picker(engine, *, container=None) -> int | None:
     else:
         box.caption("No athlete yet: create one below.")
         st.session_state.pop(ATHLETE_KEY, None)
+    if me is not None and st.session_state.get("user_role") == "athlete":
+        return st.session_state.get(ATHLETE_KEY)  # athletes do not create athletes
     with box.form("new_athlete", clear_on_submit=True, border=False):
         name = st.text_input("New athlete", placeholder="Name of a new athlete")
         if st.form_submit_button("Add athlete") and name.strip():
             try:
-                athlete = get_or_create_athlete(engine, name)
+                athlete = (get_or_create_athlete(engine, name) if me is None
+                           else add_athlete_as(engine, me, name))
             except Exception as exc:
                 st.error(f"Could not create the athlete: {exc}")
             else:
@@ -206,6 +212,7 @@ def render_report(
               help=f"{result.frames_with_person} of {result.frames} frames")
     c3.metric("Duration", f"{result.frames / result.fps:.1f} s" if result.fps else "–")
     c4.metric("Pose backend", result.backend or "–")
+    _assessment_summary(result)
     for w in result.warnings:
         st.warning(w)
     for f in result.feedback:
@@ -252,8 +259,16 @@ def render_report(
     st.subheader(f"Repetitions ({result.rep_count})")
     if result.reps:
         a, b = st.columns([3, 2])
-        a.dataframe(report.reps_table(result.reps), hide_index=True, width="stretch")
-        b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart", width="stretch")
+        if result.rep_assessments:
+            st.dataframe(report.reps_table(result.reps, result.rep_assessments), hide_index=True,
+                         width="stretch")
+            b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart",
+                           width="stretch")
+            _correction_view(result, a, key)
+        else:
+            a.dataframe(report.reps_table(result.reps), hide_index=True, width="stretch")
+            b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart",
+                           width="stretch")
     else:
         st.caption("No repetition was counted.")
 
@@ -268,3 +283,51 @@ def render_report(
         d3.download_button("3D joints (CSV)", report.pose_csv(result.pose),
                            file_name=f"{file_stem}_joints.csv", mime="text/csv",
                            key=f"{key}_dl_pose")
+
+
+def _assessment_summary(result: SessionResult) -> None:
+    """The recognised exercise and the session scores, when the models assessed it."""
+    if result.exercise_label is None:
+        return
+    m = result.metrics
+    c1, c2, c3, c4 = st.columns(4)
+    label = result.exercise_label.replace("_", " ")
+    conf = m.get("exercise_confidence")
+    c1.metric("Exercise", label, help=None if conf is None else f"model confidence {conf:.0%}")
+    for col, name, k in ((c2, "Stability", "stability_score"), (c3, "Balance", "balance_score"),
+                         (c4, "Injury risk", "injury_risk")):
+        col.metric(name, f"{m[k]:.2f}" if k in m else "–",
+                   help="0–1; session risk = the riskiest rep's" if k == "injury_risk" else "0–1, mean of the reps")
+    if len({t["exercise"] for t in result.exercise_timeline}) > 1:
+        st.caption("Exercise over time: " + ", ".join(
+            f"{t['start_s']:.1f}–{t['end_s']:.1f} s {t['exercise'].replace('_', ' ')}"
+            for t in result.exercise_timeline[:12]))
+
+
+def _correction_view(result: SessionResult, box, key: str) -> None:
+    """One assessed rep: its mistake label and reason, and a frame of the athlete (red) over the
+    models' corrected pose (green)."""
+    by_rep = {a["rep"]: a for a in result.rep_assessments}
+    reps = {r.index: r for r in result.reps if r.index in by_rep}
+    if not reps:
+        return
+    with box:
+        idx = st.selectbox("Rep to inspect", list(reps), key=f"{key}_corr_rep",
+                           format_func=lambda i: f"#{i} · {by_rep[i].get('mistake', '?')}")
+        a = by_rep[idx]
+        if "mistake" in a:
+            st.markdown(f"**{a['mistake']}** ({a.get('mistake_confidence', 0):.0%} confidence)")
+        if "reason" in a:
+            st.caption(f"Injury risk {a['injury_risk']:.2f}: {a['reason']}")
+        fixed = result.corrected_poses.get(idx)
+        rep = reps[idx]
+        if fixed is None or len(fixed) == 0:
+            st.caption("No corrected pose for this rep.")
+            return
+        n = len(fixed)
+        k = st.slider("Frame of the rep", 0, n - 1, n // 2, key=f"{key}_corr_frame")
+        frame = min(rep.start_frame + k, len(result.pose) - 1)
+        st.plotly_chart(
+            report.correction_figure(result.pose.joints[frame], fixed.joints[k],
+                                     title=f"Rep #{idx}: you (red) vs correction (green)"),
+            key=f"{key}_corr_3d", width="stretch")

@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
+from pages._auth import require_user
 from pages._shared import current_athlete_id, db_error_message, get_engine, link_to_session
 from physio_core.config import get_settings
 from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot
@@ -144,6 +145,8 @@ st.caption("Film the athlete with this device's camera: skeleton, joint angles a
 
 settings = get_settings()
 engine = get_engine()
+if engine is not None:  # without a database the session is kept in memory (app gate applies)
+    require_user(engine)
 athlete_id = current_athlete_id()
 was_playing = bool(st.session_state.get(PLAYING_KEY))
 

@@ -1,12 +1,14 @@
-"""An athlete's progress over sessions: range of motion per angle, reps, scores."""
+"""An athlete's progress over sessions: sessions and reps over time, range of motion per angle
+against the trainer's targets, left/right asymmetry, stability and injury-risk trends, exercise
+mix; filtered by date range and exercise. Athletes see their own; trainers and admins the
+athlete picked in the sidebar (and may set the range-of-motion targets)."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from pages._shared import current_athlete_id, db_error_message, get_engine, link_to_session, viewer_id
-from physio_core import report
+from physio_core import progress, report
 
 st.title("Progress")
 
@@ -15,53 +17,130 @@ if engine is None:
     st.error(db_error_message())
     st.stop()
 
-from physio_core.store import AccessDenied, progress_for_athlete  # noqa: E402
+from pages._auth import require_user  # noqa: E402
+from physio_core.store import AccessDenied, StorageUnavailable, get_user  # noqa: E402
+from physio_core.store.access import delete_rom_target, may_manage_athlete, set_rom_target  # noqa: E402
+
+require_user(engine)  # also when the script is reached without the app shell's login gate
 
 athlete_id = current_athlete_id()
 if athlete_id is None:
     st.info("Pick an athlete in the sidebar.")
     st.stop()
+me = viewer_id()
 
 try:
-    rows = progress_for_athlete(engine, athlete_id, viewer_id=viewer_id())
+    everything = progress.load_progress(engine, athlete_id, viewer_id=me)
 except AccessDenied as exc:
     st.error(str(exc))
     st.stop()
-except Exception as exc:
-    st.error(f"Could not read the progress: {exc}")
+except StorageUnavailable as exc:
+    st.error(str(exc))
     st.stop()
 
-exercises = sorted({r.exercise for r in rows})
-if len(exercises) > 1:
-    pick = st.selectbox("Exercise", ["all", *exercises])
-    if pick != "all":
-        rows = [r for r in rows if r.exercise == pick]
-if not rows:
+athlete = get_user(engine, athlete_id)
+st.caption(f"Athlete: **{athlete.display_name if athlete else athlete_id}**")
+if not everything.rows:
     st.info("No finished session for this athlete yet.")
     st.stop()
 
-counts: dict[str, int] = {}
-for r in rows:
-    for name, v in r.rom_deg.items():
-        if v is not None:
-            counts[name] = counts.get(name, 0) + 1
-by_rom = sorted(counts, key=lambda n: -max((r.rom_deg.get(n) or 0) for r in rows))
-chosen = st.multiselect("Angles", sorted(counts), default=by_rom[:4],
-                        format_func=report.pretty_angle)
-st.subheader("Range of motion per session")
-st.plotly_chart(report.progress_figure(rows, chosen), width="stretch", key="progress_rom")
+# ------------------------------------------------------------------ filters
+f1, f2 = st.columns([2, 3])
+picked = f1.date_input(
+    "Dates", value=(everything.first_date, everything.last_date), min_value=everything.first_date,
+    max_value=everything.last_date, key="progress_dates", format="YYYY-MM-DD",
+)
+# a range while it is being picked has one end only
+start, end = (picked[0], picked[-1]) if isinstance(picked, (tuple, list)) and picked else (picked, picked)
+chosen_ex = f2.multiselect("Exercises", everything.exercises, default=everything.exercises,
+                           format_func=lambda e: e.replace("_", " "), key="progress_exercises")
+if not chosen_ex:
+    st.warning("Pick at least one exercise.")
+    st.stop()
+rows = progress.filter_rows(everything.rows, progress.ProgressFilter(start, end, tuple(chosen_ex)))
+if not rows:
+    st.warning("No session in this date range for these exercises.")
+    st.stop()
 
-st.subheader("Sessions")
-table = pd.DataFrame([{
-    "session": r.session_id,
-    "date": r.date,
-    "exercise": r.exercise,
-    "reps": r.reps,
-    "mean rep ROM (°)": None if r.mean_rep_rom_deg is None else round(r.mean_rep_rom_deg, 1),
-    "stability": r.stability_score,
-    "balance": r.balance_score,
-    "injury risk": r.injury_risk,
-} for r in rows])
-st.dataframe(table, hide_index=True, width="stretch",
-             column_config={"date": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
-link_to_session(rows[-1].session_id, label=f"Open the latest session (#{rows[-1].session_id})")
+# ------------------------------------------------------------------ key numbers
+s = progress.summary(rows)
+k1, k2, k3, k4 = st.columns(4)
+k1.metric("Sessions", s.sessions)
+k2.metric("Reps", s.reps)
+k3.metric("Active weeks", s.active_weeks)
+k4.metric("Stability", f"{rows[-1].stability_score:.2f}" if rows[-1].stability_score is not None else "–",
+          delta=None if s.stability_change is None else f"{s.stability_change:+.2f} since the first")
+
+# ------------------------------------------------------------------ charts
+left, right = st.columns(2)
+with left:
+    st.subheader("Sessions per week")
+    st.plotly_chart(progress.sessions_figure(rows), width="stretch", key="progress_sessions")
+with right:
+    st.subheader("Reps per session")
+    st.plotly_chart(progress.reps_figure(rows), width="stretch", key="progress_reps")
+
+left, right = st.columns([2, 1])
+with left:
+    st.subheader("Stability and injury risk")
+    st.plotly_chart(progress.scores_figure(rows), width="stretch", key="progress_scores")
+with right:
+    st.subheader("Exercise mix")
+    st.plotly_chart(progress.exercise_mix_figure(rows), width="stretch", key="progress_mix")
+
+# range of motion and asymmetry compare like with like: one exercise at a time
+st.subheader("Range of motion vs target")
+exercises_here = sorted({r.exercise for r in rows})
+main = progress.main_exercise(rows)
+c1, c2 = st.columns([1, 3])
+rom_exercise = c1.selectbox("Exercise", exercises_here, index=exercises_here.index(main),
+                            format_func=lambda e: e.replace("_", " "), key="progress_rom_exercise")
+ex_rows = [r for r in rows if r.exercise == rom_exercise]
+ranked = progress.angles_by_range(ex_rows)
+targeted = [t.angle for t in everything.targets
+            if t.angle in ranked and t.exercise in ("", rom_exercise)]
+default_angles = list(dict.fromkeys(targeted + ranked[:2]))[:4]
+angles = c2.multiselect("Angles", ranked, default=default_angles, format_func=report.pretty_angle,
+                        key=f"progress_angles_{rom_exercise}")
+st.plotly_chart(progress.rom_figure(ex_rows, angles, everything.targets, exercise=rom_exercise),
+                width="stretch", key="progress_rom")
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Left / right asymmetry")
+    st.plotly_chart(progress.asymmetry_figure(ex_rows), width="stretch", key="progress_asym")
+    st.caption(f"{rom_exercise.replace('_', ' ').capitalize()}: range of motion left minus right, "
+               f"in % of their mean (positive: the left moves more); the band is "
+               f"±{progress.ASYMMETRY_FLAG_PCT:.0f} %.")
+with right:
+    st.subheader("Sessions")
+    st.dataframe(progress.sessions_frame(rows), hide_index=True, width="stretch",
+                 column_config={"date": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+    link_to_session(rows[-1].session_id, label=f"Open the latest session (#{rows[-1].session_id})")
+
+# ------------------------------------------------------------------ targets (trainers, admins)
+if me is not None and may_manage_athlete(engine, me, athlete_id):
+    with st.expander("Range-of-motion targets"):
+        for t in everything.targets:
+            st.write(f"{report.pretty_angle(t.angle)} · {t.exercise.replace('_', ' ') or 'any exercise'}"
+                     f": **{t.target_deg:.0f}°**")
+        with st.form("rom_target"):
+            c1, c2, c3 = st.columns(3)
+            t_angle = c1.selectbox("Angle", ranked, format_func=report.pretty_angle)
+            t_ex = c2.selectbox("Exercise", ["", *everything.exercises],
+                                index=1 + everything.exercises.index(rom_exercise),
+                                format_func=lambda e: e.replace("_", " ") or "any exercise")
+            t_deg = c3.number_input("Target range (°)", min_value=1.0, max_value=360.0, value=90.0, step=5.0)
+            save, remove = st.columns(2)
+            do_save = save.form_submit_button("Save target", type="primary")
+            do_remove = remove.form_submit_button("Remove target")
+        if do_save or do_remove:
+            try:
+                if do_save:
+                    set_rom_target(engine, me, athlete_id, t_angle, t_deg, t_ex)
+                else:
+                    delete_rom_target(engine, me, athlete_id, t_angle, t_ex)
+            except (AccessDenied, ValueError, StorageUnavailable) as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import db_error_message, get_engine, render_report, viewer_id
+from pages._session_actions import create_session_form, render_actions, show_notice
+from pages._shared import current_athlete_id, db_error_message, get_engine, render_report, viewer_id
 
 st.title("Session detail")
 
@@ -13,7 +14,13 @@ if engine is None:
     st.error(db_error_message())
     st.stop()
 
-from physio_core.store import AccessDenied, get_session_detail, list_sessions  # noqa: E402
+from physio_core.store import AccessDenied, Role, get_session_detail, list_sessions  # noqa: E402
+
+show_notice()
+me = viewer_id()
+role = Role(st.session_state["user_role"]) if me is not None and st.session_state.get("user_role") else None
+if me is not None:
+    create_session_form(engine, me, current_athlete_id())
 
 raw = st.query_params.get("id")
 session_id = int(raw) if raw is not None and str(raw).isdigit() else None
@@ -45,6 +52,7 @@ st.caption(f"{s.started_at:%Y-%m-%d %H:%M} · source {s.source or '–'} · "
 if detail.pose is None:
     st.info(f"This session has no stored pose series: {s.rep_count} reps, "
             f"{s.frames} frames ({s.frames_with_person} with the person).")
+    render_actions(engine, me, detail, role)
     st.stop()
 
 result = detail.to_result()
@@ -56,3 +64,4 @@ if detail.metrics is not None:
         for col, (k, v) in zip(st.columns(len(scores)), scores.items()):
             col.metric(k, f"{v:.2f}")
 render_report(result, key=f"session{s.id}", file_stem=f"session_{s.id}")
+render_actions(engine, me, detail, role)

@@ -14,7 +14,10 @@ if engine is None:
     st.error(db_error_message())
     st.stop()
 
+from pages._auth import require_user  # noqa: E402
 from physio_core.store import list_sessions  # noqa: E402
+
+require_user(engine)  # also when the script is reached without the app shell's login gate
 
 athlete_id = current_athlete_id()
 only_athlete = st.toggle("Only the athlete picked in the sidebar", value=athlete_id is not None,

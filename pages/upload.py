@@ -107,10 +107,15 @@ def _save(entry: dict, exercise: str) -> None:
     if engine is None:
         return
     try:
-        entry["session_id"] = save_session_result(
-            engine, entry["result"], athlete_id=athlete_id,
-            trainer_id=st.session_state.get("user_id"), exercise=exercise,
-        )
+        me = st.session_state.get("user_id")
+        if me is not None:  # logged in: the role-checked save (trainer id set for trainers only)
+            from physio_core.store.access import save_result_as
+
+            entry["session_id"] = save_result_as(engine, me, entry["result"], athlete_id, exercise)
+        else:
+            entry["session_id"] = save_session_result(
+                engine, entry["result"], athlete_id=athlete_id, trainer_id=None, exercise=exercise,
+            )
     except Exception as exc:
         log.exception("saving the session failed")
         entry["save_error"] = str(exc)

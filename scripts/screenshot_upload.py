@@ -51,8 +51,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# the app has a login gate: the throw-away database gets this first admin from the environment
+DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD = "admin@physio.test", "demo-admin-password"
+
+
 def start_streamlit(port: int, data_dir: Path, log_path: Path) -> subprocess.Popen:
-    env = {**os.environ, "PHYSIO_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "PHYSIO_DATA_DIR": str(data_dir),
+           "PHYSIO_ADMIN_EMAIL": DEMO_ADMIN_EMAIL, "PHYSIO_ADMIN_PASSWORD": DEMO_ADMIN_PASSWORD}
     env.pop("DATABASE_URL", None)  # a throw-away SQLite database under data_dir
     log = log_path.open("wb")
     return subprocess.Popen(
@@ -90,6 +95,17 @@ def make_driver(width: int, height: int):
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
 
 
+def log_in(driver, wait, email: str = DEMO_ADMIN_EMAIL, password: str = DEMO_ADMIN_PASSWORD) -> None:
+    """Fill the login form of the page the driver shows and wait for the app's sidebar."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='E-mail']"))).send_keys(email)
+    driver.find_element(By.CSS_SELECTOR, "input[aria-label='Password']").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "[data-testid='stFormSubmitButton'] button").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "a[data-testid='stSidebarNavLink']")))
+
+
 def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, height: int = 3000,
             timeout_s: float = 240) -> ScreenshotResult:
     from selenium.common.exceptions import StaleElementReferenceException
@@ -111,8 +127,9 @@ def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, heigh
             # Streamlit re-renders elements on every rerun: retry on stale references
             wait = WebDriverWait(driver, timeout_s,
                                  ignored_exceptions=(StaleElementReferenceException,))
-            driver.get(f"http://127.0.0.1:{port}/upload")
-            step("page requested")
+            driver.get(f"http://127.0.0.1:{port}/")
+            log_in(driver, wait)  # an admin lands on Upload analysis
+            step("logged in")
 
             # an athlete in the sidebar, so that the analysis is saved as a session
             sidebar = "section[data-testid='stSidebar']"

@@ -279,9 +279,16 @@ def live_app(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("PHYSIO_DATABASE_URL", raising=False)
     monkeypatch.setenv("PHYSIO_DATA_DIR", str(tmp_path / "data"))
+    # the page needs a logged-in user: the first admin, created from the environment
+    monkeypatch.setenv("PHYSIO_ADMIN_EMAIL", "admin@physio.test")
+    monkeypatch.setenv("PHYSIO_ADMIN_PASSWORD", "admin-password-for-tests")
     monkeypatch.chdir(root)
     get_settings.cache_clear()
     at = AppTest.from_file(str(root / "app.py"), default_timeout=240)
+    at.run()
+    at.text_input(key="login_email").input("admin@physio.test")
+    at.text_input(key="login_password").input("admin-password-for-tests")
+    next(b for b in at.button if b.label == "Log in").click()
     at.run()
     at.switch_page("pages/live_session.py")
     at.run()
@@ -292,6 +299,31 @@ def live_app(tmp_path, monkeypatch):
         session.close()
     dispose_engines()
     get_settings.cache_clear()
+
+
+def test_live_page_refuses_a_visitor_who_is_not_logged_in(tmp_path, monkeypatch):
+    import streamlit_webrtc.component
+    from streamlit.testing.v1 import AppTest
+
+    from physio_core.config import get_settings
+    from physio_core.store import dispose_engines
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("PHYSIO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(root)
+    get_settings.cache_clear()
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=240)
+    at.run()
+    at.switch_page("pages/live_session.py")
+    at.run()
+    try:
+        assert any("log in" in w.value.lower() for w in at.warning)
+        assert "live_exercise" not in [s.key for s in at.selectbox]
+    finally:
+        dispose_engines()
+        get_settings.cache_clear()
 
 
 def test_live_page_renders_its_controls(live_app):

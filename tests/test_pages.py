@@ -14,6 +14,8 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 TEST_CLIP = ROOT / "tests" / "data" / "sports2d_demo.mp4"  # see tests/data/SOURCE.md
 APP = str(ROOT / "app.py")
+# the app has a login gate: these tests log in as the first admin, created from the environment
+ADMIN_EMAIL, ADMIN_PASSWORD = "admin@physio.test", "admin-password-for-tests"
 
 
 @pytest.fixture
@@ -25,6 +27,8 @@ def app_env(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("PHYSIO_DATABASE_URL", raising=False)
     monkeypatch.setenv("PHYSIO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PHYSIO_ADMIN_EMAIL", ADMIN_EMAIL)
+    monkeypatch.setenv("PHYSIO_ADMIN_PASSWORD", ADMIN_PASSWORD)
     monkeypatch.chdir(ROOT)
     get_settings.cache_clear()
     yield tmp_path / "data"
@@ -34,6 +38,11 @@ def app_env(tmp_path, monkeypatch):
 
 def new_app() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.text_input(key="login_email").input(ADMIN_EMAIL)
+    at.text_input(key="login_password").input(ADMIN_PASSWORD)
+    next(b for b in at.button if b.label == "Log in").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -101,9 +110,13 @@ def test_upload_flow_on_the_real_clip(app_env):
     assert int(metrics["Reps"]) >= 2
     assert metrics["Pose backend"] == "mediapipe"
     assert 60 <= int(metrics["Person found"].rstrip("%")) <= 100
-    # frame with the skeleton drawn, 3D view + angle chart + rep chart, three downloads
+    # the models' assessment: exercise label and session scores in [0, 1]
+    assert metrics["Exercise"]
+    assert 0.0 <= float(metrics["Injury risk"]) <= 1.0
+    # frame with the skeleton drawn, 3D view + angle chart + rep chart + a rep's corrected pose,
+    # three downloads
     assert len(elements(at, "image")) == 1
-    assert len(elements(at, "plotly_chart")) == 3
+    assert len(elements(at, "plotly_chart")) == 4
     labels = [d.proto.label for d in elements(at, "download_button")]
     assert labels == ["Angles (CSV)", "Summary (JSON)", "3D joints (CSV)"]
     assert any("person" in w.value for w in at.warning)
@@ -132,7 +145,8 @@ def test_upload_flow_on_the_real_clip(app_env):
     at.switch_page("pages/progress.py")
     at.run()
     assert not at.exception and not at.info
-    assert len(elements(at, "plotly_chart")) == 1
+    # sessions/week, reps, ROM vs target, asymmetry, scores, exercise mix
+    assert len(elements(at, "plotly_chart")) == 6
 
 
 @pytest.mark.parametrize(

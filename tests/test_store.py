@@ -45,7 +45,9 @@ from physio_core.store import (
 )
 from physio_core.store import codec
 
-APP_TABLES = {"users", "trainer_athlete", "sessions", "sensor_data", "performance_metrics", "feedback"}
+APP_TABLES = {"users", "trainer_athlete", "sessions", "sensor_data", "performance_metrics", "feedback",
+              "auth_sessions", "rom_targets"}  # the last two from 0002
+HEAD = "0002"
 SESSION_TABLES = ("sensor_data", "performance_metrics", "feedback")
 
 POSE_ATOL = 0.5 * 10**-codec.POSE_DECIMALS + 1e-12
@@ -71,7 +73,7 @@ def test_migrations_upgrade_downgrade_upgrade_on_empty_database(db_url):
         assert _tables(engine) == set()
         upgrade(engine)
         assert _tables(engine) == APP_TABLES | {"alembic_version"}
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == HEAD
 
         downgrade(engine, "base")
         assert _tables(engine) & APP_TABLES == set()
@@ -79,7 +81,7 @@ def test_migrations_upgrade_downgrade_upgrade_on_empty_database(db_url):
 
         upgrade(engine)
         assert _tables(engine) == APP_TABLES | {"alembic_version"}
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == HEAD
     finally:
         engine.dispose()
 
@@ -94,7 +96,7 @@ def test_init_db_is_cached_and_rerunnable(db_url):
     first = init_db(db_url)
     assert init_db(db_url) is first
     upgrade(first)  # already at head: a no-op, not an error
-    assert current_revision(first) == "0001"
+    assert current_revision(first) == HEAD
 
 
 def test_database_enforces_roles_and_cascades(db_engine):

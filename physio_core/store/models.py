@@ -198,3 +198,35 @@ class Feedback(SQLModel, table=True):
     kind: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     created_at: datetime = _created_at()
+
+
+# ------------------------------------------------------------------ added by migration 0002 (auth)
+
+
+class AuthSession(SQLModel, table=True):
+    """A login: only the SHA-256 of the bearer token is stored, so a leaked table logs nobody in."""
+
+    __tablename__ = "auth_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    user_id: int = Field(sa_column=_fk("users.id", "CASCADE", False))
+    created_at: datetime = _created_at()
+    expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+
+
+class RomTarget(SQLModel, table=True):
+    """Range-of-motion goal a trainer sets for one athlete, per angle ('' exercise = any)."""
+
+    __tablename__ = "rom_targets"
+    __table_args__ = (sa.UniqueConstraint("athlete_id", "exercise", "angle"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    athlete_id: int = Field(sa_column=_fk("users.id", "CASCADE", False, index=False))
+    exercise: str = Field(
+        default="", sa_column=sa.Column(sa.String(64), nullable=False, server_default="")
+    )
+    angle: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    target_deg: float = Field(sa_column=sa.Column(sa.Float, nullable=False))
+    set_by: int | None = Field(default=None, sa_column=_fk("users.id", "SET NULL", True, index=False))
+    updated_at: datetime = _created_at()

@@ -142,6 +142,7 @@ def test_live_session_over_webrtc(tmp_path):
     from selenium.webdriver.chrome.service import Service
     from selenium.common.exceptions import (
         ElementClickInterceptedException,
+        NoSuchElementException,
         NoSuchFrameException,
         StaleElementReferenceException,
     )
@@ -159,6 +160,9 @@ def test_live_session_over_webrtc(tmp_path):
     data_dir.mkdir()
     engine = init_db(db_url)
     athlete = create_user(engine, None, "Browser Athlete")  # the sidebar picks the first one
+    # the app's login gate: an admin (who sees every athlete) logs in first
+    admin_login = ("admin@physio.test", "browser-admin-password")
+    create_user(engine, admin_login[0], "Admin", "admin", admin_login[1])
     stats_file = tmp_path / "live_stats.json"
 
     port = _free_port()
@@ -198,6 +202,20 @@ def test_live_session_over_webrtc(tmp_path):
         driver.set_page_load_timeout(120)
         # navigate like a user: the app's main page, then "Live session" in the sidebar
         driver.get(f"http://127.0.0.1:{port}/")
+
+        def logged_in() -> bool:
+            # the login form, filled in one go (retried while Streamlit re-renders it)
+            try:
+                for label, text in (("E-mail", admin_login[0]), ("Password", admin_login[1])):
+                    box = driver.find_element(By.CSS_SELECTOR, f"input[aria-label='{label}']")
+                    box.clear()
+                    box.send_keys(text)
+                driver.find_element(By.CSS_SELECTOR, "[data-testid='stFormSubmitButton'] button").click()
+            except (NoSuchElementException, StaleElementReferenceException):
+                return False
+            return True
+
+        _wait(logged_in, "the login form", 180, app)
 
         def clicked(find) -> bool:
             # Streamlit re-renders while it loads / connects: find and click in one go, retrying

@@ -1,0 +1,145 @@
+"""The Streamlit side of logins: the token in ``st.session_state``, the user it resolves to on
+every rerun, and the role guard pages call first.
+
+    user = require_user(engine, Role.TRAINER, Role.ADMIN)   # stops the page for anyone else
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from pages._shared import ATHLETE_KEY, USER_KEY
+
+log = logging.getLogger("physiotrack.app")
+
+TOKEN_KEY = "auth_token"
+ROLE_KEY = "user_role"
+CACHED_USER_KEY = "auth_user"  # the UserOut last resolved from the token (used while the DB is away)
+NOTICE_KEY = "auth_notice"  # one message for the login page ("your session expired")
+
+
+def load_secrets_into_env() -> None:
+    """Streamlit copies root-level keys of .streamlit/secrets.toml into os.environ when it reads
+    the file; do it before physio_core reads its settings. No file is fine."""
+    try:
+        st.secrets.load_if_toml_exists()
+    except Exception as exc:  # a malformed file: say so, keep running on the environment
+        log.warning("could not read .streamlit/secrets.toml: %s", exc)
+
+
+@st.cache_resource(show_spinner=False)
+def _bootstrap_admin(url: str) -> str | None:
+    """Create the first admin from PHYSIO_ADMIN_EMAIL/PASSWORD once per process and database."""
+    from physio_core.auth import AuthError, ensure_admin_from_env
+    from physio_core.store import init_db
+
+    try:
+        admin = ensure_admin_from_env(init_db(url))
+    except AuthError as exc:
+        return f"The first administrator from PHYSIO_ADMIN_EMAIL could not be created: {exc}"
+    return f"Administrator {admin.email} created from the environment." if admin else None
+
+
+def bootstrap_admin(engine) -> None:
+    if engine is None:
+        return
+    message = _bootstrap_admin(engine.url.render_as_string(hide_password=False))
+    if message:
+        log.info(message)
+
+
+def _clear() -> None:
+    for key in (TOKEN_KEY, USER_KEY, ROLE_KEY, ATHLETE_KEY, CACHED_USER_KEY, "athlete_select"):
+        st.session_state.pop(key, None)
+
+
+def current_user(engine):
+    """The logged-in user (UserOut) or None; an expired or revoked login is cleared here."""
+    from physio_core.auth import current_user as resolve
+
+    token = st.session_state.get(TOKEN_KEY)
+    if not token or engine is None:
+        return None
+    user = resolve(engine, token)
+    if user is None:
+        _clear()
+        st.session_state[NOTICE_KEY] = "Your session has expired. Please log in again."
+        return None
+    _remember(user)
+    return user
+
+
+def _remember(user) -> None:
+    st.session_state[USER_KEY] = user.id
+    st.session_state[ROLE_KEY] = user.role.value
+    st.session_state[CACHED_USER_KEY] = user
+    if user.role.value == "athlete":
+        st.session_state[ATHLETE_KEY] = user.id  # an athlete only ever looks at themself
+
+
+def signed_in_user(engine):
+    """For the app shell: the logged-in user, also while the database is unreachable.
+
+    The token was checked against the database when this (server-side) browser session last
+    could; while the database is away that user stays logged in, so a live session keeps
+    running and keeps its data in memory, and a banner says what is happening."""
+    from physio_core.store import StorageUnavailable
+
+    cached = st.session_state.get(CACHED_USER_KEY)
+    if engine is None:
+        return cached if st.session_state.get(TOKEN_KEY) else None
+    try:
+        return current_user(engine)
+    except StorageUnavailable as exc:
+        st.session_state["db_error"] = str(exc)
+        return cached if st.session_state.get(TOKEN_KEY) else None
+
+
+def account_box(engine, user) -> None:
+    """Sidebar: who is logged in, and a log-out button."""
+    st.caption(f"Logged in as **{user.display_name}** ({user.role.value})")
+    if st.button("Log out", key="sidebar_logout", icon=":material/logout:"):
+        try:
+            log_out(engine)
+        except Exception:  # the database is away: forget the login here anyway
+            _clear()
+        st.rerun()
+
+
+def log_in(engine, email: str, password: str) -> bool:
+    from physio_core.auth import login
+
+    session = login(engine, email, password)
+    if session is None:
+        return False
+    _clear()
+    st.session_state[TOKEN_KEY] = session.token
+    _remember(session.user)
+    st.session_state.pop(NOTICE_KEY, None)
+    return True
+
+
+def log_out(engine) -> None:
+    from physio_core.auth import logout
+
+    token = st.session_state.get(TOKEN_KEY)
+    try:
+        if engine is not None:
+            logout(engine, token)
+    finally:
+        _clear()
+
+
+def require_user(engine, *roles):
+    """The logged-in user if their role is among ``roles`` (any role when none given); else an
+    error and ``st.stop()``. Pages call it before anything else."""
+    user = current_user(engine)
+    if user is None:
+        st.warning("Please log in first.")
+        st.stop()
+    if roles and user.role not in roles:
+        st.error("Your account may not open this page.")
+        st.stop()
+    return user

@@ -1,0 +1,186 @@
+"""Session lifecycle actions of the session detail page: create a session, see its sensor data,
+end and analyse it, trainer notes and feedback, exports, delete. Every write goes through the
+role-checked ``physio_core.store.access`` API, so a hidden button is never the only guard."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from physio_core import exports, report
+from physio_core.store import AccessDenied, FeedbackKind, NotFound, Role, SessionStatus, StorageUnavailable
+from physio_core.store import access
+
+NOTICE = "session_notice"
+_ERRORS = (AccessDenied, NotFound, ValueError, StorageUnavailable)
+
+
+def show_notice() -> None:
+    if notice := st.session_state.pop(NOTICE, None):
+        st.success(notice)
+
+
+def _done(message: str, session_id: int | None = None) -> None:
+    st.session_state[NOTICE] = message
+    if session_id is not None:
+        st.query_params["id"] = str(session_id)
+    st.rerun()
+
+
+def create_session_form(engine, viewer_id: int, athlete_id: int | None) -> None:
+    """Open a new (active) session for the athlete picked in the sidebar."""
+    from physio_core.reps import EXERCISES
+
+    with st.expander("Create a session", expanded=False):
+        if athlete_id is None:
+            st.caption("Pick an athlete in the sidebar first.")
+            return
+        with st.form("create_session", clear_on_submit=True):
+            c1, c2 = st.columns(2)
+            exercise = c1.selectbox("Exercise", ["auto", *EXERCISES],
+                                    format_func=lambda e: e.replace("_", " "))
+            notes = c2.text_input("Notes (optional)")
+            create = st.form_submit_button("Create session", type="primary")
+        if create:
+            try:
+                sid = access.start_session_as(engine, viewer_id, athlete_id, exercise,
+                                              source="manual", notes=notes)
+            except _ERRORS as exc:
+                st.error(str(exc))
+            else:
+                _done(f"Session #{sid} created. Record it on the live page, then end and analyse it here.",
+                      sid)
+
+
+def _sensor_data(detail) -> None:
+    st.subheader("Sensor data")
+    pose, angles = detail.pose, detail.angles
+    if pose is None and angles is None and not detail.data:
+        st.caption("No sensor data stored for this session yet.")
+        return
+    if pose is not None:
+        st.caption(f"3D pose: {len(pose)} frames at {pose.fps:.1f} fps, "
+                   f"{int(pose.valid.sum())} with the person, canonical skeleton (metres).")
+        with st.expander("3D joints (first 500 frames)"):
+            st.dataframe(pd.read_csv(io.BytesIO(report.pose_csv(pose.slice(0, 500)))),
+                         hide_index=True, width="stretch")
+    if angles is not None and angles.names:
+        with st.expander(f"Joint angles ({len(angles.names)} angles, degrees)"):
+            st.dataframe(report.angles_frame(angles).head(500), hide_index=True, width="stretch")
+    for kind, doc in sorted(detail.data.items()):
+        series = doc.get("series", {})
+        cols = {k: v for k, v in series.items() if isinstance(v, list)}
+        lengths = {len(v) for v in cols.values()}
+        with st.expander(f"{kind} ({', '.join(cols)})"):
+            if len(lengths) == 1:
+                df = pd.DataFrame(cols)
+                st.dataframe(df.head(500), hide_index=True, width="stretch")
+                numeric = df.select_dtypes("number")
+                if len(numeric.columns) > 1:
+                    st.line_chart(numeric.set_index(numeric.columns[0]))
+            else:
+                st.json(series)
+
+
+def _end_and_analyse(engine, viewer_id: int, detail) -> None:
+    from physio_core.pipeline import finish_sequence
+
+    s = detail.session
+    st.subheader("End and analyse")
+    st.caption("Ends the recording and computes the angles and repetitions from the stored pose.")
+    if st.button("End and analyse", type="primary", key="end_analyse"):
+        try:
+            result = None
+            if detail.pose is not None and int(detail.pose.valid.sum()) >= 2:
+                result = finish_sequence(detail.pose, backend=s.backend or "stored", exercise=s.exercise,
+                                         source=s.source, started_at=s.started_at)
+            row = access.end_session_as(engine, viewer_id, s.id, result)
+        except _ERRORS as exc:
+            st.error(str(exc))
+        else:
+            _done(f"Session #{row.id} ended: {row.rep_count} reps.")
+
+
+def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
+    s = detail.session
+    st.subheader("Notes and feedback")
+    mine = [f for f in detail.feedback if f.kind == FeedbackKind.TRAINER]
+    for f in mine:
+        rep = f" (rep {f.rep_index})" if f.rep_index else ""
+        st.markdown(f"- **Trainer{rep}:** {f.text}  \n  <small>{f.created_at:%Y-%m-%d %H:%M}</small>",
+                    unsafe_allow_html=False)
+    if not staff:
+        if s.notes:
+            st.info(f"Trainer notes: {s.notes}")
+        if not mine:
+            st.caption("No feedback from your trainer yet.")
+        return
+    with st.form("trainer_notes"):
+        notes = st.text_area("Session notes", value=s.notes, key="session_notes")
+        if st.form_submit_button("Save notes"):
+            try:
+                access.set_notes_as(engine, viewer_id, s.id, notes)
+            except _ERRORS as exc:
+                st.error(str(exc))
+            else:
+                _done("Notes saved.")
+    with st.form("trainer_feedback", clear_on_submit=True):
+        c1, c2 = st.columns([4, 1])
+        text = c1.text_input("Feedback for the athlete", key="feedback_text")
+        reps = ["whole session", *[str(r.index) for r in detail.reps]]
+        rep = c2.selectbox("Rep", reps, key="feedback_rep")
+        if st.form_submit_button("Add feedback"):
+            try:
+                access.add_feedback_as(engine, viewer_id, s.id, text,
+                                       rep_index=None if rep == reps[0] else int(rep))
+            except _ERRORS as exc:
+                st.error(str(exc))
+            else:
+                _done("Feedback added.")
+
+
+def _exports(detail) -> None:
+    st.subheader("Exports")
+    if detail.pose is None:
+        st.caption("Nothing to export before the session has sensor data.")
+        return
+    result = detail.to_result()
+    cols = st.columns(5)
+    for col, e in zip(cols, exports.session_exports(result, session_id=detail.session.id,
+                                                    session=detail.session, feedback=detail.feedback)):
+        col.download_button(e.label, data=e.build, file_name=e.file_name, mime=e.mime,
+                            key=f"export_{e.file_name}", on_click="ignore")
+
+
+def _delete(engine, viewer_id: int, detail) -> None:
+    s = detail.session
+    with st.expander("Delete this session"):
+        st.warning(f"Session #{s.id} and all its recordings, metrics and feedback will be removed.")
+        sure = st.checkbox(f"Yes, delete session #{s.id}", key="delete_session_sure")
+        if st.button("Delete session", disabled=not sure, key="delete_session_button"):
+            from physio_core.store import delete_session
+
+            try:
+                delete_session(engine, s.id, viewer_id=viewer_id)
+            except _ERRORS as exc:
+                st.error(str(exc))
+            else:
+                st.session_state.pop("delete_session_sure", None)
+                st.query_params.pop("id", None)
+                _done(f"Session #{s.id} deleted.")
+
+
+def render_actions(engine, viewer_id: int | None, detail, role: Role | None) -> None:
+    """Everything below the report: sensor data, lifecycle, notes, feedback, exports, delete."""
+    s = detail.session
+    staff = role in (Role.TRAINER, Role.ADMIN) or role is None
+    _sensor_data(detail)
+    if viewer_id is not None and s.status is SessionStatus.ACTIVE:
+        _end_and_analyse(engine, viewer_id, detail)
+    if viewer_id is not None:
+        _notes_and_feedback(engine, viewer_id, detail, staff and role is not None)
+    _exports(detail)
+    if viewer_id is not None and staff and role is not None:
+        _delete(engine, viewer_id, detail)

@@ -1,0 +1,152 @@
+"""Manage people: users and roles (admins), trainer-athlete assignments (admins), athletes and
+their deletion with confirmation (admins, and trainers for their own athletes)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages._auth import require_user
+from pages._shared import ATHLETE_KEY, db_error_message, get_engine
+
+engine = get_engine()
+if engine is None:
+    st.title("Manage")
+    st.error(db_error_message())
+    st.stop()
+
+from physio_core.store import (  # noqa: E402
+    AccessDenied,
+    Role,
+    StorageUnavailable,
+    list_sessions,
+)
+from physio_core.store import access  # noqa: E402
+
+me = require_user(engine, Role.ADMIN, Role.TRAINER)
+is_admin = me.role is Role.ADMIN
+st.title("Administration" if is_admin else "My athletes")
+
+
+NOTICE = "manage_notice"
+if notice := st.session_state.pop(NOTICE, None):
+    st.success(notice)
+
+
+def _run(action, success: str, *, forget: tuple[str, ...] = ()) -> None:
+    """Do a write, then rerun with ``success`` shown; a refusal or a database error is shown
+    instead of a traceback."""
+    try:
+        action()
+    except (AccessDenied, ValueError, StorageUnavailable) as exc:
+        st.error(str(exc))
+        return
+    for key in forget:
+        st.session_state.pop(key, None)
+    st.session_state[NOTICE] = success
+    st.rerun()
+
+
+# ------------------------------------------------------------------ users (admins)
+
+if is_admin:
+    users = access.list_users_as(engine, me.id)
+    names = {u.id: f"{u.display_name} ({u.role.value}{', ' + u.email if u.email else ''})" for u in users}
+    st.subheader("Users")
+    st.dataframe(pd.DataFrame([{
+        "id": u.id, "name": u.display_name, "e-mail": u.email or "", "role": u.role.value,
+        "active": u.is_active, "can log in": u.has_login, "created": u.created_at,
+    } for u in users]), hide_index=True, width="stretch",
+        column_config={"created": st.column_config.DatetimeColumn(format="YYYY-MM-DD")})
+
+    with st.expander("Create a user", expanded=False):
+        with st.form("create_user", clear_on_submit=True):
+            c1, c2 = st.columns(2)
+            name = c1.text_input("Name")
+            role = c2.selectbox("Role", [r.value for r in Role], index=0)
+            email = c1.text_input("E-mail (for a login)")
+            password = c2.text_input("Password (8+ characters; empty = no login yet)", type="password")
+            if st.form_submit_button("Create user", type="primary"):
+                _run(lambda: access.create_user_as(engine, me.id, email or None, name, role,
+                                                   password or None),
+                     f"User {name} created.")
+
+    with st.expander("Change a user", expanded=False):
+        uid = st.selectbox("User", [u.id for u in users], format_func=names.get, key="admin_user")
+        chosen = next(u for u in users if u.id == uid)
+        a, b = st.columns(2)
+        if chosen.is_active:
+            if a.button("Deactivate (blocks the login, keeps the data)", disabled=chosen.id == me.id):
+                _run(lambda: access.set_active_as(engine, me.id, uid, False), "Deactivated.")
+        elif a.button("Activate"):
+            _run(lambda: access.set_active_as(engine, me.id, uid, True), "Activated.")
+        if chosen.role is not Role.ATHLETE and chosen.id != me.id:
+            if b.button(f"Delete the account of {chosen.display_name}",
+                        help="Sessions they ran stay with their athletes."):
+                _run(lambda: access.delete_user_as(engine, me.id, uid), "Account deleted.",
+                     forget=("admin_user",))
+        with st.form("set_login", clear_on_submit=True):
+            st.caption("Set a login (e-mail and a new password) for this user.")
+            new_email = st.text_input("E-mail", value=chosen.email or "")
+            new_pw = st.text_input("New password", type="password")
+            if st.form_submit_button("Save login"):
+                _run(lambda: access.set_login_as(engine, me.id, uid, new_email, new_pw),
+                     "Login saved; the user can log in with it now.")
+
+    st.subheader("Trainers and their athletes")
+    trainers = [u for u in users if u.role in (Role.TRAINER, Role.ADMIN) and u.is_active]
+    athletes_all = [u for u in users if u.role is Role.ATHLETE]
+    links = access.assignments_as(engine, me.id)
+    st.dataframe(pd.DataFrame([{"trainer": names.get(t, t), "athlete": names.get(a, a)}
+                               for t, a in links], columns=["trainer", "athlete"]),
+                 hide_index=True, width="stretch")
+    if trainers and athletes_all:
+        c1, c2, c3 = st.columns([2, 2, 1])
+        t_id = c1.selectbox("Trainer", [t.id for t in trainers], format_func=names.get, key="assign_t")
+        a_id = c2.selectbox("Athlete", [a.id for a in athletes_all], format_func=names.get, key="assign_a")
+        linked = (t_id, a_id) in links
+        if c3.button("Unassign" if linked else "Assign", key="assign_btn"):
+            fn = access.unassign_as if linked else access.assign_as
+            _run(lambda: fn(engine, me.id, t_id, a_id), "Assignments updated.")
+
+# ------------------------------------------------------------------ athletes (admins, trainers)
+
+athletes = access.athletes_for(engine, me.id)
+if not is_admin:
+    st.subheader("Athletes")
+    if athletes:
+        st.dataframe(pd.DataFrame([{"name": a.display_name, "e-mail": a.email or "",
+                                    "can log in": a.has_login} for a in athletes]),
+                     hide_index=True, width="stretch")
+    with st.form("new_athlete_form", clear_on_submit=True):
+        st.caption("Add an athlete (an e-mail and password give them their own login).")
+        c1, c2, c3 = st.columns(3)
+        a_name = c1.text_input("Name", key="trainer_new_name")
+        a_email = c2.text_input("E-mail (optional)", key="trainer_new_email")
+        a_pw = c3.text_input("Password (optional)", type="password", key="trainer_new_pw")
+        if st.form_submit_button("Add athlete", type="primary"):
+            _run(lambda: access.create_user_as(engine, me.id, a_email or None, a_name,
+                                               Role.ATHLETE, a_pw or None),
+                 f"Athlete {a_name} added.")
+
+st.subheader("Delete an athlete")
+if not athletes:
+    st.caption("No athlete to delete.")
+else:
+    by_id = {a.id: a for a in athletes}
+    victim_id = st.selectbox("Athlete to delete", list(by_id), format_func=lambda i: by_id[i].display_name,
+                             key="delete_athlete_pick")
+    victim = by_id[victim_id]
+    n_sessions = len(list_sessions(engine, athlete_id=victim_id, viewer_id=me.id, limit=100_000))
+    st.warning(f"Deleting **{victim.display_name}** removes the athlete and their {n_sessions} "
+               "session(s) with every recording, angle series, metric, target and feedback. "
+               "This cannot be undone.")
+    typed = st.text_input(f"Type **{victim.display_name}** to confirm", key="delete_athlete_confirm")
+    confirmed = typed.strip() == victim.display_name
+    if st.button("Delete athlete and all their data", type="primary", disabled=not confirmed,
+                 key="delete_athlete_button"):
+        forget = ("delete_athlete_confirm", "delete_athlete_pick")
+        if st.session_state.get(ATHLETE_KEY) == victim_id:
+            forget += (ATHLETE_KEY, "athlete_select")
+        _run(lambda: access.delete_athlete_as(engine, me.id, victim_id),
+             f"{victim.display_name} and all their data were deleted.", forget=forget)

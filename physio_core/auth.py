@@ -1,0 +1,188 @@
+"""Logins: e-mail + password (Argon2id through argon2-cffi), bearer tokens that expire, sign-up,
+and the first administrator.
+
+A login hands out a random token (``secrets.token_urlsafe``); the database keeps only its SHA-256
+(``auth_sessions``), with an absolute expiry. The app keeps the token in ``st.session_state`` and
+resolves it to the user on every rerun with ``current_user``.
+
+There is no default password anywhere: the first admin comes from ``PHYSIO_ADMIN_EMAIL`` +
+``PHYSIO_ADMIN_PASSWORD`` (``ensure_admin_from_env``, called by the app at start-up, only while no
+admin exists) or from ``python -m physio_core.admin create-admin --email ...``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from physio_core.store import repo
+from physio_core.store.access import check_password_strength
+from physio_core.store.db import run_read, run_write
+from physio_core.store.models import AuthSession, Role, User, utcnow
+from physio_core.store.repo import UserOut
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AuthSettings(BaseSettings):
+    """Environment variables (or root-level keys of ``.streamlit/secrets.toml``, which Streamlit
+    copies into the environment)."""
+
+    model_config = SettingsConfigDict(env_prefix="PHYSIO_", env_file=".env", extra="ignore")
+
+    session_ttl_hours: float = 12.0
+    allow_signup: bool = True  # self sign-up creates athlete accounts
+    admin_email: str | None = None
+    admin_password: SecretStr | None = None
+    admin_name: str = "Administrator"
+
+
+class AuthError(ValueError):
+    """A sign-up or password change that cannot be done; ``str(err)`` is fit to show a user."""
+
+
+@dataclass(frozen=True)
+class LoginSession:
+    token: str  # give it to the client; it is not stored anywhere server-side
+    user: UserOut
+    expires_at: datetime
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def validate_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise AuthError("please enter a valid e-mail address")
+    return email
+
+
+# ------------------------------------------------------------------ login sessions
+
+
+def login(
+    engine: Engine,
+    email: str,
+    password: str,
+    *,
+    ttl: timedelta | None = None,
+    now: datetime | None = None,
+) -> LoginSession | None:
+    """Check the password and open a login session, or None (wrong e-mail, password, or an
+    inactive account: the caller shows the same message for all three)."""
+    user = repo.authenticate(engine, email, password or "")
+    if user is None:
+        return None
+    now = now or utcnow()
+    expires = now + (ttl if ttl is not None else timedelta(hours=AuthSettings().session_ttl_hours))
+    token = secrets.token_urlsafe(32)
+
+    def fn(s: Session) -> None:
+        s.add(AuthSession(token_hash=_token_hash(token), user_id=user.id, created_at=now,
+                          expires_at=expires))
+
+    run_write(engine, fn)
+    return LoginSession(token=token, user=user, expires_at=expires)
+
+
+def current_user(engine: Engine, token: str | None, *, now: datetime | None = None) -> UserOut | None:
+    """The active user a token belongs to, or None if it is unknown, expired or logged out."""
+    if not token:
+        return None
+    now = now or utcnow()
+    q = (
+        select(User)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(AuthSession.token_hash == _token_hash(token), AuthSession.expires_at > now,
+               User.is_active == sa.true())
+    )
+    return run_read(engine, lambda s: (u := s.exec(q).first()) and repo._user_out(u))
+
+
+def logout(engine: Engine, token: str | None) -> None:
+    if token:
+        run_write(engine, lambda s: s.execute(
+            sa.delete(AuthSession).where(AuthSession.token_hash == _token_hash(token))))
+
+
+def logout_everywhere(engine: Engine, user_id: int) -> int:
+    """End every login of a user (after a password change); returns how many there were."""
+    return run_write(engine, lambda s: s.execute(
+        sa.delete(AuthSession).where(AuthSession.user_id == user_id)).rowcount)
+
+
+def purge_expired(engine: Engine, *, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    return run_write(engine, lambda s: s.execute(
+        sa.delete(AuthSession).where(AuthSession.expires_at <= now)).rowcount)
+
+
+# ------------------------------------------------------------------ accounts
+
+
+def sign_up(engine: Engine, email: str, password: str, display_name: str) -> UserOut:
+    """Self sign-up: always an athlete account (trainers and admins are made by an admin)."""
+    if not AuthSettings().allow_signup:
+        raise AuthError("sign-up is closed here: ask an administrator for an account")
+    email = validate_email(email)
+    if not display_name.strip():
+        raise AuthError("please enter your name")
+    try:
+        check_password_strength(password)
+        return repo.create_user(engine, email, display_name, Role.ATHLETE, password)
+    except ValueError as err:
+        raise AuthError(str(err)) from err
+
+
+def change_password(engine: Engine, user_id: int, old_password: str, new_password: str) -> None:
+    """Change one's own password (the old one is asked again); ends the user's other logins."""
+    user = repo.get_user(engine, user_id)
+    if user is None or user.email is None or repo.authenticate(engine, user.email, old_password) is None:
+        raise AuthError("the current password is not right")
+    try:
+        check_password_strength(new_password)
+    except ValueError as err:
+        raise AuthError(str(err)) from err
+    repo.set_password(engine, user_id, new_password)
+    logout_everywhere(engine, user_id)
+
+
+def has_admin(engine: Engine) -> bool:
+    q = select(User.id).where(User.role == Role.ADMIN.value, User.is_active == sa.true())
+    return run_read(engine, lambda s: s.exec(q).first() is not None)
+
+
+def create_admin(engine: Engine, email: str, password: str, display_name: str = "Administrator") -> UserOut:
+    """A new administrator with a login (the CLI's ``create-admin``)."""
+    email = validate_email(email)
+    try:
+        check_password_strength(password)
+        return repo.create_user(engine, email, display_name, Role.ADMIN, password)
+    except ValueError as err:
+        raise AuthError(str(err)) from err
+
+
+def ensure_admin_from_env(engine: Engine, settings: AuthSettings | None = None) -> UserOut | None:
+    """Create the first admin from PHYSIO_ADMIN_EMAIL / PHYSIO_ADMIN_PASSWORD when the database
+    has no admin yet; returns the new admin, or None when nothing was done."""
+    settings = settings or AuthSettings()
+    password = settings.admin_password.get_secret_value() if settings.admin_password else ""
+    if not settings.admin_email or not password or has_admin(engine):
+        return None
+    try:
+        return create_admin(engine, settings.admin_email, password, settings.admin_name)
+    except AuthError:
+        if has_admin(engine):  # another app process created it at the same moment
+            return None
+        raise

@@ -1,0 +1,357 @@
+"""Per-session exports: long CSV, JSON, OpenSim ``.mot`` (angles) and ``.trc`` (3D joints), and a
+printable, self-contained HTML report.
+
+Everything takes a ``SessionResult`` (a fresh analysis, or ``SessionDetail.to_result()`` of a
+stored one) plus, for stored sessions, the session row and its feedback.
+
+PDF: not produced. A good PDF of Plotly charts needs a browser engine (Kaleido 1.x drives an
+installed Chrome; WeasyPrint cannot run the charts' JavaScript), so the HTML report carries print
+styles instead and any browser's "Print -> Save as PDF" makes the PDF offline.
+
+Axes of the OpenSim files: OpenSim's ground frame is +X forward, +Y up, +Z right, so canonical
+(x=left, y=up, z=forward) becomes (z, y, -x). Joints stay pelvis-centred (the pelvis is the origin),
+which is what marker-based scaling and inverse kinematics need from keypoints.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.io as pio
+
+from physio_core import report
+from physio_core.results import AngleSeries, SessionResult
+from physio_core.skeleton import JOINT_NAMES, N_JOINTS, PoseSequence
+
+LONG_COLUMNS = ("session", "frame", "time", "measure", "value")
+
+
+def _fmt_time(t: float) -> str:
+    return f"{t:.6f}"
+
+
+# ------------------------------------------------------------------ CSV (long format)
+
+
+def long_frame(result: SessionResult, session_id: int | str) -> pd.DataFrame:
+    """One row per (frame, measure) with a value: angles in degrees (``<angle>_deg``), joint
+    coordinates in metres (``<joint>_x_m``, canonical axes) and joint confidences
+    (``<joint>_conf``). Frames or joints that were not measured have no row."""
+    blocks: list[tuple[np.ndarray, list[str], np.ndarray]] = []  # (values (T, M), names, times)
+    a = result.angles
+    if a.names and len(a.times):
+        blocks.append((np.asarray(a.values, float).reshape(len(a.times), -1),
+                       [f"{n}_deg" for n in a.names], np.asarray(a.times, float)))
+    pose = result.pose
+    if len(pose):
+        xyz = pose.joints.reshape(len(pose), N_JOINTS * 3)
+        names = [f"{j}_{ax}_m" for j in JOINT_NAMES for ax in "xyz"]
+        conf = np.where(pose.confidence > 0, pose.confidence, np.nan)
+        blocks.append((xyz, names, pose.times))
+        blocks.append((conf, [f"{j}_conf" for j in JOINT_NAMES], pose.times))
+
+    parts = []
+    for values, names, times in blocks:
+        t_count, m_count = values.shape
+        frame = np.repeat(np.arange(t_count), m_count)
+        part = pd.DataFrame({
+            "frame": frame,
+            "time": np.repeat(times, m_count),
+            "measure": np.tile(np.asarray(names, dtype=object), t_count),
+            "value": values.reshape(-1),
+        })
+        parts.append(part[np.isfinite(part["value"].to_numpy())])
+    df = (pd.concat(parts, ignore_index=True) if parts
+          else pd.DataFrame({"frame": [], "time": [], "measure": [], "value": []}))
+    df = df.sort_values(["frame", "measure"], kind="stable", ignore_index=True)
+    df.insert(0, "session", session_id)
+    return df[list(LONG_COLUMNS)]
+
+
+def long_csv(result: SessionResult, session_id: int | str) -> bytes:
+    """``session,frame,time,measure,value`` (see ``long_frame``)."""
+    buf = io.StringIO()
+    long_frame(result, session_id).to_csv(buf, index=False, float_format="%.6g", lineterminator="\n")
+    return buf.getvalue().encode("utf-8")
+
+
+# ------------------------------------------------------------------ JSON
+
+
+def _finite(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _rounded(a: np.ndarray, decimals: int) -> list:
+    """Nested lists with NaN as null."""
+    a = np.round(np.asarray(a, float), decimals)
+    return np.where(np.isfinite(a), a, None).tolist()
+
+
+def _meta(session: Any | None) -> dict[str, Any] | None:
+    if session is None:
+        return None
+    return {
+        "id": session.id, "athlete_id": session.athlete_id, "athlete": session.athlete_name,
+        "trainer_id": session.trainer_id, "exercise": session.exercise, "source": session.source,
+        "status": str(getattr(session.status, "value", session.status)),
+        "started_at": session.started_at.isoformat() if session.started_at else None,
+        "ended_at": session.ended_at.isoformat() if session.ended_at else None,
+        "notes": session.notes,
+    }
+
+
+def _feedback_docs(feedback: Sequence[Any]) -> list[dict[str, Any]]:
+    return [{"kind": str(getattr(f.kind, "value", f.kind)), "text": f.text, "rep_index": f.rep_index,
+             "author_id": f.author_id,
+             "created_at": f.created_at.isoformat() if isinstance(f.created_at, datetime) else None}
+            for f in feedback]
+
+
+def json_doc(result: SessionResult, *, session: Any | None = None,
+             feedback: Sequence[Any] = ()) -> dict[str, Any]:
+    """The summary (``report.summary_dict``, the analyze CLI's contract) plus the session row,
+    all feedback and the full series: time, angles (degrees) and joints (metres, canonical)."""
+    doc: dict[str, Any] = {"format": "physiotrack-session", "version": 1, "session": _meta(session)}
+    doc.update(report.summary_dict(result))
+    doc["feedback_items"] = _feedback_docs(feedback)
+    pose = result.pose
+    doc["series"] = {
+        "time_s": _rounded(result.angles.times, 4),
+        "angles_deg": {n: _rounded(result.angles[n], 3) for n in result.angles.names},
+        "joint_names": list(JOINT_NAMES),
+        "pose_time_s": _rounded(pose.times, 4),
+        "joints_m": _rounded(pose.joints, 4),  # (frames, joints, xyz)
+        "confidence": _rounded(pose.confidence, 3),
+    }
+    return doc
+
+
+def json_bytes(result: SessionResult, *, session: Any | None = None, feedback: Sequence[Any] = ()) -> bytes:
+    return json.dumps(json_doc(result, session=session, feedback=feedback), allow_nan=False,
+                      separators=(",", ":"), default=str).encode("utf-8")
+
+
+# ------------------------------------------------------------------ OpenSim
+
+
+def mot(angles: AngleSeries, *, name: str = "physiotrack_angles") -> bytes:
+    """OpenSim motion (Storage) file of the angles, in degrees; unmeasured values are NaN."""
+    values = np.asarray(angles.values, float).reshape(len(angles.times), -1)
+    header = [
+        name,
+        "version=1",
+        f"nRows={len(angles.times)}",
+        f"nColumns={len(angles.names) + 1}",
+        "inDegrees=yes",
+        "endheader",
+        "\t".join(("time", *angles.names)),
+    ]
+    lines = [
+        "\t".join((_fmt_time(t), *("NaN" if not math.isfinite(v) else f"{v:.6f}" for v in row)))
+        for t, row in zip(angles.times, values)
+    ]
+    return ("\n".join(header + lines) + "\n").encode("utf-8")
+
+
+def to_opensim_axes(joints: np.ndarray) -> np.ndarray:
+    """Canonical (left, up, forward) -> OpenSim ground (forward, up, right)."""
+    j = np.asarray(joints, float)
+    return np.stack([j[..., 2], j[..., 1], -j[..., 0]], axis=-1)
+
+
+def trc(pose: PoseSequence, *, name: str = "physiotrack_joints.trc") -> bytes:
+    """Track Row Column marker file of the 3D joints (one marker per joint, metres, OpenSim axes).
+    Frames or joints not measured are empty fields, which OpenSim reads as missing markers."""
+    n = len(pose)
+    rate = float(pose.fps) if pose.fps else (1.0 / np.median(np.diff(pose.times)) if n > 1 else 1.0)
+    xyz = to_opensim_axes(pose.joints)
+    xyz = np.where((pose.confidence > 0)[..., None], xyz, np.nan)
+    names = list(JOINT_NAMES)
+    header = [
+        f"PathFileType\t4\t(X/Y/Z)\t{name}",
+        "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
+        f"{rate:.2f}\t{rate:.2f}\t{n}\t{len(names)}\tm\t{rate:.2f}\t1\t{n}",
+        "Frame#\tTime\t" + "\t".join(f"{m}\t\t" for m in names),
+        "\t\t" + "\t".join(f"X{i}\tY{i}\tZ{i}" for i in range(1, len(names) + 1)),
+        "",
+    ]
+    lines = []
+    for i in range(n):
+        coords = ("" if not math.isfinite(v) else f"{v:.6f}" for v in xyz[i].reshape(-1))
+        lines.append("\t".join((str(i + 1), _fmt_time(pose.times[i]), *coords)))
+    return ("\n".join(header + lines) + "\n").encode("utf-8")
+
+
+def read_mot(data: bytes) -> tuple[dict[str, str], pd.DataFrame]:
+    """Parse a ``.mot`` back (header key=values, table): used by tests and for re-import."""
+    text = data.decode("utf-8").splitlines()
+    end = text.index("endheader")
+    meta = dict(line.split("=", 1) for line in text[1:end] if "=" in line)
+    df = pd.read_csv(io.StringIO("\n".join(text[end + 1:])), sep="\t")
+    return meta, df
+
+
+def read_trc(data: bytes) -> tuple[dict[str, str], list[str], np.ndarray]:
+    """Parse a ``.trc`` back: header values, marker names, (frames, markers, 3) with NaN gaps."""
+    lines = data.decode("utf-8").split("\n")
+    meta = dict(zip(lines[1].split("\t"), lines[2].split("\t")))
+    markers = [m for m in lines[3].split("\t")[2:] if m]
+    rows = [line.split("\t") for line in lines[6:] if line]
+    values = np.array([[float(v) if v else np.nan for v in r[2:]] for r in rows], float)
+    return meta, markers, values.reshape(len(rows), len(markers), 3)
+
+
+# ------------------------------------------------------------------ printable HTML report
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;
+       max-width: 1000px; margin: 24px auto; padding: 0 16px; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 1.4em;
+     border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+.meta { color: #555; } .kpis { display: flex; gap: 12px; flex-wrap: wrap; margin: 12px 0; }
+.kpi { border: 1px solid #ddd; border-radius: 6px; padding: 8px 14px; min-width: 110px; }
+.kpi b { display: block; font-size: 1.4em; }
+table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
+th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; }
+th { background: #f4f6f8; } td.l, th.l { text-align: left; }
+.chart { page-break-inside: avoid; break-inside: avoid; }
+ul.fb li.trainer { font-weight: 600; } .warn { color: #a15c00; }
+@media print { body { margin: 0; max-width: none; } .noprint { display: none; }
+  h2 { page-break-after: avoid; } table, .kpis { page-break-inside: avoid; } }
+"""
+
+
+def _table(df: pd.DataFrame, left: Sequence[str] = ()) -> str:
+    head = "".join(f'<th class="{"l" if c in left else ""}">{html.escape(str(c))}</th>' for c in df.columns)
+    body = []
+    for row in df.itertuples(index=False):
+        cells = []
+        for c, v in zip(df.columns, row):
+            text = "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else (
+                f"{v:.1f}" if isinstance(v, float) else str(v))
+            cells.append(f'<td class="{"l" if c in left else ""}">{html.escape(text)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def html_report(
+    result: SessionResult,
+    *,
+    title: str | None = None,
+    session: Any | None = None,
+    feedback: Sequence[Any] = (),
+    include_plotlyjs: bool | str = True,
+) -> bytes:
+    """A single HTML file: key numbers, the angle chart with the reps shaded, ROM per rep, the rep
+    table, range per angle, feedback. Plotly's JavaScript is inlined (works offline) unless
+    ``include_plotlyjs`` says otherwise ("cdn", False)."""
+    s = session
+    title = title or (f"Session #{s.id} · {s.athlete_name}" if s is not None else "PhysioTrack session")
+    when = result.started_at or (s.started_at if s is not None else None)
+    exercise = (s.exercise if s is not None else result.exercise).replace("_", " ")
+    duration = result.frames / result.fps if result.fps else None
+    valid = result.pose.valid if len(result.pose) else None
+
+    kpis = [("Reps", str(result.rep_count)), ("Duration", f"{duration:.1f} s" if duration else "–"),
+            ("Person found", f"{result.frames_with_person / max(1, result.frames):.0%}")]
+    for key, label in (("stability_score", "Stability"), ("balance_score", "Balance"),
+                       ("injury_risk", "Injury risk")):
+        v = _finite(result.metrics.get(key))
+        if v is not None:
+            kpis.append((label, f"{v:.2f}"))
+
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        "<p class='meta'>" + html.escape(" · ".join(x for x in (
+            when.strftime("%Y-%m-%d %H:%M UTC") if when else "",
+            f"exercise: {exercise}", f"source: {result.source or '–'}",
+            f"pose backend: {result.backend or '–'}") if x)) + "</p>",
+        "<p class='noprint meta'>Print this page (Ctrl+P) to save it as a PDF.</p>",
+        "<div class='kpis'>" + "".join(f"<div class='kpi'>{html.escape(k)}<b>{html.escape(v)}</b></div>"
+                                      for k, v in kpis) + "</div>",
+    ]
+    if s is not None and s.notes:
+        parts.append(f"<p><b>Trainer notes:</b> {html.escape(s.notes)}</p>")
+
+    figures = []
+    if result.angles.names and len(result.angles.times):
+        fig = report.angles_figure(result.angles, result.reps, valid=valid, height=360)
+        figures.append(("Joint angles", fig))
+    if result.reps:
+        figures.append(("Range of motion per rep", report.reps_figure(result.reps, height=300)))
+    first = True
+    for heading, fig in figures:
+        fig.update_layout(width=960)
+        div = pio.to_html(fig, full_html=False, include_plotlyjs=include_plotlyjs if first else False,
+                          config={"displayModeBar": False, "staticPlot": False})
+        first = False
+        parts.append(f"<h2>{html.escape(heading)}</h2><div class='chart'>{div}</div>")
+
+    parts.append(f"<h2>Repetitions ({result.rep_count})</h2>")
+    parts.append(_table(report.reps_table(result.reps), left=("angle",)) if result.reps
+                 else "<p>No repetition was counted.</p>")
+
+    if result.angles.names:
+        ranges = report.angle_ranges(result.angles, valid)
+        ranges = ranges[ranges["measured"] > 0].sort_values("rom_deg", ascending=False)
+        ranges = pd.DataFrame({
+            "angle": ranges["label"], "min (°)": ranges["min_deg"], "max (°)": ranges["max_deg"],
+            "range (°)": ranges["rom_deg"], "measured (%)": 100 * ranges["measured"],
+        })
+        parts.append("<h2>Range per angle</h2>" + _table(ranges, left=("angle",)))
+
+    items = [(f"{'Rep ' + str(f.rep_index) + ': ' if f.rep_index else ''}{f.text}",
+              str(getattr(f.kind, "value", f.kind))) for f in feedback]
+    if not items:
+        items = [(t, "system") for t in result.feedback] + [(t, "warning") for t in result.warnings]
+    if items:
+        parts.append("<h2>Feedback</h2><ul class='fb'>" + "".join(
+            f"<li class='{html.escape(kind)}'>{'⚠ ' if kind == 'warning' else ''}"
+            f"{'Trainer: ' if kind == 'trainer' else ''}{html.escape(text)}</li>" for text, kind in items
+        ) + "</ul>")
+    parts.append("<p class='meta'>Made with PhysioTrack.</p></body></html>")
+    return "\n".join(parts).encode("utf-8")
+
+
+# ------------------------------------------------------------------ all of them, for a page
+
+
+@dataclass(frozen=True)
+class Export:
+    label: str
+    file_name: str
+    mime: str
+    build: Callable[[], bytes]  # called only when the user downloads
+
+
+def session_exports(result: SessionResult, *, session_id: int | str, session: Any | None = None,
+                    feedback: Sequence[Any] = (), stem: str | None = None) -> list[Export]:
+    """Every export of one session, built lazily (``st.download_button(data=e.build)``)."""
+    stem = stem or f"session_{session_id}"
+    return [
+        Export("CSV (long format)", f"{stem}.csv", "text/csv", lambda: long_csv(result, session_id)),
+        Export("JSON", f"{stem}.json", "application/json",
+               lambda: json_bytes(result, session=session, feedback=feedback)),
+        Export("OpenSim angles (.mot)", f"{stem}.mot", "text/plain",
+               lambda: mot(result.angles, name=f"{stem}_angles")),
+        Export("3D joints (.trc)", f"{stem}.trc", "text/plain",
+               lambda: trc(result.pose, name=f"{stem}.trc")),
+        Export("Printable report (HTML)", f"{stem}_report.html", "text/html",
+               lambda: html_report(result, session=session, feedback=feedback)),
+    ]

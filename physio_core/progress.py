@@ -1,0 +1,315 @@
+"""An athlete's progress over sessions: the data and the Plotly figures of the progress page.
+
+    data = load_progress(engine, athlete_id, viewer_id=me, flt=ProgressFilter(start, end, ("deep_squat",)))
+    st.plotly_chart(rom_figure(data.rows, ["knee_angle_r"], data.targets))
+
+Everything reads the summaries stored with each ended session (``repo.progress_for_athlete``):
+no series are decoded, so the page stays fast with hundreds of sessions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from sqlalchemy.engine import Engine
+
+from physio_core.report import pretty_angle
+from physio_core.store.access import RomTargetOut, rom_targets
+from physio_core.store.repo import ProgressRow, progress_for_athlete
+
+PALETTE = px.colors.qualitative.Plotly
+SCORES = (("stability_score", "Stability"), ("balance_score", "Balance"), ("injury_risk", "Injury risk"))
+# left/right asymmetry above this share of the mean range is worth a look (a common clinical cut-off)
+ASYMMETRY_FLAG_PCT = 10.0
+
+
+@dataclass(frozen=True)
+class ProgressFilter:
+    start: date | None = None  # inclusive, by the session's UTC date
+    end: date | None = None  # inclusive
+    exercises: tuple[str, ...] = ()  # empty: every exercise
+
+
+@dataclass
+class ProgressData:
+    athlete_id: int
+    rows: list[ProgressRow]  # the sessions that pass the filter, oldest first
+    exercises: list[str]  # every exercise of the athlete (for the filter's choices)
+    first_date: date | None  # of all the athlete's sessions (for the date inputs' bounds)
+    last_date: date | None
+    targets: list[RomTargetOut] = field(default_factory=list)
+
+
+def _day(d: datetime) -> date:
+    return d.astimezone(UTC).date()
+
+
+def filter_rows(rows: Sequence[ProgressRow], flt: ProgressFilter) -> list[ProgressRow]:
+    out = []
+    for r in rows:
+        if flt.start and _day(r.date) < flt.start:
+            continue
+        if flt.end and _day(r.date) > flt.end:
+            continue
+        if flt.exercises and r.exercise not in flt.exercises:
+            continue
+        out.append(r)
+    return out
+
+
+def load_progress(
+    engine: Engine, athlete_id: int, *, viewer_id: int | None = None, flt: ProgressFilter | None = None
+) -> ProgressData:
+    """The athlete's ended sessions (filtered) and ROM targets; raises AccessDenied when
+    ``viewer_id`` may not see the athlete."""
+    rows = progress_for_athlete(engine, athlete_id, viewer_id=viewer_id)
+    targets = rom_targets(engine, athlete_id, viewer_id=viewer_id)
+    return ProgressData(
+        athlete_id=athlete_id,
+        rows=filter_rows(rows, flt or ProgressFilter()),
+        exercises=sorted({r.exercise for r in rows}),
+        first_date=_day(rows[0].date) if rows else None,
+        last_date=_day(rows[-1].date) if rows else None,
+        targets=targets,
+    )
+
+
+# ------------------------------------------------------------------ derived numbers
+
+
+def _ok(v: float | None) -> bool:
+    return v is not None and math.isfinite(v)
+
+
+def angles_by_range(rows: Sequence[ProgressRow]) -> list[str]:
+    """Angles measured in these sessions, the ones that moved most first."""
+    best: dict[str, float] = {}
+    for r in rows:
+        for name, v in r.rom_deg.items():
+            if _ok(v):
+                best[name] = max(best.get(name, 0.0), v)
+    return sorted(best, key=lambda n: (-best[n], n))
+
+
+def target_for(targets: Sequence[RomTargetOut], angle: str, exercise: str | None = None) -> float | None:
+    """The target of an angle: the exercise's own if there is one, else the any-exercise one."""
+    found = {t.exercise: t.target_deg for t in targets if t.angle == angle}
+    if exercise and exercise in found:
+        return found[exercise]
+    return found.get("")
+
+
+def side_pairs(names: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(label, left, right) for angles that exist on both sides: ``x_l``/``x_r`` (kinematics
+    names) and ``left_x``/``right_x``."""
+    names = set(names)
+    pairs = []
+    for n in sorted(names):
+        if n.endswith("_l") and n[:-2] + "_r" in names:
+            pairs.append((pretty_angle(n[:-2]), n, n[:-2] + "_r"))
+        elif n.startswith("left_") and "right_" + n[5:] in names:
+            pairs.append((n[5:].replace("_", " ").capitalize(), n, "right_" + n[5:]))
+    return pairs
+
+
+def asymmetry_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
+    """Per session and joint pair: left and right range of motion and the symmetry index
+    100 * (left - right) / mean(left, right) in percent (positive: the left moves more)."""
+    recs = []
+    for label, left, right in side_pairs(angles_by_range(rows)):
+        for r in rows:
+            lv, rv = r.rom_deg.get(left), r.rom_deg.get(right)
+            if not (_ok(lv) and _ok(rv)) or lv + rv <= 0:
+                continue
+            recs.append({"session_id": r.session_id, "date": r.date, "exercise": r.exercise,
+                         "joint": label, "left_deg": lv, "right_deg": rv,
+                         "asymmetry_pct": 100.0 * (lv - rv) / ((lv + rv) / 2)})
+    return pd.DataFrame(recs, columns=["session_id", "date", "exercise", "joint", "left_deg",
+                                       "right_deg", "asymmetry_pct"])
+
+
+def sessions_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
+    """The session table of the page."""
+    return pd.DataFrame([{
+        "session": r.session_id, "date": r.date, "exercise": r.exercise, "reps": r.reps,
+        "duration_s": None if r.duration_s is None else round(r.duration_s, 1),
+        "mean_rep_rom_deg": None if r.mean_rep_rom_deg is None else round(r.mean_rep_rom_deg, 1),
+        "stability": r.stability_score, "balance": r.balance_score, "injury_risk": r.injury_risk,
+    } for r in rows], columns=["session", "date", "exercise", "reps", "duration_s", "mean_rep_rom_deg",
+                               "stability", "balance", "injury_risk"])
+
+
+@dataclass(frozen=True)
+class Summary:
+    sessions: int
+    reps: int
+    active_weeks: int
+    first: datetime | None
+    last: datetime | None
+    stability_change: float | None  # last minus first measured stability score
+
+
+def summary(rows: Sequence[ProgressRow]) -> Summary:
+    stab = [r.stability_score for r in rows if _ok(r.stability_score)]
+    weeks = {tuple(_day(r.date).isocalendar())[:2] for r in rows}
+    return Summary(
+        sessions=len(rows), reps=sum(r.reps for r in rows), active_weeks=len(weeks),
+        first=rows[0].date if rows else None, last=rows[-1].date if rows else None,
+        stability_change=(stab[-1] - stab[0]) if len(stab) >= 2 else None,
+    )
+
+
+# ------------------------------------------------------------------ figures
+
+
+def _layout(fig: go.Figure, height: int, y_title: str, x_title: str = "session date") -> go.Figure:
+    # the top margin leaves room for the legend under Plotly's tool bar
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), xaxis_title=x_title,
+                      yaxis_title=y_title, hovermode="closest",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig
+
+
+def _colours(names: Sequence[str]) -> dict[str, str]:
+    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+
+
+def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
+    """Sessions per week (bars stacked by exercise) with the reps of each week as hover text."""
+    fig = go.Figure()
+    if rows:
+        df = pd.DataFrame({"week": [pd.Timestamp(_day(r.date) - timedelta(days=_day(r.date).weekday()))
+                                    for r in rows],
+                           "exercise": [r.exercise for r in rows], "reps": [r.reps for r in rows]})
+        colours = _colours(sorted(df["exercise"].unique()))
+        for ex, g in df.groupby("exercise", sort=True):
+            w = g.groupby("week").agg(sessions=("reps", "size"), reps=("reps", "sum")).reset_index()
+            fig.add_trace(go.Bar(x=w["week"], y=w["sessions"], name=ex.replace("_", " "),
+                                 marker_color=colours[ex], customdata=w[["reps"]],
+                                 hovertemplate="week of %{x|%Y-%m-%d}: %{y} sessions, "
+                                               "%{customdata[0]} reps<extra></extra>"))
+        fig.update_layout(barmode="stack", xaxis=dict(tickformat="%b %d", dtick=7 * 86400000.0,
+                                                      tick0=df["week"].min()))
+    return _layout(fig, height, "sessions", "week")
+
+
+def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
+    """Reps of each session (bars, coloured by exercise)."""
+    fig = go.Figure()
+    colours = _colours(sorted({r.exercise for r in rows}))
+    for ex in colours:
+        rs = [r for r in rows if r.exercise == ex]
+        fig.add_trace(go.Bar(
+            x=[r.date for r in rs], y=[r.reps for r in rs], name=ex.replace("_", " "),
+            marker_color=colours[ex], customdata=[[r.session_id] for r in rs],
+            hovertemplate="%{y} reps — session #%{customdata[0]}<extra></extra>",
+        ))
+    return _layout(fig, height, "reps")
+
+
+def rom_figure(
+    rows: Sequence[ProgressRow],
+    angles: Sequence[str],
+    targets: Sequence[RomTargetOut] = (),
+    *,
+    exercise: str | None = None,
+    height: int = 380,
+) -> go.Figure:
+    """Range of motion per angle over the sessions, each with its target as a dashed line."""
+    fig = go.Figure()
+    colours = _colours(list(angles))
+    dates = [r.date for r in rows]
+    for name in angles:
+        ys = [r.rom_deg.get(name) if _ok(r.rom_deg.get(name)) else None for r in rows]
+        if not any(y is not None for y in ys):
+            continue
+        fig.add_trace(go.Scatter(
+            x=dates, y=ys, mode="lines+markers", name=pretty_angle(name), line_color=colours[name],
+            customdata=[[r.session_id, r.exercise, r.reps] for r in rows],
+            hovertemplate="%{y:.0f}° — session #%{customdata[0]} (%{customdata[1]}, "
+                          "%{customdata[2]} reps)<extra></extra>",
+        ))
+        target = target_for(targets, name, exercise)
+        if target is not None and dates:
+            fig.add_trace(go.Scatter(
+                x=[min(dates), max(dates)], y=[target, target], mode="lines",
+                name=f"target {pretty_angle(name)}", line=dict(color=colours[name], dash="dash"),
+                hovertemplate=f"target {target:.0f}°<extra></extra>",
+            ))
+    return _layout(fig, height, "range of motion (°)")
+
+
+def main_exercise(rows: Sequence[ProgressRow]) -> str | None:
+    """The exercise with the most sessions (ties: the latest done)."""
+    if not rows:
+        return None
+    counts = Counter(r.exercise for r in rows)
+    last = {r.exercise: i for i, r in enumerate(rows)}
+    return max(counts, key=lambda e: (counts[e], last[e]))
+
+
+def asymmetry_figure(rows: Sequence[ProgressRow], *, max_joints: int | None = 4,
+                     height: int = 320) -> go.Figure:
+    """Left/right symmetry index per joint over the sessions, with the ±10 % band shaded.
+    ``max_joints``: only the joints that move most (a joint that barely moves has a large,
+    meaningless percentage)."""
+    df = asymmetry_frame(rows)
+    if max_joints is not None and not df.empty:
+        motion = (df["left_deg"] + df["right_deg"]).groupby(df["joint"]).mean()
+        keep = motion.sort_values(ascending=False).index[:max_joints]
+        df = df[df["joint"].isin(keep)]
+    fig = go.Figure()
+    fig.add_hrect(y0=-ASYMMETRY_FLAG_PCT, y1=ASYMMETRY_FLAG_PCT, fillcolor="rgba(46, 204, 113, 0.12)",
+                  line_width=0, layer="below")
+    fig.add_hline(y=0, line_color="#999", line_width=1)
+    for joint, g in df.groupby("joint", sort=True):
+        fig.add_trace(go.Scatter(
+            x=g["date"], y=g["asymmetry_pct"], mode="lines+markers", name=joint,
+            customdata=g[["left_deg", "right_deg", "session_id"]].to_numpy(),
+            hovertemplate="%{y:+.0f}% (left %{customdata[0]:.0f}°, right %{customdata[1]:.0f}°) "
+                          "— session #%{customdata[2]}<extra></extra>",
+        ))
+    return _layout(fig, height, "left − right (% of mean range)")
+
+
+def scores_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Figure:
+    """Stability, balance and injury-risk scores (0-1) over the sessions."""
+    fig = go.Figure()
+    colours = {"stability_score": "#2e86de", "balance_score": "#10ac84", "injury_risk": "#ee5253"}
+    for key, label in SCORES:
+        pts = [(r.date, getattr(r, key), r.session_id) for r in rows if _ok(getattr(r, key))]
+        if not pts:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers", name=label,
+            line_color=colours[key], customdata=[[p[2]] for p in pts],
+            hovertemplate=f"{label} %{{y:.2f}} — session #%{{customdata[0]}}<extra></extra>",
+        ))
+    fig.update_yaxes(range=[0, 1.05])
+    return _layout(fig, height, "score (0–1)")
+
+
+def exercise_mix_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
+    """Share of sessions per exercise (donut), reps in the hover text."""
+    counts = Counter(r.exercise for r in rows)
+    reps = Counter()
+    for r in rows:
+        reps[r.exercise] += r.reps
+    names = sorted(counts)
+    colours = _colours(names)
+    fig = go.Figure(go.Pie(
+        labels=[n.replace("_", " ") for n in names], values=[counts[n] for n in names], hole=0.45,
+        marker_colors=[colours[n] for n in names], customdata=[[reps[n]] for n in names], sort=False,
+        hovertemplate="%{label}: %{value} sessions, %{customdata[0]} reps<extra></extra>",
+    ))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=-0.15, x=0))
+    return fig
+

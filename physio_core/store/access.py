@@ -1,0 +1,428 @@
+"""The role-checked API the pages call: every function takes the logged-in ``viewer_id`` and
+raises AccessDenied when that user's role does not allow the action.
+
+Rules (the same ones ``repo`` applies to reads given a viewer):
+
+* admin: everything, including users, roles, passwords and trainer-athlete assignments;
+* trainer: the athletes assigned to them (and the sessions they ran): create sessions for them,
+  end and analyse them, write notes and feedback, set range-of-motion targets, create new
+  athletes (assigned to themselves), delete their athletes;
+* athlete: their own sessions, progress and targets (read), their own recordings; never another
+  athlete's data, never feedback, targets, users or assignments.
+
+The checks run inside the same transaction as the write wherever the write is simple enough to
+live here; the bigger writes (saving a result) check first and then call ``repo``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from physio_core.results import AngleSeries, Rep, SessionResult
+from physio_core.skeleton import PoseSequence
+from physio_core.store import repo
+from physio_core.store.db import run_read, run_write
+from physio_core.store.models import (
+    AuthSession,
+    Feedback,
+    FeedbackKind,
+    Role,
+    RomTarget,
+    SessionRecord,
+    TrainerAthlete,
+    User,
+    utcnow,
+)
+from physio_core.store.repo import AccessDenied, FeedbackOut, NotFound, SessionRow, UserOut
+
+MIN_PASSWORD_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class RomTargetOut:
+    athlete_id: int
+    exercise: str  # "" = any exercise
+    angle: str
+    target_deg: float
+    set_by: int | None
+    updated_at: datetime
+
+
+def check_password_strength(password: str) -> None:
+    """Length is what matters (NIST SP 800-63B); no composition rules."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+
+
+# ------------------------------------------------------------------ checks (inside a session)
+
+
+def _role(u: User) -> Role:
+    return Role(u.role)
+
+
+def _admin(s: Session, viewer_id: int) -> User:
+    v = repo._viewer(s, viewer_id)
+    if _role(v) is not Role.ADMIN:
+        raise AccessDenied("only an administrator may do this")
+    return v
+
+
+def _staff_for_athlete(s: Session, viewer_id: int, athlete_id: int) -> User:
+    """An admin, or a trainer the athlete is assigned to."""
+    v = repo._viewer(s, viewer_id)
+    if _role(v) is Role.ATHLETE or not repo._may_see_athlete(s, v, athlete_id):
+        raise AccessDenied(f"only an admin or a trainer of athlete {athlete_id} may do this")
+    return v
+
+
+def _may_record_for(s: Session, viewer_id: int, athlete_id: int) -> User:
+    """Staff of the athlete, or the athlete themself (a recording at home)."""
+    v = repo._viewer(s, viewer_id)
+    if not repo._may_see_athlete(s, v, athlete_id):
+        raise AccessDenied(f"you may not record sessions for athlete {athlete_id}")
+    return v
+
+
+def _session_for(s: Session, viewer_id: int, session_id: int, *, staff: bool) -> tuple[User, SessionRecord]:
+    rec = s.get(SessionRecord, session_id)
+    if rec is None:
+        raise NotFound(f"no session {session_id}")
+    v = repo._viewer(s, viewer_id)
+    if not repo._may_see_session(s, v, rec) or (staff and _role(v) is Role.ATHLETE):
+        raise AccessDenied(f"you may not change session {session_id}")
+    return v, rec
+
+
+def may_manage_athlete(engine: Engine, viewer_id: int, athlete_id: int) -> bool:
+    """True for an admin or a trainer of the athlete (pages use it to show staff-only actions)."""
+
+    def fn(s: Session) -> bool:
+        try:
+            _staff_for_athlete(s, viewer_id, athlete_id)
+        except AccessDenied:
+            return False
+        return True
+
+    return run_read(engine, fn)
+
+
+# ------------------------------------------------------------------ users and assignments
+
+
+def list_users_as(engine: Engine, viewer_id: int, role: Role | str | None = None) -> list[UserOut]:
+    """All users, inactive ones included (admins only)."""
+    run_read(engine, lambda s: _admin(s, viewer_id))
+    return repo.list_users(engine, role, include_inactive=True)
+
+
+def athletes_for(engine: Engine, viewer_id: int) -> list[UserOut]:
+    """The athletes this viewer may work with: all (admin), assigned (trainer), self (athlete)."""
+    viewer = run_read(engine, lambda s: repo._user_out(repo._viewer(s, viewer_id)))
+    if viewer.role is Role.ADMIN:
+        return repo.list_athletes(engine)
+    if viewer.role is Role.TRAINER:
+        return repo.list_athletes(engine, viewer.id)
+    return [viewer]
+
+
+def create_user_as(
+    engine: Engine,
+    viewer_id: int,
+    email: str | None,
+    display_name: str,
+    role: Role | str = Role.ATHLETE,
+    password: str | None = None,
+) -> UserOut:
+    """Admins create any user; trainers create athletes (assigned to themselves)."""
+    role = Role(role)
+    viewer = run_read(engine, lambda s: repo._user_out(repo._viewer(s, viewer_id)))
+    if viewer.role is Role.ATHLETE or (viewer.role is Role.TRAINER and role is not Role.ATHLETE):
+        raise AccessDenied("only an administrator may create trainers and administrators")
+    if password is not None:
+        check_password_strength(password)
+    user = repo.create_user(engine, email, display_name, role, password)
+    if viewer.role is Role.TRAINER:
+        repo.assign_athlete(engine, viewer.id, user.id)
+    return user
+
+
+def add_athlete_as(engine: Engine, viewer_id: int, name: str) -> UserOut:
+    """The sidebar's "new athlete": find or create by name, scoped to a trainer's own athletes."""
+    viewer = run_read(engine, lambda s: repo._user_out(repo._viewer(s, viewer_id)))
+    if viewer.role is Role.ATHLETE:
+        raise AccessDenied("athletes cannot create athletes")
+    return repo.get_or_create_athlete(
+        engine, name, trainer_id=viewer.id if viewer.role is Role.TRAINER else None
+    )
+
+
+def set_active_as(engine: Engine, viewer_id: int, user_id: int, active: bool) -> None:
+    def fn(s: Session) -> None:
+        _admin(s, viewer_id)
+        if user_id == viewer_id and not active:
+            raise ValueError("you cannot deactivate your own account")
+        u = s.get(User, user_id)
+        if u is None:
+            raise NotFound(f"no user {user_id}")
+        u.is_active = active
+        if not active:  # log them out everywhere
+            s.execute(sa.delete(AuthSession).where(AuthSession.user_id == user_id))
+
+    run_write(engine, fn)
+
+
+def set_password_as(engine: Engine, viewer_id: int, user_id: int, password: str) -> None:
+    """Admins reset anyone's password; everyone else only their own (use auth.change_password,
+    which also asks for the old one)."""
+    check_password_strength(password)
+
+    def fn(s: Session) -> None:
+        v = repo._viewer(s, viewer_id)
+        if v.id != user_id and _role(v) is not Role.ADMIN:
+            raise AccessDenied("only an administrator may set another user's password")
+
+    run_read(engine, fn)
+    repo.set_password(engine, user_id, password)
+
+
+def set_login_as(engine: Engine, viewer_id: int, user_id: int, email: str, password: str) -> UserOut:
+    """Give an existing user (e.g. an athlete a trainer created by name) an e-mail login."""
+    check_password_strength(password)
+    email_n = repo._normalise_email(email)
+    if not email_n or "@" not in email_n:
+        raise ValueError("a login needs a valid e-mail address")
+    pw_hash = repo._hasher.hash(password)
+
+    def fn(s: Session) -> UserOut:
+        _admin(s, viewer_id)
+        u = s.get(User, user_id)
+        if u is None:
+            raise NotFound(f"no user {user_id}")
+        taken = s.exec(select(User.id).where(User.email == email_n, User.id != user_id)).first()
+        if taken is not None:
+            raise ValueError(f"a user with e-mail {email_n} already exists")
+        u.email, u.password_hash = email_n, pw_hash
+        s.add(u)
+        s.flush()
+        return repo._user_out(u)
+
+    return run_write(engine, fn)
+
+
+def assign_as(engine: Engine, viewer_id: int, trainer_id: int, athlete_id: int) -> None:
+    def fn(s: Session) -> None:
+        _admin(s, viewer_id)
+        repo._assign(s, trainer_id, athlete_id)
+
+    run_write(engine, fn)
+
+
+def unassign_as(engine: Engine, viewer_id: int, trainer_id: int, athlete_id: int) -> None:
+    def fn(s: Session) -> None:
+        _admin(s, viewer_id)
+        link = s.get(TrainerAthlete, (trainer_id, athlete_id))
+        if link is not None:
+            s.delete(link)
+
+    run_write(engine, fn)
+
+
+def assignments_as(engine: Engine, viewer_id: int) -> list[tuple[int, int]]:
+    """All (trainer_id, athlete_id) links (admins only)."""
+
+    def fn(s: Session) -> list[tuple[int, int]]:
+        _admin(s, viewer_id)
+        rows = s.exec(select(TrainerAthlete.trainer_id, TrainerAthlete.athlete_id)
+                      .order_by(TrainerAthlete.trainer_id, TrainerAthlete.athlete_id)).all()
+        return [(int(t), int(a)) for t, a in rows]
+
+    return run_read(engine, fn)
+
+
+def delete_user_as(engine: Engine, viewer_id: int, user_id: int) -> bool:
+    """Delete a trainer or admin account (admins only). Athletes go through ``delete_athlete_as``,
+    which says what it removes. Sessions a trainer ran stay with their athletes."""
+
+    def fn(s: Session) -> bool:
+        _admin(s, viewer_id)
+        if user_id == viewer_id:
+            raise ValueError("you cannot delete your own account")
+        u = s.get(User, user_id)
+        if u is None:
+            return False
+        s.delete(u)
+        return True
+
+    return run_write(engine, fn)
+
+
+def delete_athlete_as(engine: Engine, viewer_id: int, athlete_id: int) -> bool:
+    """Delete an athlete and all their data (admins, or a trainer of the athlete)."""
+    return repo.delete_athlete(engine, athlete_id, viewer_id=viewer_id)
+
+
+# ------------------------------------------------------------------ sessions
+
+
+def start_session_as(
+    engine: Engine, viewer_id: int, athlete_id: int, exercise: str = "auto", **kwargs: Any
+) -> int:
+    """Open a live session for an athlete; a trainer's id is recorded as the session's trainer."""
+    v = run_read(engine, lambda s: repo._user_out(_may_record_for(s, viewer_id, athlete_id)))
+    trainer_id = v.id if v.role is Role.TRAINER else None
+    return repo.start_session(engine, athlete_id, trainer_id, exercise, **kwargs)
+
+
+def save_result_as(
+    engine: Engine,
+    viewer_id: int,
+    result: SessionResult,
+    athlete_id: int,
+    exercise: str | None = None,
+    *,
+    notes: str = "",
+    extra_data: Mapping[str, dict[str, Any]] | None = None,
+) -> int:
+    """Store a finished analysis (upload page) for an athlete the viewer may record for."""
+    v = run_read(engine, lambda s: repo._user_out(_may_record_for(s, viewer_id, athlete_id)))
+    trainer_id = v.id if v.role is Role.TRAINER else None
+    return repo.save_session_result(engine, result, athlete_id, trainer_id, exercise, notes=notes,
+                                    extra_data=extra_data)
+
+
+def append_live_as(
+    engine: Engine,
+    viewer_id: int,
+    session_id: int,
+    *,
+    pose: PoseSequence | None = None,
+    angles: AngleSeries | None = None,
+    reps: Sequence[Rep] | None = None,
+    series: Mapping[str, Mapping[str, list]] | None = None,
+) -> int:
+    run_read(engine, lambda s: _session_for(s, viewer_id, session_id, staff=False))
+    return repo.append_live_data(engine, session_id, pose=pose, angles=angles, reps=reps, series=series)
+
+
+def end_session_as(
+    engine: Engine, viewer_id: int, session_id: int, result: SessionResult | None = None, **kwargs: Any
+) -> SessionRow:
+    """End (and with ``result``, store the analysis of) a session the viewer may see."""
+    run_read(engine, lambda s: _session_for(s, viewer_id, session_id, staff=False))
+    return repo.end_session(engine, session_id, result, **kwargs)
+
+
+def set_notes_as(engine: Engine, viewer_id: int, session_id: int, notes: str) -> None:
+    """The trainer's notes on a session (staff only)."""
+
+    def fn(s: Session) -> None:
+        _, rec = _session_for(s, viewer_id, session_id, staff=True)
+        rec.notes = notes.strip()
+        s.add(rec)
+
+    run_write(engine, fn)
+
+
+def add_feedback_as(
+    engine: Engine, viewer_id: int, session_id: int, text: str, *, rep_index: int | None = None
+) -> FeedbackOut:
+    """A trainer's feedback on a session or one rep of it (staff only)."""
+    text = text.strip()
+    if not text:
+        raise ValueError("feedback text is empty")
+
+    def fn(s: Session) -> FeedbackOut:
+        v, _ = _session_for(s, viewer_id, session_id, staff=True)
+        f = Feedback(session_id=session_id, kind=FeedbackKind.TRAINER.value, text=text,
+                     author_id=v.id, rep_index=rep_index)
+        s.add(f)
+        s.flush()
+        return repo._feedback_out(f)
+
+    return run_write(engine, fn)
+
+
+def delete_feedback_as(engine: Engine, viewer_id: int, feedback_id: int) -> bool:
+    """Remove a trainer's feedback: its author or an admin."""
+
+    def fn(s: Session) -> bool:
+        f = s.get(Feedback, feedback_id)
+        if f is None:
+            return False
+        v = repo._viewer(s, viewer_id)
+        if f.kind != FeedbackKind.TRAINER.value or (f.author_id != v.id and _role(v) is not Role.ADMIN):
+            raise AccessDenied("only its author or an admin may remove this feedback")
+        s.delete(f)
+        return True
+
+    return run_write(engine, fn)
+
+
+# ------------------------------------------------------------------ range-of-motion targets
+
+
+def _target_out(t: RomTarget) -> RomTargetOut:
+    return RomTargetOut(t.athlete_id, t.exercise, t.angle, float(t.target_deg), t.set_by, t.updated_at)
+
+
+def set_rom_target(
+    engine: Engine, viewer_id: int, athlete_id: int, angle: str, target_deg: float, exercise: str = ""
+) -> RomTargetOut:
+    """Set (or replace) the range-of-motion goal of one angle (staff of the athlete only)."""
+    angle = angle.strip()
+    if not angle:
+        raise ValueError("a target needs an angle name")
+    target_deg = float(target_deg)
+    if not math.isfinite(target_deg) or not 0 < target_deg <= 360:
+        raise ValueError("a range-of-motion target is between 0 and 360 degrees")
+
+    def fn(s: Session) -> RomTargetOut:
+        v = _staff_for_athlete(s, viewer_id, athlete_id)
+        repo._require_role(s, athlete_id, Role.ATHLETE)
+        t = s.exec(select(RomTarget).where(RomTarget.athlete_id == athlete_id,
+                                           RomTarget.exercise == exercise,
+                                           RomTarget.angle == angle)).first()
+        if t is None:
+            t = RomTarget(athlete_id=athlete_id, exercise=exercise, angle=angle, target_deg=target_deg)
+        t.target_deg, t.set_by, t.updated_at = target_deg, v.id, utcnow()
+        s.add(t)
+        s.flush()
+        return _target_out(t)
+
+    return run_write(engine, fn)
+
+
+def delete_rom_target(engine: Engine, viewer_id: int, athlete_id: int, angle: str, exercise: str = "") -> bool:
+    def fn(s: Session) -> bool:
+        _staff_for_athlete(s, viewer_id, athlete_id)
+        t = s.exec(select(RomTarget).where(RomTarget.athlete_id == athlete_id,
+                                           RomTarget.exercise == exercise,
+                                           RomTarget.angle == angle)).first()
+        if t is None:
+            return False
+        s.delete(t)
+        return True
+
+    return run_write(engine, fn)
+
+
+def rom_targets(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> list[RomTargetOut]:
+    """The athlete's targets (anyone who may see the athlete; ``viewer_id=None`` = trusted)."""
+
+    def fn(s: Session) -> list[RomTargetOut]:
+        if viewer_id is not None and not repo._may_see_athlete(s, repo._viewer(s, viewer_id), athlete_id):
+            raise AccessDenied(f"you may not see athlete {athlete_id}")
+        rows = s.exec(select(RomTarget).where(RomTarget.athlete_id == athlete_id)
+                      .order_by(RomTarget.exercise, RomTarget.angle)).all()
+        return [_target_out(t) for t in rows]
+
+    return run_read(engine, fn)

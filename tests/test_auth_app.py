@@ -1,0 +1,99 @@
+"""The app shell's login gate under AppTest: nothing but the login page before logging in, the
+pages by role after, log out back to the login page (SQLite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import SEED_PASSWORDS, seed_progress_world
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def seeded(tmp_path, monkeypatch):
+    from physio_core.config import get_settings
+    from physio_core.store import dispose_engines, init_db
+
+    for var in ("DATABASE_URL", "PHYSIO_DATABASE_URL", "PHYSIO_ADMIN_EMAIL", "PHYSIO_ADMIN_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PHYSIO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(ROOT)
+    get_settings.cache_clear()
+    engine = init_db()
+    yield engine, seed_progress_world(engine)
+    dispose_engines()
+    get_settings.cache_clear()
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def log_in(at: AppTest, email: str, password: str) -> AppTest:
+    at.text_input(key="login_email").input(email)
+    at.text_input(key="login_password").input(password)
+    next(b for b in at.button if b.label == "Log in").click()
+    return run(at)
+
+
+def test_only_the_login_page_before_logging_in(seeded):
+    at = run(AppTest.from_file(APP, default_timeout=240))
+    assert [t.value for t in at.title] == ["PhysioTrack"]
+    assert not at.sidebar.selectbox  # no athlete picker, no pages
+    # a page asked for directly (AppTest runs its script alone) guards itself as well
+    at.switch_page("pages/progress.py")
+    run(at)
+    assert [w.value for w in at.warning] == ["Please log in first."]
+    assert not at.get("plotly_chart") and not at.metric
+    at.switch_page("app.py")
+    run(at)
+
+    log_in(at, "coach@clinic.org", "wrong password")
+    assert [e.value for e in at.error] == ["Wrong e-mail or password."]
+
+
+def test_trainer_logs_in_sees_progress_and_logs_out(seeded):
+    engine, ids = seeded
+    at = run(AppTest.from_file(APP, default_timeout=240))
+    log_in(at, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+    assert any("Carla Coach" in c.value for c in at.sidebar.caption)
+    # the sidebar offers the trainer's own athletes only
+    picker = at.sidebar.selectbox(key="athlete_select")
+    assert picker.options == ["Ana Lopez"]
+
+    at.switch_page("pages/progress.py")
+    run(at)
+    assert not at.error, [e.value for e in at.error]
+    assert {m.label: m.value for m in at.metric}["Sessions"] == "9"
+    assert len(at.get("plotly_chart")) == 6
+
+    at.switch_page("pages/admin.py")
+    run(at)
+    assert at.title[0].value == "My athletes"
+
+    at.switch_page("app.py")
+    run(at)
+    next(b for b in at.sidebar.button if b.label == "Log out").click()
+    run(at)
+    assert [t.value for t in at.title] == ["PhysioTrack"] and "auth_token" not in at.session_state
+
+
+def test_athlete_lands_on_own_progress_and_cannot_manage(seeded):
+    engine, ids = seeded
+    at = run(AppTest.from_file(APP, default_timeout=240))
+    log_in(at, "ana@clinic.org", SEED_PASSWORDS["athlete"])
+    assert at.title[0].value == "Progress"
+    assert {m.label: m.value for m in at.metric}["Reps"] == "24"
+    assert at.session_state["athlete_id"] == ids["athlete"]
+    assert not [f for f in at.get("expander") if "targets" in f.label]  # trainers set targets
+    at.switch_page("pages/admin.py")
+    run(at)
+    assert [e.value for e in at.error] == ["Your account may not open this page."]
+    assert not at.title

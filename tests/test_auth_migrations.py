@@ -1,0 +1,74 @@
+"""Migration 0002 (logins, range-of-motion targets) up and down on a database full of data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import sqlalchemy as sa
+
+from physio_core import auth
+from physio_core.store import (
+    Role,
+    add_feedback,
+    create_user,
+    current_revision,
+    downgrade,
+    get_or_create_athlete,
+    get_session_detail,
+    make_engine,
+    save_session_result,
+    upgrade,
+)
+from physio_core.store.access import rom_targets, set_rom_target
+
+OLD_TABLES = ("users", "trainer_athlete", "sessions", "sensor_data", "performance_metrics", "feedback")
+
+
+def _snapshot(engine) -> dict[str, list[tuple]]:
+    """Every row of the 0001 tables, in a stable order."""
+    out = {}
+    with engine.connect() as conn:
+        for t in OLD_TABLES:
+            cols = [c["name"] for c in sa.inspect(conn).get_columns(t)]
+            order = ", ".join(cols[:3])
+            rows = conn.execute(sa.text(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {order}")).all()
+            out[t] = [tuple(str(v) for v in r) for r in rows]
+    return out
+
+
+def test_upgrade_and_downgrade_a_filled_database(db_url, make_uiprmd_session_result):
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0001")
+        trainer = create_user(engine, "coach@clinic.org", "Coach", Role.TRAINER, "coach-password")
+        athlete = get_or_create_athlete(engine, "Ana", trainer.id)
+        results = [make_uiprmd_session_result(episodes=(k,)) for k in (1, 2)]
+        sids = [save_session_result(engine, r, athlete.id, trainer.id) for r in results]
+        add_feedback(engine, sids[0], "knees out", author_id=trainer.id)
+        before = _snapshot(engine)
+        assert sum(len(v) for v in before.values()) > 10
+
+        upgrade(engine)  # 0001 -> head on top of the data
+        assert current_revision(engine) == "0002"
+        assert _snapshot(engine) == before
+        login = auth.login(engine, "coach@clinic.org", "coach-password", ttl=timedelta(hours=1))
+        assert auth.current_user(engine, login.token).id == trainer.id
+        set_rom_target(engine, trainer.id, athlete.id, "knee_angle_r", 110)
+        detail = get_session_detail(engine, sids[1], viewer_id=trainer.id)
+        assert np.allclose(detail.pose.joints, results[1].pose.joints, atol=6e-4, equal_nan=True)
+
+        downgrade(engine, "0001")  # drops only what 0002 added, the data stays
+        assert current_revision(engine) == "0001"
+        assert not {"auth_sessions", "rom_targets"} & set(sa.inspect(engine).get_table_names())
+        assert _snapshot(engine) == before
+
+        upgrade(engine)  # and up again: new tables empty, old data intact
+        assert rom_targets(engine, athlete.id) == []
+        assert auth.current_user(engine, login.token) is None
+        assert _snapshot(engine) == before
+
+        downgrade(engine, "base")
+        assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()

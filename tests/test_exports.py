@@ -1,0 +1,126 @@
+"""Exports of a real UI-PRMD session: long CSV, JSON, OpenSim .mot / .trc, printable HTML."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from physio_core import exports
+from physio_core.skeleton import JOINT_NAMES, J
+from physio_core.store import (
+    Role,
+    add_feedback,
+    create_user,
+    get_or_create_athlete,
+    get_session_detail,
+    save_session_result,
+    set_session_notes,
+)
+
+
+@pytest.fixture(scope="module")
+def result():
+    from conftest import build_uiprmd_session_result
+
+    return build_uiprmd_session_result(episodes=(1, 2))
+
+
+def test_long_csv_holds_every_measured_value_and_nothing_else(result):
+    df = pd.read_csv(io.BytesIO(exports.long_csv(result, 42)))
+    assert list(df.columns) == ["session", "frame", "time", "measure", "value"]
+    assert (df["session"] == 42).all()
+
+    n_angles = np.isfinite(result.angles.values).sum()
+    n_coords = np.isfinite(result.pose.joints).sum()
+    n_conf = (result.pose.confidence > 0).sum()
+    assert len(df) == n_angles + n_coords + n_conf
+
+    by = df.set_index(["frame", "measure"])["value"]
+    f = 30
+    assert by[(f, "right_knee_deg")] == pytest.approx(result.angles["right_knee"][f], rel=1e-5)
+    assert by[(f, "r_knee_y_m")] == pytest.approx(result.pose.joints[f, J.R_KNEE, 1], rel=1e-5, abs=1e-6)
+    assert df.loc[df["frame"] == f, "time"].unique() == pytest.approx([result.pose.times[f]], abs=1e-6)
+    gap = int(np.flatnonzero(~result.pose.valid)[0])  # the "no person" frames between reps
+    assert not df.loc[df["frame"] == gap, "measure"].str.endswith("_m").any()
+
+
+def test_mot_round_trips_the_angles(result):
+    data = exports.mot(result.angles, name="squat")
+    text = data.decode()
+    assert text.startswith("squat\nversion=1\n") and "inDegrees=yes\nendheader\n" in text
+    meta, df = exports.read_mot(data)
+    assert int(meta["nRows"]) == len(result.angles.times) == len(df)
+    assert int(meta["nColumns"]) == len(df.columns) == 1 + len(result.angles.names)
+    assert list(df.columns) == ["time", *result.angles.names]
+    np.testing.assert_allclose(df["time"], result.angles.times, atol=1e-6)
+    np.testing.assert_allclose(df[list(result.angles.names)].to_numpy(), result.angles.values,
+                               atol=1e-6, equal_nan=True)
+
+
+def test_trc_uses_opensim_axes_and_leaves_gaps_empty(result):
+    data = exports.trc(result.pose, name="squat.trc")
+    lines = data.decode().split("\n")
+    assert lines[0] == "PathFileType\t4\t(X/Y/Z)\tsquat.trc"
+    meta, markers, xyz = exports.read_trc(data)
+    assert markers == list(JOINT_NAMES)
+    assert int(meta["NumFrames"]) == len(result.pose) and int(meta["NumMarkers"]) == len(JOINT_NAMES)
+    assert meta["Units"] == "m" and float(meta["DataRate"]) == pytest.approx(result.fps, abs=0.01)
+
+    valid = result.pose.valid
+    assert np.isnan(xyz[~valid]).all()
+    v = xyz[valid]
+    # OpenSim: +Y up, +Z the subject's right, +X forward
+    assert (v[:, J.HEAD, 1] > v[:, J.PELVIS, 1] + 0.3).all()
+    assert (v[:, J.R_HIP, 2] > 0).all() and (v[:, J.L_HIP, 2] < 0).all()
+    canonical = result.pose.joints[valid]
+    np.testing.assert_allclose(v[..., 0], canonical[..., 2], atol=1e-6)
+    np.testing.assert_allclose(v[..., 2], -canonical[..., 0], atol=1e-6)
+
+
+def test_json_is_strict_and_complete(result):
+    doc = json.loads(exports.json_bytes(result))
+    assert doc["format"] == "physiotrack-session" and doc["session"] is None
+    assert doc["rep_count"] == result.rep_count == len(doc["reps"])
+    assert doc["metrics"]["injury_risk"] is None  # NaN becomes null, never invalid JSON
+    s = doc["series"]
+    assert len(s["joints_m"]) == len(result.pose) and len(s["joints_m"][0]) == len(JOINT_NAMES)
+    assert s["angles_deg"]["right_knee"][30] == pytest.approx(result.angles["right_knee"][30], abs=1e-3)
+    gap = int(np.flatnonzero(~result.pose.valid)[0])
+    assert s["joints_m"][gap][0] == [None, None, None]
+
+
+def test_stored_session_exports_include_notes_feedback_and_charts(db_engine, result):
+    trainer = create_user(db_engine, "coach@clinic.org", "Coach", Role.TRAINER)
+    athlete = get_or_create_athlete(db_engine, "Ana <script>alert(1)</script>", trainer.id)
+    sid = save_session_result(db_engine, result, athlete.id, trainer.id)
+    set_session_notes(db_engine, sid, "left knee caves on rep 2")
+    add_feedback(db_engine, sid, "push the knees out", author_id=trainer.id, rep_index=2)
+    detail = get_session_detail(db_engine, sid)
+    stored = detail.to_result()
+
+    files = {e.file_name: e for e in exports.session_exports(
+        stored, session_id=sid, session=detail.session, feedback=detail.feedback)}
+    assert set(files) == {f"session_{sid}{x}" for x in (".csv", ".json", ".mot", ".trc", "_report.html")}
+
+    doc = json.loads(files[f"session_{sid}.json"].build())
+    assert doc["session"]["id"] == sid and doc["session"]["notes"] == "left knee caves on rep 2"
+    assert {"kind": "trainer", "text": "push the knees out"}.items() <= doc["feedback_items"][-1].items()
+
+    page = files[f"session_{sid}_report.html"].build().decode()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert page.count("Plotly.newPlot") == 2  # angle chart + ROM per rep
+    # plotly.js is inlined (megabytes), not fetched from a CDN: the file works offline
+    assert 'src="https://cdn.plot.ly' not in page and len(page) > 3_000_000
+    assert "Trainer: Rep 2: push the knees out" in page and "left knee caves on rep 2" in page
+    reps_html = page.split("<h2>Repetitions")[1].split("</table>")[0]
+    assert reps_html.count("<tr>") == 1 + stored.rep_count
+    for rep in stored.reps:
+        assert f"<td class=\"\">{rep.rom_deg:.1f}</td>" in reps_html
+    assert "@media print" in page
+
+    csv = pd.read_csv(io.BytesIO(files[f"session_{sid}.csv"].build()))
+    assert (csv["session"] == sid).all() and len(csv) > 1000

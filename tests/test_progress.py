@@ -1,0 +1,140 @@
+"""Progress data and figures on six weeks of real UI-PRMD sessions, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from conftest import PgDatabases, seed_progress_world
+from physio_core import progress
+from physio_core.store import AccessDenied, dispose_engines, init_db, progress_for_athlete
+from physio_core.store.access import set_rom_target
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def seeded(request, tmp_path_factory):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('progress') / 'p.db'}"
+        dbs = None
+    else:
+        dbs = PgDatabases(request.getfixturevalue("pg_server"))
+        url = dbs.new()
+    engine = init_db(url)
+    ids = seed_progress_world(engine)
+    yield engine, ids
+    if dbs is None:
+        dispose_engines(url)
+    else:
+        dbs.drop_all()
+
+
+def test_filters_by_date_and_exercise(seeded):
+    engine, ids = seeded
+    everything = progress.load_progress(engine, ids["athlete"], viewer_id=ids["athlete"])
+    assert len(everything.rows) == 9 and everything.exercises == ["deep_squat", "hurdle_step"]
+    assert (everything.first_date, everything.last_date) == (date(2026, 9, 7), date(2026, 10, 15))
+    assert [r.date for r in everything.rows] == sorted(r.date for r in everything.rows)
+
+    squats = progress.load_progress(engine, ids["athlete"], viewer_id=ids["trainer"],
+                                    flt=progress.ProgressFilter(exercises=("deep_squat",)))
+    assert len(squats.rows) == 6 and {r.exercise for r in squats.rows} == {"deep_squat"}
+    assert squats.exercises == everything.exercises  # the choices do not shrink with the filter
+
+    window = progress.ProgressFilter(start=date(2026, 9, 14), end=date(2026, 10, 1))
+    rows = progress.load_progress(engine, ids["athlete"], flt=window).rows
+    assert [r.date.date().isoformat() for r in rows] == [
+        "2026-09-14", "2026-09-17", "2026-09-21", "2026-09-28", "2026-10-01"]  # both ends included
+
+
+def test_other_people_cannot_load_the_progress(seeded):
+    engine, ids = seeded
+    for viewer in (ids["other_trainer"], ids["other_athlete"]):
+        with pytest.raises(AccessDenied):
+            progress.load_progress(engine, ids["athlete"], viewer_id=viewer)
+    with pytest.raises(AccessDenied):
+        progress.load_progress(engine, ids["other_athlete"], viewer_id=ids["athlete"])
+
+
+def test_rom_figure_draws_each_angle_and_its_target(seeded):
+    engine, ids = seeded
+    data = progress.load_progress(engine, ids["athlete"], flt=progress.ProgressFilter(exercises=("deep_squat",)))
+    assert progress.angles_by_range(data.rows)[:2] == ["knee_angle_r", "hip_flexion_r"]
+    fig = progress.rom_figure(data.rows, ["knee_angle_r", "hip_flexion_r"], data.targets, exercise="deep_squat")
+    by_name = {t.name: t for t in fig.data}
+    knee = by_name["Knee angle (R)"]
+    assert list(knee.y) == [r.rom_deg["knee_angle_r"] for r in data.rows]
+    assert list(by_name["target Knee angle (R)"].y) == [120.0, 120.0]
+    assert list(by_name["target Hip flexion (R)"].y) == [100.0, 100.0]  # the any-exercise target
+    # the squat-only knee target does not apply to the hurdle step
+    assert progress.target_for(data.targets, "knee_angle_r", "hurdle_step") is None
+    # the real recordings: the correct squats (from week 3) go deeper than the incorrect ones
+    first, later = data.rows[:2], data.rows[2:]
+    assert min(r.rom_deg["knee_angle_r"] for r in later) > max(r.rom_deg["knee_angle_r"] for r in first)
+
+
+def test_asymmetry_matches_the_stored_ranges(seeded):
+    engine, ids = seeded
+    rows = progress.load_progress(engine, ids["athlete"]).rows
+    df = progress.asymmetry_frame(rows)
+    knee = df[df["joint"] == "Knee angle"].set_index("session_id")
+    for r in rows:
+        left, right = r.rom_deg["knee_angle_l"], r.rom_deg["knee_angle_r"]
+        assert knee.loc[r.session_id, "asymmetry_pct"] == pytest.approx(100 * (left - right) / ((left + right) / 2))
+    # the hurdle step is a one-leg movement: its knee asymmetry dwarfs the squat's
+    hurdle = knee[knee["exercise"] == "hurdle_step"]["asymmetry_pct"].abs()
+    squat = knee[knee["exercise"] == "deep_squat"]["asymmetry_pct"].abs()
+    assert hurdle.min() > 5 * squat.max()
+    everything = progress.asymmetry_figure(rows, max_joints=None)
+    assert {t.name for t in everything.data} == set(df["joint"])
+    # by default the four joints that move most: hip and knee flexion lead in squats and steps
+    top = {t.name for t in progress.asymmetry_figure(rows).data}
+    assert len(top) == 4 and {"Knee angle", "Hip flexion"} <= top
+
+
+def test_main_exercise_is_the_most_frequent(seeded):
+    engine, ids = seeded
+    rows = progress.load_progress(engine, ids["athlete"]).rows
+    assert progress.main_exercise(rows) == "deep_squat"
+    assert progress.main_exercise([r for r in rows if r.exercise == "hurdle_step"]) == "hurdle_step"
+    assert progress.main_exercise([]) is None
+
+
+def test_session_reps_scores_and_mix_figures(seeded):
+    engine, ids = seeded
+    rows = progress.load_progress(engine, ids["athlete"]).rows
+
+    weekly = progress.sessions_figure(rows)
+    assert sum(sum(t.y) for t in weekly.data) == len(rows)
+    assert {t.name for t in weekly.data} == {"deep squat", "hurdle step"}
+
+    reps = progress.reps_figure(rows)
+    assert sum(sum(t.y) for t in reps.data) == sum(r.reps for r in rows) == 6 * 3 + 3 * 2
+
+    scores = progress.scores_figure(rows)
+    stability = next(t for t in scores.data if t.name == "Stability")
+    assert list(stability.y) == [r.stability_score for r in rows]
+    assert list(stability.y) == sorted(stability.y)  # the seeded athlete improves
+
+    mix = progress.exercise_mix_figure(rows)
+    assert dict(zip(mix.data[0].labels, mix.data[0].values)) == {"deep squat": 6, "hurdle step": 3}
+
+    s = progress.summary(rows)
+    assert (s.sessions, s.reps, s.active_weeks) == (9, 24, 6)
+    assert s.stability_change == pytest.approx(0.85 - 0.58)
+
+
+def test_progress_rows_match_the_table(seeded):
+    engine, ids = seeded
+    rows = progress_for_athlete(engine, ids["athlete"])
+    table = progress.sessions_frame(rows)
+    assert list(table["session"]) == [r.session_id for r in rows]
+    assert list(table["reps"]) == [r.reps for r in rows]
+
+
+def test_targets_drive_the_chart_after_an_update(seeded):
+    engine, ids = seeded
+    set_rom_target(engine, ids["trainer"], ids["athlete"], "knee_angle_l", 115.0)
+    data = progress.load_progress(engine, ids["athlete"])
+    fig = progress.rom_figure(data.rows, ["knee_angle_l"], data.targets)
+    assert list(next(t for t in fig.data if t.name == "target Knee angle (L)").y) == [115.0, 115.0]

@@ -1,0 +1,140 @@
+"""The session lifecycle on the session detail page (AppTest, SQLite): a trainer creates a
+session, its sensor data comes in, the trainer ends and analyses it, writes notes and feedback,
+downloads the exports; the athlete sees it all but may change nothing; deleting asks first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import SEED_PASSWORDS, seed_progress_world
+from physio_core.store import SessionStatus, append_live_data, get_session_detail, list_sessions
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "session_detail.py")
+
+
+@pytest.fixture
+def seeded(tmp_path, monkeypatch):
+    from physio_core.config import get_settings
+    from physio_core.store import dispose_engines, init_db
+
+    for var in ("DATABASE_URL", "PHYSIO_DATABASE_URL", "PHYSIO_ADMIN_EMAIL", "PHYSIO_ADMIN_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PHYSIO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(ROOT)
+    get_settings.cache_clear()
+    engine = init_db()
+    yield engine, seed_progress_world(engine, weeks=2)
+    dispose_engines()
+    get_settings.cache_clear()
+
+
+def as_user(engine, email: str, password: str, **query) -> AppTest:
+    from physio_core.auth import login
+
+    session = login(engine, email, password)
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["auth_token"] = session.token
+    at.session_state["user_id"] = session.user.id
+    at.session_state["user_role"] = session.user.role.value
+    for k, v in query.items():
+        at.query_params[k] = str(v)
+    return at
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_trainer_runs_the_whole_lifecycle(seeded, make_uiprmd_session_result):
+    engine, ids = seeded
+    at = as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+    at.session_state["athlete_id"] = ids["athlete"]
+    run(at)
+
+    # create
+    next(s for s in at.selectbox if s.label == "Exercise").set_value("deep_squat")
+    button(at, "Create session").click()
+    run(at)
+    sid = int(at.query_params["id"][0])  # AppTest keeps query values as lists
+    assert any(f"Session #{sid} created" in s.value for s in at.success)
+    row = next(r for r in list_sessions(engine, viewer_id=ids["trainer"]) if r.id == sid)
+    assert row.status is SessionStatus.ACTIVE and row.trainer_id == ids["trainer"]
+
+    # sensor data arrives (as the live page stores it), the page shows it
+    full = make_uiprmd_session_result(episodes=(1, 2, 3))
+    half = len(full.pose) // 2
+    append_live_data(engine, sid, pose=full.pose.slice(0, half))
+    append_live_data(engine, sid, pose=full.pose.slice(half, len(full.pose)))
+    run(at)
+    assert any(f"3D pose: {len(full.pose)} frames" in c.value for c in at.caption)
+
+    # end and analyse: angles and reps from the stored pose
+    button(at, "End and analyse").click()
+    run(at)
+    detail = get_session_detail(engine, sid)
+    assert detail.session.status is SessionStatus.ENDED
+    assert detail.angles is not None and len(detail.angles.names) == 23
+    assert any("ended" in s.value for s in at.success)
+    assert not [b for b in at.button if b.label == "End and analyse"]
+
+    # notes and feedback
+    at.text_area(key="session_notes").input("Knees cave in on the way up.")
+    button(at, "Save notes").click()
+    run(at)
+    at.text_input(key="feedback_text").input("Push the knees out")
+    button(at, "Add feedback").click()
+    run(at)
+    detail = get_session_detail(engine, sid)
+    assert detail.session.notes == "Knees cave in on the way up."
+    assert [(f.kind.value, f.text, f.author_id) for f in detail.feedback if f.kind.value == "trainer"] == [
+        ("trainer", "Push the knees out", ids["trainer"])]
+
+    # exports
+    labels = [d.proto.label for d in at.get("download_button")]
+    for wanted in ("CSV (long format)", "JSON", "OpenSim angles (.mot)", "3D joints (.trc)",
+                   "Printable report (HTML)"):
+        assert wanted in labels
+
+    # delete asks first
+    delete = at.button(key="delete_session_button")
+    assert delete.disabled
+    at.checkbox(key="delete_session_sure").check()
+    run(at)
+    at.button(key="delete_session_button").click()
+    run(at)
+    assert get_session_detail(engine, sid) is None
+
+
+def test_athlete_sees_feedback_but_changes_nothing(seeded):
+    engine, ids = seeded
+    from physio_core.store.access import add_feedback_as, set_notes_as
+
+    sid = list_sessions(engine, athlete_id=ids["athlete"])[0].id
+    set_notes_as(engine, ids["trainer"], sid, "Good week")
+    add_feedback_as(engine, ids["trainer"], sid, "Deeper next time", rep_index=2)
+    at = run(as_user(engine, "ana@clinic.org", SEED_PASSWORDS["athlete"], id=sid))
+    assert not at.error
+    assert any("Deeper next time" in m.value for m in at.markdown)
+    assert any("Good week" in i.value for i in at.info)
+    labels = {b.label for b in at.button}
+    assert not labels & {"Save notes", "Add feedback", "Delete session", "End and analyse"}
+    assert not at.text_area
+    assert "JSON" in [d.proto.label for d in at.get("download_button")]  # their own data
+
+
+def test_other_trainer_is_refused_the_session(seeded):
+    engine, ids = seeded
+    sid = list_sessions(engine, athlete_id=ids["athlete"])[0].id
+    at = run(as_user(engine, "other@clinic.org", "other-password-1", id=sid))
+    assert [e.value for e in at.error] == [f"you may not see session {sid}"]
+    assert not at.get("download_button")
