@@ -156,6 +156,14 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
     corrected: dict[int, PoseSequence] = {}
     all_rep_poses = [p for _, p in rep_poses]
     for i, (rep, rp) in enumerate(rep_poses):
+        if movement is None:
+            # scores, mistakes and corrections are defined against a trained movement only:
+            # scoring jumping jacks as the "nearest" rehab movement would alarm for nothing
+            row = {"rep": rep.index}
+            if i < len(timeline):
+                row.update(exercise=timeline[i]["exercise"], exercise_confidence=timeline[i]["confidence"])
+            rows.append(row)
+            continue
         # the session's other reps are the athlete's "usual" for the reason text
         baseline = [q for k, q in enumerate(all_rep_poses) if k != i] if len(all_rep_poses) >= 3 else None
         try:
@@ -178,9 +186,9 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
     if timeline:
         metrics["exercise_confidence"] = round(conf, 4)
 
-    if rows and label == "other" and given is None:
-        warnings.append("No known exercise was recognised: the scores and mistakes compare the "
-                        "reps with the nearest movement the models know and are only indicative.")
+    if rows and movement is None:
+        warnings.append("No known exercise was recognised: stability, injury risk and mistakes are "
+                        "scored only for the movements the models know. Pick the exercise to score it.")
     feedback: list[str] = []
     if label != "other":
         feedback.append(f"Exercise recognised: {label.replace('_', ' ')}"
