@@ -521,6 +521,25 @@ def _pose_context():
     return multiprocessing.get_context("spawn")
 
 
+def _percent_reporter(
+    progress: Callable[[float], None] | None, expected: int
+) -> Callable[[int], None] | None:
+    """Frames done -> ``progress(fraction)``, called only when the whole percent changes (below
+    100: finishing is reported by the caller)."""
+    if progress is None:
+        return None
+    last = -1
+
+    def report(done: int) -> None:
+        nonlocal last
+        pct = min(99, int(100 * done / expected))
+        if pct > last:
+            last = pct
+            progress(pct / 100)
+
+    return report
+
+
 def _analyze_parallel(path: Path, reader, max_side: int | None, step: int, settings: Settings,
                       progress: Callable[[float], None] | None) -> _Segment:
     """Pose estimation of the two halves of the video in two processes; this process runs the
@@ -533,15 +552,7 @@ def _analyze_parallel(path: Path, reader, max_side: int | None, step: int, setti
     overlap = max(1, int(round(PARALLEL_OVERLAP_S * reader.info.fps)))
     mid = n // 2
     cut = mid + overlap  # the earliest join: the second worker starts at mid
-    expected = max(1, -(-(n + overlap) // step))
-    last_report = -1
-
-    def report(k: int) -> None:
-        nonlocal last_report
-        pct = min(99, int(100 * k / expected))
-        if pct > last_report:
-            last_report = pct
-            progress(pct / 100)
+    report = _percent_reporter(progress, max(1, -(-(n + overlap) // step)))
 
     ctx = _pose_context()
     detections, stop, stop_first = ctx.Queue(), ctx.Event(), ctx.Event()
@@ -553,7 +564,7 @@ def _analyze_parallel(path: Path, reader, max_side: int | None, step: int, setti
                        pool.submit(_detect_part, str(path), mid, None, 1, *args)]
         source = _Detections(detections, futures, stop_first, mid, cut,
                              max(1, int(round(AGREE_S * reader.info.fps / step))),
-                             reader.output_size, report if progress is not None else None)
+                             reader.output_size, report)
         import physio_core.reps  # noqa: F401  (for finish_sequence, while the workers start)
 
         analyzer = FrameAnalyzer(source, tracker=PersonTracker())
@@ -621,17 +632,8 @@ def analyze_video(
         analyzer = FrameAnalyzer(estimator, settings=settings)
         if estimator is not None:
             analyzer.reset()  # a caller's estimator may carry state from another video
-        last_report = -1
-
-        def report(n: int) -> None:
-            nonlocal last_report
-            pct = min(99, int(100 * n / expected))
-            if pct > last_report:
-                last_report = pct
-                progress(pct / 100)
-
         try:
-            seg = _analyze_frames(analyzer, reader, report if progress is not None else None)
+            seg = _analyze_frames(analyzer, reader, _percent_reporter(progress, expected))
         finally:
             analyzer.close()
     poses, times, people, others = seg.poses, seg.times, seg.people, seg.others
