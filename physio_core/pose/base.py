@@ -30,3 +30,13 @@ class PoseEstimator(Protocol):
     def detect(self, frame_rgb: np.ndarray, timestamp_s: float) -> list[PoseFrame]: ...
 
     def close(self) -> None: ...
+
+
+def as_rgb_uint8(frame_rgb: np.ndarray) -> np.ndarray:
+    """A backend's input check: an (H, W, 3) RGB frame as uint8 (other dtypes are clipped)."""
+    frame = np.asarray(frame_rgb)
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"expected an RGB frame (H, W, 3), got shape {frame.shape}")
+    if frame.dtype != np.uint8:
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+    return frame

@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from physio_core.pose.base import PoseBackendUnavailable
+from physio_core.pose.base import PoseBackendUnavailable, as_rgb_uint8
 from physio_core.pose.converters import mediapipe_landmarks_array, mediapipe_to_canonical
 from physio_core.skeleton import PoseFrame
 
@@ -58,11 +58,7 @@ class EmbeddedPoseEstimator:
         """One RGB uint8 frame (H, W, 3) -> [] or [the person MediaPipe found]."""
         if self._pose is None:
             raise RuntimeError("EmbeddedPoseEstimator is closed")
-        frame = np.asarray(frame_rgb)
-        if frame.ndim != 3 or frame.shape[2] != 3:
-            raise ValueError(f"expected an RGB frame (H, W, 3), got shape {frame.shape}")
-        if frame.dtype != np.uint8:
-            frame = np.clip(frame, 0, 255).astype(np.uint8)
+        frame = as_rgb_uint8(frame_rgb)
         self._set_timestamp(timestamp_s)
         result = self._pose.process(np.ascontiguousarray(frame))
         if result.pose_landmarks is None or result.pose_world_landmarks is None:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from physio_core.config import Settings, get_settings
-from physio_core.pose.base import PoseBackendUnavailable
+from physio_core.pose.base import PoseBackendUnavailable, as_rgb_uint8
 from physio_core.pose.converters import (
     Facing,
     bbox_from_keypoints,
@@ -374,11 +374,7 @@ class MMPoseEstimator:
         """One RGB uint8 frame (H, W, 3) -> a canonical PoseFrame per person found."""
         if self.lifter is None:
             raise RuntimeError("MMPoseEstimator is closed")
-        frame = np.asarray(frame_rgb)
-        if frame.ndim != 3 or frame.shape[2] != 3:
-            raise ValueError(f"expected an RGB frame (H, W, 3), got shape {frame.shape}")
-        if frame.dtype != np.uint8:
-            frame = np.clip(frame, 0, 255).astype(np.uint8)
+        frame = as_rgb_uint8(frame_rgb)
         h, w = frame.shape[:2]
         self._frame_wh = (w, h)
         bgr = np.ascontiguousarray(frame[..., ::-1])  # OpenMMLab models are trained on BGR
