@@ -111,6 +111,15 @@ def db_error_message() -> str:
     return f"The database is not reachable ({reason}). Analyses still work but are not saved."
 
 
+def require_engine():
+    """The database engine for a page that cannot work without it; else the reason and st.stop()."""
+    engine = get_engine()
+    if engine is None:
+        st.error(db_error_message())
+        st.stop()
+    return engine
+
+
 def viewer_id() -> int | None:
     return st.session_state.get(USER_KEY)
 

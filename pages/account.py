@@ -5,14 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._auth import NOTICE_KEY, TOKEN_KEY, log_out, require_user
-from pages._shared import db_error_message, get_engine
+from pages._shared import require_engine
 
 st.title("My account")
 
-engine = get_engine()
-if engine is None:
-    st.error(db_error_message())
-    st.stop()
+engine = require_engine()
 
 from physio_core.auth import AuthError, change_password, logout_everywhere  # noqa: E402
 from physio_core.store import StorageUnavailable, list_trainers_of  # noqa: E402

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import current_athlete_id, db_error_message, get_engine, link_to_session, viewer_id
+from pages._shared import current_athlete_id, link_to_session, require_engine, viewer_id
 from physio_core import progress, report
 
 st.title("Progress")
 
-engine = get_engine()
-if engine is None:
-    st.error(db_error_message())
-    st.stop()
+engine = require_engine()
 
 from pages._auth import require_user  # noqa: E402
 from physio_core.store import AccessDenied, StorageUnavailable, get_user  # noqa: E402

@@ -5,14 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._session_actions import create_session_form, render_actions, show_notice
-from pages._shared import current_athlete_id, db_error_message, get_engine, render_report, viewer_id
+from pages._shared import current_athlete_id, render_report, require_engine, viewer_id
 
 st.title("Session detail")
 
-engine = get_engine()
-if engine is None:
-    st.error(db_error_message())
-    st.stop()
+engine = require_engine()
 
 from physio_core.store import AccessDenied, Role, get_session_detail, list_sessions  # noqa: E402
 

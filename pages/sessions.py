@@ -5,14 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._shared import current_athlete_id, db_error_message, get_engine, link_to_session, viewer_id
+from pages._shared import current_athlete_id, link_to_session, require_engine, viewer_id
 
 st.title("Sessions")
 
-engine = get_engine()
-if engine is None:
-    st.error(db_error_message())
-    st.stop()
+engine = require_engine()
 
 from pages._auth import require_user  # noqa: E402
 from physio_core.store import list_sessions  # noqa: E402
