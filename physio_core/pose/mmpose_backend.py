@@ -17,7 +17,6 @@ constructing the estimator raises ``PoseBackendUnavailable`` with a one-line hin
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
