@@ -53,7 +53,7 @@ if detail.pose is None:
     st.stop()
 
 result = detail.to_result()
-if detail.metrics is not None:
+if detail.metrics is not None and result.exercise_label is None:  # else the report shows them
     scores = {k: v for k, v in (("Stability", detail.metrics.stability_score),
                                 ("Balance", detail.metrics.balance_score),
                                 ("Injury risk", detail.metrics.injury_risk)) if v is not None}

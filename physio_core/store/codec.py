@@ -28,6 +28,8 @@ PIXEL_DECIMALS = 1
 KIND_POSE = "pose3d"
 KIND_ANGLES = "angles"
 KIND_REPS = "reps"
+KIND_ASSESSMENT = "assessment"  # the models' exercise label, timeline and per-rep verdicts
+KIND_CORRECTED = "corrected_pose"  # the models' corrected pose of every assessed rep
 
 
 def to_list(a: np.ndarray, decimals: int) -> list:
@@ -100,6 +102,34 @@ def encode_reps(reps: list[Rep]) -> dict[str, Any]:
 
 def decode_reps(doc: dict[str, Any]) -> list[Rep]:
     return [Rep(**{k: v for k, v in d.items() if k in _REP_FIELDS}) for d in doc["series"]["reps"]]
+
+
+def encode_assessment(label: str | None, timeline: list[dict], reps: list[dict]) -> dict[str, Any]:
+    """SessionResult.exercise_label / exercise_timeline / rep_assessments (JSON-ready dicts)."""
+    return payload({"exercise_label": label}, {"timeline": list(timeline), "reps": list(reps)})
+
+
+def decode_assessment(doc: dict[str, Any]) -> tuple[str | None, list[dict], list[dict]]:
+    s = doc["series"]
+    return doc["meta"].get("exercise_label"), list(s.get("timeline", [])), list(s.get("reps", []))
+
+
+def encode_corrected(poses: dict[int, PoseSequence]) -> dict[str, Any]:
+    """Every rep's corrected pose as one pose series, with the rep index of each frame."""
+    reps = sorted(poses)
+    seqs = [poses[k] for k in reps]
+    joined = PoseSequence(*(np.concatenate([getattr(p, a) for p in seqs])
+                            for a in ("joints", "confidence", "times")),
+                          seqs[0].fps, np.concatenate([p.root for p in seqs]))
+    doc = encode_pose(joined)
+    doc["series"]["rep"] = [k for k, p in zip(reps, seqs) for _ in range(len(p))]
+    return doc
+
+
+def decode_corrected(doc: dict[str, Any]) -> dict[int, PoseSequence]:
+    seq, rep = decode_pose(doc), np.asarray(doc["series"]["rep"], dtype=int)
+    frames = {int(k): np.flatnonzero(rep == k) for k in np.unique(rep)}
+    return {k: seq.slice(int(i[0]), int(i[-1]) + 1) for k, i in frames.items()}
 
 
 def merge(docs: list[dict[str, Any]]) -> dict[str, Any]:

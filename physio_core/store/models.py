@@ -164,7 +164,8 @@ class SensorData(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(sa_column=_fk("sessions.id", "CASCADE", False, index=False))
-    kind: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))  # pose3d | angles | reps | imu ...
+    # pose3d | angles | reps | imu ...; the models' report: assessment | corrected_pose
+    kind: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     seq: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
     payload: dict = Field(sa_column=sa.Column(sa.JSON, nullable=False))
     created_at: datetime = _created_at()

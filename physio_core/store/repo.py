@@ -21,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from physio_core.assess import rep_feedback
 from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import PoseSequence
 from physio_core.store import codec
@@ -122,6 +123,11 @@ class SessionDetail:
     metrics: MetricsOut | None
     feedback: list[FeedbackOut]
     data: dict[str, dict[str, Any]] = field(default_factory=dict)  # other kinds (imu...), raw payloads
+    # the models' assessment, as in SessionResult (empty when it was not assessed)
+    exercise_label: str | None = None
+    exercise_timeline: list[dict] = field(default_factory=list)
+    rep_assessments: list[dict] = field(default_factory=list)
+    corrected_poses: dict[int, PoseSequence] = field(default_factory=dict)
 
     def to_result(self) -> SessionResult:
         """Rebuild the SessionResult (for reports and exports). Needs the pose series."""
@@ -150,8 +156,13 @@ class SessionDetail:
             started_at=s.started_at,
             ended_at=s.ended_at,
             metrics=metrics,
-            feedback=[f.text for f in self.feedback if f.kind == FeedbackKind.SYSTEM],
+            # per-rep lines (rep_index set) are the rep_assessments' text: not the session's
+            feedback=[f.text for f in self.feedback if f.kind == FeedbackKind.SYSTEM and f.rep_index is None],
             warnings=[f.text for f in self.feedback if f.kind == FeedbackKind.WARNING],
+            exercise_label=self.exercise_label,
+            exercise_timeline=list(self.exercise_timeline),
+            rep_assessments=list(self.rep_assessments),
+            corrected_poses=dict(self.corrected_poses),
         )
 
 
@@ -513,6 +524,11 @@ def _put_result(
         codec.KIND_ANGLES: codec.encode_angles(result.angles),
         codec.KIND_REPS: codec.encode_reps(result.reps),
     }
+    if result.exercise_label is not None or result.rep_assessments:
+        docs[codec.KIND_ASSESSMENT] = codec.encode_assessment(
+            result.exercise_label, _jsonable(result.exercise_timeline), _jsonable(result.rep_assessments))
+    if result.corrected_poses:
+        docs[codec.KIND_CORRECTED] = codec.encode_corrected(result.corrected_poses)
     for kind, doc in (extra_data or {}).items():
         docs[kind] = doc if "series" in doc else codec.payload({}, _jsonable(doc))
     _replace_series(s, rec.id, docs)
@@ -524,6 +540,10 @@ def _put_result(
     for kind, texts in ((FeedbackKind.SYSTEM, result.feedback), (FeedbackKind.WARNING, result.warnings)):
         for text in texts:
             s.add(Feedback(session_id=rec.id, kind=kind.value, text=str(text)))
+    for row in result.rep_assessments:  # one line per assessed rep, for the feedback lists
+        if (text := rep_feedback(row)) is not None:
+            s.add(Feedback(session_id=rec.id, kind=FeedbackKind.SYSTEM.value, rep_index=int(row["rep"]),
+                           text=text))
 
 
 def save_session_result(
@@ -757,9 +777,11 @@ def get_session_detail(
         docs = _load_series(s, session_id)
         m = _metrics_row(s, session_id)
         fb = s.exec(select(Feedback).where(Feedback.session_id == session_id).order_by(Feedback.id)).all()
-        pose_doc, angle_doc, rep_doc = (
-            docs.pop(k, None) for k in (codec.KIND_POSE, codec.KIND_ANGLES, codec.KIND_REPS)
+        pose_doc, angle_doc, rep_doc, assessed_doc, corrected_doc = (
+            docs.pop(k, None) for k in (codec.KIND_POSE, codec.KIND_ANGLES, codec.KIND_REPS,
+                                        codec.KIND_ASSESSMENT, codec.KIND_CORRECTED)
         )
+        label, timeline, assessed = codec.decode_assessment(assessed_doc) if assessed_doc else (None, [], [])
         return SessionDetail(
             session=_session_row(rec, s.get(User, rec.athlete_id).display_name),
             pose=codec.decode_pose(pose_doc) if pose_doc else None,
@@ -768,6 +790,10 @@ def get_session_detail(
             metrics=_metrics_out(m) if m else None,
             feedback=[_feedback_out(f) for f in fb],
             data=docs,
+            exercise_label=label,
+            exercise_timeline=timeline,
+            rep_assessments=assessed,
+            corrected_poses=codec.decode_corrected(corrected_doc) if corrected_doc else {},
         )
 
     return run_read(engine, fn)

@@ -1,0 +1,73 @@
+"""The models' report of a session (per-rep verdicts, corrected poses, exercise label) stored and
+read back, on a SQLite file AND on PostgreSQL: real UI-PRMD deep squats of subject 5 (three
+correct, three incorrect), assessed by the shipped models (conftest: assessed_squat_result)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from physio_core import report
+from physio_core.store import (
+    FeedbackKind,
+    PendingWrites,
+    get_or_create_athlete,
+    get_session_detail,
+    save_session_result,
+)
+from physio_core.store import codec
+from physio_core.store.live import LiveSessionWriter
+
+POSE_ATOL = 0.5 * 10**-codec.POSE_DECIMALS + 1e-12
+
+
+def assert_same_report(d, result) -> None:
+    """The stored session carries the model report ``result`` had."""
+    assert d.exercise_label == result.exercise_label
+    assert d.exercise_timeline == result.exercise_timeline
+    assert d.rep_assessments == result.rep_assessments
+    assert sorted(d.corrected_poses) == sorted(result.corrected_poses)
+    for k, fixed in result.corrected_poses.items():
+        back = d.corrected_poses[k]
+        assert back.joints.shape == fixed.joints.shape
+        np.testing.assert_allclose(back.joints, fixed.joints, atol=POSE_ATOL)
+        np.testing.assert_allclose(back.root, fixed.root, atol=POSE_ATOL, equal_nan=True)
+        np.testing.assert_allclose(back.times, fixed.times, atol=1e-4)
+    # one feedback line per assessed rep, tied to its rep
+    per_rep = {f.rep_index: f for f in d.feedback if f.rep_index is not None}
+    assert sorted(per_rep) == [a["rep"] for a in result.rep_assessments]
+    for a in result.rep_assessments:
+        f = per_rep[a["rep"]]
+        assert f.kind == FeedbackKind.SYSTEM
+        assert f.text.startswith(f"Rep {a['rep']}: {a['mistake']}") and a["reason"] in f.text
+    # the rebuilt result is the one the report pages draw
+    back = d.to_result()
+    assert back.exercise_label == result.exercise_label
+    assert back.rep_assessments == result.rep_assessments and back.feedback == result.feedback
+    assert report.reps_table(back.reps, back.rep_assessments).equals(
+        report.reps_table(result.reps, result.rep_assessments))
+
+
+def test_saved_session_keeps_the_models_report(db_engine, assessed_squat_result):
+    assessed = assessed_squat_result
+    athlete = get_or_create_athlete(db_engine, "Squatter")
+    sid = save_session_result(db_engine, assessed, athlete.id)
+    d = get_session_detail(db_engine, sid)
+    assert_same_report(d, assessed)
+    assert not set(d.data) & {codec.KIND_ASSESSMENT, codec.KIND_CORRECTED}  # not "sensor data"
+    assert d.metrics.injury_risk == assessed.metrics["injury_risk"]
+    assert d.metrics.stability_score == assessed.metrics["stability_score"]
+
+
+def test_live_writer_and_pending_saves_keep_it(db_engine, assessed_squat_result):
+    assessed = assessed_squat_result
+    athlete = get_or_create_athlete(db_engine, "Live Squatter")
+    writer = LiveSessionWriter(db_engine, athlete.id, exercise="deep_squat")
+    assert writer.append(pose=assessed.pose.slice(0, 50), angles=None)
+    row = writer.end(assessed)
+    assert row is not None
+    assert_same_report(get_session_detail(db_engine, row.id), assessed)
+
+    pending = PendingWrites()
+    sid = pending.save_or_keep(db_engine, assessed, athlete.id)
+    assert sid is not None and sid != row.id
+    assert_same_report(get_session_detail(db_engine, sid), assessed)
