@@ -23,8 +23,9 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from pages._auth import require_user
 from pages._shared import current_athlete_id, db_error_message, get_engine, link_to_session
+from physio_core import report
 from physio_core.config import get_settings
-from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot
+from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot, RepVerdict
 from physio_core.reps import EXERCISES as REP_EXERCISES
 
 log = logging.getLogger("physiotrack.live")
@@ -100,13 +101,13 @@ def _panels(session: LiveSession) -> None:
     c3.metric("Latency", _fmt(snap.latency_ms, " ms"),
               help=f"95th percentile {_fmt(snap.latency_p95_ms, ' ms')}; frames dropped "
                    f"{snap.frames_dropped} of {snap.frames_received}")
-    c4, c5, c6 = st.columns(3)
+    c4, c6 = st.columns(2)
     c4.metric("Exercise", "Auto" if snap.exercise == "auto" else _label(snap.exercise))
-    c5.metric("Stability", "–" if snap.stability is None else f"{snap.stability:.0f}")
     share = snap.frames_with_person / snap.frames_processed if snap.frames_processed else 0.0
     c6.metric("Person found", f"{share:.0%}", help=f"{snap.frames_processed} frames analysed")
     for line in snap.feedback:
         st.info(line)
+    _last_rep(snap.last_rep)
     if snap.angles:
         rows = [{"angle": _pretty_angle(n), "now (°)": round(a.current), "min (°)": round(a.min),
                  "max (°)": round(a.max)} for n, a in snap.angles.items()]
@@ -115,6 +116,28 @@ def _panels(session: LiveSession) -> None:
         st.plotly_chart(_angle_chart(snap), width="stretch", key="live_chart")
     elif snap.frames_processed == 0:
         st.caption("Press START: the panels fill in as soon as frames arrive.")
+
+
+def _last_rep(v: RepVerdict | None) -> None:
+    """The models' verdict on the newest counted rep, with its corrected pose."""
+    if v is None:
+        st.caption("Each rep's mistake check, stability and injury risk appear here once it is counted.")
+        return
+    st.markdown(f"**Last rep: #{v.rep}**" + (f" · {_label(v.exercise)}" if v.exercise else ""))
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Mistake check", v.mistake or "–", help=None if v.mistake_confidence is None
+              else f"model confidence {v.mistake_confidence:.0%}")
+    c2.metric("Stability", "–" if v.stability_score is None else f"{v.stability_score:.2f}", help="0–1")
+    c3.metric("Injury risk", "–" if v.injury_risk is None else f"{v.injury_risk:.2f}", help="0–1")
+    if v.reason:
+        st.caption(v.reason)
+    if v.stability_score is None and v.mistake is None:
+        st.caption("Not a movement the models know: pick the exercise to have each rep scored.")
+    if v.corrected is not None:
+        k = v.worst_frame()
+        st.plotly_chart(report.correction_figure(v.athlete.joints[k], v.corrected.joints[k], height=320,
+                                                 title=f"Rep #{v.rep}: you (red) vs correction (green)"),
+                        width="stretch", key="live_correction")
 
 
 def _show_outcome(outcome: LiveOutcome) -> None:

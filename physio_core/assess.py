@@ -10,8 +10,11 @@
 This is per-rep / per-session work done after the video is analysed; nothing per frame. The
 models are loaded once per process (``get_suite``). A model whose weights are missing or do not
 fit raises ``ModelUnavailable``: its part of the assessment is left out with a warning. The live
-page can call the same ``assess_session`` on its collected poses when a set ends, or
-``assess_rep`` on each rep as it is counted.
+session calls ``assess_one_rep`` on each rep as it is counted, and ``assess_session`` on the
+whole set when it ends.
+
+Scores, mistakes and corrections are made only against a movement the models know: the one the
+user named, else the one recognised. A rep or session recognised as "other" gets its label only.
 """
 
 from __future__ import annotations
@@ -76,9 +79,10 @@ def _has_person(pose: PoseSequence) -> bool:
 def assess_rep(suite, rep_pose: PoseSequence, movement: str | None,
                baseline: list[PoseSequence] | None = None) -> tuple[dict, PoseSequence | None]:
     """One rep: exercise label, scores with reason, mistake label; plus the corrected pose.
-    Parts whose model is unavailable are left out of the dict. ``movement``: a UI-PRMD name
-    (classified when None)."""
-    from physio_core.ml.data import CLASS_NAMES, OTHER
+    Parts whose model is unavailable are left out of the dict. ``movement``: a UI-PRMD name, or
+    None: the recognised one, and a rep recognised as "other" (or not recognised: no classifier)
+    gets no scores, mistake or correction."""
+    from physio_core.ml.data import OTHER
     from physio_core.ml.runtime import ModelUnavailable
 
     out: dict = {}
@@ -87,10 +91,10 @@ def assess_rep(suite, rep_pose: PoseSequence, movement: str | None,
         pred = suite.classify_window(rep_pose, rep_pose.fps)
         out["exercise"] = pred.label
         out["exercise_confidence"] = round(pred.confidence, 4)
-        if movement is None:
-            # "other" still needs a movement for the scores: the most likely real one
-            movement = pred.label if pred.index != OTHER else max(
-                CLASS_NAMES[:OTHER], key=lambda n: pred.probabilities[n])
+        if movement is None and pred.index != OTHER:
+            movement = pred.label
+    if movement is None:
+        return out, None
     try:
         s = suite.score_rep(rep_pose, movement, baseline)
         out.update({k: s[k] for k in ("stability_score", "balance_score", "injury_risk",
@@ -105,6 +109,36 @@ def assess_rep(suite, rep_pose: PoseSequence, movement: str | None,
     except ModelUnavailable:
         pass
     return out, corrected
+
+
+def assess_one_rep(rep_pose: PoseSequence, exercise: str = "auto",
+                   baseline: list[PoseSequence] | None = None,
+                   models_dir: str | Path | None = None) -> tuple[dict, PoseSequence | None] | None:
+    """One rep on its own, as the live session counts it: ``assess_rep`` with the movement the
+    user named (``exercise``), else the recognised one. None when the rep is too short, nobody is
+    in it or no model can run. ``baseline``: the athlete's earlier reps of the set."""
+    from physio_core.ml.data import CLASS_NAMES, OTHER
+
+    if len(rep_pose) < MIN_REP_FRAMES or not _has_person(rep_pose):
+        return None
+    suite = get_suite(models_dir)
+    if not any(suite.has(k) for k in ("classifier", "stability", "gcn")):
+        return None
+    given = exercise if exercise in CLASS_NAMES[:OTHER] else None
+    return assess_rep(suite, rep_pose, given, baseline)
+
+
+def rep_feedback(row: dict) -> str | None:
+    """One assessed rep (a ``SessionAssessment.reps`` row) as a line of text, None if unscored:
+    "Rep 3: incorrect (92%); injury risk 0.48: knees cave in at the bottom." """
+    parts = []
+    if "mistake" in row:
+        parts.append(f"{row['mistake']} ({row.get('mistake_confidence', 0):.0%})")
+    if "injury_risk" in row:
+        parts.append(f"injury risk {row['injury_risk']:.2f}: {row.get('reason', '')}".rstrip(": "))
+    if not parts:
+        return None
+    return f"Rep {row['rep']}: " + "; ".join(parts) + "."
 
 
 def _timeline(suite, pose: PoseSequence, fps: float) -> list[dict]:

@@ -8,6 +8,12 @@ and publishes the annotated frame. When pose is slower than the camera, a frame 
 the mailbox is replaced by the newer one and counted as dropped: nothing queues up, so the
 latency stays one processing time however long the session runs.
 
+Each rep the counter completes is assessed by the learned models (``assess.assess_one_rep``:
+mistake label, stability, injury risk with its reason, corrected pose) on a second thread of the
+session, so the frame path only notices that a rep ended; ``snapshot().last_rep`` carries the
+newest verdict. At stop the whole set is assessed again as an upload is (``add_assessment``): the
+stored report is that one.
+
 All per-frame state lives here behind one lock; the page only reads ``snapshot()`` (immutable).
 The worker starts with the first frame and ends by itself after ``idle_timeout_s`` without
 frames (the browser stopped, the user went to another page), so leaving the page leaks nothing;
@@ -34,6 +40,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -44,7 +51,7 @@ import numpy as np
 
 from physio_core.config import Settings, get_settings
 from physio_core.kinematics import ANGLE_NAMES, compute_angles_frame
-from physio_core.results import AngleSeries, SessionResult
+from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import N_JOINTS, J, PoseFrame, PoseSequence
 
 if TYPE_CHECKING:
@@ -97,6 +104,48 @@ class AngleStat:
 
 
 @dataclass(frozen=True)
+class RepVerdict:
+    """The models' assessment of one rep counted live (``assess.assess_rep``). Scores are None
+    when the rep was not scored (an exercise the models do not know, or a model missing)."""
+
+    rep: int  # 1-based, as counted
+    start_s: float
+    end_s: float
+    exercise: str | None  # recognised movement ("deep_squat", ..., "other")
+    mistake: str | None  # "correct" | "incorrect"
+    mistake_confidence: float | None
+    stability_score: float | None
+    balance_score: float | None
+    injury_risk: float | None
+    reason: str | None
+    text: str | None  # the same as one line (assess.rep_feedback)
+    athlete: PoseSequence  # the rep as the models saw it, to draw beside the correction
+    corrected: PoseSequence | None
+
+    @classmethod
+    def from_row(cls, rep: Rep, row: dict, athlete: PoseSequence,
+                 corrected: PoseSequence | None) -> RepVerdict:
+        from physio_core.assess import rep_feedback
+
+        return cls(rep.index, rep.start_s, rep.end_s, row.get("exercise"), row.get("mistake"),
+                   row.get("mistake_confidence"), row.get("stability_score"),
+                   row.get("balance_score"), row.get("injury_risk"), row.get("reason"),
+                   rep_feedback({"rep": rep.index, **row}), athlete, corrected)
+
+    def worst_frame(self) -> int:
+        """The frame of the rep farthest from its correction (the one to draw), 0 without one."""
+        if self.corrected is None:
+            return 0
+        off = np.linalg.norm(self.athlete.joints - self.corrected.joints, axis=-1)
+        mean = np.nanmean(np.where(np.isfinite(off), off, np.nan), axis=1)
+        return int(np.nanargmax(mean)) if np.isfinite(mean).any() else len(self.athlete) // 2
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the poses (JSON-friendly)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("athlete", "corrected")}
+
+
+@dataclass(frozen=True)
 class LiveSnapshot:
     """An immutable copy of the session's state for the page (and the debug stats file)."""
 
@@ -121,15 +170,16 @@ class LiveSnapshot:
     backend: str
     error: str | None = None
     session_id: int | None = None
-    stability: float | None = None  # filled once a live stability model exists
+    stability: float | None = None  # the last assessed rep's stability score
     feedback: tuple[str, ...] = ()
+    last_rep: RepVerdict | None = None  # the newest rep the models assessed
 
     def stats(self) -> dict[str, Any]:
-        """The JSON-friendly counters (no chart), as written to the debug stats file."""
-        d = asdict(self)
+        """The JSON-friendly counters (no chart, no poses), as written to the debug stats file."""
+        d = asdict(replace(self, chart_times=(), chart_values=(), last_rep=None))
         d.pop("chart_times")
         d.pop("chart_values")
-        d["angles"] = {k: v for k, v in d["angles"].items()}
+        d["last_rep"] = None if self.last_rep is None else self.last_rep.summary()
         return _finite_json(d)
 
 
@@ -259,6 +309,7 @@ class LiveSession:
         self._backend = ""
         self._session_id: int | None = None
         self._last_stats_write = 0.0
+        self._last_rep: RepVerdict | None = None
 
         # series (appended by the worker, read under the lock)
         self._poses: list[PoseFrame | None] = []
@@ -279,6 +330,11 @@ class LiveSession:
         self._principal: str | None = None
         self._recorder: _VideoRecorder | None = None
         self._video_path: Path | None = None
+        self._reps_completed = 0  # the counter's completed reps at the last frame
+        self._reps_sent = 0  # index of the last rep handed to the assessor
+        self._sent_end_frame = -1  # and its last frame
+        self._rep_poses: list[PoseSequence] = []  # the reps sent, the "usual" of later ones
+        self._assessor: ThreadPoolExecutor | None = None  # one thread, created at the first rep
 
     # ------------------------------------------------------------------ feeding frames
 
@@ -430,6 +486,9 @@ class LiveSession:
                 conf = pose.confidence
                 self._partial_body = bool((conf[list(_BODY_ENDS)] < _MIN_CONF).any())
             message = self._message_locked(now)
+        if self._counter.completed != self._reps_completed:  # a rep ended (rare): assess it
+            self._reps_completed = self._counter.completed
+            self._send_last_rep()
 
         h, w = rgb.shape[:2]
         shown = _flip_lr(rgb) if self.config.mirror else rgb.copy()
@@ -448,6 +507,55 @@ class LiveSession:
             self._latencies.append(done - arrived)
             while self._recent and done - self._recent[0][0] > 2.0:
                 self._recent.popleft()
+
+    def _send_last_rep(self) -> None:
+        """Hand the newest completed rep to the assessment thread (worker thread, once a rep)."""
+        reps = self._counter.reps
+        # (without an exercise the counter may switch angles: never the same motion twice)
+        if not reps or reps[-1].index <= self._reps_sent or reps[-1].start_frame < self._sent_end_frame:
+            return
+        rep = reps[-1]
+        self._reps_sent, self._sent_end_frame = rep.index, rep.end_frame
+        with self._lock:
+            seq, _ = self._series_locked(rep.start_frame, rep.end_frame + 1)
+        baseline = list(self._rep_poses[-10:]) if len(self._rep_poses) >= 2 else None
+        self._rep_poses.append(seq)
+        self._assess_later(self._assess_rep, rep, seq, baseline)
+
+    def _assess_later(self, fn: Callable, *args: Any) -> None:
+        """Run ``fn`` on the session's assessment thread (one thread: in order)."""
+        with self._lock:
+            if self._stopped:
+                return
+            if self._assessor is None:
+                self._assessor = ThreadPoolExecutor(1, thread_name_prefix="physio-live-assess")
+            self._assessor.submit(fn, *args)
+
+    def _assess_rep(self, rep: Rep, seq: PoseSequence, baseline: list[PoseSequence] | None) -> None:
+        """The assessment thread: the models' verdict on one rep, published for ``snapshot``."""
+        from physio_core.assess import assess_one_rep
+        from physio_core.pipeline import smooth_sequence
+
+        try:
+            pose = smooth_sequence(seq) if int(seq.valid.sum()) >= 2 else seq
+            out = assess_one_rep(pose, self.config.exercise, baseline, self.settings.model_dir)
+        except Exception:  # a model failure costs this rep's verdict, never the session
+            log.exception("live rep %s could not be assessed", rep.index)
+            return
+        if out is None:
+            return
+        row, corrected = out
+        verdict = RepVerdict.from_row(rep, row, pose, corrected)
+        with self._lock:
+            if self._last_rep is None or verdict.rep > self._last_rep.rep:
+                self._last_rep = verdict
+
+    def _stop_assessor(self) -> None:
+        """No more rep verdicts: drop those waiting, let a running one end."""
+        with self._lock:
+            assessor, self._assessor = self._assessor, None
+        if assessor is not None:
+            assessor.shutdown(wait=True, cancel_futures=True)
 
     def _message_locked(self, now: float) -> str | None:
         if self._processed + 1 < 2 and self._last_person_at is None:
@@ -472,12 +580,16 @@ class LiveSession:
     # ------------------------------------------------------------------ storage
 
     def start(self) -> int | None:
-        """Open the active session row (when an engine and an athlete are given).
+        """Open the active session row (when an engine and an athlete are given), and load the
+        assessment models in the background.
 
         Returns its id, or None when there is nothing to store to or the database is away (the
         result is then kept for later at ``stop()``)."""
+        from physio_core.assess import get_suite
         from physio_core.store import StorageUnavailable, start_session
 
+        # load the models while the athlete gets ready, not when the first rep ends
+        self._assess_later(get_suite, self.settings.model_dir)
         if self.engine is None or self.config.athlete_id is None or self._session_id is not None:
             return self._session_id
         try:
@@ -578,6 +690,8 @@ class LiveSession:
                 backend=self._backend,
                 error=self._error,
                 session_id=self._session_id,
+                stability=None if self._last_rep is None else self._last_rep.stability_score,
+                last_rep=self._last_rep,
             )
 
     def latencies_ms(self, start: int = 0) -> np.ndarray:
@@ -621,11 +735,13 @@ class LiveSession:
         """Stop processing and build the session's result (None if no frame was processed).
 
         Angles are recomputed from the zero-lag filtered pose series (as for an upload); the reps
-        are the ones counted live, i.e. what the trainer saw."""
+        are the ones counted live, i.e. what the trainer saw; the models assess the whole set as
+        for an upload (per-rep verdicts, corrected poses, session scores)."""
         from physio_core.kinematics import compute_angles
-        from physio_core.pipeline import LOW_COVERAGE, smooth_sequence
+        from physio_core.pipeline import LOW_COVERAGE, add_assessment, smooth_sequence
 
         self._halt_worker()
+        self._stop_assessor()
         with self._lock:
             self._stopped = True
             if not self._poses:
@@ -644,7 +760,7 @@ class LiveSession:
         elif n_person < LOW_COVERAGE * len(seq):
             warnings.append(f"The person was in view in only {n_person / len(seq):.0%} of the "
                             "processed frames: angles and reps may be incomplete.")
-        return SessionResult(
+        result = SessionResult(
             pose=filtered,
             angles=compute_angles(filtered),
             reps=reps,
@@ -658,6 +774,9 @@ class LiveSession:
             ended_at=started + timedelta(seconds=float(seq.times[-1]) + 1.0 / seq.fps),
             warnings=warnings,
         )
+        if n_person >= 2:
+            add_assessment(result, self.settings.model_dir)
+        return result
 
     def stop(self) -> LiveOutcome:
         """End the session: stop the worker, build the result and store it."""
@@ -720,6 +839,7 @@ class LiveSession:
     def close(self) -> None:
         """Stop the worker without storing anything (e.g. the page discards the session)."""
         self._halt_worker()
+        self._stop_assessor()
         with self._lock:
             self._stopped = True
         if self._recorder is not None:
@@ -730,6 +850,20 @@ class LiveSession:
     def worker_alive(self) -> bool:
         with self._lock:
             return self._worker is not None and self._worker.is_alive()
+
+    def wait_assessed(self, timeout: float | None = None) -> bool:
+        """Block until every rep handed to the models so far has its verdict; True if so."""
+        with self._lock:
+            assessor = self._assessor
+        if assessor is None:
+            return True
+        try:
+            assessor.submit(lambda: None).result(timeout)
+        except RuntimeError:  # shut down meanwhile: nothing is waiting any more
+            return True
+        except TimeoutError:
+            return False
+        return True
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until the worker has ended by itself (idle timeout); True if it has."""
@@ -811,6 +945,6 @@ def benchmark_live(
 
 __all__ = [
     "AngleStat", "DEFAULT_TRACKED_ANGLES", "LiveConfig", "LiveOutcome", "LiveSession",
-    "LiveSnapshot", "NO_PERSON_MESSAGE", "PARTIAL_BODY_MESSAGE", "benchmark_live",
+    "LiveSnapshot", "NO_PERSON_MESSAGE", "PARTIAL_BODY_MESSAGE", "RepVerdict", "benchmark_live",
     "tracked_angles",
 ]

@@ -216,18 +216,18 @@ def finish_sequence(
         warnings=warnings,
     )
     if assess and n_person >= 2:
-        _add_assessment(result)
+        add_assessment(result)
     return result
 
 
-def _add_assessment(result: SessionResult) -> None:
+def add_assessment(result: SessionResult, models_dir: str | Path | None = None) -> None:
     """The models' per-rep / per-session assessment into ``result``; a failure is a warning."""
     import logging
 
     from physio_core.assess import assess_session
 
     try:
-        a = assess_session(result.pose, result.reps, result.fps, result.exercise)
+        a = assess_session(result.pose, result.reps, result.fps, result.exercise, models_dir)
     except Exception as exc:  # a model bug must not cost the user the analysis
         logging.getLogger(__name__).exception("assessment failed")
         result.warnings.append(f"The exercise assessment could not be made ({exc}).")

@@ -551,6 +551,13 @@ class StreamingRepCounter:
         return len(self._events[c][k]) + (self._machines[c][k].pending is not None)
 
     @property
+    def completed(self) -> int:
+        """Reps whose end is known (``count`` also counts one still waiting for its end);
+        cheap, unlike ``reps``, so it can be asked every frame."""
+        c = self._choice
+        return len(self._events[c][self._chosen_orientation(c)])
+
+    @property
     def reps(self) -> list[Rep]:
         """Reps whose end is known, with frames corrected for the filter's delay."""
         if not self._times:

@@ -198,6 +198,34 @@ def uiprmd_session_result():
 def make_uiprmd_session_result() -> Callable[..., object]:
     return build_uiprmd_session_result
 
+
+@pytest.fixture(scope="session")
+def assessed_squat_result():
+    """Subject 5's UI-PRMD deep squats (three correct, three incorrect) as one set, analysed and
+    assessed by the shipped models as an upload is (finish_sequence): per-rep verdicts and
+    corrected poses. Skips without the dataset or the weights."""
+    from physio_core.datasets.continuous import concatenate_reps
+    from physio_core.datasets.uiprmd import list_reps
+    from physio_core.pipeline import finish_sequence
+
+    root = SHARED_DATASETS / "ui-prmd"
+    if not root.is_dir():
+        pytest.skip(f"UI-PRMD not found at {root}")
+    if not (Path(__file__).resolve().parents[1] / "models" / "stability.joblib").is_file():
+        pytest.skip("trained weights not in models/")
+    reps = [r for r in list_reps(root) if r.movement_name == "deep_squat" and r.subject == 5]
+    good = sorted((r for r in reps if r.correct), key=lambda r: r.episode)[:3]
+    bad = sorted((r for r in reps if not r.correct), key=lambda r: r.episode)[:3]
+    seq, _ = concatenate_reps([r.load() for r in good + bad], rng=0)
+    result = finish_sequence(seq, backend="uiprmd-kinect", exercise="deep_squat",
+                             source="upload:squats", smooth=False,
+                             started_at=datetime(2026, 11, 3, 9, 30, tzinfo=UTC))
+    assert result.exercise_label == "deep_squat" and result.rep_count >= 4
+    assert [a["rep"] for a in result.rep_assessments] == [r.index for r in result.reps]
+    assert sorted(result.corrected_poses) == [r.index for r in result.reps]
+    assert {a["mistake"] for a in result.rep_assessments} == {"correct", "incorrect"}
+    return result
+
 # ====================================== end of storage fixtures ================================
 
 

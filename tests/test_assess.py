@@ -146,3 +146,29 @@ def test_an_exercise_the_user_names_is_scored_even_if_unrecognised():
     for k in SCORES:
         assert 0.0 <= result.metrics[k] <= 1.0, (k, result.metrics)
     assert all("injury_risk" in r for r in result.rep_assessments)
+
+
+def test_one_rep_of_no_known_exercise_gets_its_label_only(squat_set):
+    """The live path's per-rep call keeps the rule: standing still (a real pose held) is "other"
+    and gets no made-up scores, unless the user named the exercise."""
+    from physio_core.assess import assess_one_rep
+    from physio_core.skeleton import PoseSequence
+
+    seq, reps, _ = squat_set
+    first = slice(reps[0].start_frame, reps[0].start_frame + 1)
+    n = 90
+    still = PoseSequence(np.repeat(seq.joints[first], n, 0), np.repeat(seq.confidence[first], n, 0),
+                         np.arange(n) / seq.fps, seq.fps, np.repeat(seq.root[first], n, 0))
+    row, fixed = assess_one_rep(still, "auto")
+    assert row["exercise"] == "other" and fixed is None
+    assert not any(k in row for k in (*SCORES, "mistake"))
+    row, fixed = assess_one_rep(still, "deep_squat")
+    for k in SCORES:
+        assert 0.0 <= row[k] <= 1.0
+    assert row["mistake"] in ("correct", "incorrect") and fixed is not None
+    # a real rep of the set, exercise not named: recognised and scored
+    rep = reps[2]
+    row, fixed = assess_one_rep(seq.slice(rep.start_frame, rep.end_frame + 1))
+    assert row["exercise"] == "deep_squat" and row["mistake"] == "incorrect"
+    assert 0.0 <= row["injury_risk"] <= 1.0 and fixed is not None
+    assert assess_one_rep(seq.slice(rep.start_frame, rep.start_frame + 4)) is None  # too short

@@ -138,8 +138,12 @@ def test_upload_flow_on_the_real_clip(app_env):
     at.run()
     assert not at.exception and not at.error
     assert at.subheader[0].value.startswith("#1 · Jumper")
-    assert {m.label: m.value for m in at.metric}["Reps"] == metrics["Reps"]
-    assert len(elements(at, "plotly_chart")) == 3  # 3D, angles, reps (no video stored)
+    stored = {m.label: m.value for m in at.metric}
+    assert stored["Reps"] == metrics["Reps"]
+    # the same model report as right after the analysis (it is stored with the session)
+    assert (stored["Exercise"], stored["Injury risk"]) == (metrics["Exercise"], metrics["Injury risk"])
+    # 3D, angles, reps (+ the corrected pose when scored); no video stored
+    assert len(elements(at, "plotly_chart")) == (4 if scored else 3)
 
     at.switch_page("pages/sessions.py")
     at.run()
@@ -214,3 +218,38 @@ def test_stored_sessions_detail_and_progress(app_env, make_uiprmd_session_result
     fig = elements(at, "plotly_chart")[0]
     assert fig.proto.spec.count('"x"') >= 1
     assert at.dataframe[0].value["session"].tolist() == ids
+
+
+def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_result):
+    """A stored, assessed session reads back with the same per-rep verdicts and corrected-pose
+    view as the upload page shows right after the analysis."""
+    from physio_core import report
+    from physio_core.store import get_or_create_athlete, init_db, save_session_result
+
+    result = assessed_squat_result
+    engine = init_db()
+    sid = save_session_result(engine, result, get_or_create_athlete(engine, "Squatter").id)
+
+    at = new_app()
+    at.switch_page("pages/session_detail.py")
+    at.query_params["id"] = str(sid)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Exercise"] == "deep squat"
+    assert float(metrics["Injury risk"]) == pytest.approx(result.metrics["injury_risk"], abs=0.005)
+    table = next(d.value for d in at.dataframe if "mistake" in d.value.columns)
+    expected = report.reps_table(result.reps, result.rep_assessments)
+    assert table["rep"].tolist() == expected["rep"].tolist()
+    assert table["mistake"].tolist() == expected["mistake"].tolist()
+    assert table["injury_risk"].tolist() == pytest.approx(expected["injury_risk"].tolist())
+    # per-rep picker + the corrected pose beside the athlete's: 3D, angles, reps, correction
+    bad = next(a["rep"] for a in result.rep_assessments if a["mistake"] == "incorrect")
+    at.selectbox(key=f"session{sid}_corr_rep").set_value(bad)
+    at.run()
+    assert not at.exception
+    assert any(m.value.startswith("**incorrect**") for m in at.markdown)
+    charts = elements(at, "plotly_chart")
+    assert len(charts) == 4
+    correction = next(c.proto.spec for c in charts if c.proto.id.endswith(f"session{sid}_corr_3d"))
+    assert f"Rep #{bad}: you (red) vs correction (green)" in correction

@@ -1,0 +1,200 @@
+"""Per-rep model feedback during a live set (LiveSession.snapshot().last_rep) and the stored
+model report of a live session, on a real set: subject 5's UI-PRMD deep squats (correct,
+correct, INCORRECT, correct, correct, INCORRECT) joined with pauses, streamed frame by frame.
+
+The camera images carry no person here: the pose "estimator" replays the recorded Kinect
+skeletons (with their projection as the 2D keypoints the tracker and the overlay need); the
+tracker, filters, rep counter, models and storage are the real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from physio_core.live import LiveConfig, LiveSession
+from physio_core.pipeline import FrameAnalyzer
+from physio_core.skeleton import PoseFrame, PoseSequence
+from tests.test_live import live_app  # noqa: F401  (the live page under AppTest, logged in)
+
+ROOT = Path(__file__).resolve().parents[1]
+UIPRMD = ROOT.parent / "shared" / "datasets" / "ui-prmd"
+SCORES = ("stability_score", "balance_score", "injury_risk")
+
+pytestmark = pytest.mark.skipif(not (ROOT / "models" / "stability.joblib").is_file(),
+                                reason="trained weights not in models/")
+
+
+class ReplayEstimator:
+    """A PoseEstimator that returns the recorded skeleton of the frame's time."""
+
+    name = "uiprmd-replay"
+
+    def __init__(self, seq: PoseSequence) -> None:
+        self.seq = seq
+
+    def detect(self, frame_rgb: np.ndarray, timestamp_s: float) -> list[PoseFrame]:
+        i = min(int(round(timestamp_s * self.seq.fps)), len(self.seq) - 1)
+        j = self.seq.joints[i]
+        kp = np.stack([320 - 200 * j[:, 0], 240 - 200 * j[:, 1]], axis=1)  # person facing us
+        return [PoseFrame(j, self.seq.confidence[i], self.seq.root[i], kp)]
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def squat_set():
+    from physio_core.datasets.continuous import concatenate_reps
+    from physio_core.datasets.uiprmd import list_reps
+
+    if not UIPRMD.is_dir():
+        pytest.skip("UI-PRMD not in ../shared/datasets")
+    reps = [r for r in list_reps(UIPRMD) if r.movement_name == "deep_squat" and r.subject == 5]
+    good = sorted((r for r in reps if r.correct), key=lambda r: r.episode)[:4]
+    bad = sorted((r for r in reps if not r.correct), key=lambda r: r.episode)[:2]
+    chosen = [good[0], good[1], bad[0], good[2], good[3], bad[1]]
+    seq, bounds = concatenate_reps([r.load() for r in chosen], rng=0)
+    return seq, bounds, [r.correct for r in chosen]
+
+
+def stream(session: LiveSession, seq: PoseSequence, frames: int, each=None) -> None:
+    """Submit the first ``frames`` frames at the set's own times, each once the previous one was
+    processed and every rep counted so far has its verdict; ``each()`` after every frame."""
+    image = np.zeros((480, 640, 3), np.uint8)  # the replay ignores the picture
+    for k in range(frames):
+        before = session.snapshot().frames_processed
+        session.submit(image, capture_time_s=float(seq.times[k]))
+        end = time.monotonic() + 60.0
+        while session.snapshot().frames_processed <= before:
+            assert time.monotonic() < end, "a frame was not processed"
+            time.sleep(0.001)
+        assert session.wait_assessed(120), "a rep's assessment did not finish"
+        if each is not None:
+            each()
+
+
+@pytest.fixture(scope="module")
+def live_run(squat_set, tmp_path_factory):
+    """The set streamed through a stored live session: every frame's snapshot, then STOP."""
+    from physio_core.config import Settings
+    from physio_core.store import create_user, init_db
+
+    seq, _, _ = squat_set
+    tmp = tmp_path_factory.mktemp("live_assess")
+    engine = init_db(f"sqlite:///{tmp / 'live.db'}")
+    athlete = create_user(engine, None, "Live Squatter")
+    cfg = LiveConfig(exercise="deep_squat", athlete_id=athlete.id, nominal_fps=seq.fps,
+                     mirror=False, idle_timeout_s=60, flush_every_s=1.0)
+    session = LiveSession(cfg, settings=Settings(data_dir=tmp), engine=engine,
+                          analyzer_factory=lambda: FrameAnalyzer(ReplayEstimator(seq)))
+    snaps = []
+    try:
+        assert session.start() is not None
+        stream(session, seq, len(seq), each=lambda: snaps.append(session.snapshot()))
+        outcome = session.stop()
+    finally:
+        session.close()
+    return snaps, outcome, engine
+
+
+def test_no_verdict_before_the_first_rep_ends(live_run, squat_set):
+    seq, bounds, _ = squat_set
+    snaps, _, _ = live_run
+    first = next(k for k, s in enumerate(snaps) if s.last_rep is not None)
+    v = snaps[first].last_rep
+    assert v.rep == 1
+    # nothing while the first rep is under way; its verdict as soon as the counter closed it
+    # (within the counter's filter delay), not at STOP
+    assert all(s.last_rep is None and s.stability is None for s in snaps[:first])
+    assert seq.times[first] >= v.end_s
+    assert seq.times[bounds[0][0]] + 1.0 < v.end_s <= seq.times[first] <= seq.times[bounds[0][1]] + 1.5
+
+
+def test_each_rep_gets_the_models_verdict_during_the_set(live_run, squat_set):
+    from physio_core.ml.data import CLASS_NAMES
+
+    seq, bounds, correct = squat_set
+    snaps, _, _ = live_run
+    verdicts = {}
+    for s in snaps:
+        if s.last_rep is not None:
+            verdicts.setdefault(s.last_rep.rep, s.last_rep)
+    assert list(verdicts) == [1, 2, 3, 4, 5, 6]
+    for (a, b), v in zip(bounds, verdicts.values()):
+        # the rep the models judged is the real one, in time
+        assert abs(v.start_s - seq.times[a]) < 1.0 and abs(v.end_s - seq.times[b]) < 1.0
+        assert v.exercise in CLASS_NAMES and v.exercise == "deep_squat"
+        assert v.mistake in ("correct", "incorrect") and 0.0 <= v.mistake_confidence <= 1.0
+        for k in SCORES:
+            assert 0.0 <= getattr(v, k) <= 1.0, (k, v.summary())
+        assert isinstance(v.reason, str) and v.reason.strip()
+        assert v.text.startswith(f"Rep {v.rep}: {v.mistake}")
+        # the corrected pose, frame for frame with the athlete's, to draw beside it
+        assert v.corrected is not None and v.corrected.joints.shape == v.athlete.joints.shape
+        assert np.isfinite(v.corrected.joints).all()
+        assert 0 <= v.worst_frame() < len(v.athlete)
+    # measured: all six right (the offline path gets all six right too, see test_assess)
+    right = sum((v.mistake == "correct") == c for v, c in zip(verdicts.values(), correct))
+    assert right >= 5, [v.mistake for v in verdicts.values()]
+    # the snapshot's stability is the last rep's, and the stats file gets no pose arrays
+    last = snaps[-1]
+    assert last.stability == last.last_rep.stability_score
+    stats = json.loads(json.dumps(last.stats()))["last_rep"]
+    assert stats["rep"] == 6 and "corrected" not in stats and "athlete" not in stats
+
+
+def test_stop_stores_the_models_report(live_run):
+    from physio_core.store import FeedbackKind, get_session_detail
+
+    _, outcome, engine = live_run
+    result = outcome.result
+    assert outcome.session_id is not None and result.rep_count == 6
+    assert result.exercise_label == "deep_squat"
+    assert [a["rep"] for a in result.rep_assessments] == [1, 2, 3, 4, 5, 6]
+    detail = get_session_detail(engine, outcome.session_id)
+    assert detail.exercise_label == "deep_squat"
+    assert detail.rep_assessments == result.rep_assessments
+    assert sorted(detail.corrected_poses) == sorted(result.corrected_poses) == [1, 2, 3, 4, 5, 6]
+    for k, fixed in result.corrected_poses.items():
+        np.testing.assert_allclose(detail.corrected_poses[k].joints, fixed.joints, atol=6e-4)
+    per_rep = [f for f in detail.feedback if f.rep_index is not None]
+    assert [f.rep_index for f in per_rep] == [1, 2, 3, 4, 5, 6]
+    assert all(f.kind == FeedbackKind.SYSTEM and f.text.startswith(f"Rep {f.rep_index}:")
+               for f in per_rep)
+    back = detail.to_result()
+    assert back.rep_assessments == result.rep_assessments and back.feedback == result.feedback
+
+
+
+def test_live_page_shows_the_last_rep_panel(live_app, squat_set):
+    """The page's panels carry the last rep's verdict and its corrected pose."""
+    seq, bounds, _ = squat_set
+    at = live_app
+    page_cfg = at.session_state["live_session"].config
+    session = LiveSession(replace(page_cfg, exercise="deep_squat", nominal_fps=seq.fps, mirror=False,
+                                  idle_timeout_s=60),
+                          analyzer_factory=lambda: FrameAnalyzer(ReplayEstimator(seq)))
+    at.session_state["live_session"] = session  # what the page armed, fed by the "camera"
+    try:
+        stream(session, seq, bounds[1][1] + int(1.5 * seq.fps))  # two reps and a pause
+        v = session.snapshot().last_rep
+        assert v is not None and v.rep == 2
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.session_state["live_session"] is session
+        assert any(m.value.startswith("**Last rep: #2**") for m in at.markdown)
+        metrics = {m.label: m.value for m in at.metric}
+        assert metrics["Mistake check"] == v.mistake
+        assert metrics["Stability"] == f"{v.stability_score:.2f}"
+        assert metrics["Injury risk"] == f"{v.injury_risk:.2f}"
+        assert any(c.value == v.reason for c in at.caption)
+        chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("live_correction"))
+        assert "Rep #2: you (red) vs correction (green)" in chart.proto.spec
+    finally:
+        session.close()
