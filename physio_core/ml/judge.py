@@ -16,24 +16,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from physio_core.features import FEATURE_VERSION, N_POS, OWN_ANGLES, joint_features, resample
+from physio_core.features import FEATURE_VERSION
 from physio_core.ml.common import ModelMissing
 from physio_core.ml.data import RepRecord
-from physio_core.ml.stability import MODEL_KEYS, feature_vector, rep_features
-
-STEPS = 8
-N_STABLE = N_POS + len(OWN_ANGLES)
-
-
-# jerk measures the tracker's noise more than the movement; leave it out
-_KEEP = np.array([k != "jerk_log" for k in MODEL_KEYS])
-
-
-def judge_features(joints: np.ndarray) -> np.ndarray:
-    # positions and the always-defined angles only: the signed kinematic angles flip between a
-    # value and "undefined" (0) on tiny changes, which a linear model reads as huge differences
-    traj = resample(joint_features(joints)[:, :N_STABLE], STEPS).ravel()
-    return np.concatenate([feature_vector(rep_features(joints))[_KEEP], traj])
+from physio_core.ml.stability import shape_features as judge_features
 
 
 class CorrectnessJudge:

@@ -5,7 +5,12 @@ Three detectors, all trained on CORRECT reps only:
   reconstruction error;
 - IsolationForest and One-Class SVM (per movement) on interpretable rep features, min-max scaled.
 Each raw score is turned into a robust z-score against the training reps of that movement and
-squashed; the fused ``anomaly`` is their mean. ``stability_score = 1 - anomaly``.
+squashed. A supervised calibration, trained on correct AND incorrect reps (one L2-regularised
+logistic regression per movement over ``shape_features``), gives the probability that the rep is
+one of the incorrect kind; the fused ``anomaly`` is
+``w_supervised * supervised + (1 - w_supervised) * mean(three detectors)``: the detectors say
+"unlike the correct reps", the calibration says "like the known mistakes".
+``stability_score = 1 - anomaly``.
 ``balance_score`` rates centre-of-mass sway over the base of support and left/right asymmetry;
 ``injury_risk`` mixes the anomaly with the worst risk cue (knee valgus, trunk lean, asymmetry,
 sway), and ``reason`` names that cue in plain words.
@@ -20,12 +25,15 @@ import joblib
 import numpy as np
 import torch
 from sklearn.ensemble import IsolationForest
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.feature_selection import VarianceThreshold
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.svm import OneClassSVM
 from torch import nn
 
 from physio_core.features import (
-    N_FEATURES, OWN_ANGLES, body_scale, joint_features, resample, yaw_align,
+    N_FEATURES, N_POS, OWN_ANGLES, body_scale, joint_features, resample, yaw_align,
 )
 from physio_core.features import own_angles as _own_angles
 from physio_core.ml.common import (
@@ -94,6 +102,21 @@ def feature_vector(f: dict[str, float]) -> np.ndarray:
     return np.array([f[k] for k in MODEL_KEYS], np.float64)
 
 
+SHAPE_STEPS = 8
+_N_SHAPE_TRAJ = N_POS + len(OWN_ANGLES)
+# jerk measures the tracker's noise more than the movement; leave it out
+_SHAPE_KEEP = np.array([k != "jerk_log" for k in MODEL_KEYS])
+
+
+def shape_features(joints: np.ndarray) -> np.ndarray:
+    """Rep features (without jerk) + an 8-step trajectory of normalised positions and unsigned
+    angles: what a linear correct-vs-incorrect model reads. The signed kinematic angles are left
+    out: they flip between a value and "undefined" (0) on tiny changes, which a linear model
+    reads as huge differences."""
+    traj = resample(joint_features(joints)[:, :_N_SHAPE_TRAJ], SHAPE_STEPS).ravel()
+    return np.concatenate([feature_vector(rep_features(joints))[_SHAPE_KEEP], traj])
+
+
 # ---------------------------------------------------------------- LSTM autoencoder
 
 
@@ -124,6 +147,8 @@ class StabilityConfig:
     aug_copies: int = 1
     if_trees: int = 200
     ocsvm_nu: float = 0.1
+    supervised_C: float = 0.05
+    w_supervised: float = 0.5
     seed: int = 23
 
 
@@ -188,6 +213,7 @@ class StabilityModel:
 
         self.history = train_loop(self.ae, len(x), batch_loss, c.epochs, c.lr, c.batch_size, rng)
 
+        supervised = self._fit_supervised(reps)
         feats = {id(r): rep_features(r.joints) for r in good}
         self.per_movement = {}
         for m in sorted({r.movement for r in good}):
@@ -207,11 +233,28 @@ class StabilityModel:
             ref = {k: np.array([feats[id(r)][k] for r in mine]) for k in FEATURE_KEYS}
             self.per_movement[m] = {
                 "scaler": scaler, "iso": iso, "svm": svm, "med": med, "iqr": iqr,
+                "supervised": supervised.get(m),
                 "ref_median": {k: float(np.median(v)) for k, v in ref.items()},
                 "ref_q90": {k: float(np.percentile(v, 90)) for k, v in ref.items()},
                 "ref_q10": {k: float(np.percentile(v, 10)) for k, v in ref.items()},
             }
         return self
+
+    def _fit_supervised(self, reps: list[RepRecord]) -> dict[int, object]:
+        """Per movement with both kinds of rep: P(incorrect) from ``shape_features``."""
+        x = np.stack([shape_features(r.joints) for r in reps])
+        bad = np.array([int(not r.correct) for r in reps])
+        moves = np.array([r.movement for r in reps])
+        out = {}
+        for m in sorted(set(moves.tolist())):
+            sel = moves == m
+            if len(set(bad[sel].tolist())) == 2:
+                out[m] = make_pipeline(
+                    VarianceThreshold(1e-8), StandardScaler(),
+                    LogisticRegression(C=self.config.supervised_C, max_iter=3000,
+                                       random_state=self.config.seed),
+                ).fit(x[sel], bad[sel])
+        return out
 
     @torch.no_grad()
     def _ae_error(self, sequences: list[np.ndarray], movement: int) -> np.ndarray:
@@ -234,7 +277,14 @@ class StabilityModel:
         z = (raw - pm["med"]) / pm["iqr"]
         comps = {"anomaly_ae": _squash(z[0]), "anomaly_iforest": _squash(z[1]),
                  "anomaly_ocsvm": _squash(z[2])}
-        comps["anomaly"] = float(np.mean(list(comps.values())))
+        unsupervised = float(np.mean(list(comps.values())))
+        sup = pm.get("supervised")
+        if sup is None:
+            comps["anomaly"] = unsupervised
+        else:
+            comps["anomaly_supervised"] = float(sup.predict_proba(shape_features(joints)[None])[0, 1])
+            w = self.config.w_supervised
+            comps["anomaly"] = w * comps["anomaly_supervised"] + (1 - w) * unsupervised
         return comps
 
     def anomaly(self, joints: np.ndarray, movement: int) -> float:

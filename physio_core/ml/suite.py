@@ -24,6 +24,7 @@ FILES = {
     "judge": "judge.joblib",
 }
 SCORE_SEED = 2024
+ANOMALY_PARTS = ("ae", "iforest", "ocsvm", "supervised")
 
 
 @dataclass
@@ -127,7 +128,7 @@ def score_all(models: Models, reps: list[RepRecord], seed: int = SCORE_SEED) -> 
         for r in reps:
             c = models.stability.anomaly_components(r.joints, r.movement)
             raw.anomaly.append(c["anomaly"])
-            raw.anomaly_parts.append([c["anomaly_ae"], c["anomaly_iforest"], c["anomaly_ocsvm"]])
+            raw.anomaly_parts.append([c.get(f"anomaly_{name}", np.nan) for name in ANOMALY_PARTS])
             raw.anomaly_correct.append(int(r.correct))
             raw.anomaly_movement.append(r.movement)
     if models.rep is not None:
@@ -172,7 +173,9 @@ def figures(raw: Raw) -> dict:
         f["anomaly_auc"] = float(np.mean(aucs))
         f["anomaly_auc_per_movement"] = {CLASS_NAMES[k]: float(v) for k, v in zip(sorted(set(m)), aucs)}
         f["anomaly_auc_pooled"] = float(roc_auc_score(1 - c, a))
-        for i, name in enumerate(("ae", "iforest", "ocsvm")):
+        for i, name in enumerate(ANOMALY_PARTS):
+            if np.isnan(parts[:, i]).any():
+                continue
             f[f"anomaly_auc_{name}"] = float(np.mean([
                 roc_auc_score(1 - c[m == k], parts[m == k, i]) for k in sorted(set(m))
                 if len(set(c[m == k])) == 2
