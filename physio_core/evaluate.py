@@ -51,6 +51,7 @@ ROWS = (
     ("anomaly_auc_iforest", "stability: IsolationForest alone"),
     ("anomaly_auc_ocsvm", "stability: One-Class SVM alone"),
     ("anomaly_auc_supervised", "stability: supervised calibration alone"),
+    ("anomaly_auc_mistake", "stability: mistake GCN's P(incorrect) alone"),
     ("imu_rep_exact", "IMU: sets counted exactly"),
     ("imu_rep_within1", "IMU: sets counted within +-1"),
 )

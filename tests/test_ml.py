@@ -100,6 +100,13 @@ def test_score_rep_outputs(suite, reps):
         assert 0.0 <= out[k] <= 1.0
     assert isinstance(out["reason"], str) and out["reason"]
     assert out["movement"] == CLASS_NAMES[0]
+    # the fused anomaly: mean of the three detectors' mean, the supervised calibration and the
+    # mistake GCN's P(incorrect)
+    unsupervised = np.mean([out[f"anomaly_{k}"] for k in ("ae", "iforest", "ocsvm")])
+    assert 0.0 <= out["anomaly_supervised"] <= 1.0 and 0.0 <= out["anomaly_mistake"] <= 1.0
+    fused = (unsupervised + out["anomaly_supervised"] + out["anomaly_mistake"]) / 3
+    assert out["anomaly"] == pytest.approx(fused, abs=3e-4)
+    assert out["stability_score"] == pytest.approx(1 - out["anomaly"], abs=2e-4)
     # compared with the athlete's own correct reps, the reason speaks of "your usual"
     own = [q.pose() for q in _pick(reps, 0, 4, True, 5)]
     out2 = suite.score_rep(r.pose(), movement="deep_squat", baseline=own)

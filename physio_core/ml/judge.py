@@ -11,14 +11,11 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-from sklearn.feature_selection import VarianceThreshold
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from physio_core.features import FEATURE_VERSION
 from physio_core.ml.common import ModelMissing
 from physio_core.ml.data import RepRecord
+from physio_core.ml.stability import fit_correctness_per_movement
 from physio_core.ml.stability import shape_features as judge_features
 
 
@@ -31,16 +28,7 @@ class CorrectnessJudge:
         self.models: dict[int, object] = {}
 
     def fit(self, reps: list[RepRecord]) -> "CorrectnessJudge":
-        x = np.stack([judge_features(r.joints) for r in reps])
-        y = np.array([int(r.correct) for r in reps])
-        m = np.array([r.movement for r in reps])
-        for k in sorted(set(m)):
-            sel = m == k
-            self.models[int(k)] = make_pipeline(
-                VarianceThreshold(1e-8),  # e.g. the pelvis, always at the origin
-                StandardScaler(),
-                LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed),
-            ).fit(x[sel], y[sel])
+        self.models = fit_correctness_per_movement(reps, self.C, self.seed)
         return self
 
     def prob_correct(self, sequences: list[np.ndarray], movements: list[int]) -> np.ndarray:

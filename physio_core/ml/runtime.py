@@ -146,11 +146,17 @@ class ModelSuite:
         j = _joints(rep_pose)
         m = self._movement(j, movement)
         base = [_joints(b) for b in baseline] if baseline else None
-        out = model.score(j, m, base).to_dict()
+        out = model.score(j, m, base, self.mistake_prob(j)).to_dict()
         out["movement"] = CLASS_NAMES[m]
         return out
 
     # ---------------------------------------------------------------- mistakes
+    def mistake_prob(self, rep_pose: PoseSequence | np.ndarray) -> float | None:
+        """The mistake GCN's P(incorrect) for one rep (None without the GCN)."""
+        if not self.has("gcn"):
+            return None
+        return float(self._m["gcn"].prob_incorrect([_joints(rep_pose)])[0])
+
     def mistake_and_correction(self, rep_pose: PoseSequence | np.ndarray
                                ) -> tuple[MistakeLabel, PoseSequence]:
         gcn = self._need("gcn")

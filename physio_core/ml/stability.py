@@ -7,9 +7,9 @@ Three detectors, all trained on CORRECT reps only:
 Each raw score is turned into a robust z-score against the training reps of that movement and
 squashed. A supervised calibration, trained on correct AND incorrect reps (one L2-regularised
 logistic regression per movement over ``shape_features``), gives the probability that the rep is
-one of the incorrect kind; the fused ``anomaly`` is
-``w_supervised * supervised + (1 - w_supervised) * mean(three detectors)``: the detectors say
-"unlike the correct reps", the calibration says "like the known mistakes".
+one of the incorrect kind. The fused ``anomaly`` is the mean of: the three detectors' mean, the
+calibration, and (when the caller passes it) the mistake GCN's P(incorrect). The detectors say
+"unlike the correct reps", the two supervised parts say "like the known mistakes".
 ``stability_score = 1 - anomaly``.
 ``balance_score`` rates centre-of-mass sway over the base of support and left/right asymmetry;
 ``injury_risk`` mixes the anomaly with the worst risk cue (knee valgus, trunk lean, asymmetry,
@@ -117,6 +117,24 @@ def shape_features(joints: np.ndarray) -> np.ndarray:
     return np.concatenate([feature_vector(rep_features(joints))[_SHAPE_KEEP], traj])
 
 
+def fit_correctness_per_movement(reps: list[RepRecord], C: float, seed: int) -> dict[int, object]:
+    """Per movement with both kinds of rep: a pipeline whose ``predict_proba[:, 1]`` is
+    P(correct) from ``shape_features`` (the stability calibration and the judge both use it)."""
+    x = np.stack([shape_features(r.joints) for r in reps])
+    ok = np.array([int(r.correct) for r in reps])
+    moves = np.array([r.movement for r in reps])
+    out = {}
+    for m in sorted(set(moves.tolist())):
+        sel = moves == m
+        if len(set(ok[sel].tolist())) == 2:
+            out[int(m)] = make_pipeline(
+                VarianceThreshold(1e-8),  # e.g. the pelvis, always at the origin
+                StandardScaler(),
+                LogisticRegression(C=C, max_iter=3000, random_state=seed),
+            ).fit(x[sel], ok[sel])
+    return out
+
+
 # ---------------------------------------------------------------- LSTM autoencoder
 
 
@@ -148,7 +166,6 @@ class StabilityConfig:
     if_trees: int = 200
     ocsvm_nu: float = 0.1
     supervised_C: float = 0.05
-    w_supervised: float = 0.5
     seed: int = 23
 
 
@@ -213,7 +230,7 @@ class StabilityModel:
 
         self.history = train_loop(self.ae, len(x), batch_loss, c.epochs, c.lr, c.batch_size, rng)
 
-        supervised = self._fit_supervised(reps)
+        supervised = fit_correctness_per_movement(reps, c.supervised_C, c.seed)
         feats = {id(r): rep_features(r.joints) for r in good}
         self.per_movement = {}
         for m in sorted({r.movement for r in good}):
@@ -240,22 +257,6 @@ class StabilityModel:
             }
         return self
 
-    def _fit_supervised(self, reps: list[RepRecord]) -> dict[int, object]:
-        """Per movement with both kinds of rep: P(incorrect) from ``shape_features``."""
-        x = np.stack([shape_features(r.joints) for r in reps])
-        bad = np.array([int(not r.correct) for r in reps])
-        moves = np.array([r.movement for r in reps])
-        out = {}
-        for m in sorted(set(moves.tolist())):
-            sel = moves == m
-            if len(set(bad[sel].tolist())) == 2:
-                out[m] = make_pipeline(
-                    VarianceThreshold(1e-8), StandardScaler(),
-                    LogisticRegression(C=self.config.supervised_C, max_iter=3000,
-                                       random_state=self.config.seed),
-                ).fit(x[sel], bad[sel])
-        return out
-
     @torch.no_grad()
     def _ae_error(self, sequences: list[np.ndarray], movement: int) -> np.ndarray:
         x = np.stack([resample(joint_features(j), STEPS) for j in sequences])
@@ -265,7 +266,10 @@ class StabilityModel:
         return ((self.ae(xt, ct) - xt) ** 2).mean(dim=(1, 2)).numpy()
 
     # ---------------------------------------------------------------- scoring
-    def anomaly_components(self, joints: np.ndarray, movement: int) -> dict[str, float]:
+    def anomaly_components(self, joints: np.ndarray, movement: int,
+                           mistake_prob: float | None = None) -> dict[str, float]:
+        """The detectors' squashed scores, the supervised parts and their fusion ``anomaly``;
+        ``mistake_prob``: the mistake GCN's P(incorrect) for this rep, when it ran."""
         pm = self.per_movement[movement]
         f = rep_features(joints)
         fs = pm["scaler"].transform(feature_vector(f)[None])
@@ -277,26 +281,30 @@ class StabilityModel:
         z = (raw - pm["med"]) / pm["iqr"]
         comps = {"anomaly_ae": _squash(z[0]), "anomaly_iforest": _squash(z[1]),
                  "anomaly_ocsvm": _squash(z[2])}
-        unsupervised = float(np.mean(list(comps.values())))
+        parts = [float(np.mean(list(comps.values())))]
         sup = pm.get("supervised")
-        if sup is None:
-            comps["anomaly"] = unsupervised
-        else:
-            comps["anomaly_supervised"] = float(sup.predict_proba(shape_features(joints)[None])[0, 1])
-            w = self.config.w_supervised
-            comps["anomaly"] = w * comps["anomaly_supervised"] + (1 - w) * unsupervised
+        if sup is not None:
+            p_correct = sup.predict_proba(shape_features(joints)[None])[0, 1]
+            comps["anomaly_supervised"] = float(1.0 - p_correct)
+            parts.append(comps["anomaly_supervised"])
+        if mistake_prob is not None:
+            comps["anomaly_mistake"] = float(mistake_prob)
+            parts.append(comps["anomaly_mistake"])
+        comps["anomaly"] = float(np.mean(parts))
         return comps
 
-    def anomaly(self, joints: np.ndarray, movement: int) -> float:
-        return self.anomaly_components(joints, movement)["anomaly"]
+    def anomaly(self, joints: np.ndarray, movement: int, mistake_prob: float | None = None) -> float:
+        return self.anomaly_components(joints, movement, mistake_prob)["anomaly"]
 
     def score(self, joints: np.ndarray, movement: int,
-              baseline: list[np.ndarray] | None = None) -> StabilityResult:
+              baseline: list[np.ndarray] | None = None,
+              mistake_prob: float | None = None) -> StabilityResult:
         """Score one rep; ``baseline``: the athlete's own earlier reps of this movement, if any
-        (the reason then compares with "your usual", else with the correct reference)."""
+        (the reason then compares with "your usual", else with the correct reference);
+        ``mistake_prob``: the mistake GCN's P(incorrect), fused into the anomaly."""
         if movement not in self.per_movement:
             raise ModelMissing(f"no stability model for movement {movement}")
-        comps = self.anomaly_components(joints, movement)
+        comps = self.anomaly_components(joints, movement, mistake_prob)
         anomaly = comps.pop("anomaly")
         pm = self.per_movement[movement]
         f = rep_features(joints)

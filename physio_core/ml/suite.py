@@ -24,7 +24,7 @@ FILES = {
     "judge": "judge.joblib",
 }
 SCORE_SEED = 2024
-ANOMALY_PARTS = ("ae", "iforest", "ocsvm", "supervised")
+ANOMALY_PARTS = ("ae", "iforest", "ocsvm", "supervised", "mistake")
 
 
 @dataclass
@@ -125,8 +125,9 @@ def score_all(models: Models, reps: list[RepRecord], seed: int = SCORE_SEED) -> 
         raw.judge_true = [int(r.correct) for r in reps]
         raw.judge_pred = models.judge.predict(joints, moves).tolist()
     if models.stability is not None:
-        for r in reps:
-            c = models.stability.anomaly_components(r.joints, r.movement)
+        mistake = models.gcn.prob_incorrect(joints) if models.gcn is not None else [None] * len(reps)
+        for r, p_bad in zip(reps, mistake):
+            c = models.stability.anomaly_components(r.joints, r.movement, p_bad)
             raw.anomaly.append(c["anomaly"])
             raw.anomaly_parts.append([c.get(f"anomaly_{name}", np.nan) for name in ANOMALY_PARTS])
             raw.anomaly_correct.append(int(r.correct))
