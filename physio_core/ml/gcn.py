@@ -88,11 +88,11 @@ class _GCN(nn.Module):
 class GCNConfig:
     hidden: int = 48
     blocks: int = 2
-    dropout: float = 0.2
-    epochs: int = 30
+    dropout: float = 0.1
+    epochs: int = 40
     lr: float = 2e-3
     batch_size: int = 32
-    w_correction: float = 300.0
+    w_correction: float = 2000.0  # 300 left the correction timid: half the distance to its target
     w_smooth: float = 100.0
     input_noise: float = 0.01
     seed: int = 31
@@ -230,6 +230,10 @@ class MistakeGCN:
 
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
         return self.predict_raw(sequences)[0].argmax(1)
+
+    def prob_incorrect(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """(B,) total probability of the ten "incorrect" classes."""
+        return self.predict_raw(sequences)[0][:, 1::2].sum(1)
 
     def correct(self, sequences: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Labels (B,) and each rep's corrected joints at its own length, in metres."""
