@@ -95,19 +95,21 @@ def assess_rep(suite, rep_pose: PoseSequence, movement: str | None,
             movement = pred.label
     if movement is None:
         return out, None
+    label = None  # the GCN runs first: the stability score fuses its P(incorrect)
     try:
-        s = suite.score_rep(rep_pose, movement, baseline)
+        label, corrected = suite.mistake_and_correction(rep_pose)
+    except ModelUnavailable:
+        pass
+    try:
+        s = suite.score_rep(rep_pose, movement, baseline, mistake=label)
         out.update({k: s[k] for k in ("stability_score", "balance_score", "injury_risk",
                                       "reason", "anomaly")})
     except ModelUnavailable:
         pass
-    try:
-        label, corrected = suite.mistake_and_correction(rep_pose)
+    if label is not None:
         out["mistake"] = "correct" if label.correct else "incorrect"
         out["mistake_movement"] = label.movement
         out["mistake_confidence"] = round(label.confidence, 4)
-    except ModelUnavailable:
-        pass
     return out, corrected
 
 

@@ -231,15 +231,12 @@ class MistakeGCN:
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
         return self.predict_raw(sequences)[0].argmax(1)
 
-    def prob_incorrect(self, sequences: list[np.ndarray]) -> np.ndarray:
-        """(B,) total probability of the ten "incorrect" classes."""
-        return self.predict_raw(sequences)[0][:, 1::2].sum(1)
-
     def correct(self, sequences: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Labels (B,) and each rep's corrected joints at its own length, in metres."""
+        """Class probabilities (B, 20) and each rep's corrected joints at its own length, in
+        metres."""
         probs, out = self.predict_raw(sequences)
         fixed = [denormalise(o, j) for o, j in zip(out, sequences)]
-        return probs.argmax(1), fixed
+        return probs, fixed
 
     def save(self, path: str | Path) -> None:
         save_checkpoint(path, self.name, self.config.__dict__, self.net.state_dict(),
@@ -252,6 +249,11 @@ class MistakeGCN:
         m.net.load_state_dict(ck["state"])
         m.net.eval()
         return m
+
+
+def prob_incorrect(probs: np.ndarray) -> np.ndarray:
+    """(B, 20) class probabilities -> (B,) total probability of the ten "incorrect" classes."""
+    return probs[:, 1::2].sum(1)
 
 
 def denormalise(norm: np.ndarray, original: np.ndarray) -> np.ndarray:

@@ -42,6 +42,7 @@ class MistakeLabel:
     movement: str
     correct: bool
     confidence: float
+    p_incorrect: float  # summed over the ten movements; fused into the stability score
 
     def __str__(self) -> str:
         return f"{self.movement}: {'correct' if self.correct else 'incorrect'}"
@@ -138,33 +139,40 @@ class ModelSuite:
         return pred.index
 
     def score_rep(self, rep_pose: PoseSequence | np.ndarray, movement: int | str | None = None,
-                  baseline: list[PoseSequence] | None = None) -> dict:
+                  baseline: list[PoseSequence] | None = None,
+                  mistake: MistakeLabel | None = None) -> dict:
         """{stability_score, balance_score, injury_risk, reason, movement, ...} for one rep.
         ``movement``: index or name (classified when None); ``baseline``: the athlete's own
-        earlier reps of it, so the reason reads "than your usual"."""
+        earlier reps of it, so the reason reads "than your usual"; ``mistake``: this rep's
+        ``mistake_and_correction`` label when the caller has it (else the GCN runs here)."""
         model = self._need("stability")
         j = _joints(rep_pose)
         m = self._movement(j, movement)
         base = [_joints(b) for b in baseline] if baseline else None
-        out = model.score(j, m, base, self.mistake_prob(j)).to_dict()
+        p_bad = mistake.p_incorrect if mistake is not None else self.mistake_prob(j)
+        out = model.score(j, m, base, p_bad).to_dict()
         out["movement"] = CLASS_NAMES[m]
         return out
 
     # ---------------------------------------------------------------- mistakes
     def mistake_prob(self, rep_pose: PoseSequence | np.ndarray) -> float | None:
         """The mistake GCN's P(incorrect) for one rep (None without the GCN)."""
+        from physio_core.ml.gcn import prob_incorrect
+
         if not self.has("gcn"):
             return None
-        return float(self._m["gcn"].prob_incorrect([_joints(rep_pose)])[0])
+        return float(prob_incorrect(self._m["gcn"].predict_raw([_joints(rep_pose)])[0])[0])
 
     def mistake_and_correction(self, rep_pose: PoseSequence | np.ndarray
                                ) -> tuple[MistakeLabel, PoseSequence]:
+        from physio_core.ml.gcn import prob_incorrect
+
         gcn = self._need("gcn")
         j = _joints(rep_pose)
-        probs, _ = gcn.predict_raw([j])
-        labels, fixed = gcn.correct([j])
-        k = int(labels[0])
-        label = MistakeLabel(CLASS_NAMES[k // 2], k % 2 == 0, float(probs[0, k]))
+        probs, fixed = gcn.correct([j])
+        k = int(probs[0].argmax())
+        label = MistakeLabel(CLASS_NAMES[k // 2], k % 2 == 0, float(probs[0, k]),
+                             float(prob_incorrect(probs)[0]))
         src = rep_pose if isinstance(rep_pose, PoseSequence) else None
         t = len(fixed[0])
         fps = src.fps if src is not None else 30.0

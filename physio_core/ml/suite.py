@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from physio_core.ml.classifier import ExerciseClassifier
 from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS, OTHER, Augment, RepRecord, other_samples
-from physio_core.ml.gcn import MistakeGCN
+from physio_core.ml.gcn import MistakeGCN, prob_incorrect
 from physio_core.ml.judge import CorrectnessJudge
 from physio_core.ml.repcount import RepDetector, build_sets
 from physio_core.ml.stability import StabilityModel
@@ -115,8 +115,8 @@ def score_all(models: Models, reps: list[RepRecord], seed: int = SCORE_SEED) -> 
         raw.other_pred = models.classifier.predict(others).tolist()
     if models.gcn is not None:
         raw.mistake_true = [r.label20 for r in reps]
-        labels, fixed = models.gcn.correct(joints)
-        raw.mistake_pred = labels.tolist()
+        gcn_probs, fixed = models.gcn.correct(joints)
+        raw.mistake_pred = gcn_probs.argmax(1).tolist()
         if models.judge is not None:
             inc = [i for i, r in enumerate(reps) if not r.correct]
             ok = models.judge.predict([fixed[i] for i in inc], [moves[i] for i in inc])
@@ -125,7 +125,7 @@ def score_all(models: Models, reps: list[RepRecord], seed: int = SCORE_SEED) -> 
         raw.judge_true = [int(r.correct) for r in reps]
         raw.judge_pred = models.judge.predict(joints, moves).tolist()
     if models.stability is not None:
-        mistake = models.gcn.prob_incorrect(joints) if models.gcn is not None else [None] * len(reps)
+        mistake = prob_incorrect(gcn_probs) if models.gcn is not None else [None] * len(reps)
         for r, p_bad in zip(reps, mistake):
             c = models.stability.anomaly_components(r.joints, r.movement, p_bad)
             raw.anomaly.append(c["anomaly"])
