@@ -199,24 +199,34 @@ def make_uiprmd_session_result() -> Callable[..., object]:
     return build_uiprmd_session_result
 
 
+def subject5_squats(order: str = "ccIccI"):
+    """Subject 5's UI-PRMD deep squats joined with pauses, in ``order`` (c = correct,
+    I = INCORRECT, episodes taken in turn): (PoseSequence, rep frame bounds, correct flags).
+    Skips without the dataset."""
+    from physio_core.datasets.continuous import concatenate_reps
+    from physio_core.datasets.uiprmd import list_reps
+
+    root = SHARED_DATASETS / "ui-prmd"
+    if not root.is_dir():
+        pytest.skip(f"UI-PRMD not found at {root}")
+    reps = [r for r in list_reps(root) if r.movement_name == "deep_squat" and r.subject == 5]
+    pools = {ok: iter(sorted((r for r in reps if r.correct == ok), key=lambda r: r.episode))
+             for ok in (True, False)}
+    chosen = [next(pools[k == "c"]) for k in order]
+    seq, bounds = concatenate_reps([r.load() for r in chosen], rng=0)
+    return seq, bounds, [r.correct for r in chosen]
+
+
 @pytest.fixture(scope="session")
 def assessed_squat_result():
     """Subject 5's UI-PRMD deep squats (three correct, three incorrect) as one set, analysed and
     assessed by the shipped models as an upload is (finish_sequence): per-rep verdicts and
     corrected poses. Skips without the dataset or the weights."""
-    from physio_core.datasets.continuous import concatenate_reps
-    from physio_core.datasets.uiprmd import list_reps
     from physio_core.pipeline import finish_sequence
 
-    root = SHARED_DATASETS / "ui-prmd"
-    if not root.is_dir():
-        pytest.skip(f"UI-PRMD not found at {root}")
     if not (Path(__file__).resolve().parents[1] / "models" / "stability.joblib").is_file():
         pytest.skip("trained weights not in models/")
-    reps = [r for r in list_reps(root) if r.movement_name == "deep_squat" and r.subject == 5]
-    good = sorted((r for r in reps if r.correct), key=lambda r: r.episode)[:3]
-    bad = sorted((r for r in reps if not r.correct), key=lambda r: r.episode)[:3]
-    seq, _ = concatenate_reps([r.load() for r in good + bad], rng=0)
+    seq, _, _ = subject5_squats("cccIII")
     result = finish_sequence(seq, backend="uiprmd-kinect", exercise="deep_squat",
                              source="upload:squats", smooth=False,
                              started_at=datetime(2026, 11, 3, 9, 30, tzinfo=UTC))

@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import subject5_squats
 from physio_core import report
 from physio_core.assess import assess_session
-from physio_core.datasets.continuous import concatenate_reps
 from physio_core.pipeline import analyze_video, finish_sequence
 from physio_core.results import Rep
 
 ROOT = Path(__file__).resolve().parents[1]
-UIPRMD = ROOT.parent / "shared" / "datasets" / "ui-prmd"
 CLIP = ROOT / "tests" / "data" / "sports2d_demo.mp4"
 MODELS = ROOT / "models"
 SCORES = ("stability_score", "balance_score", "injury_risk")
@@ -28,18 +27,10 @@ pytestmark = pytest.mark.skipif(not (MODELS / "stability.joblib").is_file(),
 @pytest.fixture(scope="module")
 def squat_set():
     """Subject 5's deep squats: correct, correct, INCORRECT, correct, correct, INCORRECT."""
-    from physio_core.datasets.uiprmd import list_reps
-
-    if not UIPRMD.is_dir():
-        pytest.skip("UI-PRMD not in ../shared/datasets")
-    reps = [r for r in list_reps(UIPRMD) if r.movement_name == "deep_squat" and r.subject == 5]
-    good = sorted((r for r in reps if r.correct), key=lambda r: r.episode)[:4]
-    bad = sorted((r for r in reps if not r.correct), key=lambda r: r.episode)[:2]
-    chosen = [good[0], good[1], bad[0], good[2], good[3], bad[1]]
-    seq, bounds = concatenate_reps([r.load() for r in chosen], rng=0)
+    seq, bounds, correct = subject5_squats("ccIccI")
     reps_ = [Rep(i + 1, a, b, float(seq.times[a]), float(seq.times[b]), "knee_angle_r", 0, 0, 0)
              for i, (a, b) in enumerate(bounds)]
-    return seq, reps_, np.array([r.correct for r in chosen])
+    return seq, reps_, np.array(correct)
 
 
 @pytest.fixture(scope="module")

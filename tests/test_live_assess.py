@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import subject5_squats
 from physio_core.live import LiveConfig, LiveSession
 from physio_core.pipeline import FrameAnalyzer
 from physio_core.skeleton import PoseFrame, PoseSequence
 from tests.test_live import live_app  # noqa: F401  (the live page under AppTest, logged in)
 
 ROOT = Path(__file__).resolve().parents[1]
-UIPRMD = ROOT.parent / "shared" / "datasets" / "ui-prmd"
 SCORES = ("stability_score", "balance_score", "injury_risk")
 
 pytestmark = pytest.mark.skipif(not (ROOT / "models" / "stability.joblib").is_file(),
@@ -50,17 +50,7 @@ class ReplayEstimator:
 
 @pytest.fixture(scope="module")
 def squat_set():
-    from physio_core.datasets.continuous import concatenate_reps
-    from physio_core.datasets.uiprmd import list_reps
-
-    if not UIPRMD.is_dir():
-        pytest.skip("UI-PRMD not in ../shared/datasets")
-    reps = [r for r in list_reps(UIPRMD) if r.movement_name == "deep_squat" and r.subject == 5]
-    good = sorted((r for r in reps if r.correct), key=lambda r: r.episode)[:4]
-    bad = sorted((r for r in reps if not r.correct), key=lambda r: r.episode)[:2]
-    chosen = [good[0], good[1], bad[0], good[2], good[3], bad[1]]
-    seq, bounds = concatenate_reps([r.load() for r in chosen], rng=0)
-    return seq, bounds, [r.correct for r in chosen]
+    return subject5_squats("ccIccI")
 
 
 def stream(session: LiveSession, seq: PoseSequence, frames: int, each=None) -> None:
