@@ -333,7 +333,8 @@ class LiveSession:
         self._reps_completed = 0  # the counter's completed reps at the last frame
         self._reps_sent = 0  # index of the last rep handed to the assessor
         self._sent_end_frame = -1  # and its last frame
-        self._rep_poses: list[PoseSequence] = []  # the reps sent, the "usual" of later ones
+        # the last reps sent: the "usual" later ones are compared with
+        self._rep_poses: deque[PoseSequence] = deque(maxlen=10)
         self._assessor: ThreadPoolExecutor | None = None  # one thread, created at the first rep
 
     # ------------------------------------------------------------------ feeding frames
@@ -518,7 +519,7 @@ class LiveSession:
         self._reps_sent, self._sent_end_frame = rep.index, rep.end_frame
         with self._lock:
             seq, _ = self._series_locked(rep.start_frame, rep.end_frame + 1)
-        baseline = list(self._rep_poses[-10:]) if len(self._rep_poses) >= 2 else None
+        baseline = list(self._rep_poses) if len(self._rep_poses) >= 2 else None
         self._rep_poses.append(seq)
         self._assess_later(self._assess_rep, rep, seq, baseline)
 
