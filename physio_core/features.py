@@ -104,6 +104,51 @@ def own_angles(joints: np.ndarray) -> np.ndarray:
     return np.stack(out, axis=-1)
 
 
+SEGMENTS_TRUNK: tuple[tuple[J, J], ...] = (
+    (J.R_SHOULDER, J.R_ELBOW), (J.R_SHOULDER, J.R_WRIST),
+    (J.L_SHOULDER, J.L_ELBOW), (J.L_SHOULDER, J.L_WRIST),
+)
+SEGMENTS_PELVIS: tuple[tuple[J, J], ...] = (
+    (J.R_HIP, J.R_KNEE), (J.R_HIP, J.R_ANKLE), (J.L_HIP, J.L_KNEE), (J.L_HIP, J.L_ANKLE),
+    (J.R_ANKLE, J.L_ANKLE),
+)
+# arm and leg segments, plus the trunk's forward axis seen from the pelvis: 10 unit vectors
+N_SEGMENT_DIRS = 3 * (len(SEGMENTS_TRUNK) + len(SEGMENTS_PELVIS) + 1)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def body_frame(joints: np.ndarray, left: J, right: J) -> np.ndarray:
+    """(T, N_JOINTS, 3) -> (T, 3, 3) rows: x toward the body's left along right->left, y up the
+    trunk (pelvis -> thorax, made orthogonal to x), z = x × y, the way the body faces."""
+    x = _unit(joints[:, left] - joints[:, right])
+    up = joints[:, J.THORAX] - joints[:, J.PELVIS]
+    y = _unit(up - (up * x).sum(-1, keepdims=True) * x)
+    return np.stack([x, y, np.cross(x, y)], axis=1)
+
+
+def segment_directions(joints: np.ndarray) -> np.ndarray:
+    """(T, N_JOINTS, 3) -> (T, N_SEGMENT_DIRS) unit directions of the limb segments.
+
+    Arms are expressed in the shoulder-line frame and legs in the hip-line frame, so the plane
+    an arm is raised in (abduction vs scaption) or a leg steps into (side vs inline lunge) reads
+    the same whether or not the trunk twists against the hips. Missing values become 0.
+    """
+    j = np.asarray(joints, dtype=np.float64)
+    trunk = body_frame(j, J.L_SHOULDER, J.R_SHOULDER)
+    pelvis = body_frame(j, J.L_HIP, J.R_HIP)
+    out = []
+    for frame, segments in ((trunk, SEGMENTS_TRUNK), (pelvis, SEGMENTS_PELVIS)):
+        for a, b in segments:
+            out.append(np.einsum("tij,tj->ti", frame, _unit(j[:, b] - j[:, a])))
+    out.append(np.einsum("tij,tj->ti", pelvis, trunk[:, 2]))
+    with np.errstate(invalid="ignore"):
+        f = np.concatenate(out, axis=1)
+    return np.nan_to_num(f, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+
+
 def joint_features(joints: np.ndarray) -> np.ndarray:
     """(T, N_JOINTS, 3) canonical joints -> (T, N_FEATURES) float32; missing values become 0."""
     joints = np.asarray(joints, dtype=np.float64)

@@ -7,10 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from physio_core.features import frame_features, joint_features, sequence_features
+from physio_core.features import (
+    body_frame, frame_features, joint_features, segment_directions, sequence_features,
+)
 from physio_core.ml.data import CLASS_NAMES, load_uiprmd
 from physio_core.ml.runtime import ModelSuite, ModelUnavailable
-from physio_core.skeleton import N_JOINTS, PoseSequence
+from physio_core.skeleton import N_JOINTS, J, PoseSequence
 
 ROOT = Path(__file__).resolve().parents[1]
 UIPRMD = ROOT.parent / "shared" / "datasets" / "ui-prmd"
@@ -51,6 +53,39 @@ def test_features_are_per_frame_and_size_invariant(reps):
     assert np.allclose(joint_features(j @ rot.T)[:, :57], f[:, :57], atol=1e-4)
     seq = reps[0].pose()
     assert np.allclose(sequence_features(seq), f)
+
+
+@needs_data
+def test_segment_directions_against_known_geometry(reps):
+    rest = reps[0].joints[:1].copy()  # a real standing frame, subject facing +Z
+    x, up, facing = body_frame(rest, J.L_SHOULDER, J.R_SHOULDER)[0]
+    assert facing[2] > 0.9 and up[1] > 0.9
+    forward, side = rest.copy(), rest.copy()
+    for j, direction in ((forward, facing), (side, -x)):
+        j[0, J.R_ELBOW] = j[0, J.R_SHOULDER] + 0.3 * direction
+        j[0, J.R_WRIST] = j[0, J.R_SHOULDER] + 0.55 * direction
+    # right upper arm and shoulder->wrist: straight ahead is +z, out to the side is -x
+    assert np.allclose(segment_directions(forward)[0, :6], [0, 0, 1, 0, 0, 1], atol=1e-6)
+    assert np.allclose(segment_directions(side)[0, :6], [-1, 0, 0, -1, 0, 0], atol=1e-6)
+    # the same pose turned 40° about the vertical reads the same
+    a = np.radians(40)
+    rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    assert np.allclose(segment_directions(forward @ rot.T), segment_directions(forward), atol=1e-6)
+
+
+@needs_data
+def test_arm_plane_separates_abduction_from_scaption(reps):
+    # real reps: at the highest point the arm is raised well forward of the frontal plane in
+    # scaption (about 45°) and close to it in abduction
+    def plane_deg(r):
+        d = segment_directions(r.joints)
+        best = max((d[:, 3:6], d[:, 9:12]), key=lambda v: v[:, 1].max())  # the working arm
+        k = best[:, 1].argmax()
+        return np.degrees(np.arctan2(best[k, 2], abs(best[k, 0])))
+
+    abd = np.median([plane_deg(r) for r in _pick(reps, 6, correct=True)])
+    sca = np.median([plane_deg(r) for r in _pick(reps, 9, correct=True)])
+    assert sca - abd > 15, (abd, sca)
 
 
 @needs_data

@@ -3,6 +3,11 @@
 A window (a whole rep, or the last few seconds of a live stream) is resampled to ``STEPS`` time
 steps, so the model sees the shape of the motion whatever its speed. Classes: the ten UI-PRMD
 movements plus "other" (no exercise: standing, fidgeting, transitions; see ``data.other_samples``).
+
+The input of a step is the shared per-frame features plus the limb segments' directions in the
+trunk and pelvis frames (``features.segment_directions``). The model is an ensemble of
+``members`` small networks trained alike from different seeds; their probabilities are averaged
+(one network's accuracy on an unseen subject swings by about a point from seed to seed).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from physio_core.features import N_FEATURES, joint_features, resample
+from physio_core.features import N_FEATURES, N_SEGMENT_DIRS, joint_features, resample, segment_directions
 from physio_core.ml.common import (
     load_checkpoint, save_checkpoint, seed_everything, set_threads, to_tensor, train_loop,
 )
@@ -23,6 +28,8 @@ from physio_core.ml.data import (
 )
 
 STEPS = 32
+N_INPUT = N_FEATURES + N_SEGMENT_DIRS
+INPUT_VERSION = "features+segdirs30/v1"
 LIVE_WINDOW_S = 3.0
 
 
@@ -46,11 +53,13 @@ class ClassifierConfig:
     batch_size: int = 64
     aug_copies: int = 1
     seed: int = 7
+    members: int = 3  # member k is trained from seed + k
 
 
 def window_input(joints: np.ndarray) -> np.ndarray:
-    """(T, N_JOINTS, 3) -> (STEPS, N_FEATURES) model input."""
-    return resample(joint_features(joints), STEPS)
+    """(T, N_JOINTS, 3) -> (STEPS, N_INPUT) model input."""
+    joints = np.asarray(joints, dtype=np.float64)
+    return resample(np.concatenate([joint_features(joints), segment_directions(joints)], 1), STEPS)
 
 
 class ExerciseClassifier:
@@ -58,9 +67,10 @@ class ExerciseClassifier:
 
     def __init__(self, config: ClassifierConfig | None = None):
         self.config = config or ClassifierConfig()
-        self.net = _Net(N_FEATURES, self.config.hidden, len(CLASS_NAMES))
-        self.mean = np.zeros(N_FEATURES, np.float32)
-        self.std = np.ones(N_FEATURES, np.float32)
+        k = self.config.members
+        self.nets = nn.ModuleList(_Net(N_INPUT, self.config.hidden, len(CLASS_NAMES)) for _ in range(k))
+        self.mean = np.zeros((k, N_INPUT), np.float32)  # input scaling of each member
+        self.std = np.ones((k, N_INPUT), np.float32)
 
     # ---------------------------------------------------------------- training
     def _samples(self, reps: list[RepRecord], rng: np.random.Generator):
@@ -108,31 +118,35 @@ class ExerciseClassifier:
 
     def fit(self, reps: list[RepRecord]) -> "ExerciseClassifier":
         set_threads()
-        rng = seed_everything(self.config.seed)
-        x, y = self._samples(reps, rng)
-        self.mean = x.reshape(-1, N_FEATURES).mean(0)
-        self.std = x.reshape(-1, N_FEATURES).std(0) + 1e-3
-        xt = to_tensor((x - self.mean) / self.std)
-        yt = torch.from_numpy(y).long()
-        counts = np.bincount(y, minlength=len(CLASS_NAMES)).astype(np.float32)
-        weight = to_tensor(counts.sum() / np.maximum(counts, 1) / len(counts))
-        lossf = nn.CrossEntropyLoss(weight=weight, label_smoothing=0.05)
-        self.net = _Net(N_FEATURES, self.config.hidden, len(CLASS_NAMES))
-
-        def batch_loss(idx: np.ndarray) -> torch.Tensor:
-            return lossf(self.net(xt[idx]), yt[idx])
-
         c = self.config
-        self.history = train_loop(self.net, len(x), batch_loss, c.epochs, c.lr, c.batch_size, rng)
+        self.history = []
+        for k in range(c.members):
+            # each member draws its own augmented samples as well as its own initial weights
+            rng = seed_everything(c.seed + k)
+            x, y = self._samples(reps, rng)
+            self.mean[k] = x.reshape(-1, N_INPUT).mean(0)
+            self.std[k] = x.reshape(-1, N_INPUT).std(0) + 1e-3
+            xt = to_tensor((x - self.mean[k]) / self.std[k])
+            yt = torch.from_numpy(y).long()
+            counts = np.bincount(y, minlength=len(CLASS_NAMES)).astype(np.float32)
+            weight = to_tensor(counts.sum() / np.maximum(counts, 1) / len(counts))
+            lossf = nn.CrossEntropyLoss(weight=weight, label_smoothing=0.05)
+            net = self.nets[k] = _Net(N_INPUT, c.hidden, len(CLASS_NAMES))
+
+            def batch_loss(idx: np.ndarray, net=net, xt=xt, yt=yt, lossf=lossf) -> torch.Tensor:
+                return lossf(net(xt[idx]), yt[idx])
+
+            self.history.append(train_loop(net, len(x), batch_loss, c.epochs, c.lr, c.batch_size, rng))
         return self
 
     # ---------------------------------------------------------------- inference
     @torch.no_grad()
     def predict_proba_inputs(self, x: np.ndarray) -> np.ndarray:
-        """(N, STEPS, N_FEATURES) -> (N, n_classes) probabilities."""
-        self.net.eval()
-        logits = self.net(to_tensor((x - self.mean) / self.std))
-        return torch.softmax(logits, dim=1).numpy()
+        """(N, STEPS, N_INPUT) -> (N, n_classes) probabilities, the mean over the members."""
+        self.nets.eval()
+        probs = [torch.softmax(net(to_tensor((x - m) / s)), dim=1).numpy()
+                 for net, m, s in zip(self.nets, self.mean, self.std)]
+        return np.mean(probs, axis=0)
 
     def predict_proba(self, sequences: list[np.ndarray]) -> np.ndarray:
         """List of (T, N_JOINTS, 3) joint arrays -> (N, n_classes)."""
@@ -146,17 +160,22 @@ class ExerciseClassifier:
     # ---------------------------------------------------------------- persistence
     def save(self, path: str | Path) -> None:
         save_checkpoint(
-            path, self.name, self.config.__dict__, self.net.state_dict(),
+            path, self.name, self.config.__dict__, self.nets.state_dict(),
             {"mean": torch.from_numpy(self.mean), "std": torch.from_numpy(self.std),
-             "classes": list(CLASS_NAMES), "steps": STEPS},
+             "classes": list(CLASS_NAMES), "steps": STEPS, "input_version": INPUT_VERSION},
         )
 
     @classmethod
     def load(cls, path: str | Path) -> "ExerciseClassifier":
         ck = load_checkpoint(path, cls.name)
+        if ck["extra"].get("input_version") != INPUT_VERSION:
+            raise ValueError(
+                f"{path} was trained on inputs {ck['extra'].get('input_version')!r}, this code "
+                f"computes {INPUT_VERSION!r}: retrain with `python -m physio_core.train --only classifier`"
+            )
         m = cls(ClassifierConfig(**ck["config"]))
-        m.net.load_state_dict(ck["state"])
-        m.net.eval()
+        m.nets.load_state_dict(ck["state"])
+        m.nets.eval()
         m.mean = ck["extra"]["mean"].numpy()
         m.std = ck["extra"]["std"].numpy()
         return m
