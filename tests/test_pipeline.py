@@ -191,9 +191,13 @@ def test_two_pose_processes_match_one(which, result, looped_clip):
     assert [r.angle for r in two.reps] == [r.angle for r in one.reps]
     for a, b in zip(two.reps, one.reps):
         assert abs(a.start_frame - b.start_frame) <= 15
-    # the followed person is the same: 2D keypoints agree where both found them
+    # the followed person is the same: found in the same frames, and 2D keypoints agree where
+    # both found them. (How much of the looped clip is followed depends on re-acquisitions after
+    # its shot changes, which tiny differences of the pose model between CPUs can flip: the
+    # first shot alone is ~160 frames.)
+    assert (two.pose.valid == one.pose.valid).mean() >= 0.97
     both = two.pose.valid & one.pose.valid
-    assert both.mean() > 0.5
+    assert both.sum() >= 100
     err = np.nanmedian(np.abs(two.pose.keypoints_2d[both] - one.pose.keypoints_2d[both]))
     assert err < 2.0
     if ticks:
