@@ -191,7 +191,7 @@ elif athlete_id is None:
             "without one.")
 
 config = LiveConfig(exercise=exercise, athlete_id=athlete_id,
-                    trainer_id=st.session_state.get("user_id"), record_video=record,
+                    viewer_id=st.session_state.get("user_id"), record_video=record,
                     mirror=mirror)
 session = _arm(config, engine)
 

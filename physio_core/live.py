@@ -19,10 +19,12 @@ The worker starts with the first frame and ends by itself after ``idle_timeout_s
 frames (the browser stopped, the user went to another page), so leaving the page leaks nothing;
 a later frame starts a new worker and the same session goes on.
 
-Storage: ``start()`` opens an active session row (``store.start_session``), the worker appends the
-pose and angle series every ``flush_every_s`` (``store.append_live_data``, so a crash loses at most
-that), and ``stop()`` closes it with the final ``SessionResult`` (``store.end_session``). When the
-database is away the finished session is kept in ``PendingWrites`` and saved on a later try.
+Storage goes through one ``store.live.LiveSessionWriter``: ``start()`` opens an active session
+row, the worker queues the pose and angle series every ``flush_every_s`` and a storage thread of
+the session writes them (so a crash loses at most that, and the frame path never waits for the
+database), and ``stop()`` closes the row with the final ``SessionResult``. With
+``LiveConfig.viewer_id`` (the logged-in user) every write is role-checked. While the database is
+away everything waits in memory and is written, in order, by a later flush or ``retry_save()``.
 Raw video is written (H.264, ``data_dir/videos``) only with ``record_video=True``.
 
 Debug stats for tests: with ``PHYSIO_LIVE_STATS_FILE=/path/stats.json`` the session rewrites that
@@ -59,7 +61,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from physio_core.pipeline import FrameAnalyzer
-    from physio_core.store import PendingWrites
+    from physio_core.store.live import LiveSessionWriter
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ class LiveConfig:
 
     exercise: str = "auto"
     athlete_id: int | None = None
-    trainer_id: int | None = None
+    viewer_id: int | None = None  # the logged-in user (role-checked writes); None: trusted caller
     record_video: bool = False  # raw video is stored only when the trainer ticks it
     mirror: bool = True  # selfie view for a front camera (pose itself runs on the real image)
     max_side: int = 640  # larger camera frames are scaled down before anything else
@@ -189,7 +191,7 @@ class LiveOutcome:
 
     result: SessionResult | None  # None when no frame was processed
     session_id: int | None  # the stored session, None if nothing was stored (yet)
-    kept_pending: bool = False  # the database was away: the result waits in PendingWrites
+    kept_pending: bool = False  # the database was away: the result waits for retry_save()
     message: str = ""
     video_path: Path | None = None
 
@@ -276,14 +278,12 @@ class LiveSession:
         settings: Settings | None = None,
         analyzer_factory: Callable[[], FrameAnalyzer] | None = None,
         engine: Engine | None = None,
-        pending: PendingWrites | None = None,
         stats_file: str | os.PathLike | None = None,
     ) -> None:
         self.config = config or LiveConfig()
         self.settings = settings or get_settings()
         self._analyzer_factory = analyzer_factory or self._default_analyzer
         self.engine = engine
-        self.pending = pending
         env_stats = stats_file or self.settings.live_stats_file
         self.stats_file = Path(env_stats) if env_stats else None
         self.tracked = tracked_angles(self.config.exercise)
@@ -319,7 +319,10 @@ class LiveSession:
         self._angle_last = np.full(len(ANGLE_NAMES), np.nan)
         self._angle_min = np.full(len(ANGLE_NAMES), np.nan)
         self._angle_max = np.full(len(ANGLE_NAMES), np.nan)
-        self._flushed = 0  # frames already appended to the store
+        self._writer: LiveSessionWriter | None = None
+        self._storer: ThreadPoolExecutor | None = None  # one thread: the writer's flushes
+        self._flushing = None  # the storer's Future, while one flush waits or runs
+        self._flushed = 0  # frames already handed to the writer
         self._last_flush = 0.0
 
         # worker-only state
@@ -585,25 +588,31 @@ class LiveSession:
         assessment models in the background.
 
         Returns its id, or None when there is nothing to store to or the database is away (the
-        result is then kept for later at ``stop()``)."""
+        row is then created by a later flush, or at ``stop()``)."""
         from physio_core.assess import get_suite
-        from physio_core.store import StorageUnavailable, start_session
 
         # load the models while the athlete gets ready, not when the first rep ends
         self._assess_later(get_suite, self.settings.model_dir)
-        if self.engine is None or self.config.athlete_id is None or self._session_id is not None:
-            return self._session_id
-        try:
-            sid = start_session(
-                self.engine, self.config.athlete_id, self.config.trainer_id, self.config.exercise,
-                source="live", started_at=self._started_at,
-            )
-        except StorageUnavailable as exc:
-            log.warning("live session not opened in the database: %s", exc)
+        writer = self._storage()
+        if writer is None:
+            return None
+        if not writer.start():
+            log.warning("live session not opened in the database: %s", writer.last_error)
+        return writer.session_id
+
+    def _storage(self) -> LiveSessionWriter | None:
+        """The session's writer (created on first use), None without an engine or athlete."""
+        from physio_core.store.live import LiveSessionWriter
+
+        if self.engine is None or self.config.athlete_id is None:
             return None
         with self._lock:
-            self._session_id = sid
-        return sid
+            if self._writer is None:
+                self._writer = LiveSessionWriter(
+                    self.engine, self.config.athlete_id, viewer_id=self.config.viewer_id,
+                    exercise=self.config.exercise, source="live",
+                )
+            return self._writer
 
     def _series_locked(self, start: int, stop: int | None = None, fps: float | None = None
                        ) -> tuple[PoseSequence, AngleSeries]:
@@ -618,27 +627,38 @@ class LiveSession:
             return (len(self._times) - 1) / (self._times[-1] - self._times[0])
         return self.config.nominal_fps
 
-    def _maybe_flush(self, force: bool = False) -> None:
-        from physio_core.store import StorageUnavailable, append_live_data
-
+    def _maybe_flush(self) -> None:
+        """Hand the frames since the last chunk to the writer and let the storage thread write."""
         now = time.monotonic()
         with self._lock:
-            sid = self._session_id
-            if self.engine is None or sid is None or self._flushed >= len(self._poses):
+            writer = self._writer
+            if writer is None or self._flushed >= len(self._poses):
                 return
-            if not force and now - self._last_flush < self.config.flush_every_s:
+            if now - self._last_flush < self.config.flush_every_s:
                 return
             start, stop = self._flushed, len(self._poses)
             # chunks must agree on their metadata: the nominal rate (the times are the real ones)
             pose, angles = self._series_locked(start, stop, fps=self.config.nominal_fps)
-            self._last_flush = now
-        try:
-            append_live_data(self.engine, sid, pose=pose, angles=angles)
-        except StorageUnavailable as exc:  # the final save carries everything anyway
-            log.warning("live chunk not stored: %s", exc)
-            return
+            self._flushed, self._last_flush = stop, now
+        writer.add(pose=pose, angles=angles)  # kept in memory until written
         with self._lock:
-            self._flushed = max(self._flushed, stop)
+            if self._stopped or (self._flushing is not None and not self._flushing.done()):
+                return  # the flush under way or at stop() writes this chunk too
+            if self._storer is None:
+                self._storer = ThreadPoolExecutor(1, thread_name_prefix="physio-live-store")
+            self._flushing = self._storer.submit(self._flush_writer, writer)
+
+    @staticmethod
+    def _flush_writer(writer: LiveSessionWriter) -> None:
+        if not writer.flush():  # the chunks wait; the next flush or stop() tries again
+            log.warning("live chunks not stored yet: %s", writer.last_error)
+
+    def _stop_storer(self) -> None:
+        """Let a flush under way end (stop() then writes the rest itself)."""
+        with self._lock:
+            storer, self._storer = self._storer, None
+        if storer is not None:
+            storer.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------ reading
 
@@ -690,7 +710,8 @@ class LiveSession:
                 exercise=self.config.exercise,
                 backend=self._backend,
                 error=self._error,
-                session_id=self._session_id,
+                session_id=self._session_id if self._stopped or self._writer is None
+                else self._writer.session_id,
                 stability=None if self._last_rep is None else self._last_rep.stability_score,
                 last_rep=self._last_rep,
             )
@@ -781,59 +802,36 @@ class LiveSession:
 
     def stop(self) -> LiveOutcome:
         """End the session: stop the worker, build the result and store it."""
-        from physio_core.store import StorageUnavailable, end_session
-
         result = self.finish()
-        sid = self._session_id
+        self._stop_storer()
         video = self._video_path
         extra = {"video": {"path": [str(video)]}} if video is not None else None
         outcome = LiveOutcome(result, None, video_path=video)
+        writer = self._storage() if result is not None else None
         if result is None:
             outcome.message = "Nothing was recorded: no camera frame reached the server."
-        elif self.engine is None or self.config.athlete_id is None:
+        elif writer is None:
             outcome.message = "Not stored: no database or no athlete chosen."
+        elif writer.end(result, extra_data=extra) is not None:
+            outcome.session_id = writer.session_id
+            outcome.message = f"Session {outcome.session_id} saved."
         else:
-            try:
-                if sid is not None:
-                    end_session(self.engine, sid, result, extra_data=extra)
-                    outcome.session_id = sid
-                else:
-                    outcome.session_id = self._save_or_keep(result, extra)
-            except StorageUnavailable:
-                outcome.session_id = self._save_or_keep(result, extra)
-            if outcome.session_id is None:
-                outcome.kept_pending = True
-                outcome.message = ("The database is unavailable: the session is kept and will be "
-                                   "saved when it is back.")
-            else:
-                outcome.message = f"Session {outcome.session_id} saved."
+            outcome.kept_pending = True
+            outcome.message = ("The database is unavailable: the session is kept and will be "
+                               "saved when it is back.")
         with self._lock:
             self._session_id = outcome.session_id
         self._write_stats(force=True, extra={"stored_session_id": outcome.session_id})
         return outcome
 
-    def _save_or_keep(self, result: SessionResult, extra: dict | None) -> int | None:
-        from physio_core.store import PendingWrites
-
-        if self.pending is None:
-            self.pending = PendingWrites()
-        return self.pending.save_or_keep(
-            self.engine, result, self.config.athlete_id, self.config.trainer_id,
-            self.config.exercise, extra_data=extra,
-        )
-
     def retry_save(self) -> int | None:
-        """Try again to store a session kept in ``pending`` at ``stop()``; its id, or None."""
-        from physio_core.store import StorageUnavailable
-
-        if self.pending is None or not len(self.pending) or self.engine is None:
-            return self._session_id
-        try:
-            ids = self.pending.flush(self.engine)
-        except StorageUnavailable:
+        """Try again to store a session kept at ``stop()``; its id, or None."""
+        with self._lock:
+            writer = self._writer
+        if writer is None or not writer.flush() or writer.ended is None:
             return None
         with self._lock:
-            self._session_id = ids[-1] if ids else self._session_id
+            self._session_id = writer.session_id
         self._write_stats(force=True, extra={"stored_session_id": self._session_id})
         return self._session_id
 
@@ -841,6 +839,7 @@ class LiveSession:
         """Stop the worker without storing anything (e.g. the page discards the session)."""
         self._halt_worker()
         self._stop_assessor()
+        self._stop_storer()
         with self._lock:
             self._stopped = True
         if self._recorder is not None:

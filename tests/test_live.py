@@ -236,19 +236,59 @@ def test_record_video_keeps_the_raw_frames(frames, engine, tmp_path):
     assert detail.data["video"]["series"]["path"] == [str(outcome.video_path)]
 
 
-def test_database_away_keeps_the_session_pending(frames, tmp_path):
-    from physio_core.store import PendingWrites, make_engine
+def test_database_away_keeps_the_session_until_it_is_back(frames, tmp_path, pg_databases):
+    """The database cannot be reached from START to STOP (on a real Postgres server: the
+    session's database does not exist yet): the whole session waits in memory, and
+    ``retry_save`` stores it once the database is there."""
+    from physio_core.store import SessionStatus, create_user, get_session_detail, init_db, make_engine
 
-    away = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/nowhere?connect_timeout=2")
-    pending = PendingWrites()
-    cfg = LiveConfig(athlete_id=1, idle_timeout_s=60)
-    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=away, pending=pending)
+    name, url = pg_databases.reserve()
+    cfg = LiveConfig(athlete_id=1, flush_every_s=0.0, idle_timeout_s=60)
+    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=make_engine(url))
     assert session.start() is None
-    feed_one_by_one(session, frames[:2])
+    feed_one_by_one(session, frames[:3])  # chunk flushes fail on the storage thread, quietly
     outcome = session.stop()
-    assert outcome.kept_pending and outcome.session_id is None and len(pending) == 1
-    assert pending.items[0].result.frames == 2
-    assert session.retry_save() is None and len(pending) == 1  # still away: still kept
+    assert outcome.kept_pending and outcome.session_id is None
+    assert "unavailable" in outcome.message
+    assert session.retry_save() is None  # still away: still kept
+
+    pg_databases.create(name)
+    engine = init_db(url)
+    assert create_user(engine, None, "Back Online").id == 1
+    sid = session.retry_save()
+    assert sid is not None and session.snapshot().session_id == sid
+    detail = get_session_detail(engine, sid)
+    assert detail.session.status == SessionStatus.ENDED and detail.session.source == "live"
+    assert len(detail.pose) == 3 and detail.session.frames_with_person >= 2
+
+
+def test_writes_are_checked_against_the_logged_in_user(frames, engine, tmp_path):
+    """With ``viewer_id`` a trainer's live session records them as its trainer, and an athlete
+    cannot record a session for somebody else."""
+    from physio_core.store import AccessDenied, Role, assign_athlete, create_user, get_session_detail
+
+    trainer = create_user(engine, "coach@clinic.org", "Coach", Role.TRAINER, "coach-password")
+    ana = create_user(engine, "ana@clinic.org", "Ana", Role.ATHLETE, "ana-password")
+    ben = create_user(engine, None, "Ben")
+    assign_athlete(engine, trainer.id, ana.id)
+    settings = Settings(data_dir=tmp_path)
+
+    session = LiveSession(LiveConfig(athlete_id=ana.id, viewer_id=trainer.id, idle_timeout_s=60),
+                          settings=settings, engine=engine)
+    assert session.start() is not None
+    feed_one_by_one(session, frames[:2])
+    sid = session.stop().session_id
+    assert get_session_detail(engine, sid).session.trainer_id == trainer.id
+
+    own = LiveSession(LiveConfig(athlete_id=ana.id, viewer_id=ana.id, idle_timeout_s=60),
+                      settings=settings, engine=engine)
+    assert own.start() is not None  # a recording at home: no trainer
+    own.close()
+    other = LiveSession(LiveConfig(athlete_id=ben.id, viewer_id=ana.id, idle_timeout_s=60),
+                        settings=settings, engine=engine)
+    with pytest.raises(AccessDenied):
+        other.start()
+    other.close()
 
 
 def test_benchmark_reports_the_live_path(frames):

@@ -6,8 +6,9 @@ cannot be reached, to be written, in order, as soon as it is back.
     ...
     writer.end(final_result)                               # None: kept until a later flush()
 
-Thread-safe (the camera callback and the page both call it). Errors other than
-StorageUnavailable (a refused access, bad data) are raised as usual and nothing is queued twice.
+``LiveSession`` (physio_core.live) queues its chunks with ``add`` on the frame thread and flushes
+them on a storage thread. Thread-safe. Errors other than StorageUnavailable (a refused access,
+bad data) are raised as usual and nothing is queued twice.
 """
 
 from __future__ import annotations
@@ -49,9 +50,12 @@ class LiveSessionWriter:
     session_id: int | None = None
     last_error: str | None = None  # the last StorageUnavailable message, None once all is written
     _queue: list[_Chunk] = field(default_factory=list, repr=False)
-    _end: tuple[SessionResult | None, datetime] | None = field(default=None, repr=False)
+    _end: tuple[SessionResult | None, datetime, Mapping | None] | None = field(default=None, repr=False)
     _ended: SessionRow | None = field(default=None, repr=False)
+    # _lock guards the queue and is held only briefly, so that queueing a chunk never waits for
+    # the database; _io_lock makes the writes one at a time and in order
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _io_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
     def pending(self) -> int:
@@ -72,52 +76,68 @@ class LiveSessionWriter:
         """Create the session row now if possible (else on the first successful flush)."""
         return self.flush()
 
-    def append(
+    def add(
         self,
         *,
         pose: PoseSequence | None = None,
         angles: AngleSeries | None = None,
         reps: Sequence[Rep] | None = None,
         series: Mapping[str, Mapping[str, list]] | None = None,
-    ) -> bool:
-        """Queue a chunk and try to write everything queued; True when all is in the database."""
+    ) -> None:
+        """Queue a chunk without writing anything (a later ``flush`` writes it)."""
         with self._lock:
             if self._end is not None:
                 raise ValueError("this live session has ended; nothing can be appended")
             self._queue.append(_Chunk(pose, angles, reps, series))
+
+    def append(self, **chunk: Any) -> bool:
+        """Queue a chunk and try to write everything queued; True when all is in the database."""
+        self.add(**chunk)
         return self.flush()
 
-    def end(self, result: SessionResult | None = None, *, ended_at: datetime | None = None) -> SessionRow | None:
-        """End the session (with ``result`` the final analysis replaces the chunks). Returns the
-        ended row, or None when the database is away (call ``flush`` later; nothing is lost)."""
+    def end(self, result: SessionResult | None = None, *, ended_at: datetime | None = None,
+            extra_data: Mapping[str, dict[str, Any]] | None = None) -> SessionRow | None:
+        """End the session. With ``result`` the final analysis replaces the chunks, so chunks
+        still waiting are dropped. Returns the ended row, or None when the database is away
+        (call ``flush`` later; nothing is lost)."""
         with self._lock:
             if self._end is None:
-                self._end = (result, ended_at or utcnow())
+                self._end = (result, ended_at or utcnow(), extra_data)
+                if result is not None:
+                    self._queue.clear()
         self.flush()
         return self._ended
 
     def flush(self) -> bool:
         """Write what waits, oldest first; stops at the first StorageUnavailable."""
-        with self._lock:
+        with self._io_lock:
             try:
                 if self.session_id is None:
                     self.session_id = self._create()
-                while self._queue:
-                    c = self._queue[0]
+                while True:
+                    with self._lock:
+                        c = self._queue[0] if self._queue else None
+                    if c is None:
+                        break
                     if self.viewer_id is None:
                         repo.append_live_data(self.engine, self.session_id, pose=c.pose, angles=c.angles,
                                               reps=c.reps, series=c.series)
                     else:
                         access.append_live_as(self.engine, self.viewer_id, self.session_id, pose=c.pose,
                                               angles=c.angles, reps=c.reps, series=c.series)
-                    self._queue.pop(0)
-                if self._end is not None and self._ended is None:
-                    result, ended_at = self._end
+                    with self._lock:
+                        if self._queue and self._queue[0] is c:  # end(result) may have dropped it
+                            self._queue.pop(0)
+                with self._lock:
+                    end = self._end if self._ended is None else None
+                if end is not None:
+                    result, ended_at, extra = end
                     if self.viewer_id is None:
-                        self._ended = repo.end_session(self.engine, self.session_id, result, ended_at=ended_at)
+                        self._ended = repo.end_session(self.engine, self.session_id, result,
+                                                       ended_at=ended_at, extra_data=extra)
                     else:
                         self._ended = access.end_session_as(self.engine, self.viewer_id, self.session_id,
-                                                            result, ended_at=ended_at)
+                                                            result, ended_at=ended_at, extra_data=extra)
             except StorageUnavailable as err:
                 self.last_error = str(err)
                 return False
