@@ -50,7 +50,7 @@ with tabs[0]:
     if submitted:
         try:
             ok = log_in(engine, email, password)
-        except StorageUnavailable as exc:
+        except (StorageUnavailable, AuthError) as exc:  # AuthError: too many failed logins
             st.error(str(exc))
         else:
             if ok:

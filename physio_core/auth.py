@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -44,10 +45,72 @@ class AuthSettings(BaseSettings):
     admin_email: str | None = None
     admin_password: SecretStr | None = None
     admin_name: str = "Administrator"
+    # failed logins of one e-mail within the window after which it is refused for the window
+    login_max_failures: int = 5
+    login_window_minutes: float = 15.0
 
 
 class AuthError(ValueError):
     """A sign-up or password change that cannot be done; ``str(err)`` is fit to show a user."""
+
+
+class TooManyLoginAttempts(AuthError):
+    """Too many failed logins for this e-mail: refused without checking the password."""
+
+
+@dataclass
+class LoginThrottle:
+    """Failed logins per (database, e-mail), kept in this process's memory.
+
+    After ``max_failures`` failures within ``window``, that e-mail is refused until the oldest of
+    them is ``window`` old, so a password cannot be guessed at the speed of the server. Unknown
+    e-mails are counted too, so a refusal does not tell whether an account exists. A successful
+    login clears the count. Each server process counts on its own (Streamlit runs one)."""
+
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+    _failures: dict[tuple[str, str], list[datetime]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _recent(self, key: tuple[str, str], now: datetime) -> list[datetime]:
+        recent = [t for t in self._failures.get(key, []) if now - t < self.window]
+        if recent:
+            self._failures[key] = recent
+        else:
+            self._failures.pop(key, None)
+        return recent
+
+    def retry_after(self, key: tuple[str, str], now: datetime) -> timedelta | None:
+        """How long this e-mail is still refused, or None."""
+        with self._lock:
+            recent = self._recent(key, now)
+            if len(recent) < self.max_failures:
+                return None
+            return recent[-self.max_failures] + self.window - now
+
+    def failed(self, key: tuple[str, str], now: datetime) -> None:
+        with self._lock:
+            if len(self._failures) > 10_000:  # many e-mails tried: forget the stale ones
+                for k in list(self._failures):
+                    self._recent(k, now)
+            self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+_throttle: LoginThrottle | None = None
+
+
+def login_throttle() -> LoginThrottle:
+    """The process's throttle, sized by ``PHYSIO_LOGIN_MAX_FAILURES`` / ``_WINDOW_MINUTES``."""
+    global _throttle
+    if _throttle is None:
+        cfg = AuthSettings()
+        _throttle = LoginThrottle(cfg.login_max_failures,
+                                  timedelta(minutes=cfg.login_window_minutes))
+    return _throttle
 
 
 @dataclass(frozen=True)
@@ -78,13 +141,25 @@ def login(
     *,
     ttl: timedelta | None = None,
     now: datetime | None = None,
+    throttle: LoginThrottle | None = None,
 ) -> LoginSession | None:
     """Check the password and open a login session, or None (wrong e-mail, password, or an
-    inactive account: the caller shows the same message for all three)."""
+    inactive account: the caller shows the same message for all three).
+
+    Raises TooManyLoginAttempts after too many failures for this e-mail (``login_throttle``)."""
+    now = now or utcnow()
+    throttle = throttle or login_throttle()
+    key = (engine.url.render_as_string(hide_password=True), (email or "").strip().lower())
+    wait = throttle.retry_after(key, now)
+    if wait is not None:
+        minutes = max(1, int(-(-wait.total_seconds() // 60)))
+        raise TooManyLoginAttempts(f"Too many failed logins for this e-mail: try again in "
+                                   f"{minutes} minute{'s' if minutes > 1 else ''}.")
     user = repo.authenticate(engine, email, password or "")
     if user is None:
+        throttle.failed(key, now)
         return None
-    now = now or utcnow()
+    throttle.succeeded(key)
     expires = now + (ttl if ttl is not None else timedelta(hours=AuthSettings().session_ttl_hours))
     token = secrets.token_urlsafe(32)
 

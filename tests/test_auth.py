@@ -162,3 +162,28 @@ def test_no_secrets_in_the_repository():
         if "PASSWORD" in line and "=" in line and not line.lstrip().startswith("#"):
             value = line.split("=", 1)[1].strip().strip('"').strip("'")
             assert value == "", f"the example file must not hold a password: {line!r}"
+
+
+def test_failed_logins_lock_the_email_for_a_while(db_engine):
+    """Five wrong passwords: the sixth try is refused even with the right one, whatever the
+    account; after the window it works again, and a success clears the count."""
+    auth.sign_up(db_engine, "ana@clinic.org", "correct horse battery", "Ana")
+    throttle = auth.LoginThrottle(max_failures=5, window=timedelta(minutes=15))
+    t0 = utcnow()
+    for k in range(5):
+        assert auth.login(db_engine, "ana@clinic.org", f"guess {k}", now=t0, throttle=throttle) is None
+    with pytest.raises(auth.TooManyLoginAttempts, match="try again in 15 minutes"):
+        auth.login(db_engine, " Ana@Clinic.org ", "correct horse battery", now=t0, throttle=throttle)
+    # an unknown e-mail is counted the same way (a refusal says nothing about the account)
+    for _ in range(5):
+        assert auth.login(db_engine, "nobody@clinic.org", "x", now=t0, throttle=throttle) is None
+    with pytest.raises(auth.TooManyLoginAttempts):
+        auth.login(db_engine, "nobody@clinic.org", "x", now=t0, throttle=throttle)
+
+    later = t0 + timedelta(minutes=15, seconds=1)
+    assert auth.login(db_engine, "ana@clinic.org", "correct horse battery", now=later,
+                      throttle=throttle) is not None
+    for k in range(4):  # the success cleared the count: four more failures are allowed
+        assert auth.login(db_engine, "ana@clinic.org", f"again {k}", now=later, throttle=throttle) is None
+    assert auth.login(db_engine, "ana@clinic.org", "correct horse battery", now=later,
+                      throttle=throttle) is not None

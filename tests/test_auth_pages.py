@@ -74,6 +74,17 @@ def test_login_page_logs_in_and_refuses_wrong_passwords(engine):
     assert current_user(engine, at.session_state["auth_token"]).id == coach.id
 
 
+def test_login_page_refuses_an_email_after_too_many_failures(engine):
+    create_user(engine, "coach@clinic.org", "Coach", Role.TRAINER, PASSWORD)
+    at = page("login.py")
+    for k in range(5):
+        log_in(at, "coach@clinic.org", f"guess {k}")
+        assert [e.value for e in at.error] == ["Wrong e-mail or password."]
+    log_in(at, "coach@clinic.org", PASSWORD)
+    assert len(at.error) == 1 and at.error[0].value.startswith("Too many failed logins")
+    assert "auth_token" not in at.session_state
+
+
 def test_sign_up_creates_an_athlete_and_logs_in(engine):
     at = page("login.py")
     at.text_input(key="signup_name").input("Ana Lopez")
