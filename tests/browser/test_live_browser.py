@@ -142,6 +142,7 @@ def test_live_session_over_webrtc(tmp_path):
     from selenium.webdriver.chrome.service import Service
     from selenium.common.exceptions import (
         ElementClickInterceptedException,
+        ElementNotInteractableException,
         NoSuchElementException,
         NoSuchFrameException,
         StaleElementReferenceException,
@@ -200,8 +201,14 @@ def test_live_session_over_webrtc(tmp_path):
             opts.add_argument(arg)
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
         driver.set_page_load_timeout(120)
-        # navigate like a user: the app's main page, then "Live session" in the sidebar
+        # open the live page's own address (a bookmark) before logging in: the login form shows
+        # there, and logging in lands on the live page itself. (The very first visit of a fresh
+        # server is the app's main page: until app.py has run once, Streamlit takes the pages/
+        # folder for an old-style multipage app and answers /live with "Page not found".)
         driver.get(f"http://127.0.0.1:{port}/")
+        _wait(lambda: bool(driver.find_elements(By.CSS_SELECTOR, "input[aria-label='E-mail']")),
+              "the app's first page", 180, app)
+        driver.get(f"http://127.0.0.1:{port}/live")
 
         def logged_in() -> bool:
             # the login form, filled in one go (retried while Streamlit re-renders it)
@@ -211,7 +218,8 @@ def test_live_session_over_webrtc(tmp_path):
                     box.clear()
                     box.send_keys(text)
                 driver.find_element(By.CSS_SELECTOR, "[data-testid='stFormSubmitButton'] button").click()
-            except (NoSuchElementException, StaleElementReferenceException):
+            except (NoSuchElementException, StaleElementReferenceException,
+                    ElementNotInteractableException):  # still being drawn
                 return False
             return True
 
@@ -228,12 +236,13 @@ def test_live_session_over_webrtc(tmp_path):
             except (StaleElementReferenceException, ElementClickInterceptedException):
                 return False
 
-        def live_link():
-            links = [a for a in driver.find_elements(By.CSS_SELECTOR, "[data-testid=stSidebarNav] a")
-                     if "Live session" in a.text]
-            return links[0] if links else None
+        def on_live_page() -> bool:
+            titles = [h.text for h in driver.find_elements(By.CSS_SELECTOR, "h1")]
+            current = driver.find_elements(
+                By.CSS_SELECTOR, "[data-testid=stSidebarNav] a[aria-current='page']")
+            return "Live session" in titles and any("Live session" in a.text for a in current)
 
-        _wait(lambda: clicked(live_link), "the sidebar navigation", 180, app)
+        _wait(on_live_page, "the live page after logging in", 180, app)
 
         def component_frame():
             frames = driver.find_elements(By.CSS_SELECTOR, "iframe[title*='webrtc']")
