@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from physio_core.kinematics import ANGLE_NAMES as KINEMATIC_ANGLES
-from physio_core.kinematics import angles_from_joints
+from physio_core.kinematics import _frame, _unit, angles_from_joints
 from physio_core.skeleton import MIRROR, N_JOINTS, J, PoseSequence
 
 FEATURE_VERSION = "pos57+own10+kin23/v2"
@@ -116,17 +116,11 @@ SEGMENTS_PELVIS: tuple[tuple[J, J], ...] = (
 N_SEGMENT_DIRS = 3 * (len(SEGMENTS_TRUNK) + len(SEGMENTS_PELVIS) + 1)
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
-
-
 def body_frame(joints: np.ndarray, left: J, right: J) -> np.ndarray:
     """(T, N_JOINTS, 3) -> (T, 3, 3) rows: x toward the body's left along right->left, y up the
     trunk (pelvis -> thorax, made orthogonal to x), z = x × y, the way the body faces."""
-    x = _unit(joints[:, left] - joints[:, right])
-    up = joints[:, J.THORAX] - joints[:, J.PELVIS]
-    y = _unit(up - (up * x).sum(-1, keepdims=True) * x)
-    return np.stack([x, y, np.cross(x, y)], axis=1)
+    lateral = joints[:, left] - joints[:, right]
+    return _frame(lateral, joints[:, J.THORAX] - joints[:, J.PELVIS]).transpose(0, 2, 1)
 
 
 def segment_directions(joints: np.ndarray) -> np.ndarray:
