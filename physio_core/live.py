@@ -307,7 +307,6 @@ class LiveSession:
         self._partial_body = False
         self._error: str | None = None
         self._backend = ""
-        self._session_id: int | None = None
         self._last_stats_write = 0.0
         self._last_rep: RepVerdict | None = None
 
@@ -627,6 +626,13 @@ class LiveSession:
             return (len(self._times) - 1) / (self._times[-1] - self._times[0])
         return self.config.nominal_fps
 
+    def _session_id_locked(self) -> int | None:
+        """The session's row: while it runs, the one opened; once stopped, only a stored one."""
+        w = self._writer
+        if w is None or (self._stopped and w.ended is None):
+            return None
+        return w.session_id
+
     def _maybe_flush(self) -> None:
         """Hand the frames since the last chunk to the writer and let the storage thread write."""
         now = time.monotonic()
@@ -710,8 +716,7 @@ class LiveSession:
                 exercise=self.config.exercise,
                 backend=self._backend,
                 error=self._error,
-                session_id=self._session_id if self._stopped or self._writer is None
-                else self._writer.session_id,
+                session_id=self._session_id_locked(),
                 stability=None if self._last_rep is None else self._last_rep.stability_score,
                 last_rep=self._last_rep,
             )
@@ -819,8 +824,6 @@ class LiveSession:
             outcome.kept_pending = True
             outcome.message = ("The database is unavailable: the session is kept and will be "
                                "saved when it is back.")
-        with self._lock:
-            self._session_id = outcome.session_id
         self._write_stats(force=True, extra={"stored_session_id": outcome.session_id})
         return outcome
 
@@ -830,10 +833,8 @@ class LiveSession:
             writer = self._writer
         if writer is None or not writer.flush() or writer.ended is None:
             return None
-        with self._lock:
-            self._session_id = writer.session_id
-        self._write_stats(force=True, extra={"stored_session_id": self._session_id})
-        return self._session_id
+        self._write_stats(force=True, extra={"stored_session_id": writer.session_id})
+        return writer.session_id
 
     def close(self) -> None:
         """Stop the worker without storing anything (e.g. the page discards the session)."""
