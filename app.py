@@ -47,12 +47,9 @@ if user is None:  # the login gate: nothing else is reachable
     # every page's address shows the login form, so that a bookmarked or shared link (/sessions,
     # /session_detail?session=12) opens its page once the user has logged in
     login = str(ROOT / "pages" / "login.py")
-    st.navigation(
-        [st.Page(login, title="Log in", icon=":material/login:", url_path="login", default=True)]
-        + [st.Page(login, title="Log in", icon=":material/login:", url_path=spec.url_path)
-           for spec in navigation_spec(ROOT) if spec.url_path != "login"],
-        position="hidden",
-    ).run()
+    st.navigation([st.Page(login, title="Log in", icon=":material/login:", url_path=spec.url_path,
+                           default=spec.url_path == "login") for spec in navigation_spec(ROOT)],
+                  position="hidden").run()
     st.stop()
 
 page = st.navigation(_pages(user.role.value))

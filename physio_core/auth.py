@@ -13,6 +13,7 @@ admin exists) or from ``python -m physio_core.admin create-admin --email ...``.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 import threading
@@ -152,7 +153,7 @@ def login(
     key = (engine.url.render_as_string(hide_password=True), (email or "").strip().lower())
     wait = throttle.retry_after(key, now)
     if wait is not None:
-        minutes = max(1, int(-(-wait.total_seconds() // 60)))
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
         raise TooManyLoginAttempts(f"Too many failed logins for this e-mail: try again in "
                                    f"{minutes} minute{'s' if minutes > 1 else ''}.")
     user = repo.authenticate(engine, email, password or "")
