@@ -253,3 +253,17 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     assert len(charts) == 4
     correction = next(c.proto.spec for c in charts if c.proto.id.endswith(f"session{sid}_corr_3d"))
     assert f"Rep #{bad}: you (red) vs correction (green)" in correction
+
+
+def test_the_app_server_skips_streamlits_full_gc_after_each_run():
+    """The live page's panels rerun twice a second; Streamlit's default full gc.collect() after
+    each run held the GIL ~0.2 s each time (torch and MediaPipe loaded), stalling the WebRTC
+    event loop until Chromium dropped the camera stream (found with py-spy on a busy CPU)."""
+    import subprocess
+    import sys
+
+    probe = ("from streamlit import config; config.get_config_options(force_reparse=True); "
+             "print(config.get_option('runner.postScriptGC'))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out[-1] == "False"
