@@ -24,6 +24,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from pages._auth import require_user
 from pages._shared import current_athlete_id, db_error_message, get_engine, link_to_session
 from physio_core import report
+from physio_core.assess import warm_up
 from physio_core.config import get_settings
 from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot, RepVerdict
 from physio_core.reps import EXERCISES as REP_EXERCISES
@@ -170,6 +171,7 @@ settings = get_settings()
 engine = get_engine()
 if engine is not None:  # without a database the session is kept in memory (app gate applies)
     require_user(engine)
+warm_up(settings.model_dir)  # load the models now, not while the stream is being set up
 athlete_id = current_athlete_id()
 was_playing = bool(st.session_state.get(PLAYING_KEY))
 

@@ -20,6 +20,7 @@ user named, else the one recognised. A rep or session recognised as "other" gets
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -57,12 +58,46 @@ def _suite_at(models_dir: str):
     return ModelSuite.load(models_dir)
 
 
-def get_suite(models_dir: str | Path | None = None):
-    """The ModelSuite of ``models_dir`` (settings' model_dir by default), loaded once."""
+_load_lock = threading.Lock()  # one load at a time: a second caller waits for the first's suite
+_warm_ups: dict[str, threading.Thread] = {}
+
+
+def _resolved(models_dir: str | Path | None) -> str:
     from physio_core.config import get_settings
 
     d = Path(models_dir) if models_dir is not None else Path(get_settings().model_dir)
-    return _suite_at(str(d.resolve()))
+    return str(d.resolve())
+
+
+def get_suite(models_dir: str | Path | None = None):
+    """The ModelSuite of ``models_dir`` (settings' model_dir by default), loaded once."""
+    key = _resolved(models_dir)
+    with _load_lock:
+        return _suite_at(key)
+
+
+def warm_up(models_dir: str | Path | None = None) -> threading.Thread:
+    """Start loading the models on a background thread (once per folder and process).
+
+    The live page calls this before START: importing torch and loading the weights takes a few
+    seconds and holds the GIL for up to a few hundred ms at a time, which must not happen while
+    a WebRTC stream is being set up. Returns the loading thread; a failure is only logged here
+    (the first rep that needs the models reports it)."""
+    key = _resolved(models_dir)
+
+    def load() -> None:
+        try:
+            get_suite(key)
+        except Exception as exc:
+            log.warning("models not loaded ahead of use: %s", exc)
+
+    with _load_lock:
+        thread = _warm_ups.get(key)
+        if thread is None:
+            thread = threading.Thread(target=load, name="physio-model-warm-up", daemon=True)
+            _warm_ups[key] = thread
+            thread.start()
+    return thread
 
 
 def _slice(pose: PoseSequence, a: int, b: int) -> PoseSequence:

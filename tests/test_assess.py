@@ -163,3 +163,20 @@ def test_one_rep_of_no_known_exercise_gets_its_label_only(squat_set):
     assert row["exercise"] == "deep_squat" and row["mistake"] == "incorrect"
     assert 0.0 <= row["injury_risk"] <= 1.0 and fixed is not None
     assert assess_one_rep(seq.slice(rep.start_frame, rep.start_frame + 4)) is None  # too short
+
+
+def test_warm_up_loads_the_models_once_on_a_background_thread(tmp_path):
+    import shutil
+
+    from physio_core.assess import _suite_at, get_suite, warm_up
+
+    models = shutil.copytree(MODELS, tmp_path / "models")  # a folder no other test has loaded
+    misses = _suite_at.cache_info().misses
+    thread = warm_up(models)
+    assert thread.name == "physio-model-warm-up" and warm_up(models) is thread  # once per folder
+    thread.join(300)
+    assert not thread.is_alive()
+    assert _suite_at.cache_info().misses == misses + 1  # the warm-up did the loading
+    suite = get_suite(models)
+    assert _suite_at.cache_info().misses == misses + 1  # ... and the live session reuses it
+    assert suite is get_suite(models)
