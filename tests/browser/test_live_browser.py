@@ -199,6 +199,7 @@ def test_live_session_over_webrtc(tmp_path):
                     "--allow-loopback-in-peer-connection", "--window-size=1400,1000",
                     "--disable-dev-shm-usage"):
             opts.add_argument(arg)
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console, for failures
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
         driver.set_page_load_timeout(120)
         # open the live page's own address (a bookmark) before logging in: the login form shows
@@ -273,7 +274,8 @@ def test_live_session_over_webrtc(tmp_path):
         assert stats["backend"] == "mediapipe" and stats["state"] == "running"
 
         # client side: the video that comes back shows the skeleton
-        grabs: list[np.ndarray] = []
+        grabs: list[str] = []  # what each look at the returned video saw, for a failure message
+        last_grab: list[np.ndarray] = []
 
         def grab_with_overlay():
             try:
@@ -281,14 +283,26 @@ def test_live_session_over_webrtc(tmp_path):
                 url = driver.execute_script(_GRAB_JS)
             except (StaleElementReferenceException, NoSuchFrameException):
                 return None
+            s = _read_stats(stats_file)
+            server = (f"server: {s.get('frames_processed')} processed, "
+                      f"{s.get('frames_with_person')} with a person, "
+                      f"person_in_view={s.get('person_in_view')}, fps={s.get('fps')}")
             if not url:
+                grabs.append(f"no picture yet; {server}")
                 return None
             img = _png_to_rgb(url)
-            grabs.append(img)
+            last_grab[:] = [img]
             share = _colour_share(img, RIGHT_RGB) + _colour_share(img, LEFT_RGB)
+            grabs.append(f"{img.shape[1]}x{img.shape[0]} overlay share {share:.2e}; {server}")
             return img if share > 5e-4 else None
 
-        shown = _wait(grab_with_overlay, "the overlay in the returned video", 120, app)
+        try:
+            shown = _wait(grab_with_overlay, "the overlay in the returned video", 120, app)
+        except AssertionError as exc:
+            if last_grab:
+                cv2.imwrite(str(artifacts / "last_returned_frame.png"), last_grab[0][..., ::-1])
+            seen = grabs[:5] + ["..."] + grabs[-10:] if len(grabs) > 15 else grabs
+            raise AssertionError(f"{exc}; {len(grabs)} looks:\n" + "\n".join(seen)) from None
         driver.switch_to.default_content()
         driver.save_screenshot(str(artifacts / "live_page.png"))
         cv2.imwrite(str(artifacts / "returned_frame.png"), shown[..., ::-1])
@@ -321,6 +335,13 @@ def test_live_session_over_webrtc(tmp_path):
         assert not (data_dir / "videos").exists()  # no raw video without "Record video"
     except BaseException:
         if driver is not None:
+            try:  # the component logs its peer connection's states: "disconnected" ends a stream
+                console = [str(e.get("message")) for e in driver.get_log("browser")]
+                (artifacts / "console.txt").write_text("\n".join(console))
+                print("WebRTC connection states:",
+                      [m.rsplit(" ", 1)[-1] for m in console if "connectionstatechange" in m])
+            except Exception:
+                pass
             try:
                 driver.switch_to.default_content()
                 driver.save_screenshot(str(artifacts / "failure.png"))
