@@ -59,6 +59,7 @@ def _suite_at(models_dir: str):
 
 
 _load_lock = threading.Lock()  # one load at a time: a second caller waits for the first's suite
+_warm_lock = threading.Lock()  # guards _warm_ups only, so warm_up never waits for a load
 _warm_ups: dict[str, threading.Thread] = {}
 
 
@@ -91,7 +92,7 @@ def warm_up(models_dir: str | Path | None = None) -> threading.Thread:
         except Exception as exc:
             log.warning("models not loaded ahead of use: %s", exc)
 
-    with _load_lock:
+    with _warm_lock:
         thread = _warm_ups.get(key)
         if thread is None:
             thread = threading.Thread(target=load, name="physio-model-warm-up", daemon=True)
