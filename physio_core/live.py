@@ -588,10 +588,11 @@ class LiveSession:
 
         Returns its id, or None when there is nothing to store to or the database is away (the
         row is then created by a later flush, or at ``stop()``)."""
-        from physio_core.assess import get_suite
+        from physio_core.assess import warm_up
 
-        # load the models while the athlete gets ready, not when the first rep ends
-        self._assess_later(get_suite, self.settings.model_dir)
+        # load the models while the athlete gets ready, not when the first rep ends (the live
+        # page has usually started this when it opened; the first rep waits for it either way)
+        warm_up(self.settings.model_dir)
         writer = self._storage()
         if writer is None:
             return None
