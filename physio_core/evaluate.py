@@ -40,6 +40,7 @@ ROWS = (
     ("mistake_20class_macro_accuracy", "mistake GCN: 20-class (movement x correctness) macro"),
     ("mistake_movement_accuracy", "mistake GCN: movement part accuracy"),
     ("corrected_success", "mistake GCN: incorrect reps judged correct after correction"),
+    ("corrected_reference", "  reference: own nearest correct rep in its place, judged correct"),
     ("judge_macro_accuracy", "independent judge: correct-vs-incorrect macro accuracy"),
     ("judge_incorrect_passed_uncorrected", "independent judge: incorrect reps passed uncorrected"),
     ("rep_count_mae", "rep detector: count MAE |pred-true|/true"),

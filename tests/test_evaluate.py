@@ -47,6 +47,10 @@ def test_evaluate_writes_contract_keys(tmp_path, capsys):
     # held-in subject, three movements: the classifier must get these right
     assert figs["movement_accuracy"] >= 0.9
     assert figs["rep_count_obo"] >= 0.8
+    # the judge accepts its own training subject's correct reps: the reference figure (each
+    # incorrect rep replaced by that subject's nearest correct rep) is near 1 held-in
+    assert figs["corrected_reference"] >= 0.9
+    assert "own nearest correct rep" in printed
 
 
 def test_evaluate_refuses_a_missing_folder(tmp_path):

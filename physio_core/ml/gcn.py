@@ -143,25 +143,35 @@ def align_to(src: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return out / cnt.reshape((-1,) + (1,) * (src.ndim - 1))
 
 
-def correction_targets(reps: list[RepRecord], inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """For each rep its target: itself if correct, else the DTW-nearest correct rep of the same
-    subject and movement (any subject if that one has none), aligned to its timing."""
+def nearest_correct(reps: list[RepRecord], inputs: list[np.ndarray]) -> list[int | None]:
+    """For each incorrect rep the index of the DTW-nearest correct rep of the same subject and
+    movement (any subject's if that one has none); None for a correct rep or when the movement
+    has no correct rep at all."""
     correct: dict[tuple[int, int], list[int]] = {}
     for i, r in enumerate(reps):
         if r.correct:
             correct.setdefault((r.subject, r.movement), []).append(i)
-    targets = []
+    out: list[int | None] = []
     for i, r in enumerate(reps):
         if r.correct:
-            targets.append(inputs[i])
+            out.append(None)
             continue
         cands = correct.get((r.subject, r.movement)) or [
             k for k, q in enumerate(reps) if q.correct and q.movement == r.movement
         ]
+        if not cands:
+            out.append(None)
+            continue
         a = inputs[i].reshape(STEPS, -1)
-        best = min(cands, key=lambda k: dtw_distance(a[::2], inputs[k].reshape(STEPS, -1)[::2]))
-        targets.append(align_to(inputs[i], inputs[best]))
-    return targets
+        out.append(min(cands, key=lambda k: dtw_distance(a[::2], inputs[k].reshape(STEPS, -1)[::2])))
+    return out
+
+
+def correction_targets(reps: list[RepRecord], inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """For each rep its target: itself if correct, else its ``nearest_correct`` rep aligned to
+    its timing."""
+    return [inputs[i] if k is None else align_to(inputs[i], inputs[k])
+            for i, k in enumerate(nearest_correct(reps, inputs))]
 
 
 class MistakeGCN:

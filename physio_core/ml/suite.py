@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from physio_core.ml.classifier import ExerciseClassifier
 from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS, OTHER, Augment, RepRecord, other_samples
-from physio_core.ml.gcn import MistakeGCN, prob_incorrect
+from physio_core.ml.gcn import MistakeGCN, nearest_correct, prob_incorrect, rep_input
 from physio_core.ml.judge import CorrectnessJudge
 from physio_core.ml.repcount import RepDetector, build_sets
 from physio_core.ml.stability import StabilityModel
@@ -93,6 +93,7 @@ class Raw:
     judge_true: list[int] = field(default_factory=list)
     judge_pred: list[int] = field(default_factory=list)
     corrected_ok: list[int] = field(default_factory=list)
+    reference_ok: list[int] = field(default_factory=list)
     reps_true: list[int] = field(default_factory=list)
     reps_pred: list[int] = field(default_factory=list)
 
@@ -121,6 +122,12 @@ def score_all(models: Models, reps: list[RepRecord], seed: int = SCORE_SEED) -> 
             inc = [i for i, r in enumerate(reps) if not r.correct]
             ok = models.judge.predict([fixed[i] for i in inc], [moves[i] for i in inc])
             raw.corrected_ok = ok.tolist()
+            # what a perfect correction toward the training target would score: the subject's
+            # own nearest correct rep in place of each incorrect one
+            near = nearest_correct(reps, [rep_input(j) for j in joints])
+            has = [i for i in inc if near[i] is not None]
+            ref = models.judge.predict([joints[near[i]] for i in has], [moves[i] for i in has])
+            raw.reference_ok = ref.tolist()
     if models.judge is not None:
         raw.judge_true = [int(r.correct) for r in reps]
         raw.judge_pred = models.judge.predict(joints, moves).tolist()
@@ -162,6 +169,8 @@ def figures(raw: Raw) -> dict:
         f["mistake_movement_accuracy"] = float((t // 2 == p // 2).mean())
     if raw.corrected_ok:
         f["corrected_success"] = float(np.mean(raw.corrected_ok))
+    if raw.reference_ok:
+        f["corrected_reference"] = float(np.mean(raw.reference_ok))
     if raw.judge_true:
         t, p = np.array(raw.judge_true), np.array(raw.judge_pred)
         f["judge_macro_accuracy"], _ = _macro(t, p, (0, 1))
