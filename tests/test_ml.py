@@ -176,10 +176,14 @@ def test_missing_weights_give_clear_messages(tmp_path):
 
 @needs_data
 def test_nearest_correct_is_the_same_subjects_closest_correct_rep(reps):
-    from physio_core.ml.gcn import dtw_distance, nearest_correct, rep_input
+    from physio_core.ml.gcn import STEPS, dtw_distance, nearest_correct, rep_input
 
     some = _pick(reps, 0, 2) + _pick(reps, 0, 3) + _pick(reps, 4, 2)
     inputs = [rep_input(r.joints) for r in some]
+
+    def dist(i, k):  # every other step, as nearest_correct compares them
+        return dtw_distance(inputs[i].reshape(STEPS, -1)[::2], inputs[k].reshape(STEPS, -1)[::2])
+
     near = nearest_correct(some, inputs)
     for i, (r, k) in enumerate(zip(some, near)):
         if r.correct:
@@ -188,10 +192,8 @@ def test_nearest_correct_is_the_same_subjects_closest_correct_rep(reps):
         q = some[k]
         assert q.correct and (q.subject, q.movement) == (r.subject, r.movement)
         # no correct rep of the same subject and movement is closer
-        a = inputs[i].reshape(len(inputs[i]), -1)[::2]
-        d = dtw_distance(a, inputs[k].reshape(len(a) * 2, -1)[::2])
-        others = [j for j, p in enumerate(some) if p.correct and (p.subject, p.movement) == (r.subject, r.movement)]
-        assert all(d <= dtw_distance(a, inputs[j].reshape(len(a) * 2, -1)[::2]) for j in others)
+        same = [j for j, p in enumerate(some) if p.correct and (p.subject, p.movement) == (r.subject, r.movement)]
+        assert all(dist(i, k) <= dist(i, j) for j in same)
     # a movement with no correct rep left has no reference
     only_bad = [r for r in some if not r.correct][:3]
     assert nearest_correct(only_bad, [rep_input(r.joints) for r in only_bad]) == [None] * 3

@@ -11,13 +11,12 @@ Model card: models/mistake_gcn.md (2026-12-01 lines).
 """
 from pathlib import Path
 import sys, time, json
-import numpy as np, torch
+import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from physio_core.ml.common import set_threads, to_tensor
+from physio_core.ml.common import set_threads
 from physio_core.ml.data import load_uiprmd
-from physio_core.ml.gcn import (MistakeGCN, GCNConfig, correction_targets, rep_input, STEPS,
-                                prob_incorrect, denormalise, N_JOINTS)
-from physio_core.skeleton import J
+from physio_core.ml.gcn import (MistakeGCN, GCNConfig, correction_targets, rep_input,
+                                prob_incorrect, denormalise)
 from physio_core.ml.judge import CorrectnessJudge
 from physio_core.train import CACHE_DIR, DEFAULT_UIPRMD
 
@@ -28,19 +27,16 @@ reps = load_uiprmd(DEFAULT_UIPRMD, CACHE_DIR)
 inputs = [rep_input(r.joints) for r in reps]
 targets = correction_targets(reps, inputs)
 
-@torch.no_grad()
-def corrected(gcn, joints, alpha):
+def corrected(gcn, joints, alphas):
+    """Class probabilities, each rep's correction scaled by each alpha (x + alpha * (out - x):
+    linear, so the pelvis stays the hip midpoint at the origin, as predict_raw leaves it) in
+    metres, the normalised inputs and the normalised corrections."""
+    probs, out = gcn.predict_raw(joints)
     x = np.stack([rep_input(j) for j in joints])
-    code = to_tensor(gcn._code(x))
-    logits, out_code = gcn.net(code)
-    fix = gcn._decode(out_code - code).numpy().reshape(len(x), STEPS, N_JOINTS, 3)
-    res = {}
-    for a in alpha:
-        out = x + a * fix
-        out[:, :, J.PELVIS] = 0.5 * (out[:, :, J.R_HIP] + out[:, :, J.L_HIP])
-        out = out - out[:, :, J.PELVIS:J.PELVIS + 1]
-        res[a] = [denormalise(o, j) for o, j in zip(out, joints)]
-    return torch.softmax(logits, 1).numpy(), res, x, fix
+    scaled = {a: [denormalise(xi + a * (oi - xi), j) for xi, oi, j in zip(x, out, joints)]
+              for a in alphas}
+    return probs, scaled, x, out
+
 
 for s in subjects:
     t0 = time.time()
@@ -48,10 +44,9 @@ for s in subjects:
     tr = [reps[i] for i in tri]
     te = [r for r in reps if r.subject == s]
     gcn = MistakeGCN(GCNConfig(**overrides)).fit(tr, [targets[i] for i in tri])
-    gcn.net.eval()
     judge = CorrectnessJudge().fit(tr)
     for name, rs, ti in (("held-in", tr, tri), ("held-out", te, None)):
-        probs, res, x, fix = corrected(gcn, [r.joints for r in rs], (1.0, 1.5, 2.0))
+        probs, res, x, out = corrected(gcn, [r.joints for r in rs], (1.0, 1.5, 2.0))
         ok = np.array([r.correct for r in rs])
         bad = prob_incorrect(probs) >= 0.5
         macro = 0.5 * (np.mean(~bad[ok]) + np.mean(bad[~ok]))
@@ -61,6 +56,6 @@ for s in subjects:
         extra = ""
         if ti is not None:
             tg = np.stack([targets[i] for i in ti])[inc]
-            d0 = np.sqrt(((x[inc] - tg) ** 2).mean()); d1 = np.sqrt(((x[inc] + fix[inc] - tg) ** 2).mean())
+            d0 = np.sqrt(((x[inc] - tg) ** 2).mean()); d1 = np.sqrt(((out[inc] - tg) ** 2).mean())
             extra = f" rms to target {d0:.4f} -> {d1:.4f}"
         print(f"{overrides} s{s:02d} {name:8s} macro {macro:.3f} corrected {s_}{extra} ({time.time()-t0:.0f}s)", flush=True)

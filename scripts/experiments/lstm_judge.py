@@ -16,7 +16,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from physio_core.ml.common import set_threads, seed_everything, to_tensor, train_loop
 from physio_core.ml.data import load_uiprmd, Augment
-from physio_core.ml.gcn import MistakeGCN, correction_targets, rep_input, STEPS, dtw_distance, denormalise
+from physio_core.ml.gcn import MistakeGCN, correction_targets, nearest_correct, rep_input
 from physio_core.ml.judge import CorrectnessJudge
 from physio_core.ml.classifier import window_input, _Net, N_INPUT
 from physio_core.train import CACHE_DIR, DEFAULT_UIPRMD
@@ -53,10 +53,6 @@ class LSTMJudge:
         pc, pi = p[np.arange(len(p)), 2 * mv], p[np.arange(len(p)), 2 * mv + 1]
         return pc / (pc + pi)
 
-def nearest_own(i, pool):
-    a = inputs[i].reshape(STEPS, -1)
-    return min(pool, key=lambda k: dtw_distance(a[::2], inputs[k].reshape(STEPS, -1)[::2]))
-
 for s in subjects:
     t0 = time.time()
     tr = [r for r in reps if r.subject != s]
@@ -74,11 +70,8 @@ for s in subjects:
         pickle.dump(fixed, open(cache, "wb"))
     ok = np.array([r.correct for r in te]); mv = [r.movement for r in te]
     inc = np.where(~ok)[0]
-    idx_te = [i for i, r in enumerate(reps) if r.subject == s]
-    own = []
-    for i in [idx_te[k] for k in inc]:
-        pool = [k for k in idx_te if reps[k].correct and reps[k].movement == reps[i].movement]
-        own.append(reps[nearest_own(i, pool)].joints)
+    near = nearest_correct(te, [inputs[i] for i, r in enumerate(reps) if r.subject == s])
+    own = [te[near[i]].joints for i in inc]
     for name, J in (("logistic", CorrectnessJudge().fit(tr)), (f"lstm e{EPOCHS} c{COPIES} m{MEMBERS}", LSTMJudge().fit(tr))):
         p = J.prob_correct([r.joints for r in te], mv) >= 0.5
         macro = 0.5 * (p[ok].mean() + (~p[~ok]).mean())
