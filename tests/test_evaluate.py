@@ -60,3 +60,33 @@ def test_evaluate_refuses_a_missing_folder(tmp_path):
     )
     assert r.returncode == 2
     assert "not found" in r.stderr
+
+
+def _two_subjects(dst: Path) -> Path:
+    """Subjects 3 and 4, movements 1-2, episodes 1-3, correct and incorrect: 24 real file pairs."""
+    for kind in ("correct", "incorrect"):
+        for part in ("positions", "angles"):
+            out = dst / "kinect" / kind / part
+            out.mkdir(parents=True)
+            for f in sorted((UIPRMD / "kinect" / kind / part).glob("m0[1-2]_s0[34]_e0[1-3]_*")):
+                (out / f.name).symlink_to(f)
+    return dst
+
+
+def test_cv_folds_in_parallel_give_the_same_figures(tmp_path):
+    """--jobs 2 trains the two folds in two processes; pooled, they must match one at a time."""
+    folder = _two_subjects(tmp_path / "ui")
+    figs = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"cv{jobs}.json"
+        r = subprocess.run(
+            [sys.executable, "-m", "physio_core.evaluate", "--cv", "--ui-prmd", str(folder),
+             "--jobs", str(jobs), "--json", str(out)],
+            cwd=ROOT, capture_output=True, text=True,
+        )
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert "held out: s03, s04" in r.stdout
+        figs[jobs] = json.loads(out.read_text())
+        figs[jobs].pop("seconds")
+    assert figs[1] == figs[2]
+    assert 0.0 <= figs[2]["mistake_macro_accuracy"] <= 1.0
