@@ -13,6 +13,9 @@ each joint coordinate's trajectory is coded by its first ``N_DCT`` DCT coefficie
 Loss: cross-entropy + L2 to the nearest correct rep of the same subject and movement, aligned to
 the input's timing by DTW (a correct rep's target is itself) + a smoothness term (second
 differences) on the correction.
+Three such networks, trained alike from seeds 31, 32 and 33, are averaged (their class
+probabilities and their corrections): on unseen subjects the average judges correct vs incorrect
+better than any one of them (scripts/experiments/gcn_seeds.py).
 """
 
 from __future__ import annotations
@@ -96,6 +99,7 @@ class GCNConfig:
     w_smooth: float = 100.0
     input_noise: float = 0.01
     seed: int = 31
+    members: int = 3  # member k is trained from seed + k; probabilities and corrections averaged
 
 
 def rep_input(joints: np.ndarray) -> np.ndarray:
@@ -179,7 +183,8 @@ class MistakeGCN:
 
     def __init__(self, config: GCNConfig | None = None):
         self.config = config or GCNConfig()
-        self.net = _GCN(self.config.hidden, self.config.blocks, self.config.dropout)
+        c = self.config
+        self.nets = nn.ModuleList(_GCN(c.hidden, c.blocks, c.dropout) for _ in range(c.members))
         self.D = dct_matrix(STEPS, N_DCT)
 
     def _code(self, seqs: np.ndarray) -> np.ndarray:
@@ -196,7 +201,6 @@ class MistakeGCN:
         each subject's own reps, so cross-validation computes them once)."""
         set_threads()
         c = self.config
-        rng = seed_everything(c.seed)
         inputs = [rep_input(r.joints) for r in reps]
         if targets is None:
             targets = correction_targets(reps, inputs)
@@ -208,35 +212,42 @@ class MistakeGCN:
         yt = to_tensor(y.reshape(len(y), STEPS, N_NODES))
         lt = torch.from_numpy(labels).long()
         d = to_tensor(self.D)
-        self.net = _GCN(c.hidden, c.blocks, c.dropout)
         ce = nn.CrossEntropyLoss(label_smoothing=0.05)
+        self.history = []
+        for k in range(c.members):
+            rng = seed_everything(c.seed + k)
+            net = self.nets[k] = _GCN(c.hidden, c.blocks, c.dropout)
 
-        def batch_loss(idx: np.ndarray) -> torch.Tensor:
-            inp = xt[idx] + c.input_noise * torch.randn_like(xt[idx])
-            code = torch.einsum("kt,btn->bnk", d, inp)
-            logits, out_code = self.net(code)
-            fix = torch.einsum("kt,bnk->btn", d, out_code - code)
-            out = xt[idx] + fix
-            rec = ((out - yt[idx]) ** 2).mean()
-            smooth = ((fix[:, 2:] - 2 * fix[:, 1:-1] + fix[:, :-2]) ** 2).mean()
-            return ce(logits, lt[idx]) + c.w_correction * rec + c.w_smooth * smooth
+            def batch_loss(idx: np.ndarray, net=net) -> torch.Tensor:
+                inp = xt[idx] + c.input_noise * torch.randn_like(xt[idx])
+                code = torch.einsum("kt,btn->bnk", d, inp)
+                logits, out_code = net(code)
+                fix = torch.einsum("kt,bnk->btn", d, out_code - code)
+                out = xt[idx] + fix
+                rec = ((out - yt[idx]) ** 2).mean()
+                smooth = ((fix[:, 2:] - 2 * fix[:, 1:-1] + fix[:, :-2]) ** 2).mean()
+                return ce(logits, lt[idx]) + c.w_correction * rec + c.w_smooth * smooth
 
-        self.history = train_loop(self.net, len(x), batch_loss, c.epochs, c.lr, c.batch_size, rng)
+            self.history.append(train_loop(net, len(x), batch_loss, c.epochs, c.lr, c.batch_size, rng))
         return self
 
     @torch.no_grad()
     def predict_raw(self, sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """List of (T, N_JOINTS, 3) -> (probs (B, 20), corrected normalised (B, STEPS, N_JOINTS, 3))."""
+        """List of (T, N_JOINTS, 3) -> (probs (B, 20), corrected normalised (B, STEPS, N_JOINTS, 3)),
+        each the mean over the members."""
         x = np.stack([rep_input(j) for j in sequences])
-        self.net.eval()
+        self.nets.eval()
         code = to_tensor(self._code(x))
-        logits, out_code = self.net(code)
-        fix = self._decode(out_code - code).numpy().reshape(len(x), STEPS, N_JOINTS, 3)
-        out = x + fix
+        probs, fixes = [], []
+        for net in self.nets:
+            logits, out_code = net(code)
+            probs.append(torch.softmax(logits, 1).numpy())
+            fixes.append(self._decode(out_code - code).numpy())
+        out = x + np.mean(fixes, 0).reshape(len(x), STEPS, N_JOINTS, 3)
         # the canonical pelvis is the hip midpoint, at the origin
         out[:, :, J.PELVIS] = 0.5 * (out[:, :, J.R_HIP] + out[:, :, J.L_HIP])
         out = out - out[:, :, J.PELVIS : J.PELVIS + 1]
-        return torch.softmax(logits, 1).numpy(), out
+        return np.mean(probs, 0), out
 
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
         return self.predict_raw(sequences)[0].argmax(1)
@@ -249,15 +260,18 @@ class MistakeGCN:
         return probs, fixed
 
     def save(self, path: str | Path) -> None:
-        save_checkpoint(path, self.name, self.config.__dict__, self.net.state_dict(),
+        save_checkpoint(path, self.name, self.config.__dict__, self.nets.state_dict(),
                         {"steps": STEPS, "n_dct": N_DCT})
 
     @classmethod
     def load(cls, path: str | Path) -> "MistakeGCN":
         ck = load_checkpoint(path, cls.name)
+        if "members" not in ck["config"]:
+            raise ValueError(f"{path} holds one network from before the ensemble: retrain with "
+                             "`python -m physio_core.train --only gcn`")
         m = cls(GCNConfig(**ck["config"]))
-        m.net.load_state_dict(ck["state"])
-        m.net.eval()
+        m.nets.load_state_dict(ck["state"])
+        m.nets.eval()
         return m
 
 

@@ -2,7 +2,8 @@
 
     python scripts/experiments/correction_variants.py '{"dropout": 0.0, "epochs": 80}' 1 [2 ...]
 
-Trains the GCN with the given GCNConfig overrides ('{}' = the shipped config) on all subjects
+Trains the GCN with the given GCNConfig overrides ('{}' = the shipped config with one
+network, as when the card's figures were printed, not the ensemble of three) on all subjects
 but each one given, and prints for the training (held-in) and the held-out reps: the
 correct-vs-incorrect macro accuracy, the share of corrected incorrect reps the judge passes
 with the correction scaled by 1, 1.5 and 2, and (held-in) how far the correction moves the
@@ -43,7 +44,7 @@ for s in subjects:
     tri = [i for i, r in enumerate(reps) if r.subject != s]
     tr = [reps[i] for i in tri]
     te = [r for r in reps if r.subject == s]
-    gcn = MistakeGCN(GCNConfig(**overrides)).fit(tr, [targets[i] for i in tri])
+    gcn = MistakeGCN(GCNConfig(**{"members": 1, **overrides})).fit(tr, [targets[i] for i in tri])
     judge = CorrectnessJudge().fit(tr)
     for name, rs, ti in (("held-in", tr, tri), ("held-out", te, None)):
         probs, res, x, out = corrected(gcn, [r.joints for r in rs], (1.0, 1.5, 2.0))

@@ -46,7 +46,7 @@ def run_folds(out: Path, held: list[int], seeds: list[int]) -> None:
             if judge is None:
                 judge = CorrectnessJudge().fit([reps[i] for i in tr])
             t0 = time.time()
-            gcn = MistakeGCN(GCNConfig(seed=seed)).fit([reps[i] for i in tr], [targets[i] for i in tr])
+            gcn = MistakeGCN(GCNConfig(seed=seed, members=1)).fit([reps[i] for i in tr], [targets[i] for i in tr])
             probs, norm = gcn.predict_raw(joints)
             fixed = [denormalise(o, j) for o, j in zip(norm, joints)]
             np.savez(path, probs=probs, norm=norm, jfix=judge.prob_correct(fixed, moves),

@@ -16,7 +16,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from physio_core.ml.common import set_threads, seed_everything, to_tensor, train_loop
 from physio_core.ml.data import load_uiprmd, Augment
-from physio_core.ml.gcn import MistakeGCN, correction_targets, nearest_correct, rep_input
+from physio_core.ml.gcn import GCNConfig, MistakeGCN, correction_targets, nearest_correct, rep_input
 from physio_core.ml.judge import CorrectnessJudge
 from physio_core.ml.classifier import window_input, _Net, N_INPUT
 from physio_core.train import CACHE_DIR, DEFAULT_UIPRMD
@@ -65,7 +65,8 @@ for s in subjects:
         if targets is None:
             targets = correction_targets(reps, inputs)
         tri = [i for i, r in enumerate(reps) if r.subject != s]
-        gcn = MistakeGCN().fit(tr, [targets[i] for i in tri])
+        gcn = MistakeGCN(GCNConfig(members=1)).fit(  # as when the card's figures were printed
+            tr, [targets[i] for i in tri])
         fixed = gcn.correct([r.joints for r in te])[1]
         pickle.dump(fixed, open(cache, "wb"))
     ok = np.array([r.correct for r in te]); mv = [r.movement for r in te]
