@@ -197,3 +197,19 @@ def test_nearest_correct_is_the_same_subjects_closest_correct_rep(reps):
     # a movement with no correct rep left has no reference
     only_bad = [r for r in some if not r.correct][:3]
     assert nearest_correct(only_bad, [rep_input(r.joints) for r in only_bad]) == [None] * 3
+
+
+def test_mistake_verdict_is_read_from_the_marginals():
+    from physio_core.ml.gcn import label20, read_label
+
+    p = np.zeros((2, 20))
+    # most likely class: movement 0 correct (0.4); but incorrect summed over movements is 0.6,
+    # and movement 0 summed over correctness is 0.7
+    p[0, [0, 1, 3]] = 0.4, 0.3, 0.3
+    # clear case: movement 4 correct
+    p[1, [8, 9]] = 0.9, 0.1
+    move, correct, conf = read_label(p)
+    assert move.tolist() == [0, 4]
+    assert correct.tolist() == [False, True]
+    assert np.allclose(conf, [0.6, 0.9])
+    assert label20(p).tolist() == [1, 8]

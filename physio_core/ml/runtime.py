@@ -41,7 +41,7 @@ class ExercisePrediction:
 class MistakeLabel:
     movement: str
     correct: bool
-    confidence: float
+    confidence: float  # the probability of the verdict (correct or incorrect)
     p_incorrect: float  # summed over the ten movements; fused into the stability score
 
     def __str__(self) -> str:
@@ -165,13 +165,13 @@ class ModelSuite:
 
     def mistake_and_correction(self, rep_pose: PoseSequence | np.ndarray
                                ) -> tuple[MistakeLabel, PoseSequence]:
-        from physio_core.ml.gcn import prob_incorrect
+        from physio_core.ml.gcn import prob_incorrect, read_label
 
         gcn = self._need("gcn")
         j = _joints(rep_pose)
         probs, fixed = gcn.correct([j])
-        k = int(probs[0].argmax())
-        label = MistakeLabel(CLASS_NAMES[k // 2], k % 2 == 0, float(probs[0, k]),
+        move, correct, confidence = read_label(probs)
+        label = MistakeLabel(CLASS_NAMES[int(move[0])], bool(correct[0]), float(confidence[0]),
                              float(prob_incorrect(probs)[0]))
         src = rep_pose if isinstance(rep_pose, PoseSequence) else None
         t = len(fixed[0])

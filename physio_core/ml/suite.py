@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from physio_core.ml.classifier import ExerciseClassifier
 from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS, OTHER, Augment, RepRecord, other_samples
-from physio_core.ml.gcn import MistakeGCN, nearest_correct, prob_incorrect, rep_input
+from physio_core.ml.gcn import MistakeGCN, label20, nearest_correct, prob_incorrect, rep_input
 from physio_core.ml.judge import CorrectnessJudge
 from physio_core.ml.repcount import RepDetector, build_sets
 from physio_core.ml.stability import StabilityModel
@@ -117,7 +117,7 @@ def score_all(models: Models, reps: list[RepRecord], seed: int = SCORE_SEED) -> 
     if models.gcn is not None:
         raw.mistake_true = [r.label20 for r in reps]
         gcn_probs, fixed = models.gcn.correct(joints)
-        raw.mistake_pred = gcn_probs.argmax(1).tolist()
+        raw.mistake_pred = label20(gcn_probs).tolist()  # as the app reads it
         if models.judge is not None:
             inc = [i for i, r in enumerate(reps) if not r.correct]
             ok = models.judge.predict([fixed[i] for i in inc], [moves[i] for i in inc])
