@@ -5,7 +5,7 @@
     python -m physio_core.evaluate --cv [--ui-prmd DIR] [--subjects 1,2,...] [--jobs N] [--imu DIR] [--json FILE]
         leave-one-subject-out: for each subject, trains every model on the other subjects and
         scores it on that one; the figures pool all held-out subjects. --jobs N runs N folds at
-        once in separate processes (one core each, about 2 GB each); the figures are the same.
+        once in separate processes (one core each); the figures are the same.
 
 Prints one table; the JSON holds the contract keys (fractions in [0, 1]; rep_count_mae is the
 mean of |pred - true| / true) plus details.

@@ -250,7 +250,8 @@ class MistakeGCN:
         return np.mean(probs, 0), out
 
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
-        return self.predict_raw(sequences)[0].argmax(1)
+        """(B,) 20-class labels (2 × movement + incorrect), read as ``read_label`` reads them."""
+        return label20(self.predict_raw(sequences)[0])
 
     def correct(self, sequences: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Class probabilities (B, 20) and each rep's corrected joints at its own length, in
@@ -295,8 +296,6 @@ def label20(probs: np.ndarray) -> np.ndarray:
     """(B, 20) -> (B,) the ``read_label`` verdict as a 20-class label (2 × movement + incorrect)."""
     movement, correct, _ = read_label(probs)
     return 2 * movement + (~correct).astype(int)
-
-
 
 
 def denormalise(norm: np.ndarray, original: np.ndarray) -> np.ndarray:
