@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from physio_core.ml import suite  # noqa: E402
 from physio_core.ml.common import set_threads  # noqa: E402
 from physio_core.ml.data import load_uiprmd  # noqa: E402
 from physio_core.ml.gcn import GCNConfig, MistakeGCN, correction_targets, denormalise, label20, rep_input  # noqa: E402
@@ -87,8 +88,8 @@ def report(out: Path, seeds: list[int], held: list[int]) -> None:
         fixed_ok["average"].append(judge.prob_correct(fixed, [r.movement for r in te])[~ok] >= 0.5)
     label, fold_of = np.concatenate(label), np.concatenate(fold_of)
 
-    def macro(true: np.ndarray, pred: np.ndarray) -> float:
-        return float(np.mean([np.mean(pred[true == c] == c) for c in np.unique(true)]))
+    def macro(true: np.ndarray, pred: np.ndarray) -> float:  # as evaluate computes it
+        return suite._macro(true, pred, np.unique(true))[0]
 
     print("columns: most likely of the 20 classes / each question read from its own marginal "
           "(gcn.read_label)")
