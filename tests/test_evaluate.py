@@ -19,15 +19,21 @@ IMU = DATASETS / "metamotion-imu"
 pytestmark = pytest.mark.skipif(not UIPRMD.is_dir(), reason=f"UI-PRMD not found at {UIPRMD}")
 
 
-def _small_uiprmd(dst: Path) -> Path:
-    """Subject 3, movements 1-3, episodes 1-4, correct and incorrect: 24 real file pairs."""
+def _uiprmd_subset(dst: Path, pattern: str) -> Path:
+    """A folder laid out like UI-PRMD holding links to the real files that match ``pattern``
+    (correct and incorrect, positions and angles)."""
     for kind in ("correct", "incorrect"):
         for part in ("positions", "angles"):
             out = dst / "kinect" / kind / part
             out.mkdir(parents=True)
-            for f in sorted((UIPRMD / "kinect" / kind / part).glob("m0[1-3]_s03_e0[1-4]_*")):
+            for f in sorted((UIPRMD / "kinect" / kind / part).glob(pattern)):
                 (out / f.name).symlink_to(f)
     return dst
+
+
+def _small_uiprmd(dst: Path) -> Path:
+    """Subject 3, movements 1-3, episodes 1-4, correct and incorrect: 24 real file pairs."""
+    return _uiprmd_subset(dst, "m0[1-3]_s03_e0[1-4]_*")
 
 
 def test_evaluate_writes_contract_keys(tmp_path, capsys):
@@ -64,13 +70,7 @@ def test_evaluate_refuses_a_missing_folder(tmp_path):
 
 def _two_subjects(dst: Path) -> Path:
     """Subjects 3 and 4, movements 1-2, episodes 1-3, correct and incorrect: 24 real file pairs."""
-    for kind in ("correct", "incorrect"):
-        for part in ("positions", "angles"):
-            out = dst / "kinect" / kind / part
-            out.mkdir(parents=True)
-            for f in sorted((UIPRMD / "kinect" / kind / part).glob("m0[1-2]_s0[34]_e0[1-3]_*")):
-                (out / f.name).symlink_to(f)
-    return dst
+    return _uiprmd_subset(dst, "m0[1-2]_s0[34]_e0[1-3]_*")
 
 
 def test_cv_folds_in_parallel_give_the_same_figures(tmp_path):
