@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._auth import account_box, bootstrap_admin, load_secrets_into_env, signed_in_user
+from pages._auth import account_box, bootstrap_admin, load_secrets_into_env, signed_in_user, sync_login_cookie
 from pages._shared import athlete_picker, db_error_message, get_engine, navigation_spec
 
 ROOT = Path(__file__).resolve().parent
@@ -47,9 +47,11 @@ if user is None:  # the login gate: nothing else is reachable
     # every page's address shows the login form, so that a bookmarked or shared link (/sessions,
     # /session_detail?session=12) opens its page once the user has logged in
     login = str(ROOT / "pages" / "login.py")
-    st.navigation([st.Page(login, title="Log in", icon=":material/login:", url_path=spec.url_path,
-                           default=spec.url_path == "login") for spec in navigation_spec(ROOT)],
-                  position="hidden").run()
+    gate = st.navigation([st.Page(login, title="Log in", icon=":material/login:", url_path=spec.url_path,
+                          default=spec.url_path == "login") for spec in navigation_spec(ROOT)],
+                         position="hidden")
+    sync_login_cookie()  # a log-out just happened: forget the login in the browser too
+    gate.run()
     st.stop()
 
 page = st.navigation(_pages(user.role.value))
@@ -58,5 +60,6 @@ if st.session_state.get("db_error"):
 with st.sidebar:
     st.markdown("### PhysioTrack")
     account_box(engine, user)
+    sync_login_cookie()  # a log-in just happened: keep it across reloads
 athlete_picker(engine)
 page.run()

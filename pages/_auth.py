@@ -1,5 +1,6 @@
-"""The Streamlit side of logins: the token in ``st.session_state``, the user it resolves to on
-every rerun, and the role guard pages call first.
+"""The Streamlit side of logins: the token in ``st.session_state`` (and in a browser cookie, so
+that reloading the page or opening a second tab keeps the login), the user it resolves to on every
+rerun, and the role guard pages call first.
 
     user = require_user(engine, Role.TRAINER, Role.ADMIN)   # stops the page for anyone else
 """
@@ -18,6 +19,10 @@ TOKEN_KEY = "auth_token"
 ROLE_KEY = "user_role"
 CACHED_USER_KEY = "auth_user"  # the UserOut last resolved from the token (used while the DB is away)
 NOTICE_KEY = "auth_notice"  # one message for the login page ("your session expired")
+
+COOKIE_NAME = "physiotrack_login"
+_COOKIE_READ_KEY = "auth_cookie_read"  # this browser session's cookie was looked at once
+_COOKIE_PENDING_KEY = "auth_cookie_pending"  # (token, max_age_s) the browser's cookie must become
 
 
 def load_secrets_into_env() -> None:
@@ -53,6 +58,35 @@ def bootstrap_admin(engine) -> None:
 def _clear() -> None:
     for key in (TOKEN_KEY, USER_KEY, ROLE_KEY, ATHLETE_KEY, CACHED_USER_KEY, "athlete_select"):
         st.session_state.pop(key, None)
+    st.session_state[_COOKIE_PENDING_KEY] = ("", 0)
+
+
+def _token_from_cookie() -> str | None:
+    """The login token the browser sent when this session connected, looked at once per session:
+    after a log-out the (now revoked) token in that request must not log the user in again."""
+    if st.session_state.get(_COOKIE_READ_KEY):
+        return None
+    st.session_state[_COOKIE_READ_KEY] = True
+    try:
+        token = st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # no browser request behind this session (a bare script run)
+        return None
+    return token if isinstance(token, str) and token else None  # AppTest has no real cookies
+
+
+def sync_login_cookie() -> None:
+    """Set or delete the login cookie in the browser after a log-in or log-out.
+
+    The app shell calls this on every run, before the page, as a page may stop early. The cookie
+    holds the same random token as the session state (the database keeps only its hash); it
+    lives until the login expires, and is SameSite=Strict so no other site can send it."""
+    pending = st.session_state.pop(_COOKIE_PENDING_KEY, None)
+    if pending is None:
+        return
+    token, max_age = pending
+    secure = "(location.protocol === 'https:' ? '; Secure' : '')"
+    st.html(f"<script>document.cookie = '{COOKIE_NAME}={token}; Path=/; Max-Age={int(max_age)}; "
+            f"SameSite=Strict' + {secure};</script>", unsafe_allow_javascript=True)
 
 
 def current_user(engine):
@@ -60,6 +94,8 @@ def current_user(engine):
     from physio_core.auth import current_user as resolve
 
     token = st.session_state.get(TOKEN_KEY)
+    if not token and (token := _token_from_cookie()):
+        st.session_state[TOKEN_KEY] = token  # a reload or a new tab: checked below like any other
     if not token or engine is None:
         return None
     user = resolve(engine, token)
@@ -110,12 +146,15 @@ def account_box(engine, user) -> None:
 
 def log_in(engine, email: str, password: str) -> bool:
     from physio_core.auth import login
+    from physio_core.store.models import utcnow
 
     session = login(engine, email, password)
     if session is None:
         return False
     _clear()
     st.session_state[TOKEN_KEY] = session.token
+    st.session_state[_COOKIE_PENDING_KEY] = (
+        session.token, (session.expires_at - utcnow()).total_seconds())
     _remember(session.user)
     st.session_state.pop(NOTICE_KEY, None)
     return True
