@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +96,28 @@ def make_driver(width: int, height: int):
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
 
 
+@contextmanager
+def app_in_chromium(data_dir: Path, log_path: Path, width: int, height: int, http_timeout_s: float = 240):
+    """The app on a free local port over ``data_dir`` and a headless Chromium beside it: yields
+    ``(driver, base_url)`` once the server answers; the browser quits and the server stops on
+    the way out."""
+    port = free_port()
+    server = start_streamlit(port, data_dir, log_path)
+    driver = None
+    try:
+        wait_http(port, http_timeout_s)
+        driver = make_driver(width, height)
+        yield driver, f"http://127.0.0.1:{port}"
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
 def log_in(driver, wait, email: str = DEMO_ADMIN_EMAIL, password: str = DEMO_ADMIN_PASSWORD) -> None:
     """Fill the login form of the page the driver shows and wait for the app's sidebar."""
     from selenium.webdriver.common.by import By
@@ -116,18 +139,14 @@ def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, heigh
     from selenium.webdriver.support.ui import WebDriverWait
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="physio_shot_") as tmp:
-        server = start_streamlit(port, Path(tmp) / "data", Path(tmp) / "streamlit.log")
-        driver = None
+    with (tempfile.TemporaryDirectory(prefix="physio_shot_") as tmp,
+          app_in_chromium(Path(tmp) / "data", Path(tmp) / "streamlit.log", width, height) as (driver, base)):
         try:
-            wait_http(port)
-            step(f"streamlit up on port {port}")
-            driver = make_driver(width, height)
+            step(f"streamlit up at {base}")
             # Streamlit re-renders elements on every rerun: retry on stale references
             wait = WebDriverWait(driver, timeout_s,
                                  ignored_exceptions=(StaleElementReferenceException,))
-            driver.get(f"http://127.0.0.1:{port}/")
+            driver.get(f"{base}/")
             log_in(driver, wait)  # an admin lands on Upload analysis
             step("logged in")
 
@@ -183,19 +202,10 @@ def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, heigh
             driver.save_screenshot(str(out))
             step(f"saved {out}")
             return result
-        except Exception:
-            if driver is not None:  # what the page showed when it went wrong
-                driver.save_screenshot(str(out.with_suffix(".error.png")))
-                step(f"failed; page saved to {out.with_suffix('.error.png')}")
+        except Exception:  # what the page showed when it went wrong
+            driver.save_screenshot(str(out.with_suffix(".error.png")))
+            step(f"failed; page saved to {out.with_suffix('.error.png')}")
             raise
-        finally:
-            if driver is not None:
-                driver.quit()
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,57 +31,52 @@ def _needs_browser() -> None:
             pytest.skip(reason)
 
 
+def _seeded_data(tmp_path: Path) -> tuple[Path, str, dict[str, int]]:
+    """A SQLite data folder holding ``seed_progress_world``: (folder, database URL, its ids)."""
+    from physio_core.store import dispose_engines, init_db
+
+    data = tmp_path / "data"
+    url = f"sqlite:///{data / 'physiotrack.db'}"
+    ids = seed_progress_world(init_db(url))
+    dispose_engines(url)
+    return data, url, ids
+
+
 def test_progress_page_in_headless_chromium(tmp_path):
     _needs_browser()
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from physio_core.store import dispose_engines, init_db
-    from scripts.screenshot_upload import free_port, log_in, make_driver, start_streamlit, wait_http
+    from scripts.screenshot_upload import app_in_chromium, log_in
 
-    data = tmp_path / "data"
-    url = f"sqlite:///{data / 'physiotrack.db'}"
-    seed_progress_world(init_db(url))
-    dispose_engines(url)
-
+    data, _, _ = _seeded_data(tmp_path)
     artifacts = Path(os.environ.get("PHYSIO_BROWSER_ARTIFACTS", ROOT / "out"))
     artifacts.mkdir(parents=True, exist_ok=True)
     png = artifacts / "progress_page.png"
-    port = free_port()
-    server = start_streamlit(port, data, tmp_path / "streamlit.log")
-    driver = None
     try:
-        wait_http(port, timeout_s=120)
-        driver = make_driver(1500, 3400)
-        wait = WebDriverWait(driver, 240)
-        driver.get(f"http://127.0.0.1:{port}/")
+        with app_in_chromium(data, tmp_path / "streamlit.log", 1500, 3400, http_timeout_s=120) as (driver, base):
+            wait = WebDriverWait(driver, 240)
+            driver.get(f"{base}/")
 
-        log_in(driver, wait, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+            log_in(driver, wait, "coach@clinic.org", SEED_PASSWORDS["trainer"])
 
-        nav = wait.until(EC.element_to_be_clickable(
-            (By.CSS_SELECTOR, "a[data-testid='stSidebarNavLink'][href$='/progress']")))
-        assert "Carla Coach" in driver.find_element(By.CSS_SELECTOR, "section[data-testid='stSidebar']").text
-        nav.click()
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg")) >= 6)
-        time.sleep(2.0)  # let Plotly finish its transitions
+            nav = wait.until(EC.element_to_be_clickable(
+                (By.CSS_SELECTOR, "a[data-testid='stSidebarNavLink'][href$='/progress']")))
+            assert "Carla Coach" in driver.find_element(By.CSS_SELECTOR, "section[data-testid='stSidebar']").text
+            nav.click()
+            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg")) >= 6)
+            time.sleep(2.0)  # let Plotly finish its transitions
 
-        errors = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stAlertContentError']")]
-        metrics = {}
-        for m in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stMetric']"):
-            label, _, value = m.text.partition("\n")
-            metrics[label.strip()] = value.strip().splitlines()[0]
-        charts = driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
-        legend_text = " ".join(c.text for c in charts)
-        driver.save_screenshot(str(png))
+            errors = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stAlertContentError']")]
+            metrics = {}
+            for m in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stMetric']"):
+                label, _, value = m.text.partition("\n")
+                metrics[label.strip()] = value.strip().splitlines()[0]
+            charts = driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
+            legend_text = " ".join(c.text for c in charts)
+            driver.save_screenshot(str(png))
     finally:
-        if driver is not None:
-            driver.quit()
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except Exception:
-            server.kill()
         if os.environ.get("PHYSIO_BROWSER_ARTIFACTS"):
             shutil.copy(tmp_path / "streamlit.log", artifacts / "progress_streamlit.log")
 
@@ -100,61 +95,46 @@ def test_login_survives_a_reload_and_log_out_ends_it(tmp_path):
 
     from physio_core.auth import logout_everywhere
     from physio_core.store import dispose_engines, init_db
-    from scripts.screenshot_upload import free_port, log_in, make_driver, start_streamlit, wait_http
+    from scripts.screenshot_upload import app_in_chromium, log_in
 
-    data = tmp_path / "data"
-    url = f"sqlite:///{data / 'physiotrack.db'}"
-    ids = seed_progress_world(init_db(url))
-    dispose_engines(url)
-
-    port = free_port()
-    server = start_streamlit(port, data, tmp_path / "streamlit.log")
-    driver = None
+    data, url, ids = _seeded_data(tmp_path)
     login_form = (By.CSS_SELECTOR, "input[aria-label='E-mail']")
     sidebar = (By.CSS_SELECTOR, "section[data-testid='stSidebar']")
-
-    def signed_in_as(name: str) -> bool:
-        return name in driver.find_element(*sidebar).text
-
     try:
-        wait_http(port, timeout_s=120)
-        driver = make_driver(1400, 1000)
-        wait = WebDriverWait(driver, 120)
-        driver.get(f"http://127.0.0.1:{port}/")
-        log_in(driver, wait, "ana@clinic.org", SEED_PASSWORDS["athlete"])
-        wait.until(lambda d: signed_in_as("Ana Lopez"))
-        cookie = driver.get_cookie("physiotrack_login")
+        with app_in_chromium(data, tmp_path / "streamlit.log", 1400, 1000, http_timeout_s=120) as (driver, base):
+            wait = WebDriverWait(driver, 120)
 
-        # a reload (here of a deep link) opens a new Streamlit session: the cookie logs it in
-        driver.get(f"http://127.0.0.1:{port}/sessions")
-        wait.until(EC.presence_of_element_located(sidebar))
-        wait.until(lambda d: signed_in_as("Ana Lopez"))
-        after_reload_url = driver.current_url
+            def signed_in_as(name: str) -> bool:
+                return name in driver.find_element(*sidebar).text
 
-        driver.find_element(By.XPATH, "//section[@data-testid='stSidebar']//button[.//p[text()='Log out']]").click()
-        wait.until(EC.presence_of_element_located(login_form))
-        wait.until(lambda d: d.get_cookie("physiotrack_login") is None)
-        driver.refresh()
-        wait.until(EC.presence_of_element_located(login_form))
-        time.sleep(2.0)  # nothing may log the user back in after the form shows
-        logged_out_stays = not driver.find_elements(*sidebar)
+            driver.get(f"{base}/")
+            log_in(driver, wait, "ana@clinic.org", SEED_PASSWORDS["athlete"])
+            wait.until(lambda d: signed_in_as("Ana Lopez"))
+            cookie = driver.get_cookie("physiotrack_login")
 
-        # a login ended elsewhere ("log out on every device") is refused on the next reload
-        log_in(driver, wait, "ana@clinic.org", SEED_PASSWORDS["athlete"])
-        wait.until(lambda d: d.get_cookie("physiotrack_login") is not None)
-        assert logout_everywhere(init_db(url), ids["athlete"]) == 1
-        driver.refresh()
-        notice = wait.until(EC.presence_of_element_located(
-            (By.XPATH, "//*[contains(text(), 'Your session has expired')]"))).text
-        wait.until(lambda d: d.get_cookie("physiotrack_login") is None)
+            # a reload (here of a deep link) opens a new Streamlit session: the cookie logs it in
+            driver.get(f"{base}/sessions")
+            wait.until(EC.presence_of_element_located(sidebar))
+            wait.until(lambda d: signed_in_as("Ana Lopez"))
+            after_reload_url = driver.current_url
+
+            driver.find_element(By.XPATH, "//section[@data-testid='stSidebar']//button[.//p[text()='Log out']]").click()
+            wait.until(EC.presence_of_element_located(login_form))
+            wait.until(lambda d: d.get_cookie("physiotrack_login") is None)
+            driver.refresh()
+            wait.until(EC.presence_of_element_located(login_form))
+            time.sleep(2.0)  # nothing may log the user back in after the form shows
+            logged_out_stays = not driver.find_elements(*sidebar)
+
+            # a login ended elsewhere ("log out on every device") is refused on the next reload
+            log_in(driver, wait, "ana@clinic.org", SEED_PASSWORDS["athlete"])
+            wait.until(lambda d: d.get_cookie("physiotrack_login") is not None)
+            assert logout_everywhere(init_db(url), ids["athlete"]) == 1
+            driver.refresh()
+            notice = wait.until(EC.presence_of_element_located(
+                (By.XPATH, "//*[contains(text(), 'Your session has expired')]"))).text
+            wait.until(lambda d: d.get_cookie("physiotrack_login") is None)
     finally:
-        if driver is not None:
-            driver.quit()
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except Exception:
-            server.kill()
         dispose_engines(url)
 
     assert cookie is not None and cookie["sameSite"] == "Strict" and not cookie.get("secure")
