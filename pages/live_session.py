@@ -24,7 +24,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from pages._auth import require_user
 from pages._shared import current_athlete_id, db_error_message, get_engine, link_to_session
 from physio_core import report
-from physio_core.assess import warm_up
+from physio_core.assess import Recognition, warm_up
 from physio_core.config import get_settings
 from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot, RepVerdict
 from physio_core.reps import EXERCISES as REP_EXERCISES
@@ -61,6 +61,14 @@ def _pretty_angle(name: str) -> str:
     if side in ("r", "l"):
         return f"{base.replace('_', ' ').capitalize()} ({'right' if side == 'r' else 'left'})"
     return name.replace("_", " ").capitalize()
+
+
+def _recognised(r: Recognition | None) -> str:
+    if r is None:
+        return "–"
+    if r.exercise == "other":
+        return "No known exercise"
+    return f"{_label(r.exercise)} ({r.confidence:.0%})"
 
 
 def _fmt(v: float, unit: str = "") -> str:
@@ -103,7 +111,12 @@ def _panels(session: LiveSession) -> None:
               help=f"95th percentile {_fmt(snap.latency_p95_ms, ' ms')}; frames dropped "
                    f"{snap.frames_dropped} of {snap.frames_received}")
     c4, c6 = st.columns(2)
-    c4.metric("Exercise", "Auto" if snap.exercise == "auto" else _label(snap.exercise))
+    if snap.exercise != "auto":
+        c4.metric("Exercise", _label(snap.exercise))
+    else:
+        c4.metric("Exercise (recognised)", _recognised(snap.recognised),
+                  help="Recognised by the exercise classifier from the last 3 s, twice a second. "
+                       "Pick the exercise above to fix it.")
     share = snap.frames_with_person / snap.frames_processed if snap.frames_processed else 0.0
     c6.metric("Person found", f"{share:.0%}", help=f"{snap.frames_processed} frames analysed")
     for line in snap.feedback:

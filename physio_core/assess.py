@@ -166,6 +166,31 @@ def assess_one_rep(rep_pose: PoseSequence, exercise: str = "auto",
     return assess_rep(suite, rep_pose, given, baseline)
 
 
+@dataclass(frozen=True)
+class Recognition:
+    """The exercise recognised in a stretch of a live stream."""
+
+    exercise: str  # a UI-PRMD movement or "other" (no exercise the models know)
+    confidence: float
+    end_s: float  # the newest frame it saw
+
+
+def recognise_window(pose: PoseSequence, models_dir: str | Path | None = None,
+                     min_person_share: float = 0.5) -> Recognition | None:
+    """The exercise in the last seconds of a live stream, as the upload timeline reads a
+    window. None when the models have no classifier, or the athlete was in less than
+    ``min_person_share`` of the frames (nothing to recognise)."""
+    from physio_core.pipeline import smooth_sequence
+
+    if len(pose) < MIN_REP_FRAMES or pose.valid.mean() < min_person_share:
+        return None
+    suite = get_suite(models_dir)
+    if not suite.has("classifier"):
+        return None
+    p = suite.classify_window(smooth_sequence(pose), pose.fps)
+    return Recognition(p.label, round(p.confidence, 4), float(pose.times[-1]))
+
+
 def rep_feedback(row: dict) -> str | None:
     """One assessed rep (a ``SessionAssessment.reps`` row) as a line of text, None if unscored:
     "Rep 3: incorrect (92%); injury risk 0.48: knees cave in at the bottom." """

@@ -11,8 +11,10 @@ latency stays one processing time however long the session runs.
 Each rep the counter completes is assessed by the learned models (``assess.assess_one_rep``:
 mistake label, stability, injury risk with its reason, corrected pose) on a second thread of the
 session, so the frame path only notices that a rep ended; ``snapshot().last_rep`` carries the
-newest verdict. At stop the whole set is assessed again as an upload is (``add_assessment``): the
-stored report is that one.
+newest verdict. With the exercise on "auto", the same thread also recognises the exercise in the
+last ``recognise_window_s`` every ``recognise_every_s`` (``assess.recognise_window``, the upload
+timeline's reading of a window); ``snapshot().recognised`` carries the newest. At stop the whole
+set is assessed again as an upload is (``add_assessment``): the stored report is that one.
 
 All per-frame state lives here behind one lock; the page only reads ``snapshot()`` (immutable).
 The worker starts with the first frame and ends by itself after ``idle_timeout_s`` without
@@ -51,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from physio_core.assess import Recognition
 from physio_core.config import Settings, get_settings
 from physio_core.kinematics import ANGLE_NAMES, compute_angles_frame
 from physio_core.results import AngleSeries, Rep, SessionResult
@@ -96,6 +99,8 @@ class LiveConfig:
     flush_every_s: float = 5.0
     stats_every_s: float = 0.5
     no_person_after_s: float = 0.5  # message once nobody was seen for this long
+    recognise_every_s: float = 0.5  # "auto": how often the exercise is recognised
+    recognise_window_s: float = 3.0  # from this many seconds back
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,7 @@ class LiveSnapshot:
     stability: float | None = None  # the last assessed rep's stability score
     feedback: tuple[str, ...] = ()
     last_rep: RepVerdict | None = None  # the newest rep the models assessed
+    recognised: Recognition | None = None  # "auto": the exercise in the last few seconds
 
     def stats(self) -> dict[str, Any]:
         """The JSON-friendly counters (no chart, no poses), as written to the debug stats file."""
@@ -309,6 +315,8 @@ class LiveSession:
         self._backend = ""
         self._last_stats_write = 0.0
         self._last_rep: RepVerdict | None = None
+        self._recognised: Recognition | None = None
+        self._recognising = False  # a window waits on (or runs in) the assessment thread
 
         # series (appended by the worker, read under the lock)
         self._poses: list[PoseFrame | None] = []
@@ -337,7 +345,8 @@ class LiveSession:
         self._sent_end_frame = -1  # and its last frame
         # the last reps sent: the "usual" later ones are compared with
         self._rep_poses: deque[PoseSequence] = deque(maxlen=10)
-        self._assessor: ThreadPoolExecutor | None = None  # one thread, created at the first rep
+        self._assessor: ThreadPoolExecutor | None = None  # one thread, created at first use
+        self._recognise_due = 0.0  # session time of the next exercise recognition ("auto")
 
     # ------------------------------------------------------------------ feeding frames
 
@@ -492,6 +501,8 @@ class LiveSession:
         if self._counter.completed != self._reps_completed:  # a rep ended (rare): assess it
             self._reps_completed = self._counter.completed
             self._send_last_rep()
+        if self.config.exercise == "auto" and t >= self._recognise_due:
+            self._send_window(t)
 
         h, w = rgb.shape[:2]
         shown = _flip_lr(rgb) if self.config.mirror else rgb.copy()
@@ -524,6 +535,32 @@ class LiveSession:
         baseline = list(self._rep_poses) if len(self._rep_poses) >= 2 else None
         self._rep_poses.append(seq)
         self._assess_later(self._assess_rep, rep, seq, baseline)
+
+    def _send_window(self, t: float) -> None:
+        """Hand the last seconds to the assessment thread to recognise the exercise (worker
+        thread, every ``recognise_every_s``; skipped while the previous one is still waiting)."""
+        self._recognise_due = t + self.config.recognise_every_s
+        with self._lock:
+            if self._recognising:
+                return
+            first = bisect.bisect_left(self._times, t - self.config.recognise_window_s)
+            seq, _ = self._series_locked(first)
+            self._recognising = True
+        self._assess_later(self._recognise, seq)
+
+    def _recognise(self, seq: PoseSequence) -> None:
+        """The assessment thread: the exercise in a window, published for ``snapshot``."""
+        from physio_core.assess import recognise_window
+
+        out = None
+        try:
+            out = recognise_window(seq, self.settings.model_dir)
+        except Exception:  # a model failure costs this reading, never the session
+            log.exception("live exercise recognition failed")
+        finally:
+            with self._lock:
+                self._recognising = False
+                self._recognised = out
 
     def _assess_later(self, fn: Callable, *args: Any) -> None:
         """Run ``fn`` on the session's assessment thread (one thread: in order)."""
@@ -720,6 +757,7 @@ class LiveSession:
                 session_id=self._session_id_locked(),
                 stability=None if self._last_rep is None else self._last_rep.stability_score,
                 last_rep=self._last_rep,
+                recognised=self._recognised,
             )
 
     def latencies_ms(self, start: int = 0) -> np.ndarray:

@@ -199,22 +199,35 @@ def make_uiprmd_session_result() -> Callable[..., object]:
     return build_uiprmd_session_result
 
 
-def subject5_squats(order: str = "ccIccI"):
-    """Subject 5's UI-PRMD deep squats joined with pauses, in ``order`` (c = correct,
-    I = INCORRECT, episodes taken in turn): (PoseSequence, rep frame bounds, correct flags).
-    Skips without the dataset."""
+def uiprmd_set(picks: list[tuple[str, int, bool]], rng: int = 0):
+    """UI-PRMD reps joined with pauses into one continuous set, as a camera would see them.
+    ``picks``: (movement name, subject, correct) per rep; each pick takes that subject's next
+    unused episode. Returns (PoseSequence, rep frame bounds, correct flags). Skips without the
+    dataset."""
     from physio_core.datasets.continuous import concatenate_reps
     from physio_core.datasets.uiprmd import list_reps
 
     root = SHARED_DATASETS / "ui-prmd"
     if not root.is_dir():
         pytest.skip(f"UI-PRMD not found at {root}")
-    reps = [r for r in list_reps(root) if r.movement_name == "deep_squat" and r.subject == 5]
-    pools = {ok: iter(sorted((r for r in reps if r.correct == ok), key=lambda r: r.episode))
-             for ok in (True, False)}
-    chosen = [next(pools[k == "c"]) for k in order]
-    seq, bounds = concatenate_reps([r.load() for r in chosen], rng=0)
+    pools: dict[tuple, Iterator] = {}
+    every = list_reps(root)
+    chosen = []
+    for movement, subject, ok in picks:
+        key = (movement, subject, ok)
+        if key not in pools:
+            pools[key] = iter(sorted((r for r in every if (r.movement_name, r.subject, r.correct) == key),
+                                     key=lambda r: r.episode))
+        chosen.append(next(pools[key]))
+    seq, bounds = concatenate_reps([r.load() for r in chosen], rng=rng)
     return seq, bounds, [r.correct for r in chosen]
+
+
+def subject5_squats(order: str = "ccIccI"):
+    """Subject 5's UI-PRMD deep squats joined with pauses, in ``order`` (c = correct,
+    I = INCORRECT, episodes taken in turn): (PoseSequence, rep frame bounds, correct flags).
+    Skips without the dataset."""
+    return uiprmd_set([("deep_squat", 5, k == "c") for k in order])
 
 
 @pytest.fixture(scope="session")
