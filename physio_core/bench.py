@@ -6,9 +6,11 @@ Prints one table (median and min–max spread over ``--repeat`` runs) and the ma
 
 - pose:   frames per second of the embedded backend (and MMPose where it starts; on CUDA when
           the machine has it) on 640×480 frames letterboxed from the real test clip;
-- core:   per-frame time after pose (skeleton conversion, person tracking, One-Euro filter,
-          23 angles, streaming rep counter, learned models when ``physio_core.ml.runtime``
-          exists): median and p95;
+- core:   per-frame time after pose, the live worker's stages (skeleton conversion, person
+          tracking, One-Euro filter, 23 angles, streaming rep counter): median and p95;
+- models: the learned models' work, which runs off the frame path on the live session's second
+          thread: the exercise recognised from the last 3 s (twice a second with the exercise
+          on "auto") and one counted rep's assessment (mistake GCN with correction, stability);
 - upload: ``analyze_video`` on a 30 fps video (the clip looped to ~23 s) in a child process,
           as a multiple of real time, and the peak summed RSS of that child and its pose workers;
 - live:   ``live.benchmark_live``: processed fps and latency of the live path fed at 30 fps;
@@ -288,11 +290,11 @@ def load_models() -> tuple[Any | None, str]:
     return suite, "models: " + (", ".join(loaded) if loaded else "none trained yet (features only)")
 
 
-CORE_STAGES = ("conversion", "tracking", "filter", "angles", "reps", "models")
+CORE_STAGES = ("conversion", "tracking", "filter", "angles", "reps")
 
 
 def _core_once(landmarks: Sequence[tuple[np.ndarray, np.ndarray] | None],
-               frames: Sequence[np.ndarray], models: Any | None) -> np.ndarray:
+               frames: Sequence[np.ndarray]) -> np.ndarray:
     """Per-frame stage times (n_frames, len(CORE_STAGES)) in ms, as the live worker runs them."""
     from physio_core.filters import OneEuroFilter
     from physio_core.kinematics import ANGLE_NAMES, compute_angles_frame
@@ -304,7 +306,6 @@ def _core_once(landmarks: Sequence[tuple[np.ndarray, np.ndarray] | None],
     tracker = PersonTracker()
     one_euro = OneEuroFilter(min_cutoff=1.0, beta=0.3)  # the live session's settings
     counter = StreamingRepCounter(CAMERA_FPS, ANGLE_NAMES)  # exercise "auto": every angle
-    live_models = models.live(fps=CAMERA_FPS) if models is not None else None
     no_pose = np.full((N_JOINTS, 3), np.nan)
     times = np.zeros((len(landmarks), len(CORE_STAGES)))
     clock = time.perf_counter
@@ -327,28 +328,69 @@ def _core_once(landmarks: Sequence[tuple[np.ndarray, np.ndarray] | None],
         c4 = clock()
         counter.update(angles, t)
         c5 = clock()
-        if live_models is not None:
-            live_models.push(joints)
-        c6 = clock()
-        times[i] = np.diff([c0, c1, c2, c3, c4, c5, c6]) * 1e3
+        times[i] = np.diff([c0, c1, c2, c3, c4, c5]) * 1e3
     return times
 
 
 def bench_core(landmarks, frames, repeat: int) -> tuple[list[Figure], dict[str, float]]:
-    models, models_note = load_models()
     med = Figure("core after pose, median per frame", "ms", key="core_ms_median")
     p95 = Figure("core after pose, p95 per frame", "ms")
-    med.note = "conversion+tracking+filter+angles+reps+live models"
-    p95.note = models_note
+    med.note = "conversion+tracking+filter+angles+reps (the live worker's frame path)"
+    p95.note = "no model runs on the frame path (see the models rows)"
     stage_medians = []
     for _ in range(repeat):
-        per = _core_once(landmarks, frames, models)
+        per = _core_once(landmarks, frames)
         total = per.sum(axis=1)
         med.runs.append(float(np.median(total)))
         p95.runs.append(float(np.percentile(total, 95)))
         stage_medians.append(np.median(per, axis=0))
     breakdown = dict(zip(CORE_STAGES, np.median(stage_medians, axis=0).round(4).tolist()))
     return [med, p95], breakdown
+
+
+def bench_models(poses: Sequence[Any], repeat: int) -> list[Figure]:
+    """The models' calls on the live session's second thread, timed one by one on the test
+    clip's poses: the exercise recognised from each 3 s window (every 0.5 s of the clip) and
+    the assessment of each rep the offline counter finds (as if the exercise were picked, so
+    every model runs)."""
+    from physio_core.assess import assess_one_rep, recognise_window
+    from physio_core.pipeline import finish_sequence, smooth_sequence
+    from physio_core.skeleton import PoseSequence
+
+    rec = Figure("models: exercise recognition, per reading", "ms",
+                 note="last 3 s, twice a second on \"auto\"; live session's second thread")
+    rep = Figure("models: rep assessment, per rep", "ms",
+                 note="mistake GCN + correction, stability; once a rep, second thread")
+    suite, note = load_models()
+    if suite is None:
+        rec.na_reason = rep.na_reason = note
+        return [rec, rep]
+    seq = PoseSequence.from_frames(list(poses), np.arange(len(poses)) / CAMERA_FPS, CAMERA_FPS)
+    win, step = int(3 * CAMERA_FPS), int(0.5 * CAMERA_FPS)
+    windows = [seq.slice(e - win, e) for e in range(win, len(seq) + 1, step)]
+    reps = finish_sequence(seq, backend="mediapipe", source="bench").reps
+    rep_poses = [smooth_sequence(seq.slice(r.start_frame, r.end_frame + 1)) for r in reps]
+    if not windows:
+        rec.na_reason = "the clip is shorter than one window"
+    if not rep_poses:
+        rep.na_reason = "no rep counted in the clip"
+    recognise_window(windows[0]) if windows else None  # models loaded before timing
+    clock = time.perf_counter
+    for _ in range(repeat):
+        t = []
+        for w in windows:
+            c0 = clock()
+            recognise_window(w)
+            t.append((clock() - c0) * 1e3)
+        rec.runs.append(float(np.median(t)) if t else float("nan"))
+        t = []
+        for rp in rep_poses:
+            c0 = clock()
+            assess_one_rep(rp, "deep_squat")
+            t.append((clock() - c0) * 1e3)
+        rep.runs.append(float(np.median(t)) if t else float("nan"))
+    rec.note += f"; {note}"
+    return [rec, rep]
 
 
 # ---------------------------------------------------------------------------- upload
@@ -623,6 +665,12 @@ def run(plan: Plan, progress: Callable[[str], None] = lambda s: None
     landmarks = mediapipe_landmarks(frames)
     core, detail["core_stage_ms_median"] = bench_core(landmarks, frames, plan.repeat)
     figs += core
+    from physio_core.pose.converters import mediapipe_to_canonical
+
+    poses = [None if lm is None else mediapipe_to_canonical(lm[0], lm[1], BENCH_SIZE)
+             for lm in landmarks]
+    progress("models (second thread)")
+    figs += bench_models(poses, plan.repeat)
 
     progress("upload analysis (child process)")
     with tempfile.TemporaryDirectory(prefix="physio-bench-") as tmp:
@@ -636,10 +684,6 @@ def run(plan: Plan, progress: Callable[[str], None] = lambda s: None
     figs += live
 
     progress("database")
-    from physio_core.pose.converters import mediapipe_to_canonical
-
-    poses = [None if lm is None else mediapipe_to_canonical(lm[0], lm[1], BENCH_SIZE)
-             for lm in landmarks]
     figs += bench_db(realistic_result(poses, plan.db_series_s), plan.repeat, plan.db_sessions)
     return machine, figs, detail
 

@@ -165,7 +165,7 @@ def sequence_features(seq: PoseSequence) -> np.ndarray:
 
 
 def frame_features(joints: np.ndarray) -> np.ndarray:
-    """(N_FEATURES,) features of one frame (N_JOINTS, 3): the live path."""
+    """(N_FEATURES,) features of one frame (N_JOINTS, 3): its row of ``joint_features``."""
     return joint_features(joints)
 
 

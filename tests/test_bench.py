@@ -75,3 +75,23 @@ def test_quick_run_prints_the_machine_and_one_table(quick_run):
     assert lines[1].startswith("machine: ") and "load average at start" in lines[1]
     for fig in doc["figures"]:
         assert any(line.startswith(fig["name"]) for line in lines), fig["name"]
+
+
+def test_models_rows_time_real_recognitions_and_rep_assessments():
+    """The second thread's calls, timed on a real set (Kinect squats in place of the clip)."""
+    from conftest import subject5_squats
+    from physio_core.bench import bench_models
+    from physio_core.skeleton import PoseFrame
+
+    if not (ROOT / "models" / "stability.joblib").is_file():
+        pytest.skip("trained weights not in models/")
+    seq, bounds, _ = subject5_squats("cc")
+    poses = [PoseFrame(seq.joints[i], seq.confidence[i], seq.root[i]) for i in range(len(seq))]
+    rec, rep = bench_models(poses, repeat=1)
+    for fig in (rec, rep):
+        assert fig.na_reason is None, fig.na_reason
+        assert len(fig.runs) == 1 and math.isfinite(fig.runs[0]) and fig.runs[0] > 0
+    assert "classifier" in rec.note
+
+    short = bench_models(poses[:30], repeat=1)  # under one 3 s window, no rep
+    assert [f.na_reason for f in short] == ["the clip is shorter than one window", "no rep counted in the clip"]

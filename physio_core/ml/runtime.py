@@ -5,7 +5,6 @@
     suite.rep_phase(seq) / count_reps(seq) -> phase signal / RepCount
     suite.score_rep(rep_pose)              -> {stability_score, balance_score, injury_risk, reason}
     suite.mistake_and_correction(rep_pose) -> (MistakeLabel, corrected PoseSequence)
-    live = suite.live(); live.push(frame_joints) per frame -> LiveState
 
 Each model loads on its own: missing or stale weights leave that model out and its methods
 raise ``ModelUnavailable`` with the reason (``suite.missing`` lists them), the others work.
@@ -13,13 +12,12 @@ raise ``ModelUnavailable`` with the reason (``suite.missing`` lists them), the o
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from physio_core.features import fill_gaps, frame_features, joint_features
+from physio_core.features import fill_gaps
 from physio_core.ml.common import ModelMissing, set_threads
 from physio_core.ml.data import CLASS_NAMES, OTHER
 from physio_core.skeleton import N_JOINTS, PoseSequence
@@ -46,13 +44,6 @@ class MistakeLabel:
 
     def __str__(self) -> str:
         return f"{self.movement}: {'correct' if self.correct else 'incorrect'}"
-
-
-@dataclass
-class LiveState:
-    exercise: ExercisePrediction | None
-    phase: float
-    reps: int
 
 
 def _joints(x: PoseSequence | np.ndarray) -> np.ndarray:
@@ -186,54 +177,3 @@ class ModelSuite:
         judge = self._need("judge")
         j = _joints(rep_pose)
         return float(judge.prob_correct([j], [self._movement(j, movement)])[0])
-
-    # ---------------------------------------------------------------- live
-    def live(self, fps: float = 30.0, classify_every: int = 10, phase_every: int = 5) -> "LiveModels":
-        return LiveModels(self, fps, classify_every, phase_every)
-
-
-class LiveModels:
-    """Per-frame path: features per frame, models on the recent buffer every few frames."""
-
-    def __init__(self, suite: ModelSuite, fps: float, classify_every: int, phase_every: int):
-        self.suite, self.fps = suite, fps
-        self.classify_every, self.phase_every = classify_every, phase_every
-        self.joints: deque[np.ndarray] = deque(maxlen=int(8 * fps))
-        self.feats: deque[np.ndarray] = deque(maxlen=int(8 * fps))
-        self.n = 0
-        self.exercise: ExercisePrediction | None = None
-        self.phase = 0.0
-        self.reps = 0
-        self._last_peak_frame = -1
-        self._above = False
-
-    def push(self, frame_joints: np.ndarray) -> LiveState:
-        j = np.asarray(frame_joints, float)
-        if not np.isfinite(j[0]).all():
-            if not self.joints:
-                return LiveState(self.exercise, self.phase, self.reps)
-            j = self.joints[-1]
-        self.joints.append(j)
-        self.feats.append(frame_features(j))
-        self.n += 1
-        if self.suite.has("classifier") and self.n % self.classify_every == 0 and len(self.joints) > 15:
-            self.exercise = self.suite.classify_window(np.stack(self.joints), self.fps, seconds=3.0)
-        if self.suite.has("rep") and self.n % self.phase_every == 0 and len(self.feats) > 10:
-            rep = self.suite._m["rep"]
-            ph = rep.phase_from_features(np.stack(self.feats))
-            # the newest frames lack right-hand context; read the signal ~1 s back
-            lag = min(len(ph) - 1, int(self.fps))
-            self.phase = float(ph[-1 - lag])
-            # hysteresis count: a rep is counted when the phase falls back below 0.3 after
-            # having passed 0.6
-            if self.phase > 0.6:
-                self._above = True
-            elif self.phase < 0.3 and self._above:
-                self._above = False
-                self.reps += 1
-        return LiveState(self.exercise, self.phase, self.reps)
-
-
-def sequence_features(seq: PoseSequence) -> np.ndarray:
-    """Re-exported for callers that want the model features of a whole sequence."""
-    return joint_features(fill_gaps(seq.joints))
