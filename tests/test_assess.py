@@ -187,3 +187,27 @@ def test_warm_up_loads_the_models_once_on_a_background_thread(tmp_path):
     suite = assess.get_suite(models)
     assert assess._suite_at.cache_info().misses == misses + 1  # ... and the live session reuses it
     assert suite is assess.get_suite(models)
+
+
+def test_a_recognised_movement_is_counted_by_the_learned_rep_detector(tmp_path):
+    """Subject 3's shoulder abductions (5 correct, 3 incorrect) on auto: the classifier names the
+    movement, the rep detector counts and bounds the reps, ROM is read on the shoulder."""
+    from conftest import uiprmd_set
+    from physio_core.assess import count_set, get_suite
+    from physio_core.reps import count_reps
+
+    seq, bounds, _ = uiprmd_set([("standing_shoulder_abduction", 3, True)] * 5
+                                + [("standing_shoulder_abduction", 3, False)] * 3)
+    result = finish_sequence(seq, backend="uiprmd-kinect", smooth=False)
+    assert result.exercise_label == "standing_shoulder_abduction"
+    assert result.rep_count == len(bounds) == 8
+    found = get_suite(MODELS).segment_reps(result.pose)
+    assert [(r.start_frame, r.end_frame) for r in result.reps] == [(s, e) for s, _, e in found]
+    err = [abs(seq.times[a] - r.start_s) + abs(seq.times[b] - r.end_s) for (a, b), r in zip(bounds, result.reps)]
+    assert max(err) < 0.5, np.round(err, 2)  # measured: at most 0.3 s at both ends together
+    assert all(r.angle.startswith("shoulder_abduction") and r.rom_deg > 60 for r in result.reps)
+
+    # without the models (or without the rep detector's weights) the angle counter counts
+    plain = [(r.start_frame, r.end_frame) for r in count_reps(result.angles, fps=seq.fps)]
+    assert [(r.start_frame, r.end_frame) for r in count_set(result.pose, result.angles, use_models=False)] == plain
+    assert [(r.start_frame, r.end_frame) for r in count_set(result.pose, result.angles, models_dir=tmp_path)] == plain

@@ -118,6 +118,34 @@ def test_counts_reps_in_a_concatenated_real_set(suite, reps):
         assert abs(counted - k) <= 1, f"movement {movement}: counted {counted}, true {k}"
 
 
+def _resampled(seq, fps):
+    """The set as a camera at ``fps`` would have filmed it (linear resampling in time)."""
+    from physio_core.features import resample
+    from physio_core.skeleton import PoseSequence
+
+    n = int(round((len(seq) - 1) * fps / seq.fps)) + 1
+    return PoseSequence(resample(seq.joints, n), np.ones((n, seq.joints.shape[1])),
+                        np.arange(n) / fps, fps)
+
+
+@needs_data
+def test_rep_detector_finds_each_rep_s_start_and_end_at_any_frame_rate(suite, reps):
+    from physio_core.datasets.continuous import concatenate_reps
+
+    chosen = _pick(reps, 6, 4, None, 7)  # shoulder abduction, correct and incorrect
+    seq, bounds = concatenate_reps([r.pose() for r in chosen], pause_s=(0.3, 2.0), rng=5)
+    true = np.array([(seq.times[a], seq.times[b]) for a, b in bounds])
+    for fps in (30.0, 15.0, 60.0):
+        cam = _resampled(seq, fps)
+        found = suite.segment_reps(cam)
+        assert len(found) == len(bounds), fps
+        got = np.array([(cam.times[s], cam.times[e]) for s, _, e in found])
+        # measured at 30 fps: every boundary within 0.3 s (the frame rate moves it a frame or so)
+        assert np.abs(got - true).max() < 0.4, (fps, np.round(got - true, 2))
+        assert all(s < p < e for s, p, e in found)
+        assert all(found[k][2] < found[k + 1][0] for k in range(len(found) - 1))
+
+
 @needs_data
 def test_incorrect_reps_look_more_anomalous(suite, reps):
     scores = {True: [], False: []}

@@ -23,7 +23,8 @@ from physio_core.ml.common import (
 from physio_core.datasets.continuous import concatenate_reps
 from physio_core.ml.data import Augment, RepRecord, concatenate_joints, phase_target
 
-STRIDE = 2  # the network runs at 30 / STRIDE fps
+RATE = 30.0  # frames per second the network was trained on (UI-PRMD's Kinect)
+STRIDE = 2  # the network runs at RATE / STRIDE fps
 
 
 class _TCN(nn.Module):
@@ -68,7 +69,8 @@ class RepCount:
 
 def build_sets(reps: list[RepRecord], rng: np.random.Generator, per_group: int, augment: bool,
                sizes: tuple[int, int] = (3, 10)):
-    """Continuous sets of one subject's reps of one movement: (joints, spans, n_reps) each.
+    """Continuous sets of one subject's reps of one movement: (joints, spans, n_reps, movement)
+    each; spans are (first frame, last frame + 1).
 
     Training sets (``augment``) use augmented reps and this package's builder (pauses 0-2 s);
     scoring sets use the real reps and ``physio_core.datasets.continuous.concatenate_reps``."""
@@ -90,7 +92,7 @@ def build_sets(reps: list[RepRecord], rng: np.random.Generator, per_group: int, 
                 # scoring sets come from the shared builder, not the one the model trained on
                 seq, bounds = concatenate_reps([r.pose() for r in chosen], pause_s=(0.3, 2.0), rng=rng)
                 joints, spans = seq.joints, [(a, b + 1) for a, b in bounds]
-            out.append((joints, spans, k))
+            out.append((joints, spans, k, key[1]))
     return out
 
 
@@ -109,7 +111,7 @@ class RepDetector:
         rng = seed_everything(c.seed)
         sets = build_sets(reps, rng, c.sets_per_group, augment=True)
         xs, ys = [], []
-        for joints, spans, _ in sets:
+        for joints, spans, _, _ in sets:
             xs.append(joint_features(joints)[::STRIDE])
             ys.append(phase_target(len(joints), spans)[::STRIDE])
         allx = np.concatenate(xs)
@@ -134,8 +136,13 @@ class RepDetector:
         return self
 
     @torch.no_grad()
-    def phase(self, joints: np.ndarray) -> np.ndarray:
-        """(T, N_JOINTS, 3) -> (T,) rep-phase signal in [0, 1]."""
+    def phase(self, joints: np.ndarray, fps: float = RATE) -> np.ndarray:
+        """(T, N_JOINTS, 3) at ``fps`` -> (T,) rep-phase signal in [0, 1]; other frame rates
+        are resampled to the training rate and back."""
+        t = len(joints)
+        if t > 1 and abs(fps - RATE) > 0.5:
+            n = max(2, int(round((t - 1) * RATE / fps)) + 1)
+            return resample(self.phase_from_features(joint_features(resample(joints, n))), t)
         return self.phase_from_features(joint_features(joints))
 
     @torch.no_grad()
@@ -148,9 +155,38 @@ class RepDetector:
         y = self.net(to_tensor(x[None]))[0].numpy()
         return resample(y, t) if len(y) > 1 else np.repeat(y, t)
 
-    def count(self, joints: np.ndarray, fps: float = 30.0) -> RepCount:
-        ph = self.phase(joints)
+    def count(self, joints: np.ndarray, fps: float = RATE) -> RepCount:
+        ph = self.phase(joints, fps)
         return self.count_from_phase(ph, fps)
+
+    def segment(self, joints: np.ndarray, fps: float = RATE, rest: float = 0.1
+                ) -> list[tuple[int, int, int]]:
+        """Each counted rep as (start, peak, end) frames.
+
+        The phase was trained as 0.5 - 0.5 cos(2 pi phi) over a rep, so it is ``rest`` (0.1) at
+        phi = 0.1 and 0.9: the frames around each peak where it last / first is at most
+        ``rest`` (the lowest frame between two peaks when it does not fall that far), widened
+        by 1/8 of that span on each side, never into a neighbouring rep."""
+        rc = self.count(joints, fps)
+        ph, peaks = rc.phase, rc.peaks_frame
+        inner = []
+        for k, p in enumerate(peaks):
+            lo = peaks[k - 1] if k else 0
+            hi = peaks[k + 1] if k + 1 < len(peaks) else len(ph) - 1
+            left, right = ph[lo : p + 1], ph[p : hi + 1]
+            below = np.flatnonzero(left <= rest)
+            s = lo + int(below[-1] if below.size else np.argmin(left))
+            below = np.flatnonzero(right <= rest)
+            e = p + int(below[0] if below.size else np.argmin(right))
+            inner.append((s, p, e))
+        out = []
+        for k, (s, p, e) in enumerate(inner):
+            pad = (e - s) / 8.0
+            floor = out[-1][2] + 1 if out else 0
+            ceil = inner[k + 1][0] - 1 if k + 1 < len(inner) else len(ph) - 1
+            s2 = min(p, max(floor, int(round(s - pad))))
+            out.append((s2, p, max(p, min(ceil, int(round(e + pad))))))
+        return out
 
     def count_from_phase(self, ph: np.ndarray, fps: float = 30.0) -> RepCount:
         c = self.config

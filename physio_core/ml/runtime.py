@@ -3,6 +3,7 @@
     suite = ModelSuite.load(get_settings().model_dir)
     suite.classify_window(seq)             -> ExercisePrediction
     suite.rep_phase(seq) / count_reps(seq) -> phase signal / RepCount
+    suite.segment_reps(seq)                -> [(start, peak, end) frame of each rep]
     suite.score_rep(rep_pose)              -> {stability_score, balance_score, injury_risk, reason}
     suite.mistake_and_correction(rep_pose) -> (MistakeLabel, corrected PoseSequence)
 
@@ -58,6 +59,12 @@ def _joints(x: PoseSequence | np.ndarray) -> np.ndarray:
     return j
 
 
+def _fps(seq: PoseSequence | np.ndarray, fps: float | None) -> float:
+    if fps is not None:
+        return float(fps)
+    return float(seq.fps) if isinstance(seq, PoseSequence) else 30.0
+
+
 class ModelSuite:
     def __init__(self, models_dir: Path, models: dict, missing: dict[str, str]):
         self.models_dir = models_dir
@@ -108,12 +115,17 @@ class ModelSuite:
                                   {n: float(v) for n, v in zip(CLASS_NAMES, p)})
 
     # ---------------------------------------------------------------- reps
-    def rep_phase(self, seq: PoseSequence | np.ndarray) -> np.ndarray:
-        return self._need("rep").phase(_joints(seq))
+    def rep_phase(self, seq: PoseSequence | np.ndarray, fps: float | None = None) -> np.ndarray:
+        return self._need("rep").phase(_joints(seq), _fps(seq, fps))
 
-    def count_reps(self, seq: PoseSequence | np.ndarray, fps: float = 30.0):
+    def count_reps(self, seq: PoseSequence | np.ndarray, fps: float | None = None):
         """RepCount(count, peaks_frame, phase) of a continuous set."""
-        return self._need("rep").count(_joints(seq), fps)
+        return self._need("rep").count(_joints(seq), _fps(seq, fps))
+
+    def segment_reps(self, seq: PoseSequence | np.ndarray, fps: float | None = None
+                     ) -> list[tuple[int, int, int]]:
+        """(start, peak, end) frames of each rep the learned rep detector counts."""
+        return self._need("rep").segment(_joints(seq), _fps(seq, fps))
 
     # ---------------------------------------------------------------- stability
     def _movement(self, j: np.ndarray, movement: int | str | None) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from physio_core.ml.classifier import ExerciseClassifier
-from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS, OTHER, Augment, RepRecord, other_samples
+from physio_core.ml.data import CLASS_NAMES, FPS, N_MOVEMENTS, OTHER, Augment, RepRecord, other_samples
 from physio_core.ml.gcn import MistakeGCN, label20, nearest_correct, prob_incorrect, rep_input
 from physio_core.ml.judge import CorrectnessJudge
 from physio_core.ml.repcount import RepDetector, build_sets
@@ -96,6 +96,8 @@ class Raw:
     reference_ok: list[int] = field(default_factory=list)
     reps_true: list[int] = field(default_factory=list)
     reps_pred: list[int] = field(default_factory=list)
+    reps_angle_pred: list[int] = field(default_factory=list)  # the principal-angle counter's
+    rep_bound_err_s: list[float] = field(default_factory=list)  # |start| and |end| errors, exact sets
 
     def extend(self, other: "Raw") -> None:
         for k in self.__dataclass_fields__:
@@ -140,9 +142,20 @@ def score_all(models: Models, reps: list[RepRecord], seed: int = SCORE_SEED) -> 
             raw.anomaly_correct.append(int(r.correct))
             raw.anomaly_movement.append(r.movement)
     if models.rep is not None:
-        for j, _, k in build_sets(reps, rng, per_group=2, augment=False):
+        from physio_core.kinematics import ANGLE_NAMES, angles_from_joints
+        from physio_core.reps import count_reps
+        from physio_core.results import AngleSeries
+
+        for j, spans, k, movement in build_sets(reps, rng, per_group=2, augment=False):
             raw.reps_true.append(k)
-            raw.reps_pred.append(models.rep.count(j).count)
+            found = models.rep.segment(j, FPS)  # as the app counts a known movement
+            raw.reps_pred.append(len(found))
+            if len(found) == k:
+                for (s, _, e), (a, b) in zip(found, spans):
+                    raw.rep_bound_err_s += [abs(s - a) / FPS, abs(e - (b - 1)) / FPS]
+            # reference: the counter the app falls back on, told the movement
+            angles = AngleSeries(ANGLE_NAMES, angles_from_joints(j), np.arange(len(j)) / FPS)
+            raw.reps_angle_pred.append(len(count_reps(angles, fps=FPS, exercise=CLASS_NAMES[movement])))
     return raw
 
 
@@ -196,4 +209,9 @@ def figures(raw: Raw) -> dict:
         f["rep_count_obo"] = float(np.mean(np.abs(p - t) <= 1))
         f["rep_count_exact"] = float(np.mean(p == t))
         f["rep_count_sets"] = len(t)
+        f["rep_boundary_error_s"] = float(np.mean(raw.rep_bound_err_s)) if raw.rep_bound_err_s else float("nan")
+        a = np.array(raw.reps_angle_pred, float)
+        f["rep_count_angle_mae"] = float(np.mean(np.abs(a - t) / t))
+        f["rep_count_angle_obo"] = float(np.mean(np.abs(a - t) <= 1))
+        f["rep_count_angle_exact"] = float(np.mean(a == t))
     return f
