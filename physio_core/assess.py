@@ -207,9 +207,7 @@ def _most_recognised(suite, pose: PoseSequence, reps: list[Rep]) -> str | None:
     if reps:
         parts = [_slice(pose, r.start_frame, r.end_frame) for r in reps]
     else:
-        win, step = max(2, int(WINDOW_S * pose.fps)), max(1, int(WINDOW_STEP_S * pose.fps))
-        parts = [_slice(pose, a, min(len(pose), a + win) - 1)
-                 for a in range(0, max(1, len(pose) - win + 1), step)]
+        parts = _windows(pose, pose.fps)
     labels = [suite.classify_window(p, pose.fps).label for p in parts
               if len(p) >= MIN_REP_FRAMES and _has_person(p)]
     if not labels:
@@ -256,11 +254,16 @@ def rep_feedback(row: dict) -> str | None:
     return f"Rep {row['rep']}: " + "; ".join(parts) + "."
 
 
-def _timeline(suite, pose: PoseSequence, fps: float) -> list[dict]:
+def _windows(pose: PoseSequence, fps: float) -> list[PoseSequence]:
+    """The WINDOW_S windows, WINDOW_STEP_S apart, that the exercise is read on without reps."""
     win, step = max(2, int(WINDOW_S * fps)), max(1, int(WINDOW_STEP_S * fps))
+    return [_slice(pose, a, min(len(pose), a + win) - 1)
+            for a in range(0, max(1, len(pose) - win + 1), step)]
+
+
+def _timeline(suite, pose: PoseSequence, fps: float) -> list[dict]:
     out = []
-    for a in range(0, max(1, len(pose) - win + 1), step):
-        part = _slice(pose, a, min(len(pose), a + win) - 1)
+    for part in _windows(pose, fps):
         if not _has_person(part):
             continue
         p = suite.classify_window(part, fps)
