@@ -189,25 +189,14 @@ def test_warm_up_loads_the_models_once_on_a_background_thread(tmp_path):
     assert suite is assess.get_suite(models)
 
 
-def test_a_recognised_movement_is_counted_by_the_learned_rep_detector(tmp_path):
-    """Subject 3's shoulder abductions (5 correct, 3 incorrect) on auto: the classifier names the
-    movement, the rep detector counts and bounds the reps, ROM is read on the shoulder."""
-    from conftest import uiprmd_set
-    from physio_core.assess import count_set, get_suite
-    from physio_core.reps import count_reps
 
-    seq, bounds, _ = uiprmd_set([("standing_shoulder_abduction", 3, True)] * 5
-                                + [("standing_shoulder_abduction", 3, False)] * 3)
-    result = finish_sequence(seq, backend="uiprmd-kinect", smooth=False)
-    assert result.exercise_label == "standing_shoulder_abduction"
-    assert result.rep_count == len(bounds) == 8
-    found = get_suite(MODELS).segment_reps(result.pose)
-    assert [(r.start_frame, r.end_frame) for r in result.reps] == [(s, e) for s, _, e in found]
-    err = [abs(seq.times[a] - r.start_s) + abs(seq.times[b] - r.end_s) for (a, b), r in zip(bounds, result.reps)]
-    assert max(err) < 0.5, np.round(err, 2)  # measured: at most 0.3 s at both ends together
-    assert all(r.angle.startswith("shoulder_abduction") and r.rom_deg > 60 for r in result.reps)
-
-    # without the models (or without the rep detector's weights) the angle counter counts
-    plain = [(r.start_frame, r.end_frame) for r in count_reps(result.angles, fps=seq.fps)]
-    assert [(r.start_frame, r.end_frame) for r in count_set(result.pose, result.angles, use_models=False)] == plain
-    assert [(r.start_frame, r.end_frame) for r in count_set(result.pose, result.angles, models_dir=tmp_path)] == plain
+def test_fast_arm_raises_on_camera_are_counted_rep_for_rep():
+    """The clip's three jumping-jack arm raises (under a second each), named as shoulder
+    abduction: the principal-angle counter the app uses finds all three, each where the arms
+    go up. (The learned rep detector, trained on UI-PRMD's 1.7-3.9 s Kinect reps, found one here on
+    2026-12-01, which is why uploads are not counted by it: see models/rep_detector.md.)"""
+    result = analyze_video(CLIP, exercise="standing_shoulder_abduction")
+    assert result.rep_count == 3
+    # the arms are highest at about 0.8, 2.0 and 4.9 s (the three raises of the angle chart)
+    assert [round(r.peak_s) for r in result.reps] == [1, 2, 5]
+    assert all(r.angle.startswith("shoulder_abduction") and r.rom_deg > 80 for r in result.reps)

@@ -148,12 +148,12 @@ def score_all(models: Models, reps: list[RepRecord], seed: int = SCORE_SEED) -> 
 
         for j, spans, k, movement in build_sets(reps, rng, per_group=2, augment=False):
             raw.reps_true.append(k)
-            found = models.rep.segment(j, FPS)  # as the app counts a known movement
+            found = models.rep.segment(j, FPS)
             raw.reps_pred.append(len(found))
             if len(found) == k:
                 for (s, _, e), (a, b) in zip(found, spans):
                     raw.rep_bound_err_s += [abs(s - a) / FPS, abs(e - (b - 1)) / FPS]
-            # reference: the counter the app falls back on, told the movement
+            # the counter the app counts with (it learns nothing), told the movement
             angles = AngleSeries(ANGLE_NAMES, angles_from_joints(j), np.arange(len(j)) / FPS)
             raw.reps_angle_pred.append(len(count_reps(angles, fps=FPS, exercise=CLASS_NAMES[movement])))
     return raw
