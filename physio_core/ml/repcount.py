@@ -21,10 +21,9 @@ from physio_core.ml.common import (
     load_checkpoint, save_checkpoint, seed_everything, set_threads, to_tensor, train_loop,
 )
 from physio_core.datasets.continuous import concatenate_reps
-from physio_core.ml.data import Augment, RepRecord, concatenate_joints, phase_target
+from physio_core.ml.data import FPS, Augment, RepRecord, concatenate_joints, phase_target
 
-RATE = 30.0  # frames per second the network was trained on (UI-PRMD's Kinect)
-STRIDE = 2  # the network runs at RATE / STRIDE fps
+STRIDE = 2  # the network runs at FPS / STRIDE (FPS: UI-PRMD's Kinect rate, which it was trained on)
 
 
 class _TCN(nn.Module):
@@ -136,12 +135,12 @@ class RepDetector:
         return self
 
     @torch.no_grad()
-    def phase(self, joints: np.ndarray, fps: float = RATE) -> np.ndarray:
+    def phase(self, joints: np.ndarray, fps: float = FPS) -> np.ndarray:
         """(T, N_JOINTS, 3) at ``fps`` -> (T,) rep-phase signal in [0, 1]; other frame rates
         are resampled to the training rate and back."""
         t = len(joints)
-        if t > 1 and abs(fps - RATE) > 0.5:
-            n = max(2, int(round((t - 1) * RATE / fps)) + 1)
+        if t > 1 and abs(fps - FPS) > 0.5:
+            n = max(2, int(round((t - 1) * FPS / fps)) + 1)
             return resample(self.phase_from_features(joint_features(resample(joints, n))), t)
         return self.phase_from_features(joint_features(joints))
 
@@ -155,11 +154,11 @@ class RepDetector:
         y = self.net(to_tensor(x[None]))[0].numpy()
         return resample(y, t) if len(y) > 1 else np.repeat(y, t)
 
-    def count(self, joints: np.ndarray, fps: float = RATE) -> RepCount:
+    def count(self, joints: np.ndarray, fps: float = FPS) -> RepCount:
         ph = self.phase(joints, fps)
         return self.count_from_phase(ph, fps)
 
-    def segment(self, joints: np.ndarray, fps: float = RATE, rest: float = 0.1
+    def segment(self, joints: np.ndarray, fps: float = FPS, rest: float = 0.1
                 ) -> list[tuple[int, int, int]]:
         """Each counted rep as (start, peak, end) frames.
 
@@ -188,7 +187,7 @@ class RepDetector:
             out.append((s2, p, max(p, min(ceil, int(round(e + pad))))))
         return out
 
-    def count_from_phase(self, ph: np.ndarray, fps: float = 30.0) -> RepCount:
+    def count_from_phase(self, ph: np.ndarray, fps: float = FPS) -> RepCount:
         c = self.config
         peaks, _ = find_peaks(
             ph, height=c.min_height, prominence=c.min_prominence,

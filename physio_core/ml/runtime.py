@@ -20,7 +20,7 @@ import numpy as np
 
 from physio_core.features import fill_gaps
 from physio_core.ml.common import ModelMissing, set_threads
-from physio_core.ml.data import CLASS_NAMES, OTHER
+from physio_core.ml.data import CLASS_NAMES, FPS, OTHER
 from physio_core.skeleton import N_JOINTS, PoseSequence
 
 
@@ -62,7 +62,7 @@ def _joints(x: PoseSequence | np.ndarray) -> np.ndarray:
 def _fps(seq: PoseSequence | np.ndarray, fps: float | None) -> float:
     if fps is not None:
         return float(fps)
-    return float(seq.fps) if isinstance(seq, PoseSequence) else 30.0
+    return float(seq.fps) if isinstance(seq, PoseSequence) else FPS
 
 
 class ModelSuite:
