@@ -350,10 +350,11 @@ def bench_core(landmarks, frames, repeat: int) -> tuple[list[Figure], dict[str, 
 
 def bench_models(poses: Sequence[Any], repeat: int) -> list[Figure]:
     """The models' calls on the live session's second thread, timed one by one on the test
-    clip's poses: the exercise recognised from each 3 s window (every 0.5 s of the clip) and
-    the assessment of each rep the offline counter finds (as if the exercise were picked, so
-    every model runs)."""
+    clip's poses: the exercise recognised from each window the live session would send (its
+    ``LiveConfig`` length and spacing) and the assessment of each rep the offline counter finds
+    (as if the exercise were picked, so every model runs)."""
     from physio_core.assess import assess_one_rep, recognise_window
+    from physio_core.live import LiveConfig
     from physio_core.pipeline import finish_sequence, smooth_sequence
     from physio_core.skeleton import PoseSequence
 
@@ -366,15 +367,17 @@ def bench_models(poses: Sequence[Any], repeat: int) -> list[Figure]:
         rec.na_reason = rep.na_reason = note
         return [rec, rep]
     seq = PoseSequence.from_frames(list(poses), np.arange(len(poses)) / CAMERA_FPS, CAMERA_FPS)
-    win, step = int(3 * CAMERA_FPS), int(0.5 * CAMERA_FPS)
+    live = LiveConfig()
+    win, step = int(live.recognise_window_s * CAMERA_FPS), int(live.recognise_every_s * CAMERA_FPS)
     windows = [seq.slice(e - win, e) for e in range(win, len(seq) + 1, step)]
-    reps = finish_sequence(seq, backend="mediapipe", source="bench").reps
+    reps = finish_sequence(seq, backend="mediapipe", source="bench", assess=False).reps
     rep_poses = [smooth_sequence(seq.slice(r.start_frame, r.end_frame + 1)) for r in reps]
     if not windows:
         rec.na_reason = "the clip is shorter than one window"
     if not rep_poses:
         rep.na_reason = "no rep counted in the clip"
-    recognise_window(windows[0]) if windows else None  # models loaded before timing
+    if windows:
+        recognise_window(windows[0])  # models loaded before timing
     clock = time.perf_counter
     for _ in range(repeat):
         t = []
