@@ -114,8 +114,10 @@ def _panels(session: LiveSession) -> None:
     if snap.exercise != "auto":
         c4.metric("Exercise", _label(snap.exercise))
     else:
+        cfg = session.config
         c4.metric("Exercise (recognised)", _recognised(snap.recognised),
-                  help="Recognised by the exercise classifier from the last 3 s, twice a second. "
+                  help=f"Recognised by the exercise classifier from the last "
+                       f"{cfg.recognise_window_s:g} s, every {cfg.recognise_every_s:g} s. "
                        "Pick the exercise above to fix it.")
     share = snap.frames_with_person / snap.frames_processed if snap.frames_processed else 0.0
     c6.metric("Person found", f"{share:.0%}", help=f"{snap.frames_processed} frames analysed")
