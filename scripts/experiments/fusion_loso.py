@@ -13,7 +13,6 @@ The shipped app uses neither fusion: on 2026-11-30 none of them gained (see the 
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -22,8 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from _folds import fold_args  # noqa: E402
+
 from physio_core.ml import suite  # noqa: E402
-from physio_core.ml.common import set_threads  # noqa: E402
 from physio_core.ml.data import OTHER, Augment, load_uiprmd, other_samples  # noqa: E402
 from physio_core.ml.gcn import correction_targets, rep_input  # noqa: E402
 from physio_core.train import CACHE_DIR, DEFAULT_UIPRMD  # noqa: E402
@@ -93,12 +93,7 @@ def report(out: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=CACHE_DIR / "fusion_loso")
-    ap.add_argument("subjects", nargs="*", type=int)
-    args = ap.parse_args()
-    set_threads(1)
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = fold_args(__doc__, "fusion_loso")
     run_folds(args.out, args.subjects)
     report(args.out)
 

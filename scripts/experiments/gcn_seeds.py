@@ -18,7 +18,6 @@ kept files: --report-only.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -27,8 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from _folds import fold_args  # noqa: E402
+
 from physio_core.ml import suite  # noqa: E402
-from physio_core.ml.common import set_threads  # noqa: E402
 from physio_core.ml.data import load_uiprmd  # noqa: E402
 from physio_core.ml.gcn import GCNConfig, MistakeGCN, correction_targets, denormalise, label20, rep_input  # noqa: E402
 from physio_core.ml.judge import CorrectnessJudge  # noqa: E402
@@ -110,14 +110,11 @@ def report(out: Path, seeds: list[int], held: list[int]) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=CACHE_DIR / "gcn_seeds")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[31, 32, 33])
-    ap.add_argument("--report-only", action="store_true")
-    ap.add_argument("subjects", nargs="*", type=int)
-    args = ap.parse_args()
-    set_threads(1)
-    args.out.mkdir(parents=True, exist_ok=True)
+    def extra(ap) -> None:
+        ap.add_argument("--seeds", type=int, nargs="+", default=[31, 32, 33])
+        ap.add_argument("--report-only", action="store_true")
+
+    args = fold_args(__doc__, "gcn_seeds", extra)
     if not args.report_only:
         run_folds(args.out, args.subjects, args.seeds)
     report(args.out, args.seeds, args.subjects)

@@ -17,7 +17,6 @@ favour). About 1.5 min per fold to train; scoring takes seconds.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -26,8 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from _folds import fold_args  # noqa: E402
+
 from physio_core.ml import suite  # noqa: E402
-from physio_core.ml.common import set_threads  # noqa: E402
 from physio_core.ml.data import load_uiprmd, rotate, scale_bones  # noqa: E402
 from physio_core.ml.gcn import GCNConfig, MistakeGCN, correction_targets, prob_incorrect, read_label, rep_input  # noqa: E402
 from physio_core.skeleton import N_JOINTS, J  # noqa: E402
@@ -61,12 +61,7 @@ VARIANTS["all"] = [v for k in ("trim", "hold", "pitch", "limbs") for v in VARIAN
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=CACHE_DIR / "gcn_tta")
-    ap.add_argument("subjects", nargs="*", type=int)
-    args = ap.parse_args()
-    set_threads(1)
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = fold_args(__doc__, "gcn_tta")
     reps = load_uiprmd(DEFAULT_UIPRMD, CACHE_DIR)
     subjects = args.subjects or sorted({r.subject for r in reps})
     targets = None

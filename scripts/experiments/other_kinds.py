@@ -15,7 +15,6 @@ often each kind of the held-out subject's synthetic "other" windows (the same wi
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -24,9 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from _folds import fold_args  # noqa: E402
+
 from physio_core.ml import classifier, suite  # noqa: E402
 from physio_core.ml.classifier import ExerciseClassifier  # noqa: E402
-from physio_core.ml.common import set_threads  # noqa: E402
 from physio_core.ml.data import OTHER, Augment, load_uiprmd, other_samples  # noqa: E402
 from physio_core.train import CACHE_DIR, DEFAULT_UIPRMD  # noqa: E402
 
@@ -82,12 +82,8 @@ def report(out: Path, variant: str) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=CACHE_DIR / "other_kinds")
-    ap.add_argument("--variant", action="append", choices=sorted(VARIANTS))
-    ap.add_argument("subjects", nargs="*", type=int)
-    args = ap.parse_args()
-    set_threads(1)
+    args = fold_args(__doc__, "other_kinds",
+                     lambda ap: ap.add_argument("--variant", action="append", choices=sorted(VARIANTS)))
     for v in args.variant or ["all", "no_d"]:
         run_folds(args.out, v, args.subjects)
     for v in VARIANTS:
