@@ -166,6 +166,58 @@ def assess_one_rep(rep_pose: PoseSequence, exercise: str = "auto",
     return assess_rep(suite, rep_pose, given, baseline)
 
 
+def count_set(pose: PoseSequence, angles, exercise: str | None = None,
+              models_dir: str | Path | None = None, use_models: bool = True) -> list[Rep]:
+    """The reps of a recorded set (``angles``: the 23 angles of ``pose``).
+
+    A movement the models know (``exercise``, or on auto the one the exercise classifier calls
+    most of the reps the angle counter finds, or most 3 s windows when it finds none) is
+    counted by the learned rep detector, which counts UI-PRMD sets better than the angle
+    counter on subjects it never saw (model card); anything else, or without the models, by
+    the principal-angle counter (``reps.count_reps``). ROM / min / max are on the movement's
+    principal angle either way. ValueError when the exercise's angles were never measured."""
+    from physio_core.reps import choose_principal_angle, count_reps, exercise_key, reps_at
+
+    principal = choose_principal_angle(angles, exercise=exercise)
+    reps = list(count_reps(angles, angle=principal, fps=pose.fps, exercise=exercise))
+    if not use_models or (exercise is not None and exercise_key(exercise) is None):
+        return reps
+    try:
+        suite = get_suite(models_dir)
+        if not suite.has("rep"):
+            return reps
+        movement = exercise_key(exercise)
+        if movement is None:
+            movement = _most_recognised(suite, pose, reps)
+            if movement is None:
+                return reps
+            principal = choose_principal_angle(angles, exercise=movement)
+        return reps_at(suite.segment_reps(pose), angles, principal, pose.fps)
+    except Exception:  # a model failure must not cost the user the angle counter's reps
+        log.exception("the learned rep detector failed; keeping the angle counter's reps")
+        return reps
+
+
+def _most_recognised(suite, pose: PoseSequence, reps: list[Rep]) -> str | None:
+    """The movement the classifier calls most of the reps (or 3 s windows), None if "other"."""
+    from physio_core.ml.data import CLASS_NAMES, OTHER
+
+    if not suite.has("classifier"):
+        return None
+    if reps:
+        parts = [_slice(pose, r.start_frame, r.end_frame) for r in reps]
+    else:
+        win, step = max(2, int(WINDOW_S * pose.fps)), max(1, int(WINDOW_STEP_S * pose.fps))
+        parts = [_slice(pose, a, min(len(pose), a + win) - 1)
+                 for a in range(0, max(1, len(pose) - win + 1), step)]
+    labels = [suite.classify_window(p, pose.fps).label for p in parts
+              if len(p) >= MIN_REP_FRAMES and _has_person(p)]
+    if not labels:
+        return None
+    label = Counter(labels).most_common(1)[0][0]
+    return label if label in CLASS_NAMES[:OTHER] else None
+
+
 @dataclass(frozen=True)
 class Recognition:
     """The exercise recognised in a stretch of a live stream."""

@@ -180,10 +180,12 @@ def finish_sequence(
 ) -> SessionResult:
     """Filter a raw pose sequence, compute the 23 angles and count reps -> SessionResult.
 
-    ``assess``: add the learned models' exercise label, per-rep scores and mistakes
-    (physio_core.assess); missing models leave it out with a warning, never an error."""
+    ``assess``: count a known movement with the learned rep detector (``assess.count_set``) and
+    add the learned models' exercise label, per-rep scores and mistakes (physio_core.assess);
+    missing models leave it out with a warning, never an error. Without it the principal-angle
+    counter counts every set."""
+    from physio_core.assess import count_set
     from physio_core.kinematics import compute_angles
-    from physio_core.reps import choose_principal_angle, count_reps
 
     valid = seq.valid
     n_person = int(valid.sum())
@@ -194,11 +196,9 @@ def finish_sequence(
     if n_person >= 2:
         ex = None if exercise in ("", "auto", None) else exercise
         try:
-            principal = choose_principal_angle(angles, exercise=ex)
+            reps = count_set(filtered, angles, ex, use_models=assess)
         except ValueError:  # the exercise's angles were never measured
             warnings.append(f"The angles of '{exercise}' could not be measured: no reps counted.")
-        else:
-            reps = list(count_reps(angles, angle=principal, fps=seq.fps, exercise=ex))
     started = started_at or datetime.now(UTC)
     duration = float(seq.times[-1] - seq.times[0]) + 1.0 / seq.fps if len(seq) else 0.0
     result = SessionResult(

@@ -418,6 +418,16 @@ def count_reps(
     return _to_reps(_drop_small(events, cfg), name, x, angles.times, fps)
 
 
+def reps_at(frames: Sequence[tuple[int, int, int]], angles: AngleSeries, angle: str,
+            fps: float | None = None) -> list[Rep]:
+    """Rep records for reps found elsewhere (e.g. the learned rep detector): (start, peak, end)
+    frames each, with ROM / min / max in degrees on ``angle`` as ``count_reps`` reports them."""
+    cfg = RepConfig()
+    fps = fps or _fps_of(angles)
+    x = butter_lowpass(angles[angle], fps, _smoothing_hz(cfg.smooth_hz, fps), order=2)
+    return _to_reps([_Event(s, p, e, 0.0) for s, p, e in frames], angle, x, angles.times, fps)
+
+
 def _smoothing_hz(cutoff_hz: float, fps: float) -> float:
     # a slow stream (a few processed fps) cannot carry the default cutoff: keep below Nyquist
     return min(cutoff_hz, 0.4 * fps)

@@ -34,7 +34,7 @@ class Rep:
     end_frame: int  # inclusive
     start_s: float
     end_s: float
-    angle: str  # name of the angle the rep was counted on
+    angle: str  # the angle its ROM is read on (and that the principal-angle counter counted on)
     rom_deg: float  # range of motion of that angle within the rep
     min_deg: float
     max_deg: float

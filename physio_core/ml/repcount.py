@@ -16,12 +16,13 @@ import torch
 from scipy.signal import find_peaks
 from torch import nn
 
-from physio_core.features import N_FEATURES, joint_features, resample
+from physio_core.features import N_FEATURES, fill_gaps, joint_features, resample
 from physio_core.ml.common import (
     load_checkpoint, save_checkpoint, seed_everything, set_threads, to_tensor, train_loop,
 )
 from physio_core.datasets.continuous import concatenate_reps
 from physio_core.ml.data import FPS, Augment, RepRecord, concatenate_joints, phase_target
+from physio_core.skeleton import J
 
 STRIDE = 2  # the network runs at FPS / STRIDE (FPS: UI-PRMD's Kinect rate, which it was trained on)
 
@@ -52,10 +53,13 @@ class RepConfig:
     lr: float = 3e-3
     batch_size: int = 16
     crop: int = 192  # training crop, in network steps
-    sets_per_group: int = 2
+    sets_per_group: int = 12
     min_height: float = 0.5
     min_prominence: float = 0.35
-    min_distance_s: float = 0.6
+    min_distance_s: float = 0.35
+    # each training set is sped up as a whole (reps and pauses) by a factor drawn
+    # log-uniformly from this range: UI-PRMD's reps take 1.7-3.9 s, athletes are often faster
+    tempo: tuple[float, float] = (1.0, 3.0)
     seed: int = 11
 
 
@@ -95,6 +99,13 @@ def build_sets(reps: list[RepRecord], rng: np.random.Generator, per_group: int, 
     return out
 
 
+def speed_up(joints: np.ndarray, spans: list[tuple[int, int]], factor: float):
+    """A set played ``factor`` times faster: resampled joints and rep spans."""
+    n = max(2, int(round(len(joints) / factor)))
+    scale = (n - 1) / max(1, len(joints) - 1)
+    return resample(joints, n), [(int(round(a * scale)), int(round(b * scale))) for a, b in spans]
+
+
 class RepDetector:
     name = "rep_detector"
 
@@ -111,6 +122,8 @@ class RepDetector:
         sets = build_sets(reps, rng, c.sets_per_group, augment=True)
         xs, ys = [], []
         for joints, spans, _, _ in sets:
+            if c.tempo[1] > c.tempo[0]:
+                joints, spans = speed_up(joints, spans, float(np.exp(rng.uniform(*np.log(c.tempo)))))
             xs.append(joint_features(joints)[::STRIDE])
             ys.append(phase_target(len(joints), spans)[::STRIDE])
         allx = np.concatenate(xs)
@@ -137,12 +150,18 @@ class RepDetector:
     @torch.no_grad()
     def phase(self, joints: np.ndarray, fps: float = FPS) -> np.ndarray:
         """(T, N_JOINTS, 3) at ``fps`` -> (T,) rep-phase signal in [0, 1]; other frame rates
-        are resampled to the training rate and back."""
+        are resampled to the training rate and back. Frames without a person (NaN pelvis) read
+        0: no rep is counted where nobody is seen (the gaps are bridged for the network)."""
         t = len(joints)
+        seen = np.isfinite(joints[:, J.PELVIS, 0])
+        if seen.any() and not seen.all():
+            joints = fill_gaps(joints)
         if t > 1 and abs(fps - FPS) > 0.5:
             n = max(2, int(round((t - 1) * FPS / fps)) + 1)
-            return resample(self.phase_from_features(joint_features(resample(joints, n))), t)
-        return self.phase_from_features(joint_features(joints))
+            ph = resample(self.phase_from_features(joint_features(resample(joints, n))), t)
+        else:
+            ph = self.phase_from_features(joint_features(joints))
+        return np.where(seen, ph, 0.0).astype(np.float32)
 
     @torch.no_grad()
     def phase_from_features(self, feats: np.ndarray) -> np.ndarray:
@@ -201,6 +220,7 @@ class RepDetector:
     def save(self, path: str | Path) -> None:
         cfg = dict(self.config.__dict__)
         cfg["dilations"] = list(cfg["dilations"])
+        cfg["tempo"] = list(cfg["tempo"])
         save_checkpoint(path, self.name, cfg, self.net.state_dict(),
                         {"mean": torch.from_numpy(self.mean), "std": torch.from_numpy(self.std)})
 
@@ -209,6 +229,7 @@ class RepDetector:
         ck = load_checkpoint(path, cls.name)
         cfg = dict(ck["config"])
         cfg["dilations"] = tuple(cfg["dilations"])
+        cfg["tempo"] = tuple(cfg.get("tempo", (1.0, 1.0)))
         m = cls(RepConfig(**cfg))
         m.net.load_state_dict(ck["state"])
         m.net.eval()

@@ -47,16 +47,17 @@ class MistakeLabel:
         return f"{self.movement}: {'correct' if self.correct else 'incorrect'}"
 
 
-def _joints(x: PoseSequence | np.ndarray) -> np.ndarray:
+def _joints(x: PoseSequence | np.ndarray, fill: bool = True) -> np.ndarray:
+    """Checked (T, N_JOINTS, 3) joints; frames without a person are filled from their
+    neighbours unless ``fill`` is False (the rep detector reads them as rest)."""
     j = x.joints if isinstance(x, PoseSequence) else np.asarray(x, float)
     if j.ndim != 3 or j.shape[1:] != (N_JOINTS, 3):
         raise ValueError(f"expected (T, {N_JOINTS}, 3) joints, got {j.shape}")
     if len(j) < 2:
         raise ValueError("need at least 2 frames")
-    j = fill_gaps(j)
     if not np.isfinite(j[:, 0, 0]).any():
         raise ValueError("no frame with a person in it")
-    return j
+    return fill_gaps(j) if fill else j
 
 
 def _fps(seq: PoseSequence | np.ndarray, fps: float | None) -> float:
@@ -116,16 +117,16 @@ class ModelSuite:
 
     # ---------------------------------------------------------------- reps
     def rep_phase(self, seq: PoseSequence | np.ndarray, fps: float | None = None) -> np.ndarray:
-        return self._need("rep").phase(_joints(seq), _fps(seq, fps))
+        return self._need("rep").phase(_joints(seq, fill=False), _fps(seq, fps))
 
     def count_reps(self, seq: PoseSequence | np.ndarray, fps: float | None = None):
         """RepCount(count, peaks_frame, phase) of a continuous set."""
-        return self._need("rep").count(_joints(seq), _fps(seq, fps))
+        return self._need("rep").count(_joints(seq, fill=False), _fps(seq, fps))
 
     def segment_reps(self, seq: PoseSequence | np.ndarray, fps: float | None = None
                      ) -> list[tuple[int, int, int]]:
         """(start, peak, end) frames of each rep the learned rep detector counts."""
-        return self._need("rep").segment(_joints(seq), _fps(seq, fps))
+        return self._need("rep").segment(_joints(seq, fill=False), _fps(seq, fps))
 
     # ---------------------------------------------------------------- stability
     def _movement(self, j: np.ndarray, movement: int | str | None) -> int:
