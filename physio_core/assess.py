@@ -170,12 +170,14 @@ def count_set(pose: PoseSequence, angles, exercise: str | None = None,
               models_dir: str | Path | None = None, use_models: bool = True) -> list[Rep]:
     """The reps of a recorded set (``angles``: the 23 angles of ``pose``).
 
-    A movement the models know (``exercise``, or on auto the one the exercise classifier calls
-    most of the reps the angle counter finds, or most 3 s windows when it finds none) is
-    counted by the learned rep detector, which counts UI-PRMD sets better than the angle
-    counter on subjects it never saw (model card); anything else, or without the models, by
-    the principal-angle counter (``reps.count_reps``). ROM / min / max are on the movement's
-    principal angle either way. ValueError when the exercise's angles were never measured."""
+    The principal-angle counter (``reps.count_reps``) counts every set. A movement the models
+    know (``exercise``, or on auto the one the exercise classifier calls most of the reps the
+    angle counter finds, or most 3 s windows when it finds none) is also counted by the learned
+    rep detector, and the larger count is kept (the angle counter's on a tie). Both counters
+    miss reps rather than invent them, in different places: the angle counter misses
+    small-range reps below its 15 deg floor, the detector fast reps it never saw on camera.
+    Keeping the larger count is what the app's rep figures in the rep detector's model card
+    score. ValueError when the exercise's angles were never measured."""
     from physio_core.reps import choose_principal_angle, count_reps, exercise_key, reps_at
 
     principal = choose_principal_angle(angles, exercise=exercise)
@@ -192,10 +194,11 @@ def count_set(pose: PoseSequence, angles, exercise: str | None = None,
             if movement is None:
                 return reps
             principal = choose_principal_angle(angles, exercise=movement)
-        return reps_at(suite.segment_reps(pose), angles, principal, pose.fps)
+        found = suite.segment_reps(pose)
     except Exception:  # a model failure must not cost the user the angle counter's reps
         log.exception("the learned rep detector failed; keeping the angle counter's reps")
         return reps
+    return reps_at(found, angles, principal, pose.fps) if len(found) > len(reps) else reps
 
 
 def _most_recognised(suite, pose: PoseSequence, reps: list[Rep]) -> str | None:
@@ -207,9 +210,7 @@ def _most_recognised(suite, pose: PoseSequence, reps: list[Rep]) -> str | None:
     if reps:
         parts = [_slice(pose, r.start_frame, r.end_frame) for r in reps]
     else:
-        win, step = max(2, int(WINDOW_S * pose.fps)), max(1, int(WINDOW_STEP_S * pose.fps))
-        parts = [_slice(pose, a, min(len(pose), a + win) - 1)
-                 for a in range(0, max(1, len(pose) - win + 1), step)]
+        parts = _windows(pose, pose.fps)
     labels = [suite.classify_window(p, pose.fps).label for p in parts
               if len(p) >= MIN_REP_FRAMES and _has_person(p)]
     if not labels:

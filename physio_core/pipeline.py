@@ -180,10 +180,10 @@ def finish_sequence(
 ) -> SessionResult:
     """Filter a raw pose sequence, compute the 23 angles and count reps -> SessionResult.
 
-    ``assess``: count a known movement with the learned rep detector (``assess.count_set``) and
-    add the learned models' exercise label, per-rep scores and mistakes (physio_core.assess);
-    missing models leave it out with a warning, never an error. Without it the principal-angle
-    counter counts every set."""
+    ``assess``: also count a known movement with the learned rep detector, keeping the larger
+    count (``assess.count_set``), and add the learned models' exercise label, per-rep scores and
+    mistakes (physio_core.assess); missing models leave it out with a warning, never an error.
+    Without it the principal-angle counter alone counts every set."""
     from physio_core.assess import count_set
     from physio_core.kinematics import compute_angles
 
