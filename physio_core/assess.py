@@ -173,11 +173,12 @@ def count_set(pose: PoseSequence, angles, exercise: str | None = None,
     The principal-angle counter (``reps.count_reps``) counts every set. A movement the models
     know (``exercise``, or on auto the one the exercise classifier calls most of the reps the
     angle counter finds, or most 3 s windows when it finds none) is also counted by the learned
-    rep detector, and the larger count is kept (the angle counter's on a tie). Both counters
-    miss reps rather than invent them, in different places: the angle counter misses
-    small-range reps below its 15 deg floor, the detector fast reps it never saw on camera.
-    Keeping the larger count is what the app's rep figures in the rep detector's model card
-    score. ValueError when the exercise's angles were never measured."""
+    rep detector, and the larger count is kept (the angle counter's on a tie). On real sets
+    both err by missing reps, in different places: the angle counter misses small-range reps
+    below its 15 deg floor, the detector fast reps on camera. Keeping the larger count is what
+    the app's rep figures in the rep detector's model card score, with its cost (more reps
+    counted in sequences with no exercise in them). ValueError when the exercise's angles were
+    never measured."""
     from physio_core.reps import choose_principal_angle, count_reps, exercise_key, reps_at
 
     principal = choose_principal_angle(angles, exercise=exercise)
