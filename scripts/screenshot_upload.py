@@ -130,7 +130,9 @@ def log_in(driver, wait, email: str = DEMO_ADMIN_EMAIL, password: str = DEMO_ADM
 
 
 def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, height: int = 3000,
-            timeout_s: float = 240) -> ScreenshotResult:
+            timeout_s: float = 240, exercise: str | None = None) -> ScreenshotResult:
+    """``exercise``: the Exercise box's option as the page shows it ("Deep squat"); None keeps
+    "Detect automatically"."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -160,6 +162,15 @@ def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, heigh
             driver.find_element(*add_button).click()
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"{sidebar} [data-testid='stSelectbox']"))
             step("athlete added")
+            if exercise:
+                box = driver.find_element(By.XPATH, "//div[@data-testid='stSelectbox'][.//p[normalize-space()='Exercise']]")
+                box.find_element(By.CSS_SELECTOR, "input").send_keys(exercise)
+                wait.until(EC.element_to_be_clickable(
+                    (By.XPATH, f"//*[@role='option'][normalize-space()='{exercise}']"))).click()
+                picked = "//div[@data-testid='stSelectbox'][.//p[normalize-space()='Exercise']]"
+                wait.until(lambda d: exercise in d.find_element(By.XPATH, picked).text
+                           or exercise == d.find_element(By.XPATH, picked + "//input").get_attribute("value"))
+                step(f"exercise: {exercise}")
             upload = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "input[type='file']")))
             upload.send_keys(str(video.resolve()))
             wait.until(EC.element_to_be_clickable(
@@ -216,13 +227,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=1400)
     ap.add_argument("--height", type=int, default=3000)
     ap.add_argument("--timeout", type=float, default=240, help="seconds to wait for each step")
+    ap.add_argument("--exercise", help='pick this exercise as the page names it, e.g. "Deep squat"')
     args = ap.parse_args(argv)
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         print("error: needs Debian's chromium and chromium-driver "
               "(apt-get install -y chromium chromium-driver)", file=sys.stderr)
         return 2
     res = capture(args.video, args.out, frame=args.frame, width=args.width, height=args.height,
-                  timeout_s=args.timeout)
+                  timeout_s=args.timeout, exercise=args.exercise)
     print(res.png)
     print(f"success: {res.success_text!r}; errors: {res.errors}; metrics: {res.metrics}; "
           f"captions: {res.image_captions}; plotly charts: {res.plotly_charts}")
