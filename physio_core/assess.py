@@ -345,10 +345,18 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
     if rows and movement is None:
         warnings.append("No known exercise was recognised: stability, injury risk and mistakes are "
                         "scored only for the movements the models know. Pick the exercise to score it.")
+    if given is not None and timeline:
+        seen, n = Counter(t["exercise"] for t in timeline).most_common(1)[0]
+        if seen != given and n > len(timeline) / 2:
+            what = "no exercise the models know" if seen == "other" else seen.replace("_", " ")
+            warnings.append(f"Most reps look like {what}, not {given.replace('_', ' ')}: they were "
+                            f"counted and scored as {given.replace('_', ' ')}. If that is not the "
+                            "exercise, analyse again with the right one (or 'Detect automatically').")
     feedback: list[str] = []
-    if label != "other":
-        feedback.append(f"Exercise recognised: {label.replace('_', ' ')}"
-                        + ("" if given else f" ({conf:.0%})") + ".")
+    if given:
+        feedback.append(f"Exercise chosen: {given.replace('_', ' ')}.")
+    elif label != "other":
+        feedback.append(f"Exercise recognised: {label.replace('_', ' ')} ({conf:.0%}).")
     if "injury_risk" in metrics and rows:
         worst = max((r for r in rows if "injury_risk" in r), key=lambda r: r["injury_risk"])
         feedback.append(f"Highest injury risk on rep {worst['rep']} ({worst['injury_risk']:.2f}): "

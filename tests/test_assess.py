@@ -139,6 +139,20 @@ def test_an_exercise_the_user_names_is_scored_even_if_unrecognised():
     assert all("injury_risk" in r for r in result.rep_assessments)
 
 
+def test_naming_the_wrong_exercise_is_flagged_not_silently_scored(squat_set):
+    """Squats analysed as shoulder abduction: counted and scored as the user asked, with a
+    warning that the reps look like deep squats; named right, no such warning."""
+    seq, reps, _ = squat_set
+    wrong = assess_session(seq, reps, seq.fps, exercise="standing_shoulder_abduction")
+    assert wrong.exercise == "standing_shoulder_abduction"
+    assert all("injury_risk" in r for r in wrong.reps)
+    flagged = [w for w in wrong.warnings if w.startswith("Most reps look like")]
+    assert len(flagged) == 1 and "deep squat, not standing shoulder abduction" in flagged[0]
+    assert "Exercise chosen: standing shoulder abduction." in wrong.feedback  # not "recognised"
+    right = assess_session(seq, reps, seq.fps, exercise="deep_squat")
+    assert not right.warnings
+
+
 def test_one_rep_of_no_known_exercise_gets_its_label_only(squat_set):
     """The live path's per-rep call keeps the rule: standing still (a real pose held) is "other"
     and gets no made-up scores, unless the user named the exercise."""
