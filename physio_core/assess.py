@@ -108,6 +108,13 @@ def _slice(pose: PoseSequence, a: int, b: int) -> PoseSequence:
                         None if pose.root is None else pose.root[s])
 
 
+def _rep_poses(pose: PoseSequence, reps: list[Rep]) -> list[tuple[Rep, PoseSequence]]:
+    """The reps long enough and with the athlete in view to be read by the models, each with
+    its slice of ``pose``."""
+    sliced = [(r, _slice(pose, r.start_frame, r.end_frame)) for r in reps]
+    return [(r, p) for r, p in sliced if len(p) >= MIN_REP_FRAMES and _has_person(p)]
+
+
 def _has_person(pose: PoseSequence) -> bool:
     return len(pose) >= 2 and int(pose.valid.sum()) >= 2
 
@@ -209,11 +216,10 @@ def _most_recognised(suite, pose: PoseSequence, reps: list[Rep]) -> str | None:
     if not suite.has("classifier"):
         return None
     if reps:
-        parts = [_slice(pose, r.start_frame, r.end_frame) for r in reps]
+        parts = [p for _, p in _rep_poses(pose, reps)]
     else:
-        parts = _windows(pose, pose.fps)
-    labels = [suite.classify_window(p, pose.fps).label for p in parts
-              if len(p) >= MIN_REP_FRAMES and _has_person(p)]
+        parts = [p for p in _windows(pose, pose.fps) if len(p) >= MIN_REP_FRAMES and _has_person(p)]
+    labels = [suite.classify_window(p, pose.fps).label for p in parts]
     if not labels:
         return None
     label = Counter(labels).most_common(1)[0][0]
@@ -289,12 +295,12 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
                 for k in ("classifier", "stability", "gcn") if not suite.has(k)]
     given = exercise if exercise in CLASS_NAMES[:OTHER] else None
 
-    rep_poses = [(r, _slice(pose, r.start_frame, r.end_frame)) for r in reps]
-    rep_poses = [(r, p) for r, p in rep_poses if len(p) >= MIN_REP_FRAMES and _has_person(p)]
+    rep_poses = _rep_poses(pose, reps)
 
     # the session's exercise: the user's choice, else the majority of the reps' (or windows')
     timeline: list[dict] = []
     label, conf = given or "other", 1.0 if given else 0.0
+    seen, n_seen = label, 0  # the classifier's majority and its count (none without a timeline)
     if suite.has("classifier"):
         if rep_poses:
             preds = [suite.classify_window(p, fps) for _, p in rep_poses]
@@ -303,9 +309,11 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
                         for (r, _), q in zip(rep_poses, preds)]
         elif _has_person(pose):
             timeline = _timeline(suite, pose, fps)
-        if timeline and given is None:
-            label = Counter(t["exercise"] for t in timeline).most_common(1)[0][0]
-            conf = float(np.mean([t["confidence"] for t in timeline if t["exercise"] == label]))
+        if timeline:
+            seen, n_seen = Counter(t["exercise"] for t in timeline).most_common(1)[0]
+            if given is None:
+                label = seen
+                conf = float(np.mean([t["confidence"] for t in timeline if t["exercise"] == label]))
     movement = given or (label if label != "other" else None)
 
     rows: list[dict] = []
@@ -345,13 +353,11 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
     if rows and movement is None:
         warnings.append("No known exercise was recognised: stability, injury risk and mistakes are "
                         "scored only for the movements the models know. Pick the exercise to score it.")
-    if given is not None and timeline:
-        seen, n = Counter(t["exercise"] for t in timeline).most_common(1)[0]
-        if seen != given and n > len(timeline) / 2:
-            what = "no exercise the models know" if seen == "other" else seen.replace("_", " ")
-            warnings.append(f"Most reps look like {what}, not {given.replace('_', ' ')}: they were "
-                            f"counted and scored as {given.replace('_', ' ')}. If that is not the "
-                            "exercise, analyse again with the right one (or 'Detect automatically').")
+    if given is not None and timeline and seen != given and n_seen > len(timeline) / 2:
+        what = "no exercise the models know" if seen == "other" else seen.replace("_", " ")
+        warnings.append(f"Most reps look like {what}, not {given.replace('_', ' ')}: they were "
+                        f"counted and scored as {given.replace('_', ' ')}. If that is not the "
+                        "exercise, analyse again with the right one (or 'Detect automatically').")
     feedback: list[str] = []
     if given:
         feedback.append(f"Exercise chosen: {given.replace('_', ' ')}.")
