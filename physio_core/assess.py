@@ -177,19 +177,23 @@ def count_set(pose: PoseSequence, angles, exercise: str | None = None,
               models_dir: str | Path | None = None, use_models: bool = True) -> list[Rep]:
     """The reps of a recorded set (``angles``: the 23 angles of ``pose``).
 
-    The principal-angle counter (``reps.count_reps``) counts every set. A movement the models
-    know (``exercise``, or on auto the one the exercise classifier calls most of the reps the
-    angle counter finds, or most 3 s windows when it finds none) is also counted by the learned
-    rep detector, and the larger count is kept (the angle counter's on a tie). On real sets
-    both err by missing reps, in different places: the angle counter misses small-range reps
-    below its 15 deg floor, the detector fast reps on camera. Keeping the larger count is what
-    the app's rep figures in the rep detector's model card score, with its cost (more reps
-    counted in sequences with no exercise in them). ValueError when the exercise's angles were
-    never measured."""
-    from physio_core.reps import choose_principal_angle, count_reps, exercise_key, reps_at
+    The principal-angle counter (``reps.count_reps``) counts every set, less the reps in which
+    no joint moves about 12 cm (``reps.drop_motionless``: standing still in view counts none).
+    A movement the models know (``exercise``, or on auto the one the exercise classifier calls
+    most of the reps the angle counter finds, or most 3 s windows when it finds none) is also
+    counted by the learned rep detector, and the larger count is kept (``reps.larger_count``:
+    the angle counter's on a tie; none of the detector's reps within the principal angle's
+    tracking-noise floor or without that motion). On real sets both err by missing reps, in
+    different places: the angle counter misses small-range reps below its 15 deg floor, the
+    detector fast reps on camera. Keeping the larger count is what the app's rep figures in the
+    rep detector's model card score, with its cost (more reps counted in sequences with no
+    exercise in them). ValueError when the exercise's angles were never measured."""
+    from physio_core.reps import (choose_principal_angle, count_reps, drop_motionless, exercise_key,
+                                  larger_count)
 
     principal = choose_principal_angle(angles, exercise=exercise)
-    reps = list(count_reps(angles, angle=principal, fps=pose.fps, exercise=exercise))
+    reps = drop_motionless(count_reps(angles, angle=principal, fps=pose.fps, exercise=exercise),
+                           pose.joints, pose.fps)
     if not use_models or (exercise is not None and exercise_key(exercise) is None):
         return reps
     try:
@@ -206,7 +210,7 @@ def count_set(pose: PoseSequence, angles, exercise: str | None = None,
     except Exception:  # a model failure must not cost the user the angle counter's reps
         log.exception("the learned rep detector failed; keeping the angle counter's reps")
         return reps
-    return reps_at(found, angles, principal, pose.fps) if len(found) > len(reps) else reps
+    return larger_count(reps, found, angles, principal, pose.fps, joints=pose.joints)
 
 
 def _most_recognised(suite, pose: PoseSequence, reps: list[Rep]) -> str | None:

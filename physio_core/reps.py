@@ -15,6 +15,11 @@ goes up from rest:
   rep starts first, the first frame within ``bound_frac`` of that new floor. Its start is,
   symmetrically, the last frame within ``bound_frac`` of rest before the climb.
 
+Tracking noise: an excursion no larger than what noise alone makes on that angle family while
+the person stands still (``NOISE_FLOOR_DEG``) is not a rep, live or offline. Offline, the app
+also drops reps in which no joint really moves (``drop_motionless``), and ``larger_count`` is
+how it combines these reps with the learned rep detector's.
+
 Offline (``count_reps``) the signal is smoothed with a zero-phase Butterworth filter, and a final
 pass drops reps below ``rel_rom`` x the median ROM of the set (the streaming counter only knows
 the reps before). Live (``StreamingRepCounter``) it is smoothed with the causal Butterworth of the
@@ -33,7 +38,7 @@ are still reported in degrees on the principal angle.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -42,6 +47,7 @@ from scipy.signal import butter, find_peaks, group_delay, sos2tf
 from physio_core.filters import StreamingLowpass, butter_lowpass, fill_gaps
 from physio_core.kinematics import ANGLE_NAMES
 from physio_core.results import AngleSeries, Rep
+from physio_core.skeleton import J
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,24 @@ _ALIASES = {
     "scaption": "standing_shoulder_scaption",
     "straight_leg_raise": "standing_active_straight_leg_raise",
 }
+# Noise floor of three angle families: a person standing still, seen with the tracker noise
+# the models train with, reads "reps" on them (knee bend up to 22 deg: an unsigned angle near
+# straight only rises with noise; shoulder abduction up to 29; shoulder rotation 42 in 95 %,
+# where a forearm near the elbow-flexion threshold swings it), while real reps are larger: of
+# 1600 UI-PRMD reps one 18 deg inline lunge is smaller. A rep must exceed it, whoever found it,
+# live too. Hip and shoulder flexion noise overlaps real reps (some of 14-28 deg) and gets no
+# floor; offline, MIN_REP_MOTION drops the rest (scripts/experiments/standing_still.py).
+NOISE_FLOOR_DEG: dict[str, float] = {
+    "knee_angle": 25.0,
+    "shoulder_abduction": 30.0,
+    "shoulder_rotation": 35.0,
+}
+# A rep moves some joint at least this far, in body sizes (torso + thigh + shin, ~1.2 m), i.e.
+# about 12 cm, on joint paths low-passed at _MOTION_HZ (``rep_motion``). With the noise floors
+# it leaves no rep in the standing-still sequences and drops 2 of the 4144 reps the two counters
+# find in the real sets (scripts/experiments/standing_still.py, models/rep_detector.md).
+MIN_REP_MOTION = 0.10
+_MOTION_HZ = 3.0
 _ROM_MARGIN_S = 0.5
 _CHOICE_WINDOW_S = 120.0
 _MIN_FINITE = 0.6  # an angle needs this fraction of finite frames to be a principal angle
@@ -103,6 +127,16 @@ def _candidates(names: Sequence[str], exercise: str | None) -> list[str]:
         families = EXERCISES[key][0]
         return [n for n in names if n.rsplit("_", 1)[0] in families or n in families]
     return list(names)
+
+
+def noise_floor_deg(angle: str) -> float:
+    """Excursion of ``angle`` that tracking noise alone reaches (``NOISE_FLOOR_DEG``), 0 if none."""
+    return NOISE_FLOOR_DEG.get(angle.rsplit("_", 1)[0], 0.0)
+
+
+def min_rom_deg(angle: str, cfg: RepConfig | None = None) -> float:
+    """Smallest excursion of ``angle`` the principal-angle counter takes for a rep."""
+    return max((cfg or RepConfig()).min_rom_deg, noise_floor_deg(angle))
 
 
 def _robust_range(x: np.ndarray) -> float:
@@ -414,7 +448,7 @@ def count_reps(
         y = cfg.phase_scale * butter_lowpass(signal.phase(angles), fps, hz, order=2)
         _, events = _orient(y, cfg, fps, +1, cfg.min_phase_rom * cfg.phase_scale)
     else:
-        _, events = _orient(x, cfg, fps, exercise_polarity(exercise), cfg.min_rom_deg)
+        _, events = _orient(x, cfg, fps, exercise_polarity(exercise), min_rom_deg(name, cfg))
     return _to_reps(_drop_small(events, cfg), name, x, angles.times, fps)
 
 
@@ -426,6 +460,52 @@ def reps_at(frames: Sequence[tuple[int, int, int]], angles: AngleSeries, angle: 
     fps = fps or _fps_of(angles)
     x = butter_lowpass(angles[angle], fps, _smoothing_hz(cfg.smooth_hz, fps), order=2)
     return _to_reps([_Event(s, p, e, 0.0) for s, p, e in frames], angle, x, angles.times, fps)
+
+
+def larger_count(angle_reps: list[Rep], found: Sequence[tuple[int, int, int]],
+                 angles: AngleSeries, angle: str, fps: float | None = None,
+                 joints: np.ndarray | None = None) -> list[Rep]:
+    """How the app counts a set of a known movement from two counters' reps.
+
+    ``angle_reps`` come from ``count_reps`` on ``angle``; ``found`` are another counter's reps
+    (the learned rep detector's (start, peak, end) frames), of which those whose excursion on
+    ``angle`` stays within its tracking-noise floor are dropped. With ``joints`` (T, N_JOINTS,
+    3), reps of either counter in which no joint moves ``MIN_REP_MOTION`` are dropped too
+    (``drop_motionless``). The larger count wins, the angle counter's on a tie."""
+    fps = fps or _fps_of(angles)
+    floor = noise_floor_deg(angle)
+    other = [r for r in reps_at(found, angles, angle, fps)
+             if np.isnan(r.rom_deg) or r.rom_deg >= floor]  # NaN: angle not measured there
+    if joints is not None:
+        angle_reps, other = drop_motionless(angle_reps, joints, fps), drop_motionless(other, joints, fps)
+    keep = other if len(other) > len(angle_reps) else angle_reps
+    return [replace(r, index=k + 1) for k, r in enumerate(keep)]
+
+
+def drop_motionless(reps: Sequence[Rep], joints: np.ndarray, fps: float) -> list[Rep]:
+    """The reps in which some joint moves at least ``MIN_REP_MOTION`` (``rep_motion``; reps
+    where nobody was measured are kept), numbered again from 1."""
+    motion = rep_motion(joints, reps, fps) if len(reps) else np.zeros(0)
+    kept = [r for r, m in zip(reps, motion) if not m < MIN_REP_MOTION]
+    return [replace(r, index=k + 1) for k, r in enumerate(kept)]
+
+
+def rep_motion(joints: np.ndarray, reps: Sequence[Rep], fps: float) -> np.ndarray:
+    """How far the joint that moves most moves within each rep, in body sizes (torso + thigh +
+    shin): joints relative to the pelvis, low-passed at ``_MOTION_HZ`` (tracker jitter is not
+    motion; a 3x-speed rep keeps its own), 5th to 95th percentile of each coordinate. NaN
+    where nobody was measured."""
+    from physio_core.features import body_scale
+
+    rel = joints - joints[:, J.PELVIS : J.PELVIS + 1]
+    rel = butter_lowpass(rel, fps, _smoothing_hz(_MOTION_HZ, fps), order=2)
+    out = np.full(len(reps), np.nan)
+    for k, r in enumerate(reps):
+        seg = rel[r.start_frame : r.end_frame + 1]
+        if np.isfinite(seg).any():
+            lo, hi = np.nanpercentile(seg, [5, 95], axis=0)
+            out[k] = np.nanmax(np.linalg.norm(hi - lo, axis=-1)) / np.nanmedian(body_scale(seg))
+    return out
 
 
 def _smoothing_hz(cutoff_hz: float, fps: float) -> float:
@@ -479,12 +559,14 @@ class StreamingRepCounter:
         self.signal = signal
         pol = +1 if signal is not None else exercise_polarity(exercise)
         self._pols = [pol] if pol else [+1, -1]
-        min_rom = self.cfg.min_rom_deg
-        if signal is not None:
-            min_rom = self.cfg.min_phase_rom * self.cfg.phase_scale
+        def min_rom(angle: str) -> float:
+            if signal is not None:
+                return self.cfg.min_phase_rom * self.cfg.phase_scale
+            return min_rom_deg(angle, self.cfg)
+
         # machines[c][k]: candidate c, orientation self._pols[k]
         self._machines = [
-            [_RepMachine(self.cfg, self.fps, min_rom) for _ in self._pols] for _ in self.cands
+            [_RepMachine(self.cfg, self.fps, min_rom(c)) for _ in self._pols] for c in self.cands
         ]
         self._events: list[list[list[_Event]]] = [[[] for _ in self._pols] for _ in self.cands]
         hz = _smoothing_hz(self.cfg.smooth_hz, self.fps)

@@ -27,7 +27,7 @@ FPS = 30.0
 def synthetic(n_reps=6, rest=5.0, top=95.0, seed=0, bounce=0.0, noise=1.0):
     """Raised-cosine reps (1.5-2.5 s) separated by 0.5-2 s pauses; returns signal and truth."""
     rng = np.random.default_rng(seed)
-    parts, bounds, t = [np.full(int(rng.uniform(0.5, 1.5) * FPS), rest)], [], None
+    parts, bounds = [np.full(int(rng.uniform(0.5, 1.5) * FPS), rest)], []
     cursor = len(parts[0])
     for _ in range(n_reps):
         n = int(rng.uniform(1.5, 2.5) * FPS)
@@ -81,6 +81,23 @@ def test_hysteresis_ignores_bounce_and_small_wiggles():
     rng = np.random.default_rng(2)
     wiggle = 5 + 6 * np.sin(np.arange(600) / FPS * 2 * np.pi * 0.7) + rng.normal(0, 1, 600)
     assert count_reps(series(wiggle), "knee_angle_r", FPS) == []
+
+
+@pytest.mark.parametrize("name, wobble, small_rep", [
+    ("knee_angle_r", 20.0, 30.0),  # noise on a straight knee reads bends of up to ~20 deg
+    ("shoulder_abduction_l", 27.0, 35.0),
+    ("shoulder_rotation_r", 32.0, 40.0),
+    ("shoulder_flexion_r", 12.0, 18.0),  # no noise floor: the 15 deg floor of every angle
+])
+def test_tracking_noise_floor_per_angle(name, wobble, small_rep):
+    """Excursions as large as what tracking noise alone makes on this angle are not reps, offline
+    or live; the smallest reps above it are, both ways."""
+    noise, _ = synthetic(n_reps=5, rest=5.0, top=5.0 + wobble, seed=5, noise=0.5)
+    assert count_reps(series(noise, name), name, FPS) == []
+    assert stream(series(noise, name), angle=name).reps == []
+    x, bounds = synthetic(n_reps=5, rest=5.0, top=5.0 + small_rep, seed=5, noise=0.5)
+    assert len(count_reps(series(x, name), name, FPS)) == len(bounds)
+    assert len(stream(series(x, name), angle=name).reps) == len(bounds)
 
 
 def test_reps_going_down_from_rest_are_found():

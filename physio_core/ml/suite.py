@@ -98,8 +98,9 @@ class Raw:
     reps_true: list[int] = field(default_factory=list)
     reps_pred: list[int] = field(default_factory=list)
     reps_angle_pred: list[int] = field(default_factory=list)  # the principal-angle counter's
+    reps_app_pred: list[int] = field(default_factory=list)  # as the app counts (larger_count)
     rep_bound_err_s: list[float] = field(default_factory=list)  # |start| and |end| errors, exact sets
-    # the same sets played faster: [speed, true, detector's count, angle counter's count] each
+    # the same sets played faster: [speed, true, detector's, angle counter's, app's count] each
     reps_fast: list[list[float]] = field(default_factory=list)
 
     def extend(self, other: "Raw") -> None:
@@ -146,26 +147,32 @@ def score_all(models: Models, reps: list[RepRecord], seed: int = SCORE_SEED) -> 
             raw.anomaly_movement.append(r.movement)
     if models.rep is not None:
         from physio_core.kinematics import ANGLE_NAMES, angles_from_joints
-        from physio_core.reps import count_reps
+        from physio_core.reps import choose_principal_angle, count_reps, larger_count
         from physio_core.results import AngleSeries
 
-        def angle_count(j: np.ndarray, movement: int) -> int:
-            # the principal-angle counter (it learns nothing), told the movement
+        def counts(j: np.ndarray, movement: int) -> tuple[list, int, int]:
+            """The detector's reps, and the principal-angle counter's (told the movement; it
+            learns nothing) and the app's count (``reps.larger_count``, as ``assess.count_set``)."""
             angles = AngleSeries(ANGLE_NAMES, angles_from_joints(j), np.arange(len(j)) / FPS)
-            return len(count_reps(angles, fps=FPS, exercise=CLASS_NAMES[movement]))
+            principal = choose_principal_angle(angles, exercise=CLASS_NAMES[movement])
+            by_angle = count_reps(angles, angle=principal, fps=FPS, exercise=CLASS_NAMES[movement])
+            found = models.rep.segment(j, FPS)
+            app = larger_count(by_angle, found, angles, principal, FPS, joints=j)
+            return found, len(by_angle), len(app)
 
         for j, spans, k, movement in build_sets(reps, rng, per_group=2, augment=False):
             raw.reps_true.append(k)
-            found = models.rep.segment(j, FPS)
-            raw.reps_pred.append(len(found))
+            found, n_angle, n_app = counts(j, movement)
             if len(found) == k:
                 for (s, _, e), (a, b) in zip(found, spans):
                     raw.rep_bound_err_s += [abs(s - a) / FPS, abs(e - (b - 1)) / FPS]
-            raw.reps_angle_pred.append(angle_count(j, movement))
+            raw.reps_pred.append(len(found))
+            raw.reps_angle_pred.append(n_angle)
+            raw.reps_app_pred.append(n_app)
             for speed in FAST_TEMPOS:
                 fast, _ = speed_up(j, spans, speed)
-                raw.reps_fast.append([speed, k, models.rep.count(fast, FPS).count,
-                                      angle_count(fast, movement)])
+                found, n_angle, n_app = counts(fast, movement)
+                raw.reps_fast.append([speed, k, len(found), n_angle, n_app])
     return raw
 
 
@@ -220,14 +227,14 @@ def figures(raw: Raw) -> dict:
         f["rep_count_exact"] = float(np.mean(p == t))
         f["rep_count_sets"] = len(t)
         f["rep_boundary_error_s"] = float(np.mean(raw.rep_bound_err_s)) if raw.rep_bound_err_s else float("nan")
-        a = np.array(raw.reps_angle_pred, float)
-        for tag, c in (("_angle", a), ("_app", np.maximum(p, a))):  # the app keeps the larger
+        a, app = np.array(raw.reps_angle_pred, float), np.array(raw.reps_app_pred, float)
+        for tag, c in (("_angle", a), ("_app", app)):
             f[f"rep_count{tag}_mae"] = float(np.mean(np.abs(c - t) / t))
             f[f"rep_count{tag}_obo"] = float(np.mean(np.abs(c - t) <= 1))
             f[f"rep_count{tag}_exact"] = float(np.mean(c == t))
-        fast = np.array(raw.reps_fast, float).reshape(-1, 4)
+        fast = np.array(raw.reps_fast, float).reshape(-1, 5)
         for speed in FAST_TEMPOS:
-            _, t, p, a = fast[fast[:, 0] == speed].T
-            for tag, c in (("", p), ("_angle", a), ("_app", np.maximum(p, a))):
+            _, t, p, a, app = fast[fast[:, 0] == speed].T
+            for tag, c in (("", p), ("_angle", a), ("_app", app)):
                 f[f"rep_count{tag}_obo_{speed:g}x"] = float(np.mean(np.abs(c - t) <= 1))
     return f
