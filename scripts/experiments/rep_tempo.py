@@ -9,10 +9,11 @@ athlete does the whole set faster: reps and pauses). For each variant and held-o
 trains the detector on the other subjects (weights kept in DIR/VARIANT/foldS.pt, reused when
 present) and counts the held-out subject's scoring sets (built as `evaluate` builds them)
 at their own tempo and sped up 2x and 3x. Counters: "net" the detector, "angle" the
-principal-angle counter told the movement, "max" the larger of the two (what the app keeps).
+principal-angle counter told the movement, "app" the larger of the two as the app keeps it
+(`reps.larger_count`: the detector's reps within the angle's tracking-noise floor dropped).
 "No exercise": 40 synthetic 10 s sequences per held-out subject (standing still, fidgeting,
-transitions, a small start of a rep), each counted as if a movement had been named: how many
-reps each counter invents. It also counts the camera clip tests/data/sports2d_demo.mp4 (3
+transitions, a small start of a rep: 10 of each), each counted as if a movement had been named:
+how many reps each counter invents, in all and per kind. It also counts the camera clip tests/data/sports2d_demo.mp4 (3
 arm raises; its MediaPipe pose is cached in DIR/clip.npz) with each fold's model. About
 1 min per fold and variant (training 10-30 s of it).
 """
@@ -33,7 +34,7 @@ from physio_core.kinematics import ANGLE_NAMES, angles_from_joints  # noqa: E402
 from physio_core.ml import repcount, suite  # noqa: E402
 from physio_core.ml.data import CLASS_NAMES, FPS, Augment, load_uiprmd, other_samples  # noqa: E402
 from physio_core.ml.repcount import RepConfig, RepDetector, speed_up  # noqa: E402
-from physio_core.reps import count_reps  # noqa: E402
+from physio_core.reps import choose_principal_angle, count_reps, larger_count  # noqa: E402
 from physio_core.results import AngleSeries  # noqa: E402
 from physio_core.train import CACHE_DIR, DEFAULT_UIPRMD  # noqa: E402
 
@@ -64,9 +65,16 @@ def clip_pose(out: Path) -> tuple[np.ndarray, float]:
         return z["joints"], float(z["fps"])
 
 
-def angle_count(joints: np.ndarray, movement: int) -> int:
+OTHER_KINDS = ("still", "fidget", "transition", "partial")  # other_samples' kinds, in turn
+
+
+def counts(model: RepDetector, joints: np.ndarray, movement: int) -> tuple[int, int, int]:
+    """The detector's, the angle counter's and the app's count of one sequence."""
     a = AngleSeries(ANGLE_NAMES, angles_from_joints(joints), np.arange(len(joints)) / FPS)
-    return len(count_reps(a, fps=FPS, exercise=CLASS_NAMES[movement]))
+    principal = choose_principal_angle(a, exercise=CLASS_NAMES[movement])
+    by_angle = count_reps(a, angle=principal, fps=FPS, exercise=CLASS_NAMES[movement])
+    found = model.segment(joints, FPS)
+    return len(found), len(by_angle), len(larger_count(by_angle, found, a, principal, FPS, joints))
 
 
 def run_fold(out: Path, variant: str, s: int, reps, clip) -> dict:
@@ -83,21 +91,21 @@ def run_fold(out: Path, variant: str, s: int, reps, clip) -> dict:
     sets = repcount.build_sets([r for r in reps if r.subject == s], rng, per_group=2, augment=False)
     res: dict = {"true": [], "sets": len(sets)}
     for f in SPEEDS:
-        res[f"net{f:g}"], res[f"angle{f:g}"] = [], []
+        res[f"net{f:g}"], res[f"angle{f:g}"], res[f"app{f:g}"] = [], [], []
     for joints, spans, k, movement in sets:
         res["true"].append(k)
         for f in SPEEDS:
             j, _ = speed_up(joints, spans, f)
-            res[f"net{f:g}"].append(model.count(j, FPS).count)
-            res[f"angle{f:g}"].append(angle_count(j, movement))
+            for name, c in zip(("net", "angle", "app"), counts(model, j, movement)):
+                res[f"{name}{f:g}"].append(c)
     # sequences with no exercise in them (standing still, fidgeting, transitions, a small start
     # of a rep), 10 s each, counted as if the athlete had named each of the ten movements
     rng = np.random.default_rng(suite.SCORE_SEED + 1)
     aug = Augment()
     others = [aug(j, rng, time_warp=False)
               for j in other_samples([r for r in reps if r.subject == s], rng, 40, length=300)]
-    res["other_net"] = [model.count(j, FPS).count for j in others]
-    res["other_angle"] = [angle_count(j, i % 10) for i, j in enumerate(others)]
+    res["other_net"], res["other_angle"], res["other_app"] = map(
+        list, zip(*(counts(model, j, i % 10) for i, j in enumerate(others))))
     cj, cfps = clip
     rc = model.count(cj, cfps)  # frames without the athlete read as rest
     res["clip"] = rc.count
@@ -116,17 +124,16 @@ def main() -> None:
         per = [run_fold(args.out, v, s, reps, clip) for s in subjects]
         t = np.concatenate([p["true"] for p in per]).astype(float)
         for f in SPEEDS:
-            for q in per:
-                q[f"max{f:g}"] = np.maximum(q[f"net{f:g}"], q[f"angle{f:g}"])
-            for name in ("net", "angle", "max"):
+            for name in ("net", "angle", "app"):
                 p = np.concatenate([q[f"{name}{f:g}"] for q in per]).astype(float)
                 print(f"{v:12s} {f:5g} {name:8s} {np.mean(np.abs(p - t) <= 1):6.3f} "
                       f"{np.mean(np.abs(p - t) / t):6.3f} {np.mean(p == t):6.3f}")
-        for q in per:
-            q["other_max"] = np.maximum(q["other_net"], q["other_angle"])
-        for name in ("net", "angle", "max"):
+        for name in ("net", "angle", "app"):
             o = np.concatenate([q[f"other_{name}"] for q in per])
-            print(f"{v:12s} no exercise: {name} counted {o.sum()} reps in {(o > 0).sum()} of {len(o)}")
+            kinds = ", ".join(f"{kind} {(o[i::4] > 0).sum()}/{len(o[i::4])}"
+                              for i, kind in enumerate(OTHER_KINDS))
+            print(f"{v:12s} no exercise: {name} counted {o.sum()} reps in {(o > 0).sum()} of "
+                  f"{len(o)} ({kinds})")
         print(f"{v:12s} clip (3 raises): counts {[p['clip'] for p in per]}; "
               f"peaks (s) {[p['clip_peaks_s'] for p in per]}", flush=True)
 
