@@ -326,7 +326,7 @@ def _core_once(landmarks: Sequence[tuple[np.ndarray, np.ndarray] | None],
             joints = no_pose
             angles = np.full(len(ANGLE_NAMES), np.nan)
         c4 = clock()
-        counter.update(angles, t)
+        counter.update(angles, t, joints)
         c5 = clock()
         times[i] = np.diff([c0, c1, c2, c3, c4, c5]) * 1e3
     return times

@@ -475,8 +475,9 @@ class LiveSession:
             joints = self._joint_filter(pose.joints.reshape(-1), t).reshape(N_JOINTS, 3)
             angles = compute_angles_frame(joints, pose.confidence)
         else:
+            joints = np.full((N_JOINTS, 3), np.nan)
             angles = np.full(len(ANGLE_NAMES), np.nan)
-        self._rep_count = self._counter.update(angles, t)
+        self._rep_count = self._counter.update(angles, t, joints)
         self._principal = self._counter.angle
 
         if self.config.record_video:

@@ -16,9 +16,10 @@ goes up from rest:
   symmetrically, the last frame within ``bound_frac`` of rest before the climb.
 
 Tracking noise: an excursion no larger than what noise alone makes on that angle family while
-the person stands still (``NOISE_FLOOR_DEG``) is not a rep, live or offline. Offline, the app
-also drops reps in which no joint really moves (``drop_motionless``), and ``larger_count`` is
-how it combines these reps with the learned rep detector's.
+the person stands still (``NOISE_FLOOR_DEG``) is not a rep, and neither is one in which no
+joint really moves (``MIN_REP_MOTION``: offline ``drop_motionless``; live, the counter refuses
+it when ``update`` is given the poses). ``larger_count`` is how the app combines the angle
+counter's reps with the learned rep detector's.
 
 Offline (``count_reps``) the signal is smoothed with a zero-phase Butterworth filter, and a final
 pass drops reps below ``rel_rom`` x the median ROM of the set (the streaming counter only knows
@@ -37,7 +38,7 @@ are still reported in degrees on the principal angle.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
@@ -95,8 +96,8 @@ _ALIASES = {
 # straight only rises with noise; shoulder abduction up to 29; shoulder rotation 42 in 95 %,
 # where a forearm near the elbow-flexion threshold swings it), while real reps are larger: of
 # 1600 UI-PRMD reps one 18 deg inline lunge is smaller. A rep must exceed it, whoever found it,
-# live too. Hip and shoulder flexion noise overlaps real reps (some of 14-28 deg) and gets no
-# floor; offline, MIN_REP_MOTION drops the rest (scripts/experiments/standing_still.py).
+# live or offline. Hip and shoulder flexion noise overlaps real reps (some of 14-28 deg) and gets no
+# floor; MIN_REP_MOTION drops the rest (scripts/experiments/standing_still.py).
 NOISE_FLOOR_DEG: dict[str, float] = {
     "knee_angle": 25.0,
     "shoulder_abduction": 30.0,
@@ -270,6 +271,7 @@ class _RepMachine:
     pending: _Event | None = None
     first_count_frame: int | None = None
     typical_rom: float | None = None  # median of ``roms``, updated when a rep is added
+    moved: Callable[[int, int], bool] | None = None  # (start, now): did the body really move?
 
     def _typical_rom(self) -> float | None:
         return self.typical_rom
@@ -345,6 +347,9 @@ class _RepMachine:
         if rom >= self._min_rom() and y <= self.rest + self.cfg.return_frac * rom:
             level = self.rest + self.cfg.bound_frac * rom
             start = self._last_within(self.rest_since, self.peak_i, level)
+            if self.moved is not None and not self.moved(start, i):
+                self.state, self.rest_since = "rest", i  # tracking noise, not a rep
+                return done
             if (i - start) / self.fps >= self.cfg.min_rep_s:
                 self.pending = _Event(start, self.peak_i, i, rom)
                 self.roms.append(rom)
@@ -495,17 +500,22 @@ def rep_motion(joints: np.ndarray, reps: Sequence[Rep], fps: float) -> np.ndarra
     shin): joints relative to the pelvis, low-passed at ``_MOTION_HZ`` (tracker jitter is not
     motion; a 3x-speed rep keeps its own), 5th to 95th percentile of each coordinate. NaN
     where nobody was measured."""
+    rel = _motion_paths(joints, fps)
+    return np.array([_spread(rel[r.start_frame : r.end_frame + 1]) for r in reps])
+
+
+def _motion_paths(joints: np.ndarray, fps: float) -> np.ndarray:
+    rel = joints - joints[:, J.PELVIS : J.PELVIS + 1]
+    return butter_lowpass(rel, fps, _smoothing_hz(_MOTION_HZ, fps), order=2)
+
+
+def _spread(paths: np.ndarray) -> float:
     from physio_core.features import body_scale
 
-    rel = joints - joints[:, J.PELVIS : J.PELVIS + 1]
-    rel = butter_lowpass(rel, fps, _smoothing_hz(_MOTION_HZ, fps), order=2)
-    out = np.full(len(reps), np.nan)
-    for k, r in enumerate(reps):
-        seg = rel[r.start_frame : r.end_frame + 1]
-        if np.isfinite(seg).any():
-            lo, hi = np.nanpercentile(seg, [5, 95], axis=0)
-            out[k] = np.nanmax(np.linalg.norm(hi - lo, axis=-1)) / np.nanmedian(body_scale(seg))
-    return out
+    if not np.isfinite(paths).any():
+        return np.nan
+    lo, hi = np.nanpercentile(paths, [5, 95], axis=0)
+    return float(np.nanmax(np.linalg.norm(hi - lo, axis=-1)) / np.nanmedian(body_scale(paths)))
 
 
 def _smoothing_hz(cutoff_hz: float, fps: float) -> float:
@@ -566,8 +576,11 @@ class StreamingRepCounter:
 
         # machines[c][k]: candidate c, orientation self._pols[k]
         self._machines = [
-            [_RepMachine(self.cfg, self.fps, min_rom(c)) for _ in self._pols] for c in self.cands
+            [_RepMachine(self.cfg, self.fps, min_rom(c), moved=self._moved) for _ in self._pols]
+            for c in self.cands
         ]
+        self._joints: list[np.ndarray] = []  # recent poses given to update (for ``_moved``)
+        self._joints_base = 0  # frame index of _joints[0]
         self._events: list[list[list[_Event]]] = [[[] for _ in self._pols] for _ in self.cands]
         hz = _smoothing_hz(self.cfg.smooth_hz, self.fps)
         self._filter = StreamingLowpass(self.fps, hz, order=2)
@@ -589,11 +602,22 @@ class StreamingRepCounter:
         known = [(f, k) for k, f in enumerate(firsts) if f is not None]
         return min(known)[1] if known else 0
 
-    def update(self, values: np.ndarray, t: float | None = None) -> int:
-        """Feed one frame of angles (len(names),); returns the number of reps counted so far."""
+    def update(self, values: np.ndarray, t: float | None = None,
+               joints: np.ndarray | None = None) -> int:
+        """Feed one frame of angles (len(names),); returns the number of reps counted so far.
+
+        ``joints`` (N_JOINTS, 3) of the same frame (NaN without a person) let the counter refuse
+        a rep in which no joint moves ``MIN_REP_MOTION``, as uploads do; give them on every
+        frame or never."""
         i = len(self._times)
         t = i / self.fps if t is None else float(t)
         self._times.append(t)
+        if joints is not None:
+            self._joints.append(np.asarray(joints, dtype=np.float64))
+            keep = int(2 * (self.cfg.max_moving_s + self.cfg.rest_window_s) * self.fps)
+            if len(self._joints) > 2 * keep:
+                del self._joints[:-keep]
+                self._joints_base = i + 1 - keep
         v = np.asarray(values, dtype=np.float64)
         xs = self._filter(v[self._idx])
         self._x.append(xs)
@@ -610,6 +634,17 @@ class StreamingRepCounter:
         if len(self.cands) > 1 and i % max(1, int(self.fps)) == 0:
             self._choose()
         return self.count
+
+    def _moved(self, start: int, now: int) -> bool:
+        """Whether some joint moved ``MIN_REP_MOTION`` from a rep's start (in the filtered
+        signal's frames, ``delay`` behind the poses) to now; True without poses."""
+        if not self._joints:
+            return True
+        lo = max(start - self.delay - self._joints_base, 0)
+        window = np.asarray(self._joints[lo:])
+        if len(window) < 3:
+            return True
+        return not _spread(_motion_paths(window, self.fps)) < MIN_REP_MOTION
 
     def _choose(self) -> None:
         # the offline rule on what has been seen: range within an exercise, rep score otherwise

@@ -223,6 +223,18 @@ def uiprmd_set(picks: list[tuple[str, int, bool]], rng: int = 0):
     return seq, bounds, [r.correct for r in chosen]
 
 
+def held_still(pose: np.ndarray, seconds: float, seed: int):
+    """A real rest pose held for ``seconds`` at 30 fps, seen through the tracker noise the
+    models train with (physio_core.ml.data.Augment: white noise, slow drift, a camera tilt)."""
+    from physio_core.ml.data import Augment
+    from physio_core.skeleton import PoseSequence
+
+    rng = np.random.default_rng(seed)
+    joints = Augment()(np.repeat(pose[None], int(seconds * 30), 0), rng, time_warp=False)
+    n = len(joints)
+    return PoseSequence(joints, np.ones((n, joints.shape[1])), np.arange(n) / 30.0, 30.0)
+
+
 def subject5_squats(order: str = "ccIccI"):
     """Subject 5's UI-PRMD deep squats joined with pauses, in ``order`` (c = correct,
     I = INCORRECT, episodes taken in turn): (PoseSequence, rep frame bounds, correct flags).

@@ -248,18 +248,6 @@ def test_a_known_movement_is_also_counted_by_the_rep_detector(tmp_path, picks, e
     assert [(r.start_frame, r.end_frame) for r in count_set(result.pose, result.angles, ex, models_dir=tmp_path)] == plain
 
 
-def _held_still(pose: np.ndarray, seconds: float, seed: int):
-    """A real rest pose held for ``seconds`` at 30 fps, seen through the tracker noise the
-    models train with (physio_core.ml.data.Augment: white noise, slow drift, a camera tilt)."""
-    from physio_core.ml.data import Augment
-    from physio_core.skeleton import PoseSequence
-
-    rng = np.random.default_rng(seed)
-    joints = Augment()(np.repeat(pose[None], int(seconds * 30), 0), rng, time_warp=False)
-    n = len(joints)
-    return PoseSequence(joints, np.ones((n, joints.shape[1])), np.arange(n) / 30.0, 30.0)
-
-
 def test_standing_still_is_not_counted_as_reps():
     """Ten real rest poses (each movement's first frame, subjects 1-8 in turn) held for 10 s
     with tracker noise, uploaded as each of the ten movements and on auto: no reps. The noise
@@ -267,14 +255,14 @@ def test_standing_still_is_not_counted_as_reps():
     below), and the rep detector finds "reps" in some of these poses; the app drops reps in
     which no joint really moves (reps.drop_motionless) and those within an angle's noise
     floor."""
-    from conftest import uiprmd_set
+    from conftest import held_still, uiprmd_set
     from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS
     from physio_core.reps import choose_principal_angle, exercise_key
 
     counted, wobble = {}, []
     for m in range(N_MOVEMENTS):
         seq, _, _ = uiprmd_set([(CLASS_NAMES[m], m % 8 + 1, True)])
-        still = _held_still(seq.joints[0], 10.0, seed=m)
+        still = held_still(seq.joints[0], 10.0, seed=m)
         for named in (*CLASS_NAMES[:N_MOVEMENTS], "auto"):
             result = finish_sequence(still, backend="uiprmd-kinect", exercise=named, assess=True)
             counted[(CLASS_NAMES[m], named)] = result.rep_count

@@ -51,10 +51,10 @@ def series(x: np.ndarray, name: str = "knee_angle_r") -> AngleSeries:
     return AngleSeries(ANGLE_NAMES, values, np.arange(len(x)) / FPS)
 
 
-def stream(angles: AngleSeries, **kw) -> StreamingRepCounter:
+def stream(angles: AngleSeries, poses: np.ndarray | None = None, **kw) -> StreamingRepCounter:
     sc = StreamingRepCounter(FPS, angles.names, **kw)
-    for row, t in zip(angles.values, angles.times):
-        sc.update(row, t)
+    for i, (row, t) in enumerate(zip(angles.values, angles.times)):
+        sc.update(row, t, None if poses is None else poses[i])
     sc.finish()
     return sc
 
@@ -223,3 +223,63 @@ def test_slow_stream_below_the_smoothing_cutoff_still_counts():
     for row, ti in zip(knee[:, None], t):
         live.update(row, ti)
     assert len(live.finish()) == 6
+
+
+def test_live_counter_refuses_reps_without_motion():
+    """Streamed with its poses, the live counter refuses a "rep" in which no joint moves
+    MIN_REP_MOTION, as uploads do: a shoulder angle swinging 25 deg (above its 15 deg floor) on a
+    body that stays put is not counted, while the same swing with the arm really moving is."""
+    from physio_core.skeleton import J, N_JOINTS
+
+    x, bounds = synthetic(n_reps=5, rest=5.0, top=30.0, seed=6, noise=0.5)
+    angles = series(x, "shoulder_flexion_r")
+    still = np.zeros((len(x), N_JOINTS, 3))
+    still[:, J.THORAX] = [0.0, 0.5, 0.0]  # a body of fixed size ...
+    still[:, J.R_HIP], still[:, J.L_HIP] = [-0.1, 0.0, 0.0], [0.1, 0.0, 0.0]
+    still[:, J.R_KNEE], still[:, J.L_KNEE] = [-0.1, -0.45, 0.0], [0.1, -0.45, 0.0]
+    still[:, J.R_ANKLE], still[:, J.L_ANKLE] = [-0.1, -0.85, 0.0], [0.1, -0.85, 0.0]
+    moving = still.copy()  # ... whose right wrist swings 25 cm with the angle
+    moving[:, J.R_WRIST, 2] = 0.25 * (x - 5.0) / 25.0
+
+    assert len(stream(angles, angle="shoulder_flexion_r").reps) == len(bounds)  # angles alone
+    assert stream(angles, still, angle="shoulder_flexion_r").reps == []
+    assert len(stream(angles, moving, angle="shoulder_flexion_r").reps) == len(bounds)
+
+
+@needs_uiprmd
+@pytest.mark.parametrize("case", CASES, ids=[f"m{m:02d}_s{s:02d}" for m, s in CASES])
+def test_uiprmd_streaming_with_poses_keeps_every_rep(uiprmd_sets, case):
+    """Given the poses too (as the live session gives them), the live counter keeps all ten
+    reps of each real set: the motion check refuses noise, not reps."""
+    cs, angles = uiprmd_sets[case]
+    plain = stream(angles, exercise=cs.movement_name).reps
+    with_poses = stream(angles, cs.pose.joints, exercise=cs.movement_name).reps
+    assert [(r.start_frame, r.end_frame) for r in with_poses] == [(r.start_frame, r.end_frame) for r in plain]
+    assert len(with_poses) == 10
+
+
+@needs_uiprmd
+def test_live_counter_counts_nothing_while_the_athlete_stands_still():
+    """The live session's path (One-Euro filtered poses, angles, streaming counter with the
+    poses) on ten real rest poses held for 10 s with tracker noise, each session set to each of
+    the ten movements and to auto: no reps. Without the poses, some of these sessions count."""
+    from conftest import held_still, uiprmd_set
+    from physio_core.filters import OneEuroFilter
+    from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS
+    from physio_core.skeleton import PoseSequence
+
+    counted = {False: [], True: []}
+    for m in range(N_MOVEMENTS):
+        seq, _, _ = uiprmd_set([(CLASS_NAMES[m], m % 8 + 1, True)])
+        still = held_still(seq.joints[0], 10.0, seed=m)
+        one_euro = OneEuroFilter(min_cutoff=1.0, beta=0.3)  # the live session's settings
+        joints = np.array([one_euro(j.reshape(-1), t).reshape(j.shape)
+                           for j, t in zip(still.joints, still.times)])
+        angles = compute_angles(PoseSequence(joints, still.confidence, still.times, still.fps))
+        for named in (*CLASS_NAMES[:N_MOVEMENTS], None):
+            for with_poses in (False, True):
+                sc = stream(angles, joints if with_poses else None, exercise=named)
+                if sc.reps:
+                    counted[with_poses].append((CLASS_NAMES[m], named, len(sc.reps)))
+    assert counted[False]  # the noise alone does make "reps" on these angles
+    assert counted[True] == []
