@@ -96,8 +96,8 @@ _ALIASES = {
 # straight only rises with noise; shoulder abduction up to 29; shoulder rotation 42 in 95 %,
 # where a forearm near the elbow-flexion threshold swings it), while real reps are larger: of
 # 1600 UI-PRMD reps one 18 deg inline lunge is smaller. A rep must exceed it, whoever found it,
-# live or offline. Hip and shoulder flexion noise overlaps real reps (some of 14-28 deg) and gets no
-# floor; MIN_REP_MOTION drops the rest (scripts/experiments/standing_still.py).
+# live or offline. Hip and shoulder flexion noise overlaps real reps (some of 14-28 deg) and
+# gets no floor; MIN_REP_MOTION drops the rest (scripts/experiments/standing_still.py).
 NOISE_FLOOR_DEG: dict[str, float] = {
     "knee_angle": 25.0,
     "shoulder_abduction": 30.0,
@@ -482,7 +482,8 @@ def larger_count(angle_reps: list[Rep], found: Sequence[tuple[int, int, int]],
     other = [r for r in reps_at(found, angles, angle, fps)
              if np.isnan(r.rom_deg) or r.rom_deg >= floor]  # NaN: angle not measured there
     if joints is not None:
-        angle_reps, other = drop_motionless(angle_reps, joints, fps), drop_motionless(other, joints, fps)
+        angle_reps = drop_motionless(angle_reps, joints, fps)
+        other = drop_motionless(other, joints, fps)
     keep = other if len(other) > len(angle_reps) else angle_reps
     return [replace(r, index=k + 1) for k, r in enumerate(keep)]
 
@@ -641,7 +642,7 @@ class StreamingRepCounter:
         if not self._joints:
             return True
         lo = max(start - self.delay - self._joints_base, 0)
-        window = np.asarray(self._joints[lo:])
+        window = np.asarray(self._joints[lo : now - self._joints_base + 1])
         if len(window) < 3:
             return True
         return not _spread(_motion_paths(window, self.fps)) < MIN_REP_MOTION

@@ -254,7 +254,8 @@ def test_uiprmd_streaming_with_poses_keeps_every_rep(uiprmd_sets, case):
     cs, angles = uiprmd_sets[case]
     plain = stream(angles, exercise=cs.movement_name).reps
     with_poses = stream(angles, cs.pose.joints, exercise=cs.movement_name).reps
-    assert [(r.start_frame, r.end_frame) for r in with_poses] == [(r.start_frame, r.end_frame) for r in plain]
+    frames = [(r.start_frame, r.end_frame) for r in plain]
+    assert [(r.start_frame, r.end_frame) for r in with_poses] == frames
     assert len(with_poses) == 10
 
 

@@ -10,12 +10,12 @@ trains the detector on the other subjects (weights kept in DIR/VARIANT/foldS.pt,
 present) and counts the held-out subject's scoring sets (built as `evaluate` builds them)
 at their own tempo and sped up 2x and 3x. Counters: "net" the detector, "angle" the
 principal-angle counter told the movement, "app" the larger of the two as the app keeps it
-(`reps.larger_count`: the detector's reps within the angle's tracking-noise floor dropped).
+(`reps.larger_count`, with the standing-still checks: angle noise floors and motion).
 "No exercise": 40 synthetic 10 s sequences per held-out subject (standing still, fidgeting,
 transitions, a small start of a rep: 10 of each), each counted as if a movement had been named:
-how many reps each counter invents, in all and per kind. It also counts the camera clip tests/data/sports2d_demo.mp4 (3
-arm raises; its MediaPipe pose is cached in DIR/clip.npz) with each fold's model. About
-1 min per fold and variant (training 10-30 s of it).
+how many reps each counter invents, in all and per kind. It also counts the camera clip
+tests/data/sports2d_demo.mp4 (3 arm raises; its MediaPipe pose is cached in DIR/clip.npz) with
+each fold's model. About 1 min per fold and variant (training 10-30 s of it).
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ import physio_core.reps as R  # noqa: E402
 from physio_core.filters import butter_lowpass  # noqa: E402
 from physio_core.kinematics import ANGLE_NAMES, angles_from_joints  # noqa: E402
 from physio_core.ml import suite  # noqa: E402
-from physio_core.ml.data import CLASS_NAMES, FPS, N_MOVEMENTS, Augment, load_uiprmd, other_samples  # noqa: E402
+from physio_core.ml.data import (  # noqa: E402
+    CLASS_NAMES, FPS, N_MOVEMENTS, Augment, load_uiprmd, other_samples)
 from physio_core.ml.repcount import RepDetector, build_sets  # noqa: E402
 from physio_core.results import AngleSeries  # noqa: E402
 from physio_core.train import CACHE_DIR, DEFAULT_UIPRMD  # noqa: E402
