@@ -447,10 +447,9 @@ def count_reps(
         return []
     fps = fps or _fps_of(angles)
     name = angle or choose_principal_angle(angles, exercise, fps, cfg)
-    hz = _smoothing_hz(cfg.smooth_hz, fps)
-    x = butter_lowpass(angles[name], fps, hz, order=2)
+    x = _smooth(angles[name], fps, cfg.smooth_hz)
     if signal is not None:
-        y = cfg.phase_scale * butter_lowpass(signal.phase(angles), fps, hz, order=2)
+        y = cfg.phase_scale * _smooth(signal.phase(angles), fps, cfg.smooth_hz)
         _, events = _orient(y, cfg, fps, +1, cfg.min_phase_rom * cfg.phase_scale)
     else:
         _, events = _orient(x, cfg, fps, exercise_polarity(exercise), min_rom_deg(name, cfg))
@@ -461,9 +460,8 @@ def reps_at(frames: Sequence[tuple[int, int, int]], angles: AngleSeries, angle: 
             fps: float | None = None) -> list[Rep]:
     """Rep records for reps found elsewhere (e.g. the learned rep detector): (start, peak, end)
     frames each, with ROM / min / max in degrees on ``angle`` as ``count_reps`` reports them."""
-    cfg = RepConfig()
     fps = fps or _fps_of(angles)
-    x = butter_lowpass(angles[angle], fps, _smoothing_hz(cfg.smooth_hz, fps), order=2)
+    x = _smooth(angles[angle], fps)
     return _to_reps([_Event(s, p, e, 0.0) for s, p, e in frames], angle, x, angles.times, fps)
 
 
@@ -476,14 +474,16 @@ def larger_count(angle_reps: list[Rep], found: Sequence[tuple[int, int, int]],
     (the learned rep detector's (start, peak, end) frames), of which those whose excursion on
     ``angle`` stays within its tracking-noise floor are dropped. With ``joints`` (T, N_JOINTS,
     3), reps of either counter in which no joint moves ``MIN_REP_MOTION`` are dropped too
-    (``drop_motionless``). The larger count wins, the angle counter's on a tie."""
+    (as ``drop_motionless`` drops them). The larger count wins, the angle counter's on a tie."""
     fps = fps or _fps_of(angles)
     floor = noise_floor_deg(angle)
     other = [r for r in reps_at(found, angles, angle, fps)
              if np.isnan(r.rom_deg) or r.rom_deg >= floor]  # NaN: angle not measured there
-    if joints is not None:
-        angle_reps = drop_motionless(angle_reps, joints, fps)
-        other = drop_motionless(other, joints, fps)
+    if joints is not None:  # one pass over the poses for both counters' reps
+        moving = ~(rep_motion(joints, [*angle_reps, *other], fps) < MIN_REP_MOTION)
+        n = len(angle_reps)
+        angle_reps = [r for r, ok in zip(angle_reps, moving[:n]) if ok]
+        other = [r for r, ok in zip(other, moving[n:]) if ok]
     keep = other if len(other) > len(angle_reps) else angle_reps
     return [replace(r, index=k + 1) for k, r in enumerate(keep)]
 
@@ -506,8 +506,7 @@ def rep_motion(joints: np.ndarray, reps: Sequence[Rep], fps: float) -> np.ndarra
 
 
 def _motion_paths(joints: np.ndarray, fps: float) -> np.ndarray:
-    rel = joints - joints[:, J.PELVIS : J.PELVIS + 1]
-    return butter_lowpass(rel, fps, _smoothing_hz(_MOTION_HZ, fps), order=2)
+    return _smooth(joints - joints[:, J.PELVIS : J.PELVIS + 1], fps, _MOTION_HZ)
 
 
 def _spread(paths: np.ndarray) -> float:
@@ -524,12 +523,17 @@ def _smoothing_hz(cutoff_hz: float, fps: float) -> float:
     return min(cutoff_hz, 0.4 * fps)
 
 
+def _smooth(x: np.ndarray, fps: float, cutoff_hz: float = RepConfig.smooth_hz) -> np.ndarray:
+    """The zero-phase low-pass every offline rep signal goes through (2nd order Butterworth)."""
+    return butter_lowpass(x, fps, _smoothing_hz(cutoff_hz, fps), order=2)
+
+
 def rep_peaks(
     angles: AngleSeries, angle: str, fps: float, rel_prominence: float = 0.3, polarity: int = +1
 ) -> np.ndarray:
     """Frames of the turning points by ``scipy.signal.find_peaks`` (prominence relative to the
     signal's robust range): an independent cross-check of the state machine."""
-    x = polarity * butter_lowpass(angles[angle], fps, _smoothing_hz(RepConfig.smooth_hz, fps), order=2)
+    x = polarity * _smooth(angles[angle], fps)
     x = fill_gaps(x, len(x))
     prom = max(RepConfig.min_rom_deg, rel_prominence * _robust_range(x))
     peaks, _ = find_peaks(np.nan_to_num(x, nan=np.nanmin(x)), prominence=prom,
