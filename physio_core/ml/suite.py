@@ -146,23 +146,9 @@ def score_all(models: Models, reps: list[RepRecord], seed: int = SCORE_SEED) -> 
             raw.anomaly_correct.append(int(r.correct))
             raw.anomaly_movement.append(r.movement)
     if models.rep is not None:
-        from physio_core.kinematics import ANGLE_NAMES, angles_from_joints
-        from physio_core.reps import choose_principal_angle, count_reps, larger_count
-        from physio_core.results import AngleSeries
-
-        def counts(j: np.ndarray, movement: int) -> tuple[list, int, int]:
-            """The detector's reps, and the principal-angle counter's (told the movement; it
-            learns nothing) and the app's count (``reps.larger_count``, as ``assess.count_set``)."""
-            angles = AngleSeries(ANGLE_NAMES, angles_from_joints(j), np.arange(len(j)) / FPS)
-            principal = choose_principal_angle(angles, exercise=CLASS_NAMES[movement])
-            by_angle = count_reps(angles, angle=principal, fps=FPS, exercise=CLASS_NAMES[movement])
-            found = models.rep.segment(j, FPS)
-            app = larger_count(by_angle, found, angles, principal, FPS, joints=j)
-            return found, len(by_angle), len(app)
-
         for j, spans, k, movement in build_sets(reps, rng, per_group=2, augment=False):
             raw.reps_true.append(k)
-            found, n_angle, n_app = counts(j, movement)
+            found, n_angle, n_app = rep_counts(models.rep, j, movement)
             if len(found) == k:
                 for (s, _, e), (a, b) in zip(found, spans):
                     raw.rep_bound_err_s += [abs(s - a) / FPS, abs(e - (b - 1)) / FPS]
@@ -171,9 +157,26 @@ def score_all(models: Models, reps: list[RepRecord], seed: int = SCORE_SEED) -> 
             raw.reps_app_pred.append(n_app)
             for speed in FAST_TEMPOS:
                 fast, _ = speed_up(j, spans, speed)
-                found, n_angle, n_app = counts(fast, movement)
+                found, n_angle, n_app = rep_counts(models.rep, fast, movement)
                 raw.reps_fast.append([speed, k, len(found), n_angle, n_app])
     return raw
+
+
+def rep_counts(detector: RepDetector, joints: np.ndarray, movement: int
+               ) -> tuple[list[tuple[int, int, int]], int, int]:
+    """One set (at ``FPS``) counted three ways: the detector's reps, the principal-angle
+    counter's count (told the movement; it learns nothing) and the app's count
+    (``reps.larger_count``, as ``assess.count_set`` counts uploads)."""
+    from physio_core.kinematics import ANGLE_NAMES, angles_from_joints
+    from physio_core.reps import choose_principal_angle, count_reps, larger_count
+    from physio_core.results import AngleSeries
+
+    angles = AngleSeries(ANGLE_NAMES, angles_from_joints(joints), np.arange(len(joints)) / FPS)
+    principal = choose_principal_angle(angles, exercise=CLASS_NAMES[movement])
+    by_angle = count_reps(angles, angle=principal, fps=FPS, exercise=CLASS_NAMES[movement])
+    found = detector.segment(joints, FPS)
+    app = larger_count(by_angle, found, angles, principal, FPS, joints=joints)
+    return found, len(by_angle), len(app)
 
 
 def _macro(true: np.ndarray, pred: np.ndarray, classes) -> tuple[float, dict]:

@@ -30,12 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from _folds import fold_args  # noqa: E402
 
-from physio_core.kinematics import ANGLE_NAMES, angles_from_joints  # noqa: E402
 from physio_core.ml import repcount, suite  # noqa: E402
-from physio_core.ml.data import CLASS_NAMES, FPS, Augment, load_uiprmd, other_samples  # noqa: E402
+from physio_core.ml.data import Augment, load_uiprmd, other_samples  # noqa: E402
 from physio_core.ml.repcount import RepConfig, RepDetector, speed_up  # noqa: E402
-from physio_core.reps import choose_principal_angle, count_reps, larger_count  # noqa: E402
-from physio_core.results import AngleSeries  # noqa: E402
 from physio_core.train import CACHE_DIR, DEFAULT_UIPRMD  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,11 +67,8 @@ OTHER_KINDS = ("still", "fidget", "transition", "partial")  # other_samples' kin
 
 def counts(model: RepDetector, joints: np.ndarray, movement: int) -> tuple[int, int, int]:
     """The detector's, the angle counter's and the app's count of one sequence."""
-    a = AngleSeries(ANGLE_NAMES, angles_from_joints(joints), np.arange(len(joints)) / FPS)
-    principal = choose_principal_angle(a, exercise=CLASS_NAMES[movement])
-    by_angle = count_reps(a, angle=principal, fps=FPS, exercise=CLASS_NAMES[movement])
-    found = model.segment(joints, FPS)
-    return len(found), len(by_angle), len(larger_count(by_angle, found, a, principal, FPS, joints))
+    found, n_angle, n_app = suite.rep_counts(model, joints, movement)
+    return len(found), n_angle, n_app
 
 
 def run_fold(out: Path, variant: str, s: int, reps, clip) -> dict:
