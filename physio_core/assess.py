@@ -101,17 +101,10 @@ def warm_up(models_dir: str | Path | None = None) -> threading.Thread:
     return thread
 
 
-def _slice(pose: PoseSequence, a: int, b: int) -> PoseSequence:
-    """Frames a..b inclusive."""
-    s = slice(a, b + 1)
-    return PoseSequence(pose.joints[s], pose.confidence[s], pose.times[s], pose.fps,
-                        None if pose.root is None else pose.root[s])
-
-
 def _rep_poses(pose: PoseSequence, reps: list[Rep]) -> list[tuple[Rep, PoseSequence]]:
     """The reps long enough and with the athlete in view to be read by the models, each with
     its slice of ``pose``."""
-    sliced = [(r, _slice(pose, r.start_frame, r.end_frame)) for r in reps]
+    sliced = [(r, pose.slice(r.start_frame, r.end_frame + 1)) for r in reps]
     return [(r, p) for r, p in sliced if len(p) >= MIN_REP_FRAMES and _has_person(p)]
 
 
@@ -177,23 +170,24 @@ def count_set(pose: PoseSequence, angles, exercise: str | None = None,
               models_dir: str | Path | None = None, use_models: bool = True) -> list[Rep]:
     """The reps of a recorded set (``angles``: the 23 angles of ``pose``).
 
-    The principal-angle counter (``reps.count_reps``) counts every set, less the reps in which
-    no joint moves about 12 cm (``reps.drop_motionless``: standing still in view counts none).
+    The principal-angle counter (``reps.count_reps``) counts every set, less the reps that are
+    not real movement (``reps.drop_non_reps``: no joint moves about 12 cm, as when standing
+    still in view, or the body does not come back to where it began, as in a slow one-way move).
     A movement the models know (``exercise``, or on auto the one the exercise classifier calls
     most of the reps the angle counter finds, or most 3 s windows when it finds none) is also
     counted by the learned rep detector, and the larger count is kept (``reps.larger_count``:
     the angle counter's on a tie; none of the detector's reps within the principal angle's
-    tracking-noise floor or without that motion). On real sets both err by missing reps, in
+    tracking-noise floor or that are not real movement either). On real sets both err by missing reps, in
     different places: the angle counter misses small-range reps below its 15 deg floor, the
     detector fast reps on camera. Keeping the larger count is what the app's rep figures in the
     rep detector's model card score, with its cost (more reps counted in sequences with no
     exercise in them). ValueError when the exercise's angles were never measured."""
-    from physio_core.reps import (choose_principal_angle, count_reps, drop_motionless, exercise_key,
+    from physio_core.reps import (choose_principal_angle, count_reps, drop_non_reps, exercise_key,
                                   larger_count)
 
     principal = choose_principal_angle(angles, exercise=exercise)
-    reps = drop_motionless(count_reps(angles, angle=principal, fps=pose.fps, exercise=exercise),
-                           pose.joints, pose.fps)
+    reps = drop_non_reps(count_reps(angles, angle=principal, fps=pose.fps, exercise=exercise),
+                         pose.joints, pose.fps)
     if not use_models or (exercise is not None and exercise_key(exercise) is None):
         return reps
     try:
@@ -271,7 +265,7 @@ def rep_feedback(row: dict) -> str | None:
 def _windows(pose: PoseSequence, fps: float) -> list[PoseSequence]:
     """The WINDOW_S windows, WINDOW_STEP_S apart, that the exercise is read on without reps."""
     win, step = max(2, int(WINDOW_S * fps)), max(1, int(WINDOW_STEP_S * fps))
-    return [_slice(pose, a, min(len(pose), a + win) - 1)
+    return [pose.slice(a, min(len(pose), a + win))
             for a in range(0, max(1, len(pose) - win + 1), step)]
 
 

@@ -17,9 +17,10 @@ goes up from rest:
 
 Tracking noise: an excursion no larger than what noise alone makes on that angle family while
 the person stands still (``NOISE_FLOOR_DEG``) is not a rep, and neither is one in which no
-joint really moves (``MIN_REP_MOTION``: offline ``drop_motionless``; live, the counter refuses
-it when ``update`` is given the poses). ``larger_count`` is how the app combines the angle
-counter's reps with the learned rep detector's.
+joint really moves (``MIN_REP_MOTION``: offline ``drop_non_reps``; live, the counter refuses
+it when ``update`` is given the poses). Offline, a rep must also come back to where it began
+(``MAX_REP_GAP``): a slow move from one pose to another is not a rep. ``larger_count`` is how
+the app combines the angle counter's reps with the learned rep detector's.
 
 Offline (``count_reps``) the signal is smoothed with a zero-phase Butterworth filter, and a final
 pass drops reps below ``rel_rom`` x the median ROM of the set (the streaming counter only knows
@@ -109,6 +110,12 @@ NOISE_FLOOR_DEG: dict[str, float] = {
 # find in the real sets (scripts/experiments/standing_still.py, models/rep_detector.md).
 MIN_REP_MOTION = 0.10
 _MOTION_HZ = 3.0
+# A rep comes back to where it began: a rep whose body ends this far from its start, as a
+# fraction of how far it moved (``rep_gap``), was a one-way move. Measured on leave-one-subject-
+# out folds (scripts/experiments/round_trip.py, models/rep_detector.md): the app counts 4 of 80
+# slow transitions (38 without), and no count of a real set changes at 1x, 2x or 3x speed.
+MAX_REP_GAP = 0.9
+_GAP_END_FRAC = 0.1  # a rep's start and end poses: the median of its first / last 10 % of frames
 _ROM_MARGIN_S = 0.5
 _CHOICE_WINDOW_S = 120.0
 _MIN_FINITE = 0.6  # an angle needs this fraction of finite frames to be a principal angle
@@ -473,27 +480,33 @@ def larger_count(angle_reps: list[Rep], found: Sequence[tuple[int, int, int]],
     ``angle_reps`` come from ``count_reps`` on ``angle``; ``found`` are another counter's reps
     (the learned rep detector's (start, peak, end) frames), of which those whose excursion on
     ``angle`` stays within its tracking-noise floor are dropped. With ``joints`` (T, N_JOINTS,
-    3), reps of either counter in which no joint moves ``MIN_REP_MOTION`` are dropped too
-    (as ``drop_motionless`` drops them). The larger count wins, the angle counter's on a tie."""
+    3), reps of either counter that are not real movement are dropped too (as
+    ``drop_non_reps`` drops them). The larger count wins, the angle counter's on a tie."""
     fps = fps or _fps_of(angles)
     floor = noise_floor_deg(angle)
     other = [r for r in reps_at(found, angles, angle, fps)
              if np.isnan(r.rom_deg) or r.rom_deg >= floor]  # NaN: angle not measured there
     if joints is not None:  # one pass over the poses for both counters' reps
-        moving = ~(rep_motion(joints, [*angle_reps, *other], fps) < MIN_REP_MOTION)
+        real = _is_rep(_motion_paths(joints, fps), [*angle_reps, *other])
         n = len(angle_reps)
-        angle_reps = [r for r, ok in zip(angle_reps, moving[:n]) if ok]
-        other = [r for r, ok in zip(other, moving[n:]) if ok]
+        angle_reps = [r for r, ok in zip(angle_reps, real[:n]) if ok]
+        other = [r for r, ok in zip(other, real[n:]) if ok]
     keep = other if len(other) > len(angle_reps) else angle_reps
     return [replace(r, index=k + 1) for k, r in enumerate(keep)]
 
 
-def drop_motionless(reps: Sequence[Rep], joints: np.ndarray, fps: float) -> list[Rep]:
-    """The reps in which some joint moves at least ``MIN_REP_MOTION`` (``rep_motion``; reps
-    where nobody was measured are kept), numbered again from 1."""
-    motion = rep_motion(joints, reps, fps) if len(reps) else np.zeros(0)
-    kept = [r for r, m in zip(reps, motion) if not m < MIN_REP_MOTION]
-    return [replace(r, index=k + 1) for k, r in enumerate(kept)]
+def drop_non_reps(reps: Sequence[Rep], joints: np.ndarray, fps: float) -> list[Rep]:
+    """The reps that are real movement, numbered again from 1: some joint moves at least
+    ``MIN_REP_MOTION`` (``rep_motion``) and the body comes back to where it began (``rep_gap``
+    at most ``MAX_REP_GAP``). Reps where nobody was measured are kept."""
+    real = _is_rep(_motion_paths(joints, fps), reps)
+    return [replace(r, index=k + 1) for k, r in enumerate(r for r, ok in zip(reps, real) if ok)]
+
+
+def _is_rep(paths: np.ndarray, reps: Sequence[Rep]) -> np.ndarray:
+    moves = ~(_measure(paths, reps, _spread) < MIN_REP_MOTION)  # NaN (not measured) passes
+    returns = ~(_measure(paths, reps, _gap) > MAX_REP_GAP)
+    return moves & returns
 
 
 def rep_motion(joints: np.ndarray, reps: Sequence[Rep], fps: float) -> np.ndarray:
@@ -501,8 +514,21 @@ def rep_motion(joints: np.ndarray, reps: Sequence[Rep], fps: float) -> np.ndarra
     shin): joints relative to the pelvis, low-passed at ``_MOTION_HZ`` (tracker jitter is not
     motion; a 3x-speed rep keeps its own), 5th to 95th percentile of each coordinate. NaN
     where nobody was measured."""
-    rel = _motion_paths(joints, fps)
-    return np.array([_spread(rel[r.start_frame : r.end_frame + 1]) for r in reps])
+    return _measure(_motion_paths(joints, fps), reps, _spread)
+
+
+def rep_gap(joints: np.ndarray, reps: Sequence[Rep], fps: float) -> np.ndarray:
+    """How far the body ends each rep from where it began, over how far it moved within it: the
+    largest joint displacement between the rep's start and end poses (median of its first and
+    last ``_GAP_END_FRAC`` of measured frames) over the largest joint spread within it
+    (``rep_motion``'s paths and spread). About 0 for a rep that returns, about 1 for a straight
+    one-way move. NaN where fewer than two frames were measured."""
+    return _measure(_motion_paths(joints, fps), reps, _gap)
+
+
+def _measure(paths: np.ndarray, reps: Sequence[Rep], stat: Callable[[np.ndarray], float]
+             ) -> np.ndarray:
+    return np.array([stat(paths[r.start_frame : r.end_frame + 1]) for r in reps], dtype=float)
 
 
 def _motion_paths(joints: np.ndarray, fps: float) -> np.ndarray:
@@ -516,6 +542,19 @@ def _spread(paths: np.ndarray) -> float:
         return np.nan
     lo, hi = np.nanpercentile(paths, [5, 95], axis=0)
     return float(np.nanmax(np.linalg.norm(hi - lo, axis=-1)) / np.nanmedian(body_scale(paths)))
+
+
+def _gap(paths: np.ndarray) -> float:
+    finite = np.isfinite(paths).all(axis=2)  # (frames, joints)
+    frames = finite.any(axis=1)
+    seen = paths[frames][:, finite[frames].all(axis=0)]  # joints measured in every such frame
+    if len(seen) < 2 or seen.shape[1] == 0:
+        return np.nan
+    k = max(1, int(round(_GAP_END_FRAC * len(seen))))
+    start, end = np.median(seen[:k], axis=0), np.median(seen[-k:], axis=0)
+    lo, hi = np.percentile(seen, [5, 95], axis=0)
+    size = np.max(np.linalg.norm(hi - lo, axis=-1))
+    return float(np.max(np.linalg.norm(end - start, axis=-1)) / size) if size > 0 else np.nan
 
 
 def _smoothing_hz(cutoff_hz: float, fps: float) -> float:

@@ -367,3 +367,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # ====================================== end of accounts / progress fixtures ====================
+
+
+def one_way(a: np.ndarray, b: np.ndarray, seconds: float, seed: int):
+    """A slow one-way move from real pose ``a`` to real pose ``b`` (a straight blend, no return),
+    ``seconds`` at 30 fps, through the same tracker noise as ``held_still``."""
+    from physio_core.ml.data import Augment
+    from physio_core.skeleton import PoseSequence
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 30)
+    w = np.linspace(0.0, 1.0, n)[:, None, None]
+    joints = Augment()((1 - w) * a[None] + w * b[None], rng, time_warp=False)
+    return PoseSequence(joints, np.ones((n, joints.shape[1])), np.arange(n) / 30.0, 30.0)

@@ -253,7 +253,7 @@ def test_standing_still_is_not_counted_as_reps():
     with tracker noise, uploaded as each of the ten movements and on auto: no reps. The noise
     alone moves the principal angles by more than the angle counter's 15 deg floor (asserted
     below), and the rep detector finds "reps" in some of these poses; the app drops reps in
-    which no joint really moves (reps.drop_motionless) and those within an angle's noise
+    which no joint really moves (reps.drop_non_reps) and those within an angle's noise
     floor."""
     from conftest import held_still, uiprmd_set
     from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS
@@ -270,4 +270,31 @@ def test_standing_still_is_not_counted_as_reps():
             if np.isfinite(x).any():
                 wobble.append(np.nanmax(x) - np.nanmin(x))
     assert max(wobble) > 15.0  # the test is not vacuous: the noise does reach a 15 deg floor
+    assert {k: v for k, v in counted.items() if v} == {}
+
+
+def test_one_way_moves_are_not_counted_as_reps():
+    """Ten slow one-way moves between real poses (each movement's rest pose to the middle of
+    another movement's rep, subjects 1-8 in turn, 8 s, tracker noise), uploaded as each of the
+    ten movements and on auto: no reps. The angle counter alone finds "reps" in many of them
+    (asserted below: an angle can rise and fall while the body moves one way), and the detector
+    reads poses, not a return; the app drops reps whose body does not come back to where it
+    began (reps.drop_non_reps). Before that check, 70 of these 110 uploads counted 1-4 reps."""
+    from conftest import one_way, uiprmd_set
+    from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS
+    from physio_core.reps import choose_principal_angle, count_reps, exercise_key
+
+    counted, raw = {}, 0
+    for m in range(N_MOVEMENTS):
+        s = m % 8 + 1
+        start, _, _ = uiprmd_set([(CLASS_NAMES[m], s, True)])
+        other, bounds, _ = uiprmd_set([(CLASS_NAMES[(m + 3) % N_MOVEMENTS], s, True)])
+        move = one_way(start.joints[0], other.joints[sum(bounds[0]) // 2], 8.0, seed=m)
+        for named in (*CLASS_NAMES[:N_MOVEMENTS], "auto"):
+            result = finish_sequence(move, backend="uiprmd-kinect", exercise=named, assess=True)
+            counted[(CLASS_NAMES[m], named)] = result.rep_count
+            key = exercise_key(named)
+            principal = choose_principal_angle(result.angles, exercise=key)
+            raw += bool(count_reps(result.angles, principal, fps=30.0, exercise=key))
+    assert raw >= 10  # not vacuous: the angle counter alone counts in many of them
     assert {k: v for k, v in counted.items() if v} == {}

@@ -229,21 +229,75 @@ def test_live_counter_refuses_reps_without_motion():
     """Streamed with its poses, the live counter refuses a "rep" in which no joint moves
     MIN_REP_MOTION, as uploads do: a shoulder angle swinging 25 deg (above its 15 deg floor) on a
     body that stays put is not counted, while the same swing with the arm really moving is."""
-    from physio_core.skeleton import J, N_JOINTS
+    from physio_core.skeleton import J
 
     x, bounds = synthetic(n_reps=5, rest=5.0, top=30.0, seed=6, noise=0.5)
     angles = series(x, "shoulder_flexion_r")
-    still = np.zeros((len(x), N_JOINTS, 3))
-    still[:, J.THORAX] = [0.0, 0.5, 0.0]  # a body of fixed size ...
-    still[:, J.R_HIP], still[:, J.L_HIP] = [-0.1, 0.0, 0.0], [0.1, 0.0, 0.0]
-    still[:, J.R_KNEE], still[:, J.L_KNEE] = [-0.1, -0.45, 0.0], [0.1, -0.45, 0.0]
-    still[:, J.R_ANKLE], still[:, J.L_ANKLE] = [-0.1, -0.85, 0.0], [0.1, -0.85, 0.0]
-    moving = still.copy()  # ... whose right wrist swings 25 cm with the angle
+    still = _body(len(x))
+    moving = still.copy()  # the same body, whose right wrist swings 25 cm with the angle
     moving[:, J.R_WRIST, 2] = 0.25 * (x - 5.0) / 25.0
 
     assert len(stream(angles, angle="shoulder_flexion_r").reps) == len(bounds)  # angles alone
     assert stream(angles, still, angle="shoulder_flexion_r").reps == []
     assert len(stream(angles, moving, angle="shoulder_flexion_r").reps) == len(bounds)
+
+
+def _body(n: int) -> np.ndarray:
+    """A body of fixed size (torso 0.5 m, legs 0.85 m), standing still for n frames."""
+    from physio_core.skeleton import J, N_JOINTS
+
+    body = np.zeros((n, N_JOINTS, 3))
+    body[:, J.THORAX] = [0.0, 0.5, 0.0]
+    body[:, J.R_HIP], body[:, J.L_HIP] = [-0.1, 0.0, 0.0], [0.1, 0.0, 0.0]
+    body[:, J.R_KNEE], body[:, J.L_KNEE] = [-0.1, -0.45, 0.0], [0.1, -0.45, 0.0]
+    body[:, J.R_ANKLE], body[:, J.L_ANKLE] = [-0.1, -0.85, 0.0], [0.1, -0.85, 0.0]
+    return body
+
+
+def test_rep_gap_is_how_far_a_rep_ends_from_its_start():
+    """rep_gap on known paths: a wrist that goes out 40 cm and back scores ~0, one that goes
+    40 cm one way ~1 (its end-to-end distance over its 5th-95th percentile spread), one that
+    comes halfway back ~0.5; nobody measured is NaN."""
+    from physio_core.results import Rep
+    from physio_core.reps import rep_gap
+    from physio_core.skeleton import J
+
+    n = 90
+    rep = Rep(1, 0, n - 1, 0.0, (n - 1) / FPS, "x", 0.0, 0.0, 0.0, 1.0)
+    u = np.linspace(0.0, 1.0, n)
+    paths = {"back": 0.4 * np.sin(np.pi * u), "one way": 0.4 * u,
+             "half back": 0.4 * np.where(u < 0.5, 2 * u, 1.5 - u)}
+    gap = {}
+    for name, x in paths.items():
+        body = _body(n)
+        body[:, J.R_WRIST, 2] = x
+        gap[name] = float(rep_gap(body, [rep], FPS)[0])
+    assert gap["back"] < 0.05
+    assert 0.95 < gap["one way"] < 1.2
+    assert 0.4 < gap["half back"] < 0.6
+    assert np.isnan(rep_gap(np.full((n, *_body(1).shape[1:]), np.nan), [rep], FPS)[0])
+
+
+@needs_uiprmd
+def test_larger_count_drops_a_detector_rep_that_does_not_come_back():
+    """A learned detector's "rep" over a slow one-way move between two real poses (subject 3
+    standing, then at the bottom of their squat) is dropped; the same "rep" over their real
+    squat, which comes back, is kept. Without the poses neither check can run."""
+    from conftest import one_way, uiprmd_set
+    from physio_core.kinematics import angles_from_joints
+    from physio_core.reps import MAX_REP_GAP, larger_count, rep_gap
+
+    seq, bounds, _ = uiprmd_set([("deep_squat", 3, True)])
+    (a, b), mid = bounds[0], (bounds[0][0] + bounds[0][1]) // 2
+    move = one_way(seq.joints[a], seq.joints[mid], (b - a) / FPS, seed=0).joints
+    gaps = []
+    for joints, kept in ((seq.joints[a : b + 1], 1), (move, 0)):
+        angles = AngleSeries(ANGLE_NAMES, angles_from_joints(joints), np.arange(len(joints)) / FPS)
+        found = [(0, len(joints) // 2, len(joints) - 1)]
+        assert len(larger_count([], found, angles, "knee_angle_r", FPS, joints=joints)) == kept
+        assert len(larger_count([], found, angles, "knee_angle_r", FPS)) == 1
+        gaps.append(rep_gap(joints, larger_count([], found, angles, "knee_angle_r", FPS), FPS)[0])
+    assert gaps[0] < 0.3 and gaps[1] > MAX_REP_GAP
 
 
 @needs_uiprmd
