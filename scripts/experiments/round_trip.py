@@ -3,20 +3,23 @@
     python scripts/experiments/round_trip.py [--out DIR] [SUBJECT ...]
 
 The learned rep detector reads poses, not a return to rest: in `rep_tempo.py`'s "no exercise"
-set it counts reps in 38 of 80 slow one-way transitions (a blend from one pose to another).
-The angle counter needs its angle to come back down; the detector does not. For each rep the
-statistic is its gap (`reps.rep_gap`): how far the body ends from where it began, over how far
-it moved, both on `reps.rep_motion`'s paths (pelvis-relative, 3 Hz low-pass). End poses are the
-median of the rep's first and last 10 % of frames; the gap is the largest joint displacement
-between them over the largest joint spread (5th-95th percentile) within the rep. About 0 for a
-rep that returns, about 1 for a straight one-way move.
+set the app counted reps in 38 of 80 slow one-way transitions (a blend from one pose to
+another), nearly all the detector's. The angle counter needs its angle to come back down, but
+an angle can rise and fall while the body moves one way. For each rep the statistic is its gap
+(`reps.rep_gap`): how far the body ends from where it began, over how far it moved, both on
+`reps.rep_motion`'s paths (pelvis-relative, 3 Hz low-pass). End poses are the median of the
+rep's first and last 10 % of frames; the gap is the largest joint displacement between them over
+the largest joint spread (5th-95th percentile) within the rep. About 0 for a rep that returns,
+about 1 for a straight one-way move.
 
-Per held-out subject (leave-one-subject-out, the detector weights of `rep_tempo.py`'s
-shipped variant, trained into DIR/tempo3_s12 when absent): every detector rep the app keeps
-today (noise floor, motion) on the scoring sets at 1x, 2x and 3x, and on the 40 "no exercise"
-sequences, each counted as one of the ten movements as `rep_tempo.py` does. Prints the gap's
-distribution on real and invented reps, then the app's count with detector reps above each
-candidate gap dropped (inf: as before the check; the app drops those above reps.MAX_REP_GAP). About 8 min when the fold weights exist (1 min each to train).
+Per held-out subject (leave-one-subject-out, the detector weights of `rep_tempo.py`'s shipped
+variant, trained into DIR/tempo3_s12 when absent): the reps of both counters that pass the
+noise floor and the motion check, on the scoring sets at 1x, 2x and 3x and on the 40 "no
+exercise" sequences (each counted as one of the ten movements, as `rep_tempo.py` does). Prints
+the gap's distribution on real and invented reps, then the app's count with reps above each
+candidate gap dropped: the detector's only, then both counters' (inf: no gap check; the app
+drops both counters' reps above reps.MAX_REP_GAP). About 8 min when the fold weights exist
+(1 min each to train).
 """
 
 from __future__ import annotations
@@ -49,8 +52,8 @@ def moving(reps: list, joints: np.ndarray) -> list:
 
 
 def counted(detector: RepDetector, joints: np.ndarray, movement: int):
-    """The angle counter's kept reps and the detector's kept reps with their gaps, as
-    `reps.larger_count` kept them before the gap check (MAX_REP_GAP), each with its gap."""
+    """The number of the angle counter's reps, and the gaps of the detector's and the angle
+    counter's reps, that pass the noise floor and the motion check (before the gap check)."""
     angles = AngleSeries(ANGLE_NAMES, angles_from_joints(joints), np.arange(len(joints)) / FPS)
     name = CLASS_NAMES[movement]
     principal = R.choose_principal_angle(angles, exercise=name)
