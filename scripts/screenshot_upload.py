@@ -163,7 +163,9 @@ def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, heigh
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"{sidebar} [data-testid='stSelectbox']"))
             step("athlete added")
             if exercise:
-                box = driver.find_element(By.XPATH, "//div[@data-testid='stSelectbox'][.//p[normalize-space()='Exercise']]")
+                # on a busy machine the page is still rerunning after the athlete was added
+                box = wait.until(EC.presence_of_element_located(
+                    (By.XPATH, "//div[@data-testid='stSelectbox'][.//p[normalize-space()='Exercise']]")))
                 box.find_element(By.CSS_SELECTOR, "input").send_keys(exercise)
                 wait.until(EC.element_to_be_clickable(
                     (By.XPATH, f"//*[@role='option'][normalize-space()='{exercise}']"))).click()
