@@ -380,3 +380,17 @@ def one_way(a: np.ndarray, b: np.ndarray, seconds: float, seed: int):
     w = np.linspace(0.0, 1.0, n)[:, None, None]
     joints = Augment()((1 - w) * a[None] + w * b[None], rng, time_warp=False)
     return PoseSequence(joints, np.ones((n, joints.shape[1])), np.arange(n) / 30.0, 30.0)
+
+
+def one_way_moves(seconds: float = 8.0):
+    """Ten slow one-way moves between real poses: movement m's rest pose (subject m % 8 + 1) to
+    the middle of that subject's first rep of movement m + 3, through ``one_way``'s noise."""
+    from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS
+
+    moves = []
+    for m in range(N_MOVEMENTS):
+        s = m % 8 + 1
+        start, _, _ = uiprmd_set([(CLASS_NAMES[m], s, True)])
+        other, bounds, _ = uiprmd_set([(CLASS_NAMES[(m + 3) % N_MOVEMENTS], s, True)])
+        moves.append(one_way(start.joints[0], other.joints[sum(bounds[0]) // 2], seconds, seed=m))
+    return moves

@@ -280,16 +280,12 @@ def test_one_way_moves_are_not_counted_as_reps():
     (asserted below: an angle can rise and fall while the body moves one way), and the detector
     reads poses, not a return; the app drops reps whose body does not come back to where it
     began (reps.drop_non_reps). Before that check, 70 of these 110 uploads counted 1-4 reps."""
-    from conftest import one_way, uiprmd_set
+    from conftest import one_way_moves
     from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS
     from physio_core.reps import choose_principal_angle, count_reps, exercise_key
 
     counted, raw = {}, 0
-    for m in range(N_MOVEMENTS):
-        s = m % 8 + 1
-        start, _, _ = uiprmd_set([(CLASS_NAMES[m], s, True)])
-        other, bounds, _ = uiprmd_set([(CLASS_NAMES[(m + 3) % N_MOVEMENTS], s, True)])
-        move = one_way(start.joints[0], other.joints[sum(bounds[0]) // 2], 8.0, seed=m)
+    for m, move in enumerate(one_way_moves()):
         for named in (*CLASS_NAMES[:N_MOVEMENTS], "auto"):
             result = finish_sequence(move, backend="uiprmd-kinect", exercise=named, assess=True)
             counted[(CLASS_NAMES[m], named)] = result.rep_count
