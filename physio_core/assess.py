@@ -177,9 +177,9 @@ def count_set(pose: PoseSequence, angles, exercise: str | None = None,
     most of the reps the angle counter finds, or most 3 s windows when it finds none) is also
     counted by the learned rep detector, and the larger count is kept (``reps.larger_count``:
     the angle counter's on a tie; none of the detector's reps within the principal angle's
-    tracking-noise floor or that are not real movement either). On real sets both err by missing reps, in
-    different places: the angle counter misses small-range reps below its 15 deg floor, the
-    detector fast reps on camera. Keeping the larger count is what the app's rep figures in the
+    tracking-noise floor, nor any that is not real movement). On real sets both err by missing
+    reps, in different places: the angle counter misses small-range reps below its 15 deg
+    floor, the detector fast reps on camera. Keeping the larger count is what the app's rep figures in the
     rep detector's model card score, with its cost (more reps counted in sequences with no
     exercise in them). ValueError when the exercise's angles were never measured."""
     from physio_core.reps import (choose_principal_angle, count_reps, drop_non_reps, exercise_key,
