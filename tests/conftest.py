@@ -226,11 +226,15 @@ def uiprmd_set(picks: list[tuple[str, int, bool]], rng: int = 0):
 def held_still(pose: np.ndarray, seconds: float, seed: int):
     """A real rest pose held for ``seconds`` at 30 fps, seen through the tracker noise the
     models train with (physio_core.ml.data.Augment: white noise, slow drift, a camera tilt)."""
+    return _through_tracker_noise(np.repeat(pose[None], int(seconds * 30), 0), seed)
+
+
+def _through_tracker_noise(joints: np.ndarray, seed: int):
+    """``joints`` at 30 fps through ``ml.data.Augment``'s noise, as a PoseSequence."""
     from physio_core.ml.data import Augment
     from physio_core.skeleton import PoseSequence
 
-    rng = np.random.default_rng(seed)
-    joints = Augment()(np.repeat(pose[None], int(seconds * 30), 0), rng, time_warp=False)
+    joints = Augment()(joints, np.random.default_rng(seed), time_warp=False)
     n = len(joints)
     return PoseSequence(joints, np.ones((n, joints.shape[1])), np.arange(n) / 30.0, 30.0)
 
@@ -372,14 +376,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def one_way(a: np.ndarray, b: np.ndarray, seconds: float, seed: int):
     """A slow one-way move from real pose ``a`` to real pose ``b`` (a straight blend, no return),
     ``seconds`` at 30 fps, through the same tracker noise as ``held_still``."""
-    from physio_core.ml.data import Augment
-    from physio_core.skeleton import PoseSequence
-
-    rng = np.random.default_rng(seed)
-    n = int(seconds * 30)
-    w = np.linspace(0.0, 1.0, n)[:, None, None]
-    joints = Augment()((1 - w) * a[None] + w * b[None], rng, time_warp=False)
-    return PoseSequence(joints, np.ones((n, joints.shape[1])), np.arange(n) / 30.0, 30.0)
+    w = np.linspace(0.0, 1.0, int(seconds * 30))[:, None, None]
+    return _through_tracker_noise((1 - w) * a[None] + w * b[None], seed)
 
 
 def one_way_moves(seconds: float = 8.0):
