@@ -504,9 +504,10 @@ def drop_non_reps(reps: Sequence[Rep], joints: np.ndarray, fps: float) -> list[R
 
 
 def _is_rep(paths: np.ndarray, reps: Sequence[Rep]) -> np.ndarray:
-    moves = ~(_measure(paths, reps, _spread) < MIN_REP_MOTION)  # NaN (not measured) passes
-    returns = ~(_measure(paths, reps, _gap) > MAX_REP_GAP)
-    return moves & returns
+    def real(p: np.ndarray) -> bool:  # NaN (not measured) passes both checks
+        return not (_spread(p) < MIN_REP_MOTION or _gap(p) > MAX_REP_GAP)
+
+    return np.array([real(paths[r.start_frame : r.end_frame + 1]) for r in reps], dtype=bool)
 
 
 def rep_motion(joints: np.ndarray, reps: Sequence[Rep], fps: float) -> np.ndarray:
@@ -679,16 +680,21 @@ class StreamingRepCounter:
             self._choose()
         return self.count
 
-    def _moved(self, start: int, now: int) -> bool:
-        """Whether some joint moved ``MIN_REP_MOTION`` from a rep's start (in the filtered
-        signal's frames, ``delay`` behind the poses) to now; True without poses."""
+    def motion_paths(self, start: int, now: int) -> np.ndarray | None:
+        """The poses kept from a rep's start (a frame of the filtered signal, ``delay`` behind
+        the poses) to now, as the motion checks read them (``_motion_paths``); None without
+        poses or with fewer than 3 frames."""
         if not self._joints:
-            return True
+            return None
         lo = max(start - self.delay - self._joints_base, 0)
         window = np.asarray(self._joints[lo : now - self._joints_base + 1])
-        if len(window) < 3:
-            return True
-        return not _spread(_motion_paths(window, self.fps)) < MIN_REP_MOTION
+        return _motion_paths(window, self.fps) if len(window) >= 3 else None
+
+    def _moved(self, start: int, now: int) -> bool:
+        """Whether some joint moved ``MIN_REP_MOTION`` from a rep's start to now; True without
+        poses."""
+        paths = self.motion_paths(start, now)
+        return paths is None or not _spread(paths) < MIN_REP_MOTION
 
     def _choose(self) -> None:
         # the offline rule on what has been seen: range within an exercise, rep score otherwise

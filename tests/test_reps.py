@@ -242,6 +242,30 @@ def test_live_counter_refuses_reps_without_motion():
     assert len(stream(angles, moving, angle="shoulder_flexion_r").reps) == len(bounds)
 
 
+def test_live_motion_paths_cover_the_rep_in_pose_frames():
+    """The poses the live motion checks read for a rep run from its start, moved back by the
+    filter's delay (the angles lag the poses), to now, also after a long stream has dropped the
+    oldest poses: a wrist whose height is its frame number in mm reads back those frames."""
+    from physio_core.skeleton import J
+
+    n = int(120 * FPS)  # long enough that the counter has dropped early poses
+    body = _body(n)
+    body[:, J.R_WRIST, 1] = 0.001 * np.arange(n)
+    sc = StreamingRepCounter(FPS, ANGLE_NAMES, angle="knee_angle_r")
+    assert sc.motion_paths(0, 10) is None  # no poses given yet
+    for i in range(n):
+        sc.update(np.zeros(len(ANGLE_NAMES)), i / FPS, body[i])
+    assert sc.delay > 0
+    now, start = n - 1, n - int(4 * FPS)
+    frames = 1000 * sc.motion_paths(start, now)[:, J.R_WRIST, 1]
+    assert len(frames) == now - (start - sc.delay) + 1
+    np.testing.assert_allclose(frames[[0, len(frames) // 2, -1]],
+                               [start - sc.delay, (start - sc.delay + now) / 2, now], atol=0.5)
+    kept = sc.motion_paths(0, now)  # a start older than the poses kept: from the oldest kept
+    assert len(kept) < now + 1
+    assert 1000 * kept[0, J.R_WRIST, 1] == pytest.approx(now + 1 - len(kept), abs=0.5)
+
+
 def _body(n: int) -> np.ndarray:
     """A body of fixed size (torso 0.5 m, legs 0.85 m), standing still for n frames."""
     from physio_core.skeleton import J, N_JOINTS

@@ -71,9 +71,8 @@ def run(joints: np.ndarray, angles, exercise: str, limit: float, seen: list[floa
     def check(start: int, now: int) -> bool:
         if not moved(start, now):
             return False
-        lo = max(start - sc.delay - sc._joints_base, 0)
-        w = np.asarray(sc._joints[lo : now - sc._joints_base + 1])
-        gap = R._gap(R._motion_paths(w, FPS)) if len(w) >= 3 else np.nan
+        paths = sc.motion_paths(start, now)
+        gap = R._gap(paths) if paths is not None else np.nan
         if gap > limit:
             return False
         seen.append(gap)
