@@ -309,7 +309,7 @@ def test_larger_count_drops_a_detector_rep_that_does_not_come_back():
     squat, which comes back, is kept. Without the poses neither check can run."""
     from conftest import one_way, uiprmd_set
     from physio_core.kinematics import angles_from_joints
-    from physio_core.reps import MAX_REP_GAP, larger_count, rep_gap
+    from physio_core.reps import MAX_BODY_GAP, MAX_REP_GAP, larger_count, rep_body_gap, rep_gap
 
     seq, bounds, _ = uiprmd_set([("deep_squat", 3, True)])
     (a, b), mid = bounds[0], (bounds[0][0] + bounds[0][1]) // 2
@@ -321,8 +321,32 @@ def test_larger_count_drops_a_detector_rep_that_does_not_come_back():
         assert len(larger_count([], found, angles, "knee_angle_r", FPS, joints=joints)) == kept
         without_poses = larger_count([], found, angles, "knee_angle_r", FPS)
         assert len(without_poses) == 1
-        gaps.append(rep_gap(joints, without_poses, FPS)[0])
-    assert gaps[0] < 0.3 and gaps[1] > MAX_REP_GAP
+        gaps.append((rep_gap(joints, without_poses, FPS)[0],
+                     rep_body_gap(joints, without_poses, FPS)[0]))
+    assert gaps[0][0] < 0.3 and gaps[0][1] < 0.3
+    assert gaps[1][0] > MAX_REP_GAP and gaps[1][1] > MAX_BODY_GAP
+
+
+@needs_uiprmd
+@pytest.mark.parametrize("movement,subject,correct,kept", [
+    ("standing_shoulder_extension", 2, False, 10), ("inline_lunge", 2, True, 9)])
+def test_a_rep_in_which_one_joint_ends_elsewhere_is_still_a_rep(movement, subject, correct, kept):
+    """Real sets in which, in some reps, the joint that ends farthest from its start ends
+    almost its whole movement away (a knee or a wrist the tracker moved and left there) while
+    the body as a whole comes back: those reps are kept, where the joint gap alone would drop
+    them. The lunge's second rep also carries much of the body elsewhere (body gap 0.56) and
+    is dropped: the price of catching one-way moves (models/rep_detector.md)."""
+    from conftest import uiprmd_set
+    from physio_core.results import Rep
+    from physio_core.reps import MAX_BODY_GAP, MAX_REP_GAP, drop_non_reps, rep_body_gap, rep_gap
+
+    seq, bounds, _ = uiprmd_set([(movement, subject, correct)] * 10)
+    reps = [Rep(i + 1, a, b, a / FPS, b / FPS, "x", 0.0, 0.0, 0.0, 1.0)
+            for i, (a, b) in enumerate(bounds)]
+    joint, body = rep_gap(seq.joints, reps, FPS), rep_body_gap(seq.joints, reps, FPS)
+    assert (joint > MAX_REP_GAP).sum() == 2
+    assert (body[joint > MAX_REP_GAP] < MAX_BODY_GAP).sum() == kept - 8  # all others come back
+    assert len(drop_non_reps(reps, seq.joints, FPS)) == kept
 
 
 @needs_uiprmd

@@ -1,6 +1,6 @@
 """Does a rep come back to where it started? A check against one-way movements counted as reps.
 
-    python scripts/experiments/round_trip.py [--out DIR] [SUBJECT ...]
+    python scripts/experiments/round_trip.py [--out DIR] [--shipped] [SUBJECT ...]
 
 The learned rep detector reads poses, not a return to rest: in `rep_tempo.py`'s "no exercise"
 set the app counted reps in 38 of 80 slow one-way transitions (a blend from one pose to
@@ -17,9 +17,15 @@ variant, trained into DIR/tempo3_s12 when absent): the reps of both counters tha
 noise floor and the motion check, on the scoring sets at 1x, 2x and 3x and on the 40 "no
 exercise" sequences (each counted as one of the ten movements, as `rep_tempo.py` does). Prints
 the gap's distribution on real and invented reps, then the app's count with reps above each
-candidate gap dropped: the detector's only, then both counters' (inf: no gap check; the app
-drops both counters' reps above reps.MAX_REP_GAP). About 8 min when the fold weights exist
-(1 min each to train).
+candidate gap dropped: the detector's only, then both counters' (inf: no gap check).
+
+The joint gap alone also drops real reps in which one joint ends elsewhere while the body comes
+back (a tracker jump of a wrist or a knee). The last table drops a rep only when its body gap
+(`reps.rep_body_gap`: all joints' displacements over all joints' spreads) is also above a
+candidate, with the joint gap above reps.MAX_REP_GAP: the app's rule, with reps.MAX_BODY_GAP.
+With --shipped every subject is counted by the shipped detector (models/rep_detector.pt, which
+has seen them: its counts are near perfect, so what a check costs shows plainly) instead of
+fold weights. About 8 min when the fold weights exist (1 min each to train).
 """
 
 from __future__ import annotations
@@ -62,13 +68,16 @@ def counted(detector: RepDetector, joints: np.ndarray, movement: int):
     other = [r for r in R.reps_at(detector.segment(joints, FPS), angles, principal, FPS)
              if np.isnan(r.rom_deg) or r.rom_deg >= floor]
     other = moving(other, joints)
-    return len(by_angle), R.rep_gap(joints, other, FPS), R.rep_gap(joints, by_angle, FPS)
+    return (len(by_angle), R.rep_gap(joints, other, FPS), R.rep_gap(joints, by_angle, FPS),
+            R.rep_body_gap(joints, other, FPS), R.rep_body_gap(joints, by_angle, FPS))
 
 
-def fold(out: Path, s: int, reps) -> dict:
+def fold(out: Path, s: int, reps, shipped: bool = False) -> dict:
     path = out / VARIANT / f"fold{s}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
+    if shipped:
+        model = RepDetector.load(Path(__file__).resolve().parents[2] / "models" / "rep_detector.pt")
+    elif path.exists():
         model = RepDetector.load(path)
     else:
         model = RepDetector(RepConfig(**VARIANTS[VARIANT])).fit([r for r in reps if r.subject != s])
@@ -89,17 +98,23 @@ def fold(out: Path, s: int, reps) -> dict:
     return res
 
 
-def app_count(c: tuple, limit: float, both: bool) -> int:
+def app_count(c: tuple, limit: float, both: bool, body: float = -np.inf) -> int:
     """The app's count of one sequence with detector reps (and with ``both`` the angle
-    counter's too) whose gap is above ``limit`` dropped."""
-    _, n_angle, g, ga = c
-    return max(int((ga <= limit).sum()) if both else n_angle, int((g <= limit).sum()))
+    counter's too) whose gap is above ``limit`` and body gap above ``body`` dropped."""
+    _, n_angle, g, ga, b, ba = c
+    kept = ~((g > limit) & (b > body))
+    kept_angle = ~((ga > limit) & (ba > body))
+    return max(int(kept_angle.sum()) if both else n_angle, int(kept.sum()))
 
 
 def main() -> None:
-    args = fold_args(__doc__, "rep_tempo")  # shares rep_tempo.py's fold weights
+    args = fold_args(__doc__, "rep_tempo",  # shares rep_tempo.py's fold weights
+                     lambda ap: ap.add_argument("--shipped", action="store_true"))
     reps = load_uiprmd(DEFAULT_UIPRMD, CACHE_DIR)
-    per = [fold(args.out, s, reps) for s in args.subjects or sorted({r.subject for r in reps})]
+    per = [fold(args.out, s, reps, args.shipped)
+           for s in args.subjects or sorted({r.subject for r in reps})]
+    print("detector:", "the shipped weights (held-in)" if args.shipped
+          else f"{VARIANT} fold weights (leave-one-subject-out)")
     real = {f: [c for p in per for c in p[f]] for f in SPEEDS}
     other = [c for p in per for c in p["other"]]
     pct = (50, 90, 95, 99, 100)
@@ -115,22 +130,28 @@ def main() -> None:
         print(f"no exercise, {kind:10s}: {len(g):4d} detector reps, gap percentiles "
               f"{np.round(np.nanpercentile(g, (0, 5, 10, 25, 50)), 2).tolist() if len(g) else []}"
               " (0, 5, 10, 25, 50)")
-    for both in (False, True):
-        print("dropped above the gap: " + ("both counters' reps" if both else "detector reps"))
-        print(f"{'max gap':>8s} | {'OBO 1x':>6s} {'MAE 1x':>6s} {'exact':>6s} {'OBO 2x':>6s} "
-              f"{'OBO 3x':>6s} | no exercise counted, per kind")
-        for limit in GAPS:
+    rules = [(f"dropped above the gap: {'both counters' if both else 'detector'} reps", both,
+              [(limit, -np.inf) for limit in GAPS]) for both in (False, True)]
+    rules.append((f"both counters' reps dropped when the gap is above {R.MAX_REP_GAP:g} and the "
+                  "body gap above", True,
+                  [(R.MAX_REP_GAP, body) for body in (np.inf, 0.7, 0.6, 0.55, 0.5, 0.45, 0.4, 0.0)]))
+    for title, both, cands in rules:
+        print(title)
+        print(f"{'gap':>5s} {'body':>5s} | {'OBO 1x':>6s} {'MAE 1x':>6s} {'exact':>6s} {'OBO 2x':>6s} "
+              f"{'exact':>6s} {'OBO 3x':>6s} {'exact':>6s} | no exercise counted, per kind")
+        for limit, body in cands:
             cells = []
             for f in SPEEDS:
                 t = np.array([c[0] for c in real[f]], float)
-                p = np.array([app_count(c, limit, both) for c in real[f]], float)
+                p = np.array([app_count(c, limit, both, body) for c in real[f]], float)
                 cells.append((np.mean(np.abs(p - t) <= 1), np.mean(np.abs(p - t) / t),
                               np.mean(p == t)))
-            o = np.array([app_count(c, limit, both) for c in other])
+            o = np.array([app_count(c, limit, both, body) for c in other])
             kinds = ", ".join(f"{k} {(o[i::4] > 0).sum()}/{len(o[i::4])}"
                               for i, k in enumerate(OTHER_KINDS))
-            print(f"{limit:8.2f} | {cells[0][0]:6.3f} {cells[0][1]:6.3f} {cells[0][2]:6.3f} "
-                  f"{cells[1][0]:6.3f} {cells[2][0]:6.3f} | {(o > 0).sum()}/{len(o)} ({kinds})")
+            print(f"{limit:5.2f} {body:5.2f} | {cells[0][0]:6.3f} {cells[0][1]:6.3f} "
+                  f"{cells[0][2]:6.3f} {cells[1][0]:6.3f} {cells[1][2]:6.3f} {cells[2][0]:6.3f} "
+                  f"{cells[2][2]:6.3f} | {(o > 0).sum()}/{len(o)} ({kinds})")
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def run(joints: np.ndarray, angles, exercise: str, limit: float, seen: list[floa
         if not moved(start, now):
             return False
         paths = sc.motion_paths(start, now)
-        gap = R._gap(paths) if paths is not None else np.nan
+        gap = R._gaps(paths)[0] if paths is not None else np.nan
         if gap > limit:
             return False
         seen.append(gap)
