@@ -13,8 +13,10 @@ angles, the streaming counter told the movement, fed the poses):
   another movement's rep, 8 s, `ml.data.Augment`'s tracker noise), each streamed as each of the
   ten movements; the gap of every "rep" counted.
 Then, for each candidate limit (the counter refusing a rep whose gap is above it when it would
-count it, on top of its own checks; `inf` is the counter as shipped): real sets whose count
-changes, off-by-one and exact counts, and one-way sessions counted.
+count it, on top of its own checks; `inf` is the counter without a gap check): real sets whose
+count changes, off-by-one and exact counts, and one-way sessions counted. The last rows refuse a
+rep only when its body gap (`reps.rep_body_gap`, at counting) is above a second limit too, as
+uploads do.
 The streaming counter has no learned model: nothing is trained. About 15 min.
 """
 
@@ -37,6 +39,10 @@ from physio_core.skeleton import PoseSequence  # noqa: E402
 from physio_core.train import CACHE_DIR, DEFAULT_UIPRMD  # noqa: E402
 
 LIMITS = (np.inf, 1.2, 1.0, 0.9, 0.8, 0.7, 0.6)
+# (joint gap limit, body gap limit): a rep is refused when both are exceeded, as uploads do
+# (reps.MAX_REP_GAP, reps.MAX_BODY_GAP); -inf: the joint gap alone
+RULES = ([(limit, -np.inf) for limit in LIMITS]
+         + [(limit, body) for limit in (1.0, 0.9, 0.8) for body in (0.6, 0.5, 0.4)])
 SPEEDS = (1.0, 3.0)
 
 
@@ -52,19 +58,21 @@ def stream(joints: np.ndarray, angles, exercise: str) -> tuple[dict[float, int],
     """Stream one sequence: the live count at each candidate limit (the counter also refusing a
     rep whose gap is above it when it would count it), and the gap (from the rep's start to the
     frame it counts) of each rep that any candidate angle's counter counts with no limit."""
-    seen: list[float] = []
-    n = run(joints, angles, exercise, np.inf, seen)
-    # a limit no rep reaches changes nothing: stream again only for those some rep exceeds
-    out = {limit: n for limit in LIMITS}
-    for limit in LIMITS[1:]:
-        if seen and np.nanmax(seen) > limit:
-            out[limit] = run(joints, angles, exercise, limit, [])
-    return out, seen
+    seen: list[tuple[float, float]] = []
+    n = run(joints, angles, exercise, (np.inf, -np.inf), seen)
+    # a rule no rep breaks changes nothing: stream again only for those some rep breaks
+    out = {rule: n for rule in RULES}
+    for limit, body in RULES[1:]:
+        if any(g > limit and b > body for g, b in seen):
+            out[(limit, body)] = run(joints, angles, exercise, (limit, body), [])
+    return out, [g for g, _ in seen]
 
 
-def run(joints: np.ndarray, angles, exercise: str, limit: float, seen: list[float]) -> int:
-    """The live count with the counter's own checks plus a gap limit (gaps of counted reps
-    appended to ``seen``)."""
+def run(joints: np.ndarray, angles, exercise: str, rule: tuple[float, float],
+        seen: list[tuple[float, float]]) -> int:
+    """The live count with the counter's own checks plus a gap rule (joint and body gaps of
+    counted reps appended to ``seen``)."""
+    limit, body_limit = rule
     sc = R.StreamingRepCounter(FPS, angles.names, exercise=exercise)
     moved = sc._moved  # the shipped motion check
 
@@ -72,10 +80,10 @@ def run(joints: np.ndarray, angles, exercise: str, limit: float, seen: list[floa
         if not moved(start, now):
             return False
         paths = sc.motion_paths(start, now)
-        gap = R._gaps(paths)[0] if paths is not None else np.nan
-        if gap > limit:
+        gap, body = R._gaps(paths) if paths is not None else (np.nan, np.nan)
+        if gap > limit and body > body_limit:
             return False
-        seen.append(gap)
+        seen.append((gap, body))
         return True
 
     for machines in sc._machines:
@@ -125,17 +133,17 @@ def main() -> None:
             gaps += g
     print(f"one-way: {len(gaps)} reps counted in {len(rows)} sessions, gap percentiles "
           f"(0, 5, 10, 25, 50): {np.round(np.nanpercentile(gaps, (0, 5, 10, 25, 50)), 2).tolist()}")
-    print(f"{'limit':>6s} | real sets ({len(real)}) per tempo: count changed, off-by-one, exact | "
-          f"one-way sessions counted (of {len(rows)})")
-    for limit in LIMITS:
+    print(f"{'limit':>6s} {'body':>5s} | real sets ({len(real)}) per tempo: count changed, "
+          f"off-by-one, exact | one-way sessions counted (of {len(rows)})")
+    for rule in RULES:
         cells = []
         for f in SPEEDS:
             t = np.array([k for k, _ in table[f]], float)
-            p = np.array([r[limit] for _, r in table[f]], float)
-            changed = sum(r[limit] != r[np.inf] for _, r in table[f])
+            p = np.array([r[rule] for _, r in table[f]], float)
+            changed = sum(r[rule] != r[RULES[0]] for _, r in table[f])
             cells.append(f"{f:g}x: {changed:3d} {np.mean(np.abs(p - t) <= 1):.3f} "
                          f"{np.mean(p == t):.3f}")
-        print(f"{limit:6.2f} | {' | '.join(cells)} | {sum(r[limit] > 0 for r in rows)}")
+        print(f"{rule[0]:6.2f} {rule[1]:5.2f} | {' | '.join(cells)} | {sum(r[rule] > 0 for r in rows)}")
 
 
 if __name__ == "__main__":
