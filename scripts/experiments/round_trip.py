@@ -42,6 +42,7 @@ from rep_tempo import OTHER_KINDS, SPEEDS, VARIANTS  # noqa: E402
 
 import physio_core.reps as R  # noqa: E402
 from physio_core.kinematics import ANGLE_NAMES, angles_from_joints  # noqa: E402
+from physio_core.config import get_settings  # noqa: E402
 from physio_core.ml import repcount, suite  # noqa: E402
 from physio_core.ml.data import CLASS_NAMES, FPS, Augment, load_uiprmd, other_samples  # noqa: E402
 from physio_core.ml.repcount import RepConfig, RepDetector, speed_up  # noqa: E402
@@ -72,11 +73,12 @@ def counted(detector: RepDetector, joints: np.ndarray, movement: int):
             R.rep_body_gap(joints, other, FPS), R.rep_body_gap(joints, by_angle, FPS))
 
 
-def fold(out: Path, s: int, reps, shipped: bool = False) -> dict:
+def fold(out: Path, s: int, reps, shipped: RepDetector | None = None) -> dict:
+    """Subject ``s`` counted by ``shipped``, or by its fold's weights (trained when absent)."""
     path = out / VARIANT / f"fold{s}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if shipped:
-        model = RepDetector.load(Path(__file__).resolve().parents[2] / "models" / "rep_detector.pt")
+    if shipped is not None:
+        model = shipped
     elif path.exists():
         model = RepDetector.load(path)
     else:
@@ -111,7 +113,8 @@ def main() -> None:
     args = fold_args(__doc__, "rep_tempo",  # shares rep_tempo.py's fold weights
                      lambda ap: ap.add_argument("--shipped", action="store_true"))
     reps = load_uiprmd(DEFAULT_UIPRMD, CACHE_DIR)
-    per = [fold(args.out, s, reps, args.shipped)
+    shipped = RepDetector.load(get_settings().model_dir / suite.FILES["rep"]) if args.shipped else None
+    per = [fold(args.out, s, reps, shipped)
            for s in args.subjects or sorted({r.subject for r in reps})]
     print("detector:", "the shipped weights (held-in)" if args.shipped
           else f"{VARIANT} fold weights (leave-one-subject-out)")

@@ -54,10 +54,12 @@ def live_view(joints: np.ndarray) -> tuple[np.ndarray, object]:
     return j, compute_angles(PoseSequence(j, np.ones(j.shape[:2]), times, FPS))
 
 
-def stream(joints: np.ndarray, angles, exercise: str) -> tuple[dict[float, int], list[float]]:
-    """Stream one sequence: the live count at each candidate limit (the counter also refusing a
-    rep whose gap is above it when it would count it), and the gap (from the rep's start to the
-    frame it counts) of each rep that any candidate angle's counter counts with no limit."""
+def stream(joints: np.ndarray, angles, exercise: str
+           ) -> tuple[dict[tuple[float, float], int], list[float]]:
+    """Stream one sequence: the live count under each candidate rule of ``RULES`` (the counter
+    also refusing a rep that breaks it when it would count it), and the joint gap (from the
+    rep's start to the frame it counts) of each rep that any candidate angle's counter counts
+    with no rule."""
     seen: list[tuple[float, float]] = []
     n = run(joints, angles, exercise, (np.inf, -np.inf), seen)
     # a rule no rep breaks changes nothing: stream again only for those some rep breaks

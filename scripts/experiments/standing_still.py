@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import physio_core.reps as R  # noqa: E402
+from physio_core.config import get_settings  # noqa: E402
 from physio_core.filters import butter_lowpass  # noqa: E402
 from physio_core.kinematics import ANGLE_NAMES, angles_from_joints  # noqa: E402
 from physio_core.ml import suite  # noqa: E402
@@ -36,8 +37,6 @@ from physio_core.ml.repcount import RepDetector, build_sets  # noqa: E402
 from physio_core.results import AngleSeries  # noqa: E402
 from physio_core.train import CACHE_DIR, DEFAULT_UIPRMD  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def angles_of(j: np.ndarray) -> AngleSeries:
     return AngleSeries(ANGLE_NAMES, angles_from_joints(j), np.arange(len(j)) / FPS)
@@ -45,7 +44,7 @@ def angles_of(j: np.ndarray) -> AngleSeries:
 
 def main() -> None:
     reps = load_uiprmd(DEFAULT_UIPRMD, CACHE_DIR)
-    detector = RepDetector.load(ROOT / "models" / "rep_detector.pt")
+    detector = RepDetector.load(get_settings().model_dir / suite.FILES["rep"])
     aug = Augment()
     still = []
     for s in sorted({r.subject for r in reps}):  # as rep_tempo.py draws its "no exercise" set
