@@ -12,6 +12,7 @@ import streamlit as st
 from pages._shared import (
     current_athlete_id,
     db_error_message,
+    exercise_name,
     get_engine,
     link_to_session,
     render_report,
@@ -28,7 +29,7 @@ RESULT_KEY = "upload_result"  # {"result", "video", "name", "session_id", "file_
 
 
 def _label(name: str) -> str:
-    return "Detect automatically" if name == "auto" else name.replace("_", " ").capitalize()
+    return "Detect automatically" if name == "auto" else exercise_name(name)
 
 
 def _upload_dir() -> Path:

@@ -112,7 +112,7 @@ def test_upload_flow_on_the_real_clip(app_env):
     assert 60 <= int(metrics["Person found"].rstrip("%")) <= 100
     # the models' assessment: exercise label; scores in [0, 1] only for a movement they know
     assert metrics["Exercise"]
-    scored = metrics["Exercise"] != "other"
+    scored = metrics["Exercise"] != "No known exercise"
     if scored:
         assert 0.0 <= float(metrics["Injury risk"]) <= 1.0
     else:
@@ -236,7 +236,9 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.exception]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Exercise"] == "deep squat"
+    assert metrics["Exercise"] == "Deep squat"
+    tile = next(m for m in at.metric if m.label == "Exercise")
+    assert tile.help.startswith("Deep squat (model confidence ")
     assert float(metrics["Injury risk"]) == pytest.approx(result.metrics["injury_risk"], abs=0.005)
     table = next(d.value for d in at.dataframe if "mistake" in d.value.columns)
     expected = report.reps_table(result.reps, result.rep_assessments)
@@ -253,6 +255,20 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     assert len(charts) == 4
     correction = next(c.proto.spec for c in charts if c.proto.id.endswith(f"session{sid}_corr_3d"))
     assert f"Rep #{bad}: you (red) vs correction (green)" in correction
+
+
+def test_every_exercise_has_a_name_that_fits_its_metric_tile():
+    """Streamlit cuts a metric's value that is wider than its tile ("standing sh…"); the report's
+    exercise tile (2/5 of the row) holds about 20 characters at the default width."""
+    from pages._shared import exercise_name
+    from physio_core.ml.data import CLASS_NAMES
+
+    short = [exercise_name(n, short=True) for n in CLASS_NAMES]
+    assert max(map(len, short)) <= 20, short
+    assert len(set(short)) == len(CLASS_NAMES)
+    assert exercise_name("standing_shoulder_internal_external_rotation") == \
+        "Standing shoulder internal external rotation"
+    assert exercise_name("standing_shoulder_scaption", short=True) == "Shoulder scaption"
 
 
 def test_the_app_server_skips_streamlits_full_gc_after_each_run():

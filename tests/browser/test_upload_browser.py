@@ -45,6 +45,6 @@ def test_upload_report_in_chromium(tmp_path):
     assert res.metrics["Pose backend"] == "mediapipe"
     assert res.image_captions == ["frame 25 · 0.83 s"]
     # angles, 3D skeleton, ROM per rep, and a rep's corrected pose when the exercise is known
-    assert res.plotly_charts == (3 if res.metrics["Exercise"] == "other" else 4)
+    assert res.plotly_charts == (3 if res.metrics["Exercise"] == "No known exercise" else 4)
     png = res.png.read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 100_000
