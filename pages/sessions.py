@@ -35,7 +35,7 @@ df = pd.DataFrame([{
     "id": r.id,
     "date": r.started_at,
     "athlete": r.athlete_name,
-    "exercise": r.exercise,
+    "exercise": r.exercise.replace("_", " "),
     "source": r.source,
     "reps": r.rep_count,
     "duration (s)": round((r.ended_at - r.started_at).total_seconds(), 1) if r.ended_at else None,
@@ -54,7 +54,7 @@ st.dataframe(
 )
 
 ids = [r.id for r in rows]
-labels = {r.id: f"#{r.id} · {r.started_at:%Y-%m-%d %H:%M} · {r.athlete_name} · {r.exercise}"
+labels = {r.id: f"#{r.id} · {r.started_at:%Y-%m-%d %H:%M} · {r.athlete_name} · {r.exercise.replace('_', ' ')}"
           for r in rows}
 chosen = st.selectbox("Session", ids, format_func=labels.get)
 link_to_session(chosen)

@@ -90,3 +90,13 @@ class SessionResult:
     @property
     def rep_count(self) -> int:
         return len(self.reps)
+
+    @property
+    def session_exercise(self) -> str:
+        """The exercise a stored session is filed under (sessions list, progress): the one named,
+        else the movement the models recognised, else "auto"."""
+        if self.exercise and self.exercise != "auto":
+            return self.exercise
+        if self.exercise_label and self.exercise_label != "other":
+            return self.exercise_label
+        return "auto"

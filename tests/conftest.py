@@ -265,6 +265,20 @@ def assessed_squat_result():
     assert {a["mistake"] for a in result.rep_assessments} == {"correct", "incorrect"}
     return result
 
+
+@pytest.fixture(scope="session")
+def auto_squat_result():
+    """The same squats analysed on "Detect automatically": the models name the exercise."""
+    from physio_core.pipeline import finish_sequence
+
+    if not (Path(__file__).resolve().parents[1] / "models" / "stability.joblib").is_file():
+        pytest.skip("trained weights not in models/")
+    seq, _, _ = subject5_squats("cccIII")
+    result = finish_sequence(seq, backend="uiprmd-kinect", exercise=None, source="upload:squats",
+                             smooth=False, started_at=datetime(2026, 11, 10, 9, 30, tzinfo=UTC))
+    assert result.exercise == "auto" and result.exercise_label == "deep_squat"
+    return result
+
 # ====================================== end of storage fixtures ================================
 
 

@@ -12,6 +12,8 @@ from physio_core.store import (
     PendingWrites,
     get_or_create_athlete,
     get_session_detail,
+    list_sessions,
+    progress_for_athlete,
     save_session_result,
 )
 from physio_core.store import codec
@@ -71,3 +73,26 @@ def test_live_writer_and_pending_saves_keep_it(db_engine, assessed_squat_result)
     sid = pending.save_or_keep(db_engine, assessed, athlete.id)
     assert sid is not None and sid != row.id
     assert_same_report(get_session_detail(db_engine, sid), assessed)
+
+
+def test_a_session_on_auto_is_filed_under_the_recognised_exercise(db_engine, assessed_squat_result,
+                                                                   auto_squat_result):
+    """Progress groups sessions by exercise: squats analysed on auto join the ones named squats;
+    a session whose exercise nobody named or recognised stays "auto"."""
+    from physio_core.pipeline import finish_sequence
+
+    athlete = get_or_create_athlete(db_engine, "Auto Squatter")
+    named = save_session_result(db_engine, assessed_squat_result, athlete.id)
+    auto = save_session_result(db_engine, auto_squat_result, athlete.id)
+    writer = LiveSessionWriter(db_engine, athlete.id, exercise="auto")
+    assert writer.append(pose=auto_squat_result.pose.slice(0, 50), angles=None)
+    live = writer.end(auto_squat_result).id
+    bare = finish_sequence(auto_squat_result.pose, backend="uiprmd-kinect", exercise=None,
+                           smooth=False, assess=False)
+    unknown = save_session_result(db_engine, bare, athlete.id)
+
+    filed = {r.id: r.exercise for r in list_sessions(db_engine, athlete_id=athlete.id)}
+    assert filed == {named: "deep_squat", auto: "deep_squat", live: "deep_squat", unknown: "auto"}
+    squats = progress_for_athlete(db_engine, athlete.id, exercise="deep_squat")
+    assert sorted(r.session_id for r in squats) == sorted([named, auto, live])
+    assert get_session_detail(db_engine, auto).exercise_label == "deep_squat"

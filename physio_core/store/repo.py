@@ -558,7 +558,8 @@ def save_session_result(
 ) -> int:
     """Store a finished analysis as one ended session (one transaction) and return its id.
 
-    ``exercise`` defaults to ``result.exercise``. ``extra_data`` adds more series by kind, e.g.
+    ``exercise`` defaults to ``result.session_exercise`` (on auto, the recognised movement, so
+    that the athlete's progress groups it with the sessions where it was named). ``extra_data`` adds more series by kind, e.g.
     ``{"imu": {"t": [...], "ax": [...]}}`` (column lists; stored under ``series``).
     """
     started = result.started_at or utcnow()
@@ -568,7 +569,7 @@ def save_session_result(
     def fn(s: Session) -> int:
         _require_role(s, athlete_id, Role.ATHLETE)
         rec = SessionRecord(
-            trainer_id=trainer_id, athlete_id=athlete_id, exercise=exercise or result.exercise or "auto",
+            trainer_id=trainer_id, athlete_id=athlete_id, exercise=exercise or result.session_exercise,
             source=result.source or "", started_at=started, ended_at=ended,
             status=SessionStatus.ENDED.value, fps=_finite_or_none(result.fps), frames=int(result.frames),
             frames_with_person=int(result.frames_with_person), rep_count=result.rep_count,
@@ -689,8 +690,8 @@ def end_session(
             rec.frames, rec.frames_with_person = int(result.frames), int(result.frames_with_person)
             rec.rep_count = result.rep_count
             rec.backend = result.backend or rec.backend
-            if result.exercise and result.exercise != "auto":
-                rec.exercise = result.exercise
+            if result.session_exercise != "auto":
+                rec.exercise = result.session_exercise
             s.execute(sa.delete(SensorData).where(col(SensorData.session_id) == session_id))
             s.flush()
             _put_result(s, rec, result, extra_data)
