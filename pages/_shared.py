@@ -22,23 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SESSION_DETAIL_PAGE = "pages/session_detail.py"
 ATHLETE_KEY = "athlete_id"  # st.session_state key of the athlete picked in the sidebar
 USER_KEY = "user_id"  # set by a login gate when there is one; None = trusted local use
-# Names short enough for a metric tile (Streamlit cuts a long value to "standing sh…");
-# the full name goes in the tile's help.
-_SHORT_EXERCISE = {
-    "standing_active_straight_leg_raise": "Straight leg raise",
-    "standing_shoulder_abduction": "Shoulder abduction",
-    "standing_shoulder_extension": "Shoulder extension",
-    "standing_shoulder_internal_external_rotation": "Shoulder rotation",
-    "standing_shoulder_scaption": "Shoulder scaption",
-    "other": "No known exercise",
-}
-
-
-def exercise_name(name: str, short: bool = False) -> str:
-    """How the pages write an exercise key: "deep_squat" -> "Deep squat"."""
-    if short and name in _SHORT_EXERCISE:
-        return _SHORT_EXERCISE[name]
-    return name.replace("_", " ").capitalize()
 
 
 # ------------------------------------------------------------------ navigation
@@ -317,10 +300,9 @@ def _assessment_summary(result: SessionResult) -> None:
         return
     m = result.metrics
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
-    name = result.exercise_label
-    conf = m.get("exercise_confidence")
-    c1.metric("Exercise", exercise_name(name, short=True),
-              help=exercise_name(name) + ("" if conf is None else f" (model confidence {conf:.0%})"))
+    label, conf = result.exercise_label, m.get("exercise_confidence")
+    c1.metric("Exercise", report.pretty_exercise(label, short=True),
+              help=report.pretty_exercise(label) + ("" if conf is None else f" (model confidence {conf:.0%})"))
     for col, name, k in ((c2, "Stability", "stability_score"), (c3, "Balance", "balance_score"),
                          (c4, "Injury risk", "injury_risk")):
         col.metric(name, f"{m[k]:.2f}" if k in m else "–",

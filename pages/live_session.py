@@ -22,7 +22,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from pages._auth import require_user
-from pages._shared import current_athlete_id, db_error_message, exercise_name, get_engine, link_to_session
+from pages._shared import current_athlete_id, db_error_message, get_engine, link_to_session
 from physio_core import report
 from physio_core.assess import Recognition, warm_up
 from physio_core.config import get_settings
@@ -53,7 +53,7 @@ TRANSLATIONS = {
 
 
 def _label(name: str) -> str:
-    return "Detect automatically" if name == "auto" else exercise_name(name)
+    return "Detect automatically" if name == "auto" else report.pretty_exercise(name)
 
 
 def _pretty_angle(name: str) -> str:
@@ -68,7 +68,7 @@ def _recognised(r: Recognition | None) -> str:
         return "–"
     if r.exercise == "other":
         return "No known exercise"
-    return f"{exercise_name(r.exercise, short=True)} ({r.confidence:.0%})"
+    return f"{report.pretty_exercise(r.exercise, short=True)} ({r.confidence:.0%})"
 
 
 def _fmt(v: float, unit: str = "") -> str:
@@ -112,13 +112,13 @@ def _panels(session: LiveSession) -> None:
                    f"{snap.frames_dropped} of {snap.frames_received}")
     c4, c6 = st.columns(2)
     if snap.exercise != "auto":
-        c4.metric("Exercise", exercise_name(snap.exercise, short=True), help=_label(snap.exercise))
+        c4.metric("Exercise", report.pretty_exercise(snap.exercise, short=True), help=_label(snap.exercise))
     else:
         cfg = session.config
         r = snap.recognised
+        full = "" if r is None or r.exercise == "other" else f"{report.pretty_exercise(r.exercise)}. "
         c4.metric("Exercise (recognised)", _recognised(r),
-                  help=("" if r is None or r.exercise == "other" else f"{exercise_name(r.exercise)}. ")
-                  + f"Recognised by the exercise classifier from the last "
+                  help=f"{full}Recognised by the exercise classifier from the last "
                        f"{cfg.recognise_window_s:g} s, every {cfg.recognise_every_s:g} s. "
                        "Pick the exercise above to fix it.")
     share = snap.frames_with_person / snap.frames_processed if snap.frames_processed else 0.0

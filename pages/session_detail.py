@@ -26,8 +26,8 @@ if session_id is None:
     if not rows:
         st.info("No session stored yet.")
         st.stop()
-    labels = {r.id: f"#{r.id} · {r.started_at:%Y-%m-%d %H:%M} · {r.athlete_name} · {r.exercise.replace('_', ' ')}"
-              for r in rows}
+    labels = {r.id: f"#{r.id} · {r.started_at:%Y-%m-%d %H:%M} · {r.athlete_name} · "
+                    f"{r.exercise.replace('_', ' ')}" for r in rows}
     session_id = st.selectbox("Session", list(labels), format_func=labels.get)
 
 try:

@@ -12,11 +12,11 @@ import streamlit as st
 from pages._shared import (
     current_athlete_id,
     db_error_message,
-    exercise_name,
     get_engine,
     link_to_session,
     render_report,
 )
+from physio_core import report
 from physio_core.config import get_settings
 from physio_core.reps import EXERCISES as REP_EXERCISES
 from physio_core.video import VIDEO_EXTENSIONS, VideoError, check_size
@@ -29,7 +29,7 @@ RESULT_KEY = "upload_result"  # {"result", "video", "name", "session_id", "file_
 
 
 def _label(name: str) -> str:
-    return "Detect automatically" if name == "auto" else exercise_name(name)
+    return "Detect automatically" if name == "auto" else report.pretty_exercise(name)
 
 
 def _upload_dir() -> Path:

@@ -20,7 +20,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from sqlalchemy.engine import Engine
 
-from physio_core.report import pretty_angle
+from physio_core.report import pretty_angle, pretty_exercise
 from physio_core.store.access import RomTargetOut, rom_targets
 from physio_core.store.repo import ProgressRow, progress_for_athlete
 
@@ -138,7 +138,8 @@ def asymmetry_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
 def sessions_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
     """The session table of the page."""
     return pd.DataFrame([{
-        "session": r.session_id, "date": r.date, "exercise": r.exercise, "reps": r.reps,
+        "session": r.session_id, "date": r.date, "exercise": pretty_exercise(r.exercise, short=True),
+        "reps": r.reps,
         "duration_s": None if r.duration_s is None else round(r.duration_s, 1),
         "mean_rep_rom_deg": None if r.mean_rep_rom_deg is None else round(r.mean_rep_rom_deg, 1),
         "stability": r.stability_score, "balance": r.balance_score, "injury_risk": r.injury_risk,
@@ -191,7 +192,7 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
         colours = _colours(sorted(df["exercise"].unique()))
         for ex, g in df.groupby("exercise", sort=True):
             w = g.groupby("week").agg(sessions=("reps", "size"), reps=("reps", "sum")).reset_index()
-            fig.add_trace(go.Bar(x=w["week"], y=w["sessions"], name=ex.replace("_", " "),
+            fig.add_trace(go.Bar(x=w["week"], y=w["sessions"], name=pretty_exercise(ex, short=True),
                                  marker_color=colours[ex], customdata=w[["reps"]],
                                  hovertemplate="week of %{x|%Y-%m-%d}: %{y} sessions, "
                                                "%{customdata[0]} reps<extra></extra>"))
@@ -207,7 +208,7 @@ def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
     for ex in colours:
         rs = [r for r in rows if r.exercise == ex]
         fig.add_trace(go.Bar(
-            x=[r.date for r in rs], y=[r.reps for r in rs], name=ex.replace("_", " "),
+            x=[r.date for r in rs], y=[r.reps for r in rs], name=pretty_exercise(ex, short=True),
             marker_color=colours[ex], customdata=[[r.session_id] for r in rs],
             hovertemplate="%{y} reps — session #%{customdata[0]}<extra></extra>",
         ))
@@ -305,11 +306,12 @@ def exercise_mix_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go
     names = sorted(counts)
     colours = _colours(names)
     fig = go.Figure(go.Pie(
-        labels=[n.replace("_", " ") for n in names], values=[counts[n] for n in names], hole=0.45,
+        labels=[pretty_exercise(n, short=True) for n in names], values=[counts[n] for n in names], hole=0.45,
         marker_colors=[colours[n] for n in names], customdata=[[reps[n]] for n in names], sort=False,
         hovertemplate="%{label}: %{value} sessions, %{customdata[0]} reps<extra></extra>",
     ))
+    # the legend below the donut, never over it: Plotly's auto-margin makes room for it there
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=-0.15, x=0))
+                      legend=dict(orientation="h", yanchor="top", y=-0.02, x=0))
     return fig
 

@@ -38,6 +38,25 @@ def pretty_angle(name: str) -> str:
     return name.replace("_", " ").capitalize() + side
 
 
+# Exercise names short enough for a metric tile or a chart legend (Streamlit cuts a long metric
+# value to "standing sh…"; a legend of full names wraps over Plotly's tool bar).
+_SHORT_EXERCISE = {
+    "standing_active_straight_leg_raise": "Straight leg raise",
+    "standing_shoulder_abduction": "Shoulder abduction",
+    "standing_shoulder_extension": "Shoulder extension",
+    "standing_shoulder_internal_external_rotation": "Shoulder rotation",
+    "standing_shoulder_scaption": "Shoulder scaption",
+    "other": "No known exercise",
+}
+
+
+def pretty_exercise(name: str, short: bool = False) -> str:
+    """'deep_squat' -> 'Deep squat'; with ``short`` 'standing_shoulder_scaption' -> 'Shoulder scaption'."""
+    if short and name in _SHORT_EXERCISE:
+        return _SHORT_EXERCISE[name]
+    return name.replace("_", " ").capitalize()
+
+
 def _finite(v: float | None) -> float | None:
     return None if v is None or not np.isfinite(v) else float(v)
 

@@ -259,8 +259,9 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
 
 def test_every_exercise_has_a_name_that_fits_its_metric_tile():
     """Streamlit cuts a metric's value that is wider than its tile ("standing sh…"); the report's
-    exercise tile (2/5 of the row) holds about 20 characters at the default width."""
-    from pages._shared import exercise_name
+    exercise tile (2/5 of the row) holds about 20 characters at the default width. The progress
+    charts' legends use the same names."""
+    from physio_core.report import pretty_exercise as exercise_name
     from physio_core.ml.data import CLASS_NAMES
 
     short = [exercise_name(n, short=True) for n in CLASS_NAMES]

@@ -106,7 +106,7 @@ def test_session_reps_scores_and_mix_figures(seeded):
 
     weekly = progress.sessions_figure(rows)
     assert sum(sum(t.y) for t in weekly.data) == len(rows)
-    assert {t.name for t in weekly.data} == {"deep squat", "hurdle step"}
+    assert {t.name for t in weekly.data} == {"Deep squat", "Hurdle step"}
 
     reps = progress.reps_figure(rows)
     assert sum(sum(t.y) for t in reps.data) == sum(r.reps for r in rows) == 6 * 3 + 3 * 2
@@ -117,7 +117,7 @@ def test_session_reps_scores_and_mix_figures(seeded):
     assert list(stability.y) == sorted(stability.y)  # the seeded athlete improves
 
     mix = progress.exercise_mix_figure(rows)
-    assert dict(zip(mix.data[0].labels, mix.data[0].values)) == {"deep squat": 6, "hurdle step": 3}
+    assert dict(zip(mix.data[0].labels, mix.data[0].values)) == {"Deep squat": 6, "Hurdle step": 3}
 
     s = progress.summary(rows)
     assert (s.sessions, s.reps, s.active_weeks) == (9, 24, 6)
@@ -130,6 +130,7 @@ def test_progress_rows_match_the_table(seeded):
     table = progress.sessions_frame(rows)
     assert list(table["session"]) == [r.session_id for r in rows]
     assert list(table["reps"]) == [r.reps for r in rows]
+    assert set(table["exercise"]) == {"Deep squat", "Hurdle step"}
 
 
 def test_targets_drive_the_chart_after_an_update(seeded):
