@@ -232,17 +232,18 @@ def render_report(
         index = st.slider("Frame", 0, n - 1, default, key=f"{key}_frame",
                           help="Scrub through the recording")
         t_now = float(result.pose.times[index])
-        left, right = st.columns([3, 2])
-        with left:
-            if video_path is not None and Path(video_path).is_file():
+        if video_path is not None and Path(video_path).is_file():
+            left, right = st.columns([3, 2])
+            with left:
                 try:
                     st.image(_frame_image(Path(video_path), result, index, max_side),
                              caption=f"frame {index} · {t_now:.2f} s", width="stretch")
                 except Exception as exc:
                     log.exception("frame %s could not be drawn", index)
                     st.info(f"This frame cannot be shown ({exc}).")
-            else:
-                st.caption("The video itself is not stored: the skeleton and angles are.")
+        else:  # no empty column beside the 3D view
+            st.caption("The video itself is not stored: the skeleton and angles are.")
+            right = st.container()
         with right:
             if valid[index]:
                 st.plotly_chart(

@@ -167,6 +167,10 @@ def angles_figure(
     return fig
 
 
+# a little farther than Plotly's default distance, so that the axis titles stay inside the figure
+_CAMERA = dict(eye=dict(x=0.35, y=2.2, z=0.45), up=dict(x=0, y=0, z=1))
+
+
 def skeleton_figure(
     joints: np.ndarray,
     confidence: np.ndarray | None = None,
@@ -212,7 +216,7 @@ def skeleton_figure(
             yaxis=dict(title="forward (m)", range=[-half, half]),
             zaxis=dict(title="up (m)", range=[min(lo, -1.0) - 0.05, 1.0]),
             aspectmode="cube",
-            camera=dict(eye=dict(x=0.3, y=1.9, z=0.4), up=dict(x=0, y=0, z=1)),
+            camera=_CAMERA,
         ),
     )
     return fig
@@ -277,7 +281,7 @@ def correction_figure(
             yaxis=dict(title="forward (m)", range=[-1.0, 1.0]),
             zaxis=dict(title="up (m)", range=[min(lo, -1.0) - 0.05, 1.0]),
             aspectmode="cube",
-            camera=dict(eye=dict(x=0.3, y=1.9, z=0.4), up=dict(x=0, y=0, z=1)),
+            camera=_CAMERA,
         ),
     )
     return fig
