@@ -11,7 +11,7 @@ import streamlit as st
 
 from physio_core import exports, report
 from physio_core.store import AccessDenied, FeedbackKind, NotFound, Role, SessionStatus, StorageUnavailable
-from physio_core.store import access
+from physio_core.store import access, codec
 
 NOTICE = "session_notice"
 _ERRORS = (AccessDenied, NotFound, ValueError, StorageUnavailable)
@@ -71,6 +71,13 @@ def _sensor_data(detail) -> None:
             st.dataframe(report.angles_frame(angles).head(500), hide_index=True, width="stretch")
     for kind, doc in sorted(detail.data.items()):
         series = doc.get("series", {})
+        if kind == codec.KIND_IMU_ANALYSIS:  # drawn by the report above
+            continue
+        if kind == codec.KIND_IMU:
+            n, gyr = len(series.get("times", [])), "gyr" in series
+            st.caption(f"Wrist IMU: {n} samples at {detail.session.fps or 0:.1f} Hz, accelerometer (g)"
+                       + (" and gyroscope (deg/s)" if gyr else "") + "; the report's CSV holds them.")
+            continue
         cols = {k: v for k, v in series.items() if isinstance(v, list)}
         lengths = {len(v) for v in cols.values()}
         with st.expander(f"{kind} ({', '.join(cols)})"):
@@ -144,7 +151,8 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
 def _exports(detail) -> None:
     st.subheader("Exports")
     if detail.pose is None:
-        st.caption("Nothing to export before the session has sensor data.")
+        st.caption("The sensor set's CSV and analysis are under its report above." if codec.KIND_IMU in detail.data
+                   else "Nothing to export before the session has sensor data.")
         return
     result = detail.to_result()
     cols = st.columns(5)

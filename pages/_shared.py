@@ -70,6 +70,7 @@ def navigation_spec(root: Path = ROOT) -> list[PageSpec]:
                  live if live.is_file() else None),
         PageSpec("Analyse", "Upload analysis", "upload", ":material/upload_file:",
                  pages / "upload.py", default=True),
+        PageSpec("Analyse", "Sensor set (IMU)", "imu", ":material/sensors:", pages / "imu_set.py"),
         PageSpec("History", "Sessions", "sessions", ":material/list:", pages / "sessions.py"),
         PageSpec("History", "Session detail", "session_detail", ":material/insights:",
                  pages / "session_detail.py"),

@@ -85,30 +85,36 @@ with right:
     st.subheader("Exercise mix")
     st.plotly_chart(progress.exercise_mix_figure(rows), width="stretch", key="progress_mix")
 
-# range of motion and asymmetry compare like with like: one exercise at a time
+# range of motion and asymmetry compare like with like: one exercise at a time, of the sessions
+# that measured angles (a wrist-sensor set has none)
+angle_rows = [r for r in rows if r.rom_deg]
 st.subheader("Range of motion vs target")
-exercises_here = sorted({r.exercise for r in rows})
-main = progress.main_exercise(rows)
-c1, c2 = st.columns([1, 3])
-rom_exercise = c1.selectbox("Exercise", exercises_here, index=exercises_here.index(main),
-                            format_func=lambda e: e.replace("_", " "), key="progress_rom_exercise")
-ex_rows = [r for r in rows if r.exercise == rom_exercise]
-ranked = progress.angles_by_range(ex_rows)
-targeted = [t.angle for t in everything.targets
-            if t.angle in ranked and t.exercise in ("", rom_exercise)]
-default_angles = list(dict.fromkeys(targeted + ranked[:2]))[:4]
-angles = c2.multiselect("Angles", ranked, default=default_angles, format_func=report.pretty_angle,
-                        key=f"progress_angles_{rom_exercise}")
-st.plotly_chart(progress.rom_figure(ex_rows, angles, everything.targets, exercise=rom_exercise),
-                width="stretch", key="progress_rom")
-
-left, right = st.columns([3, 2])
-with left:
-    st.subheader("Left / right asymmetry")
-    st.plotly_chart(progress.asymmetry_figure(ex_rows), width="stretch", key="progress_asym")
-    st.caption(f"{rom_exercise.replace('_', ' ').capitalize()}: range of motion left minus right, "
-               f"in % of their mean (positive: the left moves more); the band is "
-               f"±{progress.ASYMMETRY_FLAG_PCT:.0f} %.")
+if angle_rows:
+    exercises_here = sorted({r.exercise for r in angle_rows})
+    main = progress.main_exercise(angle_rows)
+    c1, c2 = st.columns([1, 3])
+    rom_exercise = c1.selectbox("Exercise", exercises_here, index=exercises_here.index(main),
+                                format_func=lambda e: e.replace("_", " "), key="progress_rom_exercise")
+    ex_rows = [r for r in angle_rows if r.exercise == rom_exercise]
+    ranked = progress.angles_by_range(ex_rows)
+    targeted = [t.angle for t in everything.targets
+                if t.angle in ranked and t.exercise in ("", rom_exercise)]
+    default_angles = list(dict.fromkeys(targeted + ranked[:2]))[:4]
+    angles = c2.multiselect("Angles", ranked, default=default_angles, format_func=report.pretty_angle,
+                            key=f"progress_angles_{rom_exercise}")
+    st.plotly_chart(progress.rom_figure(ex_rows, angles, everything.targets, exercise=rom_exercise),
+                    width="stretch", key="progress_rom")
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Left / right asymmetry")
+        st.plotly_chart(progress.asymmetry_figure(ex_rows), width="stretch", key="progress_asym")
+        st.caption(f"{rom_exercise.replace('_', ' ').capitalize()}: range of motion left minus right, "
+                   f"in % of their mean (positive: the left moves more); the band is "
+                   f"±{progress.ASYMMETRY_FLAG_PCT:.0f} %.")
+else:
+    st.caption("Range of motion and left/right asymmetry come from video sessions; these sessions "
+               "are wrist-sensor sets, which measure no joint angle.")
+    right = st.container()
 with right:
     st.subheader("Sessions")
     st.dataframe(progress.sessions_frame(rows), hide_index=True, width="stretch",
@@ -116,7 +122,7 @@ with right:
     link_to_session(rows[-1].session_id, label=f"Open the latest session (#{rows[-1].session_id})")
 
 # ------------------------------------------------------------------ targets (trainers, admins)
-if me is not None and may_manage_athlete(engine, me, athlete_id):
+if angle_rows and me is not None and may_manage_athlete(engine, me, athlete_id):
     with st.expander("Range-of-motion targets"):
         for t in everything.targets:
             st.write(f"{report.pretty_angle(t.angle)} · {t.exercise.replace('_', ' ') or 'any exercise'}"

@@ -11,7 +11,7 @@ st.title("Session detail")
 
 engine = require_engine()
 
-from physio_core.store import AccessDenied, Role, get_session_detail, list_sessions  # noqa: E402
+from physio_core.store import AccessDenied, Role, codec, get_session_detail, list_sessions  # noqa: E402
 
 show_notice()
 me = viewer_id()
@@ -46,6 +46,18 @@ s = detail.session
 st.subheader(f"#{s.id} · {s.athlete_name} · {s.exercise.replace('_', ' ')}")
 st.caption(f"{s.started_at:%Y-%m-%d %H:%M} · source {s.source or '–'} · "
            f"status {getattr(s.status, 'value', s.status)}" + (f" · {s.notes}" if s.notes else ""))
+if detail.pose is None and codec.KIND_IMU in detail.data:
+    from pages._imu_view import render_imu_report
+    from physio_core.imu.io import ImuSeries
+
+    analysis = detail.data.get(codec.KIND_IMU_ANALYSIS, {}).get("series")
+    if analysis:
+        render_imu_report(ImuSeries.from_json_payload(detail.data[codec.KIND_IMU]), analysis,
+                          key=f"session{s.id}", file_stem=f"session_{s.id}")
+    else:
+        st.info(f"This session holds a wrist-sensor set of {s.rep_count} reps.")
+    render_actions(engine, me, detail, role)
+    st.stop()
 if detail.pose is None:
     st.info(f"This session has no stored pose series: {s.rep_count} reps, "
             f"{s.frames} frames ({s.frames_with_person} with the person).")

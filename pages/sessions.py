@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import current_athlete_id, link_to_session, require_engine, viewer_id
+from physio_core.imu.analyze import IMU_BACKEND
 
 st.title("Sessions")
 
@@ -39,7 +40,7 @@ df = pd.DataFrame([{
     "source": r.source,
     "reps": r.rep_count,
     "duration (s)": round((r.ended_at - r.started_at).total_seconds(), 1) if r.ended_at else None,
-    "person found": r.frames_with_person / r.frames if r.frames else None,
+    "person found": r.frames_with_person / r.frames if r.frames and r.backend != IMU_BACKEND else None,
     "status": str(getattr(r.status, "value", r.status)),
     "open": f"session_detail?id={r.id}",
 } for r in rows])

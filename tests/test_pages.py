@@ -76,6 +76,7 @@ def test_every_page_renders_on_an_empty_database(app_env):
         "pages/session_detail.py": "Session detail",
         "pages/progress.py": "Progress",
         "pages/upload.py": "Upload analysis",
+        "pages/imu_set.py": "Sensor set (IMU)",
     }
     for page, title in expected.items():
         at.switch_page(page)
@@ -90,7 +91,8 @@ def test_navigation_has_a_live_entry_that_picks_up_the_page_file(tmp_path):
 
     (tmp_path / "pages").mkdir()
     specs = {s.title: s for s in navigation_spec(tmp_path)}
-    assert list(specs) == ["Live session", "Upload analysis", "Sessions", "Session detail", "Progress"]
+    assert list(specs) == ["Live session", "Upload analysis", "Sensor set (IMU)", "Sessions", "Session detail",
+                           "Progress"]
     assert specs["Live session"].path is None  # placeholder drawn by the app shell
     assert specs["Upload analysis"].default
     live = tmp_path / "pages" / "live_session.py"
@@ -284,3 +286,77 @@ def test_the_app_server_skips_streamlits_full_gc_after_each_run():
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout.split()
     assert out[-1] == "False"
+
+
+# ------------------------------------------------------------------ the wrist-IMU page
+
+IMU_DATA = ROOT.parent / "shared" / "datasets" / "metamotion-imu"
+
+
+def imu_files(lift: str) -> tuple[int, list[tuple[str, bytes, str]]]:
+    """A real MetaMotion set's expected reps and its two files, gyroscope first."""
+    from physio_core.imu import list_sets
+
+    if not IMU_DATA.is_dir():
+        pytest.skip(f"MetaMotion data set not found at {IMU_DATA}")
+    s = next(s for s in list_sets(IMU_DATA) if s.lift == lift and s.category == "medium")
+    return s.expected_reps, [(p.name, p.read_bytes(), "text/csv") for p in (s.gyr_path, s.acc_path)]
+
+
+def analyse_imu_upload(at: AppTest, files) -> None:
+    at.switch_page("pages/imu_set.py")
+    at.run()
+    assert at.title[0].value == "Sensor set (IMU)"
+    at.file_uploader(key="imu_files").set_value(files)
+    at.run()
+    next(b for b in at.button if b.label == "Analyse").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_imu_page_analyses_an_uploaded_pair_and_saves_it(app_env):
+    from physio_core.store import codec, get_session_detail, init_db
+
+    expected, files = imu_files("bench")
+    at = new_app()
+    add_athlete(at, "Bencher")
+    analyse_imu_upload(at, files)
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Lift"] == "Bench press"
+    assert abs(int(metrics["Reps"]) - expected) <= 1
+    assert [s.value for s in at.success] == ["Saved as session #1."]
+    stored = get_session_detail(init_db(), 1)
+    assert stored.session.rep_count == int(metrics["Reps"]) and codec.KIND_IMU in stored.data
+
+    # the stored session shows the same set on the detail page
+    at.switch_page("pages/session_detail.py")
+    at.query_params["id"] = "1"
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    assert at.subheader[0].value.endswith("bench press")
+    again = {m.label: m.value for m in at.metric}
+    assert (again["Lift"], again["Reps"]) == (metrics["Lift"], metrics["Reps"])
+
+    # on the athlete's progress: its reps and stability, and no empty joint-angle charts
+    at.switch_page("pages/progress.py")
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    progress = {m.label: m.value for m in at.metric}
+    assert (progress["Sessions"], progress["Reps"], progress["Stability"]) == \
+        ("1", metrics["Reps"], metrics["Stability"])
+    assert any("wrist-sensor sets" in c.value for c in at.caption)
+    assert len(elements(at, "plotly_chart")) == 4  # sessions, reps, scores, mix; no ROM
+
+
+def test_imu_page_says_why_a_file_cannot_be_read_and_saves_nothing(app_env):
+    from physio_core.store import init_db, list_sessions
+
+    at = new_app()
+    add_athlete(at, "Bencher")
+    analyse_imu_upload(at, [("knee_angles.csv", b"frame,knee\n1,170\n2,160\n", "text/csv")])
+    [error] = [e.value for e in at.error]
+    assert error.startswith("This file cannot be read: knee_angles.csv: missing column(s) time_s, "
+                            "acc_x, acc_y, acc_z") and "found frame, knee" in error
+    assert not at.success and not at.metric
+    assert list_sessions(init_db()) == []

@@ -9,6 +9,7 @@ from physio_core.imu.io import (
     list_sets,
     read_imu_csv,
     read_metamotion,
+    read_upload,
     write_imu_csv,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "list_sets",
     "read_imu_csv",
     "read_metamotion",
+    "read_upload",
     "write_imu_csv",
 ]

@@ -19,6 +19,12 @@ from physio_core.imu.reps import RepCount, count_reps
 from physio_core.imu.stability import Stability, stability
 
 
+# a stored IMU session's exercise (sessions list, progress): the lift as a coach names it
+EXERCISE_OF_LIFT = {"bench": "bench_press", "squat": "barbell_squat", "dead": "deadlift",
+                    "ohp": "overhead_press", "row": "barbell_row", "rest": "rest"}
+IMU_BACKEND = "wrist-imu"  # a stored session's backend when it holds an IMU set, not a pose
+
+
 @dataclass
 class ImuSetResult:
     lift: str  # the lift the reps were counted as (given, or predicted)
@@ -30,6 +36,10 @@ class ImuSetResult:
     @property
     def rep_count(self) -> int:
         return self.reps.count
+
+    @property
+    def exercise(self) -> str:
+        return EXERCISE_OF_LIFT[self.lift]
 
     def to_dict(self) -> dict:
         return {

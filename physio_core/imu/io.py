@@ -45,6 +45,8 @@ MM_GYR = ("x-axis (deg/s)", "y-axis (deg/s)", "z-axis (deg/s)")
 MM_EPOCH = "epoch (ms)"
 
 PAYLOAD_FORMAT = "physiotrack.imu.v1"
+# one set of a wrist sensor is a few hundred kB; anything far larger is the wrong file
+MAX_CSV_BYTES = 64 * 2**20
 
 
 class ImuFormatError(ValueError):
@@ -247,44 +249,95 @@ def _finish(
 
 # ------------------------------------------------------------------------------------ MetaMotion
 
-def _read_mm_sensor(path: Path, value_cols: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    df = pd.read_csv(path)
+def _read_mm_sensor(source: Path | bytes, name: str, value_cols: tuple[str, ...]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        df = pd.read_csv(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ImuFormatError(f"{name}: not a readable CSV ({exc})")
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in (MM_EPOCH, *value_cols) if c not in df.columns]
     if missing:
         raise ImuFormatError(
-            f"{path.name}: missing MetaMotion column(s) {', '.join(missing)}; expected "
+            f"{name}: missing MetaMotion column(s) {', '.join(missing)}; expected "
             f"{MM_EPOCH}, {', '.join(value_cols)}"
         )
-    t = _numeric(df, [MM_EPOCH], path.name)[:, 0]  # ms, kept whole so that differences stay exact
-    v = _numeric(df, list(value_cols), path.name)
+    t = _numeric(df, [MM_EPOCH], name)[:, 0]  # ms, kept whole so that differences stay exact
+    v = _numeric(df, list(value_cols), name)
     order = np.argsort(t, kind="stable")
     t, v = t[order], v[order]
     keep = np.concatenate([[True], np.diff(t) > 0])
+    if keep.sum() < 2:
+        raise ImuFormatError(f"{name}: needs at least 2 samples with increasing {MM_EPOCH}")
     return t[keep], v[keep]
 
 
 def read_metamotion(
-    acc_path: str | Path, gyr_path: str | Path | None = None, rate_hz: float = DEFAULT_RATE_HZ
+    acc: str | Path | bytes, gyr: str | Path | bytes | None = None, rate_hz: float = DEFAULT_RATE_HZ,
+    *, acc_name: str = "", gyr_name: str = "",
 ) -> ImuSeries:
-    """One MetaMotion set (accelerometer file, optional gyroscope file) on a uniform grid."""
-    acc_path = Path(acc_path)
-    ta, acc = _read_mm_sensor(acc_path, MM_ACC)
-    meta: dict[str, Any] = {"source": acc_path.name, "format": "metamotion", "rate_hz": rate_hz}
-    if gyr_path is None:
+    """One MetaMotion set (accelerometer file, optional gyroscope file) on a uniform grid.
+
+    Each file is a path or the raw bytes of an upload (then ``acc_name`` / ``gyr_name`` name it
+    in messages)."""
+    if not isinstance(acc, bytes):
+        acc = Path(acc)
+        acc_name = acc_name or acc.name
+    acc_name = acc_name or "accelerometer file"
+    ta, acc_raw = _read_mm_sensor(acc, acc_name, MM_ACC)
+    meta: dict[str, Any] = {"source": acc_name, "format": "metamotion", "rate_hz": rate_hz}
+    if gyr is None:
         t0, t1 = ta[0], ta[-1]
     else:
-        gyr_path = Path(gyr_path)
-        tg, gyr_raw = _read_mm_sensor(gyr_path, MM_GYR)
+        if not isinstance(gyr, bytes):
+            gyr = Path(gyr)
+            gyr_name = gyr_name or gyr.name
+        gyr_name = gyr_name or "gyroscope file"
+        tg, gyr_raw = _read_mm_sensor(gyr, gyr_name, MM_GYR)
         t0, t1 = max(ta[0], tg[0]), min(ta[-1], tg[-1])
         if (t1 - t0) / 1000.0 < 1.0 / rate_hz:
             raise ImuFormatError(
-                f"{acc_path.name} and {gyr_path.name} do not overlap in time; are they one set?"
+                f"{acc_name} and {gyr_name} do not overlap in time; are they one set?"
             )
     grid = np.arange(int(np.floor((t1 - t0) / 1000.0 * rate_hz + 1e-9)) + 1) / rate_hz
-    gyr = None if gyr_path is None else _interp_columns(grid, (tg - t0) / 1000.0, gyr_raw)
+    gyr_grid = None if gyr is None else _interp_columns(grid, (tg - t0) / 1000.0, gyr_raw)
     meta["start_epoch_s"] = float(t0) / 1000.0
-    return ImuSeries(grid, _interp_columns(grid, (ta - t0) / 1000.0, acc), gyr, meta)
+    return ImuSeries(grid, _interp_columns(grid, (ta - t0) / 1000.0, acc_raw), gyr_grid, meta)
+
+
+def _header(data: bytes) -> set[str]:
+    first = data[:4096].split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    return {c.strip().strip('"') for c in first.split(",")}
+
+
+def read_upload(files: list[tuple[str, bytes]]) -> ImuSeries:
+    """The sensor files of one set as a user uploads them: one generic CSV, one MetaMotion
+    accelerometer export, or a MetaMotion accelerometer + gyroscope pair (in any order).
+    Raises ImuFormatError saying what was expected."""
+    if not files:
+        raise ImuFormatError("no file: upload a sensor CSV")
+    too_big = [n for n, d in files if len(d) > MAX_CSV_BYTES]
+    if too_big:
+        raise ImuFormatError(f"{too_big[0]} is larger than {MAX_CSV_BYTES // 2**20} MB; "
+                             "one set of a wrist sensor is far smaller: is it the right file?")
+    if len(files) == 1:
+        name, data = files[0]
+        if set(MM_GYR) <= _header(data) and not set(MM_ACC) <= _header(data):
+            raise ImuFormatError(f"{name} is a MetaMotion gyroscope file: upload its accelerometer "
+                                 "file with it (or alone)")
+        return read_imu_csv(data, name)
+    if len(files) > 2:
+        raise ImuFormatError(f"{len(files)} files: upload one set at a time (one CSV, or a "
+                             "MetaMotion accelerometer file with its gyroscope file)")
+    kinds = ["gyr" if set(MM_GYR) <= _header(d) else "acc" if set(MM_ACC) <= _header(d) else "?"
+             for _, d in files]
+    if sorted(kinds) != ["acc", "gyr"]:
+        raise ImuFormatError(
+            "two files must be a MetaMotion pair, one accelerometer export (columns "
+            f"{MM_EPOCH}, {', '.join(MM_ACC)}) and one gyroscope export ({MM_EPOCH}, "
+            f"{', '.join(MM_GYR)}); found {' and '.join(n for n, _ in files)}")
+    (acc_name, acc), (gyr_name, gyr) = files if kinds[0] == "acc" else files[::-1]
+    return read_metamotion(acc, gyr, acc_name=acc_name, gyr_name=gyr_name)
 
 
 _MM_NAME = re.compile(

@@ -44,6 +44,7 @@ from physio_core.store.repo import (
     list_trainers_of,
     list_users,
     progress_for_athlete,
+    save_imu_session,
     save_session_result,
     set_active,
     set_password,

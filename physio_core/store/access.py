@@ -299,6 +299,15 @@ def save_result_as(
                                     extra_data=extra_data)
 
 
+def save_imu_as(engine: Engine, viewer_id: int, series, result, athlete_id: int, *,
+                source: str = "", notes: str = "") -> int:
+    """Store an analysed wrist-IMU set (``repo.save_imu_session``) for an athlete the viewer may
+    record for."""
+    v = run_read(engine, lambda s: repo._user_out(_may_record_for(s, viewer_id, athlete_id)))
+    trainer_id = v.id if v.role is Role.TRAINER else None
+    return repo.save_imu_session(engine, series, result, athlete_id, trainer_id, source=source, notes=notes)
+
+
 def append_live_as(
     engine: Engine,
     viewer_id: int,

@@ -30,6 +30,8 @@ KIND_ANGLES = "angles"
 KIND_REPS = "reps"
 KIND_ASSESSMENT = "assessment"  # the models' exercise label, timeline and per-rep verdicts
 KIND_CORRECTED = "corrected_pose"  # the models' corrected pose of every assessed rep
+KIND_IMU = "imu"  # a wrist-IMU set's raw series (ImuSeries.to_json_payload)
+KIND_IMU_ANALYSIS = "imu_analysis"  # what the IMU path found in it (ImuSetResult.to_dict)
 
 
 def to_list(a: np.ndarray, decimals: int) -> list:

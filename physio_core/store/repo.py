@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -26,6 +26,10 @@ from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import PoseSequence
 from physio_core.store import codec
 from physio_core.store.db import run_read, run_write
+
+if TYPE_CHECKING:
+    from physio_core.imu.analyze import ImuSetResult
+    from physio_core.imu.io import ImuSeries
 from physio_core.store.models import (
     Feedback,
     FeedbackKind,
@@ -761,6 +765,60 @@ def list_sessions(
         return [_session_row(rec, name) for rec, name in s.exec(query)]
 
     return run_read(engine, fn)
+
+
+def save_imu_session(
+    engine: Engine,
+    series: ImuSeries,
+    result: ImuSetResult,
+    athlete_id: int,
+    trainer_id: int | None = None,
+    *,
+    source: str = "",
+    started_at: datetime | None = None,
+    notes: str = "",
+) -> int:
+    """Store one analysed wrist-IMU set as an ended session (one transaction) and return its id.
+
+    The raw series goes to ``sensor_data`` (kind ``imu``) with the analysis beside it (kind
+    ``imu_analysis``); the session is filed under the lift (``ImuSetResult.exercise``), its
+    stability in ``performance_metrics`` and the reasons in ``feedback``. ``started_at``
+    defaults to the sensor's own clock when the file has one (MetaMotion), else now."""
+    from physio_core.imu.analyze import IMU_BACKEND
+
+    epoch = series.meta.get("start_epoch_s")
+    started = started_at or (datetime.fromtimestamp(epoch, UTC) if epoch else utcnow())
+    st = result.stability
+    metrics = {"stability_score": st.score, "lift": result.lift, "imu_rep_period_s": result.reps.period_s,
+               "imu_periodicity": result.reps.periodicity, "imu_tempo": st.tempo,
+               "imu_amplitude": st.amplitude, "imu_bar_path": st.path}
+    if result.prediction is not None:
+        metrics["lift_confidence"] = result.prediction.confidence
+    notes_out = [st.reason] if st.reason else []
+    if result.rep_count == 0 and result.reps.reason:
+        notes_out.append(result.reps.reason)
+
+    def fn(s: Session) -> int:
+        _require_role(s, athlete_id, Role.ATHLETE)
+        rec = SessionRecord(
+            trainer_id=trainer_id, athlete_id=athlete_id, exercise=result.exercise,
+            source=source or str(series.meta.get("source") or ""), started_at=started,
+            ended_at=started + timedelta(seconds=series.duration_s), status=SessionStatus.ENDED.value,
+            fps=_finite_or_none(series.rate_hz), frames=len(series), frames_with_person=0,
+            rep_count=result.rep_count, backend=IMU_BACKEND, notes=notes,
+        )
+        s.add(rec)
+        s.flush()
+        _replace_series(s, rec.id, {
+            codec.KIND_IMU: series.to_json_payload(),
+            codec.KIND_IMU_ANALYSIS: codec.payload({}, _jsonable(result.to_dict())),
+        })
+        _put_metrics(s, rec.id, metrics, {})
+        for text in notes_out:
+            s.add(Feedback(session_id=rec.id, kind=FeedbackKind.SYSTEM.value, text=text))
+        return rec.id
+
+    return run_write(engine, fn)
 
 
 def get_session_detail(

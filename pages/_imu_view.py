@@ -1,0 +1,63 @@
+"""The report of one wrist-IMU set: the page that analyses it and the stored session both show it."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import streamlit as st
+
+from physio_core import report
+from physio_core.imu.analyze import EXERCISE_OF_LIFT
+from physio_core.imu.io import ImuSeries, write_imu_csv
+from physio_core.imu.reps import count_reps
+
+
+def lift_name(lift: str, short: bool = True) -> str:
+    return report.pretty_exercise(EXERCISE_OF_LIFT.get(lift, lift), short)
+
+
+def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem: str) -> None:
+    """``analysis``: ``ImuSetResult.to_dict()`` as it was when the set was analysed."""
+    lift = analysis["lift"]
+    pred = analysis.get("lift_prediction")
+    stab = analysis.get("stability") or {}
+    reps = (analysis.get("reps") or {}).get("reps", [])
+
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+    if pred is None:
+        c1.metric("Lift", lift_name(lift), help="named when the set was analysed")
+    else:
+        ranked = sorted(pred["probabilities"].items(), key=lambda kv: -kv[1])
+        c1.metric("Lift", lift_name(lift),
+                  help="Recognised by the lift classifier: " + ", ".join(
+                      f"{lift_name(k)} {v:.0%}" for k, v in ranked[:3])
+                  + ("" if pred.get("used_gyroscope") else " (accelerometer only)"))
+    c2.metric("Reps", analysis["rep_count"])
+    score = stab.get("score")
+    c3.metric("Stability", "–" if score is None else f"{score:.2f}",
+              help="0–1: steady tempo, even reps, a straight bar path (needs 3 reps)")
+    c4.metric("Duration", f"{analysis['duration_s']:.1f} s")
+    if pred is not None and pred["confidence"] < 0.5:
+        st.warning(f"The lift is uncertain ({pred['confidence']:.0%}): if it is not a "
+                   f"{lift_name(lift).lower()}, analyse again with the lift named.")
+    if stab.get("reason"):
+        st.info(stab["reason"])
+    if not reps and (analysis.get("reps") or {}).get("reason"):
+        st.info(f"No rep counted: {analysis['reps']['reason']}.")
+
+    # the counted signal again, from the raw series (the reps drawn are the stored ones)
+    counted = count_reps(series, lift)
+    st.plotly_chart(report.imu_set_figure(series.times, series.acc, reps, counted.times, counted.signal),
+                    key=f"{key}_imu_plot", width="stretch")
+    if reps:
+        st.dataframe(pd.DataFrame(reps).rename(columns={"index": "rep"}), hide_index=True, width="stretch")
+
+    d1, d2 = st.columns(2)
+    buf = io.StringIO()
+    write_imu_csv(series, buf)
+    d1.download_button("Sensor data (CSV)", buf.getvalue().encode(), file_name=f"{file_stem}_imu.csv",
+                       mime="text/csv", key=f"{key}_imu_csv")
+    d2.download_button("Analysis (JSON)", json.dumps(analysis, indent=2).encode(),
+                       file_name=f"{file_stem}_imu.json", mime="application/json", key=f"{key}_imu_json")

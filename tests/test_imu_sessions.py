@@ -1,0 +1,92 @@
+"""A wrist-IMU set from upload to stored session, on the real MetaMotion sets: the files a user
+uploads (a MetaMotion pair in either order, one export, a generic CSV, wrong files) and the set
+stored on SQLite AND PostgreSQL (raw series in sensor_data, stability in performance_metrics,
+reasons in feedback). The page itself: tests/test_pages.py."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from physio_core.imu import ImuFormatError, ImuSeries, list_sets, read_upload, write_imu_csv
+from physio_core.imu.analyze import IMU_BACKEND, analyze_imu
+from physio_core.store import (
+    codec,
+    get_or_create_athlete,
+    get_session_detail,
+    list_sessions,
+    progress_for_athlete,
+    save_imu_session,
+)
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "metamotion-imu"
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"MetaMotion data set not found at {DATA}")
+
+
+def a_set(label: str, category: str = "medium"):
+    """The first (de-duplicated) MetaMotion set of a lift and category, and its two files' bytes."""
+    s = next(s for s in list_sets(DATA) if s.lift == label and s.category == category)
+    return s, (s.acc_path.name, s.acc_path.read_bytes()), (s.gyr_path.name, s.gyr_path.read_bytes())
+
+
+def test_an_uploaded_pair_reads_as_the_set_in_either_order():
+    s, acc, gyr = a_set("bench")
+    want = s.load()
+    for files in ([acc, gyr], [gyr, acc]):
+        got = read_upload(files)
+        np.testing.assert_allclose(got.acc, want.acc)
+        np.testing.assert_allclose(got.gyr, want.gyr)
+    alone = read_upload([acc])  # the accelerometer export on its own
+    assert alone.gyr is None and alone.duration_s == pytest.approx(want.duration_s, abs=0.2)
+
+
+def test_wrong_uploads_say_what_was_expected():
+    _, acc, gyr = a_set("bench")
+    with pytest.raises(ImuFormatError, match="gyroscope file: upload its accelerometer"):
+        read_upload([gyr])
+    with pytest.raises(ImuFormatError, match="MetaMotion pair"):
+        read_upload([acc, acc])
+    with pytest.raises(ImuFormatError, match="one set at a time"):
+        read_upload([acc, gyr, acc])
+    with pytest.raises(ImuFormatError, match="missing column"):
+        read_upload([("notes.csv", b"time,x,y\n0,1,2\n1,2,3\n")])
+    with pytest.raises(ImuFormatError, match="larger than"):
+        read_upload([("huge.csv", b"0" * (65 * 2**20))])
+
+
+def test_a_set_is_stored_with_its_raw_series_and_scores(db_engine):
+    s, acc, gyr = a_set("squat", "heavy")
+    series = read_upload([acc, gyr])
+    result = analyze_imu(series)
+    assert result.lift == "squat" and abs(result.rep_count - s.expected_reps) <= 1
+    athlete = get_or_create_athlete(db_engine, "Lifter")
+    sid = save_imu_session(db_engine, series, result, athlete.id, source=acc[0])
+
+    d = get_session_detail(db_engine, sid)
+    assert (d.session.exercise, d.session.backend, d.session.rep_count) == \
+        ("barbell_squat", IMU_BACKEND, result.rep_count)
+    assert d.pose is None
+    back = ImuSeries.from_json_payload(d.data[codec.KIND_IMU])
+    np.testing.assert_allclose(back.acc, series.acc, atol=1e-4)
+    np.testing.assert_allclose(back.gyr, series.gyr, atol=1e-4)
+    assert d.data[codec.KIND_IMU_ANALYSIS]["series"]["rep_count"] == result.rep_count
+    assert d.metrics.stability_score == pytest.approx(result.stability.score)
+    assert [f.text for f in d.feedback] == [result.stability.reason]
+    # filed by the sensor's own clock (2019), and on the athlete's progress with the lift
+    assert d.session.started_at.year == 2019
+    assert d.session.duration_s == pytest.approx(series.duration_s, abs=0.01)
+    assert [r.exercise for r in list_sessions(db_engine, athlete_id=athlete.id)] == ["barbell_squat"]
+    assert [r.reps for r in progress_for_athlete(db_engine, athlete.id)] == [result.rep_count]
+
+
+def test_a_generic_csv_round_trips_through_the_reader(tmp_path):
+    s, acc, gyr = a_set("dead")
+    series = read_upload([acc, gyr])
+    buf = io.StringIO()
+    write_imu_csv(series, buf)
+    again = read_upload([("set.csv", buf.getvalue().encode())])
+    np.testing.assert_allclose(again.acc, series.acc, atol=1e-5)
+    assert analyze_imu(again).lift == analyze_imu(series).lift == "dead"
