@@ -9,8 +9,10 @@ fresh athlete / session made for that case, so the world stays the same for the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -125,6 +127,7 @@ ACTIONS: dict[str, Action] = {
     # recording
     "start_session": lambda w, v, x: access.start_session_as(w.engine, v, w.athlete(x)),
     "save_result": lambda w, v, x: access.save_result_as(w.engine, v, w.result, w.athlete(x)),
+    "save_imu": lambda w, v, x: access.save_imu_as(w.engine, v, *_imu_set(), w.athlete(x)),
     "append_live": lambda w, v, x: access.append_live_as(
         w.engine, v, w.fresh_session(x), pose=w.result.pose.slice(0, 5)),
     "end_session": lambda w, v, x: access.end_session_as(w.engine, v, w.fresh_session(x)),
@@ -154,6 +157,19 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+@functools.cache
+def _imu_set():
+    """A real MetaMotion set and its analysis (the same for every viewer)."""
+    from physio_core.imu import list_sets
+    from physio_core.imu.analyze import analyze_imu
+
+    data = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "metamotion-imu"
+    if not data.is_dir():
+        pytest.skip(f"MetaMotion data set not found at {data}")
+    series = list_sets(data)[0].load()
+    return series, analyze_imu(series)
+
+
 def _delete_session(w: World, v: int, which: str) -> None:
     sid = w.fresh_session(which)
     assert delete_session(w.engine, sid, viewer_id=v) is True
@@ -167,7 +183,7 @@ def _delete_athlete(w: World, v: int, which: str) -> None:
 
 
 TARGETED = {"list_sessions", "athletes_for", "session_detail", "progress", "read_targets",
-            "start_session", "save_result", "append_live", "end_session", "add_feedback",
+            "start_session", "save_result", "save_imu", "append_live", "end_session", "add_feedback",
             "set_notes", "set_target", "delete_session", "delete_athlete"}
 
 # what each viewer may do; everything not listed must be refused
@@ -175,7 +191,7 @@ ALLOWED: dict[str, set[tuple[str, str]]] = {
     "admin": {(a, x) for a in ACTIONS for x in (("own", "other") if a in TARGETED else ("-",))},
     "trainer": {(a, "own") for a in TARGETED} | {("create_athlete", "-")},
     "athlete": {(a, "own") for a in ("list_sessions", "athletes_for", "session_detail", "progress",
-                                     "read_targets", "start_session", "save_result",
+                                     "read_targets", "start_session", "save_result", "save_imu",
                                      "append_live", "end_session")},
 }
 
