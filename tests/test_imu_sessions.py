@@ -90,3 +90,25 @@ def test_a_generic_csv_round_trips_through_the_reader(tmp_path):
     again = read_upload([("set.csv", buf.getvalue().encode())])
     np.testing.assert_allclose(again.acc, series.acc, atol=1e-5)
     assert analyze_imu(again).lift == analyze_imu(series).lift == "dead"
+
+
+def test_the_cli_saves_a_set_for_an_athlete(tmp_path, monkeypatch, capsys):
+    import json
+
+    from physio_core.config import get_settings
+    from physio_core.imu.analyze import main
+    from physio_core.store import dispose_engines, init_db
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("PHYSIO_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        s, _, _ = a_set("row")
+        assert main([str(s.acc_path), "--gyr", str(s.gyr_path), "--save", "--athlete", "Rower"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        [row] = list_sessions(init_db())
+        assert (out["session_id"], out["lift"]) == (row.id, "row")
+        assert (row.athlete_name, row.exercise, row.rep_count) == ("Rower", "barbell_row", out["rep_count"])
+    finally:
+        dispose_engines()
+        get_settings.cache_clear()

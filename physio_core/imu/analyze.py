@@ -1,9 +1,11 @@
 """One wrist-IMU set in, lift + reps + stability out: the one function pages and CLIs call.
 
-    python -m physio_core.imu.analyze SET.csv [--gyr GYRO.csv] [--lift squat]
+    python -m physio_core.imu.analyze SET.csv [--gyr GYRO.csv] [--lift squat] [--save --athlete NAME]
 
 SET.csv is a generic IMU CSV (time_s, acc_x, acc_y, acc_z[, gyr_x, gyr_y, gyr_z]) or a MetaMotion
-accelerometer export, then optionally paired with its gyroscope file via --gyr.
+accelerometer export, then optionally paired with its gyroscope file via --gyr. Prints the
+analysis as JSON (with ``session_id`` when --save stored it). Exit 2: the file cannot be read;
+5: the database could not store the set.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("csv")
     ap.add_argument("--gyr", default=None, help="MetaMotion gyroscope file paired with CSV")
     ap.add_argument("--lift", choices=LABELS, default=None, help="skip recognition, count as this lift")
+    ap.add_argument("--save", action="store_true", help="store the set as a session in the database")
+    ap.add_argument("--athlete", default="Unnamed athlete", help="athlete name for --save (created if new)")
     args = ap.parse_args(argv)
     try:
         series = read_metamotion(args.csv, args.gyr) if args.gyr else read_imu_csv(args.csv)
@@ -79,7 +83,19 @@ def main(argv: list[str] | None = None) -> int:
     except (ImuFormatError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(result.to_dict(), indent=2))
+    out = result.to_dict()
+    if args.save:
+        try:
+            from physio_core.store import get_or_create_athlete, init_db, save_imu_session
+
+            engine = init_db()
+            athlete = get_or_create_athlete(engine, args.athlete)
+            out["session_id"] = save_imu_session(engine, series, result, athlete.id)
+        except Exception as exc:  # StorageUnavailable and driver errors alike: one line
+            print(f"error: could not save the set: {' '.join(str(exc).split()) or type(exc).__name__}",
+                  file=sys.stderr)
+            return 5
+    print(json.dumps(out, indent=2))
     return 0
 
 
