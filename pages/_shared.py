@@ -336,7 +336,8 @@ def _correction_view(result: SessionResult, box, key: str) -> None:
             st.caption("No corrected pose for this rep.")
             return
         n = len(fixed)
-        k = st.slider("Frame of the rep", 0, n - 1, n // 2, key=f"{key}_corr_frame")
+        k = st.slider("Frame of the rep", 0, n - 1, report.worst_correction_frame(result.pose, rep, fixed),
+                      key=f"{key}_corr_frame", help="Opens where you are farthest from the correction")
         frame = min(rep.start_frame + k, len(result.pose) - 1)
         st.plotly_chart(
             report.correction_figure(result.pose.joints[frame], fixed.joints[k],

@@ -229,6 +229,7 @@ table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
 th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; }
 th { background: #f4f6f8; } td.l, th.l { text-align: left; }
 .chart { page-break-inside: avoid; break-inside: avoid; }
+.corrections { display: flex; flex-wrap: wrap; gap: 8px; }
 ul.fb li.trainer { font-weight: 600; } .warn { color: #a15c00; }
 @media print { body { margin: 0; max-width: none; } .noprint { display: none; }
   h2 { page-break-after: avoid; } table, .kpis { page-break-inside: avoid; } }
@@ -246,6 +247,24 @@ def _table(df: pd.DataFrame, left: Sequence[str] = ()) -> str:
             cells.append(f'<td class="{"l" if c in left else ""}">{html.escape(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+MAX_CORRECTIONS_SHOWN = 4  # 3D views in the printable report (each a Plotly chart)
+
+
+def _reps_for_print(result: SessionResult) -> pd.DataFrame:
+    """The rep table narrow enough for a printed page (the CSV and JSON exports hold every
+    column): timing, range of motion and, when the models assessed the reps, their verdict."""
+    df = report.reps_table(result.reps, result.rep_assessments)
+    out = pd.DataFrame({"rep": df["rep"], "start_s": df["start_s"], "duration_s": df["duration_s"],
+                        "angle": [report.pretty_angle(a) for a in df["angle"]], "rom_deg": df["rom_deg"]})
+    if result.rep_assessments:
+        out["verdict"] = [f"{m} ({c:.0%})" if isinstance(m, str) and c is not None else "–"
+                          for m, c in zip(df["mistake"], df["mistake_confidence"])]
+        out["injury_risk"] = ["–" if v is None or not math.isfinite(v) else f"{v:.2f}"
+                              for v in df["injury_risk"]]  # _table writes floats to 0.1
+        out["reason"] = df["reason"]
+    return out
 
 
 def html_report(
@@ -268,6 +287,8 @@ def html_report(
 
     kpis = [("Reps", str(result.rep_count)), ("Duration", f"{duration:.1f} s" if duration else "–"),
             ("Person found", f"{result.frames_with_person / max(1, result.frames):.0%}")]
+    if result.exercise_label is not None:
+        kpis.insert(0, ("Exercise", report.pretty_exercise(result.exercise_label, short=True)))
     for key, label in (("stability_score", "Stability"), ("balance_score", "Balance"),
                        ("injury_risk", "Injury risk")):
         v = _finite(result.metrics.get(key))
@@ -296,16 +317,40 @@ def html_report(
     if result.reps:
         figures.append(("Range of motion per rep", report.reps_figure(result.reps, height=300)))
     first = True
-    for heading, fig in figures:
-        fig.update_layout(width=960)
+
+    def chart(fig, width: int = 960) -> str:
+        nonlocal first
+        fig.update_layout(width=width)
         div = pio.to_html(fig, full_html=False, include_plotlyjs=include_plotlyjs if first else False,
                           config={"displayModeBar": False, "staticPlot": False})
         first = False
-        parts.append(f"<h2>{html.escape(heading)}</h2><div class='chart'>{div}</div>")
+        return div
+
+    for heading, fig in figures:
+        parts.append(f"<h2>{html.escape(heading)}</h2><div class='chart'>{chart(fig)}</div>")
 
     parts.append(f"<h2>Repetitions ({result.rep_count})</h2>")
-    parts.append(_table(report.reps_table(result.reps), left=("angle",)) if result.reps
-                 else "<p>No repetition was counted.</p>")
+    parts.append(_table(_reps_for_print(result), left=("angle", "verdict", "reason"))
+                 if result.reps else "<p>No repetition was counted.</p>")
+
+    # the reps the models judged incorrect, each at the frame where it is farthest from its correction
+    wrong = [a["rep"] for a in result.rep_assessments
+             if a.get("mistake") == "incorrect" and a["rep"] in result.corrected_poses]
+    reps_by_index = {r.index: r for r in result.reps}
+    shown = [i for i in wrong if i in reps_by_index][:MAX_CORRECTIONS_SHOWN]
+    if shown:
+        parts.append("<h2>Corrections</h2><p class='meta'>You in red (thicker where more than 8 cm "
+                     "from the correction), the models' corrected pose in green"
+                     + (f"; the first {len(shown)} of {len(wrong)} reps judged incorrect" if len(wrong) > len(shown)
+                        else "") + ".</p><div class='corrections'>")
+        for i in shown:
+            rep, fixed = reps_by_index[i], result.corrected_poses[i]
+            k = report.worst_correction_frame(result.pose, rep, fixed)
+            frame = rep.start_frame + k
+            fig = report.correction_figure(result.pose.joints[frame], fixed.joints[k], height=380,
+                                           title=f"Rep #{i} at {result.pose.times[frame]:.1f} s")
+            parts.append(f"<div class='chart'>{chart(fig, 460)}</div>")
+        parts.append("</div>")
 
     if result.angles.names:
         ranges = report.angle_ranges(result.angles, valid)

@@ -171,6 +171,17 @@ def angles_figure(
 _CAMERA = dict(eye=dict(x=0.35, y=2.2, z=0.45), up=dict(x=0, y=0, z=1))
 
 
+def _z_range(lo: float, hi: float) -> list[float]:
+    # a body-sized box that grows only when a foot or a hand (overhead) would leave it
+    return [min(lo, -1.0) - 0.05, max(hi, 1.0) + 0.05]
+
+
+def _aspect(lo: float, hi: float) -> dict:
+    # metres look the same along every axis, also when the box grows upward
+    z0, z1 = _z_range(lo, hi)
+    return dict(x=1.0, y=1.0, z=(z1 - z0) / 2.0)
+
+
 def skeleton_figure(
     joints: np.ndarray,
     confidence: np.ndarray | None = None,
@@ -209,13 +220,14 @@ def skeleton_figure(
     # a fixed, body-sized box so the skeleton does not jump in size while scrubbing
     half = 1.0
     lo = float(np.nanmin(p[ok, 1])) if idx.size else -1.0
+    hi = float(np.nanmax(p[ok, 1])) if idx.size else 1.0
     fig.update_layout(
         height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
         scene=dict(
             xaxis=dict(title="left (m)", range=[-half, half]),
             yaxis=dict(title="forward (m)", range=[-half, half]),
-            zaxis=dict(title="up (m)", range=[min(lo, -1.0) - 0.05, 1.0]),
-            aspectmode="cube",
+            zaxis=dict(title="up (m)", range=_z_range(lo, hi)),
+            aspectmode="manual", aspectratio=_aspect(lo, hi),
             camera=_CAMERA,
         ),
     )
@@ -273,18 +285,32 @@ def correction_figure(
         ))
     both = np.vstack([a, c])
     lo = float(np.nanmin(both[:, 1])) if np.isfinite(both[:, 1]).any() else -1.0
+    hi = float(np.nanmax(both[:, 1])) if np.isfinite(both[:, 1]).any() else 1.0
     fig.update_layout(
         height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
         legend=dict(orientation="h", y=0.02),
         scene=dict(
             xaxis=dict(title="left (m)", range=[-1.0, 1.0]),
             yaxis=dict(title="forward (m)", range=[-1.0, 1.0]),
-            zaxis=dict(title="up (m)", range=[min(lo, -1.0) - 0.05, 1.0]),
-            aspectmode="cube",
+            zaxis=dict(title="up (m)", range=_z_range(lo, hi)),
+            aspectmode="manual", aspectratio=_aspect(lo, hi),
             camera=_CAMERA,
         ),
     )
     return fig
+
+
+def worst_correction_frame(pose: PoseSequence, rep: Rep, corrected: PoseSequence) -> int:
+    """Index into ``corrected`` (frame ``rep.start_frame + k`` of ``pose``) where the athlete is
+    farthest from the correction: the frame that shows the mistake best."""
+    n = min(len(corrected), len(pose) - rep.start_frame)
+    if n <= 0:
+        return 0
+    a = pose.joints[rep.start_frame:rep.start_frame + n]
+    off = np.linalg.norm(a - corrected.joints[:n], axis=2)
+    with np.errstate(all="ignore"):
+        mean = np.nanmean(np.where(np.isfinite(off), off, np.nan), axis=1)
+    return int(np.nanargmax(mean)) if np.isfinite(mean).any() else n // 2
 
 
 def reps_figure(reps: Sequence[Rep], *, height: int = 300) -> go.Figure:

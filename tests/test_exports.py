@@ -124,3 +124,30 @@ def test_stored_session_exports_include_notes_feedback_and_charts(db_engine, res
 
     csv = pd.read_csv(io.BytesIO(files[f"session_{sid}.csv"].build()))
     assert (csv["session"] == sid).all() and len(csv) > 1000
+
+
+def test_the_printable_report_holds_the_models_verdicts_and_corrections(assessed_squat_result):
+    """Subject 5's squats (three correct, three incorrect): the report names the exercise, gives
+    each rep's verdict and shows every rep judged incorrect against its correction, at the frame
+    where the two differ most."""
+    from physio_core import report
+
+    r = assessed_squat_result
+    page = exports.html_report(r, include_plotlyjs=False).decode()
+    assert "Exercise<b>Deep squat</b>" in page
+    reps_html = page.split("<h2>Repetitions")[1].split("</table>")[0]
+    verdicts = [a["mistake"] for a in r.rep_assessments]
+    assert reps_html.count('<td class="l">incorrect (') == verdicts.count("incorrect") > 0
+    assert reps_html.count('<td class="l">correct (') == verdicts.count("correct")
+    corrections = page.split("<h2>Corrections</h2>")[1]
+    wrong = [a["rep"] for a in r.rep_assessments if a["mistake"] == "incorrect"]
+    assert corrections.count("Plotly.newPlot") == min(len(wrong), exports.MAX_CORRECTIONS_SHOWN)
+    for i in wrong[:exports.MAX_CORRECTIONS_SHOWN]:
+        rep = next(x for x in r.reps if x.index == i)
+        fixed = r.corrected_poses[i]
+        k = report.worst_correction_frame(r.pose, rep, fixed)
+        # that frame is at least as far from the correction as the rep's middle frame
+        def off(j: int) -> float:
+            return float(np.nanmean(np.linalg.norm(r.pose.joints[rep.start_frame + j] - fixed.joints[j], axis=1)))
+        assert off(k) >= off(len(fixed) // 2)
+        assert f"Rep #{i} at {r.pose.times[rep.start_frame + k]:.1f} s" in corrections

@@ -26,10 +26,6 @@ from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import PoseSequence
 from physio_core.store import codec
 from physio_core.store.db import run_read, run_write
-
-if TYPE_CHECKING:
-    from physio_core.imu.analyze import ImuSetResult
-    from physio_core.imu.io import ImuSeries
 from physio_core.store.models import (
     Feedback,
     FeedbackKind,
@@ -42,6 +38,10 @@ from physio_core.store.models import (
     User,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from physio_core.imu.analyze import ImuSetResult
+    from physio_core.imu.io import ImuSeries
 
 # metrics with their own column; everything else in SessionResult.metrics goes to `extra`
 SCORE_COLUMNS = ("balance_score", "stability_score", "injury_risk")
@@ -563,8 +563,9 @@ def save_session_result(
     """Store a finished analysis as one ended session (one transaction) and return its id.
 
     ``exercise`` defaults to ``result.session_exercise`` (on auto, the recognised movement, so
-    that the athlete's progress groups it with the sessions where it was named). ``extra_data`` adds more series by kind, e.g.
-    ``{"imu": {"t": [...], "ax": [...]}}`` (column lists; stored under ``series``).
+    that the athlete's progress groups it with the sessions where it was named). ``extra_data``
+    adds more series by kind, e.g. ``{"imu": {"t": [...], "ax": [...]}}`` (column lists; stored
+    under ``series``).
     """
     started = result.started_at or utcnow()
     # no end time given: the recording's own length
