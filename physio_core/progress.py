@@ -171,11 +171,24 @@ def summary(rows: Sequence[ProgressRow]) -> Summary:
 
 
 def _layout(fig: go.Figure, height: int, y_title: str, x_title: str = "session date") -> go.Figure:
+    if x_title == "session date":
+        _widen_one_day(fig)
     # the top margin leaves room for the legend under Plotly's tool bar
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), xaxis_title=x_title,
                       yaxis_title=y_title, hovermode="closest",
                       legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     return fig
+
+
+def _widen_one_day(fig: go.Figure) -> None:
+    """Sessions all on one day (an athlete's first): Plotly would zoom the date axis to
+    milliseconds and draw a bar as wide as the chart. Show a week around them instead."""
+    xs = [pd.Timestamp(x) for t in fig.data if t.x is not None for x in t.x if x is not None]
+    if not xs or max(xs) - min(xs) >= pd.Timedelta(days=1):
+        return
+    mid = min(xs) + (max(xs) - min(xs)) / 2
+    fig.update_xaxes(range=[mid - pd.Timedelta(days=3.5), mid + pd.Timedelta(days=3.5)], tickformat="%b %d")
+    fig.update_traces(width=8 * 3600 * 1000, selector=dict(type="bar"))  # ms on a date axis
 
 
 def _colours(names: Sequence[str]) -> dict[str, str]:

@@ -139,3 +139,16 @@ def test_targets_drive_the_chart_after_an_update(seeded):
     data = progress.load_progress(engine, ids["athlete"])
     fig = progress.rom_figure(data.rows, ["knee_angle_l"], data.targets)
     assert list(next(t for t in fig.data if t.name == "target Knee angle (L)").y) == [115.0, 115.0]
+
+
+def test_an_athletes_first_session_is_drawn_on_a_week_not_on_milliseconds(seeded):
+    import pandas as pd
+
+    engine, ids = seeded
+    first = progress.load_progress(engine, ids["athlete"]).rows[:1]
+    for fig in (progress.reps_figure(first), progress.scores_figure(first)):
+        lo, hi = (pd.Timestamp(x) for x in fig.layout.xaxis.range)
+        assert lo < pd.Timestamp(first[0].date) < hi and hi - lo == pd.Timedelta(days=7)
+    assert progress.reps_figure(first).data[0].width == 8 * 3600 * 1000
+    # with sessions weeks apart Plotly's own range stays
+    assert progress.reps_figure(progress.load_progress(engine, ids["athlete"]).rows).layout.xaxis.range is None
