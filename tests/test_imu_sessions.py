@@ -41,6 +41,8 @@ def test_an_uploaded_pair_reads_as_the_set_in_either_order():
         np.testing.assert_allclose(got.gyr, want.gyr)
     alone = read_upload([acc])  # the accelerometer export on its own
     assert alone.gyr is None and alone.duration_s == pytest.approx(want.duration_s, abs=0.2)
+    # both keep the sensor's clock, which dates a stored session
+    assert alone.meta["start_epoch_s"] == pytest.approx(want.meta["start_epoch_s"], abs=0.5)
 
 
 def test_wrong_uploads_say_what_was_expected():

@@ -175,8 +175,8 @@ def read_imu_csv(source: str | Path | IO[str] | IO[bytes] | bytes, name: str = "
     cols = set(df.columns)
     if {MM_EPOCH, *MM_ACC} <= cols:  # a MetaMotion accelerometer file on its own
         t = _numeric(df, [MM_EPOCH], name)[:, 0]
-        t = (t - t.min()) / 1000.0
-        return _finish(t, _numeric(df, list(MM_ACC), name), None, {"source": name, "format": "metamotion"})
+        meta = {"source": name, "format": "metamotion", "start_epoch_s": float(t.min()) / 1000.0}
+        return _finish((t - t.min()) / 1000.0, _numeric(df, list(MM_ACC), name), None, meta)
     missing = [c for c in (GENERIC_TIME, *GENERIC_ACC) if c not in cols]
     if missing:
         raise ImuFormatError(
