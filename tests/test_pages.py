@@ -140,6 +140,11 @@ def test_upload_flow_on_the_real_clip(app_env):
     at.run()
     assert not at.exception and not at.error
     assert at.subheader[0].value.startswith("#1 · Jumper")
+    # analysed on auto: filed under the exercise the models recognised, if any
+    from physio_core.store import get_session_detail, init_db
+
+    saved = get_session_detail(init_db(), 1)
+    assert saved.session.exercise == (saved.exercise_label if scored else "auto")
     stored = {m.label: m.value for m in at.metric}
     assert stored["Reps"] == metrics["Reps"]
     # the same model report as right after the analysis (it is stored with the session)

@@ -83,7 +83,7 @@ def test_a_session_on_auto_is_filed_under_the_recognised_exercise(db_engine, ass
 
     athlete = get_or_create_athlete(db_engine, "Auto Squatter")
     named = save_session_result(db_engine, assessed_squat_result, athlete.id)
-    auto = save_session_result(db_engine, auto_squat_result, athlete.id)
+    auto = save_session_result(db_engine, auto_squat_result, athlete.id, exercise="auto")  # as the page
     writer = LiveSessionWriter(db_engine, athlete.id, exercise="auto")
     assert writer.append(pose=auto_squat_result.pose.slice(0, 50), angles=None)
     live = writer.end(auto_squat_result).id

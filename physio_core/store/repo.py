@@ -562,8 +562,9 @@ def save_session_result(
 ) -> int:
     """Store a finished analysis as one ended session (one transaction) and return its id.
 
-    ``exercise`` defaults to ``result.session_exercise`` (on auto, the recognised movement, so
-    that the athlete's progress groups it with the sessions where it was named). ``extra_data``
+    ``exercise`` (unset or "auto") defaults to ``result.session_exercise`` (on auto, the
+    recognised movement, so that the athlete's progress groups it with the sessions where it
+    was named). ``extra_data``
     adds more series by kind, e.g. ``{"imu": {"t": [...], "ax": [...]}}`` (column lists; stored
     under ``series``).
     """
@@ -574,7 +575,7 @@ def save_session_result(
     def fn(s: Session) -> int:
         _require_role(s, athlete_id, Role.ATHLETE)
         rec = SessionRecord(
-            trainer_id=trainer_id, athlete_id=athlete_id, exercise=exercise or result.session_exercise,
+            trainer_id=trainer_id, athlete_id=athlete_id, exercise=exercise if exercise not in (None, "", "auto") else result.session_exercise,
             source=result.source or "", started_at=started, ended_at=ended,
             status=SessionStatus.ENDED.value, fps=_finite_or_none(result.fps), frames=int(result.frames),
             frames_with_person=int(result.frames_with_person), rep_count=result.rep_count,
