@@ -7,8 +7,10 @@ store); this module only lays it out with Streamlit.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -182,6 +184,47 @@ def link_to_session(session_id: int, label: str | None = None) -> None:
                      query_params={"id": str(session_id)})
     except Exception:  # page not registered (a page run on its own): a plain link
         st.markdown(f"[{label}](session_detail?id={session_id})")
+
+
+def save_for_athlete(entry: dict, as_viewer: Callable[[Any, int, int], int],
+                     unchecked: Callable[[Any, int], int]) -> None:
+    """Save a page's analysis (``entry``) once, for the athlete picked in the sidebar: logged in,
+    ``as_viewer(engine, viewer_id, athlete_id)`` (the role-checked save); else
+    ``unchecked(engine, athlete_id)``. The new session's id, or why it failed, lands in ``entry``
+    (which keeps the analysis, so nothing is lost when the database is away)."""
+    athlete_id = current_athlete_id()
+    if athlete_id is None or entry.get("session_id") is not None:
+        return
+    engine = get_engine()
+    if engine is None:
+        return
+    entry.pop("save_error", None)
+    try:
+        me = st.session_state.get(USER_KEY)
+        entry["session_id"] = as_viewer(engine, me, athlete_id) if me is not None else unchecked(engine, athlete_id)
+    except Exception as exc:
+        log.exception("saving the session failed")
+        entry["save_error"] = str(exc)
+
+
+def save_status(entry: dict, save: Callable[[], None], what: str) -> None:
+    """Under an analysis: where it was saved, why it was not (with a retry), or how to save it."""
+    if entry.get("session_id") is not None:
+        st.success(f"Saved as session #{entry['session_id']}.")
+        link_to_session(entry["session_id"])
+    elif entry.get("save_error"):
+        st.warning(f"The {what} could not be saved: {entry['save_error']}")
+        if st.button("Try saving again"):
+            save()
+            st.rerun()
+    elif current_athlete_id() is None:
+        if st.session_state.get("db_error"):
+            st.info(db_error_message())
+        else:
+            st.info(f"Pick or add an athlete in the sidebar to save this {what}.")
+    elif st.button("Save session"):
+        save()
+        st.rerun()
 
 
 # ------------------------------------------------------------------ the report

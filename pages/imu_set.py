@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from pages._imu_view import lift_name, render_imu_report
-from pages._shared import current_athlete_id, db_error_message, get_engine, link_to_session
+from pages._shared import save_for_athlete, save_status
 from physio_core.imu.io import LABELS, MAX_CSV_BYTES, ImuFormatError
 
 log = logging.getLogger("physiotrack.app")
@@ -45,28 +45,13 @@ def _analyse(files, lift: str) -> None:
 
 
 def _save(entry: dict) -> None:
-    athlete_id = current_athlete_id()
-    if athlete_id is None or entry.get("session_id") is not None:
-        return
-    engine = get_engine()
-    if engine is None:
-        return
-    entry.pop("save_error", None)
-    try:
-        me = st.session_state.get("user_id")
-        if me is not None:  # logged in: the role-checked save (trainer id set for trainers only)
-            from physio_core.store.access import save_imu_as
+    from physio_core.store import save_imu_session
+    from physio_core.store.access import save_imu_as
 
-            entry["session_id"] = save_imu_as(engine, me, entry["series"], entry["result"], athlete_id,
-                                              source=entry["name"])
-        else:
-            from physio_core.store import save_imu_session
-
-            entry["session_id"] = save_imu_session(engine, entry["series"], entry["result"], athlete_id,
-                                                   source=entry["name"])
-    except Exception as exc:
-        log.exception("saving the IMU set failed")
-        entry["save_error"] = str(exc)
+    series, result, name = entry["series"], entry["result"], entry["name"]
+    save_for_athlete(
+        entry, lambda engine, me, athlete: save_imu_as(engine, me, series, result, athlete, source=name),
+        lambda engine, athlete: save_imu_session(engine, series, result, athlete, source=name))
 
 
 st.title("Sensor set (IMU)")
@@ -95,21 +80,6 @@ entry = st.session_state.get(RESULT_KEY)
 if entry is not None:
     st.divider()
     st.subheader(f"Set — {entry['name']}")
-    if entry.get("session_id") is not None:
-        st.success(f"Saved as session #{entry['session_id']}.")
-        link_to_session(entry["session_id"])
-    elif entry.get("save_error"):
-        st.warning(f"The set could not be saved: {entry['save_error']}")
-        if st.button("Try saving again"):
-            _save(entry)
-            st.rerun()
-    elif current_athlete_id() is None:
-        if st.session_state.get("db_error"):
-            st.info(db_error_message())
-        else:
-            st.info("Pick or add an athlete in the sidebar to save this set.")
-    elif st.button("Save session"):
-        _save(entry)
-        st.rerun()
+    save_status(entry, lambda: _save(entry), "set")
     render_imu_report(entry["series"], entry["result"].to_dict(), key="imu",
                       file_stem=re.sub(r"[^A-Za-z0-9_.-]+", "_", entry["name"])[:60] or "imu_set")

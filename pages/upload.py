@@ -9,13 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._shared import (
-    current_athlete_id,
-    db_error_message,
-    get_engine,
-    link_to_session,
-    render_report,
-)
+from pages._shared import render_report, save_for_athlete, save_status
 from physio_core import report
 from physio_core.config import get_settings
 from physio_core.reps import EXERCISES as REP_EXERCISES
@@ -100,26 +94,11 @@ def _analyse(uploaded, exercise: str) -> None:
 
 def _save(entry: dict, exercise: str) -> None:
     from physio_core.store import save_session_result
+    from physio_core.store.access import save_result_as
 
-    athlete_id = current_athlete_id()
-    if athlete_id is None or entry.get("session_id") is not None:
-        return
-    engine = get_engine()
-    if engine is None:
-        return
-    try:
-        me = st.session_state.get("user_id")
-        if me is not None:  # logged in: the role-checked save (trainer id set for trainers only)
-            from physio_core.store.access import save_result_as
-
-            entry["session_id"] = save_result_as(engine, me, entry["result"], athlete_id, exercise)
-        else:
-            entry["session_id"] = save_session_result(
-                engine, entry["result"], athlete_id=athlete_id, trainer_id=None, exercise=exercise,
-            )
-    except Exception as exc:
-        log.exception("saving the session failed")
-        entry["save_error"] = str(exc)
+    save_for_athlete(
+        entry, lambda engine, me, athlete: save_result_as(engine, me, entry["result"], athlete, exercise),
+        lambda engine, athlete: save_session_result(engine, entry["result"], athlete, exercise=exercise))
 
 
 st.title("Upload analysis")
@@ -142,19 +121,6 @@ if entry is not None:
     result = entry["result"]
     st.divider()
     st.subheader(f"Report — {entry['name']}")
-    if entry.get("session_id") is not None:
-        st.success(f"Saved as session #{entry['session_id']}.")
-        link_to_session(entry["session_id"])
-    elif entry.get("save_error"):
-        st.warning(f"The analysis could not be saved: {entry['save_error']}")
-    elif current_athlete_id() is None:
-        if st.session_state.get("db_error"):
-            st.info(db_error_message())
-        else:
-            st.info("Pick or add an athlete in the sidebar to save this analysis.")
-    else:
-        if st.button("Save session"):
-            _save(entry, result.exercise)
-            st.rerun()
+    save_status(entry, lambda: _save(entry, result.exercise), "analysis")
     render_report(result, video_path=entry["video"], key="upload",
                   file_stem=Path(entry["name"]).stem)
