@@ -43,7 +43,7 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
         st.warning(f"The lift is uncertain ({pred['confidence']:.0%}): if it is not a "
                    f"{lift_name(lift).lower()}, analyse again with the lift named.")
     if stab.get("reason"):
-        st.info(stab["reason"])
+        st.info(f"Stability: {stab['reason']}.")
     if not reps and (analysis.get("reps") or {}).get("reason"):
         st.info(f"No rep counted: {analysis['reps']['reason']}.")
 
