@@ -66,7 +66,10 @@ k1.metric("Sessions", s.sessions)
 k2.metric("Reps", s.reps)
 k3.metric("Active weeks", s.active_weeks)
 k4.metric("Stability", f"{rows[-1].stability_score:.2f}" if rows[-1].stability_score is not None else "–",
-          delta=None if s.stability_change is None else f"{s.stability_change:+.2f} since the first")
+          delta=None if s.stability_change is None else
+          f"{s.stability_change:+.2f} since the first "
+          f"{report.pretty_exercise(s.stability_exercise, short=True).lower()}",
+          help="The last session's score; the change is against the first session of the same exercise")
 
 # ------------------------------------------------------------------ charts
 left, right = st.columns(2)

@@ -154,16 +154,21 @@ class Summary:
     active_weeks: int
     first: datetime | None
     last: datetime | None
-    stability_change: float | None  # last minus first measured stability score
+    # the last session's stability minus that of the first session of the same exercise (scores
+    # of different exercises, a squat filmed and a bench press on a wrist sensor, do not compare)
+    stability_change: float | None
+    stability_exercise: str | None = None  # the exercise stability_change compares
 
 
 def summary(rows: Sequence[ProgressRow]) -> Summary:
-    stab = [r.stability_score for r in rows if _ok(r.stability_score)]
     weeks = {tuple(_day(r.date).isocalendar())[:2] for r in rows}
+    last = rows[-1].exercise if rows else None
+    stab = [r.stability_score for r in rows if r.exercise == last and _ok(r.stability_score)]
+    change = (stab[-1] - stab[0]) if len(stab) >= 2 and _ok(rows[-1].stability_score) else None
     return Summary(
         sessions=len(rows), reps=sum(r.reps for r in rows), active_weeks=len(weeks),
         first=rows[0].date if rows else None, last=rows[-1].date if rows else None,
-        stability_change=(stab[-1] - stab[0]) if len(stab) >= 2 else None,
+        stability_change=change, stability_exercise=last if change is not None else None,
     )
 
 
