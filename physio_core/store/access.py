@@ -273,12 +273,18 @@ def delete_athlete_as(engine: Engine, viewer_id: int, athlete_id: int) -> bool:
 # ------------------------------------------------------------------ sessions
 
 
+def _recording_trainer_id(engine: Engine, viewer_id: int, athlete_id: int) -> int | None:
+    """The trainer id a session the viewer records for the athlete carries (the viewer's, when
+    a trainer; None for an admin or the athlete). AccessDenied when the viewer may not record."""
+    v = run_read(engine, lambda s: repo._user_out(_may_record_for(s, viewer_id, athlete_id)))
+    return v.id if v.role is Role.TRAINER else None
+
+
 def start_session_as(
     engine: Engine, viewer_id: int, athlete_id: int, exercise: str = "auto", **kwargs: Any
 ) -> int:
     """Open a live session for an athlete; a trainer's id is recorded as the session's trainer."""
-    v = run_read(engine, lambda s: repo._user_out(_may_record_for(s, viewer_id, athlete_id)))
-    trainer_id = v.id if v.role is Role.TRAINER else None
+    trainer_id = _recording_trainer_id(engine, viewer_id, athlete_id)
     return repo.start_session(engine, athlete_id, trainer_id, exercise, **kwargs)
 
 
@@ -293,8 +299,7 @@ def save_result_as(
     extra_data: Mapping[str, dict[str, Any]] | None = None,
 ) -> int:
     """Store a finished analysis (upload page) for an athlete the viewer may record for."""
-    v = run_read(engine, lambda s: repo._user_out(_may_record_for(s, viewer_id, athlete_id)))
-    trainer_id = v.id if v.role is Role.TRAINER else None
+    trainer_id = _recording_trainer_id(engine, viewer_id, athlete_id)
     return repo.save_session_result(engine, result, athlete_id, trainer_id, exercise, notes=notes,
                                     extra_data=extra_data)
 
@@ -303,8 +308,7 @@ def save_imu_as(engine: Engine, viewer_id: int, series, result, athlete_id: int,
                 source: str = "", notes: str = "") -> int:
     """Store an analysed wrist-IMU set (``repo.save_imu_session``) for an athlete the viewer may
     record for."""
-    v = run_read(engine, lambda s: repo._user_out(_may_record_for(s, viewer_id, athlete_id)))
-    trainer_id = v.id if v.role is Role.TRAINER else None
+    trainer_id = _recording_trainer_id(engine, viewer_id, athlete_id)
     return repo.save_imu_session(engine, series, result, athlete_id, trainer_id, source=source, notes=notes)
 
 
