@@ -23,7 +23,8 @@ from pathlib import Path
 EXIT_INPUT, EXIT_NO_PERSON, EXIT_BACKEND, EXIT_STORAGE = 2, 3, 4, 5
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An error's text on one line (its type when it has none), for a command line's stderr."""
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
 
@@ -112,13 +113,13 @@ def _run(args: argparse.Namespace) -> int:
             max_side=args.max_side or None, step=args.step,
         )
     except (FileNotFoundError, IsADirectoryError, VideoError) as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_INPUT
     except NoPersonFound as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_NO_PERSON
     except PoseBackendUnavailable as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_BACKEND
     finally:
         if not args.quiet and sys.stderr.isatty():
@@ -139,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
             session_id = save_session_result(engine, result, athlete_id=athlete.id,
                                              exercise=args.exercise)
         except Exception as exc:  # StorageUnavailable and driver errors alike: one line
-            print(f"error: could not save the session: {_one_line(exc)}", file=sys.stderr)
+            print(f"error: could not save the session: {one_line(exc)}", file=sys.stderr)
             return EXIT_STORAGE
 
     print(

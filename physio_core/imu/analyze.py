@@ -15,6 +15,7 @@ import json
 import sys
 from dataclasses import dataclass
 
+from physio_core.analyze import EXIT_INPUT, EXIT_STORAGE, one_line
 from physio_core.imu.classifier import LiftClassifier, LiftPrediction
 from physio_core.imu.io import LABELS, ImuFormatError, ImuSeries, read_imu_csv, read_metamotion
 from physio_core.imu.reps import RepCount, count_reps
@@ -81,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         series = read_metamotion(args.csv, args.gyr) if args.gyr else read_imu_csv(args.csv)
         result = analyze_imu(series, lift=args.lift)
     except (ImuFormatError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_INPUT
     out = result.to_dict()
     if args.save:
         try:
@@ -92,9 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             athlete = get_or_create_athlete(engine, args.athlete)
             out["session_id"] = save_imu_session(engine, series, result, athlete.id)
         except Exception as exc:  # StorageUnavailable and driver errors alike: one line
-            print(f"error: could not save the set: {' '.join(str(exc).split()) or type(exc).__name__}",
-                  file=sys.stderr)
-            return 5
+            print(f"error: could not save the set: {one_line(exc)}", file=sys.stderr)
+            return EXIT_STORAGE
     print(json.dumps(out, indent=2))
     return 0
 
