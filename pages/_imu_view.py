@@ -11,15 +11,17 @@ import streamlit as st
 from physio_core import report
 from physio_core.imu.analyze import EXERCISE_OF_LIFT
 from physio_core.imu.io import ImuSeries, write_imu_csv
-from physio_core.imu.reps import count_reps
+from physio_core.imu.reps import RepCount, count_reps
 
 
 def lift_name(lift: str, short: bool = True) -> str:
     return report.pretty_exercise(EXERCISE_OF_LIFT.get(lift, lift), short)
 
 
-def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem: str) -> None:
-    """``analysis``: ``ImuSetResult.to_dict()`` as it was when the set was analysed."""
+def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem: str,
+                      counted: RepCount | None = None) -> None:
+    """``analysis``: ``ImuSetResult.to_dict()`` as it was when the set was analysed; ``counted``:
+    its RepCount when at hand (a stored set is counted again, only for the signal drawn)."""
     lift = analysis["lift"]
     pred = analysis.get("lift_prediction")
     stab = analysis.get("stability") or {}
@@ -47,8 +49,8 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
     if not reps and (analysis.get("reps") or {}).get("reason"):
         st.info(f"No rep counted: {analysis['reps']['reason']}.")
 
-    # the counted signal again, from the raw series (the reps drawn are the stored ones)
-    counted = count_reps(series, lift)
+    if counted is None:  # the signal again, from the raw series (the reps drawn are the stored ones)
+        counted = count_reps(series, lift)
     st.plotly_chart(report.imu_set_figure(series.times, series.acc, reps, counted.times, counted.signal),
                     key=f"{key}_imu_plot", width="stretch")
     if reps:

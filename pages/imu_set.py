@@ -81,5 +81,5 @@ if entry is not None:
     st.divider()
     st.subheader(f"Set — {entry['name']}")
     save_status(entry, lambda: _save(entry), "set")
-    render_imu_report(entry["series"], entry["result"].to_dict(), key="imu",
+    render_imu_report(entry["series"], entry["result"].to_dict(), counted=entry["result"].reps, key="imu",
                       file_stem=re.sub(r"[^A-Za-z0-9_.-]+", "_", entry["name"])[:60] or "imu_set")
