@@ -356,12 +356,13 @@ def imu_set_figure(times: np.ndarray, acc: np.ndarray, reps: Sequence[dict],
     """A wrist-IMU set: acceleration magnitude (g), the signal the reps were counted on, every
     rep shaded and numbered with its peak marked. ``reps``: ImuRep.to_dict() rows."""
     fig = go.Figure()
+    has_signal = signal is not None and signal_times is not None and len(signal) > 0
     mag = np.linalg.norm(np.asarray(acc, dtype=float), axis=1)
     fig.add_trace(go.Scatter(x=times, y=mag, mode="lines", name="acceleration |a|",
                              line=dict(color="#95a5a6", width=1), hovertemplate="%{y:.2f} g at %{x:.2f} s",
                              # the rep signal may be centred on 0 (a principal component): |a| on demand
-                             visible="legendonly" if signal is not None and len(signal) else True))
-    if signal is not None and signal_times is not None and len(signal):
+                             visible="legendonly" if has_signal else True))
+    if has_signal:
         fig.add_trace(go.Scatter(x=signal_times, y=signal, mode="lines", name="rep signal (filtered)",
                                  line=dict(color="#2e86c1", width=2.5),
                                  hovertemplate="%{y:.2f} g at %{x:.2f} s"))
@@ -369,7 +370,7 @@ def imu_set_figure(times: np.ndarray, acc: np.ndarray, reps: Sequence[dict],
         fig.add_vrect(x0=r["start_s"], x1=r["end_s"], fillcolor=REP_FILL, opacity=1.0 if k % 2 == 0 else 0.45,
                       line_width=0, layer="below", annotation_text=f"#{r['index']}",
                       annotation_position="top left", annotation_font_size=11)
-    if reps and signal is not None and signal_times is not None and len(signal):
+    if reps and has_signal:
         peaks = np.array([r["peak_s"] for r in reps])
         fig.add_trace(go.Scatter(x=peaks, y=np.interp(peaks, signal_times, signal), mode="markers",
                                  name="rep", marker=dict(color="#c0392b", size=8),

@@ -272,6 +272,13 @@ def _read_mm_sensor(source: Path | bytes, name: str, value_cols: tuple[str, ...]
     return t[keep], v[keep]
 
 
+def _source(source: str | Path | bytes, name: str, default: str) -> tuple[Path | bytes, str]:
+    """A file given as a path or as uploaded bytes, and the name messages call it."""
+    if isinstance(source, bytes):
+        return source, name or default
+    return Path(source), name or Path(source).name
+
+
 def read_metamotion(
     acc: str | Path | bytes, gyr: str | Path | bytes | None = None, rate_hz: float = DEFAULT_RATE_HZ,
     *, acc_name: str = "", gyr_name: str = "",
@@ -280,19 +287,13 @@ def read_metamotion(
 
     Each file is a path or the raw bytes of an upload (then ``acc_name`` / ``gyr_name`` name it
     in messages)."""
-    if not isinstance(acc, bytes):
-        acc = Path(acc)
-        acc_name = acc_name or acc.name
-    acc_name = acc_name or "accelerometer file"
+    acc, acc_name = _source(acc, acc_name, "accelerometer file")
     ta, acc_raw = _read_mm_sensor(acc, acc_name, MM_ACC)
     meta: dict[str, Any] = {"source": acc_name, "format": "metamotion", "rate_hz": rate_hz}
     if gyr is None:
         t0, t1 = ta[0], ta[-1]
     else:
-        if not isinstance(gyr, bytes):
-            gyr = Path(gyr)
-            gyr_name = gyr_name or gyr.name
-        gyr_name = gyr_name or "gyroscope file"
+        gyr, gyr_name = _source(gyr, gyr_name, "gyroscope file")
         tg, gyr_raw = _read_mm_sensor(gyr, gyr_name, MM_GYR)
         t0, t1 = max(ta[0], tg[0]), min(ta[-1], tg[-1])
         if (t1 - t0) / 1000.0 < 1.0 / rate_hz:
@@ -305,9 +306,11 @@ def read_metamotion(
     return ImuSeries(grid, _interp_columns(grid, (ta - t0) / 1000.0, acc_raw), gyr_grid, meta)
 
 
-def _header(data: bytes) -> set[str]:
+def _mm_kind(data: bytes) -> str:
+    """"acc" or "gyr" for a MetaMotion export (by its header), "?" for anything else."""
     first = data[:4096].split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    return {c.strip().strip('"') for c in first.split(",")}
+    header = {c.strip().strip('"') for c in first.split(",")}
+    return "acc" if set(MM_ACC) <= header else "gyr" if set(MM_GYR) <= header else "?"
 
 
 def read_upload(files: list[tuple[str, bytes]]) -> ImuSeries:
@@ -320,17 +323,16 @@ def read_upload(files: list[tuple[str, bytes]]) -> ImuSeries:
     if too_big:
         raise ImuFormatError(f"{too_big[0]} is larger than {MAX_CSV_BYTES // 2**20} MB; "
                              "one set of a wrist sensor is far smaller: is it the right file?")
-    if len(files) == 1:
-        name, data = files[0]
-        if set(MM_GYR) <= _header(data) and not set(MM_ACC) <= _header(data):
-            raise ImuFormatError(f"{name} is a MetaMotion gyroscope file: upload its accelerometer "
-                                 "file with it (or alone)")
-        return read_imu_csv(data, name)
     if len(files) > 2:
         raise ImuFormatError(f"{len(files)} files: upload one set at a time (one CSV, or a "
                              "MetaMotion accelerometer file with its gyroscope file)")
-    kinds = ["gyr" if set(MM_GYR) <= _header(d) else "acc" if set(MM_ACC) <= _header(d) else "?"
-             for _, d in files]
+    kinds = [_mm_kind(d) for _, d in files]
+    if len(files) == 1:
+        name, data = files[0]
+        if kinds[0] == "gyr":
+            raise ImuFormatError(f"{name} is a MetaMotion gyroscope file: upload its accelerometer "
+                                 "file with it (or alone)")
+        return read_imu_csv(data, name)
     if sorted(kinds) != ["acc", "gyr"]:
         raise ImuFormatError(
             "two files must be a MetaMotion pair, one accelerometer export (columns "
