@@ -564,9 +564,8 @@ def save_session_result(
 
     ``exercise`` (unset or "auto") defaults to ``result.session_exercise`` (on auto, the
     recognised movement, so that the athlete's progress groups it with the sessions where it
-    was named). ``extra_data``
-    adds more series by kind, e.g. ``{"imu": {"t": [...], "ax": [...]}}`` (column lists; stored
-    under ``series``).
+    was named). ``extra_data`` adds more series by kind, e.g. ``{"imu": {"t": [...], "ax":
+    [...]}}`` (column lists; stored under ``series``).
     """
     started = result.started_at or utcnow()
     # no end time given: the recording's own length
