@@ -26,6 +26,11 @@ ATHLETE_KEY = "athlete_id"  # st.session_state key of the athlete picked in the 
 USER_KEY = "user_id"  # set by a login gate when there is one; None = trusted local use
 
 
+def exercise_choice(name: str) -> str:
+    """How an Exercise box writes its options: "auto" is "Detect automatically"."""
+    return "Detect automatically" if name == "auto" else report.pretty_exercise(name)
+
+
 # ------------------------------------------------------------------ navigation
 
 

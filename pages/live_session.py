@@ -22,7 +22,13 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from pages._auth import require_user
-from pages._shared import current_athlete_id, db_error_message, get_engine, link_to_session
+from pages._shared import (
+    current_athlete_id,
+    db_error_message,
+    exercise_choice,
+    get_engine,
+    link_to_session,
+)
 from physio_core import report
 from physio_core.assess import Recognition, warm_up
 from physio_core.config import get_settings
@@ -50,10 +56,6 @@ TRANSLATIONS = {
     ),
     "device_ask_permission": "Allow the camera in the browser's prompt to start the session.",
 }
-
-
-def _label(name: str) -> str:
-    return "Detect automatically" if name == "auto" else report.pretty_exercise(name)
 
 
 def _pretty_angle(name: str) -> str:
@@ -112,7 +114,8 @@ def _panels(session: LiveSession) -> None:
                    f"{snap.frames_dropped} of {snap.frames_received}")
     c4, c6 = st.columns(2)
     if snap.exercise != "auto":
-        c4.metric("Exercise", report.pretty_exercise(snap.exercise, short=True), help=_label(snap.exercise))
+        c4.metric("Exercise", report.pretty_exercise(snap.exercise, short=True),
+                  help=report.pretty_exercise(snap.exercise))
     else:
         cfg = session.config
         r = snap.recognised
@@ -141,7 +144,8 @@ def _last_rep(v: RepVerdict | None) -> None:
     if v is None:
         st.caption("Each rep's mistake check, stability and injury risk appear here once it is counted.")
         return
-    st.markdown(f"**Last rep: #{v.rep}**" + (f" · {_label(v.exercise)}" if v.exercise else ""))
+    st.markdown(f"**Last rep: #{v.rep}**"
+                + (f" · {report.pretty_exercise(v.exercise)}" if v.exercise else ""))
     c1, c2, c3 = st.columns(3)
     c1.metric("Mistake check", v.mistake or "–", help=None if v.mistake_confidence is None
               else f"model confidence {v.mistake_confidence:.0%}")
@@ -193,7 +197,7 @@ athlete_id = current_athlete_id()
 was_playing = bool(st.session_state.get(PLAYING_KEY))
 
 c_ex, c_cam, c_opts = st.columns([2, 2, 2])
-exercise = c_ex.selectbox("Exercise", EXERCISES, format_func=_label, key="live_exercise",
+exercise = c_ex.selectbox("Exercise", EXERCISES, format_func=exercise_choice, key="live_exercise",
                           disabled=was_playing)
 camera = c_cam.radio("Camera", list(CAMERAS), horizontal=True, key="live_camera",
                      disabled=was_playing, help="Front or back camera on phones and tablets; "

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._shared import render_report, save_for_athlete, save_status
-from physio_core import report
+from pages._shared import exercise_choice, render_report, save_for_athlete, save_status
 from physio_core.config import get_settings
 from physio_core.reps import EXERCISES as REP_EXERCISES
 from physio_core.video import VIDEO_EXTENSIONS, VideoError, check_size
@@ -20,10 +19,6 @@ log = logging.getLogger("physiotrack.upload")
 # the exercises the rep counter knows (UI-PRMD movements); "auto" picks the angle that moves most
 EXERCISES = ["auto", *REP_EXERCISES]
 RESULT_KEY = "upload_result"  # {"result", "video", "name", "session_id", "file_id"}
-
-
-def _label(name: str) -> str:
-    return "Detect automatically" if name == "auto" else report.pretty_exercise(name)
 
 
 def _upload_dir() -> Path:
@@ -110,7 +105,7 @@ uploaded = st.file_uploader(
     type=list(VIDEO_EXTENSIONS), key="upload_file",
 )
 col_ex, col_go = st.columns([3, 1], vertical_alignment="bottom")
-exercise = col_ex.selectbox("Exercise", EXERCISES, format_func=_label, key="upload_exercise")
+exercise = col_ex.selectbox("Exercise", EXERCISES, format_func=exercise_choice, key="upload_exercise")
 go = col_go.button("Analyse", type="primary", disabled=uploaded is None, width="stretch")
 
 if uploaded is not None and go:
