@@ -139,12 +139,12 @@ def sessions_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
     """The session table of the page."""
     return pd.DataFrame([{
         "session": r.session_id, "date": r.date, "exercise": pretty_exercise(r.exercise, short=True),
-        "reps": r.reps,
+        "source": "wrist sensor" if r.sensor_set else "video", "reps": r.reps,
         "duration_s": None if r.duration_s is None else round(r.duration_s, 1),
         "mean_rep_rom_deg": None if r.mean_rep_rom_deg is None else round(r.mean_rep_rom_deg, 1),
         "stability": r.stability_score, "balance": r.balance_score, "injury_risk": r.injury_risk,
-    } for r in rows], columns=["session", "date", "exercise", "reps", "duration_s", "mean_rep_rom_deg",
-                               "stability", "balance", "injury_risk"])
+    } for r in rows], columns=["session", "date", "exercise", "source", "reps", "duration_s",
+                               "mean_rep_rom_deg", "stability", "balance", "injury_risk"])
 
 
 @dataclass(frozen=True)
@@ -299,18 +299,25 @@ def asymmetry_figure(rows: Sequence[ProgressRow], *, max_joints: int | None = 4,
 
 
 def scores_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Figure:
-    """Stability, balance and injury-risk scores (0-1) over the sessions."""
+    """Stability, balance and injury-risk scores (0-1) over the sessions. A wrist-sensor set's
+    stability (steadiness of the bar path) is not the video's (the body's sway and form), so it
+    is its own dotted line rather than a point on the video sessions' line."""
     fig = go.Figure()
     colours = {"stability_score": "#2e86de", "balance_score": "#10ac84", "injury_risk": "#ee5253"}
-    for key, label in SCORES:
-        pts = [(r.date, getattr(r, key), r.session_id) for r in rows if _ok(getattr(r, key))]
-        if not pts:
-            continue
-        fig.add_trace(go.Scatter(
-            x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers", name=label,
-            line_color=colours[key], customdata=[[p[2]] for p in pts],
-            hovertemplate=f"{label} %{{y:.2f}} — session #%{{customdata[0]}}<extra></extra>",
-        ))
+    for sensor in (False, True):
+        for key, label in SCORES:
+            pts = [r for r in rows if r.sensor_set == sensor and _ok(getattr(r, key))]
+            if not pts:
+                continue
+            name = f"{label} (wrist sensor)" if sensor else label
+            fig.add_trace(go.Scatter(
+                x=[r.date for r in pts], y=[getattr(r, key) for r in pts], mode="lines+markers",
+                name=name, line=dict(color=colours[key], dash="dot" if sensor else "solid"),
+                marker_symbol="diamond" if sensor else "circle",
+                customdata=[[r.session_id, pretty_exercise(r.exercise, short=True).lower()] for r in pts],
+                hovertemplate=f"{name} %{{y:.2f}} — session #%{{customdata[0]}} "
+                              f"(%{{customdata[1]}})<extra></extra>",
+            ))
     fig.update_yaxes(range=[0, 1.05])
     return _layout(fig, height, "score (0–1)")
 

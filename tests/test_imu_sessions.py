@@ -84,6 +84,32 @@ def test_a_set_is_stored_with_its_raw_series_and_scores(db_engine):
     assert [r.reps for r in progress_for_athlete(db_engine, athlete.id)] == [result.rep_count]
 
 
+def test_progress_keeps_sensor_and_video_stability_apart(db_engine):
+    """A bar's steadiness on a wrist sensor and a body's sway on video are different scores: the
+    progress chart draws each on its own line, and the session table says which is which."""
+    from conftest import build_uiprmd_session_result
+
+    from physio_core import progress
+    from physio_core.store import save_session_result
+
+    athlete = get_or_create_athlete(db_engine, "Both ways")
+    _, acc, gyr = a_set("bench")
+    series = read_upload([acc, gyr])
+    result = analyze_imu(series)
+    save_imu_session(db_engine, series, result, athlete.id, source=acc[0])
+    video = build_uiprmd_session_result(movement=1)
+    video.metrics = {"stability_score": 0.7, "balance_score": 0.8, "injury_risk": 0.2}
+    save_session_result(db_engine, video, athlete.id)
+
+    rows = progress_for_athlete(db_engine, athlete.id)
+    assert [r.sensor_set for r in rows] == [True, False]  # the sensor's set is dated 2019
+    fig = progress.scores_figure(rows)
+    lines = {t.name: list(t.y) for t in fig.data}
+    assert lines == {"Stability": [0.7], "Balance": [0.8], "Injury risk": [0.2],
+                     "Stability (wrist sensor)": [pytest.approx(result.stability.score)]}
+    assert list(progress.sessions_frame(rows)["source"]) == ["wrist sensor", "video"]
+
+
 def test_a_generic_csv_round_trips_through_the_reader(tmp_path):
     s, acc, gyr = a_set("dead")
     series = read_upload([acc, gyr])

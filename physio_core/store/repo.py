@@ -185,6 +185,7 @@ class ProgressRow:
     stability_score: float | None
     injury_risk: float | None
     metrics: dict[str, Any]  # the other stored metrics
+    sensor_set: bool = False  # a wrist-IMU set (no joint angles; its stability is the sensor's)
 
 
 def _user_out(u: User) -> UserOut:
@@ -927,6 +928,8 @@ def progress_for_athlete(
     if exercise is not None:
         q = q.where(SessionRecord.exercise == exercise)
 
+    from physio_core.imu.analyze import IMU_BACKEND
+
     def fn(s: Session) -> list[ProgressRow]:
         if viewer_id is not None and not _may_see_athlete(s, _viewer(s, viewer_id), athlete_id):
             raise AccessDenied(f"you may not see athlete {athlete_id}")
@@ -943,6 +946,7 @@ def progress_for_athlete(
                 balance_score=m.balance_score if m else None,
                 stability_score=m.stability_score if m else None,
                 injury_risk=m.injury_risk if m else None, metrics=extra,
+                sensor_set=rec.backend == IMU_BACKEND,
             ))
         return rows
 
