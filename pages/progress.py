@@ -10,6 +10,11 @@ import streamlit as st
 from pages._shared import current_athlete_id, link_to_session, require_engine, viewer_id
 from physio_core import progress, report
 
+
+def _exercise(name: str) -> str:
+    return report.pretty_exercise(name, short=True)
+
+
 st.title("Progress")
 
 engine = require_engine()
@@ -50,7 +55,7 @@ picked = f1.date_input(
 # a range while it is being picked has one end only
 start, end = (picked[0], picked[-1]) if isinstance(picked, (tuple, list)) and picked else (picked, picked)
 chosen_ex = f2.multiselect("Exercises", everything.exercises, default=everything.exercises,
-                           format_func=lambda e: e.replace("_", " "), key="progress_exercises")
+                           format_func=_exercise, key="progress_exercises")
 if not chosen_ex:
     st.warning("Pick at least one exercise.")
     st.stop()
@@ -97,7 +102,7 @@ if angle_rows:
     main = progress.main_exercise(angle_rows)
     c1, c2 = st.columns([1, 3])
     rom_exercise = c1.selectbox("Exercise", exercises_here, index=exercises_here.index(main),
-                                format_func=lambda e: e.replace("_", " "), key="progress_rom_exercise")
+                                format_func=_exercise, key="progress_rom_exercise")
     ex_rows = [r for r in angle_rows if r.exercise == rom_exercise]
     ranked = progress.angles_by_range(ex_rows)
     targeted = [t.angle for t in everything.targets
@@ -111,7 +116,7 @@ if angle_rows:
     with left:
         st.subheader("Left / right asymmetry")
         st.plotly_chart(progress.asymmetry_figure(ex_rows), width="stretch", key="progress_asym")
-        st.caption(f"{rom_exercise.replace('_', ' ').capitalize()}: range of motion left minus right, "
+        st.caption(f"{_exercise(rom_exercise)}: range of motion left minus right, "
                    f"in % of their mean (positive: the left moves more); the band is "
                    f"±{progress.ASYMMETRY_FLAG_PCT:.0f} %.")
 else:
@@ -128,14 +133,14 @@ with right:
 if angle_rows and me is not None and may_manage_athlete(engine, me, athlete_id):
     with st.expander("Range-of-motion targets"):
         for t in everything.targets:
-            st.write(f"{report.pretty_angle(t.angle)} · {t.exercise.replace('_', ' ') or 'any exercise'}"
+            st.write(f"{report.pretty_angle(t.angle)} · {_exercise(t.exercise) if t.exercise else 'any exercise'}"
                      f": **{t.target_deg:.0f}°**")
         with st.form("rom_target"):
             c1, c2, c3 = st.columns(3)
             t_angle = c1.selectbox("Angle", ranked, format_func=report.pretty_angle)
             t_ex = c2.selectbox("Exercise", ["", *everything.exercises],
                                 index=1 + everything.exercises.index(rom_exercise),
-                                format_func=lambda e: e.replace("_", " ") or "any exercise")
+                                format_func=lambda e: _exercise(e) if e else "any exercise")
             t_deg = c3.number_input("Target range (°)", min_value=1.0, max_value=360.0, value=90.0, step=5.0)
             save, remove = st.columns(2)
             do_save = save.form_submit_button("Save target", type="primary")

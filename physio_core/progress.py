@@ -178,10 +178,10 @@ def summary(rows: Sequence[ProgressRow]) -> Summary:
 def _layout(fig: go.Figure, height: int, y_title: str, x_title: str = "session date") -> go.Figure:
     if x_title == "session date":
         _widen_one_day(fig)
-    # the top margin leaves room for the legend under Plotly's tool bar
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), xaxis_title=x_title,
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=x_title,
                       yaxis_title=y_title, hovermode="closest",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0,
+                                  traceorder="normal"))
     return fig
 
 
@@ -216,6 +216,8 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
                                                "%{customdata[0]} reps<extra></extra>"))
         fig.update_layout(barmode="stack", xaxis=dict(tickformat="%b %d", dtick=7 * 86400000.0,
                                                       tick0=df["week"].min()))
+        top = int(df.groupby("week").size().max())
+        fig.update_yaxes(dtick=max(1, math.ceil(top / 6)))  # whole sessions, never 1.5
     return _layout(fig, height, "sessions", "week")
 
 

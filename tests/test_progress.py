@@ -107,6 +107,7 @@ def test_session_reps_scores_and_mix_figures(seeded):
     weekly = progress.sessions_figure(rows)
     assert sum(sum(t.y) for t in weekly.data) == len(rows)
     assert {t.name for t in weekly.data} == {"Deep squat", "Hurdle step"}
+    assert weekly.layout.yaxis.dtick == 1  # at most two sessions a week: whole ticks, no "1.5"
 
     reps = progress.reps_figure(rows)
     assert sum(sum(t.y) for t in reps.data) == sum(r.reps for r in rows) == 6 * 3 + 3 * 2
