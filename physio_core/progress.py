@@ -20,7 +20,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from sqlalchemy.engine import Engine
 
-from physio_core.report import pretty_angle, pretty_exercise
+from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise
 from physio_core.store.access import RomTargetOut, rom_targets
 from physio_core.store.repo import ProgressRow, progress_for_athlete
 
@@ -180,8 +180,7 @@ def _layout(fig: go.Figure, height: int, y_title: str, x_title: str = "session d
         _widen_one_day(fig)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=x_title,
                       yaxis_title=y_title, hovermode="closest",
-                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0,
-                                  traceorder="normal"))
+                      legend=LEGEND_BELOW)
     return fig
 
 

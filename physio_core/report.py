@@ -57,6 +57,11 @@ def pretty_exercise(name: str, short: bool = False) -> str:
     return name.replace("_", " ").capitalize()
 
 
+# a horizontal legend under the plot, where Plotly's auto-margin makes room for it: above the
+# plot a legend of several entries wraps into the tool bar
+LEGEND_BELOW = dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0, traceorder="normal")
+
+
 def _finite(v: float | None) -> float | None:
     return None if v is None or not np.isfinite(v) else float(v)
 
@@ -162,7 +167,7 @@ def angles_figure(
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
         xaxis_title="time (s)", yaxis_title="angle (°)",
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        legend=LEGEND_BELOW,
     )
     return fig
 
@@ -331,25 +336,6 @@ def reps_figure(reps: Sequence[Rep], *, height: int = 300) -> go.Figure:
     return fig
 
 
-def progress_figure(rows: Sequence[Any], angles: Sequence[str], *, height: int = 380) -> go.Figure:
-    """Range of motion of each angle over an athlete's sessions (store.ProgressRow records)."""
-    fig = go.Figure()
-    dates = [r.date for r in rows]
-    for name in angles:
-        ys = [_finite(r.rom_deg.get(name)) for r in rows]
-        if any(y is not None for y in ys):
-            fig.add_trace(go.Scatter(
-                x=dates, y=ys, mode="lines+markers", name=pretty_angle(name),
-                customdata=[[r.session_id, r.exercise, r.reps] for r in rows],
-                hovertemplate="%{y:.0f}° — session #%{customdata[0]} (%{customdata[1]}, "
-                              "%{customdata[2]} reps)<extra></extra>",
-            ))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="session date",
-                      yaxis_title="range of motion (°)", hovermode="closest",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-    return fig
-
-
 def imu_set_figure(times: np.ndarray, acc: np.ndarray, reps: Sequence[dict],
                    signal_times: np.ndarray | None = None, signal: np.ndarray | None = None,
                    *, height: int = 340) -> go.Figure:
@@ -378,7 +364,7 @@ def imu_set_figure(times: np.ndarray, acc: np.ndarray, reps: Sequence[dict],
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=30, b=10), hovermode="closest",
         xaxis_title="time (s)", yaxis_title="acceleration (g)",
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        legend=LEGEND_BELOW,
     )
     return fig
 

@@ -73,6 +73,20 @@ def test_rom_figure_draws_each_angle_and_its_target(seeded):
     assert min(r.rom_deg["knee_angle_r"] for r in later) > max(r.rom_deg["knee_angle_r"] for r in first)
 
 
+def test_rom_figure_draws_no_empty_trace():
+    from datetime import datetime
+
+    from physio_core.store import ProgressRow
+
+    rows = [ProgressRow(session_id=i, date=datetime(2026, 11, i), exercise="deep_squat", reps=5,
+                        duration_s=30.0, rom_deg={"knee_angle_r": 80.0 + 5 * i}, mean_rep_rom_deg=None,
+                        balance_score=None, stability_score=None, injury_risk=None, metrics={})
+            for i in (1, 2, 3)]
+    fig = progress.rom_figure(rows, ["knee_angle_r", "elbow_flexion_r"])
+    assert len(fig.data) == 1  # no data for the elbow: no empty trace
+    assert list(fig.data[0].y) == [85.0, 90.0, 95.0]
+
+
 def test_asymmetry_matches_the_stored_ranges(seeded):
     engine, ids = seeded
     rows = progress.load_progress(engine, ids["athlete"]).rows

@@ -88,20 +88,6 @@ def test_csv_and_json_exports(squat_result):
     assert joints.shape == (len(r.pose), 1 + N_JOINTS * 4)
 
 
-def test_progress_figure_from_rows():
-    from datetime import datetime
-
-    from physio_core.store import ProgressRow
-
-    rows = [ProgressRow(session_id=i, date=datetime(2026, 11, i), exercise="deep_squat", reps=5,
-                        duration_s=30.0, rom_deg={"knee_angle_r": 80.0 + 5 * i}, mean_rep_rom_deg=None,
-                        balance_score=None, stability_score=None, injury_risk=None, metrics={})
-            for i in (1, 2, 3)]
-    fig = report.progress_figure(rows, ["knee_angle_r", "elbow_flexion_r"])
-    assert len(fig.data) == 1  # no data for the elbow: no empty trace
-    assert list(fig.data[0].y) == [85.0, 90.0, 95.0]
-
-
 # ------------------------------------------------------------------ overlay
 
 
