@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._shared import current_athlete_id, link_to_session, require_engine, viewer_id
-from physio_core import progress, report
+from physio_core import exports, progress, report
 
 
 def _exercise(name: str) -> str:
@@ -128,6 +128,16 @@ with right:
     st.dataframe(progress.sessions_frame(rows), hide_index=True, width="stretch",
                  column_config={"date": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
     link_to_session(rows[-1].session_id, label=f"Open the latest session (#{rows[-1].session_id})")
+    name = athlete.display_name if athlete else str(athlete_id)
+    st.download_button(
+        "Progress report (HTML)", icon=":material/print:", on_click="ignore", mime="text/html",
+        data=lambda: exports.progress_report_html(
+            rows, athlete=name, targets=everything.targets,
+            rom_exercise=rom_exercise if angle_rows else None, angles=angles if angle_rows else ()),
+        file_name=f"progress_{athlete_id}_{rows[0].date:%Y%m%d}-{rows[-1].date:%Y%m%d}.html",
+        help="These charts and the sessions table as one page to print or save as PDF; the range "
+             "of motion part is the exercise and angles picked above",
+    )
 
 # ------------------------------------------------------------------ targets (trainers, admins)
 if angle_rows and me is not None and may_manage_athlete(engine, me, athlete_id):

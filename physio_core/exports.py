@@ -1,5 +1,5 @@
 """Per-session exports: long CSV, JSON, OpenSim ``.mot`` (angles) and ``.trc`` (3D joints), and a
-printable, self-contained HTML report.
+printable, self-contained HTML report; and an athlete's printable progress report.
 
 Everything takes a ``SessionResult`` (a fresh analysis, or ``SessionDetail.to_result()`` of a
 stored one) plus, for stored sessions, the session row and its feedback.
@@ -249,6 +249,36 @@ def _table(df: pd.DataFrame, left: Sequence[str] = ()) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _chart_writer(include_plotlyjs: bool | str) -> Callable[..., str]:
+    """A function writing a figure as an HTML div at a fixed width; Plotly's JavaScript goes
+    with the first one only."""
+    first = True
+
+    def chart(fig, width: int = 960) -> str:
+        nonlocal first
+        fig.update_layout(width=width)
+        div = pio.to_html(fig, full_html=False, include_plotlyjs=include_plotlyjs if first else False,
+                          config={"displayModeBar": False, "staticPlot": False})
+        first = False
+        return div
+
+    return chart
+
+
+def _head(title: str) -> list[str]:
+    return ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+            f"<h1>{html.escape(title)}</h1>"]
+
+
+def _kpis(kpis: Sequence[tuple[str, str]]) -> str:
+    return "<div class='kpis'>" + "".join(f"<div class='kpi'>{html.escape(k)}<b>{html.escape(v)}</b></div>"
+                                          for k, v in kpis) + "</div>"
+
+
+_PRINT_HINT = "<p class='noprint meta'>Print this page (Ctrl+P) to save it as a PDF.</p>"
+
+
 MAX_CORRECTIONS_SHOWN = 4  # 3D views in the printable report (each a Plotly chart)
 
 
@@ -296,16 +326,13 @@ def html_report(
             kpis.append((label, f"{v:.2f}"))
 
     parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
+        *_head(title),
         "<p class='meta'>" + html.escape(" · ".join(x for x in (
             when.strftime("%Y-%m-%d %H:%M UTC") if when else "",
             f"exercise: {exercise}", f"source: {result.source or '–'}",
             f"pose backend: {result.backend or '–'}") if x)) + "</p>",
-        "<p class='noprint meta'>Print this page (Ctrl+P) to save it as a PDF.</p>",
-        "<div class='kpis'>" + "".join(f"<div class='kpi'>{html.escape(k)}<b>{html.escape(v)}</b></div>"
-                                      for k, v in kpis) + "</div>",
+        _PRINT_HINT,
+        _kpis(kpis),
     ]
     if s is not None and s.notes:
         parts.append(f"<p><b>Trainer notes:</b> {html.escape(s.notes)}</p>")
@@ -316,16 +343,7 @@ def html_report(
         figures.append(("Joint angles", fig))
     if result.reps:
         figures.append(("Range of motion per rep", report.reps_figure(result.reps, height=300)))
-    first = True
-
-    def chart(fig, width: int = 960) -> str:
-        nonlocal first
-        fig.update_layout(width=width)
-        div = pio.to_html(fig, full_html=False, include_plotlyjs=include_plotlyjs if first else False,
-                          config={"displayModeBar": False, "staticPlot": False})
-        first = False
-        return div
-
+    chart = _chart_writer(include_plotlyjs)
     for heading, fig in figures:
         parts.append(f"<h2>{html.escape(heading)}</h2><div class='chart'>{chart(fig)}</div>")
 
@@ -370,6 +388,96 @@ def html_report(
             f"<li class='{html.escape(kind)}'>{'⚠ ' if kind == 'warning' else ''}"
             f"{'Trainer: ' if kind == 'trainer' else ''}{html.escape(text)}</li>" for text, kind in items
         ) + "</ul>")
+    parts.append("<p class='meta'>Made with PhysioTrack.</p></body></html>")
+    return "\n".join(parts).encode("utf-8")
+
+
+# ------------------------------------------------------------------ an athlete's progress
+
+
+def _score(v: float | None) -> str:
+    return "–" if v is None or not math.isfinite(v) else f"{v:.2f}"
+
+
+def progress_report_html(
+    rows: Sequence[Any],
+    *,
+    athlete: str,
+    targets: Sequence[Any] = (),
+    rom_exercise: str | None = None,
+    angles: Sequence[str] = (),
+    include_plotlyjs: bool | str = True,
+) -> bytes:
+    """An athlete's progress over ``rows`` (``store.ProgressRow``, oldest first, as the progress
+    page filtered them) as one printable HTML file: key numbers, sessions and reps over time,
+    the score trends, range of motion against the targets for ``rom_exercise`` (``angles``;
+    with a table of first, latest and best range and when each target was reached), left/right
+    asymmetry, and every session. The figures are the progress page's."""
+    from physio_core import progress
+
+    if not rows:
+        raise ValueError("no session to report")
+    title = f"Progress · {athlete}"
+    s = progress.summary(rows)
+    exercises = sorted({r.exercise for r in rows})
+    stability = rows[-1].stability_score
+    stab = _score(stability)
+    if s.stability_change is not None:
+        stab += f" ({s.stability_change:+.2f})"
+    parts = [
+        *_head(title),
+        "<p class='meta'>" + html.escape(" · ".join((
+            f"{s.first:%Y-%m-%d} to {s.last:%Y-%m-%d}",
+            "exercises: " + ", ".join(report.pretty_exercise(e, short=True).lower() for e in exercises),
+            f"made {datetime.now().astimezone():%Y-%m-%d %H:%M}"))) + "</p>",
+        _PRINT_HINT,
+        _kpis([("Sessions", str(s.sessions)), ("Reps", str(s.reps)), ("Active weeks", str(s.active_weeks)),
+               ("Latest stability", stab)]),
+    ]
+    if s.stability_change is not None:
+        parts.append(f"<p class='meta'>Stability change: the latest session against the first "
+                     f"{html.escape(report.pretty_exercise(s.stability_exercise, short=True).lower())}."
+                     f"</p>")
+    chart = _chart_writer(include_plotlyjs)
+    for heading, fig in (("Sessions per week", progress.sessions_figure(rows)),
+                         ("Reps per session", progress.reps_figure(rows)),
+                         ("Stability and injury risk", progress.scores_figure(rows))):
+        parts.append(f"<h2>{heading}</h2><div class='chart'>{chart(fig)}</div>")
+
+    ex_rows = [r for r in rows if r.exercise == rom_exercise and r.rom_deg]
+    if ex_rows and angles:
+        name = report.pretty_exercise(rom_exercise, short=True)
+        parts.append(f"<h2>Range of motion vs target · {html.escape(name)}</h2><div class='chart'>"
+                     f"{chart(progress.rom_figure(ex_rows, angles, targets, exercise=rom_exercise))}</div>")
+        df = progress.rom_summary(ex_rows, angles, targets, rom_exercise)
+        reached = []
+        for t, latest, sid in zip(df["target_deg"], df["latest_deg"], df["reached_in_session"]):
+            if t is None or not math.isfinite(t):
+                reached.append("no target")
+            elif sid is not None and not pd.isna(sid):
+                reached.append(f"yes, session #{int(sid)}")
+            else:
+                reached.append(f"not yet ({t - latest:.0f}° short)")
+        parts.append(_table(pd.DataFrame({
+            "angle": [report.pretty_angle(a) for a in df["angle"]], "sessions": df["sessions"],
+            "first (°)": df["first_deg"], "latest (°)": df["latest_deg"], "best (°)": df["best_deg"],
+            "change (°)": [f"{v:+.1f}" for v in df["change_deg"]], "target (°)": df["target_deg"],
+            "target reached": reached,
+        }), left=("angle", "target reached")))
+        asym = progress.asymmetry_figure(ex_rows)
+        if asym.data:
+            parts.append(f"<h2>Left / right asymmetry · {html.escape(name)}</h2>"
+                         f"<div class='chart'>{chart(asym)}</div><p class='meta'>Range of motion left "
+                         f"minus right, in % of their mean (positive: the left moves more); the band "
+                         f"is ±{progress.ASYMMETRY_FLAG_PCT:.0f} %.</p>")
+
+    table = progress.sessions_frame(rows)
+    table["date"] = [f"{d:%Y-%m-%d %H:%M}" for d in table["date"]]
+    for col in ("stability", "balance", "injury_risk"):
+        table[col] = [_score(v) for v in table[col]]
+    table = table.rename(columns={"duration_s": "duration (s)", "mean_rep_rom_deg": "mean rep range (°)",
+                                  "injury_risk": "injury risk"})
+    parts.append(f"<h2>Sessions ({len(rows)})</h2>" + _table(table, left=("date", "exercise", "source")))
     parts.append("<p class='meta'>Made with PhysioTrack.</p></body></html>")
     return "\n".join(parts).encode("utf-8")
 

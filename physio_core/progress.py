@@ -106,6 +106,25 @@ def target_for(targets: Sequence[RomTargetOut], angle: str, exercise: str | None
     return found.get("")
 
 
+def rom_summary(rows: Sequence[ProgressRow], angles: Sequence[str],
+                targets: Sequence[RomTargetOut] = (), exercise: str | None = None) -> pd.DataFrame:
+    """Per angle over these sessions (oldest first): the first and the latest range of motion,
+    the best, the change, the target and the first session that reached it."""
+    recs = []
+    for name in angles:
+        seen = [(r, r.rom_deg[name]) for r in rows if _ok(r.rom_deg.get(name))]
+        if not seen:
+            continue
+        target = target_for(targets, name, exercise)
+        reached = next((r.session_id for r, v in seen if target is not None and v >= target), None)
+        recs.append({"angle": name, "sessions": len(seen), "first_deg": seen[0][1],
+                     "latest_deg": seen[-1][1], "best_deg": max(v for _, v in seen),
+                     "change_deg": seen[-1][1] - seen[0][1], "target_deg": target,
+                     "reached_in_session": reached})
+    return pd.DataFrame(recs, columns=["angle", "sessions", "first_deg", "latest_deg", "best_deg",
+                                       "change_deg", "target_deg", "reached_in_session"])
+
+
 def side_pairs(names: Sequence[str]) -> list[tuple[str, str, str]]:
     """(label, left, right) for angles that exist on both sides: ``x_l``/``x_r`` (kinematics
     names) and ``left_x``/``right_x``."""

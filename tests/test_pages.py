@@ -163,6 +163,7 @@ def test_upload_flow_on_the_real_clip(app_env):
     assert not at.exception and not at.info
     # sessions/week, reps, ROM vs target, asymmetry, scores, exercise mix
     assert len(elements(at, "plotly_chart")) == 6
+    assert [d.proto.label for d in elements(at, "download_button")] == ["Progress report (HTML)"]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from conftest import PgDatabases, seed_progress_world
@@ -141,6 +142,49 @@ def test_session_reps_scores_and_mix_figures(seeded):
     assert (s.stability_exercise, s.stability_change) == ("hurdle_step", pytest.approx(0.85 - (0.58 + 0.27 / 5)))
 
 
+def test_rom_summary_says_when_each_target_was_reached(seeded):
+    engine, ids = seeded
+    data = progress.load_progress(engine, ids["athlete"], flt=progress.ProgressFilter(exercises=("deep_squat",)))
+    df = progress.rom_summary(data.rows, ["knee_angle_r", "hip_flexion_r", "elbow_flexion_r"], data.targets,
+                              "deep_squat").set_index("angle")
+    knee = [r.rom_deg["knee_angle_r"] for r in data.rows]
+    assert list(df.index) == ["knee_angle_r", "hip_flexion_r", "elbow_flexion_r"]
+    assert (df.loc["knee_angle_r", "first_deg"], df.loc["knee_angle_r", "latest_deg"]) == (knee[0], knee[-1])
+    assert df.loc["knee_angle_r", "best_deg"] == max(knee)
+    assert df.loc["knee_angle_r", "target_deg"] == 120.0
+    # the incorrect squats of the first two weeks fall short of 120 deg; a correct one reaches it
+    first_reached = [r.session_id for r in data.rows].index(df.loc["knee_angle_r", "reached_in_session"])
+    assert first_reached >= 2 and knee[first_reached] >= 120.0 > max(knee[:first_reached])
+    assert df.loc["elbow_flexion_r", "target_deg"] is None or pd.isna(df.loc["elbow_flexion_r", "target_deg"])
+    assert pd.isna(df.loc["elbow_flexion_r", "reached_in_session"])
+
+
+def test_progress_report_prints_the_pages_numbers(seeded):
+    from physio_core.exports import progress_report_html
+
+    engine, ids = seeded
+    data = progress.load_progress(engine, ids["athlete"])
+    doc = progress_report_html(data.rows, athlete="Ana Lopez", targets=data.targets,
+                               rom_exercise="deep_squat", angles=["knee_angle_r", "hip_flexion_r"],
+                               include_plotlyjs=False).decode()
+    assert "<title>Progress · Ana Lopez</title>" in doc
+    # sessions/week, reps, scores, ROM vs target and asymmetry charts
+    assert doc.count("class='chart'") == 5
+    sessions = doc[doc.index("<h2>Sessions (9)</h2>"):]
+    assert sessions.count("<tr>") == 1 + 9
+    squats = [r for r in data.rows if r.exercise == "deep_squat"]
+    reached = progress.rom_summary(squats, ["knee_angle_r"], data.targets, "deep_squat")["reached_in_session"][0]
+    assert f"yes, session #{reached}" in doc
+    # the stability tile: the latest (a hurdle step) and its change against the first hurdle step
+    s = progress.summary(data.rows)
+    assert f"{data.rows[-1].stability_score:.2f} ({s.stability_change:+.2f})" in doc
+    # a wrist-sensor athlete: no range of motion part
+    no_rom = progress_report_html(data.rows, athlete="x", include_plotlyjs=False).decode()
+    assert no_rom.count("class='chart'") == 3 and "Range of motion vs target" not in no_rom
+    with pytest.raises(ValueError):
+        progress_report_html([], athlete="x")
+
+
 def test_progress_rows_match_the_table(seeded):
     engine, ids = seeded
     rows = progress_for_athlete(engine, ids["athlete"])
@@ -159,8 +203,6 @@ def test_targets_drive_the_chart_after_an_update(seeded):
 
 
 def test_an_athletes_first_session_is_drawn_on_a_week_not_on_milliseconds(seeded):
-    import pandas as pd
-
     engine, ids = seeded
     first = progress.load_progress(engine, ids["athlete"]).rows[:1]
     for fig in (progress.reps_figure(first), progress.scores_figure(first)):
