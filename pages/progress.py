@@ -112,6 +112,9 @@ if angle_rows:
                             key=f"progress_angles_{rom_exercise}")
     st.plotly_chart(progress.rom_figure(ex_rows, angles, everything.targets, exercise=rom_exercise),
                     width="stretch", key="progress_rom")
+    if angles:
+        st.dataframe(progress.rom_summary_table(
+            progress.rom_summary(ex_rows, angles, everything.targets, rom_exercise)), hide_index=True)
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Left / right asymmetry")

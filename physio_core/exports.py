@@ -449,21 +449,8 @@ def progress_report_html(
         name = report.pretty_exercise(rom_exercise, short=True)
         parts.append(f"<h2>Range of motion vs target · {html.escape(name)}</h2><div class='chart'>"
                      f"{chart(progress.rom_figure(ex_rows, angles, targets, exercise=rom_exercise))}</div>")
-        df = progress.rom_summary(ex_rows, angles, targets, rom_exercise)
-        reached = []
-        for t, latest, sid in zip(df["target_deg"], df["latest_deg"], df["reached_in_session"]):
-            if t is None or not math.isfinite(t):
-                reached.append("no target")
-            elif sid is not None and not pd.isna(sid):
-                reached.append(f"yes, session #{int(sid)}")
-            else:
-                reached.append(f"not yet ({t - latest:.0f}° short)")
-        parts.append(_table(pd.DataFrame({
-            "angle": [report.pretty_angle(a) for a in df["angle"]], "sessions": df["sessions"],
-            "first (°)": df["first_deg"], "latest (°)": df["latest_deg"], "best (°)": df["best_deg"],
-            "change (°)": [f"{v:+.1f}" for v in df["change_deg"]], "target (°)": df["target_deg"],
-            "target reached": reached,
-        }), left=("angle", "target reached")))
+        parts.append(_table(progress.rom_summary_table(
+            progress.rom_summary(ex_rows, angles, targets, rom_exercise)), left=("angle", "target reached")))
         asym = progress.asymmetry_figure(ex_rows)
         if asym.data:
             parts.append(f"<h2>Left / right asymmetry · {html.escape(name)}</h2>"

@@ -125,6 +125,24 @@ def rom_summary(rows: Sequence[ProgressRow], angles: Sequence[str],
                                        "change_deg", "target_deg", "reached_in_session"])
 
 
+def rom_summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """``rom_summary`` as the page and the printed report show it."""
+    reached = []
+    for t, latest, sid in zip(summary["target_deg"], summary["latest_deg"], summary["reached_in_session"]):
+        if not _ok(t):
+            reached.append("no target")
+        elif sid is not None and not pd.isna(sid):
+            reached.append(f"yes, session #{int(sid)}")
+        else:
+            reached.append(f"not yet ({t - latest:.0f}° short)")
+    return pd.DataFrame({
+        "angle": [pretty_angle(a) for a in summary["angle"]], "sessions": summary["sessions"],
+        "first (°)": summary["first_deg"].round(1), "latest (°)": summary["latest_deg"].round(1),
+        "best (°)": summary["best_deg"].round(1), "change (°)": [f"{v:+.1f}" for v in summary["change_deg"]],
+        "target (°)": summary["target_deg"], "target reached": reached,
+    })
+
+
 def side_pairs(names: Sequence[str]) -> list[tuple[str, str, str]]:
     """(label, left, right) for angles that exist on both sides: ``x_l``/``x_r`` (kinematics
     names) and ``left_x``/``right_x``."""

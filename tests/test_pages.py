@@ -225,7 +225,11 @@ def test_stored_sessions_detail_and_progress(app_env, make_uiprmd_session_result
     assert not at.exception and not at.error
     fig = elements(at, "plotly_chart")[0]
     assert fig.proto.spec.count('"x"') >= 1
-    assert at.dataframe[0].value["session"].tolist() == ids
+    rom, sessions = (d.value for d in at.dataframe)
+    assert sessions["session"].tolist() == ids
+    # the range-of-motion summary: one row per angle drawn, over both sessions
+    assert len(rom) == len(at.multiselect(key="progress_angles_deep_squat").value) >= 1
+    assert (rom["sessions"] == 2).all()
 
 
 def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_result):
