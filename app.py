@@ -33,10 +33,16 @@ def _pages(role: str) -> dict[str, list]:
         target = str(spec.path) if spec.path is not None else _live_placeholder
         # athletes land on their progress, staff on the analysis
         default = spec.url_path == "progress" if role == "athlete" else spec.default
-        groups.setdefault(spec.group, []).append(
-            st.Page(target, title=spec.title, icon=spec.icon, url_path=spec.url_path,
-                    default=default)
-        )
+        group = groups.setdefault(spec.group, [])
+        if default:
+            # Streamlit serves its default page at the root address only, so its own address
+            # (a bookmarked /upload, or /progress for an athlete) would answer "Page not found":
+            # that address opens the same script as a page hidden from the menu
+            group.append(st.Page(target, title=spec.title, icon=spec.icon, url_path="start", default=True))
+            group.append(st.Page(target, title=spec.title, icon=spec.icon, url_path=spec.url_path,
+                                 visibility="hidden"))
+        else:
+            group.append(st.Page(target, title=spec.title, icon=spec.icon, url_path=spec.url_path))
     return groups
 
 

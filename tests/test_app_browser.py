@@ -111,6 +111,13 @@ def test_login_survives_a_reload_and_log_out_ends_it(tmp_path):
             log_in(driver, wait, "ana@clinic.org", SEED_PASSWORDS["athlete"])
             wait.until(lambda d: signed_in_as("Ana Lopez"))
             cookie = driver.get_cookie("physiotrack_login")
+            # the athlete's landing page (their progress) opens from its own address too
+            # (Streamlit answers "Page not found" for the address of its default page)
+            driver.get(f"{base}/progress")
+            wait.until(lambda d: signed_in_as("Ana Lopez"))
+            wait.until(EC.presence_of_element_located((By.XPATH, "//h1[contains(., 'Progress')]")))
+            time.sleep(1.0)
+            landing_not_found = driver.find_elements(By.XPATH, "//*[contains(text(), 'Page not found')]")
 
             # a reload (here of a deep link) opens a new Streamlit session: the cookie logs it in
             driver.get(f"{base}/sessions")
@@ -139,5 +146,6 @@ def test_login_survives_a_reload_and_log_out_ends_it(tmp_path):
 
     assert cookie is not None and cookie["sameSite"] == "Strict" and not cookie.get("secure")
     assert after_reload_url.endswith("/sessions")
+    assert not landing_not_found
     assert logged_out_stays
     assert "log in again" in notice
