@@ -7,6 +7,7 @@ import streamlit as st
 
 from pages._shared import current_athlete_id, link_to_session, require_engine, viewer_id
 from physio_core.imu.analyze import IMU_BACKEND
+from physio_core.report import pretty_exercise
 
 st.title("Sessions")
 
@@ -36,7 +37,7 @@ df = pd.DataFrame([{
     "id": r.id,
     "date": r.started_at,
     "athlete": r.athlete_name,
-    "exercise": r.exercise.replace("_", " "),
+    "exercise": pretty_exercise(r.exercise, short=True),
     "source": r.source,
     "reps": r.rep_count,
     "duration (s)": round((r.ended_at - r.started_at).total_seconds(), 1) if r.ended_at else None,
