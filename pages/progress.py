@@ -15,6 +15,10 @@ def _exercise(name: str) -> str:
     return report.pretty_exercise(name, short=True)
 
 
+def _since(exercise: str | None) -> str:
+    return f"the first {_exercise(exercise).lower()} session" if exercise else ""
+
+
 st.title("Progress")
 
 engine = require_engine()
@@ -66,15 +70,19 @@ if not rows:
 
 # ------------------------------------------------------------------ key numbers
 s = progress.summary(rows)
-k1, k2, k3, k4 = st.columns(4)
+k1, k2, k3, k4, k5 = st.columns(5)
 k1.metric("Sessions", s.sessions)
 k2.metric("Reps", s.reps)
 k3.metric("Active weeks", s.active_weeks)
 k4.metric("Stability", f"{rows[-1].stability_score:.2f}" if rows[-1].stability_score is not None else "–",
-          delta=None if s.stability_change is None else
-          f"{s.stability_change:+.2f} since the first "
-          f"{report.pretty_exercise(s.stability_exercise, short=True).lower()}",
-          help="The last session's score; the change is against the first session of the same exercise")
+          delta=None if s.stability_change is None else f"{s.stability_change:+.2f}",
+          help="The last session's score"
+               + (f"; the change is against {_since(s.stability_exercise)}" if s.stability_change is not None else ""))
+k5.metric("Correct reps", "–" if s.correct_share is None else f"{s.correct_share:.0%}",
+          delta=None if s.correct_change is None else f"{100 * s.correct_change:+.0f} pts",
+          help="The share of reps the models judged correct, in the last session they judged"
+               + (f"; the change (percentage points) is against {_since(s.correct_exercise)}"
+                  if s.correct_change is not None else ""))
 
 # ------------------------------------------------------------------ charts
 left, right = st.columns(2)
@@ -87,7 +95,7 @@ with right:
 
 left, right = st.columns([2, 1])
 with left:
-    st.subheader("Stability and injury risk")
+    st.subheader("Form, stability and injury risk")
     st.plotly_chart(progress.scores_figure(rows), width="stretch", key="progress_scores")
 with right:
     st.subheader("Exercise mix")

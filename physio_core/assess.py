@@ -345,6 +345,7 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
             metrics[k] = round(float(max(vals) if k == "injury_risk" else np.mean(vals)), 4)
     if rows and any("mistake" in r for r in rows):
         metrics["reps_incorrect"] = float(sum(r.get("mistake") == "incorrect" for r in rows))
+        metrics["reps_judged"] = float(sum("mistake" in r for r in rows))
     if timeline:
         metrics["exercise_confidence"] = round(conf, 4)
 

@@ -424,6 +424,9 @@ def progress_report_html(
     stab = _score(stability)
     if s.stability_change is not None:
         stab += f" ({s.stability_change:+.2f})"
+    correct = "–" if s.correct_share is None else f"{s.correct_share:.0%}"
+    if s.correct_change is not None:
+        correct += f" ({100 * s.correct_change:+.0f} pts)"
     parts = [
         *_head(title),
         "<p class='meta'>" + html.escape(" · ".join((
@@ -432,16 +435,16 @@ def progress_report_html(
             f"made {datetime.now().astimezone():%Y-%m-%d %H:%M}"))) + "</p>",
         _PRINT_HINT,
         _kpis([("Sessions", str(s.sessions)), ("Reps", str(s.reps)), ("Active weeks", str(s.active_weeks)),
-               ("Latest stability", stab)]),
+               ("Latest stability", stab), ("Latest correct reps", correct)]),
     ]
     if s.stability_change is not None:
-        parts.append(f"<p class='meta'>Stability change: the latest session against the first "
+        parts.append(f"<p class='meta'>Changes: the latest session against the first "
                      f"{html.escape(report.pretty_exercise(s.stability_exercise, short=True).lower())}."
                      f"</p>")
     chart = _chart_writer(include_plotlyjs)
     for heading, fig in (("Sessions per week", progress.sessions_figure(rows)),
                          ("Reps per session", progress.reps_figure(rows)),
-                         ("Stability and injury risk", progress.scores_figure(rows))):
+                         ("Form, stability and injury risk", progress.scores_figure(rows))):
         parts.append(f"<h2>{heading}</h2><div class='chart'>{chart(fig)}</div>")
 
     ex_rows = [r for r in rows if r.exercise == rom_exercise and r.rom_deg]
@@ -462,8 +465,9 @@ def progress_report_html(
     table["date"] = [f"{d:%Y-%m-%d %H:%M}" for d in table["date"]]
     for col in ("stability", "balance", "injury_risk"):
         table[col] = [_score(v) for v in table[col]]
+    table["correct_reps_pct"] = ["–" if pd.isna(v) else f"{v:.0f}" for v in table["correct_reps_pct"]]
     table = table.rename(columns={"duration_s": "duration (s)", "mean_rep_rom_deg": "mean rep range (°)",
-                                  "injury_risk": "injury risk"})
+                                  "correct_reps_pct": "correct reps (%)", "injury_risk": "injury risk"})
     parts.append(f"<h2>Sessions ({len(rows)})</h2>" + _table(table, left=("date", "exercise", "source")))
     parts.append("<p class='meta'>Made with PhysioTrack.</p></body></html>")
     return "\n".join(parts).encode("utf-8")

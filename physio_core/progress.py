@@ -25,7 +25,8 @@ from physio_core.store.access import RomTargetOut, rom_targets
 from physio_core.store.repo import ProgressRow, progress_for_athlete
 
 PALETTE = px.colors.qualitative.Plotly
-SCORES = (("stability_score", "Stability"), ("balance_score", "Balance"), ("injury_risk", "Injury risk"))
+SCORES = (("correct_share", "Correct reps"), ("stability_score", "Stability"), ("balance_score", "Balance"),
+          ("injury_risk", "Injury risk"))
 # left/right asymmetry above this share of the mean range is worth a look (a common clinical cut-off)
 ASYMMETRY_FLAG_PCT = 10.0
 
@@ -179,9 +180,11 @@ def sessions_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
         "source": "wrist sensor" if r.sensor_set else "video", "reps": r.reps,
         "duration_s": None if r.duration_s is None else round(r.duration_s, 1),
         "mean_rep_rom_deg": None if r.mean_rep_rom_deg is None else round(r.mean_rep_rom_deg, 1),
+        "correct_reps_pct": None if r.correct_share is None else round(100 * r.correct_share),
         "stability": r.stability_score, "balance": r.balance_score, "injury_risk": r.injury_risk,
     } for r in rows], columns=["session", "date", "exercise", "source", "reps", "duration_s",
-                               "mean_rep_rom_deg", "stability", "balance", "injury_risk"])
+                               "mean_rep_rom_deg", "correct_reps_pct", "stability", "balance",
+                               "injury_risk"])
 
 
 @dataclass(frozen=True)
@@ -195,17 +198,35 @@ class Summary:
     # of different exercises, a squat filmed and a bench press on a wrist sensor, do not compare)
     stability_change: float | None
     stability_exercise: str | None = None  # the exercise stability_change compares
+    # the share of reps judged correct in the last session that has one (a wrist-sensor set has
+    # none), and its change against the first session of that exercise
+    correct_share: float | None = None
+    correct_change: float | None = None
+    correct_exercise: str | None = None
+
+
+def _change(rows: Sequence[ProgressRow], key: str) -> float | None:
+    """The last session's ``key`` minus that of the first session of the same exercise."""
+    vals = [getattr(r, key) for r in rows if r.exercise == rows[-1].exercise and _ok(getattr(r, key))]
+    return vals[-1] - vals[0] if len(vals) >= 2 and _ok(getattr(rows[-1], key)) else None
+
+
+def _correct(rows: Sequence[ProgressRow]) -> dict:
+    judged = [r for r in rows if _ok(r.correct_share)]
+    if not judged:
+        return {}
+    return {"correct_share": judged[-1].correct_share, "correct_change": _change(judged, "correct_share"),
+            "correct_exercise": judged[-1].exercise}
 
 
 def summary(rows: Sequence[ProgressRow]) -> Summary:
     weeks = {tuple(_day(r.date).isocalendar())[:2] for r in rows}
-    last = rows[-1].exercise if rows else None
-    stab = [r.stability_score for r in rows if r.exercise == last and _ok(r.stability_score)]
-    change = (stab[-1] - stab[0]) if len(stab) >= 2 and _ok(rows[-1].stability_score) else None
+    change = _change(rows, "stability_score") if rows else None
     return Summary(
         sessions=len(rows), reps=sum(r.reps for r in rows), active_weeks=len(weeks),
         first=rows[0].date if rows else None, last=rows[-1].date if rows else None,
-        stability_change=change, stability_exercise=last if change is not None else None,
+        stability_change=change, stability_exercise=rows[-1].exercise if change is not None else None,
+        **_correct(rows),
     )
 
 
@@ -337,11 +358,13 @@ def asymmetry_figure(rows: Sequence[ProgressRow], *, max_joints: int | None = 4,
 
 
 def scores_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Figure:
-    """Stability, balance and injury-risk scores (0-1) over the sessions. A wrist-sensor set's
-    stability (steadiness of the bar path) is not the video's (the body's sway and form), so it
-    is its own dotted line rather than a point on the video sessions' line."""
+    """The share of reps judged correct, stability, balance and injury risk (0-1) over the
+    sessions. A wrist-sensor set's stability (steadiness of the bar path) is not the video's (the
+    body's sway and form), so it is its own dotted line rather than a point on the video
+    sessions' line."""
     fig = go.Figure()
-    colours = {"stability_score": "#2e86de", "balance_score": "#10ac84", "injury_risk": "#ee5253"}
+    colours = {"correct_share": "#8e44ad", "stability_score": "#2e86de", "balance_score": "#10ac84",
+               "injury_risk": "#ee5253"}
     for sensor in (False, True):
         for key, label in SCORES:
             pts = [r for r in rows if r.sensor_set == sensor and _ok(getattr(r, key))]
@@ -353,11 +376,12 @@ def scores_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Figur
                 name=name, line=dict(color=colours[key], dash="dot" if sensor else "solid"),
                 marker_symbol="diamond" if sensor else "circle",
                 customdata=[[r.session_id, pretty_exercise(r.exercise, short=True).lower()] for r in pts],
-                hovertemplate=f"{name} %{{y:.2f}} — session #%{{customdata[0]}} "
+                hovertemplate=f"{name} %{{y:{'.0%' if key == 'correct_share' else '.2f'}}} — "
+                              f"session #%{{customdata[0]}} "
                               f"(%{{customdata[1]}})<extra></extra>",
             ))
     fig.update_yaxes(range=[0, 1.05])
-    return _layout(fig, height, "score (0–1)")
+    return _layout(fig, height, "share or score (0–1)")
 
 
 def exercise_mix_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:

@@ -334,7 +334,8 @@ def seed_progress_world(engine, *, weeks: int = 6, day0: datetime | None = None)
     correct ones after), and a hurdle step every other week. Angles are the 23 kinematics angles
     of the real poses; reps are the builder's (one per UI-PRMD file, on the right knee). The
     stability / balance / injury-risk scores are seeded numbers (the scoring model is not part
-    of these tests): stability and balance rise, risk falls, as for an athlete who improves.
+    of these tests): stability and balance rise, risk falls, as for an athlete who improves; the
+    reps judged incorrect are those of the incorrect recordings.
     """
     from physio_core.kinematics import compute_angles
     from physio_core.store import Role, assign_athlete, create_user, get_or_create_athlete, save_session_result
@@ -357,7 +358,9 @@ def seed_progress_world(engine, *, weeks: int = 6, day0: datetime | None = None)
         progress = k / max(1, weeks - 1)
         r.metrics = {"stability_score": round(0.58 + 0.27 * progress, 3),
                      "balance_score": round(0.62 + 0.2 * progress, 3),
-                     "injury_risk": round(0.42 - 0.3 * progress, 3)}
+                     "injury_risk": round(0.42 - 0.3 * progress, 3),
+                     # the recordings' own labels, as the mistake model would judge them
+                     "reps_judged": float(len(r.reps)), "reps_incorrect": 0.0 if correct else float(len(r.reps))}
         return r
 
     for k in range(weeks):

@@ -55,6 +55,8 @@ def test_squat_set_is_labelled_and_scored(assessment, squat_set):
     for k in SCORES:
         assert 0.0 <= a.metrics[k] <= 1.0
     assert a.metrics["injury_risk"] == max(r["injury_risk"] for r in a.reps)
+    assert a.metrics["reps_judged"] == len(a.reps)
+    assert a.metrics["reps_incorrect"] == sum(r["mistake"] == "incorrect" for r in a.reps)
 
 
 def test_incorrect_reps_score_worse(assessment, squat_set):

@@ -71,7 +71,8 @@ def test_trainer_logs_in_sees_progress_and_logs_out(seeded):
     at.switch_page("pages/progress.py")
     run(at)
     assert not at.error, [e.value for e in at.error]
-    assert {m.label: m.value for m in at.metric}["Sessions"] == "9"
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Sessions"], metrics["Correct reps"]) == ("9", "100%")
     assert len(at.get("plotly_chart")) == 6
 
     at.switch_page("pages/admin.py")

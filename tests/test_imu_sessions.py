@@ -6,6 +6,7 @@ reasons in feedback). The page itself: tests/test_pages.py."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,15 @@ def test_progress_keeps_sensor_and_video_stability_apart(db_engine):
     assert lines == {"Stability": [0.7], "Balance": [0.8], "Injury risk": [0.2],
                      "Stability (wrist sensor)": [pytest.approx(result.stability.score)]}
     assert list(progress.sessions_frame(rows)["source"]) == ["wrist sensor", "video"]
+    # the share of reps judged correct comes from the last session the models judged
+    video.metrics.update(reps_judged=3.0, reps_incorrect=1.0)
+    save_session_result(db_engine, video, athlete.id)
+    save_imu_session(db_engine, series, result, athlete.id, source=acc[0],
+                     started_at=datetime.now(UTC) + timedelta(hours=1))
+    rows = progress_for_athlete(db_engine, athlete.id)
+    assert [r.sensor_set for r in rows] == [True, False, False, True]
+    s = progress.summary(rows)
+    assert (s.correct_exercise, s.correct_share, s.correct_change) == ("deep_squat", pytest.approx(2 / 3), None)
 
 
 def test_a_generic_csv_round_trips_through_the_reader(tmp_path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -131,6 +131,12 @@ def test_session_reps_scores_and_mix_figures(seeded):
     stability = next(t for t in scores.data if t.name == "Stability")
     assert list(stability.y) == [r.stability_score for r in rows]
     assert list(stability.y) == sorted(stability.y)  # the seeded athlete improves
+    # the incorrect squats of the first two weeks, then only correct reps
+    correct = next(t for t in scores.data if t.name == "Correct reps")
+    two_weeks = rows[0].date + timedelta(weeks=2)
+    assert list(correct.y) == [0.0 if r.exercise == "deep_squat" and r.date < two_weeks else 1.0
+                               for r in rows]
+    assert list(progress.sessions_frame(rows)["correct_reps_pct"]) == [100 * y for y in correct.y]
 
     mix = progress.exercise_mix_figure(rows)
     assert dict(zip(mix.data[0].labels, mix.data[0].values)) == {"Deep squat": 6, "Hurdle step": 3}
@@ -140,6 +146,10 @@ def test_session_reps_scores_and_mix_figures(seeded):
     # the last session is a hurdle step: its stability against the first hurdle step's (week 2),
     # not against the first session of all (a squat, 0.58)
     assert (s.stability_exercise, s.stability_change) == ("hurdle_step", pytest.approx(0.85 - (0.58 + 0.27 / 5)))
+    # every hurdle step was a correct recording: all reps correct, no change
+    assert (s.correct_exercise, s.correct_share, s.correct_change) == ("hurdle_step", 1.0, 0.0)
+    squats = progress.summary([r for r in rows if r.exercise == "deep_squat"])
+    assert (squats.correct_share, squats.correct_change) == (1.0, 1.0)  # from 0 % in week 1
 
 
 def test_rom_summary_says_when_each_target_was_reached(seeded):
@@ -178,6 +188,7 @@ def test_progress_report_prints_the_pages_numbers(seeded):
     # the stability tile: the latest (a hurdle step) and its change against the first hurdle step
     s = progress.summary(data.rows)
     assert f"{data.rows[-1].stability_score:.2f} ({s.stability_change:+.2f})" in doc
+    assert "Latest correct reps<b>100% (+0 pts)</b>" in doc
     # a wrist-sensor athlete: no range of motion part
     no_rom = progress_report_html(data.rows, athlete="x", include_plotlyjs=False).decode()
     assert no_rom.count("class='chart'") == 3 and "Range of motion vs target" not in no_rom

@@ -187,6 +187,15 @@ class ProgressRow:
     metrics: dict[str, Any]  # the other stored metrics
     sensor_set: bool = False  # a wrist-IMU set (no joint angles; its stability is the sensor's)
 
+    @property
+    def correct_share(self) -> float | None:
+        """The share of the session's reps the models judged correct; None if none was judged."""
+        bad = self.metrics.get("reps_incorrect")
+        judged = self.metrics.get("reps_judged", self.reps)  # stored before reps_judged: every rep
+        if bad is None or not judged:
+            return None
+        return min(1.0, max(0.0, 1.0 - float(bad) / float(judged)))
+
 
 def _user_out(u: User) -> UserOut:
     return UserOut(
