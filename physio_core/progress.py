@@ -233,8 +233,11 @@ def summary(rows: Sequence[ProgressRow]) -> Summary:
 # ------------------------------------------------------------------ figures
 
 
-def _layout(fig: go.Figure, height: int, y_title: str, x_title: str = "session date") -> go.Figure:
-    if x_title == "session date":
+def _layout(fig: go.Figure, height: int, y_title: str, x_title: str = "session date",
+            *, one_day_week: bool = True) -> go.Figure:
+    """Titles, margins and the legend under the plot; ``one_day_week``: sessions of one day
+    drawn on a week (``_widen_one_day``)."""
+    if one_day_week:
         _widen_one_day(fig)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=x_title,
                       yaxis_title=y_title, hovermode="closest",
@@ -275,7 +278,7 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
                                                       tick0=df["week"].min()))
         top = int(df.groupby("week").size().max())
         fig.update_yaxes(dtick=max(1, math.ceil(top / 6)))  # whole sessions, never 1.5
-    return _layout(fig, height, "sessions", "week")
+    return _layout(fig, height, "sessions", "week", one_day_week=False)  # weeks already
 
 
 def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
