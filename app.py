@@ -6,6 +6,7 @@ shared by all pages).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -31,6 +32,8 @@ def _pages(role: str) -> dict[str, list]:
         if spec.url_path == "login" or (spec.url_path == "admin" and role == "athlete"):
             continue  # logged in already; athletes manage nobody (the queries refuse them anyway)
         target = str(spec.path) if spec.path is not None else _live_placeholder
+        if spec.url_path == "admin" and role == "trainer":
+            spec = replace(spec, title="My athletes")  # the page's own title for a trainer
         # athletes land on their progress, staff on the analysis
         default = spec.url_path == "progress" if role == "athlete" else spec.default
         group = groups.setdefault(spec.group, [])

@@ -21,6 +21,7 @@ from physio_core.store import (  # noqa: E402
     StorageUnavailable,
     list_sessions,
 )
+from physio_core import progress  # noqa: E402
 from physio_core.store import access  # noqa: E402
 
 me = require_user(engine, Role.ADMIN, Role.TRAINER)
@@ -31,6 +32,19 @@ st.title("Administration" if is_admin else "My athletes")
 NOTICE = "manage_notice"
 if notice := st.session_state.pop(NOTICE, None):
     st.success(notice)
+
+# ------------------------------------------------------------------ training at a glance
+
+glances = progress.roster(engine, me.id)
+if glances:
+    st.subheader("Training at a glance")
+    st.dataframe(progress.roster_frame(glances), hide_index=True, width="stretch", column_config={
+        "last session": st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
+        "stability": st.column_config.NumberColumn(format="%.2f"),
+    })
+    st.caption("Correct reps: the share of reps the models judged correct in the athlete's last "
+               "judged session; its change is against their first session of that exercise. "
+               "Click a column to sort; pick an athlete in the sidebar for their progress.")
 
 
 def _run(action, success: str, *, forget: tuple[str, ...] = ()) -> None:

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from sqlalchemy.engine import Engine
 
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise
-from physio_core.store.access import RomTargetOut, rom_targets
+from physio_core.store.access import RomTargetOut, athletes_for, rom_targets
 from physio_core.store.repo import ProgressRow, progress_for_athlete
 
 PALETTE = px.colors.qualitative.Plotly
@@ -228,6 +228,59 @@ def summary(rows: Sequence[ProgressRow]) -> Summary:
         stability_change=change, stability_exercise=rows[-1].exercise if change is not None else None,
         **_correct(rows),
     )
+
+
+# ------------------------------------------------------------------ all athletes at a glance
+
+ROSTER_WINDOW_DAYS = 28  # "recent" sessions: the last four weeks
+
+
+@dataclass(frozen=True)
+class AthleteGlance:
+    """One athlete's training in brief, for a trainer's list of athletes."""
+
+    athlete_id: int
+    name: str
+    sessions: int
+    recent_sessions: int  # in the last ROSTER_WINDOW_DAYS days
+    last: datetime | None
+    days_since: int | None  # since the last session, in whole days (UTC dates)
+    last_exercise: str | None
+    correct_share: float | None  # of the last session the models judged (Summary)
+    correct_change: float | None
+    stability: float | None  # of the last session
+
+
+def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list[AthleteGlance]:
+    """Every athlete the viewer may see (``athletes_for``), with their sessions in brief."""
+    today = today or datetime.now(UTC).date()
+    out = []
+    for a in athletes_for(engine, viewer_id):
+        rows = progress_for_athlete(engine, a.id, viewer_id=viewer_id)
+        s = summary(rows)
+        last = rows[-1] if rows else None
+        out.append(AthleteGlance(
+            athlete_id=a.id, name=a.display_name, sessions=len(rows),
+            recent_sessions=sum((today - _day(r.date)).days < ROSTER_WINDOW_DAYS for r in rows),
+            last=last.date if last else None, days_since=(today - _day(last.date)).days if last else None,
+            last_exercise=last.exercise if last else None, correct_share=s.correct_share,
+            correct_change=s.correct_change, stability=last.stability_score if last else None,
+        ))
+    return out
+
+
+def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
+    """The trainer's table of athletes."""
+    return pd.DataFrame([{
+        "athlete": g.name, "sessions": g.sessions, f"last {ROSTER_WINDOW_DAYS} days": g.recent_sessions,
+        "last session": g.last, "days since": g.days_since,
+        "last exercise": pretty_exercise(g.last_exercise, short=True) if g.last_exercise else None,
+        "correct reps (%)": None if g.correct_share is None else round(100 * g.correct_share),
+        "change (pts)": None if g.correct_change is None else round(100 * g.correct_change),
+        "stability": g.stability,
+    } for g in glances], columns=["athlete", "sessions", f"last {ROSTER_WINDOW_DAYS} days", "last session",
+                                  "days since", "last exercise", "correct reps (%)", "change (pts)",
+                                  "stability"])
 
 
 # ------------------------------------------------------------------ figures

@@ -207,6 +207,8 @@ def test_trainer_sees_only_their_athletes_on_the_manage_page(engine):
     get_or_create_athlete(engine, "Not Mine")
     at = page("admin.py", auth_token=login(engine, "coach@clinic.org", PASSWORD).token)
     assert at.title[0].value == "My athletes"
+    glance = at.dataframe[0].value  # training at a glance: no session yet
+    assert glance["athlete"].tolist() == ["Mine"] and glance["sessions"].tolist() == [0]
     assert at.selectbox(key="delete_athlete_pick").options == ["Mine"]
     assert at.selectbox(key="delete_athlete_pick").value == mine.id
 

@@ -196,6 +196,24 @@ def test_progress_report_prints_the_pages_numbers(seeded):
         progress_report_html([], athlete="x")
 
 
+def test_roster_sums_up_each_athlete_for_whoever_may_see_them(seeded):
+    engine, ids = seeded
+    day = date(2026, 10, 20)  # five days after the seeded athlete's last session
+    (ana,) = progress.roster(engine, ids["trainer"], today=day)
+    rows = progress_for_athlete(engine, ids["athlete"])
+    assert (ana.athlete_id, ana.name, ana.sessions) == (ids["athlete"], "Ana Lopez", 9)
+    assert (ana.days_since, ana.last_exercise, ana.stability) == (5, "hurdle_step", rows[-1].stability_score)
+    # sessions from Sep 22 (28 days before Oct 20) on: weeks 3-6's squats and hurdle steps
+    assert ana.recent_sessions == sum(r.date.date() > date(2026, 9, 22) for r in rows) == 5
+    assert (ana.correct_share, ana.correct_change) == (1.0, 0.0)
+    # the other trainer sees their own athlete only; an admin sees both; an athlete themself
+    assert [g.name for g in progress.roster(engine, ids["other_trainer"], today=day)] == ["Ben Other"]
+    assert {g.name for g in progress.roster(engine, ids["admin"], today=day)} == {"Ana Lopez", "Ben Other"}
+    assert [g.name for g in progress.roster(engine, ids["athlete"], today=day)] == ["Ana Lopez"]
+    table = progress.roster_frame([ana])
+    assert table.iloc[0][["sessions", "days since", "correct reps (%)", "change (pts)"]].tolist() == [9, 5, 100, 0]
+
+
 def test_progress_rows_match_the_table(seeded):
     engine, ids = seeded
     rows = progress_for_athlete(engine, ids["athlete"])
