@@ -155,6 +155,12 @@ def athlete_picker(engine, *, container=None) -> int | None:
         return None
     ids = [a.id for a in athletes]
     names = {a.id: a.display_name for a in athletes}
+    wanted = st.query_params.get("athlete")  # a link to an athlete's page (?athlete=ID), once
+    if wanted is not None:
+        del st.query_params["athlete"]
+        if wanted.isdigit() and int(wanted) in ids:
+            st.session_state[ATHLETE_KEY] = int(wanted)
+            st.session_state.pop("athlete_select", None)
     current = st.session_state.get(ATHLETE_KEY)
     if ids:
         index = ids.index(current) if current in ids else 0

@@ -38,13 +38,16 @@ if notice := st.session_state.pop(NOTICE, None):
 glances = progress.roster(engine, me.id)
 if glances:
     st.subheader("Training at a glance")
-    st.dataframe(progress.roster_frame(glances), hide_index=True, width="stretch", column_config={
+    table = progress.roster_frame(glances)
+    table["progress"] = [f"progress?athlete={g.athlete_id}" for g in glances]
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
         "last session": st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
         "stability": st.column_config.NumberColumn(format="%.2f"),
+        "progress": st.column_config.LinkColumn(display_text="open"),
     })
     st.caption("Correct reps: the share of reps the models judged correct in the athlete's last "
                "judged session; its change is against their first session of that exercise. "
-               "Click a column to sort; pick an athlete in the sidebar for their progress.")
+               "Click a column to sort.")
 
 
 def _run(action, success: str, *, forget: tuple[str, ...] = ()) -> None:

@@ -86,6 +86,38 @@ def test_trainer_logs_in_sees_progress_and_logs_out(seeded):
     assert [t.value for t in at.title] == ["PhysioTrack"] and "auth_token" not in at.session_state
 
 
+def test_a_link_with_an_athlete_opens_their_progress(seeded):
+    """The admin's "Training at a glance" links to progress?athlete=ID: the app shell's sidebar
+    picks that athlete (AppTest runs a switched-to page without the shell, so the link's query
+    is run on the landing page here; the page it names only reads the sidebar's choice)."""
+    engine, ids = seeded
+    at = run(AppTest.from_file(APP, default_timeout=240))
+    log_in(at, "admin@clinic.org", SEED_PASSWORDS["admin"])
+    assert at.session_state["athlete_id"] == ids["athlete"]  # the first athlete
+    at.switch_page("pages/admin.py")
+    run(at)
+    links = at.dataframe[0].value.set_index("athlete")["progress"]
+    assert links["Ben Other"] == f"progress?athlete={ids['other_athlete']}"
+
+    at.switch_page("app.py")
+    at.query_params["athlete"] = str(ids["other_athlete"])
+    run(at)
+    assert at.session_state["athlete_id"] == ids["other_athlete"]
+    assert at.sidebar.selectbox(key="athlete_select").value == ids["other_athlete"]
+    assert "athlete" not in at.query_params  # used once: the sidebar decides from then on
+    at.switch_page("pages/progress.py")
+    run(at)
+    assert "Ben Other" in at.caption[0].value
+    assert {m.label: m.value for m in at.metric}["Sessions"] == "1"
+
+    # an athlete the viewer may not see is ignored: the trainer keeps their own
+    at2 = run(AppTest.from_file(APP, default_timeout=240))
+    log_in(at2, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+    at2.query_params["athlete"] = str(ids["other_athlete"])
+    run(at2)
+    assert at2.session_state["athlete_id"] == ids["athlete"] and not at2.error
+
+
 def test_athlete_lands_on_own_progress_and_cannot_manage(seeded):
     engine, ids = seeded
     at = run(AppTest.from_file(APP, default_timeout=240))
