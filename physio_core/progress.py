@@ -289,24 +289,31 @@ def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
 def _layout(fig: go.Figure, height: int, y_title: str, x_title: str = "session date",
             *, one_day_week: bool = True) -> go.Figure:
     """Titles, margins and the legend under the plot; ``one_day_week``: sessions of one day
-    drawn on a week (``_widen_one_day``)."""
+    drawn on a week (``_widen``)."""
     if one_day_week:
-        _widen_one_day(fig)
+        _widen(fig)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=x_title,
                       yaxis_title=y_title, hovermode="closest",
                       legend=LEGEND_BELOW)
     return fig
 
 
-def _widen_one_day(fig: go.Figure) -> None:
-    """Sessions all on one day (an athlete's first): Plotly would zoom the date axis to
-    milliseconds and draw a bar as wide as the chart. Show a week around them instead."""
+def _widen(fig: go.Figure, unit: pd.Timedelta = pd.Timedelta(days=1),
+           bar: pd.Timedelta = pd.Timedelta(hours=8)) -> None:
+    """Points all within one ``unit`` (an athlete's first day, or first week on the weekly
+    chart): Plotly would zoom the date axis to milliseconds and draw a bar as wide as the chart.
+    Show seven units around them instead, bars ``bar`` wide."""
     xs = [pd.Timestamp(x) for t in fig.data if t.x is not None for x in t.x if x is not None]
-    if not xs or max(xs) - min(xs) >= pd.Timedelta(days=1):
+    if not xs or max(xs) - min(xs) >= unit:
         return
     mid = min(xs) + (max(xs) - min(xs)) / 2
-    fig.update_xaxes(range=[mid - pd.Timedelta(days=3.5), mid + pd.Timedelta(days=3.5)], tickformat="%b %d")
-    fig.update_traces(width=8 * 3600 * 1000, selector=dict(type="bar"))  # ms on a date axis
+    fig.update_xaxes(range=[mid - 3.5 * unit, mid + 3.5 * unit], tickformat="%b %d")
+    fig.update_traces(width=bar.total_seconds() * 1000, selector=dict(type="bar"))  # ms on a date axis
+
+
+def _whole_ticks(fig: go.Figure, top: float) -> None:
+    """Counts on the y axis: whole ticks, never "1.5 sessions"."""
+    fig.update_yaxes(dtick=max(1, math.ceil(top / 6)))
 
 
 def _colours(names: Sequence[str]) -> dict[str, str]:
@@ -329,9 +336,9 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
                                                "%{customdata[0]} reps<extra></extra>"))
         fig.update_layout(barmode="stack", xaxis=dict(tickformat="%b %d", dtick=7 * 86400000.0,
                                                       tick0=df["week"].min()))
-        top = int(df.groupby("week").size().max())
-        fig.update_yaxes(dtick=max(1, math.ceil(top / 6)))  # whole sessions, never 1.5
-    return _layout(fig, height, "sessions", "week", one_day_week=False)  # weeks already
+        _whole_ticks(fig, int(df.groupby("week").size().max()))
+        _widen(fig, unit=pd.Timedelta(weeks=1), bar=pd.Timedelta(days=5))  # an athlete's first week
+    return _layout(fig, height, "sessions", "week", one_day_week=False)
 
 
 def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
@@ -345,6 +352,8 @@ def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
             marker_color=colours[ex], customdata=[[r.session_id] for r in rs],
             hovertemplate="%{y} reps — session #%{customdata[0]}<extra></extra>",
         ))
+    if rows:
+        _whole_ticks(fig, max(r.reps for r in rows))
     return _layout(fig, height, "reps")
 
 

@@ -238,5 +238,10 @@ def test_an_athletes_first_session_is_drawn_on_a_week_not_on_milliseconds(seeded
         lo, hi = (pd.Timestamp(x) for x in fig.layout.xaxis.range)
         assert lo < pd.Timestamp(first[0].date) < hi and hi - lo == pd.Timedelta(days=7)
     assert progress.reps_figure(first).data[0].width == 8 * 3600 * 1000
+    assert progress.reps_figure(first).layout.yaxis.dtick == 1  # 3 reps: no "0.2 reps" ticks
+    # and its first week on the weekly chart: seven weeks around it, not one chart-wide bar
+    weekly = progress.sessions_figure(first)
+    lo, hi = (pd.Timestamp(x) for x in weekly.layout.xaxis.range)
+    assert hi - lo == pd.Timedelta(weeks=7) and weekly.data[0].width == 5 * 86400 * 1000
     # with sessions weeks apart Plotly's own range stays
     assert progress.reps_figure(progress.load_progress(engine, ids["athlete"]).rows).layout.xaxis.range is None
