@@ -437,10 +437,12 @@ def progress_report_html(
         _kpis([("Sessions", str(s.sessions)), ("Reps", str(s.reps)), ("Active weeks", str(s.active_weeks)),
                ("Latest stability", stab), ("Latest correct reps", correct)]),
     ]
-    if s.stability_change is not None:
-        parts.append(f"<p class='meta'>Changes: the latest session against the first "
-                     f"{html.escape(report.pretty_exercise(s.stability_exercise, short=True).lower())}."
-                     f"</p>")
+    since = [f"{what} against the first {report.pretty_exercise(ex, short=True).lower()} session"
+             for what, change, ex in (("stability", s.stability_change, s.stability_exercise),
+                                      ("correct reps", s.correct_change, s.correct_exercise))
+             if change is not None]
+    if since:
+        parts.append(f"<p class='meta'>Changes in brackets: {html.escape('; '.join(since))}.</p>")
     chart = _chart_writer(include_plotlyjs)
     for heading, fig in (("Sessions per week", progress.sessions_figure(rows)),
                          ("Reps per session", progress.reps_figure(rows)),

@@ -287,10 +287,10 @@ def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
 
 
 def _layout(fig: go.Figure, height: int, y_title: str, x_title: str = "session date",
-            *, one_day_week: bool = True) -> go.Figure:
-    """Titles, margins and the legend under the plot; ``one_day_week``: sessions of one day
-    drawn on a week (``_widen``)."""
-    if one_day_week:
+            *, widen: bool = True) -> go.Figure:
+    """Titles, margins and the legend under the plot; ``widen``: sessions all on one day drawn
+    on a week (``_widen``)."""
+    if widen:
         _widen(fig)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=x_title,
                       yaxis_title=y_title, hovermode="closest",
@@ -338,7 +338,7 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
                                                       tick0=df["week"].min()))
         _whole_ticks(fig, int(df.groupby("week").size().max()))
         _widen(fig, unit=pd.Timedelta(weeks=1), bar=pd.Timedelta(days=5))  # an athlete's first week
-    return _layout(fig, height, "sessions", "week", one_day_week=False)
+    return _layout(fig, height, "sessions", "week", widen=False)  # widened by weeks above
 
 
 def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
