@@ -76,8 +76,8 @@ k2.metric("Reps", s.reps)
 k3.metric("Active weeks", s.active_weeks)
 k4.metric("Stability", f"{rows[-1].stability_score:.2f}" if rows[-1].stability_score is not None else "–",
           delta=None if s.stability_change is None else f"{s.stability_change:+.2f}",
-          help="The last session's score"
-               + (f"; the change is against {_since(s.stability_exercise)}" if s.stability_change is not None else ""))
+          help="The last session's score" + (f"; the change is against {_since(s.stability_exercise)}"
+                                               if s.stability_change is not None else ""))
 k5.metric("Correct reps", "–" if s.correct_share is None else f"{s.correct_share:.0%}",
           delta=None if s.correct_change is None else f"{100 * s.correct_change:+.0f} pts",
           help="The share of reps the models judged correct, in the last session they judged"
