@@ -128,7 +128,7 @@ def _panels(session: LiveSession) -> None:
     c6.metric("Person found", f"{share:.0%}", help=f"{snap.frames_processed} frames analysed")
     for line in snap.feedback:
         st.info(line)
-    _last_rep(snap.last_rep)
+    _last_rep(snap.last_rep, snap)
     if snap.angles:
         rows = [{"angle": _pretty_angle(n), "now (°)": round(a.current), "min (°)": round(a.min),
                  "max (°)": round(a.max)} for n, a in snap.angles.items()]
@@ -139,18 +139,21 @@ def _panels(session: LiveSession) -> None:
         st.caption("Press START: the panels fill in as soon as frames arrive.")
 
 
-def _last_rep(v: RepVerdict | None) -> None:
-    """The models' verdict on the newest counted rep, with its corrected pose."""
+def _last_rep(v: RepVerdict | None, snap: LiveSnapshot) -> None:
+    """The models' verdict on the newest counted rep, with its corrected pose, and the tally of
+    the set's verdicts so far."""
     if v is None:
         st.caption("Each rep's mistake check, stability and injury risk appear here once it is counted.")
         return
     st.markdown(f"**Last rep: #{v.rep}**"
                 + (f" · {report.pretty_exercise(v.exercise)}" if v.exercise else ""))
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.metric("Mistake check", v.mistake or "–", help=None if v.mistake_confidence is None
               else f"model confidence {v.mistake_confidence:.0%}")
     c2.metric("Stability", "–" if v.stability_score is None else f"{v.stability_score:.2f}", help="0–1")
     c3.metric("Injury risk", "–" if v.injury_risk is None else f"{v.injury_risk:.2f}", help="0–1")
+    c4.metric("Correct so far", f"{snap.reps_correct} of {snap.reps_judged}" if snap.reps_judged else "–",
+              help="The set's reps the mistake model judged correct, of those it has judged")
     if v.reason:
         st.caption(v.reason)
     if v.stability_score is None and v.mistake is None:

@@ -181,6 +181,8 @@ class LiveSnapshot:
     feedback: tuple[str, ...] = ()
     last_rep: RepVerdict | None = None  # the newest rep the models assessed
     recognised: Recognition | None = None  # "auto": the exercise in the last few seconds
+    reps_judged: int = 0  # reps of the set the mistake model has judged so far
+    reps_correct: int = 0  # of those, judged correct
 
     def stats(self) -> dict[str, Any]:
         """The JSON-friendly counters (no chart, no poses), as written to the debug stats file."""
@@ -315,6 +317,7 @@ class LiveSession:
         self._backend = ""
         self._last_stats_write = 0.0
         self._last_rep: RepVerdict | None = None
+        self._mistakes: dict[int, str] = {}  # rep index -> "correct" / "incorrect", as judged
         self._recognised: Recognition | None = None
         self._recognising = False  # a window waits on (or runs in) the assessment thread
 
@@ -590,6 +593,8 @@ class LiveSession:
         with self._lock:
             if self._last_rep is None or verdict.rep > self._last_rep.rep:
                 self._last_rep = verdict
+            if verdict.mistake is not None:
+                self._mistakes[verdict.rep] = verdict.mistake
 
     def _stop_assessor(self) -> None:
         """No more rep verdicts: drop those waiting, let a running one end."""
@@ -759,6 +764,8 @@ class LiveSession:
                 stability=None if self._last_rep is None else self._last_rep.stability_score,
                 last_rep=self._last_rep,
                 recognised=self._recognised,
+                reps_judged=len(self._mistakes),
+                reps_correct=sum(m == "correct" for m in self._mistakes.values()),
             )
 
     def latencies_ms(self, start: int = 0) -> np.ndarray:

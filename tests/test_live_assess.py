@@ -135,6 +135,10 @@ def test_each_rep_gets_the_models_verdict_during_the_set(live_run, squat_set):
     # the snapshot's stability is the last rep's, and the stats file gets no pose arrays
     last = snaps[-1]
     assert last.stability == last.last_rep.stability_score
+    # the tally of the set's verdicts, as they came
+    assert (last.reps_judged, last.reps_correct) == (6, sum(v.mistake == "correct" for v in verdicts.values()))
+    judged = [s.reps_judged for s in snaps]
+    assert judged == sorted(judged) and judged[0] == 0
     stats = json.loads(json.dumps(last.stats()))["last_rep"]
     assert stats["rep"] == 6 and "corrected" not in stats and "athlete" not in stats
 
@@ -183,6 +187,8 @@ def test_live_page_shows_the_last_rep_panel(live_app, squat_set):
         assert metrics["Mistake check"] == v.mistake
         assert metrics["Stability"] == f"{v.stability_score:.2f}"
         assert metrics["Injury risk"] == f"{v.injury_risk:.2f}"
+        snap = session.snapshot()
+        assert metrics["Correct so far"] == f"{snap.reps_correct} of 2" and snap.reps_judged == 2
         assert any(c.value == v.reason for c in at.caption)
         chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("live_correction"))
         assert "Rep #2: you (red) vs correction (green)" in chart.proto.spec
