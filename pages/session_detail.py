@@ -5,13 +5,43 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._session_actions import create_session_form, render_actions, show_notice
-from pages._shared import current_athlete_id, render_report, require_engine, viewer_id
+from pages._shared import current_athlete_id, link_to_session, render_report, require_engine, viewer_id
+from physio_core import progress
+from physio_core.report import pretty_exercise
 
 st.title("Session detail")
 
 engine = require_engine()
 
-from physio_core.store import AccessDenied, Role, codec, get_session_detail, list_sessions  # noqa: E402
+from physio_core.store import (  # noqa: E402
+    AccessDenied,
+    Role,
+    StorageUnavailable,
+    codec,
+    get_session_detail,
+    list_sessions,
+    progress_for_athlete,
+)
+
+
+def _against_previous(session) -> None:
+    """This session against the athlete's previous one of the same exercise, if any."""
+    try:
+        rows = progress_for_athlete(engine, session.athlete_id, viewer_id=me)
+    except (AccessDenied, StorageUnavailable):
+        return
+    this = next((r for r in rows if r.session_id == session.id), None)
+    before = progress.previous_session(rows, session.id)
+    if this is None or before is None:
+        return
+    table = progress.compare_sessions(this, before)
+    if table.empty:
+        return
+    with st.expander(f"Against the previous {pretty_exercise(this.exercise, short=True).lower()} "
+                     f"session: #{before.session_id} on {before.date:%Y-%m-%d}", expanded=True):
+        st.dataframe(table, hide_index=True)
+        link_to_session(before.session_id, label=f"Open session #{before.session_id}")
+
 
 show_notice()
 me = viewer_id()
@@ -46,6 +76,7 @@ s = detail.session
 st.subheader(f"#{s.id} · {s.athlete_name} · {s.exercise.replace('_', ' ')}")
 st.caption(f"{s.started_at:%Y-%m-%d %H:%M} · source {s.source or '–'} · "
            f"status {getattr(s.status, 'value', s.status)}" + (f" · {s.notes}" if s.notes else ""))
+_against_previous(s)
 if detail.pose is None and codec.KIND_IMU in detail.data:
     from pages._imu_view import render_imu_report
     from physio_core.imu.io import ImuSeries

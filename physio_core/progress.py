@@ -230,6 +230,48 @@ def summary(rows: Sequence[ProgressRow]) -> Summary:
     )
 
 
+# ------------------------------------------------------------------ one session against the one before
+
+
+def previous_session(rows: Sequence[ProgressRow], session_id: int) -> ProgressRow | None:
+    """The athlete's last session before ``session_id`` of the same exercise, filmed or on the
+    wrist sensor as it was (``rows``: the athlete's sessions, oldest first)."""
+    at = next((i for i, r in enumerate(rows) if r.session_id == session_id), None)
+    if at is None:
+        return None
+    this = rows[at]
+    return next((r for r in reversed(rows[:at])
+                 if r.exercise == this.exercise and r.sensor_set == this.sensor_set), None)
+
+
+def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int = 4) -> pd.DataFrame:
+    """``this`` session against ``before``, one row per measure both have: reps, mean rep range,
+    correct reps, the scores, and the range of the angles that moved most in ``this``."""
+    def fmt(v: float, unit: str, digits: int) -> str:
+        return f"{v:.{digits}f}{unit}"
+
+    measures: list[tuple[str, float | None, float | None, str, int]] = [
+        ("reps", this.reps, before.reps, "", 0),
+        ("mean rep range", this.mean_rep_rom_deg, before.mean_rep_rom_deg, "°", 0),
+        ("correct reps", None if this.correct_share is None else 100 * this.correct_share,
+         None if before.correct_share is None else 100 * before.correct_share, " %", 0),
+        ("stability", this.stability_score, before.stability_score, "", 2),
+        ("balance", this.balance_score, before.balance_score, "", 2),
+        ("injury risk", this.injury_risk, before.injury_risk, "", 2),
+    ]
+    measures += [(f"range: {pretty_angle(a)}", this.rom_deg.get(a), before.rom_deg.get(a), "°", 0)
+                 for a in angles_by_range([this])[:max_angles]]
+    recs = []
+    for name, now, then, unit, digits in measures:
+        if not (_ok(now) and _ok(then)):
+            continue
+        change = now - then
+        recs.append({"measure": name, "this session": fmt(now, unit, digits),
+                     "previous": fmt(then, unit, digits),
+                     "change": f"{change:+.{digits}f}{' pts' if unit == ' %' else unit}"})
+    return pd.DataFrame(recs, columns=["measure", "this session", "previous", "change"])
+
+
 # ------------------------------------------------------------------ all athletes at a glance
 
 ROSTER_WINDOW_DAYS = 28  # "recent" sessions: the last four weeks

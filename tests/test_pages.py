@@ -214,7 +214,13 @@ def test_stored_sessions_detail_and_progress(app_env, make_uiprmd_session_result
     assert not at.exception and not at.error
     assert at.subheader[0].value == f"#{ids[1]} · Squatter · deep squat"
     assert {m.label: m.value for m in at.metric}["Reps"] == "3"
-    assert at.dataframe[0].value["rep"].tolist() == [1, 2, 3]
+    # against the first session: same reps, the angles' ranges of the other recordings
+    assert any(e.label.startswith(f"Against the previous deep squat session: #{ids[0]} on ")
+               for e in at.expander)
+    versus = at.dataframe[0].value.set_index("measure")
+    assert versus.loc["reps"].tolist() == ["3", "3", "+0"]
+    assert any(m.startswith("range: ") for m in versus.index)
+    assert at.dataframe[1].value["rep"].tolist() == [1, 2, 3]
 
     at.query_params["id"] = "999"
     at.run()

@@ -216,6 +216,23 @@ def test_roster_sums_up_each_athlete_for_whoever_may_see_them(seeded):
     assert table.iloc[0][["sessions", "days since", "correct reps (%)", "change (pts)"]].tolist() == [9, 5, 100, 0]
 
 
+def test_a_session_against_the_previous_one_of_its_exercise(seeded):
+    engine, ids = seeded
+    rows = progress_for_athlete(engine, ids["athlete"])
+    squats = [r for r in rows if r.exercise == "deep_squat"]
+    hurdles = [r for r in rows if r.exercise == "hurdle_step"]
+    # the third squat (week 3, correct) against the second (week 2, incorrect), past a hurdle step
+    assert progress.previous_session(rows, squats[2].session_id) is squats[1]
+    assert progress.previous_session(rows, hurdles[1].session_id) is hurdles[0]
+    assert progress.previous_session(rows, squats[0].session_id) is None
+    table = progress.compare_sessions(squats[2], squats[1]).set_index("measure")
+    assert table.loc["correct reps"].tolist() == ["100 %", "0 %", "+100 pts"]
+    knee = table.loc["range: Knee angle (R)"]
+    assert knee["this session"] == f"{squats[2].rom_deg['knee_angle_r']:.0f}°"
+    assert knee["change"] == f"{squats[2].rom_deg['knee_angle_r'] - squats[1].rom_deg['knee_angle_r']:+.0f}°"
+    assert table.loc["stability", "change"] == f"{squats[2].stability_score - squats[1].stability_score:+.2f}"
+
+
 def test_progress_rows_match_the_table(seeded):
     engine, ids = seeded
     rows = progress_for_athlete(engine, ids["athlete"])
