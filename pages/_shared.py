@@ -355,7 +355,8 @@ def _assessment_summary(result: SessionResult) -> None:
     if result.exercise_label is None:
         return
     m = result.metrics
-    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+    # the exercise keeps 2/5 of the row, where its short name fits (test_pages)
+    c1, c2, c3, c4, c5 = st.columns([2, 0.7, 0.7, 0.7, 0.9])
     label, conf = result.exercise_label, m.get("exercise_confidence")
     c1.metric("Exercise", report.pretty_exercise(label, short=True),
               help=report.pretty_exercise(label) + ("" if conf is None else f" (model confidence {conf:.0%})"))
@@ -363,6 +364,9 @@ def _assessment_summary(result: SessionResult) -> None:
                          (c4, "Injury risk", "injury_risk")):
         col.metric(name, f"{m[k]:.2f}" if k in m else "–",
                    help="0–1; session risk = the riskiest rep's" if k == "injury_risk" else "0–1, mean of the reps")
+    judged = [a["mistake"] for a in result.rep_assessments if "mistake" in a]
+    c5.metric("Correct reps", f"{judged.count('correct')} of {len(judged)}" if judged else "–",
+              help="The reps the mistake model judged correct, of those it judged")
     if len({t["exercise"] for t in result.exercise_timeline}) > 1:
         st.caption("Exercise over time: " + ", ".join(
             f"{t['start_s']:.1f}–{t['end_s']:.1f} s {t['exercise'].replace('_', ' ')}"

@@ -258,6 +258,9 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     tile = next(m for m in at.metric if m.label == "Exercise")
     assert tile.help.startswith("Deep squat (model confidence ")
     assert float(metrics["Injury risk"]) == pytest.approx(result.metrics["injury_risk"], abs=0.005)
+    verdicts = [a["mistake"] for a in result.rep_assessments]
+    assert metrics["Correct reps"] == f"{verdicts.count('correct')} of {len(verdicts)}"
+    assert 0 < verdicts.count("correct") < len(verdicts)  # the set mixes correct and incorrect reps
     table = next(d.value for d in at.dataframe if "mistake" in d.value.columns)
     expected = report.reps_table(result.reps, result.rep_assessments)
     assert table["rep"].tolist() == expected["rep"].tolist()
