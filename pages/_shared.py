@@ -364,8 +364,7 @@ def _assessment_summary(result: SessionResult) -> None:
                          (c4, "Injury risk", "injury_risk")):
         col.metric(name, f"{m[k]:.2f}" if k in m else "–",
                    help="0–1; session risk = the riskiest rep's" if k == "injury_risk" else "0–1, mean of the reps")
-    judged = [a["mistake"] for a in result.rep_assessments if "mistake" in a]
-    c5.metric("Correct reps", f"{judged.count('correct')} of {len(judged)}" if judged else "–",
+    c5.metric("Correct reps", report.correct_reps(result.rep_assessments) or "–",
               help="The reps the mistake model judged correct, of those it judged")
     if len({t["exercise"] for t in result.exercise_timeline}) > 1:
         st.caption("Exercise over time: " + ", ".join(

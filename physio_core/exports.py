@@ -324,6 +324,8 @@ def html_report(
         v = _finite(result.metrics.get(key))
         if v is not None:
             kpis.append((label, f"{v:.2f}"))
+    if (correct := report.correct_reps(result.rep_assessments)) is not None:
+        kpis.append(("Correct reps", correct))
 
     parts = [
         *_head(title),

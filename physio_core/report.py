@@ -62,6 +62,12 @@ def pretty_exercise(name: str, short: bool = False) -> str:
 LEGEND_BELOW = dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0, traceorder="normal")
 
 
+def correct_reps(rep_assessments: Sequence[dict]) -> str | None:
+    """"4 of 6": the reps the mistake model judged correct, of those it judged; None if none."""
+    judged = [a["mistake"] for a in rep_assessments if "mistake" in a]
+    return f"{judged.count('correct')} of {len(judged)}" if judged else None
+
+
 def _finite(v: float | None) -> float | None:
     return None if v is None or not np.isfinite(v) else float(v)
 
