@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import current_athlete_id, link_to_session, require_engine, viewer_id
-from physio_core.imu.analyze import IMU_BACKEND
+from physio_core.imu.io import IMU_BACKEND
 from physio_core.report import pretty_exercise
 
 st.title("Sessions")

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from physio_core.imu import ImuFormatError, ImuSeries, list_sets, read_upload, write_imu_csv
-from physio_core.imu.analyze import IMU_BACKEND, analyze_imu
+from physio_core.imu.analyze import analyze_imu
+from physio_core.imu.io import IMU_BACKEND
 from physio_core.store import (
     codec,
     get_or_create_athlete,

@@ -25,7 +25,6 @@ from physio_core.imu.stability import Stability, stability
 # a stored IMU session's exercise (sessions list, progress): the lift as a coach names it
 EXERCISE_OF_LIFT = {"bench": "bench_press", "squat": "barbell_squat", "dead": "deadlift",
                     "ohp": "overhead_press", "row": "barbell_row", "rest": "rest"}
-IMU_BACKEND = "wrist-imu"  # a stored session's backend when it holds an IMU set, not a pose
 
 
 @dataclass

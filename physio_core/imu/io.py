@@ -47,6 +47,7 @@ MM_EPOCH = "epoch (ms)"
 PAYLOAD_FORMAT = "physiotrack.imu.v1"
 # one set of a wrist sensor is a few hundred kB; anything far larger is the wrong file
 MAX_CSV_BYTES = 64 * 2**20
+IMU_BACKEND = "wrist-imu"  # a stored session's backend when it holds an IMU set, not a pose
 
 
 class ImuFormatError(ValueError):

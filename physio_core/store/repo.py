@@ -795,7 +795,7 @@ def save_imu_session(
     ``imu_analysis``); the session is filed under the lift (``ImuSetResult.exercise``), its
     stability in ``performance_metrics`` and the reasons in ``feedback``. ``started_at``
     defaults to the sensor's own clock when the file has one (MetaMotion), else now."""
-    from physio_core.imu.analyze import IMU_BACKEND
+    from physio_core.imu.io import IMU_BACKEND  # imu.io: no models imported to read a name
 
     epoch = series.meta.get("start_epoch_s")
     started = started_at or (datetime.fromtimestamp(epoch, UTC) if epoch else utcnow())
@@ -937,7 +937,7 @@ def progress_for_athlete(
     if exercise is not None:
         q = q.where(SessionRecord.exercise == exercise)
 
-    from physio_core.imu.analyze import IMU_BACKEND
+    from physio_core.imu.io import IMU_BACKEND  # imu.io: no models imported to read a name
 
     def fn(s: Session) -> list[ProgressRow]:
         if viewer_id is not None and not _may_see_athlete(s, _viewer(s, viewer_id), athlete_id):
