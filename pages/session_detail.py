@@ -30,9 +30,9 @@ def _against_previous(session) -> None:
         rows = progress_for_athlete(engine, session.athlete_id, viewer_id=me)
     except (AccessDenied, StorageUnavailable):
         return
-    this = next((r for r in rows if r.session_id == session.id), None)
-    before = progress.previous_session(rows, session.id)
-    if this is None or before is None:
+    this = next((r for r in rows if r.session_id == session.id), None)  # None: not ended yet
+    before = None if this is None else progress.previous_session(rows, this)
+    if before is None:
         return
     table = progress.compare_sessions(this, before)
     if table.empty:

@@ -233,13 +233,10 @@ def summary(rows: Sequence[ProgressRow]) -> Summary:
 # ------------------------------------------------------------------ one session against the one before
 
 
-def previous_session(rows: Sequence[ProgressRow], session_id: int) -> ProgressRow | None:
-    """The athlete's last session before ``session_id`` of the same exercise, filmed or on the
-    wrist sensor as it was (``rows``: the athlete's sessions, oldest first)."""
-    at = next((i for i, r in enumerate(rows) if r.session_id == session_id), None)
-    if at is None:
-        return None
-    this = rows[at]
+def previous_session(rows: Sequence[ProgressRow], this: ProgressRow) -> ProgressRow | None:
+    """The athlete's last session before ``this`` of the same exercise, filmed or on the wrist
+    sensor as it was (``rows``: the athlete's sessions, oldest first, ``this`` among them)."""
+    at = rows.index(this)
     return next((r for r in reversed(rows[:at])
                  if r.exercise == this.exercise and r.sensor_set == this.sensor_set), None)
 

@@ -222,9 +222,9 @@ def test_a_session_against_the_previous_one_of_its_exercise(seeded):
     squats = [r for r in rows if r.exercise == "deep_squat"]
     hurdles = [r for r in rows if r.exercise == "hurdle_step"]
     # the third squat (week 3, correct) against the second (week 2, incorrect), past a hurdle step
-    assert progress.previous_session(rows, squats[2].session_id) is squats[1]
-    assert progress.previous_session(rows, hurdles[1].session_id) is hurdles[0]
-    assert progress.previous_session(rows, squats[0].session_id) is None
+    assert progress.previous_session(rows, squats[2]) is squats[1]
+    assert progress.previous_session(rows, hurdles[1]) is hurdles[0]
+    assert progress.previous_session(rows, squats[0]) is None
     table = progress.compare_sessions(squats[2], squats[1]).set_index("measure")
     assert table.loc["correct reps"].tolist() == ["100 %", "0 %", "+100 pts"]
     knee = table.loc["range: Knee angle (R)"]
