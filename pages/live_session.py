@@ -32,7 +32,7 @@ from pages._shared import (
 from physio_core import report
 from physio_core.assess import Recognition, warm_up
 from physio_core.config import get_settings
-from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot, RepVerdict
+from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot
 from physio_core.reps import EXERCISES as REP_EXERCISES
 
 log = logging.getLogger("physiotrack.live")
@@ -128,7 +128,7 @@ def _panels(session: LiveSession) -> None:
     c6.metric("Person found", f"{share:.0%}", help=f"{snap.frames_processed} frames analysed")
     for line in snap.feedback:
         st.info(line)
-    _last_rep(snap.last_rep, snap)
+    _last_rep(snap)
     if snap.angles:
         rows = [{"angle": _pretty_angle(n), "now (°)": round(a.current), "min (°)": round(a.min),
                  "max (°)": round(a.max)} for n, a in snap.angles.items()]
@@ -139,9 +139,10 @@ def _panels(session: LiveSession) -> None:
         st.caption("Press START: the panels fill in as soon as frames arrive.")
 
 
-def _last_rep(v: RepVerdict | None, snap: LiveSnapshot) -> None:
+def _last_rep(snap: LiveSnapshot) -> None:
     """The models' verdict on the newest counted rep, with its corrected pose, and the tally of
     the set's verdicts so far."""
+    v = snap.last_rep
     if v is None:
         st.caption("Each rep's mistake check, stability and injury risk appear here once it is counted.")
         return
