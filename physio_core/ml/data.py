@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def load_uiprmd(root: str | Path, cache_dir: str | Path | None = None) -> list[R
 def _to_npz(path: Path, reps: list[RepRecord]) -> None:
     lengths = np.array([len(r.joints) for r in reps])
     meta = np.array([[r.movement, r.subject, r.episode, int(r.correct)] for r in reps])
-    tmp = path.with_suffix(".tmp.npz")
+    # a name of this process's own: two runs filling the cache at once must not share it
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
     np.savez_compressed(
         tmp,
         joints=np.concatenate([r.joints for r in reps]),
