@@ -107,9 +107,15 @@ def test_login_survives_a_reload_and_log_out_ends_it(tmp_path):
             def signed_in_as(name: str) -> bool:
                 return name in driver.find_element(*sidebar).text
 
-            driver.get(f"{base}/")
+            # a bookmarked /login (the gate's default page, which Streamlit moves to the root
+            # address) shows the form, and logging in there lands on the user's first page
+            driver.get(f"{base}/login")
+            wait.until(EC.presence_of_element_located(login_form))
+            login_not_found = driver.find_elements(By.XPATH, "//*[contains(text(), 'Page not found')]")
             log_in(driver, wait, "ana@clinic.org", SEED_PASSWORDS["athlete"])
             wait.until(lambda d: signed_in_as("Ana Lopez"))
+            wait.until(EC.presence_of_element_located((By.XPATH, "//h1[contains(., 'Progress')]")))
+            login_lands_not_found = driver.find_elements(By.XPATH, "//*[contains(text(), 'Page not found')]")
             cookie = driver.get_cookie("physiotrack_login")
             # the athlete's landing page (their progress) opens from its own address too
             # (Streamlit answers "Page not found" for the address of its default page)
@@ -146,6 +152,7 @@ def test_login_survives_a_reload_and_log_out_ends_it(tmp_path):
 
     assert cookie is not None and cookie["sameSite"] == "Strict" and not cookie.get("secure")
     assert after_reload_url.endswith("/sessions")
+    assert not login_not_found and not login_lands_not_found
     assert not landing_not_found
     assert logged_out_stays
     assert "log in again" in notice
