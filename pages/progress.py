@@ -15,6 +15,17 @@ def _exercise(name: str) -> str:
     return report.pretty_exercise(name, short=True)
 
 
+def _change(value: float | None, digits: int, unit: str = "") -> dict:
+    """A tile's change; one that rounds to nothing is grey and without an arrow ("±0 pts"),
+    not a green rise (or a red fall, for -0.001)."""
+    if value is None:
+        return {}
+    text = report.signed_change(value, digits, unit)
+    if text.startswith("±"):
+        return dict(delta=text, delta_color="off", delta_arrow="off")
+    return dict(delta=text)
+
+
 def _since(exercise: str | None) -> str:
     return f"the first {_exercise(exercise).lower()} session" if exercise else ""
 
@@ -75,11 +86,11 @@ k1.metric("Sessions", s.sessions)
 k2.metric("Reps", s.reps)
 k3.metric("Active weeks", s.active_weeks)
 k4.metric("Stability", f"{rows[-1].stability_score:.2f}" if rows[-1].stability_score is not None else "–",
-          delta=None if s.stability_change is None else f"{s.stability_change:+.2f}",
+          **_change(s.stability_change, 2),
           help="The last session's score" + (f"; the change is against {_since(s.stability_exercise)}"
                                                if s.stability_change is not None else ""))
 k5.metric("Correct reps", "–" if s.correct_share is None else f"{s.correct_share:.0%}",
-          delta=None if s.correct_change is None else f"{100 * s.correct_change:+.0f} pts",
+          **_change(None if s.correct_change is None else 100 * s.correct_change, 0, " pts"),
           help="The share of reps the models judged correct, in the last session they judged"
                + (f"; the change (percentage points) is against {_since(s.correct_exercise)}"
                   if s.correct_change is not None else ""))

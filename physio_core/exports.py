@@ -425,10 +425,10 @@ def progress_report_html(
     stability = rows[-1].stability_score
     stab = _score(stability)
     if s.stability_change is not None:
-        stab += f" ({s.stability_change:+.2f})"
+        stab += f" ({report.signed_change(s.stability_change, 2)})"
     correct = "–" if s.correct_share is None else f"{s.correct_share:.0%}"
     if s.correct_change is not None:
-        correct += f" ({100 * s.correct_change:+.0f} pts)"
+        correct += f" ({report.signed_change(100 * s.correct_change, 0, ' pts')})"
     parts = [
         *_head(title),
         "<p class='meta'>" + html.escape(" · ".join((

@@ -20,7 +20,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from sqlalchemy.engine import Engine
 
-from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise
+from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
 from physio_core.store.access import RomTargetOut, athletes_for, rom_targets
 from physio_core.store.repo import ProgressRow, progress_for_athlete
 
@@ -265,7 +265,7 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
         change = now - then
         recs.append({"measure": name, "this session": fmt(now, unit, digits),
                      "previous": fmt(then, unit, digits),
-                     "change": f"{change:+.{digits}f}{' pts' if unit == ' %' else unit}"})
+                     "change": signed_change(change, digits, " pts" if unit == " %" else unit)})
     return pd.DataFrame(recs, columns=["measure", "this session", "previous", "change"])
 
 

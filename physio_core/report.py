@@ -62,6 +62,15 @@ def pretty_exercise(name: str, short: bool = False) -> str:
 LEGEND_BELOW = dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0, traceorder="normal")
 
 
+def signed_change(value: float, digits: int = 0, unit: str = "") -> str:
+    """A change as shown: "+11°", "-0.08", and "±0 pts" for one that rounds to nothing (not
+    "+0", nor "-0.00" for -0.001)."""
+    text = f"{value:+.{digits}f}"
+    if float(text) == 0:
+        text = "±" + text[1:]
+    return text + unit
+
+
 def correct_reps(rep_assessments: Sequence[dict]) -> str | None:
     """"4 of 6": the reps the mistake model judged correct, of those it judged; None if none."""
     judged = [a["mistake"] for a in rep_assessments if "mistake" in a]

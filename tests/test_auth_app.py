@@ -73,6 +73,11 @@ def test_trainer_logs_in_sees_progress_and_logs_out(seeded):
     assert not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Sessions"], metrics["Correct reps"]) == ("9", "100%")
+    # the last hurdle step's correct share is the first one's: no change, not a green rise
+    tiles = {m.label: m for m in at.metric}
+    flat, rise = tiles["Correct reps"].proto, tiles["Stability"].proto
+    assert (flat.delta, flat.direction, flat.color) == ("±0 pts", flat.NONE, flat.GRAY)
+    assert (rise.delta, rise.direction, rise.color) == ("+0.22", rise.UP, rise.GREEN)
     assert len(at.get("plotly_chart")) == 6
 
     at.switch_page("pages/admin.py")

@@ -218,7 +218,7 @@ def test_stored_sessions_detail_and_progress(app_env, make_uiprmd_session_result
     assert any(e.label.startswith(f"Against the previous deep squat session: #{ids[0]} on ")
                for e in at.expander)
     versus = at.dataframe[0].value.set_index("measure")
-    assert versus.loc["reps"].tolist() == ["3", "3", "+0"]
+    assert versus.loc["reps"].tolist() == ["3", "3", "±0"]
     assert any(m.startswith("range: ") for m in versus.index)
     assert at.dataframe[1].value["rep"].tolist() == [1, 2, 3]
 

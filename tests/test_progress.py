@@ -188,7 +188,7 @@ def test_progress_report_prints_the_pages_numbers(seeded):
     # the stability tile: the latest (a hurdle step) and its change against the first hurdle step
     s = progress.summary(data.rows)
     assert f"{data.rows[-1].stability_score:.2f} ({s.stability_change:+.2f})" in doc
-    assert "Latest correct reps<b>100% (+0 pts)</b>" in doc
+    assert "Latest correct reps<b>100% (±0 pts)</b>" in doc
     assert "Changes in brackets: stability against the first hurdle step session; correct reps against " \
            "the first hurdle step session." in doc
     # a wrist-sensor athlete: no range of motion part

@@ -143,3 +143,13 @@ def test_overlay_on_real_frame_with_scale():
     kp = (pose.keypoints_2d * 0.5).astype(int)
     assert tuple(out[kp[J.L_KNEE, 1], kp[J.L_KNEE, 0]]) == overlay.LEFT_RGB
     assert out.shape == rgb.shape and (out != rgb).any(axis=-1).mean() < 0.2
+
+
+def test_a_change_that_rounds_to_nothing_reads_plus_minus_zero():
+    assert report.signed_change(11.4, 0, "°") == "+11°"
+    assert report.signed_change(-0.08, 2) == "-0.08"
+    assert report.signed_change(-0.6) == "-1"
+    # neither "+0 pts" nor a fall of "-0.00" for a score that moved by -0.004
+    assert report.signed_change(0.4, 0, " pts") == "±0 pts"
+    assert report.signed_change(-0.004, 2) == "±0.00"
+    assert report.signed_change(0.0) == "±0"
