@@ -33,17 +33,19 @@ if not rows:
             "with an athlete picked in the sidebar.")
     st.stop()
 
+# the link beside the id and the long source (an upload's file name) last: a table wider than
+# the page scrolls, and the link must not be what scrolls out of view
 df = pd.DataFrame([{
     "id": r.id,
+    "open": f"session_detail?id={r.id}",
     "date": r.started_at,
     "athlete": r.athlete_name,
     "exercise": pretty_exercise(r.exercise, short=True),
-    "source": r.source,
     "reps": r.rep_count,
     "duration (s)": round((r.ended_at - r.started_at).total_seconds(), 1) if r.ended_at else None,
     "person found": r.frames_with_person / r.frames if r.frames and r.backend != IMU_BACKEND else None,
     "status": str(getattr(r.status, "value", r.status)),
-    "open": f"session_detail?id={r.id}",
+    "source": r.source,
 } for r in rows])
 st.dataframe(
     df, hide_index=True, width="stretch",

@@ -157,6 +157,7 @@ def test_upload_flow_on_the_real_clip(app_env):
     assert not at.exception
     df = at.dataframe[0].value
     assert list(df["id"]) == [1] and list(df["athlete"]) == ["Jumper"]
+    assert list(df.columns[:2]) == ["id", "open"] and df.columns[-1] == "source"
 
     at.switch_page("pages/progress.py")
     at.run()
