@@ -318,7 +318,7 @@ def render_report(
             format_func=report.pretty_angle,
         )
         st.plotly_chart(report.angles_figure(result.angles, result.reps, chosen, current_s=t_now,
-                                             valid=valid if n else None),
+                                             valid=valid if n else None, assessments=result.rep_assessments),
                         key=f"{key}_angles_chart", width="stretch")
 
     st.subheader(f"Repetitions ({result.rep_count})")
@@ -327,7 +327,7 @@ def render_report(
         if result.rep_assessments:
             st.dataframe(report.reps_table(result.reps, result.rep_assessments), hide_index=True,
                          width="stretch")
-            b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart",
+            b.plotly_chart(report.reps_figure(result.reps, result.rep_assessments), key=f"{key}_reps_chart",
                            width="stretch")
             _correction_view(result, a, key)
         else:

@@ -341,10 +341,12 @@ def html_report(
 
     figures = []
     if result.angles.names and len(result.angles.times):
-        fig = report.angles_figure(result.angles, result.reps, valid=valid, height=360)
+        fig = report.angles_figure(result.angles, result.reps, valid=valid,
+                                   assessments=result.rep_assessments, height=360)
         figures.append(("Joint angles", fig))
     if result.reps:
-        figures.append(("Range of motion per rep", report.reps_figure(result.reps, height=300)))
+        figures.append(("Range of motion per rep",
+                        report.reps_figure(result.reps, result.rep_assessments, height=300)))
     chart = _chart_writer(include_plotlyjs)
     for heading, fig in figures:
         parts.append(f"<h2>{html.escape(heading)}</h2><div class='chart'>{chart(fig)}</div>")

@@ -24,6 +24,7 @@ LEFT_COLOUR = "#4287f5"
 RIGHT_COLOUR = "#ff8c00"
 MID_COLOUR = "#555555"
 REP_FILL = "rgba(46, 204, 113, 0.15)"
+INCORRECT_REP_FILL = "rgba(231, 76, 60, 0.18)"  # a rep the mistake model judged incorrect
 
 _LEFT = {J.L_HIP, J.L_KNEE, J.L_ANKLE, J.L_TOE, J.L_SHOULDER, J.L_ELBOW, J.L_WRIST}
 _RIGHT = {J.R_HIP, J.R_KNEE, J.R_ANKLE, J.R_TOE, J.R_SHOULDER, J.R_ELBOW, J.R_WRIST}
@@ -161,9 +162,12 @@ def angles_figure(
     *,
     current_s: float | None = None,
     valid: np.ndarray | None = None,
+    assessments: Sequence[dict] = (),
     height: int = 380,
 ) -> go.Figure:
-    """Angle time series (degrees) with every rep shaded and numbered, and a time cursor."""
+    """Angle time series (degrees) with every rep shaded and numbered, and a time cursor. With
+    ``assessments`` (SessionResult.rep_assessments) a rep judged incorrect is shaded red and
+    marked "✗"."""
     names = list(names) if names else principal_angles(angles, reps, valid)
     fig = go.Figure()
     for name in names:
@@ -173,10 +177,13 @@ def angles_figure(
             x=angles.times, y=angles[name], mode="lines", name=pretty_angle(name),
             connectgaps=False, hovertemplate="%{y:.0f}° at %{x:.2f} s",
         ))
+    verdicts = rep_verdicts(assessments)
     for r in reps:
-        fig.add_vrect(x0=r.start_s, x1=r.end_s, fillcolor=REP_FILL, line_width=0, layer="below",
-                      annotation_text=f"#{r.index}", annotation_position="top left",
-                      annotation_font_size=11)
+        wrong = verdicts.get(r.index) == "incorrect"
+        fig.add_vrect(x0=r.start_s, x1=r.end_s, fillcolor=INCORRECT_REP_FILL if wrong else REP_FILL,
+                      line_width=0, layer="below", annotation_text=f"#{r.index}" + (" ✗" if wrong else ""),
+                      annotation_position="top left", annotation_font_size=11,
+                      annotation_font_color="#c0392b" if wrong else None)
     if current_s is not None:
         fig.add_vline(x=current_s, line_dash="dot", line_color="#c0392b")
     fig.update_layout(
@@ -333,17 +340,27 @@ def worst_correction_frame(pose: PoseSequence, rep: Rep, corrected: PoseSequence
     return int(np.nanargmax(mean)) if np.isfinite(mean).any() else n // 2
 
 
-def reps_figure(reps: Sequence[Rep], *, height: int = 300) -> go.Figure:
-    """Range of motion of each rep (bars) with the rep duration as hover text."""
+def rep_verdicts(assessments: Sequence[dict]) -> dict[int, str]:
+    """Rep index -> "correct" | "incorrect", for the reps the mistake model judged."""
+    return {a["rep"]: a["mistake"] for a in assessments if "mistake" in a and "rep" in a}
+
+
+def reps_figure(reps: Sequence[Rep], assessments: Sequence[dict] = (), *, height: int = 300) -> go.Figure:
+    """Range of motion of each rep (bars, orange when 15 % off the set's median) with the rep
+    duration as hover text; with ``assessments`` each judged rep's verdict over its bar (✓ / ✗)."""
     fig = go.Figure()
     if reps:
         rom = np.array([r.rom_deg for r in reps])
         med = float(np.median(rom))
         colours = ["#2ecc71" if abs(v - med) <= 0.15 * max(med, 1) else "#e67e22" for v in rom]
+        verdicts = rep_verdicts(assessments)
+        said = [verdicts.get(r.index, "") for r in reps]
         fig.add_trace(go.Bar(
             x=[f"#{r.index}" for r in reps], y=rom, marker_color=colours,
-            customdata=[[r.duration_s, r.angle] for r in reps],
-            hovertemplate="ROM %{y:.0f}° (%{customdata[1]})<br>%{customdata[0]:.2f} s<extra></extra>",
+            text=[{"correct": "✓", "incorrect": "✗"}.get(v, "") for v in said], textposition="outside",
+            textfont=dict(size=15, color=["#c0392b" if v == "incorrect" else "#1e8449" for v in said]),
+            customdata=[[r.duration_s, r.angle, f"<br>judged {v}" if v else ""] for r, v in zip(reps, said)],
+            hovertemplate="ROM %{y:.0f}° (%{customdata[1]})<br>%{customdata[0]:.2f} s%{customdata[2]}<extra></extra>",
         ))
         fig.add_hline(y=med, line_dash="dot", annotation_text=f"median {med:.0f}°")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),

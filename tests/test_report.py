@@ -49,6 +49,22 @@ def test_angles_figure_shades_every_rep(squat_result):
     assert len(lines) == 1 and lines[0].x0 == 2.0
 
 
+def test_the_charts_show_each_reps_verdict(squat_result):
+    """Rep 2 judged incorrect, rep 1 correct, rep 3 not judged (too short for the models)."""
+    r = squat_result
+    said = [{"rep": 1, "mistake": "correct"}, {"rep": 2, "mistake": "incorrect"}, {"rep": 3, "exercise": "other"}]
+    fig = report.angles_figure(r.angles, r.reps, ["knee_angle_r"], assessments=said)
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert [s.fillcolor for s in rects] == [report.REP_FILL, report.INCORRECT_REP_FILL, report.REP_FILL]
+    assert [a.text for a in fig.layout.annotations] == ["#1", "#2 ✗", "#3"]
+    bars = report.reps_figure(r.reps, said).data[0]
+    assert list(bars.text) == ["✓", "✗", ""]
+    assert [c[2] for c in bars.customdata] == ["<br>judged correct", "<br>judged incorrect", ""]
+    # without verdicts, as before
+    assert {s.fillcolor for s in report.angles_figure(r.angles, r.reps).layout.shapes if s.type == "rect"} \
+        == {report.REP_FILL}
+
+
 def test_principal_angles_pick_the_moving_joints(squat_result):
     r = squat_result
     r.reps = []  # no rep: purely from the range of motion
