@@ -67,7 +67,8 @@ with st.expander("File formats"):
         "Wear the sensor on the wrist, as for the training data.")
 
 files = st.file_uploader(f"Sensor file(s) of one set (csv; up to {MAX_CSV_BYTES // 2**20} MB each)",
-                         type=["csv"], accept_multiple_files=True, key="imu_files")
+                         type=["csv"], accept_multiple_files=True, key="imu_files",
+                         max_upload_size=MAX_CSV_BYTES // 2**20)  # the widget's own "... per file" agrees
 col_lift, col_go = st.columns([3, 1], vertical_alignment="bottom")
 lift = col_lift.selectbox("Lift", LIFT_CHOICES, key="imu_lift",
                           format_func=lambda k: "Detect automatically" if k == "auto" else lift_name(k, False))

@@ -100,9 +100,12 @@ st.title("Upload analysis")
 st.caption("Analyse a recorded video: 3D skeleton, joint angles and repetitions of one person.")
 
 settings = get_settings()
+# the widget's own "... per file" says the limit too; Streamlit's server refuses anything over
+# server.maxUploadSize whatever PHYSIO_MAX_UPLOAD_MB says
+limit_mb = max(1, min(settings.max_upload_mb, st.get_option("server.maxUploadSize")))
 uploaded = st.file_uploader(
-    f"Video of the exercise ({', '.join(VIDEO_EXTENSIONS[:4])}; up to {settings.max_upload_mb} MB)",
-    type=list(VIDEO_EXTENSIONS), key="upload_file",
+    f"Video of the exercise ({', '.join(VIDEO_EXTENSIONS[:4])}; up to {limit_mb} MB)",
+    type=list(VIDEO_EXTENSIONS), key="upload_file", max_upload_size=limit_mb,
 )
 col_ex, col_go = st.columns([3, 1], vertical_alignment="bottom")
 exercise = col_ex.selectbox("Exercise", EXERCISES, format_func=exercise_choice, key="upload_exercise")

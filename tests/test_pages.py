@@ -78,12 +78,16 @@ def test_every_page_renders_on_an_empty_database(app_env):
         "pages/upload.py": "Upload analysis",
         "pages/imu_set.py": "Sensor set (IMU)",
     }
+    limits = {"pages/upload.py": 1024, "pages/imu_set.py": 64}
     for page, title in expected.items():
         at.switch_page(page)
         at.run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert not at.error, (page, [e.value for e in at.error])
         assert at.title[0].value == title
+        if page in limits:  # the widget's own "... MB per file" is the page's limit
+            assert at.file_uploader[0].proto.max_upload_size_mb == limits.pop(page)
+    assert not limits
 
 
 def test_navigation_has_a_live_entry_that_picks_up_the_page_file(tmp_path):
