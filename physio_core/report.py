@@ -72,9 +72,14 @@ def signed_change(value: float, digits: int = 0, unit: str = "") -> str:
     return text + unit
 
 
+def rep_verdicts(assessments: Sequence[dict]) -> dict[int, str]:
+    """Rep index -> "correct" | "incorrect", for the reps the mistake model judged."""
+    return {a["rep"]: a["mistake"] for a in assessments if "mistake" in a and "rep" in a}
+
+
 def correct_reps(rep_assessments: Sequence[dict]) -> str | None:
     """"4 of 6": the reps the mistake model judged correct, of those it judged; None if none."""
-    judged = [a["mistake"] for a in rep_assessments if "mistake" in a]
+    judged = list(rep_verdicts(rep_assessments).values())
     return f"{judged.count('correct')} of {len(judged)}" if judged else None
 
 
@@ -338,11 +343,6 @@ def worst_correction_frame(pose: PoseSequence, rep: Rep, corrected: PoseSequence
     with np.errstate(all="ignore"):
         mean = np.nanmean(np.where(np.isfinite(off), off, np.nan), axis=1)
     return int(np.nanargmax(mean)) if np.isfinite(mean).any() else n // 2
-
-
-def rep_verdicts(assessments: Sequence[dict]) -> dict[int, str]:
-    """Rep index -> "correct" | "incorrect", for the reps the mistake model judged."""
-    return {a["rep"]: a["mistake"] for a in assessments if "mistake" in a and "rep" in a}
 
 
 def reps_figure(reps: Sequence[Rep], assessments: Sequence[dict] = (), *, height: int = 300) -> go.Figure:
