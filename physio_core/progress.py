@@ -135,11 +135,12 @@ def rom_summary_table(summary: pd.DataFrame) -> pd.DataFrame:
         elif sid is not None and not pd.isna(sid):
             reached.append(f"yes, session #{int(sid)}")
         else:
-            reached.append(f"not yet ({t - latest:.0f}° short)")
+            short = t - latest
+            reached.append(f"not yet ({short:.0f}° short)" if short >= 0.5 else f"not yet ({short:.1f}° short)")
     return pd.DataFrame({
         "angle": [pretty_angle(a) for a in summary["angle"]], "sessions": summary["sessions"],
         "first (°)": summary["first_deg"].round(1), "latest (°)": summary["latest_deg"].round(1),
-        "best (°)": summary["best_deg"].round(1), "change (°)": [f"{v:+.1f}" for v in summary["change_deg"]],
+        "best (°)": summary["best_deg"].round(1), "change (°)": [signed_change(v, 1) for v in summary["change_deg"]],
         "target (°)": summary["target_deg"], "target reached": reached,
     })
 

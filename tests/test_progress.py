@@ -169,6 +169,18 @@ def test_rom_summary_says_when_each_target_was_reached(seeded):
     assert pd.isna(df.loc["elbow_flexion_r", "reached_in_session"])
 
 
+def test_rom_summary_table_wording():
+    summary = pd.DataFrame({
+        "angle": ["knee_angle_r", "hip_flexion_r", "elbow_flexion_r"], "sessions": [3, 3, 2],
+        "first_deg": [90.0, 70.0, 40.0], "latest_deg": [101.44, 119.8, 40.04], "best_deg": [101.44, 119.8, 41.0],
+        "change_deg": [11.44, 49.8, 0.04], "target_deg": [120.0, 120.0, None],
+        "reached_in_session": [None, None, None]})
+    table = progress.rom_summary_table(summary).set_index("angle")
+    assert list(table["change (°)"]) == ["+11.4", "+49.8", "±0.0"]
+    # a shortfall under a degree is not written "0° short"
+    assert list(table["target reached"]) == ["not yet (19° short)", "not yet (0.2° short)", "no target"]
+
+
 def test_progress_report_prints_the_pages_numbers(seeded):
     from physio_core.exports import progress_report_html
 
