@@ -40,7 +40,7 @@ def create_session_form(engine, viewer_id: int, athlete_id: int | None) -> None:
         with st.form("create_session", clear_on_submit=True):
             c1, c2 = st.columns(2)
             exercise = c1.selectbox("Exercise", ["auto", *EXERCISES],
-                                    format_func=lambda e: e.replace("_", " "))
+                                    format_func=report.pretty_exercise)
             notes = c2.text_input("Notes (optional)")
             create = st.form_submit_button("Create session", type="primary")
         if create:

@@ -325,13 +325,13 @@ def render_report(
     if result.reps:
         a, b = st.columns([3, 2])
         if result.rep_assessments:
-            st.dataframe(report.reps_table(result.reps, result.rep_assessments), hide_index=True,
+            st.dataframe(report.reps_view_table(result.reps, result.rep_assessments), hide_index=True,
                          width="stretch")
             b.plotly_chart(report.reps_figure(result.reps, result.rep_assessments), key=f"{key}_reps_chart",
                            width="stretch")
             _correction_view(result, a, key)
         else:
-            a.dataframe(report.reps_table(result.reps), hide_index=True, width="stretch")
+            a.dataframe(report.reps_view_table(result.reps), hide_index=True, width="stretch")
             b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart",
                            width="stretch")
     else:

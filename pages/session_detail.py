@@ -57,7 +57,7 @@ if session_id is None:
         st.info("No session stored yet.")
         st.stop()
     labels = {r.id: f"#{r.id} · {r.started_at:%Y-%m-%d %H:%M} · {r.athlete_name} · "
-                    f"{r.exercise.replace('_', ' ')}" for r in rows}
+                    f"{pretty_exercise(r.exercise)}" for r in rows}
     session_id = st.selectbox("Session", list(labels), format_func=labels.get)
 
 try:
@@ -73,7 +73,7 @@ if detail is None:
     st.stop()
 
 s = detail.session
-st.subheader(f"#{s.id} · {s.athlete_name} · {s.exercise.replace('_', ' ')}")
+st.subheader(f"#{s.id} · {s.athlete_name} · {pretty_exercise(s.exercise)}")
 st.caption(f"{s.started_at:%Y-%m-%d %H:%M} · source {s.source or '–'} · "
            f"status {getattr(s.status, 'value', s.status)}" + (f" · {s.notes}" if s.notes else ""))
 _against_previous(s)

@@ -58,7 +58,7 @@ st.dataframe(
 )
 
 ids = [r.id for r in rows]
-labels = {r.id: f"#{r.id} · {r.started_at:%Y-%m-%d %H:%M} · {r.athlete_name} · {r.exercise.replace('_', ' ')}"
+labels = {r.id: f"#{r.id} · {r.started_at:%Y-%m-%d %H:%M} · {r.athlete_name} · {pretty_exercise(r.exercise)}"
           for r in rows}
 chosen = st.selectbox("Session", ids, format_func=labels.get)
 link_to_session(chosen)

@@ -283,18 +283,10 @@ MAX_CORRECTIONS_SHOWN = 4  # 3D views in the printable report (each a Plotly cha
 
 
 def _reps_for_print(result: SessionResult) -> pd.DataFrame:
-    """The rep table narrow enough for a printed page (the CSV and JSON exports hold every
-    column): timing, range of motion and, when the models assessed the reps, their verdict."""
-    df = report.reps_table(result.reps, result.rep_assessments)
-    out = pd.DataFrame({"rep": df["rep"], "start_s": df["start_s"], "duration_s": df["duration_s"],
-                        "angle": [report.pretty_angle(a) for a in df["angle"]], "rom_deg": df["rom_deg"]})
-    if result.rep_assessments:
-        out["verdict"] = [f"{m} ({c:.0%})" if isinstance(m, str) and c is not None else "–"
-                          for m, c in zip(df["mistake"], df["mistake_confidence"])]
-        out["injury_risk"] = ["–" if v is None or not math.isfinite(v) else f"{v:.2f}"
-                              for v in df["injury_risk"]]  # _table writes floats to 0.1
-        out["reason"] = df["reason"]
-    return out
+    """The page's rep table, narrow enough for a printed page: without the per-rep exercise and
+    stability (the CSV and JSON exports hold every column)."""
+    df = report.reps_view_table(result.reps, result.rep_assessments)
+    return df.drop(columns=["exercise", "stability"], errors="ignore")
 
 
 def html_report(

@@ -140,6 +140,26 @@ def reps_table(reps: Sequence[Rep], assessments: Sequence[dict] = ()) -> pd.Data
     return df
 
 
+def reps_view_table(reps: Sequence[Rep], assessments: Sequence[dict] = ()) -> pd.DataFrame:
+    """``reps_table`` as the report pages and the printable report show it: readable headers and
+    names, scores to two decimals, the verdict with its confidence ("incorrect (51%)"); the CSV
+    and JSON exports keep ``reps_table``'s own columns."""
+    df = reps_table(reps, assessments)
+    out = pd.DataFrame({"rep": df["rep"], "start (s)": df["start_s"], "duration (s)": df["duration_s"],
+                        "angle": [pretty_angle(a) for a in df["angle"]], "range (°)": df["rom_deg"]})
+    if assessments:
+        def score(v) -> str:
+            return "–" if v is None or not np.isfinite(v) else f"{v:.2f}"
+
+        out["exercise"] = [pretty_exercise(e, short=True) if isinstance(e, str) else "–" for e in df["exercise"]]
+        out["verdict"] = [("–" if not isinstance(m, str) else m if c is None or not np.isfinite(c) else f"{m} ({c:.0%})")
+                          for m, c in zip(df["mistake"], df["mistake_confidence"])]
+        out["stability"] = [score(v) for v in df["stability_score"]]
+        out["injury risk"] = [score(v) for v in df["injury_risk"]]
+        out["reason"] = [r if isinstance(r, str) else "" for r in df["reason"]]
+    return out
+
+
 def _reps_timing_table(reps: Sequence[Rep]) -> pd.DataFrame:
     cols = ["rep", "start_s", "end_s", "duration_s", "angle", "rom_deg", "min_deg", "max_deg",
             "peak_s"]
@@ -363,7 +383,8 @@ def reps_figure(reps: Sequence[Rep], assessments: Sequence[dict] = (), *, height
             hovertemplate="ROM %{y:.0f}° (%{customdata[1]})<br>%{customdata[0]:.2f} s%{customdata[2]}<extra></extra>",
         ))
         fig.add_hline(y=med, line_dash="dot", annotation_text=f"median {med:.0f}°")
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
+    # "#1", "#2": Plotly reads them as the numbers 1, 2 and a linear axis (ticks at 1.5) otherwise
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), xaxis_type="category",
                       xaxis_title="rep", yaxis_title="range of motion (°)")
     return fig
 
