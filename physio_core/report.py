@@ -382,10 +382,14 @@ def reps_figure(reps: Sequence[Rep], assessments: Sequence[dict] = (), *, height
             customdata=[[r.duration_s, r.angle, f"<br>judged {v}" if v else ""] for r, v in zip(reps, said)],
             hovertemplate="ROM %{y:.0f}° (%{customdata[1]})<br>%{customdata[0]:.2f} s%{customdata[2]}<extra></extra>",
         ))
-        fig.add_hline(y=med, line_dash="dot", annotation_text=f"median {med:.0f}°")
+        # the median named in a legend: a label on the line sat on the tallest bar and its mark
+        fig.add_hline(y=med, line_dash="dot", line_color="#444")
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"median {med:.0f}°",
+                                 line=dict(dash="dot", color="#444"), hoverinfo="skip"))
+        fig.data[0].showlegend = False
     # "#1", "#2": Plotly reads them as the numbers 1, 2 and a linear axis (ticks at 1.5) otherwise
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), xaxis_type="category",
-                      xaxis_title="rep", yaxis_title="range of motion (°)")
+                      xaxis_title="rep", yaxis_title="range of motion (°)", legend=LEGEND_BELOW)
     return fig
 
 

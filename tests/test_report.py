@@ -36,6 +36,9 @@ def test_reps_table_and_figure(squat_result):
     assert (df["rom_deg"] > 30).all()  # deep squats move the knee a lot
     fig = report.reps_figure(squat_result.reps)
     np.testing.assert_allclose(fig.data[0].y, [r.rom_deg for r in squat_result.reps])
+    # the median line is named in the legend, not by a label over the bars
+    assert fig.data[1].name == f"median {np.median([r.rom_deg for r in squat_result.reps]):.0f}°"
+    assert not fig.layout.annotations and not fig.data[0].showlegend
     assert report.reps_table([]).empty
 
 
