@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 
-import pandas as pd
 import streamlit as st
 
 from physio_core import report
@@ -54,7 +53,7 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
     st.plotly_chart(report.imu_set_figure(series.times, series.acc, reps, counted.times, counted.signal),
                     key=f"{key}_imu_plot", width="stretch")
     if reps:
-        st.dataframe(pd.DataFrame(reps).rename(columns={"index": "rep"}), hide_index=True, width="stretch")
+        st.dataframe(report.imu_reps_view_table(reps), hide_index=True, width="stretch")
 
     d1, d2 = st.columns(2)
     buf = io.StringIO()

@@ -160,6 +160,14 @@ def reps_view_table(reps: Sequence[Rep], assessments: Sequence[dict] = ()) -> pd
     return out
 
 
+def imu_reps_view_table(reps: Sequence[dict]) -> pd.DataFrame:
+    """A wrist-IMU set's reps (ImuRep.to_dict() rows) as its report shows them."""
+    cols = {"index": "rep", "start_s": "start (s)", "duration_s": "duration (s)", "peak_s": "peak at (s)",
+            "amplitude_g": "amplitude (g)"}
+    df = pd.DataFrame(list(reps), columns=list(cols)).rename(columns=cols)
+    return df.round({"start (s)": 2, "duration (s)": 2, "peak at (s)": 2, "amplitude (g)": 2})
+
+
 def _reps_timing_table(reps: Sequence[Rep]) -> pd.DataFrame:
     cols = ["rep", "start_s", "end_s", "duration_s", "angle", "rom_deg", "min_deg", "max_deg",
             "peak_s"]

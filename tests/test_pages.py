@@ -352,6 +352,10 @@ def test_imu_page_analyses_an_uploaded_pair_and_saves_it(app_env):
     assert [s.value for s in at.success] == ["Saved as session #1."]
     stored = get_session_detail(init_db(), 1)
     assert stored.session.rep_count == int(metrics["Reps"]) and codec.KIND_IMU in stored.data
+    reps = at.dataframe[0].value
+    assert list(reps.columns) == ["rep", "start (s)", "duration (s)", "peak at (s)", "amplitude (g)"]
+    assert reps["rep"].tolist() == list(range(1, int(metrics["Reps"]) + 1))
+    assert ((reps["start (s)"] < reps["peak at (s)"]) & (reps["amplitude (g)"] > 0)).all()
 
     # the stored session shows the same set on the detail page
     at.switch_page("pages/session_detail.py")
