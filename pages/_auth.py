@@ -11,7 +11,7 @@ import logging
 
 import streamlit as st
 
-from pages._shared import ATHLETE_KEY, USER_KEY
+from pages._shared import ATHLETE_KEY, USER_KEY, get_engine
 
 log = logging.getLogger("physiotrack.app")
 
@@ -180,5 +180,17 @@ def require_user(engine, *roles):
         st.stop()
     if roles and user.role not in roles:
         st.error("Your account may not open this page.")
+        st.stop()
+    return user
+
+
+def require_login():
+    """For the pages that work without the database (upload, sensor set): the logged-in user,
+    also while the database is away; else a warning and ``st.stop()``. The app shell's gate runs
+    first, except on the first request after the server starts: Streamlit then runs a file of
+    ``pages/`` named like the address by itself."""
+    user = signed_in_user(get_engine())
+    if user is None:
+        st.warning("Please log in first.")
         st.stop()
     return user

@@ -71,13 +71,13 @@ def navigation_spec(root: Path = ROOT) -> list[PageSpec]:
     administration) appear as soon as their file exists; the live entry is a placeholder
     until then."""
     pages = root / "pages"
-    live = pages / "live_session.py"
+    live = pages / "live.py"
     specs = [
         PageSpec("Analyse", "Live session", "live", ":material/videocam:",
                  live if live.is_file() else None),
         PageSpec("Analyse", "Upload analysis", "upload", ":material/upload_file:",
                  pages / "upload.py", default=True),
-        PageSpec("Analyse", "Sensor set (IMU)", "imu", ":material/sensors:", pages / "imu_set.py"),
+        PageSpec("Analyse", "Sensor set (IMU)", "imu", ":material/sensors:", pages / "imu.py"),
         PageSpec("History", "Sessions", "sessions", ":material/list:", pages / "sessions.py"),
         PageSpec("History", "Session detail", "session_detail", ":material/insights:",
                  pages / "session_detail.py"),

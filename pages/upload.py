@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from pages._auth import require_login
 from pages._shared import exercise_choice, render_report, save_for_athlete, save_status
 from physio_core.config import get_settings
 from physio_core.reps import EXERCISES as REP_EXERCISES
@@ -97,6 +98,7 @@ def _save(entry: dict, exercise: str) -> None:
 
 
 st.title("Upload analysis")
+require_login()  # also when the script is reached without the app shell's login gate
 st.caption("Analyse a recorded video: 3D skeleton, joint angles and repetitions of one person.")
 
 settings = get_settings()

@@ -156,3 +156,31 @@ def test_login_survives_a_reload_and_log_out_ends_it(tmp_path):
     assert not landing_not_found
     assert logged_out_stays
     assert "log in again" in notice
+
+
+@pytest.mark.parametrize("address, title", [("imu", "Sensor set (IMU)"), ("live", "Live session")])
+def test_a_bookmark_is_the_first_request_after_the_server_starts(tmp_path, address, title):
+    """On the first request after it starts, Streamlit looks the address up among the files of
+    ``pages/`` before app.py builds the navigation: an address that named no file there (/imu
+    was pages/imu_set.py) got a "Page not found" dialog over the login form."""
+    _needs_browser()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from scripts.screenshot_upload import app_in_chromium, log_in
+
+    data, _, _ = _seeded_data(tmp_path)
+    not_found = (By.XPATH, "//*[contains(text(), 'Page not found')]")
+    with app_in_chromium(data, tmp_path / "streamlit.log", 1400, 1000, http_timeout_s=120) as (driver, base):
+        wait = WebDriverWait(driver, 120)
+        driver.get(f"{base}/{address}")
+        wait.until(EC.presence_of_element_located((By.XPATH, "//h1[contains(., 'PhysioTrack')]")))
+        time.sleep(2.0)  # the dialog, if any, comes with the first run
+        dialog_before_login = driver.find_elements(*not_found)
+        log_in(driver, wait, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+        heading = wait.until(EC.presence_of_element_located((By.XPATH, f"//h1[contains(., '{title}')]"))).text
+        landed = driver.current_url
+
+    assert not dialog_before_login
+    assert heading == title and landed.endswith(f"/{address}")

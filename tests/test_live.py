@@ -330,7 +330,7 @@ def live_app(tmp_path, monkeypatch):
     at.text_input(key="login_password").input("admin-password-for-tests")
     next(b for b in at.button if b.label == "Log in").click()
     at.run()
-    at.switch_page("pages/live_session.py")
+    at.switch_page("pages/live.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     yield at
@@ -356,7 +356,7 @@ def test_live_page_refuses_a_visitor_who_is_not_logged_in(tmp_path, monkeypatch)
     get_settings.cache_clear()
     at = AppTest.from_file(str(root / "app.py"), default_timeout=240)
     at.run()
-    at.switch_page("pages/live_session.py")
+    at.switch_page("pages/live.py")
     at.run()
     try:
         assert any("log in" in w.value.lower() for w in at.warning)
@@ -403,7 +403,7 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
     at.switch_page("pages/upload.py")
     at.run()
     assert not at.exception
-    at.switch_page("pages/live_session.py")
+    at.switch_page("pages/live.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     outcome = at.session_state["live_outcome"]

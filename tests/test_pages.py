@@ -76,9 +76,9 @@ def test_every_page_renders_on_an_empty_database(app_env):
         "pages/session_detail.py": "Session detail",
         "pages/progress.py": "Progress",
         "pages/upload.py": "Upload analysis",
-        "pages/imu_set.py": "Sensor set (IMU)",
+        "pages/imu.py": "Sensor set (IMU)",
     }
-    limits = {"pages/upload.py": 1024, "pages/imu_set.py": 64}
+    limits = {"pages/upload.py": 1024, "pages/imu.py": 64}
     for page, title in expected.items():
         at.switch_page(page)
         at.run()
@@ -99,7 +99,7 @@ def test_navigation_has_a_live_entry_that_picks_up_the_page_file(tmp_path):
                            "Progress"]
     assert specs["Live session"].path is None  # placeholder drawn by the app shell
     assert specs["Upload analysis"].default
-    live = tmp_path / "pages" / "live_session.py"
+    live = tmp_path / "pages" / "live.py"
     live.write_text("import streamlit as st\nst.title('Live session')\n")
     assert {s.title: s for s in navigation_spec(tmp_path)}["Live session"].path == live
     # the real tree: every page file the navigation names exists
@@ -328,7 +328,7 @@ def imu_files(lift: str) -> tuple[int, list[tuple[str, bytes, str]]]:
 
 
 def analyse_imu_upload(at: AppTest, files) -> None:
-    at.switch_page("pages/imu_set.py")
+    at.switch_page("pages/imu.py")
     at.run()
     assert at.title[0].value == "Sensor set (IMU)"
     at.file_uploader(key="imu_files").set_value(files)

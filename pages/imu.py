@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from pages._auth import require_login
 from pages._imu_view import lift_name, render_imu_report
 from pages._shared import save_for_athlete, save_status
 from physio_core.imu.io import LABELS, MAX_CSV_BYTES, ImuFormatError
@@ -55,6 +56,7 @@ def _save(entry: dict) -> None:
 
 
 st.title("Sensor set (IMU)")
+require_login()  # also when the script is reached without the app shell's login gate
 st.caption("Analyse a barbell set recorded by a wrist sensor: the lift (bench press, squat, "
            "deadlift, overhead press, row, or rest), its reps and how steady the set was.")
 with st.expander("File formats"):
