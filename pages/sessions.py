@@ -42,8 +42,10 @@ df = pd.DataFrame([{
     "athlete": r.athlete_name,
     "exercise": pretty_exercise(r.exercise, short=True),
     "reps": r.rep_count,
+    "correct reps": None if r.reps_judged is None else f"{r.reps_correct} of {r.reps_judged}",
+    "stability": r.stability_score,
     "duration (s)": round((r.ended_at - r.started_at).total_seconds(), 1) if r.ended_at else None,
-    "person found": r.frames_with_person / r.frames if r.frames and r.backend != IMU_BACKEND else None,
+    "person found": 100 * r.frames_with_person / r.frames if r.frames and r.backend != IMU_BACKEND else None,
     "status": str(getattr(r.status, "value", r.status)),
     "source": r.source,
 } for r in rows])
@@ -51,9 +53,13 @@ st.dataframe(
     df, hide_index=True, width="stretch",
     column_config={
         "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm"),
-        "person found": st.column_config.ProgressColumn("person found", min_value=0, max_value=1,
-                                                        format="percent"),
+        "person found": st.column_config.ProgressColumn("person found", min_value=0, max_value=100,
+                                                        format="%.0f%%"),
         "open": st.column_config.LinkColumn("open", display_text="details"),
+        "stability": st.column_config.NumberColumn("stability", format="%.2f",
+                                                   help="0–1, from the models (a sensor set: its own)"),
+        "correct reps": st.column_config.TextColumn(
+            "correct reps", help="reps the mistake model judged correct, of those it judged"),
     },
 )
 

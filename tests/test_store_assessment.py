@@ -5,6 +5,7 @@ correct, three incorrect), assessed by the shipped models (conftest: assessed_sq
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from physio_core import report
 from physio_core.store import (
@@ -58,6 +59,12 @@ def test_saved_session_keeps_the_models_report(db_engine, assessed_squat_result)
     assert not set(d.data) & {codec.KIND_ASSESSMENT, codec.KIND_CORRECTED}  # not "sensor data"
     assert d.metrics.injury_risk == assessed.metrics["injury_risk"]
     assert d.metrics.stability_score == assessed.metrics["stability_score"]
+    # the session list carries the verdicts and the stability too
+    verdicts = [a["mistake"] for a in assessed.rep_assessments]
+    row = list_sessions(db_engine, athlete_id=athlete.id)[0]
+    assert (row.reps_correct, row.reps_judged) == (verdicts.count("correct"), len(verdicts))
+    assert row.stability_score == pytest.approx(assessed.metrics["stability_score"])
+    assert d.session.reps_judged == len(verdicts)
 
 
 def test_live_writer_and_pending_saves_keep_it(db_engine, assessed_squat_result):
@@ -92,6 +99,8 @@ def test_a_session_on_auto_is_filed_under_the_recognised_exercise(db_engine, ass
     unknown = save_session_result(db_engine, bare, athlete.id)
 
     filed = {r.id: r.exercise for r in list_sessions(db_engine, athlete_id=athlete.id)}
+    # a session the models did not judge has no verdicts in the list
+    assert {r.id: r.reps_judged for r in list_sessions(db_engine, athlete_id=athlete.id)}[unknown] is None
     assert filed == {named: "deep_squat", auto: "deep_squat", live: "deep_squat", unknown: "auto"}
     squats = progress_for_athlete(db_engine, athlete.id, exercise="deep_squat")
     assert sorted(r.session_id for r in squats) == sorted([named, auto, live])

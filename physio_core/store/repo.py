@@ -88,6 +88,9 @@ class SessionRow:
     rep_count: int
     backend: str
     notes: str
+    stability_score: float | None = None
+    reps_judged: int | None = None  # reps the mistake model judged; None: no verdicts stored
+    reps_correct: int | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -190,11 +193,18 @@ class ProgressRow:
     @property
     def correct_share(self) -> float | None:
         """The share of the session's reps the models judged correct; None if none was judged."""
-        bad = self.metrics.get("reps_incorrect")
-        judged = self.metrics.get("reps_judged", self.reps)  # stored before reps_judged: every rep
-        if bad is None or not judged:
-            return None
-        return min(1.0, max(0.0, 1.0 - float(bad) / float(judged)))
+        verdicts = judged_reps(self.metrics, self.reps)
+        return None if verdicts is None else verdicts[0] / verdicts[1]
+
+
+def judged_reps(metrics: dict[str, Any], reps: int) -> tuple[int, int] | None:
+    """(correct, judged) reps from a session's stored metrics; None if the models judged none."""
+    bad = metrics.get("reps_incorrect")
+    judged = metrics.get("reps_judged", reps)  # stored before reps_judged: every rep
+    if bad is None or not judged:
+        return None
+    judged = int(judged)
+    return min(judged, max(0, judged - int(bad))), judged
 
 
 def _user_out(u: User) -> UserOut:
@@ -204,13 +214,15 @@ def _user_out(u: User) -> UserOut:
     )
 
 
-def _session_row(s: SessionRecord, athlete_name: str) -> SessionRow:
+def _session_row(s: SessionRecord, athlete_name: str, m: PerformanceMetrics | None = None) -> SessionRow:
+    verdicts = judged_reps(m.extra or {}, s.rep_count) if m is not None else None
     return SessionRow(
         id=s.id, athlete_id=s.athlete_id, athlete_name=athlete_name, trainer_id=s.trainer_id,
         exercise=s.exercise, source=s.source, started_at=s.started_at, ended_at=s.ended_at,
         status=SessionStatus(s.status), fps=s.fps, frames=s.frames,
         frames_with_person=s.frames_with_person, rep_count=s.rep_count, backend=s.backend,
-        notes=s.notes,
+        notes=s.notes, stability_score=_finite_or_none(m.stability_score) if m is not None else None,
+        reps_correct=verdicts[0] if verdicts else None, reps_judged=verdicts[1] if verdicts else None,
     )
 
 
@@ -747,8 +759,11 @@ def list_sessions(
     limit: int = 200,
     offset: int = 0,
 ) -> list[SessionRow]:
-    """Sessions, newest first, filtered; with ``viewer_id`` only those the viewer may see."""
-    q = select(SessionRecord, User.display_name).join(User, col(User.id) == SessionRecord.athlete_id)
+    """Sessions, newest first, filtered; with ``viewer_id`` only those the viewer may see. Each
+    row carries the session's stability and judged reps when its metrics hold them."""
+    q = (select(SessionRecord, User.display_name, PerformanceMetrics)
+         .join(User, col(User.id) == SessionRecord.athlete_id)
+         .join(PerformanceMetrics, col(PerformanceMetrics.session_id) == SessionRecord.id, isouter=True))
     if athlete_id is not None:
         q = q.where(SessionRecord.athlete_id == athlete_id)
     if trainer_id is not None:
@@ -773,7 +788,7 @@ def list_sessions(
                 query = query.where(
                     sa.or_(SessionRecord.trainer_id == v.id, col(SessionRecord.athlete_id).in_(mine))
                 )
-        return [_session_row(rec, name) for rec, name in s.exec(query)]
+        return [_session_row(rec, name, m) for rec, name, m in s.exec(query)]
 
     return run_read(engine, fn)
 
@@ -853,7 +868,7 @@ def get_session_detail(
         )
         label, timeline, assessed = codec.decode_assessment(assessed_doc) if assessed_doc else (None, [], [])
         return SessionDetail(
-            session=_session_row(rec, s.get(User, rec.athlete_id).display_name),
+            session=_session_row(rec, s.get(User, rec.athlete_id).display_name, m),
             pose=codec.decode_pose(pose_doc) if pose_doc else None,
             angles=codec.decode_angles(angle_doc) if angle_doc else None,
             reps=codec.decode_reps(rep_doc) if rep_doc else [],
