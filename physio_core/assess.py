@@ -53,9 +53,12 @@ class SessionAssessment:
 
 @lru_cache(maxsize=4)
 def _suite_at(models_dir: str):
-    from physio_core.ml.runtime import ModelSuite
+    from physio_core.libs import IMPORT_LOCK
 
-    return ModelSuite.load(models_dir)
+    with IMPORT_LOCK:  # torch and scikit-learn, maybe while a page imports them on another thread
+        from physio_core.ml.runtime import ModelSuite
+
+        return ModelSuite.load(models_dir)
 
 
 _load_lock = threading.Lock()  # one load at a time: a second caller waits for the first's suite

@@ -14,12 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
 import numpy as np
-import sklearn
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+
+from physio_core.libs import IMPORT_LOCK
+
+with IMPORT_LOCK:  # the live page may be loading the models (and scikit-learn) on another thread
+    import joblib
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
 from physio_core.config import get_settings
 from physio_core.imu.features import STEP_S, WINDOW_S, series_windows
