@@ -19,7 +19,7 @@ from physio_core.store import (  # noqa: E402
     AccessDenied,
     Role,
     StorageUnavailable,
-    list_sessions,
+    count_sessions,
 )
 from physio_core import progress  # noqa: E402
 from physio_core.store import access  # noqa: E402
@@ -154,7 +154,7 @@ else:
     victim_id = st.selectbox("Athlete to delete", list(by_id), format_func=lambda i: by_id[i].display_name,
                              key="delete_athlete_pick")
     victim = by_id[victim_id]
-    n_sessions = len(list_sessions(engine, athlete_id=victim_id, viewer_id=me.id, limit=100_000))
+    n_sessions = count_sessions(engine, athlete_id=victim_id, viewer_id=me.id)
     st.warning(f"Deleting **{victim.display_name}** removes the athlete and their {n_sessions} "
                "session(s) with every recording, angle series, metric, target and feedback. "
                "This cannot be undone.")

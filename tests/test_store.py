@@ -23,6 +23,7 @@ from physio_core.store import (
     authenticate,
     can_view_athlete,
     create_user,
+    count_sessions,
     current_revision,
     delete_athlete,
     delete_session,
@@ -300,6 +301,10 @@ def test_visibility_by_role(db_engine, uiprmd_session_result):
     assert ids(t1) == {s1} and ids(t2) == {s2}
     assert ids(a1) == {s1}
     assert {r.id for r in list_sessions(db_engine, athlete_id=a2.id)} == {s2}
+    # the count (the delete-athlete warning) sees what the list sees
+    assert [count_sessions(db_engine, viewer_id=v.id) for v in (admin, t1, t2, a1)] == [2, 1, 1, 1]
+    assert count_sessions(db_engine, athlete_id=a2.id, viewer_id=t1.id) == 0
+    assert count_sessions(db_engine, athlete_id=a2.id, viewer_id=admin.id) == 1
     assert get_session_detail(db_engine, s1, viewer_id=a1.id).session.id == s1
     with pytest.raises(AccessDenied):
         get_session_detail(db_engine, s2, viewer_id=a1.id)

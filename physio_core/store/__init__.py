@@ -31,6 +31,7 @@ from physio_core.store.repo import (
     assign_athlete,
     authenticate,
     can_view_athlete,
+    count_sessions,
     create_user,
     delete_athlete,
     delete_session,

@@ -747,6 +747,36 @@ def end_session(
     return run_write(engine, fn)
 
 
+def _session_filters(
+    q: Any, athlete_id: int | None, trainer_id: int | None, exercise: str | None,
+    status: SessionStatus | str | None, since: datetime | None,
+) -> Any:
+    if athlete_id is not None:
+        q = q.where(SessionRecord.athlete_id == athlete_id)
+    if trainer_id is not None:
+        q = q.where(SessionRecord.trainer_id == trainer_id)
+    if exercise is not None:
+        q = q.where(SessionRecord.exercise == exercise)
+    if status is not None:
+        q = q.where(SessionRecord.status == SessionStatus(status).value)
+    if since is not None:
+        q = q.where(col(SessionRecord.started_at) >= since)
+    return q
+
+
+def _visible_to(s: Session, q: Any, viewer_id: int | None) -> Any:
+    """``q`` narrowed to the sessions ``viewer_id`` may see (all with no viewer)."""
+    if viewer_id is None:
+        return q
+    v = _viewer(s, viewer_id)
+    if v.role == Role.ATHLETE.value:
+        return q.where(SessionRecord.athlete_id == v.id)
+    if v.role == Role.TRAINER.value:
+        mine = select(TrainerAthlete.athlete_id).where(TrainerAthlete.trainer_id == v.id)
+        return q.where(sa.or_(SessionRecord.trainer_id == v.id, col(SessionRecord.athlete_id).in_(mine)))
+    return q
+
+
 def list_sessions(
     engine: Engine,
     *,
@@ -764,33 +794,30 @@ def list_sessions(
     q = (select(SessionRecord, User.display_name, PerformanceMetrics)
          .join(User, col(User.id) == SessionRecord.athlete_id)
          .join(PerformanceMetrics, col(PerformanceMetrics.session_id) == SessionRecord.id, isouter=True))
-    if athlete_id is not None:
-        q = q.where(SessionRecord.athlete_id == athlete_id)
-    if trainer_id is not None:
-        q = q.where(SessionRecord.trainer_id == trainer_id)
-    if exercise is not None:
-        q = q.where(SessionRecord.exercise == exercise)
-    if status is not None:
-        q = q.where(SessionRecord.status == SessionStatus(status).value)
-    if since is not None:
-        q = q.where(col(SessionRecord.started_at) >= since)
+    q = _session_filters(q, athlete_id, trainer_id, exercise, status, since)
     q = q.order_by(col(SessionRecord.started_at).desc(), col(SessionRecord.id).desc())
     q = q.offset(offset).limit(limit)
 
     def fn(s: Session) -> list[SessionRow]:
-        query = q
-        if viewer_id is not None:
-            v = _viewer(s, viewer_id)
-            if v.role == Role.ATHLETE.value:
-                query = query.where(SessionRecord.athlete_id == v.id)
-            elif v.role == Role.TRAINER.value:
-                mine = select(TrainerAthlete.athlete_id).where(TrainerAthlete.trainer_id == v.id)
-                query = query.where(
-                    sa.or_(SessionRecord.trainer_id == v.id, col(SessionRecord.athlete_id).in_(mine))
-                )
-        return [_session_row(rec, name, m) for rec, name, m in s.exec(query)]
+        return [_session_row(rec, name, m) for rec, name, m in s.exec(_visible_to(s, q, viewer_id))]
 
     return run_read(engine, fn)
+
+
+def count_sessions(
+    engine: Engine,
+    *,
+    viewer_id: int | None = None,
+    athlete_id: int | None = None,
+    trainer_id: int | None = None,
+    exercise: str | None = None,
+    status: SessionStatus | str | None = None,
+    since: datetime | None = None,
+) -> int:
+    """How many sessions ``list_sessions`` would return with the same filters and no limit."""
+    q = _session_filters(select(sa.func.count()).select_from(SessionRecord),
+                         athlete_id, trainer_id, exercise, status, since)
+    return run_read(engine, lambda s: int(s.exec(_visible_to(s, q, viewer_id)).one()))
 
 
 def save_imu_session(
