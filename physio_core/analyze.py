@@ -106,6 +106,8 @@ def _run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     try:
+        if video.is_dir():
+            raise IsADirectoryError(f"{video} is a folder; give one video file (loop over a folder in the shell)")
         if not video.is_file():
             raise FileNotFoundError(f"no such file: {video}")
         result = analyze_video(

@@ -101,6 +101,12 @@ def test_missing_file(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_folder_is_not_a_video(tmp_path):
+    r = run_cli(str(tmp_path), "--out", str(tmp_path / "o"))
+    assert_one_line_error(r, 2, "is a folder")
+    assert not (tmp_path / "o").exists()
+
+
 def test_corrupt_file(tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(50_000))
