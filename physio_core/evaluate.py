@@ -95,24 +95,14 @@ def render_table(title: str, figs: dict) -> str:
     return "\n".join(lines)
 
 
-def _imu(dir_: Path | None, figs: dict, notes: list[str], cv: bool) -> None:
+def _imu(dir_: Path | None, figs: dict, cv: bool) -> None:
     if dir_ is None:
         return
-    try:
-        try:
-            from physio_core.imu import evaluate_imu
-        except ImportError:
-            from physio_core.imu.evaluate import evaluate_imu
-    except ImportError as e:
-        notes.append(f"IMU evaluation unavailable: {e}")
-        return
-    import inspect
+    from physio_core.imu.evaluate import evaluate_imu
 
-    kwargs = {"cv": cv} if "cv" in inspect.signature(evaluate_imu).parameters else {}
-    res = evaluate_imu(dir_, **kwargs)
+    res = evaluate_imu(dir_, cv=cv)
     for k in ("imu_rep_within1", "imu_rep_exact"):
-        if k in res:
-            figs[k] = float(res[k])
+        figs[k] = float(res[k])
 
 
 def _cv_fold(s: int, train: list, train_targets: list, test: list):
@@ -143,15 +133,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.imu is not None and not args.imu.is_dir():
         print(f"error: IMU folder not found: {args.imu}", file=sys.stderr)
         return 2
+    if args.imu is not None:
+        from physio_core.imu.io import list_sets
+
+        if not list_sets(args.imu, dedupe=False):  # said now, not after minutes of UI-PRMD scoring
+            print(f"error: no MetaMotion sets in {args.imu} (files named like "
+                  "A-bench-heavy_MetaWear_<time>_<device>_Accelerometer_12.500Hz_1.4.4.csv)", file=sys.stderr)
+            return 2
     set_threads(1)
     from physio_core.ml import suite
     from physio_core.ml.data import load_uiprmd
 
     t0 = time.perf_counter()
     figs: dict = {}
-    notes: list[str] = []
     if ui is not None:
-        reps = load_uiprmd(ui, CACHE_DIR if ui.resolve() == DEFAULT_UIPRMD.resolve() else None)
+        try:
+            reps = load_uiprmd(ui, CACHE_DIR if ui.resolve() == DEFAULT_UIPRMD.resolve() else None)
+        except FileNotFoundError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         subjects = sorted({r.subject for r in reps})
         if args.cv:
             from physio_core.ml.gcn import correction_targets, rep_input
@@ -192,11 +192,9 @@ def main(argv: list[str] | None = None) -> int:
                      "(training subjects score high; not a generalisation figure)")
     else:
         title = "IMU only"
-    _imu(args.imu, figs, notes, args.cv)
+    _imu(args.imu, figs, args.cv)
     figs["seconds"] = round(time.perf_counter() - t0, 1)
     print(render_table(title, figs))
-    for n in notes:
-        print(n)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figs, indent=2, default=float))

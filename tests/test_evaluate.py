@@ -68,6 +68,19 @@ def test_evaluate_refuses_a_missing_folder(tmp_path):
     assert "not found" in r.stderr
 
 
+@pytest.mark.skipif(not IMU.is_dir(), reason=f"IMU data not found at {IMU}")
+def test_evaluate_says_when_a_folder_holds_no_data(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    # a folder with no UI-PRMD files: one line naming the layout, no traceback
+    assert main(["--ui-prmd", str(empty)]) == 2
+    assert "no UI-PRMD files" in capsys.readouterr().err
+    # a wrong IMU folder is refused before the UI-PRMD scoring starts, not minutes after it
+    assert main(["--ui-prmd", str(UIPRMD), "--imu", str(empty)]) == 2
+    err = capsys.readouterr()
+    assert "no MetaMotion sets" in err.err and "movement accuracy" not in err.out
+
+
 def _two_subjects(dst: Path) -> Path:
     """Subjects 3 and 4, movements 1-2, episodes 1-3, correct and incorrect: 24 real file pairs."""
     return _uiprmd_subset(dst, "m0[1-2]_s0[34]_e0[1-3]_*")

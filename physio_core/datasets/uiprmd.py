@@ -123,5 +123,8 @@ def list_reps(root: str | Path) -> list[UIPRMDRep]:
                 UIPRMDRep(int(m[1]), int(m[2]), int(m[3]), correct, pos, ang)
             )
     if not reps:
-        raise FileNotFoundError(f"no UI-PRMD files under {root}")
+        raise FileNotFoundError(
+            f"no UI-PRMD files under {root} (expected kinect/correct/positions/m01_s01_e01_positions.txt[.gz] "
+            "with kinect/correct/angles/m01_s01_e01_angles.txt[.gz], the same under incorrect/ with _inc)"
+        )
     return sorted(reps, key=lambda r: (r.movement, r.subject, not r.correct, r.episode))
