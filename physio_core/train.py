@@ -34,17 +34,21 @@ def main(argv: list[str] | None = None) -> int:
     from physio_core.ml.data import load_uiprmd
     from physio_core.ml import suite
 
-    t0 = time.perf_counter()
-    reps = load_uiprmd(
-        args.ui_prmd, CACHE_DIR if args.ui_prmd.resolve() == DEFAULT_UIPRMD.resolve() else None
-    )
-    subjects = sorted({r.subject for r in reps})
-    print(f"UI-PRMD: {len(reps)} reps, subjects {subjects}")
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = only - set(suite.FILES)
     if unknown:
         print(f"error: unknown model(s) {sorted(unknown)}; choose from {list(suite.FILES)}", file=sys.stderr)
         return 2
+    t0 = time.perf_counter()
+    try:
+        reps = load_uiprmd(
+            args.ui_prmd, CACHE_DIR if args.ui_prmd.resolve() == DEFAULT_UIPRMD.resolve() else None
+        )
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    subjects = sorted({r.subject for r in reps})
+    print(f"UI-PRMD: {len(reps)} reps, subjects {subjects}")
     suite.train_all(reps, only=only or None, save_to=out)
     print(f"weights written to {out} in {time.perf_counter() - t0:.0f} s")
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from physio_core.evaluate import CONTRACT_KEYS, main
+from physio_core.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -79,6 +80,12 @@ def test_evaluate_says_when_a_folder_holds_no_data(tmp_path, capsys):
     assert main(["--ui-prmd", str(UIPRMD), "--imu", str(empty)]) == 2
     err = capsys.readouterr()
     assert "no MetaMotion sets" in err.err and "movement accuracy" not in err.out
+    # training says the same, before it loads anything for a misspelt model name
+    assert train_main(["--ui-prmd", str(empty), "--out", str(tmp_path / "w")]) == 2
+    assert "no UI-PRMD files" in capsys.readouterr().err
+    assert train_main(["--ui-prmd", str(empty), "--only", "gnc", "--out", str(tmp_path / "w")]) == 2
+    assert "unknown model(s) ['gnc']" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()
 
 
 def _two_subjects(dst: Path) -> Path:

@@ -226,3 +226,5 @@ def test_analyze_cli(loaded, tmp_path, capsys):
     (tmp_path / "bad.csv").write_text("t,x,y,z\n0,0,0,1\n")
     assert analyze_main([str(tmp_path / "bad.csv")]) == 2
     assert "time_s, acc_x, acc_y, acc_z" in capsys.readouterr().err
+    assert analyze_main([str(tmp_path)]) == 2  # a folder: one error line, not a traceback
+    assert "Is a directory" in capsys.readouterr().err

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         series = read_metamotion(args.csv, args.gyr) if args.gyr else read_imu_csv(args.csv)
         result = analyze_imu(series, lift=args.lift)
-    except (ImuFormatError, FileNotFoundError) as exc:
+    except (ImuFormatError, OSError) as exc:  # OSError: missing file, a folder, no permission
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_INPUT
     out = result.to_dict()
