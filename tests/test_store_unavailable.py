@@ -44,6 +44,30 @@ def test_sqlite_file_that_cannot_be_opened(tmp_path: Path):
         init_db(f"sqlite:///{blocker / 'physiotrack.db'}")
 
 
+@pytest.mark.parametrize("url, why", [
+    ("mysql://clinic:s3cret@db.example.org/physio", "'mysql' is neither PostgreSQL nor SQLite"),
+    ("postgresql+pg8000://clinic:s3cret@db.example.org/physio", "driver 'pg8000' is not installed"),
+    ("postgresql://clinic:s3cret@db.example.org:54x2/physio", "not a database address"),
+    ("db.example.org:5432/physio", "not a database address"),
+])
+def test_a_database_url_that_names_nothing_we_can_open(url, why):
+    with pytest.raises(StorageUnavailable) as info:
+        init_db(url)
+    msg = str(info.value)
+    assert msg.startswith("DATABASE_URL cannot be used") and why in msg
+    assert "postgresql://USER:PASSWORD@HOST:5432/DATABASE" in msg  # how to write it instead
+    assert "s3cret" not in msg and "sqlalchemy" not in msg.lower()
+
+
+def test_postgres_scheme_of_hosting_providers_is_read_as_postgresql(pg_databases):
+    url = pg_databases.new()  # postgresql+psycopg://...
+    short = "postgres://" + url.split("://", 1)[1]
+    engine = init_db(short)
+    assert engine.dialect.name == "postgresql"
+    athlete = get_or_create_athlete(engine, "Ana")
+    assert get_or_create_athlete(init_db(url), "Ana").id == athlete.id  # the same database
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def down_then_up(request, tmp_path):
     """(url, bring_back): a database that is unavailable until bring_back() is called."""

@@ -100,13 +100,35 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def resolve_url(url: str | None = None) -> str:
-    return url or get_settings().resolved_database_url
+    """``url``, else the settings' address. ``postgres://``, as hosting providers write it, is
+    read as ``postgresql://`` (SQLAlchemy no longer accepts the short name)."""
+    url = url or get_settings().resolved_database_url
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    return url
+
+
+def bad_url(what: str) -> StorageUnavailable:
+    """DATABASE_URL names nothing we can open; ``what`` says why, without the address (it may
+    hold a password)."""
+    return StorageUnavailable(
+        f"DATABASE_URL cannot be used: {what}. Write it as "
+        "postgresql://USER:PASSWORD@HOST:5432/DATABASE or sqlite:///PATH/TO/FILE.db.",
+        where="DATABASE_URL", reason=what,
+    )
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (default: settings); connects lazily, so it never fails here."""
+    """An engine for ``url`` (default: settings); connects lazily, so it fails here only on an
+    address that names no database we can open (StorageUnavailable)."""
     url = resolve_url(url)
-    u = make_url(url)
+    try:
+        u = make_url(url)
+        u.port  # read lazily: a port that is not a number fails only here
+    except (sa.exc.ArgumentError, ValueError) as err:
+        raise bad_url("it is not a database address (check its host, port and slashes)") from err
+    if u.get_backend_name() not in ("sqlite", "postgresql"):
+        raise bad_url(f"'{u.get_backend_name()}' is neither PostgreSQL nor SQLite")
     kwargs: dict = {"json_serializer": _dumps, "pool_pre_ping": True}
     if u.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
@@ -114,7 +136,10 @@ def make_engine(url: str | None = None) -> Engine:
             kwargs["poolclass"] = StaticPool  # one shared connection, else every checkout is a new empty DB
     elif u.get_backend_name() == "postgresql":
         kwargs["connect_args"] = {"connect_timeout": 5}
-    engine = sa.create_engine(url, **kwargs)
+    try:
+        engine = sa.create_engine(url, **kwargs)
+    except (sa.exc.ArgumentError, ImportError) as err:
+        raise bad_url(f"its driver '{u.get_driver_name()}' is not installed here") from err
     if u.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
