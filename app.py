@@ -13,11 +13,19 @@ import streamlit as st
 
 from pages._auth import account_box, bootstrap_admin, load_secrets_into_env, signed_in_user, sync_login_cookie
 from pages._shared import athlete_picker, db_error_message, get_engine, navigation_spec
+from physio_core.auth import auth_settings
+from physio_core.config import ConfigError, get_settings
 
 ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(page_title="PhysioTrack", page_icon=":material/accessibility_new:", layout="wide")
 load_secrets_into_env()  # .streamlit/secrets.toml -> environment, before any setting is read
+try:
+    get_settings(), auth_settings()
+except ConfigError as exc:
+    st.error(f"PhysioTrack cannot start: a setting is wrong. {exc}. Fix it in the environment "
+             "or in .env and restart the app.")
+    st.stop()
 
 
 def _live_placeholder() -> None:

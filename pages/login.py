@@ -18,7 +18,7 @@ if engine is None:
         st.rerun()
     st.stop()
 
-from physio_core.auth import AuthError, AuthSettings, has_admin, sign_up  # noqa: E402
+from physio_core.auth import AuthError, auth_settings, has_admin, sign_up  # noqa: E402
 from physio_core.store import StorageUnavailable  # noqa: E402
 
 bootstrap_admin(engine)
@@ -38,7 +38,7 @@ if not admin_exists:
         "PHYSIO_ADMIN_EMAIL and PHYSIO_ADMIN_PASSWORD before starting the app."
     )
 
-allow_signup = AuthSettings().allow_signup
+allow_signup = auth_settings().allow_signup
 tabs = st.tabs(["Log in", "Sign up"] if allow_signup else ["Log in"])
 
 with tabs[0]:

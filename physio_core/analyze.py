@@ -163,4 +163,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from physio_core.config import run_cli
+
+    raise SystemExit(run_cli(main))

@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from physio_core.config import read_settings
 from physio_core.store import repo
 from physio_core.store.access import check_password_strength
 from physio_core.store.db import run_read, run_write
@@ -49,6 +50,11 @@ class AuthSettings(BaseSettings):
     # failed logins of one e-mail within the window after which it is refused for the window
     login_max_failures: int = 5
     login_window_minutes: float = 15.0
+
+
+def auth_settings() -> AuthSettings:
+    """The login settings from the environment; ConfigError names a value that cannot be used."""
+    return read_settings(AuthSettings)
 
 
 class AuthError(ValueError):
@@ -108,7 +114,7 @@ def login_throttle() -> LoginThrottle:
     """The process's throttle, sized by ``PHYSIO_LOGIN_MAX_FAILURES`` / ``_WINDOW_MINUTES``."""
     global _throttle
     if _throttle is None:
-        cfg = AuthSettings()
+        cfg = auth_settings()
         _throttle = LoginThrottle(cfg.login_max_failures,
                                   timedelta(minutes=cfg.login_window_minutes))
     return _throttle
@@ -161,7 +167,7 @@ def login(
         throttle.failed(key, now)
         return None
     throttle.succeeded(key)
-    expires = now + (ttl if ttl is not None else timedelta(hours=AuthSettings().session_ttl_hours))
+    expires = now + (ttl if ttl is not None else timedelta(hours=auth_settings().session_ttl_hours))
     token = secrets.token_urlsafe(32)
 
     def fn(s: Session) -> None:
@@ -209,7 +215,7 @@ def purge_expired(engine: Engine, *, now: datetime | None = None) -> int:
 
 def sign_up(engine: Engine, email: str, password: str, display_name: str) -> UserOut:
     """Self sign-up: always an athlete account (trainers and admins are made by an admin)."""
-    if not AuthSettings().allow_signup:
+    if not auth_settings().allow_signup:
         raise AuthError("sign-up is closed here: ask an administrator for an account")
     email = validate_email(email)
     if not display_name.strip():
@@ -252,7 +258,7 @@ def create_admin(engine: Engine, email: str, password: str, display_name: str = 
 def ensure_admin_from_env(engine: Engine, settings: AuthSettings | None = None) -> UserOut | None:
     """Create the first admin from PHYSIO_ADMIN_EMAIL / PHYSIO_ADMIN_PASSWORD when the database
     has no admin yet; returns the new admin, or None when nothing was done."""
-    settings = settings or AuthSettings()
+    settings = settings or auth_settings()
     password = settings.admin_password.get_secret_value() if settings.admin_password else ""
     if not settings.admin_email or not password or has_admin(engine):
         return None

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +55,50 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'physiotrack.db'}"
 
 
+class ConfigError(ValueError):
+    """A setting (environment variable or .env line) holds a value the app cannot use; ``str``
+    names the variable and what is wrong, one line per variable."""
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def _variable(field: str) -> str:
+    return "DATABASE_URL" if field == "database_url" else f"PHYSIO_{field.upper()}"
+
+
+def _describe(err: ValidationError | SettingsError) -> str:
+    if isinstance(err, ValidationError):
+        lines = []
+        for e in err.errors():
+            given = repr(e.get("input"))
+            given = given if len(given) <= 60 else given[:57] + "..."
+            lines.append(f"{_variable(str(e['loc'][0]))}={given}: {e['msg']}")
+        return "; ".join(lines)
+    m = re.search(r'field "(\w+)"', str(err))
+    name = _variable(m[1]) if m else "a setting"
+    why = f" ({err.__cause__})" if err.__cause__ else ""
+    return f"{name} is not valid JSON{why}"  # the JSON-typed settings (lists) are the ones parsed first
+
+
+def read_settings(cls: type[S]) -> S:
+    """``cls()`` read from the environment; ConfigError when one of its values cannot be used."""
+    try:
+        return cls()
+    except (ValidationError, SettingsError) as err:
+        raise ConfigError(_describe(err)) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings (cached); ConfigError when one of them cannot be used."""
+    return read_settings(Settings)
+
+
+def run_cli(main: Callable[[], int]) -> int:
+    """A command line's exit status: a bad setting is one line on stderr and exit 1, not a traceback."""
+    try:
+        return main()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1

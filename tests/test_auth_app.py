@@ -135,3 +135,14 @@ def test_athlete_lands_on_own_progress_and_cannot_manage(seeded):
     run(at)
     assert [e.value for e in at.error] == ["Your account may not open this page."]
     assert not at.title
+
+
+def test_a_setting_that_cannot_be_used_stops_the_app_with_its_name(seeded, monkeypatch):
+    from physio_core.config import get_settings
+
+    monkeypatch.setenv("PHYSIO_MAX_UPLOAD_MB", "1 GB")
+    get_settings.cache_clear()
+    at = run(AppTest.from_file(APP, default_timeout=240))
+    [err] = [e.value for e in at.error]
+    assert "PHYSIO_MAX_UPLOAD_MB='1 GB'" in err and "valid integer" in err and "restart" in err
+    assert not at.text_input  # no login form over a half-configured app

@@ -134,4 +134,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from physio_core.config import run_cli
+
+    raise SystemExit(run_cli(main))
