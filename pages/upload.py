@@ -34,9 +34,13 @@ def _store_upload(uploaded) -> Path:
     suffix = Path(uploaded.name).suffix.lower() or ".mp4"
     dst = _upload_dir() / f"{uuid.uuid4().hex[:12]}_{stem}{suffix}"
     uploaded.seek(0)
-    with dst.open("wb") as out:
-        while chunk := uploaded.read(8 * 2**20):
-            out.write(chunk)
+    try:
+        with dst.open("wb") as out:
+            while chunk := uploaded.read(8 * 2**20):
+                out.write(chunk)
+    except OSError:
+        dst.unlink(missing_ok=True)  # no half-written video left behind (a full disk)
+        raise
     return dst
 
 
@@ -50,7 +54,13 @@ def _analyse(uploaded, exercise: str) -> None:
     except VideoError as exc:
         st.error(str(exc))
         return
-    path = _store_upload(uploaded)
+    try:
+        path = _store_upload(uploaded)
+    except OSError as exc:
+        log.exception("could not store the upload %s", uploaded.name)
+        st.error(f"The video could not be written on the server ({exc}). Free some disk space under "
+                 f"{settings.data_dir} (or point PHYSIO_DATA_DIR elsewhere), then press Analyse again.")
+        return
     bar = st.progress(0.0, text=f"Analysing {uploaded.name}…")
     try:
         result = analyze_video(

@@ -206,6 +206,15 @@ def test_upload_too_large(app_env, monkeypatch):
     assert not list((app_env / "uploads").glob("*"))  # refused before anything was written
 
 
+def test_upload_that_cannot_be_written_on_the_server(app_env):
+    at = new_app()
+    (app_env / "uploads").write_text("a file where the uploads folder should be")
+    upload_and_analyse(at, "jumping.mp4", TEST_CLIP.read_bytes())
+    assert len(at.error) == 1 and "could not be written on the server" in at.error[0].value
+    assert "PHYSIO_DATA_DIR" in at.error[0].value
+    assert at.file_uploader[0].value is not None  # the file is still there to try again
+
+
 def test_stored_sessions_detail_and_progress(app_env, make_uiprmd_session_result):
     """Real UI-PRMD squats saved twice for one athlete, read back by the pages."""
     from physio_core.store import get_or_create_athlete, init_db, save_session_result
