@@ -37,6 +37,7 @@ session id after stop; the browser test reads it to see what the server processe
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import logging
 import os
@@ -343,6 +344,7 @@ class LiveSession:
         self._principal: str | None = None
         self._recorder: _VideoRecorder | None = None
         self._video_path: Path | None = None
+        self._record_failure: str | None = None  # why the recording stopped; the analysis goes on
         self._reps_completed = 0  # the counter's completed reps at the last frame
         self._reps_sent = 0  # index of the last rep handed to the assessor
         self._sent_end_frame = -1  # and its last frame
@@ -615,13 +617,45 @@ class LiveSession:
         return None
 
     def _record(self, rgb: np.ndarray, t: float) -> None:
+        import av
+
+        if self._record_failure is not None:
+            return
+        try:
+            if self._recorder is None:
+                stamp = (self._started_at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+                path = self.settings.data_dir / "videos" / f"live_{stamp}_{id(self):x}.mp4"
+                h, w = rgb.shape[:2]
+                self._video_path = path
+                self._recorder = _VideoRecorder(path, w // 2 * 2, h // 2 * 2)
+            self._recorder.write(rgb, t)
+        except (OSError, av.FFmpegError) as exc:  # a full disk, a blocked data folder
+            log.warning("live recording stopped at %.1f s: %s", t, exc)
+            self._record_failure = (f"The video recording stopped at {t:.1f} s ({exc}); the analysis "
+                                    f"went on. Free disk space under {self.settings.data_dir} to record.")
+            self._close_recorder()
+
+    def _close_recorder(self) -> None:
+        """Finish the video file; one that cannot be finished is removed (it would not play)."""
+        import av
+
         if self._recorder is None:
-            stamp = (self._started_at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
-            path = self.settings.data_dir / "videos" / f"live_{stamp}_{id(self):x}.mp4"
-            h, w = rgb.shape[:2]
-            self._recorder = _VideoRecorder(path, w // 2 * 2, h // 2 * 2)
-            self._video_path = path
-        self._recorder.write(rgb, t)
+            if self._record_failure is not None and self._video_path is not None:
+                with contextlib.suppress(OSError):  # opened but never became a recorder
+                    self._video_path.unlink()
+                self._video_path = None
+            return
+        recorder, self._recorder = self._recorder, None
+        try:
+            recorder.close()
+        except (OSError, av.FFmpegError) as exc:
+            log.warning("live recording could not be finished: %s", exc)
+            self._record_failure = self._record_failure or (
+                f"The video recording could not be finished ({exc}). Free disk space under "
+                f"{self.settings.data_dir} to record.")
+            with contextlib.suppress(OSError):
+                self._video_path.unlink()
+            self._video_path = None
 
     # ------------------------------------------------------------------ storage
 
@@ -822,9 +856,7 @@ class LiveSession:
                 return None
             seq, _ = self._series_locked(0)
             backend, started = self._backend, self._started_at or datetime.now(UTC)
-        if self._recorder is not None:
-            self._recorder.close()
-            self._recorder = None
+        self._close_recorder()
         n_person = int(seq.valid.sum())
         filtered = smooth_sequence(seq) if n_person >= 2 else seq
         reps = list(self._counter.finish()) if self._counter is not None else []
@@ -834,6 +866,8 @@ class LiveSession:
         elif n_person < LOW_COVERAGE * len(seq):
             warnings.append(f"The person was in view in only {n_person / len(seq):.0%} of the "
                             "processed frames: angles and reps may be incomplete.")
+        if self._record_failure is not None:
+            warnings.append(self._record_failure)
         result = SessionResult(
             pose=filtered,
             angles=compute_angles(filtered),
@@ -890,9 +924,7 @@ class LiveSession:
         self._stop_storer()
         with self._lock:
             self._stopped = True
-        if self._recorder is not None:
-            self._recorder.close()
-            self._recorder = None
+        self._close_recorder()
 
     @property
     def worker_alive(self) -> bool:

@@ -236,6 +236,23 @@ def test_record_video_keeps_the_raw_frames(frames, engine, tmp_path):
     assert detail.data["video"]["series"]["path"] == [str(outcome.video_path)]
 
 
+def test_a_recording_that_cannot_be_written_does_not_stop_the_analysis(frames, engine, tmp_path):
+    from physio_core.store import create_user
+
+    athlete = create_user(engine, None, "Recorded Athlete")
+    (tmp_path / "videos").write_text("a file where the videos folder should be")  # as a full disk would
+    cfg = LiveConfig(athlete_id=athlete.id, record_video=True, idle_timeout_s=60)
+    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=engine)
+    feed_one_by_one(session, frames[:5])
+    snap = session.snapshot()
+    assert snap.error is None and snap.frames_processed == 5
+    outcome = session.stop()
+    assert outcome.session_id is not None and outcome.video_path is None
+    assert outcome.result.frames == 5
+    [said] = [w for w in outcome.result.warnings if "recording" in w]
+    assert said.startswith("The video recording stopped at 0.0 s") and "the analysis went on" in said
+
+
 def test_database_away_keeps_the_session_until_it_is_back(frames, tmp_path, pg_databases):
     """The database cannot be reached from START to STOP (on a real Postgres server: the
     session's database does not exist yet): the whole session waits in memory, and
