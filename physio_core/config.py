@@ -71,9 +71,10 @@ def _describe(err: ValidationError | SettingsError) -> str:
     if isinstance(err, ValidationError):
         lines = []
         for e in err.errors():
-            given = repr(e.get("input"))
+            field = str(e["loc"][0])
+            given = "(hidden)" if "password" in field or "url" in field else repr(e.get("input"))
             given = given if len(given) <= 60 else given[:57] + "..."
-            lines.append(f"{_variable(str(e['loc'][0]))}={given}: {e['msg']}")
+            lines.append(f"{_variable(field)}={given}: {e['msg']}")
         return "; ".join(lines)
     m = re.search(r'field "(\w+)"', str(err))
     name = _variable(m[1]) if m else "a setting"
