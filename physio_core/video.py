@@ -109,14 +109,15 @@ def _open(path: Path) -> av.container.InputContainer:
         ) from exc
 
 
-def _stream_rotation(stream: av.video.stream.VideoStream) -> int:
-    # phones store portrait clips as landscape frames plus a display-matrix rotation
+def _display_rotation(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
+    """The counter-clockwise rotation (0, 90, 180, 270) a player applies to the stored frames.
+
+    Phones store portrait clips as landscape frames plus a display matrix. PyAV hands the
+    matrix out with the decoded frames only, so the first frame is decoded here."""
     try:
-        for side in stream.side_data or ():
-            rot = getattr(side, "rotation", None)
-            if rot is not None:
-                return int(round(rot)) % 360
-    except Exception:  # side data layouts differ between PyAV versions; rotation is optional
+        for frame in container.decode(stream):
+            return int(round((frame.rotation or 0) / 90.0)) * 90 % 360
+    except av.error.FFmpegError:  # a damaged first frame: the reader reports the damage
         pass
     return 0
 
@@ -165,7 +166,7 @@ def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> Vi
             duration_s=duration,
             codec=ctx.name or "",
             size_bytes=size,
-            rotation=_stream_rotation(stream),
+            rotation=_display_rotation(container, stream),
         )
     max_s = _max_video_s(settings)
     if info.duration_s > max_s:

@@ -409,3 +409,25 @@ def one_way_moves(seconds: float = 8.0):
         other, bounds, _ = uiprmd_set([(CLASS_NAMES[(m + 3) % N_MOVEMENTS], s, True)])
         moves.append(one_way(start.joints[0], other.joints[sum(bounds[0]) // 2], seconds, seed=m))
     return moves
+
+
+# ---------------------------------------------------------------- video files
+
+
+def write_phone_clip(dst: Path, upright: list[np.ndarray], fps: int = 30) -> Path:
+    """How a phone stores a portrait clip: landscape frames (the picture turned 90° clockwise)
+    plus a display matrix telling players to turn it back."""
+    import av
+
+    with av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.height, stream.width = upright[0].shape[1], upright[0].shape[0]
+        stream.pix_fmt = "yuv420p"
+        stream.set_display_rotation(90)
+        for rgb in upright:
+            stored = np.ascontiguousarray(np.rot90(rgb, k=-1))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(stored, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return dst

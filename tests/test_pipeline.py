@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import write_phone_clip
 from physio_core.kinematics import ANGLE_NAMES
 from physio_core.pipeline import (
     FrameAnalyzer,
@@ -18,6 +19,7 @@ from physio_core.pipeline import (
     time_spans,
 )
 from physio_core.pose.embedded import EmbeddedPoseEstimator
+from physio_core.skeleton import J
 from physio_core.video import VideoReader
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,6 +98,21 @@ def test_the_other_person_is_reported_not_followed(result):
              for i, j in zip(valid[:-1], valid[1:]) if j == i + 1]
     assert max(steps) < 100  # pixels on a 640 px frame
     assert any("person" in w.lower() for w in result.warnings), result.warnings
+
+
+def test_portrait_phone_clip_is_analysed_upright(result, tmp_path):
+    """The two jumping jacks as a phone stores a portrait clip (frames turned, display matrix):
+    the skeleton stands upright and the same reps are found as in the upright clip."""
+    upright = [f.rgb[:, 120:600] for f in VideoReader(CLIP, max_side=None, threaded=False)
+               if f.index < JUMPING.stop]
+    phone = analyze_video(write_phone_clip(tmp_path / "portrait.mp4", upright))
+    assert phone.pose.valid.mean() >= 0.95
+    joints = phone.pose.joints[phone.pose.valid]
+    assert (joints[:, J.HEAD, 1] - joints[:, J.R_ANKLE, 1] > 1.0).all()  # +Y up: head over feet
+    assert phone.rep_count >= 2
+    first = phone.reps[0]
+    assert first.angle.startswith(("shoulder_abduction", "shoulder_flexion")) and first.rom_deg > 100
+    assert abs(first.start_s - result.reps[0].start_s) < 0.2
 
 
 def test_progress_reported(result, progress_calls):

@@ -11,6 +11,7 @@ import av
 import numpy as np
 import pytest
 
+from conftest import write_phone_clip
 from physio_core.config import Settings
 from physio_core.video import (
     NotAVideoError,
@@ -72,6 +73,20 @@ def test_consumer_can_stop_early():
     first = next(it)
     it.close()  # must not hang on the background decoder
     assert first.index == 0
+
+
+def test_portrait_phone_clip_comes_out_upright(tmp_path):
+    upright = [f.rgb[:, 120:600] for f in VideoReader(CLIP, max_side=None, threaded=False) if f.index < 12]
+    assert upright[0].shape == (720, 480, 3)  # portrait
+    clip = write_phone_clip(tmp_path / "portrait.mp4", upright)
+    info = probe_video(clip)
+    assert (info.width, info.height, info.rotation) == (720, 480, 90)  # stored landscape
+    frames = list(VideoReader(clip, max_side=None))
+    assert len(frames) == 12 and frames[5].rgb.shape == (720, 480, 3)
+    # the picture itself is upright (H.264 is lossy), not merely the right shape
+    assert np.abs(frames[5].rgb.astype(int) - upright[5]).mean() < 8
+    assert np.abs(frames[5].rgb.astype(int) - upright[5][::-1, ::-1]).mean() > 30
+    assert np.abs(read_frame(clip, 5, max_side=None).astype(int) - upright[5]).mean() < 8
 
 
 def test_read_frame_matches_sequential_decode():
