@@ -63,7 +63,8 @@ with st.expander("File formats"):
     st.markdown(
         "- **Generic CSV**, one file per set, with a header: `time_s,acc_x,acc_y,acc_z` and "
         "optionally `gyr_x,gyr_y,gyr_z` (all three). Time in seconds, acceleration in g with "
-        "gravity, gyroscope in deg/s.\n"
+        "gravity, gyroscope in deg/s. Columns may be separated by `;` or tabs and numbers may "
+        "use a decimal comma, as spreadsheets save them in many countries.\n"
         "- **MetaMotion** (MetaWear app export): the accelerometer file of the set, with its "
         "gyroscope file if you have it (upload both at once).\n\n"
         "Wear the sensor on the wrist, as for the training data.")

@@ -108,6 +108,21 @@ def test_generic_csv_round_trip(sets, tmp_path):
     assert np.array_equal(z.acc, y.acc)
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_generic_csv_from_a_european_spreadsheet(sets, tmp_path, sep):
+    """';' or tabs between columns and a decimal comma, as spreadsheets in much of Europe save."""
+    x = _by_label(sets, "C-row-medium").load()
+    path = tmp_path / "set.csv"
+    write_imu_csv(x, path)
+    comma = read_imu_csv(path)
+    lines = path.read_text().splitlines()
+    euro = "\n".join(line.replace(",", sep).replace(".", ",") for line in lines)
+    assert euro.splitlines()[2].count(",") == 7  # decimal commas in every value of a data row
+    y = read_imu_csv(euro.encode("utf-8-sig"), name="export.csv")  # Excel also adds a BOM
+    assert np.array_equal(y.times, comma.times)
+    assert np.array_equal(y.acc, comma.acc) and np.array_equal(y.gyr, comma.gyr)
+
+
 def test_generic_csv_without_gyroscope(sets):
     x = _by_label(sets, "C-row-medium").load()
     text = "time_s,acc_x,acc_y,acc_z\n" + "\n".join(

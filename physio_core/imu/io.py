@@ -158,18 +158,33 @@ def _expected_generic() -> str:
     )
 
 
+def _separator(data: bytes) -> str:
+    """The column separator named by the header line: ``,``, else ``;`` (spreadsheets in much of
+    Europe, which also write ``,`` as the decimal mark) or a tab."""
+    head = data[:4096].split(b"\n", 1)[0]
+    for sep in (b",", b";", b"\t"):
+        if sep in head:
+            return sep.decode()
+    return ","
+
+
 def read_imu_csv(source: str | Path | IO[str] | IO[bytes] | bytes, name: str = "") -> ImuSeries:
     """Read a sensor CSV: the generic format, or a single MetaMotion accelerometer export.
 
-    ``source`` is a path, an open file, or the raw bytes of an upload.
+    ``source`` is a path, an open file, or the raw bytes of an upload. Columns may be separated
+    by ``,``, ``;`` or tabs, and numbers may use a decimal comma.
     Raises ImuFormatError naming the expected columns when the file does not fit.
     """
-    if isinstance(source, bytes):
-        source = io.BytesIO(source)
     if isinstance(source, (str, Path)):
         name = name or Path(source).name
+        data = Path(source).read_bytes()
+    elif isinstance(source, bytes):
+        data = source
+    else:
+        raw = source.read()
+        data = raw.encode() if isinstance(raw, str) else raw
     try:
-        df = pd.read_csv(source)
+        df = pd.read_csv(io.BytesIO(data), sep=_separator(data))
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
         raise ImuFormatError(f"{name or 'file'}: not a readable CSV ({exc}); {_expected_generic()}")
     df.columns = [str(c).strip() for c in df.columns]
@@ -207,8 +222,14 @@ def write_imu_csv(series: ImuSeries, path: str | Path) -> None:
     pd.DataFrame(data).to_csv(path, index=False, float_format="%.6g")
 
 
+def _number(column: pd.Series) -> pd.Series:
+    if not pd.api.types.is_numeric_dtype(column):  # text: maybe a decimal comma ("0,981")
+        column = column.astype(str).str.strip().str.replace(",", ".", regex=False)
+    return pd.to_numeric(column, errors="coerce")
+
+
 def _numeric(df: pd.DataFrame, cols: list[str], name: str) -> np.ndarray:
-    values = df[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    values = df[cols].apply(_number).to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
         row, col = np.argwhere(bad)[0]
