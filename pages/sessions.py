@@ -14,19 +14,32 @@ st.title("Sessions")
 engine = require_engine()
 
 from pages._auth import require_user  # noqa: E402
-from physio_core.store import list_sessions  # noqa: E402
+from physio_core.store import count_sessions, list_sessions  # noqa: E402
+
+PAGE_SIZE = 200
 
 require_user(engine)  # also when the script is reached without the app shell's login gate
 
 athlete_id = current_athlete_id()
 only_athlete = st.toggle("Only the athlete picked in the sidebar", value=athlete_id is not None,
                          disabled=athlete_id is None)
+which = {"viewer_id": viewer_id(), "athlete_id": athlete_id if only_athlete else None}
 try:
-    rows = list_sessions(engine, viewer_id=viewer_id(),
-                         athlete_id=athlete_id if only_athlete else None)
+    total = count_sessions(engine, **which)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = 1
+    if pages > 1:
+        if st.session_state.get("sessions_page", 1) > pages:  # fewer sessions since (a filter)
+            st.session_state["sessions_page"] = pages
+        page = int(st.number_input(f"Page (of {pages}, newest first)", min_value=1, max_value=pages,
+                                   step=1, key="sessions_page"))
+    rows = list_sessions(engine, **which, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
 except Exception as exc:
     st.error(f"Could not read the sessions: {exc}")
     st.stop()
+if pages > 1:
+    first = (page - 1) * PAGE_SIZE + 1
+    st.caption(f"Sessions {first}–{first + len(rows) - 1} of {total}.")
 
 if not rows:
     st.info("No session yet. Analyse a video on **Upload analysis** (or run a live session) "

@@ -215,6 +215,28 @@ def test_upload_that_cannot_be_written_on_the_server(app_env):
     assert at.file_uploader[0].value is not None  # the file is still there to try again
 
 
+def test_sessions_page_pages_through_more_than_it_shows_at_once(app_env):
+    from datetime import UTC, datetime, timedelta
+
+    from physio_core.store import get_or_create_athlete, init_db, start_session
+
+    engine = init_db()
+    athlete = get_or_create_athlete(engine, "Regular")
+    day0 = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    ids = [start_session(engine, athlete.id, exercise="deep_squat", started_at=day0 + timedelta(days=d))
+           for d in range(205)]
+    at = new_app()
+    at.switch_page("pages/sessions.py")
+    at.run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["id"][:2]) == ids[::-1][:2] and len(at.dataframe[0].value) == 200
+    assert at.caption[-1].value == "Sessions 1–200 of 205."
+    at.number_input(key="sessions_page").set_value(2)
+    at.run()
+    assert list(at.dataframe[0].value["id"]) == ids[4::-1]  # the five oldest
+    assert at.caption[-1].value == "Sessions 201–205 of 205."
+
+
 def test_stored_sessions_detail_and_progress(app_env, make_uiprmd_session_result):
     """Real UI-PRMD squats saved twice for one athlete, read back by the pages."""
     from physio_core.store import get_or_create_athlete, init_db, save_session_result
