@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent
 st.set_page_config(page_title="PhysioTrack", page_icon=":material/accessibility_new:", layout="wide")
 load_secrets_into_env()  # .streamlit/secrets.toml -> environment, before any setting is read
 try:
-    get_settings(), auth_settings()
+    _ = get_settings(), auth_settings()  # an assignment: Streamlit would draw a bare expression
 except ConfigError as exc:
     st.error(f"PhysioTrack cannot start: a setting is wrong. {exc}. Fix it in the environment "
              "or in .env and restart the app.")

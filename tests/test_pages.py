@@ -40,6 +40,7 @@ def new_app() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=240)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    assert not at.json  # nothing drawn by accident (Streamlit draws a bare expression)
     at.text_input(key="login_email").input(ADMIN_EMAIL)
     at.text_input(key="login_password").input(ADMIN_PASSWORD)
     next(b for b in at.button if b.label == "Log in").click()
@@ -84,6 +85,7 @@ def test_every_page_renders_on_an_empty_database(app_env):
         at.run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert not at.error, (page, [e.value for e in at.error])
+        assert not at.json, page
         assert at.title[0].value == title
         if page in limits:  # the widget's own "... MB per file" is the page's limit
             assert at.file_uploader[0].proto.max_upload_size_mb == limits.pop(page)
