@@ -95,6 +95,10 @@ def test_video_mode_follows_a_moving_person_and_resets():
         est.reset()
         assert est.detect(np.zeros((h, canvas_w, 3), np.uint8), 0.0) == []
         assert len(est.detect(canvas, 0.033)) == 1
+        # the graph runs on the capture times (a private field of MediaPipe's legacy API: this
+        # fails, rather than the smoothing silently falling back to 30 fps, if it goes away)
+        est.detect(canvas, 0.5)
+        assert est._pose._simulated_timestamp == 500_000
     with pytest.raises(RuntimeError, match="closed"):
         est.detect(canvas, 1.0)
 
