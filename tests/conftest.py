@@ -414,18 +414,18 @@ def one_way_moves(seconds: float = 8.0):
 # ---------------------------------------------------------------- video files
 
 
-def write_phone_clip(dst: Path, upright: list[np.ndarray], fps: int = 30) -> Path:
-    """How a phone stores a portrait clip: landscape frames (the picture turned 90° clockwise)
-    plus a display matrix telling players to turn it back."""
+def write_phone_clip(dst: Path, upright: list[np.ndarray], fps: int = 30, rotation: int = 90) -> Path:
+    """How a phone stores a portrait clip: landscape frames (the picture turned ``rotation``
+    degrees clockwise) plus a display matrix telling players to turn it back (iPhones: -90)."""
     import av
 
     with av.open(str(dst), "w") as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.height, stream.width = upright[0].shape[1], upright[0].shape[0]
         stream.pix_fmt = "yuv420p"
-        stream.set_display_rotation(90)
+        stream.set_display_rotation(rotation)
         for rgb in upright:
-            stored = np.ascontiguousarray(np.rot90(rgb, k=-1))
+            stored = np.ascontiguousarray(np.rot90(rgb, k=-rotation // 90))
             for packet in stream.encode(av.VideoFrame.from_ndarray(stored, format="rgb24")):
                 out.mux(packet)
         for packet in stream.encode():

@@ -75,12 +75,13 @@ def test_consumer_can_stop_early():
     assert first.index == 0
 
 
-def test_portrait_phone_clip_comes_out_upright(tmp_path):
+@pytest.mark.parametrize("rotation", [90, -90])
+def test_portrait_phone_clip_comes_out_upright(tmp_path, rotation):
     upright = [f.rgb[:, 120:600] for f in VideoReader(CLIP, max_side=None, threaded=False) if f.index < 12]
     assert upright[0].shape == (720, 480, 3)  # portrait
-    clip = write_phone_clip(tmp_path / "portrait.mp4", upright)
+    clip = write_phone_clip(tmp_path / "portrait.mp4", upright, rotation=rotation)
     info = probe_video(clip)
-    assert (info.width, info.height, info.rotation) == (720, 480, 90)  # stored landscape
+    assert (info.width, info.height, info.rotation) == (720, 480, rotation % 360)  # stored landscape
     frames = list(VideoReader(clip, max_side=None))
     assert len(frames) == 12 and frames[5].rgb.shape == (720, 480, 3)
     # the picture itself is upright (H.264 is lossy), not merely the right shape
