@@ -18,10 +18,13 @@ from physio_core.store import (  # noqa: E402
     Role,
     StorageUnavailable,
     codec,
+    count_sessions,
     get_session_detail,
     list_sessions,
     progress_for_athlete,
 )
+
+PICKER_SIZE = 200  # sessions offered in the picker when no ?id= is given
 
 
 def _against_previous(session) -> None:
@@ -52,13 +55,15 @@ if me is not None:
 raw = st.query_params.get("id")
 session_id = int(raw) if raw is not None and str(raw).isdigit() else None
 if session_id is None:
-    rows = list_sessions(engine, viewer_id=viewer_id(), limit=200)
+    rows = list_sessions(engine, viewer_id=viewer_id(), limit=PICKER_SIZE)
     if not rows:
         st.info("No session stored yet.")
         st.stop()
     labels = {r.id: f"#{r.id} · {r.started_at:%Y-%m-%d %H:%M} · {r.athlete_name} · "
                     f"{pretty_exercise(r.exercise)}" for r in rows}
     session_id = st.selectbox("Session", list(labels), format_func=labels.get)
+    if len(rows) == PICKER_SIZE and (total := count_sessions(engine, viewer_id=viewer_id())) > PICKER_SIZE:
+        st.caption(f"The newest {PICKER_SIZE} of {total} sessions; older ones open from **Sessions**.")
 
 try:
     detail = get_session_detail(engine, session_id, viewer_id=viewer_id())

@@ -237,6 +237,11 @@ def test_sessions_page_pages_through_more_than_it_shows_at_once(app_env):
     at.run()
     assert list(at.dataframe[0].value["id"]) == ids[4::-1]  # the five oldest
     assert at.caption[-1].value == "Sessions 201–205 of 205."
+    at.switch_page("pages/session_detail.py")
+    at.run()
+    assert not at.exception
+    assert len(next(s for s in at.selectbox if s.label == "Session").options) == 200
+    assert "The newest 200 of 205 sessions" in " ".join(c.value for c in at.caption)
 
 
 def test_stored_sessions_detail_and_progress(app_env, make_uiprmd_session_result):
