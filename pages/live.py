@@ -106,6 +106,8 @@ def _panels(session: LiveSession) -> None:
         st.error(snap.error)
     if snap.message:
         st.warning(snap.message, icon=":material/accessibility_new:")
+    if snap.recording_problem:
+        st.warning(snap.recording_problem, icon=":material/videocam_off:")
     c1, c2, c3 = st.columns(3)
     c1.metric("Reps", snap.rep_count)
     c2.metric("Processed fps", f"{snap.fps:.1f}")

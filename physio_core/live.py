@@ -184,6 +184,7 @@ class LiveSnapshot:
     recognised: Recognition | None = None  # "auto": the exercise in the last few seconds
     reps_judged: int = 0  # reps of the set the mistake model has judged so far
     reps_correct: int = 0  # of those, judged correct
+    recording_problem: str | None = None  # why "Record video" stopped recording (analysis goes on)
 
     def stats(self) -> dict[str, Any]:
         """The JSON-friendly counters (no chart, no poses), as written to the debug stats file."""
@@ -800,6 +801,7 @@ class LiveSession:
                 recognised=self._recognised,
                 reps_judged=len(self._mistakes),
                 reps_correct=sum(m == "correct" for m in self._mistakes.values()),
+                recording_problem=self._record_failure,
             )
 
     def latencies_ms(self, start: int = 0) -> np.ndarray:

@@ -246,6 +246,7 @@ def test_a_recording_that_cannot_be_written_does_not_stop_the_analysis(frames, e
     feed_one_by_one(session, frames[:5])
     snap = session.snapshot()
     assert snap.error is None and snap.frames_processed == 5
+    assert snap.recording_problem.startswith("The video recording stopped at 0.0 s")  # said while live
     outcome = session.stop()
     assert outcome.session_id is not None and outcome.video_path is None
     assert outcome.result.frames == 5
