@@ -26,18 +26,18 @@ only_athlete = st.toggle("Only the athlete picked in the sidebar", value=athlete
 which = {"viewer_id": viewer_id(), "athlete_id": athlete_id if only_athlete else None}
 try:
     total = count_sessions(engine, **which)
-    pages = max(1, -(-total // PAGE_SIZE))
+    n_pages = max(1, -(-total // PAGE_SIZE))
     page = 1
-    if pages > 1:
-        if st.session_state.get("sessions_page", 1) > pages:  # fewer sessions since (a filter)
-            st.session_state["sessions_page"] = pages
-        page = int(st.number_input(f"Page (of {pages}, newest first)", min_value=1, max_value=pages,
+    if n_pages > 1:
+        if st.session_state.get("sessions_page", 1) > n_pages:  # fewer sessions since (a filter)
+            st.session_state["sessions_page"] = n_pages
+        page = int(st.number_input(f"Page (of {n_pages}, newest first)", min_value=1, max_value=n_pages,
                                    step=1, key="sessions_page"))
     rows = list_sessions(engine, **which, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
 except Exception as exc:
     st.error(f"Could not read the sessions: {exc}")
     st.stop()
-if pages > 1:
+if n_pages > 1:
     first = (page - 1) * PAGE_SIZE + 1
     st.caption(f"Sessions {first}–{first + len(rows) - 1} of {total}.")
 
