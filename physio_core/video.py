@@ -61,10 +61,17 @@ class VideoInfo:
     codec: str
     size_bytes: int
     rotation: int = 0  # display rotation in degrees the container asks for
+    pixel_aspect: float = 1.0  # width / height of one stored pixel (camcorders store 4:3 pixels)
+
+    @property
+    def display_width(self) -> int:
+        """The stored width stretched to square pixels, as a player shows the picture."""
+        return max(2, round(self.width * self.pixel_aspect))
 
     def scaled_size(self, max_side: int | None) -> tuple[int, int]:
-        """(width, height) after fitting the longer side into ``max_side`` (even numbers)."""
-        return fit_size(self.width, self.height, max_side)
+        """(width, height) in square pixels after fitting the longer side into ``max_side``
+        (even numbers). Angles are measured on these frames, so non-square pixels are undone."""
+        return fit_size(self.display_width, self.height, max_side)
 
 
 class VideoFrame(NamedTuple):
@@ -122,6 +129,14 @@ def _display_rotation(container: av.container.InputContainer, stream: av.video.s
     return 0
 
 
+def _pixel_aspect(stream: av.video.stream.VideoStream) -> float:
+    """The sample aspect ratio the stream declares, 1.0 when it declares none or nonsense."""
+    sar = stream.sample_aspect_ratio or stream.codec_context.sample_aspect_ratio
+    if not sar or not (0.2 <= float(sar) <= 5.0):
+        return 1.0
+    return float(sar)
+
+
 def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> VideoInfo:
     """Read the container header only: size, fps, frame count, duration, picture size.
 
@@ -167,6 +182,7 @@ def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> Vi
             codec=ctx.name or "",
             size_bytes=size,
             rotation=_display_rotation(container, stream),
+            pixel_aspect=_pixel_aspect(stream),
         )
     max_s = _max_video_s(settings)
     if info.duration_s > max_s:

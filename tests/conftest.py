@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -412,6 +413,28 @@ def one_way_moves(seconds: float = 8.0):
 
 
 # ---------------------------------------------------------------- video files
+
+
+def write_anamorphic_clip(dst: Path, frames: list[np.ndarray], pixel_aspect: Fraction, fps: int = 30) -> Path:
+    """How a camcorder stores non-square pixels: each picture squeezed to ``1 / pixel_aspect``
+    of its width, plus the sample aspect ratio telling players to stretch it back."""
+    import av
+
+    height, width = frames[0].shape[:2]
+    stored_width = round(width / pixel_aspect / 2) * 2
+    with av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height = stored_width, height
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.sample_aspect_ratio = pixel_aspect
+        for rgb in frames:
+            squeezed = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+                width=stored_width, height=height, format="yuv420p", interpolation="AREA")
+            for packet in stream.encode(squeezed):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return dst
 
 
 def write_phone_clip(dst: Path, upright: list[np.ndarray], fps: int = 30, rotation: int = 90) -> Path:

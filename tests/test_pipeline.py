@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import write_phone_clip
+from fractions import Fraction
+
+from conftest import write_anamorphic_clip, write_phone_clip
 from physio_core.kinematics import ANGLE_NAMES
 from physio_core.pipeline import (
     FrameAnalyzer,
@@ -113,6 +115,27 @@ def test_portrait_phone_clip_is_analysed_upright(result, tmp_path):
     first = phone.reps[0]
     assert first.angle.startswith(("shoulder_abduction", "shoulder_flexion")) and first.rom_deg > 100
     assert abs(first.start_s - result.reps[0].start_s) < 0.2
+
+
+def _body_width_to_height(pose, frames: slice) -> float:
+    """Median (hip width + shoulder width) / trunk height of the 2D keypoints, in pixels."""
+    kp = pose.keypoints_2d[frames][pose.valid[frames]]
+    width = (np.abs(kp[:, J.L_HIP, 0] - kp[:, J.R_HIP, 0])
+             + np.abs(kp[:, J.L_SHOULDER, 0] - kp[:, J.R_SHOULDER, 0]))
+    return float(np.median(width / np.abs(kp[:, J.NECK, 1] - kp[:, J.PELVIS, 1])))
+
+
+def test_camcorder_clip_with_non_square_pixels_keeps_its_proportions(result, tmp_path):
+    """The jumping jacks stored as an HDV camcorder does (pixels 4:3 wide, picture squeezed):
+    the body keeps its proportions, so its angles are those of the square-pixel clip."""
+    frames = [f.rgb for f in VideoReader(CLIP, max_side=None, threaded=False) if f.index < JUMPING.stop]
+    hdv = analyze_video(write_anamorphic_clip(tmp_path / "hdv.mp4", frames, Fraction(4, 3)))
+    assert hdv.pose.keypoints_2d.shape[0] == JUMPING.stop and hdv.pose.valid.mean() >= 0.95
+    ref = _body_width_to_height(result.pose, JUMPING)
+    assert abs(_body_width_to_height(hdv.pose, JUMPING) / ref - 1) < 0.08
+    assert hdv.rep_count == 2
+    for rep, ref_rep in zip(hdv.reps, result.reps):
+        assert rep.angle == ref_rep.angle and abs(rep.rom_deg - ref_rep.rom_deg) < 15
 
 
 def test_progress_reported(result, progress_calls):

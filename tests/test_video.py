@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import write_phone_clip
+from conftest import write_anamorphic_clip, write_phone_clip
 from physio_core.config import Settings
 from physio_core.video import (
     NotAVideoError,
@@ -88,6 +88,32 @@ def test_portrait_phone_clip_comes_out_upright(tmp_path, rotation):
     assert np.abs(frames[5].rgb.astype(int) - upright[5]).mean() < 8
     assert np.abs(frames[5].rgb.astype(int) - upright[5][::-1, ::-1]).mean() > 30
     assert np.abs(read_frame(clip, 5, max_side=None).astype(int) - upright[5]).mean() < 8
+
+
+def _disc(height: int, width: int, radius: int) -> np.ndarray:
+    yy, xx = np.mgrid[:height, :width]
+    img = np.zeros((height, width, 3), np.uint8)
+    img[(xx - width / 2) ** 2 + (yy - height / 2) ** 2 < radius**2] = 255
+    return img
+
+
+def _extent(mask: np.ndarray, axis: int) -> int:
+    return int(np.flatnonzero(mask.any(axis=axis)).ptp()) + 1
+
+
+@pytest.mark.parametrize("pixel_aspect", [Fraction(4, 3), Fraction(8, 9)])
+def test_non_square_pixels_come_out_square(tmp_path, pixel_aspect):
+    """A camcorder clip stores 4:3 (HDV) or 8:9 (DV NTSC) pixels: a disc must come out round,
+    else every angle with a horizontal part is measured on a stretched body."""
+    clip = write_anamorphic_clip(tmp_path / "dv.mp4", [_disc(480, 640, 150)] * 4, pixel_aspect)
+    info = probe_video(clip)
+    assert info.width == round(640 / pixel_aspect / 2) * 2 and info.pixel_aspect == float(pixel_aspect)
+    reader = VideoReader(clip, max_side=None)
+    assert reader.output_size == (640, 480)
+    for rgb in [next(iter(reader)).rgb, read_frame(clip, 2, max_side=None)]:
+        disc = rgb.mean(axis=2) > 128
+        assert abs(_extent(disc, 0) - _extent(disc, 1)) <= 4, (_extent(disc, 0), _extent(disc, 1))
+    assert VideoReader(clip, max_side=320).output_size == (320, 240)
 
 
 def test_read_frame_matches_sequential_decode():
