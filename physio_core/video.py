@@ -23,7 +23,8 @@ import numpy as np
 
 from physio_core.config import Settings, get_settings
 
-VIDEO_EXTENSIONS = ("mp4", "mov", "avi", "webm", "mkv", "m4v")
+# phones (mp4, mov, 3gp), cameras and camcorders (AVCHD mts/m2ts, DVD mpg), screen and web exports
+VIDEO_EXTENSIONS = ("mp4", "mov", "avi", "webm", "mkv", "m4v", "mts", "m2ts", "mpg", "3gp")
 
 
 class VideoError(ValueError):

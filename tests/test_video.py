@@ -14,6 +14,7 @@ import pytest
 from conftest import write_anamorphic_clip, write_phone_clip
 from physio_core.config import Settings
 from physio_core.video import (
+    VIDEO_EXTENSIONS,
     NotAVideoError,
     NoVideoStreamError,
     VideoError,
@@ -114,6 +115,28 @@ def test_non_square_pixels_come_out_square(tmp_path, pixel_aspect):
         disc = rgb.mean(axis=2) > 128
         assert abs(_extent(disc, 0) - _extent(disc, 1)) <= 4, (_extent(disc, 0), _extent(disc, 1))
     assert VideoReader(clip, max_side=320).output_size == (320, 240)
+
+
+@pytest.mark.parametrize("ext", VIDEO_EXTENSIONS)
+def test_every_offered_file_type_is_read(tmp_path, ext):
+    """The upload page offers these types: a clip stored in each container is read whole."""
+    codec = {"webm": "libvpx-vp9", "mpg": "mpeg2video"}.get(ext, "libx264")
+    path = tmp_path / f"clip.{ext}"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(10):
+            grey = np.full((240, 320, 3), 20 * i, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(grey, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    info = probe_video(path)
+    assert (info.width, info.height, info.fps) == (320, 240, 25.0)
+    frames = list(VideoReader(path, max_side=None))
+    assert len(frames) == 10 and frames[0].time_s == 0.0
+    assert 0.3 < frames[-1].time_s < 0.45
+    assert abs(frames[5].rgb.mean() - 100) < 6  # the sixth frame, not a repeat of another
 
 
 def test_read_frame_matches_sequential_decode():
