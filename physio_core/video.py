@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import av
+from av.stream import Disposition
 import numpy as np
 
 from physio_core.config import Settings, get_settings
@@ -117,6 +118,16 @@ def _open(path: Path) -> av.container.InputContainer:
         ) from exc
 
 
+def _video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The recording a player would show, never a still stored as a video stream: streams
+    marked as cover art or thumbnails are passed over, and among the rest FFmpeg's choice
+    wins (an mkv may list an unmarked cover first)."""
+    still = Disposition.attached_pic | Disposition.still_image | Disposition.timed_thumbnails
+    moving = [s for s in container.streams.video if not s.disposition & still]
+    best = container.streams.best("video")
+    return best if best in moving else (moving[0] if moving else None)
+
+
 def _display_rotation(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
     """The counter-clockwise rotation (0, 90, 180, 270) a player applies to the stored frames.
 
@@ -153,9 +164,9 @@ def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> Vi
     if size == 0:
         raise NotAVideoError(f"'{path.name}' is empty.")
     with _open(path) as container:
-        if not container.streams.video:
+        stream = _video_stream(container)
+        if stream is None:
             raise NoVideoStreamError(f"'{path.name}' holds no video stream (audio only?).")
-        stream = container.streams.video[0]
         ctx = stream.codec_context
         if not ctx.width or not ctx.height:
             raise NotAVideoError(f"'{path.name}' has a video stream with no picture size.")
@@ -249,7 +260,7 @@ class VideoReader:
         t0: float | None = None
         decoded = 0
         with _open(self.info.path) as container:
-            stream = container.streams.video[0]
+            stream = _video_stream(container)
             stream.thread_type = "AUTO"  # frame + slice threads inside FFmpeg
             try:
                 for index, frame in enumerate(container.decode(stream)):
@@ -347,7 +358,7 @@ def read_frame(
     info = probe_video(path)
     width, height = info.scaled_size(max_side)
     with _open(info.path) as container:
-        stream = container.streams.video[0]
+        stream = _video_stream(container)
         rate = stream.average_rate or Fraction(int(round(info.fps * 1000)), 1000)
         target_s = index / float(rate)
         if stream.time_base is not None and index > 0:

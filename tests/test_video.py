@@ -196,11 +196,53 @@ def test_header_destroyed_is_refused(tmp_path):
         list(VideoReader(p))
 
 
-def test_audio_only_file_has_no_video_stream(tmp_path):
+def _add_cover_art(out: av.container.OutputContainer, attached: bool) -> av.video.stream.VideoStream:
+    """A still picture stored as its own video stream, as players keep album or cover art."""
+    cover = out.add_stream("mjpeg", rate=1)
+    cover.width, cover.height, cover.pix_fmt = 160, 120, "yuvj420p"
+    if attached:
+        cover.disposition = av.stream.Disposition.attached_pic
+    return cover
+
+
+def _write_cover_art(out: av.container.OutputContainer, cover: av.video.stream.VideoStream) -> None:
+    still = av.VideoFrame.from_ndarray(np.full((120, 160, 3), 200, np.uint8), format="rgb24")
+    for packet in cover.encode(still.reformat(format="yuvj420p")):
+        out.mux(packet)
+    for packet in cover.encode():
+        out.mux(packet)
+
+
+def test_cover_art_listed_first_is_passed_over(tmp_path):
+    """An mkv may list a still (cover, thumbnail) before the recording: the recording is read."""
+    path = tmp_path / "with_cover.mkv"
+    with av.open(str(path), "w") as out:
+        cover = _add_cover_art(out, attached=False)
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        _write_cover_art(out, cover)
+        for i in range(10):
+            grey = np.full((240, 320, 3), 20 * i, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(grey, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    assert av.open(str(path)).streams.video[0].codec_context.name == "mjpeg"
+    info = probe_video(path)
+    assert (info.codec, info.width, info.height, info.fps) == ("h264", 320, 240, 25.0)
+    assert len(list(VideoReader(path, max_side=None))) == 10
+    assert abs(read_frame(path, 5, max_side=None).mean() - 100) < 6
+
+
+@pytest.mark.parametrize("cover", [False, True], ids=["plain", "with-cover-art"])
+def test_audio_only_file_has_no_video_stream(tmp_path, cover):
     p = tmp_path / "voice.mp4"
     with av.open(str(p), "w") as out:
+        art = _add_cover_art(out, attached=True) if cover else None
         st = out.add_stream("aac", rate=16000)
         st.layout = "mono"
+        if art is not None:
+            _write_cover_art(out, art)
         t = np.arange(16000) / 16000
         samples = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
         frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
