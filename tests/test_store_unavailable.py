@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from physio_core.config import get_settings
 from physio_core.store import (
     PendingWrites,
     StorageUnavailable,
@@ -50,11 +51,20 @@ def test_sqlite_file_that_cannot_be_opened(tmp_path: Path):
     ("postgresql://clinic:s3cret@db.example.org:54x2/physio", "not a database address"),
     ("db.example.org:5432/physio", "not a database address"),
 ])
-def test_a_database_url_that_names_nothing_we_can_open(url, why):
-    with pytest.raises(StorageUnavailable) as info:
-        init_db(url)
+@pytest.mark.parametrize("given", ["environment", "argument"])
+def test_a_database_url_that_names_nothing_we_can_open(url, why, given, monkeypatch):
+    if given == "environment":
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+    try:
+        with pytest.raises(StorageUnavailable) as info:
+            init_db(None if given == "environment" else url)
+    finally:
+        get_settings.cache_clear()
     msg = str(info.value)
-    assert msg.startswith("DATABASE_URL cannot be used") and why in msg
+    # names where the address came from: the variable, or the address handed over (admin --database-url)
+    source = "DATABASE_URL" if given == "environment" else "The database address given"
+    assert msg.startswith(f"{source} cannot be used") and why in msg
     assert "postgresql://USER:PASSWORD@HOST:5432/DATABASE" in msg  # how to write it instead
     assert "s3cret" not in msg and "sqlalchemy" not in msg.lower()
 

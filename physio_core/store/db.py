@@ -108,27 +108,33 @@ def resolve_url(url: str | None = None) -> str:
     return url
 
 
-def bad_url(what: str) -> StorageUnavailable:
-    """DATABASE_URL names nothing we can open; ``what`` says why, without the address (it may
-    hold a password)."""
+def bad_url(what: str, source: str = "DATABASE_URL") -> StorageUnavailable:
+    """The address (from ``source``) names nothing we can open; ``what`` says why, without the
+    address (it may hold a password)."""
     return StorageUnavailable(
-        f"DATABASE_URL cannot be used: {what}. Write it as "
+        f"{source} cannot be used: {what}. Write it as "
         "postgresql://USER:PASSWORD@HOST:5432/DATABASE or sqlite:///PATH/TO/FILE.db.",
-        where="DATABASE_URL", reason=what,
+        where=source, reason=what,
     )
 
 
-def make_engine(url: str | None = None) -> Engine:
+def _source(url: str | None) -> str:
+    """Where the address comes from, for messages: the settings, or the caller (admin --database-url)."""
+    return "DATABASE_URL" if url is None else "The database address given"
+
+
+def make_engine(url: str | None = None, *, source: str | None = None) -> Engine:
     """An engine for ``url`` (default: settings); connects lazily, so it fails here only on an
-    address that names no database we can open (StorageUnavailable)."""
+    address that names no database we can open (StorageUnavailable, naming ``source``)."""
+    source = source or _source(url)
     url = resolve_url(url)
     try:
         u = make_url(url)
         u.port  # read lazily: a port that is not a number fails only here
     except (sa.exc.ArgumentError, ValueError) as err:
-        raise bad_url("it is not a database address (check its host, port and slashes)") from err
+        raise bad_url("it is not a database address (check its host, port and slashes)", source) from err
     if u.get_backend_name() not in ("sqlite", "postgresql"):
-        raise bad_url(f"'{u.get_backend_name()}' is neither PostgreSQL nor SQLite")
+        raise bad_url(f"'{u.get_backend_name()}' is neither PostgreSQL nor SQLite", source)
     kwargs: dict = {"json_serializer": _dumps, "pool_pre_ping": True}
     if u.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
@@ -139,7 +145,7 @@ def make_engine(url: str | None = None) -> Engine:
     try:
         engine = sa.create_engine(url, **kwargs)
     except (sa.exc.ArgumentError, ImportError) as err:
-        raise bad_url(f"its driver '{u.get_driver_name()}' is not installed here") from err
+        raise bad_url(f"its driver '{u.get_driver_name()}' is not installed here", source) from err
     if u.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -187,12 +193,13 @@ def init_db(url: str | None = None) -> Engine:
     Cached per URL, so pages may call it on every rerun. Raises StorageUnavailable when the
     database cannot be reached (nothing is cached then, so a later call tries again).
     """
+    source = _source(url)
     url = resolve_url(url)
     with _engines_lock:
         engine = _engines.get(url)
         if engine is not None:
             return engine
-        engine = make_engine(url)
+        engine = make_engine(url, source=source)
         try:
             upgrade(engine)
         except BaseException:
