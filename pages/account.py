@@ -16,10 +16,9 @@ from physio_core.store import StorageUnavailable, list_trainers_of  # noqa: E402
 
 user = require_user(engine)
 
-c1, c2, c3 = st.columns(3)
-c1.metric("Name", user.display_name)
-c2.metric("Role", user.role.value.capitalize())
-c3.metric("E-mail", user.email or "–")
+# plain lines, not metrics: a long address is neither cut nor turned into a large mailto link
+st.markdown(f"**Name:** {user.display_name}  \n**Role:** {user.role.value.capitalize()}  \n"
+            f"**E-mail:** `{user.email or '–'}`")
 if user.role.value == "athlete":
     trainers = list_trainers_of(engine, user.id)
     st.caption("Your trainers: " + (", ".join(t.display_name for t in trainers) or "none yet"))
