@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
 from physio_core.store.access import RomTargetOut, athletes_for, rom_targets
-from physio_core.store.repo import ProgressRow, progress_for_athlete
+from physio_core.store.repo import ProgressRow, progress_for_athlete, progress_for_athletes
 
 PALETTE = px.colors.qualitative.Plotly
 SCORES = (("correct_share", "Correct reps"), ("stability_score", "Stability"), ("balance_score", "Balance"),
@@ -295,8 +295,10 @@ def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list
     """Every athlete the viewer may see (``athletes_for``), with their sessions in brief."""
     today = today or datetime.now(UTC).date()
     out = []
-    for a in athletes_for(engine, viewer_id):
-        rows = progress_for_athlete(engine, a.id, viewer_id=viewer_id)
+    athletes = athletes_for(engine, viewer_id)
+    history = progress_for_athletes(engine, [a.id for a in athletes], viewer_id=viewer_id)
+    for a in athletes:
+        rows = history[a.id]
         s = summary(rows)
         last = rows[-1] if rows else None
         out.append(AthleteGlance(

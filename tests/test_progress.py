@@ -9,7 +9,13 @@ import pytest
 
 from conftest import PgDatabases, seed_progress_world
 from physio_core import progress
-from physio_core.store import AccessDenied, dispose_engines, init_db, progress_for_athlete
+from physio_core.store import (
+    AccessDenied,
+    dispose_engines,
+    init_db,
+    progress_for_athlete,
+    progress_for_athletes,
+)
 from physio_core.store.access import set_rom_target
 
 
@@ -226,6 +232,18 @@ def test_roster_sums_up_each_athlete_for_whoever_may_see_them(seeded):
     assert [g.name for g in progress.roster(engine, ids["athlete"], today=day)] == ["Ana Lopez"]
     table = progress.roster_frame([ana])
     assert table.iloc[0][["sessions", "days since", "correct reps (%)", "change (pts)"]].tolist() == [9, 5, 100, 0]
+
+
+def test_many_athletes_in_one_query_match_one_by_one(seeded):
+    engine, ids = seeded
+    both = [ids["athlete"], ids["other_athlete"]]
+    many = progress_for_athletes(engine, both, viewer_id=ids["admin"])
+    assert set(many) == set(both) and len(many[ids["athlete"]]) == 9 and len(many[ids["other_athlete"]]) == 1
+    for athlete in both:
+        assert many[athlete] == progress_for_athlete(engine, athlete)
+    assert progress_for_athletes(engine, [], viewer_id=ids["trainer"]) == {}
+    with pytest.raises(AccessDenied):  # one athlete the trainer does not coach refuses the whole query
+        progress_for_athletes(engine, both, viewer_id=ids["trainer"])
 
 
 def test_a_session_against_the_previous_one_of_its_exercise(seeded):

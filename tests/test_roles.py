@@ -31,6 +31,7 @@ from physio_core.store import (
     init_db,
     list_sessions,
     progress_for_athlete,
+    progress_for_athletes,
     save_session_result,
     start_session,
 )
@@ -123,6 +124,8 @@ ACTIONS: dict[str, Action] = {
     "athletes_for": _athlete_in_picker,
     "session_detail": lambda w, v, x: get_session_detail(w.engine, w.session(x), viewer_id=v),
     "progress": lambda w, v, x: progress_for_athlete(w.engine, w.athlete(x), viewer_id=v),
+    # the roster's one query, asked for the viewer's own athlete and this one
+    "progress_many": lambda w, v, x: progress_for_athletes(w.engine, {w.athlete("own"), w.athlete(x)}, viewer_id=v),
     "read_targets": lambda w, v, x: access.rom_targets(w.engine, w.athlete(x), viewer_id=v),
     # recording
     "start_session": lambda w, v, x: access.start_session_as(w.engine, v, w.athlete(x)),
@@ -182,7 +185,7 @@ def _delete_athlete(w: World, v: int, which: str) -> None:
     assert get_user(w.engine, aid) is None
 
 
-TARGETED = {"list_sessions", "athletes_for", "session_detail", "progress", "read_targets",
+TARGETED = {"list_sessions", "athletes_for", "session_detail", "progress", "progress_many", "read_targets",
             "start_session", "save_result", "save_imu", "append_live", "end_session", "add_feedback",
             "set_notes", "set_target", "delete_session", "delete_athlete"}
 
@@ -190,7 +193,7 @@ TARGETED = {"list_sessions", "athletes_for", "session_detail", "progress", "read
 ALLOWED: dict[str, set[tuple[str, str]]] = {
     "admin": {(a, x) for a in ACTIONS for x in (("own", "other") if a in TARGETED else ("-",))},
     "trainer": {(a, "own") for a in TARGETED} | {("create_athlete", "-")},
-    "athlete": {(a, "own") for a in ("list_sessions", "athletes_for", "session_detail", "progress",
+    "athlete": {(a, "own") for a in ("list_sessions", "athletes_for", "session_detail", "progress", "progress_many",
                                      "read_targets", "start_session", "save_result", "save_imu",
                                      "append_live", "end_session")},
 }

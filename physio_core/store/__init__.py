@@ -45,6 +45,7 @@ from physio_core.store.repo import (
     list_trainers_of,
     list_users,
     progress_for_athlete,
+    progress_for_athletes,
     save_imu_session,
     save_session_result,
     set_active,

@@ -960,6 +960,36 @@ def add_feedback(
     return run_write(engine, fn)
 
 
+def _progress_query():
+    # plain columns, not ORM objects: building thousands of SQLModel instances costs ten times the query
+    return (
+        select(SessionRecord.id, SessionRecord.athlete_id, SessionRecord.started_at, SessionRecord.ended_at,
+               SessionRecord.exercise, SessionRecord.rep_count, SessionRecord.backend,
+               PerformanceMetrics.extra, PerformanceMetrics.balance_score,
+               PerformanceMetrics.stability_score, PerformanceMetrics.injury_risk)
+        .join(PerformanceMetrics, col(PerformanceMetrics.session_id) == SessionRecord.id, isouter=True)
+        .where(SessionRecord.status == SessionStatus.ENDED.value)
+        .order_by(col(SessionRecord.started_at), col(SessionRecord.id))
+    )
+
+
+def _progress_row(r: sa.Row) -> ProgressRow:
+    """A row of ``_progress_query`` (metrics columns None for a session without metrics)."""
+    from physio_core.imu.io import IMU_BACKEND  # imu.io: no models imported to read a name
+
+    extra = dict(r.extra or {})
+    rom = extra.pop("rom_deg", {}) or {}
+    mean_rom = extra.pop("mean_rep_rom_deg", None)
+    extra.pop("rep_angle", None)
+    return ProgressRow(
+        session_id=r.id, date=r.started_at, exercise=r.exercise, reps=r.rep_count,
+        duration_s=(r.ended_at - r.started_at).total_seconds() if r.ended_at else None,
+        rom_deg={k: float(v) for k, v in rom.items()}, mean_rep_rom_deg=mean_rom,
+        balance_score=r.balance_score, stability_score=r.stability_score,
+        injury_risk=r.injury_risk, metrics=extra, sensor_set=r.backend == IMU_BACKEND,
+    )
+
+
 def progress_for_athlete(
     engine: Engine,
     athlete_id: int,
@@ -970,35 +1000,42 @@ def progress_for_athlete(
     """Ended sessions of an athlete, oldest first, with reps, ROM per angle and scores.
 
     Reads only the sessions and metrics tables (ROM is summarised when a session is saved)."""
-    q = (
-        select(SessionRecord, PerformanceMetrics)
-        .join(PerformanceMetrics, col(PerformanceMetrics.session_id) == SessionRecord.id, isouter=True)
-        .where(SessionRecord.athlete_id == athlete_id, SessionRecord.status == SessionStatus.ENDED.value)
-        .order_by(col(SessionRecord.started_at), col(SessionRecord.id))
-    )
+    q = _progress_query().where(SessionRecord.athlete_id == athlete_id)
     if exercise is not None:
         q = q.where(SessionRecord.exercise == exercise)
-
-    from physio_core.imu.io import IMU_BACKEND  # imu.io: no models imported to read a name
 
     def fn(s: Session) -> list[ProgressRow]:
         if viewer_id is not None and not _may_see_athlete(s, _viewer(s, viewer_id), athlete_id):
             raise AccessDenied(f"you may not see athlete {athlete_id}")
-        rows = []
-        for rec, m in s.exec(q):
-            extra = dict(m.extra) if m else {}
-            rom = extra.pop("rom_deg", {}) or {}
-            mean_rom = extra.pop("mean_rep_rom_deg", None)
-            extra.pop("rep_angle", None)
-            rows.append(ProgressRow(
-                session_id=rec.id, date=rec.started_at, exercise=rec.exercise, reps=rec.rep_count,
-                duration_s=(rec.ended_at - rec.started_at).total_seconds() if rec.ended_at else None,
-                rom_deg={k: float(v) for k, v in rom.items()}, mean_rep_rom_deg=mean_rom,
-                balance_score=m.balance_score if m else None,
-                stability_score=m.stability_score if m else None,
-                injury_risk=m.injury_risk if m else None, metrics=extra,
-                sensor_set=rec.backend == IMU_BACKEND,
-            ))
-        return rows
+        return [_progress_row(r) for r in s.exec(q)]
+
+    return run_read(engine, fn)
+
+
+def progress_for_athletes(
+    engine: Engine, athlete_ids: Sequence[int], *, viewer_id: int | None = None
+) -> dict[int, list[ProgressRow]]:
+    """``progress_for_athlete`` of many athletes in one query (a clinic's roster): every id
+    maps to its rows, oldest first; AccessDenied if the viewer may not see one of them."""
+    ids = sorted(set(athlete_ids))
+    out: dict[int, list[ProgressRow]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    q = _progress_query().where(col(SessionRecord.athlete_id).in_(ids))
+
+    def fn(s: Session) -> dict[int, list[ProgressRow]]:
+        if viewer_id is not None:
+            viewer = _viewer(s, viewer_id)
+            if viewer.role == Role.TRAINER.value:
+                assigned = set(s.exec(select(TrainerAthlete.athlete_id)
+                                      .where(TrainerAthlete.trainer_id == viewer.id)))
+                hidden = [i for i in ids if i not in assigned]
+            else:
+                hidden = [i for i in ids if not _may_see_athlete(s, viewer, i)]
+            if hidden:
+                raise AccessDenied(f"you may not see athlete {hidden[0]}")
+        for r in s.exec(q):
+            out[r.athlete_id].append(_progress_row(r))
+        return out
 
     return run_read(engine, fn)
