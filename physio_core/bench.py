@@ -37,6 +37,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -542,6 +543,42 @@ def _store_rate(url: str, result, sessions: int) -> float:
     return sessions / (time.perf_counter() - t0)
 
 
+def _roster_ms(url: str, athletes: int, sessions_each: int, repeat: int) -> list[float]:
+    """Milliseconds for an administrator's roster (My athletes / Administration, on every rerun)
+    over ``athletes`` athletes with ``sessions_each`` ended sessions each, stored directly (not
+    through save_session_result: only the session and metrics rows are read)."""
+    from sqlmodel import Session
+
+    from physio_core import progress
+    from physio_core.store import Role, create_user, init_db
+    from physio_core.store.models import PerformanceMetrics, SessionRecord
+
+    engine = init_db(url)
+    tag = uuid.uuid4().hex[:6]
+    admin = create_user(engine, f"bench-admin-{tag}@bench.test", "Bench admin", Role.ADMIN)
+    ids = [create_user(engine, None, f"bench roster {tag} {i}", Role.ATHLETE).id for i in range(athletes)]
+    day0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    with Session(engine) as s:
+        for athlete_id in ids:
+            for k in range(sessions_each):
+                rec = SessionRecord(athlete_id=athlete_id, exercise="deep_squat", source="bench",
+                                    started_at=day0 + timedelta(days=k), status="ended", rep_count=10,
+                                    ended_at=day0 + timedelta(days=k, minutes=1))
+                s.add(rec)
+                s.flush()
+                s.add(PerformanceMetrics(session_id=rec.id, stability_score=0.8, balance_score=0.7,
+                                         injury_risk=0.2, extra={"rom_deg": {"knee_angle_r": 110.0},
+                                                                 "correct_share": 0.8}))
+        s.commit()
+    progress.roster(engine, admin.id)  # warm the pool
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        progress.roster(engine, admin.id)
+        runs.append(1000 * (time.perf_counter() - t0))
+    return runs
+
+
 def _pg_admin_url() -> str:
     from physio_core.config import get_settings
 
@@ -549,13 +586,14 @@ def _pg_admin_url() -> str:
     return url if url.startswith("postgresql") else DEFAULT_PG_ADMIN_URL
 
 
-def bench_db(result, repeat: int, sessions: int) -> list[Figure]:
+def bench_db(result, repeat: int, sessions: int, roster: tuple[int, int]) -> list[Figure]:
     from sqlalchemy.engine import make_url
 
     from physio_core.store import dispose_engines
 
     pg = Figure("database, Postgres", "sessions/s", key="db_sessions_per_s",
                 note=f"{result.frames / result.fps:.0f} s pose series each, {sessions} a run")
+    pg_roster = Figure("roster, Postgres", "ms", note=f"{roster[0]} athletes × {roster[1]} sessions, admin's view")
     admin = make_url(_pg_admin_url())
     name = f"bench_{uuid.uuid4().hex[:12]}"
     url = admin.set(database=name).render_as_string(hide_password=False)
@@ -568,24 +606,28 @@ def bench_db(result, repeat: int, sessions: int) -> list[Figure]:
     except Exception as exc:  # unreachable, no rights...: report it, do not fail the bench
         pg.na_reason = f"Postgres at {admin.host}:{admin.port} unreachable: " + (
             str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        pg_roster.na_reason = pg.na_reason
     else:
         try:
             for _ in range(repeat):
                 pg.runs.append(_store_rate(url, result, sessions))
+            pg_roster.runs = _roster_ms(url, *roster, repeat)
         finally:
             dispose_engines(url)
             with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     lite = Figure("database, SQLite (file)", "sessions/s", note=pg.note)
+    lite_roster = Figure("roster, SQLite (file)", "ms", note=pg_roster.note)
     with tempfile.TemporaryDirectory(prefix="physio-bench-") as tmp:
         lite_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         try:
             for _ in range(repeat):
                 lite.runs.append(_store_rate(lite_url, result, sessions))
+            lite_roster.runs = _roster_ms(lite_url, *roster, repeat)
         finally:
             dispose_engines(lite_url)
-    return [pg, lite]
+    return [pg, lite, pg_roster, lite_roster]
 
 
 # ---------------------------------------------------------------------------- report
@@ -644,12 +686,13 @@ class Plan:
     live_warmup_s: float
     db_sessions: int
     db_series_s: float
+    roster: tuple[int, int]  # athletes, ended sessions each
 
 
 def make_plan(quick: bool, repeat: int | None) -> Plan:
     if quick:
-        return Plan(repeat or 1, 12, 3, 1, 30, 1.0, 1.5, 2, 10.0)
-    return Plan(repeat or 3, None, 10, 3, None, 10.0, 3.0, 10, 60.0)
+        return Plan(repeat or 1, 12, 3, 1, 30, 1.0, 1.5, 2, 10.0, (3, 2))
+    return Plan(repeat or 3, None, 10, 3, None, 10.0, 3.0, 10, 60.0, (200, 40))
 
 
 def run(plan: Plan, progress: Callable[[str], None] = lambda s: None
@@ -687,7 +730,7 @@ def run(plan: Plan, progress: Callable[[str], None] = lambda s: None
     figs += live
 
     progress("database")
-    figs += bench_db(realistic_result(poses, plan.db_series_s), plan.repeat, plan.db_sessions)
+    figs += bench_db(realistic_result(poses, plan.db_series_s), plan.repeat, plan.db_sessions, plan.roster)
     return machine, figs, detail
 
 

@@ -62,6 +62,10 @@ def test_quick_run_writes_every_contract_key_with_a_number(quick_run):
         assert pg["na_reason"]
     else:
         assert isinstance(db, float) and db > 0
+    # the roster of the seeded athletes was read on SQLite (always) and Postgres (when reachable)
+    roster = {f["name"]: f for f in doc["figures"] if f["name"].startswith("roster, ")}
+    assert roster["roster, SQLite (file)"]["median"] > 0
+    assert roster["roster, Postgres"]["na_reason"] if db is None else roster["roster, Postgres"]["median"] > 0
     assert doc["quick"] is True
     assert doc["machine"]["cores"] >= 1 and doc["machine"]["mediapipe"]
     # the upload child analysed real frames with a person in them
