@@ -246,7 +246,8 @@ def _frame_image(video_path: Path, result: SessionResult, index: int, max_side: 
     from physio_core.overlay import draw_pose, pose_at
     from physio_core.video import read_frame
 
-    rgb = read_frame(video_path, index, max_side=max_side)
+    # by time, not index: a slow-motion clip is analysed one frame in two or four
+    rgb = read_frame(video_path, time_s=float(result.pose.times[index]), max_side=max_side)
     pose = pose_at(result.pose, index)
     angles = None
     if pose is not None and tuple(result.angles.names) == tuple(ANGLE_NAMES):

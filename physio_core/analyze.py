@@ -1,7 +1,7 @@
 """Analyse a recorded video from the command line.
 
     python -m physio_core.analyze VIDEO --out DIR [--exercise X] [--backend embedded|mmpose]
-                                  [--save --athlete NAME] [--max-side 640] [--step 1]
+                                  [--save --athlete NAME] [--max-side 640] [--step N]
 
 Writes DIR/summary.json (frames, fps, frames_with_person, rep_count, reps, backend, ...; with
 the trained models also exercise_label and per rep exercise, stability_score, balance_score,
@@ -57,6 +57,13 @@ def quiet_native_stderr(enabled: bool = True) -> Iterator[None]:
         sys.stderr = py_stderr
 
 
+def _positive_int(text: str) -> int:
+    value = int(text) if text.strip().lstrip("+").isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m physio_core.analyze",
@@ -70,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="pose backend (default: PHYSIO_POSE_BACKEND, else embedded)")
     ap.add_argument("--max-side", type=int, default=640,
                     help="downscale frames so the longer side is at most this (0: keep)")
-    ap.add_argument("--step", type=int, default=1, help="analyse one frame in STEP")
+    ap.add_argument("--step", type=_positive_int, default=None,
+                    help="analyse one frame in STEP (default: every frame up to 60 fps; 120 fps clips 2, 240 fps 4)")
     ap.add_argument("--save", action="store_true", help="store the session in the database")
     ap.add_argument("--athlete", default="Unnamed athlete",
                     help="athlete name for --save (created if new)")

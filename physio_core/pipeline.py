@@ -8,6 +8,7 @@ poses into a ``SessionResult`` (filtering, angles, reps) for both as well.
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import os
 import queue
@@ -31,6 +32,14 @@ from physio_core.skeleton import PoseFrame, PoseSequence
 DEFAULT_MAX_SIDE = 640
 # below this share of frames with the person, the result is flagged as unreliable
 LOW_COVERAGE = 0.5
+# phones' slow-motion and sports modes film at 120-240 fps: pose on more than 60 frames a second
+# costs time and storage, not accuracy (the models work at 30 Hz, UI-PRMD's rate)
+MAX_ANALYSIS_FPS = 60.0
+
+
+def analysis_step(fps: float) -> int:
+    """Analyse one frame in this many: every frame up to 60 fps, 120 fps -> 2, 240 fps -> 4."""
+    return max(1, math.ceil(fps / MAX_ANALYSIS_FPS - 0.01))
 
 
 class NoPersonFound(ValueError):
@@ -597,7 +606,7 @@ def analyze_video(
     progress: Callable[[float], None] | None = None,
     settings: Settings | None = None,
     max_side: int | None = DEFAULT_MAX_SIDE,
-    step: int = 1,
+    step: int | None = None,
     source: str | None = None,
     parallel: bool | None = None,
 ) -> SessionResult:
@@ -607,6 +616,7 @@ def analyze_video(
     too large, too long), PoseBackendUnavailable and NoPersonFound, each with a message meant
     for the user. ``progress(done_fraction)`` is called about a hundred times.
 
+    ``step``: analyse one frame in ``step`` (None: ``analysis_step`` of the clip's frame rate).
     ``parallel``: run pose in two processes, one per half of the video (None: when no
     estimator is passed, the video lasts at least ``PARALLEL_MIN_S`` and two cores are free).
     """
@@ -614,7 +624,9 @@ def analyze_video(
 
     settings = settings or get_settings()
     path = Path(path)
-    reader = VideoReader(path, max_side=max_side, step=step, settings=settings)
+    reader = VideoReader(path, max_side=max_side, step=1 if step is None else step, settings=settings)
+    if step is None:
+        reader.step = step = analysis_step(reader.info.fps)
     expected = max(1, reader.expected_frames)
     fps = reader.info.fps / step
     warnings: list[str] = []

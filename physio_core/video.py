@@ -352,16 +352,21 @@ def iter_frames(
 
 
 def read_frame(
-    path: str | os.PathLike, index: int, *, max_side: int | None = None
+    path: str | os.PathLike, index: int | None = None, *, time_s: float | None = None,
+    max_side: int | None = None,
 ) -> np.ndarray:
-    """The RGB frame at ``index`` (decodes from the nearest preceding keyframe)."""
+    """The RGB frame at ``index`` (counted at the stream's average rate) or at ``time_s`` seconds
+    from the first frame, as ``VideoFrame.time_s`` counts them (decodes from the nearest
+    preceding keyframe)."""
+    if (index is None) == (time_s is None):
+        raise ValueError("give either index or time_s")
     info = probe_video(path)
     width, height = info.scaled_size(max_side)
     with _open(info.path) as container:
         stream = _video_stream(container)
         rate = stream.average_rate or Fraction(int(round(info.fps * 1000)), 1000)
-        target_s = index / float(rate)
-        if stream.time_base is not None and index > 0:
+        target_s = time_s if time_s is not None else index / float(rate)
+        if stream.time_base is not None and target_s > 0:
             start = stream.start_time or 0
             container.seek(start + int(target_s / stream.time_base), stream=stream, backward=True)
         last = None

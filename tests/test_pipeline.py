@@ -138,6 +138,30 @@ def test_camcorder_clip_with_non_square_pixels_keeps_its_proportions(result, tmp
         assert rep.angle == ref_rep.angle and abs(rep.rom_deg - ref_rep.rom_deg) < 15
 
 
+def test_slow_motion_clip_is_analysed_at_60_fps(result, tmp_path):
+    """The jumping jacks filmed at 120 fps (each frame four times): one frame in two is analysed,
+    and the reps are found at the same times as at 30 fps."""
+    import av
+
+    path = tmp_path / "slowmo.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=120)
+        stream.width, stream.height, stream.pix_fmt = 720, 720, "yuv420p"
+        for f in VideoReader(CLIP, max_side=None, threaded=False):
+            if f.index >= JUMPING.stop:
+                break
+            for _ in range(4):
+                for packet in stream.encode(av.VideoFrame.from_ndarray(f.rgb, format="rgb24")):
+                    out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    slow = analyze_video(path)
+    assert slow.fps == 60.0 and len(slow.pose.times) == 4 * JUMPING.stop // 2
+    assert slow.pose.valid.mean() >= 0.95 and slow.rep_count == 2
+    for rep, ref in zip(slow.reps, result.reps):
+        assert abs(rep.start_s - ref.start_s) < 0.15 and abs(rep.end_s - ref.end_s) < 0.2
+
+
 def test_progress_reported(result, progress_calls):
     assert progress_calls[-1] == 1.0
     assert progress_calls == sorted(progress_calls)

@@ -145,6 +145,17 @@ def test_read_frame_matches_sequential_decode():
         np.testing.assert_array_equal(read_frame(CLIP, i, max_side=200), f)
 
 
+def test_read_frame_by_time_matches_the_frame_of_that_time():
+    """The report shows the frame of a pose by its time: analysed one frame in N (slow motion),
+    pose index and frame index differ."""
+    seq = [f for f in VideoReader(CLIP, max_side=200, step=4, threaded=False) if f.index in (0, 60, 148)]
+    assert len(seq) == 3
+    for f in seq:
+        np.testing.assert_array_equal(read_frame(CLIP, time_s=f.time_s, max_side=200), f.rgb)
+    with pytest.raises(ValueError):
+        read_frame(CLIP, 3, time_s=0.1)
+
+
 def test_missing_file():
     with pytest.raises(FileNotFoundError):
         probe_video(ROOT / "tests" / "data" / "nope.mp4")
