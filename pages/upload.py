@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from pathlib import Path
 
 import streamlit as st
@@ -13,6 +11,7 @@ from pages._auth import require_login
 from pages._shared import exercise_choice, render_report, save_for_athlete, save_status
 from physio_core.config import get_settings
 from physio_core.reps import EXERCISES as REP_EXERCISES
+from physio_core.uploads import store_upload, sweep_uploads
 from physio_core.video import VIDEO_EXTENSIONS, VideoError, check_size
 
 log = logging.getLogger("physiotrack.upload")
@@ -20,28 +19,6 @@ log = logging.getLogger("physiotrack.upload")
 # the exercises the rep counter knows (UI-PRMD movements); "auto" picks the angle that moves most
 EXERCISES = ["auto", *REP_EXERCISES]
 RESULT_KEY = "upload_result"  # {"result", "video", "name", "session_id", "file_id"}
-
-
-def _upload_dir() -> Path:
-    d = get_settings().data_dir / "uploads"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-def _store_upload(uploaded) -> Path:
-    """Write the upload to data/uploads in chunks (it is already size-checked)."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(uploaded.name).stem)[:60] or "video"
-    suffix = Path(uploaded.name).suffix.lower() or ".mp4"
-    dst = _upload_dir() / f"{uuid.uuid4().hex[:12]}_{stem}{suffix}"
-    uploaded.seek(0)
-    try:
-        with dst.open("wb") as out:
-            while chunk := uploaded.read(8 * 2**20):
-                out.write(chunk)
-    except OSError:
-        dst.unlink(missing_ok=True)  # no half-written video left behind (a full disk)
-        raise
-    return dst
 
 
 def _analyse(uploaded, exercise: str) -> None:
@@ -55,7 +32,7 @@ def _analyse(uploaded, exercise: str) -> None:
         st.error(str(exc))
         return
     try:
-        path = _store_upload(uploaded)
+        path = store_upload(uploaded, uploaded.name, settings)
     except OSError as exc:
         log.exception("could not store the upload %s", uploaded.name)
         st.error(f"The video could not be written on the server ({exc}). Free some disk space under "
@@ -85,7 +62,7 @@ def _analyse(uploaded, exercise: str) -> None:
         log.exception("analysis of %s failed", uploaded.name)
         bar.empty()
         st.error(f"The analysis failed unexpectedly ({type(exc).__name__}: {exc}). "
-                 "The file was kept; please report this.")
+                 f"The file is kept on the server for {settings.upload_keep_hours:g} h; please report this.")
         return
     bar.empty()
     previous = st.session_state.get(RESULT_KEY)
@@ -109,9 +86,11 @@ def _save(entry: dict, exercise: str) -> None:
 
 st.title("Upload analysis")
 require_login()  # also when the script is reached without the app shell's login gate
-st.caption("Analyse a recorded video: 3D skeleton, joint angles and repetitions of one person.")
-
 settings = get_settings()
+st.caption("Analyse a recorded video: 3D skeleton, joint angles and repetitions of one person. "
+           "The video stays on the server only while its report is open (at most "
+           f"{settings.upload_keep_hours:g} h); a saved session keeps the skeleton, angles and reps.")
+sweep_uploads(settings)
 # the widget's own "... per file" says the limit too; Streamlit's server refuses anything over
 # server.maxUploadSize whatever PHYSIO_MAX_UPLOAD_MB says
 limit_mb = max(1, min(settings.max_upload_mb, st.get_option("server.maxUploadSize")))

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     model_dir: Path = PROJECT_ROOT / "models"
     # uploads larger than this are refused before decoding
     max_upload_mb: int = 1024
+    # uploaded videos are deleted this long after upload (reports show their frames meanwhile)
+    upload_keep_hours: float = Field(default=12.0, gt=0)
     # recordings longer than this are refused before decoding (seconds)
     max_video_s: float = 1800.0
     # JSON list of RTCIceServer dicts; [] for local use and tests

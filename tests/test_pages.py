@@ -208,6 +208,24 @@ def test_upload_too_large(app_env, monkeypatch):
     assert not list((app_env / "uploads").glob("*"))  # refused before anything was written
 
 
+def test_upload_page_deletes_videos_no_report_needs_any_more(app_env):
+    """A browser closed on its report leaves its video behind: past PHYSIO_UPLOAD_KEEP_HOURS
+    (12 h) the page deletes it; a newer one stays for its report."""
+    import os
+    import time
+
+    uploads = app_env / "uploads"
+    uploads.mkdir(parents=True)
+    stale, recent = uploads / "0123456789ab_last_week.mp4", uploads / "ba9876543210_this_morning.mp4"
+    for f, age_h in ((stale, 7 * 24), (recent, 3)):
+        f.write_bytes(TEST_CLIP.read_bytes())
+        os.utime(f, (time.time() - age_h * 3600,) * 2)
+    at = new_app()
+    assert [t.value for t in at.title] == ["Upload analysis"]
+    assert not stale.exists() and recent.exists()
+    assert "only while its report is open (at most 12 h)" in at.caption[0].value
+
+
 def test_upload_that_cannot_be_written_on_the_server(app_env):
     at = new_app()
     (app_env / "uploads").write_text("a file where the uploads folder should be")
