@@ -212,7 +212,8 @@ mirror = c_opts.checkbox("Mirror the preview", value=CAMERAS[camera] == "user", 
                          disabled=was_playing)
 record = c_opts.checkbox("Record video", value=False, key="live_record", disabled=was_playing,
                          help="Off: only the pose data (skeleton, angles, reps) is stored. "
-                              "On: the raw video is stored too.")
+                              "On: the raw video is stored too; the session's page plays it and "
+                              "deleting the session deletes it.")
 if engine is None:
     st.info(db_error_message())
 elif athlete_id is None:

@@ -108,5 +108,10 @@ if detail.metrics is not None and result.exercise_label is None:  # else the rep
     if scores:
         for col, (k, v) in zip(st.columns(len(scores)), scores.items()):
             col.metric(k, f"{v:.2f}")
-render_report(result, key=f"session{s.id}", file_stem=f"session_{s.id}")
+video = detail.video_path  # a live session recorded with "Record video"
+render_report(result, video_path=video, key=f"session{s.id}", file_stem=f"session_{s.id}")
+if video is not None:
+    with st.expander("Recorded video"):
+        st.video(str(video))
+        st.caption("The raw camera video of this live session; deleting the session deletes it.")
 render_actions(engine, me, detail, role)

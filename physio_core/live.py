@@ -893,13 +893,20 @@ class LiveSession:
         result = self.finish()
         self._stop_storer()
         video = self._video_path
-        extra = {"video": {"path": [str(video)]}} if video is not None else None
+        from physio_core.store.codec import KIND_VIDEO
+
+        extra = {KIND_VIDEO: {"path": [str(video)]}} if video is not None else None
         outcome = LiveOutcome(result, None, video_path=video)
         writer = self._storage() if result is not None else None
         if result is None:
             outcome.message = "Nothing was recorded: no camera frame reached the server."
         elif writer is None:
             outcome.message = "Not stored: no database or no athlete chosen."
+            if video is not None:  # no session would ever show it
+                with contextlib.suppress(OSError):
+                    video.unlink()
+                outcome.video_path, self._video_path = None, None
+                outcome.message += " The recorded video was deleted with it."
         elif writer.end(result, extra_data=extra) is not None:
             outcome.session_id = writer.session_id
             outcome.message = f"Session {outcome.session_id} saved."

@@ -234,6 +234,39 @@ def test_record_video_keeps_the_raw_frames(frames, engine, tmp_path):
     assert np.abs(decoded[4].astype(int) - frames[4]).mean() < 8
     detail = get_session_detail(engine, outcome.session_id)
     assert detail.data["video"]["series"]["path"] == [str(outcome.video_path)]
+    assert detail.video_path == outcome.video_path  # the session detail page shows it
+
+
+@pytest.mark.parametrize("delete", ["session", "athlete"])
+def test_deleting_a_recorded_session_or_its_athlete_deletes_the_video(frames, engine, tmp_path, delete):
+    from physio_core.store import create_user, delete_athlete, delete_session, get_session_detail
+
+    athlete = create_user(engine, None, "Recorded Athlete")
+    videos = []
+    for _ in range(2):
+        session = LiveSession(LiveConfig(athlete_id=athlete.id, record_video=True, idle_timeout_s=60),
+                              settings=Settings(data_dir=tmp_path), engine=engine)
+        feed_one_by_one(session, frames[:3])
+        outcome = session.stop()
+        videos.append((outcome.session_id, outcome.video_path))
+    assert all(path.is_file() for _, path in videos)
+    if delete == "session":
+        assert delete_session(engine, videos[0][0]) is True
+        assert not videos[0][1].exists() and videos[1][1].is_file()  # the other session keeps its own
+        assert get_session_detail(engine, videos[1][0]).video_path == videos[1][1]
+    else:
+        assert delete_athlete(engine, athlete.id) is True
+        assert not any(path.exists() for _, path in videos)
+
+
+def test_a_recording_no_session_will_hold_is_deleted(frames, tmp_path):
+    session = LiveSession(LiveConfig(athlete_id=None, record_video=True, idle_timeout_s=60),
+                          settings=Settings(data_dir=tmp_path), engine=None)
+    feed_one_by_one(session, frames[:3])
+    outcome = session.stop()
+    assert outcome.session_id is None and outcome.video_path is None
+    assert outcome.message.endswith("The recorded video was deleted with it.")
+    assert not list((tmp_path / "videos").glob("*"))
 
 
 def test_a_recording_that_cannot_be_written_does_not_stop_the_analysis(frames, engine, tmp_path):
@@ -432,3 +465,33 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
     assert fresh is not session and fresh.snapshot().frames_received == 0
     detail = get_session_detail(init_db(), outcome.session_id)
     assert len(detail.pose) == 6 and detail.session.frames_with_person >= 5
+
+
+def test_session_detail_shows_a_recorded_live_session_with_its_video(live_app, frames):
+    """"Record video" on: the session page draws the skeleton over the recorded frames and
+    plays the recording; without the file it says the video is not stored."""
+    from physio_core.config import get_settings
+    from physio_core.store import get_or_create_athlete, init_db
+
+    at = live_app
+    athlete = get_or_create_athlete(init_db(), "Ana Recorded")
+    session = LiveSession(LiveConfig(athlete_id=athlete.id, record_video=True, idle_timeout_s=60),
+                          settings=get_settings(), engine=init_db())
+    feed_one_by_one(session, frames[:6])
+    outcome = session.stop()
+    assert outcome.session_id is not None and outcome.video_path.is_file()
+
+    at.switch_page("pages/session_detail.py")
+    at.query_params["id"] = str(outcome.session_id)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    [frame] = at.get("image")  # a recorded frame with the skeleton drawn over it
+    assert frame.captions[0].startswith("frame ")
+    assert len(at.get("video")) == 1
+    assert "The raw camera video of this live session" in " ".join(c.value for c in at.caption)
+    assert not any("video itself is not stored" in c.value for c in at.caption)
+
+    outcome.video_path.unlink()  # removed by hand on the server
+    at.run()
+    assert not at.exception and not at.get("image") and not at.get("video")
+    assert any("video itself is not stored" in c.value for c in at.caption)

@@ -32,6 +32,7 @@ KIND_ASSESSMENT = "assessment"  # the models' exercise label, timeline and per-r
 KIND_CORRECTED = "corrected_pose"  # the models' corrected pose of every assessed rep
 KIND_IMU = "imu"  # a wrist-IMU set's raw series (ImuSeries.to_json_payload)
 KIND_IMU_ANALYSIS = "imu_analysis"  # what the IMU path found in it (ImuSetResult.to_dict)
+KIND_VIDEO = "video"  # a live session's recorded raw video ("Record video"): series {"path": [file]}
 
 
 def to_list(a: np.ndarray, decimals: int) -> list:

@@ -8,10 +8,12 @@ their assigned athletes and the sessions they ran, athletes themselves.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,6 +44,8 @@ from physio_core.store.models import (
 if TYPE_CHECKING:
     from physio_core.imu.analyze import ImuSetResult
     from physio_core.imu.io import ImuSeries
+
+log = logging.getLogger("physiotrack.store")
 
 # metrics with their own column; everything else in SessionResult.metrics goes to `extra`
 SCORE_COLUMNS = ("balance_score", "stability_score", "injury_risk")
@@ -135,6 +139,13 @@ class SessionDetail:
     exercise_timeline: list[dict] = field(default_factory=list)
     rep_assessments: list[dict] = field(default_factory=list)
     corrected_poses: dict[int, PoseSequence] = field(default_factory=dict)
+
+    @property
+    def video_path(self) -> Path | None:
+        """The live session's recorded video ("Record video"), while its file is there."""
+        paths = self.data.get(codec.KIND_VIDEO, {}).get("series", {}).get("path") or []
+        path = Path(paths[0]) if paths else None
+        return path if path is not None and path.is_file() else None
 
     def to_result(self) -> SessionResult:
         """Rebuild the SessionResult (for reports and exports). Needs the pose series."""
@@ -472,9 +483,28 @@ def can_view_athlete(engine: Engine, viewer_id: int, athlete_id: int) -> bool:
     return run_read(engine, fn)
 
 
+def _recorded_videos(s: Session, session_ids) -> list[Path]:
+    """The video files recorded with these sessions (``session_ids``: ids or a subquery)."""
+    payloads = s.exec(select(SensorData.payload).where(
+        SensorData.kind == codec.KIND_VIDEO, col(SensorData.session_id).in_(session_ids))).all()
+    return [Path(p) for doc in payloads for p in doc.get("series", {}).get("path", [])]
+
+
+def _remove_files(paths: Sequence[Path]) -> None:
+    """Delete files that belonged to rows just deleted; one that cannot go is logged, since
+    the rows are gone already."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not delete %s of a deleted session: %s", path, exc)
+
+
 def delete_athlete(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> bool:
     """Delete an athlete with all their sessions, series, metrics and feedback (the foreign keys
-    cascade). False if there was no such athlete. Admins, or a trainer the athlete is assigned to."""
+    cascade) and the videos recorded with those sessions. False if there was no such athlete.
+    Admins, or a trainer the athlete is assigned to."""
+    videos: list[Path] = []
 
     def fn(s: Session) -> bool:
         u = s.get(User, athlete_id)
@@ -486,10 +516,13 @@ def delete_athlete(engine: Engine, athlete_id: int, viewer_id: int | None = None
             v = _viewer(s, viewer_id)
             if v.role == Role.ATHLETE.value or not _may_see_athlete(s, v, athlete_id):
                 raise AccessDenied("only an admin or the athlete's trainer may delete an athlete")
+        videos[:] = _recorded_videos(s, select(SessionRecord.id).where(SessionRecord.athlete_id == athlete_id))
         s.delete(u)
         return True
 
-    return run_write(engine, fn)
+    deleted = run_write(engine, fn)
+    _remove_files(videos)
+    return deleted
 
 
 # ------------------------------------------------------------------ sessions
@@ -912,6 +945,9 @@ def get_session_detail(
 
 
 def delete_session(engine: Engine, session_id: int, viewer_id: int | None = None) -> bool:
+    """Delete a session with its series, metrics, feedback and recorded video."""
+    videos: list[Path] = []
+
     def fn(s: Session) -> bool:
         rec = s.get(SessionRecord, session_id)
         if rec is None:
@@ -920,10 +956,13 @@ def delete_session(engine: Engine, session_id: int, viewer_id: int | None = None
             v = _viewer(s, viewer_id)
             if v.role == Role.ATHLETE.value or not _may_see_session(s, v, rec):
                 raise AccessDenied(f"you may not delete session {session_id}")
+        videos[:] = _recorded_videos(s, [session_id])
         s.delete(rec)
         return True
 
-    return run_write(engine, fn)
+    deleted = run_write(engine, fn)
+    _remove_files(videos)
+    return deleted
 
 
 def set_session_notes(engine: Engine, session_id: int, notes: str) -> None:
