@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import av
-from av.stream import Disposition
 import numpy as np
+from av.stream import Disposition
 
 from physio_core.config import Settings, get_settings
 

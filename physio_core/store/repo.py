@@ -1057,9 +1057,8 @@ def progress_for_athletes(
     """``progress_for_athlete`` of many athletes in one query (a clinic's roster): every id
     maps to its rows, oldest first; AccessDenied if the viewer may not see one of them."""
     ids = sorted(set(athlete_ids))
-    out: dict[int, list[ProgressRow]] = {i: [] for i in ids}
     if not ids:
-        return out
+        return {}
     q = _progress_query().where(col(SessionRecord.athlete_id).in_(ids))
 
     def fn(s: Session) -> dict[int, list[ProgressRow]]:
@@ -1073,6 +1072,7 @@ def progress_for_athletes(
                 hidden = [i for i in ids if not _may_see_athlete(s, viewer, i)]
             if hidden:
                 raise AccessDenied(f"you may not see athlete {hidden[0]}")
+        out: dict[int, list[ProgressRow]] = {i: [] for i in ids}
         for r in s.exec(q):
             out[r.athlete_id].append(_progress_row(r))
         return out
