@@ -15,6 +15,7 @@ from pages._auth import account_box, bootstrap_admin, load_secrets_into_env, sig
 from pages._shared import athlete_picker, db_error_message, get_engine, navigation_spec
 from physio_core.auth import auth_settings
 from physio_core.config import ConfigError, get_settings
+from physio_core.uploads import sweep_uploads
 
 ROOT = Path(__file__).resolve().parent
 
@@ -26,6 +27,7 @@ except ConfigError as exc:
     st.error(f"PhysioTrack cannot start: a setting is wrong. {exc}. Fix it in the environment "
              "or in .env and restart the app.")
     st.stop()
+sweep_uploads(get_settings())  # every page visit deletes uploaded videos past their keeping time
 
 
 def _live_placeholder() -> None:

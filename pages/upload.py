@@ -11,7 +11,7 @@ from pages._auth import require_login
 from pages._shared import exercise_choice, render_report, save_for_athlete, save_status
 from physio_core.config import get_settings
 from physio_core.reps import EXERCISES as REP_EXERCISES
-from physio_core.uploads import store_upload, sweep_uploads
+from physio_core.uploads import store_upload
 from physio_core.video import VIDEO_EXTENSIONS, VideoError, check_size
 
 log = logging.getLogger("physiotrack.upload")
@@ -90,7 +90,6 @@ settings = get_settings()
 st.caption("Analyse a recorded video: 3D skeleton, joint angles and repetitions of one person. "
            "The video stays on the server only while its report is open (at most "
            f"{settings.upload_keep_hours:g} h); a saved session keeps the skeleton, angles and reps.")
-sweep_uploads(settings)
 # the widget's own "... per file" says the limit too; Streamlit's server refuses anything over
 # server.maxUploadSize whatever PHYSIO_MAX_UPLOAD_MB says
 limit_mb = max(1, min(settings.max_upload_mb, st.get_option("server.maxUploadSize")))

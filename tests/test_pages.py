@@ -208,9 +208,10 @@ def test_upload_too_large(app_env, monkeypatch):
     assert not list((app_env / "uploads").glob("*"))  # refused before anything was written
 
 
-def test_upload_page_deletes_videos_no_report_needs_any_more(app_env):
+def test_any_page_visit_deletes_videos_no_report_needs_any_more(app_env):
     """A browser closed on its report leaves its video behind: past PHYSIO_UPLOAD_KEEP_HOURS
-    (12 h) the page deletes it; a newer one stays for its report."""
+    (12 h) the next visit of any page (here the login page) deletes it; a newer one stays for
+    its report."""
     import os
     import time
 
@@ -220,9 +221,10 @@ def test_upload_page_deletes_videos_no_report_needs_any_more(app_env):
     for f, age_h in ((stale, 7 * 24), (recent, 3)):
         f.write_bytes(TEST_CLIP.read_bytes())
         os.utime(f, (time.time() - age_h * 3600,) * 2)
+    AppTest.from_file(APP, default_timeout=240).run()  # not logged in yet
+    assert not stale.exists() and recent.exists()
     at = new_app()
     assert [t.value for t in at.title] == ["Upload analysis"]
-    assert not stale.exists() and recent.exists()
     assert "only while its report is open (at most 12 h)" in at.caption[0].value
 
 
