@@ -1000,10 +1000,13 @@ def add_feedback(
 
 
 def _progress_query():
+    from physio_core.imu.io import IMU_BACKEND  # imu.io: no models imported to read a name
+
     # plain columns, not ORM objects: building thousands of SQLModel instances costs ten times the query
     return (
         select(SessionRecord.id, SessionRecord.athlete_id, SessionRecord.started_at, SessionRecord.ended_at,
-               SessionRecord.exercise, SessionRecord.rep_count, SessionRecord.backend,
+               SessionRecord.exercise, SessionRecord.rep_count,
+               (SessionRecord.backend == IMU_BACKEND).label("sensor_set"),
                PerformanceMetrics.extra, PerformanceMetrics.balance_score,
                PerformanceMetrics.stability_score, PerformanceMetrics.injury_risk)
         .join(PerformanceMetrics, col(PerformanceMetrics.session_id) == SessionRecord.id, isouter=True)
@@ -1014,8 +1017,6 @@ def _progress_query():
 
 def _progress_row(r: sa.Row) -> ProgressRow:
     """A row of ``_progress_query`` (metrics columns None for a session without metrics)."""
-    from physio_core.imu.io import IMU_BACKEND  # imu.io: no models imported to read a name
-
     extra = dict(r.extra or {})
     rom = extra.pop("rom_deg", {}) or {}
     mean_rom = extra.pop("mean_rep_rom_deg", None)
@@ -1025,7 +1026,7 @@ def _progress_row(r: sa.Row) -> ProgressRow:
         duration_s=(r.ended_at - r.started_at).total_seconds() if r.ended_at else None,
         rom_deg={k: float(v) for k, v in rom.items()}, mean_rep_rom_deg=mean_rom,
         balance_score=r.balance_score, stability_score=r.stability_score,
-        injury_risk=r.injury_risk, metrics=extra, sensor_set=r.backend == IMU_BACKEND,
+        injury_risk=r.injury_risk, metrics=extra, sensor_set=bool(r.sensor_set),
     )
 
 
