@@ -641,10 +641,8 @@ class LiveSession:
         import av
 
         if self._recorder is None:
-            if self._record_failure is not None and self._video_path is not None:
-                with contextlib.suppress(OSError):  # opened but never became a recorder
-                    self._video_path.unlink()
-                self._video_path = None
+            if self._record_failure is not None:  # opened but never became a recorder
+                self._discard_video()
             return
         recorder, self._recorder = self._recorder, None
         try:
@@ -654,6 +652,11 @@ class LiveSession:
             self._record_failure = self._record_failure or (
                 f"The video recording could not be finished ({exc}). Free disk space under "
                 f"{self.settings.data_dir} to record.")
+            self._discard_video()
+
+    def _discard_video(self) -> None:
+        """Delete the recording's file: it would not play, or no session will hold it."""
+        if self._video_path is not None:
             with contextlib.suppress(OSError):
                 self._video_path.unlink()
             self._video_path = None
@@ -903,9 +906,8 @@ class LiveSession:
         elif writer is None:
             outcome.message = "Not stored: no database or no athlete chosen."
             if video is not None:  # no session would ever show it
-                with contextlib.suppress(OSError):
-                    video.unlink()
-                outcome.video_path, self._video_path = None, None
+                self._discard_video()
+                outcome.video_path = None
                 outcome.message += " The recorded video was deleted with it."
         elif writer.end(result, extra_data=extra) is not None:
             outcome.session_id = writer.session_id
