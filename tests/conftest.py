@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -415,6 +416,28 @@ def one_way_moves(seconds: float = 8.0):
 # ---------------------------------------------------------------- video files
 
 
+def write_clip(dst: Path, frames: Iterable[np.ndarray], fps: int = 30, *, codec: str = "libx264",
+               setup: Callable[[object], None] | None = None) -> Path:
+    """Encode RGB frames (all of the first one's size) into ``dst``; ``setup(stream)`` adds what a
+    device writes beside the pictures (display rotation, pixel aspect)."""
+    import av
+
+    frames = iter(frames)
+    first = next(frames)
+    with av.open(str(dst), "w") as out:
+        stream = out.add_stream(codec, rate=fps)
+        stream.height, stream.width = first.shape[:2]
+        stream.pix_fmt = "yuv420p"
+        if setup is not None:
+            setup(stream)
+        for rgb in itertools.chain([first], frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return dst
+
+
 def write_anamorphic_clip(dst: Path, frames: list[np.ndarray], pixel_aspect: Fraction, fps: int = 30) -> Path:
     """How a camcorder stores non-square pixels: each picture squeezed to ``1 / pixel_aspect``
     of its width, plus the sample aspect ratio telling players to stretch it back."""
@@ -422,35 +445,14 @@ def write_anamorphic_clip(dst: Path, frames: list[np.ndarray], pixel_aspect: Fra
 
     height, width = frames[0].shape[:2]
     stored_width = round(width / pixel_aspect / 2) * 2
-    with av.open(str(dst), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height = stored_width, height
-        stream.pix_fmt = "yuv420p"
-        stream.codec_context.sample_aspect_ratio = pixel_aspect
-        for rgb in frames:
-            squeezed = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-                width=stored_width, height=height, format="yuv420p", interpolation="AREA")
-            for packet in stream.encode(squeezed):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return dst
+    squeezed = (av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+        width=stored_width, height=height, interpolation="AREA").to_ndarray() for rgb in frames)
+    return write_clip(dst, squeezed, fps,
+                      setup=lambda stream: setattr(stream.codec_context, "sample_aspect_ratio", pixel_aspect))
 
 
 def write_phone_clip(dst: Path, upright: list[np.ndarray], fps: int = 30, rotation: int = 90) -> Path:
     """How a phone stores a portrait clip: landscape frames (the picture turned ``rotation``
     degrees clockwise) plus a display matrix telling players to turn it back (iPhones: -90)."""
-    import av
-
-    with av.open(str(dst), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.height, stream.width = upright[0].shape[1], upright[0].shape[0]
-        stream.pix_fmt = "yuv420p"
-        stream.set_display_rotation(rotation)
-        for rgb in upright:
-            stored = np.ascontiguousarray(np.rot90(rgb, k=-rotation // 90))
-            for packet in stream.encode(av.VideoFrame.from_ndarray(stored, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return dst
+    stored = (np.ascontiguousarray(np.rot90(rgb, k=-rotation // 90)) for rgb in upright)
+    return write_clip(dst, stored, fps, setup=lambda stream: stream.set_display_rotation(rotation))

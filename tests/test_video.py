@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import write_anamorphic_clip, write_phone_clip
+from conftest import write_anamorphic_clip, write_clip, write_phone_clip
 from physio_core.config import Settings
 from physio_core.video import (
     VIDEO_EXTENSIONS,
@@ -117,25 +117,16 @@ def test_non_square_pixels_come_out_square(tmp_path, pixel_aspect):
     assert VideoReader(clip, max_side=320).output_size == (320, 240)
 
 
-def _write_greys(out: av.container.OutputContainer, stream: av.video.stream.VideoStream) -> None:
+def _greys() -> list[np.ndarray]:
     """Ten 320x240 frames, each a flat grey of 20 * its index, so a test can tell them apart."""
-    for i in range(10):
-        grey = np.full((240, 320, 3), 20 * i, np.uint8)
-        for packet in stream.encode(av.VideoFrame.from_ndarray(grey, format="rgb24")):
-            out.mux(packet)
-    for packet in stream.encode():
-        out.mux(packet)
+    return [np.full((240, 320, 3), 20 * i, np.uint8) for i in range(10)]
 
 
 @pytest.mark.parametrize("ext", VIDEO_EXTENSIONS)
 def test_every_offered_file_type_is_read(tmp_path, ext):
     """The upload page offers these types: a clip stored in each container is read whole."""
     codec = {"webm": "libvpx-vp9", "mpg": "mpeg2video"}.get(ext, "libx264")
-    path = tmp_path / f"clip.{ext}"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream(codec, rate=25)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        _write_greys(out, stream)
+    path = write_clip(tmp_path / f"clip.{ext}", _greys(), 25, codec=codec)
     info = probe_video(path)
     assert (info.width, info.height, info.fps) == (320, 240, 25.0)
     frames = list(VideoReader(path, max_side=None))
@@ -237,7 +228,11 @@ def test_cover_art_listed_first_is_passed_over(tmp_path):
         stream = out.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
         _write_cover_art(out, cover)
-        _write_greys(out, stream)
+        for grey in _greys():
+            for packet in stream.encode(av.VideoFrame.from_ndarray(grey, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
     assert av.open(str(path)).streams.video[0].codec_context.name == "mjpeg"
     info = probe_video(path)
     assert (info.codec, info.width, info.height, info.fps) == ("h264", 320, 240, 25.0)
