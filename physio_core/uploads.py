@@ -23,9 +23,10 @@ log = logging.getLogger("physiotrack.uploads")
 CHUNK_BYTES = 8 * 2**20
 
 
-def upload_dir(settings: Settings | None = None) -> Path:
+def upload_dir(settings: Settings | None = None, *, create: bool = True) -> Path:
     d = (settings or get_settings()).data_dir / "uploads"
-    d.mkdir(parents=True, exist_ok=True)
+    if create:
+        d.mkdir(parents=True, exist_ok=True)
     return d
 
 
@@ -49,7 +50,7 @@ def store_upload(data: BinaryIO, name: str, settings: Settings | None = None) ->
 def sweep_uploads(settings: Settings | None = None, *, now: float | None = None) -> int:
     """Delete uploads last written more than ``upload_keep_hours`` ago; returns how many."""
     settings = settings or get_settings()
-    d = settings.data_dir / "uploads"
+    d = upload_dir(settings, create=False)
     if not d.is_dir():
         return 0
     cutoff = (time.time() if now is None else now) - settings.upload_keep_hours * 3600
