@@ -64,6 +64,7 @@ class VideoInfo:
     size_bytes: int
     rotation: int = 0  # display rotation in degrees the container asks for
     pixel_aspect: float = 1.0  # width / height of one stored pixel (camcorders store 4:3 pixels)
+    interlaced: bool = False  # frames hold two fields filmed 1/50 or 1/60 s apart (1080i camcorders)
 
     @property
     def display_width(self) -> int:
@@ -128,17 +129,53 @@ def _video_stream(container: av.container.InputContainer) -> av.video.stream.Vid
     return best if best in moving else (moving[0] if moving else None)
 
 
-def _display_rotation(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
-    """The counter-clockwise rotation (0, 90, 180, 270) a player applies to the stored frames.
+class _FirstFrame(NamedTuple):
+    rotation: int  # counter-clockwise degrees (0, 90, 180, 270) a player turns the frames
+    interlaced: bool
 
-    Phones store portrait clips as landscape frames plus a display matrix. PyAV hands the
-    matrix out with the decoded frames only, so the first frame is decoded here."""
+
+def _first_frame(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> _FirstFrame:
+    """What only decoded frames tell: the display rotation and whether frames are interlaced.
+
+    Phones store portrait clips as landscape frames plus a display matrix, which PyAV hands out
+    with the decoded frames only; the interlaced flag is likewise per frame."""
     try:
         for frame in container.decode(stream):
-            return int(round((frame.rotation or 0) / 90.0)) * 90 % 360
+            rotation = int(round((frame.rotation or 0) / 90.0)) * 90 % 360
+            return _FirstFrame(rotation, bool(frame.interlaced_frame))
     except av.error.FFmpegError:  # a damaged first frame: the reader reports the damage
         pass
-    return 0
+    return _FirstFrame(0, False)
+
+
+def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+             deinterlace: bool) -> Iterator[av.VideoFrame]:
+    """The stream's frames, one out per frame in. Interlaced frames are deinterlaced (bwdif,
+    each frame from its first field): left woven, a moving limb shows as two combed copies a
+    field apart, which the pose model reads as a blurred, misplaced limb."""
+    if not deinterlace:
+        yield from container.decode(stream)
+        return
+    graph = av.filter.Graph()
+    source = graph.add_buffer(template=stream)
+    bwdif = graph.add("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
+    sink = graph.add("buffersink")
+    source.link_to(bwdif)
+    bwdif.link_to(sink)
+    graph.configure()
+
+    def pulled() -> Iterator[av.VideoFrame]:
+        while True:
+            try:
+                yield graph.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return
+
+    for frame in container.decode(stream):
+        graph.push(frame)
+        yield from pulled()
+    graph.push(None)  # flush the frame the filter holds back to look ahead
+    yield from pulled()
 
 
 def _pixel_aspect(stream: av.video.stream.VideoStream) -> float:
@@ -184,6 +221,7 @@ def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> Vi
             frames = int(round(duration * fps))
         if duration <= 0 and frames > 0:
             duration = frames / fps
+        first = _first_frame(container, stream)
         info = VideoInfo(
             path=path,
             width=int(ctx.width),
@@ -193,8 +231,9 @@ def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> Vi
             duration_s=duration,
             codec=ctx.name or "",
             size_bytes=size,
-            rotation=_display_rotation(container, stream),
+            rotation=first.rotation,
             pixel_aspect=_pixel_aspect(stream),
+            interlaced=first.interlaced,
         )
     max_s = _max_video_s(settings)
     if info.duration_s > max_s:
@@ -263,7 +302,7 @@ class VideoReader:
             stream = _video_stream(container)
             stream.thread_type = "AUTO"  # frame + slice threads inside FFmpeg
             try:
-                for index, frame in enumerate(container.decode(stream)):
+                for index, frame in enumerate(_decoded(container, stream, self.info.interlaced)):
                     if stop.is_set():
                         return
                     decoded += 1
@@ -370,7 +409,7 @@ def read_frame(
             start = stream.start_time or 0
             container.seek(start + int(target_s / stream.time_base), stream=stream, backward=True)
         last = None
-        for frame in container.decode(stream):
+        for frame in _decoded(container, stream, info.interlaced):
             last = frame
             if frame.time is None or stream.start_time is None or stream.time_base is None:
                 break

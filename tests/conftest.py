@@ -451,6 +451,26 @@ def write_anamorphic_clip(dst: Path, frames: list[np.ndarray], pixel_aspect: Fra
                       setup=lambda stream: setattr(stream.codec_context, "sample_aspect_ratio", pixel_aspect))
 
 
+def write_interlaced_clip(dst: Path, fields: list[np.ndarray], fps: int = 15) -> Path:
+    """How an interlaced camcorder (1080i, DV) stores motion: each frame weaves two pictures
+    taken one field apart, and the encoder marks the frames interlaced. PyAV's frames carry no
+    field order, so libx264 writes bottom field first (as DV does): ``fields[2k]`` goes on the
+    odd (bottom) lines and ``fields[2k + 1]`` on the even ones."""
+    import av
+
+    def woven() -> Iterator[np.ndarray]:
+        for first, second in zip(fields[0::2], fields[1::2]):
+            frame = second.copy()
+            frame[1::2] = first[1::2]
+            yield frame
+
+    def interlaced(stream) -> None:
+        stream.codec_context.flags |= (av.codec.context.Flags.interlaced_dct
+                                       | av.codec.context.Flags.interlaced_me)
+
+    return write_clip(dst, woven(), fps, setup=interlaced)
+
+
 def write_phone_clip(dst: Path, upright: list[np.ndarray], fps: int = 30, rotation: int = 90) -> Path:
     """How a phone stores a portrait clip: landscape frames (the picture turned ``rotation``
     degrees clockwise) plus a display matrix telling players to turn it back (iPhones: -90)."""

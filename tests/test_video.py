@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import write_anamorphic_clip, write_clip, write_phone_clip
+from conftest import write_anamorphic_clip, write_clip, write_interlaced_clip, write_phone_clip
 from physio_core.config import Settings
 from physio_core.video import (
     VIDEO_EXTENSIONS,
@@ -115,6 +115,23 @@ def test_non_square_pixels_come_out_square(tmp_path, pixel_aspect):
         disc = rgb.mean(axis=2) > 128
         assert abs(_extent(disc, 0) - _extent(disc, 1)) <= 4, (_extent(disc, 0), _extent(disc, 1))
     assert VideoReader(clip, max_side=320).output_size == (320, 240)
+
+
+def test_interlaced_frames_come_out_as_one_picture(tmp_path):
+    """A 1080i camcorder weaves two fields filmed 1/50 s apart into each frame: a moving disc is
+    there twice, combed, on alternate lines. Deinterlaced, it is one disc where the first field
+    saw it, as wide as it is tall."""
+    fields = [np.roll(_disc(480, 640, 60), 40 * k - 160, axis=1) for k in range(8)]
+    clip = write_interlaced_clip(tmp_path / "1080i.mp4", fields)
+    assert probe_video(clip).interlaced and not probe_video(CLIP).interlaced
+    frames = list(VideoReader(clip, max_side=None))
+    assert len(frames) == 4
+    for k, rgb in [(f.index, f.rgb) for f in frames] + [(2, read_frame(clip, 2, max_side=None))]:
+        disc = rgb.mean(axis=2) > 128
+        assert abs(_extent(disc, 0) - _extent(disc, 1)) <= 6, (k, _extent(disc, 0), _extent(disc, 1))
+        first_field = fields[2 * k].mean(axis=2) > 128
+        centre = np.flatnonzero(disc.any(axis=0)).mean()
+        assert abs(centre - np.flatnonzero(first_field.any(axis=0)).mean()) <= 3
 
 
 def _greys() -> list[np.ndarray]:
