@@ -245,14 +245,19 @@ def _mirrored(pose: PoseFrame, width: int) -> PoseFrame:
 
 
 class _VideoRecorder:
-    """Raw frames -> H.264 MP4 with their real times (variable frame rate)."""
+    """Raw frames -> H.264 MP4 with their real times (variable frame rate).
+
+    The MP4 is fragmented, one fragment a second, each written out at once: a recording that
+    is never closed (the tab was closed mid-session, the server stopped) plays up to its last
+    second, where a plain MP4 holds nothing readable until its index is written at the end."""
 
     def __init__(self, path: Path, width: int, height: int) -> None:
         import av
 
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._container = av.open(str(path), "w")
+        self._container = av.open(str(path), "w", options={
+            "movflags": "empty_moov+default_base_moof", "frag_duration": "1000000", "flush_packets": "1"})
         self._stream = self._container.add_stream("libx264", rate=30)
         self._stream.width, self._stream.height = width, height
         self._stream.pix_fmt = "yuv420p"
@@ -345,6 +350,7 @@ class LiveSession:
         self._principal: str | None = None
         self._recorder: _VideoRecorder | None = None
         self._video_path: Path | None = None
+        self._video_announced = False  # the session's row knows the recording's path
         self._record_failure: str | None = None  # why the recording stopped; the analysis goes on
         self._reps_completed = 0  # the counter's completed reps at the last frame
         self._reps_sent = 0  # index of the last rep handed to the assessor
@@ -728,7 +734,14 @@ class LiveSession:
             # chunks must agree on their metadata: the nominal rate (the times are the real ones)
             pose, angles = self._series_locked(start, stop, fps=self.config.nominal_fps)
             self._flushed, self._last_flush = stop, now
-        writer.add(pose=pose, angles=angles)  # kept in memory until written
+        series = None
+        if self._video_path is not None and not self._video_announced:
+            from physio_core.store.codec import KIND_VIDEO
+
+            # an unfinished session (the tab closed before STOP) still leads to its recording
+            series = {KIND_VIDEO: {"path": [str(self._video_path)]}}
+            self._video_announced = True
+        writer.add(pose=pose, angles=angles, series=series)  # kept in memory until written
         with self._lock:
             if self._stopped or (self._flushing is not None and not self._flushing.done()):
                 return  # the flush under way or at stop() writes this chunk too

@@ -269,6 +269,34 @@ def test_a_recording_no_session_will_hold_is_deleted(frames, tmp_path):
     assert not list((tmp_path / "videos").glob("*"))
 
 
+def test_a_session_left_without_stop_keeps_its_recording(frames, engine, tmp_path):
+    """The tab was closed mid-session, so STOP never came and the recording was never finished.
+    The session's row leads to the recording all the same, which plays up to its last second,
+    and ending the session from its page (End and analyse) keeps it."""
+    from physio_core.pipeline import finish_sequence
+    from physio_core.store import SessionStatus, create_user, end_session, get_session_detail
+    from physio_core.video import VideoReader
+
+    athlete = create_user(engine, None, "Recorded Athlete")
+    cfg = LiveConfig(athlete_id=athlete.id, record_video=True, flush_every_s=0.0, idle_timeout_s=60)
+    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=engine)
+    sid = session.start()
+    try:
+        feed_one_by_one(session, frames)  # 3.2 s
+        wait_for(lambda: get_session_detail(engine, sid).video_path is not None, "the recording in the row")
+        left = get_session_detail(engine, sid)
+        recorded = list(VideoReader(left.video_path, max_side=None))  # unfinished: no final index
+        assert len(frames) // 2 <= len(recorded) < len(frames)
+        assert np.abs(recorded[3].rgb.astype(int) - frames[3]).mean() < 8
+        # what the page's End and analyse does
+        end_session(engine, sid, finish_sequence(left.pose, backend="stored", exercise="auto", source="live",
+                                                 started_at=left.session.started_at))
+        ended = get_session_detail(engine, sid)
+        assert ended.session.status == SessionStatus.ENDED and ended.video_path == left.video_path
+    finally:
+        session.close()
+
+
 def test_a_recording_that_cannot_be_written_does_not_stop_the_analysis(frames, engine, tmp_path):
     from physio_core.store import create_user
 

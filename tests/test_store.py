@@ -266,10 +266,12 @@ def test_live_session_chunks_merge_and_end(db_engine, uiprmd_session_result):
     with pytest.raises(ValueError, match="has ended"):
         append_live_data(db_engine, sid, pose=result.pose.slice(0, 3))
 
-    # ending with the pipeline's final result replaces the chunks with it
+    # ending with the pipeline's final result replaces what it analysed (pose, angles, reps);
+    # the session's other series stay: they are not the analysis' to delete
     final = end_session(db_engine, sid, result)
     assert final.exercise == "deep_squat"
-    assert _count(db_engine, "sensor_data", session_id=sid) == 3
+    assert _count(db_engine, "sensor_data", session_id=sid) == 4
+    assert get_session_detail(db_engine, sid).data["imu"]["series"]["ax"] == [0.1, 0.2, 0.1 * 3]
     assert get_session_detail(db_engine, sid).metrics.stability_score == 0.82
 
 

@@ -718,10 +718,15 @@ def append_live_data(
     return run_write(engine, fn)
 
 
-def _load_series(s: Session, session_id: int) -> dict[str, dict[str, Any]]:
+# what an analysis result writes (``_put_result``); a session's other series (a recording's
+# path, sensor data) are not the analysis' to replace
+_RESULT_KINDS = (codec.KIND_POSE, codec.KIND_ANGLES, codec.KIND_REPS, codec.KIND_ASSESSMENT, codec.KIND_CORRECTED)
+
+
+def _load_series(s: Session, session_id: int, *, except_kinds: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
     rows = s.exec(
         select(SensorData)
-        .where(SensorData.session_id == session_id)
+        .where(SensorData.session_id == session_id, col(SensorData.kind).not_in(except_kinds))
         .order_by(SensorData.kind, SensorData.seq)
     ).all()
     chunks: dict[str, list[dict[str, Any]]] = {}
@@ -752,9 +757,10 @@ def end_session(
             rec.backend = result.backend or rec.backend
             if result.session_exercise != "auto":
                 rec.exercise = result.session_exercise
+            kept = _load_series(s, session_id, except_kinds=_RESULT_KINDS)
             s.execute(sa.delete(SensorData).where(col(SensorData.session_id) == session_id))
             s.flush()
-            _put_result(s, rec, result, extra_data)
+            _put_result(s, rec, result, {**kept, **(extra_data or {})})
         else:
             docs = _load_series(s, session_id)
             s.execute(sa.delete(SensorData).where(col(SensorData.session_id) == session_id))
