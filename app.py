@@ -15,6 +15,7 @@ from pages._auth import account_box, bootstrap_admin, load_secrets_into_env, sig
 from pages._shared import athlete_picker, db_error_message, get_engine, navigation_spec
 from physio_core.auth import auth_settings
 from physio_core.config import ConfigError, get_settings
+from physio_core.recordings import SWEEP_EVERY_S, sweep_orphan_recordings
 from physio_core.uploads import sweep_uploads
 
 ROOT = Path(__file__).resolve().parent
@@ -60,6 +61,8 @@ def _pages(role: str) -> dict[str, list]:
 
 
 engine = get_engine()
+if engine is not None:  # hourly: recordings no session names, once a day old, are deleted
+    sweep_orphan_recordings(engine, every_s=SWEEP_EVERY_S)
 bootstrap_admin(engine)
 user = signed_in_user(engine)
 if user is None:  # the login gate: nothing else is reachable

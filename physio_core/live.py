@@ -55,9 +55,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from physio_core.assess import Recognition
+from physio_core import recordings
 from physio_core.config import Settings, get_settings
 from physio_core.kinematics import ANGLE_NAMES, compute_angles_frame
 from physio_core.results import AngleSeries, Rep, SessionResult
+from physio_core.recordings import recording_dir
 from physio_core.skeleton import N_JOINTS, J, PoseFrame, PoseSequence
 
 if TYPE_CHECKING:
@@ -631,9 +633,11 @@ class LiveSession:
         try:
             if self._recorder is None:
                 stamp = (self._started_at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
-                path = self.settings.data_dir / "videos" / f"live_{stamp}_{id(self):x}.mp4"
+                path = recording_dir(self.settings) / f"live_{stamp}_{id(self):x}.mp4"
                 h, w = rgb.shape[:2]
                 self._video_path = path
+                if self.engine is not None and self.config.athlete_id is not None:
+                    recordings.hold(path)  # a session will name it: not an orphan meanwhile
                 self._recorder = _VideoRecorder(path, w // 2 * 2, h // 2 * 2)
             self._recorder.write(rgb, t)
         except (OSError, av.FFmpegError) as exc:  # a full disk, a blocked data folder
@@ -665,6 +669,7 @@ class LiveSession:
         if self._video_path is not None:
             with contextlib.suppress(OSError):
                 self._video_path.unlink()
+            recordings.release(self._video_path)
             self._video_path = None
 
     # ------------------------------------------------------------------ storage
@@ -925,6 +930,8 @@ class LiveSession:
         elif writer.end(result, extra_data=extra) is not None:
             outcome.session_id = writer.session_id
             outcome.message = f"Session {outcome.session_id} saved."
+            if video is not None:
+                recordings.release(video)  # its row names it now
         else:
             outcome.kept_pending = True
             outcome.message = ("The database is unavailable: the session is kept and will be "
@@ -938,6 +945,8 @@ class LiveSession:
             writer = self._writer
         if writer is None or not writer.flush() or writer.ended is None:
             return None
+        if self._video_path is not None:
+            recordings.release(self._video_path)
         self._write_stats(force=True, extra={"stored_session_id": writer.session_id})
         return writer.session_id
 

@@ -297,6 +297,31 @@ def test_a_session_left_without_stop_keeps_its_recording(frames, engine, tmp_pat
         session.close()
 
 
+def test_a_recording_waiting_for_its_row_is_not_an_orphan(frames, engine, tmp_path):
+    """Until its row names the recording (here nothing is stored before STOP), the session holds
+    it: the sweep of orphan recordings leaves it, however old it looks."""
+    import os
+
+    from physio_core.recordings import sweep_orphan_recordings
+    from physio_core.store import create_user
+
+    def age(path: Path) -> None:
+        os.utime(path, (time.time() - 3 * 24 * 3600,) * 2)
+
+    athlete = create_user(engine, None, "Recorded Athlete")
+    settings = Settings(data_dir=tmp_path)
+    cfg = LiveConfig(athlete_id=athlete.id, record_video=True, flush_every_s=3600, idle_timeout_s=60)
+    session = LiveSession(cfg, settings=settings, engine=engine)
+    feed_one_by_one(session, frames[:5])
+    [video] = (tmp_path / "videos").iterdir()
+    age(video)
+    assert sweep_orphan_recordings(engine, settings) == 0 and video.is_file()
+    outcome = session.stop()
+    assert outcome.session_id is not None and outcome.video_path == video
+    age(video)
+    assert sweep_orphan_recordings(engine, settings) == 0 and video.is_file()  # its row names it
+
+
 def test_a_recording_that_cannot_be_written_does_not_stop_the_analysis(frames, engine, tmp_path):
     from physio_core.store import create_user
 

@@ -211,18 +211,21 @@ def test_upload_too_large(app_env, monkeypatch):
 def test_any_page_visit_deletes_videos_no_report_needs_any_more(app_env):
     """A browser closed on its report leaves its video behind: past PHYSIO_UPLOAD_KEEP_HOURS
     (12 h) the next visit of any page (here the login page) deletes it; a newer one stays for
-    its report."""
+    its report. A live recording whose session was never stored goes once a day old."""
     import os
     import time
 
-    uploads = app_env / "uploads"
+    uploads, videos = app_env / "uploads", app_env / "videos"
     uploads.mkdir(parents=True)
+    videos.mkdir()
     stale, recent = uploads / "0123456789ab_last_week.mp4", uploads / "ba9876543210_this_morning.mp4"
-    for f, age_h in ((stale, 7 * 24), (recent, 3)):
+    orphan, fresh = videos / "live_20261125T101500_7f01.mp4", videos / "live_20261202T081500_7f02.mp4"
+    for f, age_h in ((stale, 7 * 24), (recent, 3), (orphan, 7 * 24), (fresh, 3)):
         f.write_bytes(TEST_CLIP.read_bytes())
         os.utime(f, (time.time() - age_h * 3600,) * 2)
     AppTest.from_file(APP, default_timeout=240).run()  # not logged in yet
     assert not stale.exists() and recent.exists()
+    assert not orphan.exists() and fresh.exists()
     at = new_app()
     assert [t.value for t in at.title] == ["Upload analysis"]
     assert "only while its report is open (at most 12 h)" in at.caption[0].value

@@ -490,6 +490,17 @@ def _recorded_videos(s: Session, session_ids) -> list[Path]:
     return [Path(p) for doc in payloads for p in doc.get("series", {}).get("path", [])]
 
 
+def recording_names(engine: Engine) -> set[str]:
+    """The file names of every recording a session names (``physio_core.recordings`` deletes
+    the others). Names, not paths: a relative data folder reads differently from another
+    working directory, and recordings' names are unique."""
+    def fn(s: Session) -> set[str]:
+        payloads = s.exec(select(SensorData.payload).where(SensorData.kind == codec.KIND_VIDEO)).all()
+        return {Path(p).name for doc in payloads for p in doc.get("series", {}).get("path", [])}
+
+    return run_read(engine, fn)
+
+
 def _remove_files(paths: Sequence[Path]) -> None:
     """Delete files that belonged to rows just deleted; one that cannot go is logged, since
     the rows are gone already."""
