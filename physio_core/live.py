@@ -54,12 +54,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from physio_core.assess import Recognition
 from physio_core import recordings
+from physio_core.assess import Recognition
 from physio_core.config import Settings, get_settings
 from physio_core.kinematics import ANGLE_NAMES, compute_angles_frame
 from physio_core.results import AngleSeries, Rep, SessionResult
-from physio_core.recordings import recording_dir
 from physio_core.skeleton import N_JOINTS, J, PoseFrame, PoseSequence
 
 if TYPE_CHECKING:
@@ -633,7 +632,7 @@ class LiveSession:
         try:
             if self._recorder is None:
                 stamp = (self._started_at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
-                path = recording_dir(self.settings) / f"live_{stamp}_{id(self):x}.mp4"
+                path = recordings.recording_dir(self.settings) / f"live_{stamp}_{id(self):x}.mp4"
                 h, w = rgb.shape[:2]
                 self._video_path = path
                 if self.engine is not None and self.config.athlete_id is not None:
