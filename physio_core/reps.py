@@ -18,9 +18,10 @@ goes up from rest:
 Tracking noise: an excursion no larger than what noise alone makes on that angle family while
 the person stands still (``NOISE_FLOOR_DEG``) is not a rep, and neither is one in which no
 joint really moves (``MIN_REP_MOTION``: offline ``drop_non_reps``; live, the counter refuses
-it when ``update`` is given the poses). Offline, a rep must also come back to where it began
+it when ``update`` is given the poses). A rep must also come back to where it began
 (``MAX_REP_GAP`` for the joint that ends farthest, ``MAX_BODY_GAP`` for the body as a whole): a
-slow move from one pose to another is not a rep. ``larger_count`` is how the app combines the
+slow move from one pose to another is not a rep. Live, that is known only at the rep's end, a
+moment after it was counted, so such a "rep" is shown briefly and then taken off the count. ``larger_count`` is how the app combines the
 angle counter's reps with the learned rep detector's.
 
 Offline (``count_reps``) the signal is smoothed with a zero-phase Butterworth filter, and a final
@@ -623,9 +624,11 @@ class StreamingRepCounter:
         exercise: str | None = None,
         config: RepConfig | None = None,
         signal: StreamingRepSignal | None = None,
+        round_trip: bool = True,
     ):
         self.cfg = config or RepConfig()
         self.fps = float(fps)
+        self.round_trip = round_trip
         self.names = tuple(names)
         self.cands = [angle] if angle else _candidates(self.names, exercise)
         self.exercise = exercise_key(exercise)
@@ -695,7 +698,7 @@ class StreamingRepCounter:
         for c, machines in enumerate(self._machines):
             for k, m in enumerate(machines):
                 e = m.step(i, float(self._pols[k] * ys[c]))
-                if e is not None:
+                if e is not None and self._came_back(e):
                     self._events[c][k].append(e)
         if len(self.cands) > 1 and i % max(1, int(self.fps)) == 0:
             self._choose()
@@ -717,6 +720,20 @@ class StreamingRepCounter:
         paths = self.motion_paths(start, now)
         return paths is None or not _spread(paths) < MIN_REP_MOTION
 
+    def _came_back(self, e: _Event) -> bool:
+        """Whether the body came back to where the rep began, judged as uploads judge it once
+        the rep's end is known (``_gaps`` of its poses); True without poses. A one-way move
+        counted as its angle came back is taken off the count here."""
+        if not self.round_trip or not self._joints:
+            return True
+        lo = max(e.start - self.delay - self._joints_base, 0)
+        hi = max(e.end - self.delay - self._joints_base + 1, 0)
+        window = np.asarray(self._joints[lo:hi])
+        if len(window) < 3:
+            return True
+        joint, body = _gaps(_motion_paths(window, self.fps))
+        return not (joint > MAX_REP_GAP and body > MAX_BODY_GAP)
+
     def _choose(self) -> None:
         # the offline rule on what has been seen: range within an exercise, rep score otherwise
         ranges = _score(np.asarray(self._x[-int(_CHOICE_WINDOW_S * self.fps) :]))
@@ -735,7 +752,7 @@ class StreamingRepCounter:
         if not self._finished:
             for c, machines in enumerate(self._machines):
                 for k, m in enumerate(machines):
-                    if (e := m.flush()) is not None:
+                    if (e := m.flush()) is not None and self._came_back(e):
                         self._events[c][k].append(e)
             self._finished = True
             if len(self.cands) > 1 and self._x:
