@@ -101,8 +101,8 @@ def _end_and_analyse(engine, viewer_id: int, detail) -> None:
         try:
             result = None
             if detail.pose is not None and int(detail.pose.valid.sum()) >= 2:
-                result = finish_sequence(detail.pose, backend=s.backend or "stored", exercise=s.exercise,
-                                         source=s.source, started_at=s.started_at)
+                result = finish_sequence(detail.pose.at_measured_rate(), backend=s.backend or "stored",
+                                         exercise=s.exercise, source=s.source, started_at=s.started_at)
             row = access.end_session_as(engine, viewer_id, s.id, result)
         except _ERRORS as exc:
             st.error(str(exc))

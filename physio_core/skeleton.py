@@ -11,7 +11,7 @@ sway and travel can still be measured.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
 import numpy as np
@@ -125,6 +125,15 @@ class PoseSequence:
             if f.keypoints_2d is not None:
                 kp2d[i] = f.keypoints_2d
         return cls(joints, conf, np.asarray(times, float), float(fps), root, kp2d)
+
+    def at_measured_rate(self) -> "PoseSequence":
+        """The same frames, with ``fps`` measured from their times. A live session's stored
+        chunks carry a nominal rate, while the frames came as fast as the server processed them;
+        their times are the real ones."""
+        span = float(self.times[-1] - self.times[0]) if len(self) >= 2 else 0.0
+        if not span > 0:
+            return self
+        return replace(self, fps=(len(self) - 1) / span)
 
     def slice(self, start: int, stop: int) -> "PoseSequence":
         kp = None if self.keypoints_2d is None else self.keypoints_2d[start:stop]

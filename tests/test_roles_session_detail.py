@@ -55,6 +55,28 @@ def button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
 
+def test_end_and_analyse_reads_the_rate_the_frames_came_at(seeded, make_uiprmd_session_result):
+    """A live session stores its chunks at a nominal 25 fps, while the server processed the
+    frames as fast as it could, here 10 a second (their times are the real ones). Ended from its
+    page, it is analysed at 10 fps: its duration is the real one, its reps those of the squats."""
+    from physio_core.skeleton import PoseSequence
+    from physio_core.store import start_session
+
+    engine, ids = seeded
+    full = make_uiprmd_session_result(episodes=(1, 2, 3)).pose  # 30 fps
+    live = PoseSequence(full.joints[::3], full.confidence[::3], full.times[::3], 25.0, full.root[::3])
+    sid = start_session(engine, ids["athlete"], ids["trainer"], "deep_squat", backend="embedded", fps=25.0)
+    append_live_data(engine, sid, pose=live)
+    at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=sid))
+    button(at, "End and analyse").click()
+    run(at)
+    ended = get_session_detail(engine, sid).session
+    assert ended.status is SessionStatus.ENDED and ended.fps == pytest.approx(10.0, rel=0.01)
+    assert ended.rep_count == 3
+    seconds = live.times[-1] - live.times[0] + 0.1
+    assert next(m for m in at.metric if m.label == "Duration").value == f"{seconds:.1f} s"
+
+
 def test_trainer_runs_the_whole_lifecycle(seeded, make_uiprmd_session_result):
     engine, ids = seeded
     at = as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"])
