@@ -59,6 +59,16 @@ def stream(angles: AngleSeries, poses: np.ndarray | None = None, **kw) -> Stream
     return sc
 
 
+def live_view(seq) -> tuple[np.ndarray, AngleSeries]:
+    """The poses and angles a live session has of ``seq``: One-Euro filtered as live.py does."""
+    from physio_core.filters import OneEuroFilter
+    from physio_core.skeleton import PoseSequence
+
+    one_euro = OneEuroFilter(min_cutoff=1.0, beta=0.3)  # the live session's settings
+    joints = np.array([one_euro(j.reshape(-1), t).reshape(j.shape) for j, t in zip(seq.joints, seq.times)])
+    return joints, compute_angles(PoseSequence(joints, seq.confidence, seq.times, seq.fps))
+
+
 def test_counts_synthetic_reps_with_boundaries_and_rom():
     x, bounds = synthetic()
     reps = count_reps(series(x), "knee_angle_r", FPS)
@@ -369,16 +379,11 @@ def test_live_counter_takes_one_way_moves_off_the_count():
     session set to each movement and to auto: no rep is left once its end shows the body did not
     come back. Without that check 10 of these 110 sessions keep 1-4 reps, 8 of them on auto."""
     from conftest import one_way_moves
-    from physio_core.filters import OneEuroFilter
     from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS
-    from physio_core.skeleton import PoseSequence
 
     counted = {False: [], True: []}
     for m, move in enumerate(one_way_moves()):
-        one_euro = OneEuroFilter(min_cutoff=1.0, beta=0.3)  # the live session's settings
-        joints = np.array([one_euro(j.reshape(-1), t).reshape(j.shape)
-                           for j, t in zip(move.joints, move.times)])
-        angles = compute_angles(PoseSequence(joints, move.confidence, move.times, move.fps))
+        joints, angles = live_view(move)
         for named in (*CLASS_NAMES[:N_MOVEMENTS], None):
             for round_trip in (False, True):
                 sc = stream(angles, joints, exercise=named, round_trip=round_trip)
@@ -394,18 +399,12 @@ def test_live_counter_counts_nothing_while_the_athlete_stands_still():
     poses) on ten real rest poses held for 10 s with tracker noise, each session set to each of
     the ten movements and to auto: no reps. Without the poses, some of these sessions count."""
     from conftest import held_still, uiprmd_set
-    from physio_core.filters import OneEuroFilter
     from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS
-    from physio_core.skeleton import PoseSequence
 
     counted = {False: [], True: []}
     for m in range(N_MOVEMENTS):
         seq, _, _ = uiprmd_set([(CLASS_NAMES[m], m % 8 + 1, True)])
-        still = held_still(seq.joints[0], 10.0, seed=m)
-        one_euro = OneEuroFilter(min_cutoff=1.0, beta=0.3)  # the live session's settings
-        joints = np.array([one_euro(j.reshape(-1), t).reshape(j.shape)
-                           for j, t in zip(still.joints, still.times)])
-        angles = compute_angles(PoseSequence(joints, still.confidence, still.times, still.fps))
+        joints, angles = live_view(held_still(seq.joints[0], 10.0, seed=m))
         for named in (*CLASS_NAMES[:N_MOVEMENTS], None):
             for with_poses in (False, True):
                 sc = stream(angles, joints if with_poses else None, exercise=named)

@@ -96,7 +96,9 @@ def run(joints: np.ndarray, angles, exercise: str, rule: tuple[float, float],
     return len(sc.finish())
 
 
-def main() -> None:
+def real_sets_and_moves() -> tuple[list, list[np.ndarray]]:
+    """``evaluate``'s 320 scoring sets (joints, spans, n_reps, movement) and the 80 slow one-way
+    moves (joints) of the module docstring."""
     reps = load_uiprmd(DEFAULT_UIPRMD, CACHE_DIR)
     subjects = sorted({r.subject for r in reps})
     real = []
@@ -113,6 +115,11 @@ def main() -> None:
             b = other.joints[len(other.joints) // 2]
             w = np.linspace(0.0, 1.0, int(8 * FPS))[:, None, None]
             moves.append(aug((1 - w) * a[None] + w * b[None], rng, time_warp=False))
+    return real, moves
+
+
+def main() -> None:
+    real, moves = real_sets_and_moves()
     pct = (50, 90, 95, 99, 100)
     table = {}
     for f in SPEEDS:

@@ -29,11 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import physio_core.reps as R  # noqa: E402
-from physio_core.ml import suite  # noqa: E402
-from physio_core.ml.data import CLASS_NAMES, FPS, N_MOVEMENTS, Augment, load_uiprmd  # noqa: E402
-from physio_core.ml.repcount import build_sets, speed_up  # noqa: E402
-from physio_core.train import CACHE_DIR, DEFAULT_UIPRMD  # noqa: E402
-from round_trip_live import live_view  # noqa: E402
+from physio_core.ml.data import CLASS_NAMES, FPS, N_MOVEMENTS  # noqa: E402
+from physio_core.ml.repcount import speed_up  # noqa: E402
+from round_trip_live import live_view, real_sets_and_moves  # noqa: E402
 
 SPEEDS = (1.0, 3.0)
 
@@ -63,22 +61,7 @@ def both(joints: np.ndarray, movement: int | None) -> dict[tuple[str, bool], tup
 
 
 def main() -> None:
-    reps = load_uiprmd(DEFAULT_UIPRMD, CACHE_DIR)
-    subjects = sorted({r.subject for r in reps})
-    real = []
-    for s in subjects:
-        rng = np.random.default_rng(suite.SCORE_SEED)
-        real += build_sets([r for r in reps if r.subject == s], rng, per_group=2, augment=False)
-    moves = []
-    aug = Augment()
-    for m in range(N_MOVEMENTS):
-        for s in subjects:
-            rng = np.random.default_rng(100 * m + s)
-            a = [r for r in reps if r.subject == s and r.movement == m][0].joints[0]
-            other = [r for r in reps if r.subject == s and r.movement == (m + 3) % N_MOVEMENTS][0]
-            b = other.joints[len(other.joints) // 2]
-            w = np.linspace(0.0, 1.0, int(8 * FPS))[:, None, None]
-            moves.append(aug((1 - w) * a[None] + w * b[None], rng, time_warp=False))
+    real, moves = real_sets_and_moves()
     with ProcessPoolExecutor(2) as pool:
         for f in SPEEDS:
             jobs = [(speed_up(joints, spans, f)[0], movement) for joints, spans, _, movement in real]
