@@ -6,7 +6,8 @@ session or the athlete deletes it. A recording that no row names is an orphan: i
 never stored (the tab was closed before STOP with no database or no athlete, or the server
 stopped while the session waited for the database). Nobody can reach it, yet it is a patient's
 video, so ``sweep_orphan_recordings`` deletes it once it is ``ORPHAN_AFTER_H`` hours old.
-Recordings of sessions still running or waiting in this process are held and never swept.
+A recording whose session may still be stored (it has a database and an athlete, and runs or
+waits for the database in this process) is held meanwhile and never swept.
 """
 
 from __future__ import annotations

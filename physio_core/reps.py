@@ -21,8 +21,9 @@ joint really moves (``MIN_REP_MOTION``: offline ``drop_non_reps``; live, the cou
 it when ``update`` is given the poses). A rep must also come back to where it began
 (``MAX_REP_GAP`` for the joint that ends farthest, ``MAX_BODY_GAP`` for the body as a whole): a
 slow move from one pose to another is not a rep. Live, that is known only at the rep's end, a
-moment after it was counted, so such a "rep" is shown briefly and then taken off the count. ``larger_count`` is how the app combines the
-angle counter's reps with the learned rep detector's.
+moment after it was counted, so such a "rep" is shown briefly and then taken off the count.
+``larger_count`` is how the app combines the angle counter's reps with the learned rep
+detector's.
 
 Offline (``count_reps``) the signal is smoothed with a zero-phase Butterworth filter, and a final
 pass drops reps below ``rel_rom`` x the median ROM of the set (the streaming counter only knows

@@ -483,22 +483,20 @@ def can_view_athlete(engine: Engine, viewer_id: int, athlete_id: int) -> bool:
     return run_read(engine, fn)
 
 
-def _recorded_videos(s: Session, session_ids) -> list[Path]:
-    """The video files recorded with these sessions (``session_ids``: ids or a subquery)."""
-    payloads = s.exec(select(SensorData.payload).where(
-        SensorData.kind == codec.KIND_VIDEO, col(SensorData.session_id).in_(session_ids))).all()
-    return [Path(p) for doc in payloads for p in doc.get("series", {}).get("path", [])]
+def _recorded_videos(s: Session, session_ids=None) -> list[Path]:
+    """The video files recorded with these sessions (``session_ids``: ids or a subquery; None:
+    every session)."""
+    q = select(SensorData.payload).where(SensorData.kind == codec.KIND_VIDEO)
+    if session_ids is not None:
+        q = q.where(col(SensorData.session_id).in_(session_ids))
+    return [Path(p) for doc in s.exec(q).all() for p in doc.get("series", {}).get("path", [])]
 
 
 def recording_names(engine: Engine) -> set[str]:
     """The file names of every recording a session names (``physio_core.recordings`` deletes
     the others). Names, not paths: a relative data folder reads differently from another
     working directory, and recordings' names are unique."""
-    def fn(s: Session) -> set[str]:
-        payloads = s.exec(select(SensorData.payload).where(SensorData.kind == codec.KIND_VIDEO)).all()
-        return {Path(p).name for doc in payloads for p in doc.get("series", {}).get("path", [])}
-
-    return run_read(engine, fn)
+    return run_read(engine, lambda s: {p.name for p in _recorded_videos(s)})
 
 
 def _remove_files(paths: Sequence[Path]) -> None:
