@@ -515,12 +515,16 @@ def drop_non_reps(reps: Sequence[Rep], joints: np.ndarray, fps: float) -> list[R
 
 def _is_rep(paths: np.ndarray, reps: Sequence[Rep]) -> np.ndarray:
     def real(p: np.ndarray) -> bool:  # NaN (not measured) passes both checks
-        if _spread(p) < MIN_REP_MOTION:
-            return False
-        joint, body = _gaps(p)
-        return not (joint > MAX_REP_GAP and body > MAX_BODY_GAP)
+        return not _spread(p) < MIN_REP_MOTION and _came_back(p)
 
     return np.array([real(paths[r.start_frame : r.end_frame + 1]) for r in reps], dtype=bool)
+
+
+def _came_back(paths: np.ndarray) -> bool:
+    """Whether a rep's body came back to where it began: not both its joint gap and its body
+    gap (``_gaps``) above their limits. NaN (not measured) passes."""
+    joint, body = _gaps(paths)
+    return not (joint > MAX_REP_GAP and body > MAX_BODY_GAP)
 
 
 def rep_motion(joints: np.ndarray, reps: Sequence[Rep], fps: float) -> np.ndarray:
@@ -712,7 +716,7 @@ class StreamingRepCounter:
         if not self._joints:
             return None
         lo = max(start - self.delay - self._joints_base, 0)
-        window = np.asarray(self._joints[lo : now - self._joints_base + 1])
+        window = np.asarray(self._joints[lo : max(now - self._joints_base + 1, 0)])
         return _motion_paths(window, self.fps) if len(window) >= 3 else None
 
     def _moved(self, start: int, now: int) -> bool:
@@ -723,17 +727,11 @@ class StreamingRepCounter:
 
     def _came_back(self, e: _Event) -> bool:
         """Whether the body came back to where the rep began, judged as uploads judge it once
-        the rep's end is known (``_gaps`` of its poses); True without poses. A one-way move
-        counted as its angle came back is taken off the count here."""
-        if not self.round_trip or not self._joints:
-            return True
-        lo = max(e.start - self.delay - self._joints_base, 0)
-        hi = max(e.end - self.delay - self._joints_base + 1, 0)
-        window = np.asarray(self._joints[lo:hi])
-        if len(window) < 3:
-            return True
-        joint, body = _gaps(_motion_paths(window, self.fps))
-        return not (joint > MAX_REP_GAP and body > MAX_BODY_GAP)
+        the rep's end is known; True without poses. A one-way move counted as its angle came
+        back is taken off the count here."""
+        # the poses run ``delay`` frames ahead of the filtered signal the event's frames count
+        paths = self.motion_paths(e.start, e.end - self.delay) if self.round_trip else None
+        return paths is None or _came_back(paths)
 
     def _choose(self) -> None:
         # the offline rule on what has been seen: range within an exercise, rep score otherwise
