@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from physio_core.config import Settings, get_settings
+from physio_core.uploads import delete_files, files_older_than
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -65,14 +66,7 @@ def sweep_orphan_recordings(engine: Engine, settings: Settings | None = None, *,
         last = _last_sweep.get(folder)
         if every_s and last is not None and time.monotonic() - last < every_s:
             return 0
-    if not folder.is_dir():
-        return 0
-    cutoff = (time.time() if now is None else now) - ORPHAN_AFTER_H * 3600
-    try:
-        old = [f for f in folder.iterdir() if f.is_file() and f.stat().st_mtime < cutoff]
-    except OSError as exc:  # an unreadable folder: the page still works, the sweep waits
-        log.warning("could not list the recordings in %s: %s", folder, exc)
-        return 0
+    old = files_older_than(folder, (time.time() if now is None else now) - ORPHAN_AFTER_H * 3600)
     try:
         named = recording_names(engine) if old else set()
     except StorageUnavailable as exc:
@@ -81,13 +75,7 @@ def sweep_orphan_recordings(engine: Engine, settings: Settings | None = None, *,
     with _lock:
         _last_sweep[folder] = time.monotonic()
         orphans = [f for f in old if f.name not in named and f.name not in _held]
-    removed = 0
-    for f in orphans:
-        try:
-            f.unlink()
-            removed += 1
-        except OSError as exc:  # gone meanwhile (another server process), or not ours to delete
-            log.warning("could not delete the orphan recording %s: %s", f.name, exc)
+    removed = delete_files(orphans, "orphan recording")
     if removed:
         log.info("deleted %d recording(s) no session names, in %s", removed, folder)
     return removed

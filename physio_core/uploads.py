@@ -50,21 +50,38 @@ def store_upload(data: BinaryIO, name: str, settings: Settings | None = None) ->
 def sweep_uploads(settings: Settings | None = None, *, now: float | None = None) -> int:
     """Delete uploads last written more than ``upload_keep_hours`` ago; returns how many."""
     settings = settings or get_settings()
-    d = upload_dir(settings, create=False)
-    if not d.is_dir():
-        return 0
     cutoff = (time.time() if now is None else now) - settings.upload_keep_hours * 3600
+    return delete_files(files_older_than(upload_dir(settings, create=False), cutoff), "old upload")
+
+
+def files_older_than(folder: Path, cutoff: float) -> list[Path]:
+    """The files in ``folder`` last written before ``cutoff`` (a ``time.time()``); none when the
+    folder is missing or cannot be listed (logged: the page still works, the sweep waits)."""
+    if not folder.is_dir():
+        return []
     try:
-        entries = list(d.iterdir())
-    except OSError as exc:  # an unreadable folder: the page still works, the sweep waits
-        log.warning("could not list the uploads in %s: %s", d, exc)
-        return 0
-    removed = 0
+        entries = list(folder.iterdir())
+    except OSError as exc:
+        log.warning("could not list %s: %s", folder, exc)
+        return []
+    old = []
     for f in entries:
         try:
             if f.is_file() and f.stat().st_mtime < cutoff:
-                f.unlink()
-                removed += 1
-        except OSError as exc:  # gone meanwhile (another server process), or not ours to delete
-            log.warning("could not delete the old upload %s: %s", f.name, exc)
+                old.append(f)
+        except OSError:  # gone meanwhile (another server process)
+            continue
+    return old
+
+
+def delete_files(files: list[Path], what: str) -> int:
+    """Delete ``files``; returns how many went. One that cannot go (gone meanwhile, or not ours
+    to delete) is logged as "the ``what``"."""
+    removed = 0
+    for f in files:
+        try:
+            f.unlink()
+            removed += 1
+        except OSError as exc:
+            log.warning("could not delete the %s %s: %s", what, f.name, exc)
     return removed
