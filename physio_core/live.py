@@ -59,7 +59,7 @@ from physio_core.assess import Recognition
 from physio_core.config import Settings, get_settings
 from physio_core.kinematics import ANGLE_NAMES, compute_angles_frame
 from physio_core.results import AngleSeries, Rep, SessionResult
-from physio_core.skeleton import N_JOINTS, J, PoseFrame, PoseSequence
+from physio_core.skeleton import N_JOINTS, J, PoseFrame, PoseSequence, measured_fps
 
 if TYPE_CHECKING:
     import av
@@ -714,9 +714,7 @@ class LiveSession:
         return seq, AngleSeries(ANGLE_NAMES, values, times)
 
     def _measured_fps_locked(self) -> float:
-        if len(self._times) >= 2 and self._times[-1] > self._times[0]:
-            return (len(self._times) - 1) / (self._times[-1] - self._times[0])
-        return self.config.nominal_fps
+        return measured_fps(self._times) or self.config.nominal_fps
 
     def _session_id_locked(self) -> int | None:
         """The session's row: while it runs, the one opened; once stopped, only a stored one."""

@@ -76,6 +76,14 @@ class PoseFrame:
         self.confidence = np.asarray(self.confidence, dtype=np.float64).reshape(N_JOINTS)
 
 
+def measured_fps(times) -> float | None:
+    """Frames per second from frame times (seconds, increasing); None for fewer than two
+    frames or no time between them."""
+    if len(times) < 2 or not times[-1] > times[0]:
+        return None
+    return (len(times) - 1) / float(times[-1] - times[0])
+
+
 @dataclass
 class PoseSequence:
     """A time series of canonical poses of ONE person.
@@ -130,10 +138,8 @@ class PoseSequence:
         """The same frames, with ``fps`` measured from their times. A live session's stored
         chunks carry a nominal rate, while the frames came as fast as the server processed them;
         their times are the real ones."""
-        span = float(self.times[-1] - self.times[0]) if len(self) >= 2 else 0.0
-        if not span > 0:
-            return self
-        return replace(self, fps=(len(self) - 1) / span)
+        fps = measured_fps(self.times)
+        return self if fps is None else replace(self, fps=fps)
 
     def slice(self, start: int, stop: int) -> "PoseSequence":
         kp = None if self.keypoints_2d is None else self.keypoints_2d[start:stop]
