@@ -382,7 +382,7 @@ def _correction_view(result: SessionResult, box, key: str) -> None:
         return
     with box:
         idx = st.selectbox("Rep to inspect", list(reps), key=f"{key}_corr_rep",
-                           format_func=lambda i: f"#{i} · {by_rep[i].get('mistake', '?')}")
+                           format_func=lambda i: f"#{i} · {by_rep[i].get('mistake', 'not judged')}")
         a = by_rep[idx]
         if "mistake" in a:
             st.markdown(f"**{a['mistake']}** ({a.get('mistake_confidence', 0):.0%} confidence)")
@@ -391,7 +391,11 @@ def _correction_view(result: SessionResult, box, key: str) -> None:
         fixed = result.corrected_poses.get(idx)
         rep = reps[idx]
         if fixed is None or len(fixed) == 0:
-            st.caption("No corrected pose for this rep.")
+            if "mistake" in a or "stability_score" in a:
+                st.caption("No corrected pose for this rep.")
+            else:
+                st.caption("Not judged: the models judge the reps of the ten movements they know. "
+                           "Pick the exercise and analyse again to judge these reps.")
             return
         n = len(fixed)
         k = st.slider("Frame of the rep", 0, n - 1, report.worst_correction_frame(result.pose, rep, fixed),

@@ -126,6 +126,10 @@ def test_upload_flow_on_the_real_clip(app_env):
     else:
         assert metrics["Injury risk"] == "–"
         assert any("No known exercise" in w.value for w in at.warning)
+        # the rep picker says why a rep has no verdict, not a bare "?"
+        picker = at.selectbox(key="upload_corr_rep")
+        assert picker.options and all(o.endswith(" · not judged") for o in picker.options)
+        assert any(c.value.startswith("Not judged: ") for c in at.caption)
     # frame with the skeleton drawn, 3D view + angle chart + rep chart (+ a rep's corrected
     # pose when scored), three downloads
     assert len(elements(at, "image")) == 1
