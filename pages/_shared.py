@@ -242,20 +242,12 @@ def save_status(entry: dict, save: Callable[[], None], what: str) -> None:
 
 
 def _frame_image(video_path: Path, result: SessionResult, index: int, max_side: int | None):
-    from physio_core.kinematics import ANGLE_NAMES
-    from physio_core.overlay import draw_pose, pose_at
+    from physio_core.annotate import draw_result_frame
     from physio_core.video import read_frame
 
     # by time, not index: a slow-motion clip is analysed one frame in two or four
-    rgb = read_frame(video_path, time_s=float(result.pose.times[index]), max_side=max_side)
-    pose = pose_at(result.pose, index)
-    angles = None
-    if pose is not None and tuple(result.angles.names) == tuple(ANGLE_NAMES):
-        angles = result.angles.values[index]
-    done = sum(1 for r in result.reps if r.end_frame <= index)
     t = float(result.pose.times[index])
-    status = [f"t = {t:.2f} s"] + ([] if pose is not None else ["no person"])
-    return draw_pose(rgb, pose, angles=angles, rep_count=done, status=status)
+    return draw_result_frame(read_frame(video_path, time_s=t, max_side=max_side), result, index, t)
 
 
 def render_report(
@@ -349,6 +341,42 @@ def render_report(
         d3.download_button("3D joints (CSV)", report.pose_csv(result.pose),
                            file_name=f"{file_stem}_joints.csv", mime="text/csv",
                            key=f"{key}_dl_pose")
+    if n and video_path is not None and Path(video_path).is_file():
+        _annotated_video(result, Path(video_path), key, file_stem, max_side)
+
+
+def _annotated_video(result: SessionResult, video_path: Path, key: str, file_stem: str,
+                     max_side: int | None) -> None:
+    """The video with the analysis drawn on it, made on request (it takes a while: every frame
+    is decoded, drawn and encoded again), then played here and offered as a download."""
+    import tempfile
+
+    from physio_core.annotate import write_annotated_video
+
+    state = f"{key}_annotated"
+    held = st.session_state.get(state)
+    if held is None or held["video"] != str(video_path):
+        if st.button("Make the annotated video", key=f"{key}_annotate", icon=":material/movie:",
+                     help="The video with the skeleton, angles, rep count and each rep's verdict "
+                          "drawn on it (MP4), to watch here or send to the athlete."):
+            bar = st.progress(0.0, text="Drawing the analysis on every frame…")
+            try:
+                with tempfile.TemporaryDirectory(prefix="physio_annotated_") as tmp:
+                    made = write_annotated_video(video_path, result, Path(tmp) / "annotated.mp4",
+                                                 max_side=max_side, progress=lambda f: bar.progress(f))
+                    data = made.path.read_bytes()
+            except Exception as exc:
+                log.exception("annotated video of %s failed", video_path.name)
+                bar.empty()
+                st.error(f"The annotated video could not be made ({exc}). The report above is unaffected.")
+                return
+            st.session_state[state] = {"video": str(video_path), "data": data}
+            st.rerun()
+        return
+    player, _ = st.columns([3, 2])  # as wide as the frame view above, not the whole page
+    player.video(held["data"], format="video/mp4")
+    st.download_button("Annotated video (MP4)", held["data"], file_name=f"{file_stem}_annotated.mp4",
+                       mime="video/mp4", key=f"{key}_dl_annotated", icon=":material/download:")
 
 
 def _assessment_summary(result: SessionResult) -> None:

@@ -1,13 +1,15 @@
 """Analyse a recorded video from the command line.
 
     python -m physio_core.analyze VIDEO --out DIR [--exercise X] [--backend embedded|mmpose]
-                                  [--save --athlete NAME] [--max-side 640] [--step N]
+                                  [--save --athlete NAME] [--max-side 640] [--step N] [--annotated]
 
 Writes DIR/summary.json (frames, fps, frames_with_person, rep_count, reps, backend, ...; with
 the trained models also exercise_label and per rep exercise, stability_score, balance_score,
-injury_risk, reason, mistake) and DIR/angles.csv (time_s + the 23 angles). On bad input (missing file, not a video, damaged,
-too large, no person, backend unavailable, database away) it prints ONE line to stderr and
-exits non-zero: 2 input file, 3 no person, 4 pose backend, 5 database, 1 anything else.
+injury_risk, reason, mistake) and DIR/angles.csv (time_s + the 23 angles); with --annotated
+also DIR/annotated.mp4 (the video with skeleton, angles, rep count and verdicts drawn). On bad
+input (missing file, not a video, damaged, too large, no person, backend unavailable, database
+away) it prints ONE line to stderr and exits non-zero: 2 input file, 3 no person, 4 pose
+backend, 5 database, 1 anything else.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="downscale frames so the longer side is at most this (0: keep)")
     ap.add_argument("--step", type=_positive_int, default=None,
                     help="analyse one frame in STEP (default: every frame up to 60 fps; 120 fps clips 2, 240 fps 4)")
+    ap.add_argument("--annotated", action="store_true",
+                    help="also write annotated.mp4: the video with skeleton, angles, rep count and verdicts drawn")
     ap.add_argument("--save", action="store_true", help="store the session in the database")
     ap.add_argument("--athlete", default="Unnamed athlete",
                     help="athlete name for --save (created if new)")
@@ -139,6 +143,15 @@ def _run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_bytes(summary_json(result))
     (out / "angles.csv").write_bytes(angles_csv(result.angles))
+    if args.annotated:
+        from physio_core.annotate import write_annotated_video
+
+        try:
+            write_annotated_video(video, result, out / "annotated.mp4", max_side=args.max_side or None,
+                                  step=args.step, settings=settings)
+        except (OSError, VideoError) as exc:
+            print(f"error: could not write annotated.mp4: {one_line(exc)}", file=sys.stderr)
+            return EXIT_INPUT
 
     session_id = None
     if args.save:

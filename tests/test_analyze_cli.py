@@ -41,7 +41,7 @@ def assert_one_line_error(r: subprocess.CompletedProcess, code: int, *needles: s
 def analysed(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "out"
     db = out.parent / "cli.db"
-    r = run_cli(str(CLIP), "--out", str(out), "--step", "2", "--save", "--athlete", "Jumper",
+    r = run_cli(str(CLIP), "--out", str(out), "--step", "2", "--save", "--athlete", "Jumper", "--annotated",
                 env={"DATABASE_URL": f"sqlite:///{db}"})
     return r, out, db
 
@@ -76,6 +76,25 @@ def test_angles_csv(analysed):
     knee = np.array([float(row[1 + ANGLE_NAMES.index("knee_angle_r")] or "nan") for row in rows[1:]])
     assert np.isfinite(knee).sum() >= 70
     assert np.nanmax(knee) < 165
+
+
+def test_annotated_video(analysed):
+    """--annotated: the frames the analysis kept (one in two here), at their times, each with the
+    corner band of the rep counter darkened over the source picture."""
+    import av
+
+    from physio_core.video import VideoReader
+
+    _, out, _ = analysed
+    with av.open(str(out / "annotated.mp4")) as c:
+        frames = [(f.time, f.to_ndarray(format="rgb24")) for f in c.decode(c.streams.video[0])]
+    assert len(frames) == 115
+    np.testing.assert_allclose(np.diff([t for t, _ in frames]), 2 / 30, atol=2e-3)
+    raw = [f.rgb for f in VideoReader(CLIP, max_side=640, step=2, threaded=False)]
+    for (_, drawn), source in zip(frames[::20], raw[::20]):
+        assert drawn.shape == source.shape == (640, 640, 3)
+        corner = np.s_[5:40, 5:60]
+        assert drawn[corner].mean() < 0.6 * source[corner].mean()
 
 
 def test_save_stores_the_session(analysed):

@@ -237,6 +237,31 @@ def test_record_video_keeps_the_raw_frames(frames, engine, tmp_path):
     assert detail.video_path == outcome.video_path  # the session detail page shows it
 
 
+def test_a_recorded_session_annotates_its_own_recording(frames, engine, tmp_path):
+    """The session detail page's annotated video of a live recording: every recorded frame, the
+    skeleton the live session stored for it drawn at its place (its frames carry the camera's
+    times, not a fixed rate)."""
+    from physio_core.annotate import frame_index_at, write_annotated_video
+    from physio_core.store import create_user, get_session_detail
+
+    athlete = create_user(engine, None, "Recorded Athlete")
+    session = LiveSession(LiveConfig(athlete_id=athlete.id, record_video=True, idle_timeout_s=60),
+                          settings=Settings(data_dir=tmp_path), engine=engine)
+    feed_one_by_one(session, frames[:12])
+    outcome = session.stop()
+    detail = get_session_detail(engine, outcome.session_id)
+    result = detail.to_result()
+    made = write_annotated_video(detail.video_path, result, tmp_path / "annotated.mp4")
+    with av.open(str(made.path)) as c:
+        drawn = [(f.time, f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
+    assert len(drawn) == 12 and drawn[0][1].shape == frames[0].shape
+    shown = [frame_index_at(result, t) for t, _ in drawn]
+    assert shown == list(range(12))
+    seen = [i for i in range(12) if result.pose.valid[i] and result.pose.confidence[i, J.L_KNEE] >= 0.3]
+    painted = [i for i in seen if near(drawn[i][1], result.pose.keypoints_2d[i, J.L_KNEE], LEFT_RGB)]
+    assert len(seen) >= 10 and painted == seen
+
+
 @pytest.mark.parametrize("delete", ["session", "athlete"])
 def test_deleting_a_recorded_session_or_its_athlete_deletes_the_video(frames, engine, tmp_path, delete):
     from physio_core.store import create_user, delete_athlete, delete_session, get_session_detail

@@ -6,8 +6,10 @@ analyse, report, save, then reads the session back on the detail / sessions / pr
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import av
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -143,6 +145,18 @@ def test_upload_flow_on_the_real_clip(app_env):
     at.run()
     assert not at.exception
     assert elements(at, "image")[0].captions[0].startswith("frame 25 ·")
+
+    # the annotated video, made on request: played on the page and offered as a download
+    assert not elements(at, "video")
+    at.button(key="upload_annotate").click()
+    at.run()
+    assert not at.exception and not at.error
+    annotated = at.session_state["upload_annotated"]["data"]
+    with av.open(io.BytesIO(annotated)) as c:
+        assert sum(1 for _ in c.decode(c.streams.video[0])) == 230  # every frame of the clip
+    assert len(elements(at, "video")) == 1
+    labels = [d.proto.label for d in elements(at, "download_button")]
+    assert labels[-1] == "Annotated video (MP4)"
 
     # the stored session reads back on the other pages
     at.switch_page("pages/session_detail.py")

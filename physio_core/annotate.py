@@ -1,0 +1,151 @@
+"""The analysed video with its analysis drawn on it: skeleton, angles, rep count, each rep's verdict.
+
+The report's frame scrubber and the annotated MP4 (report download, ``analyze --annotated``)
+draw a frame the same way, through ``draw_result_frame``. Frames are matched to the analysis by
+time, so uploads analysed one frame in two (slow motion) and live recordings (variable frame
+rate) line up too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from physio_core.config import Settings
+from physio_core.results import SessionResult
+
+VERDICT_SHOWN_S = 2.0  # a finished rep's verdict stays in the corner this long
+ANNOTATED_MAX_SIDE = 640  # the app analyses frames at this size, so its keypoints fit these frames
+
+
+@dataclass(frozen=True)
+class AnnotatedVideo:
+    path: Path
+    frames: int
+    fps: float  # frames written per second of video (the source's rate, or its analysed rate)
+    width: int
+    height: int
+
+
+def hud_lines(result: SessionResult, index: int | None, t: float) -> list[str]:
+    """The corner lines at time ``t`` (s): reps finished by then, the time, the verdict of a rep
+    that just ended (when the models judged it), and "no person" where nobody was analysed.
+    ``index``: the analysed frame shown (None: no analysed frame near ``t``)."""
+    done = [r for r in result.reps if r.end_s <= t + 1e-6] if index is None else \
+        [r for r in result.reps if r.end_frame <= index]
+    lines = [f"Reps: {len(done)}", f"t = {t:.2f} s"]
+    if done:
+        last = done[-1]
+        verdict = next((a.get("mistake") for a in result.rep_assessments if a.get("rep") == last.index), None)
+        if verdict and t - last.end_s <= VERDICT_SHOWN_S:
+            lines.append(f"Rep {last.index}: {verdict}")
+    if index is None or not result.pose.valid[index]:
+        lines.append("no person")
+    return lines
+
+
+def draw_result_frame(rgb: np.ndarray, result: SessionResult, index: int | None, t: float,
+                      *, copy: bool = True) -> np.ndarray:
+    """``rgb`` (a frame of the analysed video at time ``t``) with analysed frame ``index`` drawn
+    on it: skeleton, angle labels and the corner lines of ``hud_lines``."""
+    from physio_core.kinematics import ANGLE_NAMES
+    from physio_core.overlay import draw_hud, draw_pose, pose_at
+
+    pose = pose_at(result.pose, index) if index is not None else None
+    angles = None
+    if pose is not None and tuple(result.angles.names) == tuple(ANGLE_NAMES):
+        angles = result.angles.values[index]
+    out = draw_pose(rgb, pose, angles=angles, copy=copy)
+    return draw_hud(out, hud_lines(result, index, t))
+
+
+def frame_index_at(result: SessionResult, t: float, tolerance_s: float | None = None) -> int | None:
+    """The analysed frame shown at time ``t``: the last one at or before it (within half a
+    millisecond), or None when there is none within ``tolerance_s`` (default 1.5 analysed frame
+    periods: a gap in the analysis, or before its first frame)."""
+    times = result.pose.times
+    if len(times) == 0:
+        return None
+    i = int(np.searchsorted(times, t + 5e-4, side="right")) - 1
+    if i < 0:
+        return None
+    tol = tolerance_s if tolerance_s is not None else 1.5 / (result.fps or 30.0)
+    return i if t - float(times[i]) <= tol else None
+
+
+def write_annotated_video(
+    video: str | os.PathLike,
+    result: SessionResult,
+    dst: str | os.PathLike,
+    *,
+    max_side: int | None = ANNOTATED_MAX_SIDE,
+    step: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    settings: Settings | None = None,
+) -> AnnotatedVideo:
+    """Write ``dst`` (H.264 MP4, playable in browsers): ``video``, the file ``result`` was
+    analysed from, with the analysis drawn on every frame it keeps.
+
+    ``max_side`` must be the size the analysis ran at (its keypoints are in those pixels; the app
+    and ``analyze`` default to 640). ``step``: keep one frame in ``step``, as the analysis did
+    (None: as ``analyze_video`` chooses, one in two at 120 fps, one in four at 240 fps). Frames
+    keep their own times. Raises
+    ``physio_core.video.VideoError`` for a video that cannot be read. ``progress(fraction)`` is
+    called about a hundred times.
+    """
+    import av
+
+    from physio_core.pipeline import analysis_step
+    from physio_core.video import VideoReader
+
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    reader = VideoReader(video, max_side=max_side, settings=settings)
+    reader.step = step or analysis_step(reader.info.fps)
+    width, height = reader.output_size
+    rate = Fraction(reader.info.fps / reader.step).limit_denominator(1001)
+    expected = max(1, reader.expected_frames)
+    every = max(1, expected // 100)
+    tb = Fraction(1, 1000)
+    written, last_pts = 0, -1
+    tmp = dst.with_name(dst.name + ".part")
+    try:
+        with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            stream = out.add_stream("libx264", rate=rate)
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.options = {"preset": "veryfast", "crf": "23"}
+            stream.codec_context.time_base = tb
+            for frame in reader:
+                rgb = frame.rgb
+                if rgb.shape[1] != width or rgb.shape[0] != height:  # never for one stream; be safe
+                    continue
+                drawn = draw_result_frame(rgb, result, frame_index_at(result, frame.time_s), frame.time_s,
+                                          copy=False)
+                vf = av.VideoFrame.from_ndarray(drawn, format="rgb24")
+                pts = max(last_pts + 1, int(round(frame.time_s * 1000)))
+                vf.pts, vf.time_base, last_pts = pts, tb, pts
+                for packet in stream.encode(vf):
+                    out.mux(packet)
+                written += 1
+                if progress is not None and written % every == 0:
+                    progress(min(1.0, written / expected))
+            for packet in stream.encode():
+                out.mux(packet)
+        if written == 0:
+            from physio_core.video import EmptyVideoError
+
+            raise EmptyVideoError(f"No frame could be decoded from '{Path(video).name}'.")
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if progress is not None:
+        progress(1.0)
+    return AnnotatedVideo(dst, written, float(rate), width, height)
+
+
+__all__ = ["AnnotatedVideo", "draw_result_frame", "frame_index_at", "hud_lines", "write_annotated_video"]
