@@ -345,6 +345,16 @@ def render_report(
         _annotated_video(result, Path(video_path), key, file_stem, max_side)
 
 
+def _what_is_drawn(result: SessionResult, video_path: Path) -> str:
+    """A digest of what an annotated video of ``result`` shows: a new analysis of the same file
+    (another exercise, End and analyse) needs a new video."""
+    import hashlib
+
+    kp = result.pose.keypoints_2d if result.pose.keypoints_2d is not None else result.pose.joints
+    labels = (str(video_path), [r.to_dict() for r in result.reps], [a.get("mistake") for a in result.rep_assessments])
+    return hashlib.sha1(repr(labels).encode() + np.nan_to_num(kp).tobytes()).hexdigest()
+
+
 def _annotated_video(result: SessionResult, video_path: Path, key: str, file_stem: str,
                      max_side: int | None) -> None:
     """The video with the analysis drawn on it, made on request (it takes a while: every frame
@@ -354,8 +364,12 @@ def _annotated_video(result: SessionResult, video_path: Path, key: str, file_ste
     from physio_core.annotate import write_annotated_video
 
     state = f"{key}_annotated"
+    drawn = _what_is_drawn(result, video_path)
     held = st.session_state.get(state)
-    if held is None or held["video"] != str(video_path):
+    if held is not None and held["drawn"] != drawn:
+        del st.session_state[state]  # another analysis's: free its bytes
+        held = None
+    if held is None:
         if st.button("Make the annotated video", key=f"{key}_annotate", icon=":material/movie:",
                      help="The video with the skeleton, angles, rep count and each rep's verdict "
                           "drawn on it (MP4), to watch here or send to the athlete."):
@@ -370,7 +384,7 @@ def _annotated_video(result: SessionResult, video_path: Path, key: str, file_ste
                 bar.empty()
                 st.error(f"The annotated video could not be made ({exc}). The report above is unaffected.")
                 return
-            st.session_state[state] = {"video": str(video_path), "data": data}
+            st.session_state[state] = {"drawn": drawn, "data": data}
             st.rerun()
         return
     player, _ = st.columns([3, 2])  # as wide as the frame view above, not the whole page

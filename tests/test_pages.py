@@ -157,6 +157,9 @@ def test_upload_flow_on_the_real_clip(app_env):
     assert len(elements(at, "video")) == 1
     labels = [d.proto.label for d in elements(at, "download_button")]
     assert labels[-1] == "Annotated video (MP4)"
+    at.slider(key="upload_frame").set_value(30)
+    at.run()
+    assert len(elements(at, "video")) == 1  # kept while the same analysis is shown
 
     # the stored session reads back on the other pages
     at.switch_page("pages/session_detail.py")
@@ -193,6 +196,23 @@ def test_upload_flow_on_the_real_clip(app_env):
     # sessions/week, reps, ROM vs target, asymmetry, scores, exercise mix
     assert len(elements(at, "plotly_chart")) == 6
     assert [d.proto.label for d in elements(at, "download_button")] == ["Progress report (HTML)"]
+
+
+def test_a_new_analysis_of_the_same_upload_drops_the_old_annotated_video(app_env):
+    """The annotated video shows one analysis: analysing the file again as another exercise
+    (other reps, verdicts) offers a new one instead of playing the old one."""
+    at = new_app()
+    upload_and_analyse(at, "jumping.mp4", TEST_CLIP.read_bytes())
+    at.button(key="upload_annotate").click()
+    at.run()
+    assert len(elements(at, "video")) == 1
+    at.selectbox(key="upload_exercise").set_value("deep_squat")
+    next(b for b in at.button if b.label == "Analyse").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert at.session_state["upload_result"]["result"].exercise == "deep_squat"
+    assert not elements(at, "video") and at.button(key="upload_annotate")
+    assert "upload_annotated" not in at.session_state
 
 
 @pytest.mark.parametrize(
