@@ -1,4 +1,6 @@
-"""The analysed video with its analysis drawn on it: skeleton, angles, rep count, each rep's verdict.
+"""The analysed video with its analysis drawn on it: skeleton, angles, rep count, each rep's
+verdict, and in a rep judged incorrect the models' corrected pose (green) over the athlete, whose
+joints that are off are marked red.
 
 The report's frame scrubber and the annotated MP4 (report download, ``analyze --annotated``)
 draw a frame the same way, through ``draw_result_frame``. Frames are matched to the analysis by
@@ -21,6 +23,10 @@ from physio_core.results import SessionResult
 
 VERDICT_SHOWN_S = 2.0  # a finished rep's verdict stays in the corner this long
 ANNOTATED_MAX_SIDE = 640  # the app analyses frames at this size, so its keypoints fit these frames
+CORRECTION_RGB = (39, 174, 96)  # the 3D correction view's colours (report.CORRECTED_COLOUR)
+WRONG_RGB = (231, 76, 60)  # report.ATHLETE_COLOUR
+WRONG_BY_M = 0.08  # a joint this far from the correction is marked (as in report.correction_figure)
+MAX_CAMERA_ERROR = 0.08  # of the body's height in pixels: a worse camera fit draws no correction
 
 
 @dataclass(frozen=True)
@@ -49,19 +55,71 @@ def hud_lines(result: SessionResult, index: int | None, t: float) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class FrameCorrection:
+    keypoints_2d: np.ndarray  # (N_JOINTS, 2) the corrected pose, projected into the frame
+    wrong: np.ndarray  # (N_JOINTS,) bool: the athlete's joints more than WRONG_BY_M from it
+
+
+def correction_at(result: SessionResult, index: int) -> FrameCorrection | None:
+    """The models' corrected pose at analysed frame ``index``, drawn where the athlete stands:
+    only inside a rep judged incorrect that has a correction.
+
+    The corrected pose is 3D, in the athlete's own frame. A camera (affine: the 2D keypoints
+    against the 3D joints, least squares over the joints seen) is fitted on this frame and the
+    correction projected through it; None when fewer than 6 joints are seen or the fit misses
+    the keypoints by more than ``MAX_CAMERA_ERROR`` of the body's height."""
+    from physio_core.skeleton import N_JOINTS
+
+    pose = result.pose
+    if pose.keypoints_2d is None or not pose.valid[index]:
+        return None
+    rep = next((r for r in result.reps if r.start_frame <= index <= r.end_frame), None)
+    if rep is None:
+        return None
+    verdict = next((a.get("mistake") for a in result.rep_assessments if a.get("rep") == rep.index), None)
+    fixed = result.corrected_poses.get(rep.index)
+    k = index - rep.start_frame
+    if verdict != "incorrect" or fixed is None or k >= len(fixed):
+        return None
+    joints, kp, target = pose.joints[index], pose.keypoints_2d[index], fixed.joints[k]
+    seen = (np.isfinite(joints).all(axis=1) & np.isfinite(kp).all(axis=1) & (pose.confidence[index] >= 0.3)
+            & np.isfinite(target).all(axis=1))
+    if seen.sum() < 6:
+        return None
+    a = np.column_stack([joints[seen], np.ones(int(seen.sum()))])
+    camera, *_ = np.linalg.lstsq(a, kp[seen], rcond=None)  # (4, 2): 2D = [X, 1] @ camera
+    height = float(np.ptp(kp[seen, 1])) or 1.0
+    if np.sqrt(np.mean(np.sum((a @ camera - kp[seen]) ** 2, axis=1))) > MAX_CAMERA_ERROR * height:
+        return None
+    projected = np.column_stack([target, np.ones(N_JOINTS)]) @ camera
+    wrong = seen & (np.linalg.norm(joints - target, axis=1) > WRONG_BY_M)
+    return FrameCorrection(projected, wrong)
+
+
 def draw_result_frame(rgb: np.ndarray, result: SessionResult, index: int | None, t: float,
                       *, copy: bool = True) -> np.ndarray:
     """``rgb`` (a frame of the analysed video at time ``t``) with analysed frame ``index`` drawn
     on it: skeleton, angle labels and the corner lines of ``hud_lines``."""
     from physio_core.kinematics import ANGLE_NAMES
-    from physio_core.overlay import draw_hud, draw_pose, pose_at
+    import cv2
+
+    from physio_core.overlay import draw_hud, draw_pose, draw_skeleton, pose_at
 
     pose = pose_at(result.pose, index) if index is not None else None
     angles = None
     if pose is not None and tuple(result.angles.names) == tuple(ANGLE_NAMES):
         angles = result.angles.values[index]
     out = draw_pose(rgb, pose, angles=angles, copy=copy)
-    return draw_hud(out, hud_lines(result, index, t))
+    lines = hud_lines(result, index, t)
+    fix = correction_at(result, index) if pose is not None else None
+    if fix is not None:
+        for j in np.flatnonzero(fix.wrong):  # under the correction, which stays readable
+            x, y = (int(round(v)) for v in pose.keypoints_2d[j])
+            cv2.circle(out, (x, y), max(5, round(min(out.shape[:2]) / 90)), WRONG_RGB, -1, cv2.LINE_AA)
+        draw_skeleton(out, fix.keypoints_2d, colour=CORRECTION_RGB)
+        lines.append("green: correction")
+    return draw_hud(out, lines)
 
 
 def frame_index_at(result: SessionResult, t: float, tolerance_s: float | None = None) -> int | None:
@@ -148,4 +206,4 @@ def write_annotated_video(
     return AnnotatedVideo(dst, written, float(rate), width, height)
 
 
-__all__ = ["AnnotatedVideo", "draw_result_frame", "frame_index_at", "hud_lines", "write_annotated_video"]
+__all__ = ["AnnotatedVideo", "FrameCorrection", "correction_at", "draw_result_frame", "frame_index_at", "hud_lines", "write_annotated_video"]

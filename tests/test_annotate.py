@@ -11,7 +11,7 @@ import pytest
 from physio_core.annotate import draw_result_frame, frame_index_at, hud_lines, write_annotated_video
 from physio_core.overlay import LEFT_RGB, RIGHT_RGB
 from physio_core.pipeline import analyze_video
-from physio_core.skeleton import J
+from physio_core.skeleton import BONES, J
 from physio_core.video import VideoError, VideoReader
 
 CLIP = Path(__file__).resolve().parent / "data" / "sports2d_demo.mp4"
@@ -106,3 +106,64 @@ def test_an_unreadable_video_is_a_clear_error(analysed, tmp_path):
     with pytest.raises(VideoError):
         write_annotated_video(bad, result, tmp_path / "out.mp4")
     assert not (tmp_path / "out.mp4").exists() and not list(tmp_path.glob("*.part"))
+
+
+def _filmed(result, yaw_deg: float = 25.0):
+    """``result`` as a camera would have seen it: 2D keypoints from a known (scaled orthographic,
+    turned) camera, as the pose backends give them beside the 3D joints."""
+    from dataclasses import replace
+
+    from physio_core.skeleton import PoseSequence
+
+    a = np.radians(yaw_deg)
+    turn = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+
+    def camera(joints: np.ndarray) -> np.ndarray:
+        x = joints @ turn.T
+        return np.stack([320 + 220 * x[..., 0], 360 - 220 * x[..., 1]], axis=-1)
+
+    p = result.pose
+    seen = PoseSequence(p.joints, p.confidence, p.times, p.fps, p.root, camera(p.joints))
+    return replace(result, pose=seen), camera
+
+
+def test_an_incorrect_rep_shows_its_correction_where_the_athlete_stands(assessed_squat_result):
+    """In a rep judged incorrect the corrected pose is projected through the camera fitted on the
+    athlete's own keypoints: it lands where the true camera puts it, green, and the athlete's
+    joints that are more than 8 cm off are marked red. Correct reps draw no correction."""
+    from physio_core.annotate import CORRECTION_RGB, WRONG_RGB, correction_at
+
+    result, camera = _filmed(assessed_squat_result)
+    verdicts = {a["rep"]: a["mistake"] for a in result.rep_assessments}
+    bad = next(r for r in result.reps if verdicts[r.index] == "incorrect")
+    good = next(r for r in result.reps if verdicts[r.index] == "correct")
+    assert correction_at(result, (good.start_frame + good.end_frame) // 2) is None
+
+    fixed = result.corrected_poses[bad.index]
+    k = int(np.argmax(np.linalg.norm(result.pose.joints[bad.start_frame : bad.start_frame + len(fixed)]
+                                     - fixed.joints, axis=-1).max(axis=1)))  # where it is most off
+    i = bad.start_frame + k
+    fix = correction_at(result, i)
+    assert fix is not None
+    np.testing.assert_allclose(fix.keypoints_2d, camera(fixed.joints[k]), atol=0.5)
+    off = np.linalg.norm(result.pose.joints[i] - fixed.joints[k], axis=1)
+    assert fix.wrong.tolist() == (off > 0.08).tolist() and fix.wrong.any()
+
+    img = draw_result_frame(np.zeros((720, 640, 3), np.uint8), result, i, float(result.pose.times[i]))
+    red = (np.abs(img.astype(int) - WRONG_RGB).max(axis=-1) < 30)
+    marked = [red[y - 4 : y + 5, x - 4 : x + 5].any()
+              for x, y in np.round(result.pose.keypoints_2d[i, fix.wrong]).astype(int)]
+    assert all(marked), marked  # a red dot on each of the athlete's joints that are off
+    assert red.sum() <= fix.wrong.sum() * np.pi * 7.5**2  # and nothing else: dots of radius 7, not bones
+    mids = [np.round((fix.keypoints_2d[a] + fix.keypoints_2d[b]) / 2).astype(int) for a, b in BONES]
+    green = [np.abs(img[y, x].astype(int) - CORRECTION_RGB).max() < 30 for x, y in mids]
+    assert np.mean(green) >= 0.8, green  # the correction's bones, where the camera puts them
+
+
+def test_no_correction_without_a_camera_to_fit(assessed_squat_result):
+    """Kinect recordings have no 2D keypoints: nothing to project the correction through."""
+    from physio_core.annotate import correction_at
+
+    result = assessed_squat_result
+    assert result.pose.keypoints_2d is None
+    assert all(correction_at(result, i) is None for i in range(len(result.pose)))
