@@ -286,7 +286,7 @@ def _reps_for_print(result: SessionResult) -> pd.DataFrame:
     """The page's rep table, narrow enough for a printed page: without the per-rep exercise and
     stability (the CSV and JSON exports hold every column)."""
     df = report.reps_view_table(result.reps, result.rep_assessments)
-    return df.drop(columns=["exercise", "stability"], errors="ignore")
+    return df.drop(columns=["recognised as", "stability"], errors="ignore")
 
 
 def html_report(

@@ -151,7 +151,8 @@ def reps_view_table(reps: Sequence[Rep], assessments: Sequence[dict] = ()) -> pd
         def score(v) -> str:
             return "–" if v is None or not np.isfinite(v) else f"{v:.2f}"
 
-        out["exercise"] = [pretty_exercise(e, short=True) if isinstance(e, str) else "–" for e in df["exercise"]]
+        # what the classifier saw in the rep, also when the user named the exercise
+        out["recognised as"] = [pretty_exercise(e, short=True) if isinstance(e, str) else "–" for e in df["exercise"]]
         out["verdict"] = [("–" if not isinstance(m, str) else m if c is None or not np.isfinite(c) else f"{m} ({c:.0%})")
                           for m, c in zip(df["mistake"], df["mistake_confidence"])]
         out["stability"] = [score(v) for v in df["stability_score"]]

@@ -67,11 +67,11 @@ def test_the_charts_show_each_reps_verdict(squat_result):
     # the page's table: readable headers and names, the verdicts, nothing for the unjudged rep
     table = report.reps_view_table(r.reps, [*said[:2], {"rep": 3, "exercise": "other", "stability_score": 0.4167,
                                                         "injury_risk": float("nan"), "reason": "fine"}])
-    assert list(table.columns) == ["rep", "start (s)", "duration (s)", "angle", "range (°)", "exercise",
+    assert list(table.columns) == ["rep", "start (s)", "duration (s)", "angle", "range (°)", "recognised as",
                                    "verdict", "stability", "injury risk", "reason"]
     assert set(table["angle"]) == {report.pretty_angle(r.reps[0].angle)} and "_" not in table["angle"][0]
     assert list(table["verdict"]) == ["correct", "incorrect", "–"]
-    assert list(table.iloc[2][["exercise", "stability", "injury risk", "reason"]]) == ["No known exercise", "0.42", "–", "fine"]
+    assert list(table.iloc[2][["recognised as", "stability", "injury risk", "reason"]]) == ["No known exercise", "0.42", "–", "fine"]
     assert list(report.reps_view_table(r.reps).columns) == ["rep", "start (s)", "duration (s)", "angle", "range (°)"]
     # without verdicts, as before
     assert {s.fillcolor for s in report.angles_figure(r.angles, r.reps).layout.shapes if s.type == "rect"} \
