@@ -13,6 +13,8 @@ Prints one table (median and min–max spread over ``--repeat`` runs) and the ma
           on "auto") and one counted rep's assessment (mistake GCN with correction, stability);
 - upload: ``analyze_video`` on a 30 fps video (the clip looped to ~23 s) in a child process,
           as a multiple of real time, and the peak summed RSS of that child and its pose workers;
+          then the annotated video of that upload (``write_annotated_video``), as a multiple of
+          real time;
 - live:   ``live.benchmark_live``: processed fps and latency of the live path fed at 30 fps;
 - db:     finished sessions (a 60 s pose series each) stored per second into a temporary
           Postgres database (n/a with the reason when unreachable), SQLite alongside.
@@ -469,15 +471,23 @@ def _upload_child(video: str) -> None:
         result = analyze_video(video)
         wall = time.perf_counter() - t0
     rss_kib = rss.peak_kib
+    from physio_core.annotate import write_annotated_video
+
+    with tempfile.TemporaryDirectory(prefix="physio-bench-") as tmp:
+        t0 = time.perf_counter()
+        write_annotated_video(video, result, Path(tmp) / "annotated.mp4")
+        annotated_s = time.perf_counter() - t0
     print(json.dumps({"wall_s": wall, "duration_s": duration, "frames": result.frames,
                       "frames_with_person": result.frames_with_person,
-                      "reps": result.rep_count, "rss_mb": rss_kib / 1024}))
+                      "reps": result.rep_count, "rss_mb": rss_kib / 1024, "annotated_s": annotated_s}))
 
 
 def bench_upload(video: Path, repeat: int) -> tuple[list[Figure], dict[str, Any]]:
     factor = Figure("upload analysis speed", "× real time", key="upload_realtime_factor")
     rss = Figure("upload analysis peak RSS", "MiB", key="peak_rss_mb",
                  note="analyze_video process + its pose workers, summed")
+    annotated = Figure("annotated video speed", "× real time",
+                       note="write_annotated_video of that upload: decode, draw, H.264 encode")
     detail: dict[str, Any] = {}
     for _ in range(repeat):
         proc = subprocess.run(
@@ -490,9 +500,10 @@ def bench_upload(video: Path, repeat: int) -> tuple[list[Figure], dict[str, Any]
         out = json.loads(proc.stdout.strip().splitlines()[-1])
         factor.runs.append(out["duration_s"] / out["wall_s"])
         rss.runs.append(out["rss_mb"])
+        annotated.runs.append(out["duration_s"] / out["annotated_s"])
         detail = out
     factor.note = f"{detail['duration_s']:.1f} s video at 30 fps, {detail['frames']} frames"
-    return [factor, rss], detail
+    return [factor, rss, annotated], detail
 
 
 # ---------------------------------------------------------------------------- live
