@@ -351,7 +351,8 @@ def _what_is_drawn(result: SessionResult, video_path: Path) -> str:
     import hashlib
 
     kp = result.pose.keypoints_2d if result.pose.keypoints_2d is not None else result.pose.joints
-    labels = (str(video_path), [r.to_dict() for r in result.reps], [a.get("mistake") for a in result.rep_assessments])
+    labels = (str(video_path), [r.to_dict() for r in result.reps],
+              [a.get("mistake") for a in result.rep_assessments])
     return hashlib.sha1(repr(labels).encode() + np.nan_to_num(kp).tobytes()).hexdigest()
 
 

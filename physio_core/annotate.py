@@ -42,8 +42,10 @@ def hud_lines(result: SessionResult, index: int | None, t: float) -> list[str]:
     """The corner lines at time ``t`` (s): reps finished by then, the time, the verdict of a rep
     that just ended (when the models judged it), and "no person" where nobody was analysed.
     ``index``: the analysed frame shown (None: no analysed frame near ``t``)."""
-    done = [r for r in result.reps if r.end_s <= t + 1e-6] if index is None else \
-        [r for r in result.reps if r.end_frame <= index]
+    if index is None:
+        done = [r for r in result.reps if r.end_s <= t + 1e-6]
+    else:
+        done = [r for r in result.reps if r.end_frame <= index]
     lines = [f"Reps: {len(done)}", f"t = {t:.2f} s"]
     if done:
         last = done[-1]
@@ -100,10 +102,11 @@ def correction_at(result: SessionResult, index: int) -> FrameCorrection | None:
 def draw_result_frame(rgb: np.ndarray, result: SessionResult, index: int | None, t: float,
                       *, copy: bool = True) -> np.ndarray:
     """``rgb`` (a frame of the analysed video at time ``t``) with analysed frame ``index`` drawn
-    on it: skeleton, angle labels and the corner lines of ``hud_lines``."""
-    from physio_core.kinematics import ANGLE_NAMES
+    on it: skeleton, angle labels, the corner lines of ``hud_lines`` and, inside a rep judged
+    incorrect, the correction of ``correction_at``."""
     import cv2
 
+    from physio_core.kinematics import ANGLE_NAMES
     from physio_core.overlay import draw_hud, draw_pose, draw_skeleton, pose_at
 
     pose = pose_at(result.pose, index) if index is not None else None
@@ -152,14 +155,13 @@ def write_annotated_video(
     ``max_side`` must be the size the analysis ran at (its keypoints are in those pixels; the app
     and ``analyze`` default to 640). ``step``: keep one frame in ``step``, as the analysis did
     (None: as ``analyze_video`` chooses, one in two at 120 fps, one in four at 240 fps). Frames
-    keep their own times. Raises
-    ``physio_core.video.VideoError`` for a video that cannot be read. ``progress(fraction)`` is
-    called about a hundred times.
+    keep their own times. Raises ``physio_core.video.VideoError`` for a video that cannot be
+    read. ``progress(fraction)`` is called about a hundred times.
     """
     import av
 
     from physio_core.pipeline import analysis_step
-    from physio_core.video import VideoReader
+    from physio_core.video import EmptyVideoError, VideoReader
 
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -179,11 +181,8 @@ def write_annotated_video(
             stream.options = {"preset": "veryfast", "crf": "23"}
             stream.codec_context.time_base = tb
             for frame in reader:
-                rgb = frame.rgb
-                if rgb.shape[1] != width or rgb.shape[0] != height:  # never for one stream; be safe
-                    continue
-                drawn = draw_result_frame(rgb, result, frame_index_at(result, frame.time_s), frame.time_s,
-                                          copy=False)
+                shown = frame_index_at(result, frame.time_s)
+                drawn = draw_result_frame(frame.rgb, result, shown, frame.time_s, copy=False)
                 vf = av.VideoFrame.from_ndarray(drawn, format="rgb24")
                 pts = max(last_pts + 1, int(round(frame.time_s * 1000)))
                 vf.pts, vf.time_base, last_pts = pts, tb, pts
@@ -195,8 +194,6 @@ def write_annotated_video(
             for packet in stream.encode():
                 out.mux(packet)
         if written == 0:
-            from physio_core.video import EmptyVideoError
-
             raise EmptyVideoError(f"No frame could be decoded from '{Path(video).name}'.")
         os.replace(tmp, dst)
     finally:
@@ -206,4 +203,5 @@ def write_annotated_video(
     return AnnotatedVideo(dst, written, float(rate), width, height)
 
 
-__all__ = ["AnnotatedVideo", "FrameCorrection", "correction_at", "draw_result_frame", "frame_index_at", "hud_lines", "write_annotated_video"]
+__all__ = ["AnnotatedVideo", "FrameCorrection", "correction_at", "draw_result_frame", "frame_index_at",
+           "hud_lines", "write_annotated_video"]

@@ -53,7 +53,8 @@ def test_the_skeleton_is_drawn_where_the_analysis_found_it(analysed):
     raw = [f.rgb for f in VideoReader(CLIP, max_side=640, threaded=False)]
     checked = 0
     for i in range(0, 120, 10):
-        if not result.pose.valid[i] or result.pose.confidence[i, [J.L_KNEE, J.L_ANKLE, J.R_KNEE, J.R_ANKLE]].min() < 0.3:
+        shins = [J.L_KNEE, J.L_ANKLE, J.R_KNEE, J.R_ANKLE]
+        if not result.pose.valid[i] or result.pose.confidence[i, shins].min() < 0.3:
             continue
         kp = result.pose.keypoints_2d[i]
         for (a, b), colour in (((J.L_KNEE, J.L_ANKLE), LEFT_RGB), ((J.R_KNEE, J.R_ANKLE), RIGHT_RGB)):
@@ -68,12 +69,16 @@ def test_the_skeleton_is_drawn_where_the_analysis_found_it(analysed):
 def test_the_corner_counts_the_reps_as_they_end(analysed):
     result, _ = analysed
     first, second = result.reps[:2]
-    assert hud_lines(result, first.end_frame - 1, float(result.pose.times[first.end_frame - 1]))[0] == "Reps: 0"
-    assert hud_lines(result, first.end_frame, float(result.pose.times[first.end_frame]))[0] == "Reps: 1"
-    assert hud_lines(result, second.end_frame, float(result.pose.times[second.end_frame]))[0] == "Reps: 2"
+
+    def corner(i: int) -> list[str]:
+        return hud_lines(result, i, float(result.pose.times[i]))
+
+    assert corner(first.end_frame - 1)[0] == "Reps: 0"
+    assert corner(first.end_frame)[0] == "Reps: 1"
+    assert corner(second.end_frame)[0] == "Reps: 2"
     assert hud_lines(result, None, result.reps[-1].end_s + 1.0)[0] == f"Reps: {result.rep_count}"
     gone = int(np.flatnonzero(~result.pose.valid)[0])
-    assert hud_lines(result, gone, float(result.pose.times[gone]))[-1] == "no person"
+    assert corner(gone)[-1] == "no person"
 
 
 def test_a_judged_rep_shows_its_verdict_for_two_seconds(assessed_squat_result):
