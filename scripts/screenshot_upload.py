@@ -1,6 +1,6 @@
 """Screenshot the upload report in a real headless Chromium.
 
-    python scripts/screenshot_upload.py [--video tests/data/sports2d_demo.mp4] [--out out/upload.png]
+    python scripts/screenshot_upload.py [--video tests/data/sports2d_demo.mp4] [--out out/upload.png] [--annotated]
 
 Starts the app (``streamlit run app.py``) on a free local port with an empty data folder,
 adds an athlete, uploads the video through the page's file input, clicks Analyse, scrubs to a
@@ -40,6 +40,9 @@ class ScreenshotResult:
     metrics: dict[str, str] = field(default_factory=dict)
     image_captions: list[str] = field(default_factory=list)
     plotly_charts: int = 0
+    # with annotated=True: what the browser's player says of the annotated video after playing it
+    # for a while (readyState, duration, videoWidth, currentTime, error)
+    annotated_video: dict[str, object] = field(default_factory=dict)
 
 
 def step(msg: str) -> None:
@@ -130,9 +133,10 @@ def log_in(driver, wait, email: str = DEMO_ADMIN_EMAIL, password: str = DEMO_ADM
 
 
 def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, height: int = 3000,
-            timeout_s: float = 240, exercise: str | None = None) -> ScreenshotResult:
+            timeout_s: float = 240, exercise: str | None = None,
+            annotated: bool = False) -> ScreenshotResult:
     """``exercise``: the Exercise box's option as the page shows it ("Deep squat"); None keeps
-    "Detect automatically"."""
+    "Detect automatically". ``annotated``: also make the annotated video and play it."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -212,6 +216,8 @@ def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, heigh
             result.image_captions = [c.text for c in driver.find_elements(
                 By.CSS_SELECTOR, "[data-testid='stImageCaption']")]
             result.plotly_charts = len(driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"))
+            if annotated and not result.errors:
+                result.annotated_video = _play_annotated(driver, wait)
             driver.save_screenshot(str(out))
             step(f"saved {out}")
             return result
@@ -219,6 +225,28 @@ def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, heigh
             driver.save_screenshot(str(out.with_suffix(".error.png")))
             step(f"failed; page saved to {out.with_suffix('.error.png')}")
             raise
+
+
+def _play_annotated(driver, wait) -> dict[str, object]:
+    """Click "Make the annotated video", wait for its player and play it (muted) for 1.5 s."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+
+    make = wait.until(EC.element_to_be_clickable(
+        (By.XPATH, "//button[.//p[normalize-space()='Make the annotated video']]")))
+    driver.execute_script("arguments[0].scrollIntoView();", make)
+    make.click()
+    step("making the annotated video")
+    wait.until(lambda d: d.find_elements(By.XPATH, "//button[.//p[normalize-space()='Annotated video (MP4)']]"))
+    video = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "video")))
+    driver.execute_script("arguments[0].scrollIntoView(); arguments[0].muted = true; arguments[0].play();", video)
+    wait.until(lambda d: d.execute_script("return arguments[0].readyState", video) >= 3)
+    time.sleep(1.5)
+    keys = ("readyState", "duration", "videoWidth", "currentTime", "error")
+    values = driver.execute_script("const v = arguments[0]; return [v.readyState, v.duration, v.videoWidth, "
+                                   "v.currentTime, v.error && v.error.message];", video)
+    step(f"annotated video played: {dict(zip(keys, values))}")
+    return dict(zip(keys, values))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,16 +258,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--height", type=int, default=3000)
     ap.add_argument("--timeout", type=float, default=240, help="seconds to wait for each step")
     ap.add_argument("--exercise", help='pick this exercise as the page names it, e.g. "Deep squat"')
+    ap.add_argument("--annotated", action="store_true", help="also make the annotated video and play it")
     args = ap.parse_args(argv)
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         print("error: needs Debian's chromium and chromium-driver "
               "(apt-get install -y chromium chromium-driver)", file=sys.stderr)
         return 2
     res = capture(args.video, args.out, frame=args.frame, width=args.width, height=args.height,
-                  timeout_s=args.timeout, exercise=args.exercise)
+                  timeout_s=args.timeout, exercise=args.exercise, annotated=args.annotated)
     print(res.png)
     print(f"success: {res.success_text!r}; errors: {res.errors}; metrics: {res.metrics}; "
-          f"captions: {res.image_captions}; plotly charts: {res.plotly_charts}")
+          f"captions: {res.image_captions}; plotly charts: {res.plotly_charts}"
+          + (f"; annotated video: {res.annotated_video}" if res.annotated_video else ""))
     return 0 if not res.errors else 1
 
 

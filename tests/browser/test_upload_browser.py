@@ -3,7 +3,7 @@
 Starts ``streamlit run app.py`` on an empty data folder, adds an athlete, uploads the real test
 clip (tests/data/SOURCE.md) through the page's file input, clicks Analyse, scrubs to frame 25
 and checks what the browser shows: saved session, metrics, the overlay frame (an image that
-actually loaded), the 3D / angle / rep charts. The screenshot is kept in
+actually loaded), the 3D / angle / rep charts; then makes the annotated video and plays it. The screenshot is kept in
 $PHYSIO_BROWSER_ARTIFACTS (default: pytest's temporary folder).
 Debian packages: chromium, chromium-driver.
 """
@@ -38,7 +38,7 @@ def test_upload_report_in_chromium(tmp_path):
             pytest.fail(reason + "; the browser test must run in CI")
         pytest.skip(reason)
     out_dir = Path(os.environ.get("PHYSIO_BROWSER_ARTIFACTS", tmp_path))
-    res = shot.capture(CLIP, out_dir / "upload_report.png", frame=25, timeout_s=240)
+    res = shot.capture(CLIP, out_dir / "upload_report.png", frame=25, timeout_s=240, annotated=True)
     assert res.errors == []
     assert res.success_text == "Saved as session #1."
     assert int(res.metrics["Reps"]) >= 2
@@ -46,5 +46,10 @@ def test_upload_report_in_chromium(tmp_path):
     assert res.image_captions == ["frame 25 · 0.83 s"]
     # angles, 3D skeleton, ROM per rep, and a rep's corrected pose when the exercise is known
     assert res.plotly_charts == (3 if res.metrics["Exercise"] == "No known exercise" else 4)
+    # the annotated video plays in the browser: the whole clip, at the analysed size
+    played = res.annotated_video
+    assert played["error"] is None and played["readyState"] >= 3, played
+    assert abs(played["duration"] - 230 / 30) < 0.1 and played["videoWidth"] == 640
+    assert played["currentTime"] > 0.5  # it ran, not just loaded
     png = res.png.read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 100_000
