@@ -365,9 +365,8 @@ def _annotated_video(result: SessionResult, video_path: Path, key: str, file_ste
     from physio_core.annotate import write_annotated_video
 
     state = f"{key}_annotated"
-    drawn = _what_is_drawn(result, video_path)
     held = st.session_state.get(state)
-    if held is not None and held["drawn"] != drawn:
+    if held is not None and held["drawn"] != _what_is_drawn(result, video_path):
         del st.session_state[state]  # another analysis's: free its bytes
         held = None
     if held is None:
@@ -385,7 +384,7 @@ def _annotated_video(result: SessionResult, video_path: Path, key: str, file_ste
                 bar.empty()
                 st.error(f"The annotated video could not be made ({exc}). The report above is unaffected.")
                 return
-            st.session_state[state] = {"drawn": drawn, "data": data}
+            st.session_state[state] = {"drawn": _what_is_drawn(result, video_path), "data": data}
             st.rerun()
         return
     player, _ = st.columns([3, 2])  # as wide as the frame view above, not the whole page
