@@ -77,6 +77,28 @@ def test_end_and_analyse_reads_the_rate_the_frames_came_at(seeded, make_uiprmd_s
     assert next(m for m in at.metric if m.label == "Duration").value == f"{seconds:.1f} s"
 
 
+def test_a_live_session_left_without_stop_says_so(seeded, make_uiprmd_session_result):
+    """An active session whose last frame is an hour old was left without STOP: its page says so
+    and points to End and analyse. One whose frames are still coming in does not."""
+    from datetime import timedelta
+
+    from physio_core.store import start_session
+    from physio_core.store.models import utcnow
+
+    engine, ids = seeded
+    pose = make_uiprmd_session_result(episodes=(1,)).pose
+    shown = {}
+    for name, started in (("left", utcnow() - timedelta(hours=1)), ("running", utcnow())):
+        sid = start_session(engine, ids["athlete"], ids["trainer"], "deep_squat", started_at=started)
+        append_live_data(engine, sid, pose=pose)
+        at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=sid))
+        shown[name] = [w.value for w in at.warning if "has not ended" in w.value]
+    minutes = round(60 - pose.times[-1] / 60)
+    assert len(shown["left"]) == 1 and f"({minutes} min ago)" in shown["left"][0]
+    assert "**End and analyse**" in shown["left"][0]
+    assert shown["running"] == []
+
+
 def test_trainer_runs_the_whole_lifecycle(seeded, make_uiprmd_session_result):
     engine, ids = seeded
     at = as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"])

@@ -147,6 +147,15 @@ class SessionDetail:
         path = Path(paths[0]) if paths else None
         return path if path is not None and path.is_file() else None
 
+    @property
+    def last_frame_at(self) -> datetime | None:
+        """When the newest stored pose frame was filmed (the session's start plus that frame's
+        time; the first frame comes a moment after the start, so this is a little early). None
+        without a pose series."""
+        if self.pose is None or len(self.pose) == 0 or not np.isfinite(self.pose.times[-1]):
+            return None
+        return self.session.started_at + timedelta(seconds=float(self.pose.times[-1]))
+
     def to_result(self) -> SessionResult:
         """Rebuild the SessionResult (for reports and exports). Needs the pose series."""
         if self.pose is None:
