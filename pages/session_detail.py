@@ -23,26 +23,23 @@ from physio_core.store import (  # noqa: E402
     list_sessions,
     progress_for_athlete,
 )
+from physio_core.store.models import utcnow  # noqa: E402
 
 PICKER_SIZE = 200  # sessions offered in the picker when no ?id= is given
-LEFT_RUNNING_AFTER_MIN = 2  # a running live page stores its frames every few seconds
 
 
-def _left_running(detail) -> None:
-    """An active session whose frames stopped coming in: the live page was most likely closed
-    without STOP (or the connection or the server went), and only End and analyse files it."""
-    from physio_core.store.models import utcnow
-
-    last = detail.last_frame_at
-    if getattr(detail.session.status, "value", detail.session.status) != "active" or last is None:
+def _left_running(row) -> None:
+    """Say so when the live page of an active session stopped sending frames: only End and
+    analyse files it then."""
+    if not row.left_running():
         return
+    last = row.last_data_at
     idle_min = (utcnow() - last).total_seconds() / 60
-    if idle_min >= LEFT_RUNNING_AFTER_MIN:
-        ago = f"{idle_min:.0f} min" if idle_min < 120 else f"{idle_min / 60:.0f} h"
-        st.warning(f"This live session has not ended, and no frame has come in since "
-                   f"{last:%Y-%m-%d %H:%M} ({ago} ago). If its live page is no longer open (the tab was "
-                   "closed, the connection or the server was lost), **End and analyse** at the foot of "
-                   "this page files it with its reps.")
+    ago = f"{idle_min:.0f} min" if idle_min < 120 else f"{idle_min / 60:.0f} h"
+    st.warning(f"This live session has not ended, and no frame has come in since "
+               f"{last:%Y-%m-%d %H:%M} ({ago} ago). If its live page is no longer open (the tab was "
+               "closed, the connection or the server was lost), **End and analyse** at the foot of "
+               "this page files it with its reps.")
 
 
 def _against_previous(session) -> None:
@@ -100,7 +97,7 @@ st.subheader(f"#{s.id} · {s.athlete_name} · {pretty_exercise(s.exercise)}")
 st.caption(f"{s.started_at:%Y-%m-%d %H:%M} · source {s.source or '–'} · "
            f"status {getattr(s.status, 'value', s.status)}" + (f" · {s.notes}" if s.notes else ""))
 _against_previous(s)
-_left_running(detail)
+_left_running(detail.session)
 if detail.pose is None and codec.KIND_IMU in detail.data:
     from pages._imu_view import render_imu_report
     from physio_core.imu.io import ImuSeries

@@ -59,7 +59,7 @@ df = pd.DataFrame([{
     "stability": r.stability_score,
     "duration (s)": round((r.ended_at - r.started_at).total_seconds(), 1) if r.ended_at else None,
     "person found": 100 * r.frames_with_person / r.frames if r.frames and r.backend != IMU_BACKEND else None,
-    "status": str(getattr(r.status, "value", r.status)),
+    "status": "left running" if r.left_running() else str(getattr(r.status, "value", r.status)),
     "source": r.source,
 } for r in rows])
 st.dataframe(
@@ -71,6 +71,9 @@ st.dataframe(
         "open": st.column_config.LinkColumn("open", display_text="details"),
         "stability": st.column_config.NumberColumn("stability", format="%.2f",
                                                    help="0–1, from the models (a sensor set: its own)"),
+        "status": st.column_config.TextColumn(
+            "status", help="left running: a live session never ended whose frames stopped coming in "
+                           "(the page was closed without STOP); open it and End and analyse"),
         "correct reps": st.column_config.TextColumn(
             "correct reps", help="reps the mistake model judged correct, of those it judged"),
     },

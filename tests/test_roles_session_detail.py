@@ -32,11 +32,11 @@ def seeded(tmp_path, monkeypatch):
     get_settings.cache_clear()
 
 
-def as_user(engine, email: str, password: str, **query) -> AppTest:
+def as_user(engine, email: str, password: str, page: str = PAGE, **query) -> AppTest:
     from physio_core.auth import login
 
     session = login(engine, email, password)
-    at = AppTest.from_file(PAGE, default_timeout=240)
+    at = AppTest.from_file(page, default_timeout=240)
     at.session_state["auth_token"] = session.token
     at.session_state["user_id"] = session.user.id
     at.session_state["user_role"] = session.user.role.value
@@ -78,25 +78,37 @@ def test_end_and_analyse_reads_the_rate_the_frames_came_at(seeded, make_uiprmd_s
 
 
 def test_a_live_session_left_without_stop_says_so(seeded, make_uiprmd_session_result):
-    """An active session whose last frame is an hour old was left without STOP: its page says so
-    and points to End and analyse. One whose frames are still coming in does not."""
+    """An active session whose last chunk of frames came in an hour ago was left without STOP:
+    its page says so and points to End and analyse, and the Sessions list marks it "left
+    running". One whose frames are still coming in does not, nor one that never got a frame."""
     from datetime import timedelta
+
+    import sqlalchemy as sa
 
     from physio_core.store import start_session
     from physio_core.store.models import utcnow
 
     engine, ids = seeded
     pose = make_uiprmd_session_result(episodes=(1,)).pose
+    sid = {name: start_session(engine, ids["athlete"], ids["trainer"], "deep_squat")
+           for name in ("left", "running", "created")}
+    for name in ("left", "running"):
+        append_live_data(engine, sid[name], pose=pose)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE sensor_data SET created_at = :t WHERE session_id = :s"),
+                     {"t": utcnow() - timedelta(minutes=61), "s": sid["left"]})
     shown = {}
-    for name, started in (("left", utcnow() - timedelta(hours=1)), ("running", utcnow())):
-        sid = start_session(engine, ids["athlete"], ids["trainer"], "deep_squat", started_at=started)
-        append_live_data(engine, sid, pose=pose)
-        at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=sid))
+    for name, i in sid.items():
+        at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=i))
         shown[name] = [w.value for w in at.warning if "has not ended" in w.value]
-    minutes = round(60 - pose.times[-1] / 60)
-    assert len(shown["left"]) == 1 and f"({minutes} min ago)" in shown["left"][0]
+    assert len(shown["left"]) == 1 and "(61 min ago)" in shown["left"][0]
     assert "**End and analyse**" in shown["left"][0]
-    assert shown["running"] == []
+    assert shown["running"] == [] and shown["created"] == []
+
+    at = as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], page=str(ROOT / "pages" / "sessions.py"))
+    table = run(at).dataframe[0].value.set_index("id")["status"]
+    assert {name: table[i] for name, i in sid.items()} == {
+        "left": "left running", "running": "active", "created": "active"}
 
 
 def test_trainer_runs_the_whole_lifecycle(seeded, make_uiprmd_session_result):

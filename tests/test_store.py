@@ -275,6 +275,40 @@ def test_live_session_chunks_merge_and_end(db_engine, uiprmd_session_result):
     assert get_session_detail(db_engine, sid).metrics.stability_score == 0.82
 
 
+def test_a_live_session_whose_chunks_stopped_is_left_running(db_engine, uiprmd_session_result):
+    """The list and the detail carry when a session's newest data was stored: an active session
+    fed an hour ago is left running, one fed now is not, nor one that never got data, nor an
+    ended one however old its data."""
+    from physio_core.store.models import utcnow
+
+    trainer = create_user(db_engine, "t@example.com", "T", Role.TRAINER)
+    athlete = get_or_create_athlete(db_engine, "Live Athlete", trainer.id)
+    pose = uiprmd_session_result.pose.slice(0, 30)
+    sid = {name: start_session(db_engine, athlete.id, trainer.id, "auto", backend="embedded", fps=30.0)
+           for name in ("left", "running", "empty", "ended")}
+    for name in ("left", "running", "ended"):
+        append_live_data(db_engine, sid[name], pose=pose)
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    with db_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE sensor_data SET created_at = :t WHERE session_id IN (:a, :b)"),
+                     {"t": an_hour_ago, "a": sid["left"], "b": sid["ended"]})
+    end_session(db_engine, sid["ended"])
+    with db_engine.begin() as conn:  # the merged row too
+        conn.execute(sa.text("UPDATE sensor_data SET created_at = :t WHERE session_id = :a"),
+                     {"t": an_hour_ago, "a": sid["ended"]})
+
+    rows = {r.id: r for r in list_sessions(db_engine)}
+    left = rows[sid["left"]]
+    assert abs((left.last_data_at - an_hour_ago).total_seconds()) < 1
+    assert {name: rows[i].left_running() for name, i in sid.items()} == {
+        "left": True, "running": False, "empty": False, "ended": False}
+    assert rows[sid["empty"]].last_data_at is None
+    assert not left.left_running(now=an_hour_ago + timedelta(seconds=90))
+    detail = get_session_detail(db_engine, sid["left"]).session
+    assert detail.last_data_at == left.last_data_at and detail.left_running()
+    assert not get_session_detail(db_engine, sid["running"]).session.left_running()
+
+
 def test_feedback_by_trainer(db_engine, uiprmd_session_result):
     trainer = create_user(db_engine, "t@example.com", "T", Role.TRAINER)
     athlete = get_or_create_athlete(db_engine, "A", trainer.id)

@@ -49,6 +49,8 @@ log = logging.getLogger("physiotrack.store")
 
 # metrics with their own column; everything else in SessionResult.metrics goes to `extra`
 SCORE_COLUMNS = ("balance_score", "stability_score", "injury_risk")
+# a running live page stores its frames every few seconds; this long without any: left running
+LEFT_RUNNING_AFTER = timedelta(minutes=2)
 
 _hasher = PasswordHasher()
 
@@ -95,12 +97,21 @@ class SessionRow:
     stability_score: float | None = None
     reps_judged: int | None = None  # reps the mistake model judged; None: no verdicts stored
     reps_correct: int | None = None
+    last_data_at: datetime | None = None  # when its newest series row was stored (live: the last chunk)
 
     @property
     def duration_s(self) -> float | None:
         if self.ended_at is None:
             return None
         return (self.ended_at - self.started_at).total_seconds()
+
+    def left_running(self, now: datetime | None = None) -> bool:
+        """An active session whose data stopped coming in (none for ``LEFT_RUNNING_AFTER``): its
+        live page was most likely closed without STOP, or the connection or the server went. A
+        session that never received data (opened with "Create session") is not one."""
+        if self.status is not SessionStatus.ACTIVE or self.last_data_at is None:
+            return False
+        return (now or utcnow()) - self.last_data_at >= LEFT_RUNNING_AFTER
 
 
 @dataclass(frozen=True)
@@ -146,15 +157,6 @@ class SessionDetail:
         paths = self.data.get(codec.KIND_VIDEO, {}).get("series", {}).get("path") or []
         path = Path(paths[0]) if paths else None
         return path if path is not None and path.is_file() else None
-
-    @property
-    def last_frame_at(self) -> datetime | None:
-        """When the newest stored pose frame was filmed (the session's start plus that frame's
-        time; the first frame comes a moment after the start, so this is a little early). None
-        without a pose series."""
-        if self.pose is None or len(self.pose) == 0 or not np.isfinite(self.pose.times[-1]):
-            return None
-        return self.session.started_at + timedelta(seconds=float(self.pose.times[-1]))
 
     def to_result(self) -> SessionResult:
         """Rebuild the SessionResult (for reports and exports). Needs the pose series."""
@@ -234,7 +236,10 @@ def _user_out(u: User) -> UserOut:
     )
 
 
-def _session_row(s: SessionRecord, athlete_name: str, m: PerformanceMetrics | None = None) -> SessionRow:
+def _session_row(
+    s: SessionRecord, athlete_name: str, m: PerformanceMetrics | None = None,
+    last_data_at: datetime | None = None,
+) -> SessionRow:
     verdicts = judged_reps(m.extra or {}, s.rep_count) if m is not None else None
     return SessionRow(
         id=s.id, athlete_id=s.athlete_id, athlete_name=athlete_name, trainer_id=s.trainer_id,
@@ -243,6 +248,7 @@ def _session_row(s: SessionRecord, athlete_name: str, m: PerformanceMetrics | No
         frames_with_person=s.frames_with_person, rep_count=s.rep_count, backend=s.backend,
         notes=s.notes, stability_score=_finite_or_none(m.stability_score) if m is not None else None,
         reps_correct=verdicts[0] if verdicts else None, reps_judged=verdicts[1] if verdicts else None,
+        last_data_at=last_data_at,
     )
 
 
@@ -834,6 +840,14 @@ def _visible_to(s: Session, q: Any, viewer_id: int | None) -> Any:
     return q
 
 
+def _last_data_at() -> Any:
+    """When the session's newest series row was stored (a correlated subquery; the unique
+    (session_id, kind, seq) index serves it)."""
+    return (select(sa.func.max(SensorData.created_at))
+            .where(SensorData.session_id == SessionRecord.id)
+            .correlate(SessionRecord).scalar_subquery())
+
+
 def list_sessions(
     engine: Engine,
     *,
@@ -848,7 +862,7 @@ def list_sessions(
 ) -> list[SessionRow]:
     """Sessions, newest first, filtered; with ``viewer_id`` only those the viewer may see. Each
     row carries the session's stability and judged reps when its metrics hold them."""
-    q = (select(SessionRecord, User.display_name, PerformanceMetrics)
+    q = (select(SessionRecord, User.display_name, PerformanceMetrics, _last_data_at())
          .join(User, col(User.id) == SessionRecord.athlete_id)
          .join(PerformanceMetrics, col(PerformanceMetrics.session_id) == SessionRecord.id, isouter=True))
     q = _session_filters(q, athlete_id, trainer_id, exercise, status, since)
@@ -856,7 +870,7 @@ def list_sessions(
     q = q.offset(offset).limit(limit)
 
     def fn(s: Session) -> list[SessionRow]:
-        return [_session_row(rec, name, m) for rec, name, m in s.exec(_visible_to(s, q, viewer_id))]
+        return [_session_row(rec, name, m, last) for rec, name, m, last in s.exec(_visible_to(s, q, viewer_id))]
 
     return run_read(engine, fn)
 
@@ -951,8 +965,10 @@ def get_session_detail(
                                         codec.KIND_ASSESSMENT, codec.KIND_CORRECTED)
         )
         label, timeline, assessed = codec.decode_assessment(assessed_doc) if assessed_doc else (None, [], [])
+        last = s.exec(select(_last_data_at()).select_from(SessionRecord)
+                      .where(SessionRecord.id == session_id)).one()
         return SessionDetail(
-            session=_session_row(rec, s.get(User, rec.athlete_id).display_name, m),
+            session=_session_row(rec, s.get(User, rec.athlete_id).display_name, m, last),
             pose=codec.decode_pose(pose_doc) if pose_doc else None,
             angles=codec.decode_angles(angle_doc) if angle_doc else None,
             reps=codec.decode_reps(rep_doc) if rep_doc else [],
