@@ -116,18 +116,20 @@ def _has_person(pose: PoseSequence) -> bool:
 
 
 def assess_rep(suite, rep_pose: PoseSequence, movement: str | None,
-               baseline: list[PoseSequence] | None = None) -> tuple[dict, PoseSequence | None]:
+               baseline: list[PoseSequence] | None = None,
+               recognised=None) -> tuple[dict, PoseSequence | None]:
     """One rep: exercise label, scores with reason, mistake label; plus the corrected pose.
     Parts whose model is unavailable are left out of the dict. ``movement``: a UI-PRMD name, or
     None: the recognised one, and a rep recognised as "other" (or not recognised: no classifier)
-    gets no scores, mistake or correction."""
+    gets no scores, mistake or correction. ``recognised``: the classifier's prediction for this
+    rep when the caller already has it."""
     from physio_core.ml.data import OTHER
     from physio_core.ml.runtime import ModelUnavailable
 
     out: dict = {}
     corrected = None
     if suite.has("classifier"):
-        pred = suite.classify_window(rep_pose, rep_pose.fps)
+        pred = recognised or suite.classify_window(rep_pose, rep_pose.fps)
         out["exercise"] = pred.label
         out["exercise_confidence"] = round(pred.confidence, 4)
         if movement is None and pred.index != OTHER:
@@ -302,6 +304,7 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
     timeline: list[dict] = []
     label, conf = given or "other", 1.0 if given else 0.0
     seen, n_seen = label, 0  # the classifier's majority and its count (none without a timeline)
+    preds: list = []  # the classifier's, one per rep (assess_rep reuses them)
     if suite.has("classifier"):
         if rep_poses:
             preds = [suite.classify_window(p, fps) for _, p in rep_poses]
@@ -332,7 +335,7 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
         # the session's other reps are the athlete's "usual" for the reason text
         baseline = [q for k, q in enumerate(all_rep_poses) if k != i] if len(all_rep_poses) >= 3 else None
         try:
-            row, fixed = assess_rep(suite, rp, movement, baseline)
+            row, fixed = assess_rep(suite, rp, movement, baseline, preds[i] if preds else None)
         except ValueError as exc:  # e.g. a rep without enough measured joints
             warnings.append(f"Rep {rep.index} could not be assessed: {exc}")
             continue

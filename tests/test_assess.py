@@ -59,6 +59,27 @@ def test_squat_set_is_labelled_and_scored(assessment, squat_set):
     assert a.metrics["reps_incorrect"] == sum(r["mistake"] == "incorrect" for r in a.reps)
 
 
+def test_each_rep_is_classified_once(squat_set, monkeypatch):
+    """The session's timeline and each rep's row read the same prediction: the classifier runs
+    once per rep, and the rows say what the timeline says."""
+    from physio_core.assess import get_suite
+
+    seq, reps, _ = squat_set
+    suite = get_suite()
+    calls = []
+    real = suite.classify_window
+
+    def counted(pose, fps):
+        calls.append((float(pose.times[0]), len(pose)))
+        return real(pose, fps)
+
+    monkeypatch.setattr(suite, "classify_window", counted)
+    a = assess_session(seq, reps, seq.fps)
+    assert len(calls) == len(reps) == len(set(calls))
+    assert [(r["exercise"], r["exercise_confidence"]) for r in a.reps] == [
+        (t["exercise"], t["confidence"]) for t in a.timeline]
+
+
 def test_incorrect_reps_score_worse(assessment, squat_set):
     # measured on subjects 2, 5, 8: incorrect reps' mean risk 0.27-0.60 vs correct 0.09-0.33,
     # anomaly 0.38-0.84 vs 0.12-0.39; here (subject 5) 0.48 vs 0.14
