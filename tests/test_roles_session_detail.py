@@ -133,6 +133,9 @@ def test_trainer_runs_the_whole_lifecycle(seeded, make_uiprmd_session_result):
     append_live_data(engine, sid, pose=full.pose.slice(half, len(full.pose)))
     run(at)
     assert any(f"3D pose: {len(full.pose)} frames" in c.value for c in at.caption)
+    found = next(m for m in at.metric if m.label == "Person found")
+    assert found.value == f"{full.frames_with_person / full.frames:.0%}" and found.value != "0%"
+    assert next(m for m in at.metric if m.label == "Duration").value == f"{full.frames / full.fps:.1f} s"
 
     # end and analyse: angles and reps from the stored pose
     button(at, "End and analyse").click()

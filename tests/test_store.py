@@ -253,6 +253,9 @@ def test_live_session_chunks_merge_and_end(db_engine, uiprmd_session_result):
     np.testing.assert_allclose(live.angles.values, result.angles.values, atol=ANGLE_ATOL, equal_nan=True)
     assert [r.index for r in live.reps] == [1, 2, 3]
     assert live.data["imu"]["series"] == {"t": [0.0, 40 / 30.0, 110 / 30.0], "ax": [0.1, 0.2, 0.1 * 3]}
+    # the report of the running session counts the frames stored so far (the row's are filled at the end)
+    so_far = live.to_result()
+    assert (so_far.frames, so_far.frames_with_person) == (result.frames, result.frames_with_person)
 
     row = end_session(db_engine, sid)
     assert row.status is SessionStatus.ENDED and row.ended_at is not None

@@ -172,13 +172,14 @@ class SessionDetail:
             metrics.update(
                 {k: v for k, v in self.metrics.extra.items() if isinstance(v, (int, float))}
             )
+        running = s.status is SessionStatus.ACTIVE  # its counts are stored when it ends
         return SessionResult(
             pose=self.pose,
             angles=angles,
             reps=list(self.reps),
             fps=s.fps or self.pose.fps,
-            frames=s.frames,
-            frames_with_person=s.frames_with_person,
+            frames=len(self.pose) if running else s.frames,
+            frames_with_person=int(self.pose.valid.sum()) if running else s.frames_with_person,
             backend=s.backend,
             exercise=s.exercise,
             source=s.source,
