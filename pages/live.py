@@ -168,6 +168,29 @@ def _last_rep(snap: LiveSnapshot) -> None:
                         width="stretch", key="live_correction")
 
 
+def _left_running(engine, athlete_id: int) -> None:
+    """Point to the athlete's earlier live sessions that were never ended (their page was closed
+    without STOP): their reps reach the progress charts only once ended."""
+    from physio_core.store import list_sessions
+
+    try:
+        rows = list_sessions(engine, viewer_id=st.session_state.get("user_id"), athlete_id=athlete_id,
+                             status="active", limit=20)
+    except Exception:  # the page works without the database; it says so elsewhere
+        log.warning("could not look for sessions left running", exc_info=True)
+        return
+    left = [r for r in rows if r.left_running()]
+    if not left:
+        return
+    which = ", ".join(f"#{r.id} ({r.started_at:%Y-%m-%d %H:%M})" for r in left[:3])
+    many = (f"{len(left)} earlier live sessions that were" if len(left) > 1
+            else "an earlier live session that was")
+    st.info(f"{left[0].athlete_name} has {many} never ended: {which}. "
+            f"Open {'each' if len(left) > 1 else 'it'} and press **End and analyse** to file its reps.")
+    for r in left[:3]:
+        link_to_session(r.id)
+
+
 def _show_outcome(outcome: LiveOutcome) -> None:
     if outcome.session_id is not None:
         reps = outcome.result.rep_count if outcome.result else 0
@@ -219,6 +242,9 @@ if engine is None:
 elif athlete_id is None:
     st.info("Pick or add an athlete in the sidebar to save the session; the analysis works "
             "without one.")
+else:
+    # shown while playing too: an element appearing or going before the camera would move it
+    _left_running(engine, athlete_id)
 
 config = LiveConfig(exercise=exercise, athlete_id=athlete_id,
                     viewer_id=st.session_state.get("user_id"), record_video=record,

@@ -514,6 +514,40 @@ def test_live_page_renders_its_controls(live_app):
     assert session.tracked == ("knee_angle_r", "knee_angle_l")
 
 
+def test_live_page_points_to_the_athletes_sessions_left_running(live_app):
+    """An athlete's live session whose frames stopped an hour ago without STOP is named, with a
+    link, before the next one starts; another athlete's page names none."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from conftest import build_uiprmd_session_result
+    from physio_core.store import append_live_data, get_or_create_athlete, init_db, start_session
+    from physio_core.store.models import utcnow
+
+    at, engine = live_app, init_db()
+    ana, ben = (get_or_create_athlete(engine, name) for name in ("Ana Left", "Ben Fresh"))
+    pose = build_uiprmd_session_result(movement=1, episodes=(1,), correct=True).pose
+    left = start_session(engine, ana.id, None, "auto", backend="embedded", fps=25.0)
+    append_live_data(engine, left, pose=pose)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE sensor_data SET created_at = :t WHERE session_id = :s"),
+                     {"t": utcnow() - timedelta(hours=1), "s": left})
+    running = start_session(engine, ana.id, None, "auto", backend="embedded", fps=25.0)
+    append_live_data(engine, running, pose=pose)
+
+    shown = {}
+    for who in (ana, ben):
+        at.session_state["athlete_id"] = who.id
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown[who.display_name] = [i.value for i in at.info if "never ended" in i.value]
+    assert len(shown["Ana Left"]) == 1
+    assert f"#{left} (" in shown["Ana Left"][0] and f"#{running} (" not in shown["Ana Left"][0]
+    assert "**End and analyse**" in shown["Ana Left"][0]
+    assert shown["Ben Fresh"] == []
+
+
 def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
     """The stream ended while the trainer was on another page: coming back ends the session,
     stores it and links to it; no worker is left behind."""
