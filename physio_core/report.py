@@ -189,6 +189,26 @@ def _reps_timing_table(reps: Sequence[Rep]) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ figures
 
 
+def _shade_reps(fig: go.Figure, spans: Sequence[tuple[float, float]], labels: Sequence[str], *,
+                fills: Sequence[str], opacities: Sequence[float] | None = None,
+                text_colors: Sequence[str | None] | None = None) -> None:
+    """Shade each rep's time span over the whole plot height, its label at the top left: what
+    ``fig.add_vrect(annotation_text=...)`` draws, set in one go. (add_vrect re-validates every
+    shape already there: 250 reps, a 10-min session, took 40 s.)"""
+    shapes, notes = [], []
+    for k, ((x0, x1), label) in enumerate(zip(spans, labels)):
+        shape = dict(type="rect", xref="x", yref="y domain", x0=x0, x1=x1, y0=0, y1=1,
+                     fillcolor=fills[k], line=dict(width=0), layer="below")
+        if opacities is not None:
+            shape["opacity"] = opacities[k]
+        shapes.append(shape)
+        font = dict(size=11) | ({"color": text_colors[k]} if text_colors and text_colors[k] else {})
+        notes.append(dict(text=label, x=x0, xref="x", y=1, yref="y domain", xanchor="left",
+                          yanchor="top", showarrow=False, font=font))
+    fig.update_layout(shapes=list(fig.layout.shapes) + shapes,
+                      annotations=list(fig.layout.annotations) + notes)
+
+
 def angles_figure(
     angles: AngleSeries,
     reps: Sequence[Rep] = (),
@@ -212,12 +232,11 @@ def angles_figure(
             connectgaps=False, hovertemplate="%{y:.0f}° at %{x:.2f} s",
         ))
     verdicts = rep_verdicts(assessments)
-    for r in reps:
-        wrong = verdicts.get(r.index) == "incorrect"
-        fig.add_vrect(x0=r.start_s, x1=r.end_s, fillcolor=INCORRECT_REP_FILL if wrong else REP_FILL,
-                      line_width=0, layer="below", annotation_text=f"#{r.index}" + (" ✗" if wrong else ""),
-                      annotation_position="top left", annotation_font_size=11,
-                      annotation_font_color="#c0392b" if wrong else None)
+    wrong = [verdicts.get(r.index) == "incorrect" for r in reps]
+    _shade_reps(fig, [(r.start_s, r.end_s) for r in reps],
+                [f"#{r.index}" + (" ✗" if w else "") for r, w in zip(reps, wrong)],
+                fills=[INCORRECT_REP_FILL if w else REP_FILL for w in wrong],
+                text_colors=["#c0392b" if w else None for w in wrong])
     if current_s is not None:
         fig.add_vline(x=current_s, line_dash="dot", line_color="#c0392b")
     fig.update_layout(
@@ -418,10 +437,9 @@ def imu_set_figure(times: np.ndarray, acc: np.ndarray, reps: Sequence[dict],
         fig.add_trace(go.Scatter(x=signal_times, y=signal, mode="lines", name="rep signal (filtered)",
                                  line=dict(color="#2e86c1", width=2.5),
                                  hovertemplate="%{y:.2f} g at %{x:.2f} s"))
-    for k, r in enumerate(reps):  # an IMU set's reps touch: every other one lighter
-        fig.add_vrect(x0=r["start_s"], x1=r["end_s"], fillcolor=REP_FILL, opacity=1.0 if k % 2 == 0 else 0.45,
-                      line_width=0, layer="below", annotation_text=f"#{r['index']}",
-                      annotation_position="top left", annotation_font_size=11)
+    _shade_reps(fig, [(r["start_s"], r["end_s"]) for r in reps], [f"#{r['index']}" for r in reps],
+                fills=[REP_FILL] * len(reps),  # an IMU set's reps touch: every other one lighter
+                opacities=[1.0 if k % 2 == 0 else 0.45 for k in range(len(reps))])
     if reps and has_signal:
         peaks = np.array([r["peak_s"] for r in reps])
         fig.add_trace(go.Scatter(x=peaks, y=np.interp(peaks, signal_times, signal), mode="markers",

@@ -48,8 +48,24 @@ def test_angles_figure_shades_every_rep(squat_result):
     assert [t.name for t in fig.data] == ["Knee angle (R)", "Hip flexion (R)"]
     rects = [s for s in fig.layout.shapes if s.type == "rect"]
     assert [(s.x0, s.x1) for s in rects] == [(rep.start_s, rep.end_s) for rep in r.reps]
+    # each band spans the plot's height, under the curves, its number at its top left
+    assert {(s.yref, s.y0, s.y1, s.layer) for s in rects} == {("y domain", 0, 1, "below")}
+    notes = fig.layout.annotations
+    assert [(a.text, a.x) for a in notes] == [(f"#{rep.index}", rep.start_s) for rep in r.reps]
+    assert {(a.yref, a.y, a.xanchor, a.yanchor, a.showarrow) for a in notes} == {("y domain", 1, "left", "top", False)}
     lines = [s for s in fig.layout.shapes if s.type == "line"]
     assert len(lines) == 1 and lines[0].x0 == 2.0
+
+
+def test_imu_set_figure_shades_every_rep_alternately():
+    """An IMU set's reps touch: every other band is lighter, each numbered, peaks marked."""
+    t = np.arange(0, 6, 0.02)
+    signal = np.sin(2 * np.pi * t / 2)
+    reps = [{"index": k + 1, "start_s": 2.0 * k, "end_s": 2.0 * k + 2.0, "peak_s": 2.0 * k + 0.5} for k in range(3)]
+    fig = report.imu_set_figure(t, np.c_[signal, np.zeros_like(t), np.ones_like(t)], reps, t, signal)
+    assert [(s.x0, s.x1, s.opacity) for s in fig.layout.shapes] == [(0.0, 2.0, 1.0), (2.0, 4.0, 0.45), (4.0, 6.0, 1.0)]
+    assert [(a.text, a.x) for a in fig.layout.annotations] == [("#1", 0.0), ("#2", 2.0), ("#3", 4.0)]
+    np.testing.assert_allclose(fig.data[-1].y, [1.0, 1.0, 1.0], atol=1e-3)  # the peaks, on the signal
 
 
 def test_the_charts_show_each_reps_verdict(squat_result):
@@ -60,6 +76,7 @@ def test_the_charts_show_each_reps_verdict(squat_result):
     rects = [s for s in fig.layout.shapes if s.type == "rect"]
     assert [s.fillcolor for s in rects] == [report.REP_FILL, report.INCORRECT_REP_FILL, report.REP_FILL]
     assert [a.text for a in fig.layout.annotations] == ["#1", "#2 ✗", "#3"]
+    assert [a.font.color for a in fig.layout.annotations] == [None, "#c0392b", None]
     bars = report.reps_figure(r.reps, said).data[0]
     assert list(bars.text) == ["✓", "✗", ""]
     assert [c[2] for c in bars.customdata] == ["<br>judged correct", "<br>judged incorrect", ""]
