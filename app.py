@@ -67,7 +67,7 @@ bootstrap_admin(engine)
 user = signed_in_user(engine)
 if user is None:  # the login gate: nothing else is reachable
     # every page's address shows the login form, so that a bookmarked or shared link (/sessions,
-    # /session_detail?session=12) opens its page once the user has logged in
+    # /session_detail?id=12) opens its page once the user has logged in
     login = str(ROOT / "pages" / "login.py")
     gate = st.navigation([st.Page(login, title="Log in", icon=":material/login:", url_path=spec.url_path,
                           default=spec.url_path == "login") for spec in navigation_spec(ROOT)],

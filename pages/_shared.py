@@ -250,6 +250,52 @@ def _frame_image(video_path: Path, result: SessionResult, index: int, max_side: 
     return draw_result_frame(read_frame(video_path, time_s=t, max_side=max_side), result, index, t)
 
 
+def _scrubber(result: SessionResult, video_path: Path | None, max_side: int | None, key: str) -> None:
+    """The frame slider, the video frame with the analysis drawn (when the video is kept), the 3D
+    pose of that frame and the angle chart with the frame's time marked."""
+    valid = result.pose.valid
+    n = len(result.pose)
+    default = int(np.flatnonzero(valid)[0]) if valid.any() else 0
+    index = st.slider("Frame", 0, n - 1, default, key=f"{key}_frame",
+                      help="Scrub through the recording")
+    t_now = float(result.pose.times[index])
+    if video_path is not None and Path(video_path).is_file():
+        left, right = st.columns([3, 2])
+        with left:
+            try:
+                st.image(_frame_image(Path(video_path), result, index, max_side),
+                         caption=f"frame {index} · {t_now:.2f} s", width="stretch")
+            except Exception as exc:
+                log.exception("frame %s could not be drawn", index)
+                st.info(f"This frame cannot be shown ({exc}).")
+    else:  # no empty column beside the 3D view
+        st.caption("The video itself is not stored: the skeleton and angles are.")
+        right = st.container()
+    with right:
+        if valid[index]:
+            st.plotly_chart(
+                report.skeleton_figure(result.pose.joints[index], result.pose.confidence[index],
+                                       title=f"3D pose at {t_now:.2f} s"),
+                key=f"{key}_3d", width="stretch",
+            )
+        else:
+            st.info("No person in this frame.")
+    _angles_chart(result, t_now, key)
+
+
+def _angles_chart(result: SessionResult, t_now: float | None, key: str) -> None:
+    valid = result.pose.valid if len(result.pose) else None
+    if result.angles.names:
+        names = report.principal_angles(result.angles, result.reps, valid)
+        chosen = st.multiselect(
+            "Angles", list(result.angles.names), default=names, key=f"{key}_angles",
+            format_func=report.pretty_angle,
+        )
+        st.plotly_chart(report.angles_figure(result.angles, result.reps, chosen, current_s=t_now,
+                                             valid=valid, assessments=result.rep_assessments),
+                        key=f"{key}_angles_chart", width="stretch")
+
+
 def render_report(
     result: SessionResult,
     *,
@@ -260,7 +306,6 @@ def render_report(
 ) -> None:
     """The full report of one result: scrubber with the skeleton, 3D view, angle chart,
     reps (table + chart) and downloads. ``video_path`` enables the video frames."""
-    valid = result.pose.valid if len(result.pose) else np.zeros(0, bool)
     n = len(result.pose)
 
     c1, c2, c3, c4 = st.columns(4)
@@ -276,43 +321,11 @@ def render_report(
         st.info(f)
 
     if n:
-        default = int(np.flatnonzero(valid)[0]) if valid.any() else 0
-        index = st.slider("Frame", 0, n - 1, default, key=f"{key}_frame",
-                          help="Scrub through the recording")
-        t_now = float(result.pose.times[index])
-        if video_path is not None and Path(video_path).is_file():
-            left, right = st.columns([3, 2])
-            with left:
-                try:
-                    st.image(_frame_image(Path(video_path), result, index, max_side),
-                             caption=f"frame {index} · {t_now:.2f} s", width="stretch")
-                except Exception as exc:
-                    log.exception("frame %s could not be drawn", index)
-                    st.info(f"This frame cannot be shown ({exc}).")
-        else:  # no empty column beside the 3D view
-            st.caption("The video itself is not stored: the skeleton and angles are.")
-            right = st.container()
-        with right:
-            if valid[index]:
-                st.plotly_chart(
-                    report.skeleton_figure(result.pose.joints[index], result.pose.confidence[index],
-                                           title=f"3D pose at {t_now:.2f} s"),
-                    key=f"{key}_3d", width="stretch",
-                )
-            else:
-                st.info("No person in this frame.")
+        # the scrubber and the angle chart (its "now" line follows the scrubber) rerun on their
+        # own: moving through a long session must not re-read and redraw the whole page
+        st.fragment(_scrubber)(result, video_path, max_side, key)
     else:
-        t_now = None
-
-    if result.angles.names:
-        names = report.principal_angles(result.angles, result.reps, valid if n else None)
-        chosen = st.multiselect(
-            "Angles", list(result.angles.names), default=names, key=f"{key}_angles",
-            format_func=report.pretty_angle,
-        )
-        st.plotly_chart(report.angles_figure(result.angles, result.reps, chosen, current_s=t_now,
-                                             valid=valid if n else None, assessments=result.rep_assessments),
-                        key=f"{key}_angles_chart", width="stretch")
+        _angles_chart(result, None, key)
 
     st.subheader(f"Repetitions ({result.rep_count})")
     if result.reps:
@@ -330,17 +343,19 @@ def render_report(
     else:
         st.caption("No repetition was counted.")
 
+    # built when clicked, not on every rerun: for a 10-min session the three take seconds
     st.subheader("Downloads")
     d1, d2, d3 = st.columns(3)
-    d1.download_button("Angles (CSV)", report.angles_csv(result.angles),
-                       file_name=f"{file_stem}_angles.csv", mime="text/csv", key=f"{key}_dl_csv")
-    d2.download_button("Summary (JSON)", report.summary_json(result, include_series=True),
+    d1.download_button("Angles (CSV)", lambda: report.angles_csv(result.angles),
+                       file_name=f"{file_stem}_angles.csv", mime="text/csv", key=f"{key}_dl_csv",
+                       on_click="ignore")
+    d2.download_button("Summary (JSON)", lambda: report.summary_json(result, include_series=True),
                        file_name=f"{file_stem}_summary.json", mime="application/json",
-                       key=f"{key}_dl_json")
+                       key=f"{key}_dl_json", on_click="ignore")
     if n:
-        d3.download_button("3D joints (CSV)", report.pose_csv(result.pose),
+        d3.download_button("3D joints (CSV)", lambda: report.pose_csv(result.pose),
                            file_name=f"{file_stem}_joints.csv", mime="text/csv",
-                           key=f"{key}_dl_pose")
+                           key=f"{key}_dl_pose", on_click="ignore")
     if n and video_path is not None and Path(video_path).is_file():
         _annotated_video(result, Path(video_path), key, file_stem, max_side)
 

@@ -1,6 +1,6 @@
 """Screenshot the upload report in a real headless Chromium.
 
-    python scripts/screenshot_upload.py [--video tests/data/sports2d_demo.mp4] [--out out/upload.png] [--annotated]
+    python scripts/screenshot_upload.py [--video tests/data/sports2d_demo.mp4] [--out out/upload.png] [--annotated] [--downloads DIR]
 
 Starts the app (``streamlit run app.py``) on a free local port with an empty data folder,
 adds an athlete, uploads the video through the page's file input, clicks Analyse, scrubs to a
@@ -43,6 +43,8 @@ class ScreenshotResult:
     # with annotated=True: what the browser's player says of the annotated video after playing it
     # for a while (readyState, duration, videoWidth, currentTime, error)
     annotated_video: dict[str, object] = field(default_factory=dict)
+    # with downloads=DIR: the report's download buttons clicked, each file as saved in DIR
+    downloads: dict[str, Path] = field(default_factory=dict)
 
 
 def step(msg: str) -> None:
@@ -134,9 +136,10 @@ def log_in(driver, wait, email: str = DEMO_ADMIN_EMAIL, password: str = DEMO_ADM
 
 def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, height: int = 3000,
             timeout_s: float = 240, exercise: str | None = None,
-            annotated: bool = False) -> ScreenshotResult:
+            annotated: bool = False, downloads: Path | None = None) -> ScreenshotResult:
     """``exercise``: the Exercise box's option as the page shows it ("Deep squat"); None keeps
-    "Detect automatically". ``annotated``: also make the annotated video and play it."""
+    "Detect automatically". ``annotated``: also make the annotated video and play it.
+    ``downloads``: a folder; click the report's Angles / Summary / 3D joints downloads into it."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -216,6 +219,8 @@ def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, heigh
             result.image_captions = [c.text for c in driver.find_elements(
                 By.CSS_SELECTOR, "[data-testid='stImageCaption']")]
             result.plotly_charts = len(driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"))
+            if downloads is not None and not result.errors:
+                result.downloads = _download_exports(driver, wait, downloads)
             if annotated and not result.errors:
                 result.annotated_video = _play_annotated(driver, wait)
             driver.save_screenshot(str(out))
@@ -225,6 +230,34 @@ def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, heigh
             driver.save_screenshot(str(out.with_suffix(".error.png")))
             step(f"failed; page saved to {out.with_suffix('.error.png')}")
             raise
+
+
+DOWNLOADS = ("Angles (CSV)", "Summary (JSON)", "3D joints (CSV)")
+
+
+def _download_exports(driver, wait, folder: Path) -> dict[str, Path]:
+    """Click each of the report's downloads (their files are built on the click) and wait until
+    Chromium has saved it in ``folder``. Returns {button label: saved file}."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+
+    folder.mkdir(parents=True, exist_ok=True)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+    saved: dict[str, Path] = {}
+    for label in DOWNLOADS:
+        before = set(folder.iterdir())
+        button = wait.until(EC.element_to_be_clickable(
+            (By.XPATH, f"//*[@data-testid='stDownloadButton']//button[.//p[normalize-space()='{label}']]")))
+        driver.execute_script("arguments[0].scrollIntoView();", button)
+        button.click()
+
+        def arrived(_):
+            new = [p for p in set(folder.iterdir()) - before if not p.name.endswith(".crdownload")]
+            return new[0] if new else None
+
+        saved[label] = wait.until(arrived)
+        step(f"downloaded {label}: {saved[label].name} ({saved[label].stat().st_size} bytes)")
+    return saved
 
 
 def _play_annotated(driver, wait) -> dict[str, object]:
@@ -259,17 +292,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=240, help="seconds to wait for each step")
     ap.add_argument("--exercise", help='pick this exercise as the page names it, e.g. "Deep squat"')
     ap.add_argument("--annotated", action="store_true", help="also make the annotated video and play it")
+    ap.add_argument("--downloads", type=Path, help="also click the report's downloads, saving them here")
     args = ap.parse_args(argv)
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         print("error: needs Debian's chromium and chromium-driver "
               "(apt-get install -y chromium chromium-driver)", file=sys.stderr)
         return 2
     res = capture(args.video, args.out, frame=args.frame, width=args.width, height=args.height,
-                  timeout_s=args.timeout, exercise=args.exercise, annotated=args.annotated)
+                  timeout_s=args.timeout, exercise=args.exercise, annotated=args.annotated,
+                  downloads=args.downloads)
     print(res.png)
     print(f"success: {res.success_text!r}; errors: {res.errors}; metrics: {res.metrics}; "
           f"captions: {res.image_captions}; plotly charts: {res.plotly_charts}"
-          + (f"; annotated video: {res.annotated_video}" if res.annotated_video else ""))
+          + (f"; annotated video: {res.annotated_video}" if res.annotated_video else "")
+          + (f"; downloads: {[str(p) for p in res.downloads.values()]}" if res.downloads else ""))
     return 0 if not res.errors else 1
 
 

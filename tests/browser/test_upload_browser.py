@@ -3,7 +3,8 @@
 Starts ``streamlit run app.py`` on an empty data folder, adds an athlete, uploads the real test
 clip (tests/data/SOURCE.md) through the page's file input, clicks Analyse, scrubs to frame 25
 and checks what the browser shows: saved session, metrics, the overlay frame (an image that
-actually loaded), the 3D / angle / rep charts; then makes the annotated video and plays it. The screenshot is kept in
+actually loaded), the 3D / angle / rep charts; downloads the angles, summary and 3D joints (files
+built on the click); then makes the annotated video and plays it. The screenshot is kept in
 $PHYSIO_BROWSER_ARTIFACTS (default: pytest's temporary folder).
 Debian packages: chromium, chromium-driver.
 """
@@ -11,10 +12,12 @@ Debian packages: chromium, chromium-driver.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +41,8 @@ def test_upload_report_in_chromium(tmp_path):
             pytest.fail(reason + "; the browser test must run in CI")
         pytest.skip(reason)
     out_dir = Path(os.environ.get("PHYSIO_BROWSER_ARTIFACTS", tmp_path))
-    res = shot.capture(CLIP, out_dir / "upload_report.png", frame=25, timeout_s=240, annotated=True)
+    res = shot.capture(CLIP, out_dir / "upload_report.png", frame=25, timeout_s=240, annotated=True,
+                       downloads=tmp_path / "downloads")
     assert res.errors == []
     assert res.success_text == "Saved as session #1."
     assert int(res.metrics["Reps"]) >= 2
@@ -46,6 +50,16 @@ def test_upload_report_in_chromium(tmp_path):
     assert res.image_captions == ["frame 25 · 0.83 s"]
     # angles, 3D skeleton, ROM per rep, and a rep's corrected pose when the exercise is known
     assert res.plotly_charts == (3 if res.metrics["Exercise"] == "No known exercise" else 4)
+    # the downloads, as the browser saved them: every analysed frame, the reps the page showed
+    files = res.downloads
+    assert [p.name for p in files.values()] == ["sports2d_demo_angles.csv", "sports2d_demo_summary.json",
+                                                "sports2d_demo_joints.csv"]
+    joints = pd.read_csv(files["3D joints (CSV)"])
+    assert len(joints) == 230 and {"time_s", "head_x", "r_knee_z", "l_ankle_conf"} <= set(joints.columns)
+    angles = pd.read_csv(files["Angles (CSV)"])
+    assert len(angles) == 230 and "knee_angle_r" in angles.columns
+    summary = json.loads(files["Summary (JSON)"].read_text())
+    assert len(summary["reps"]) == int(res.metrics["Reps"]) and len(summary["series"]["time_s"]) == 230
     # the annotated video plays in the browser: the whole clip, at the analysed size
     played = res.annotated_video
     assert played["error"] is None and played["readyState"] >= 3, played
