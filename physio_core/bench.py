@@ -641,6 +641,47 @@ def bench_db(result, repeat: int, sessions: int, roster: tuple[int, int]) -> lis
     return [pg, lite, pg_roster, lite_roster]
 
 
+# ---------------------------------------------------------------------------- session report
+
+
+def bench_report(result, repeat: int) -> list[Figure]:
+    """What the session page does with a long stored session (``result``): read it back
+    (``get_session_detail`` from a SQLite file, as on every full rerun of the page), build the
+    report's charts (angles with every rep shaded, ROM per rep, as Plotly JSON), and build its
+    three downloads (angles CSV, summary JSON, 3D joints CSV: built when clicked)."""
+    from physio_core import report
+    from physio_core.store import create_user, dispose_engines, get_session_detail, init_db, save_session_result
+
+    seconds = result.frames / result.fps
+    length = f"{seconds / 60:.0f}-min" if seconds >= 60 else f"{seconds:.0f} s"
+    note = f"{length} session, {result.frames} frames, {len(result.reps)} reps"
+    read = Figure("session report: read back (SQLite)", "ms", note=note)
+    charts = Figure("session report: charts", "ms", note="angles (every rep shaded) + ROM per rep, to JSON")
+    downloads = Figure("session report: downloads", "ms", note="angles CSV + summary JSON + 3D joints CSV")
+    with tempfile.TemporaryDirectory(prefix="physio-bench-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'report.db'}"
+        try:
+            engine = init_db(url)
+            sid = save_session_result(engine, result, create_user(engine, None, "bench athlete", "athlete").id)
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                back = get_session_detail(engine, sid).to_result()
+                read.runs.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                report.angles_figure(back.angles, back.reps, valid=back.pose.valid,
+                                     assessments=back.rep_assessments).to_json()
+                report.reps_figure(back.reps, back.rep_assessments).to_json()
+                charts.runs.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                report.angles_csv(back.angles)
+                report.summary_json(back, include_series=True)
+                report.pose_csv(back.pose)
+                downloads.runs.append((time.perf_counter() - t0) * 1000)
+        finally:
+            dispose_engines(url)
+    return [read, charts, downloads]
+
+
 # ---------------------------------------------------------------------------- report
 
 
@@ -698,12 +739,13 @@ class Plan:
     db_sessions: int
     db_series_s: float
     roster: tuple[int, int]  # athletes, ended sessions each
+    report_s: float  # length of the stored session the report rows read back and draw
 
 
 def make_plan(quick: bool, repeat: int | None) -> Plan:
     if quick:
-        return Plan(repeat or 1, 12, 3, 1, 30, 1.0, 1.5, 2, 10.0, (3, 2))
-    return Plan(repeat or 3, None, 10, 3, None, 10.0, 3.0, 10, 60.0, (200, 40))
+        return Plan(repeat or 1, 12, 3, 1, 30, 1.0, 1.5, 2, 10.0, (3, 2), 20.0)
+    return Plan(repeat or 3, None, 10, 3, None, 10.0, 3.0, 10, 60.0, (200, 40), 600.0)
 
 
 def run(plan: Plan, progress: Callable[[str], None] = lambda s: None
@@ -742,6 +784,9 @@ def run(plan: Plan, progress: Callable[[str], None] = lambda s: None
 
     progress("database")
     figs += bench_db(realistic_result(poses, plan.db_series_s), plan.repeat, plan.db_sessions, plan.roster)
+
+    progress("session report")
+    figs += bench_report(realistic_result(poses, plan.report_s), plan.repeat)
     return machine, figs, detail
 
 
