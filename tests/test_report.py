@@ -132,6 +132,9 @@ def test_csv_and_json_exports(squat_result):
     assert len(doc["series"]["time_s"]) == len(r.pose)
     joints = pd.read_csv(io.BytesIO(report.pose_csv(r.pose)))
     assert joints.shape == (len(r.pose), 1 + N_JOINTS * 4)
+    # metres to 0.1 mm; the frames with no person (the gaps between the recordings) left empty
+    np.testing.assert_allclose(joints["r_knee_y"], r.pose.joints[:, J.R_KNEE, 1], atol=5e-5)
+    assert joints["r_knee_y"].isna().sum() == (~r.pose.valid).sum() > 0
 
 
 # ------------------------------------------------------------------ overlay
