@@ -194,7 +194,7 @@ def _shade_reps(fig: go.Figure, spans: Sequence[tuple[float, float]], labels: Se
                 text_colors: Sequence[str | None] | None = None) -> None:
     """Shade each rep's time span over the whole plot height, its label at the top left: what
     ``fig.add_vrect(annotation_text=...)`` draws, set in one go. (add_vrect re-validates every
-    shape already there: 250 reps, a 10-min session, took 40 s.)"""
+    shape already there: the angle chart of a 10-min session with 313 reps took 45.6 s.)"""
     shapes, notes = [], []
     for k, ((x0, x1), label) in enumerate(zip(spans, labels)):
         shape = dict(type="rect", xref="x", yref="y domain", x0=x0, x1=x1, y0=0, y1=1,
@@ -546,7 +546,7 @@ def summary_json(result: SessionResult, *, include_series: bool = False) -> byte
 
 def pose_csv(pose: PoseSequence) -> bytes:
     """Canonical 3D joints per frame: time_s, then <joint>_x/_y/_z (metres) and <joint>_conf."""
-    cols: dict[str, np.ndarray] = {"time_s": np.round(pose.times, 4)}
+    cols: dict[str, np.ndarray] = {"time_s": pose.times}
     for j, name in enumerate(JOINT_NAMES):
         for k, axis in enumerate("xyz"):
             cols[f"{name}_{axis}"] = pose.joints[:, j, k]
