@@ -301,23 +301,26 @@ def _asin(x: np.ndarray) -> np.ndarray:
     return np.arcsin(np.clip(x, -1.0, 1.0))
 
 
-def _hip(p: np.ndarray, pelvis: np.ndarray, hip: int, knee: int, ankle: int, right: bool):
-    thigh = p[:, knee] - p[:, hip]
-    shank = p[:, ankle] - p[:, knee]
+def _hip(pelvis: np.ndarray, hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray,
+         side: np.ndarray):
+    """Hip flexion, adduction, rotation and knee flexion (radians); ``side`` is +1 for a right
+    leg, -1 for a left one (rows may mix both sides)."""
+    thigh = knee - hip
+    shank = ankle - knee
     knee_flex = _angle_between(thigh, shank)
     d = _unit(_local(pelvis, thigh))
     flex = np.arctan2(d[:, 2], -d[:, 1])
-    add = _asin(d[:, 0] if right else -d[:, 0])
+    add = _asin(side * d[:, 0])
     up = -_unit(thigh)
     femur = _frame(_cross(shank, up), up)
     rel = _relative(pelvis, femur)
     rot = np.arctan2(rel[:, 0, 2], rel[:, 0, 0])
-    rot = np.where(knee_flex >= np.radians(MIN_HINGE_DEG), rot if right else -rot, np.nan)
+    rot = np.where(knee_flex >= np.radians(MIN_HINGE_DEG), side * rot, np.nan)
     return flex, add, rot, knee_flex
 
 
-def _ankle(p: np.ndarray, knee: int, ankle: int, toe: int) -> np.ndarray:
-    return np.pi / 2 - _angle_between(p[:, knee] - p[:, ankle], p[:, toe] - p[:, ankle])
+def _ankle(knee: np.ndarray, ankle: np.ndarray, toe: np.ndarray) -> np.ndarray:
+    return np.pi / 2 - _angle_between(knee - ankle, toe - ankle)
 
 
 def _planar(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -330,12 +333,14 @@ def _planar(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.where(np.hypot(num, den) >= MIN_PROJECTION, ang, np.nan)
 
 
-def _arm(p: np.ndarray, thorax: np.ndarray, sh: int, el: int, wr: int, right: bool):
-    upper = p[:, el] - p[:, sh]
-    fore = p[:, wr] - p[:, el]
+def _arm(thorax: np.ndarray, sh: np.ndarray, el: np.ndarray, wr: np.ndarray, side: np.ndarray):
+    """Shoulder flexion, abduction, rotation and elbow flexion (radians); ``side`` as in
+    ``_hip``."""
+    upper = el - sh
+    fore = wr - el
     elbow = _angle_between(upper, fore)
     d = _unit(_local(thorax, upper))
-    lateral = -d[:, 0] if right else d[:, 0]
+    lateral = -side * d[:, 0]
     flex = _planar(d[:, 2], -d[:, 1])
     abd = _planar(lateral, -d[:, 1])
     # forward axis carried by the shortest swing from hanging (0,-1,0) to d (Rodrigues with
@@ -348,7 +353,7 @@ def _arm(p: np.ndarray, thorax: np.ndarray, sh: int, el: int, wr: int, right: bo
     f_perp = f - _dot(f, d)[:, None] * d
     twist = np.arctan2(_dot(_cross(ref, f_perp), d), _dot(ref, f_perp))
     ok = (elbow >= np.radians(MIN_HINGE_DEG)) & (c > -0.999)
-    rot = np.where(ok, -twist if right else twist, np.nan)
+    rot = np.where(ok, -side * twist, np.nan)
     return flex, abd, rot, elbow
 
 
@@ -377,22 +382,22 @@ def angles_from_joints(joints: np.ndarray) -> np.ndarray:
         out[:, 3] = _asin(-rel[:, 0, 1])
         out[:, 4] = np.arctan2(rel[:, 0, 2], rel[:, 0, 0])
 
-        col = 5
-        for right, hip, knee, ankle, toe in (
-            (True, J.R_HIP, J.R_KNEE, J.R_ANKLE, J.R_TOE),
-            (False, J.L_HIP, J.L_KNEE, J.L_ANKLE, J.L_TOE),
-        ):
-            flex, add, rot, knee_flex = _hip(p, pelvis, hip, knee, ankle, right)
-            out[:, col : col + 5] = np.stack(
-                [flex, add, rot, knee_flex, _ankle(p, knee, ankle, toe)], axis=-1
-            )
-            col += 5
-        for right, sh, el, wr in (
-            (True, J.R_SHOULDER, J.R_ELBOW, J.R_WRIST),
-            (False, J.L_SHOULDER, J.L_ELBOW, J.L_WRIST),
-        ):
-            out[:, col : col + 4] = np.stack(_arm(p, thorax, sh, el, wr, right), axis=-1)
-            col += 4
+        # both sides in one pass (rows: the T right limbs, then the T left ones): half the
+        # numpy calls, which is what a single live frame pays for
+        side = np.repeat([1.0, -1.0], t)
+
+        def sides(right: int, left: int) -> np.ndarray:
+            return np.concatenate([p[:, right], p[:, left]])
+
+        pelvis2, thorax2 = np.concatenate([pelvis, pelvis]), np.concatenate([thorax, thorax])
+        knee, ankle = sides(J.R_KNEE, J.L_KNEE), sides(J.R_ANKLE, J.L_ANKLE)
+        legs = (*_hip(pelvis2, sides(J.R_HIP, J.L_HIP), knee, ankle, side),
+                _ankle(knee, ankle, sides(J.R_TOE, J.L_TOE)))
+        arms = _arm(thorax2, sides(J.R_SHOULDER, J.L_SHOULDER), sides(J.R_ELBOW, J.L_ELBOW),
+                    sides(J.R_WRIST, J.L_WRIST), side)
+        legs, arms = np.stack(legs, axis=-1), np.stack(arms, axis=-1)  # (2T, 5), (2T, 4)
+        out[:, 5:10], out[:, 10:15] = legs[:t], legs[t:]
+        out[:, 15:19], out[:, 19:23] = arms[:t], arms[t:]
     return np.degrees(out)
 
 
