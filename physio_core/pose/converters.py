@@ -112,9 +112,12 @@ _HEAD_TOP_RANGE_M = (0.08, 0.20)
 
 def to_level_camera(points: np.ndarray, axes: str | np.ndarray = "opencv") -> np.ndarray:
     """(..., 3) points in the named (or 3x3 matrix) source axes -> level camera frame C."""
-    m = AXES[axes] if isinstance(axes, str) else np.asarray(axes, dtype=np.float64)
-    if m.shape != (3, 3) or not np.isclose(np.linalg.det(m), 1.0, atol=1e-6):
-        raise ValueError("axes must name a convention in AXES or be a 3x3 rotation matrix")
+    if isinstance(axes, str):
+        m = AXES[axes]  # rotations by construction (checked in the tests)
+    else:
+        m = np.asarray(axes, dtype=np.float64)
+        if m.shape != (3, 3) or not np.isclose(np.linalg.det(m), 1.0, atol=1e-6):
+            raise ValueError("axes must name a convention in AXES or be a 3x3 rotation matrix")
     return np.asarray(points, dtype=np.float64) @ m.T
 
 
@@ -157,7 +160,8 @@ def body_rotation(left_axis: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(left_axis, dtype=np.float64)
     y = np.broadcast_to(np.array([0.0, 1.0, 0.0]), x.shape)
-    z = np.cross(x, y)
+    # x cross y as np.cross computes it, without its per-call overhead (live path)
+    z = x[..., [1, 2, 0]] * y[..., [2, 0, 1]] - x[..., [2, 0, 1]] * y[..., [1, 2, 0]]
     return np.stack([x, y, z], axis=-1)
 
 
@@ -212,23 +216,30 @@ def _head_top(mid_ears: np.ndarray, mid_eyes: np.ndarray, mid_mouth: np.ndarray,
     return mid_ears + size * up
 
 
+_SCALE_SEGMENTS = np.array([
+    (MP.L_SHOULDER, MP.R_SHOULDER), (MP.L_HIP, MP.R_HIP),
+    (MP.L_SHOULDER, MP.L_HIP), (MP.R_SHOULDER, MP.R_HIP),
+    (MP.L_HIP, MP.L_KNEE), (MP.R_HIP, MP.R_KNEE),
+    (MP.L_KNEE, MP.L_ANKLE), (MP.R_KNEE, MP.R_ANKLE),
+    (MP.L_SHOULDER, MP.L_ELBOW), (MP.R_SHOULDER, MP.R_ELBOW),
+])
+
+
 def _pixels_per_metre(world_c: np.ndarray, px: np.ndarray, vis: np.ndarray) -> float:
     """Image scale of the subject: pixel length / metric length of image-plane segments.
 
     MediaPipe's world x/y are aligned with the image, so the ratio of a segment's pixel
     length to its metric length *in the image plane* is the local scale (weak perspective).
     """
-    segs = ((MP.L_SHOULDER, MP.R_SHOULDER), (MP.L_HIP, MP.R_HIP),
-            (MP.L_SHOULDER, MP.L_HIP), (MP.R_SHOULDER, MP.R_HIP),
-            (MP.L_HIP, MP.L_KNEE), (MP.R_HIP, MP.R_KNEE),
-            (MP.L_KNEE, MP.L_ANKLE), (MP.R_KNEE, MP.R_ANKLE),
-            (MP.L_SHOULDER, MP.L_ELBOW), (MP.R_SHOULDER, MP.R_ELBOW))
+    a, b = _SCALE_SEGMENTS.T
+    seen = np.minimum(vis[a], vis[b]) >= 0.5
+    d_px = px[a[seen]] - px[b[seen]]
+    d_met = (world_c[a[seen]] - world_c[b[seen]])[:, :2]
     pix = met = 0.0
-    for a, b in segs:
-        if min(vis[a], vis[b]) < 0.5:
-            continue
-        pix += float(np.linalg.norm(px[a] - px[b]))
-        met += float(np.linalg.norm((world_c[a] - world_c[b])[:2]))
+    for p_len, m_len in zip(np.sqrt((d_px * d_px).sum(axis=1)).tolist(),
+                            np.sqrt((d_met * d_met).sum(axis=1)).tolist()):
+        pix += p_len
+        met += m_len
     return pix / met if met > 0.05 else float("nan")
 
 
