@@ -277,8 +277,11 @@ class _RepMachine:
     min_rom: float
     roms: list[float] = field(default_factory=list)
     state: str = "rest"
-    buf: list[float] = field(default_factory=list)  # recent signal (for boundaries)
-    base: int = 0  # frame index of buf[0]; older frames are dropped while at rest
+    # recent signal (for boundaries): buf[:n] holds frames base.. (older ones are dropped while
+    # at rest); an array grown by doubling, so a window is a view and not a list copy
+    buf: np.ndarray = field(default_factory=lambda: np.empty(256))
+    n: int = 0
+    base: int = 0
     rest_since: int = 0
     rest: float = np.nan
     peak: float = np.nan
@@ -302,13 +305,16 @@ class _RepMachine:
 
     def _rest_level(self, i: int) -> float:
         w = self._seg(max(self.rest_since, i + 1 - int(self.cfg.rest_window_s * self.fps)), i)
+        if len(w) and np.isfinite(low := w.min()):  # no gap in the window: the common case
+            return float(low)
         w = w[np.isfinite(w)]
         return float(w.min()) if len(w) else np.nan
 
     def _seg(self, lo: int, hi: int | None = None) -> np.ndarray:
         """Signal of frames [lo, hi] (to the last frame if hi is None), lo clipped to base."""
         lo = max(lo, self.base)
-        return np.asarray(self.buf[lo - self.base : None if hi is None else hi - self.base + 1])
+        end = self.n if hi is None else min(hi - self.base + 1, self.n)
+        return self.buf[lo - self.base : max(end, lo - self.base)]
 
     def _first_near_floor(self, ev: _Event) -> int:
         """First frame after the peak within bound_frac of the lowest value since the peak."""
@@ -325,7 +331,10 @@ class _RepMachine:
 
     def step(self, i: int, y: float) -> _Event | None:
         """Feed frame i (consecutive from 0). Returns a rep when its end becomes known."""
-        self.buf.append(y)
+        if self.n == len(self.buf):
+            self.buf = np.concatenate([self.buf, np.empty(len(self.buf))])
+        self.buf[self.n] = y
+        self.n += 1
         if not np.isfinite(y):
             return None
         done = None
@@ -350,7 +359,9 @@ class _RepMachine:
         if self.state == "rest":
             keep = i - 2 * int(self.cfg.rest_window_s * self.fps)
             if keep - self.base > 4 * self.fps * self.cfg.rest_window_s:  # trim now and then
-                del self.buf[: keep - self.base]
+                drop = keep - self.base
+                self.buf[: self.n - drop] = self.buf[drop : self.n]
+                self.n -= drop
                 self.base = keep
             self.rest = self._rest_level(i)
             if y > self.rest + self._leave():
@@ -563,9 +574,14 @@ def _motion_paths(joints: np.ndarray, fps: float) -> np.ndarray:
 def _spread(paths: np.ndarray) -> float:
     from physio_core.features import body_scale
 
-    if not np.isfinite(paths).any():
+    finite = np.isfinite(paths)
+    if not finite.any():
         return np.nan
-    lo, hi = np.nanpercentile(paths, [5, 95], axis=0)
+    whole = finite.all(axis=(1, 2))  # frames with every joint: percentile's fast path when
+    if finite[~whole].any():  # the rest are empty (np.nanpercentile goes joint by joint)
+        lo, hi = np.nanpercentile(paths, [5, 95], axis=0)
+    else:
+        lo, hi = np.percentile(paths[whole], [5, 95], axis=0)
     return float(np.nanmax(np.linalg.norm(hi - lo, axis=-1)) / np.nanmedian(body_scale(paths)))
 
 
