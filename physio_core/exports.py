@@ -77,11 +77,43 @@ def long_frame(result: SessionResult, session_id: int | str) -> pd.DataFrame:
     return df[list(LONG_COLUMNS)]
 
 
+def _significant(x: np.ndarray, digits: int = 6) -> np.ndarray:
+    """``x`` rounded to ``digits`` significant digits (as ``%.6g`` prints them)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.floor(np.log10(np.abs(x)))
+    decimals = np.where(np.isfinite(mag), digits - 1 - mag, 0).astype(int)
+    up = np.clip(decimals, 0, None)
+    down = np.clip(-decimals, 0, None)
+    # scale by exact powers of ten so the quotient is the double nearest the rounded decimal
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.round(x * 10.0**up / 10.0**down) / 10.0**up * 10.0**down
+    return np.where(np.isfinite(out), out, x)  # subnormals: as they are
+
+
 def long_csv(result: SessionResult, session_id: int | str) -> bytes:
-    """``session,frame,time,measure,value`` (see ``long_frame``)."""
-    buf = io.StringIO()
-    long_frame(result, session_id).to_csv(buf, index=False, float_format="%.6g", lineterminator="\n")
-    return buf.getvalue().encode("utf-8")
+    """``session,frame,time,measure,value`` (see ``long_frame``): values to 6 significant
+    digits, times to the microsecond. Written by Arrow's CSV writer: a 10-min session has about
+    1.5 million rows, which pandas' ``to_csv`` takes seconds over."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    df = long_frame(result, session_id)
+    sid = session_id if isinstance(session_id, int) else str(session_id)
+    table = pa.table({
+        "session": pa.repeat(sid, len(df)),
+        "frame": pa.array(df["frame"].to_numpy(dtype=np.int64)),
+        "time": pa.array(np.round(df["time"].to_numpy(dtype=np.float64), 6)),
+        "measure": pa.array(df["measure"].to_numpy(dtype=object), pa.string()),
+        "value": pa.array(_significant(df["value"].to_numpy(dtype=np.float64))),
+    })
+    buf = io.BytesIO()
+    buf.write((",".join(LONG_COLUMNS) + "\n").encode())
+    # no quotes around the measure names (none needs them), only around an odd session id
+    plain = isinstance(sid, int) or not any(c in sid for c in ',"\r\n')
+    pa_csv.write_csv(table, buf, pa_csv.WriteOptions(include_header=False,
+                                                     quoting_style="none" if plain else "needed"))
+    return buf.getvalue()
 
 
 # ------------------------------------------------------------------ JSON

@@ -155,3 +155,29 @@ def test_the_printable_report_holds_the_models_verdicts_and_corrections(assessed
             return float(np.nanmean(np.linalg.norm(r.pose.joints[rep.start_frame + j] - fixed.joints[j], axis=1)))
         assert off(k) >= off(len(fixed) // 2)
         assert f"Rep #{i} at {r.pose.times[rep.start_frame + k]:.1f} s" in corrections
+
+
+def test_long_csv_values_round_like_six_significant_digits():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(20000) * 10.0 ** rng.integers(-7, 7, 20000)
+    printed = np.array(["%.6g" % v for v in x], dtype=float)
+    ours = exports._significant(x)
+    # the same decimal except at an exact tie in the 7th digit
+    assert (ours == printed).mean() > 0.999
+    np.testing.assert_allclose(ours, printed, rtol=1.01e-5)
+    zero, gap, tiny = exports._significant(np.array([0.0, np.nan, 5e-320]))
+    assert zero == 0.0 and np.isnan(gap) and tiny == 5e-320
+
+
+def test_long_csv_of_a_long_session_with_an_odd_id(result):
+    import dataclasses
+
+    late = dataclasses.replace(result, pose=dataclasses.replace(result.pose, times=result.pose.times + 3600.0),
+                               angles=dataclasses.replace(result.angles, times=result.angles.times + 3600.0))
+    df = pd.read_csv(io.BytesIO(exports.long_csv(late, "clinic, room 2")))
+    assert (df["session"] == "clinic, room 2").all()
+    assert len(df) == len(exports.long_frame(late, 0))
+    times = df.groupby("frame")["time"].first()
+    # an hour in, frames 1/fps apart keep their own times (to the microsecond)
+    np.testing.assert_allclose(times.to_numpy(), late.pose.times[times.index], atol=1e-6)
+    assert times.is_unique
