@@ -13,6 +13,7 @@ low jitter at rest and low lag in fast moves) and ``StreamingLowpass`` (causal B
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.signal import butter, savgol_filter, sosfilt, sosfilt_zi, sosfiltfilt
@@ -69,6 +70,13 @@ def _apply_runs(x: np.ndarray, fn, min_len: int) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=64)
+def _butter_sos(order: int, cutoff_hz: float, fps: float) -> np.ndarray:
+    """Butterworth low-pass sections, designed once per setting: the live rep counter smooths
+    a short pose window each time it checks a rep, and the design cost more than the filtering."""
+    return butter(order, cutoff_hz, btype="low", fs=fps, output="sos")
+
+
 def butter_lowpass(
     x: np.ndarray,
     fps: float,
@@ -79,7 +87,7 @@ def butter_lowpass(
     """Zero-phase Butterworth low-pass along axis 0 (filtered forward and backward)."""
     if not 0 < cutoff_hz < fps / 2:
         raise ValueError(f"cutoff {cutoff_hz} Hz must be between 0 and Nyquist ({fps / 2} Hz)")
-    sos = butter(order, cutoff_hz, btype="low", fs=fps, output="sos")
+    sos = _butter_sos(int(order), float(cutoff_hz), float(fps)).copy()  # scipy wants it writable
     filled = fill_gaps(x, int(round(max_gap_s * fps)))
 
     def run(seg: np.ndarray) -> np.ndarray:
