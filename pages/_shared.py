@@ -332,10 +332,12 @@ def render_report(
         a, b = st.columns([3, 2])
         if result.rep_assessments:
             st.dataframe(report.reps_view_table(result.reps, result.rep_assessments), hide_index=True,
-                         width="stretch")
+                         width="stretch", column_config={"reason": st.column_config.TextColumn(
+                             width="large", help="Why the injury risk is what it is")})
             b.plotly_chart(report.reps_figure(result.reps, result.rep_assessments), key=f"{key}_reps_chart",
                            width="stretch")
-            _correction_view(result, a, key)
+            with a:  # picking a rep or moving its frame reruns this view alone, as the scrubber
+                st.fragment(_correction_view)(result, key)
         else:
             a.dataframe(report.reps_view_table(result.reps), hide_index=True, width="stretch")
             b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart",
@@ -430,35 +432,34 @@ def _assessment_summary(result: SessionResult) -> None:
             for t in result.exercise_timeline[:12]))
 
 
-def _correction_view(result: SessionResult, box, key: str) -> None:
+def _correction_view(result: SessionResult, key: str) -> None:
     """One assessed rep: its mistake label and reason, and a frame of the athlete (red) over the
     models' corrected pose (green)."""
     by_rep = {a["rep"]: a for a in result.rep_assessments}
     reps = {r.index: r for r in result.reps if r.index in by_rep}
     if not reps:
         return
-    with box:
-        idx = st.selectbox("Rep to inspect", list(reps), key=f"{key}_corr_rep",
-                           format_func=lambda i: f"#{i} · {by_rep[i].get('mistake', 'not judged')}")
-        a = by_rep[idx]
-        if "mistake" in a:
-            st.markdown(f"**{a['mistake']}** ({a.get('mistake_confidence', 0):.0%} confidence)")
-        if "reason" in a:
-            st.caption(f"Injury risk {a['injury_risk']:.2f}: {a['reason']}")
-        fixed = result.corrected_poses.get(idx)
-        rep = reps[idx]
-        if fixed is None or len(fixed) == 0:
-            if "mistake" in a or "stability_score" in a:
-                st.caption("No corrected pose for this rep.")
-            else:
-                st.caption("Not judged: the models judge the reps of the ten movements they know. "
-                           "Pick the exercise and analyse again to judge these reps.")
-            return
-        n = len(fixed)
-        k = st.slider("Frame of the rep", 0, n - 1, report.worst_correction_frame(result.pose, rep, fixed),
-                      key=f"{key}_corr_frame", help="Opens where you are farthest from the correction")
-        frame = min(rep.start_frame + k, len(result.pose) - 1)
-        st.plotly_chart(
-            report.correction_figure(result.pose.joints[frame], fixed.joints[k],
-                                     title=f"Rep #{idx}: you (red) vs correction (green)"),
-            key=f"{key}_corr_3d", width="stretch")
+    idx = st.selectbox("Rep to inspect", list(reps), key=f"{key}_corr_rep",
+                       format_func=lambda i: f"#{i} · {by_rep[i].get('mistake', 'not judged')}")
+    a = by_rep[idx]
+    if "mistake" in a:
+        st.markdown(f"**{a['mistake']}** ({a.get('mistake_confidence', 0):.0%} confidence)")
+    if "reason" in a:
+        st.caption(f"Injury risk {a['injury_risk']:.2f}: {a['reason']}")
+    fixed = result.corrected_poses.get(idx)
+    rep = reps[idx]
+    if fixed is None or len(fixed) == 0:
+        if "mistake" in a or "stability_score" in a:
+            st.caption("No corrected pose for this rep.")
+        else:
+            st.caption("Not judged: the models judge the reps of the ten movements they know. "
+                       "Pick the exercise and analyse again to judge these reps.")
+        return
+    n = len(fixed)
+    k = st.slider("Frame of the rep", 0, n - 1, report.worst_correction_frame(result.pose, rep, fixed),
+                  key=f"{key}_corr_frame", help="Opens where you are farthest from the correction")
+    frame = min(rep.start_frame + k, len(result.pose) - 1)
+    st.plotly_chart(
+        report.correction_figure(result.pose.joints[frame], fixed.joints[k],
+                                 title=f"Rep #{idx}: you (red) vs correction (green)"),
+        key=f"{key}_corr_3d", width="stretch")
