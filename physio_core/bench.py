@@ -18,6 +18,8 @@ Prints one table (median and min–max spread over ``--repeat`` runs) and the ma
 - live:   ``live.benchmark_live``: processed fps and latency of the live path fed at 30 fps;
 - db:     finished sessions (a 60 s pose series each) stored per second into a temporary
           Postgres database (n/a with the reason when unreachable), SQLite alongside.
+- report: a stored 10-min session as its page uses it: read back, its charts, its report's
+          three downloads and its five exports (ms each; the files are built when clicked).
 
 ``--json FILE`` writes the headline figures under the contract keys (``JSON_KEYS``) plus the
 full detail. ``--quick`` is a seconds-long smoke run (tiny inputs, one repeat): its figures
@@ -648,8 +650,10 @@ def bench_report(result, repeat: int) -> list[Figure]:
     """What the session page does with a long stored session (``result``): read it back
     (``get_session_detail`` from a SQLite file, as on every full rerun of the page), build the
     report's charts (angles with every rep shaded, ROM per rep, as Plotly JSON), and build its
-    three downloads (angles CSV, summary JSON, 3D joints CSV: built when clicked)."""
-    from physio_core import report
+    three downloads (angles CSV, summary JSON, 3D joints CSV: built when clicked); then every
+    file of its Exports section (long CSV, JSON, OpenSim .mot and .trc, printable HTML), also
+    built when clicked."""
+    from physio_core import exports, report
     from physio_core.store import create_user, dispose_engines, get_session_detail, init_db, save_session_result
 
     seconds = result.frames / result.fps
@@ -658,6 +662,7 @@ def bench_report(result, repeat: int) -> list[Figure]:
     read = Figure("session report: read back (SQLite)", "ms", note=note)
     charts = Figure("session report: charts", "ms", note="angles (every rep shaded) + ROM per rep, to JSON")
     downloads = Figure("session report: downloads", "ms", note="angles CSV + summary JSON + 3D joints CSV")
+    exported = Figure("session report: exports", "ms", note="long CSV + JSON + .mot + .trc + HTML report")
     with tempfile.TemporaryDirectory(prefix="physio-bench-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'report.db'}"
         try:
@@ -677,9 +682,13 @@ def bench_report(result, repeat: int) -> list[Figure]:
                 report.summary_json(back, include_series=True)
                 report.pose_csv(back.pose)
                 downloads.runs.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                for export in exports.session_exports(back, session_id=sid):
+                    export.build()
+                exported.runs.append((time.perf_counter() - t0) * 1000)
         finally:
             dispose_engines(url)
-    return [read, charts, downloads]
+    return [read, charts, downloads, exported]
 
 
 # ---------------------------------------------------------------------------- report

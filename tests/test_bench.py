@@ -66,10 +66,10 @@ def test_quick_run_writes_every_contract_key_with_a_number(quick_run):
     roster = {f["name"]: f for f in doc["figures"] if f["name"].startswith("roster, ")}
     assert roster["roster, SQLite (file)"]["median"] > 0
     assert roster["roster, Postgres"]["na_reason"] if db is None else roster["roster, Postgres"]["median"] > 0
-    # a stored 20 s session read back, its charts and downloads built (quick: 600 frames)
+    # a stored 20 s session read back, its charts, downloads and exports built (quick: 600 frames)
     report = {f["name"]: f for f in doc["figures"] if f["name"].startswith("session report: ")}
     assert set(report) == {"session report: read back (SQLite)", "session report: charts",
-                           "session report: downloads"}
+                           "session report: downloads", "session report: exports"}
     assert all(f["median"] > 0 for f in report.values())
     assert "600 frames" in report["session report: read back (SQLite)"]["note"]
     assert doc["quick"] is True
