@@ -575,6 +575,11 @@ def _analyze_parallel(path: Path, reader, max_side: int | None, step: int, setti
                              max(1, int(round(AGREE_S * reader.info.fps / step))),
                              reader.output_size, report)
         import physio_core.reps  # noqa: F401  (for finish_sequence, while the workers start)
+        from physio_core.assess import warm_up
+
+        # this process mostly waits for the workers' poses: load the models finish_sequence
+        # needs meanwhile (seconds for the first upload of a process), not after them
+        warm_up()
 
         analyzer = FrameAnalyzer(source, tracker=PersonTracker())
         seg = _Segment()

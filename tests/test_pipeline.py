@@ -268,3 +268,35 @@ def test_two_pose_processes_match_one(which, result, looped_clip):
     assert err < 2.0
     if ticks:
         assert ticks == sorted(ticks) and ticks[-1] == 1.0 and len(ticks) > 20
+
+
+def test_models_load_while_the_pose_processes_run(looped_clip):
+    """The first upload of a process loads the models (seconds: torch, the weights) while the
+    two pose processes work, not after them. Run in a fresh interpreter, where nothing is
+    loaded yet; the real load is only timed."""
+    import json
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import json, sys, time
+        from physio_core.ml import runtime
+        from physio_core.pipeline import analyze_video
+
+        load, marks, ticks = runtime.ModelSuite.load.__func__, {}, []
+        def timed(cls, *args, **kwargs):
+            marks["load_start"] = time.perf_counter()
+            return load(cls, *args, **kwargs)
+        runtime.ModelSuite.load = classmethod(timed)
+        result = analyze_video(sys.argv[1], parallel=True,
+                               progress=lambda f: ticks.append((f, time.perf_counter())))
+        print(json.dumps({"load_start": marks.get("load_start"), "reps": result.rep_count,
+                          "pose_done": max(t for f, t in ticks if f < 1.0)}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code, str(looped_clip)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["reps"] >= 2
+    assert out["load_start"] is not None and out["load_start"] < out["pose_done"]
