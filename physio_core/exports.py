@@ -96,24 +96,18 @@ def long_csv(result: SessionResult, session_id: int | str) -> bytes:
     digits, times to the microsecond. Written by Arrow's CSV writer: a 10-min session has about
     1.5 million rows, which pandas' ``to_csv`` takes seconds over."""
     import pyarrow as pa
-    import pyarrow.csv as pa_csv
 
     df = long_frame(result, session_id)
     sid = session_id if isinstance(session_id, int) else str(session_id)
-    table = pa.table({
-        "session": pa.repeat(sid, len(df)),
-        "frame": pa.array(df["frame"].to_numpy(dtype=np.int64)),
-        "time": pa.array(np.round(df["time"].to_numpy(dtype=np.float64), 6)),
-        "measure": pa.array(df["measure"].to_numpy(dtype=object), pa.string()),
-        "value": pa.array(_significant(df["value"].to_numpy(dtype=np.float64))),
-    })
-    buf = io.BytesIO()
-    buf.write((",".join(LONG_COLUMNS) + "\n").encode())
     # no quotes around the measure names (none needs them), only around an odd session id
-    plain = isinstance(sid, int) or not any(c in sid for c in ',"\r\n')
-    pa_csv.write_csv(table, buf, pa_csv.WriteOptions(include_header=False,
-                                                     quoting_style="none" if plain else "needed"))
-    return buf.getvalue()
+    odd = not isinstance(sid, int) and any(c in sid for c in ',"\r\n')
+    return report.csv_bytes({
+        "session": pa.repeat(sid, len(df)),
+        "frame": df["frame"].to_numpy(dtype=np.int64),
+        "time": np.round(df["time"].to_numpy(dtype=np.float64), 6),
+        "measure": pa.array(df["measure"].to_numpy(dtype=object), pa.string()),
+        "value": _significant(df["value"].to_numpy(dtype=np.float64)),
+    }, quote_strings=odd)
 
 
 # ------------------------------------------------------------------ JSON

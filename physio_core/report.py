@@ -462,11 +462,28 @@ def angles_frame(angles: AngleSeries) -> pd.DataFrame:
     return df
 
 
+def csv_bytes(columns: dict[str, Any], *, quote_strings: bool = False) -> bytes:
+    """Columns (arrays, or ``pyarrow`` arrays) as CSV, written by Arrow: about ten times faster
+    than pandas' ``to_csv`` on the million-cell files of a long session. NaN and None are empty
+    cells; numbers are written as their shortest exact form (round them first). Text cells are
+    quoted only with ``quote_strings`` (else they must hold no comma, quote or line break)."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    table = pa.table({k: v if isinstance(v, pa.Array) else pa.array(np.asarray(v), from_pandas=True)
+                      for k, v in columns.items()})
+    buf = io.BytesIO()
+    buf.write((",".join(columns) + "\n").encode("utf-8"))
+    pa_csv.write_csv(table, buf, pa_csv.WriteOptions(
+        include_header=False, quoting_style="needed" if quote_strings else "none"))
+    return buf.getvalue()
+
+
 def angles_csv(angles: AngleSeries) -> bytes:
-    """time_s + one column per angle (degrees, 3 decimals; empty where not measured)."""
-    buf = io.StringIO()
-    angles_frame(angles).to_csv(buf, index=False, float_format="%.3f", na_rep="")
-    return buf.getvalue().encode("utf-8")
+    """time_s + one column per angle (degrees to 3 decimals; empty where not measured)."""
+    values = np.round(np.asarray(angles.values, dtype=np.float64).reshape(len(angles.times), -1), 3)
+    return csv_bytes({"time_s": np.round(angles.times, 4),
+                      **{n: values[:, k] for k, n in enumerate(angles.names)}})
 
 
 def reps_csv(reps: Sequence[Rep]) -> bytes:
@@ -551,5 +568,4 @@ def pose_csv(pose: PoseSequence) -> bytes:
         for k, axis in enumerate("xyz"):
             cols[f"{name}_{axis}"] = pose.joints[:, j, k]
         cols[f"{name}_conf"] = pose.confidence[:, j]
-    # rounded first rather than float_format="%.4f": half the time (1 s for a 10-min session)
-    return pd.DataFrame(cols).round(4).to_csv(index=False, na_rep="").encode("utf-8")
+    return csv_bytes({k: np.round(v, 4) for k, v in cols.items()})
