@@ -552,13 +552,18 @@ def _reps_with_assessment(result: SessionResult) -> list[dict[str, Any]]:
 
 def summary_json(result: SessionResult, *, include_series: bool = False) -> bytes:
     """summary_dict as UTF-8 JSON; ``include_series`` adds the time + angle series."""
-    doc = summary_dict(result)
+    text = json.dumps(summary_dict(result), indent=2, default=_json_default, allow_nan=False)
     if include_series:
-        doc["series"] = {
-            "time_s": [round(float(t), 4) for t in result.angles.times],
-            **{n: [_finite(round(float(x), 3)) for x in result.angles[n]] for n in result.angles.names},
-        }
-    return json.dumps(doc, indent=2, default=_json_default, allow_nan=False).encode("utf-8")
+        values = np.round(np.asarray(result.angles.values, dtype=np.float64), 3)
+        series = {"time_s": np.round(np.asarray(result.angles.times, dtype=np.float64), 4).tolist(),
+                  **{n: np.where(np.isfinite(values[:, k]), values[:, k], None).tolist()
+                     for k, n in enumerate(result.angles.names)}}
+        # one line per series: json's indented output is written by its pure-Python encoder,
+        # about 0.7 s for the 400 000 numbers of a 10-min session, one number per line
+        lines = ",\n".join(f"    {json.dumps(k)}: {json.dumps(v, allow_nan=False)}"
+                            for k, v in series.items())
+        text = text[: text.rindex("}")].rstrip() + ',\n  "series": {\n' + lines + "\n  }\n}"
+    return text.encode("utf-8")
 
 
 def pose_csv(pose: PoseSequence) -> bytes:
