@@ -57,6 +57,34 @@ def hud_lines(result: SessionResult, index: int | None, t: float) -> list[str]:
     return lines
 
 
+def hud_corner(result: SessionResult, frame_shape: tuple[int, ...]) -> str:
+    """The corner of the frame where the corner lines cover the athlete least: the one whose
+    band, at its largest (a verdict and the correction's legend shown), holds the fewest of the
+    athlete's keypoints over the session; the top-left one unless another holds fewer. One
+    corner for the whole video, so the lines do not jump about."""
+    from physio_core.overlay import HUD_CORNERS, hud_size
+
+    pose = result.pose
+    if pose.keypoints_2d is None or not pose.valid.any():
+        return HUD_CORNERS[0]
+    frames = np.flatnonzero(pose.valid)
+    frames = frames[:: max(1, len(frames) // 3000)]  # a few thousand frames say where they are
+    seen = pose.keypoints_2d[frames][pose.confidence[frames] > 0]
+    n = len(result.reps)
+    end = float(result.pose.times[-1]) if len(result.pose) else 0.0
+    w, h = hud_size(frame_shape, [f"Reps: {n}", f"t = {end:.2f} s", f"Rep {n}: incorrect",
+                                  "green: correction"])
+    height, width = frame_shape[:2]
+
+    def covered(corner: str) -> int:
+        x0 = 0 if corner.endswith("left") else width - w
+        y0 = 0 if corner.startswith("top") else height - h
+        inside = ((seen[:, 0] >= x0) & (seen[:, 0] < x0 + w) & (seen[:, 1] >= y0) & (seen[:, 1] < y0 + h))
+        return int(inside.sum())
+
+    return min(HUD_CORNERS, key=covered)  # min keeps the first of equals: top-left
+
+
 @dataclass(frozen=True)
 class FrameCorrection:
     keypoints_2d: np.ndarray  # (N_JOINTS, 2) the corrected pose, projected into the frame
@@ -100,10 +128,11 @@ def correction_at(result: SessionResult, index: int) -> FrameCorrection | None:
 
 
 def draw_result_frame(rgb: np.ndarray, result: SessionResult, index: int | None, t: float,
-                      *, copy: bool = True) -> np.ndarray:
+                      *, copy: bool = True, corner: str | None = None) -> np.ndarray:
     """``rgb`` (a frame of the analysed video at time ``t``) with analysed frame ``index`` drawn
-    on it: skeleton, angle labels, the corner lines of ``hud_lines`` and, inside a rep judged
-    incorrect, the correction of ``correction_at``."""
+    on it: skeleton, angle labels, the corner lines of ``hud_lines`` (in ``corner``; None: the
+    one ``hud_corner`` picks) and, inside a rep judged incorrect, the correction of
+    ``correction_at``."""
     import cv2
 
     from physio_core.kinematics import ANGLE_NAMES
@@ -122,7 +151,7 @@ def draw_result_frame(rgb: np.ndarray, result: SessionResult, index: int | None,
             cv2.circle(out, (x, y), max(5, round(min(out.shape[:2]) / 90)), WRONG_RGB, -1, cv2.LINE_AA)
         draw_skeleton(out, fix.keypoints_2d, colour=CORRECTION_RGB)
         lines.append("green: correction")
-    return draw_hud(out, lines)
+    return draw_hud(out, lines, corner or hud_corner(result, out.shape))
 
 
 def frame_index_at(result: SessionResult, t: float, tolerance_s: float | None = None) -> int | None:
@@ -180,9 +209,11 @@ def write_annotated_video(
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             stream.options = {"preset": "veryfast", "crf": "23"}
             stream.codec_context.time_base = tb
+            corner = hud_corner(result, (height, width))
             for frame in reader:
                 shown = frame_index_at(result, frame.time_s)
-                drawn = draw_result_frame(frame.rgb, result, shown, frame.time_s, copy=False)
+                drawn = draw_result_frame(frame.rgb, result, shown, frame.time_s, copy=False,
+                                          corner=corner)
                 vf = av.VideoFrame.from_ndarray(drawn, format="rgb24")
                 pts = max(last_pts + 1, int(round(frame.time_s * 1000)))
                 vf.pts, vf.time_base, last_pts = pts, tb, pts
@@ -204,4 +235,4 @@ def write_annotated_video(
 
 
 __all__ = ["AnnotatedVideo", "FrameCorrection", "correction_at", "draw_result_frame", "frame_index_at",
-           "hud_lines", "write_annotated_video"]
+           "hud_corner", "hud_lines", "write_annotated_video"]

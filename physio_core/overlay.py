@@ -125,20 +125,35 @@ def draw_angle_labels(
     return frame
 
 
-def draw_hud(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
-    """Status lines (rep counter, time, warnings) on a dark band in the top-left corner."""
+HUD_CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+def hud_size(frame_shape: tuple[int, ...], lines: Sequence[str]) -> tuple[int, int]:
+    """(width, height) in pixels of the band ``draw_hud`` draws for ``lines``."""
+    s = max(0.5, min(frame_shape[0], frame_shape[1]) / 480)
+    fs = 0.55 * s
+    width = int(max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, fs, 2)[0][0] for t in lines) + 20 * s)
+    return width, int(24 * s) * len(lines) + int(10 * s)
+
+
+def draw_hud(frame: np.ndarray, lines: Sequence[str], corner: str = "top-left") -> np.ndarray:
+    """Status lines (rep counter, time, warnings) on a dark band in a corner of the frame."""
     if not lines:
         return frame
+    if corner not in HUD_CORNERS:
+        raise ValueError(f"corner must be one of {HUD_CORNERS}, got {corner!r}")
     s = _scale(frame)
     fs = 0.55 * s
     line_h = int(24 * s)
-    width = int(max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, fs, 2)[0][0] for t in lines) + 20 * s)
-    height = line_h * len(lines) + int(10 * s)
-    x1, y1 = min(frame.shape[1], width), min(frame.shape[0], height)
-    band = frame[:y1, :x1]
+    h, w = frame.shape[:2]
+    width, height = (min(w, v) for v in hud_size(frame.shape, lines))
+    height = min(h, height)
+    x0 = 0 if corner.endswith("left") else w - width
+    y0 = 0 if corner.startswith("top") else h - height
+    band = frame[y0 : y0 + height, x0 : x0 + width]
     band[:] = (band.astype(np.uint16) * 2 // 5).astype(np.uint8)  # darken to 40 %
     for k, t in enumerate(lines):
-        _text(frame, t, (int(10 * s), line_h * (k + 1)), fs)
+        _text(frame, t, (x0 + int(10 * s), y0 + line_h * (k + 1)), fs)
     return frame
 
 
@@ -185,6 +200,6 @@ def pose_at(seq, i: int) -> PoseFrame | None:
 
 
 __all__ = [
-    "ANGLE_LABELS", "JOINT_NAMES", "draw_angle_labels", "draw_hud", "draw_pose", "draw_skeleton",
-    "pose_at",
+    "ANGLE_LABELS", "HUD_CORNERS", "JOINT_NAMES", "draw_angle_labels", "draw_hud", "draw_pose",
+    "draw_skeleton", "hud_size", "pose_at",
 ]

@@ -8,7 +8,7 @@ import av
 import numpy as np
 import pytest
 
-from physio_core.annotate import draw_result_frame, frame_index_at, hud_lines, write_annotated_video
+from physio_core.annotate import draw_result_frame, frame_index_at, hud_corner, hud_lines, write_annotated_video
 from physio_core.overlay import LEFT_RGB, RIGHT_RGB
 from physio_core.pipeline import analyze_video
 from physio_core.skeleton import BONES, J
@@ -100,8 +100,8 @@ def test_frames_match_the_analysis_by_time(analysed):
     assert frame_index_at(result, float(times[0]) - 0.01) is None
     assert frame_index_at(result, float(times[-1]) + 0.2) is None
     rgb = np.zeros((640, 640, 3), np.uint8)
-    assert draw_result_frame(rgb, result, None, 9.0)[:100, :250].any()  # the corner lines only
-    assert not draw_result_frame(rgb, result, None, 9.0)[300:, 300:].any()
+    assert draw_result_frame(rgb, result, None, 9.0, corner="top-left")[:100, :250].any()  # the lines only
+    assert not draw_result_frame(rgb, result, None, 9.0, corner="top-left")[300:, 300:].any()
 
 
 def test_an_unreadable_video_is_a_clear_error(analysed, tmp_path):
@@ -172,3 +172,42 @@ def test_no_correction_without_a_camera_to_fit(assessed_squat_result):
     result = assessed_squat_result
     assert result.pose.keypoints_2d is None
     assert all(correction_at(result, i) is None for i in range(len(result.pose)))
+
+
+def test_the_corner_lines_go_where_they_cover_the_athlete_least(analysed):
+    """The real clip's athlete moved about the frame: the corner lines go to the first corner
+    (top-left, top-right, bottom-left, bottom-right) where they cover none of the athlete's
+    keypoints, and stay top-left when the athlete is centred."""
+    import dataclasses
+
+    result, _ = analysed
+    kp = result.pose.keypoints_2d
+    size = 640
+    lo, hi = np.nanmin(kp.reshape(-1, 2), axis=0), np.nanmax(kp.reshape(-1, 2), axis=0)
+    unit = (kp - lo) / (hi - lo)  # the athlete's keypoints over the clip, in [0, 1]
+
+    def placed(x0: float, y0: float, width: float, height: float):
+        """The same analysis with the athlete's keypoints filling that part of the frame."""
+        moved = (x0 + width * unit[..., :1]) * size, (y0 + height * unit[..., 1:]) * size
+        pose = dataclasses.replace(result.pose, keypoints_2d=np.concatenate(moved, axis=-1))
+        return dataclasses.replace(result, pose=pose)
+
+    frame = np.zeros((size, size, 3), np.uint8)
+    for where, wanted in (((0.25, 0.25, 0.5, 0.5), "top-left"),  # centred: the usual place
+                          ((0.0, 0.0, 0.55, 0.55), "top-right"),
+                          ((0.0, 0.0, 1.0, 0.55), "bottom-left"),
+                          ((0.0, 0.0, 0.55, 1.0), "top-right"),
+                          ((0.45, 0.0, 0.55, 0.55), "top-left")):
+        moved = placed(*where)
+        corner = hud_corner(moved, frame.shape)
+        assert corner == wanted, (where, corner)
+        i = int(np.flatnonzero(moved.pose.valid)[0])
+        drawn = draw_result_frame(frame, moved, None, float(moved.pose.times[i]))
+        ys, xs = np.nonzero(drawn.any(axis=2))
+        assert ((xs < size / 2) == corner.endswith("left")).all()
+        assert ((ys < size / 2) == corner.startswith("top")).all()
+        # no keypoint of the session under the lines
+        pts = moved.pose.keypoints_2d[moved.pose.valid].reshape(-1, 2)
+        under = ((pts[:, 0] >= xs.min()) & (pts[:, 0] <= xs.max())
+                 & (pts[:, 1] >= ys.min()) & (pts[:, 1] <= ys.max()))
+        assert not under.any(), (where, corner)
