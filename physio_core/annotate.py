@@ -71,7 +71,7 @@ def hud_corner(result: SessionResult, frame_shape: tuple[int, ...]) -> str:
     frames = frames[:: max(1, len(frames) // 3000)]  # a few thousand frames say where they are
     seen = pose.keypoints_2d[frames][pose.confidence[frames] > 0]
     n = len(result.reps)
-    end = float(result.pose.times[-1]) if len(result.pose) else 0.0
+    end = float(pose.times[-1])
     w, h = hud_size(frame_shape, [f"Reps: {n}", f"t = {end:.2f} s", f"Rep {n}: incorrect",
                                   "green: correction"])
     height, width = frame_shape[:2]
