@@ -296,6 +296,8 @@ class LiveSession:
         engine: Engine | None = None,
         stats_file: str | os.PathLike | None = None,
     ) -> None:
+        from physio_core.overlay import HudPlacer  # cv2: imported when a session starts
+
         self.config = config or LiveConfig()
         self.settings = settings or get_settings()
         self._analyzer_factory = analyzer_factory or self._default_analyzer
@@ -349,6 +351,7 @@ class LiveSession:
         self._counter = None
         self._rep_count = 0
         self._principal: str | None = None
+        self._hud = HudPlacer()  # where the corner lines go, away from the athlete
         self._recorder: _VideoRecorder | None = None
         self._video_path: Path | None = None
         self._video_announced = False  # the session's row knows the recording's path
@@ -480,7 +483,7 @@ class LiveSession:
                 self._analyzer = None
 
     def _process(self, rgb: np.ndarray, t: float, arrived: float) -> None:
-        from physio_core.overlay import draw_pose
+        from physio_core.overlay import draw_pose, hud_text
 
         fr = self._analyzer.process(rgb, t)
         pose = fr.pose
@@ -524,8 +527,10 @@ class LiveSession:
             pose = _mirrored(pose, w)
         others = [_mirrored(o, w) for o in fr.others] if self.config.mirror else fr.others
         status = [message] if message else []
+        seen = None if pose is None or pose.keypoints_2d is None else pose.keypoints_2d[pose.confidence > 0]
+        corner = self._hud.update(seen, shown.shape, hud_text(self._rep_count, status), t)
         out = draw_pose(shown, pose, angles=angles, rep_count=self._rep_count, status=status,
-                        others=others, copy=False)
+                        others=others, copy=False, corner=corner)
 
         done = time.monotonic()
         with self._lock:

@@ -7,6 +7,7 @@ their joints, and a rep counter / status line in the top-left corner. Under 2 ms
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import cv2
@@ -157,6 +158,51 @@ def draw_hud(frame: np.ndarray, lines: Sequence[str], corner: str = "top-left") 
     return frame
 
 
+def hud_covered(keypoints_2d: np.ndarray | None, frame_shape: tuple[int, ...],
+                lines: Sequence[str]) -> np.ndarray:
+    """(4,) how many of the keypoints the band of ``lines`` would cover in each of HUD_CORNERS."""
+    out = np.zeros(len(HUD_CORNERS))
+    if keypoints_2d is None or not lines:
+        return out
+    w, h = hud_size(frame_shape, lines)
+    height, width = frame_shape[:2]
+    kp = np.asarray(keypoints_2d, dtype=np.float64).reshape(-1, 2)
+    for k, corner in enumerate(HUD_CORNERS):
+        x0 = 0 if corner.endswith("left") else width - w
+        y0 = 0 if corner.startswith("top") else height - h
+        out[k] = ((kp[:, 0] >= x0) & (kp[:, 0] < x0 + w) & (kp[:, 1] >= y0) & (kp[:, 1] < y0 + h)).sum()
+    return out
+
+
+class HudPlacer:
+    """The corner of a live stream's lines: away from the athlete, without hopping about.
+
+    Each frame, the keypoints the band would cover in each corner go into a moving average over
+    about ``window_s``. The lines leave their corner when it has covered at least
+    ``min_covered`` keypoints on average and another corner covers fewer by that much; they
+    stay at least ``dwell_s`` in a corner. They start top-left."""
+
+    def __init__(self, window_s: float = 1.0, dwell_s: float = 3.0, min_covered: float = 1.0):
+        self.window_s, self.dwell_s, self.min_covered = window_s, dwell_s, min_covered
+        self.corner = HUD_CORNERS[0]
+        self._cover = np.zeros(len(HUD_CORNERS))
+        self._t: float | None = None
+        self._moved_at = -math.inf
+
+    def update(self, keypoints_2d: np.ndarray | None, frame_shape: tuple[int, ...],
+               lines: Sequence[str], t: float) -> str:
+        """The corner for this frame (``keypoints_2d``: the athlete's, None without one)."""
+        alpha = 1.0 if self._t is None else 1.0 - math.exp(-max(0.0, t - self._t) / self.window_s)
+        self._t = t
+        self._cover += alpha * (hud_covered(keypoints_2d, frame_shape, lines) - self._cover)
+        here = self._cover[HUD_CORNERS.index(self.corner)]
+        best = int(np.argmin(self._cover))
+        if (here >= self.min_covered and self._cover[best] <= here - self.min_covered
+                and t - self._moved_at >= self.dwell_s):
+            self.corner, self._moved_at = HUD_CORNERS[best], t
+        return self.corner
+
+
 def draw_pose(
     frame_rgb: np.ndarray,
     pose: PoseFrame | None,
@@ -167,6 +213,7 @@ def draw_pose(
     others: Sequence[PoseFrame] = (),
     kp_scale: float = 1.0,
     copy: bool = True,
+    corner: str = "top-left",
 ) -> np.ndarray:
     """The full overlay of one frame: other people in grey, the followed person, labels, HUD.
 
@@ -186,9 +233,13 @@ def draw_pose(
                 angles = dict(zip(ANGLE_NAMES, np.asarray(angles, dtype=float)))
             draw_angle_labels(out, pose.keypoints_2d, angles, confidence=pose.confidence,
                               kp_scale=kp_scale)
-    lines = ([f"Reps: {rep_count}"] if rep_count is not None else []) + list(status)
-    draw_hud(out, lines)
+    draw_hud(out, hud_text(rep_count, status), corner)
     return out
+
+
+def hud_text(rep_count: int | None, status: Sequence[str] = ()) -> list[str]:
+    """The lines ``draw_pose`` writes in its corner."""
+    return ([f"Reps: {rep_count}"] if rep_count is not None else []) + list(status)
 
 
 def pose_at(seq, i: int) -> PoseFrame | None:
@@ -200,6 +251,6 @@ def pose_at(seq, i: int) -> PoseFrame | None:
 
 
 __all__ = [
-    "ANGLE_LABELS", "HUD_CORNERS", "JOINT_NAMES", "draw_angle_labels", "draw_hud", "draw_pose",
-    "draw_skeleton", "hud_size", "pose_at",
+    "ANGLE_LABELS", "HUD_CORNERS", "JOINT_NAMES", "HudPlacer", "draw_angle_labels", "draw_hud",
+    "draw_pose", "draw_skeleton", "hud_covered", "hud_size", "hud_text", "pose_at",
 ]

@@ -211,3 +211,36 @@ def test_the_corner_lines_go_where_they_cover_the_athlete_least(analysed):
         under = ((pts[:, 0] >= xs.min()) & (pts[:, 0] <= xs.max())
                  & (pts[:, 1] >= ys.min()) & (pts[:, 1] <= ys.max()))
         assert not under.any(), (where, corner)
+
+
+def test_live_corner_lines_move_away_from_the_athlete_without_hopping():
+    """Live frames come one at a time: the lines leave a corner the athlete stays in, go to a
+    clear one, and stay there at least dwell_s; a centred athlete or nobody never moves them."""
+    from physio_core.overlay import HudPlacer, hud_covered
+
+    shape, lines = (480, 640, 3), ["Reps: 3", "Step back: your feet are not in view"]
+    rng = np.random.default_rng(0)
+
+    def athlete(x0: float, y0: float) -> np.ndarray:  # 19 keypoints in a 200 x 300 px box
+        return np.array([x0, y0]) + rng.uniform(0, 1, (19, 2)) * [200, 300]
+
+    def run(where, seconds: float, placer: HudPlacer, t0: float = 0.0) -> list[tuple[float, str]]:
+        return [(t0 + k / 30, placer.update(where(), shape, lines, t0 + k / 30))
+                for k in range(int(seconds * 30))]
+
+    centred = HudPlacer()
+    assert {c for _, c in run(lambda: athlete(220, 90), 5.0, centred)} == {"top-left"}
+    nobody = HudPlacer()
+    assert {c for _, c in run(lambda: None, 5.0, nobody)} == {"top-left"}
+
+    placer = HudPlacer()
+    first = run(lambda: athlete(0, 0), 1.0, placer)  # framed high on the left
+    assert first[0][1] == "top-right" and {c for _, c in first} == {"top-right"}
+    moved = run(lambda: athlete(440, 0), 4.0, placer, t0=1.0)  # walks over to the right
+    early = [c for t, c in moved if t < 3.0 - 1e-9]
+    assert set(early) == {"top-right"}  # three seconds at least in a corner
+    later = {c for t, c in moved if t >= 3.2}
+    assert len(later) == 1 and later != {"top-right"}
+    corner = later.pop()
+    assert hud_covered(athlete(440, 0), shape, lines)[["top-left", "top-right", "bottom-left",
+                                                       "bottom-right"].index(corner)] == 0
