@@ -62,7 +62,7 @@ def hud_corner(result: SessionResult, frame_shape: tuple[int, ...]) -> str:
     band, at its largest (a verdict and the correction's legend shown), holds the fewest of the
     athlete's keypoints over the session; the top-left one unless another holds fewer. One
     corner for the whole video, so the lines do not jump about."""
-    from physio_core.overlay import HUD_CORNERS, hud_size
+    from physio_core.overlay import HUD_CORNERS, hud_covered
 
     pose = result.pose
     if pose.keypoints_2d is None or not pose.valid.any():
@@ -71,18 +71,9 @@ def hud_corner(result: SessionResult, frame_shape: tuple[int, ...]) -> str:
     frames = frames[:: max(1, len(frames) // 3000)]  # a few thousand frames say where they are
     seen = pose.keypoints_2d[frames][pose.confidence[frames] > 0]
     n = len(result.reps)
-    end = float(pose.times[-1])
-    w, h = hud_size(frame_shape, [f"Reps: {n}", f"t = {end:.2f} s", f"Rep {n}: incorrect",
-                                  "green: correction"])
-    height, width = frame_shape[:2]
-
-    def covered(corner: str) -> int:
-        x0 = 0 if corner.endswith("left") else width - w
-        y0 = 0 if corner.startswith("top") else height - h
-        inside = ((seen[:, 0] >= x0) & (seen[:, 0] < x0 + w) & (seen[:, 1] >= y0) & (seen[:, 1] < y0 + h))
-        return int(inside.sum())
-
-    return min(HUD_CORNERS, key=covered)  # min keeps the first of equals: top-left
+    widest = [f"Reps: {n}", f"t = {float(pose.times[-1]):.2f} s", f"Rep {n}: incorrect", "green: correction"]
+    # argmin keeps the first of equals: top-left
+    return HUD_CORNERS[int(np.argmin(hud_covered(seen, frame_shape, widest)))]
 
 
 @dataclass(frozen=True)

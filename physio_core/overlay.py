@@ -137,6 +137,13 @@ def hud_size(frame_shape: tuple[int, ...], lines: Sequence[str]) -> tuple[int, i
     return width, int(24 * s) * len(lines) + int(10 * s)
 
 
+def _hud_origin(corner: str, frame_shape: tuple[int, ...], size: tuple[int, int]) -> tuple[int, int]:
+    """(x0, y0) of a band of ``size`` (width, height) in ``corner`` of the frame."""
+    height, width = frame_shape[:2]
+    return (0 if corner.endswith("left") else width - size[0],
+            0 if corner.startswith("top") else height - size[1])
+
+
 def draw_hud(frame: np.ndarray, lines: Sequence[str], corner: str = "top-left") -> np.ndarray:
     """Status lines (rep counter, time, warnings) on a dark band in a corner of the frame."""
     if not lines:
@@ -149,8 +156,7 @@ def draw_hud(frame: np.ndarray, lines: Sequence[str], corner: str = "top-left") 
     h, w = frame.shape[:2]
     width, height = hud_size(frame.shape, lines)
     width, height = min(w, width), min(h, height)
-    x0 = 0 if corner.endswith("left") else w - width
-    y0 = 0 if corner.startswith("top") else h - height
+    x0, y0 = _hud_origin(corner, frame.shape, (width, height))
     band = frame[y0 : y0 + height, x0 : x0 + width]
     band[:] = (band.astype(np.uint16) * 2 // 5).astype(np.uint8)  # darken to 40 %
     for k, t in enumerate(lines):
@@ -165,11 +171,9 @@ def hud_covered(keypoints_2d: np.ndarray | None, frame_shape: tuple[int, ...],
     if keypoints_2d is None or not lines:
         return out
     w, h = hud_size(frame_shape, lines)
-    height, width = frame_shape[:2]
     kp = np.asarray(keypoints_2d, dtype=np.float64).reshape(-1, 2)
     for k, corner in enumerate(HUD_CORNERS):
-        x0 = 0 if corner.endswith("left") else width - w
-        y0 = 0 if corner.startswith("top") else height - h
+        x0, y0 = _hud_origin(corner, frame_shape, (w, h))
         out[k] = ((kp[:, 0] >= x0) & (kp[:, 0] < x0 + w) & (kp[:, 1] >= y0) & (kp[:, 1] < y0 + h)).sum()
     return out
 
