@@ -31,6 +31,7 @@ import plotly.io as pio
 from physio_core import report
 from physio_core.results import AngleSeries, SessionResult
 from physio_core.skeleton import JOINT_NAMES, N_JOINTS, PoseSequence
+from physio_core.store.codec import to_list
 
 LONG_COLUMNS = ("session", "frame", "time", "measure", "value")
 
@@ -121,12 +122,6 @@ def _finite(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _rounded(a: np.ndarray, decimals: int) -> list:
-    """Nested lists with NaN as null."""
-    a = np.round(np.asarray(a, float), decimals)
-    return np.where(np.isfinite(a), a, None).tolist()
-
-
 def _meta(session: Any | None) -> dict[str, Any] | None:
     if session is None:
         return None
@@ -156,12 +151,12 @@ def json_doc(result: SessionResult, *, session: Any | None = None,
     doc["feedback_items"] = _feedback_docs(feedback)
     pose = result.pose
     doc["series"] = {
-        "time_s": _rounded(result.angles.times, 4),
-        "angles_deg": {n: _rounded(result.angles[n], 3) for n in result.angles.names},
+        "time_s": to_list(result.angles.times, 4),
+        "angles_deg": {n: to_list(result.angles[n], 3) for n in result.angles.names},
         "joint_names": list(JOINT_NAMES),
-        "pose_time_s": _rounded(pose.times, 4),
-        "joints_m": _rounded(pose.joints, 4),  # (frames, joints, xyz)
-        "confidence": _rounded(pose.confidence, 3),
+        "pose_time_s": to_list(pose.times, 4),
+        "joints_m": to_list(pose.joints, 4),  # (frames, joints, xyz)
+        "confidence": to_list(pose.confidence, 3),
     }
     return doc
 

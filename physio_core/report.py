@@ -554,10 +554,10 @@ def summary_json(result: SessionResult, *, include_series: bool = False) -> byte
     """summary_dict as UTF-8 JSON; ``include_series`` adds the time + angle series."""
     text = json.dumps(summary_dict(result), indent=2, default=_json_default, allow_nan=False)
     if include_series:
-        values = np.round(np.asarray(result.angles.values, dtype=np.float64), 3)
-        series = {"time_s": np.round(np.asarray(result.angles.times, dtype=np.float64), 4).tolist(),
-                  **{n: np.where(np.isfinite(values[:, k]), values[:, k], None).tolist()
-                     for k, n in enumerate(result.angles.names)}}
+        from physio_core.store.codec import to_list  # NaN -> null
+
+        series = {"time_s": to_list(result.angles.times, 4),
+                  **{n: to_list(result.angles[n], 3) for n in result.angles.names}}
         # one line per series: json's indented output is written by its pure-Python encoder,
         # about 0.7 s for the 400 000 numbers of a 10-min session, one number per line
         lines = ",\n".join(f"    {json.dumps(k)}: {json.dumps(v, allow_nan=False)}"
