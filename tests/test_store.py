@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -214,7 +215,7 @@ def test_save_session_result_round_trip(db_engine, uiprmd_session_result):
     assert back.metrics["stability_score"] == 0.82 and "injury_risk" not in back.metrics
 
 
-def test_stored_series_are_compact_json(db_engine, uiprmd_session_result):
+def test_stored_series_are_packed_json(db_engine, uiprmd_session_result):
     athlete = get_or_create_athlete(db_engine, "A")
     sid = save_session_result(db_engine, uiprmd_session_result, athlete.id)
     with db_engine.connect() as conn:
@@ -223,12 +224,15 @@ def test_stored_series_are_compact_json(db_engine, uiprmd_session_result):
             {"s": sid},
         ).all()
     assert [(k, seq) for k, seq, _ in rows] == [("angles", 0), ("pose3d", 0), ("reps", 0)]
-    payload = {k: (p if isinstance(p, dict) else __import__("json").loads(p)) for k, _, p in rows}
-    joints = payload["pose3d"]["series"]["joints"]
-    flat = [v for row in joints for v in row]
-    assert len(joints) == uiprmd_session_result.frames and len(joints[0]) == 57
-    assert None in flat  # NaN frames stored as null
-    assert all(v is None or round(v, codec.POSE_DECIMALS) == v for v in flat)
+    payload = {k: (p if isinstance(p, dict) else json.loads(p)) for k, _, p in rows}
+    packed = payload["pose3d"]["series"]["joints"]
+    assert packed["shape"] == [uiprmd_session_result.frames, 57] and packed["decimals"] == codec.POSE_DECIMALS
+    joints = codec.unpack(packed)
+    expected = uiprmd_session_result.pose.joints.reshape(-1, 57)
+    assert np.isnan(expected).any()  # NaN frames come back as NaN, the rest to the millimetre
+    np.testing.assert_array_equal(joints, np.round(expected, codec.POSE_DECIMALS))
+    as_lists = len(json.dumps(codec.to_list(expected, codec.POSE_DECIMALS)))
+    assert len(json.dumps(packed)) < as_lists / 2
     assert payload["angles"]["meta"]["names"] == ["left_knee", "right_knee"]
 
 
