@@ -49,7 +49,7 @@ def test_upgrade_and_downgrade_a_filled_database(db_url, make_uiprmd_session_res
         before = _snapshot(engine)
         assert sum(len(v) for v in before.values()) > 10
 
-        upgrade(engine)  # 0001 -> head on top of the data
+        upgrade(engine, "0002")  # 0001 -> 0002 on top of the data
         assert current_revision(engine) == "0002"
         assert _snapshot(engine) == before
         login = auth.login(engine, "coach@clinic.org", "coach-password", ttl=timedelta(hours=1))
