@@ -86,12 +86,13 @@ def correction_at(result: SessionResult, index: int) -> FrameCorrection | None:
     """The models' corrected pose at analysed frame ``index``, drawn where the athlete stands:
     only inside a rep judged incorrect that has a correction.
 
-    The corrected pose is 3D, in the athlete's own frame. A camera (affine: the 2D keypoints
-    against the 3D joints, least squares over the joints seen) is fitted on this frame and the
-    correction projected through it; None when fewer than 6 joints are seen or the fit misses
-    the keypoints by more than ``MAX_CAMERA_ERROR`` of the body's height."""
-    from physio_core.skeleton import N_JOINTS
-
+    The corrected pose is 3D, in the athlete's own frame. It is projected through a camera
+    fitted on the athlete: 2D keypoints = 3D joints @ M + offset, by least squares over the
+    joints seen (confidence >= 0.3). M is shared by all the frames of the rep, as the camera
+    and the athlete's distance to it hardly change within one; the offset, where the athlete
+    stands, is each frame's own. A camera fitted on each frame alone follows every frame's noise
+    in the 3D joints, and the correction shook. None when fewer than 6 joints are seen on the
+    frame or the fit misses its keypoints by more than ``MAX_CAMERA_ERROR`` of the body's height."""
     pose = result.pose
     if pose.keypoints_2d is None or not pose.valid[index]:
         return None
@@ -103,18 +104,27 @@ def correction_at(result: SessionResult, index: int) -> FrameCorrection | None:
     k = index - rep.start_frame
     if verdict != "incorrect" or fixed is None or k >= len(fixed):
         return None
-    joints, kp, target = pose.joints[index], pose.keypoints_2d[index], fixed.joints[k]
-    seen = (np.isfinite(joints).all(axis=1) & np.isfinite(kp).all(axis=1) & (pose.confidence[index] >= 0.3)
-            & np.isfinite(target).all(axis=1))
-    if seen.sum() < 6:
+    target = fixed.joints[k]
+    frames = slice(rep.start_frame, min(rep.end_frame + 1, len(pose)))
+    joints, kp = pose.joints[frames], pose.keypoints_2d[frames]
+    seen = (np.isfinite(joints).all(axis=2) & np.isfinite(kp).all(axis=2)
+            & (pose.confidence[frames] >= 0.3))  # (frames, joints)
+    here = seen[k] & np.isfinite(target).all(axis=1)
+    if here.sum() < 6:
         return None
-    a = np.column_stack([joints[seen], np.ones(int(seen.sum()))])
-    camera, *_ = np.linalg.lstsq(a, kp[seen], rcond=None)  # (4, 2): 2D = [X, 1] @ camera
-    height = float(np.ptp(kp[seen, 1])) or 1.0
-    if np.sqrt(np.mean(np.sum((a @ camera - kp[seen]) ** 2, axis=1))) > MAX_CAMERA_ERROR * height:
+    used = seen.sum(axis=1) >= 6
+    count = np.maximum(seen.sum(axis=1, keepdims=True), 1)
+    x_mean = np.where(seen[..., None], joints, 0.0).sum(axis=1) / count  # (frames, 3)
+    kp_mean = np.where(seen[..., None], kp, 0.0).sum(axis=1) / count
+    rows = seen & used[:, None]
+    m, *_ = np.linalg.lstsq((joints - x_mean[:, None])[rows], (kp - kp_mean[:, None])[rows], rcond=None)
+    offset = kp_mean[k] - x_mean[k] @ m
+    fitted = joints[k, here] @ m + offset
+    height = float(np.ptp(kp[k, here, 1])) or 1.0
+    if np.sqrt(np.mean(np.sum((fitted - kp[k, here]) ** 2, axis=1))) > MAX_CAMERA_ERROR * height:
         return None
-    projected = np.column_stack([target, np.ones(N_JOINTS)]) @ camera
-    wrong = seen & (np.linalg.norm(joints - target, axis=1) > WRONG_BY_M)
+    projected = target @ m + offset
+    wrong = here & (np.linalg.norm(joints[k] - target, axis=1) > WRONG_BY_M)
     return FrameCorrection(projected, wrong)
 
 
