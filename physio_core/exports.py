@@ -36,10 +36,6 @@ from physio_core.store.codec import to_list
 LONG_COLUMNS = ("session", "frame", "time", "measure", "value")
 
 
-def _fmt_time(t: float) -> str:
-    return f"{t:.6f}"
-
-
 # ------------------------------------------------------------------ CSV (long format)
 
 
@@ -171,7 +167,10 @@ def json_bytes(result: SessionResult, *, session: Any | None = None, feedback: S
 
 def mot(angles: AngleSeries, *, name: str = "physiotrack_angles") -> bytes:
     """OpenSim motion (Storage) file of the angles, in degrees; unmeasured values are NaN."""
-    values = np.asarray(angles.values, float).reshape(len(angles.times), -1)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = np.round(np.asarray(angles.values, float).reshape(len(angles.times), -1), 6)
     header = [
         name,
         "version=1",
@@ -181,11 +180,14 @@ def mot(angles: AngleSeries, *, name: str = "physiotrack_angles") -> bytes:
         "endheader",
         "\t".join(("time", *angles.names)),
     ]
-    lines = [
-        "\t".join((_fmt_time(t), *("NaN" if not math.isfinite(v) else f"{v:.6f}" for v in row)))
-        for t, row in zip(angles.times, values)
-    ]
-    return ("\n".join(header + lines) + "\n").encode("utf-8")
+
+    def column(v: np.ndarray) -> pa.Array:  # OpenSim reads "NaN", not an empty field
+        return pc.if_else(pa.array(~np.isfinite(v)), "NaN", pc.cast(pa.array(v), pa.string()))
+
+    body = report.csv_bytes({"time": np.round(angles.times, 6),
+                             **{n: column(values[:, k]) for k, n in enumerate(angles.names)}},
+                            delimiter="\t", header=False)
+    return ("\n".join(header) + "\n").encode("utf-8") + body
 
 
 def to_opensim_axes(joints: np.ndarray) -> np.ndarray:
@@ -210,11 +212,11 @@ def trc(pose: PoseSequence, *, name: str = "physiotrack_joints.trc") -> bytes:
         "\t\t" + "\t".join(f"X{i}\tY{i}\tZ{i}" for i in range(1, len(names) + 1)),
         "",
     ]
-    lines = []
-    for i in range(n):
-        coords = ("" if not math.isfinite(v) else f"{v:.6f}" for v in xyz[i].reshape(-1))
-        lines.append("\t".join((str(i + 1), _fmt_time(pose.times[i]), *coords)))
-    return ("\n".join(header + lines) + "\n").encode("utf-8")
+    coords = np.round(xyz.reshape(n, -1), 6)
+    body = report.csv_bytes({"frame": np.arange(1, n + 1), "time": np.round(pose.times, 6),
+                             **{str(k): coords[:, k] for k in range(coords.shape[1])}},
+                            delimiter="\t", header=False)
+    return ("\n".join(header) + "\n").encode("utf-8") + body
 
 
 def read_mot(data: bytes) -> tuple[dict[str, str], pd.DataFrame]:

@@ -462,20 +462,23 @@ def angles_frame(angles: AngleSeries) -> pd.DataFrame:
     return df
 
 
-def csv_bytes(columns: dict[str, Any], *, quote_strings: bool = False) -> bytes:
+def csv_bytes(columns: dict[str, Any], *, quote_strings: bool = False, delimiter: str = ",",
+              header: bool = True) -> bytes:
     """Columns (arrays, or ``pyarrow`` arrays) as CSV, written by Arrow: about ten times faster
     than pandas' ``to_csv`` on the million-cell files of a long session. NaN and None are empty
     cells; numbers are written as their shortest exact form (round them first). Text cells are
-    quoted only with ``quote_strings`` (else they must hold no comma, quote or line break)."""
+    quoted only with ``quote_strings`` (else they must hold no delimiter, quote or line break).
+    ``header``: a first line of the column names."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
     table = pa.table({k: v if isinstance(v, pa.Array) else pa.array(np.asarray(v), from_pandas=True)
                       for k, v in columns.items()})
     buf = io.BytesIO()
-    buf.write((",".join(columns) + "\n").encode("utf-8"))
+    if header:
+        buf.write((delimiter.join(columns) + "\n").encode("utf-8"))
     pa_csv.write_csv(table, buf, pa_csv.WriteOptions(
-        include_header=False, quoting_style="needed" if quote_strings else "none"))
+        include_header=False, delimiter=delimiter, quoting_style="needed" if quote_strings else "none"))
     return buf.getvalue()
 
 

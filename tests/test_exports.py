@@ -59,6 +59,9 @@ def test_mot_round_trips_the_angles(result):
     np.testing.assert_allclose(df["time"], result.angles.times, atol=1e-6)
     np.testing.assert_allclose(df[list(result.angles.names)].to_numpy(), result.angles.values,
                                atol=1e-6, equal_nan=True)
+    unmeasured = int(np.isnan(result.angles.values).sum())
+    assert unmeasured > 0 and text.count("\tNaN") == unmeasured  # OpenSim's missing value
+    assert "\t\t" not in text and "\t\n" not in text  # never an empty field
 
 
 def test_trc_uses_opensim_axes_and_leaves_gaps_empty(result):
