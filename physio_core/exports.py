@@ -31,7 +31,6 @@ import plotly.io as pio
 from physio_core import report
 from physio_core.results import AngleSeries, SessionResult
 from physio_core.skeleton import JOINT_NAMES, N_JOINTS, PoseSequence
-from physio_core.store.codec import to_list
 
 LONG_COLUMNS = ("session", "frame", "time", "measure", "value")
 
@@ -140,26 +139,30 @@ def _feedback_docs(feedback: Sequence[Any]) -> list[dict[str, Any]]:
 
 def json_doc(result: SessionResult, *, session: Any | None = None,
              feedback: Sequence[Any] = ()) -> dict[str, Any]:
-    """The summary (``report.summary_dict``, the analyze CLI's contract) plus the session row,
-    all feedback and the full series: time, angles (degrees) and joints (metres, canonical)."""
+    """The JSON export less its series: the summary (``report.summary_dict``, the analyze CLI's
+    contract) plus the session row and all feedback."""
     doc: dict[str, Any] = {"format": "physiotrack-session", "version": 1, "session": _meta(session)}
     doc.update(report.summary_dict(result))
     doc["feedback_items"] = _feedback_docs(feedback)
-    pose = result.pose
-    doc["series"] = {
-        "time_s": to_list(result.angles.times, 4),
-        "angles_deg": {n: to_list(result.angles[n], 3) for n in result.angles.names},
-        "joint_names": list(JOINT_NAMES),
-        "pose_time_s": to_list(pose.times, 4),
-        "joints_m": to_list(pose.joints, 4),  # (frames, joints, xyz)
-        "confidence": to_list(pose.confidence, 3),
-    }
     return doc
 
 
 def json_bytes(result: SessionResult, *, session: Any | None = None, feedback: Sequence[Any] = ()) -> bytes:
-    return json.dumps(json_doc(result, session=session, feedback=feedback), allow_nan=False,
-                      separators=(",", ":"), default=str).encode("utf-8")
+    """``json_doc`` plus the full series: time, angles (degrees) and joints (metres, canonical)."""
+    pose = result.pose
+    angles = ",".join(f"{json.dumps(n)}:{report.json_array(result.angles[n], 3)}" for n in result.angles.names)
+    series = {
+        "time_s": report.json_array(result.angles.times, 4),
+        "angles_deg": "{" + angles + "}",
+        "joint_names": json.dumps(list(JOINT_NAMES)),
+        "pose_time_s": report.json_array(pose.times, 4),
+        "joints_m": report.json_array(pose.joints, 4),  # (frames, joints, xyz)
+        "confidence": report.json_array(pose.confidence, 3),
+    }
+    head = json.dumps(json_doc(result, session=session, feedback=feedback), allow_nan=False,
+                      separators=(",", ":"), default=str)
+    body = ",".join(f"{json.dumps(k)}:{v}" for k, v in series.items())
+    return (head[:-1] + ',"series":{' + body + "}}").encode("utf-8")
 
 
 # ------------------------------------------------------------------ OpenSim

@@ -482,6 +482,26 @@ def csv_bytes(columns: dict[str, Any], *, quote_strings: bool = False, delimiter
     return buf.getvalue()
 
 
+def json_array(values: Any, decimals: int) -> str:
+    """``values`` (an array of any shape) as JSON text, rounded to ``decimals``, NaN/inf as null:
+    what ``json.dumps(store.codec.to_list(values, decimals))`` gives, up to how numbers are
+    written (1 for 1.0). The numbers are written by Arrow, several times faster than json on
+    the million numbers of a long session's joints."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    a = np.round(np.asarray(values, dtype=np.float64), decimals)
+    if a.size == 0:
+        return json.dumps(np.empty(a.shape).tolist())
+    flat = a.reshape(-1)
+    text = pc.if_else(pa.array(~np.isfinite(flat)), "null", pc.cast(pa.array(flat), pa.string()))
+    for size in reversed(a.shape):  # innermost axis first: rows of numbers -> "[x,y,z]"
+        offsets = pa.array(np.arange(0, len(text) + 1, size, dtype=np.int32))
+        text = pc.binary_join(pa.ListArray.from_arrays(offsets, text), ",")
+        text = pc.binary_join_element_wise("[", text, "]", "")
+    return text[0].as_py()
+
+
 def angles_csv(angles: AngleSeries) -> bytes:
     """time_s + one column per angle (degrees to 3 decimals; empty where not measured)."""
     values = np.round(np.asarray(angles.values, dtype=np.float64).reshape(len(angles.times), -1), 3)
@@ -557,14 +577,11 @@ def summary_json(result: SessionResult, *, include_series: bool = False) -> byte
     """summary_dict as UTF-8 JSON; ``include_series`` adds the time + angle series."""
     text = json.dumps(summary_dict(result), indent=2, default=_json_default, allow_nan=False)
     if include_series:
-        from physio_core.store.codec import to_list  # NaN -> null
-
-        series = {"time_s": to_list(result.angles.times, 4),
-                  **{n: to_list(result.angles[n], 3) for n in result.angles.names}}
+        series = {"time_s": json_array(result.angles.times, 4),
+                  **{n: json_array(result.angles[n], 3) for n in result.angles.names}}
         # one line per series: json's indented output is written by its pure-Python encoder,
         # about 0.7 s for the 400 000 numbers of a 10-min session, one number per line
-        lines = ",\n".join(f"    {json.dumps(k)}: {json.dumps(v, allow_nan=False)}"
-                            for k, v in series.items())
+        lines = ",\n".join(f"    {json.dumps(k)}: {v}" for k, v in series.items())
         text = text[: text.rindex("}")].rstrip() + ',\n  "series": {\n' + lines + "\n  }\n}"
     return text.encode("utf-8")
 

@@ -202,3 +202,20 @@ def test_a_change_that_rounds_to_nothing_reads_plus_minus_zero():
     assert report.signed_change(0.4, 0, " pts") == "±0 pts"
     assert report.signed_change(-0.004, 2) == "±0.00"
     assert report.signed_change(0.0) == "±0"
+
+
+@pytest.mark.parametrize("shape", [(7,), (5, 3), (4, 19, 3), (0, 19, 3), (3, 0)])
+def test_json_arrays_hold_the_rounded_values_with_null_for_gaps(shape):
+    from physio_core.store.codec import to_list
+
+    rng = np.random.default_rng(len(shape))
+    a = rng.normal(scale=50.0, size=shape)
+    if a.size > 2:
+        a.reshape(-1)[:: 4] = np.nan
+        a.reshape(-1)[1] = np.inf
+        a.reshape(-1)[-1] = 1e-9  # rounds to 0
+    for decimals in (0, 3, 4):
+        text = report.json_array(a, decimals)
+        expected = to_list(a, decimals)
+        assert json.loads(text) == expected and "nan" not in text.lower() and "inf" not in text.lower()
+    assert report.json_array(np.nan, 2) == "null" and report.json_array(3.14159, 2) == "3.14"  # one number
