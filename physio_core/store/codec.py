@@ -93,7 +93,7 @@ def series_array(value: list | dict[str, Any], tail: tuple[int, ...] = ()) -> np
     return a.reshape((-1, *tail)) if tail or a.size == 0 else a
 
 
-def payload(meta: dict[str, Any], series: dict[str, list]) -> dict[str, Any]:
+def payload(meta: dict[str, Any], series: dict[str, Any]) -> dict[str, Any]:
     return {"v": FORMAT_VERSION, "meta": meta, "series": series}
 
 
