@@ -38,10 +38,19 @@ LONG_COLUMNS = ("session", "frame", "time", "measure", "value")
 # ------------------------------------------------------------------ CSV (long format)
 
 
-def long_frame(result: SessionResult, session_id: int | str) -> pd.DataFrame:
-    """One row per (frame, measure) with a value: angles in degrees (``<angle>_deg``), joint
-    coordinates in metres (``<joint>_x_m``, canonical axes) and joint confidences
-    (``<joint>_conf``). Frames or joints that were not measured have no row."""
+@dataclass(frozen=True)
+class _LongRows:
+    """The long format's rows, sorted by frame then measure name: ``measure`` holds indices
+    into ``names`` (sorted)."""
+
+    frame: np.ndarray
+    time: np.ndarray
+    measure: np.ndarray
+    names: np.ndarray
+    value: np.ndarray
+
+
+def _long_rows(result: SessionResult) -> _LongRows:
     blocks: list[tuple[np.ndarray, list[str], np.ndarray]] = []  # (values (T, M), names, times)
     a = result.angles
     if a.names and len(a.times):
@@ -55,22 +64,32 @@ def long_frame(result: SessionResult, session_id: int | str) -> pd.DataFrame:
         blocks.append((xyz, names, pose.times))
         blocks.append((conf, [f"{j}_conf" for j in JOINT_NAMES], pose.times))
 
-    parts = []
+    every = [n for _, names, _ in blocks for n in names]
+    order = np.argsort(np.asarray(every, dtype=object), kind="stable")
+    rank = np.empty(len(every), dtype=np.int64)
+    rank[order] = np.arange(len(every))
+    parts, first = [], 0
     for values, names, times in blocks:
         t_count, m_count = values.shape
-        frame = np.repeat(np.arange(t_count), m_count)
-        part = pd.DataFrame({
-            "frame": frame,
-            "time": np.repeat(times, m_count),
-            "measure": np.tile(np.asarray(names, dtype=object), t_count),
-            "value": values.reshape(-1),
-        })
-        parts.append(part[np.isfinite(part["value"].to_numpy())])
-    df = (pd.concat(parts, ignore_index=True) if parts
-          else pd.DataFrame({"frame": [], "time": [], "measure": [], "value": []}))
-    df = df.sort_values(["frame", "measure"], kind="stable", ignore_index=True)
-    df.insert(0, "session", session_id)
-    return df[list(LONG_COLUMNS)]
+        flat = values.reshape(-1)
+        keep = np.isfinite(flat)
+        parts.append((np.repeat(np.arange(t_count), m_count)[keep], np.repeat(times, m_count)[keep],
+                      np.tile(rank[first:first + m_count], t_count)[keep], flat[keep]))
+        first += m_count
+    if not parts:
+        parts = [(np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64), np.empty(0))]
+    frame, time, measure, value = (np.concatenate(c) for c in zip(*parts))
+    rows = np.argsort(frame * max(len(every), 1) + measure, kind="stable")
+    return _LongRows(frame[rows], time[rows], measure[rows], np.asarray(every, dtype=object)[order], value[rows])
+
+
+def long_frame(result: SessionResult, session_id: int | str) -> pd.DataFrame:
+    """One row per (frame, measure) with a value: angles in degrees (``<angle>_deg``), joint
+    coordinates in metres (``<joint>_x_m``, canonical axes) and joint confidences
+    (``<joint>_conf``). Frames or joints that were not measured have no row."""
+    r = _long_rows(result)
+    return pd.DataFrame({"session": [session_id] * len(r.frame), "frame": r.frame, "time": r.time,
+                         "measure": r.names[r.measure], "value": r.value}, columns=list(LONG_COLUMNS))
 
 
 def _significant(x: np.ndarray, digits: int = 6) -> np.ndarray:
@@ -93,16 +112,17 @@ def long_csv(result: SessionResult, session_id: int | str) -> bytes:
     1.5 million rows, which pandas' ``to_csv`` takes seconds over."""
     import pyarrow as pa
 
-    df = long_frame(result, session_id)
+    r = _long_rows(result)
     sid = session_id if isinstance(session_id, int) else str(session_id)
     # no quotes around the measure names (none needs them), only around an odd session id
     odd = not isinstance(sid, int) and any(c in sid for c in ',"\r\n')
     return report.csv_bytes({
-        "session": pa.repeat(sid, len(df)),
-        "frame": df["frame"].to_numpy(dtype=np.int64),
-        "time": np.round(df["time"].to_numpy(dtype=np.float64), 6),
-        "measure": pa.array(df["measure"].to_numpy(dtype=object), pa.string()),
-        "value": _significant(df["value"].to_numpy(dtype=np.float64)),
+        "session": pa.repeat(sid, len(r.frame)),
+        "frame": r.frame.astype(np.int64),
+        "time": np.round(r.time, 6),
+        "measure": pa.DictionaryArray.from_arrays(pa.array(r.measure.astype(np.int32)),
+                                                  pa.array(r.names, pa.string())),
+        "value": _significant(r.value),
     }, quote_strings=odd)
 
 
