@@ -17,6 +17,8 @@ Self-contained like 0001: no imports from the app (the packing is written out he
 from __future__ import annotations
 
 import base64
+import logging
+import time
 import zlib
 
 import numpy as np
@@ -30,6 +32,8 @@ depends_on = None
 
 _POSE = {"times": 4, "joints": 3, "confidence": 3, "root": 3, "keypoints_2d": 1, "rep": 0}
 DECIMALS = {"pose3d": _POSE, "corrected_pose": _POSE, "angles": {"times": 4, "values": 2}}
+
+log = logging.getLogger("alembic.runtime.migration")  # shown by the alembic command line
 
 sensor_data = sa.table(
     "sensor_data", sa.column("id", sa.Integer), sa.column("kind", sa.String), sa.column("payload", sa.JSON)
@@ -60,7 +64,11 @@ def _convert(from_version: int, to_version: int, convert) -> None:
     ids = bind.execute(
         sa.select(sensor_data.c.id).where(sensor_data.c.kind.in_(list(DECIMALS))).order_by(sensor_data.c.id)
     ).scalars().all()
-    for row_id in ids:
+    started = last_report = time.monotonic()
+    for done, row_id in enumerate(ids):
+        if time.monotonic() - last_report > 10:
+            log.info("converted %d of %d series rows (%.0f s)", done, len(ids), time.monotonic() - started)
+            last_report = time.monotonic()
         kind, doc = bind.execute(
             sa.select(sensor_data.c.kind, sensor_data.c.payload).where(sensor_data.c.id == row_id)
         ).one()
