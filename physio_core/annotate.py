@@ -112,8 +112,9 @@ def correction_at(result: SessionResult, index: int) -> FrameCorrection | None:
     here = seen[k] & np.isfinite(target).all(axis=1)
     if here.sum() < 6:
         return None
-    used = seen.sum(axis=1) >= 6
-    count = np.maximum(seen.sum(axis=1, keepdims=True), 1)
+    n_seen = seen.sum(axis=1)
+    used = n_seen >= 6
+    count = np.maximum(n_seen, 1)[:, None]
     x_mean = np.where(seen[..., None], joints, 0.0).sum(axis=1) / count  # (frames, 3)
     kp_mean = np.where(seen[..., None], kp, 0.0).sum(axis=1) / count
     rows = seen & used[:, None]

@@ -64,8 +64,8 @@ def _long_rows(result: SessionResult) -> _LongRows:
         blocks.append((xyz, names, pose.times))
         blocks.append((conf, [f"{j}_conf" for j in JOINT_NAMES], pose.times))
 
-    every = [n for _, names, _ in blocks for n in names]
-    order = np.argsort(np.asarray(every, dtype=object), kind="stable")
+    every = np.asarray([n for _, names, _ in blocks for n in names], dtype=object)
+    order = np.argsort(every, kind="stable")
     rank = np.empty(len(every), dtype=np.int64)
     rank[order] = np.arange(len(every))
     parts, first = [], 0
@@ -80,7 +80,7 @@ def _long_rows(result: SessionResult) -> _LongRows:
         parts = [(np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64), np.empty(0))]
     frame, time, measure, value = (np.concatenate(c) for c in zip(*parts))
     rows = np.argsort(frame * max(len(every), 1) + measure, kind="stable")
-    return _LongRows(frame[rows], time[rows], measure[rows], np.asarray(every, dtype=object)[order], value[rows])
+    return _LongRows(frame[rows], time[rows], measure[rows], every[order], value[rows])
 
 
 def long_frame(result: SessionResult, session_id: int | str) -> pd.DataFrame:

@@ -43,7 +43,9 @@ KIND_VIDEO = "video"  # a live session's recorded raw video ("Record video"): se
 
 
 def to_list(a: np.ndarray, decimals: int) -> list:
-    """Round and turn into nested lists, NaN/inf -> None."""
+    """Round and turn into nested lists, NaN/inf -> None: a series as version 1 stored it, which
+    ``from_list`` reads. The app no longer writes it (the tests build version-1 payloads and
+    reference JSON with it)."""
     r = np.round(np.asarray(a, dtype=np.float64), decimals)
     out = r.astype(object)
     out[~np.isfinite(r)] = None
@@ -52,7 +54,10 @@ def to_list(a: np.ndarray, decimals: int) -> list:
 
 def from_list(values: list, tail: tuple[int, ...] = ()) -> np.ndarray:
     """Nested lists with None -> float array of shape (T, *tail), None -> NaN."""
-    a = np.array(values, dtype=np.float64)
+    return _shaped(np.array(values, dtype=np.float64), tail)
+
+
+def _shaped(a: np.ndarray, tail: tuple[int, ...]) -> np.ndarray:
     return a.reshape((-1, *tail)) if tail or a.size == 0 else a
 
 
@@ -87,10 +92,7 @@ def is_packed(value: Any) -> bool:
 
 def series_array(value: list | dict[str, Any], tail: tuple[int, ...] = ()) -> np.ndarray:
     """A stored series (packed, or a version-1 list) as a float array of shape (T, *tail)."""
-    if not is_packed(value):
-        return from_list(value, tail)
-    a = unpack(value)
-    return a.reshape((-1, *tail)) if tail or a.size == 0 else a
+    return _shaped(unpack(value), tail) if is_packed(value) else from_list(value, tail)
 
 
 def payload(meta: dict[str, Any], series: dict[str, Any]) -> dict[str, Any]:
