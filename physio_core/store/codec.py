@@ -7,7 +7,7 @@ kind are merged by concatenating their series key by key.
 Numbers are rounded to what the sources can resolve (1 mm, 0.01 deg, 0.1 ms, 0.1 px). The pose
 and angle series are stored packed (:func:`pack`): the rounded numbers as integers in those units,
 zlib-compressed and base64-encoded, NaN as the integer type's minimum. Parsing them as JSON lists
-took most of the time of opening a long session; packed, they are a third of the size and decode
+took most of the time of opening a long session; packed, they are a quarter of the size and decode
 to exactly the values the lists held. Other series (reps, IMU, assessments) stay plain lists,
 NaN written as null. Version 1 payloads held every series as lists; they still decode (migration
 0003 packs the stored ones).
