@@ -7,6 +7,7 @@ import json
 
 import streamlit as st
 
+from pages._shared import show_table
 from physio_core import report
 from physio_core.imu.analyze import EXERCISE_OF_LIFT
 from physio_core.imu.io import ImuSeries, write_imu_csv
@@ -53,7 +54,7 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
     st.plotly_chart(report.imu_set_figure(series.times, series.acc, reps, counted.times, counted.signal),
                     key=f"{key}_imu_plot", width="stretch")
     if reps:
-        st.dataframe(report.imu_reps_view_table(reps), hide_index=True, width="stretch")
+        show_table(report.imu_reps_view_table(reps), width="stretch", decimals=report.IMU_REPS_VIEW_DECIMALS)
 
     d1, d2 = st.columns(2)
     buf = io.StringIO()

@@ -9,6 +9,7 @@ import io
 import pandas as pd
 import streamlit as st
 
+from pages._shared import show_table
 from physio_core import exports, report
 from physio_core.store import AccessDenied, FeedbackKind, NotFound, Role, SessionStatus, StorageUnavailable
 from physio_core.store import access, codec
@@ -64,11 +65,10 @@ def _sensor_data(detail) -> None:
         st.caption(f"3D pose: {len(pose)} frames at {pose.fps:.1f} fps, "
                    f"{int(pose.valid.sum())} with the person, canonical skeleton (metres).")
         with st.expander("3D joints (first 500 frames)"):
-            st.dataframe(pd.read_csv(io.BytesIO(report.pose_csv(pose.slice(0, 500)))),
-                         hide_index=True, width="stretch")
+            show_table(pd.read_csv(io.BytesIO(report.pose_csv(pose.slice(0, 500)))), width="stretch")
     if angles is not None and angles.names:
         with st.expander(f"Joint angles ({len(angles.names)} angles, degrees)"):
-            st.dataframe(report.angles_frame(angles).head(500), hide_index=True, width="stretch")
+            show_table(report.angles_frame(angles).head(500), width="stretch")
     for kind, doc in sorted(detail.data.items()):
         series = doc.get("series", {})
         if kind == codec.KIND_IMU_ANALYSIS:  # drawn by the report above
@@ -83,7 +83,7 @@ def _sensor_data(detail) -> None:
         with st.expander(f"{kind} ({', '.join(cols)})"):
             if len(lengths) == 1:
                 df = pd.DataFrame(cols)
-                st.dataframe(df.head(500), hide_index=True, width="stretch")
+                show_table(df.head(500), width="stretch")
                 numeric = df.select_dtypes("number")
                 if len(numeric.columns) > 1:
                     st.line_chart(numeric.set_index(numeric.columns[0]))

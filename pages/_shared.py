@@ -7,7 +7,7 @@ store); this module only lays it out with Streamlit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,25 @@ def navigation_spec(root: Path = ROOT) -> list[PageSpec]:
         if (pages / name).is_file():
             specs.append(PageSpec(group, title, url, icon, pages / name))
     return specs
+
+
+# ------------------------------------------------------------------ tables
+
+MISSING = "–"  # a table's missing value (Streamlit's own is the word "None")
+
+
+def show_table(data, *, decimals: Mapping[str, int] | None = None, labels: Mapping[str, str] | None = None,
+               column_config: dict | None = None, where=None, **kwargs):
+    """``st.dataframe`` as every table of the app shows one: no index, "–" where a value is
+    missing, ``decimals`` fixed per column (Streamlit writes 1.3 above 10.97 otherwise) and
+    ``labels`` as the headers of columns whose data keep their own names. ``where``: the
+    container (default: the page)."""
+    labels = labels or {}
+    config = {col: labels[col] for col in labels}
+    for col, n in (decimals or {}).items():
+        config[col] = st.column_config.NumberColumn(labels.get(col), format=f"%.{n}f")
+    config.update(column_config or {})
+    return (where or st).dataframe(data, hide_index=True, placeholder=MISSING, column_config=config, **kwargs)
 
 
 # ------------------------------------------------------------------ database
@@ -331,15 +350,16 @@ def render_report(
     if result.reps:
         a, b = st.columns([3, 2])
         if result.rep_assessments:
-            st.dataframe(report.reps_view_table(result.reps, result.rep_assessments), hide_index=True,
-                         width="stretch", column_config={"reason": st.column_config.TextColumn(
-                             width="large", help="Why the injury risk is what it is")})
+            show_table(report.reps_view_table(result.reps, result.rep_assessments), width="stretch",
+                       decimals=report.REPS_VIEW_DECIMALS, column_config={"reason": st.column_config.TextColumn(
+                           width="large", help="Why the injury risk is what it is")})
             b.plotly_chart(report.reps_figure(result.reps, result.rep_assessments), key=f"{key}_reps_chart",
                            width="stretch")
             with a:  # picking a rep or moving its frame reruns this view alone, as the scrubber
                 st.fragment(_correction_view)(result, key)
         else:
-            a.dataframe(report.reps_view_table(result.reps), hide_index=True, width="stretch")
+            show_table(report.reps_view_table(result.reps), where=a, width="stretch",
+                       decimals=report.REPS_VIEW_DECIMALS)
             b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart",
                            width="stretch")
     else:

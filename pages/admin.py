@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._auth import require_user
-from pages._shared import ATHLETE_KEY, db_error_message, get_engine
+from pages._shared import ATHLETE_KEY, db_error_message, get_engine, show_table
 
 engine = get_engine()
 if engine is None:
@@ -40,9 +40,8 @@ if glances:
     st.subheader("Training at a glance")
     table = progress.roster_frame(glances)
     table["progress"] = [f"progress?athlete={g.athlete_id}" for g in glances]
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
+    show_table(table, width="stretch", decimals={"stability": 2}, column_config={
         "last session": st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
-        "stability": st.column_config.NumberColumn(format="%.2f"),
         "progress": st.column_config.LinkColumn(display_text="open"),
     })
     st.caption("Correct reps: the share of reps the models judged correct in the athlete's last "
@@ -70,10 +69,10 @@ if is_admin:
     users = access.list_users_as(engine, me.id)
     names = {u.id: f"{u.display_name} ({u.role.value}{', ' + u.email if u.email else ''})" for u in users}
     st.subheader("Users")
-    st.dataframe(pd.DataFrame([{
+    show_table(pd.DataFrame([{
         "id": u.id, "name": u.display_name, "e-mail": u.email or "", "role": u.role.value,
         "active": u.is_active, "can log in": u.has_login, "created": u.created_at,
-    } for u in users]), hide_index=True, width="stretch",
+    } for u in users]), width="stretch",
         column_config={"created": st.column_config.DatetimeColumn(format="YYYY-MM-DD")})
 
     with st.expander("Create a user", expanded=False):
@@ -114,9 +113,8 @@ if is_admin:
     trainers = [u for u in users if u.role in (Role.TRAINER, Role.ADMIN) and u.is_active]
     athletes_all = [u for u in users if u.role is Role.ATHLETE]
     links = access.assignments_as(engine, me.id)
-    st.dataframe(pd.DataFrame([{"trainer": names.get(t, t), "athlete": names.get(a, a)}
-                               for t, a in links], columns=["trainer", "athlete"]),
-                 hide_index=True, width="stretch")
+    show_table(pd.DataFrame([{"trainer": names.get(t, t), "athlete": names.get(a, a)}
+                             for t, a in links], columns=["trainer", "athlete"]), width="stretch")
     if trainers and athletes_all:
         c1, c2, c3 = st.columns([2, 2, 1])
         t_id = c1.selectbox("Trainer", [t.id for t in trainers], format_func=names.get, key="assign_t")
@@ -132,9 +130,8 @@ athletes = access.athletes_for(engine, me.id)
 if not is_admin:
     st.subheader("Athletes")
     if athletes:
-        st.dataframe(pd.DataFrame([{"name": a.display_name, "e-mail": a.email or "",
-                                    "can log in": a.has_login} for a in athletes]),
-                     hide_index=True, width="stretch")
+        show_table(pd.DataFrame([{"name": a.display_name, "e-mail": a.email or "",
+                                  "can log in": a.has_login} for a in athletes]), width="stretch")
     with st.form("new_athlete_form", clear_on_submit=True):
         st.caption("Add an athlete (an e-mail and password give them their own login).")
         c1, c2, c3 = st.columns(3)

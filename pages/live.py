@@ -28,6 +28,7 @@ from pages._shared import (
     exercise_choice,
     get_engine,
     link_to_session,
+    show_table,
 )
 from physio_core import report
 from physio_core.assess import Recognition, warm_up
@@ -134,7 +135,7 @@ def _panels(session: LiveSession) -> None:
     if snap.angles:
         rows = [{"angle": _pretty_angle(n), "now (°)": round(a.current), "min (°)": round(a.min),
                  "max (°)": round(a.max)} for n, a in snap.angles.items()]
-        st.dataframe(rows, hide_index=True, width="stretch")
+        show_table(rows, width="stretch")
     if snap.chart_times:
         st.plotly_chart(_angle_chart(snap), width="stretch", key="live_chart")
     elif snap.frames_processed == 0:

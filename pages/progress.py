@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import current_athlete_id, link_to_session, require_engine, viewer_id
+from pages._shared import current_athlete_id, link_to_session, require_engine, show_table, viewer_id
 from physio_core import exports, progress, report
 
 
@@ -132,8 +132,9 @@ if angle_rows:
     st.plotly_chart(progress.rom_figure(ex_rows, angles, everything.targets, exercise=rom_exercise),
                     width="stretch", key="progress_rom")
     if angles:
-        st.dataframe(progress.rom_summary_table(
-            progress.rom_summary(ex_rows, angles, everything.targets, rom_exercise)), hide_index=True)
+        show_table(progress.rom_summary_table(progress.rom_summary(ex_rows, angles, everything.targets,
+                                                                   rom_exercise)),
+                   decimals=progress.ROM_TABLE_DECIMALS)
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Left / right asymmetry")
@@ -147,8 +148,9 @@ else:
     right = st.container()
 with right:
     st.subheader("Sessions")
-    st.dataframe(progress.sessions_frame(rows), hide_index=True, width="stretch",
-                 column_config={"date": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+    show_table(progress.sessions_frame(rows), width="stretch", labels=progress.SESSION_COLUMN_LABELS,
+               decimals=progress.SESSION_DECIMALS,
+               column_config={"date": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
     link_to_session(rows[-1].session_id, label=f"Open the latest session (#{rows[-1].session_id})")
     name = athlete.display_name if athlete else str(athlete_id)
     st.download_button(

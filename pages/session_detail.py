@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._session_actions import create_session_form, render_actions, show_notice
-from pages._shared import current_athlete_id, link_to_session, render_report, require_engine, viewer_id
+from pages._shared import (current_athlete_id, link_to_session, render_report, require_engine, show_table,
+                           viewer_id)
 from physio_core import progress
 from physio_core.report import pretty_exercise
 
@@ -57,7 +58,7 @@ def _against_previous(session) -> None:
         return
     with st.expander(f"Against the previous {pretty_exercise(this.exercise, short=True).lower()} "
                      f"session: #{before.session_id} on {before.date:%Y-%m-%d}", expanded=True):
-        st.dataframe(table, hide_index=True)
+        show_table(table)
         link_to_session(before.session_id, label=f"Open session #{before.session_id}")
 
 

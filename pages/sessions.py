@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._shared import current_athlete_id, link_to_session, require_engine, viewer_id
+from pages._shared import current_athlete_id, link_to_session, require_engine, show_table, viewer_id
 from physio_core.imu.io import IMU_BACKEND
 from physio_core.report import pretty_exercise
 
@@ -62,8 +62,8 @@ df = pd.DataFrame([{
     "status": "left running" if r.left_running() else str(getattr(r.status, "value", r.status)),
     "source": r.source,
 } for r in rows])
-st.dataframe(
-    df, hide_index=True, width="stretch",
+show_table(
+    df, width="stretch", decimals={"duration (s)": 1},
     column_config={
         "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm"),
         "person found": st.column_config.ProgressColumn("person found", min_value=0, max_value=100,

@@ -19,7 +19,8 @@ import html
 import io
 import json
 import math
-from collections.abc import Callable, Sequence
+import numbers
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -282,14 +283,22 @@ ul.fb li.trainer { font-weight: 600; } .warn { color: #a15c00; }
 """
 
 
-def _table(df: pd.DataFrame, left: Sequence[str] = ()) -> str:
+def _table(df: pd.DataFrame, left: Sequence[str] = (), decimals: Mapping[str, int] | None = None) -> str:
+    """An HTML table: ``left`` columns aligned left, numbers with their column's ``decimals`` (a
+    float elsewhere: one), "–" where a value is missing, as on the pages."""
     head = "".join(f'<th class="{"l" if c in left else ""}">{html.escape(str(c))}</th>' for c in df.columns)
+    decimals = decimals or {}
     body = []
     for row in df.itertuples(index=False):
         cells = []
         for c, v in zip(df.columns, row):
-            text = "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else (
-                f"{v:.1f}" if isinstance(v, float) else str(v))
+            number = isinstance(v, numbers.Real) and not isinstance(v, bool)
+            if v is None or (number and not math.isfinite(v)):
+                text = "–"
+            elif number and (c in decimals or isinstance(v, float)):
+                text = f"{v:.{decimals.get(c, 1)}f}"
+            else:
+                text = str(v)
             cells.append(f'<td class="{"l" if c in left else ""}">{html.escape(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -390,7 +399,8 @@ def html_report(
         parts.append(f"<h2>{html.escape(heading)}</h2><div class='chart'>{chart(fig)}</div>")
 
     parts.append(f"<h2>Repetitions ({result.rep_count})</h2>")
-    parts.append(_table(_reps_for_print(result), left=("angle", "verdict", "reason"))
+    parts.append(_table(_reps_for_print(result), left=("angle", "verdict", "reason"),
+                        decimals=report.REPS_VIEW_DECIMALS)
                  if result.reps else "<p>No repetition was counted.</p>")
 
     # the reps the models judged incorrect, each at the frame where it is farthest from its correction
@@ -497,7 +507,8 @@ def progress_report_html(
         parts.append(f"<h2>Range of motion vs target · {html.escape(name)}</h2><div class='chart'>"
                      f"{chart(progress.rom_figure(ex_rows, angles, targets, exercise=rom_exercise))}</div>")
         parts.append(_table(progress.rom_summary_table(
-            progress.rom_summary(ex_rows, angles, targets, rom_exercise)), left=("angle", "target reached")))
+            progress.rom_summary(ex_rows, angles, targets, rom_exercise)), left=("angle", "target reached"),
+            decimals=progress.ROM_TABLE_DECIMALS))
         asym = progress.asymmetry_figure(ex_rows)
         if asym.data:
             parts.append(f"<h2>Left / right asymmetry · {html.escape(name)}</h2>"
@@ -507,12 +518,10 @@ def progress_report_html(
 
     table = progress.sessions_frame(rows)
     table["date"] = [f"{d:%Y-%m-%d %H:%M}" for d in table["date"]]
-    for col in ("stability", "balance", "injury_risk"):
-        table[col] = [_score(v) for v in table[col]]
-    table["correct_reps_pct"] = ["–" if pd.isna(v) else f"{v:.0f}" for v in table["correct_reps_pct"]]
-    table = table.rename(columns={"duration_s": "duration (s)", "mean_rep_rom_deg": "mean rep range (°)",
-                                  "correct_reps_pct": "correct reps (%)", "injury_risk": "injury risk"})
-    parts.append(f"<h2>Sessions ({len(rows)})</h2>" + _table(table, left=("date", "exercise", "source")))
+    labels = progress.SESSION_COLUMN_LABELS
+    decimals = {labels.get(c, c): n for c, n in progress.SESSION_DECIMALS.items()}
+    parts.append(f"<h2>Sessions ({len(rows)})</h2>" + _table(table.rename(columns=labels),
+                                                          left=("date", "exercise", "source"), decimals=decimals))
     parts.append("<p class='meta'>Made with PhysioTrack.</p></body></html>")
     return "\n".join(parts).encode("utf-8")
 

@@ -126,6 +126,9 @@ def rom_summary(rows: Sequence[ProgressRow], angles: Sequence[str],
                                        "change_deg", "target_deg", "reached_in_session"])
 
 
+ROM_TABLE_DECIMALS = {"first (°)": 1, "latest (°)": 1, "best (°)": 1, "target (°)": 1}
+
+
 def rom_summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     """``rom_summary`` as the page and the printed report show it."""
     reached = []
@@ -172,6 +175,14 @@ def asymmetry_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
                          "asymmetry_pct": 100.0 * (lv - rv) / ((lv + rv) / 2)})
     return pd.DataFrame(recs, columns=["session_id", "date", "exercise", "joint", "left_deg",
                                        "right_deg", "asymmetry_pct"])
+
+
+# the headers sessions_frame's columns are shown under (page and printed report) and the decimals
+# of its numbers; the frame keeps its own keys
+SESSION_COLUMN_LABELS = {"duration_s": "duration (s)", "mean_rep_rom_deg": "mean rep range (°)",
+                         "correct_reps_pct": "correct reps (%)", "injury_risk": "injury risk"}
+SESSION_DECIMALS = {"duration_s": 1, "mean_rep_rom_deg": 1, "correct_reps_pct": 0, "stability": 2,
+                    "balance": 2, "injury_risk": 2}
 
 
 def sessions_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:

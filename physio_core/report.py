@@ -140,16 +140,23 @@ def reps_table(reps: Sequence[Rep], assessments: Sequence[dict] = ()) -> pd.Data
     return df
 
 
+# decimals of the numbers of the rep tables, on the page and in the printed report: a table that
+# writes 1.3 above 10.97 reads as if the first were less precise
+REPS_VIEW_DECIMALS = {"start (s)": 2, "duration (s)": 2, "range (°)": 1, "stability": 2, "injury risk": 2}
+IMU_REPS_VIEW_DECIMALS = {"start (s)": 2, "duration (s)": 2, "peak at (s)": 2, "amplitude (g)": 2}
+
+
 def reps_view_table(reps: Sequence[Rep], assessments: Sequence[dict] = ()) -> pd.DataFrame:
     """``reps_table`` as the report pages and the printable report show it: readable headers and
-    names, scores to two decimals, the verdict with its confidence ("incorrect (51%)"); the CSV
-    and JSON exports keep ``reps_table``'s own columns."""
+    names, the verdict with its confidence ("incorrect (51%)"), scores as numbers (NaN: not
+    scored) that ``REPS_VIEW_DECIMALS`` says how to write; the CSV and JSON exports keep
+    ``reps_table``'s own columns."""
     df = reps_table(reps, assessments)
     out = pd.DataFrame({"rep": df["rep"], "start (s)": df["start_s"], "duration (s)": df["duration_s"],
                         "angle": [pretty_angle(a) for a in df["angle"]], "range (°)": df["rom_deg"]})
     if assessments:
-        def score(v) -> str:
-            return "–" if v is None or not np.isfinite(v) else f"{v:.2f}"
+        def score(v) -> float:
+            return np.nan if v is None else float(v)
 
         # what the classifier saw in the rep, also when the user named the exercise
         out["recognised as"] = [pretty_exercise(e, short=True) if isinstance(e, str) else "–" for e in df["exercise"]]
@@ -166,7 +173,7 @@ def imu_reps_view_table(reps: Sequence[dict]) -> pd.DataFrame:
     cols = {"index": "rep", "start_s": "start (s)", "duration_s": "duration (s)", "peak_s": "peak at (s)",
             "amplitude_g": "amplitude (g)"}
     df = pd.DataFrame(list(reps), columns=list(cols)).rename(columns=cols)
-    return df.round({"start (s)": 2, "duration (s)": 2, "peak at (s)": 2, "amplitude (g)": 2})
+    return df.round(IMU_REPS_VIEW_DECIMALS)
 
 
 def _reps_timing_table(reps: Sequence[Rep]) -> pd.DataFrame:

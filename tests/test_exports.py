@@ -121,7 +121,8 @@ def test_stored_session_exports_include_notes_feedback_and_charts(db_engine, res
     assert "Trainer: Rep 2: push the knees out" in page and "left knee caves on rep 2" in page
     reps_html = page.split("<h2>Repetitions")[1].split("</table>")[0]
     assert reps_html.count("<tr>") == 1 + stored.rep_count
-    for rep in stored.reps:
+    for rep in stored.reps:  # each column to its own decimals, as on the page
+        assert f"<td class=\"\">{rep.start_s:.2f}</td>" in reps_html
         assert f"<td class=\"\">{rep.rom_deg:.1f}</td>" in reps_html
     assert "@media print" in page
 

@@ -7,6 +7,10 @@ analyse, report, save, then reads the session back on the detail / sessions / pr
 from __future__ import annotations
 
 import io
+import json
+import math
+import numbers
+import re
 from pathlib import Path
 
 import av
@@ -60,6 +64,27 @@ def add_athlete(at: AppTest, name: str) -> None:
 
 def elements(at: AppTest, kind: str) -> list:
     return list(at.get(kind))
+
+
+def shown_table(element) -> dict[str, list[str]]:
+    """An st.dataframe as the browser writes it: under its column config's labels, numbers in
+    their column's format (else Python's shortest form, as Streamlit's), a missing value as the
+    table's placeholder (Streamlit's own: "None")."""
+    config = json.loads(element.proto.columns or "{}")
+    missing = element.proto.placeholder if element.proto.HasField("placeholder") else "None"
+    out = {}
+    for col, values in element.value.items():
+        fmt = config.get(col, {}).get("type_config", {}).get("format") or ""
+
+        def text(v):
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                return missing
+            if fmt.startswith("%") and isinstance(v, numbers.Real) and not isinstance(v, bool):
+                return fmt % v
+            return str(v)
+
+        out[config.get(col, {}).get("label") or col] = [text(v) for v in values]
+    return out
 
 
 def upload_and_analyse(at: AppTest, name: str, data: bytes) -> None:
@@ -344,6 +369,14 @@ def test_stored_sessions_detail_and_progress(app_env, make_uiprmd_session_result
     # the range-of-motion summary: one row per angle drawn, over both sessions
     assert len(rom) == len(at.multiselect(key="progress_angles_deep_squat").value) >= 1
     assert (rom["sessions"] == 2).all()
+    # as the browser writes them: "–" where there is no target and no score, readable headers,
+    # a column's numbers to the same decimals
+    rom, sessions = (shown_table(d) for d in at.dataframe)
+    one_decimal = re.compile(r"^\d+\.\d$")
+    assert set(rom["target (°)"]) == {"–"} and all(one_decimal.match(v) for v in rom["best (°)"])
+    assert not any("_" in header for header in sessions), list(sessions)
+    assert set(sessions["injury risk"]) == {"–"}
+    assert all(one_decimal.match(v) for v in sessions["duration (s)"] + sessions["mean rep range (°)"])
 
 
 def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_result):
@@ -373,7 +406,10 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     assert table["rep"].tolist() == [r.index for r in result.reps]
     assert table["verdict"].tolist() == [f"{by_rep[k]['mistake']} ({by_rep[k]['mistake_confidence']:.0%})"
                                          for k in table["rep"]]
-    assert table["injury risk"].tolist() == [f"{by_rep[k]['injury_risk']:.2f}" for k in table["rep"]]
+    shown = shown_table(next(d for d in at.dataframe if "verdict" in d.value.columns))
+    assert shown["injury risk"] == [f"{by_rep[k]['injury_risk']:.2f}" for k in table["rep"]]
+    assert shown["start (s)"] == [f"{r.start_s:.2f}" for r in result.reps]
+    assert shown["range (°)"] == [f"{r.rom_deg:.1f}" for r in result.reps]
     # per-rep picker + the corrected pose beside the athlete's: 3D, angles, reps, correction
     bad = next(a["rep"] for a in result.rep_assessments if a["mistake"] == "incorrect")
     at.selectbox(key=f"session{sid}_corr_rep").set_value(bad)

@@ -200,6 +200,10 @@ def test_progress_report_prints_the_pages_numbers(seeded):
     assert doc.count("class='chart'") == 5
     sessions = doc[doc.index("<h2>Sessions (9)</h2>"):]
     assert sessions.count("<tr>") == 1 + 9
+    for r in data.rows:  # the page's headers and decimals
+        assert f'<td class="">{r.mean_rep_rom_deg:.1f}</td><td class="">{100 * r.correct_share:.0f}</td>' \
+               f'<td class="">{r.stability_score:.2f}</td>' in sessions
+    assert "<th class=\"\">mean rep range (°)</th>" in sessions
     squats = [r for r in data.rows if r.exercise == "deep_squat"]
     reached = progress.rom_summary(squats, ["knee_angle_r"], data.targets, "deep_squat")["reached_in_session"][0]
     assert f"yes, session #{reached}" in doc
