@@ -143,7 +143,11 @@ def rom_summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "angle": [pretty_angle(a) for a in summary["angle"]], "sessions": summary["sessions"],
         "first (°)": summary["first_deg"].round(1), "latest (°)": summary["latest_deg"].round(1),
-        "best (°)": summary["best_deg"].round(1), "change (°)": [signed_change(v, 1) for v in summary["change_deg"]],
+        # the change of the numbers as written beside it (101.8 after 106.8 is -5.0, whatever the
+        # second decimals)
+        "best (°)": summary["best_deg"].round(1),
+        "change (°)": [signed_change(round(b, 1) - round(a, 1), 1)
+                       for a, b in zip(summary["first_deg"], summary["latest_deg"])],
         "target (°)": summary["target_deg"], "target reached": reached,
     })
 
@@ -255,7 +259,8 @@ def previous_session(rows: Sequence[ProgressRow], this: ProgressRow) -> Progress
 
 def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int = 4) -> pd.DataFrame:
     """``this`` session against ``before``, one row per measure both have: reps, mean rep range,
-    correct reps, the scores, and the range of the angles that moved most in ``this``."""
+    correct reps, the scores, and the range of the angles that moved most in ``this``. The change
+    is that of the numbers as written: 123° against 123° is "±0°", not the "+1°" of 123.4 - 122.6."""
     def fmt(v: float, unit: str, digits: int) -> str:
         return f"{v:.{digits}f}{unit}"
 
@@ -263,7 +268,7 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
         ("reps", this.reps, before.reps, "", 0),
         ("mean rep range", this.mean_rep_rom_deg, before.mean_rep_rom_deg, "°", 0),
         ("correct reps", None if this.correct_share is None else 100 * this.correct_share,
-         None if before.correct_share is None else 100 * before.correct_share, " %", 0),
+         None if before.correct_share is None else 100 * before.correct_share, "%", 0),
         ("stability", this.stability_score, before.stability_score, "", 2),
         ("balance", this.balance_score, before.balance_score, "", 2),
         ("injury risk", this.injury_risk, before.injury_risk, "", 2),
@@ -274,10 +279,10 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
     for name, now, then, unit, digits in measures:
         if not (_ok(now) and _ok(then)):
             continue
-        change = now - then
+        change = round(now, digits) - round(then, digits)
         recs.append({"measure": name, "this session": fmt(now, unit, digits),
                      "previous": fmt(then, unit, digits),
-                     "change": signed_change(change, digits, " pts" if unit == " %" else unit)})
+                     "change": signed_change(change, digits, " pts" if unit == "%" else unit)})
     return pd.DataFrame(recs, columns=["measure", "this session", "previous", "change"])
 
 

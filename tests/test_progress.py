@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -178,11 +180,13 @@ def test_rom_summary_says_when_each_target_was_reached(seeded):
 def test_rom_summary_table_wording():
     summary = pd.DataFrame({
         "angle": ["knee_angle_r", "hip_flexion_r", "elbow_flexion_r"], "sessions": [3, 3, 2],
-        "first_deg": [90.0, 70.0, 40.0], "latest_deg": [101.44, 119.8, 40.04], "best_deg": [101.44, 119.8, 41.0],
-        "change_deg": [11.44, 49.8, 0.04], "target_deg": [120.0, 120.0, None],
+        "first_deg": [90.06, 70.0, 40.0], "latest_deg": [101.44, 119.8, 40.04], "best_deg": [101.44, 119.8, 41.0],
+        "change_deg": [11.38, 49.8, 0.04], "target_deg": [120.0, 120.0, None],
         "reached_in_session": [None, None, None]})
     table = progress.rom_summary_table(summary).set_index("angle")
-    assert list(table["change (°)"]) == ["+11.4", "+49.8", "±0.0"]
+    # the change of the numbers as written: 101.4 after 90.1, not the +11.38 of their decimals
+    assert list(table["first (°)"]) == [90.1, 70.0, 40.0]
+    assert list(table["change (°)"]) == ["+11.3", "+49.8", "±0.0"]
     # a shortfall under a degree is not written "0° short"
     assert list(table["target reached"]) == ["not yet (19° short)", "not yet (0.2° short)", "no target"]
 
@@ -260,11 +264,18 @@ def test_a_session_against_the_previous_one_of_its_exercise(seeded):
     assert progress.previous_session(rows, hurdles[1]) is hurdles[0]
     assert progress.previous_session(rows, squats[0]) is None
     table = progress.compare_sessions(squats[2], squats[1]).set_index("measure")
-    assert table.loc["correct reps"].tolist() == ["100 %", "0 %", "+100 pts"]
+    assert table.loc["correct reps"].tolist() == ["100%", "0%", "+100 pts"]
     knee = table.loc["range: Knee angle (R)"]
     assert knee["this session"] == f"{squats[2].rom_deg['knee_angle_r']:.0f}°"
-    assert knee["change"] == f"{squats[2].rom_deg['knee_angle_r'] - squats[1].rom_deg['knee_angle_r']:+.0f}°"
-    assert table.loc["stability", "change"] == f"{squats[2].stability_score - squats[1].stability_score:+.2f}"
+    # every change is the difference of the two numbers as written beside it
+    for measure, (now, then, change) in table.iterrows():
+        number = re.compile(r"[+-]?\d+(?:\.\d+)?")
+        now, then = (float(number.search(v)[0]) for v in (now, then))
+        assert float(number.search(change.replace("±", ""))[0]) == pytest.approx(now - then), measure
+    # numbers that round to the same degree differ by nothing, not by the "+1°" of their decimals
+    a, b = replace(squats[2], mean_rep_rom_deg=123.4), replace(squats[1], mean_rep_rom_deg=122.6)
+    assert progress.compare_sessions(a, b).set_index("measure").loc["mean rep range"].tolist() == \
+        ["123°", "123°", "±0°"]
 
 
 def test_progress_rows_match_the_table(seeded):
