@@ -13,6 +13,7 @@ from pages._shared import show_table
 from physio_core import exports, report
 from physio_core.store import AccessDenied, FeedbackKind, NotFound, Role, SessionStatus, StorageUnavailable
 from physio_core.store import access, codec
+from physio_core.store.models import utcnow
 
 NOTICE = "session_notice"
 _ERRORS = (AccessDenied, NotFound, ValueError, StorageUnavailable)
@@ -97,6 +98,11 @@ def _end_and_analyse(engine, viewer_id: int, detail) -> None:
     s = detail.session
     st.subheader("End and analyse")
     st.caption("Ends the recording and computes the angles and repetitions from the stored pose.")
+    if s.receiving():
+        ago = max(0.0, (utcnow() - s.last_data_at).total_seconds())
+        st.warning(f"A live page is still recording this session: its last frames came in {ago:.0f} s "
+                   "ago. Press **STOP** on that page to file the whole session. Ending it here files "
+                   "only the frames that have come in so far.", icon=":material/videocam:")
     if st.button("End and analyse", type="primary", key="end_analyse"):
         try:
             result = None

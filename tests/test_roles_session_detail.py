@@ -80,7 +80,8 @@ def test_end_and_analyse_reads_the_rate_the_frames_came_at(seeded, make_uiprmd_s
 def test_a_live_session_left_without_stop_says_so(seeded, make_uiprmd_session_result):
     """An active session whose last chunk of frames came in an hour ago was left without STOP:
     its page says so and points to End and analyse, and the Sessions list marks it "left
-    running". One whose frames are still coming in does not, nor one that never got a frame."""
+    running". One whose frames are still coming in does not, nor one that never got a frame; the
+    first warns that a live page is still recording it."""
     from datetime import timedelta
 
     import sqlalchemy as sa
@@ -97,13 +98,17 @@ def test_a_live_session_left_without_stop_says_so(seeded, make_uiprmd_session_re
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE sensor_data SET created_at = :t WHERE session_id = :s"),
                      {"t": utcnow() - timedelta(minutes=61), "s": sid["left"]})
-    shown = {}
+    shown, recording = {}, {}
     for name, i in sid.items():
         at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=i))
         shown[name] = [w.value for w in at.warning if "has not ended" in w.value]
+        recording[name] = [w.value for w in at.warning if "still recording" in w.value]
     assert len(shown["left"]) == 1 and "(61 min ago)" in shown["left"][0]
     assert "**End and analyse**" in shown["left"][0]
     assert shown["running"] == [] and shown["created"] == []
+    # the one whose frames are coming in: End and analyse here would file only part of it
+    assert len(recording["running"]) == 1 and "Press **STOP** on that page" in recording["running"][0]
+    assert recording["left"] == [] and recording["created"] == []
 
     at = as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], page=str(ROOT / "pages" / "sessions.py"))
     table = run(at).dataframe[0].value.set_index("id")["status"]

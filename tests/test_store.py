@@ -309,6 +309,8 @@ def test_a_live_session_whose_chunks_stopped_is_left_running(db_engine, uiprmd_s
     assert abs((left.last_data_at - an_hour_ago).total_seconds()) < 1
     assert {name: rows[i].left_running() for name, i in sid.items()} == {
         "left": True, "running": False, "empty": False, "ended": False}
+    assert {name: rows[i].receiving() for name, i in sid.items()} == {
+        "left": False, "running": True, "empty": False, "ended": False}
     assert rows[sid["empty"]].last_data_at is None
     assert not left.left_running(now=an_hour_ago + timedelta(seconds=90))
     detail = get_session_detail(db_engine, sid["left"]).session

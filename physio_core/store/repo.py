@@ -113,6 +113,11 @@ class SessionRow:
             return False
         return (now or utcnow()) - self.last_data_at >= LEFT_RUNNING_AFTER
 
+    def receiving(self, now: datetime | None = None) -> bool:
+        """An active session whose data is still coming in: a live page is recording it."""
+        return (self.status is SessionStatus.ACTIVE and self.last_data_at is not None
+                and not self.left_running(now))
+
 
 @dataclass(frozen=True)
 class MetricsOut:
