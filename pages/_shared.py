@@ -355,7 +355,7 @@ def render_report(
                            width="large", help="Why the injury risk is what it is")})
             b.plotly_chart(report.reps_figure(result.reps, result.rep_assessments), key=f"{key}_reps_chart",
                            width="stretch")
-            with a:  # picking a rep or moving its frame reruns this view alone, as the scrubber
+            with a:  # picking a rep reruns this view alone, as the scrubber
                 st.fragment(_correction_view)(result, key)
         else:
             show_table(report.reps_view_table(result.reps), where=a, width="stretch",
@@ -453,8 +453,8 @@ def _assessment_summary(result: SessionResult) -> None:
 
 
 def _correction_view(result: SessionResult, key: str) -> None:
-    """One assessed rep: its mistake label and reason, and a frame of the athlete (red) over the
-    models' corrected pose (green)."""
+    """One assessed rep: its mistake label and reason, and the rep replayed in 3D, the athlete
+    (red) over the models' corrected pose (green)."""
     by_rep = {a["rep"]: a for a in result.rep_assessments}
     reps = {r.index: r for r in result.reps if r.index in by_rep}
     if not reps:
@@ -475,11 +475,7 @@ def _correction_view(result: SessionResult, key: str) -> None:
             st.caption("Not judged: the models judge the reps of the ten movements they know. "
                        "Pick the exercise and analyse again to judge these reps.")
         return
-    n = len(fixed)
-    k = st.slider("Frame of the rep", 0, n - 1, report.worst_correction_frame(result.pose, rep, fixed),
-                  key=f"{key}_corr_frame", help="Opens where you are farthest from the correction")
-    frame = min(rep.start_frame + k, len(result.pose) - 1)
-    st.plotly_chart(
-        report.correction_figure(result.pose.joints[frame], fixed.joints[k],
-                                 title=f"Rep #{idx}: you (red) vs correction (green)"),
-        key=f"{key}_corr_3d", width="stretch")
+    st.plotly_chart(report.rep_correction_figure(result.pose, rep, fixed,
+                                                 title=f"Rep #{idx}: you (red) vs correction (green)"),
+                    key=f"{key}_corr_3d", width="stretch")
+    st.caption("Opens where you are farthest from the correction; ▶ Play replays the rep.")

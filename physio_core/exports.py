@@ -313,7 +313,7 @@ def _chart_writer(include_plotlyjs: bool | str) -> Callable[..., str]:
         nonlocal first
         fig.update_layout(width=width)
         div = pio.to_html(fig, full_html=False, include_plotlyjs=include_plotlyjs if first else False,
-                          config={"displayModeBar": False, "staticPlot": False})
+                          config={"displayModeBar": False, "staticPlot": False}, auto_play=False)
         first = False
         return div
 
@@ -410,15 +410,14 @@ def html_report(
     shown = [i for i in wrong if i in reps_by_index][:MAX_CORRECTIONS_SHOWN]
     if shown:
         parts.append("<h2>Corrections</h2><p class='meta'>You in red (thicker where more than 8 cm "
-                     "from the correction), the models' corrected pose in green"
+                     "from the correction), the models' corrected pose in green, each rep where it is "
+                     "farthest from its correction (▶ Play replays it)"
                      + (f"; the first {len(shown)} of {len(wrong)} reps judged incorrect" if len(wrong) > len(shown)
                         else "") + ".</p><div class='corrections'>")
         for i in shown:
-            rep, fixed = reps_by_index[i], result.corrected_poses[i]
-            k = report.worst_correction_frame(result.pose, rep, fixed)
-            frame = rep.start_frame + k
-            fig = report.correction_figure(result.pose.joints[frame], fixed.joints[k], height=380,
-                                           title=f"Rep #{i} at {result.pose.times[frame]:.1f} s")
+            rep = reps_by_index[i]
+            fig = report.rep_correction_figure(result.pose, rep, result.corrected_poses[i], height=440,
+                                               title=f"Rep #{i} ({rep.start_s:.1f}–{rep.end_s:.1f} s)")
             parts.append(f"<div class='chart'>{chart(fig, 460)}</div>")
         parts.append("</div>")
 

@@ -325,24 +325,63 @@ ATHLETE_COLOUR = "#e74c3c"
 CORRECTED_COLOUR = "#27ae60"
 
 
-def _bone_trace(p: np.ndarray, colour: str, name: str, highlight: np.ndarray | None = None
-                ) -> list[go.Scatter3d]:
-    """Bones of one pose as one line trace (plot axes as in skeleton_figure); with
-    ``highlight`` (bool per joint) the bones ending in a highlighted joint are drawn thicker."""
+def _bones_xyz(p: np.ndarray, keep: np.ndarray | None = None) -> tuple[list, list, list]:
+    """Plot coordinates (as in skeleton_figure) of the bones of one pose, None between bones;
+    ``keep`` (bool per joint): only the bones ending in a kept joint."""
     ok = np.isfinite(p).all(axis=1)
-    traces = []
-    for thick in ((False, True) if highlight is not None else (False,)):
-        xs, ys, zs = [], [], []
-        for a, b in BONES:
-            if ok[a] and ok[b] and (highlight is None or bool(highlight[b]) == thick):
-                for j in (a, b):
-                    xs.append(p[j, 0]); ys.append(p[j, 2]); zs.append(p[j, 1])
-                xs.append(None); ys.append(None); zs.append(None)
-        if xs:
-            traces.append(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", name=name, hoverinfo="skip",
-                                       line=dict(color=colour, width=11 if thick else 6),
-                                       showlegend=not thick))
-    return traces
+    q = np.round(p, 3).tolist()  # to the millimetre, as stored: an animation's frames add up
+    xs, ys, zs = [], [], []
+    for a, b in BONES:
+        if ok[a] and ok[b] and (keep is None or keep[b]):
+            for j in (a, b):
+                xs.append(q[j][0]); ys.append(q[j][2]); zs.append(q[j][1])
+            xs.append(None); ys.append(None); zs.append(None)
+    return xs, ys, zs
+
+
+def _correction_traces(athlete: np.ndarray, corrected: np.ndarray, tolerance_m: float) -> list[go.Scatter3d]:
+    """The correction view of one frame, always these four traces (an animation's frames update
+    them by position, so none may be left out): the correction in green, the athlete in red,
+    thicker red for the bones into a joint more than ``tolerance_m`` from the correction, and
+    those joints as markers (hover: how far off)."""
+    a = np.asarray(athlete, dtype=float).reshape(N_JOINTS, 3)
+    c = np.asarray(corrected, dtype=float).reshape(N_JOINTS, 3)
+    off = np.linalg.norm(a - c, axis=1)
+    wrong = np.isfinite(off) & (off > tolerance_m)
+    idx = np.flatnonzero(wrong)
+
+    def bones(p, keep, colour, name, width, legend):
+        x, y, z = _bones_xyz(p, keep)
+        return go.Scatter3d(x=x, y=y, z=z, mode="lines", name=name, hoverinfo="skip",
+                            line=dict(color=colour, width=width), showlegend=legend)
+
+    return [
+        bones(c, None, CORRECTED_COLOUR, "correction", 6, True),
+        bones(a, ~wrong, ATHLETE_COLOUR, "athlete", 6, True),
+        bones(a, wrong, ATHLETE_COLOUR, "athlete", 11, False),
+        go.Scatter3d(x=a[idx, 0], y=a[idx, 2], z=a[idx, 1], mode="markers", showlegend=False,
+                     marker=dict(size=5, color=ATHLETE_COLOUR),
+                     text=[f"{JOINT_NAMES[i]}: {off[i] * 100:.0f} cm off" for i in idx],
+                     hovertemplate="%{text}<extra></extra>"),
+    ]
+
+
+def _correction_layout(fig: go.Figure, heights: np.ndarray, title: str | None, height: int) -> None:
+    """Axes and box of the correction views: ``skeleton_figure``'s, tall enough for every
+    joint height in ``heights`` (m)."""
+    seen = heights[np.isfinite(heights)]
+    lo, hi = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
+    fig.update_layout(
+        height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
+        legend=dict(orientation="h", y=0.02),
+        scene=dict(
+            xaxis=dict(title="left (m)", range=[-1.0, 1.0]),
+            yaxis=dict(title="forward (m)", range=[-1.0, 1.0]),
+            zaxis=dict(title="up (m)", range=_z_range(lo, hi)),
+            aspectmode="manual", aspectratio=_aspect(lo, hi),
+            camera=_CAMERA,
+        ),
+    )
 
 
 def correction_figure(
@@ -356,35 +395,66 @@ def correction_figure(
     """3D view of one frame of a rep: the athlete in red (thicker where a joint is more than
     ``tolerance_m`` from the correction) and the corrected pose in green, same axes and box as
     ``skeleton_figure``."""
-    a = np.asarray(athlete, dtype=float).reshape(N_JOINTS, 3)
-    c = np.asarray(corrected, dtype=float).reshape(N_JOINTS, 3)
-    off = np.linalg.norm(a - c, axis=1)
-    wrong = np.isfinite(off) & (off > tolerance_m)
-    fig = go.Figure(_bone_trace(c, CORRECTED_COLOUR, "correction")
-                    + _bone_trace(a, ATHLETE_COLOUR, "athlete", wrong))
-    idx = np.flatnonzero(wrong)
-    if idx.size:
-        fig.add_trace(go.Scatter3d(
-            x=a[idx, 0], y=a[idx, 2], z=a[idx, 1], mode="markers", showlegend=False,
-            marker=dict(size=5, color=ATHLETE_COLOUR),
-            text=[f"{JOINT_NAMES[i]}: {off[i] * 100:.0f} cm off" for i in idx],
-            hovertemplate="%{text}<extra></extra>",
-        ))
-    both = np.vstack([a, c])
-    lo = float(np.nanmin(both[:, 1])) if np.isfinite(both[:, 1]).any() else -1.0
-    hi = float(np.nanmax(both[:, 1])) if np.isfinite(both[:, 1]).any() else 1.0
+    fig = go.Figure(_correction_traces(athlete, corrected, tolerance_m))
+    both = np.vstack([np.reshape(athlete, (N_JOINTS, 3)), np.reshape(corrected, (N_JOINTS, 3))])
+    _correction_layout(fig, both[:, 1], title, height)
+    return fig
+
+
+def correction_animation(
+    athlete: np.ndarray,
+    corrected: np.ndarray,
+    times: np.ndarray,
+    *,
+    start: int = 0,
+    title: str | None = None,
+    tolerance_m: float = 0.08,
+    height: int = 460,
+) -> go.Figure:
+    """The whole rep in the correction view: (n, N_JOINTS, 3) athlete and corrected poses at
+    ``times`` (s), one animation frame each, played in the browser (Play / Pause and a time
+    slider under the view; no round trip to the server). It opens on frame ``start`` (the
+    worst, say) and plays at the recording's speed. The box holds every frame, so that it does
+    not change size while playing."""
+    a = np.asarray(athlete, dtype=float).reshape(-1, N_JOINTS, 3)
+    c = np.asarray(corrected, dtype=float).reshape(-1, N_JOINTS, 3)
+    n = min(len(a), len(c), len(times))
+    if n == 0:
+        raise ValueError("a correction animation needs at least one frame")
+    start = int(np.clip(start, 0, n - 1))
+    t = np.asarray(times[:n], dtype=float) - float(times[0])
+    names = [f"{v:.2f} s" for v in t]
+    frames = [go.Frame(data=_correction_traces(a[k], c[k], tolerance_m), name=names[k]) for k in range(n)]
+    fig = go.Figure(data=frames[start].data, frames=frames)
+    _correction_layout(fig, np.concatenate([a[:n, :, 1].ravel(), c[:n, :, 1].ravel()]), title, height)
+    step_ms = 1000.0 * float(np.median(np.diff(t))) if n > 1 else 33.0
+    # 3D traces cannot be tweened: each frame is redrawn, without transition
+    play = dict(frame=dict(duration=step_ms, redraw=True), transition=dict(duration=0),
+                fromcurrent=True, mode="immediate")
+    jump = dict(frame=dict(duration=0, redraw=True), transition=dict(duration=0), mode="immediate")
     fig.update_layout(
-        height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
-        legend=dict(orientation="h", y=0.02),
-        scene=dict(
-            xaxis=dict(title="left (m)", range=[-1.0, 1.0]),
-            yaxis=dict(title="forward (m)", range=[-1.0, 1.0]),
-            zaxis=dict(title="up (m)", range=_z_range(lo, hi)),
-            aspectmode="manual", aspectratio=_aspect(lo, hi),
-            camera=_CAMERA,
-        ),
+        margin=dict(l=0, r=0, t=30 if title else 0, b=70),
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0.0, xanchor="left", yanchor="top",
+                          pad=dict(t=45, r=10), showactive=False, buttons=[
+                              dict(label="▶ Play", method="animate", args=[None, play]),
+                              dict(label="❚❚ Pause", method="animate", args=[[None], jump])])],
+        # one step per frame: their labels would overlap, only the current one is written
+        sliders=[dict(active=start, x=0.3, len=0.7, y=0.0, yanchor="top", pad=dict(t=30), ticklen=0, minorticklen=0,
+                      font=dict(color="rgba(0,0,0,0)"),
+                      currentvalue=dict(prefix="rep time ", font=dict(size=12, color="#444")),
+                      steps=[dict(label=name, method="animate", args=[[name], jump]) for name in names])],
     )
     return fig
+
+
+def rep_correction_figure(pose: PoseSequence, rep: Rep, corrected: PoseSequence, *,
+                          title: str | None = None, height: int = 460) -> go.Figure:
+    """``correction_animation`` of one rep of ``pose`` against its correction, opening on the
+    frame that shows the mistake best (``worst_correction_frame``)."""
+    n = min(len(corrected), len(pose) - rep.start_frame)
+    frames = slice(rep.start_frame, rep.start_frame + n)
+    return correction_animation(pose.joints[frames], corrected.joints[:n], pose.times[frames],
+                                start=worst_correction_frame(pose, rep, corrected), title=title, height=height)
 
 
 def worst_correction_frame(pose: PoseSequence, rep: Rep, corrected: PoseSequence) -> int:

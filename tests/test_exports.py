@@ -158,7 +158,38 @@ def test_the_printable_report_holds_the_models_verdicts_and_corrections(assessed
         def off(j: int) -> float:
             return float(np.nanmean(np.linalg.norm(r.pose.joints[rep.start_frame + j] - fixed.joints[j], axis=1)))
         assert off(k) >= off(len(fixed) // 2)
-        assert f"Rep #{i} at {r.pose.times[rep.start_frame + k]:.1f} s" in corrections
+        assert json.dumps(f"Rep #{i} ({rep.start_s:.1f}–{rep.end_s:.1f} s)") in corrections
+    # each replays in the file without starting by itself: it opens (and prints) at that frame
+    shown = min(len(wrong), exports.MAX_CORRECTIONS_SHOWN)
+    assert "Plotly.animate" not in corrections and corrections.count(json.dumps("▶ Play")) == shown
+
+
+def test_a_rep_replays_against_its_correction(assessed_squat_result):
+    """The correction view of a rep judged incorrect holds every frame of the rep, athlete and
+    correction, in a box that fits them all, and opens where the two differ most."""
+    import plotly.graph_objects as go
+
+    from physio_core import report
+
+    r = assessed_squat_result
+    i = next(a["rep"] for a in r.rep_assessments if a["mistake"] == "incorrect")
+    rep, fixed = next(x for x in r.reps if x.index == i), r.corrected_poses[i]
+    fig = report.rep_correction_figure(r.pose, rep, fixed)
+    n = min(len(fixed), len(r.pose) - rep.start_frame)
+    assert len(fig.frames) == n and n > 30
+    k = report.worst_correction_frame(r.pose, rep, fixed)
+    assert fig.layout.sliders[0].active == k and fig.data == fig.frames[k].data
+    for j in (0, k, n - 1):  # each frame is that frame's two poses, as the one-frame view draws them
+        one = report.correction_figure(r.pose.joints[rep.start_frame + j], fixed.joints[j])
+        assert json.loads(go.Figure(fig.frames[j].data).to_json())["data"] == json.loads(one.to_json())["data"]
+    # the box holds the lowest and highest joint of every frame (plot z is the skeleton's up)
+    ups = np.concatenate([r.pose.joints[rep.start_frame:rep.start_frame + n, :, 1].ravel(), fixed.joints[:n, :, 1].ravel()])
+    lo, hi = fig.layout.scene.zaxis.range
+    assert lo <= np.nanmin(ups) and hi >= np.nanmax(ups)
+    # played at the recording's speed, frame by frame
+    play = fig.layout.updatemenus[0].buttons[0]
+    assert play.label == "▶ Play" and play.args[1]["frame"]["duration"] == pytest.approx(1000 / r.fps, rel=0.05)
+    assert [s.label for s in fig.layout.sliders[0].steps][:2] == ["0.00 s", f"{1 / r.fps:.2f} s"]
 
 
 def test_long_csv_values_round_like_six_significant_digits():
