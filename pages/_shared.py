@@ -459,7 +459,10 @@ def _correction_view(result: SessionResult, key: str) -> None:
     reps = {r.index: r for r in result.reps if r.index in by_rep}
     if not reps:
         return
-    idx = st.selectbox("Rep to inspect", list(reps), key=f"{key}_corr_rep",
+    order = list(reps)
+    wrong = [i for i in order if by_rep[i].get("mistake") == "incorrect"]
+    # opens on the first rep with a mistake: the one worth a look
+    idx = st.selectbox("Rep to inspect", order, index=order.index(wrong[0]) if wrong else 0, key=f"{key}_corr_rep",
                        format_func=lambda i: f"#{i} · {by_rep[i].get('mistake', 'not judged')}")
     a = by_rep[idx]
     if "mistake" in a:

@@ -43,6 +43,7 @@ if glances:
     show_table(table, width="stretch", decimals={"stability": 2}, column_config={
         "last session": st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
         "progress": st.column_config.LinkColumn(display_text="open"),
+        "change (pts)": st.column_config.NumberColumn(format="%+d"),  # a change: +50, -10
     })
     st.caption("Correct reps: the share of reps the models judged correct in the athlete's last "
                "judged session; its change is against their first session of that exercise. "

@@ -412,6 +412,11 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     assert shown["range (°)"] == [f"{r.rom_deg:.1f}" for r in result.reps]
     # per-rep picker + the corrected pose beside the athlete's: 3D, angles, reps, correction
     bad = next(a["rep"] for a in result.rep_assessments if a["mistake"] == "incorrect")
+    assert bad != result.reps[0].index  # the view opens on the first rep judged incorrect
+    assert at.selectbox(key=f"session{sid}_corr_rep").value == bad
+    at.selectbox(key=f"session{sid}_corr_rep").set_value(result.reps[0].index)
+    at.run()
+    assert any(m.value.startswith("**correct**") for m in at.markdown)
     at.selectbox(key=f"session{sid}_corr_rep").set_value(bad)
     at.run()
     assert not at.exception
