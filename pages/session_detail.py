@@ -43,21 +43,34 @@ def _left_running(row) -> None:
                "this page files it with its reps.")
 
 
-def _against_previous(session) -> None:
-    """This session against the athlete's previous one of the same exercise, if any."""
+def _against_earlier(session) -> None:
+    """This session against an earlier one of the same exercise: the previous one unless the
+    user picks another (the first, the baseline of a rehabilitation, say)."""
     try:
         rows = progress_for_athlete(engine, session.athlete_id, viewer_id=me)
     except (AccessDenied, StorageUnavailable):
         return
     this = next((r for r in rows if r.session_id == session.id), None)  # None: not ended yet
-    before = None if this is None else progress.previous_session(rows, this)
-    if before is None:
+    earlier = [] if this is None else progress.earlier_sessions(rows, this)
+    if not earlier:
         return
-    table = progress.compare_sessions(this, before)
-    if table.empty:
-        return
-    with st.expander(f"Against the previous {pretty_exercise(this.exercise, short=True).lower()} "
-                     f"session: #{before.session_id} on {before.date:%Y-%m-%d}", expanded=True):
+    exercise = pretty_exercise(this.exercise, short=True).lower()
+    with st.expander(f"Against earlier {exercise} sessions ({len(earlier)})", expanded=True):
+        def name(r) -> str:
+            which = " (previous)" if r is earlier[0] else " (first)" if r is earlier[-1] else ""
+            return f"#{r.session_id} on {r.date:%Y-%m-%d}{which}"
+
+        if len(earlier) > 1:
+            by_id = {r.session_id: r for r in earlier}
+            before = by_id[st.selectbox("Compare with", list(by_id), format_func=lambda i: name(by_id[i]),
+                                        key=f"versus_{session.id}")]
+        else:
+            before = earlier[0]
+            st.caption(f"Compared with {name(before)}.")
+        table = progress.compare_sessions(this, before, label=f"#{before.session_id}")
+        if table.empty:
+            st.caption("The two sessions have no measure in common.")
+            return
         show_table(table)
         link_to_session(before.session_id, label=f"Open session #{before.session_id}")
 
@@ -97,7 +110,7 @@ s = detail.session
 st.subheader(f"#{s.id} · {s.athlete_name} · {pretty_exercise(s.exercise)}")
 st.caption(f"{s.started_at:%Y-%m-%d %H:%M} · source {s.source or '–'} · "
            f"status {getattr(s.status, 'value', s.status)}" + (f" · {s.notes}" if s.notes else ""))
-_against_previous(s)
+_against_earlier(s)
 _left_running(detail.session)
 if detail.pose is None and codec.KIND_IMU in detail.data:
     from pages._imu_view import render_imu_report

@@ -249,18 +249,25 @@ def summary(rows: Sequence[ProgressRow]) -> Summary:
 # ------------------------------------------------------------------ one session against the one before
 
 
-def previous_session(rows: Sequence[ProgressRow], this: ProgressRow) -> ProgressRow | None:
-    """The athlete's last session before ``this`` of the same exercise, filmed or on the wrist
-    sensor as it was (``rows``: the athlete's sessions, oldest first, ``this`` among them)."""
+def earlier_sessions(rows: Sequence[ProgressRow], this: ProgressRow) -> list[ProgressRow]:
+    """The athlete's sessions before ``this`` of the same exercise, filmed or on the wrist
+    sensor as it was, newest first (``rows``: the athlete's sessions, oldest first, ``this``
+    among them)."""
     at = rows.index(this)
-    return next((r for r in reversed(rows[:at])
-                 if r.exercise == this.exercise and r.sensor_set == this.sensor_set), None)
+    return [r for r in reversed(rows[:at]) if r.exercise == this.exercise and r.sensor_set == this.sensor_set]
 
 
-def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int = 4) -> pd.DataFrame:
-    """``this`` session against ``before``, one row per measure both have: reps, mean rep range,
-    correct reps, the scores, and the range of the angles that moved most in ``this``. The change
-    is that of the numbers as written: 123° against 123° is "±0°", not the "+1°" of 123.4 - 122.6."""
+def previous_session(rows: Sequence[ProgressRow], this: ProgressRow) -> ProgressRow | None:
+    """The last of ``earlier_sessions``, None if there is none."""
+    return next(iter(earlier_sessions(rows, this)), None)
+
+
+def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int = 4,
+                     label: str = "previous") -> pd.DataFrame:
+    """``this`` session against ``before`` (its column headed ``label``), one row per measure
+    both have: reps, mean rep range, correct reps, the scores, and the range of the angles that
+    moved most in ``this``. The change is that of the numbers as written: 123° against 123° is
+    "±0°", not the "+1°" of 123.4 - 122.6."""
     def fmt(v: float, unit: str, digits: int) -> str:
         return f"{v:.{digits}f}{unit}"
 
@@ -281,9 +288,9 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
             continue
         change = round(now, digits) - round(then, digits)
         recs.append({"measure": name, "this session": fmt(now, unit, digits),
-                     "previous": fmt(then, unit, digits),
+                     label: fmt(then, unit, digits),
                      "change": signed_change(change, digits, " pts" if unit == "%" else unit)})
-    return pd.DataFrame(recs, columns=["measure", "this session", "previous", "change"])
+    return pd.DataFrame(recs, columns=["measure", "this session", label, "change"])
 
 
 # ------------------------------------------------------------------ all athletes at a glance

@@ -348,8 +348,8 @@ def test_stored_sessions_detail_and_progress(app_env, make_uiprmd_session_result
     assert at.subheader[0].value == f"#{ids[1]} · Squatter · Deep squat"
     assert {m.label: m.value for m in at.metric}["Reps"] == "3"
     # against the first session: same reps, the angles' ranges of the other recordings
-    assert any(e.label.startswith(f"Against the previous deep squat session: #{ids[0]} on ")
-               for e in at.expander)
+    assert any(e.label == "Against earlier deep squat sessions (1)" for e in at.expander)
+    assert any(c.value.startswith(f"Compared with #{ids[0]} on ") for c in at.caption)
     versus = at.dataframe[0].value.set_index("measure")
     assert versus.loc["reps"].tolist() == ["3", "3", "±0"]
     assert any(m.startswith("range: ") for m in versus.index)

@@ -202,3 +202,37 @@ def test_other_trainer_is_refused_the_session(seeded):
     at = run(as_user(engine, "other@clinic.org", "other-password-1", id=sid))
     assert [e.value for e in at.error] == [f"you may not see session {sid}"]
     assert not at.get("download_button")
+
+
+def test_a_session_compares_with_any_earlier_one_of_its_exercise(seeded, make_uiprmd_session_result):
+    """Three deep squat sessions: the newest opens against the previous one, and the trainer can
+    pick the first, the baseline, instead; the table's numbers are those two sessions'."""
+    from datetime import timedelta
+
+    from physio_core import progress
+    from physio_core.store import progress_for_athlete, save_session_result
+
+    engine, ids = seeded
+    rows = progress_for_athlete(engine, ids["athlete"])
+    squats = [r for r in rows if r.exercise == "deep_squat"]
+    latest = make_uiprmd_session_result(episodes=(4, 5), started_at=squats[-1].date + timedelta(days=7))
+    sid = save_session_result(engine, latest, ids["athlete"], ids["trainer"])
+    rows = progress_for_athlete(engine, ids["athlete"])
+    this = next(r for r in rows if r.session_id == sid)
+    first, previous = squats[0], squats[-1]
+
+    at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=sid))
+    assert any(e.label == "Against earlier deep squat sessions (2)" for e in at.expander)
+    picker = at.selectbox(key=f"versus_{sid}")
+    assert picker.value == previous.session_id
+    assert picker.options == [f"#{previous.session_id} on {previous.date:%Y-%m-%d} (previous)",
+                              f"#{first.session_id} on {first.date:%Y-%m-%d} (first)"]
+    assert list(at.dataframe[0].value.columns) == ["measure", "this session", f"#{previous.session_id}", "change"]
+
+    picker.set_value(first.session_id)
+    run(at)
+    shown = at.dataframe[0].value
+    assert list(shown.columns) == ["measure", "this session", f"#{first.session_id}", "change"]
+    assert shown.equals(progress.compare_sessions(this, first, label=f"#{first.session_id}"))
+    # the page run on its own (no navigation): its link is a plain one
+    assert f"[Open session #{first.session_id}](session_detail?id={first.session_id})" in [m.value for m in at.markdown]
