@@ -462,8 +462,8 @@ def _correction_view(result: SessionResult, key: str) -> None:
     order = list(reps)
     wrong = [i for i in order if by_rep[i].get("mistake") == "incorrect"]
     # opens on the first rep with a mistake: the one worth a look
-    idx = st.selectbox("Rep to inspect", order, index=order.index(wrong[0]) if wrong else 0, key=f"{key}_corr_rep",
-                       format_func=lambda i: f"#{i} · {by_rep[i].get('mistake', 'not judged')}")
+    idx = st.selectbox("Rep to inspect", order, index=order.index(wrong[0]) if wrong else 0,
+                       key=f"{key}_corr_rep", format_func=lambda i: f"#{i} · {by_rep[i].get('mistake', 'not judged')}")
     a = by_rep[idx]
     if "mistake" in a:
         st.markdown(f"**{a['mistake']}** ({a.get('mistake_confidence', 0):.0%} confidence)")

@@ -519,8 +519,8 @@ def progress_report_html(
     table["date"] = [f"{d:%Y-%m-%d %H:%M}" for d in table["date"]]
     labels = progress.SESSION_COLUMN_LABELS
     decimals = {labels.get(c, c): n for c, n in progress.SESSION_DECIMALS.items()}
-    parts.append(f"<h2>Sessions ({len(rows)})</h2>" + _table(table.rename(columns=labels),
-                                                          left=("date", "exercise", "source"), decimals=decimals))
+    table = _table(table.rename(columns=labels), left=("date", "exercise", "source"), decimals=decimals)
+    parts.append(f"<h2>Sessions ({len(rows)})</h2>" + table)
     parts.append("<p class='meta'>Made with PhysioTrack.</p></body></html>")
     return "\n".join(parts).encode("utf-8")
 

@@ -439,8 +439,8 @@ def correction_animation(
                               dict(label="▶ Play", method="animate", args=[None, play]),
                               dict(label="❚❚ Pause", method="animate", args=[[None], jump])])],
         # one step per frame: their labels would overlap, only the current one is written
-        sliders=[dict(active=start, x=0.3, len=0.7, y=0.0, yanchor="top", pad=dict(t=30), ticklen=0, minorticklen=0,
-                      font=dict(color="rgba(0,0,0,0)"),
+        sliders=[dict(active=start, x=0.3, len=0.7, y=0.0, yanchor="top", pad=dict(t=30),
+                      ticklen=0, minorticklen=0, font=dict(color="rgba(0,0,0,0)"),
                       currentvalue=dict(prefix="rep time ", font=dict(size=12, color="#444")),
                       steps=[dict(label=name, method="animate", args=[[name], jump]) for name in names])],
     )

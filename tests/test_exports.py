@@ -183,7 +183,8 @@ def test_a_rep_replays_against_its_correction(assessed_squat_result):
         one = report.correction_figure(r.pose.joints[rep.start_frame + j], fixed.joints[j])
         assert json.loads(go.Figure(fig.frames[j].data).to_json())["data"] == json.loads(one.to_json())["data"]
     # the box holds the lowest and highest joint of every frame (plot z is the skeleton's up)
-    ups = np.concatenate([r.pose.joints[rep.start_frame:rep.start_frame + n, :, 1].ravel(), fixed.joints[:n, :, 1].ravel()])
+    ups = np.concatenate([r.pose.joints[rep.start_frame:rep.start_frame + n, :, 1].ravel(),
+                          fixed.joints[:n, :, 1].ravel()])
     lo, hi = fig.layout.scene.zaxis.range
     assert lo <= np.nanmin(ups) and hi >= np.nanmax(ups)
     # played at the recording's speed, frame by frame

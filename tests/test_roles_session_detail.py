@@ -235,4 +235,5 @@ def test_a_session_compares_with_any_earlier_one_of_its_exercise(seeded, make_ui
     assert list(shown.columns) == ["measure", "this session", f"#{first.session_id}", "change"]
     assert shown.equals(progress.compare_sessions(this, first, label=f"#{first.session_id}"))
     # the page run on its own (no navigation): its link is a plain one
-    assert f"[Open session #{first.session_id}](session_detail?id={first.session_id})" in [m.value for m in at.markdown]
+    link = f"[Open session #{first.session_id}](session_detail?id={first.session_id})"
+    assert link in [m.value for m in at.markdown]
