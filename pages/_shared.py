@@ -315,6 +315,14 @@ def _angles_chart(result: SessionResult, t_now: float | None, key: str) -> None:
                         key=f"{key}_angles_chart", width="stretch")
 
 
+def _tempo_columns() -> dict:
+    """The rep table's tempo columns, with what they measure."""
+    return {"to turn (s)": st.column_config.NumberColumn(format="%.2f", help=(
+                "From the rep's start to its turning point: the way down of a squat, the way up of "
+                "an arm raise")),
+            "back (s)": st.column_config.NumberColumn(format="%.2f", help="From the turning point to the rep's end")}
+
+
 def render_report(
     result: SessionResult,
     *,
@@ -351,15 +359,15 @@ def render_report(
         a, b = st.columns([3, 2])
         if result.rep_assessments:
             show_table(report.reps_view_table(result.reps, result.rep_assessments), width="stretch",
-                       decimals=report.REPS_VIEW_DECIMALS, column_config={"reason": st.column_config.TextColumn(
-                           width="large", help="Why the injury risk is what it is")})
+                       decimals=report.REPS_VIEW_DECIMALS, column_config={**_tempo_columns(), "reason":
+                           st.column_config.TextColumn(width="large", help="Why the injury risk is what it is")})
             b.plotly_chart(report.reps_figure(result.reps, result.rep_assessments), key=f"{key}_reps_chart",
                            width="stretch")
             with a:  # picking a rep reruns this view alone, as the scrubber
                 st.fragment(_correction_view)(result, key)
         else:
             show_table(report.reps_view_table(result.reps), where=a, width="stretch",
-                       decimals=report.REPS_VIEW_DECIMALS)
+                       decimals=report.REPS_VIEW_DECIMALS, column_config=_tempo_columns())
             b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart",
                            width="stretch")
     else:

@@ -142,7 +142,8 @@ def reps_table(reps: Sequence[Rep], assessments: Sequence[dict] = ()) -> pd.Data
 
 # decimals of the numbers of the rep tables, on the page and in the printed report: a table that
 # writes 1.3 above 10.97 reads as if the first were less precise
-REPS_VIEW_DECIMALS = {"start (s)": 2, "duration (s)": 2, "range (°)": 1, "stability": 2, "injury risk": 2}
+REPS_VIEW_DECIMALS = {"start (s)": 2, "duration (s)": 2, "to turn (s)": 2, "back (s)": 2, "range (°)": 1,
+                      "stability": 2, "injury risk": 2}
 IMU_REPS_VIEW_DECIMALS = {"start (s)": 2, "duration (s)": 2, "peak at (s)": 2, "amplitude (g)": 2}
 
 
@@ -150,9 +151,16 @@ def reps_view_table(reps: Sequence[Rep], assessments: Sequence[dict] = ()) -> pd
     """``reps_table`` as the report pages and the printable report show it: readable headers and
     names, the verdict with its confidence ("incorrect (51%)"), scores as numbers (NaN: not
     scored) that ``REPS_VIEW_DECIMALS`` says how to write; the CSV and JSON exports keep
-    ``reps_table``'s own columns."""
+    ``reps_table``'s own columns.
+
+    The rep's tempo: "to turn" from its start to its turning point (the bottom of a squat, the
+    top of an arm raise), "back" from there to its end; the three durations are those of the
+    times as written, so that they add up."""
     df = reps_table(reps, assessments)
-    out = pd.DataFrame({"rep": df["rep"], "start (s)": df["start_s"], "duration (s)": df["duration_s"],
+    start, end = df["start_s"].astype(float), df["end_s"].astype(float)
+    turn = pd.to_numeric(df["peak_s"], errors="coerce")  # NaN: a rep without its turning point
+    out = pd.DataFrame({"rep": df["rep"], "start (s)": start, "duration (s)": (end - start).round(2),
+                        "to turn (s)": (turn - start).round(2), "back (s)": (end - turn).round(2),
                         "angle": [pretty_angle(a) for a in df["angle"]], "range (°)": df["rom_deg"]})
     if assessments:
         def score(v) -> float:

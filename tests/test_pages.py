@@ -410,6 +410,9 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     assert shown["injury risk"] == [f"{by_rep[k]['injury_risk']:.2f}" for k in table["rep"]]
     assert shown["start (s)"] == [f"{r.start_s:.2f}" for r in result.reps]
     assert shown["range (°)"] == [f"{r.rom_deg:.1f}" for r in result.reps]
+    # each rep's tempo: to its turning point and back, as long as the rep together
+    for down, up, whole in zip(shown["to turn (s)"], shown["back (s)"], shown["duration (s)"]):
+        assert float(down) + float(up) == pytest.approx(float(whole)) and float(down) > 0 and float(up) > 0
     # per-rep picker + the corrected pose beside the athlete's: 3D, angles, reps, correction
     bad = next(a["rep"] for a in result.rep_assessments if a["mistake"] == "incorrect")
     assert bad != result.reps[0].index  # the view opens on the first rep judged incorrect

@@ -84,14 +84,20 @@ def test_the_charts_show_each_reps_verdict(squat_result):
     # the page's table: readable headers and names, the verdicts, nothing for the unjudged rep
     table = report.reps_view_table(r.reps, [*said[:2], {"rep": 3, "exercise": "other", "stability_score": 0.4167,
                                                         "injury_risk": float("nan"), "reason": "fine"}])
-    assert list(table.columns) == ["rep", "start (s)", "duration (s)", "angle", "range (°)", "recognised as",
-                                   "verdict", "stability", "injury risk", "reason"]
+    assert list(table.columns) == ["rep", "start (s)", "duration (s)", "to turn (s)", "back (s)", "angle",
+                                   "range (°)", "recognised as", "verdict", "stability", "injury risk", "reason"]
+    # the tempo: start to turning point and back, adding up to the duration as written
+    for rep, (_, row) in zip(r.reps, table.iterrows()):
+        assert row["to turn (s)"] == pytest.approx(round(rep.peak_s, 2) - round(rep.start_s, 2))
+        assert row["to turn (s)"] + row["back (s)"] == pytest.approx(row["duration (s)"])
+        assert 0 < row["to turn (s)"] < row["duration (s)"]
     assert set(table["angle"]) == {report.pretty_angle(r.reps[0].angle)} and "_" not in table["angle"][0]
     assert list(table["verdict"]) == ["correct", "incorrect", "–"]
     assert list(table.iloc[2][["recognised as", "reason"]]) == ["No known exercise", "fine"]
     # scores stay numbers, so that the page's table sorts by them
     assert table["stability"][2] == 0.4167 and np.isnan(table["injury risk"][2])
-    assert list(report.reps_view_table(r.reps).columns) == ["rep", "start (s)", "duration (s)", "angle", "range (°)"]
+    assert list(report.reps_view_table(r.reps).columns) == ["rep", "start (s)", "duration (s)", "to turn (s)",
+                                                            "back (s)", "angle", "range (°)"]
     # without verdicts, as before
     assert {s.fillcolor for s in report.angles_figure(r.angles, r.reps).layout.shapes if s.type == "rect"} \
         == {report.REP_FILL}
