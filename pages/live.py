@@ -150,7 +150,7 @@ def _last_rep(snap: LiveSnapshot) -> None:
         st.caption("Each rep's mistake check, stability and injury risk appear here once it is counted.")
         return
     st.markdown(f"**Last rep: #{v.rep}**"
-                + (f" · {report.pretty_exercise(v.exercise)}" if v.exercise else ""))
+                + (f" · {report.pretty_exercise(v.exercise)}" if v.exercise else "") + f" · {v.tempo()}")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Mistake check", v.mistake or "–", help=None if v.mistake_confidence is None
               else f"model confidence {v.mistake_confidence:.0%}")

@@ -130,6 +130,7 @@ class RepVerdict:
     text: str | None  # the same as one line (assess.rep_feedback)
     athlete: PoseSequence  # the rep as the models saw it, to draw beside the correction
     corrected: PoseSequence | None
+    peak_s: float | None = None  # its turning point (the bottom of a squat), as Rep.peak_s
 
     @classmethod
     def from_row(cls, rep: Rep, row: dict, athlete: PoseSequence,
@@ -139,7 +140,14 @@ class RepVerdict:
         return cls(rep.index, rep.start_s, rep.end_s, row.get("exercise"), row.get("mistake"),
                    row.get("mistake_confidence"), row.get("stability_score"),
                    row.get("balance_score"), row.get("injury_risk"), row.get("reason"),
-                   rep_feedback({"rep": rep.index, **row}), athlete, corrected)
+                   rep_feedback({"rep": rep.index, **row}), athlete, corrected, rep.peak_s)
+
+    def tempo(self) -> str:
+        """ "2.2 s: 1.3 to the turn, 0.9 back", or the duration alone without a turning point."""
+        whole = f"{self.end_s - self.start_s:.1f} s"
+        if self.peak_s is None or not self.start_s <= self.peak_s <= self.end_s:
+            return whole
+        return f"{whole}: {self.peak_s - self.start_s:.1f} to the turn, {self.end_s - self.peak_s:.1f} back"
 
     def worst_frame(self) -> int:
         """The frame of the rep farthest from its correction (the one to draw), 0 without one."""

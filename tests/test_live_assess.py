@@ -116,9 +116,17 @@ def test_each_rep_gets_the_models_verdict_during_the_set(live_run, squat_set):
         if s.last_rep is not None:
             verdicts.setdefault(s.last_rep.rep, s.last_rep)
     assert list(verdicts) == [1, 2, 3, 4, 5, 6]
+    from physio_core.kinematics import ANGLE_INDEX, angles_from_joints
+
+    knee = angles_from_joints(seq.joints)[:, ANGLE_INDEX["knee_angle_l"]]
     for (a, b), v in zip(bounds, verdicts.values()):
         # the rep the models judged is the real one, in time
         assert abs(v.start_s - seq.times[a]) < 1.0 and abs(v.end_s - seq.times[b]) < 1.0
+        # its turning point is the bottom of the real squat (the knees bent most)
+        bottom = seq.times[a + int(np.nanargmax(knee[a:b + 1]))]
+        assert v.start_s < v.peak_s < v.end_s and abs(v.peak_s - bottom) < 0.5, (v.peak_s, bottom)
+        assert v.tempo() == (f"{v.end_s - v.start_s:.1f} s: {v.peak_s - v.start_s:.1f} to the turn, "
+                             f"{v.end_s - v.peak_s:.1f} back")
         assert v.exercise in CLASS_NAMES and v.exercise == "deep_squat"
         assert v.mistake in ("correct", "incorrect") and 0.0 <= v.mistake_confidence <= 1.0
         for k in SCORES:
@@ -182,7 +190,8 @@ def test_live_page_shows_the_last_rep_panel(live_app, squat_set):
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         assert at.session_state["live_session"] is session
-        assert any(m.value.startswith("**Last rep: #2**") for m in at.markdown)
+        assert any(m.value.startswith("**Last rep: #2**") and m.value.endswith(f" · {v.tempo()}")
+                   and "to the turn" in m.value for m in at.markdown)
         metrics = {m.label: m.value for m in at.metric}
         assert metrics["Mistake check"] == v.mistake
         assert metrics["Stability"] == f"{v.stability_score:.2f}"
