@@ -91,6 +91,11 @@ def test_the_charts_show_each_reps_verdict(squat_result):
         assert row["to turn (s)"] == pytest.approx(round(rep.peak_s, 2) - round(rep.start_s, 2))
         assert row["to turn (s)"] + row["back (s)"] == pytest.approx(row["duration (s)"])
         assert 0 < row["to turn (s)"] < row["duration (s)"]
+    # a rep stored without its turning point (older sessions) has no tempo, and says so
+    from dataclasses import replace
+
+    blank = report.reps_view_table([replace(r.reps[0], peak_s=None)])
+    assert np.isnan(blank["to turn (s)"][0]) and np.isnan(blank["back (s)"][0])
     assert set(table["angle"]) == {report.pretty_angle(r.reps[0].angle)} and "_" not in table["angle"][0]
     assert list(table["verdict"]) == ["correct", "incorrect", "–"]
     assert list(table.iloc[2][["recognised as", "reason"]]) == ["No known exercise", "fine"]
