@@ -14,17 +14,25 @@ st.title("Sessions")
 engine = require_engine()
 
 from pages._auth import require_user  # noqa: E402
-from physio_core.store import count_sessions, list_sessions  # noqa: E402
+from physio_core.store import count_sessions, list_sessions, session_exercises  # noqa: E402
 
 PAGE_SIZE = 200
 
 require_user(engine)  # also when the script is reached without the app shell's login gate
 
 athlete_id = current_athlete_id()
-only_athlete = st.toggle("Only the athlete picked in the sidebar", value=athlete_id is not None,
-                         disabled=athlete_id is None)
+left, right = st.columns([3, 2], vertical_alignment="bottom")
+only_athlete = left.toggle("Only the athlete picked in the sidebar", value=athlete_id is not None,
+                           disabled=athlete_id is None)
 which = {"viewer_id": viewer_id(), "athlete_id": athlete_id if only_athlete else None}
 try:
+    exercises = session_exercises(engine, **which)
+    if len(exercises) > 1:
+        if st.session_state.get("sessions_exercise") not in (None, *exercises):  # another athlete's
+            del st.session_state["sessions_exercise"]
+        which["exercise"] = right.selectbox(
+            "Exercise", [None, *exercises], key="sessions_exercise",
+            format_func=lambda e: "All exercises" if e is None else pretty_exercise(e, short=True))
     total = count_sessions(engine, **which)
     n_pages = max(1, -(-total // PAGE_SIZE))
     page = 1

@@ -309,3 +309,14 @@ def test_an_athletes_first_session_is_drawn_on_a_week_not_on_milliseconds(seeded
     assert hi - lo == pd.Timedelta(weeks=7) and weekly.data[0].width == 5 * 86400 * 1000
     # with sessions weeks apart Plotly's own range stays
     assert progress.reps_figure(progress.load_progress(engine, ids["athlete"]).rows).layout.xaxis.range is None
+
+
+def test_the_exercises_a_session_list_can_be_filtered_by(seeded):
+    """Each once, sorted, of the sessions the viewer may see (and of one athlete's)."""
+    from physio_core.store import session_exercises
+
+    engine, ids = seeded
+    assert session_exercises(engine, viewer_id=ids["trainer"]) == ["deep_squat", "hurdle_step"]
+    assert session_exercises(engine, viewer_id=ids["other_trainer"]) == ["deep_squat"]  # Ben's one squat
+    assert session_exercises(engine, viewer_id=ids["admin"], athlete_id=ids["other_athlete"]) == ["deep_squat"]
+    assert session_exercises(engine, viewer_id=ids["athlete"]) == ["deep_squat", "hurdle_step"]

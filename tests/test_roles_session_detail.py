@@ -237,3 +237,25 @@ def test_a_session_compares_with_any_earlier_one_of_its_exercise(seeded, make_ui
     # the page run on its own (no navigation): its link is a plain one
     link = f"[Open session #{first.session_id}](session_detail?id={first.session_id})"
     assert link in [m.value for m in at.markdown]
+
+
+def test_the_sessions_list_filters_by_exercise(seeded):
+    """The trainer's list of the athlete's sessions offers the exercises they have, and shows
+    only those of the one picked; the athlete's own list offers the same."""
+    from physio_core.store import session_exercises
+
+    engine, ids = seeded
+    mine = [r for r in list_sessions(engine, viewer_id=ids["trainer"], athlete_id=ids["athlete"])]
+    assert session_exercises(engine, viewer_id=ids["trainer"], athlete_id=ids["athlete"]) == \
+        ["deep_squat", "hurdle_step"] == session_exercises(engine, viewer_id=ids["athlete"])
+
+    at = as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], page=str(ROOT / "pages" / "sessions.py"))
+    at.session_state["athlete_id"] = ids["athlete"]
+    run(at)
+    picker = at.selectbox(key="sessions_exercise")
+    assert picker.options == ["All exercises", "Deep squat", "Hurdle step"] and picker.value is None
+    assert sorted(at.dataframe[0].value["id"]) == sorted(r.id for r in mine)
+    picker.set_value("hurdle_step")
+    table = run(at).dataframe[0].value
+    hurdles = [r.id for r in mine if r.exercise == "hurdle_step"]
+    assert sorted(table["id"]) == sorted(hurdles) and set(table["exercise"]) == {"Hurdle step"}

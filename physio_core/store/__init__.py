@@ -48,6 +48,7 @@ from physio_core.store.repo import (
     progress_for_athletes,
     save_imu_session,
     save_session_result,
+    session_exercises,
     set_active,
     set_password,
     set_session_notes,

@@ -897,6 +897,13 @@ def count_sessions(
     return run_read(engine, lambda s: int(s.exec(_visible_to(s, q, viewer_id)).one()))
 
 
+def session_exercises(engine: Engine, *, viewer_id: int | None = None, athlete_id: int | None = None) -> list[str]:
+    """The exercises of the sessions ``list_sessions`` would return with these filters, each once,
+    sorted: what a filter by exercise can offer."""
+    q = _session_filters(select(SessionRecord.exercise).distinct(), athlete_id, None, None, None, None)
+    return run_read(engine, lambda s: sorted(e for e in s.exec(_visible_to(s, q, viewer_id)) if e))
+
+
 def save_imu_session(
     engine: Engine,
     series: ImuSeries,
