@@ -385,6 +385,9 @@ def _colours(names: Sequence[str]) -> dict[str, str]:
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
 
 
+MAX_WEEK_TICKS = 16  # the weekly chart labels every week up to this many
+
+
 def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
     """Sessions per week (bars stacked by exercise) with the reps of each week as hover text."""
     fig = go.Figure()
@@ -399,8 +402,12 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
                                  marker_color=colours[ex], customdata=w[["reps"]],
                                  hovertemplate="week of %{x|%Y-%m-%d}: %{y} sessions, "
                                                "%{customdata[0]} reps<extra></extra>"))
-        fig.update_layout(barmode="stack", xaxis=dict(tickformat="%b %d", dtick=7 * 86400000.0,
-                                                      tick0=df["week"].min()))
+        fig.update_layout(barmode="stack")
+        weeks = (df["week"].max() - df["week"].min()).days // 7 + 1
+        if weeks <= MAX_WEEK_TICKS:  # a tick on every week
+            fig.update_xaxes(tickformat="%b %d", dtick=7 * 86400000.0, tick0=df["week"].min())
+        # over more weeks Plotly's own date ticks: a tick per week over two years of sessions
+        # crowded the axis, and the browser took seconds to lay out their labels (24 s for 7 years)
         _whole_ticks(fig, int(df.groupby("week").size().max()))
         _widen(fig, unit=pd.Timedelta(weeks=1), bar=pd.Timedelta(days=5))  # an athlete's first week
     return _layout(fig, height, "sessions", "week", widen=False)  # widened by weeks above

@@ -131,6 +131,12 @@ def test_session_reps_scores_and_mix_figures(seeded):
     assert sum(sum(t.y) for t in weekly.data) == len(rows)
     assert {t.name for t in weekly.data} == {"Deep squat", "Hurdle step"}
     assert weekly.layout.yaxis.dtick == 1  # at most two sessions a week: whole ticks, no "1.5"
+    # six weeks: a tick on each; years of them: Plotly's own date ticks, not one per week
+    assert weekly.layout.xaxis.dtick == 7 * 86400000.0 and weekly.layout.xaxis.tickformat == "%b %d"
+    years = [replace(r, date=r.date - timedelta(weeks=52 * k)) for k, r in enumerate(rows)]
+    long = progress.sessions_figure(years)
+    assert long.layout.xaxis.dtick is None and long.layout.xaxis.tickformat is None
+    assert sum(sum(t.y) for t in long.data) == len(rows)
 
     reps = progress.reps_figure(rows)
     assert sum(sum(t.y) for t in reps.data) == sum(r.reps for r in rows) == 6 * 3 + 3 * 2
