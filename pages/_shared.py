@@ -100,15 +100,16 @@ MISSING = "–"  # a table's missing value (Streamlit's own is the word "None")
 
 
 def show_table(data, *, decimals: Mapping[str, int] | None = None, labels: Mapping[str, str] | None = None,
-               column_config: dict | None = None, where=None, **kwargs):
+               helps: Mapping[str, str] | None = None, column_config: dict | None = None, where=None,
+               **kwargs):
     """``st.dataframe`` as every table of the app shows one: no index, "–" where a value is
-    missing, ``decimals`` fixed per column (Streamlit writes 1.3 above 10.97 otherwise) and
-    ``labels`` as the headers of columns whose data keep their own names. ``where``: the
-    container (default: the page)."""
-    labels = labels or {}
-    config = {col: labels[col] for col in labels}
+    missing, ``decimals`` fixed per column (Streamlit writes 1.3 above 10.97 otherwise),
+    ``labels`` as the headers of columns whose data keep their own names and ``helps`` as the
+    tooltips of number columns. ``where``: the container (default: the page)."""
+    labels, helps = labels or {}, helps or {}
+    config: dict = dict(labels)
     for col, n in (decimals or {}).items():
-        config[col] = st.column_config.NumberColumn(labels.get(col), format=f"%.{n}f")
+        config[col] = st.column_config.NumberColumn(labels.get(col), format=f"%.{n}f", help=helps.get(col))
     config.update(column_config or {})
     return (where or st).dataframe(data, hide_index=True, placeholder=MISSING, column_config=config, **kwargs)
 
@@ -315,12 +316,10 @@ def _angles_chart(result: SessionResult, t_now: float | None, key: str) -> None:
                         key=f"{key}_angles_chart", width="stretch")
 
 
-def _tempo_columns() -> dict:
-    """The rep table's tempo columns, with what they measure."""
-    return {"to turn (s)": st.column_config.NumberColumn(format="%.2f", help=(
-                "From the rep's start to its turning point: the way down of a squat, the way up of "
-                "an arm raise")),
-            "back (s)": st.column_config.NumberColumn(format="%.2f", help="From the turning point to the rep's end")}
+# what the rep table's tempo columns measure
+TEMPO_HELP = {"to turn (s)": "From the rep's start to its turning point: the way down of a squat, the way up "
+                             "of an arm raise",
+              "back (s)": "From the turning point to the rep's end"}
 
 
 def render_report(
@@ -359,7 +358,7 @@ def render_report(
         a, b = st.columns([3, 2])
         if result.rep_assessments:
             show_table(report.reps_view_table(result.reps, result.rep_assessments), width="stretch",
-                       decimals=report.REPS_VIEW_DECIMALS, column_config={**_tempo_columns(), "reason":
+                       decimals=report.REPS_VIEW_DECIMALS, helps=TEMPO_HELP, column_config={"reason":
                            st.column_config.TextColumn(width="large", help="Why the injury risk is what it is")})
             b.plotly_chart(report.reps_figure(result.reps, result.rep_assessments), key=f"{key}_reps_chart",
                            width="stretch")
@@ -367,7 +366,7 @@ def render_report(
                 st.fragment(_correction_view)(result, key)
         else:
             show_table(report.reps_view_table(result.reps), where=a, width="stretch",
-                       decimals=report.REPS_VIEW_DECIMALS, column_config=_tempo_columns())
+                       decimals=report.REPS_VIEW_DECIMALS, helps=TEMPO_HELP)
             b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart",
                            width="stretch")
     else:

@@ -151,11 +151,9 @@ class RepVerdict:
 
     def worst_frame(self) -> int:
         """The frame of the rep farthest from its correction (the one to draw), 0 without one."""
-        if self.corrected is None:
-            return 0
-        off = np.linalg.norm(self.athlete.joints - self.corrected.joints, axis=-1)
-        mean = np.nanmean(np.where(np.isfinite(off), off, np.nan), axis=1)
-        return int(np.nanargmax(mean)) if np.isfinite(mean).any() else len(self.athlete) // 2
+        from physio_core.report import farthest_frame
+
+        return 0 if self.corrected is None else farthest_frame(self.athlete.joints, self.corrected.joints)
 
     def summary(self) -> dict[str, Any]:
         """Everything but the poses (JSON-friendly)."""

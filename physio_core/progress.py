@@ -140,14 +140,13 @@ def rom_summary_table(summary: pd.DataFrame) -> pd.DataFrame:
         else:
             short = t - latest
             reached.append(f"not yet ({short:.0f}° short)" if short >= 0.5 else f"not yet ({short:.1f}° short)")
+    first, latest = summary["first_deg"].round(1), summary["latest_deg"].round(1)
     return pd.DataFrame({
         "angle": [pretty_angle(a) for a in summary["angle"]], "sessions": summary["sessions"],
-        "first (°)": summary["first_deg"].round(1), "latest (°)": summary["latest_deg"].round(1),
+        "first (°)": first, "latest (°)": latest, "best (°)": summary["best_deg"].round(1),
         # the change of the numbers as written beside it (101.8 after 106.8 is -5.0, whatever the
         # second decimals)
-        "best (°)": summary["best_deg"].round(1),
-        "change (°)": [signed_change(round(b, 1) - round(a, 1), 1)
-                       for a, b in zip(summary["first_deg"], summary["latest_deg"])],
+        "change (°)": [signed_change(v, 1) for v in latest - first],
         "target (°)": summary["target_deg"], "target reached": reached,
     })
 

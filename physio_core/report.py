@@ -294,14 +294,11 @@ def skeleton_figure(
     if confidence is not None:
         ok &= np.asarray(confidence).reshape(N_JOINTS) >= min_conf
     fig = go.Figure()
+    shown = np.where(ok[:, None], p, np.nan)
     for colour, side in ((LEFT_COLOUR, _LEFT), (RIGHT_COLOUR, _RIGHT), (MID_COLOUR, None)):
-        xs, ys, zs = [], [], []
-        for a, b in BONES:
-            in_side = (b in side) if side is not None else (b not in _LEFT and b not in _RIGHT)
-            if in_side and ok[a] and ok[b]:
-                for j in (a, b):
-                    xs.append(p[j, 0]); ys.append(p[j, 2]); zs.append(p[j, 1])
-                xs.append(None); ys.append(None); zs.append(None)
+        in_side = np.array([(b in side) if side is not None else (b not in _LEFT and b not in _RIGHT)
+                            for b in range(N_JOINTS)])
+        xs, ys, zs = _bones_xyz(shown, in_side)
         if xs:
             fig.add_trace(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", hoverinfo="skip",
                                        line=dict(color=colour, width=7), showlegend=False))
@@ -471,11 +468,16 @@ def worst_correction_frame(pose: PoseSequence, rep: Rep, corrected: PoseSequence
     n = min(len(corrected), len(pose) - rep.start_frame)
     if n <= 0:
         return 0
-    a = pose.joints[rep.start_frame:rep.start_frame + n]
-    off = np.linalg.norm(a - corrected.joints[:n], axis=2)
+    return farthest_frame(pose.joints[rep.start_frame:rep.start_frame + n], corrected.joints[:n])
+
+
+def farthest_frame(athlete: np.ndarray, corrected: np.ndarray) -> int:
+    """The frame of (n, N_JOINTS, 3) athlete poses farthest from the corrected ones (the mean
+    over the joints seen in both); the middle one when no frame can be compared."""
+    off = np.linalg.norm(athlete - corrected, axis=-1)
     with np.errstate(all="ignore"):
         mean = np.nanmean(np.where(np.isfinite(off), off, np.nan), axis=1)
-    return int(np.nanargmax(mean)) if np.isfinite(mean).any() else n // 2
+    return int(np.nanargmax(mean)) if np.isfinite(mean).any() else len(off) // 2
 
 
 def reps_figure(reps: Sequence[Rep], assessments: Sequence[dict] = (), *, height: int = 300) -> go.Figure:
