@@ -406,7 +406,7 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
         if weeks <= MAX_WEEK_TICKS:  # a tick on every week
             fig.update_xaxes(tickformat="%b %d", dtick=7 * 86400000.0, tick0=df["week"].min())
         # over more weeks Plotly's own date ticks: a tick per week over two years of sessions
-        # crowded the axis, and the browser took seconds to lay out their labels (24 s for 7 years)
+        # crowded the axis, and the browser took seconds to lay out their labels
         _whole_ticks(fig, int(df.groupby("week").size().max()))
         _widen(fig, unit=pd.Timedelta(weeks=1), bar=pd.Timedelta(days=5))  # an athlete's first week
     return _layout(fig, height, "sessions", "week", widen=False)  # widened by weeks above
