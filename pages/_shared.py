@@ -354,21 +354,14 @@ def render_report(
         _angles_chart(result, None, key)
 
     st.subheader(f"Repetitions ({result.rep_count})")
-    if result.reps:
+    if result.reps and result.rep_assessments:
+        # picking a rep (a row of the table, or the picker) reruns this part alone, as the scrubber
+        st.fragment(_judged_reps)(result, key)
+    elif result.reps:
         a, b = st.columns([3, 2])
-        if result.rep_assessments:
-            show_table(report.reps_view_table(result.reps, result.rep_assessments), width="stretch",
-                       decimals=report.REPS_VIEW_DECIMALS, helps=TEMPO_HELP, column_config={"reason":
-                           st.column_config.TextColumn(width="large", help="Why the injury risk is what it is")})
-            b.plotly_chart(report.reps_figure(result.reps, result.rep_assessments), key=f"{key}_reps_chart",
-                           width="stretch")
-            with a:  # picking a rep reruns this view alone, as the scrubber
-                st.fragment(_correction_view)(result, key)
-        else:
-            show_table(report.reps_view_table(result.reps), where=a, width="stretch",
-                       decimals=report.REPS_VIEW_DECIMALS, helps=TEMPO_HELP)
-            b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart",
-                           width="stretch")
+        show_table(report.reps_view_table(result.reps), where=a, width="stretch",
+                   decimals=report.REPS_VIEW_DECIMALS, helps=TEMPO_HELP)
+        b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart", width="stretch")
     else:
         st.caption("No repetition was counted.")
 
@@ -459,6 +452,33 @@ def _assessment_summary(result: SessionResult) -> None:
             for t in result.exercise_timeline[:12]))
 
 
+def _judged_reps(result: SessionResult, key: str) -> None:
+    """The rep table with the models' verdicts, then one rep replayed against its correction
+    beside the chart of all reps. A click on a row of the table picks its rep for the replay."""
+    df = report.reps_view_table(result.reps, result.rep_assessments)
+    table = f"{key}_reps_table_{st.session_state.get(f'{key}_reps_table_n', 0)}"
+
+    def row_picked() -> None:
+        rows = st.session_state[table].selection.rows  # positions in df, whatever the sorting shown
+        if rows and any(a["rep"] == df["rep"].iloc[rows[0]] for a in result.rep_assessments):
+            st.session_state[f"{key}_corr_rep"] = int(df["rep"].iloc[rows[0]])
+
+    show_table(df, width="stretch",
+               decimals=report.REPS_VIEW_DECIMALS, helps=TEMPO_HELP, key=table, on_select=row_picked,
+               selection_mode="single-row", column_config={"reason": st.column_config.TextColumn(
+                   width="large", help="Why the injury risk is what it is")})
+    a, b = st.columns([3, 2])
+    b.plotly_chart(report.reps_figure(result.reps, result.rep_assessments), key=f"{key}_reps_chart",
+                   width="stretch")
+    with a:
+        _correction_view(result, key)
+
+
+def _forget_row_pick(key: str) -> None:
+    """The picker chose another rep: the table, a new widget, no longer marks the row picked before."""
+    st.session_state[f"{key}_reps_table_n"] = st.session_state.get(f"{key}_reps_table_n", 0) + 1
+
+
 def _correction_view(result: SessionResult, key: str) -> None:
     """One assessed rep: its mistake label and reason, and the rep replayed in 3D, the athlete
     (red) over the models' corrected pose (green)."""
@@ -467,10 +487,14 @@ def _correction_view(result: SessionResult, key: str) -> None:
     if not reps:
         return
     order = list(reps)
-    wrong = [i for i in order if by_rep[i].get("mistake") == "incorrect"]
-    # opens on the first rep with a mistake: the one worth a look
-    idx = st.selectbox("Rep to inspect", order, index=order.index(wrong[0]) if wrong else 0,
-                       key=f"{key}_corr_rep", format_func=lambda i: f"#{i} · {by_rep[i].get('mistake', 'not judged')}")
+    picker = f"{key}_corr_rep"
+    if st.session_state.get(picker) not in order:
+        # opens on the first rep with a mistake: the one worth a look
+        wrong = [i for i in order if by_rep[i].get("mistake") == "incorrect"]
+        st.session_state[picker] = wrong[0] if wrong else order[0]
+    idx = st.selectbox("Rep to inspect", order, key=picker, on_change=_forget_row_pick, args=(key,),
+                       format_func=lambda i: f"#{i} · {by_rep[i].get('mistake', 'not judged')}",
+                       help="Or click the rep's row in the table above")
     a = by_rep[idx]
     if "mistake" in a:
         st.markdown(f"**{a['mistake']}** ({a.get('mistake_confidence', 0):.0%} confidence)")

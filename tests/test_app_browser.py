@@ -184,3 +184,65 @@ def test_a_bookmark_is_the_first_request_after_the_server_starts(tmp_path, addre
 
     assert not dialog_before_login
     assert heading == title and landed.endswith(f"/{address}")
+
+
+def test_a_click_on_a_row_of_the_rep_table_replays_that_rep(tmp_path, assessed_squat_result):
+    """The session page's rep table picks the rep that the 3D view replays against its
+    correction: a click on a row's box shows that rep; the picker under the table still picks
+    one, and then no row stays marked."""
+    _needs_browser()
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from physio_core.store import dispose_engines, init_db, save_session_result
+    from scripts.screenshot_upload import app_in_chromium, log_in
+
+    data, url, ids = _seeded_data(tmp_path)
+    result = assessed_squat_result
+    sid = save_session_result(init_db(url), result, ids["athlete"], ids["trainer"])
+    dispose_engines(url)
+    verdicts = {a["rep"]: a["mistake"] for a in result.rep_assessments}
+    first_wrong = next(r for r, m in verdicts.items() if m == "incorrect")
+    row = next(k for k, r in enumerate(result.reps) if verdicts[r.index] == "correct")
+    last = result.reps[-1].index
+
+    with app_in_chromium(data, tmp_path / "streamlit.log", 1400, 1400, http_timeout_s=120) as (driver, base):
+        wait = WebDriverWait(driver, 120)
+
+        def replayed() -> str:
+            titles = driver.execute_script(
+                "return Array.from(document.querySelectorAll('.js-plotly-plot .gtitle'), t => t.textContent)")
+            return next((t for t in titles if t.startswith("Rep #")), "")
+
+        def clear_selection_buttons() -> int:
+            return len(driver.find_elements(By.CSS_SELECTOR, "button[aria-label='Clear selection']"))
+
+        driver.get(f"{base}/")
+        log_in(driver, wait, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+        driver.get(f"{base}/session_detail?id={sid}")
+        wait.until(lambda d: replayed().startswith(f"Rep #{first_wrong}:"))
+        table = driver.find_element(
+            By.XPATH, "//h3[contains(., 'Repetitions')]/following::div[@data-testid='stDataFrame'][1]")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", table)
+        time.sleep(1.0)
+        # the row's selection box: the grid's first column; a 35 px header, then 35 px rows
+        box = table.rect
+        ActionChains(driver).move_to_element_with_offset(
+            table, 17 - box["width"] / 2, 35 + 35 * row + 17 - box["height"] / 2).click().perform()
+        wait.until(lambda d: replayed().startswith(f"Rep #{result.reps[row].index}:"))
+        marked_after_click = clear_selection_buttons()
+
+        picker = driver.find_element(By.CSS_SELECTOR, "input[aria-label='Rep to inspect']")
+        picker.click()
+        wait.until(EC.element_to_be_clickable(
+            (By.XPATH, f"//*[@role='option'][contains(., '#{last} ·')]"))).click()
+        wait.until(lambda d: replayed().startswith(f"Rep #{last}:"))
+        time.sleep(1.0)
+        marked_after_picker = clear_selection_buttons()
+        errors = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stAlertContentError']")]
+
+    assert result.reps[row].index != first_wrong  # the click changed what the view replays
+    assert marked_after_click == 1 and marked_after_picker == 0
+    assert errors == []
