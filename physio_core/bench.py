@@ -361,16 +361,19 @@ def bench_models(poses: Sequence[Any], repeat: int) -> list[Figure]:
     from physio_core.assess import assess_one_rep, recognise_window
     from physio_core.live import LiveConfig
     from physio_core.pipeline import finish_sequence, smooth_sequence
+    from physio_core.report import correction_animation, farthest_frame
     from physio_core.skeleton import PoseSequence
 
     rec = Figure("models: exercise recognition, per reading", "ms",
                  note="last 3 s, twice a second on \"auto\"; live session's second thread")
     rep = Figure("models: rep assessment, per rep", "ms",
                  note="mistake GCN + correction, stability; once a rep, second thread")
+    replay = Figure("report: one rep replayed against its correction", "ms",
+                    note="a rep against its correction, every frame, to JSON (picking a rep)")
     suite, note = load_models()
     if suite is None:
-        rec.na_reason = rep.na_reason = note
-        return [rec, rep]
+        rec.na_reason = rep.na_reason = replay.na_reason = note
+        return [rec, rep, replay]
     seq = PoseSequence.from_frames(list(poses), np.arange(len(poses)) / CAMERA_FPS, CAMERA_FPS)
     live = LiveConfig()
     win, step = int(live.recognise_window_s * CAMERA_FPS), int(live.recognise_every_s * CAMERA_FPS)
@@ -380,7 +383,7 @@ def bench_models(poses: Sequence[Any], repeat: int) -> list[Figure]:
     if not windows:
         rec.na_reason = "the clip is shorter than one window"
     if not rep_poses:
-        rep.na_reason = "no rep counted in the clip"
+        rep.na_reason = replay.na_reason = "no rep counted in the clip"
     if windows:
         recognise_window(windows[0])  # models loaded before timing
     clock = time.perf_counter
@@ -391,14 +394,21 @@ def bench_models(poses: Sequence[Any], repeat: int) -> list[Figure]:
             recognise_window(w)
             t.append((clock() - c0) * 1e3)
         rec.runs.append(float(np.median(t)) if t else float("nan"))
-        t = []
+        t, shown = [], []
         for rp in rep_poses:
             c0 = clock()
-            assess_one_rep(rp, "deep_squat")
+            assessed = assess_one_rep(rp, "deep_squat")
             t.append((clock() - c0) * 1e3)
+            if assessed is not None and assessed[1] is not None:
+                c0 = clock()
+                n = min(len(rp), len(assessed[1]))  # what rep_correction_figure does with a stored rep
+                a, c = rp.joints[:n], assessed[1].joints[:n]
+                correction_animation(a, c, rp.times[:n], start=farthest_frame(a, c)).to_json()
+                shown.append((clock() - c0) * 1e3)
         rep.runs.append(float(np.median(t)) if t else float("nan"))
+        replay.runs.append(float(np.median(shown)) if shown else float("nan"))
     rec.note += f"; {note}"
-    return [rec, rep]
+    return [rec, rep, replay]
 
 
 # ---------------------------------------------------------------------------- upload

@@ -344,30 +344,31 @@ def _bones_xyz(p: np.ndarray, keep: np.ndarray | None = None) -> tuple[list, lis
     return xs, ys, zs
 
 
-def _correction_traces(athlete: np.ndarray, corrected: np.ndarray, tolerance_m: float) -> list[go.Scatter3d]:
+def _correction_traces(athlete: np.ndarray, corrected: np.ndarray, tolerance_m: float) -> list[dict]:
     """The correction view of one frame, always these four traces (an animation's frames update
     them by position, so none may be left out): the correction in green, the athlete in red,
     thicker red for the bones into a joint more than ``tolerance_m`` from the correction, and
-    those joints as markers (hover: how far off)."""
+    those joints as markers (hover: how far off). Plain dicts: a rep's animation holds hundreds
+    of them, and Plotly checks each trace object it builds (go.Scatter3d) property by property."""
     a = np.asarray(athlete, dtype=float).reshape(N_JOINTS, 3)
     c = np.asarray(corrected, dtype=float).reshape(N_JOINTS, 3)
     off = np.linalg.norm(a - c, axis=1)
     wrong = np.isfinite(off) & (off > tolerance_m)
     idx = np.flatnonzero(wrong)
 
-    def bones(p, keep, colour, name, width, legend):
+    def bones(p, keep, colour, name, width, legend) -> dict:
         x, y, z = _bones_xyz(p, keep)
-        return go.Scatter3d(x=x, y=y, z=z, mode="lines", name=name, hoverinfo="skip",
-                            line=dict(color=colour, width=width), showlegend=legend)
+        return dict(type="scatter3d", x=x, y=y, z=z, mode="lines", name=name, hoverinfo="skip",
+                    line=dict(color=colour, width=width), showlegend=legend)
 
     return [
         bones(c, None, CORRECTED_COLOUR, "correction", 6, True),
         bones(a, ~wrong, ATHLETE_COLOUR, "athlete", 6, True),
         bones(a, wrong, ATHLETE_COLOUR, "athlete", 11, False),
-        go.Scatter3d(x=a[idx, 0], y=a[idx, 2], z=a[idx, 1], mode="markers", showlegend=False,
-                     marker=dict(size=5, color=ATHLETE_COLOUR),
-                     text=[f"{JOINT_NAMES[i]}: {off[i] * 100:.0f} cm off" for i in idx],
-                     hovertemplate="%{text}<extra></extra>"),
+        dict(type="scatter3d", x=a[idx, 0], y=a[idx, 2], z=a[idx, 1],
+             mode="markers", showlegend=False, marker=dict(size=5, color=ATHLETE_COLOUR),
+             text=[f"{JOINT_NAMES[i]}: {off[i] * 100:.0f} cm off" for i in idx],
+             hovertemplate="%{text}<extra></extra>"),
     ]
 
 
@@ -429,8 +430,8 @@ def correction_animation(
     start = int(np.clip(start, 0, n - 1))
     t = np.asarray(times[:n], dtype=float) - float(times[0])
     names = [f"{v:.2f} s" for v in t]
-    frames = [go.Frame(data=_correction_traces(a[k], c[k], tolerance_m), name=names[k]) for k in range(n)]
-    fig = go.Figure(data=frames[start].data, frames=frames)
+    frames = [dict(data=_correction_traces(a[k], c[k], tolerance_m), name=names[k]) for k in range(n)]
+    fig = go.Figure(data=frames[start]["data"], frames=frames)  # one check of the frames, in here
     _correction_layout(fig, np.concatenate([a[:n, :, 1].ravel(), c[:n, :, 1].ravel()]), title, height)
     step_ms = 1000.0 * float(np.median(np.diff(t))) if n > 1 else 33.0
     # 3D traces cannot be tweened: each frame is redrawn, without transition

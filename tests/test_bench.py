@@ -72,6 +72,9 @@ def test_quick_run_writes_every_contract_key_with_a_number(quick_run):
                            "session report: downloads", "session report: exports"}
     assert all(f["median"] > 0 for f in report.values())
     assert "600 frames" in report["session report: read back (SQLite)"]["note"]
+    # the quick clip is too short for a rep: the replay row says so
+    replay = next(f for f in doc["figures"] if f["name"] == "report: one rep replayed against its correction")
+    assert replay["na_reason"] == "no rep counted in the clip"
     assert doc["quick"] is True
     assert doc["machine"]["cores"] >= 1 and doc["machine"]["mediapipe"]
     # the upload child analysed real frames with a person in them
@@ -88,7 +91,8 @@ def test_quick_run_prints_the_machine_and_one_table(quick_run):
 
 
 def test_models_rows_time_real_recognitions_and_rep_assessments():
-    """The second thread's calls, timed on a real set (Kinect squats in place of the clip)."""
+    """The second thread's calls, timed on a real set (Kinect squats in place of the clip), and
+    the replay of each assessed rep against its correction."""
     from conftest import subject5_squats
     from physio_core.bench import bench_models
     from physio_core.skeleton import PoseFrame
@@ -97,11 +101,12 @@ def test_models_rows_time_real_recognitions_and_rep_assessments():
         pytest.skip("trained weights not in models/")
     seq, bounds, _ = subject5_squats("cc")
     poses = [PoseFrame(seq.joints[i], seq.confidence[i], seq.root[i]) for i in range(len(seq))]
-    rec, rep = bench_models(poses, repeat=1)
-    for fig in (rec, rep):
+    rec, rep, replay = bench_models(poses, repeat=1)
+    for fig in (rec, rep, replay):
         assert fig.na_reason is None, fig.na_reason
         assert len(fig.runs) == 1 and math.isfinite(fig.runs[0]) and fig.runs[0] > 0
     assert "classifier" in rec.note
 
     short = bench_models(poses[:30], repeat=1)  # under one 3 s window, no rep
-    assert [f.na_reason for f in short] == ["the clip is shorter than one window", "no rep counted in the clip"]
+    assert [f.na_reason for f in short] == ["the clip is shorter than one window", "no rep counted in the clip",
+                                            "no rep counted in the clip"]
