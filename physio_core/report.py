@@ -271,6 +271,14 @@ def _z_range(lo: float, hi: float) -> list[float]:
     return [min(lo, -1.0) - 0.05, max(hi, 1.0) + 0.05]
 
 
+def _z_axis(lo: float, hi: float) -> dict:
+    """The up axis of the 3D views: ``_z_range``, a tick every 0.5 m, none within 0.1 m of the
+    floor of the box, where its label would be drawn over the forward axis's."""
+    z0, z1 = _z_range(lo, hi)
+    ticks = np.arange(np.ceil((z0 + 0.1) * 2) / 2, z1 + 1e-9, 0.5)
+    return dict(title="up (m)", range=[z0, z1], tickvals=[round(float(v), 1) for v in ticks])
+
+
 def _aspect(lo: float, hi: float) -> dict:
     # metres look the same along every axis, also when the box grows upward
     z0, z1 = _z_range(lo, hi)
@@ -318,7 +326,7 @@ def skeleton_figure(
         scene=dict(
             xaxis=dict(title="left (m)", range=[-half, half]),
             yaxis=dict(title="forward (m)", range=[-half, half]),
-            zaxis=dict(title="up (m)", range=_z_range(lo, hi)),
+            zaxis=_z_axis(lo, hi),
             aspectmode="manual", aspectratio=_aspect(lo, hi),
             camera=_CAMERA,
         ),
@@ -383,7 +391,7 @@ def _correction_layout(fig: go.Figure, heights: np.ndarray, title: str | None, h
         scene=dict(
             xaxis=dict(title="left (m)", range=[-1.0, 1.0]),
             yaxis=dict(title="forward (m)", range=[-1.0, 1.0]),
-            zaxis=dict(title="up (m)", range=_z_range(lo, hi)),
+            zaxis=_z_axis(lo, hi),
             aspectmode="manual", aspectratio=_aspect(lo, hi),
             camera=_CAMERA,
         ),

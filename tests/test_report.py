@@ -128,6 +128,11 @@ def test_skeleton_figure_axes(squat_result):
     np.testing.assert_allclose(markers.z[list(markers.text).index("head")], pose.joints[i, J.HEAD, 1])
     np.testing.assert_allclose(markers.y[list(markers.text).index("head")], pose.joints[i, J.HEAD, 2])
     assert fig.layout.scene.zaxis.title.text == "up (m)"
+    # a tick every 0.5 m, none at the floor of the box, where it would cover the forward axis's label
+    z = fig.layout.scene.zaxis
+    assert list(z.tickvals) == [-0.5, 0.0, 0.5, 1.0] and z.range[0] == pytest.approx(-1.05)
+    tall = report.skeleton_figure(pose.joints[i] * 1.5, pose.confidence[i]).layout.scene.zaxis
+    assert tall.range[0] < -1.1 and tall.tickvals[0] == -1.0 and np.all(np.diff(tall.tickvals) == 0.5)
 
 
 def test_csv_and_json_exports(squat_result):
