@@ -148,9 +148,13 @@ else:
     right = st.container()
 with right:
     st.subheader("Sessions")
-    show_table(progress.sessions_frame(rows), width="stretch", labels=progress.SESSION_COLUMN_LABELS,
+    table = progress.sessions_frame(rows)
+    table["session"] = [f"session_detail?id={i}" for i in table["session"]]  # its number opens it
+    show_table(table, width="stretch", labels=progress.SESSION_COLUMN_LABELS,
                decimals=progress.SESSION_DECIMALS,
-               column_config={"date": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+               column_config={"date": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                              "session": st.column_config.LinkColumn(
+                                  "session", display_text=r"session_detail\?id=(\d+)", help="Open the session")})
     link_to_session(rows[-1].session_id, label=f"Open the latest session (#{rows[-1].session_id})")
     name = athlete.display_name if athlete else str(athlete_id)
     st.download_button(

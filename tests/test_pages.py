@@ -365,7 +365,11 @@ def test_stored_sessions_detail_and_progress(app_env, make_uiprmd_session_result
     fig = elements(at, "plotly_chart")[0]
     assert fig.proto.spec.count('"x"') >= 1
     rom, sessions = (d.value for d in at.dataframe)
-    assert sessions["session"].tolist() == ids
+    # each session's number links to its page
+    assert sessions["session"].tolist() == [f"session_detail?id={i}" for i in ids]
+    link = json.loads(at.dataframe[1].proto.columns)["session"]
+    assert link["type_config"]["type"] == "link"
+    assert [re.fullmatch(link["type_config"]["display_text"], u)[1] for u in sessions["session"]] == [str(i) for i in ids]
     # the range-of-motion summary: one row per angle drawn, over both sessions
     assert len(rom) == len(at.multiselect(key="progress_angles_deep_squat").value) >= 1
     assert (rom["sessions"] == 2).all()
