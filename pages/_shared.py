@@ -207,6 +207,15 @@ def athlete_picker(engine, *, container=None) -> int | None:
     return st.session_state.get(ATHLETE_KEY)
 
 
+def session_address(session_id: int) -> str:
+    """The session detail page's address, relative to the app's root (a table's link column
+    takes it; ``SESSION_NUMBER`` shows the number in it)."""
+    return f"session_detail?id={session_id}"
+
+
+SESSION_NUMBER = r"session_detail\?id=(\d+)"  # a LinkColumn's display_text: the number of session_address
+
+
 def link_to_session(session_id: int, label: str | None = None) -> None:
     """A link to the session detail page (works inside st.navigation and stand-alone)."""
     label = label or f"Open session #{session_id}"
@@ -214,7 +223,7 @@ def link_to_session(session_id: int, label: str | None = None) -> None:
         st.page_link(SESSION_DETAIL_PAGE, label=label, icon=":material/insights:",
                      query_params={"id": str(session_id)})
     except Exception:  # page not registered (a page run on its own): a plain link
-        st.markdown(f"[{label}](session_detail?id={session_id})")
+        st.markdown(f"[{label}]({session_address(session_id)})")
 
 
 def save_for_athlete(entry: dict, as_viewer: Callable[[Any, int, int], int],

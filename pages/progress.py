@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import current_athlete_id, link_to_session, require_engine, show_table, viewer_id
+from pages._shared import (SESSION_NUMBER, current_athlete_id, link_to_session, require_engine, session_address,
+                           show_table, viewer_id)
 from physio_core import exports, progress, report
 
 
@@ -149,12 +150,12 @@ else:
 with right:
     st.subheader("Sessions")
     table = progress.sessions_frame(rows)
-    table["session"] = [f"session_detail?id={i}" for i in table["session"]]  # its number opens it
+    table["session"] = [session_address(i) for i in table["session"]]  # its number opens it
     show_table(table, width="stretch", labels=progress.SESSION_COLUMN_LABELS,
                decimals=progress.SESSION_DECIMALS,
                column_config={"date": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
                               "session": st.column_config.LinkColumn(
-                                  "session", display_text=r"session_detail\?id=(\d+)", help="Open the session")})
+                                  "session", display_text=SESSION_NUMBER, help="Open the session")})
     link_to_session(rows[-1].session_id, label=f"Open the latest session (#{rows[-1].session_id})")
     name = athlete.display_name if athlete else str(athlete_id)
     st.download_button(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._shared import current_athlete_id, link_to_session, require_engine, show_table, viewer_id
+from pages._shared import (current_athlete_id, link_to_session, require_engine, session_address, show_table,
+                           viewer_id)
 from physio_core.imu.io import IMU_BACKEND
 from physio_core.report import pretty_exercise
 
@@ -58,7 +59,7 @@ if not rows:
 # the page scrolls, and the link must not be what scrolls out of view
 df = pd.DataFrame([{
     "id": r.id,
-    "open": f"session_detail?id={r.id}",
+    "open": session_address(r.id),
     "date": r.started_at,
     "athlete": r.athlete_name,
     "exercise": pretty_exercise(r.exercise, short=True),
