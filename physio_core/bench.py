@@ -361,7 +361,7 @@ def bench_models(poses: Sequence[Any], repeat: int) -> list[Figure]:
     from physio_core.assess import assess_one_rep, recognise_window
     from physio_core.live import LiveConfig
     from physio_core.pipeline import finish_sequence, smooth_sequence
-    from physio_core.report import correction_animation, farthest_frame
+    from physio_core.report import rep_correction_figure
     from physio_core.skeleton import PoseSequence
 
     rec = Figure("models: exercise recognition, per reading", "ms",
@@ -395,15 +395,13 @@ def bench_models(poses: Sequence[Any], repeat: int) -> list[Figure]:
             t.append((clock() - c0) * 1e3)
         rec.runs.append(float(np.median(t)) if t else float("nan"))
         t, shown = [], []
-        for rp in rep_poses:
+        for r, rp in zip(reps, rep_poses):
             c0 = clock()
             assessed = assess_one_rep(rp, "deep_squat")
             t.append((clock() - c0) * 1e3)
             if assessed is not None and assessed[1] is not None:
                 c0 = clock()
-                n = min(len(rp), len(assessed[1]))  # what rep_correction_figure does with a stored rep
-                a, c = rp.joints[:n], assessed[1].joints[:n]
-                correction_animation(a, c, rp.times[:n], start=farthest_frame(a, c)).to_json()
+                rep_correction_figure(seq, r, assessed[1]).to_json()  # as the report draws a picked rep
                 shown.append((clock() - c0) * 1e3)
         rep.runs.append(float(np.median(t)) if t else float("nan"))
         replay.runs.append(float(np.median(shown)) if shown else float("nan"))
