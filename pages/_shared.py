@@ -469,8 +469,9 @@ def _judged_reps(result: SessionResult, key: str) -> None:
 
     def row_picked() -> None:
         rows = st.session_state[table].selection.rows  # positions in df, whatever the sorting shown
-        if rows and any(a["rep"] == df["rep"].iloc[rows[0]] for a in result.rep_assessments):
-            st.session_state[f"{key}_corr_rep"] = int(df["rep"].iloc[rows[0]])
+        rep = int(df["rep"].iloc[rows[0]]) if rows else None
+        if any(a["rep"] == rep for a in result.rep_assessments):  # the picker lists these reps
+            st.session_state[f"{key}_corr_rep"] = rep
 
     show_table(df, width="stretch",
                decimals=report.REPS_VIEW_DECIMALS, helps=TEMPO_HELP, key=table, on_select=row_picked,
