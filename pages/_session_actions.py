@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from pages._shared import show_table
+from pages._shared import forget_report_picks, show_table
 from physio_core import exports, report
 from physio_core.store import AccessDenied, FeedbackKind, NotFound, Role, SessionStatus, StorageUnavailable
 from physio_core.store import access, codec
@@ -113,6 +113,7 @@ def _end_and_analyse(engine, viewer_id: int, detail) -> None:
         except _ERRORS as exc:
             st.error(str(exc))
         else:
+            forget_report_picks(f"session{row.id}")
             _done(f"Session #{row.id} ended: {row.rep_count} reps.")
 
 

@@ -484,6 +484,14 @@ def _judged_reps(result: SessionResult, key: str) -> None:
         _correction_view(result, key)
 
 
+def forget_report_picks(key: str) -> None:
+    """A new analysis replaces the report under ``key``: its frame, angles and rep open as a
+    first look at it would, not where the user left the previous one."""
+    for pick in ("frame", "angles", "corr_rep"):
+        st.session_state.pop(f"{key}_{pick}", None)
+    _forget_row_pick(key)
+
+
 def _forget_row_pick(key: str) -> None:
     """The picker chose another rep: the table, a new widget, no longer marks the row picked before."""
     st.session_state[f"{key}_reps_table_n"] = st.session_state.get(f"{key}_reps_table_n", 0) + 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from pages._auth import require_login
-from pages._shared import exercise_choice, render_report, save_for_athlete, save_status
+from pages._shared import exercise_choice, forget_report_picks, render_report, save_for_athlete, save_status
 from physio_core.config import get_settings
 from physio_core.reps import EXERCISES as REP_EXERCISES
 from physio_core.uploads import store_upload
@@ -72,6 +72,7 @@ def _analyse(uploaded, exercise: str) -> None:
         "result": result, "video": path, "name": uploaded.name, "session_id": None,
         "file_id": uploaded.file_id,
     }
+    forget_report_picks("upload")
     _save(st.session_state[RESULT_KEY], exercise)
 
 

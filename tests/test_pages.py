@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -238,6 +239,38 @@ def test_a_new_analysis_of_the_same_upload_drops_the_old_annotated_video(app_env
     assert at.session_state["upload_result"]["result"].exercise == "deep_squat"
     assert not elements(at, "video") and at.button(key="upload_annotate")
     assert "upload_annotated" not in at.session_state
+
+
+def test_a_new_analysis_opens_its_report_at_the_start_not_where_the_last_one_was_left(app_env):
+    """Frame, angles and rep picked in one report do not carry over to the next analysis: it
+    opens on its first frame with a person, its own principal angles and its first wrong rep."""
+    from physio_core import report
+
+    at = new_app()
+    upload_and_analyse(at, "jumping.mp4", TEST_CLIP.read_bytes())
+    at.slider(key="upload_frame").set_value(150)
+    before = at.session_state["upload_result"]["result"]
+    at.multiselect(key="upload_angles").set_value(list(before.angles.names[-1:]))
+    at.run()
+    assert at.multiselect(key="upload_angles").value == list(before.angles.names[-1:])
+    last = before.rep_assessments[-1]["rep"]
+    at.selectbox(key="upload_corr_rep").set_value(last)
+    at.run()
+    assert at.slider(key="upload_frame").value == 150
+    assert at.selectbox(key="upload_corr_rep").value == last
+
+    at.selectbox(key="upload_exercise").set_value("deep_squat")
+    next(b for b in at.button if b.label == "Analyse").click()
+    at.run()
+    assert not at.exception and not at.error
+    result = at.session_state["upload_result"]["result"]
+    assert result.exercise == "deep_squat"
+    assert at.slider(key="upload_frame").value == int(np.flatnonzero(result.pose.valid)[0])
+    assert at.multiselect(key="upload_angles").value == report.principal_angles(result.angles, result.reps,
+                                                                                result.pose.valid)
+    wrong = [a["rep"] for a in result.rep_assessments if a.get("mistake") == "incorrect"]
+    first = wrong[0] if wrong else result.rep_assessments[0]["rep"]
+    assert at.selectbox(key="upload_corr_rep").value == first != last
 
 
 @pytest.mark.parametrize(
