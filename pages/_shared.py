@@ -368,7 +368,7 @@ def render_report(
         st.fragment(_judged_reps)(result, key)
     elif result.reps:
         a, b = st.columns([3, 2])
-        show_table(report.reps_view_table(result.reps), where=a, width="stretch",
+        show_table(_said_once(report.reps_view_table(result.reps), a), where=a, width="stretch",
                    decimals=report.REPS_VIEW_DECIMALS, helps=TEMPO_HELP)
         b.plotly_chart(report.reps_figure(result.reps), key=f"{key}_reps_chart", width="stretch")
     else:
@@ -461,10 +461,23 @@ def _assessment_summary(result: SessionResult) -> None:
             for t in result.exercise_timeline[:12]))
 
 
+def _said_once(df, where=None):
+    """The rep table less its columns that say the same on every row, said in a caption above it."""
+    df, common = report.fold_common_columns(df, ("angle", "recognised as"))
+    def prose(name: str) -> str:
+        return name[:1].lower() + name[1:]  # "Knee angle (L)" -> "knee angle (L)"
+
+    said = [f"counted on the {prose(common['angle'])}" if "angle" in common else "",
+            f"recognised as {prose(common['recognised as'])}" if "recognised as" in common else ""]
+    if any(said):
+        (where or st).caption(f"All {len(df)} reps " + ", ".join(s for s in said if s) + ".")
+    return df
+
+
 def _judged_reps(result: SessionResult, key: str) -> None:
     """The rep table with the models' verdicts, then one rep replayed against its correction
     beside the chart of all reps. A click on a row of the table picks its rep for the replay."""
-    df = report.reps_view_table(result.reps, result.rep_assessments)
+    df = _said_once(report.reps_view_table(result.reps, result.rep_assessments))
     table = f"{key}_reps_table_{st.session_state.get(f'{key}_reps_table_n', 0)}"
 
     def row_picked() -> None:

@@ -176,6 +176,15 @@ def reps_view_table(reps: Sequence[Rep], assessments: Sequence[dict] = ()) -> pd
     return out
 
 
+def fold_common_columns(table: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, dict[str, object]]:
+    """``table`` less those of ``columns`` that hold one value on every row (two rows or more),
+    and those values by column: said once above the table, they leave its room to the rest."""
+    if len(table) < 2:
+        return table, {}
+    common = {c: table[c].iloc[0] for c in columns if c in table and table[c].nunique(dropna=False) == 1}
+    return table.drop(columns=list(common)), common
+
+
 def imu_reps_view_table(reps: Sequence[dict]) -> pd.DataFrame:
     """A wrist-IMU set's reps (ImuRep.to_dict() rows) as its report shows them."""
     cols = {"index": "rep", "start_s": "start (s)", "duration_s": "duration (s)", "peak_s": "peak at (s)",

@@ -419,6 +419,7 @@ def test_stored_sessions_detail_and_progress(app_env, make_uiprmd_session_result
 def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_result):
     """A stored, assessed session reads back with the same per-rep verdicts and corrected-pose
     view as the upload page shows right after the analysis."""
+    from physio_core import report
     from physio_core.store import get_or_create_athlete, init_db, save_session_result
 
     result = assessed_squat_result
@@ -443,6 +444,14 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     assert table["rep"].tolist() == [r.index for r in result.reps]
     assert table["verdict"].tolist() == [f"{by_rep[k]['mistake']} ({by_rep[k]['mistake_confidence']:.0%})"
                                          for k in table["rep"]]
+    # every rep was counted on one angle and recognised as the squat: said once, above the table,
+    # which leaves its room to the reasons
+    counted = report.pretty_angle(result.reps[0].angle)
+    assert {r.angle for r in result.reps} == {result.reps[0].angle}
+    assert {a["exercise"] for a in result.rep_assessments} == {"deep_squat"}
+    assert f"All 6 reps counted on the {counted[0].lower() + counted[1:]}, recognised as deep squat." in [
+        c.value for c in at.caption]
+    assert not {"angle", "recognised as"} & set(table.columns) and table.columns[-1] == "reason"
     shown = shown_table(next(d for d in at.dataframe if "verdict" in d.value.columns))
     assert shown["injury risk"] == [f"{by_rep[k]['injury_risk']:.2f}" for k in table["rep"]]
     assert shown["start (s)"] == [f"{r.start_s:.2f}" for r in result.reps]

@@ -68,6 +68,17 @@ def test_imu_set_figure_shades_every_rep_alternately():
     np.testing.assert_allclose(fig.data[-1].y, [1.0, 1.0, 1.0], atol=1e-3)  # the peaks, on the signal
 
 
+def test_columns_that_say_the_same_on_every_row_fold_into_one_value():
+    table = pd.DataFrame({"rep": [1, 2, 3], "angle": ["Knee angle (L)"] * 3,
+                          "recognised as": ["Deep squat", "–", "Deep squat"], "range (°)": [90.0] * 3})
+    rest, common = report.fold_common_columns(table, ["angle", "recognised as", "missing"])
+    assert common == {"angle": "Knee angle (L)"}  # "range" is not offered, "–" is a value
+    assert list(rest.columns) == ["rep", "recognised as", "range (°)"]
+    # one rep: its row says it all, nothing folds
+    one, said = report.fold_common_columns(table.iloc[:1], ["angle"])
+    assert said == {} and list(one.columns) == list(table.columns)
+
+
 def test_the_charts_show_each_reps_verdict(squat_result):
     """Rep 2 judged incorrect, rep 1 correct, rep 3 not judged (too short for the models)."""
     r = squat_result
