@@ -272,7 +272,9 @@ def angles_figure(
 
 
 # a little farther than Plotly's default distance, so that the axis titles stay inside the figure
-_CAMERA = dict(eye=dict(x=0.35, y=2.2, z=0.45), up=dict(x=0, y=0, z=1))
+# aimed a little below the box's centre: from this eye the near floor edge, and the "left (m)"
+# title under it, fell below the plot's bottom
+_CAMERA = dict(eye=dict(x=0.35, y=2.2, z=0.45), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.1))
 
 
 def _z_range(lo: float, hi: float) -> list[float]:
