@@ -290,6 +290,15 @@ def _z_axis(lo: float, hi: float) -> dict:
     return dict(title="up (m)", range=[z0, z1], tickvals=[round(float(v), 1) for v in ticks])
 
 
+def _ground_axes(half: float = 1.0) -> dict:
+    """The left and forward axes of the 3D views. The skeleton's frame maps onto Plotly's with
+    one axis pair swapped (up is its y, Plotly's z), which mirrors the view: the left axis is
+    reversed to undo it, so that the athlete's left shows on the right, as in the video of an
+    athlete who faces the camera."""
+    return dict(xaxis=dict(title="left (m)", range=[half, -half]),
+                yaxis=dict(title="forward (m)", range=[-half, half]))
+
+
 def _aspect(lo: float, hi: float) -> dict:
     # metres look the same along every axis, also when the box grows upward
     z0, z1 = _z_range(lo, hi)
@@ -335,8 +344,7 @@ def skeleton_figure(
     fig.update_layout(
         height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
         scene=dict(
-            xaxis=dict(title="left (m)", range=[-half, half]),
-            yaxis=dict(title="forward (m)", range=[-half, half]),
+            **_ground_axes(half),
             zaxis=_z_axis(lo, hi),
             aspectmode="manual", aspectratio=_aspect(lo, hi),
             camera=_CAMERA,
@@ -400,8 +408,7 @@ def _correction_layout(fig: go.Figure, heights: np.ndarray, title: str | None, h
         height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
         legend=dict(orientation="h", y=0.02),
         scene=dict(
-            xaxis=dict(title="left (m)", range=[-1.0, 1.0]),
-            yaxis=dict(title="forward (m)", range=[-1.0, 1.0]),
+            **_ground_axes(),
             zaxis=_z_axis(lo, hi),
             aspectmode="manual", aspectratio=_aspect(lo, hi),
             camera=_CAMERA,

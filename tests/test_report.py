@@ -146,6 +146,43 @@ def test_skeleton_figure_axes(squat_result):
     assert tall.range[0] < -1.1 and tall.tickvals[0] == -1.0 and np.all(np.diff(tall.tickvals) == 0.5)
 
 
+def _screen_x(fig, point) -> float:
+    """Where Plotly's camera puts a data ``point`` (x, y, z) across the view: each axis's range
+    is mapped onto the box (a reversed range flips its axis), then projected from the eye
+    (positive: right of the view's centre)."""
+    scene = fig.layout.scene
+    box = np.array([(v - ax.range[0]) / (ax.range[1] - ax.range[0]) - 0.5
+                    for v, ax in zip(point, (scene.xaxis, scene.yaxis, scene.zaxis))])
+    box *= [scene.aspectratio.x, scene.aspectratio.y, scene.aspectratio.z]
+    cam = scene.camera
+    eye, centre = (np.array([c.x or 0.0, c.y or 0.0, c.z or 0.0]) for c in (cam.eye, cam.center))
+    up = np.array([cam.up.x, cam.up.y, cam.up.z])
+    ahead = (centre - eye) / np.linalg.norm(centre - eye)
+    right = np.cross(ahead, up)
+    return float((box - eye) @ right / ((box - eye) @ ahead))
+
+
+def test_the_3d_views_show_the_athletes_left_on_the_right_as_a_camera_in_front_does(assessed_squat_result):
+    """The views look at the athlete from the front, as the video beside them: the left wrist
+    (blue) must show right of the right wrist, not mirrored."""
+    r = assessed_squat_result
+    i = int(np.flatnonzero(r.pose.valid)[0])
+    p = r.pose.joints[i]
+    assert p[J.L_WRIST, 0] > p[J.R_WRIST, 0]  # +X is the athlete's left
+    assert p[J.L_TOE, 2] > p[J.L_ANKLE, 2] and p[J.R_TOE, 2] > p[J.R_ANKLE, 2]  # and faces +Z
+
+    def as_plotted(j):  # canonical (X, Y up, Z forward) -> Plotly's (x, y, z up)
+        return p[j, 0], p[j, 2], p[j, 1]
+
+    rep = next(x for x in r.reps if x.index in r.corrected_poses)
+    for fig in (report.skeleton_figure(p, r.pose.confidence[i]),
+                report.correction_figure(p, r.corrected_poses[rep.index].joints[0]),
+                report.rep_correction_figure(r.pose, rep, r.corrected_poses[rep.index])):
+        cam = fig.layout.scene.camera.eye
+        assert cam.y > abs(cam.x)  # the eye is in front of the athlete
+        assert _screen_x(fig, as_plotted(J.L_WRIST)) > _screen_x(fig, as_plotted(J.R_WRIST))
+
+
 def test_csv_and_json_exports(squat_result):
     r = squat_result
     df = pd.read_csv(io.BytesIO(report.angles_csv(r.angles)))
