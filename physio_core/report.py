@@ -271,10 +271,16 @@ def angles_figure(
     return fig
 
 
-# a little farther than Plotly's default distance, so that the axis titles stay inside the figure
-# aimed a little below the box's centre: from this eye the near floor edge, and the "left (m)"
-# title under it, fell below the plot's bottom
-_CAMERA = dict(eye=dict(x=0.35, y=2.2, z=0.45), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.1))
+_EYE = dict(x=0.385, y=2.42, z=0.495)  # in front of the athlete, a little to the side and above
+
+
+def _camera(aspect: dict) -> dict:
+    """The 3D views' camera for a box of ``aspect``: Plotly's view angle is fixed, so a taller
+    box (arms overhead) is seen from farther, and the view aims a little below the box's centre.
+    Nearer, the box's top or its floor and the "left (m)" title under it fell out of the figure."""
+    farther = max(1.0, aspect["z"] / 1.05)
+    return dict(eye={k: v * farther for k, v in _EYE.items()}, up=dict(x=0, y=0, z=1),
+                center=dict(x=0, y=0, z=-0.05))
 
 
 def _z_range(lo: float, hi: float) -> list[float]:
@@ -347,7 +353,7 @@ def skeleton_figure(
             **_ground_axes(half),
             zaxis=_z_axis(lo, hi),
             aspectmode="manual", aspectratio=_aspect(lo, hi),
-            camera=_CAMERA,
+            camera=_camera(_aspect(lo, hi)),
         ),
     )
     return fig
@@ -411,7 +417,7 @@ def _correction_layout(fig: go.Figure, heights: np.ndarray, title: str | None, h
             **_ground_axes(),
             zaxis=_z_axis(lo, hi),
             aspectmode="manual", aspectratio=_aspect(lo, hi),
-            camera=_CAMERA,
+            camera=_camera(_aspect(lo, hi)),
         ),
     )
 

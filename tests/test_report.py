@@ -142,8 +142,14 @@ def test_skeleton_figure_axes(squat_result):
     # a tick every 0.5 m, none at the floor of the box, where it would cover the forward axis's label
     z = fig.layout.scene.zaxis
     assert list(z.tickvals) == [-0.5, 0.0, 0.5, 1.0] and z.range[0] == pytest.approx(-1.05)
-    tall = report.skeleton_figure(pose.joints[i] * 1.5, pose.confidence[i]).layout.scene.zaxis
-    assert tall.range[0] < -1.1 and tall.tickvals[0] == -1.0 and np.all(np.diff(tall.tickvals) == 0.5)
+    tall = report.skeleton_figure(pose.joints[i] * 1.5, pose.confidence[i]).layout.scene
+    assert tall.zaxis.range[0] < -1.1 and tall.zaxis.tickvals[0] == -1.0 and np.all(np.diff(tall.zaxis.tickvals) == 0.5)
+    # Plotly's view angle is fixed: the taller box is seen from farther, in proportion
+    def distance(scene):
+        return np.linalg.norm([scene.camera.eye.x, scene.camera.eye.y, scene.camera.eye.z])
+
+    assert distance(tall) / distance(fig.layout.scene) == pytest.approx(
+        tall.aspectratio.z / fig.layout.scene.aspectratio.z)
 
 
 def _screen_x(fig, point) -> float:
