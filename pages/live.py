@@ -131,7 +131,7 @@ def _panels(session: LiveSession) -> None:
     c6.metric("Person found", f"{share:.0%}", help=f"{snap.frames_processed} frames analysed")
     for line in snap.feedback:
         st.info(line)
-    _last_rep(snap)
+    _last_rep(snap, session.config.mirror)
     if snap.angles:
         rows = [{"angle": _pretty_angle(n), "now (°)": round(a.current), "min (°)": round(a.min),
                  "max (°)": round(a.max)} for n, a in snap.angles.items()]
@@ -142,7 +142,7 @@ def _panels(session: LiveSession) -> None:
         st.caption("Press START: the panels fill in as soon as frames arrive.")
 
 
-def _last_rep(snap: LiveSnapshot) -> None:
+def _last_rep(snap: LiveSnapshot, mirrored: bool) -> None:
     """The models' verdict on the newest counted rep, with its corrected pose, and the tally of
     the set's verdicts so far."""
     v = snap.last_rep
@@ -164,8 +164,10 @@ def _last_rep(snap: LiveSnapshot) -> None:
         st.caption("Not a movement the models know: pick the exercise to have each rep scored.")
     if v.corrected is not None:
         k = v.worst_frame()
+        # as the preview beside it: a mirror image when the preview is mirrored
         st.plotly_chart(report.correction_figure(v.athlete.joints[k], v.corrected.joints[k], height=320,
-                                                 title=f"Rep #{v.rep}: you (red) vs correction (green)"),
+                                                 title=f"Rep #{v.rep}: you (red) vs correction (green)",
+                                                 mirrored=mirrored),
                         width="stretch", key="live_correction")
 
 

@@ -296,12 +296,12 @@ def _z_axis(lo: float, hi: float) -> dict:
     return dict(title="up (m)", range=[z0, z1], tickvals=[round(float(v), 1) for v in ticks])
 
 
-def _ground_axes(half: float = 1.0) -> dict:
+def _ground_axes(half: float = 1.0, mirrored: bool = False) -> dict:
     """The left and forward axes of the 3D views. The skeleton's frame maps onto Plotly's with
     one axis pair swapped (up is its y, Plotly's z), which mirrors the view: the left axis is
     reversed to undo it, so that the athlete's left shows on the right, as in the video of an
-    athlete who faces the camera."""
-    return dict(xaxis=dict(title="left (m)", range=[half, -half]),
+    athlete who faces the camera. ``mirrored`` keeps the mirror image, for a selfie preview."""
+    return dict(xaxis=dict(title="left (m)", range=[-half, half] if mirrored else [half, -half]),
                 yaxis=dict(title="forward (m)", range=[-half, half]))
 
 
@@ -405,7 +405,8 @@ def _correction_traces(athlete: np.ndarray, corrected: np.ndarray, tolerance_m: 
     ]
 
 
-def _correction_layout(fig: go.Figure, heights: np.ndarray, title: str | None, height: int) -> None:
+def _correction_layout(fig: go.Figure, heights: np.ndarray, title: str | None, height: int,
+                       mirrored: bool = False) -> None:
     """Axes and box of the correction views: ``skeleton_figure``'s, tall enough for every
     joint height in ``heights`` (m)."""
     seen = heights[np.isfinite(heights)]
@@ -414,7 +415,7 @@ def _correction_layout(fig: go.Figure, heights: np.ndarray, title: str | None, h
         height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
         legend=dict(orientation="h", y=0.02),
         scene=dict(
-            **_ground_axes(),
+            **_ground_axes(mirrored=mirrored),
             zaxis=_z_axis(lo, hi),
             aspectmode="manual", aspectratio=_aspect(lo, hi),
             camera=_camera(_aspect(lo, hi)),
@@ -429,13 +430,14 @@ def correction_figure(
     title: str | None = None,
     tolerance_m: float = 0.08,  # correct UI-PRMD reps stay within ~7 cm of their correction
     height: int = 420,
+    mirrored: bool = False,
 ) -> go.Figure:
     """3D view of one frame of a rep: the athlete in red (thicker where a joint is more than
     ``tolerance_m`` from the correction) and the corrected pose in green, same axes and box as
-    ``skeleton_figure``."""
+    ``skeleton_figure``; ``mirrored``: as in a mirror (beside a selfie preview)."""
     fig = go.Figure(_correction_traces(athlete, corrected, tolerance_m))
     both = np.vstack([np.reshape(athlete, (N_JOINTS, 3)), np.reshape(corrected, (N_JOINTS, 3))])
-    _correction_layout(fig, both[:, 1], title, height)
+    _correction_layout(fig, both[:, 1], title, height, mirrored)
     return fig
 
 

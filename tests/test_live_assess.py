@@ -174,12 +174,14 @@ def test_stop_stores_the_models_report(live_run):
 
 
 
-def test_live_page_shows_the_last_rep_panel(live_app, squat_set):
-    """The page's panels carry the last rep's verdict and its corrected pose."""
+@pytest.mark.parametrize("mirror", [False, True])
+def test_live_page_shows_the_last_rep_panel(live_app, squat_set, mirror):
+    """The page's panels carry the last rep's verdict and its corrected pose, drawn as the
+    preview beside it: a mirror image when the preview is mirrored."""
     seq, bounds, _ = squat_set
     at = live_app
     page_cfg = at.session_state["live_session"].config
-    session = LiveSession(replace(page_cfg, exercise="deep_squat", nominal_fps=seq.fps, mirror=False,
+    session = LiveSession(replace(page_cfg, exercise="deep_squat", nominal_fps=seq.fps, mirror=mirror,
                                   idle_timeout_s=60),
                           analyzer_factory=lambda: FrameAnalyzer(ReplayEstimator(seq)))
     at.session_state["live_session"] = session  # what the page armed, fed by the "camera"
@@ -201,6 +203,8 @@ def test_live_page_shows_the_last_rep_panel(live_app, squat_set):
         assert any(c.value == v.reason for c in at.caption)
         chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("live_correction"))
         assert "Rep #2: you (red) vs correction (green)" in chart.proto.spec
+        lo, hi = json.loads(chart.proto.spec)["layout"]["scene"]["xaxis"]["range"]
+        assert (lo < hi) == mirror  # the left axis is reversed to undo Plotly's mirror, unless asked
     finally:
         session.close()
 

@@ -187,6 +187,9 @@ def test_the_3d_views_show_the_athletes_left_on_the_right_as_a_camera_in_front_d
         cam = fig.layout.scene.camera.eye
         assert cam.y > abs(cam.x)  # the eye is in front of the athlete
         assert _screen_x(fig, as_plotted(J.L_WRIST)) > _screen_x(fig, as_plotted(J.R_WRIST))
+    # beside a mirrored (selfie) preview, the live page asks for the mirror image
+    selfie = report.correction_figure(p, r.corrected_poses[rep.index].joints[0], mirrored=True)
+    assert _screen_x(selfie, as_plotted(J.L_WRIST)) < _screen_x(selfie, as_plotted(J.R_WRIST))
 
 
 def test_csv_and_json_exports(squat_result):
