@@ -347,13 +347,13 @@ def skeleton_figure(
     half = 1.0
     lo = float(np.nanmin(p[ok, 1])) if idx.size else -1.0
     hi = float(np.nanmax(p[ok, 1])) if idx.size else 1.0
+    aspect = _aspect(lo, hi)
     fig.update_layout(
         height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
         scene=dict(
             **_ground_axes(half),
             zaxis=_z_axis(lo, hi),
-            aspectmode="manual", aspectratio=_aspect(lo, hi),
-            camera=_camera(_aspect(lo, hi)),
+            aspectmode="manual", aspectratio=aspect, camera=_camera(aspect),
         ),
     )
     return fig
@@ -411,14 +411,14 @@ def _correction_layout(fig: go.Figure, heights: np.ndarray, title: str | None, h
     joint height in ``heights`` (m)."""
     seen = heights[np.isfinite(heights)]
     lo, hi = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
+    aspect = _aspect(lo, hi)
     fig.update_layout(
         height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
         legend=dict(orientation="h", y=0.02),
         scene=dict(
             **_ground_axes(mirrored=mirrored),
             zaxis=_z_axis(lo, hi),
-            aspectmode="manual", aspectratio=_aspect(lo, hi),
-            camera=_camera(_aspect(lo, hi)),
+            aspectmode="manual", aspectratio=aspect, camera=_camera(aspect),
         ),
     )
 
