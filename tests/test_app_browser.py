@@ -44,13 +44,18 @@ def _seeded_data(tmp_path: Path) -> tuple[Path, str, dict[str, int]]:
 
 def test_progress_page_in_headless_chromium(tmp_path):
     _needs_browser()
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from physio_core.store import dispose_engines, init_db, list_sessions
     from scripts.screenshot_upload import app_in_chromium, log_in
 
-    data, _, _ = _seeded_data(tmp_path)
+    data, url, ids = _seeded_data(tmp_path)
+    first = min(r.id for r in list_sessions(init_db(url), athlete_id=ids["athlete"]))
+    dispose_engines(url)
     artifacts = Path(os.environ.get("PHYSIO_BROWSER_ARTIFACTS", ROOT / "out"))
     artifacts.mkdir(parents=True, exist_ok=True)
     png = artifacts / "progress_page.png"
@@ -76,6 +81,31 @@ def test_progress_page_in_headless_chromium(tmp_path):
             charts = driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
             legend_text = " ".join(c.text for c in charts)
             driver.save_screenshot(str(png))
+
+            # a session's number in the session table opens its page, in a new tab
+            table = driver.find_element(
+                By.XPATH, "//h3[contains(., 'Sessions')][not(contains(., 'per week'))]"
+                          "/following::div[@data-testid='stDataFrame'][1]")
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", table)
+            time.sleep(1.0)
+            box = table.rect  # the first column, left-aligned numbers; a 35 px header, then 35 px rows
+            # here, with nine rows, the grid opened the link on the third click (with eleven, on the
+            # first): a click that opens nothing is tried again, twice
+            for _ in range(3):
+                ActionChains(driver).move_to_element_with_offset(
+                    table, 20 - box["width"] / 2, 35 + 17 - box["height"] / 2).pause(0.5).click().perform()
+                try:
+                    WebDriverWait(driver, 5).until(lambda d: len(d.window_handles) == 2)
+                    break
+                except TimeoutException:
+                    continue
+            tabs = len(driver.window_handles)
+            opened = opened_url = ""
+            if tabs == 2:
+                driver.switch_to.window(driver.window_handles[-1])
+                heading = (By.XPATH, "//h3[starts-with(normalize-space(.), '#')]")
+                opened = wait.until(EC.presence_of_element_located(heading)).text
+                opened_url = driver.current_url
     finally:
         if os.environ.get("PHYSIO_BROWSER_ARTIFACTS"):
             shutil.copy(tmp_path / "streamlit.log", artifacts / "progress_streamlit.log")
@@ -85,6 +115,9 @@ def test_progress_page_in_headless_chromium(tmp_path):
     assert len(charts) == 6  # sessions, reps, scores, mix, ROM, asymmetry
     assert "target Knee angle (R)" in legend_text and "Stability" in legend_text
     assert png.stat().st_size > 50_000
+    # the table lists the oldest session first: the athlete's first deep squat visit
+    assert tabs == 2
+    assert opened_url.endswith(f"/session_detail?id={first}") and opened.startswith(f"#{first} · Ana Lopez")
 
 
 def test_login_survives_a_reload_and_log_out_ends_it(tmp_path):
