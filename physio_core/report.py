@@ -296,13 +296,17 @@ def _z_axis(lo: float, hi: float) -> dict:
     return dict(title="up (m)", range=[z0, z1], tickvals=[round(float(v), 1) for v in ticks])
 
 
-def _ground_axes(half: float = 1.0, mirrored: bool = False) -> dict:
-    """The left and forward axes of the 3D views. The skeleton's frame maps onto Plotly's with
-    one axis pair swapped (up is its y, Plotly's z), which mirrors the view: the left axis is
-    reversed to undo it, so that the athlete's left shows on the right, as in the video of an
-    athlete who faces the camera. ``mirrored`` keeps the mirror image, for a selfie preview."""
-    return dict(xaxis=dict(title="left (m)", range=[-half, half] if mirrored else [half, -half]),
-                yaxis=dict(title="forward (m)", range=[-half, half]))
+def _scene(lo: float, hi: float, mirrored: bool = False) -> dict:
+    """The scene of the 3D views: a body-sized box, 2 m wide and deep (fixed, so that a skeleton
+    does not jump in size while scrubbing), as tall as joint heights ``lo``..``hi`` need, and its
+    camera. The skeleton's frame maps onto Plotly's with one axis pair swapped (up is its y,
+    Plotly's z), which mirrors the view: the left axis is reversed to undo it, so that the
+    athlete's left shows on the right, as in the video of an athlete who faces the camera.
+    ``mirrored`` keeps the mirror image, for a selfie preview."""
+    aspect = _aspect(lo, hi)
+    return dict(xaxis=dict(title="left (m)", range=[-1.0, 1.0] if mirrored else [1.0, -1.0]),
+                yaxis=dict(title="forward (m)", range=[-1.0, 1.0]),
+                zaxis=_z_axis(lo, hi), aspectmode="manual", aspectratio=aspect, camera=_camera(aspect))
 
 
 def _aspect(lo: float, hi: float) -> dict:
@@ -343,19 +347,10 @@ def skeleton_figure(
             marker=dict(size=4, color="#222222"), text=[JOINT_NAMES[i] for i in idx],
             hovertemplate="%{text}<extra></extra>", showlegend=False,
         ))
-    # a fixed, body-sized box so the skeleton does not jump in size while scrubbing
-    half = 1.0
     lo = float(np.nanmin(p[ok, 1])) if idx.size else -1.0
     hi = float(np.nanmax(p[ok, 1])) if idx.size else 1.0
-    aspect = _aspect(lo, hi)
-    fig.update_layout(
-        height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
-        scene=dict(
-            **_ground_axes(half),
-            zaxis=_z_axis(lo, hi),
-            aspectmode="manual", aspectratio=aspect, camera=_camera(aspect),
-        ),
-    )
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
+                      scene=_scene(lo, hi))
     return fig
 
 
@@ -411,16 +406,8 @@ def _correction_layout(fig: go.Figure, heights: np.ndarray, title: str | None, h
     joint height in ``heights`` (m)."""
     seen = heights[np.isfinite(heights)]
     lo, hi = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
-    aspect = _aspect(lo, hi)
-    fig.update_layout(
-        height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
-        legend=dict(orientation="h", y=0.02),
-        scene=dict(
-            **_ground_axes(mirrored=mirrored),
-            zaxis=_z_axis(lo, hi),
-            aspectmode="manual", aspectratio=aspect, camera=_camera(aspect),
-        ),
-    )
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
+                      legend=dict(orientation="h", y=0.02), scene=_scene(lo, hi, mirrored))
 
 
 def correction_figure(
