@@ -149,19 +149,21 @@ if not athletes:
     st.caption("No athlete to delete.")
 else:
     by_id = {a.id: a for a in athletes}
+    # nobody is preselected: a destructive form names no one, and warns of nothing, on its own
     victim_id = st.selectbox("Athlete to delete", list(by_id), format_func=lambda i: by_id[i].display_name,
-                             key="delete_athlete_pick")
-    victim = by_id[victim_id]
-    n_sessions = count_sessions(engine, athlete_id=victim_id, viewer_id=me.id)
-    st.warning(f"Deleting **{victim.display_name}** removes the athlete and their {n_sessions} "
-               "session(s) with every recording, angle series, metric, target and feedback. "
-               "This cannot be undone.")
-    typed = st.text_input(f"Type **{victim.display_name}** to confirm", key="delete_athlete_confirm")
-    confirmed = typed.strip() == victim.display_name
-    if st.button("Delete athlete and all their data", type="primary", disabled=not confirmed,
-                 key="delete_athlete_button"):
-        forget = ("delete_athlete_confirm", "delete_athlete_pick")
-        if st.session_state.get(ATHLETE_KEY) == victim_id:
-            forget += (ATHLETE_KEY, "athlete_select")
-        _run(lambda: access.delete_athlete_as(engine, me.id, victim_id),
-             f"{victim.display_name} and all their data were deleted.", forget=forget)
+                             index=None, placeholder="Pick the athlete to delete", key="delete_athlete_pick")
+    victim = by_id.get(victim_id)
+    if victim is not None:
+        n_sessions = count_sessions(engine, athlete_id=victim_id, viewer_id=me.id)
+        st.warning(f"Deleting **{victim.display_name}** removes the athlete and their {n_sessions} "
+                   "session(s) with every recording, angle series, metric, target and feedback. "
+                   "This cannot be undone.")
+        typed = st.text_input(f"Type **{victim.display_name}** to confirm", key="delete_athlete_confirm")
+        confirmed = typed.strip() == victim.display_name
+        if st.button("Delete athlete and all their data", type="primary", disabled=not confirmed,
+                     key="delete_athlete_button"):
+            forget = ("delete_athlete_confirm", "delete_athlete_pick")
+            if st.session_state.get(ATHLETE_KEY) == victim_id:
+                forget += (ATHLETE_KEY, "athlete_select")
+            _run(lambda: access.delete_athlete_as(engine, me.id, victim_id),
+                 f"{victim.display_name} and all their data were deleted.", forget=forget)

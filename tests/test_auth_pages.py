@@ -180,7 +180,9 @@ def test_admin_creates_a_trainer_and_deletes_an_athlete_after_confirmation(engin
     assert [s.value for s in at.success] == ["User New Coach created."]
     assert login(engine, "newcoach@clinic.org", "coach-password-1").user.role is Role.TRAINER
 
-    # deleting asks for the athlete's name first
+    # deleting names nobody until an athlete is picked, then asks for their name
+    assert at.selectbox(key="delete_athlete_pick").value is None
+    assert not at.warning and not [b for b in at.button if b.key == "delete_athlete_button"]
     at.selectbox(key="delete_athlete_pick").set_value(leaving.id)
     at.run()
     button = at.button(key="delete_athlete_button")
@@ -211,7 +213,10 @@ def test_trainer_sees_only_their_athletes_on_the_manage_page(engine):
     glance = at.dataframe[0].value  # training at a glance: no session yet
     assert glance["athlete"].tolist() == ["Mine"] and glance["sessions"].tolist() == [0]
     assert at.selectbox(key="delete_athlete_pick").options == ["Mine"]
-    assert at.selectbox(key="delete_athlete_pick").value == mine.id
+    assert at.selectbox(key="delete_athlete_pick").value is None  # nobody preselected
+    at.selectbox(key="delete_athlete_pick").set_value(mine.id)
+    at.run()
+    assert any("Deleting **Mine**" in w.value and "0 session(s)" in w.value for w in at.warning)
 
 
 def test_login_page_says_clearly_when_the_database_is_away(engine, monkeypatch):
