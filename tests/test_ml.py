@@ -213,6 +213,24 @@ def test_score_rep_outputs(suite, reps):
 
 
 @needs_data
+def test_reasons_are_short_enough_for_the_rep_table(suite, reps):
+    """The rep table shows each rep's reason beside nine other columns: at 40 characters it
+    fits a 1400-px window whole. Real reps of every movement, against the athlete's own correct
+    reps and against the training reference, reach most of the cues."""
+    reasons = set()
+    for m in range(10):
+        own = [q.pose() for q in _pick(reps, m, 5, True, 5)]
+        for r in _pick(reps, m, 5, False, 4) + _pick(reps, m, 5, True, 2):
+            for baseline in (own, None):
+                out = suite.score_rep(r.pose(), movement=CLASS_NAMES[m], baseline=baseline)
+                reasons.add(out["reason"])
+    too_long = [r for r in reasons if len(r) > 40]
+    assert not too_long, too_long
+    kinds = {r.split(" ")[0] for r in reasons}  # "knees", "trunk", "shape", "close", ...
+    assert len(kinds) >= 5, sorted(reasons)
+
+
+@needs_data
 def test_mistake_label_and_correction_toward_correct(suite, reps):
     incorrect = [r for m in range(10) for r in _pick(reps, m, 8, False, 2)]
     before, after, flagged, movement_ok = [], [], 0, 0

@@ -327,12 +327,12 @@ class StabilityModel:
             if pm["ref_median"]["knee_main_range"] > 30 else 0.0,
             f"trunk leans {f['trunk_lean_max'] - usual['trunk_lean_max']:.0f}° more than {who}":
                 excess("trunk_lean_max"),
-            f"left and right differ by {f['knee_asymmetry'] - usual['knee_asymmetry']:.0f}° "
-            f"more than {who} at the knees": excess("knee_asymmetry"),
+            f"knee asymmetry {f['knee_asymmetry'] - usual['knee_asymmetry']:.0f}° above {who}":
+                excess("knee_asymmetry"),
             f"body sways {(f['com_sway'] - usual['com_sway']) * scale_cm:.0f} cm more than {who}":
                 excess("com_sway"),
-            f"range of motion is {usual['knee_main_range'] - f['knee_main_range']:.0f}° smaller "
-            f"than {who} at the knee": excess("knee_main_range", higher_is_bad=False)
+            f"knee range {usual['knee_main_range'] - f['knee_main_range']:.0f}° smaller than {who}":
+                excess("knee_main_range", higher_is_bad=False)
             if pm["ref_median"]["knee_main_range"] > 30 else 0.0,
             f"arm rises {usual['shoulder_main_max'] - f['shoulder_main_max']:.0f}° less than {who}":
                 excess("shoulder_main_max", higher_is_bad=False)
@@ -347,7 +347,7 @@ class StabilityModel:
         if worst_v >= 0.5:
             reason = worst
         elif anomaly >= 0.5:
-            reason = f"the motion differs from {who} (unusual shape or timing)"
+            reason = f"shape or timing unlike {who}"
         else:
             reason = f"close to {who}"
         return StabilityResult(1.0 - anomaly, balance, injury, reason, anomaly, comps)
