@@ -6,6 +6,7 @@ store); this module only lays it out with Streamlit.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -92,6 +93,14 @@ def navigation_spec(root: Path = ROOT) -> list[PageSpec]:
         if (pages / name).is_file():
             specs.append(PageSpec(group, title, url, icon, pages / name))
     return specs
+
+
+def text_metric(label: str, value: str, *, help: str | None = None, where=None) -> None:
+    """A metric tile for words: its value wraps onto a second line in a narrow column, where
+    ``st.metric`` cuts it ("Shoulder ab…")."""
+    (where or st).markdown(
+        f":small[{label}]  \n<span style='font-size:1.75rem;line-height:1.25'>{html.escape(value)}</span>",
+        unsafe_allow_html=True, help=help)
 
 
 # ------------------------------------------------------------------ tables

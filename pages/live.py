@@ -29,6 +29,7 @@ from pages._shared import (
     get_engine,
     link_to_session,
     show_table,
+    text_metric,
 )
 from physio_core import report
 from physio_core.assess import Recognition, warm_up
@@ -115,18 +116,19 @@ def _panels(session: LiveSession) -> None:
     c3.metric("Latency", _fmt(snap.latency_ms, " ms"),
               help=f"95th percentile {_fmt(snap.latency_p95_ms, ' ms')}; frames dropped "
                    f"{snap.frames_dropped} of {snap.frames_received}")
-    c4, c6 = st.columns(2)
+    # the exercise's name wraps in the wider column; a metric tile would cut it at this width
+    c4, c6 = st.columns([3, 2])
     if snap.exercise != "auto":
-        c4.metric("Exercise", report.pretty_exercise(snap.exercise, short=True),
-                  help=report.pretty_exercise(snap.exercise))
+        text_metric("Exercise", report.pretty_exercise(snap.exercise, short=True),
+                    help=report.pretty_exercise(snap.exercise), where=c4)
     else:
         cfg = session.config
         r = snap.recognised
         full = "" if r is None or r.exercise == "other" else f"{report.pretty_exercise(r.exercise)}. "
-        c4.metric("Exercise (recognised)", _recognised(r),
-                  help=f"{full}Recognised by the exercise classifier from the last "
-                       f"{cfg.recognise_window_s:g} s, every {cfg.recognise_every_s:g} s. "
-                       "Pick the exercise above to fix it.")
+        text_metric("Exercise (recognised)", _recognised(r), where=c4,
+                    help=f"{full}Recognised by the exercise classifier from the last "
+                         f"{cfg.recognise_window_s:g} s, every {cfg.recognise_every_s:g} s. "
+                         "Pick the exercise above to fix it.")
     share = snap.frames_with_person / snap.frames_processed if snap.frames_processed else 0.0
     c6.metric("Person found", f"{share:.0%}", help=f"{snap.frames_processed} frames analysed")
     for line in snap.feedback:
@@ -151,7 +153,9 @@ def _last_rep(snap: LiveSnapshot, mirrored: bool) -> None:
         return
     st.markdown(f"**Last rep: #{v.rep}**"
                 + (f" · {report.pretty_exercise(v.exercise)}" if v.exercise else "") + f" · {v.tempo()}")
-    c1, c2, c3, c4 = st.columns(4)
+    # two by two: four tiles in a row cut their labels ("Mistake ch…") beside the video
+    c1, c2 = st.columns(2)
+    c3, c4 = st.columns(2)
     c1.metric("Mistake check", v.mistake or "–", help=None if v.mistake_confidence is None
               else f"model confidence {v.mistake_confidence:.0%}")
     c2.metric("Stability", "–" if v.stability_score is None else f"{v.stability_score:.2f}", help="0–1")

@@ -279,7 +279,7 @@ def test_live_page_shows_the_recognised_exercise(live_app, squat_set):
         assert r is not None and r.exercise == "deep_squat"
         at.run()
         assert not at.exception, [e.value for e in at.exception]
-        metrics = {m.label: m.value for m in at.metric}
-        assert metrics["Exercise (recognised)"] == f"Deep squat ({r.confidence:.0%})"
+        shown = next(m.value for m in at.markdown if m.value.startswith(":small[Exercise (recognised)]"))
+        assert shown.endswith(f">Deep squat ({r.confidence:.0%})</span>")
     finally:
         session.close()
