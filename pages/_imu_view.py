@@ -7,7 +7,7 @@ import json
 
 import streamlit as st
 
-from pages._shared import show_table
+from pages._shared import show_table, tile_row
 from physio_core import report
 from physio_core.imu.analyze import EXERCISE_OF_LIFT
 from physio_core.imu.io import ImuSeries, write_imu_csv
@@ -27,20 +27,20 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
     stab = analysis.get("stability") or {}
     reps = (analysis.get("reps") or {}).get("reps", [])
 
-    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+    row = tile_row()
     if pred is None:
-        c1.metric("Lift", lift_name(lift), help="named when the set was analysed")
+        row.metric("Lift", lift_name(lift), help="named when the set was analysed")
     else:
         ranked = sorted(pred["probabilities"].items(), key=lambda kv: -kv[1])
-        c1.metric("Lift", lift_name(lift),
-                  help="Recognised by the lift classifier: " + ", ".join(
-                      f"{lift_name(k)} {v:.0%}" for k, v in ranked[:3])
-                  + ("" if pred.get("used_gyroscope") else " (accelerometer only)"))
-    c2.metric("Reps", analysis["rep_count"])
+        row.metric("Lift", lift_name(lift),
+                   help="Recognised by the lift classifier: " + ", ".join(
+                       f"{lift_name(k)} {v:.0%}" for k, v in ranked[:3])
+                   + ("" if pred.get("used_gyroscope") else " (accelerometer only)"))
+    row.metric("Reps", analysis["rep_count"])
     score = stab.get("score")
-    c3.metric("Stability", "–" if score is None else f"{score:.2f}",
-              help="0–1: steady tempo, even reps, a straight bar path (needs 3 reps)")
-    c4.metric("Duration", f"{analysis['duration_s']:.1f} s")
+    row.metric("Stability", "–" if score is None else f"{score:.2f}",
+               help="0–1: steady tempo, even reps, a straight bar path (needs 3 reps)")
+    row.metric("Duration", f"{analysis['duration_s']:.1f} s")
     if pred is not None and pred["confidence"] < 0.5:
         st.warning(f"The lift is uncertain ({pred['confidence']:.0%}): if it is not a "
                    f"{lift_name(lift).lower()}, analyse again with the lift named.")

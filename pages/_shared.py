@@ -95,6 +95,12 @@ def navigation_spec(root: Path = ROOT) -> list[PageSpec]:
     return specs
 
 
+def tile_row(where=None):
+    """A row of metric tiles that wraps onto another line when the page is narrow (a tablet with
+    the sidebar open), where ``st.columns`` would cut each tile's label and value ("Stabi…")."""
+    return (where or st).container(horizontal=True, gap="medium")
+
+
 def text_metric(label: str, value: str, *, help: str | None = None, where=None) -> None:
     """A metric tile for words: its value wraps onto a second line in a narrow column, where
     ``st.metric`` cuts it ("Shoulder ab…")."""
@@ -352,12 +358,12 @@ def render_report(
     reps (table + chart) and downloads. ``video_path`` enables the video frames."""
     n = len(result.pose)
 
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Reps", result.rep_count)
-    c2.metric("Person found", f"{result.frames_with_person / max(1, result.frames):.0%}",
-              help=f"{result.frames_with_person} of {result.frames} frames")
-    c3.metric("Duration", f"{result.frames / result.fps:.1f} s" if result.fps else "–")
-    c4.metric("Pose backend", result.backend or "–")
+    row = tile_row()
+    row.metric("Reps", result.rep_count)
+    row.metric("Person found", f"{result.frames_with_person / max(1, result.frames):.0%}",
+               help=f"{result.frames_with_person} of {result.frames} frames")
+    row.metric("Duration", f"{result.frames / result.fps:.1f} s" if result.fps else "–")
+    row.metric("Pose backend", result.backend or "–")
     _assessment_summary(result)
     for w in result.warnings:
         st.warning(w)
@@ -453,17 +459,15 @@ def _assessment_summary(result: SessionResult) -> None:
     if result.exercise_label is None:
         return
     m = result.metrics
-    # the exercise keeps 2/5 of the row, where its short name fits (test_pages)
-    c1, c2, c3, c4, c5 = st.columns([2, 0.7, 0.7, 0.7, 0.9])
+    row = tile_row()
     label, conf = result.exercise_label, m.get("exercise_confidence")
-    c1.metric("Exercise", report.pretty_exercise(label, short=True),
-              help=report.pretty_exercise(label) + ("" if conf is None else f" (model confidence {conf:.0%})"))
-    for col, name, k in ((c2, "Stability", "stability_score"), (c3, "Balance", "balance_score"),
-                         (c4, "Injury risk", "injury_risk")):
-        col.metric(name, f"{m[k]:.2f}" if k in m else "–",
+    row.metric("Exercise", report.pretty_exercise(label, short=True),
+               help=report.pretty_exercise(label) + ("" if conf is None else f" (model confidence {conf:.0%})"))
+    for name, k in (("Stability", "stability_score"), ("Balance", "balance_score"), ("Injury risk", "injury_risk")):
+        row.metric(name, f"{m[k]:.2f}" if k in m else "–",
                    help="0–1; session risk = the riskiest rep's" if k == "injury_risk" else "0–1, mean of the reps")
-    c5.metric("Correct reps", report.correct_reps(result.rep_assessments) or "–",
-              help="The reps the mistake model judged correct, of those it judged")
+    row.metric("Correct reps", report.correct_reps(result.rep_assessments) or "–",
+               help="The reps the mistake model judged correct, of those it judged")
     if len({t["exercise"] for t in result.exercise_timeline}) > 1:
         st.caption("Exercise over time: " + ", ".join(
             f"{t['start_s']:.1f}–{t['end_s']:.1f} s {t['exercise'].replace('_', ' ')}"

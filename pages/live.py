@@ -30,6 +30,7 @@ from pages._shared import (
     link_to_session,
     show_table,
     text_metric,
+    tile_row,
 )
 from physio_core import report
 from physio_core.assess import Recognition, warm_up
@@ -110,27 +111,26 @@ def _panels(session: LiveSession) -> None:
         st.warning(snap.message, icon=":material/accessibility_new:")
     if snap.recording_problem:
         st.warning(snap.recording_problem, icon=":material/videocam_off:")
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Reps", snap.rep_count)
-    c2.metric("Processed fps", f"{snap.fps:.1f}")
-    c3.metric("Latency", _fmt(snap.latency_ms, " ms"),
-              help=f"95th percentile {_fmt(snap.latency_p95_ms, ' ms')}; frames dropped "
-                   f"{snap.frames_dropped} of {snap.frames_received}")
-    # the exercise's name wraps in the wider column; a metric tile would cut it at this width
-    c4, c6 = st.columns([3, 2])
+    row = tile_row()
+    row.metric("Reps", snap.rep_count)
+    row.metric("Processed fps", f"{snap.fps:.1f}")
+    row.metric("Latency", _fmt(snap.latency_ms, " ms"),
+               help=f"95th percentile {_fmt(snap.latency_p95_ms, ' ms')}; frames dropped "
+                    f"{snap.frames_dropped} of {snap.frames_received}")
+    share = snap.frames_with_person / snap.frames_processed if snap.frames_processed else 0.0
+    row.metric("Person found", f"{share:.0%}", help=f"{snap.frames_processed} frames analysed")
+    # a metric tile would cut the exercise's name beside the video ("Shoulder…"): this one wraps
     if snap.exercise != "auto":
         text_metric("Exercise", report.pretty_exercise(snap.exercise, short=True),
-                    help=report.pretty_exercise(snap.exercise), where=c4)
+                    help=report.pretty_exercise(snap.exercise))
     else:
         cfg = session.config
         r = snap.recognised
         full = "" if r is None or r.exercise == "other" else f"{report.pretty_exercise(r.exercise)}. "
-        text_metric("Exercise (recognised)", _recognised(r), where=c4,
+        text_metric("Exercise (recognised)", _recognised(r),
                     help=f"{full}Recognised by the exercise classifier from the last "
                          f"{cfg.recognise_window_s:g} s, every {cfg.recognise_every_s:g} s. "
                          "Pick the exercise above to fix it.")
-    share = snap.frames_with_person / snap.frames_processed if snap.frames_processed else 0.0
-    c6.metric("Person found", f"{share:.0%}", help=f"{snap.frames_processed} frames analysed")
     for line in snap.feedback:
         st.info(line)
     _last_rep(snap, session.config.mirror)
@@ -153,15 +153,13 @@ def _last_rep(snap: LiveSnapshot, mirrored: bool) -> None:
         return
     st.markdown(f"**Last rep: #{v.rep}**"
                 + (f" · {report.pretty_exercise(v.exercise)}" if v.exercise else "") + f" · {v.tempo()}")
-    # two by two: four tiles in a row cut their labels ("Mistake ch…") beside the video
-    c1, c2 = st.columns(2)
-    c3, c4 = st.columns(2)
-    c1.metric("Mistake check", v.mistake or "–", help=None if v.mistake_confidence is None
-              else f"model confidence {v.mistake_confidence:.0%}")
-    c2.metric("Stability", "–" if v.stability_score is None else f"{v.stability_score:.2f}", help="0–1")
-    c3.metric("Injury risk", "–" if v.injury_risk is None else f"{v.injury_risk:.2f}", help="0–1")
-    c4.metric("Correct so far", f"{snap.reps_correct} of {snap.reps_judged}" if snap.reps_judged else "–",
-              help="The set's reps the mistake model judged correct, of those it has judged")
+    row = tile_row()
+    row.metric("Mistake check", v.mistake or "–", help=None if v.mistake_confidence is None
+               else f"model confidence {v.mistake_confidence:.0%}")
+    row.metric("Stability", "–" if v.stability_score is None else f"{v.stability_score:.2f}", help="0–1")
+    row.metric("Injury risk", "–" if v.injury_risk is None else f"{v.injury_risk:.2f}", help="0–1")
+    row.metric("Correct so far", f"{snap.reps_correct} of {snap.reps_judged}" if snap.reps_judged else "–",
+               help="The set's reps the mistake model judged correct, of those it has judged")
     if v.reason:
         st.caption(v.reason)
     if v.stability_score is None and v.mistake is None:

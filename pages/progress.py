@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._shared import (SESSION_NUMBER, current_athlete_id, link_to_session, require_engine, session_address,
-                           show_table, viewer_id)
+                           show_table, tile_row, viewer_id)
 from physio_core import exports, progress, report
 
 
@@ -82,19 +82,19 @@ if not rows:
 
 # ------------------------------------------------------------------ key numbers
 s = progress.summary(rows)
-k1, k2, k3, k4, k5 = st.columns(5)
-k1.metric("Sessions", s.sessions)
-k2.metric("Reps", s.reps)
-k3.metric("Active weeks", s.active_weeks)
-k4.metric("Stability", f"{rows[-1].stability_score:.2f}" if rows[-1].stability_score is not None else "–",
-          **_change(s.stability_change, 2),
-          help="The last session's score" + (f"; the change is against {_since(s.stability_exercise)}"
+row = tile_row()
+row.metric("Sessions", s.sessions)
+row.metric("Reps", s.reps)
+row.metric("Active weeks", s.active_weeks)
+row.metric("Stability", f"{rows[-1].stability_score:.2f}" if rows[-1].stability_score is not None else "–",
+           **_change(s.stability_change, 2),
+           help="The last session's score" + (f"; the change is against {_since(s.stability_exercise)}"
                                                if s.stability_change is not None else ""))
-k5.metric("Correct reps", "–" if s.correct_share is None else f"{s.correct_share:.0%}",
-          **_change(None if s.correct_change is None else 100 * s.correct_change, 0, " pts"),
-          help="The share of reps the models judged correct, in the last session they judged"
-               + (f"; the change (percentage points) is against {_since(s.correct_exercise)}"
-                  if s.correct_change is not None else ""))
+row.metric("Correct reps", "–" if s.correct_share is None else f"{s.correct_share:.0%}",
+           **_change(None if s.correct_change is None else 100 * s.correct_change, 0, " pts"),
+           help="The share of reps the models judged correct, in the last session they judged"
+                + (f"; the change (percentage points) is against {_since(s.correct_exercise)}"
+                   if s.correct_change is not None else ""))
 
 # ------------------------------------------------------------------ charts
 left, right = st.columns(2)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages._session_actions import create_session_form, render_actions, show_notice
 from pages._shared import (current_athlete_id, link_to_session, render_report, require_engine, show_table,
-                           viewer_id)
+                           tile_row, viewer_id)
 from physio_core import progress
 from physio_core.report import pretty_exercise
 
@@ -136,8 +136,9 @@ if detail.metrics is not None and result.exercise_label is None:  # else the rep
                                 ("Balance", detail.metrics.balance_score),
                                 ("Injury risk", detail.metrics.injury_risk)) if v is not None}
     if scores:
-        for col, (k, v) in zip(st.columns(len(scores)), scores.items()):
-            col.metric(k, f"{v:.2f}")
+        row = tile_row()
+        for k, v in scores.items():
+            row.metric(k, f"{v:.2f}")
 video = detail.video_path  # a live session recorded with "Record video"
 render_report(result, video_path=video, key=f"session{s.id}", file_stem=f"session_{s.id}")
 if video is not None:

@@ -279,3 +279,42 @@ def test_a_click_on_a_row_of_the_rep_table_replays_that_rep(tmp_path, assessed_s
     assert result.reps[row].index != first_wrong  # the click changed what the view replays
     assert marked_after_click == 1 and marked_after_picker == 0
     assert errors == []
+
+
+# every metric tile's label and value elements whose text is wider than their box (Streamlit cuts
+# such text with an ellipsis)
+_CUT_TILES_JS = """
+return Array.from(document.querySelectorAll('[data-testid="stMetric"]')).flatMap(tile =>
+    Array.from(tile.querySelectorAll('[data-testid="stMetricLabel"] *, [data-testid="stMetricValue"] *'))
+        .filter(e => e.children.length === 0 && e.scrollWidth > e.clientWidth + 1)
+        .map(e => e.textContent));
+"""
+
+
+def test_no_metric_tile_is_cut_at_tablet_width(tmp_path, assessed_squat_result):
+    """At 1024 px with the sidebar open (a tablet held sideways) the session page's tiles wrap onto
+    another line instead of cutting their labels and values ("Stabi…", "uiprm…"), as do the
+    progress page's."""
+    _needs_browser()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from physio_core.store import dispose_engines, init_db, save_session_result
+    from scripts.screenshot_upload import app_in_chromium, log_in
+
+    data, url, ids = _seeded_data(tmp_path)
+    sid = save_session_result(init_db(url), assessed_squat_result, ids["athlete"], ids["trainer"])
+    dispose_engines(url)
+    with app_in_chromium(data, tmp_path / "streamlit.log", 1024, 1400, http_timeout_s=120) as (driver, base):
+        wait = WebDriverWait(driver, 120)
+        driver.get(f"{base}/")
+        log_in(driver, wait, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+        seen = {}
+        for page, tiles in ((f"session_detail?id={sid}", 9), ("progress", 5)):
+            driver.get(f"{base}/{page}")
+            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid='stMetric']")) >= tiles)
+            time.sleep(1.0)  # the fonts' and the layout's last pass
+            width = driver.execute_script("return document.querySelector('[data-testid=\"stMain\"]').clientWidth")
+            seen[page] = driver.execute_script(_CUT_TILES_JS)
+    assert width < 800  # the sidebar is open: the page is narrow
+    assert seen == {f"session_detail?id={sid}": [], "progress": []}

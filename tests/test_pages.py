@@ -478,8 +478,8 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
 
 def test_every_exercise_has_a_name_that_fits_its_metric_tile():
     """Streamlit cuts a metric's value that is wider than its tile ("standing sh…"); the report's
-    exercise tile (2/5 of the row) holds about 20 characters at the default width. The progress
-    charts' legends use the same names."""
+    tiles wrap onto another line on a narrow page, but one alone on its line still cuts a name
+    wider than the page; 20 characters fit. The progress charts' legends use the same names."""
     from physio_core.report import pretty_exercise as exercise_name
     from physio_core.ml.data import CLASS_NAMES
 
