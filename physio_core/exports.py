@@ -416,7 +416,7 @@ def html_report(
                         else "") + ".</p><div class='corrections'>")
         for i in shown:
             rep = reps_by_index[i]
-            fig = report.rep_correction_figure(result.pose, rep, result.corrected_poses[i], height=440,
+            fig = report.rep_correction_figure(result.pose, rep, result.corrected_poses[i], height=470,
                                                title=f"Rep #{i} ({rep.start_s:.1f}–{rep.end_s:.1f} s)")
             parts.append(f"<div class='chart'>{chart(fig, 460)}</div>")
         parts.append("</div>")

@@ -296,6 +296,11 @@ def _z_axis(lo: float, hi: float) -> dict:
     return dict(title="up (m)", range=[z0, z1], tickvals=[round(float(v), 1) for v in ticks])
 
 
+# the 3D views' tool bar runs down their right-hand side: across the top, it covers the title in
+# a narrow column ("Rep #4: you (red) vs correction (green)" on a tablet)
+_SIDE_MODEBAR = dict(orientation="v")
+
+
 def _scene(lo: float, hi: float, mirrored: bool = False) -> dict:
     """The scene of the 3D views: a body-sized box, 2 m wide and deep (fixed, so that a skeleton
     does not jump in size while scrubbing), as tall as joint heights ``lo``..``hi`` need, and its
@@ -350,7 +355,7 @@ def skeleton_figure(
     lo = float(np.nanmin(p[ok, 1])) if idx.size else -1.0
     hi = float(np.nanmax(p[ok, 1])) if idx.size else 1.0
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
-                      scene=_scene(lo, hi))
+                      scene=_scene(lo, hi), modebar=_SIDE_MODEBAR)
     return fig
 
 
@@ -407,7 +412,7 @@ def _correction_layout(fig: go.Figure, heights: np.ndarray, title: str | None, h
     seen = heights[np.isfinite(heights)]
     lo, hi = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
-                      legend=dict(orientation="h", y=0.02), scene=_scene(lo, hi, mirrored))
+                      legend=dict(orientation="h", y=0.02), scene=_scene(lo, hi, mirrored), modebar=_SIDE_MODEBAR)
 
 
 def correction_figure(
@@ -436,7 +441,7 @@ def correction_animation(
     start: int = 0,
     title: str | None = None,
     tolerance_m: float = 0.08,
-    height: int = 460,
+    height: int = 490,
 ) -> go.Figure:
     """The whole rep in the correction view: (n, N_JOINTS, 3) athlete and corrected poses at
     ``times`` (s), one animation frame each, played in the browser (Play / Pause and a time
@@ -459,14 +464,16 @@ def correction_animation(
     play = dict(frame=dict(duration=step_ms, redraw=True), transition=dict(duration=0),
                 fromcurrent=True, mode="immediate")
     jump = dict(frame=dict(duration=0, redraw=True), transition=dict(duration=0), mode="immediate")
+    # the buttons, then the slider on a line of its own under them: side by side, they overlap
+    # in a narrow column (a tablet)
     fig.update_layout(
-        margin=dict(l=0, r=0, t=30 if title else 0, b=70),
+        margin=dict(l=0, r=0, t=30 if title else 0, b=120),
         updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0.0, xanchor="left", yanchor="top",
-                          pad=dict(t=45, r=10), showactive=False, buttons=[
+                          pad=dict(t=26, r=10), showactive=False, buttons=[
                               dict(label="▶ Play", method="animate", args=[None, play]),
                               dict(label="❚❚ Pause", method="animate", args=[[None], jump])])],
         # one step per frame: their labels would overlap, only the current one is written
-        sliders=[dict(active=start, x=0.3, len=0.7, y=0.0, yanchor="top", pad=dict(t=30),
+        sliders=[dict(active=start, x=0.0, len=1.0, y=0.0, yanchor="top", pad=dict(t=62, r=10),
                       ticklen=0, minorticklen=0, font=dict(color="rgba(0,0,0,0)"),
                       currentvalue=dict(prefix="rep time ", font=dict(size=12, color="#444")),
                       steps=[dict(label=name, method="animate", args=[[name], jump]) for name in names])],
@@ -475,7 +482,7 @@ def correction_animation(
 
 
 def rep_correction_figure(pose: PoseSequence, rep: Rep, corrected: PoseSequence, *,
-                          title: str | None = None, height: int = 460) -> go.Figure:
+                          title: str | None = None, height: int = 490) -> go.Figure:
     """``correction_animation`` of one rep of ``pose`` against its correction, opening on the
     frame that shows the mistake best (``worst_correction_frame``)."""
     n = min(len(corrected), len(pose) - rep.start_frame)

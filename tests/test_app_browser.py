@@ -291,10 +291,26 @@ return Array.from(document.querySelectorAll('[data-testid="stMetric"]')).flatMap
 """
 
 
+# the rep replay's parts, each as its box on the page [left, top, right, bottom]
+_REPLAY_BOXES_JS = """
+const p = Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .find(p => (p.querySelector('.gtitle')?.textContent || '').startsWith('Rep #'));
+if (!p) return null;
+const box = s => { const b = p.querySelector(s).getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+return {buttons: box('.updatemenu-container'), slider: box('.slider-container'), legend: box('.legend'),
+        title: box('.gtitle'), toolbar: box('.modebar')};
+"""
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def test_no_metric_tile_is_cut_at_tablet_width(tmp_path, assessed_squat_result):
     """At 1024 px with the sidebar open (a tablet held sideways) the session page's tiles wrap onto
     another line instead of cutting their labels and values ("Stabi…", "uiprm…"), as do the
-    progress page's."""
+    progress page's. The rep replay, in a column 300 px wide, keeps its Play buttons off its
+    slider and its legend, and its tool bar off its title."""
     _needs_browser()
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -316,5 +332,10 @@ def test_no_metric_tile_is_cut_at_tablet_width(tmp_path, assessed_squat_result):
             time.sleep(1.0)  # the fonts' and the layout's last pass
             width = driver.execute_script("return document.querySelector('[data-testid=\"stMain\"]').clientWidth")
             seen[page] = driver.execute_script(_CUT_TILES_JS)
+            if page.startswith("session_detail"):
+                replay = wait.until(lambda d: d.execute_script(_REPLAY_BOXES_JS))
     assert width < 800  # the sidebar is open: the page is narrow
     assert seen == {f"session_detail?id={sid}": [], "progress": []}
+    clashes = [(a, b) for a, b in (("buttons", "slider"), ("buttons", "legend"), ("title", "toolbar"))
+               if _overlap(replay[a], replay[b])]
+    assert clashes == [], replay
