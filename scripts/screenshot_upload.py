@@ -45,6 +45,8 @@ class ScreenshotResult:
     annotated_video: dict[str, object] = field(default_factory=dict)
     # with downloads=DIR: the report's download buttons clicked, each file as saved in DIR
     downloads: dict[str, Path] = field(default_factory=dict)
+    # where the frame image and the 3D pose view sit on the page: [left, top, right, bottom] (px)
+    boxes: dict[str, list[float] | None] = field(default_factory=dict)
 
 
 def step(msg: str) -> None:
@@ -219,6 +221,7 @@ def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, heigh
             result.image_captions = [c.text for c in driver.find_elements(
                 By.CSS_SELECTOR, "[data-testid='stImageCaption']")]
             result.plotly_charts = len(driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"))
+            result.boxes = driver.execute_script(_BOXES_JS)
             if downloads is not None and not result.errors:
                 result.downloads = _download_exports(driver, wait, downloads)
             if annotated and not result.errors:
@@ -231,6 +234,13 @@ def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, heigh
             step(f"failed; page saved to {out.with_suffix('.error.png')}")
             raise
 
+
+_BOXES_JS = """
+const box = e => { if (!e) return null; const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+const pose = Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .find(p => (p.querySelector('.gtitle')?.textContent || '').startsWith('3D pose'));
+return {frame: box(document.querySelector("[data-testid='stImage'] img")), pose: box(pose)};
+"""
 
 DOWNLOADS = ("Angles (CSV)", "Summary (JSON)", "3D joints (CSV)")
 

@@ -32,14 +32,18 @@ def _load_script():
     return module
 
 
-def test_upload_report_in_chromium(tmp_path):
-    shot = _load_script()
+def _needs_browser(shot) -> None:
     missing = [p for p in (shot.CHROMIUM, shot.CHROMEDRIVER) if not Path(p).exists()]
     if missing:
         reason = f"{missing} missing (apt-get install -y chromium chromium-driver)"
         if os.environ.get("CI"):
             pytest.fail(reason + "; the browser test must run in CI")
         pytest.skip(reason)
+
+
+def test_upload_report_in_chromium(tmp_path):
+    shot = _load_script()
+    _needs_browser(shot)
     out_dir = Path(os.environ.get("PHYSIO_BROWSER_ARTIFACTS", tmp_path))
     res = shot.capture(CLIP, out_dir / "upload_report.png", frame=25, timeout_s=240, annotated=True,
                        downloads=tmp_path / "downloads")
@@ -50,6 +54,8 @@ def test_upload_report_in_chromium(tmp_path):
     assert res.image_captions == ["frame 25 · 0.83 s"]
     # angles, 3D skeleton, ROM per rep, and a rep's corrected pose when the exercise is known
     assert res.plotly_charts == (3 if res.metrics["Exercise"] == "No known exercise" else 4)
+    frame, pose = res.boxes["frame"], res.boxes["pose"]
+    assert pose[0] >= frame[2] and pose[1] < frame[3]  # the 3D pose beside the frame
     # the downloads, as the browser saved them: every analysed frame, the reps the page showed
     files = res.downloads
     assert [p.name for p in files.values()] == ["sports2d_demo_angles.csv", "sports2d_demo_summary.json",
@@ -67,3 +73,16 @@ def test_upload_report_in_chromium(tmp_path):
     assert played["currentTime"] > 0.5  # it ran, not just loaded
     png = res.png.read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 100_000
+
+
+def test_on_a_tablet_the_3d_pose_goes_under_the_frame(tmp_path):
+    """At 1024 px with the sidebar open the column beside the frame is about 210 px: there the 3D
+    view (whose field of view is fixed vertically) cut the sides of its box. It now goes under
+    the frame, as wide as the page."""
+    shot = _load_script()
+    _needs_browser(shot)
+    res = shot.capture(CLIP, tmp_path / "upload_1024.png", frame=25, width=1024, height=2600, timeout_s=240)
+    assert res.errors == [] and res.image_captions == ["frame 25 · 0.83 s"]
+    frame, pose = res.boxes["frame"], res.boxes["pose"]
+    assert pose[1] >= frame[3]  # under the frame
+    assert pose[2] - pose[0] >= 0.95 * (frame[2] - frame[0]) and pose[2] - pose[0] >= 360, res.boxes
