@@ -101,6 +101,19 @@ def tile_row(where=None):
     return (where or st).container(horizontal=True, gap="medium")
 
 
+def wrapping_columns(key: str, min_px: tuple[int, int], spec: tuple[int, int] = (3, 2)):
+    """Two columns (widths in the ratio ``spec``) side by side while each keeps its ``min_px``,
+    else the second under the first, as wide as the page. A 3D view's field of view is fixed
+    vertically, so a narrow one (a tablet with the sidebar open) cuts the sides of its box;
+    Streamlit's own columns stack only at a phone's width."""
+    rule = f".st-key-{key} [data-testid='stHorizontalBlock']"
+    with st.container(key=key):
+        st.html(f"<style>{rule} {{ flex-wrap: wrap; }}"
+                f"{rule} > [data-testid='stColumn']:first-child {{ flex: {spec[0]} 1 {min_px[0]}px; }}"
+                f"{rule} > [data-testid='stColumn']:last-child {{ flex: {spec[1]} 1 {min_px[1]}px; }}</style>")
+        return st.columns(list(spec))
+
+
 def text_metric(label: str, value: str, *, help: str | None = None, where=None) -> None:
     """A metric tile for words: its value wraps onto a second line in a narrow column, where
     ``st.metric`` cuts it ("Shoulder ab…")."""
@@ -294,17 +307,6 @@ def _frame_image(video_path: Path, result: SessionResult, index: int, max_side: 
     return draw_result_frame(read_frame(video_path, time_s=t, max_side=max_side), result, index, t)
 
 
-# The frame and its 3D pose side by side while the 3D view keeps 360 px, else one under the
-# other: the 3D view's field of view is fixed vertically, so a narrow one (a tablet with the
-# sidebar open) cuts the box's sides. Streamlit's columns stack only on a phone's width.
-_POSE_PAIR = "_frame_and_pose"
-_POSE_PAIR_CSS = f"""<style>
-[class*="st-key-"][class*="{_POSE_PAIR}"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
-[class*="st-key-"][class*="{_POSE_PAIR}"] [data-testid="stColumn"]:first-child {{ flex: 3 1 420px; }}
-[class*="st-key-"][class*="{_POSE_PAIR}"] [data-testid="stColumn"]:last-child {{ flex: 2 1 360px; }}
-</style>"""
-
-
 def _scrubber(result: SessionResult, video_path: Path | None, max_side: int | None, key: str) -> None:
     """The frame slider, the video frame with the analysis drawn (when the video is kept), the 3D
     pose of that frame and the angle chart with the frame's time marked."""
@@ -315,9 +317,7 @@ def _scrubber(result: SessionResult, video_path: Path | None, max_side: int | No
                       help="Scrub through the recording")
     t_now = float(result.pose.times[index])
     if video_path is not None and Path(video_path).is_file():
-        with st.container(key=f"{key}{_POSE_PAIR}"):
-            st.html(_POSE_PAIR_CSS)
-            left, right = st.columns([3, 2])
+        left, right = wrapping_columns(f"{key}_frame_and_pose", (420, 360))
         with left:
             try:
                 st.image(_frame_image(Path(video_path), result, index, max_side),

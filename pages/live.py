@@ -31,6 +31,7 @@ from pages._shared import (
     show_table,
     text_metric,
     tile_row,
+    wrapping_columns,
 )
 from physio_core import report
 from physio_core.assess import Recognition, warm_up
@@ -256,7 +257,8 @@ config = LiveConfig(exercise=exercise, athlete_id=athlete_id,
                     mirror=mirror)
 session = _arm(config, engine)
 
-left, right = st.columns([3, 2])
+# the panels go under the video where beside it they would be narrow (their 3D view cuts its box)
+left, right = wrapping_columns("live_video_and_panels", (420, 360))
 with left:
     ctx = webrtc_streamer(
         key="live-camera",
