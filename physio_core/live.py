@@ -517,7 +517,6 @@ class LiveSession:
             self._people_in_view = fr.people_in_view
             if pose is not None:
                 self._last_person_at = now
-                self._with_person += 1
                 conf = pose.confidence
                 self._partial_body = bool((conf[list(_BODY_ENDS)] < _MIN_CONF).any())
             message = self._message_locked(now)
@@ -541,7 +540,9 @@ class LiveSession:
         done = time.monotonic()
         with self._lock:
             self._output = out
+            # counted together: a snapshot never finds more frames with the person than processed
             self._processed += 1
+            self._with_person += fr.pose is not None
             self._recent.append((done, done - arrived))
             self._latencies.append(done - arrived)
             while self._recent and done - self._recent[0][0] > 2.0:

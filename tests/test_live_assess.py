@@ -283,3 +283,35 @@ def test_live_page_shows_the_recognised_exercise(live_app, squat_set):
         assert shown.endswith(f">Deep squat ({r.confidence:.0%})</span>")
     finally:
         session.close()
+
+
+def test_person_found_never_counts_more_frames_than_were_processed(tmp_path, squat_set):
+    """A frame with the person was counted as it was analysed, and as processed only once drawn:
+    a snapshot in between said "Person found 105 %" (seen on the live page in Chromium). Every
+    snapshot, taken as fast as they come while frames stream, holds at most 100 %."""
+    import threading
+
+    from physio_core.config import Settings
+
+    seq, _, _ = squat_set
+    session = LiveSession(LiveConfig(exercise="deep_squat", nominal_fps=seq.fps, mirror=True, idle_timeout_s=60),
+                          settings=Settings(data_dir=tmp_path),
+                          analyzer_factory=lambda: FrameAnalyzer(ReplayEstimator(seq)))
+    seen: list[tuple[int, int]] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            s = session.snapshot()
+            seen.append((s.frames_with_person, s.frames_processed))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        stream(session, seq, 90)
+    finally:
+        done.set()
+        watcher.join()
+        session.close()
+    assert seen[-1][1] == 90 and max(p for p, _ in seen) == 90  # the person is in every frame
+    assert [s for s in seen if s[0] > s[1]] == []
