@@ -95,10 +95,10 @@ def navigation_spec(root: Path = ROOT) -> list[PageSpec]:
     return specs
 
 
-def tile_row(where=None):
+def tile_row():
     """A row of metric tiles that wraps onto another line when the page is narrow (a tablet with
     the sidebar open), where ``st.columns`` would cut each tile's label and value ("Stabi…")."""
-    return (where or st).container(horizontal=True, gap="medium")
+    return st.container(horizontal=True, gap="medium")
 
 
 def wrapping_columns(key: str, min_px: tuple[int, int], spec: tuple[int, int] = (3, 2)):
@@ -114,10 +114,10 @@ def wrapping_columns(key: str, min_px: tuple[int, int], spec: tuple[int, int] = 
         return st.columns(list(spec))
 
 
-def text_metric(label: str, value: str, *, help: str | None = None, where=None) -> None:
+def text_metric(label: str, value: str, *, help: str | None = None) -> None:
     """A metric tile for words: its value wraps onto a second line in a narrow column, where
     ``st.metric`` cuts it ("Shoulder ab…")."""
-    (where or st).markdown(
+    st.markdown(
         f":small[{label}]  \n<span style='font-size:1.75rem;line-height:1.25'>{html.escape(value)}</span>",
         unsafe_allow_html=True, help=help)
 
