@@ -244,6 +244,21 @@ def _flip_lr(rgb: np.ndarray) -> np.ndarray:
     return cv2.flip(np.ascontiguousarray(rgb), 1)
 
 
+def _cut_off(pose: PoseFrame, height: int, width: int) -> bool:
+    """Whether a body end (head, wrist, ankle) is out of the picture: unseen, and at or past the
+    frame's edge. One hidden behind the body (a wrist in a side view) is not: stepping back would
+    not show it."""
+    ends = list(_BODY_ENDS)
+    unseen = pose.confidence[ends] < _MIN_CONF
+    if not unseen.any():
+        return False
+    if pose.keypoints_2d is None:
+        return True
+    x, y = pose.keypoints_2d[ends][unseen].T
+    edge = 0.02 * max(height, width)
+    return bool((~np.isfinite(x + y) | (x < edge) | (x > width - edge) | (y < edge) | (y > height - edge)).any())
+
+
 def _mirrored(pose: PoseFrame, width: int) -> PoseFrame:
     kp = None if pose.keypoints_2d is None else pose.keypoints_2d.copy()
     if kp is not None:
@@ -517,8 +532,7 @@ class LiveSession:
             self._people_in_view = fr.people_in_view
             if pose is not None:
                 self._last_person_at = now
-                conf = pose.confidence
-                self._partial_body = bool((conf[list(_BODY_ENDS)] < _MIN_CONF).any())
+                self._partial_body = _cut_off(pose, *rgb.shape[:2])
             message = self._message_locked(now)
         if self._counter.completed != self._reps_completed:  # a rep ended (rare): assess it
             self._reps_completed = self._counter.completed

@@ -315,3 +315,39 @@ def test_person_found_never_counts_more_frames_than_were_processed(tmp_path, squ
         session.close()
     assert seen[-1][1] == 90 and max(p for p, _ in seen) == 90  # the person is in every frame
     assert [s for s in seen if s[0] > s[1]] == []
+
+
+def test_step_back_only_when_a_body_end_is_out_of_the_picture(tmp_path, squat_set):
+    """"Step back so your whole body is visible" came up in Chromium for an athlete standing
+    sideways, all of them in view, their wrists hidden behind the body. It is said when an unseen
+    end (head, wrist, ankle) lies at or past the frame's edge, not when it is hidden inside it."""
+    from physio_core.config import Settings
+    from physio_core.live import PARTIAL_BODY_MESSAGE
+    from physio_core.skeleton import J
+
+    seq, _, _ = squat_set
+    wrists, ankles = [J.L_WRIST, J.R_WRIST], [J.L_ANKLE, J.R_ANKLE]
+
+    def unseen(joints, below_the_frame: bool):
+        class Estimator(ReplayEstimator):
+            def detect(self, frame_rgb, timestamp_s):
+                [p] = super().detect(frame_rgb, timestamp_s)
+                conf, kp = p.confidence.copy(), p.keypoints_2d.copy()
+                conf[joints] = 0.1
+                if below_the_frame:
+                    kp[joints, 1] = frame_rgb.shape[0] + 20
+                return [replace(p, confidence=conf, keypoints_2d=kp)]
+        return Estimator
+
+    said = {}
+    for name, estimator in (("all seen", ReplayEstimator), ("wrists hidden", unseen(wrists, False)),
+                            ("ankles below the frame", unseen(ankles, True))):
+        session = LiveSession(LiveConfig(exercise="deep_squat", nominal_fps=seq.fps, mirror=True, idle_timeout_s=60),
+                              settings=Settings(data_dir=tmp_path),
+                              analyzer_factory=lambda e=estimator: FrameAnalyzer(e(seq)))
+        try:
+            stream(session, seq, 15)
+            said[name] = session.snapshot().message
+        finally:
+            session.close()
+    assert said == {"all seen": None, "wrists hidden": None, "ankles below the frame": PARTIAL_BODY_MESSAGE}
