@@ -56,10 +56,10 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
     if reps:
         show_table(report.imu_reps_view_table(reps), width="stretch", decimals=report.IMU_REPS_VIEW_DECIMALS)
 
-    d1, d2 = st.columns(2)
+    row = st.container(horizontal=True)
     buf = io.StringIO()
     write_imu_csv(series, buf)
-    d1.download_button("Sensor data (CSV)", buf.getvalue().encode(), file_name=f"{file_stem}_imu.csv",
-                       mime="text/csv", key=f"{key}_imu_csv")
-    d2.download_button("Analysis (JSON)", json.dumps(analysis, indent=2).encode(),
-                       file_name=f"{file_stem}_imu.json", mime="application/json", key=f"{key}_imu_json")
+    row.download_button("Sensor data (CSV)", buf.getvalue().encode(), file_name=f"{file_stem}_imu.csv",
+                        mime="text/csv", key=f"{key}_imu_csv")
+    row.download_button("Analysis (JSON)", json.dumps(analysis, indent=2).encode(),
+                        file_name=f"{file_stem}_imu.json", mime="application/json", key=f"{key}_imu_json")

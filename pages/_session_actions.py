@@ -141,7 +141,7 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
             else:
                 _done("Notes saved.")
     with st.form("trainer_feedback", clear_on_submit=True):
-        c1, c2 = st.columns([4, 1])
+        c1, c2 = st.columns([2, 1])  # room for "whole session" on a tablet
         text = c1.text_input("Feedback for the athlete", key="feedback_text")
         reps = ["whole session", *[str(r.index) for r in detail.reps]]
         rep = c2.selectbox("Rep", reps, key="feedback_rep")
@@ -162,10 +162,10 @@ def _exports(detail) -> None:
                    else "Nothing to export before the session has sensor data.")
         return
     result = detail.to_result()
-    cols = st.columns(5)
-    for col, e in zip(cols, exports.session_exports(result, session_id=detail.session.id,
-                                                    session=detail.session, feedback=detail.feedback)):
-        col.download_button(e.label, data=e.build, file_name=e.file_name, mime=e.mime,
+    row = st.container(horizontal=True)  # one line, or two on a narrow page; never a label on two
+    for e in exports.session_exports(result, session_id=detail.session.id, session=detail.session,
+                                     feedback=detail.feedback):
+        row.download_button(e.label, data=e.build, file_name=e.file_name, mime=e.mime,
                             key=f"export_{e.file_name}", on_click="ignore")
 
 

@@ -404,17 +404,17 @@ def render_report(
 
     # built when clicked, not on every rerun (a 10-min session's three: about 0.3 s)
     st.subheader("Downloads")
-    d1, d2, d3 = st.columns(3)
-    d1.download_button("Angles (CSV)", lambda: report.angles_csv(result.angles),
-                       file_name=f"{file_stem}_angles.csv", mime="text/csv", key=f"{key}_dl_csv",
-                       on_click="ignore")
-    d2.download_button("Summary (JSON)", lambda: report.summary_json(result, include_series=True),
-                       file_name=f"{file_stem}_summary.json", mime="application/json",
-                       key=f"{key}_dl_json", on_click="ignore")
+    row = st.container(horizontal=True)
+    row.download_button("Angles (CSV)", lambda: report.angles_csv(result.angles),
+                        file_name=f"{file_stem}_angles.csv", mime="text/csv", key=f"{key}_dl_csv",
+                        on_click="ignore")
+    row.download_button("Summary (JSON)", lambda: report.summary_json(result, include_series=True),
+                        file_name=f"{file_stem}_summary.json", mime="application/json",
+                        key=f"{key}_dl_json", on_click="ignore")
     if n:
-        d3.download_button("3D joints (CSV)", lambda: report.pose_csv(result.pose),
-                           file_name=f"{file_stem}_joints.csv", mime="text/csv",
-                           key=f"{key}_dl_pose", on_click="ignore")
+        row.download_button("3D joints (CSV)", lambda: report.pose_csv(result.pose),
+                            file_name=f"{file_stem}_joints.csv", mime="text/csv",
+                            key=f"{key}_dl_pose", on_click="ignore")
     if n and video_path is not None and Path(video_path).is_file():
         _annotated_video(result, Path(video_path), key, file_stem, max_side)
 
