@@ -126,7 +126,8 @@ def app_in_chromium(data_dir: Path, log_path: Path, width: int, height: int, htt
 
 
 def log_in(driver, wait, email: str = DEMO_ADMIN_EMAIL, password: str = DEMO_ADMIN_PASSWORD) -> None:
-    """Fill the login form of the page the driver shows and wait for the app's sidebar."""
+    """Fill the login form of the page the driver shows and wait for the app's sidebar and its
+    login cookie."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
 
@@ -134,6 +135,9 @@ def log_in(driver, wait, email: str = DEMO_ADMIN_EMAIL, password: str = DEMO_ADM
     driver.find_element(By.CSS_SELECTOR, "input[aria-label='Password']").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "[data-testid='stFormSubmitButton'] button").click()
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "a[data-testid='stSidebarNavLink']")))
+    # the login cookie is written by a script in the sidebar, which can come after the page's
+    # links: a page load before it (the caller's next driver.get) would find the login form
+    wait.until(lambda d: d.get_cookie("physiotrack_login") is not None)
 
 
 def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, height: int = 3000,
