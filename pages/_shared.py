@@ -476,11 +476,15 @@ def _assessment_summary(result: SessionResult) -> None:
     label, conf = result.exercise_label, m.get("exercise_confidence")
     row.metric("Exercise", report.pretty_exercise(label, short=True),
                help=report.pretty_exercise(label) + ("" if conf is None else f" (model confidence {conf:.0%})"))
-    for name, k in (("Stability", "stability_score"), ("Balance", "balance_score"), ("Injury risk", "injury_risk")):
-        row.metric(name, f"{m[k]:.2f}" if k in m else "–",
-                   help="0–1; session risk = the riskiest rep's" if k == "injury_risk" else "0–1, mean of the reps")
-    row.metric("Correct reps", report.correct_reps(result.rep_assessments) or "–",
-               help="The reps the mistake model judged correct, of those it judged")
+    scores = (("Stability", "stability_score"), ("Balance", "balance_score"), ("Injury risk", "injury_risk"))
+    correct = report.correct_reps(result.rep_assessments)
+    # nothing scored (no exercise the models know): a warning says so, not four dashes
+    if correct is not None or any(k in m for _, k in scores):
+        for name, k in scores:
+            row.metric(name, f"{m[k]:.2f}" if k in m else "–",
+                       help="0–1; session risk = the riskiest rep's" if k == "injury_risk" else "0–1, mean of the reps")
+        row.metric("Correct reps", correct or "–",
+                   help="The reps the mistake model judged correct, of those it judged")
     if len({t["exercise"] for t in result.exercise_timeline}) > 1:
         st.caption("Exercise over time: " + ", ".join(
             f"{t['start_s']:.1f}–{t['end_s']:.1f} s {t['exercise'].replace('_', ' ')}"

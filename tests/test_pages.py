@@ -152,7 +152,7 @@ def test_upload_flow_on_the_real_clip(app_env):
     if scored:
         assert 0.0 <= float(metrics["Injury risk"]) <= 1.0
     else:
-        assert metrics["Injury risk"] == "–"
+        assert not {"Stability", "Balance", "Injury risk", "Correct reps"} & set(metrics)  # no empty tiles
         assert any("No known exercise" in w.value for w in at.warning)
         # the rep picker says why a rep has no verdict, not a bare "?"
         picker = at.selectbox(key="upload_corr_rep")
@@ -201,7 +201,7 @@ def test_upload_flow_on_the_real_clip(app_env):
     stored = {m.label: m.value for m in at.metric}
     assert stored["Reps"] == metrics["Reps"]
     # the same model report as right after the analysis (it is stored with the session)
-    assert (stored["Exercise"], stored["Injury risk"]) == (metrics["Exercise"], metrics["Injury risk"])
+    assert (stored["Exercise"], stored.get("Injury risk")) == (metrics["Exercise"], metrics.get("Injury risk"))
     # 3D, angles, reps (+ the corrected pose when scored); no video stored
     assert len(elements(at, "plotly_chart")) == (4 if scored else 3)
 
