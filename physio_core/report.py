@@ -296,11 +296,6 @@ def _z_axis(lo: float, hi: float) -> dict:
     return dict(title="up (m)", range=[z0, z1], tickvals=[round(float(v), 1) for v in ticks])
 
 
-# the 3D views' tool bar runs down their right-hand side: across the top, it covers the title in
-# a narrow column ("Rep #4: you (red) vs correction (green)" on a tablet)
-_SIDE_MODEBAR = dict(orientation="v")
-
-
 def _scene(lo: float, hi: float, mirrored: bool = False) -> dict:
     """The scene of the 3D views: a body-sized box, 2 m wide and deep (fixed, so that a skeleton
     does not jump in size while scrubbing), as tall as joint heights ``lo``..``hi`` need, and its
@@ -312,6 +307,14 @@ def _scene(lo: float, hi: float, mirrored: bool = False) -> dict:
     return dict(xaxis=dict(title="left (m)", range=[-1.0, 1.0] if mirrored else [1.0, -1.0]),
                 yaxis=dict(title="forward (m)", range=[-1.0, 1.0]),
                 zaxis=_z_axis(lo, hi), aspectmode="manual", aspectratio=aspect, camera=_camera(aspect))
+
+
+def _view_layout(lo: float, hi: float, height: int, title: str | None, mirrored: bool = False) -> dict:
+    """The layout of a 3D view: ``_scene``, its title, and the tool bar down the right-hand side
+    (across the top, it covers the title in a narrow column: "Rep #4: you (red) vs correction
+    (green)" on a tablet)."""
+    return dict(height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
+                scene=_scene(lo, hi, mirrored), modebar=dict(orientation="v"))
 
 
 def _aspect(lo: float, hi: float) -> dict:
@@ -354,8 +357,7 @@ def skeleton_figure(
         ))
     lo = float(np.nanmin(p[ok, 1])) if idx.size else -1.0
     hi = float(np.nanmax(p[ok, 1])) if idx.size else 1.0
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
-                      scene=_scene(lo, hi), modebar=_SIDE_MODEBAR)
+    fig.update_layout(**_view_layout(lo, hi, height, title))
     return fig
 
 
@@ -411,8 +413,7 @@ def _correction_layout(fig: go.Figure, heights: np.ndarray, title: str | None, h
     joint height in ``heights`` (m)."""
     seen = heights[np.isfinite(heights)]
     lo, hi = (float(seen.min()), float(seen.max())) if seen.size else (-1.0, 1.0)
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=30 if title else 0, b=0), title=title,
-                      legend=dict(orientation="h", y=0.02), scene=_scene(lo, hi, mirrored), modebar=_SIDE_MODEBAR)
+    fig.update_layout(**_view_layout(lo, hi, height, title, mirrored), legend=dict(orientation="h", y=0.02))
 
 
 def correction_figure(
