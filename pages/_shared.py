@@ -101,17 +101,17 @@ def tile_row():
     return st.container(horizontal=True, gap="medium")
 
 
-def wrapping_columns(key: str, min_px: tuple[int, int], spec: tuple[int, int] = (3, 2)):
-    """Two columns (widths in the ratio ``spec``) side by side while each keeps its ``min_px``,
-    else the second under the first, as wide as the page. A 3D view's field of view is fixed
+def wrapping_columns(key: str, min_px: tuple[int, int]):
+    """Two columns, 3:2, side by side while each keeps its ``min_px``, else the second under the
+    first, as wide as the page. A 3D view's field of view is fixed
     vertically, so a narrow one (a tablet with the sidebar open) cuts the sides of its box;
     Streamlit's own columns stack only at a phone's width."""
     rule = f".st-key-{key} [data-testid='stHorizontalBlock']"
     with st.container(key=key):
         st.html(f"<style>{rule} {{ flex-wrap: wrap; }}"
-                f"{rule} > [data-testid='stColumn']:first-child {{ flex: {spec[0]} 1 {min_px[0]}px; }}"
-                f"{rule} > [data-testid='stColumn']:last-child {{ flex: {spec[1]} 1 {min_px[1]}px; }}</style>")
-        return st.columns(list(spec))
+                f"{rule} > [data-testid='stColumn']:first-child {{ flex: 3 1 {min_px[0]}px; }}"
+                f"{rule} > [data-testid='stColumn']:last-child {{ flex: 2 1 {min_px[1]}px; }}</style>")
+        return st.columns([3, 2])
 
 
 def text_metric(label: str, value: str, *, help: str | None = None) -> None:
