@@ -173,8 +173,7 @@ def test_login_survives_a_reload_and_log_out_ends_it(tmp_path):
             logged_out_stays = not driver.find_elements(*sidebar)
 
             # a login ended elsewhere ("log out on every device") is refused on the next reload
-            log_in(driver, wait, "ana@clinic.org", SEED_PASSWORDS["athlete"])
-            wait.until(lambda d: d.get_cookie("physiotrack_login") is not None)
+            log_in(driver, wait, "ana@clinic.org", SEED_PASSWORDS["athlete"])  # waits for the cookie
             assert logout_everywhere(init_db(url), ids["athlete"]) == 1
             driver.refresh()
             notice = wait.until(EC.presence_of_element_located(
