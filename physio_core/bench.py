@@ -1,6 +1,6 @@
 """Whole-pipeline benchmark on this machine: ``python -m physio_core.bench``.
 
-    python -m physio_core.bench [--json FILE] [--repeat N] [--quick]
+    python -m physio_core.bench [--json FILE] [--repeat N] [--quick] [--pose-only]
 
 Prints one table (median and min–max spread over ``--repeat`` runs) and the machine it ran on:
 
@@ -23,7 +23,9 @@ Prints one table (median and min–max spread over ``--repeat`` runs) and the ma
 
 ``--json FILE`` writes the headline figures under the contract keys (``JSON_KEYS``) plus the
 full detail. ``--quick`` is a seconds-long smoke run (tiny inputs, one repeat): its figures
-are not meaningful. Nothing here asserts a speed: the goals are shown, not enforced.
+are not meaningful. ``--pose-only`` times the pose backends alone (a GPU host's MMPose on
+CUDA needs neither MediaPipe nor the rest of the app). Nothing here asserts a speed: the goals
+are shown, not enforced.
 """
 
 from __future__ import annotations
@@ -212,47 +214,67 @@ def write_looped_video(src: Path, dst: Path, loops: int, max_frames: int | None 
 
 
 def _pose_fps_once(make_estimator: Callable[[], Any], frames: Sequence[np.ndarray],
-                   warmup: int) -> float:
+                   warmup: int) -> tuple[float, float]:
+    """Frames per second of one estimator over ``frames`` (after ``warmup`` frames), and the
+    people it returned per frame."""
     est = make_estimator()
     try:
         for i, f in enumerate(frames[:warmup]):
             est.detect(f, i / CAMERA_FPS)
+        people = 0
         t0 = time.perf_counter()
         for i, f in enumerate(frames, start=warmup):
-            est.detect(f, i / CAMERA_FPS)
-        return len(frames) / (time.perf_counter() - t0)
+            people += len(est.detect(f, i / CAMERA_FPS))
+        return len(frames) / (time.perf_counter() - t0), people / len(frames)
     finally:
         est.close()
 
 
-def bench_pose(frames: Sequence[np.ndarray], repeat: int, warmup: int) -> list[Figure]:
+def bench_pose(frames: Sequence[np.ndarray], repeat: int, warmup: int,
+               mmpose_devices: Sequence[str] | None = None) -> list[Figure]:
+    """The embedded backend's fps, then MMPose's on each of ``mmpose_devices`` (default: the
+    CPU, and the first GPU where torch sees one)."""
     from physio_core.config import get_settings
     from physio_core.pose.base import PoseBackendUnavailable
     from physio_core.pose.factory import get_estimator
 
     settings = get_settings()
+    size = f"{BENCH_SIZE[0]}×{BENCH_SIZE[1]}, {len(frames)} frames a run"
     figs = []
     embedded = Figure("pose fps, embedded (MediaPipe, complexity 1)", "fps", key="pose_fps",
-                      note=f"{BENCH_SIZE[0]}×{BENCH_SIZE[1]}, {len(frames)} frames a run")
+                      note=size)
     emb_settings = settings.model_copy(update={"pose_backend": "embedded"})
-    for _ in range(repeat):
-        embedded.runs.append(_pose_fps_once(lambda: get_estimator(emb_settings), frames, warmup))
+    try:
+        get_estimator(emb_settings).close()
+    except PoseBackendUnavailable as exc:
+        embedded.na_reason = str(exc).splitlines()[0][:160]
+    else:
+        for _ in range(repeat):
+            embedded.runs.append(_pose_fps_once(lambda: get_estimator(emb_settings), frames, warmup)[0])
     figs.append(embedded)
 
-    devices = ["cpu"]
-    if machine_info().cuda:
-        devices.append("cuda:0")
-    for device in devices:
-        fig = Figure(f"pose fps, MMPose ({device})", "fps", note=f"{BENCH_SIZE[0]}×{BENCH_SIZE[1]}")
+    if mmpose_devices is None:
+        mmpose_devices = ["cpu"] + (["cuda:0"] if machine_info().cuda else [])
+    for device in mmpose_devices:
+        fig = Figure(f"pose fps, MMPose ({device})", "fps", note=size)
         mm = settings.model_copy(update={"pose_backend": "mmpose", "mmpose_device": device})
         try:
-            get_estimator(mm).close()
+            est = get_estimator(mm)
         except PoseBackendUnavailable as exc:
             fig.na_reason = str(exc).splitlines()[0][:160]
             figs.append(fig)
             break  # not installed: no point trying the other device
+        random = getattr(est, "random_weights", [])
+        est.close()
+        people = []
         for _ in range(repeat):
-            fig.runs.append(_pose_fps_once(lambda: get_estimator(mm), frames, warmup))
+            fps, per_frame = _pose_fps_once(lambda: get_estimator(mm), frames, warmup)
+            fig.runs.append(fps)
+            people.append(per_frame)
+        fig.note += f", {statistics.mean(people):.1f} people a frame"
+        if random:
+            # allowed by PHYSIO_MMPOSE_ALLOW_RANDOM_WEIGHTS: the speed holds, the poses do not
+            fig.note += f", random weights ({', '.join(random)})"
         figs.append(fig)
     return figs
 
@@ -757,12 +779,17 @@ class Plan:
     db_series_s: float
     roster: tuple[int, int]  # athletes, ended sessions each
     report_s: float  # length of the stored session the report rows read back and draw
+    pose_only: bool = False
+    mmpose_devices: tuple[str, ...] | None = None  # None: the CPU, and CUDA where present
 
 
-def make_plan(quick: bool, repeat: int | None) -> Plan:
+def make_plan(quick: bool, repeat: int | None, pose_only: bool = False,
+              mmpose_devices: Sequence[str] | None = None) -> Plan:
+    devices = tuple(mmpose_devices) if mmpose_devices else None
     if quick:
-        return Plan(repeat or 1, 12, 3, 1, 30, 1.0, 1.5, 2, 10.0, (3, 2), 20.0)
-    return Plan(repeat or 3, None, 10, 3, None, 10.0, 3.0, 10, 60.0, (200, 40), 600.0)
+        return Plan(repeat or 1, 12, 3, 1, 30, 1.0, 1.5, 2, 10.0, (3, 2), 20.0, pose_only, devices)
+    return Plan(repeat or 3, None, 10, 3, None, 10.0, 3.0, 10, 60.0, (200, 40), 600.0, pose_only,
+                devices)
 
 
 def run(plan: Plan, progress: Callable[[str], None] = lambda s: None
@@ -775,7 +802,9 @@ def run(plan: Plan, progress: Callable[[str], None] = lambda s: None
     frames = letterbox_frames(TEST_CLIP, limit=plan.pose_frames)
 
     progress("pose backends")
-    figs += bench_pose(frames, plan.repeat, plan.warmup)
+    figs += bench_pose(frames, plan.repeat, plan.warmup, plan.mmpose_devices)
+    if plan.pose_only:
+        return machine, figs, detail
 
     progress("core after pose")
     landmarks = mediapipe_landmarks(frames)
@@ -828,6 +857,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="runs per figure (default 3; 1 with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help="a seconds-long smoke run on tiny inputs (figures not meaningful)")
+    parser.add_argument("--pose-only", action="store_true",
+                        help="time the pose backends alone (MMPose on a GPU host)")
+    parser.add_argument("--mmpose-device", action="append", metavar="DEVICE",
+                        help="time MMPose on this torch device (repeatable; default: cpu, and "
+                             "cuda:0 where torch sees a GPU)")
     parser.add_argument("--upload-child", metavar="VIDEO", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -842,7 +876,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     command = "python -m physio_core.bench " + " ".join(
         a for a in (argv if argv is not None else sys.argv[1:]))
-    machine, figs, detail = run(make_plan(args.quick, args.repeat),
+    machine, figs, detail = run(make_plan(args.quick, args.repeat, args.pose_only, args.mmpose_device),
                                 progress=lambda s: print(f"… {s}", file=sys.stderr, flush=True))
     print(render_table(figs, machine, command.strip()))
     if args.json:

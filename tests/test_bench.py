@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +89,25 @@ def test_quick_run_prints_the_machine_and_one_table(quick_run):
     assert lines[1].startswith("machine: ") and "load average at start" in lines[1]
     for fig in doc["figures"]:
         assert any(line.startswith(fig["name"]) for line in lines), fig["name"]
+
+
+def test_pose_only_times_the_pose_backends_and_nothing_else(tmp_path):
+    """``--pose-only`` (for a GPU host's MMPose) stops after the pose rows; MMPose, absent or
+    without checkpoints here, gets a reason instead of a figure."""
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "physio_core.bench", "--quick", "--pose-only",
+         "--mmpose-device", "cpu", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PHYSIO_MMPOSE_ALLOW_RANDOM_WEIGHTS": "0"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    assert [f["name"] for f in doc["figures"]] == [
+        "pose fps, embedded (MediaPipe, complexity 1)", "pose fps, MMPose (cpu)"]
+    assert doc["pose_fps"] > 0
+    assert doc["figures"][1]["median"] is None and doc["figures"][1]["na_reason"]
+    assert all(doc[k] is None for k in JSON_KEYS if k != "pose_fps")
 
 
 def test_models_rows_time_real_recognitions_and_rep_assessments():

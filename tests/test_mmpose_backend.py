@@ -6,12 +6,15 @@ on CPU (no checkpoint is downloaded) and run frames of a real photo through
 ``MMPoseEstimator.detect``. With random weights the outputs are not anatomically meaningful,
 so they check structure, order and consistency, not accuracy; the axes/left-right
 conversion is checked exactly on a known pose. The pipeline tests skip only when mmpose is
-not installed (scripts/install_mmpose.sh installs it).
+not installed (scripts/install_mmpose.sh installs it). They run on the CPU; on a GPU host,
+``PHYSIO_TEST_MMPOSE_DEVICE=cuda:0`` runs them on the GPU, and one more test there checks that
+the GPU gives the CPU's poses.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 
 import numpy as np
@@ -39,6 +42,7 @@ NANO_DET = "demo/mmdetection_cfg/rtmdet_nano_320-8xb32_coco-person.py"
 RTMPOSE_T = "body_2d_keypoint/rtmpose/coco/rtmpose-t_8xb256-420e_coco-256x192.py"
 LIFTER_27 = "body_3d_keypoint/video_pose_lift/h36m/video-pose-lift_tcn-27frm-supv_8xb128-160e_h36m.py"
 W, H = 640, 480
+DEVICE = os.environ.get("PHYSIO_TEST_MMPOSE_DEVICE", "cpu")
 
 
 # ---------------------------------------------------------------------------------------
@@ -116,7 +120,7 @@ def test_missing_mmpose_is_a_clear_one_line_error(monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------
-# the real MMPose pipeline, random weights, CPU
+# the real MMPose pipeline, random weights, CPU (or DEVICE)
 # ---------------------------------------------------------------------------------------
 
 
@@ -146,7 +150,7 @@ def _seeded_estimator(**kw) -> MMPoseEstimator:
 
 def _settings(**kw) -> Settings:
     base = dict(
-        mmpose_device="cpu",
+        mmpose_device=DEVICE,
         mmpose_det_config=NANO_DET,
         mmpose_pose2d_config=RTMPOSE_T,
         mmpose_lifter_config=LIFTER_27,
@@ -249,3 +253,48 @@ def test_detector_pipeline_returns_every_person_with_a_box():
         assert 2 <= len(est._tracker.tracks) <= 6
     finally:
         est.close()
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+@needs_mmpose
+@pytest.mark.skipif(not _has_cuda(), reason="torch sees no CUDA device (runs on a GPU host)")
+def test_the_gpu_gives_the_poses_the_cpu_gives():
+    """The same seeded networks on the CPU and on the GPU, fed the same frames.
+
+    TF32 is switched off so that both compute in float32. A random-weight RTMPose's SimCC
+    logits are nearly flat, so a rounding difference can still move an argmax to another bin:
+    a few keypoints in a hundred may differ, not more.
+    """
+    import torch
+
+    frames = _frames(12)
+    poses = {}
+    tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        for device in ("cpu", "cuda:0"):
+            est = _seeded_estimator(mmpose_device=device, mmpose_det_config=WHOLE_IMAGE)
+            try:
+                poses[device] = [est.detect(f, i / 30.0) for i, f in enumerate(frames)]
+            finally:
+                est.close()
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
+    body = list(range(17))
+    off_2d = []
+    for i, (cpu, gpu) in enumerate(zip(poses["cpu"], poses["cuda:0"], strict=True)):
+        assert len(cpu) == len(gpu) == 1
+        _check_frame(gpu[0])
+        off_2d.append(np.linalg.norm(gpu[0].keypoints_2d[body] - cpu[0].keypoints_2d[body], axis=1))
+        # a frame's lifted pose reads the 2D keypoints of the frames up to it: compare it
+        # while those were all the same
+        if all(np.all(o <= 1.0) for o in off_2d):
+            np.testing.assert_allclose(gpu[0].joints[body], cpu[0].joints[body], atol=1e-3)
+    assert np.mean(np.concatenate(off_2d) <= 1.0) >= 0.97  # pixels

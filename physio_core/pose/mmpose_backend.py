@@ -325,6 +325,7 @@ class MMPoseEstimator:
             "lifter": resolve_checkpoint(s.mmpose_lifter_checkpoint, s.mmpose_weights_dir),
         }
         missing = [k for k, v in ckpts.items() if v is None and not (k == "det" and self.whole_image)]
+        self.random_weights = missing  # the models left with their random initialisation
         if missing and not s.mmpose_allow_random_weights:
             raise PoseBackendUnavailable(
                 f"MMPose checkpoints not set for {', '.join(missing)}: set "
