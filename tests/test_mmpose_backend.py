@@ -28,6 +28,7 @@ from physio_core.pose.mmpose_backend import (
     DEFAULT_POSE2D_CONFIG,
     WHOLE_IMAGE,
     MMPoseEstimator,
+    clip_boxes_to_frame,
     h36m_lifter_to_canonical,
     resolve_config,
 )
@@ -106,6 +107,27 @@ def test_lifter_output_is_body_facing_whatever_the_camera_side(yaw_deg: float):
     kept = h36m_lifter_to_canonical(turned, facing="camera")
     left_hip = kept[J.L_HIP] - kept[J.PELVIS]
     assert np.degrees(np.arctan2(left_hip[2], left_hip[0])) == pytest.approx(yaw_deg, abs=1e-6)
+
+
+def test_person_boxes_are_clipped_to_the_frame():
+    """A box reaching past the frame is cut at its edge; one wholly outside it is dropped
+    (RTMDet's boxes cover its padded input)."""
+    dets = np.array([
+        [-20.0, 10.0, 100.0, 500.0, 0.9],   # past the left and bottom edges
+        [600.0, -5.0, 700.0, 200.0, 0.8],   # past the right and top edges
+        [110.6, 511.8, 111.8, 512.3, 0.7],  # below the frame (seen on a GPU)
+        [300.0, 480.0, 340.0, 520.0, 0.6],  # touching the bottom edge from outside
+        [50.0, 479.5, 50.4, 490.0, 0.55],   # a sliver left inside
+        [200.0, 100.0, 260.0, 300.0, 0.5],  # inside
+    ])
+    out = clip_boxes_to_frame(dets, W, H)
+    np.testing.assert_allclose(out, [
+        [0.0, 10.0, 100.0, 480.0, 0.9],
+        [600.0, 0.0, 640.0, 200.0, 0.8],
+        [50.0, 479.5, 50.4, 480.0, 0.55],
+        [200.0, 100.0, 260.0, 300.0, 0.5],
+    ])
+    assert clip_boxes_to_frame(np.zeros((0, 5)), W, H).shape == (0, 5)
 
 
 def test_missing_mmpose_is_a_clear_one_line_error(monkeypatch):

@@ -161,6 +161,19 @@ def resolve_config(value: str | None, default: str) -> str:
     raise PoseBackendUnavailable(f"MMPose config not found: {name!r} (looked as a path and under {mim})")
 
 
+def clip_boxes_to_frame(dets: np.ndarray, w: int, h: int) -> np.ndarray:
+    """(N, 5) xyxy+score detections clipped to a w×h frame; those with no area left inside it
+    are dropped.
+
+    RTMDet decodes its boxes over its padded square input, so a box can reach into the
+    padding past the frame's edge, or lie wholly in it (seen with random weights on a GPU).
+    """
+    out = np.array(dets, np.float64, copy=True).reshape(-1, 5)
+    out[:, [0, 2]] = out[:, [0, 2]].clip(0.0, w)
+    out[:, [1, 3]] = out[:, [1, 3]].clip(0.0, h)
+    return out[(out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])]
+
+
 def resolve_checkpoint(value: str | None, weights_dir: Path | None) -> str | None:
     """A checkpoint path or URL; a bare file name is looked up in ``weights_dir``.
 
@@ -432,7 +445,8 @@ class MMPoseEstimator:
         det = self._api["inference_detector"](self.detector, bgr)
         inst = det.pred_instances.cpu().numpy()
         keep = (inst.labels == 0) & (inst.scores > self.bbox_thr)
-        dets = np.concatenate([inst.bboxes[keep], inst.scores[keep, None]], axis=1)
+        dets = clip_boxes_to_frame(np.concatenate([inst.bboxes[keep], inst.scores[keep, None]], axis=1),
+                                   w, h)
         if len(dets) == 0:
             return np.zeros((0, 4))
         dets = dets[self._api["nms"](dets, _NMS_IOU)]
