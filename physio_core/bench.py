@@ -272,6 +272,8 @@ def bench_pose(frames: Sequence[np.ndarray], repeat: int, warmup: int,
             fig.runs.append(fps)
             people.append(per_frame)
         fig.note += f", {statistics.mean(people):.1f} people a frame"
+        if mm.mmpose_det_every > 1:
+            fig.note += f", detector on 1 frame in {mm.mmpose_det_every}"
         if random:
             # allowed by PHYSIO_MMPOSE_ALLOW_RANDOM_WEIGHTS: the speed holds, the poses do not
             fig.note += f", random weights ({', '.join(random)})"

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # MMPose backend tuning; "whole_image" as mmpose_det_config skips the person detector
     mmpose_bbox_thr: float = 0.3
     mmpose_max_persons: int = 5
+    # run the person detector on every Nth frame only; in between, each person's box follows
+    # their 2D keypoints (faster; someone who walks in is found at the next detection)
+    mmpose_det_every: int = Field(default=1, ge=1)
     # refuse to run with checkpoints unset (random weights) unless this is true (tests only)
     mmpose_allow_random_weights: bool = False
     model_dir: Path = PROJECT_ROOT / "models"

@@ -28,6 +28,7 @@ from physio_core.pose.mmpose_backend import (
     DEFAULT_POSE2D_CONFIG,
     WHOLE_IMAGE,
     MMPoseEstimator,
+    boxes_around_keypoints,
     clip_boxes_to_frame,
     h36m_lifter_to_canonical,
     resolve_config,
@@ -128,6 +129,26 @@ def test_person_boxes_are_clipped_to_the_frame():
         [200.0, 100.0, 260.0, 300.0, 0.5],
     ])
     assert clip_boxes_to_frame(np.zeros((0, 5)), W, H).shape == (0, 5)
+
+
+def test_a_box_follows_the_keypoints_until_too_few_are_seen():
+    """Between detections a person's box is their confident keypoints' box, widened 1.25
+    times about its centre and clipped to the frame; too few confident keypoints: no boxes."""
+    kp = np.array([[100.0, 100.0], [140.0, 100.0], [120.0, 180.0], [100.0, 260.0],
+                   [140.0, 260.0], [120.0, 140.0], [900.0, 900.0]])  # the last one unsure
+    sc = np.array([0.9, 0.9, 0.8, 0.7, 0.7, 0.6, 0.1])
+    # keypoints span x 100..140, y 100..260: centre (120, 180), half sizes 20 and 80 -> x1.25
+    np.testing.assert_allclose(boxes_around_keypoints(kp[None], sc[None], W, H),
+                               [[95.0, 80.0, 145.0, 280.0]])
+    # near the frame's corner the box is clipped
+    np.testing.assert_allclose(boxes_around_keypoints(kp[None] - 100.0, sc[None], W, H),
+                               [[0.0, 0.0, 45.0, 180.0]])
+    # one person seen with five confident keypoints: the detector must look again
+    unsure = sc.copy()
+    unsure[0] = 0.2
+    assert boxes_around_keypoints(np.stack([kp, kp]), np.stack([sc, unsure]), W, H) is None
+    # a person wholly outside the frame: none either
+    assert boxes_around_keypoints(kp[None] + 1000.0, sc[None], W, H) is None
 
 
 def test_missing_mmpose_is_a_clear_one_line_error(monkeypatch):
@@ -273,6 +294,37 @@ def test_detector_pipeline_returns_every_person_with_a_box():
                 x0, y0, x1, y1 = pf.bbox
                 assert -1 <= x0 and -1 <= y0 and x1 <= W + 1 and y1 <= H + 1
         assert 2 <= len(est._tracker.tracks) <= 6
+    finally:
+        est.close()
+
+
+@needs_mmpose
+def test_with_det_every_3_the_detector_runs_on_every_third_frame():
+    """Between detections each person keeps their track, their box made from their keypoints."""
+    est = _seeded_estimator(mmpose_bbox_thr=0.0, mmpose_max_persons=2, mmpose_det_every=3)
+    detections = []
+    detector = est._api["inference_detector"]
+
+    def counted(model, image):  # the real detector, counted
+        detections.append(frame_index)
+        return detector(model, image)
+
+    est._api["inference_detector"] = counted
+    try:
+        ids = []
+        for frame_index, frame in enumerate(_frames(7)):
+            people = est.detect(frame, frame_index / 30.0)
+            assert len(people) == 2
+            for pf in people:
+                _check_frame(pf)
+            ids.append(sorted(t for t, tr in est._tracker.tracks.items() if tr.missed == 0))
+        assert detections == [0, 3, 6]
+        # frames 1-2 and 4-5 keep the tracks of the detection before them
+        assert ids[0] == ids[1] == ids[2] and ids[3] == ids[4] == ids[5]
+        est.reset()
+        frame_index = "after reset"
+        est.detect(_frames(1)[0], 0.0)
+        assert detections == [0, 3, 6, "after reset"]  # a new video starts with a detection
     finally:
         est.close()
 

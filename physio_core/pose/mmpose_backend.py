@@ -174,6 +174,28 @@ def clip_boxes_to_frame(dets: np.ndarray, w: int, h: int) -> np.ndarray:
     return out[(out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])]
 
 
+def boxes_around_keypoints(kpts: np.ndarray, scores: np.ndarray, w: int, h: int, *,
+                           min_conf: float = 0.3, min_points: int = 6, widen: float = 1.25
+                           ) -> np.ndarray | None:
+    """(N, 4) xyxy boxes for the next frame, one per person of ``kpts`` (N, K, 2) pixels.
+
+    Each box holds the person's confident keypoints, widened ``widen`` times about its centre
+    (a detector's box holds the whole body, the keypoints stop at the eyes and ankles) and
+    clipped to the frame. None when anyone has fewer than ``min_points`` confident keypoints
+    or no box left inside the frame: then the detector must look again.
+    """
+    out = []
+    for kp, sc in zip(kpts, scores):
+        ok = np.all(np.isfinite(kp), axis=1) & (sc >= min_conf)
+        if ok.sum() < min_points:
+            return None
+        lo, hi = kp[ok].min(axis=0), kp[ok].max(axis=0)
+        centre, half = (lo + hi) / 2, (hi - lo) / 2 * widen
+        out.append([*(centre - half), *(centre + half), 1.0])
+    boxes = clip_boxes_to_frame(np.array(out).reshape(-1, 5), w, h)
+    return boxes[:, :4] if len(boxes) == len(out) else None
+
+
 def resolve_checkpoint(value: str | None, weights_dir: Path | None) -> str | None:
     """A checkpoint path or URL; a bare file name is looked up in ``weights_dir``.
 
@@ -271,6 +293,17 @@ class _IouTracker:
         self.tracks: dict[int, _Track] = {}
         self._next_id = 0
 
+    def follow(self, track_ids: list[int], boxes: np.ndarray) -> list[_Track]:
+        """Give the tracks ``track_ids`` their boxes for this frame, made from their own last
+        keypoints (no matching needed); the others miss a frame."""
+        out = []
+        for tid, box in zip(track_ids, boxes):
+            tr = self.tracks[tid]
+            tr.bbox, tr.missed = box, 0
+            out.append(tr)
+        self._miss({tid: tr for tid, tr in self.tracks.items() if tid not in track_ids})
+        return out
+
     def assign(self, boxes: np.ndarray) -> list[_Track]:
         free = dict(self.tracks)
         out: list[_Track] = []
@@ -289,11 +322,14 @@ class _IouTracker:
                 tr = free.pop(best)
                 tr.bbox, tr.missed = box, 0
             out.append(tr)
-        for tid, tr in free.items():
+        self._miss(free)
+        return out
+
+    def _miss(self, tracks: dict[int, _Track]) -> None:
+        for tid, tr in tracks.items():
             tr.missed += 1
             if tr.missed > _TRACK_MAX_MISSED:
                 del self.tracks[tid]
-        return out
 
     def reset(self) -> None:
         self.tracks.clear()
@@ -330,6 +366,10 @@ class MMPoseEstimator:
             )
         self.bbox_thr = float(s.mmpose_bbox_thr)
         self.max_persons = int(s.mmpose_max_persons)
+        self.det_every = int(s.mmpose_det_every)
+        # between detections: the tracks followed and their boxes for the next frame
+        self._followed: tuple[list[int], np.ndarray] | None = None
+        self._since_det = 0
         self.whole_image = s.mmpose_det_config == WHOLE_IMAGE
 
         ckpts = {
@@ -392,7 +432,14 @@ class MMPoseEstimator:
         self._frame_wh = (w, h)
         bgr = np.ascontiguousarray(frame[..., ::-1])  # OpenMMLab models are trained on BGR
 
-        boxes = self._person_boxes(bgr)
+        followed = self._followed if self._since_det + 1 < self.det_every else None
+        self._followed = None
+        if followed is not None:
+            self._since_det += 1
+            track_ids, boxes = followed
+        else:
+            self._since_det = 0
+            boxes = self._person_boxes(bgr)
         if len(boxes) == 0:
             self._tracker.assign(np.zeros((0, 4)))
             return []
@@ -410,7 +457,11 @@ class MMPoseEstimator:
             kp_can[:, :17], conf[:, :17] = kpts, scores
             kp_h36m = kpts
 
-        tracks = self._tracker.assign(boxes)
+        tracks = self._tracker.assign(boxes) if followed is None else self._tracker.follow(track_ids, boxes)
+        if self.det_every > 1 and not self.whole_image:
+            nxt = boxes_around_keypoints(kpts, scores, w, h)
+            if nxt is not None:
+                self._followed = ([tr.track_id for tr in tracks], nxt)
         for tr, kp, box in zip(tracks, kp_h36m, boxes):
             tr.kpts.append(np.asarray(kp, np.float32))
             tr.boxes.append(np.asarray(box, np.float32))
@@ -428,10 +479,11 @@ class MMPoseEstimator:
     def reset(self) -> None:
         """Forget tracks and 2D history (call between videos)."""
         self._tracker.reset()
+        self._followed, self._since_det = None, 0
 
     def close(self) -> None:
         self.detector = self.pose2d = self.lifter = None
-        self._tracker.reset()
+        self.reset()
         if self.device.startswith("cuda"):
             self._torch.cuda.empty_cache()
 
