@@ -322,6 +322,40 @@ def test_a_session_left_without_stop_keeps_its_recording(frames, engine, tmp_pat
         session.close()
 
 
+def test_ending_from_the_session_page_mid_stream_then_stop_files_the_whole_set(frames, engine, tmp_path):
+    """End and analyse is pressed on the session's page while the live page still streams (the
+    page warns that it files only the frames so far). The stream goes on, and STOP then files
+    the whole session in the same row, every frame of it."""
+    from physio_core.pipeline import finish_sequence
+    from physio_core.store import (SessionStatus, create_user, end_session, get_session_detail,
+                                   list_sessions)
+
+    athlete = create_user(engine, None, "Streaming Athlete")
+    cfg = LiveConfig(athlete_id=athlete.id, flush_every_s=0.0, idle_timeout_s=60)
+    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=engine)
+    sid = session.start()
+    try:
+        feed_one_by_one(session, frames[:10])
+        wait_for(lambda: len(get_session_detail(engine, sid).pose or ()) == 10, "the first frames stored")
+        mid = get_session_detail(engine, sid)
+        # what the session page's End and analyse does
+        end_session(engine, sid, finish_sequence(mid.pose.at_measured_rate(), backend="stored",
+                                                 exercise="auto", source="live",
+                                                 started_at=mid.session.started_at))
+        ended = get_session_detail(engine, sid)
+        assert ended.session.status == SessionStatus.ENDED and ended.session.frames == 10
+        feed_one_by_one(session, frames[10:], first=10)
+        outcome = session.stop()
+    finally:
+        session.close()
+    assert outcome.session_id == sid and not outcome.kept_pending
+    final = get_session_detail(engine, sid)
+    assert final.session.status == SessionStatus.ENDED and final.session.backend != "stored"
+    assert final.session.frames == len(final.pose) == len(frames)
+    assert final.angles is not None and len(final.angles.times) == len(frames)
+    assert [r.id for r in list_sessions(engine, athlete_id=athlete.id)] == [sid]
+
+
 def test_a_recording_waiting_for_its_row_is_not_an_orphan(frames, engine, tmp_path):
     """Until its row names the recording (here nothing is stored before STOP), the session holds
     it: the sweep of orphan recordings leaves it, however old it looks."""
