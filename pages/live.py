@@ -201,7 +201,12 @@ def _show_outcome(outcome: LiveOutcome) -> None:
     if outcome.session_id is not None:
         reps = outcome.result.rep_count if outcome.result else 0
         st.success(f"Session #{outcome.session_id} saved ({reps} reps).")
+        if outcome.replaced_id is not None:
+            st.info(f"Session #{outcome.replaced_id} was deleted while it was recording, so the whole "
+                    f"recording was saved again as #{outcome.session_id}.")
         link_to_session(outcome.session_id)
+    elif outcome.refused:
+        st.warning(outcome.message)
     elif outcome.kept_pending:
         st.warning(outcome.message)
         previous: LiveSession | None = st.session_state.get(PREVIOUS_KEY)

@@ -211,6 +211,8 @@ class LiveOutcome:
     kept_pending: bool = False  # the database was away: the result waits for retry_save()
     message: str = ""
     video_path: Path | None = None
+    replaced_id: int | None = None  # the session's first row, deleted while it recorded
+    refused: bool = False  # it can never be stored: its athlete, or access to them, went
 
 
 def _finite_json(obj: Any) -> Any:
@@ -710,11 +712,16 @@ class LiveSession:
         # load the models while the athlete gets ready, not when the first rep ends (the live
         # page has usually started this when it opened; the first rep waits for it either way)
         warm_up(self.settings.model_dir)
+        from physio_core.store import AccessDenied, NotFound
+
         writer = self._storage()
         if writer is None:
             return None
-        if not writer.start():
-            log.warning("live session not opened in the database: %s", writer.last_error)
+        try:
+            if not writer.start():
+                log.warning("live session not opened in the database: %s", writer.last_error)
+        except (NotFound, AccessDenied) as exc:  # the athlete went meanwhile: stop() says so
+            log.warning("live session cannot be stored: %s", exc)
         return writer.session_id
 
     def _storage(self) -> LiveSessionWriter | None:
@@ -779,8 +786,13 @@ class LiveSession:
 
     @staticmethod
     def _flush_writer(writer: LiveSessionWriter) -> None:
-        if not writer.flush():  # the chunks wait; the next flush or stop() tries again
-            log.warning("live chunks not stored yet: %s", writer.last_error)
+        from physio_core.store import AccessDenied, NotFound
+
+        try:
+            if not writer.flush():  # the chunks wait; the next flush or stop() tries again
+                log.warning("live chunks not stored yet: %s", writer.last_error)
+        except (NotFound, AccessDenied) as exc:  # stop() says so; the frames stay in memory
+            log.warning("live chunks cannot be stored: %s", exc)
 
     def _stop_storer(self) -> None:
         """Let a flush under way end (stop() then writes the rest itself)."""
@@ -950,9 +962,20 @@ class LiveSession:
                 self._discard_video()
                 outcome.video_path = None
                 outcome.message += " The recorded video was deleted with it."
-        elif writer.end(result, extra_data=extra) is not None:
-            outcome.session_id = writer.session_id
+        elif (ended := self._end_writer(writer, result, extra, outcome)) is False:
+            if video is not None:  # no session will ever show it
+                self._discard_video()
+                outcome.video_path = None
+                outcome.message += " The recorded video was deleted with it."
+        elif ended is not None:
+            outcome.session_id, outcome.replaced_id = writer.session_id, writer.replaced_id
             outcome.message = f"Session {outcome.session_id} saved."
+            if writer.replaced_id is not None:
+                # (SQLite may give the new row the deleted one's number)
+                which = ("It" if writer.replaced_id == writer.session_id
+                         else f"Session {writer.replaced_id}")
+                outcome.message += (f" {which} was deleted while it was recording, so the whole "
+                                    "recording was saved again.")
             if video is not None:
                 recordings.release(video)  # its row names it now
         else:
@@ -961,6 +984,25 @@ class LiveSession:
                                "saved when it is back.")
         self._write_stats(force=True, extra={"stored_session_id": outcome.session_id})
         return outcome
+
+    @staticmethod
+    def _end_writer(writer: LiveSessionWriter, result: SessionResult, extra: dict | None,
+                    outcome: LiveOutcome) -> Any:
+        """``writer.end``'s row (None: the database is away), or False when the session can no
+        longer be stored (its athlete was deleted, or the viewer lost access to them while it
+        recorded), with the reason in ``outcome.message``."""
+        from physio_core.store import AccessDenied, NotFound
+
+        try:
+            return writer.end(result, extra_data=extra)
+        except (NotFound, AccessDenied) as exc:
+            log.warning("live session not stored: %s", exc)
+            outcome.refused = True
+            outcome.message = ("Not stored: the athlete was deleted while this session was recording."
+                               if isinstance(exc, NotFound) else
+                               "Not stored: you may not record sessions for this athlete (an "
+                               "administrator may have changed who trains them).")
+            return False
 
     def retry_save(self) -> int | None:
         """Try again to store a session kept at ``stop()``; its id, or None."""

@@ -356,6 +356,60 @@ def test_ending_from_the_session_page_mid_stream_then_stop_files_the_whole_set(f
     assert [r.id for r in list_sessions(engine, athlete_id=athlete.id)] == [sid]
 
 
+def test_a_session_deleted_while_recording_is_saved_whole_as_a_new_one(frames, db_url, tmp_path):
+    """Someone deletes the session's row while the live page still streams (from the Sessions
+    page, where it looks left running). The recording goes on into a new row, and STOP saves
+    the whole session there and says what happened. On SQLite and Postgres."""
+    from physio_core.store import create_user, delete_session, get_session_detail, init_db, list_sessions
+
+    engine = init_db(db_url)
+    athlete = create_user(engine, None, "Deleted Midway")
+    cfg = LiveConfig(athlete_id=athlete.id, flush_every_s=0.0, idle_timeout_s=60)
+    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=engine)
+    first = session.start()
+    try:
+        feed_one_by_one(session, frames[:8])
+        wait_for(lambda: len(get_session_detail(engine, first).pose or ()) == 8, "the first frames stored")
+        assert delete_session(engine, first)
+        feed_one_by_one(session, frames[8:], first=8)
+        outcome = session.stop()
+    finally:
+        session.close()
+    assert outcome.replaced_id == first and outcome.session_id is not None
+    assert "was deleted while it was recording, so the whole recording was saved again" in outcome.message
+    saved = get_session_detail(engine, outcome.session_id)
+    assert saved.session.frames == len(saved.pose) == len(frames)
+    assert [r.id for r in list_sessions(engine, athlete_id=athlete.id)] == [outcome.session_id]
+
+
+def test_an_athlete_deleted_while_recording_gets_a_message_not_a_traceback(frames, engine, tmp_path):
+    """The athlete is deleted (with their sessions) while their live session records: STOP says
+    nothing could be stored, and deletes the recorded video no session would show."""
+    from physio_core.store import create_user, delete_athlete
+
+    athlete = create_user(engine, None, "Removed Athlete")
+    cfg = LiveConfig(athlete_id=athlete.id, record_video=True, flush_every_s=0.0, idle_timeout_s=60)
+    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=engine)
+    assert session.start() is not None
+    try:
+        feed_one_by_one(session, frames[:8])
+        assert delete_athlete(engine, athlete.id)
+        feed_one_by_one(session, frames[8:], first=8)
+        outcome = session.stop()
+    finally:
+        session.close()
+    assert outcome.session_id is None and not outcome.kept_pending and outcome.refused
+    assert outcome.result is not None and outcome.result.frames == len(frames)
+    assert outcome.message.startswith("Not stored: the athlete was deleted")
+    assert outcome.video_path is None and not list((tmp_path / "videos").glob("*"))
+    # a page opened for the deleted athlete cannot even open a row: no traceback either
+    late = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=engine)
+    try:
+        assert late.start() is None
+    finally:
+        late.close()
+
+
 def test_a_recording_waiting_for_its_row_is_not_an_orphan(frames, engine, tmp_path):
     """Until its row names the recording (here nothing is stored before STOP), the session holds
     it: the sweep of orphan recordings leaves it, however old it looks."""
@@ -427,8 +481,8 @@ def test_database_away_keeps_the_session_until_it_is_back(frames, tmp_path, pg_d
 
 def test_writes_are_checked_against_the_logged_in_user(frames, engine, tmp_path):
     """With ``viewer_id`` a trainer's live session records them as its trainer, and an athlete
-    cannot record a session for somebody else."""
-    from physio_core.store import AccessDenied, Role, assign_athlete, create_user, get_session_detail
+    cannot record a session for somebody else: no row is opened, and STOP says why."""
+    from physio_core.store import Role, assign_athlete, create_user, get_session_detail, list_sessions
 
     trainer = create_user(engine, "coach@clinic.org", "Coach", Role.TRAINER, "coach-password")
     ana = create_user(engine, "ana@clinic.org", "Ana", Role.ATHLETE, "ana-password")
@@ -449,9 +503,12 @@ def test_writes_are_checked_against_the_logged_in_user(frames, engine, tmp_path)
     own.close()
     other = LiveSession(LiveConfig(athlete_id=ben.id, viewer_id=ana.id, idle_timeout_s=60),
                         settings=settings, engine=engine)
-    with pytest.raises(AccessDenied):
-        other.start()
-    other.close()
+    assert other.start() is None
+    feed_one_by_one(other, frames[:2])
+    refused = other.stop()
+    assert refused.refused and refused.session_id is None
+    assert refused.message.startswith("Not stored: you may not record sessions for this athlete")
+    assert list_sessions(engine, athlete_id=ben.id) == []
 
 
 def test_benchmark_reports_the_live_path(frames):

@@ -8,7 +8,9 @@ cannot be reached, to be written, in order, as soon as it is back.
 
 ``LiveSession`` (physio_core.live) queues its chunks with ``add`` on the frame thread and flushes
 them on a storage thread. Thread-safe. Errors other than StorageUnavailable (a refused access,
-bad data) are raised as usual and nothing is queued twice.
+bad data) are raised as usual and nothing is queued twice. If the session's row is deleted while
+it records (from the Sessions page, say), the writer opens a new row and goes on: the final
+result still holds the whole session (``replaced_id`` names the deleted row).
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from sqlalchemy.engine import Engine
 from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import PoseSequence
 from physio_core.store import access, repo
-from physio_core.store.db import StorageUnavailable
-from physio_core.store.models import utcnow
-from physio_core.store.repo import SessionRow
+from physio_core.store.db import StorageUnavailable, run_read
+from physio_core.store.models import SessionRecord, utcnow
+from physio_core.store.repo import NotFound, SessionRow
 
 
 @dataclass
@@ -49,6 +51,7 @@ class LiveSessionWriter:
     started_at: datetime = field(default_factory=utcnow)  # kept even if the row is created late
     session_id: int | None = None
     last_error: str | None = None  # the last StorageUnavailable message, None once all is written
+    replaced_id: int | None = None  # a row deleted while recording, replaced by session_id
     _queue: list[_Chunk] = field(default_factory=list, repr=False)
     _end: tuple[SessionResult | None, datetime, Mapping | None] | None = field(default=None, repr=False)
     _ended: SessionRow | None = field(default=None, repr=False)
@@ -112,37 +115,55 @@ class LiveSessionWriter:
         """Write what waits, oldest first; stops at the first StorageUnavailable."""
         with self._io_lock:
             try:
-                if self.session_id is None:
-                    self.session_id = self._create()
-                while True:
-                    with self._lock:
-                        c = self._queue[0] if self._queue else None
-                    if c is None:
-                        break
-                    if self.viewer_id is None:
-                        repo.append_live_data(self.engine, self.session_id, pose=c.pose, angles=c.angles,
-                                              reps=c.reps, series=c.series)
-                    else:
-                        access.append_live_as(self.engine, self.viewer_id, self.session_id, pose=c.pose,
-                                              angles=c.angles, reps=c.reps, series=c.series)
-                    with self._lock:
-                        if self._queue and self._queue[0] is c:  # end(result) may have dropped it
-                            self._queue.pop(0)
-                with self._lock:
-                    end = self._end if self._ended is None else None
-                if end is not None:
-                    result, ended_at, extra = end
-                    if self.viewer_id is None:
-                        self._ended = repo.end_session(self.engine, self.session_id, result,
-                                                       ended_at=ended_at, extra_data=extra)
-                    else:
-                        self._ended = access.end_session_as(self.engine, self.viewer_id, self.session_id,
-                                                            result, ended_at=ended_at, extra_data=extra)
+                self._write_waiting()
+            except NotFound:
+                try:
+                    gone = self.session_id is not None and self._row_gone()
+                except StorageUnavailable as err:
+                    self.last_error = str(err)
+                    return False
+                if not gone:  # e.g. the athlete is gone: no row can be opened
+                    raise
+                # the row was deleted while recording: open a new one for what is left
+                self.replaced_id, self.session_id = self.session_id, None
+                return self.flush()
             except StorageUnavailable as err:
                 self.last_error = str(err)
                 return False
             self.last_error = None
             return True
+
+    def _write_waiting(self) -> None:
+        if self.session_id is None:
+            self.session_id = self._create()
+        while True:
+            with self._lock:
+                c = self._queue[0] if self._queue else None
+            if c is None:
+                break
+            if self.viewer_id is None:
+                repo.append_live_data(self.engine, self.session_id, pose=c.pose, angles=c.angles,
+                                      reps=c.reps, series=c.series)
+            else:
+                access.append_live_as(self.engine, self.viewer_id, self.session_id, pose=c.pose,
+                                      angles=c.angles, reps=c.reps, series=c.series)
+            with self._lock:
+                if self._queue and self._queue[0] is c:  # end(result) may have dropped it
+                    self._queue.pop(0)
+        with self._lock:
+            end = self._end if self._ended is None else None
+        if end is not None:
+            result, ended_at, extra = end
+            if self.viewer_id is None:
+                self._ended = repo.end_session(self.engine, self.session_id, result,
+                                               ended_at=ended_at, extra_data=extra)
+            else:
+                self._ended = access.end_session_as(self.engine, self.viewer_id, self.session_id,
+                                                    result, ended_at=ended_at, extra_data=extra)
+
+    def _row_gone(self) -> bool:
+        sid = self.session_id
+        return run_read(self.engine, lambda s: s.get(SessionRecord, sid) is None)
 
     def _create(self) -> int:
         kwargs: dict[str, Any] = dict(source=self.source, backend=self.backend, fps=self.fps,
