@@ -215,7 +215,8 @@ def _show_outcome(outcome: LiveOutcome) -> None:
             if sid is not None:
                 outcome.session_id, outcome.kept_pending = sid, False
                 st.rerun()
-            st.error("The database is still unavailable; the session stays kept in memory.")
+            st.error(previous.refused_reason
+                     or "The database is still unavailable; the session stays kept in memory.")
     elif outcome.message:
         st.info(outcome.message)
     if outcome.result is not None:

@@ -215,6 +215,25 @@ class LiveOutcome:
     refused: bool = False  # it can never be stored: its athlete, or access to them, went
 
 
+def _refusals() -> tuple[type[Exception], ...]:
+    """The store's errors that mean a live session can never be stored (imported when needed)."""
+    from physio_core.store import AccessDenied, NotFound
+
+    return NotFound, AccessDenied
+
+
+def _refusal(exc: Exception) -> str:
+    """Why a live session cannot be stored, for the page (its athlete, or access to them, went
+    while it recorded)."""
+    from physio_core.store import NotFound
+
+    log.warning("live session not stored: %s", exc)
+    if isinstance(exc, NotFound):
+        return "Not stored: the athlete was deleted while this session was recording."
+    return ("Not stored: you may not record sessions for this athlete (an administrator may have "
+            "changed who trains them).")
+
+
 def _finite_json(obj: Any) -> Any:
     if isinstance(obj, float):
         return obj if np.isfinite(obj) else None
@@ -363,6 +382,7 @@ class LiveSession:
         self._angle_min = np.full(len(ANGLE_NAMES), np.nan)
         self._angle_max = np.full(len(ANGLE_NAMES), np.nan)
         self._writer: LiveSessionWriter | None = None
+        self.refused_reason: str | None = None  # why the last retry_save() could not store it
         self._storer: ThreadPoolExecutor | None = None  # one thread: the writer's flushes
         self._flushing = None  # the storer's Future, while one flush waits or runs
         self._flushed = 0  # frames already handed to the writer
@@ -712,15 +732,13 @@ class LiveSession:
         # load the models while the athlete gets ready, not when the first rep ends (the live
         # page has usually started this when it opened; the first rep waits for it either way)
         warm_up(self.settings.model_dir)
-        from physio_core.store import AccessDenied, NotFound
-
         writer = self._storage()
         if writer is None:
             return None
         try:
             if not writer.start():
                 log.warning("live session not opened in the database: %s", writer.last_error)
-        except (NotFound, AccessDenied) as exc:  # the athlete went meanwhile: stop() says so
+        except _refusals() as exc:  # the athlete went meanwhile: stop() says so
             log.warning("live session cannot be stored: %s", exc)
         return writer.session_id
 
@@ -786,12 +804,10 @@ class LiveSession:
 
     @staticmethod
     def _flush_writer(writer: LiveSessionWriter) -> None:
-        from physio_core.store import AccessDenied, NotFound
-
         try:
             if not writer.flush():  # the chunks wait; the next flush or stop() tries again
                 log.warning("live chunks not stored yet: %s", writer.last_error)
-        except (NotFound, AccessDenied) as exc:  # stop() says so; the frames stay in memory
+        except _refusals() as exc:  # stop() says so; the frames stay in memory
             log.warning("live chunks cannot be stored: %s", exc)
 
     def _stop_storer(self) -> None:
@@ -991,24 +1007,23 @@ class LiveSession:
         """``writer.end``'s row (None: the database is away), or False when the session can no
         longer be stored (its athlete was deleted, or the viewer lost access to them while it
         recorded), with the reason in ``outcome.message``."""
-        from physio_core.store import AccessDenied, NotFound
-
         try:
             return writer.end(result, extra_data=extra)
-        except (NotFound, AccessDenied) as exc:
-            log.warning("live session not stored: %s", exc)
-            outcome.refused = True
-            outcome.message = ("Not stored: the athlete was deleted while this session was recording."
-                               if isinstance(exc, NotFound) else
-                               "Not stored: you may not record sessions for this athlete (an "
-                               "administrator may have changed who trains them).")
+        except _refusals() as exc:
+            outcome.refused, outcome.message = True, _refusal(exc)
             return False
 
     def retry_save(self) -> int | None:
-        """Try again to store a session kept at ``stop()``; its id, or None."""
+        """Try again to store a session kept at ``stop()``; its id, or None (then
+        ``refused_reason`` says why when the database is back but refuses it)."""
         with self._lock:
             writer = self._writer
-        if writer is None or not writer.flush() or writer.ended is None:
+        self.refused_reason = None
+        try:
+            if writer is None or not writer.flush() or writer.ended is None:
+                return None
+        except _refusals() as exc:
+            self.refused_reason = _refusal(exc)
             return None
         if self._video_path is not None:
             recordings.release(self._video_path)

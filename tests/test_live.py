@@ -471,6 +471,9 @@ def test_database_away_keeps_the_session_until_it_is_back(frames, tmp_path, pg_d
 
     pg_databases.create(name)
     engine = init_db(url)
+    # back, but athlete 1 does not exist (yet): a reason, not a traceback, and still kept
+    assert session.retry_save() is None
+    assert session.refused_reason.startswith("Not stored: the athlete was deleted")
     assert create_user(engine, None, "Back Online").id == 1
     sid = session.retry_save()
     assert sid is not None and session.snapshot().session_id == sid
