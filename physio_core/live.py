@@ -969,17 +969,18 @@ class LiveSession:
 
         extra = {KIND_VIDEO: {"path": [str(video)]}} if video is not None else None
         outcome = LiveOutcome(result, None, video_path=video)
-        writer = self._storage() if result is not None else None
         if result is None:
             outcome.message = "Nothing was recorded: no camera frame reached the server."
-        elif writer is None:
+            self._write_stats(force=True, extra={"stored_session_id": None})
+            return outcome
+        writer = self._storage()
+        if writer is None:
             outcome.message = "Not stored: no database or no athlete chosen."
+            ended = False
+        else:  # the row; None: the database is away; False: it can never be stored
+            ended = self._end_writer(writer, result, extra, outcome)
+        if ended is False:
             if video is not None:  # no session would ever show it
-                self._discard_video()
-                outcome.video_path = None
-                outcome.message += " The recorded video was deleted with it."
-        elif (ended := self._end_writer(writer, result, extra, outcome)) is False:
-            if video is not None:  # no session will ever show it
                 self._discard_video()
                 outcome.video_path = None
                 outcome.message += " The recorded video was deleted with it."
