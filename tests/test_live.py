@@ -322,21 +322,28 @@ def test_a_session_left_without_stop_keeps_its_recording(frames, engine, tmp_pat
         session.close()
 
 
+def stream_and_store(engine, tmp_path, frames: list[np.ndarray], name: str, **config) -> tuple[LiveSession, int]:
+    """A live session for a new athlete ``name``, with ``frames`` streamed and stored in its row."""
+    from physio_core.store import create_user, get_session_detail
+
+    athlete = create_user(engine, None, name)
+    cfg = LiveConfig(athlete_id=athlete.id, flush_every_s=0.0, idle_timeout_s=60, **config)
+    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=engine)
+    sid = session.start()
+    feed_one_by_one(session, frames)
+    wait_for(lambda: len(get_session_detail(engine, sid).pose or ()) == len(frames), "the frames stored")
+    return session, sid
+
+
 def test_ending_from_the_session_page_mid_stream_then_stop_files_the_whole_set(frames, engine, tmp_path):
     """End and analyse is pressed on the session's page while the live page still streams (the
     page warns that it files only the frames so far). The stream goes on, and STOP then files
     the whole session in the same row, every frame of it."""
     from physio_core.pipeline import finish_sequence
-    from physio_core.store import (SessionStatus, create_user, end_session, get_session_detail,
-                                   list_sessions)
+    from physio_core.store import SessionStatus, end_session, get_session_detail, list_sessions
 
-    athlete = create_user(engine, None, "Streaming Athlete")
-    cfg = LiveConfig(athlete_id=athlete.id, flush_every_s=0.0, idle_timeout_s=60)
-    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=engine)
-    sid = session.start()
+    session, sid = stream_and_store(engine, tmp_path, frames[:10], "Streaming Athlete")
     try:
-        feed_one_by_one(session, frames[:10])
-        wait_for(lambda: len(get_session_detail(engine, sid).pose or ()) == 10, "the first frames stored")
         mid = get_session_detail(engine, sid)
         # what the session page's End and analyse does
         end_session(engine, sid, finish_sequence(mid.pose.at_measured_rate(), backend="stored",
@@ -353,23 +360,18 @@ def test_ending_from_the_session_page_mid_stream_then_stop_files_the_whole_set(f
     assert final.session.status == SessionStatus.ENDED and final.session.backend != "stored"
     assert final.session.frames == len(final.pose) == len(frames)
     assert final.angles is not None and len(final.angles.times) == len(frames)
-    assert [r.id for r in list_sessions(engine, athlete_id=athlete.id)] == [sid]
+    assert [r.id for r in list_sessions(engine, athlete_id=final.session.athlete_id)] == [sid]
 
 
 def test_a_session_deleted_while_recording_is_saved_whole_as_a_new_one(frames, db_url, tmp_path):
     """Someone deletes the session's row while the live page still streams (from the Sessions
     page, where it looks left running). The recording goes on into a new row, and STOP saves
     the whole session there and says what happened. On SQLite and Postgres."""
-    from physio_core.store import create_user, delete_session, get_session_detail, init_db, list_sessions
+    from physio_core.store import delete_session, get_session_detail, init_db, list_sessions
 
     engine = init_db(db_url)
-    athlete = create_user(engine, None, "Deleted Midway")
-    cfg = LiveConfig(athlete_id=athlete.id, flush_every_s=0.0, idle_timeout_s=60)
-    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=engine)
-    first = session.start()
+    session, first = stream_and_store(engine, tmp_path, frames[:8], "Deleted Midway")
     try:
-        feed_one_by_one(session, frames[:8])
-        wait_for(lambda: len(get_session_detail(engine, first).pose or ()) == 8, "the first frames stored")
         assert delete_session(engine, first)
         feed_one_by_one(session, frames[8:], first=8)
         outcome = session.stop()
@@ -379,21 +381,17 @@ def test_a_session_deleted_while_recording_is_saved_whole_as_a_new_one(frames, d
     assert "was deleted while it was recording, so the whole recording was saved again" in outcome.message
     saved = get_session_detail(engine, outcome.session_id)
     assert saved.session.frames == len(saved.pose) == len(frames)
-    assert [r.id for r in list_sessions(engine, athlete_id=athlete.id)] == [outcome.session_id]
+    assert [r.id for r in list_sessions(engine, athlete_id=saved.session.athlete_id)] == [outcome.session_id]
 
 
 def test_an_athlete_deleted_while_recording_gets_a_message_not_a_traceback(frames, engine, tmp_path):
     """The athlete is deleted (with their sessions) while their live session records: STOP says
     nothing could be stored, and deletes the recorded video no session would show."""
-    from physio_core.store import create_user, delete_athlete
+    from physio_core.store import delete_athlete
 
-    athlete = create_user(engine, None, "Removed Athlete")
-    cfg = LiveConfig(athlete_id=athlete.id, record_video=True, flush_every_s=0.0, idle_timeout_s=60)
-    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=engine)
-    assert session.start() is not None
+    session, _ = stream_and_store(engine, tmp_path, frames[:8], "Removed Athlete", record_video=True)
     try:
-        feed_one_by_one(session, frames[:8])
-        assert delete_athlete(engine, athlete.id)
+        assert delete_athlete(engine, session.config.athlete_id)
         feed_one_by_one(session, frames[8:], first=8)
         outcome = session.stop()
     finally:
@@ -403,7 +401,7 @@ def test_an_athlete_deleted_while_recording_gets_a_message_not_a_traceback(frame
     assert outcome.message.startswith("Not stored: the athlete was deleted")
     assert outcome.video_path is None and not list((tmp_path / "videos").glob("*"))
     # a page opened for the deleted athlete cannot even open a row: no traceback either
-    late = LiveSession(cfg, settings=Settings(data_dir=tmp_path), engine=engine)
+    late = LiveSession(session.config, settings=Settings(data_dir=tmp_path), engine=engine)
     try:
         assert late.start() is None
     finally:
