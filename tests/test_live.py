@@ -671,6 +671,40 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
     assert len(detail.pose) == 6 and detail.session.frames_with_person >= 5
 
 
+@pytest.mark.parametrize("deleted", ["session", "athlete"])
+def test_the_page_says_what_became_of_a_session_deleted_while_it_recorded(live_app, frames, deleted):
+    """While the stream runs, the session's row (or its athlete) is deleted from another page:
+    ending the session says it was saved again whole (or why it could not be), no traceback."""
+    from physio_core.store import delete_athlete, delete_session, get_or_create_athlete, init_db
+
+    at = live_app
+    athlete = get_or_create_athlete(init_db(), "Ana Gone")
+    at.session_state["athlete_id"] = athlete.id
+    at.run()
+    session = at.session_state["live_session"]
+    first = session.start()
+    at.session_state["live_was_playing"] = True
+    feed_one_by_one(session, frames[:4])
+    if deleted == "session":
+        assert delete_session(init_db(), first)
+    else:
+        assert delete_athlete(init_db(), athlete.id)
+    feed_one_by_one(session, frames[4:8], first=4)
+
+    at.switch_page("pages/upload.py")
+    at.run()
+    at.switch_page("pages/live.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    outcome = at.session_state["live_outcome"]
+    if deleted == "session":
+        assert any(f"Session #{outcome.session_id} saved" in m.value for m in at.success)
+        assert any(f"Session #{first} was deleted while it was recording" in m.value for m in at.info)
+    else:
+        assert outcome.session_id is None
+        assert any("Not stored: the athlete was deleted" in m.value for m in at.warning)
+
+
 def test_session_detail_shows_a_recorded_live_session_with_its_video(live_app, frames):
     """"Record video" on: the session page draws the skeleton over the recorded frames and
     plays the recording; without the file it says the video is not stored."""
