@@ -1,6 +1,7 @@
 """Whole-pipeline benchmark on this machine: ``python -m physio_core.bench``.
 
     python -m physio_core.bench [--json FILE] [--repeat N] [--quick] [--pose-only]
+                                [--mmpose-device DEVICE ...]
 
 Prints one table (median and min–max spread over ``--repeat`` runs) and the machine it ran on:
 
