@@ -214,11 +214,9 @@ def write_looped_video(src: Path, dst: Path, loops: int, max_frames: int | None 
 # ---------------------------------------------------------------------------- pose
 
 
-def _pose_fps_once(make_estimator: Callable[[], Any], frames: Sequence[np.ndarray],
-                   warmup: int) -> tuple[float, float]:
-    """Frames per second of one estimator over ``frames`` (after ``warmup`` frames), and the
-    people it returned per frame."""
-    est = make_estimator()
+def _pose_fps_once(est: Any, frames: Sequence[np.ndarray], warmup: int) -> tuple[float, float]:
+    """Frames per second of the estimator ``est`` over ``frames`` (after ``warmup`` frames),
+    and the people it returned per frame; closes ``est``."""
     try:
         for i, f in enumerate(frames[:warmup]):
             est.detect(f, i / CAMERA_FPS)
@@ -231,54 +229,59 @@ def _pose_fps_once(make_estimator: Callable[[], Any], frames: Sequence[np.ndarra
         est.close()
 
 
+def _time_backend(fig: Figure, settings: Any, frames: Sequence[np.ndarray], repeat: int,
+                  warmup: int) -> tuple[list[str], float] | None:
+    """``repeat`` runs of the pose backend ``settings`` names, each on a fresh estimator, into
+    ``fig.runs``; returns the models it left with random weights and the people it returned per
+    frame, or None (the reason in ``fig.na_reason``) when the backend cannot start here."""
+    from physio_core.pose.base import PoseBackendUnavailable
+    from physio_core.pose.factory import get_estimator
+
+    random: list[str] = []
+    people = []
+    for _ in range(repeat):
+        try:
+            est = get_estimator(settings)
+        except PoseBackendUnavailable as exc:
+            fig.na_reason = str(exc).splitlines()[0][:160]
+            return None
+        random = getattr(est, "random_weights", [])
+        fps, per_frame = _pose_fps_once(est, frames, warmup)
+        fig.runs.append(fps)
+        people.append(per_frame)
+    return random, statistics.mean(people)
+
+
 def bench_pose(frames: Sequence[np.ndarray], repeat: int, warmup: int,
                mmpose_devices: Sequence[str] | None = None) -> list[Figure]:
     """The embedded backend's fps, then MMPose's on each of ``mmpose_devices`` (default: the
     CPU, and the first GPU where torch sees one)."""
     from physio_core.config import get_settings
-    from physio_core.pose.base import PoseBackendUnavailable
-    from physio_core.pose.factory import get_estimator
 
     settings = get_settings()
     size = f"{BENCH_SIZE[0]}×{BENCH_SIZE[1]}, {len(frames)} frames a run"
-    figs = []
     embedded = Figure("pose fps, embedded (MediaPipe, complexity 1)", "fps", key="pose_fps",
                       note=size)
-    emb_settings = settings.model_copy(update={"pose_backend": "embedded"})
-    try:
-        get_estimator(emb_settings).close()
-    except PoseBackendUnavailable as exc:
-        embedded.na_reason = str(exc).splitlines()[0][:160]
-    else:
-        for _ in range(repeat):
-            embedded.runs.append(_pose_fps_once(lambda: get_estimator(emb_settings), frames, warmup)[0])
-    figs.append(embedded)
+    _time_backend(embedded, settings.model_copy(update={"pose_backend": "embedded"}), frames,
+                  repeat, warmup)
+    figs = [embedded]
 
     if mmpose_devices is None:
         mmpose_devices = ["cpu"] + (["cuda:0"] if machine_info().cuda else [])
     for device in mmpose_devices:
         fig = Figure(f"pose fps, MMPose ({device})", "fps", note=size)
         mm = settings.model_copy(update={"pose_backend": "mmpose", "mmpose_device": device})
-        try:
-            est = get_estimator(mm)
-        except PoseBackendUnavailable as exc:
-            fig.na_reason = str(exc).splitlines()[0][:160]
-            figs.append(fig)
+        figs.append(fig)
+        timed = _time_backend(fig, mm, frames, repeat, warmup)
+        if timed is None:
             break  # not installed: no point trying the other device
-        random = getattr(est, "random_weights", [])
-        est.close()
-        people = []
-        for _ in range(repeat):
-            fps, per_frame = _pose_fps_once(lambda: get_estimator(mm), frames, warmup)
-            fig.runs.append(fps)
-            people.append(per_frame)
-        fig.note += f", {statistics.mean(people):.1f} people a frame"
+        random, people = timed
+        fig.note += f", {people:.1f} people a frame"
         if mm.mmpose_det_every > 1:
             fig.note += f", detector on 1 frame in {mm.mmpose_det_every}"
         if random:
             # allowed by PHYSIO_MMPOSE_ALLOW_RANDOM_WEIGHTS: the speed holds, the poses do not
             fig.note += f", random weights ({', '.join(random)})"
-        figs.append(fig)
     return figs
 
 
