@@ -165,9 +165,47 @@ def _run_alembic(engine: Engine, fn: Callable[[Config], None]) -> None:
         except OSError as err:
             raise unavailable(u, err) from err
     cfg = _alembic_config()
-    with translate_errors(u), engine.begin() as conn:
+    with translate_errors(u), migration_connection(engine) as conn:
         cfg.attributes["connection"] = conn  # env.py runs on this connection, not a new engine
         fn(cfg)
+
+
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[sa.Connection]:
+    """A connection inside one transaction, committed at the end, for running migrations.
+
+    On SQLite two things change for its duration, as SQLite's own guide to rebuilding a table
+    says: foreign keys are off, since dropping the old copy of a rebuilt table would otherwise
+    delete its children (ON DELETE CASCADE), and are checked before the commit instead; and the
+    driver's implicit transactions are replaced by one explicit BEGIN, so that DDL rolls back
+    with the rest when a migration fails. Both are restored before the connection goes back
+    to the pool.
+    """
+    if engine.url.get_backend_name() != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        isolation = raw.isolation_level
+        try:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction
+            conn.commit()
+            raw.isolation_level = None  # no implicit BEGIN: the one below covers everything
+            with conn.begin():
+                conn.exec_driver_sql("BEGIN")
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration left rows whose parent is gone: {broken[:5]}")
+        finally:
+            try:
+                raw.isolation_level = isolation
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+            except Exception:
+                conn.invalidate()  # never hand the pool a connection without its cascades
+                raise
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -74,6 +74,11 @@ def _created_at() -> Any:
     )
 
 
+# pages link to athletes and sessions by id: a deleted one's id must not open a newer row
+# (PostgreSQL's sequences never go back; SQLite needs AUTOINCREMENT, migration 0004)
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 def _fk(target: str, ondelete: str, nullable: bool, index: bool = True) -> sa.Column:
     return sa.Column(
         sa.Integer, sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index
@@ -82,7 +87,10 @@ def _fk(target: str, ondelete: str, nullable: bool, index: bool = True) -> sa.Co
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
-    __table_args__ = (sa.CheckConstraint("role IN ('trainer', 'athlete', 'admin')", name="role"),)
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('trainer', 'athlete', 'admin')", name="role"),
+        NEVER_REUSE_IDS,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # NULL for athletes a trainer creates by name only (they have no login)
@@ -119,6 +127,7 @@ class SessionRecord(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint("status IN ('active', 'ended')", name="status"),
         sa.Index("ix_sessions_athlete_id_started_at", "athlete_id", "started_at"),
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -33,12 +33,12 @@ def run() -> None:
 
     if config.config_file_name is not None:
         fileConfig(config.config_file_name)
-    from physio_core.store.db import make_engine
+    from physio_core.store.db import make_engine, migration_connection
 
     url = context.get_x_argument(as_dictionary=True).get("url")  # -x url=... ; else settings
     engine = make_engine(url)
     try:
-        with engine.begin() as conn:
+        with migration_connection(engine) as conn:
             _configure_and_run(conn)
     finally:
         engine.dispose()
