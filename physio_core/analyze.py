@@ -1,25 +1,34 @@
-"""Analyse a recorded video from the command line.
+"""Analyse recorded videos from the command line.
 
-    python -m physio_core.analyze VIDEO --out DIR [--exercise X] [--backend embedded|mmpose]
+    python -m physio_core.analyze VIDEO [VIDEO ...] --out DIR [--exercise X] [--backend embedded|mmpose]
                                   [--save --athlete NAME] [--max-side 640] [--step N] [--annotated]
 
-Writes DIR/summary.json (frames, fps, frames_with_person, rep_count, reps, backend, ...; with
+For one video it writes DIR/summary.json (frames, fps, frames_with_person, rep_count, reps, backend, ...; with
 the trained models also exercise_label and per rep exercise, stability_score, balance_score,
 injury_risk, reason, mistake) and DIR/angles.csv (time_s + the 23 angles); with --annotated
 also DIR/annotated.mp4 (the video with skeleton, angles, rep count and verdicts drawn). On bad
 input (missing file, not a video, damaged, too large, no person, backend unavailable, database
 away) it prints ONE line to stderr and exits non-zero: 2 input file, 3 no person, 4 pose
 backend, 5 database, 1 anything else.
+
+Several videos are a batch, analysed one after the other in this one process (the modules and
+models load once). Each video's files go to DIR/<its name without extension>/ (DIR/<name>-2/ for
+a second video of the same name), and DIR/batch.csv gets one row per video, in the order given:
+its figures, or what went wrong with it. A video that fails is its line on stderr and its row;
+the batch goes on. The exit status is 0 when every video was analysed, else the first failed
+video's code.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import os
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 EXIT_INPUT, EXIT_NO_PERSON, EXIT_BACKEND, EXIT_STORAGE = 2, 3, 4, 5
@@ -69,10 +78,12 @@ def _positive_int(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m physio_core.analyze",
-        description="Pose, joint angles and reps of one person in a recorded video.",
+        description="Pose, joint angles and reps of one person in each recorded video.",
     )
-    ap.add_argument("video", help="mp4 / mov / avi / webm file")
-    ap.add_argument("--out", required=True, help="output folder (created if missing)")
+    ap.add_argument("video", nargs="+",
+                    help="mp4 / mov / avi / webm file; several (e.g. FOLDER/*.mp4) make a batch")
+    ap.add_argument("--out", required=True,
+                    help="output folder (created if missing); a batch writes a folder per video in it")
     ap.add_argument("--exercise", default="auto",
                     help="exercise name (e.g. deep_squat, standing_shoulder_abduction) or auto")
     ap.add_argument("--backend", choices=["embedded", "mmpose"], default=None,
@@ -92,13 +103,69 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+# batch.csv: one row per video; figures empty where the video failed or the models did not run
+BATCH_COLUMNS = ("video", "out", "exit_code", "error", "frames", "fps", "frames_with_person", "rep_count",
+                 "exercise_label", "stability_score", "balance_score", "injury_risk", "session_id",
+                 "seconds")
+
+
+@dataclass
+class Outcome:
+    """What became of one video: its exit code (0: analysed) and its batch.csv row."""
+
+    code: int
+    row: dict[str, object] = field(default_factory=dict)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with quiet_native_stderr(not args.verbose):
-        return _run(args)
+        if len(args.video) == 1:
+            return _run(Path(args.video[0]), Path(args.out), args).code
+        return _run_batch(args)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _batch_folders(videos: list[Path], out: Path) -> list[Path]:
+    """DIR/<stem> for each video; a stem met before gets -2, -3, ..."""
+    seen: dict[str, int] = {}
+    folders = []
+    for v in videos:
+        stem = v.stem or "video"
+        seen[stem] = seen.get(stem, 0) + 1
+        folders.append(out / (stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"))
+    return folders
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    videos = [Path(v) for v in args.video]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    with (out / "batch.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=BATCH_COLUMNS)
+        writer.writeheader()
+        for k, (video, folder) in enumerate(zip(videos, _batch_folders(videos, out)), start=1):
+            if not args.quiet:
+                print(f"[{k}/{len(videos)}] {video}", file=sys.stderr, flush=True)
+            try:
+                outcome = _run(video, folder, args, batch=True)
+            except Exception as exc:  # a bug met on one video must not lose the others
+                outcome = _fail(1, f"{type(exc).__name__}: {one_line(exc)}", video, True,
+                                {"video": str(video), "out": str(folder)})
+            writer.writerow({c: outcome.row.get(c, "") for c in BATCH_COLUMNS})
+            f.flush()  # a long batch stopped half-way keeps the rows of the videos done
+            outcomes.append(outcome)
+    failed = [o for o in outcomes if o.code]
+    print(f"batch: {len(outcomes) - len(failed)} of {len(outcomes)} videos analysed -> {out / 'batch.csv'}")
+    return failed[0].code if failed else 0
+
+
+def _fail(code: int, message: str, video: Path, batch: bool, row: dict[str, object]) -> Outcome:
+    print(f"error: {video.name}: {message}" if batch else f"error: {message}", file=sys.stderr)
+    return Outcome(code, {**row, "exit_code": code, "error": message})
+
+
+def _run(video: Path, out: Path, args: argparse.Namespace, *, batch: bool = False) -> Outcome:
 
     from physio_core.config import get_settings
     from physio_core.pipeline import NoPersonFound, analyze_video
@@ -109,8 +176,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.backend:
         settings = settings.model_copy(update={"pose_backend": args.backend})
-    video = Path(args.video)
-    out = Path(args.out)
+    row: dict[str, object] = {"video": str(video), "out": str(out)}
 
     def progress(frac: float) -> None:
         if not args.quiet and sys.stderr.isatty():
@@ -119,7 +185,7 @@ def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         if video.is_dir():
-            raise IsADirectoryError(f"{video} is a folder; give one video file (loop over a folder in the shell)")
+            raise IsADirectoryError(f"{video} is a folder; give video files (e.g. {video}/*.mp4)")
         if not video.is_file():
             raise FileNotFoundError(f"no such file: {video}")
         result = analyze_video(
@@ -127,18 +193,19 @@ def _run(args: argparse.Namespace) -> int:
             max_side=args.max_side or None, step=args.step,
         )
     except (FileNotFoundError, IsADirectoryError, VideoError) as exc:
-        print(f"error: {one_line(exc)}", file=sys.stderr)
-        return EXIT_INPUT
+        return _fail(EXIT_INPUT, one_line(exc), video, batch, row)
     except NoPersonFound as exc:
-        print(f"error: {one_line(exc)}", file=sys.stderr)
-        return EXIT_NO_PERSON
+        return _fail(EXIT_NO_PERSON, one_line(exc), video, batch, row)
     except PoseBackendUnavailable as exc:
-        print(f"error: {one_line(exc)}", file=sys.stderr)
-        return EXIT_BACKEND
+        return _fail(EXIT_BACKEND, one_line(exc), video, batch, row)
     finally:
         if not args.quiet and sys.stderr.isatty():
             print(file=sys.stderr)
     elapsed = time.perf_counter() - t0
+    row.update(frames=result.frames, fps=round(result.fps, 3), frames_with_person=result.frames_with_person,
+               rep_count=result.rep_count, exercise_label=result.exercise_label or "")
+    row.update({k: round(result.metrics[k], 4) for k in ("stability_score", "balance_score", "injury_risk")
+                if result.metrics.get(k) is not None})
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_bytes(summary_json(result))
@@ -150,8 +217,7 @@ def _run(args: argparse.Namespace) -> int:
             write_annotated_video(video, result, out / "annotated.mp4", max_side=args.max_side or None,
                                   step=args.step, settings=settings)
         except (OSError, VideoError) as exc:
-            print(f"error: could not write annotated.mp4: {one_line(exc)}", file=sys.stderr)
-            return EXIT_INPUT
+            return _fail(EXIT_INPUT, f"could not write annotated.mp4: {one_line(exc)}", video, batch, row)
 
     session_id = None
     if args.save:
@@ -163,8 +229,9 @@ def _run(args: argparse.Namespace) -> int:
             session_id = save_session_result(engine, result, athlete_id=athlete.id,
                                              exercise=args.exercise)
         except Exception as exc:  # StorageUnavailable and driver errors alike: one line
-            print(f"error: could not save the session: {one_line(exc)}", file=sys.stderr)
-            return EXIT_STORAGE
+            return _fail(EXIT_STORAGE, f"could not save the session: {one_line(exc)}", video, batch, row)
+    row.update(exit_code=0, session_id=session_id if session_id is not None else "",
+               seconds=round(time.perf_counter() - t0, 2))
 
     print(
         f"{video.name}: {result.frames} frames, person in {result.frames_with_person}, "
@@ -180,7 +247,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"feedback: {line}")
     for w in result.warnings:
         print(f"warning: {w}")
-    return 0
+    return Outcome(0, row)
 
 
 if __name__ == "__main__":

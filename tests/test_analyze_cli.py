@@ -156,3 +156,47 @@ def test_no_person(tmp_path, no_person_clip):
 def test_backend_unavailable(tmp_path):
     r = run_cli(str(CLIP), "--out", str(tmp_path / "o"), "--backend", "mmpose")
     assert_one_line_error(r, 4, "mmpose")
+
+
+def test_a_batch_goes_on_past_a_bad_video(tmp_path):
+    """Several videos: one process, a folder per video (a second one of the same name gets -2),
+    batch.csv with a row per video in the order given, the bad one's line on stderr, and the
+    first failure's exit code."""
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(50_000))
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / CLIP.name).symlink_to(CLIP)
+    out = tmp_path / "o"
+    db = tmp_path / "batch.db"
+    r = run_cli(str(CLIP), str(bad), str(again / CLIP.name), "--out", str(out), "--step", "4", "--quiet",
+                "--save", "--athlete", "Jumper", env={"DATABASE_URL": f"sqlite:///{db}"})
+    assert r.returncode == 2, r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: bad.mp4: "), r.stderr
+    assert "Traceback" not in r.stderr
+    assert "batch: 2 of 3 videos analysed" in r.stdout
+
+    with (out / "batch.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [row["video"] for row in rows] == [str(CLIP), str(bad), str(again / CLIP.name)]
+    assert [row["exit_code"] for row in rows] == ["0", "2", "0"]
+    assert rows[1]["error"] and rows[1]["frames"] == "" and rows[0]["error"] == ""
+    first, second = (json.loads((out / name / "summary.json").read_text())
+                     for name in ("sports2d_demo", "sports2d_demo-2"))
+    assert not (out / "bad").exists()
+    for row, doc in zip((rows[0], rows[2]), (first, second)):
+        assert int(row["frames"]) == doc["frames"] == 58  # 230 frames, one in four
+        assert int(row["rep_count"]) == doc["rep_count"] == len(doc["reps"]) >= 2
+        assert (Path(row["out"]) / "angles.csv").is_file()
+    assert first["reps"] == second["reps"]  # the same video, the same analysis
+
+    from physio_core.store import dispose_engines, init_db, list_sessions
+
+    url = f"sqlite:///{db}"
+    try:
+        saved = list_sessions(init_db(url))
+        assert sorted(s.id for s in saved) == sorted(int(rows[k]["session_id"]) for k in (0, 2))
+        assert {s.athlete_name for s in saved} == {"Jumper"}
+    finally:
+        dispose_engines(url)
