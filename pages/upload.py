@@ -12,7 +12,7 @@ from pages._shared import exercise_choice, forget_report_picks, render_report, s
 from physio_core.config import get_settings
 from physio_core.reps import EXERCISES as REP_EXERCISES
 from physio_core.uploads import store_upload
-from physio_core.video import VIDEO_EXTENSIONS, VideoError, check_size
+from physio_core.video import VIDEO_EXTENSIONS, VideoError, check_size, probe_video
 
 log = logging.getLogger("physiotrack.upload")
 
@@ -65,12 +65,16 @@ def _analyse(uploaded, exercise: str) -> None:
                  f"The file is kept on the server for {settings.upload_keep_hours:g} h; please report this.")
         return
     bar.empty()
+    try:
+        filmed = probe_video(path, settings).filmed_at is not None
+    except (VideoError, OSError):
+        filmed = False
     previous = st.session_state.get(RESULT_KEY)
     if previous is not None and Path(previous["video"]) != path:
         Path(previous["video"]).unlink(missing_ok=True)  # only the shown report keeps its video
     st.session_state[RESULT_KEY] = {
         "result": result, "video": path, "name": uploaded.name, "session_id": None,
-        "file_id": uploaded.file_id,
+        "file_id": uploaded.file_id, "filmed": filmed,
     }
     forget_report_picks("upload")
     _save(st.session_state[RESULT_KEY], exercise)
@@ -110,6 +114,10 @@ if entry is not None:
     result = entry["result"]
     st.divider()
     st.subheader(f"Report — {entry['name']}")
+    if result.started_at is not None:
+        st.caption(f"Dated {result.started_at:%Y-%m-%d %H:%M} (UTC): "
+                   + ("when it was filmed, as the video file says." if entry.get("filmed") else
+                      "the time of the analysis, since the video file does not say when it was filmed."))
     save_status(entry, lambda: _save(entry, result.exercise), "analysis")
     render_report(result, video_path=entry["video"], key="upload",
                   file_stem=Path(entry["name"]).stem)

@@ -695,6 +695,7 @@ def analyze_video(
         backend=seg.backend,
         exercise=exercise,
         source=source if source is not None else path.name,
+        started_at=reader.info.filmed_at,  # else now: a session is dated when it was filmed
         warnings=warnings,
     )
     if progress is not None:

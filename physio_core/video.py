@@ -14,6 +14,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
@@ -65,6 +66,7 @@ class VideoInfo:
     rotation: int = 0  # display rotation in degrees the container asks for
     pixel_aspect: float = 1.0  # width / height of one stored pixel (camcorders store 4:3 pixels)
     interlaced: bool = False  # frames hold two fields filmed 1/50 or 1/60 s apart (1080i camcorders)
+    filmed_at: datetime | None = None  # when the camera filmed it (UTC), where the file says so
 
     @property
     def display_width(self) -> int:
@@ -186,8 +188,29 @@ def _pixel_aspect(stream: av.video.stream.VideoStream) -> float:
     return float(sar)
 
 
+# where cameras write when they filmed: Apple's own tag keeps the capture time (with its time
+# zone) when an edit rewrites creation_time; phones, cameras and FFmpeg write creation_time (UTC)
+_FILMED_TAGS = ("com.apple.quicktime.creationdate", "creation_time")
+_EARLIEST_FILMED = datetime(2000, 1, 1, tzinfo=UTC)  # before it: a camera whose clock was never set
+
+
+def filmed_at(tags: dict[str, str], now: datetime | None = None) -> datetime | None:
+    """The time a file's metadata ``tags`` say it was filmed, in UTC; None where they do not say,
+    or say something impossible (the 1904/1970 epochs of an unset clock, a time in the future)."""
+    now = now or datetime.now(UTC)
+    for key in _FILMED_TAGS:
+        try:
+            t = datetime.fromisoformat(str(tags.get(key, "")).strip())
+        except ValueError:
+            continue
+        t = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+        if _EARLIEST_FILMED <= t <= now + timedelta(days=1):
+            return t
+    return None
+
+
 def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> VideoInfo:
-    """Read the container header only: size, fps, frame count, duration, picture size.
+    """Read the container header only: size, fps, frame count, duration, picture size, when filmed.
 
     Raises FileNotFoundError, VideoTooLargeError (checked from the file size before anything
     is read), NotAVideoError, NoVideoStreamError or VideoTooLongError.
@@ -234,6 +257,7 @@ def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> Vi
             rotation=first.rotation,
             pixel_aspect=_pixel_aspect(stream),
             interlaced=first.interlaced,
+            filmed_at=filmed_at({**stream.metadata, **container.metadata}),
         )
     max_s = _max_video_s(settings)
     if info.duration_s > max_s:

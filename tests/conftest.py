@@ -476,3 +476,20 @@ def write_phone_clip(dst: Path, upright: list[np.ndarray], fps: int = 30, rotati
     degrees clockwise) plus a display matrix telling players to turn it back (iPhones: -90)."""
     stored = (np.ascontiguousarray(np.rot90(rgb, k=-rotation // 90)) for rgb in upright)
     return write_clip(dst, stored, fps, setup=lambda stream: stream.set_display_rotation(rotation))
+
+
+def write_tagged_copy(src: Path, dst: Path, tags: dict[str, str]) -> Path:
+    """``src``'s video stream copied as it is (no re-encoding) into ``dst`` with the container
+    metadata ``tags``, as a phone writes its recording time (mp4 or mov, by ``dst``'s suffix)."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w", options={"movflags": "use_metadata_tags"}) as out:
+        out.metadata.update(tags)
+        s_in = inp.streams.video[0]
+        s_out = out.add_stream_from_template(s_in)
+        for packet in inp.demux(s_in):
+            if packet.dts is None:  # the demuxer's empty end-of-stream packet
+                continue
+            packet.stream = s_out
+            out.mux(packet)
+    return dst

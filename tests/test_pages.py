@@ -224,6 +224,33 @@ def test_upload_flow_on_the_real_clip(app_env):
     assert [d.proto.label for d in elements(at, "download_button")] == ["Progress report (HTML)"]
 
 
+def test_an_upload_is_dated_when_it_was_filmed(app_env, tmp_path):
+    """A phone's clip uploaded days later is filed on the day it was filmed (its file says when),
+    so the progress charts put it in its week; a clip whose file does not say is dated now."""
+    from datetime import UTC, datetime
+
+    from conftest import write_tagged_copy
+    from physio_core.store import get_session_detail, init_db
+
+    at = new_app()
+    add_athlete(at, "Jumper")
+    clip = write_tagged_copy(TEST_CLIP, tmp_path / "phone.mp4", {"creation_time": "2026-11-02T09:15:00Z"})
+    upload_and_analyse(at, "phone.mp4", clip.read_bytes())
+    assert [s.value for s in at.success] == ["Saved as session #1."]
+    assert any(c.value == "Dated 2026-11-02 09:15 (UTC): when it was filmed, as the video file says."
+               for c in at.caption), [c.value for c in at.caption]
+    saved = get_session_detail(init_db(), 1).session
+    assert saved.started_at == datetime(2026, 11, 2, 9, 15, tzinfo=UTC)
+    assert (saved.ended_at - saved.started_at).total_seconds() == pytest.approx(230 / 30, abs=0.05)
+
+    before = datetime.now(UTC)
+    upload_and_analyse(at, "jumping.mp4", TEST_CLIP.read_bytes())
+    assert [s.value for s in at.success] == ["Saved as session #2."]
+    assert any(c.value.endswith("the time of the analysis, since the video file does not say when it "
+                                "was filmed.") for c in at.caption)
+    assert get_session_detail(init_db(), 2).session.started_at >= before.replace(microsecond=0)
+
+
 def test_a_new_analysis_of_the_same_upload_drops_the_old_annotated_video(app_env):
     """The annotated video shows one analysis: analysing the file again as another exercise
     (other reps, verdicts) offers a new one instead of playing the old one."""

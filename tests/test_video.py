@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,7 +12,13 @@ import av
 import numpy as np
 import pytest
 
-from conftest import write_anamorphic_clip, write_clip, write_interlaced_clip, write_phone_clip
+from conftest import (
+    write_anamorphic_clip,
+    write_clip,
+    write_interlaced_clip,
+    write_phone_clip,
+    write_tagged_copy,
+)
 from physio_core.config import Settings
 from physio_core.video import (
     VIDEO_EXTENSIONS,
@@ -21,6 +28,7 @@ from physio_core.video import (
     VideoReader,
     VideoTooLargeError,
     VideoTooLongError,
+    filmed_at,
     iter_frames,
     probe_video,
     read_frame,
@@ -40,6 +48,30 @@ def test_probe_real_clip():
     assert info.codec == "h264"
     assert info.scaled_size(640) == (640, 640)
     assert info.scaled_size(None) == (720, 720)
+
+
+def test_the_time_a_phone_filmed_a_clip_is_read_from_its_file(tmp_path):
+    assert probe_video(CLIP).filmed_at is None  # FFmpeg wrote this one and no time
+    mp4 = write_tagged_copy(CLIP, tmp_path / "phone.mp4", {"creation_time": "2026-11-30T14:02:11.000000Z"})
+    assert probe_video(mp4).filmed_at == datetime(2026, 11, 30, 14, 2, 11, tzinfo=UTC)
+    # an iPhone's own tag keeps the capture time, with its zone, where an edit rewrote creation_time
+    mov = write_tagged_copy(CLIP, tmp_path / "iphone.mov", {
+        "creation_time": "2026-12-01T10:00:00.000000Z", "com.apple.quicktime.creationdate": "2026-11-29T08:30:00+0100"})
+    assert probe_video(mov).filmed_at == datetime(2026, 11, 29, 7, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("tags, expected", [
+    ({"creation_time": "2026-11-30 14:02:11"}, datetime(2026, 11, 30, 14, 2, 11, tzinfo=UTC)),  # no zone: UTC
+    ({"creation_time": "1904-01-01T00:00:00.000000Z"}, None),  # a QuickTime clock never set
+    ({"creation_time": "1970-01-01T00:00:00Z"}, None),
+    ({"creation_time": "2027-03-01T00:00:00Z"}, None),  # after "now": a wrong clock
+    ({"creation_time": "yesterday"}, None),
+    ({"com.apple.quicktime.creationdate": "garbage", "creation_time": "2026-11-30T14:02:11Z"},
+     datetime(2026, 11, 30, 14, 2, 11, tzinfo=UTC)),
+    ({}, None),
+])
+def test_a_filming_time_that_cannot_be_true_is_not_used(tags, expected):
+    assert filmed_at(tags, now=datetime(2026, 12, 4, 12, 0, tzinfo=UTC)) == expected
 
 
 @pytest.mark.parametrize("threaded", [True, False])
