@@ -131,6 +131,8 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
         if not mine:
             st.caption("No feedback from your trainer yet.")
         return
+    if s.status is SessionStatus.ENDED:
+        _filmed_date(engine, viewer_id, s)
     with st.form("trainer_notes"):
         notes = st.text_area("Session notes", value=s.notes, key="session_notes")
         if st.form_submit_button("Save notes"):
@@ -153,6 +155,28 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
                 st.error(str(exc))
             else:
                 _done("Feedback added.")
+
+
+def _filmed_date(engine, viewer_id: int, s) -> None:
+    """Re-date the session: a video whose file did not say when it was filmed (a clip sent
+    through a messenger loses it) is dated by its upload, which puts it in the wrong week."""
+    from datetime import UTC, datetime
+
+    from physio_core.results import EARLIEST_FILMED
+
+    with st.form(f"filmed_date_{s.id}"):
+        c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+        day = c1.date_input("Filmed on", value=s.started_at.date(), key=f"filmed_day_{s.id}", format="YYYY-MM-DD",
+                            min_value=EARLIEST_FILMED.date(), max_value=datetime.now(UTC).date())
+        at = c2.time_input("at (UTC)", value=s.started_at.time().replace(second=0, microsecond=0),
+                           key=f"filmed_time_{s.id}", step=60)
+        if c3.form_submit_button("Save date", width="stretch"):
+            try:
+                access.set_filmed_at_as(engine, viewer_id, s.id, datetime.combine(day, at, tzinfo=UTC))
+            except _ERRORS as exc:
+                st.error(str(exc))
+            else:
+                _done(f"Session #{s.id} is now dated {day:%Y-%m-%d} {at:%H:%M}.")
 
 
 def _exports(detail) -> None:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from physio_core.skeleton import PoseSequence
+
+
+EARLIEST_FILMED = datetime(2000, 1, 1, tzinfo=UTC)  # before it: a camera whose clock was never set
+
+
+def plausible_filming_time(t: datetime, now: datetime | None = None) -> bool:
+    """Whether a session can have been filmed at ``t`` (aware): from 2000 on, and not later
+    than a day from ``now`` (a day covers any clock's time zone)."""
+    return EARLIEST_FILMED <= t <= (now or datetime.now(UTC)) + timedelta(days=1)
 
 
 @dataclass

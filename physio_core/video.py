@@ -14,7 +14,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
@@ -24,6 +24,7 @@ import numpy as np
 from av.stream import Disposition
 
 from physio_core.config import Settings, get_settings
+from physio_core.results import plausible_filming_time
 
 # phones (mp4, mov, 3gp), cameras and camcorders (AVCHD mts/m2ts, DVD mpg), screen and web exports
 VIDEO_EXTENSIONS = ("mp4", "mov", "avi", "webm", "mkv", "m4v", "mts", "m2ts", "mpg", "3gp")
@@ -191,20 +192,18 @@ def _pixel_aspect(stream: av.video.stream.VideoStream) -> float:
 # where cameras write when they filmed: Apple's own tag keeps the capture time (with its time
 # zone) when an edit rewrites creation_time; phones, cameras and FFmpeg write creation_time (UTC)
 _FILMED_TAGS = ("com.apple.quicktime.creationdate", "creation_time")
-_EARLIEST_FILMED = datetime(2000, 1, 1, tzinfo=UTC)  # before it: a camera whose clock was never set
 
 
 def filmed_at(tags: dict[str, str], now: datetime | None = None) -> datetime | None:
     """The time a file's metadata ``tags`` say it was filmed, in UTC; None where they do not say,
     or say something impossible (the 1904/1970 epochs of an unset clock, a time in the future)."""
-    now = now or datetime.now(UTC)
     for key in _FILMED_TAGS:
         try:
             t = datetime.fromisoformat(str(tags.get(key, "")).strip())
         except ValueError:
             continue
         t = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-        if _EARLIEST_FILMED <= t <= now + timedelta(days=1):
+        if plausible_filming_time(t, now):
             return t
     return None
 

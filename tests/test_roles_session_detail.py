@@ -196,6 +196,58 @@ def test_athlete_sees_feedback_but_changes_nothing(seeded):
     assert "JSON" in [d.proto.label for d in at.get("download_button")]  # their own data
 
 
+def test_a_trainer_dates_a_session_when_it_was_filmed(seeded):
+    """A clip whose file did not say when it was filmed is dated by its upload: the trainer sets
+    the day it was filmed; the session keeps its length and moves in the athlete's history."""
+    from datetime import UTC, date, datetime, time
+
+    from physio_core.store import progress_for_athlete
+
+    engine, ids = seeded
+    newest = list_sessions(engine, athlete_id=ids["athlete"])[0]
+    length = newest.ended_at - newest.started_at
+    at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=newest.id))
+    at.date_input(key=f"filmed_day_{newest.id}").set_value(date(2026, 8, 31))
+    at.time_input(key=f"filmed_time_{newest.id}").set_value(time(17, 45))
+    button(at, "Save date").click()
+    run(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any(f"Session #{newest.id} is now dated 2026-08-31 17:45." in s.value for s in at.success)
+    moved = get_session_detail(engine, newest.id).session
+    assert moved.started_at == datetime(2026, 8, 31, 17, 45, tzinfo=UTC)
+    assert moved.ended_at - moved.started_at == length
+    sessions = list_sessions(engine, athlete_id=ids["athlete"])
+    assert sessions[-1].id == newest.id  # now the oldest of the athlete's sessions
+    assert progress_for_athlete(engine, ids["athlete"])[0].session_id == newest.id  # oldest first
+
+
+
+def test_only_staff_may_date_a_session_and_only_once_it_ended(seeded):
+    from datetime import UTC, datetime, timedelta
+
+    from physio_core.store import AccessDenied, start_session
+    from physio_core.store.access import set_filmed_at_as
+
+    engine, ids = seeded
+    sid = list_sessions(engine, athlete_id=ids["athlete"])[0].id
+    when = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+    for who in (ids["athlete"], ids["other_trainer"]):
+        with pytest.raises(AccessDenied):
+            set_filmed_at_as(engine, who, sid, when)
+    live = start_session(engine, ids["athlete"], ids["trainer"], "auto", backend="embedded", fps=25.0)
+    with pytest.raises(ValueError, match="end it first"):
+        set_filmed_at_as(engine, ids["trainer"], live, when)
+    before = get_session_detail(engine, sid).session.started_at
+    for impossible in (datetime(1970, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=3)):
+        with pytest.raises(ValueError, match="cannot be when it was filmed"):
+            set_filmed_at_as(engine, ids["trainer"], sid, impossible)
+    assert get_session_detail(engine, sid).session.started_at == before
+    set_filmed_at_as(engine, ids["admin"], sid, when)
+    assert get_session_detail(engine, sid).session.started_at == when
+    at = run(as_user(engine, "ana@clinic.org", SEED_PASSWORDS["athlete"], id=sid))
+    assert not at.date_input and not [b for b in at.button if b.label == "Save date"]
+
+
 def test_other_trainer_is_refused_the_session(seeded):
     engine, ids = seeded
     sid = list_sessions(engine, athlete_id=ids["athlete"])[0].id

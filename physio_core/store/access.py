@@ -19,14 +19,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from physio_core.results import AngleSeries, Rep, SessionResult
+from physio_core.results import AngleSeries, Rep, SessionResult, plausible_filming_time
 from physio_core.skeleton import PoseSequence
 from physio_core.store import repo
 from physio_core.store.db import run_read, run_write
@@ -37,6 +37,7 @@ from physio_core.store.models import (
     Role,
     RomTarget,
     SessionRecord,
+    SessionStatus,
     TrainerAthlete,
     User,
     utcnow,
@@ -343,6 +344,27 @@ def set_notes_as(engine: Engine, viewer_id: int, session_id: int, notes: str) ->
         s.add(rec)
 
     run_write(engine, fn)
+
+
+def set_filmed_at_as(engine: Engine, viewer_id: int, session_id: int, started_at: datetime) -> None:
+    """Date an ended session (staff only): when it was filmed, for a file that did not say or
+    said wrong. Its end moves with it, so its duration stays. ``started_at`` is aware or UTC."""
+    if started_at.tzinfo is None:
+        started_at = started_at.replace(tzinfo=UTC)
+    if not plausible_filming_time(started_at):
+        raise ValueError(f"{started_at:%Y-%m-%d %H:%M} cannot be when it was filmed: "
+                         "give a time from 2000 on, and not in the future.")
+
+    def fn(s: Session) -> None:
+        _, rec = _session_for(s, viewer_id, session_id, staff=True)
+        if rec.status != SessionStatus.ENDED.value:
+            raise ValueError("A live session is dated when it records: end it first.")
+        if rec.ended_at is not None:
+            rec.ended_at = started_at + (rec.ended_at - rec.started_at)
+        rec.started_at = started_at
+        s.add(rec)
+
+    return run_write(engine, fn)
 
 
 def add_feedback_as(
