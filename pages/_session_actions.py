@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from pages._shared import forget_report_picks, show_table
+from pages._shared import forget_report_picks, local_time, show_table, shown_time, tz_name, viewer_tz
 from physio_core import exports, report
 from physio_core.store import AccessDenied, FeedbackKind, NotFound, Role, SessionStatus, StorageUnavailable
 from physio_core.store import access, codec
@@ -123,7 +123,7 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
     mine = [f for f in detail.feedback if f.kind == FeedbackKind.TRAINER]
     for f in mine:
         rep = f" (rep {f.rep_index})" if f.rep_index else ""
-        st.markdown(f"- **Trainer{rep}:** {f.text}  \n  <small>{f.created_at:%Y-%m-%d %H:%M}</small>",
+        st.markdown(f"- **Trainer{rep}:** {f.text}  \n  <small>{shown_time(f.created_at)}</small>",
                     unsafe_allow_html=False)
     if not staff:
         if s.notes:
@@ -159,20 +159,22 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
 
 def _filmed_date(engine, viewer_id: int, s) -> None:
     """Re-date the session: a video whose file did not say when it was filmed (a clip sent
-    through a messenger loses it) is dated by its upload, which puts it in the wrong week."""
-    from datetime import UTC, datetime
+    through a messenger loses it) is dated by its upload, which puts it in the wrong week.
+    Read and written on the viewer's clock."""
+    from datetime import datetime
 
     from physio_core.results import EARLIEST_FILMED
 
+    shown = local_time(s.started_at)
     with st.form(f"filmed_date_{s.id}"):
         c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-        day = c1.date_input("Filmed on", value=s.started_at.date(), key=f"filmed_day_{s.id}", format="YYYY-MM-DD",
-                            min_value=EARLIEST_FILMED.date(), max_value=datetime.now(UTC).date())
-        at = c2.time_input("at (UTC)", value=s.started_at.time().replace(second=0, microsecond=0),
+        day = c1.date_input("Filmed on", value=shown.date(), key=f"filmed_day_{s.id}", format="YYYY-MM-DD",
+                            min_value=EARLIEST_FILMED.date(), max_value=local_time(utcnow()).date())
+        at = c2.time_input(f"at ({tz_name()})", value=shown.time().replace(second=0, microsecond=0),
                            key=f"filmed_time_{s.id}", step=60)
         if c3.form_submit_button("Save date", width="stretch"):
             try:
-                access.set_filmed_at_as(engine, viewer_id, s.id, datetime.combine(day, at, tzinfo=UTC))
+                access.set_filmed_at_as(engine, viewer_id, s.id, datetime.combine(day, at, tzinfo=viewer_tz()))
             except _ERRORS as exc:
                 st.error(str(exc))
             else:

@@ -10,8 +10,10 @@ import html
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import streamlit as st
@@ -25,6 +27,30 @@ ROOT = Path(__file__).resolve().parents[1]
 SESSION_DETAIL_PAGE = "pages/session_detail.py"
 ATHLETE_KEY = "athlete_id"  # st.session_state key of the athlete picked in the sidebar
 USER_KEY = "user_id"  # set by a login gate when there is one; None = trusted local use
+
+
+def viewer_tz() -> tzinfo:
+    """The time zone of the viewer's browser; UTC where it does not say (AppTest, bare runs)."""
+    name = st.context.timezone
+    try:
+        return ZoneInfo(name) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def tz_name() -> str:
+    """How the pages name the viewer's time zone ("Europe/Madrid", "UTC")."""
+    return str(viewer_tz())
+
+
+def local_time(when: datetime) -> datetime:
+    """A stored time (UTC) as the viewer's clock shows it."""
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(viewer_tz())
+
+
+def shown_time(dt: datetime) -> str:
+    """A stored time written for the viewer: "2026-11-30 15:02", on their clock."""
+    return f"{local_time(dt):%Y-%m-%d %H:%M}"
 
 
 def exercise_choice(name: str) -> str:

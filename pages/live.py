@@ -29,6 +29,7 @@ from pages._shared import (
     get_engine,
     link_to_session,
     show_table,
+    shown_time,
     text_metric,
     tile_row,
     wrapping_columns,
@@ -188,7 +189,7 @@ def _left_running(engine, athlete_id: int) -> None:
     left = [r for r in rows if r.left_running()]
     if not left:
         return
-    which = ", ".join(f"#{r.id} ({r.started_at:%Y-%m-%d %H:%M})" for r in left[:3])
+    which = ", ".join(f"#{r.id} ({shown_time(r.started_at)})" for r in left[:3])
     many = (f"{len(left)} earlier live sessions that were" if len(left) > 1
             else "an earlier live session that was")
     st.info(f"{left[0].athlete_name} has {many} never ended: {which}. "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._shared import (SESSION_NUMBER, current_athlete_id, link_to_session, require_engine, session_address,
-                           show_table, tile_row, viewer_id)
+                           show_table, tile_row, tz_name, viewer_id, viewer_tz)
 from physio_core import exports, progress, report
 
 
@@ -48,7 +48,7 @@ if athlete_id is None:
 me = viewer_id()
 
 try:
-    everything = progress.load_progress(engine, athlete_id, viewer_id=me)
+    everything = progress.load_progress(engine, athlete_id, viewer_id=me, tz=viewer_tz())
 except AccessDenied as exc:
     st.error(str(exc))
     st.stop()
@@ -153,7 +153,8 @@ with right:
     table["session"] = [session_address(i) for i in table["session"]]  # its number opens it
     show_table(table, width="stretch", labels=progress.SESSION_COLUMN_LABELS,
                decimals=progress.SESSION_DECIMALS,
-               column_config={"date": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+               column_config={"date": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm",
+                                                                      timezone=tz_name()),
                               "session": st.column_config.LinkColumn(
                                   "session", display_text=SESSION_NUMBER, help="Open the session")})
     link_to_session(rows[-1].session_id, label=f"Open the latest session (#{rows[-1].session_id})")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages._session_actions import create_session_form, render_actions, show_notice
 from pages._shared import (current_athlete_id, link_to_session, render_report, require_engine, show_table,
-                           tile_row, viewer_id)
+                           shown_time, tile_row, viewer_id)
 from physio_core import progress
 from physio_core.report import pretty_exercise
 
@@ -38,7 +38,7 @@ def _left_running(row) -> None:
     idle_min = (utcnow() - last).total_seconds() / 60
     ago = f"{idle_min:.0f} min" if idle_min < 120 else f"{idle_min / 60:.0f} h"
     st.warning(f"This live session has not ended, and no frame has come in since "
-               f"{last:%Y-%m-%d %H:%M} ({ago} ago). If its live page is no longer open (the tab was "
+               f"{shown_time(last)} ({ago} ago). If its live page is no longer open (the tab was "
                "closed, the connection or the server was lost), **End and analyse** at the foot of "
                "this page files it with its reps.")
 
@@ -88,7 +88,7 @@ if session_id is None:
     if not rows:
         st.info("No session stored yet.")
         st.stop()
-    labels = {r.id: f"#{r.id} · {r.started_at:%Y-%m-%d %H:%M} · {r.athlete_name} · "
+    labels = {r.id: f"#{r.id} · {shown_time(r.started_at)} · {r.athlete_name} · "
                     f"{pretty_exercise(r.exercise)}" for r in rows}
     session_id = st.selectbox("Session", list(labels), format_func=labels.get)
     if len(rows) == PICKER_SIZE and (total := count_sessions(engine, viewer_id=viewer_id())) > PICKER_SIZE:
@@ -108,7 +108,7 @@ if detail is None:
 
 s = detail.session
 st.subheader(f"#{s.id} · {s.athlete_name} · {pretty_exercise(s.exercise)}")
-st.caption(f"{s.started_at:%Y-%m-%d %H:%M} · source {s.source or '–'} · "
+st.caption(f"{shown_time(s.started_at)} · source {s.source or '–'} · "
            f"status {getattr(s.status, 'value', s.status)}" + (f" · {s.notes}" if s.notes else ""))
 _against_earlier(s)
 _left_running(detail.session)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import (current_athlete_id, link_to_session, require_engine, session_address, show_table,
-                           viewer_id)
+                           shown_time, tz_name, viewer_id)
 from physio_core.imu.io import IMU_BACKEND
 from physio_core.report import pretty_exercise
 
@@ -74,7 +74,8 @@ df = pd.DataFrame([{
 show_table(
     df, width="stretch", decimals={"duration (s)": 1},
     column_config={
-        "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm"),
+        "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm", timezone=tz_name(),
+                                                help=f"When it was filmed ({tz_name()})"),
         "person found": st.column_config.ProgressColumn("person found", min_value=0, max_value=100,
                                                         format="%.0f%%"),
         "open": st.column_config.LinkColumn("open", display_text="details"),
@@ -89,7 +90,7 @@ show_table(
 )
 
 ids = [r.id for r in rows]
-labels = {r.id: f"#{r.id} · {r.started_at:%Y-%m-%d %H:%M} · {r.athlete_name} · {pretty_exercise(r.exercise)}"
+labels = {r.id: f"#{r.id} · {shown_time(r.started_at)} · {r.athlete_name} · {pretty_exercise(r.exercise)}"
           for r in rows}
 chosen = st.selectbox("Session", ids, format_func=labels.get)
 link_to_session(chosen)

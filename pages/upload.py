@@ -8,7 +8,15 @@ from pathlib import Path
 import streamlit as st
 
 from pages._auth import require_login
-from pages._shared import exercise_choice, forget_report_picks, render_report, save_for_athlete, save_status
+from pages._shared import (
+    exercise_choice,
+    forget_report_picks,
+    render_report,
+    save_for_athlete,
+    save_status,
+    shown_time,
+    tz_name,
+)
 from physio_core.config import get_settings
 from physio_core.reps import EXERCISES as REP_EXERCISES
 from physio_core.uploads import store_upload
@@ -115,7 +123,7 @@ if entry is not None:
     st.divider()
     st.subheader(f"Report — {entry['name']}")
     if result.started_at is not None:
-        st.caption(f"Dated {result.started_at:%Y-%m-%d %H:%M} (UTC): "
+        st.caption(f"Dated {shown_time(result.started_at)} ({tz_name()}): "
                    + ("when it was filmed, as the video file says." if entry.get("filmed") else
                       "the time of the analysis, since the video file does not say when it was filmed."))
     save_status(entry, lambda: _save(entry, result.exercise), "analysis")

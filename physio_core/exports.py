@@ -520,7 +520,8 @@ def progress_report_html(
     labels = progress.SESSION_COLUMN_LABELS
     decimals = {labels.get(c, c): n for c, n in progress.SESSION_DECIMALS.items()}
     table = _table(table.rename(columns=labels), left=("date", "exercise", "source"), decimals=decimals)
-    parts.append(f"<h2>Sessions ({len(rows)})</h2>" + table)
+    zone = str(rows[0].date.tzinfo or "UTC")  # the page's rows are on the viewer's clock
+    parts.append(f"<h2>Sessions ({len(rows)})</h2>" + table + f"<p class='meta'>Times: {html.escape(zone)}.</p>")
     parts.append("<p class='meta'>Made with PhysioTrack.</p></body></html>")
     return "\n".join(parts).encode("utf-8")
 

@@ -9,11 +9,12 @@ no series are decoded, so the page stays fast with hundreds of sessions.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import pandas as pd
 import plotly.express as px
@@ -33,7 +34,7 @@ ASYMMETRY_FLAG_PCT = 10.0
 
 @dataclass(frozen=True)
 class ProgressFilter:
-    start: date | None = None  # inclusive, by the session's UTC date
+    start: date | None = None  # inclusive, by the session's date on the rows' clock (load_progress's tz)
     end: date | None = None  # inclusive
     exercises: tuple[str, ...] = ()  # empty: every exercise
 
@@ -49,7 +50,8 @@ class ProgressData:
 
 
 def _day(d: datetime) -> date:
-    return d.astimezone(UTC).date()
+    """The day of a row's date, on the clock the rows were read for (``load_progress``'s tz)."""
+    return d.date()
 
 
 def filter_rows(rows: Sequence[ProgressRow], flt: ProgressFilter) -> list[ProgressRow]:
@@ -66,11 +68,14 @@ def filter_rows(rows: Sequence[ProgressRow], flt: ProgressFilter) -> list[Progre
 
 
 def load_progress(
-    engine: Engine, athlete_id: int, *, viewer_id: int | None = None, flt: ProgressFilter | None = None
+    engine: Engine, athlete_id: int, *, viewer_id: int | None = None, flt: ProgressFilter | None = None,
+    tz: tzinfo = UTC,
 ) -> ProgressData:
     """The athlete's ended sessions (filtered) and ROM targets; raises AccessDenied when
-    ``viewer_id`` may not see the athlete."""
-    rows = progress_for_athlete(engine, athlete_id, viewer_id=viewer_id)
+    ``viewer_id`` may not see the athlete. Dates are on the clock of ``tz`` (the viewer's):
+    the day a session falls on, and so its week, depends on it."""
+    rows = [dataclasses.replace(r, date=r.date.astimezone(tz))
+            for r in progress_for_athlete(engine, athlete_id, viewer_id=viewer_id)]
     targets = rom_targets(engine, athlete_id, viewer_id=viewer_id)
     return ProgressData(
         athlete_id=athlete_id,

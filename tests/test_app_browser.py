@@ -338,3 +338,45 @@ def test_no_metric_tile_is_cut_at_tablet_width(tmp_path, assessed_squat_result):
     clashes = [(a, b) for a, b in (("buttons", "slider"), ("buttons", "legend"), ("title", "toolbar"))
                if _overlap(replay[a], replay[b])]
     assert clashes == [], replay
+
+
+def test_times_are_shown_on_the_viewers_clock(tmp_path):
+    """A browser in Tokyo sees a session filmed at 09:00 UTC at 18:00, says so where a time is
+    typed in, and the date it types in is stored as Tokyo's."""
+    _needs_browser()
+    from datetime import UTC, datetime
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from physio_core.store import dispose_engines, get_session_detail, init_db, list_sessions
+    from scripts.screenshot_upload import app_in_chromium, log_in
+
+    data, url, ids = _seeded_data(tmp_path)
+    first = min(list_sessions(init_db(url), athlete_id=ids["athlete"]), key=lambda r: r.id)
+    dispose_engines(url)
+    assert first.started_at == datetime(2026, 9, 7, 9, 0, tzinfo=UTC)
+    with app_in_chromium(data, tmp_path / "streamlit.log", 1400, 2400, http_timeout_s=120) as (driver, base):
+        driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Tokyo"})
+        wait = WebDriverWait(driver, 240)
+        driver.get(f"{base}/")
+        log_in(driver, wait, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+        driver.get(f"{base}/session_detail?id={first.id}")
+        caption = wait.until(EC.presence_of_element_located(
+            (By.XPATH, "//*[@data-testid='stCaptionContainer'][contains(., ' · source ')]"))).text
+        label = wait.until(EC.presence_of_element_located(
+            (By.XPATH, "//label[contains(., 'at (')]"))).text
+        # type a new time in and save it: 07:30 in Tokyo is 22:30 UTC the day before
+        box = driver.find_element(By.XPATH, "//label[contains(., 'at (')]/following::input[1]")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+        box.click()
+        box.send_keys("07:30\n")
+        time.sleep(1.0)
+        driver.find_element(By.XPATH, "//button[contains(., 'Save date')]").click()
+        wait.until(EC.presence_of_element_located((By.XPATH, "//*[contains(., 'is now dated 2026-09-07 07:30')]")))
+    assert caption.startswith("2026-09-07 18:00 · source"), caption
+    assert label == "at (Asia/Tokyo)"
+    moved = get_session_detail(init_db(url), first.id).session
+    dispose_engines(url)
+    assert moved.started_at == datetime(2026, 9, 6, 22, 30, tzinfo=UTC)

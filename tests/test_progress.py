@@ -56,6 +56,21 @@ def test_filters_by_date_and_exercise(seeded):
         "2026-09-14", "2026-09-17", "2026-09-21", "2026-09-28", "2026-10-01"]  # both ends included
 
 
+def test_days_and_weeks_are_those_of_the_viewers_clock(seeded):
+    """The hurdle steps were filmed on Thursdays at 17:00 UTC: in Tokyo that is Friday 02:00, so
+    they fall on Fridays there, in the date filter too."""
+    from zoneinfo import ZoneInfo
+
+    engine, ids = seeded
+    tokyo = ZoneInfo("Asia/Tokyo")
+    window = progress.ProgressFilter(start=date(2026, 9, 14), end=date(2026, 10, 1))
+    there = progress.load_progress(engine, ids["athlete"], tz=tokyo)
+    assert (there.first_date, there.last_date) == (date(2026, 9, 7), date(2026, 10, 16))
+    rows = progress.load_progress(engine, ids["athlete"], flt=window, tz=tokyo).rows
+    assert [r.date.date().isoformat() for r in rows] == ["2026-09-14", "2026-09-18", "2026-09-21", "2026-09-28"]
+    assert {r.date.hour for r in rows} == {18, 2} and all(r.date.utcoffset() == timedelta(hours=9) for r in rows)
+
+
 def test_other_people_cannot_load_the_progress(seeded):
     engine, ids = seeded
     for viewer in (ids["other_trainer"], ids["other_athlete"]):
@@ -214,6 +229,12 @@ def test_progress_report_prints_the_pages_numbers(seeded):
         assert f'<td class="">{r.mean_rep_rom_deg:.1f}</td><td class="">{100 * r.correct_share:.0f}</td>' \
                f'<td class="">{r.stability_score:.2f}</td>' in sessions
     assert "<th class=\"\">mean rep range (°)</th>" in sessions
+    assert "<p class='meta'>Times: UTC.</p>" in sessions
+    from zoneinfo import ZoneInfo
+
+    there = progress.load_progress(engine, ids["athlete"], tz=ZoneInfo("Asia/Tokyo")).rows
+    tokyo = progress_report_html(there, athlete="Ana Lopez", include_plotlyjs=False).decode()
+    assert "2026-09-07 18:00" in tokyo and "<p class='meta'>Times: Asia/Tokyo.</p>" in tokyo
     squats = [r for r in data.rows if r.exercise == "deep_squat"]
     reached = progress.rom_summary(squats, ["knee_angle_r"], data.targets, "deep_squat")["reached_in_session"][0]
     assert f"yes, session #{reached}" in doc
