@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._auth import require_user
-from pages._shared import ATHLETE_KEY, db_error_message, get_engine, show_table
+from pages._shared import ATHLETE_KEY, db_error_message, get_engine, show_table, tz_name
 
 engine = get_engine()
 if engine is None:
@@ -41,7 +41,7 @@ if glances:
     table = progress.roster_frame(glances)
     table["progress"] = [f"progress?athlete={g.athlete_id}" for g in glances]
     show_table(table, width="stretch", decimals={"stability": 2}, column_config={
-        "last session": st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
+        "last session": st.column_config.DatetimeColumn(format="YYYY-MM-DD", timezone=tz_name()),
         "progress": st.column_config.LinkColumn(display_text="open"),
         "change (pts)": st.column_config.NumberColumn(format="%+d"),  # a change: +50, -10
     })
@@ -74,7 +74,7 @@ if is_admin:
         "id": u.id, "name": u.display_name, "e-mail": u.email or "", "role": u.role.value,
         "active": u.is_active, "can log in": u.has_login, "created": u.created_at,
     } for u in users]), width="stretch",
-        column_config={"created": st.column_config.DatetimeColumn(format="YYYY-MM-DD")})
+        column_config={"created": st.column_config.DatetimeColumn(format="YYYY-MM-DD", timezone=tz_name())})
 
     with st.expander("Create a user", expanded=False):
         with st.form("create_user", clear_on_submit=True):

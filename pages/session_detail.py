@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages._session_actions import create_session_form, render_actions, show_notice
 from pages._shared import (current_athlete_id, link_to_session, render_report, require_engine, show_table,
-                           shown_time, tile_row, viewer_id)
+                           local_time, shown_time, tile_row, viewer_id)
 from physio_core import progress
 from physio_core.report import pretty_exercise
 
@@ -58,7 +58,7 @@ def _against_earlier(session) -> None:
     with st.expander(f"Against earlier {exercise} sessions ({len(earlier)})", expanded=True):
         def name(r) -> str:
             which = " (previous)" if r is earlier[0] else " (first)" if r is earlier[-1] else ""
-            return f"#{r.session_id} on {r.date:%Y-%m-%d}{which}"
+            return f"#{r.session_id} on {local_time(r.date):%Y-%m-%d}{which}"
 
         if len(earlier) > 1:
             by_id = {r.session_id: r for r in earlier}
