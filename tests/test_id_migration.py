@@ -110,30 +110,29 @@ def _sqlite_engine(tmp_path):
     return engine
 
 
-def test_a_failing_sqlite_migration_rolls_back_its_table_changes(tmp_path):
+def _fails_halfway(conn) -> None:
+    conn.exec_driver_sql("CREATE TABLE scratch (x INTEGER)")
+    conn.exec_driver_sql("ALTER TABLE feedback RENAME TO feedback_old")
+    raise RuntimeError("the migration failed halfway")
+
+
+def _orphans_rows(conn) -> None:
+    conn.exec_driver_sql("DELETE FROM sessions")  # foreign keys are off: no cascade
+
+
+@pytest.mark.parametrize("migration, error", [(_fails_halfway, "halfway"), (_orphans_rows, "parent is gone")])
+def test_a_sqlite_migration_that_fails_or_orphans_rows_changes_nothing(tmp_path, migration, error):
+    """Its DDL rolls back with the rest, rows left without a parent are refused, and the pooled
+    connection has its foreign keys on again."""
     engine = _sqlite_engine(tmp_path)
     try:
         before = _snapshot(engine)
-        with pytest.raises(RuntimeError, match="halfway"):
+        with pytest.raises(RuntimeError, match=error):
             with migration_connection(engine) as conn:
-                conn.exec_driver_sql("CREATE TABLE scratch (x INTEGER)")
-                conn.exec_driver_sql("ALTER TABLE feedback RENAME TO feedback_old")
-                raise RuntimeError("the migration failed halfway")
-        assert "scratch" not in sa.inspect(engine).get_table_names()  # DDL rolled back too
+                migration(conn)
+        assert "scratch" not in sa.inspect(engine).get_table_names()
         assert _snapshot(engine) == before
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    finally:
-        engine.dispose()
-
-
-def test_a_sqlite_migration_that_orphans_rows_is_refused(tmp_path):
-    engine = _sqlite_engine(tmp_path)
-    try:
-        before = _snapshot(engine)
-        with pytest.raises(RuntimeError, match="parent is gone"):
-            with migration_connection(engine) as conn:
-                conn.exec_driver_sql("DELETE FROM sessions")  # foreign keys are off: no cascade
-        assert _snapshot(engine) == before
     finally:
         engine.dispose()
