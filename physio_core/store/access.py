@@ -364,7 +364,7 @@ def set_filmed_at_as(engine: Engine, viewer_id: int, session_id: int, started_at
         rec.started_at = started_at
         s.add(rec)
 
-    return run_write(engine, fn)
+    run_write(engine, fn)
 
 
 def add_feedback_as(
