@@ -493,3 +493,16 @@ def write_tagged_copy(src: Path, dst: Path, tags: dict[str, str]) -> Path:
             packet.stream = s_out
             out.mux(packet)
     return dst
+
+
+def table_rows(engine, tables) -> dict[str, list[tuple]]:
+    """Every row of ``tables``, in a stable order, as text: what a migration must leave alone."""
+    import sqlalchemy as sa
+
+    out = {}
+    with engine.connect() as conn:
+        for t in tables:
+            cols = [c["name"] for c in sa.inspect(conn).get_columns(t)]
+            rows = conn.execute(sa.text(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {', '.join(cols[:3])}")).all()
+            out[t] = [tuple(str(v) for v in r) for r in rows]
+    return out

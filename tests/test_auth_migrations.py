@@ -7,6 +7,7 @@ from datetime import timedelta
 import numpy as np
 import sqlalchemy as sa
 
+from conftest import table_rows
 from physio_core import auth
 from physio_core.store import (
     Role,
@@ -27,14 +28,7 @@ OLD_TABLES = ("users", "trainer_athlete", "sessions", "sensor_data", "performanc
 
 def _snapshot(engine) -> dict[str, list[tuple]]:
     """Every row of the 0001 tables, in a stable order."""
-    out = {}
-    with engine.connect() as conn:
-        for t in OLD_TABLES:
-            cols = [c["name"] for c in sa.inspect(conn).get_columns(t)]
-            order = ", ".join(cols[:3])
-            rows = conn.execute(sa.text(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {order}")).all()
-            out[t] = [tuple(str(v) for v in r) for r in rows]
-    return out
+    return table_rows(engine, OLD_TABLES)
 
 
 def test_upgrade_and_downgrade_a_filled_database(db_url, make_uiprmd_session_result):

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from conftest import table_rows
 from physio_core import auth
 from physio_core.store import (
     Role,
@@ -32,13 +33,7 @@ TABLES = ("users", "trainer_athlete", "sessions", "sensor_data", "performance_me
 
 
 def _snapshot(engine) -> dict[str, list[tuple]]:
-    out = {}
-    with engine.connect() as conn:
-        for t in TABLES:
-            cols = [c["name"] for c in sa.inspect(conn).get_columns(t)]
-            rows = conn.execute(sa.text(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {', '.join(cols[:3])}")).all()
-            out[t] = [tuple(str(v) for v in r) for r in rows]
-    return out
+    return table_rows(engine, TABLES)
 
 
 def _count(engine, table: str, where: str = "") -> int:
