@@ -190,7 +190,7 @@ def _exports(detail) -> None:
     result = detail.to_result()
     row = st.container(horizontal=True)  # one line, or two on a narrow page; never a label on two
     for e in exports.session_exports(result, session_id=detail.session.id, session=detail.session,
-                                     feedback=detail.feedback):
+                                     feedback=detail.feedback, tz=viewer_tz()):
         row.download_button(e.label, data=e.build, file_name=e.file_name, mime=e.mime,
                             key=f"export_{e.file_name}", on_click="ignore")
 

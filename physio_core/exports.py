@@ -22,7 +22,7 @@ import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import numpy as np
@@ -344,6 +344,12 @@ def _reps_for_print(result: SessionResult) -> pd.DataFrame:
     return df.drop(columns=["recognised as", "stability"], errors="ignore")
 
 
+def _local_time(when: datetime, tz: tzinfo) -> str:
+    """A stored time (UTC; naive ones are UTC too) on the clock of ``tz``, its zone named."""
+    local = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} ({tz})"
+
+
 def html_report(
     result: SessionResult,
     *,
@@ -351,10 +357,12 @@ def html_report(
     session: Any | None = None,
     feedback: Sequence[Any] = (),
     include_plotlyjs: bool | str = True,
+    tz: tzinfo = UTC,
 ) -> bytes:
     """A single HTML file: key numbers, the angle chart with the reps shaded, ROM per rep, the rep
     table, range per angle, feedback. Plotly's JavaScript is inlined (works offline) unless
-    ``include_plotlyjs`` says otherwise ("cdn", False)."""
+    ``include_plotlyjs`` says otherwise ("cdn", False). The session's time is written on the
+    clock of ``tz`` (the viewer's), which the page names."""
     s = session
     title = title or (f"Session #{s.id} · {s.athlete_name}" if s is not None else "PhysioTrack session")
     when = result.started_at or (s.started_at if s is not None else None)
@@ -377,7 +385,7 @@ def html_report(
     parts = [
         *_head(title),
         "<p class='meta'>" + html.escape(" · ".join(x for x in (
-            when.strftime("%Y-%m-%d %H:%M UTC") if when else "",
+            _local_time(when, tz) if when else "",
             f"exercise: {exercise}", f"source: {result.source or '–'}",
             f"pose backend: {result.backend or '–'}") if x)) + "</p>",
         _PRINT_HINT,
@@ -538,8 +546,10 @@ class Export:
 
 
 def session_exports(result: SessionResult, *, session_id: int | str, session: Any | None = None,
-                    feedback: Sequence[Any] = (), stem: str | None = None) -> list[Export]:
-    """Every export of one session, built lazily (``st.download_button(data=e.build)``)."""
+                    feedback: Sequence[Any] = (), stem: str | None = None,
+                    tz: tzinfo = UTC) -> list[Export]:
+    """Every export of one session, built lazily (``st.download_button(data=e.build)``); the
+    printable report tells the time on the clock of ``tz``, the data files in UTC."""
     stem = stem or f"session_{session_id}"
     return [
         Export("CSV (long format)", f"{stem}.csv", "text/csv", lambda: long_csv(result, session_id)),
@@ -550,5 +560,5 @@ def session_exports(result: SessionResult, *, session_id: int | str, session: An
         Export("3D joints (.trc)", f"{stem}.trc", "text/plain",
                lambda: trc(result.pose, name=f"{stem}.trc")),
         Export("Printable report (HTML)", f"{stem}_report.html", "text/html",
-               lambda: html_report(result, session=session, feedback=feedback)),
+               lambda: html_report(result, session=session, feedback=feedback, tz=tz)),
     ]

@@ -130,6 +130,21 @@ def test_stored_session_exports_include_notes_feedback_and_charts(db_engine, res
     assert (csv["session"] == sid).all() and len(csv) > 1000
 
 
+def test_the_printable_report_tells_the_time_on_the_viewers_clock(result):
+    """The session page hands the viewer's zone to the report: 09:00 UTC is 18:00 in Tokyo."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    filmed = replace(result, started_at=datetime(2026, 9, 1, 9, 0, tzinfo=UTC))
+    meta = "<p class='meta'>2026-09-01 {} · exercise:"
+    files = {e.label: e for e in exports.session_exports(filmed, session_id=1, tz=ZoneInfo("Asia/Tokyo"))}
+    assert meta.format("18:00 (Asia/Tokyo)") in files["Printable report (HTML)"].build().decode()
+    assert meta.format("09:00 (UTC)") in exports.html_report(filmed, include_plotlyjs=False).decode()
+    # the data files keep UTC
+    assert json.loads(files["JSON"].build())["started_at"].startswith("2026-09-01T09:00:00")
+
+
 def test_the_printable_report_holds_the_models_verdicts_and_corrections(assessed_squat_result):
     """Subject 5's squats (three correct, three incorrect): the report names the exercise, gives
     each rep's verdict and shows every rep judged incorrect against its correction, at the frame
