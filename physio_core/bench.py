@@ -252,6 +252,44 @@ def _time_backend(fig: Figure, settings: Any, frames: Sequence[np.ndarray], repe
     return random, statistics.mean(people)
 
 
+MMPOSE_STAGES = (("detector", "person detector"), ("pose2d", "2D pose"), ("lifter", "3D lifter"),
+                  ("rest", "rest of the frame"))
+
+
+def mmpose_stage_figures(settings: Any, frames: Sequence[np.ndarray], warmup: int) -> list[Figure]:
+    """Where an MMPose frame's time goes, from one more run that times each stage: a row per
+    stage, its median and range over the frames it ran on ("rest": conversion, tracking and
+    the Python between the stages). Empty when the backend cannot start."""
+    from physio_core.pose.base import PoseBackendUnavailable
+    from physio_core.pose.factory import get_estimator
+
+    try:
+        est = get_estimator(settings)
+    except PoseBackendUnavailable:
+        return []
+    try:
+        for i, f in enumerate(frames[:warmup]):
+            est.detect(f, i / CAMERA_FPS)
+        est.stage_ms = []
+        for i, f in enumerate(frames, start=warmup):
+            est.detect(f, i / CAMERA_FPS)
+        per_frame = est.stage_ms
+    finally:
+        est.close()
+    for ms in per_frame:
+        ms["rest"] = ms["frame"] - sum(v for k, v in ms.items() if k != "frame")
+    device = settings.mmpose_device
+    figs = []
+    for stage, label in MMPOSE_STAGES:
+        runs = [ms[stage] for ms in per_frame if stage in ms]
+        fig = Figure(f"MMPose ({device}) stage: {label}", "ms", runs=runs)
+        fig.note = f"ran on {len(runs)} of {len(per_frame)} frames; median and range over them"
+        if not runs:
+            fig.na_reason = "it ran on no frame"
+        figs.append(fig)
+    return figs
+
+
 def bench_pose(frames: Sequence[np.ndarray], repeat: int, warmup: int,
                mmpose_devices: Sequence[str] | None = None) -> list[Figure]:
     """The embedded backend's fps, then MMPose's on each of ``mmpose_devices`` (default: the
@@ -282,6 +320,7 @@ def bench_pose(frames: Sequence[np.ndarray], repeat: int, warmup: int,
         if random:
             # allowed by PHYSIO_MMPOSE_ALLOW_RANDOM_WEIGHTS: the speed holds, the poses do not
             fig.note += f", random weights ({', '.join(random)})"
+        figs += mmpose_stage_figures(mm, frames, warmup)
     return figs
 
 

@@ -4,7 +4,8 @@
 # the repository with its .whl/ there, and run this from its root. It installs the wheels into
 # /tmp/site, compiles mmcv with its CUDA ops (TORCH_CUDA_ARCH_LIST, default 9.0 for an
 # H100/H200; about 4 min on 16 cores), runs tests/test_mmpose_backend.py on cuda:0 and times
-# MMPose with random weights (python -m physio_core.bench --pose-only). Logs go to $OUT
+# MMPose with random weights (python -m physio_core.bench --pose-only, with the person detector
+# on every frame and on 1 in 5: DET_EVERY="1 5"). Logs go to $OUT
 # (default out/gpu). Again on the same machine, without compiling: STAGE=2. SKIP_BENCH=1: tests only.
 # (A GPU host with an index uses scripts/install_mmpose.sh in a venv instead; see README.)
 set -uo pipefail
@@ -60,7 +61,26 @@ stamp "tests on cuda:0"
 PHYSIO_TEST_MMPOSE_DEVICE=cuda:0 timeout 240 python3 -m pytest -q -rs -p no:cacheprovider -W ignore tests/test_mmpose_backend.py 2>&1 | grep -v Warning | tail -60
 
 [ "${SKIP_BENCH:-0}" = 1 ] && { stamp "done"; exit 0; }
-stamp "bench, detector on"
+for n in ${DET_EVERY:-1 5}; do
+  stamp "bench, person detector on 1 frame in $n"
+  PHYSIO_MMPOSE_ALLOW_RANDOM_WEIGHTS=1 PHYSIO_MMPOSE_BBOX_THR=0 PHYSIO_MMPOSE_MAX_PERSONS=1 \
+    PHYSIO_MMPOSE_DET_EVERY=$n timeout 150 python3 -m physio_core.bench --pose-only \
+    --mmpose-device cuda:0 --json "$OUT/bench-gpu-det$n.json"
+done
+
+stamp "profile: the 20 functions with the most own time over 150 frames on cuda:0"
 PHYSIO_MMPOSE_ALLOW_RANDOM_WEIGHTS=1 PHYSIO_MMPOSE_BBOX_THR=0 PHYSIO_MMPOSE_MAX_PERSONS=1 \
-  timeout 150 python3 -m physio_core.bench --pose-only --mmpose-device cuda:0 --json "$OUT/bench-gpu.json"
+  timeout 120 python3 - <<'EOF'
+import cProfile, pstats
+from physio_core.bench import TEST_CLIP, letterbox_frames
+from physio_core.config import get_settings
+from physio_core.pose.factory import get_estimator
+s = get_settings().model_copy(update={"pose_backend": "mmpose", "mmpose_device": "cuda:0"})
+frames, est = letterbox_frames(TEST_CLIP, limit=170), get_estimator(s)
+for i, f in enumerate(frames[:20]):
+    est.detect(f, i / 30)
+prof = cProfile.Profile()
+prof.runcall(lambda: [est.detect(f, i / 30) for i, f in enumerate(frames[20:])])
+pstats.Stats(prof).sort_stats("tottime").print_stats(20)
+EOF
 stamp "done"

@@ -329,6 +329,45 @@ def test_with_det_every_3_the_detector_runs_on_every_third_frame():
         est.close()
 
 
+@needs_mmpose
+def test_stage_times_account_for_each_frame():
+    """With timing on, each frame's detector, 2D pose and lifter times lie inside its own."""
+    est = _seeded_estimator(mmpose_bbox_thr=0.0, mmpose_max_persons=1, mmpose_det_every=2)
+    try:
+        frames = _frames(4)
+        est.detect(frames[0], 0.0)
+        assert est.stage_ms is None  # off unless asked for
+        est.reset()
+        est.stage_ms = []
+        for i, frame in enumerate(frames):
+            assert len(est.detect(frame, i / 30.0)) == 1
+    finally:
+        est.close()
+    assert [sorted(ms) for ms in est.stage_ms] == [
+        ["detector", "frame", "lifter", "pose2d"], ["frame", "lifter", "pose2d"]] * 2
+    for ms in est.stage_ms:
+        assert all(v > 0 for v in ms.values())
+        assert sum(v for k, v in ms.items() if k != "frame") < ms["frame"]
+
+
+@needs_mmpose
+def test_the_benchmark_rows_say_where_the_frame_time_goes():
+    from physio_core.bench import mmpose_stage_figures
+
+    import torch
+
+    torch.manual_seed(0)
+    settings = _settings(pose_backend="mmpose", mmpose_bbox_thr=0.0, mmpose_max_persons=1,
+                         mmpose_det_every=3)
+    figs = mmpose_stage_figures(settings, _frames(6), warmup=1)
+    assert [f.name for f in figs] == [
+        f"MMPose ({DEVICE}) stage: {s}" for s in ("person detector", "2D pose", "3D lifter",
+                                                 "rest of the frame")]
+    assert [len(f.runs) for f in figs] == [2, 6, 6, 6]  # frames 1..6 after the warm-up one
+    assert all(f.na_reason is None and f.median > 0 for f in figs)
+    assert figs[0].note.startswith("ran on 2 of 6 frames")
+
+
 def _has_cuda() -> bool:
     try:
         import torch

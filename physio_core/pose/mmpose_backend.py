@@ -17,7 +17,10 @@ constructing the estimator raises ``PoseBackendUnavailable`` with a one-line hin
 from __future__ import annotations
 
 import importlib.util
+import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -420,6 +423,9 @@ class MMPoseEstimator:
         self._tracker = _IouTracker(history=self._past + 1)
         self._torch = torch
         self._frame_wh = (0, 0)
+        # set to [] to time the stages of each detect() call: one {stage: ms} per frame (the
+        # benchmark does); the GPU is synchronised around each stage then, a little slower
+        self.stage_ms: list[dict[str, float]] | None = None
 
     # -- public API ---------------------------------------------------------------------
 
@@ -427,6 +433,12 @@ class MMPoseEstimator:
         """One RGB uint8 frame (H, W, 3) -> a canonical PoseFrame per person found."""
         if self.lifter is None:
             raise RuntimeError("MMPoseEstimator is closed")
+        if self.stage_ms is not None:
+            self.stage_ms.append({})
+        with self._timed("frame"):
+            return self._detect(frame_rgb)
+
+    def _detect(self, frame_rgb: np.ndarray) -> list[PoseFrame]:
         frame = as_rgb_uint8(frame_rgb)
         h, w = frame.shape[:2]
         self._frame_wh = (w, h)
@@ -439,11 +451,13 @@ class MMPoseEstimator:
             track_ids, boxes = followed
         else:
             self._since_det = 0
-            boxes = self._person_boxes(bgr)
+            with self._timed("detector"):
+                boxes = self._person_boxes(bgr)
         if len(boxes) == 0:
             self._tracker.assign(np.zeros((0, 4)))
             return []
-        results = self._api["inference_topdown"](self.pose2d, bgr, boxes, bbox_format="xyxy")
+        with self._timed("pose2d"):
+            results = self._api["inference_topdown"](self.pose2d, bgr, boxes, bbox_format="xyxy")
         kpts = np.stack([r.pred_instances.keypoints[0] for r in results]).astype(np.float64)
         scores = np.stack([r.pred_instances.keypoint_scores[0] for r in results]).astype(np.float64)
         scores = np.clip(np.nan_to_num(scores), 0.0, 1.0)
@@ -465,7 +479,8 @@ class MMPoseEstimator:
         for tr, kp, box in zip(tracks, kp_h36m, boxes):
             tr.kpts.append(np.asarray(kp, np.float32))
             tr.boxes.append(np.asarray(box, np.float32))
-        lifted = self._lift([self._window(tr) for tr in tracks])
+        with self._timed("lifter"):
+            lifted = self._lift([self._window(tr) for tr in tracks])
 
         out = []
         for i, box in enumerate(boxes):
@@ -488,6 +503,23 @@ class MMPoseEstimator:
             self._torch.cuda.empty_cache()
 
     # -- stages -------------------------------------------------------------------------
+
+    @contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        """The block's wall time, in ms, as this frame's ``stage`` when timing is on."""
+        if self.stage_ms is None:
+            yield
+            return
+        cuda = self.device.startswith("cuda")
+        if cuda:  # GPU work is asynchronous: wait for it at both ends of the stage
+            self._torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            if cuda:
+                self._torch.cuda.synchronize()
+            self.stage_ms[-1][stage] = (time.perf_counter() - t0) * 1e3
 
     def _person_boxes(self, bgr: np.ndarray) -> np.ndarray:
         """(N, 4) xyxy person boxes, best first, at most ``max_persons``."""
