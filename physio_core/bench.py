@@ -317,6 +317,8 @@ def bench_pose(frames: Sequence[np.ndarray], repeat: int, warmup: int,
         fig.note += f", {people:.1f} people a frame"
         if mm.mmpose_det_every > 1:
             fig.note += f", detector on 1 frame in {mm.mmpose_det_every}"
+        if not mm.mmpose_fuse_conv_bn:
+            fig.note += ", batch norms not fused"
         if random:
             # allowed by PHYSIO_MMPOSE_ALLOW_RANDOM_WEIGHTS: the speed holds, the poses do not
             fig.note += f", random weights ({', '.join(random)})"

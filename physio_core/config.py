@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # run the person detector on every Nth frame only; in between, each person's box follows
     # their 2D keypoints (faster; someone who walks in is found at the next detection)
     mmpose_det_every: int = Field(default=1, ge=1)
+    # fold batch norms into the convolutions before them at load (inference only; same outputs)
+    mmpose_fuse_conv_bn: bool = True
     # refuse to run with checkpoints unset (random weights) unless this is true (tests only)
     mmpose_allow_random_weights: bool = False
     model_dir: Path = PROJECT_ROOT / "models"

@@ -6,7 +6,8 @@
 # H100/H200; about 4 min on 16 cores), runs tests/test_mmpose_backend.py on cuda:0 and times
 # MMPose with random weights (python -m physio_core.bench --pose-only, with the person detector
 # on every frame and on 1 in 5: DET_EVERY="1 5"). Logs go to $OUT
-# (default out/gpu). Again on the same machine, without compiling: STAGE=2. SKIP_BENCH=1: tests only.
+# (default out/gpu). Again on the same machine, without compiling: STAGE=2. SKIP_BENCH=1: no
+# benchmark or profile; SKIP_TESTS=1: no tests.
 # (A GPU host with an index uses scripts/install_mmpose.sh in a venv instead; see README.)
 set -uo pipefail
 export PYTHONUNBUFFERED=1
@@ -57,8 +58,10 @@ stamp "import"
 python3 -c "import mmcv, mmcv.ops; from mmcv.ops import nms; import torch; b=torch.rand(50,4,device='cuda')*100; b[:,2:]+=b[:,:2]; print('mmcv', mmcv.__version__, 'cuda nms kept', len(nms(b, torch.rand(50, device='cuda'), 0.5)[1]))" || exit 1
 python3 -c "from physio_core.pose.mmpose_backend import _import_mmpose; _import_mmpose(); print('mmpose imports OK')" || exit 1
 
-stamp "tests on cuda:0"
-PHYSIO_TEST_MMPOSE_DEVICE=cuda:0 timeout 240 python3 -m pytest -q -rs -p no:cacheprovider -W ignore tests/test_mmpose_backend.py 2>&1 | grep -v Warning | tail -60
+if [ "${SKIP_TESTS:-0}" != 1 ]; then
+  stamp "tests on cuda:0"
+  PHYSIO_TEST_MMPOSE_DEVICE=cuda:0 timeout 240 python3 -m pytest -q -rs -p no:cacheprovider -W ignore tests/test_mmpose_backend.py 2>&1 | grep -v Warning | tail -60
+fi
 
 [ "${SKIP_BENCH:-0}" = 1 ] && { stamp "done"; exit 0; }
 for n in ${DET_EVERY:-1 5}; do

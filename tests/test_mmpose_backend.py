@@ -329,6 +329,54 @@ def test_with_det_every_3_the_detector_runs_on_every_third_frame():
         est.close()
 
 
+def _tensors(out) -> list:
+    """A network's raw output (nested tuples / lists of tensors) as a flat list."""
+    import torch
+
+    if isinstance(out, torch.Tensor):
+        return [out]
+    return [t for o in out for t in _tensors(o)]
+
+
+@needs_mmpose
+@pytest.mark.parametrize("which", ["det", "pose2d"])
+def test_folding_batch_norms_keeps_what_the_networks_compute(which):
+    """The default RTMDet-m and RTMPose-m, with batch-norm statistics as trained ones have
+    (not the identity of a fresh network), give the same raw outputs with their batch norms
+    folded. RTMDet-m's head shares its convolutions across feature levels: folded in place,
+    without copying them first, its outputs at the second and third levels would change."""
+    import copy
+
+    import torch
+
+    from physio_core.pose.mmpose_backend import _import_mmpose, fold_batch_norms
+
+    api = _import_mmpose()
+    torch.manual_seed(0)
+    if which == "det":
+        net = api["init_detector"](resolve_config(None, DEFAULT_DET_CONFIG), None, device="cpu")
+        x = torch.rand(1, 3, 320, 320) * 255
+    else:
+        net = api["init_model"](resolve_config(None, DEFAULT_POSE2D_CONFIG), None, device="cpu")
+        x = torch.rand(1, 3, 256, 192) * 255
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert len(bns) > 50
+    for bn in bns:
+        n = bn.num_features
+        bn.running_mean.copy_(torch.randn(n) * 0.5)
+        bn.running_var.copy_(torch.rand(n) + 0.5)
+        bn.weight.data.copy_(torch.rand(n) + 0.5)
+        bn.bias.data.copy_(torch.randn(n) * 0.2)
+    net.eval()
+    folded = fold_batch_norms(copy.deepcopy(net))
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in folded.modules())
+    with torch.no_grad():
+        want, got = (_tensors(m(x, None, mode="tensor")) for m in (net, folded))
+    assert len(want) == len(got) > 0
+    for a, b in zip(want, got):
+        torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-3 * float(a.abs().max()))
+
+
 @needs_mmpose
 def test_stage_times_account_for_each_frame():
     """With timing on, each frame's detector, 2D pose and lifter times lie inside its own."""

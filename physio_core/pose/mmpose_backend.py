@@ -199,6 +199,30 @@ def boxes_around_keypoints(kpts: np.ndarray, scores: np.ndarray, w: int, h: int,
     return boxes[:, :4] if len(boxes) == len(out) else None
 
 
+def fold_batch_norms(net: Any) -> Any:
+    """Fold each batch norm of ``net`` into the convolution before it, for inference only
+    (mmcv's ``fuse_conv_bn``, as OpenMMLab's benchmark tools do): the same outputs, fewer
+    layers to run.
+
+    A convolution that several blocks share is first copied into each of them: RTMDet's head
+    shares its convolutions across the feature levels, each level with its own batch norm,
+    and folded in place the shared one would carry every level's batch norm at once.
+    """
+    import copy
+
+    from mmcv.cnn import fuse_conv_bn
+    from torch import nn
+
+    seen: set[int] = set()
+    for parent in list(net.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, nn.Conv2d):
+                if id(child) in seen:
+                    parent._modules[name] = copy.deepcopy(child)
+                seen.add(id(child))
+    return fuse_conv_bn(net)
+
+
 def resolve_checkpoint(value: str | None, weights_dir: Path | None) -> str | None:
     """A checkpoint path or URL; a bare file name is looked up in ``weights_dir``.
 
@@ -400,6 +424,10 @@ class MMPoseEstimator:
             self.pose2d = api["init_model"](pose_cfg, ckpts["pose2d"], device=self.device)
             lifter_cfg = resolve_config(s.mmpose_lifter_config, DEFAULT_LIFTER_CONFIG)
             self.lifter = api["init_model"](lifter_cfg, ckpts["lifter"], device=self.device)
+            if s.mmpose_fuse_conv_bn:
+                for net in (self.detector, self.pose2d):
+                    if net is not None:
+                        fold_batch_norms(net)
         except PoseBackendUnavailable:
             raise
         except Exception as exc:  # bad config / checkpoint: say which, without a traceback
