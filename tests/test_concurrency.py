@@ -1,7 +1,10 @@
-"""Twenty writers store sessions at the same moment on PostgreSQL: every row arrives."""
+"""Twenty writers store sessions at the same moment on PostgreSQL: every row arrives. Two
+processes that start together on a new database both find it migrated."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -79,3 +82,49 @@ def test_twenty_concurrent_writers_lose_no_row(pg_databases, make_uiprmd_session
                                    atol=0.5 * 10**-codec.POSE_DECIMALS + 1e-12, equal_nan=True)
     for k, athlete in enumerate(athletes):
         assert len(list_sessions(engine, athlete_id=athlete)) == 4  # 2 writers x (upload + live)
+
+
+_MIGRATE = """
+import os, sys, time
+from physio_core.store.db import current_revision, make_engine, upgrade
+engine = make_engine(sys.argv[1])
+print("ready", flush=True)
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.0005)
+upgrade(engine)
+print(current_revision(engine))
+"""
+
+
+def test_two_processes_migrating_one_new_database_at_once_both_succeed(db_url, tmp_path):
+    """The app and a command-line run (or two app instances) started together: the second
+    waits for the first one's migration instead of failing ("database is locked" on SQLite, a
+    duplicate alembic_version table on PostgreSQL)."""
+    from pathlib import Path
+
+    from alembic.script import ScriptDirectory
+
+    from physio_core.store.db import _alembic_config
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    root = Path(__file__).resolve().parents[1]
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", _MIGRATE, db_url, str(go)], cwd=root, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    try:
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready", p.stderr.read()[-2000:]
+        go.touch()  # both start migrating within a millisecond
+        outs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-2000:]
+        assert out.strip() == head
+    engine = make_engine(db_url)
+    try:
+        assert _count(engine, "SELECT count(*) FROM alembic_version") == 1
+        assert _count(engine, "SELECT count(*) FROM users") == 0
+    finally:
+        engine.dispose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -92,10 +93,26 @@ def _dumps(obj: object) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
+_SQLITE_WAL_WAIT_S = 15.0  # as long as a write lock is waited for (make_engine's timeout)
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")  # off by default in SQLite; cascades depend on it
-    cur.execute("PRAGMA journal_mode=WAL")  # readers (history pages) do not block the live writer
+    # WAL: readers (history pages) do not block the live writer. A new file is switched to WAL
+    # once, which needs the file to itself, and SQLite does not wait for that as it waits for
+    # a write lock: a second process opening the new file at the same moment is told "database
+    # is locked". It tries again shortly and then finds the file already in WAL.
+    deadline = time.monotonic() + _SQLITE_WAL_WAIT_S
+    while True:
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
     cur.close()
 
 
@@ -170,9 +187,17 @@ def _run_alembic(engine: Engine, fn: Callable[[Config], None]) -> None:
         fn(cfg)
 
 
+# the PostgreSQL advisory lock that migrations hold ("PhysioTrack migrations"; any fixed number)
+_MIGRATION_LOCK_KEY = 0x5054_4D49_4752
+
+
 @contextmanager
 def migration_connection(engine: Engine) -> Iterator[sa.Connection]:
     """A connection inside one transaction, committed at the end, for running migrations.
+
+    The transaction first takes the database's write lock (SQLite) or a lock of its own
+    (PostgreSQL), so that processes starting together (the app and a command-line run, two app
+    instances) migrate one after the other: the later one finds the database at head.
 
     On SQLite two things change for its duration, as SQLite's own guide to rebuilding a table
     says: foreign keys are off, since dropping the old copy of a rebuilt table would otherwise
@@ -183,6 +208,9 @@ def migration_connection(engine: Engine) -> Iterator[sa.Connection]:
     """
     if engine.url.get_backend_name() != "sqlite":
         with engine.begin() as conn:
+            # held until the commit; the version table is read after it, so a waiting process
+            # sees what the one before it migrated
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
             yield conn
         return
     with engine.connect() as conn:
@@ -193,7 +221,9 @@ def migration_connection(engine: Engine) -> Iterator[sa.Connection]:
             conn.commit()
             raw.isolation_level = None  # no implicit BEGIN: the one below covers everything
             with conn.begin():
-                conn.exec_driver_sql("BEGIN")
+                # IMMEDIATE: the write lock now, waiting (the busy timeout) for another migrating
+                # process, rather than reading first and failing on a stale snapshot when writing
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
                 yield conn
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
                 if broken:
