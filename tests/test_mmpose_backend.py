@@ -329,15 +329,6 @@ def test_with_det_every_3_the_detector_runs_on_every_third_frame():
         est.close()
 
 
-def _tensors(out) -> list:
-    """A network's raw output (nested tuples / lists of tensors) as a flat list."""
-    import torch
-
-    if isinstance(out, torch.Tensor):
-        return [out]
-    return [t for o in out for t in _tensors(o)]
-
-
 @needs_mmpose
 @pytest.mark.parametrize("which", ["det", "pose2d"])
 def test_folding_batch_norms_keeps_what_the_networks_compute(which):
@@ -349,7 +340,7 @@ def test_folding_batch_norms_keeps_what_the_networks_compute(which):
 
     import torch
 
-    from physio_core.pose.mmpose_backend import _import_mmpose, fold_batch_norms
+    from physio_core.pose.mmpose_backend import _import_mmpose, _tensors, fold_batch_norms
 
     api = _import_mmpose()
     torch.manual_seed(0)
@@ -378,9 +369,41 @@ def test_folding_batch_norms_keeps_what_the_networks_compute(which):
 
 
 @needs_mmpose
+def test_a_network_that_normalises_before_its_convolution_is_not_folded():
+    """Folding assumes the batch norm follows the convolution; where a block applies it first,
+    the estimator keeps the network as it is (the outputs would change)."""
+    import torch
+    from torch import nn
+
+    from physio_core.pose.mmpose_backend import folded_if_same
+
+    class Block(nn.Module):  # registered conv, bn; applied in the order ``pre_norm`` says
+        def __init__(self, pre_norm: bool) -> None:
+            super().__init__()
+            self.conv, self.bn, self.pre_norm = nn.Conv2d(4, 4, 3, padding=1), nn.BatchNorm2d(4), pre_norm
+
+        def forward(self, x, data_samples=None, mode="tensor"):
+            return self.conv(self.bn(x)) if self.pre_norm else self.bn(self.conv(x))
+
+    torch.manual_seed(0)
+    for pre_norm in (False, True):
+        net = Block(pre_norm).eval()
+        net.bn.running_mean.copy_(torch.randn(4))
+        net.bn.running_var.copy_(torch.rand(4) + 0.5)
+        kept, folded = folded_if_same(net, (1, 4, 8, 8))
+        assert folded is not pre_norm
+        assert (kept is net) is pre_norm
+        assert isinstance(kept.bn, nn.Identity) is not pre_norm
+        x = torch.rand(1, 4, 8, 8)  # the folding was on a copy: ``net`` is the unfolded one
+        with torch.no_grad():
+            torch.testing.assert_close(kept(x), net(x), rtol=1e-4, atol=1e-5)
+
+
+@needs_mmpose
 def test_stage_times_account_for_each_frame():
     """With timing on, each frame's detector, 2D pose and lifter times lie inside its own."""
     est = _seeded_estimator(mmpose_bbox_thr=0.0, mmpose_max_persons=1, mmpose_det_every=2)
+    assert est.unfolded == []  # both networks run with their batch norms folded
     try:
         frames = _frames(4)
         est.detect(frames[0], 0.0)

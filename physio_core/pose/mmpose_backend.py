@@ -17,6 +17,7 @@ constructing the estimator raises ``PoseBackendUnavailable`` with a one-line hin
 from __future__ import annotations
 
 import importlib.util
+import logging
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -36,6 +37,8 @@ from physio_core.pose.converters import (
     h36m_array_to_canonical,
 )
 from physio_core.skeleton import N_JOINTS, J, PoseFrame
+
+log = logging.getLogger("physiotrack.pose")
 
 INSTALL_HINT = "install the MMPose extra with: scripts/install_mmpose.sh .venv (see README, 'MMPose backend')"
 
@@ -221,6 +224,35 @@ def fold_batch_norms(net: Any) -> Any:
                     parent._modules[name] = copy.deepcopy(child)
                 seen.add(id(child))
     return fuse_conv_bn(net)
+
+
+def _tensors(out: Any) -> list:
+    """A network's raw output (nested tuples / lists of tensors) as a flat list."""
+    if hasattr(out, "shape"):
+        return [out]
+    return [t for o in out for t in _tensors(o)]
+
+
+def folded_if_same(net: Any, input_shape: tuple[int, ...]) -> tuple[Any, bool]:
+    """``net`` with its batch norms folded (a copy) when that copy computes what ``net`` does on a
+    random input of ``input_shape``, else ``net`` itself; and whether it was folded.
+
+    The folding assumes each batch norm follows its convolution. A network from another config
+    could apply one before (a pre-activation block): that network is left as it is.
+    """
+    import copy
+
+    import torch
+
+    x = torch.rand(*input_shape, device=next(net.parameters()).device) * 255
+    with torch.no_grad():
+        want = _tensors(net(x, None, mode="tensor"))
+        folded = fold_batch_norms(copy.deepcopy(net))
+        got = _tensors(folded(x, None, mode="tensor"))
+    same = len(got) == len(want) and all(
+        g.shape == w.shape and torch.allclose(g, w, rtol=1e-2, atol=1e-2 * float(w.abs().max()))
+        for g, w in zip(got, want))
+    return (folded, True) if same else (net, False)
 
 
 def resolve_checkpoint(value: str | None, weights_dir: Path | None) -> str | None:
@@ -424,10 +456,17 @@ class MMPoseEstimator:
             self.pose2d = api["init_model"](pose_cfg, ckpts["pose2d"], device=self.device)
             lifter_cfg = resolve_config(s.mmpose_lifter_config, DEFAULT_LIFTER_CONFIG)
             self.lifter = api["init_model"](lifter_cfg, ckpts["lifter"], device=self.device)
+            self.unfolded: list[str] = []  # networks whose batch norms could not be folded
             if s.mmpose_fuse_conv_bn:
-                for net in (self.detector, self.pose2d):
-                    if net is not None:
-                        fold_batch_norms(net)
+                if self.detector is not None:
+                    self.detector, ok = folded_if_same(self.detector, (1, 3, 128, 128))
+                    self.unfolded += [] if ok else ["det"]
+                w, h = self.pose2d.cfg.get("codec", {}).get("input_size", (192, 256))
+                self.pose2d, ok = folded_if_same(self.pose2d, (1, 3, h, w))
+                self.unfolded += [] if ok else ["pose2d"]
+                if self.unfolded:
+                    log.warning("MMPose: batch norms of %s left as they are (folding them changed "
+                                "the outputs)", ", ".join(self.unfolded))
         except PoseBackendUnavailable:
             raise
         except Exception as exc:  # bad config / checkpoint: say which, without a traceback
