@@ -41,8 +41,29 @@ def test_unreachable_url_raises_storage_unavailable(uiprmd_session_result):
 def test_sqlite_file_that_cannot_be_opened(tmp_path: Path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the data folder should be")
-    with pytest.raises(StorageUnavailable, match="SQLite file"):
+    with pytest.raises(StorageUnavailable, match="SQLite file") as info:
         init_db(f"sqlite:///{blocker / 'physiotrack.db'}")
+    assert "Check that its folder exists" in str(info.value)  # not "that it is running"
+
+
+def test_a_sqlite_file_another_program_keeps_locked_says_so(tmp_path: Path):
+    """SQLite's "database is locked" (after the engine's wait) names the cause, not a server."""
+    import sqlite3
+
+    from physio_core.store.db import unavailable
+
+    path = tmp_path / "physiotrack.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError) as err:
+            sqlite3.connect(path, timeout=0).execute("CREATE TABLE t (x)")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    msg = str(unavailable(f"sqlite:///{path}", err.value))
+    assert msg == (f"The database (SQLite file {path}) cannot be reached: database is locked. "
+                   "Another program has been writing to the file for a while: try again in a moment.")
 
 
 @pytest.mark.parametrize("url, why", [

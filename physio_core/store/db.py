@@ -67,12 +67,15 @@ def _reason(err: BaseException) -> str:
 
 def unavailable(url: str | sa.URL, err: BaseException) -> StorageUnavailable:
     where, reason = describe_url(url), _reason(err)
-    return StorageUnavailable(
-        f"The database ({where}) cannot be reached: {reason}. "
-        "Check that it is running and that DATABASE_URL is right, then try again.",
-        where=where,
-        reason=reason,
-    )
+    if make_url(url).get_backend_name() != "sqlite":
+        advice = "Check that it is running and that DATABASE_URL is right, then try again."
+    elif "locked" in reason:  # after make_engine's 15 s wait for another process's write
+        advice = "Another program has been writing to the file for a while: try again in a moment."
+    else:
+        advice = ("Check that its folder exists and that this user may write there (or set "
+                  "DATABASE_URL), then try again.")
+    return StorageUnavailable(f"The database ({where}) cannot be reached: {reason}. {advice}",
+                              where=where, reason=reason)
 
 
 @contextmanager
