@@ -399,6 +399,37 @@ def test_a_network_that_normalises_before_its_convolution_is_not_folded():
             torch.testing.assert_close(kept(x), net(x), rtol=1e-4, atol=1e-5)
 
 
+_BUILD_AND_RUN = f"""
+import warnings
+import numpy as np
+from physio_core.config import Settings
+from physio_core.pose.mmpose_backend import MMPoseEstimator
+est = MMPoseEstimator(Settings(mmpose_device="cpu", mmpose_allow_random_weights=True, mmpose_bbox_thr=0,
+                               mmpose_det_config={NANO_DET!r}, mmpose_pose2d_config={RTMPOSE_T!r},
+                               mmpose_lifter_config={LIFTER_27!r}))
+print("after building:", *(f[0] for f in warnings.filters[:1]))
+frame = (np.random.default_rng(0).random((240, 320, 3)) * 255).astype(np.uint8)
+for i in range(3):
+    est.detect(frame, i / 30)
+"""
+
+
+@needs_mmpose
+def test_the_openmmlab_notices_stay_out_of_the_output():
+    """Building and running the models prints none of the known deprecation notices of the
+    pinned OpenMMLab releases (they used to fill the command line's output for each video),
+    and mmdet's process-wide "once" warnings filter does not outlive the building."""
+    import subprocess
+    from pathlib import Path
+
+    proc = subprocess.run([sys.executable, "-c", _BUILD_AND_RUN], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "after building:" in proc.stdout and "once" not in proc.stdout
+    for notice in ("torch.cuda.amp.autocast", "torch.meshgrid", "pkgutil.find_loader"):
+        assert notice not in proc.stderr
+
+
 @needs_mmpose
 def test_stage_times_account_for_each_frame():
     """With timing on, each frame's detector, 2D pose and lifter times lie inside its own."""

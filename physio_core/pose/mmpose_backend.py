@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import time
+import warnings
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,8 +120,22 @@ def _make_torchvision_importable() -> None:
     _torchvision_schema_lib = lib
 
 
+# Notices the OpenMMLab releases we pin print with today's torch and Python, each time a model
+# is built or first run; they concern those libraries' own code, not our use of it, and
+# crowded out our messages in the command line's output.
+_KNOWN_NOTICES = (
+    (FutureWarning, r"`torch\.cuda\.amp\.autocast\(args\.\.\.\)` is deprecated"),
+    (UserWarning, r"torch\.meshgrid: in an upcoming release"),
+    (UserWarning, r"The metainfo config file .* does not exist"),
+    (DeprecationWarning, r"'pkgutil\.find_loader' is deprecated"),
+    (DeprecationWarning, r"pkg_resources is deprecated"),
+)
+
+
 def _import_mmpose() -> dict[str, Any]:
     """Import the MMPose stack, or raise PoseBackendUnavailable with an install hint."""
+    for category, message in _KNOWN_NOTICES:
+        warnings.filterwarnings("ignore", message=message, category=category)
     try:
         _make_torchvision_importable()
         import mmcv  # noqa: F401
@@ -447,15 +462,18 @@ class MMPoseEstimator:
 
         api = self._api
         try:
-            self.detector = None
-            if not self.whole_image:
-                det_cfg = resolve_config(s.mmpose_det_config, DEFAULT_DET_CONFIG)
-                self.detector = api["init_detector"](det_cfg, ckpts["det"], device=self.device)
-                self.detector.cfg = api["adapt_mmdet_pipeline"](self.detector.cfg)
-            pose_cfg = resolve_config(s.mmpose_pose2d_config, DEFAULT_POSE2D_CONFIG)
-            self.pose2d = api["init_model"](pose_cfg, ckpts["pose2d"], device=self.device)
-            lifter_cfg = resolve_config(s.mmpose_lifter_config, DEFAULT_LIFTER_CONFIG)
-            self.lifter = api["init_model"](lifter_cfg, ckpts["lifter"], device=self.device)
+            # mmdet and mmpose set a process-wide "once" warnings filter when a checkpoint
+            # lacks its metadata: that filter ends with the building
+            with warnings.catch_warnings():
+                self.detector = None
+                if not self.whole_image:
+                    det_cfg = resolve_config(s.mmpose_det_config, DEFAULT_DET_CONFIG)
+                    self.detector = api["init_detector"](det_cfg, ckpts["det"], device=self.device)
+                    self.detector.cfg = api["adapt_mmdet_pipeline"](self.detector.cfg)
+                pose_cfg = resolve_config(s.mmpose_pose2d_config, DEFAULT_POSE2D_CONFIG)
+                self.pose2d = api["init_model"](pose_cfg, ckpts["pose2d"], device=self.device)
+                lifter_cfg = resolve_config(s.mmpose_lifter_config, DEFAULT_LIFTER_CONFIG)
+                self.lifter = api["init_model"](lifter_cfg, ckpts["lifter"], device=self.device)
             self.unfolded: list[str] = []  # networks whose batch norms could not be folded
             if s.mmpose_fuse_conv_bn:
                 if self.detector is not None:
