@@ -227,7 +227,7 @@ def capture(video: Path, out: Path, *, frame: int = 25, width: int = 1400, heigh
             result.plotly_charts = len(driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"))
             result.boxes = driver.execute_script(_BOXES_JS)
             if downloads is not None and not result.errors:
-                result.downloads = _download_exports(driver, wait, downloads)
+                result.downloads = download_exports(driver, wait, downloads)
             if annotated and not result.errors:
                 result.annotated_video = _play_annotated(driver, wait)
             driver.save_screenshot(str(out))
@@ -249,16 +249,17 @@ return {frame: box(document.querySelector("[data-testid='stImage'] img")), pose:
 DOWNLOADS = ("Angles (CSV)", "Summary (JSON)", "3D joints (CSV)")
 
 
-def _download_exports(driver, wait, folder: Path) -> dict[str, Path]:
-    """Click each of the report's downloads (their files are built on the click) and wait until
-    Chromium has saved it in ``folder``. Returns {button label: saved file}."""
+def download_exports(driver, wait, folder: Path, labels=None) -> dict[str, Path]:
+    """Click each download button named in ``labels`` (default: the upload report's; their files
+    are built on the click) and wait until Chromium has saved it in ``folder``. Returns {button
+    label: saved file}."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
 
     folder.mkdir(parents=True, exist_ok=True)
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
     saved: dict[str, Path] = {}
-    for label in DOWNLOADS:
+    for label in labels or DOWNLOADS:
         before = set(folder.iterdir())
         button = wait.until(EC.element_to_be_clickable(
             (By.XPATH, f"//*[@data-testid='stDownloadButton']//button[.//p[normalize-space()='{label}']]")))

@@ -342,7 +342,8 @@ def test_no_metric_tile_is_cut_at_tablet_width(tmp_path, assessed_squat_result):
 
 def test_times_are_shown_on_the_viewers_clock(tmp_path):
     """A browser in Tokyo sees a session filmed at 09:00 UTC at 18:00, says so where a time is
-    typed in, and the date it types in is stored as Tokyo's."""
+    typed in, and the date it types in is stored as Tokyo's; the printable report it downloads
+    tells Tokyo's time too."""
     _needs_browser()
     from datetime import UTC, datetime
 
@@ -351,7 +352,7 @@ def test_times_are_shown_on_the_viewers_clock(tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait
 
     from physio_core.store import dispose_engines, get_session_detail, init_db, list_sessions
-    from scripts.screenshot_upload import app_in_chromium, log_in
+    from scripts.screenshot_upload import app_in_chromium, download_exports, log_in
 
     data, url, ids = _seeded_data(tmp_path)
     first = min(list_sessions(init_db(url), athlete_id=ids["athlete"]), key=lambda r: r.id)
@@ -375,7 +376,10 @@ def test_times_are_shown_on_the_viewers_clock(tmp_path):
         time.sleep(1.0)
         driver.find_element(By.XPATH, "//button[contains(., 'Save date')]").click()
         wait.until(EC.presence_of_element_located((By.XPATH, "//*[contains(., 'is now dated 2026-09-07 07:30')]")))
+        report = download_exports(driver, wait, tmp_path / "downloads", ["Printable report (HTML)"])
     assert caption.startswith("2026-09-07 18:00 · source"), caption
+    page = report["Printable report (HTML)"].read_text()
+    assert "<p class='meta'>2026-09-07 07:30 (Asia/Tokyo) · exercise:" in page
     assert label == "at (Asia/Tokyo)"
     moved = get_session_detail(init_db(url), first.id).session
     dispose_engines(url)
