@@ -131,6 +131,38 @@ def test_finish_sequence_carries_the_assessment(squat_set):
     assert df["injury_risk"].between(0, 1).all() and df["mistake"].notna().all()
 
 
+def _without_toes(seq):
+    """``seq`` as a source without toes gives it (MMPose's Human3.6M skeleton): toes NaN."""
+    from dataclasses import replace
+
+    from physio_core.skeleton import J
+
+    joints, conf = seq.joints.copy(), seq.confidence.copy()
+    joints[:, [J.L_TOE, J.R_TOE]] = np.nan
+    conf[:, [J.L_TOE, J.R_TOE]] = 0.0
+    return replace(seq, joints=joints, confidence=conf)
+
+
+def test_a_skeleton_without_toes_is_assessed_like_one_with_them(assessment, squat_set):
+    """The MMPose backend gives no toes. Its reps are scored, judged and corrected as the same
+    reps with Kinect's toes are (before, every rep failed: "Input X contains NaN"), and the
+    correction draws no toe that nobody measured."""
+    from physio_core.skeleton import J
+
+    seq, reps, _ = squat_set
+    toeless = assess_session(_without_toes(seq), reps, seq.fps)
+    assert not toeless.warnings
+    assert toeless.exercise == assessment.exercise == "deep_squat"
+    assert [r["mistake"] for r in toeless.reps] == [r["mistake"] for r in assessment.reps]
+    for a, b in zip(toeless.reps, assessment.reps):
+        for k in SCORES:
+            assert abs(a[k] - b[k]) < 0.05, (k, a[k], b[k])
+    for rep in reps:
+        fixed = toeless.corrected[rep.index].joints
+        assert np.isnan(fixed[:, [J.L_TOE, J.R_TOE]]).all()
+        assert np.isfinite(np.delete(fixed, [J.L_TOE, J.R_TOE], axis=1)).all()
+
+
 def test_missing_weights_leave_the_assessment_out(squat_set, tmp_path):
     seq, reps, _ = squat_set
     assert assess_session(seq, reps, seq.fps, models_dir=tmp_path) is None

@@ -295,3 +295,33 @@ def test_mistake_verdict_is_read_from_the_marginals():
     assert correct.tolist() == [False, True]
     assert np.allclose(conf, [0.6, 0.9])
     assert label20(p).tolist() == [1, 8]
+
+
+def test_missing_toes_are_put_where_the_training_skeletons_have_them():
+    """Hips along +X, facing +Z: a missing toe lies ahead of and below its ankle, a little
+    outward, in body-size units; turned to face +X, it lies ahead along +X; measured toes and
+    frames without a person are left as they are."""
+    from physio_core.features import TOE_FROM_ANKLE, body_scale, impute_missing_toes
+    from physio_core.skeleton import N_JOINTS, J
+
+    pose = np.zeros((N_JOINTS, 3))
+    pose[J.L_HIP], pose[J.R_HIP] = (0.1, 0.9, 0.0), (-0.1, 0.9, 0.0)
+    pose[J.L_KNEE], pose[J.R_KNEE] = (0.1, 0.5, 0.0), (-0.1, 0.5, 0.0)
+    pose[J.L_ANKLE], pose[J.R_ANKLE] = (0.1, 0.1, 0.0), (-0.1, 0.1, 0.0)
+    pose[J.PELVIS], pose[J.THORAX] = (0.0, 0.9, 0.0), (0.0, 1.4, 0.0)
+    turned = pose[:, [2, 1, 0]] * [1.0, 1.0, -1.0]  # a quarter turn: hips along -Z, facing +X
+    joints = np.stack([pose, pose, turned, np.full((N_JOINTS, 3), np.nan)])
+    joints[:, [J.L_TOE, J.R_TOE]] = np.nan
+    joints[1, J.R_TOE] = (-0.1, 0.0, 0.2)  # measured on this frame
+    out = impute_missing_toes(joints)
+
+    scale = body_scale(pose)
+    assert scale == pytest.approx(0.5 + 0.4 + 0.4)
+    out_, up, fwd = TOE_FROM_ANKLE * scale
+    np.testing.assert_allclose(out[0, J.L_TOE], pose[J.L_ANKLE] + (out_, up, fwd))
+    np.testing.assert_allclose(out[0, J.R_TOE], pose[J.R_ANKLE] + (-out_, up, fwd))
+    np.testing.assert_allclose(out[1, J.R_TOE], (-0.1, 0.0, 0.2))
+    np.testing.assert_allclose(out[2, J.L_TOE], turned[J.L_ANKLE] + (fwd, up, -out_), atol=1e-12)
+    assert np.isnan(out[3]).all()
+    np.testing.assert_array_equal(np.delete(out, [J.L_TOE, J.R_TOE], axis=1),
+                                  np.delete(joints, [J.L_TOE, J.R_TOE], axis=1))

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from physio_core.features import fill_gaps
+from physio_core.features import fill_gaps, impute_missing_toes
 from physio_core.ml.common import ModelMissing, set_threads
 from physio_core.ml.data import CLASS_NAMES, FPS, OTHER
-from physio_core.skeleton import N_JOINTS, PoseSequence
+from physio_core.skeleton import N_JOINTS, J, PoseSequence
 
 
 class ModelUnavailable(RuntimeError):
@@ -49,7 +49,8 @@ class MistakeLabel:
 
 def _joints(x: PoseSequence | np.ndarray, fill: bool = True) -> np.ndarray:
     """Checked (T, N_JOINTS, 3) joints; frames without a person are filled from their
-    neighbours unless ``fill`` is False (the rep detector reads them as rest)."""
+    neighbours unless ``fill`` is False (the rep detector reads them as rest). Toes a source
+    does not give are put where the training skeletons have them."""
     j = x.joints if isinstance(x, PoseSequence) else np.asarray(x, float)
     if j.ndim != 3 or j.shape[1:] != (N_JOINTS, 3):
         raise ValueError(f"expected (T, {N_JOINTS}, 3) joints, got {j.shape}")
@@ -57,7 +58,7 @@ def _joints(x: PoseSequence | np.ndarray, fill: bool = True) -> np.ndarray:
         raise ValueError("need at least 2 frames")
     if not np.isfinite(j[:, 0, 0]).any():
         raise ValueError("no frame with a person in it")
-    return fill_gaps(j) if fill else j
+    return impute_missing_toes(fill_gaps(j) if fill else j)
 
 
 def _fps(seq: PoseSequence | np.ndarray, fps: float | None) -> float:
@@ -178,6 +179,10 @@ class ModelSuite:
         label = MistakeLabel(CLASS_NAMES[int(move[0])], bool(correct[0]), float(confidence[0]),
                              float(prob_incorrect(probs)[0]))
         src = rep_pose if isinstance(rep_pose, PoseSequence) else None
+        given = rep_pose.joints if src is not None else np.asarray(rep_pose, float)
+        for toe in (J.L_TOE, J.R_TOE):  # no correction of a toe nobody measured
+            if not np.isfinite(given[:, toe]).any():
+                fixed[0][:, toe] = np.nan
         t = len(fixed[0])
         fps = src.fps if src is not None else 30.0
         times = src.times if src is not None else np.arange(t) / fps
