@@ -577,12 +577,15 @@ def _spread(paths: np.ndarray) -> float:
     finite = np.isfinite(paths)
     if not finite.any():
         return np.nan
+    scale = np.nanmedian(body_scale(paths))
+    given = finite.any(axis=(0, 2))  # the joints the source gives (MMPose's have no toes)
+    paths, finite = paths[:, given], finite[:, given]
     whole = finite.all(axis=(1, 2))  # frames with every joint: percentile's fast path when
     if finite[~whole].any():  # the rest are empty (np.nanpercentile goes joint by joint)
         lo, hi = np.nanpercentile(paths, [5, 95], axis=0)
     else:
         lo, hi = np.percentile(paths[whole], [5, 95], axis=0)
-    return float(np.nanmax(np.linalg.norm(hi - lo, axis=-1)) / np.nanmedian(body_scale(paths)))
+    return float(np.nanmax(np.linalg.norm(hi - lo, axis=-1)) / scale)
 
 
 def _gaps(paths: np.ndarray) -> tuple[float, float]:

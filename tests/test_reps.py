@@ -412,3 +412,26 @@ def test_live_counter_counts_nothing_while_the_athlete_stands_still():
                     counted[with_poses].append((CLASS_NAMES[m], named, len(sc.reps)))
     assert counted[False]  # the noise alone does make "reps" on these angles
     assert counted[True] == []
+
+
+def test_a_skeleton_without_toes_measures_its_reps_quietly():
+    """MMPose's skeleton has no toes: a rep's motion is that of the joints it has, without
+    numpy's "All-NaN slice" warning on every rep (the command line printed it)."""
+    import warnings
+
+    from conftest import subject5_squats
+    from physio_core.reps import rep_motion
+    from physio_core.results import Rep
+    from physio_core.skeleton import J
+
+    seq, bounds, _ = subject5_squats("ccI")
+    reps = [Rep(i + 1, a, b, float(seq.times[a]), float(seq.times[b]), "knee_angle_r", 0, 0, 0)
+            for i, (a, b) in enumerate(bounds)]
+    toeless, still = seq.joints.copy(), seq.joints.copy()
+    toeless[:, [J.L_TOE, J.R_TOE]] = np.nan
+    still[:, [J.L_TOE, J.R_TOE]] = still[:, [J.PELVIS]]  # toes that never move add no motion
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        moved = rep_motion(toeless, reps, seq.fps)
+    np.testing.assert_allclose(moved, rep_motion(still, reps, seq.fps))
+    assert (moved > 0.1).all()
