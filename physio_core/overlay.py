@@ -76,7 +76,8 @@ def draw_skeleton(
         ok &= np.asarray(confidence).reshape(N_JOINTS) >= min_conf
     s = _scale(frame)
     th = thickness or max(2, int(round(3 * s)))
-    pts = np.round(kp).astype(np.int32, copy=False) if ok.any() else None
+    # joints not seen (NaN: MMPose's toes on every frame) become 0 before the cast; never drawn
+    pts = np.round(np.where(ok[:, None], kp, 0.0)).astype(np.int32) if ok.any() else None
     if pts is None:
         return frame
     for p, c in BONES:

@@ -260,6 +260,22 @@ def test_overlay_skips_unconfident_joints_and_missing_pose():
     assert not empty.any()
 
 
+def test_overlay_draws_a_skeleton_without_toes_quietly():
+    """MMPose gives no toes (NaN on every frame): the rest is drawn, with no numpy warning."""
+    import warnings
+
+    frame = np.zeros((480, 640, 3), np.uint8)
+    pose = _standing_pose(640, 480)
+    whole = overlay.draw_pose(frame, pose)
+    kp = pose.keypoints_2d.astype(int)
+    pose.keypoints_2d[[J.L_TOE, J.R_TOE]] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        toeless = overlay.draw_pose(frame, pose)
+    assert tuple(toeless[kp[J.L_KNEE, 1], kp[J.L_KNEE, 0]]) == overlay.LEFT_RGB
+    assert 0 < (toeless != 0).any(axis=-1).sum() < (whole != 0).any(axis=-1).sum()
+
+
 def test_overlay_on_real_frame_with_scale():
     rgb = read_frame(CLIP, 40, max_side=360)
     pose = _standing_pose(720, 720)  # keypoints found on the full-size frame
