@@ -19,7 +19,7 @@ import numpy as np
 import streamlit as st
 
 from physio_core import report
-from physio_core.results import SessionResult
+from physio_core.results import SessionResult, on_clock
 
 log = logging.getLogger("physiotrack.app")
 
@@ -45,7 +45,7 @@ def tz_name() -> str:
 
 def local_time(when: datetime) -> datetime:
     """A stored time (UTC) as the viewer's clock shows it."""
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(viewer_tz())
+    return on_clock(when, viewer_tz())
 
 
 def shown_time(dt: datetime) -> str:

@@ -30,7 +30,7 @@ import pandas as pd
 import plotly.io as pio
 
 from physio_core import report
-from physio_core.results import AngleSeries, SessionResult
+from physio_core.results import AngleSeries, SessionResult, on_clock
 from physio_core.skeleton import JOINT_NAMES, N_JOINTS, PoseSequence
 
 LONG_COLUMNS = ("session", "frame", "time", "measure", "value")
@@ -344,12 +344,6 @@ def _reps_for_print(result: SessionResult) -> pd.DataFrame:
     return df.drop(columns=["recognised as", "stability"], errors="ignore")
 
 
-def _local_time(when: datetime, tz: tzinfo) -> str:
-    """A stored time (UTC; naive ones are UTC too) on the clock of ``tz``, its zone named."""
-    local = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M} ({tz})"
-
-
 def html_report(
     result: SessionResult,
     *,
@@ -385,7 +379,7 @@ def html_report(
     parts = [
         *_head(title),
         "<p class='meta'>" + html.escape(" · ".join(x for x in (
-            _local_time(when, tz) if when else "",
+            f"{on_clock(when, tz):%Y-%m-%d %H:%M} ({tz})" if when else "",
             f"exercise: {exercise}", f"source: {result.source or '–'}",
             f"pose backend: {result.backend or '–'}") if x)) + "</p>",
         _PRINT_HINT,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import numpy as np
 
@@ -17,6 +17,11 @@ def plausible_filming_time(t: datetime, now: datetime | None = None) -> bool:
     """Whether a session can have been filmed at ``t`` (aware): from 2000 on, and not later
     than a day from ``now`` (a day covers any clock's time zone)."""
     return EARLIEST_FILMED <= t <= (now or datetime.now(UTC)) + timedelta(days=1)
+
+
+def on_clock(when: datetime, tz: tzinfo) -> datetime:
+    """A stored time (UTC; a naive one is UTC too) as a clock in ``tz`` shows it."""
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(tz)
 
 
 @dataclass
