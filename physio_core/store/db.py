@@ -69,7 +69,7 @@ def unavailable(url: str | sa.URL, err: BaseException) -> StorageUnavailable:
     where, reason = describe_url(url), _reason(err)
     if make_url(url).get_backend_name() != "sqlite":
         advice = "Check that it is running and that DATABASE_URL is right, then try again."
-    elif "locked" in reason:  # after make_engine's 15 s wait for another process's write
+    elif "locked" in reason:  # after waiting _SQLITE_BUSY_S for another process's write
         advice = "Another program has been writing to the file for a while: try again in a moment."
     else:
         advice = ("Check that its folder exists and that this user may write there (or set "
@@ -96,7 +96,7 @@ def _dumps(obj: object) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
-_SQLITE_WAL_WAIT_S = 15.0  # as long as a write lock is waited for (make_engine's timeout)
+_SQLITE_BUSY_S = 15.0  # how long a connection waits for another process's write lock
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -106,7 +106,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # once, which needs the file to itself, and SQLite does not wait for that as it waits for
     # a write lock: a second process opening the new file at the same moment is told "database
     # is locked". It tries again shortly and then finds the file already in WAL.
-    deadline = time.monotonic() + _SQLITE_WAL_WAIT_S
+    deadline = time.monotonic() + _SQLITE_BUSY_S
     while True:
         try:
             if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -157,7 +157,7 @@ def make_engine(url: str | None = None, *, source: str | None = None) -> Engine:
         raise bad_url(f"'{u.get_backend_name()}' is neither PostgreSQL nor SQLite", source)
     kwargs: dict = {"json_serializer": _dumps, "pool_pre_ping": True}
     if u.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": _SQLITE_BUSY_S}
         if u.database in (None, "", ":memory:"):
             kwargs["poolclass"] = StaticPool  # one shared connection, else every checkout is a new empty DB
     elif u.get_backend_name() == "postgresql":
