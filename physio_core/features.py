@@ -187,7 +187,8 @@ def fill_gaps(joints: np.ndarray) -> np.ndarray:
 # Where UI-PRMD's Kinect skeletons, which the models learnt from, put the toe relative to the
 # ankle: (outward, up, forward) in body-size units, in the frame of the hip line and +Y up.
 # Medians over every fourth rep of the dataset, 30,359 frames a side (left 0.003, -0.046, 0.077;
-# right 0.002 outward, -0.048, 0.068; each movement within 0.02 of these).
+# right 0.002 outward, -0.048, 0.068; each movement's within 0.026), as
+# scripts/experiments/toeless_check.py prints them.
 TOE_FROM_ANKLE = np.array([0.0025, -0.047, 0.072])
 
 
