@@ -312,6 +312,10 @@ def _chart_writer(include_plotlyjs: bool | str) -> Callable[..., str]:
     def chart(fig, width: int = 960) -> str:
         nonlocal first
         fig.update_layout(width=width)
+        # the tight margins count on Streamlit's template to make room for the tick labels and
+        # axis titles; outside it, plain Plotly cut them off at the chart's left edge
+        fig.update_xaxes(automargin=True)
+        fig.update_yaxes(automargin=True)
         div = pio.to_html(fig, full_html=False, include_plotlyjs=include_plotlyjs if first else False,
                           config={"displayModeBar": False, "staticPlot": False}, auto_play=False)
         first = False

@@ -145,6 +145,17 @@ def test_the_printable_report_tells_the_time_on_the_viewers_clock(result):
     assert json.loads(files["JSON"].build())["started_at"].startswith("2026-09-01T09:00:00")
 
 
+def test_the_printable_reports_charts_make_room_for_their_axis_labels(result):
+    """The pages' tight chart margins rely on Streamlit's template to fit the tick labels and
+    axis titles; written into a file, each chart makes that room itself (they were cut off)."""
+    from physio_core import report
+
+    fig = report.angles_figure(result.angles, result.reps, height=360)
+    exports._chart_writer(False)(fig)
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        assert axis.automargin is True
+
+
 def test_the_printable_report_holds_the_models_verdicts_and_corrections(assessed_squat_result):
     """Subject 5's squats (three correct, three incorrect): the report names the exercise, gives
     each rep's verdict and shows every rep judged incorrect against its correction, at the frame
