@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import plotly.io as pio
 
 from physio_core import report
@@ -304,6 +305,18 @@ def _table(df: pd.DataFrame, left: Sequence[str] = (), decimals: Mapping[str, in
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+# Streamlit's light-theme colours for a chart's lines, in its order, so that each line in a
+# printed report has the colour it has on the page.
+STREAMLIT_COLORWAY = ("#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1",
+                      "#ff8700", "#ffd16a", "#6d3fc0", "#d5dae5")
+
+
+def _report_template() -> go.layout.Template:
+    template = go.layout.Template(pio.templates["plotly_white"])
+    template.layout.colorway = STREAMLIT_COLORWAY
+    return template
+
+
 def _chart_writer(include_plotlyjs: bool | str) -> Callable[..., str]:
     """A function writing a figure as an HTML div at a fixed width; Plotly's JavaScript goes
     with the first one only."""
@@ -312,6 +325,9 @@ def _chart_writer(include_plotlyjs: bool | str) -> Callable[..., str]:
     def chart(fig, width: int = 960) -> str:
         nonlocal first
         fig.update_layout(width=width)
+        # Inside the app Plotly's default template is Streamlit's, whose colours are placeholders
+        # (#000001, #000002...) that only Streamlit's page replaces: in a file every line was black
+        fig.layout.template = _report_template()
         # the tight margins count on Streamlit's template to make room for the tick labels and
         # axis titles; outside it, plain Plotly cut them off at the chart's left edge
         fig.update_xaxes(automargin=True)

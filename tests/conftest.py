@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -506,3 +507,19 @@ def table_rows(engine, tables) -> dict[str, list[tuple]]:
             rows = conn.execute(sa.text(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {', '.join(cols[:3])}")).all()
             out[t] = [tuple(str(v) for v in r) for r in rows]
     return out
+
+
+# Streamlit's template's colours, which only its page replaces
+STREAMLIT_PLACEHOLDER = re.compile(r"#0000[0-4]\d\b")
+
+
+@pytest.fixture
+def streamlit_plotly_default():
+    """Plotly's default template as it is inside the app: Streamlit's, set on importing st."""
+    import plotly.io as pio
+    from streamlit.elements.lib.streamlit_plotly_theme import configure_streamlit_plotly_theme
+
+    before = pio.templates.default
+    configure_streamlit_plotly_theme()
+    yield
+    pio.templates.default = before

@@ -243,3 +243,21 @@ def test_long_csv_of_a_long_session_with_an_odd_id(result):
     # an hour in, frames 1/fps apart keep their own times (to the microsecond)
     np.testing.assert_allclose(times.to_numpy(), late.pose.times[times.index], atol=1e-6)
     assert times.is_unique
+
+
+def test_the_printable_report_colours_its_lines_as_the_page_does(assessed_squat_result,
+                                                                 streamlit_plotly_default):
+    """Streamlit's template colours are placeholders its page swaps for the theme's; written
+    into a file as they were, every angle line was black and the legend told none apart."""
+    import conftest
+    from physio_core import report
+
+    fig = report.angles_figure(assessed_squat_result.angles, assessed_squat_result.reps)
+    assert len(fig.data) >= 2
+    doc = exports.html_report(assessed_squat_result, include_plotlyjs=False).decode()
+    assert not conftest.STREAMLIT_PLACEHOLDER.findall(doc)
+    exports._chart_writer(False)(fig)
+    # the lines take the page's colours in the page's order, one colour each
+    colours = [fig.layout.template.layout.colorway[k] for k in range(len(fig.data))]
+    assert colours[:2] == ["#0068c9", "#83c9ff"] and len(set(colours)) == len(colours)
+    assert f'"colorway":["{colours[0]}","{colours[1]}"' in doc

@@ -212,7 +212,8 @@ def test_rom_summary_table_wording():
     assert list(table["target reached"]) == ["not yet (19° short)", "not yet (0.2° short)", "no target"]
 
 
-def test_progress_report_prints_the_pages_numbers(seeded):
+def test_progress_report_prints_the_pages_numbers(seeded, streamlit_plotly_default):
+    from conftest import STREAMLIT_PLACEHOLDER
     from physio_core.exports import progress_report_html
 
     engine, ids = seeded
@@ -223,6 +224,8 @@ def test_progress_report_prints_the_pages_numbers(seeded):
     assert "<title>Progress · Ana Lopez</title>" in doc
     # sessions/week, reps, scores, ROM vs target and asymmetry charts
     assert doc.count("class='chart'") == 5
+    # written inside the app (Streamlit's template), the charts still have their colours
+    assert not STREAMLIT_PLACEHOLDER.findall(doc)
     sessions = doc[doc.index("<h2>Sessions (9)</h2>"):]
     assert sessions.count("<tr>") == 1 + 9
     for r in data.rows:  # the page's headers and decimals
