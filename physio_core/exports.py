@@ -364,6 +364,14 @@ def _reps_for_print(result: SessionResult) -> pd.DataFrame:
     return df.drop(columns=["recognised as", "stability"], errors="ignore")
 
 
+def _feedback_line(f: Any) -> tuple[str, str]:
+    """(text, kind) of a stored feedback row, worded as the session page words it."""
+    kind = str(getattr(f.kind, "value", f.kind))
+    if kind == "trainer":
+        return f"Trainer{f' (rep {f.rep_index})' if f.rep_index else ''}: {f.text}", kind
+    return f.text, kind  # the analysis' per-rep lines begin "Rep N:" themselves
+
+
 def html_report(
     result: SessionResult,
     *,
@@ -452,14 +460,13 @@ def html_report(
         })
         parts.append("<h2>Range per angle</h2>" + _table(ranges, left=("angle",)))
 
-    items = [(f"{'Rep ' + str(f.rep_index) + ': ' if f.rep_index else ''}{f.text}",
-              str(getattr(f.kind, "value", f.kind))) for f in feedback]
+    items = [_feedback_line(f) for f in feedback]
     if not items:
         items = [(t, "system") for t in result.feedback] + [(t, "warning") for t in result.warnings]
     if items:
         parts.append("<h2>Feedback</h2><ul class='fb'>" + "".join(
             f"<li class='{html.escape(kind)}'>{'⚠ ' if kind == 'warning' else ''}"
-            f"{'Trainer: ' if kind == 'trainer' else ''}{html.escape(text)}</li>" for text, kind in items
+            f"{html.escape(text)}</li>" for text, kind in items
         ) + "</ul>")
     parts.append("<p class='meta'>Made with PhysioTrack.</p></body></html>")
     return "\n".join(parts).encode("utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 
@@ -118,7 +119,7 @@ def test_stored_session_exports_include_notes_feedback_and_charts(db_engine, res
     assert page.count("Plotly.newPlot") == 2  # angle chart + ROM per rep
     # plotly.js is inlined (megabytes), not fetched from a CDN: the file works offline
     assert 'src="https://cdn.plot.ly' not in page and len(page) > 3_000_000
-    assert "Trainer: Rep 2: push the knees out" in page and "left knee caves on rep 2" in page
+    assert "Trainer (rep 2): push the knees out" in page and "left knee caves on rep 2" in page
     reps_html = page.split("<h2>Repetitions")[1].split("</table>")[0]
     assert reps_html.count("<tr>") == 1 + stored.rep_count
     for rep in stored.reps:  # each column to its own decimals, as on the page
@@ -261,3 +262,21 @@ def test_the_printable_report_colours_its_lines_as_the_page_does(assessed_squat_
     colours = [fig.layout.template.layout.colorway[k] for k in range(len(fig.data))]
     assert colours[:2] == ["#0068c9", "#83c9ff"] and len(set(colours)) == len(colours)
     assert f'"colorway":["{colours[0]}","{colours[1]}"' in doc
+
+
+def test_a_stored_sessions_report_names_each_rep_once(db_engine, assessed_squat_result):
+    """The analysis' per-rep feedback is stored with its rep and already begins "Rep N:"; the
+    report wrote "Rep 1: Rep 1: correct (73%)..." as it prefixed every rep's line again."""
+    from physio_core.assess import rep_feedback
+
+    trainer = create_user(db_engine, "coach@clinic.org", "Coach", Role.TRAINER)
+    athlete = get_or_create_athlete(db_engine, "Ana", trainer.id)
+    sid = save_session_result(db_engine, assessed_squat_result, athlete.id, trainer.id)
+    detail = get_session_detail(db_engine, sid)
+    page = exports.html_report(detail.to_result(), session=detail.session, feedback=detail.feedback,
+                               include_plotlyjs=False).decode()
+    feedback = page.split("<h2>Feedback</h2>")[1]
+    for row in assessed_squat_result.rep_assessments:
+        line = rep_feedback(row)
+        assert line.startswith(f"Rep {row['rep']}: ") and f"<li class='system'>{html.escape(line)}</li>" in feedback
+    assert "Rep 1: Rep 1" not in feedback
