@@ -519,18 +519,9 @@ def _assessment_summary(result: SessionResult) -> None:
 
 def _said_once(df, where=None):
     """The rep table less its columns that say the same on every row, said in a caption above it."""
-    df, common = report.fold_common_columns(df, ("angle", "recognised as"))
-
-    def prose(name: str) -> str:
-        return name[:1].lower() + name[1:]  # "Knee angle (L)" -> "knee angle (L)"
-
-    said = []
-    if "angle" in common:
-        said.append(f"counted on the {prose(common['angle'])}")
-    if "recognised as" in common:
-        said.append(f"recognised as {prose(common['recognised as'])}")
-    if said:
-        (where or st).caption(f"All {len(df)} reps " + ", ".join(said) + ".")
+    df, sentence = report.reps_said_once(df)
+    if sentence:
+        (where or st).caption(sentence)
     return df
 
 

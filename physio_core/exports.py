@@ -357,11 +357,11 @@ _PRINT_HINT = "<p class='noprint meta'>Print this page (Ctrl+P) to save it as a 
 MAX_CORRECTIONS_SHOWN = 4  # 3D views in the printable report (each a Plotly chart)
 
 
-def _reps_for_print(result: SessionResult) -> pd.DataFrame:
-    """The page's rep table, narrow enough for a printed page: without the per-rep exercise and
-    stability (the CSV and JSON exports hold every column)."""
-    df = report.reps_view_table(result.reps, result.rep_assessments)
-    return df.drop(columns=["recognised as", "stability"], errors="ignore")
+def _reps_for_print(result: SessionResult) -> tuple[pd.DataFrame, str | None]:
+    """The page's rep table and the sentence above it; narrow enough for a printed page, without
+    the per-rep exercise when the reps differ (the CSV and JSON exports hold every column)."""
+    df, sentence = report.reps_said_once(report.reps_view_table(result.reps, result.rep_assessments))
+    return df.drop(columns=["recognised as"], errors="ignore"), sentence
 
 
 def _feedback_line(f: Any) -> tuple[str, str]:
@@ -429,9 +429,13 @@ def html_report(
         parts.append(f"<h2>{html.escape(heading)}</h2><div class='chart'>{chart(fig)}</div>")
 
     parts.append(f"<h2>Repetitions ({result.rep_count})</h2>")
-    parts.append(_table(_reps_for_print(result), left=("angle", "verdict", "reason"),
-                        decimals=report.REPS_VIEW_DECIMALS)
-                 if result.reps else "<p>No repetition was counted.</p>")
+    if result.reps:
+        table, sentence = _reps_for_print(result)
+        if sentence:
+            parts.append(f"<p class='meta'>{html.escape(sentence)}</p>")
+        parts.append(_table(table, left=("angle", "verdict", "reason"), decimals=report.REPS_VIEW_DECIMALS))
+    else:
+        parts.append("<p>No repetition was counted.</p>")
 
     # the reps the models judged incorrect, each at the frame where it is farthest from its correction
     wrong = [a["rep"] for a in result.rep_assessments

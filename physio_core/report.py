@@ -185,6 +185,22 @@ def fold_common_columns(table: pd.DataFrame, columns: Sequence[str]) -> tuple[pd
     return table.drop(columns=list(common)), common
 
 
+def reps_said_once(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """``reps_view_table`` less its angle and exercise when every rep has the same, and the
+    sentence that says them once above the table ("All 6 reps counted on the knee angle (L).")."""
+    table, common = fold_common_columns(table, ("angle", "recognised as"))
+
+    def prose(name: object) -> str:
+        return str(name)[:1].lower() + str(name)[1:]  # "Knee angle (L)" -> "knee angle (L)"
+
+    said = []
+    if "angle" in common:
+        said.append(f"counted on the {prose(common['angle'])}")
+    if "recognised as" in common:
+        said.append(f"recognised as {prose(common['recognised as'])}")
+    return table, (f"All {len(table)} reps " + ", ".join(said) + ".") if said else None
+
+
 def imu_reps_view_table(reps: Sequence[dict]) -> pd.DataFrame:
     """A wrist-IMU set's reps (ImuRep.to_dict() rows) as its report shows them."""
     cols = {"index": "rep", "start_s": "start (s)", "duration_s": "duration (s)", "peak_s": "peak at (s)",

@@ -169,8 +169,13 @@ def test_the_printable_report_holds_the_models_verdicts_and_corrections(assessed
     verdicts = [a["mistake"] for a in assessed_squat_result.rep_assessments]
     assert f"Correct reps<b>{verdicts.count('correct')} of {len(verdicts)}</b>" in page
     reps_html = page.split("<h2>Repetitions")[1].split("</table>")[0]
-    # narrow enough for paper: the page's columns less "recognised as" and "stability"
-    assert ">verdict</th>" in reps_html and "recognised as" not in reps_html and ">stability</th>" not in reps_html
+    # the page's columns, each rep's stability among them; what every rep shares is said once
+    # above the table, as on the page
+    assert ">verdict</th>" in reps_html and ">stability</th>" in reps_html and ">injury risk</th>" in reps_html
+    assert "<p class='meta'>All 6 reps counted on the knee angle (L), recognised as deep squat.</p>" in reps_html
+    assert ">angle</th>" not in reps_html and "recognised as</th>" not in reps_html
+    for a in r.rep_assessments:
+        assert f'<td class="">{a["stability_score"]:.2f}</td>' in reps_html
     verdicts = [a["mistake"] for a in r.rep_assessments]
     assert reps_html.count('<td class="l">incorrect (') == verdicts.count("incorrect") > 0
     assert reps_html.count('<td class="l">correct (') == verdicts.count("correct")
