@@ -185,9 +185,20 @@ def fold_common_columns(table: pd.DataFrame, columns: Sequence[str]) -> tuple[pd
     return table.drop(columns=list(common)), common
 
 
+JUDGEMENT_COLUMNS = ("verdict", "stability", "injury risk", "reason")
+
+
 def reps_said_once(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
-    """``reps_view_table`` less its angle and exercise when every rep has the same, and the
-    sentence that says them once above the table ("All 6 reps counted on the knee angle (L).")."""
+    """``reps_view_table`` less what every rep has alike, and the sentence that says it once
+    above the table: the angle and the exercise ("All 6 reps counted on the knee angle (L),
+    recognised as deep squat."), and the models' columns when no rep was judged (none is outside
+    the movements the models know)."""
+    judged = table.reindex(columns=list(JUDGEMENT_COLUMNS))
+    unjudged = len(table) > 0 and "verdict" in table and bool(
+        judged["verdict"].isin(["–", None]).all() and judged[["stability", "injury risk"]].isna().all().all()
+        and not judged["reason"].fillna("").astype(bool).any())
+    if unjudged:
+        table = table.drop(columns=[c for c in JUDGEMENT_COLUMNS if c in table])
     table, common = fold_common_columns(table, ("angle", "recognised as"))
 
     def prose(name: object) -> str:
@@ -196,8 +207,12 @@ def reps_said_once(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     said = []
     if "angle" in common:
         said.append(f"counted on the {prose(common['angle'])}")
-    if "recognised as" in common:
+    if common.get("recognised as") == _SHORT_EXERCISE["other"]:
+        said.append("none recognised as a movement the models know")
+    elif "recognised as" in common:
         said.append(f"recognised as {prose(common['recognised as'])}")
+    if unjudged:
+        said.append("none judged")
     return table, (f"All {len(table)} reps " + ", ".join(said) + ".") if said else None
 
 

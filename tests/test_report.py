@@ -310,3 +310,22 @@ def test_json_arrays_hold_the_rounded_values_with_null_for_gaps(shape):
         expected = to_list(a, decimals)
         assert json.loads(text) == expected and "nan" not in text.lower() and "inf" not in text.lower()
     assert report.json_array(np.nan, 2) == "null" and report.json_array(3.14159, 2) == "3.14"  # one number
+
+
+def test_reps_the_models_did_not_judge_are_said_so_once(squat_result):
+    """A set of no known exercise: the rep table loses its empty verdict and score columns and
+    says why once, in words that read (not "recognised as no known exercise")."""
+    reps = squat_result.reps
+    assert len(reps) >= 2
+    unknown = [{"rep": r.index, "exercise": "other"} for r in reps]
+    table, sentence = report.reps_said_once(report.reps_view_table(reps, unknown))
+    assert not set(report.JUDGEMENT_COLUMNS) & set(table.columns) and "recognised as" not in table
+    angle = report.pretty_angle(reps[0].angle)
+    assert sentence == (f"All {len(reps)} reps counted on the {angle[0].lower() + angle[1:]}, "
+                        "none recognised as a movement the models know, none judged.")
+    # one rep judged: every column stays, the verdicts say which
+    some = [{"rep": reps[0].index, "exercise": "deep_squat", "mistake": "correct", "mistake_confidence": 0.8,
+             "stability_score": 0.7, "injury_risk": 0.2, "reason": "close to your usual"}] + unknown[1:]
+    table, sentence = report.reps_said_once(report.reps_view_table(reps, some))
+    assert set(report.JUDGEMENT_COLUMNS) <= set(table.columns) and "recognised as" in table
+    assert list(table["verdict"]) == ["correct (80%)"] + ["–"] * (len(reps) - 1)
