@@ -9,13 +9,11 @@ import streamlit as st
 
 from pages._shared import show_table, tile_row
 from physio_core import report
-from physio_core.imu.analyze import EXERCISE_OF_LIFT
 from physio_core.imu.io import ImuSeries, write_imu_csv
 from physio_core.imu.reps import RepCount, count_reps
 
 
-def lift_name(lift: str, short: bool = True) -> str:
-    return report.pretty_exercise(EXERCISE_OF_LIFT.get(lift, lift), short)
+lift_name = report.lift_name
 
 
 def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem: str,

@@ -184,8 +184,22 @@ def _filmed_date(engine, viewer_id: int, s) -> None:
 def _exports(detail) -> None:
     st.subheader("Exports")
     if detail.pose is None:
-        st.caption("The sensor set's CSV and analysis are under its report above." if codec.KIND_IMU in detail.data
-                   else "Nothing to export before the session has sensor data.")
+        analysis = detail.data.get(codec.KIND_IMU_ANALYSIS, {}).get("series")
+        if codec.KIND_IMU not in detail.data:
+            st.caption("Nothing to export before the session has sensor data.")
+        elif analysis:
+            from physio_core.imu.io import ImuSeries
+
+            st.caption("The sensor set's CSV and analysis are under its report above.")
+            s, tz = detail.session, viewer_tz()
+            st.download_button(
+                "Printable report (HTML)", icon=":material/print:", mime="text/html", on_click="ignore",
+                data=lambda: exports.imu_html_report(
+                    ImuSeries.from_json_payload(detail.data[codec.KIND_IMU]), analysis, session=s,
+                    feedback=detail.feedback, tz=tz),
+                file_name=f"session_{s.id}_report.html", key=f"export_session_{s.id}_report.html")
+        else:
+            st.caption("This sensor set was stored without its analysis: there is no report to print.")
         return
     result = detail.to_result()
     row = st.container(horizontal=True)  # one line, or two on a narrow page; never a label on two

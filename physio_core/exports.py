@@ -467,13 +467,75 @@ def html_report(
     items = [_feedback_line(f) for f in feedback]
     if not items:
         items = [(t, "system") for t in result.feedback] + [(t, "warning") for t in result.warnings]
-    if items:
-        parts.append("<h2>Feedback</h2><ul class='fb'>" + "".join(
-            f"<li class='{html.escape(kind)}'>{'⚠ ' if kind == 'warning' else ''}"
-            f"{html.escape(text)}</li>" for text, kind in items
-        ) + "</ul>")
-    parts.append("<p class='meta'>Made with PhysioTrack.</p></body></html>")
+    parts.append(_feedback_html(items))
+    parts.append(_FOOT)
     return "\n".join(parts).encode("utf-8")
+
+
+def _feedback_html(items: Sequence[tuple[str, str]]) -> str:
+    if not items:
+        return ""
+    return "<h2>Feedback</h2><ul class='fb'>" + "".join(
+        f"<li class='{html.escape(kind)}'>{'⚠ ' if kind == 'warning' else ''}{html.escape(text)}</li>"
+        for text, kind in items) + "</ul>"
+
+
+_FOOT = "<p class='meta'>Made with PhysioTrack.</p></body></html>"
+
+
+def imu_html_report(
+    series: Any,
+    analysis: Mapping[str, Any],
+    *,
+    session: Any | None = None,
+    feedback: Sequence[Any] = (),
+    include_plotlyjs: bool | str = True,
+    tz: tzinfo = UTC,
+) -> bytes:
+    """A wrist-IMU set (``ImuSeries`` and its ``ImuSetResult.to_dict()``) as one printable HTML
+    file, with what its page shows: the lift, reps, stability and its reason, the set's signal
+    with every rep, the rep table, the trainer's notes and feedback."""
+    from physio_core.imu.reps import count_reps
+
+    s = session
+    lift = report.lift_name(analysis["lift"])
+    title = f"Session #{s.id} · {s.athlete_name}" if s is not None else f"Sensor set · {lift}"
+    when = s.started_at if s is not None else None
+    stab = analysis.get("stability") or {}
+    counting = analysis.get("reps") or {}
+    reps = counting.get("reps", [])
+    pred = analysis.get("lift_prediction")
+
+    kpis = [("Lift", lift), ("Reps", str(analysis["rep_count"])),
+            ("Stability", _score(stab.get("score"))), ("Duration", f"{analysis['duration_s']:.1f} s")]
+    named = ("named when the set was analysed" if pred is None else
+             f"recognised by the lift classifier ({pred['confidence']:.0%})")
+    parts = [
+        *_head(title),
+        "<p class='meta'>" + html.escape(" · ".join(x for x in (
+            f"{on_clock(when, tz):%Y-%m-%d %H:%M} ({tz})" if when else "",
+            f"lift {named}", f"source: {s.source or '–'}" if s is not None else "",
+            "wrist sensor: accelerometer" + (" and gyroscope" if series.gyr is not None else "")) if x)) + "</p>",
+        _PRINT_HINT,
+        _kpis(kpis),
+    ]
+    if s is not None and s.notes:
+        parts.append(f"<p><b>Trainer notes:</b> {html.escape(s.notes)}</p>")
+    if stab.get("reason"):
+        parts.append(f"<p>Stability: {html.escape(stab['reason'])}.</p>")
+    if not reps and counting.get("reason"):
+        parts.append(f"<p>No rep counted: {html.escape(counting['reason'])}.</p>")
+
+    counted = count_reps(series, analysis["lift"])  # the signal drawn; the reps are the stored ones
+    fig = report.imu_set_figure(series.times, series.acc, reps, counted.times, counted.signal)
+    parts.append(f"<h2>The set</h2><div class='chart'>{_chart_writer(include_plotlyjs)(fig)}</div>")
+    parts.append(f"<h2>Repetitions ({analysis['rep_count']})</h2>")
+    parts.append(_table(report.imu_reps_view_table(reps), decimals=report.IMU_REPS_VIEW_DECIMALS)
+                 if reps else "<p>No repetition was counted.</p>")
+    # the stored analysis' own line is the stability reason, written above already
+    parts.append(_feedback_html([_feedback_line(f) for f in feedback if f.text != stab.get("reason")]))
+    parts.append(_FOOT)
+    return "\n".join(p for p in parts if p).encode("utf-8")
 
 
 # ------------------------------------------------------------------ an athlete's progress
@@ -555,7 +617,7 @@ def progress_report_html(
     table = _table(table.rename(columns=labels), left=("date", "exercise", "source"), decimals=decimals)
     zone = str(rows[0].date.tzinfo or "UTC")  # the page's rows are on the viewer's clock
     parts.append(f"<h2>Sessions ({len(rows)})</h2>" + table + f"<p class='meta'>Times: {html.escape(zone)}.</p>")
-    parts.append("<p class='meta'>Made with PhysioTrack.</p></body></html>")
+    parts.append(_FOOT)
     return "\n".join(parts).encode("utf-8")
 
 

@@ -63,6 +63,13 @@ def pretty_exercise(name: str, short: bool = False) -> str:
 LEGEND_BELOW = dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0, traceorder="normal")
 
 
+def lift_name(lift: str, short: bool = True) -> str:
+    """A wrist-IMU set's lift as the pages name it: 'dead' -> 'Deadlift'."""
+    from physio_core.imu.analyze import EXERCISE_OF_LIFT
+
+    return pretty_exercise(EXERCISE_OF_LIFT.get(lift, lift), short)
+
+
 def signed_change(value: float, digits: int = 0, unit: str = "") -> str:
     """A change as shown: "+11°", "-0.08", and "±0 pts" for one that rounds to nothing (not
     "+0", nor "-0.00" for -0.001)."""

@@ -151,3 +151,44 @@ def test_the_cli_saves_a_set_for_an_athlete(tmp_path, monkeypatch, capsys):
     finally:
         dispose_engines()
         get_settings.cache_clear()
+
+
+def test_a_stored_set_prints_as_its_page_shows_it(db_engine, streamlit_plotly_default):
+    """The printable report of a stored MetaMotion deadlift set: its lift, reps, stability and
+    reason, the set's chart with every rep (in colour, inside the app), the rep table, the
+    trainer's notes and feedback, and the time on the viewer's clock."""
+    from zoneinfo import ZoneInfo
+
+    from conftest import STREAMLIT_PLACEHOLDER
+    from physio_core import exports
+    from physio_core.store import Role, add_feedback, create_user, set_session_notes
+
+    s, acc, gyr = a_set("dead", "heavy")
+    series = read_upload([acc, gyr])
+    result = analyze_imu(series)
+    trainer = create_user(db_engine, "coach@clinic.org", "Coach", Role.TRAINER)
+    athlete = get_or_create_athlete(db_engine, "Lifter", trainer.id)
+    sid = save_imu_session(db_engine, series, result, athlete.id, source=acc[0])
+    set_session_notes(db_engine, sid, "grip slipped on the last rep")
+    add_feedback(db_engine, sid, "keep the bar close", author_id=trainer.id, rep_index=2)
+    d = get_session_detail(db_engine, sid)
+    analysis = d.data[codec.KIND_IMU_ANALYSIS]["series"]
+    tokyo = ZoneInfo("Asia/Tokyo")
+    page = exports.imu_html_report(ImuSeries.from_json_payload(d.data[codec.KIND_IMU]), analysis,
+                                   session=d.session, feedback=d.feedback, include_plotlyjs=False,
+                                   tz=tokyo).decode()
+
+    assert f"<title>Session #{sid} · Lifter</title>" in page
+    assert "Lift<b>Deadlift</b>" in page and f"Reps<b>{result.rep_count}</b>" in page
+    assert f"Stability<b>{result.stability.score:.2f}</b>" in page
+    assert f"<p>Stability: {result.stability.reason}.</p>" in page
+    assert f"{d.session.started_at.astimezone(tokyo):%Y-%m-%d %H:%M} (Asia/Tokyo)" in page
+    assert "recognised by the lift classifier" in page and "accelerometer and gyroscope" in page
+    assert page.count("Plotly.newPlot") == 1 and not STREAMLIT_PLACEHOLDER.findall(page)
+    table = page.split(f"<h2>Repetitions ({result.rep_count})</h2>")[1].split("</table>")[0]
+    assert table.count("<tr>") == 1 + result.rep_count > 1
+    for rep in result.reps.reps:
+        assert f'<td class="">{rep.peak_s:.2f}</td>' in table
+    assert "<b>Trainer notes:</b> grip slipped on the last rep" in page
+    assert "Trainer (rep 2): keep the bar close" in page
+    assert page.count(result.stability.reason) == 1  # stored as feedback too: said once

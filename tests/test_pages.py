@@ -585,6 +585,8 @@ def test_imu_page_analyses_an_uploaded_pair_and_saves_it(app_env):
     assert at.subheader[0].value.endswith("Bench press")
     again = {m.label: m.value for m in at.metric}
     assert (again["Lift"], again["Reps"]) == (metrics["Lift"], metrics["Reps"])
+    labels = [d.proto.label for d in elements(at, "download_button")]
+    assert labels == ["Sensor data (CSV)", "Analysis (JSON)", "Printable report (HTML)"]
 
     # on the athlete's progress: its reps and stability, and no empty joint-angle charts
     at.switch_page("pages/progress.py")
