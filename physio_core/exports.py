@@ -462,7 +462,10 @@ def html_report(
             "angle": ranges["label"], "min (°)": ranges["min_deg"], "max (°)": ranges["max_deg"],
             "range (°)": ranges["rom_deg"], "measured (%)": 100 * ranges["measured"],
         })
-        parts.append("<h2>Range per angle</h2>" + _table(ranges, left=("angle",)))
+        parts.append("<h2>Range per angle</h2>" + _table(ranges, left=("angle",))
+                     + "<p class='meta'>Min and max over the frames where the angle was measured; the "
+                       "range runs from its 5th to its 95th percentile, so that a single glitch does "
+                       "not stretch it.</p>")
 
     items = [_feedback_line(f) for f in feedback]
     if not items:
