@@ -1,12 +1,14 @@
 """Analyse recorded videos from the command line.
 
     python -m physio_core.analyze VIDEO [VIDEO ...] --out DIR [--exercise X] [--backend embedded|mmpose]
-                                  [--save --athlete NAME] [--max-side 640] [--step N] [--annotated]
+                                  [--save --athlete NAME] [--max-side 640] [--step N] [--annotated] [--exports]
 
 For one video it writes DIR/summary.json (frames, fps, frames_with_person, rep_count, reps, backend, ...; with
 the trained models also exercise_label and per rep exercise, stability_score, balance_score,
 injury_risk, reason, mistake) and DIR/angles.csv (time_s + the 23 angles); with --annotated
-also DIR/annotated.mp4 (the video with skeleton, angles, rep count and verdicts drawn). On bad
+also DIR/annotated.mp4 (the video with skeleton, angles, rep count and verdicts drawn); with
+--exports also the session page's five export files, named after the video (NAME.csv long
+format, NAME.json, NAME.mot and NAME.trc for OpenSim, NAME_report.html to print). On bad
 input (missing file, not a video, damaged, too large, no person, backend unavailable, database
 away) it prints ONE line to stderr and exits non-zero: 2 input file, 3 no person, 4 pose
 backend, 5 database, 1 anything else.
@@ -94,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="analyse one frame in STEP (default: every frame up to 60 fps; 120 fps clips 2, 240 fps 4)")
     ap.add_argument("--annotated", action="store_true",
                     help="also write annotated.mp4: the video with skeleton, angles, rep count and verdicts drawn")
+    ap.add_argument("--exports", action="store_true",
+                    help="also write the session page's exports, named after the video: NAME.csv (long "
+                         "format), NAME.json, NAME.mot and NAME.trc (OpenSim), NAME_report.html (printable)")
     ap.add_argument("--save", action="store_true", help="store the session in the database")
     ap.add_argument("--athlete", default="Unnamed athlete",
                     help="athlete name for --save (created if new)")
@@ -165,6 +170,24 @@ def _fail(code: int, message: str, video: Path, batch: bool, row: dict[str, obje
     return Outcome(code, {**row, "exit_code": code, "error": message})
 
 
+def _write_exports(result, out: Path, video: Path, session_id: int | None) -> None:
+    """The session page's export files; a saved session's carry its number, row and feedback."""
+    import re
+
+    from physio_core import exports
+
+    session, feedback = None, ()
+    if session_id is not None:
+        from physio_core.store import get_session_detail, init_db
+
+        detail = get_session_detail(init_db(), session_id)
+        session, feedback = detail.session, detail.feedback
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", video.stem)[:80] or "video"
+    for e in exports.session_exports(result, session_id=session_id if session_id is not None else stem,
+                                     session=session, feedback=feedback, stem=stem):
+        (out / e.file_name).write_bytes(e.build())
+
+
 def _run(video: Path, out: Path, args: argparse.Namespace, *, batch: bool = False) -> Outcome:
 
     from physio_core.config import get_settings
@@ -230,6 +253,11 @@ def _run(video: Path, out: Path, args: argparse.Namespace, *, batch: bool = Fals
                                              exercise=args.exercise)
         except Exception as exc:  # StorageUnavailable and driver errors alike: one line
             return _fail(EXIT_STORAGE, f"could not save the session: {one_line(exc)}", video, batch, row)
+    if args.exports:
+        try:
+            _write_exports(result, out, video, session_id)
+        except OSError as exc:
+            return _fail(EXIT_INPUT, f"could not write the exports: {one_line(exc)}", video, batch, row)
     row.update(exit_code=0, session_id=session_id if session_id is not None else "",
                seconds=round(time.perf_counter() - t0, 2))
 

@@ -42,7 +42,7 @@ def analysed(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "out"
     db = out.parent / "cli.db"
     r = run_cli(str(CLIP), "--out", str(out), "--step", "2", "--save", "--athlete", "Jumper", "--annotated",
-                env={"DATABASE_URL": f"sqlite:///{db}"})
+                "--exports", env={"DATABASE_URL": f"sqlite:///{db}"})
     return r, out, db
 
 
@@ -121,6 +121,30 @@ def test_save_stores_the_session(analysed):
         assert len(detail.pose) == 115
     finally:
         dispose_engines(url)
+
+
+def test_exports_are_the_session_pages(analysed):
+    """--exports: the five files of the session page's Exports section, named after the video,
+    for the saved session (its number, its athlete in the report's title)."""
+    import pandas as pd
+
+    from physio_core import exports
+
+    r, out, _ = analysed
+    assert r.returncode == 0, r.stderr
+    names = {p.name for p in out.iterdir()} - {"summary.json", "angles.csv", "annotated.mp4"}
+    assert names == {f"sports2d_demo{x}" for x in (".csv", ".json", ".mot", ".trc", "_report.html")}
+    doc = json.loads((out / "summary.json").read_text())
+    long = pd.read_csv(out / "sports2d_demo.csv")
+    assert set(long["session"]) == {1} and long["frame"].nunique() == doc["frames_with_person"]
+    header, mot = exports.read_mot((out / "sports2d_demo.mot").read_bytes())
+    assert len(mot) == 115 and "knee_angle_r" in mot.columns
+    _, _, joints = exports.read_trc((out / "sports2d_demo.trc").read_bytes())
+    assert joints.shape[0] == 115
+    full = json.loads((out / "sports2d_demo.json").read_text())
+    assert full["session"]["id"] == 1 and full["rep_count"] == doc["rep_count"]
+    page = (out / "sports2d_demo_report.html").read_text()
+    assert "<title>Session #1 · Jumper</title>" in page and f"<h2>Repetitions ({doc['rep_count']})</h2>" in page
 
 
 def test_missing_file(tmp_path):
