@@ -5,11 +5,13 @@ athlete picked in the sidebar (and may set the range-of-motion targets)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import streamlit as st
 
 from pages._shared import (SESSION_NUMBER, current_athlete_id, link_to_session, require_engine, session_address,
                            show_table, tile_row, tz_name, viewer_id, viewer_tz)
-from physio_core import exports, progress, report
+from physio_core import archive, exports, progress, report
 
 
 def _exercise(name: str) -> str:
@@ -125,9 +127,7 @@ if angle_rows:
                                 format_func=_exercise, key="progress_rom_exercise")
     ex_rows = [r for r in angle_rows if r.exercise == rom_exercise]
     ranked = progress.angles_by_range(ex_rows)
-    targeted = [t.angle for t in everything.targets
-                if t.angle in ranked and t.exercise in ("", rom_exercise)]
-    default_angles = list(dict.fromkeys(targeted + ranked[:2]))[:4]
+    default_angles = progress.default_rom_angles(ex_rows, everything.targets, rom_exercise)
     angles = c2.multiselect("Angles", ranked, default=default_angles, format_func=report.pretty_angle,
                             key=f"progress_angles_{rom_exercise}")
     st.plotly_chart(progress.rom_figure(ex_rows, angles, everything.targets, exercise=rom_exercise),
@@ -159,7 +159,8 @@ with right:
                                   "session", display_text=SESSION_NUMBER, help="Open the session")})
     link_to_session(rows[-1].session_id, label=f"Open the latest session (#{rows[-1].session_id})")
     name = athlete.display_name if athlete else str(athlete_id)
-    st.download_button(
+    buttons = st.container(horizontal=True)
+    buttons.download_button(
         "Progress report (HTML)", icon=":material/print:", on_click="ignore", mime="text/html",
         data=lambda: exports.progress_report_html(
             rows, athlete=name, targets=everything.targets,
@@ -167,6 +168,15 @@ with right:
         file_name=f"progress_{athlete_id}_{rows[0].date:%Y%m%d}-{rows[-1].date:%Y%m%d}.html",
         help="These charts and the sessions table as one page to print or save as PDF; the range "
              "of motion part is the exercise and angles picked above",
+    )
+    zone = viewer_tz()
+    buttons.download_button(
+        "All data (ZIP)", icon=":material/folder_zip:", on_click="ignore", mime="application/zip",
+        data=lambda: archive.athlete_archive(engine, athlete_id, viewer_id=me, tz=zone),
+        file_name=f"physiotrack_{athlete_id}_{datetime.now(UTC):%Y%m%d}.zip",
+        help="Every session of this athlete, whatever the filters above: each one's data files "
+             "(CSV, JSON, OpenSim) and printable report, a table of the sessions and the progress "
+             "report of them all, in one file. It takes about half a second a session to make.",
     )
 
 # ------------------------------------------------------------------ targets (trainers, admins)

@@ -637,9 +637,10 @@ class Export:
 
 def session_exports(result: SessionResult, *, session_id: int | str, session: Any | None = None,
                     feedback: Sequence[Any] = (), stem: str | None = None,
-                    tz: tzinfo = UTC) -> list[Export]:
+                    tz: tzinfo = UTC, include_plotlyjs: bool | str = True) -> list[Export]:
     """Every export of one session, built lazily (``st.download_button(data=e.build)``); the
-    printable report tells the time on the clock of ``tz``, the data files in UTC."""
+    printable report tells the time on the clock of ``tz``, the data files in UTC.
+    ``include_plotlyjs``: the report's, as ``html_report`` takes it."""
     stem = stem or f"session_{session_id}"
     return [
         Export("CSV (long format)", f"{stem}.csv", "text/csv", lambda: long_csv(result, session_id)),
@@ -650,5 +651,6 @@ def session_exports(result: SessionResult, *, session_id: int | str, session: An
         Export("3D joints (.trc)", f"{stem}.trc", "text/plain",
                lambda: trc(result.pose, name=f"{stem}.trc")),
         Export("Printable report (HTML)", f"{stem}_report.html", "text/html",
-               lambda: html_report(result, session=session, feedback=feedback, tz=tz)),
+               lambda: html_report(result, session=session, feedback=feedback, tz=tz,
+                                   include_plotlyjs=include_plotlyjs)),
     ]

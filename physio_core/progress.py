@@ -474,6 +474,14 @@ def main_exercise(rows: Sequence[ProgressRow]) -> str | None:
     return max(counts, key=lambda e: (counts[e], last[e]))
 
 
+def default_rom_angles(rows: Sequence[ProgressRow], targets: Sequence[RomTargetOut], exercise: str) -> list[str]:
+    """The angles the range-of-motion chart of ``exercise`` opens with: those with a target, then
+    the two that moved most; four at most."""
+    ranked = angles_by_range([r for r in rows if r.exercise == exercise])
+    targeted = [t.angle for t in targets if t.angle in ranked and t.exercise in ("", exercise)]
+    return list(dict.fromkeys(targeted + ranked[:2]))[:4]
+
+
 def asymmetry_figure(rows: Sequence[ProgressRow], *, max_joints: int | None = 4,
                      height: int = 320) -> go.Figure:
     """Left/right symmetry index per joint over the sessions, with the ±10 % band shaded.

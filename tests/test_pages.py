@@ -221,7 +221,7 @@ def test_upload_flow_on_the_real_clip(app_env):
     assert not at.exception and not at.info
     # sessions/week, reps, ROM vs target, asymmetry, scores, exercise mix
     assert len(elements(at, "plotly_chart")) == 6
-    assert [d.proto.label for d in elements(at, "download_button")] == ["Progress report (HTML)"]
+    assert [d.proto.label for d in elements(at, "download_button")] == ["Progress report (HTML)", "All data (ZIP)"]
 
 
 def test_an_upload_is_dated_when_it_was_filmed(app_env, tmp_path):

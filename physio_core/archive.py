@@ -1,0 +1,125 @@
+"""Everything stored about one athlete as one ZIP file: their copy of their own data, or a
+clinic's copy to take elsewhere. It holds what the pages show and export, session by session:
+
+    README.txt                   what is where
+    sessions.csv                 one row per session (UTC times)
+    progress_report.html         the progress page, printable
+    plotly.min.js                the charts' script, once for every report (they work offline)
+    session_<id>/                a video session: the Exports section's five files (long CSV,
+                                 full JSON, OpenSim .mot and .trc, printable report)
+    session_<id>/                a wrist-sensor set: its raw series (CSV), analysis (JSON) and
+                                 printable report
+
+A session without stored data (created, never recorded) has its row in sessions.csv only.
+Recorded live videos are not included: they are played and downloaded on their session's page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import UTC, tzinfo
+
+from sqlalchemy.engine import Engine
+
+from physio_core import exports
+
+SESSION_COLUMNS = ("id", "started_at_utc", "exercise", "source", "status", "rep_count", "frames",
+                   "frames_with_person", "fps", "backend", "stability_score", "reps_judged", "reps_correct",
+                   "notes")
+_PLOTLY_JS = "plotly.min.js"
+
+_README = """PhysioTrack: everything stored about {athlete}, as of {made} (UTC).
+
+sessions.csv           one row per session; times in UTC
+progress_report.html   the progress page, printable (open it in a browser)
+plotly.min.js          the script that draws the reports' charts; keep it beside them
+session_<id>/          each session's files:
+  video sessions       <id>.csv (every measured value, long format), <id>.json (the whole
+                       analysis with its series), <id>.mot / <id>.trc (OpenSim angles and 3D
+                       joints), <id>_report.html (printable)
+  wrist-sensor sets    <id>_imu.csv (the raw sensor series), <id>_imu.json (the analysis),
+                       <id>_report.html (printable)
+The reports tell times on the clock of {zone}.
+Sessions without stored data have their row in sessions.csv only. Recorded live videos are not
+included: they are on their session's page.
+"""
+
+
+def athlete_archive(engine: Engine, athlete_id: int, *, viewer_id: int | None = None, tz: tzinfo = UTC) -> bytes:
+    """The ZIP file of everything about ``athlete_id`` that ``viewer_id`` may see (all of it for
+    a trusted caller, ``viewer_id=None``); raises ``AccessDenied`` where the viewer may not see
+    the athlete."""
+    import plotly.offline
+
+    from physio_core import progress
+    from physio_core.store import (AccessDenied, can_view_athlete, codec, count_sessions, get_session_detail,
+                                   get_user, list_sessions)
+
+    if viewer_id is not None and not can_view_athlete(engine, viewer_id, athlete_id):
+        raise AccessDenied("You may not see this athlete's data.")
+    athlete = get_user(engine, athlete_id)
+    name = athlete.display_name if athlete is not None else f"athlete {athlete_id}"
+    n = count_sessions(engine, athlete_id=athlete_id, viewer_id=viewer_id)
+    rows = list_sessions(engine, athlete_id=athlete_id, viewer_id=viewer_id, limit=max(1, n))[::-1]
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+        z.writestr("README.txt", _README.format(athlete=name, made=f"{_now():%Y-%m-%d %H:%M}", zone=tz))
+        z.writestr(_PLOTLY_JS, plotly.offline.get_plotlyjs())
+        z.writestr("sessions.csv", _sessions_csv(rows))
+        shown = progress.load_progress(engine, athlete_id, viewer_id=viewer_id, tz=tz)
+        if shown.rows:
+            # as the page opens: its main exercise's range of motion, on its default angles
+            angle_rows = [r for r in shown.rows if r.rom_deg]
+            main = progress.main_exercise(angle_rows)
+            z.writestr("progress_report.html", exports.progress_report_html(
+                shown.rows, athlete=name, targets=shown.targets, rom_exercise=main,
+                angles=progress.default_rom_angles(angle_rows, shown.targets, main) if main else (),
+                include_plotlyjs=_PLOTLY_JS))
+        script = f"../{_PLOTLY_JS}"
+        for row in rows:
+            detail = get_session_detail(engine, row.id, viewer_id=viewer_id)
+            folder = f"session_{row.id}/"
+            if detail is not None and detail.pose is not None:
+                for e in exports.session_exports(detail.to_result(), session_id=row.id, session=detail.session,
+                                                 feedback=detail.feedback, stem=str(row.id), tz=tz,
+                                                 include_plotlyjs=script):
+                    z.writestr(folder + e.file_name, e.build())
+            elif detail is not None and codec.KIND_IMU in detail.data:
+                from physio_core.imu.io import ImuSeries, write_imu_csv
+
+                series = ImuSeries.from_json_payload(detail.data[codec.KIND_IMU])
+                raw = io.StringIO()
+                write_imu_csv(series, raw)
+                z.writestr(f"{folder}{row.id}_imu.csv", raw.getvalue())
+                analysis = detail.data.get(codec.KIND_IMU_ANALYSIS, {}).get("series")
+                if analysis:
+                    z.writestr(f"{folder}{row.id}_imu.json", json.dumps(analysis, indent=2))
+                    z.writestr(f"{folder}{row.id}_report.html", exports.imu_html_report(
+                        series, analysis, session=detail.session, feedback=detail.feedback, tz=tz,
+                        include_plotlyjs=script))
+    return buf.getvalue()
+
+
+def _now():
+    from datetime import datetime
+
+    return datetime.now(UTC)
+
+
+def _sessions_csv(rows) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(SESSION_COLUMNS)
+    for r in rows:
+        started = r.started_at if r.started_at.tzinfo else r.started_at.replace(tzinfo=UTC)
+        w.writerow([r.id, started.astimezone(UTC).isoformat(timespec="seconds"), r.exercise, r.source,
+                    getattr(r.status, "value", r.status), r.rep_count, r.frames, r.frames_with_person,
+                    "" if r.fps is None else round(r.fps, 3), r.backend,
+                    "" if r.stability_score is None else round(r.stability_score, 4),
+                    "" if r.reps_judged is None else r.reps_judged,
+                    "" if r.reps_correct is None else r.reps_correct, r.notes])
+    return out.getvalue()

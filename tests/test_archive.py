@@ -1,0 +1,86 @@
+"""An athlete's data as one ZIP (``physio_core.archive``) on SQLite and PostgreSQL: six weeks of
+real UI-PRMD sessions, subject 5's assessed squats and a real MetaMotion deadlift set, read back
+from the file as a user would open it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from conftest import seed_progress_world
+from physio_core import exports
+from physio_core.archive import SESSION_COLUMNS, athlete_archive
+from physio_core.store import AccessDenied, get_session_detail, list_sessions, save_session_result
+
+IMU_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "metamotion-imu"
+
+
+def test_an_athletes_archive_holds_every_session_as_its_page_exports_it(db_engine, assessed_squat_result):
+    from physio_core.imu import list_sets, read_upload
+    from physio_core.imu.analyze import analyze_imu
+    from physio_core.store import save_imu_session
+
+    if not IMU_DATA.is_dir():
+        pytest.skip(f"MetaMotion data set not found at {IMU_DATA}")
+    ids = seed_progress_world(db_engine)
+    squats = save_session_result(db_engine, assessed_squat_result, ids["athlete"], ids["trainer"])
+    s = next(s for s in list_sets(IMU_DATA) if s.lift == "dead" and s.category == "heavy")
+    series = read_upload([(s.acc_path.name, s.acc_path.read_bytes()), (s.gyr_path.name, s.gyr_path.read_bytes())])
+    imu = save_imu_session(db_engine, series, analyze_imu(series), ids["athlete"], source=s.acc_path.name)
+    sessions = list_sessions(db_engine, athlete_id=ids["athlete"])
+
+    z = zipfile.ZipFile(io.BytesIO(athlete_archive(db_engine, ids["athlete"], viewer_id=ids["trainer"],
+                                                   tz=ZoneInfo("Asia/Tokyo"))))
+    names = set(z.namelist())
+    table = list(csv.DictReader(io.StringIO(z.read("sessions.csv").decode())))
+    assert list(table[0]) == list(SESSION_COLUMNS)
+    # oldest first, every session of the athlete, and only theirs
+    assert [int(r["id"]) for r in table] == [r.id for r in sessions][::-1]
+    assert {"README.txt", "plotly.min.js", "progress_report.html"} <= names
+
+    for row in sessions:
+        folder = f"session_{row.id}/"
+        if row.id == imu:
+            assert {n for n in names if n.startswith(folder)} == {
+                folder + f"{imu}{x}" for x in ("_imu.csv", "_imu.json", "_report.html")}
+            back = read_upload([("set.csv", z.read(f"{folder}{imu}_imu.csv"))])
+            assert back.acc.shape == series.acc.shape
+            assert json.loads(z.read(f"{folder}{imu}_imu.json"))["rep_count"] == row.rep_count
+            continue
+        assert {n for n in names if n.startswith(folder)} == {
+            folder + f"{row.id}{x}" for x in (".csv", ".json", ".mot", ".trc", "_report.html")}
+        doc = json.loads(z.read(f"{folder}{row.id}.json"))
+        assert doc["session"]["id"] == row.id and doc["rep_count"] == row.rep_count
+        long = pd.read_csv(io.BytesIO(z.read(f"{folder}{row.id}.csv")))
+        assert set(long["session"]) == {row.id}
+        detail = get_session_detail(db_engine, row.id)
+        _, _, joints = exports.read_trc(z.read(f"{folder}{row.id}.trc"))
+        assert joints.shape[0] == len(detail.pose)
+
+    # the reports draw with the one script beside them, offline, on the viewer's clock
+    squat_report = z.read(f"session_{squats}/{squats}_report.html").decode()
+    assert '<script charset="utf-8" src="../plotly.min.js">' in squat_report and "* plotly.js v" not in squat_report
+    assert z.read("plotly.min.js").decode().startswith("/**\n* plotly.js v")
+    assert "2026-11-03 18:30 (Asia/Tokyo)" in squat_report
+    assert "Corrections" in squat_report
+    progress_page = z.read("progress_report.html").decode()
+    assert 'src="plotly.min.js"' in progress_page and "Range of motion vs target · Deep squat" in progress_page
+    assert f"Sessions ({len(sessions)})" in progress_page
+
+
+def test_only_those_who_may_see_an_athlete_get_their_archive(db_engine):
+    ids = seed_progress_world(db_engine)
+    with pytest.raises(AccessDenied):
+        athlete_archive(db_engine, ids["athlete"], viewer_id=ids["other_trainer"])
+    # the athlete gets their own; the other trainer's athlete has none of it
+    own = zipfile.ZipFile(io.BytesIO(athlete_archive(db_engine, ids["athlete"], viewer_id=ids["athlete"])))
+    assert len(list(csv.DictReader(io.StringIO(own.read("sessions.csv").decode())))) == 9
+    with pytest.raises(AccessDenied):
+        athlete_archive(db_engine, ids["other_athlete"], viewer_id=ids["athlete"])
