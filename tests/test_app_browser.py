@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def test_progress_page_in_headless_chromium(tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait
 
     from physio_core.store import dispose_engines, init_db, list_sessions
-    from scripts.screenshot_upload import app_in_chromium, log_in
+    from scripts.screenshot_upload import app_in_chromium, download_exports, log_in
 
     data, url, ids = _seeded_data(tmp_path)
     first = min(r.id for r in list_sessions(init_db(url), athlete_id=ids["athlete"]))
@@ -81,6 +82,8 @@ def test_progress_page_in_headless_chromium(tmp_path):
             charts = driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
             legend_text = " ".join(c.text for c in charts)
             driver.save_screenshot(str(png))
+            # everything about the athlete in one file, made when clicked
+            archive = download_exports(driver, wait, tmp_path / "downloads", ["All data (ZIP)"])["All data (ZIP)"]
 
             # a session's number in the session table opens its page, in a new tab
             table = driver.find_element(
@@ -115,6 +118,10 @@ def test_progress_page_in_headless_chromium(tmp_path):
     assert len(charts) == 6  # sessions, reps, scores, mix, ROM, asymmetry
     assert "target Knee angle (R)" in legend_text and "Stability" in legend_text
     assert png.stat().st_size > 50_000
+    with zipfile.ZipFile(archive) as z:
+        assert archive.name.startswith(f"physiotrack_{ids['athlete']}_") and z.testzip() is None
+        assert len(z.read("sessions.csv").decode().splitlines()) == 1 + 9
+        assert f"session_{first}/{first}_report.html" in z.namelist()
     # the table lists the oldest session first: the athlete's first deep squat visit
     assert tabs == 2
     assert opened_url.endswith(f"/session_detail?id={first}") and opened.startswith(f"#{first} · Ana Lopez")
