@@ -729,8 +729,9 @@ def bench_report(result, repeat: int) -> list[Figure]:
     report's charts (angles with every rep shaded, ROM per rep, as Plotly JSON), and build its
     three downloads (angles CSV, summary JSON, 3D joints CSV: built when clicked); then every
     file of its Exports section (long CSV, JSON, OpenSim .mot and .trc, printable HTML), also
-    built when clicked."""
+    built when clicked; and the athlete's All data (ZIP), which holds all of these once more."""
     from physio_core import exports, report
+    from physio_core.archive import athlete_archive
     from physio_core.store import create_user, dispose_engines, get_session_detail, init_db, save_session_result
 
     seconds = result.frames / result.fps
@@ -740,11 +741,14 @@ def bench_report(result, repeat: int) -> list[Figure]:
     charts = Figure("session report: charts", "ms", note="angles (every rep shaded) + ROM per rep, to JSON")
     downloads = Figure("session report: downloads", "ms", note="angles CSV + summary JSON + 3D joints CSV")
     exported = Figure("session report: exports", "ms", note="long CSV + JSON + .mot + .trc + HTML report")
+    archived = Figure("athlete archive (ZIP)", "ms", note=f"All data (ZIP) of an athlete with this one {length} session")
+    archive_mb = Figure("athlete archive size", "MB", note="the same ZIP, plotly.min.js (1.5 MB) included")
     with tempfile.TemporaryDirectory(prefix="physio-bench-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'report.db'}"
         try:
             engine = init_db(url)
-            sid = save_session_result(engine, result, create_user(engine, None, "bench athlete", "athlete").id)
+            athlete = create_user(engine, None, "bench athlete", "athlete").id
+            sid = save_session_result(engine, result, athlete)
             for _ in range(repeat):
                 t0 = time.perf_counter()
                 back = get_session_detail(engine, sid).to_result()
@@ -763,9 +767,13 @@ def bench_report(result, repeat: int) -> list[Figure]:
                 for export in exports.session_exports(back, session_id=sid):
                     export.build()
                 exported.runs.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                size = len(athlete_archive(engine, athlete))
+                archived.runs.append((time.perf_counter() - t0) * 1000)
+                archive_mb.runs.append(size / 1e6)
         finally:
             dispose_engines(url)
-    return [read, charts, downloads, exported]
+    return [read, charts, downloads, exported, archived, archive_mb]
 
 
 # ---------------------------------------------------------------------------- report

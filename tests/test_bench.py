@@ -73,6 +73,9 @@ def test_quick_run_writes_every_contract_key_with_a_number(quick_run):
                            "session report: downloads", "session report: exports"}
     assert all(f["median"] > 0 for f in report.values())
     assert "600 frames" in report["session report: read back (SQLite)"]["note"]
+    # and the athlete's whole archive: larger than plotly.min.js alone (1.5 MB zipped)
+    archive = {f["name"]: f for f in doc["figures"] if f["name"].startswith("athlete archive")}
+    assert archive["athlete archive (ZIP)"]["median"] > 0 and archive["athlete archive size"]["median"] > 1.4
     # the quick clip is too short for a rep: the replay row says so
     replay = next(f for f in doc["figures"] if f["name"] == "report: one rep replayed against its correction")
     assert replay["na_reason"] == "no rep counted in the clip"
