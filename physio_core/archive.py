@@ -12,14 +12,26 @@ clinic's copy to take elsewhere. It holds what the pages show and export, sessio
 
 A session without stored data (created, never recorded) has its row in sessions.csv only.
 Recorded live videos are not included: they are played and downloaded on their session's page.
+
+From the command line (the database of DATABASE_URL, else the app's SQLite file):
+
+    python -m physio_core.archive ATHLETE [ATHLETE ...] --out DIR    # an id or a name each
+    python -m physio_core.archive --all --out DIR                    # every athlete
+
+writes DIR/<id>_<name>.zip for each. Exit 2 for an athlete not found (or a name that two share:
+their ids are listed), 5 when the database cannot be reached.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
+import re
+import sys
 import zipfile
+from pathlib import Path
 from datetime import UTC, tzinfo
 
 from sqlalchemy.engine import Engine
@@ -123,3 +135,62 @@ def _sessions_csv(rows) -> str:
                     "" if r.reps_judged is None else r.reps_judged,
                     "" if r.reps_correct is None else r.reps_correct, r.notes])
     return out.getvalue()
+
+
+EXIT_ATHLETE, EXIT_STORAGE = 2, 5
+
+
+def _athletes(engine: Engine, wanted: list[str], every: bool) -> list:
+    from physio_core.store import Role, list_users
+
+    athletes = list_users(engine, Role.ATHLETE, include_inactive=True)
+    if every:
+        return athletes
+    picked = []
+    for w in wanted:
+        found = ([a for a in athletes if a.id == int(w)] if w.isdigit()
+                 else [a for a in athletes if a.display_name.casefold() == " ".join(w.split()).casefold()])
+        if not found:
+            raise LookupError(f"no athlete {w!r}")
+        if len(found) > 1:
+            raise LookupError(f"{len(found)} athletes are called {w!r}: give one's id "
+                              f"({', '.join(str(a.id) for a in found)})")
+        picked.append(found[0])
+    return picked
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m physio_core.archive",
+                                 description="Everything stored about athletes, one ZIP file each.")
+    ap.add_argument("athlete", nargs="*", help="an athlete's id or name")
+    ap.add_argument("--all", action="store_true", help="every athlete")
+    ap.add_argument("--out", required=True, help="folder for the ZIP files (created if missing)")
+    args = ap.parse_args(argv)
+    if bool(args.athlete) == args.all:
+        ap.error("give athletes, or --all")
+    from physio_core.store import count_sessions, init_db
+
+    try:
+        engine = init_db()
+        athletes = _athletes(engine, args.athlete, args.all)
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ATHLETE
+    except Exception as exc:  # StorageUnavailable and driver errors alike: one line
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_STORAGE
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for a in athletes:
+        path = out / f"{a.id}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', a.display_name)[:60]}.zip"
+        path.write_bytes(athlete_archive(engine, a.id))
+        n = count_sessions(engine, athlete_id=a.id)
+        print(f"{a.display_name} (#{a.id}): {n} session{'s' * (n != 1)} -> {path} "
+              f"({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    from physio_core.config import run_cli
+
+    raise SystemExit(run_cli(main))

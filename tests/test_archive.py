@@ -7,6 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +22,8 @@ from physio_core import exports
 from physio_core.archive import SESSION_COLUMNS, athlete_archive
 from physio_core.store import AccessDenied, get_session_detail, list_sessions, save_session_result
 
-IMU_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "metamotion-imu"
+ROOT = Path(__file__).resolve().parents[1]
+IMU_DATA = ROOT.parent / "shared" / "datasets" / "metamotion-imu"
 
 
 def test_an_athletes_archive_holds_every_session_as_its_page_exports_it(db_engine, assessed_squat_result):
@@ -84,3 +88,39 @@ def test_only_those_who_may_see_an_athlete_get_their_archive(db_engine):
     assert len(list(csv.DictReader(io.StringIO(own.read("sessions.csv").decode())))) == 9
     with pytest.raises(AccessDenied):
         athlete_archive(db_engine, ids["other_athlete"], viewer_id=ids["athlete"])
+
+
+def _cli(*args: str, url: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "physio_core.archive", *args], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, timeout=300)
+
+
+def test_the_command_line_writes_one_zip_per_athlete(tmp_path):
+    from physio_core.store import Role, create_user, dispose_engines, init_db
+
+    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    engine = init_db(url)
+    ids = seed_progress_world(engine)
+    twin = create_user(engine, None, "Ben Other", Role.ATHLETE).id  # another trainer's Ben has a namesake
+    dispose_engines(url)
+
+    r = _cli("ana lopez", str(twin), "--out", str(tmp_path / "out"), url=url)
+    assert r.returncode == 0, r.stderr
+    ana = tmp_path / "out" / f"{ids['athlete']}_Ana_Lopez.zip"
+    assert f"Ana Lopez (#{ids['athlete']}): 9 sessions -> {ana}" in r.stdout
+    with zipfile.ZipFile(ana) as z:
+        assert len(z.read("sessions.csv").decode().splitlines()) == 1 + 9
+    with zipfile.ZipFile(tmp_path / "out" / f"{twin}_Ben_Other.zip") as z:
+        assert z.read("sessions.csv").decode().splitlines() == [",".join(SESSION_COLUMNS)]
+        assert "progress_report.html" not in z.namelist()  # no session, no progress
+
+    r = _cli("--all", "--out", str(tmp_path / "all"), url=url)
+    assert r.returncode == 0 and len(list((tmp_path / "all").glob("*.zip"))) == 3  # Ana and two Bens
+
+    # a name two athletes share, and one nobody has: one line each, nothing written
+    for who, needle in (("Ben Other", f"2 athletes are called 'Ben Other': give one's id ({ids['other_athlete']}, {twin})"),
+                        ("Nobody", "no athlete 'Nobody'")):
+        r = _cli(who, "--out", str(tmp_path / "none"), url=url)
+        assert r.returncode == 2 and r.stderr.strip() == f"error: {needle}" and not (tmp_path / "none").exists()
+    r = _cli("--all", "--out", str(tmp_path / "none"), url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert r.returncode == 5 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
