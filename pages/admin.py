@@ -3,11 +3,13 @@ their deletion with confirmation (admins, and trainers for their own athletes)."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pandas as pd
 import streamlit as st
 
 from pages._auth import require_user
-from pages._shared import ATHLETE_KEY, db_error_message, get_engine, show_table, tz_name
+from pages._shared import ATHLETE_KEY, db_error_message, get_engine, show_table, tz_name, viewer_tz
 
 engine = get_engine()
 if engine is None:
@@ -21,7 +23,7 @@ from physio_core.store import (  # noqa: E402
     StorageUnavailable,
     count_sessions,
 )
-from physio_core import progress  # noqa: E402
+from physio_core import archive, progress  # noqa: E402
 from physio_core.store import access  # noqa: E402
 
 me = require_user(engine, Role.ADMIN, Role.TRAINER)
@@ -158,6 +160,14 @@ else:
         st.warning(f"Deleting **{victim.display_name}** removes the athlete and their {n_sessions} "
                    "session(s) with every recording, angle series, metric, target and feedback. "
                    "This cannot be undone.")
+        if n_sessions:
+            zone = viewer_tz()
+            st.download_button(
+                "Their data first (ZIP)", icon=":material/folder_zip:", on_click="ignore", mime="application/zip",
+                data=lambda: archive.athlete_archive(engine, victim_id, viewer_id=me.id, tz=zone),
+                file_name=f"physiotrack_{victim_id}_{datetime.now(UTC):%Y%m%d}.zip", key="delete_athlete_archive",
+                help="Everything stored about this athlete in one file (as on their progress page), "
+                     "to keep or hand over before it is deleted")
         typed = st.text_input(f"Type **{victim.display_name}** to confirm", key="delete_athlete_confirm")
         confirmed = typed.strip() == victim.display_name
         if st.button("Delete athlete and all their data", type="primary", disabled=not confirmed,

@@ -188,6 +188,9 @@ def test_admin_creates_a_trainer_and_deletes_an_athlete_after_confirmation(engin
     button = at.button(key="delete_athlete_button")
     assert button.disabled
     assert any("1 session(s)" in w.value for w in at.warning)
+    # their data can be taken first, in the file their progress page gives
+    offered = [d for d in at.get("download_button") if d.proto.label == "Their data first (ZIP)"]
+    assert len(offered) == 1
     at.text_input(key="delete_athlete_confirm").input("Leaving Athlet")  # a typo: still refused
     at.run()
     assert at.button(key="delete_athlete_button").disabled
