@@ -31,8 +31,8 @@ import json
 import re
 import sys
 import zipfile
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from datetime import UTC, tzinfo
 
 from sqlalchemy.engine import Engine
 
@@ -79,7 +79,7 @@ def athlete_archive(engine: Engine, athlete_id: int, *, viewer_id: int | None = 
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
-        z.writestr("README.txt", _README.format(athlete=name, made=f"{_now():%Y-%m-%d %H:%M}", zone=tz))
+        z.writestr("README.txt", _README.format(athlete=name, made=f"{datetime.now(UTC):%Y-%m-%d %H:%M}", zone=tz))
         z.writestr(_PLOTLY_JS, plotly.offline.get_plotlyjs())
         z.writestr("sessions.csv", _sessions_csv(rows))
         shown = progress.load_progress(engine, athlete_id, viewer_id=viewer_id, tz=tz)
@@ -114,12 +114,6 @@ def athlete_archive(engine: Engine, athlete_id: int, *, viewer_id: int | None = 
                         series, analysis, session=detail.session, feedback=detail.feedback, tz=tz,
                         include_plotlyjs=script))
     return buf.getvalue()
-
-
-def _now():
-    from datetime import datetime
-
-    return datetime.now(UTC)
 
 
 def _sessions_csv(rows) -> str:
