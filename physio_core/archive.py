@@ -78,7 +78,9 @@ def athlete_archive(engine: Engine, athlete_id: int, *, viewer_id: int | None = 
     rows = list_sessions(engine, athlete_id=athlete_id, viewer_id=viewer_id, limit=max(1, n))[::-1]
 
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+    # deflate's fastest level: for a 10-min session 0.6 s and 17 MB, where the default level 6
+    # took 2.9 s (most of the whole archive's time) for 12 MB
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         z.writestr("README.txt", _README.format(athlete=name, made=f"{datetime.now(UTC):%Y-%m-%d %H:%M}", zone=tz))
         z.writestr(_PLOTLY_JS, plotly.offline.get_plotlyjs())
         z.writestr("sessions.csv", _sessions_csv(rows))
