@@ -539,8 +539,9 @@ def _judged_reps(result: SessionResult, key: str) -> None:
 
     show_table(df, width="stretch",
                decimals=report.REPS_VIEW_DECIMALS, helps=TEMPO_HELP, key=table, on_select=row_picked,
-               selection_mode="single-row", column_config={"reason": st.column_config.TextColumn(
-                   width="large", help="Why the injury risk is what it is")})
+               selection_mode="single-row", column_config={
+                   "rep": st.column_config.NumberColumn(pinned=True),  # kept in view when scrolled sideways
+                   "reason": st.column_config.TextColumn(help="Why the injury risk is what it is")})
     a, b = st.columns([3, 2])
     b.plotly_chart(report.reps_figure(result.reps, result.rep_assessments), key=f"{key}_reps_chart",
                    width="stretch")

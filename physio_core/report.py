@@ -162,7 +162,8 @@ def reps_view_table(reps: Sequence[Rep], assessments: Sequence[dict] = ()) -> pd
 
     The rep's tempo: "to turn" from its start to its turning point (the bottom of a squat, the
     top of an arm raise), "back" from there to its end; the three durations are those of the
-    times as written, so that they add up."""
+    times as written, so that they add up. With verdicts, they and their reasons come first,
+    the timing last."""
     df = reps_table(reps, assessments)
     start, end = df["start_s"].astype(float), df["end_s"].astype(float)
     turn = pd.to_numeric(df["peak_s"], errors="coerce")  # NaN: a rep without its turning point
@@ -180,6 +181,9 @@ def reps_view_table(reps: Sequence[Rep], assessments: Sequence[dict] = ()) -> pd
         out["stability"] = [score(v) for v in df["stability_score"]]
         out["injury risk"] = [score(v) for v in df["injury_risk"]]
         out["reason"] = [r if isinstance(r, str) else "" for r in df["reason"]]
+        # the models' verdict and why first: on a tablet the table shows its first ~500 px
+        first = ["rep", "verdict", "injury risk", "reason", "stability", "range (°)", "recognised as"]
+        out = out[first + [c for c in out.columns if c not in first]]
     return out
 
 
