@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import streamlit as st
 
-from physio_core import report
+from physio_core import exports, report
 from physio_core.results import SessionResult, on_clock
 
 log = logging.getLogger("physiotrack.app")
@@ -392,9 +392,12 @@ def render_report(
     max_side: int | None = 640,
     key: str = "report",
     file_stem: str = "session",
+    printable: str | None = None,
 ) -> None:
     """The full report of one result: scrubber with the skeleton, 3D view, angle chart,
-    reps (table + chart) and downloads. ``video_path`` enables the video frames."""
+    reps (table + chart) and downloads. ``video_path`` enables the video frames. ``printable``:
+    the title of a printable report among the downloads (a stored session's page has its own
+    under Exports)."""
     n = len(result.pose)
 
     row = tile_row()
@@ -441,6 +444,11 @@ def render_report(
         row.download_button("3D joints (CSV)", lambda: report.pose_csv(result.pose),
                             file_name=f"{file_stem}_joints.csv", mime="text/csv",
                             key=f"{key}_dl_pose", on_click="ignore")
+    if printable:
+        zone = viewer_tz()
+        row.download_button("Printable report (HTML)", lambda: exports.html_report(result, title=printable, tz=zone),
+                            file_name=f"{file_stem}_report.html", mime="text/html", key=f"{key}_dl_html",
+                            on_click="ignore", icon=":material/print:")
     if n and video_path is not None and Path(video_path).is_file():
         _annotated_video(result, Path(video_path), key, file_stem, max_side)
 

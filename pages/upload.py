@@ -127,5 +127,5 @@ if entry is not None:
                    + ("when it was filmed, as the video file says." if entry.get("filmed") else
                       "the time of the analysis, since the video file does not say when it was filmed."))
     save_status(entry, lambda: _save(entry, result.exercise), "analysis")
-    render_report(result, video_path=entry["video"], key="upload",
+    render_report(result, video_path=entry["video"], key="upload", printable=f"Upload · {entry['name']}",
                   file_stem=Path(entry["name"]).stem)

@@ -246,7 +246,7 @@ const pose = Array.from(document.querySelectorAll('.js-plotly-plot'))
 return {frame: box(document.querySelector("[data-testid='stImage'] img")), pose: box(pose)};
 """
 
-DOWNLOADS = ("Angles (CSV)", "Summary (JSON)", "3D joints (CSV)")
+DOWNLOADS = ("Angles (CSV)", "Summary (JSON)", "3D joints (CSV)", "Printable report (HTML)")
 
 
 def download_exports(driver, wait, folder: Path, labels=None) -> dict[str, Path]:

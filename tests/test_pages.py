@@ -159,11 +159,11 @@ def test_upload_flow_on_the_real_clip(app_env):
         assert picker.options and all(o.endswith(" · not judged") for o in picker.options)
         assert any(c.value.startswith("Not judged: ") for c in at.caption)
     # frame with the skeleton drawn, 3D view + angle chart + rep chart (+ a rep's corrected
-    # pose when scored), three downloads
+    # pose when scored), four downloads: a printable report too, also when it could not be saved
     assert len(elements(at, "image")) == 1
     assert len(elements(at, "plotly_chart")) == (4 if scored else 3)
     labels = [d.proto.label for d in elements(at, "download_button")]
-    assert labels == ["Angles (CSV)", "Summary (JSON)", "3D joints (CSV)"]
+    assert labels == ["Angles (CSV)", "Summary (JSON)", "3D joints (CSV)", "Printable report (HTML)"]
     assert any("person" in w.value for w in at.warning)
 
     # scrub to a frame in the middle of the first jumping jack

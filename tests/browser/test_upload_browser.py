@@ -59,7 +59,9 @@ def test_upload_report_in_chromium(tmp_path):
     # the downloads, as the browser saved them: every analysed frame, the reps the page showed
     files = res.downloads
     assert [p.name for p in files.values()] == ["sports2d_demo_angles.csv", "sports2d_demo_summary.json",
-                                                "sports2d_demo_joints.csv"]
+                                                "sports2d_demo_joints.csv", "sports2d_demo_report.html"]
+    page = files["Printable report (HTML)"].read_text()
+    assert "<title>Upload · sports2d_demo.mp4</title>" in page and f"Reps<b>{res.metrics['Reps']}</b>" in page
     joints = pd.read_csv(files["3D joints (CSV)"])
     assert len(joints) == 230 and {"time_s", "head_x", "r_knee_z", "l_ankle_conf"} <= set(joints.columns)
     angles = pd.read_csv(files["Angles (CSV)"])
