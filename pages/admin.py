@@ -3,8 +3,6 @@ their deletion with confirmation (admins, and trainers for their own athletes)."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pandas as pd
 import streamlit as st
 
@@ -165,7 +163,7 @@ else:
             st.download_button(
                 "Their data first (ZIP)", icon=":material/folder_zip:", on_click="ignore", mime="application/zip",
                 data=lambda: archive.athlete_archive(engine, victim_id, viewer_id=me.id, tz=zone),
-                file_name=f"physiotrack_{victim_id}_{datetime.now(UTC):%Y%m%d}.zip", key="delete_athlete_archive",
+                file_name=archive.file_name(victim_id), key="delete_athlete_archive",
                 help="Everything stored about this athlete in one file (as on their progress page), "
                      "to keep or hand over before it is deleted")
         typed = st.text_input(f"Type **{victim.display_name}** to confirm", key="delete_athlete_confirm")

@@ -5,8 +5,6 @@ athlete picked in the sidebar (and may set the range-of-motion targets)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import streamlit as st
 
 from pages._shared import (SESSION_NUMBER, current_athlete_id, link_to_session, require_engine, session_address,
@@ -173,7 +171,7 @@ with right:
     buttons.download_button(
         "All data (ZIP)", icon=":material/folder_zip:", on_click="ignore", mime="application/zip",
         data=lambda: archive.athlete_archive(engine, athlete_id, viewer_id=me, tz=zone),
-        file_name=f"physiotrack_{athlete_id}_{datetime.now(UTC):%Y%m%d}.zip",
+        file_name=archive.file_name(athlete_id),
         help="Every session of this athlete, whatever the filters above: each one's data files "
              "(CSV, JSON, OpenSim) and printable report, a table of the sessions and the progress "
              "report of them all, in one file. It takes about half a second a session to make.",

@@ -60,6 +60,11 @@ included: they are on their session's page.
 """
 
 
+def file_name(athlete_id: int) -> str:
+    """The name the pages download an athlete's archive under: whose, and of which day."""
+    return f"physiotrack_{athlete_id}_{datetime.now(UTC):%Y%m%d}.zip"
+
+
 def athlete_archive(engine: Engine, athlete_id: int, *, viewer_id: int | None = None, tz: tzinfo = UTC) -> bytes:
     """The ZIP file of everything about ``athlete_id`` that ``viewer_id`` may see (all of it for
     a trusted caller, ``viewer_id=None``); raises ``AccessDenied`` where the viewer may not see
