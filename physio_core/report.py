@@ -202,7 +202,7 @@ JUDGEMENT_COLUMNS = ("verdict", "stability", "injury risk", "reason")
 def reps_said_once(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     """``reps_view_table`` less what every rep has alike, and the sentence that says it once
     above the table: the angle and the exercise ("All 6 reps counted on the knee angle (L),
-    recognised as deep squat."), and the models' columns when no rep was judged (none is outside
+    recognised as deep squat."), and the models' columns when no rep was judged (a set outside
     the movements the models know)."""
     judged = table.reindex(columns=list(JUDGEMENT_COLUMNS))
     unjudged = len(table) > 0 and "verdict" in table and bool(
