@@ -108,7 +108,10 @@ with right:
 left, right = st.columns([2, 1])
 with left:
     st.subheader("Form, stability and injury risk")
-    st.plotly_chart(progress.scores_figure(rows), width="stretch", key="progress_scores")
+    if progress.has_scores(rows):
+        st.plotly_chart(progress.scores_figure(rows), width="stretch", key="progress_scores")
+    else:
+        st.caption(progress.NO_SCORES)
 with right:
     st.subheader("Exercise mix")
     st.plotly_chart(progress.exercise_mix_figure(rows), width="stretch", key="progress_mix")

@@ -594,9 +594,11 @@ def progress_report_html(
         parts.append(f"<p class='meta'>Changes in brackets: {html.escape('; '.join(since))}.</p>")
     chart = _chart_writer(include_plotlyjs)
     for heading, fig in (("Sessions per week", progress.sessions_figure(rows)),
-                         ("Reps per session", progress.reps_figure(rows)),
-                         ("Form, stability and injury risk", progress.scores_figure(rows))):
+                         ("Reps per session", progress.reps_figure(rows))):
         parts.append(f"<h2>{heading}</h2><div class='chart'>{chart(fig)}</div>")
+    parts.append("<h2>Form, stability and injury risk</h2>" + (
+        f"<div class='chart'>{chart(progress.scores_figure(rows))}</div>" if progress.has_scores(rows)
+        else f"<p class='meta'>{html.escape(progress.NO_SCORES)}</p>"))
 
     ex_rows = [r for r in rows if r.exercise == rom_exercise and r.rom_deg]
     if ex_rows and angles:

@@ -506,6 +506,15 @@ def asymmetry_figure(rows: Sequence[ProgressRow], *, max_joints: int | None = 4,
     return _layout(fig, height, "left − right (% of mean range)")
 
 
+NO_SCORES = ("No scores yet: correct reps, stability, balance and injury risk are scored for the "
+             "movements the models know (or a wrist-sensor set's stability).")
+
+
+def has_scores(rows: Sequence[ProgressRow]) -> bool:
+    """Whether ``scores_figure`` has a line to draw: else it is an empty grid, said in words."""
+    return any(_ok(getattr(r, key)) for r in rows for key, _ in SCORES)
+
+
 def scores_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Figure:
     """The share of reps judged correct, stability, balance and injury risk (0-1) over the
     sessions. A wrist-sensor set's stability (steadiness of the bar path) is not the video's (the

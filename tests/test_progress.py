@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import replace
 from datetime import date, timedelta
@@ -252,6 +253,23 @@ def test_progress_report_prints_the_pages_numbers(seeded, streamlit_plotly_defau
     assert no_rom.count("class='chart'") == 3 and "Range of motion vs target" not in no_rom
     with pytest.raises(ValueError):
         progress_report_html([], athlete="x")
+
+
+def test_sessions_with_no_score_say_so_instead_of_an_empty_chart(seeded):
+    """An athlete whose sessions are of no known exercise has no score to draw: the page and
+    the report said nothing and drew an empty grid (with an axis from -1 to 6)."""
+    from dataclasses import replace
+
+    from physio_core.exports import progress_report_html
+
+    engine, ids = seeded
+    rows = progress.load_progress(engine, ids["athlete"]).rows
+    assert progress.has_scores(rows)
+    unscored = [replace(r, balance_score=None, stability_score=None, injury_risk=None, metrics={}) for r in rows]
+    assert not progress.has_scores(unscored) and not progress.scores_figure(unscored).data
+    doc = progress_report_html(unscored, athlete="x", include_plotlyjs=False).decode()
+    part = doc.split("<h2>Form, stability and injury risk</h2>")[1].split("<h2>")[0]
+    assert part.startswith(f"<p class='meta'>{html.escape(progress.NO_SCORES)}</p>") and "class='chart'" not in part
 
 
 def test_roster_sums_up_each_athlete_for_whoever_may_see_them(seeded):
