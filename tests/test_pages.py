@@ -219,8 +219,12 @@ def test_upload_flow_on_the_real_clip(app_env):
     at.switch_page("pages/progress.py")
     at.run()
     assert not at.exception and not at.info
-    # sessions/week, reps, ROM vs target, asymmetry, scores, exercise mix
-    assert len(elements(at, "plotly_chart")) == 6
+    # sessions/week, reps, ROM vs target, asymmetry, exercise mix, and the scores once there are
+    # any (a clip of no known exercise has none: said in words, not an empty chart)
+    assert len(elements(at, "plotly_chart")) == (6 if scored else 5)
+    from physio_core.progress import NO_SCORES
+
+    assert any(c.value == NO_SCORES for c in at.caption) != scored
     assert [d.proto.label for d in elements(at, "download_button")] == ["Progress report (HTML)", "All data (ZIP)"]
 
 
