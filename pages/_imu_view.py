@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import json
-
 import streamlit as st
 
 from pages._shared import show_table, tile_row
-from physio_core import report
-from physio_core.imu.io import ImuSeries, write_imu_csv
+from physio_core import exports, report
+from physio_core.imu.io import ImuSeries
 from physio_core.imu.reps import RepCount, count_reps
-
-
-lift_name = report.lift_name
+from physio_core.report import lift_name
 
 
 def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem: str,
@@ -55,9 +50,6 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
         show_table(report.imu_reps_view_table(reps), width="stretch", decimals=report.IMU_REPS_VIEW_DECIMALS)
 
     row = st.container(horizontal=True)
-    buf = io.StringIO()
-    write_imu_csv(series, buf)
-    row.download_button("Sensor data (CSV)", buf.getvalue().encode(), file_name=f"{file_stem}_imu.csv",
-                        mime="text/csv", key=f"{key}_imu_csv")
-    row.download_button("Analysis (JSON)", json.dumps(analysis, indent=2).encode(),
-                        file_name=f"{file_stem}_imu.json", mime="application/json", key=f"{key}_imu_json")
+    for e, name in zip(exports.imu_session_exports(series, analysis, stem=file_stem)[:2], ("csv", "json")):
+        row.download_button(e.label, data=e.build, file_name=e.file_name, mime=e.mime, key=f"{key}_imu_{name}",
+                            on_click="ignore")

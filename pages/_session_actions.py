@@ -184,20 +184,18 @@ def _filmed_date(engine, viewer_id: int, s) -> None:
 def _exports(detail) -> None:
     st.subheader("Exports")
     if detail.pose is None:
-        analysis = detail.data.get(codec.KIND_IMU_ANALYSIS, {}).get("series")
-        if codec.KIND_IMU not in detail.data:
+        series = detail.imu_series()
+        if series is None:
             st.caption("Nothing to export before the session has sensor data.")
-        elif analysis:
-            from physio_core.imu.io import ImuSeries
-
+        elif detail.imu_analysis:
             st.caption("The sensor set's CSV and analysis are under its report above.")
-            s, tz = detail.session, viewer_tz()
-            st.download_button(
-                "Printable report (HTML)", icon=":material/print:", mime="text/html", on_click="ignore",
-                data=lambda: exports.imu_html_report(
-                    ImuSeries.from_json_payload(detail.data[codec.KIND_IMU]), analysis, session=s,
-                    feedback=detail.feedback, tz=tz),
-                file_name=f"session_{s.id}_report.html", key=f"export_session_{s.id}_report.html")
+            s = detail.session
+            *_, printable = exports.imu_session_exports(  # the CSV and JSON are under the report
+                series, detail.imu_analysis, stem=f"session_{s.id}", session=s, feedback=detail.feedback,
+                tz=viewer_tz())
+            st.download_button(printable.label, icon=":material/print:", mime=printable.mime, on_click="ignore",
+                               data=printable.build, file_name=printable.file_name,
+                               key=f"export_{printable.file_name}")
         else:
             st.caption("This sensor set was stored without its analysis: there is no report to print.")
         return

@@ -9,9 +9,10 @@ from pathlib import Path
 import streamlit as st
 
 from pages._auth import require_login
-from pages._imu_view import lift_name, render_imu_report
+from pages._imu_view import render_imu_report
 from pages._shared import save_for_athlete, save_status
 from physio_core.imu.io import LABELS, MAX_CSV_BYTES, ImuFormatError
+from physio_core.report import lift_name
 
 log = logging.getLogger("physiotrack.app")
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import re
 import sys
 import zipfile
@@ -72,7 +71,7 @@ def athlete_archive(engine: Engine, athlete_id: int, *, viewer_id: int | None = 
     import plotly.offline
 
     from physio_core import progress
-    from physio_core.store import (AccessDenied, can_view_athlete, codec, count_sessions, get_session_detail,
+    from physio_core.store import (AccessDenied, can_view_athlete, count_sessions, get_session_detail,
                                    get_user, list_sessions)
 
     if viewer_id is not None and not can_view_athlete(engine, viewer_id, athlete_id):
@@ -107,19 +106,11 @@ def athlete_archive(engine: Engine, athlete_id: int, *, viewer_id: int | None = 
                                                  feedback=detail.feedback, stem=str(row.id), tz=tz,
                                                  include_plotlyjs=script):
                     z.writestr(folder + e.file_name, e.build())
-            elif detail is not None and codec.KIND_IMU in detail.data:
-                from physio_core.imu.io import ImuSeries, write_imu_csv
-
-                series = ImuSeries.from_json_payload(detail.data[codec.KIND_IMU])
-                raw = io.StringIO()
-                write_imu_csv(series, raw)
-                z.writestr(f"{folder}{row.id}_imu.csv", raw.getvalue())
-                analysis = detail.data.get(codec.KIND_IMU_ANALYSIS, {}).get("series")
-                if analysis:
-                    z.writestr(f"{folder}{row.id}_imu.json", json.dumps(analysis, indent=2))
-                    z.writestr(f"{folder}{row.id}_report.html", exports.imu_html_report(
-                        series, analysis, session=detail.session, feedback=detail.feedback, tz=tz,
-                        include_plotlyjs=script))
+            elif detail is not None and (series := detail.imu_series()) is not None:
+                for e in exports.imu_session_exports(series, detail.imu_analysis, stem=str(row.id),
+                                                     session=detail.session, feedback=detail.feedback,
+                                                     tz=tz, include_plotlyjs=script):
+                    z.writestr(folder + e.file_name, e.build())
     return buf.getvalue()
 
 

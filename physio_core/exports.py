@@ -637,6 +637,31 @@ class Export:
     build: Callable[[], bytes]  # called only when the user downloads
 
 
+def imu_session_exports(series: Any, analysis: Mapping[str, Any] | None, *, stem: str,
+                        session: Any | None = None, feedback: Sequence[Any] = (), tz: tzinfo = UTC,
+                        include_plotlyjs: bool | str = True) -> list[Export]:
+    """Every export of one wrist-sensor set (``ImuSeries`` and its ``ImuSetResult.to_dict()``),
+    built lazily: the raw series as CSV (the generic format ``read_imu_csv`` reads back), and, when
+    the analysis is at hand, the analysis as JSON and the printable report."""
+    from physio_core.imu.io import write_imu_csv
+
+    def raw_csv() -> bytes:
+        buf = io.StringIO()
+        write_imu_csv(series, buf)
+        return buf.getvalue().encode()
+
+    out = [Export("Sensor data (CSV)", f"{stem}_imu.csv", "text/csv", raw_csv)]
+    if analysis:
+        out += [
+            Export("Analysis (JSON)", f"{stem}_imu.json", "application/json",
+                   lambda: json.dumps(analysis, indent=2).encode()),
+            Export("Printable report (HTML)", f"{stem}_report.html", "text/html",
+                   lambda: imu_html_report(series, analysis, session=session, feedback=feedback, tz=tz,
+                                           include_plotlyjs=include_plotlyjs)),
+        ]
+    return out
+
+
 def session_exports(result: SessionResult, *, session_id: int | str, session: Any | None = None,
                     feedback: Sequence[Any] = (), stem: str | None = None,
                     tz: tzinfo = UTC, include_plotlyjs: bool | str = True) -> list[Export]:

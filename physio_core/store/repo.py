@@ -163,6 +163,19 @@ class SessionDetail:
         path = Path(paths[0]) if paths else None
         return path if path is not None and path.is_file() else None
 
+    def imu_series(self) -> ImuSeries | None:
+        """The wrist-sensor set's raw series, when this session holds one."""
+        if codec.KIND_IMU not in self.data:
+            return None
+        from physio_core.imu.io import ImuSeries
+
+        return ImuSeries.from_json_payload(self.data[codec.KIND_IMU])
+
+    @property
+    def imu_analysis(self) -> dict[str, Any] | None:
+        """What the IMU path found in the set (``ImuSetResult.to_dict()``), when it was stored."""
+        return self.data.get(codec.KIND_IMU_ANALYSIS, {}).get("series") or None
+
     def to_result(self) -> SessionResult:
         """Rebuild the SessionResult (for reports and exports). Needs the pose series."""
         if self.pose is None:
