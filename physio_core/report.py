@@ -51,8 +51,14 @@ _SHORT_EXERCISE = {
 }
 
 
+# a session is filed under "auto" when its exercise was neither named nor recognised by the models
+NOT_RECOGNISED = "Not recognised"
+
+
 def pretty_exercise(name: str, short: bool = False) -> str:
     """'deep_squat' -> 'Deep squat'; with ``short`` 'standing_shoulder_scaption' -> 'Shoulder scaption'."""
+    if name == "auto":
+        return NOT_RECOGNISED
     if short and name in _SHORT_EXERCISE:
         return _SHORT_EXERCISE[name]
     return name.replace("_", " ").capitalize()

@@ -192,12 +192,14 @@ def test_upload_flow_on_the_real_clip(app_env):
     at.query_params["id"] = "1"
     at.run()
     assert not at.exception and not at.error
-    assert at.subheader[0].value.startswith("#1 · Jumper")
-    # analysed on auto: filed under the exercise the models recognised, if any
+    # analysed on auto: filed under the exercise the models recognised, if any, and named so
+    from physio_core.report import pretty_exercise
     from physio_core.store import get_session_detail, init_db
 
     saved = get_session_detail(init_db(), 1)
     assert saved.session.exercise == (saved.exercise_label if scored else "auto")
+    filed = pretty_exercise(saved.exercise_label) if scored else "Not recognised"
+    assert at.subheader[0].value == f"#1 · Jumper · {filed}"
     stored = {m.label: m.value for m in at.metric}
     assert stored["Reps"] == metrics["Reps"]
     # the same model report as right after the analysis (it is stored with the session)
@@ -210,6 +212,7 @@ def test_upload_flow_on_the_real_clip(app_env):
     assert not at.exception
     df = at.dataframe[0].value
     assert list(df["id"]) == [1] and list(df["athlete"]) == ["Jumper"]
+    assert df["exercise"][0] == (pretty_exercise(saved.exercise_label, short=True) if scored else "Not recognised")
     assert list(df.columns[:2]) == ["id", "open"] and df.columns[-1] == "source"
     if scored:  # the models' verdicts and stability, as the session stored them
         said = [a["mistake"] for a in saved.rep_assessments]
