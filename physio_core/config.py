@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # refuse to run with checkpoints unset (random weights) unless this is true (tests only)
     mmpose_allow_random_weights: bool = False
     model_dir: Path = PROJECT_ROOT / "models"
+    # after a video, its two pose worker processes wait this long (seconds) for the next one with
+    # their model loaded (MediaPipe's takes ~1 s to load, MMPose's ~6.5 s on CPU); 0: fresh ones
+    pose_workers_keep_s: float = Field(default=120.0, ge=0)
     # uploads larger than this are refused before decoding
     max_upload_mb: int = 1024
     # uploaded videos are deleted this long after upload (reports show their frames meanwhile)

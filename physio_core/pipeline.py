@@ -8,11 +8,13 @@ poses into a ``SessionResult`` (filtering, angles, reps) for both as well.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import multiprocessing
 import os
 import queue
 import sys
+import threading
 import types
 from collections import deque
 from collections.abc import Callable
@@ -299,11 +301,40 @@ def _analyze_frames(analyzer: FrameAnalyzer, reader, on_frame: Callable[[int], N
 # (both workers, the first half's worker)
 _worker_queue = None
 _worker_stop: tuple = ()
+# a pose worker's estimator and the settings it was made with, kept for the worker's next video
+_worker_estimator: tuple[Settings, PoseEstimator] | None = None
 
 
 def _init_worker(detections, stop_all, stop_first) -> None:
     global _worker_queue, _worker_stop
     _worker_queue, _worker_stop = detections, (stop_all, stop_first)
+
+
+def _estimator_for(settings: Settings) -> PoseEstimator:
+    """This worker's estimator for ``settings``: the one of its last video, reset, when that was
+    made with the same settings (MediaPipe's takes ~1 s to create, MMPose's longer)."""
+    global _worker_estimator
+    from physio_core.pose.factory import get_estimator
+
+    if _worker_estimator is not None:
+        made_with, estimator = _worker_estimator
+        if made_with == settings:
+            reset = getattr(estimator, "reset", None)
+            if callable(reset):
+                reset()
+            return estimator
+        _worker_estimator = None
+        estimator.close()
+    estimator = get_estimator(settings)
+    _worker_estimator = (settings, estimator)
+    return estimator
+
+
+def _drop_estimator() -> None:
+    global _worker_estimator
+    if _worker_estimator is not None:
+        _worker_estimator[1].close()
+        _worker_estimator = None
 
 
 def _person_patches(frame: np.ndarray, cands: list[PoseFrame]
@@ -341,29 +372,30 @@ class _Detected:
 
 
 def _detect_part(path: str, start: int, stop: int | None, part: int, max_side: int | None,
-                 step: int, settings: Settings) -> tuple[str, bool]:
-    """Pose worker body: this process's own estimator on frames [start, stop) (decoded
-    indices); sends ``(part, _Detected)`` per frame to the parent, then ``(part, None)``.
+                 step: int, settings: Settings, run: int) -> tuple[str, bool]:
+    """Pose worker body: this process's estimator on frames [start, stop) (decoded indices);
+    sends ``(run, part, _Detected)`` per frame to the parent, then ``(run, part, None)``.
     Returns the backend's name and whether decoding stopped on damaged data."""
-    from physio_core.pose.factory import get_estimator
     from physio_core.video import EmptyVideoError, VideoReader
 
     reader = VideoReader(path, max_side=max_side, step=step, settings=settings, start_index=start)
-    estimator = get_estimator(settings)
+    estimator = _estimator_for(settings)
     try:
         for frame in reader:
             if ((stop is not None and frame.index >= stop) or _worker_stop[0].is_set()
                     or (part == 0 and _worker_stop[1].is_set())):
                 break
             cands = estimator.detect(frame.rgb, frame.time_s)
-            _worker_queue.put((part, _Detected(frame.index, frame.time_s, cands,
-                                               _person_patches(frame.rgb, cands))))
+            _worker_queue.put((run, part, _Detected(frame.index, frame.time_s, cands,
+                                                    _person_patches(frame.rgb, cands))))
     except EmptyVideoError:
         if start == 0:
             raise  # else: the header announced more frames than there are
+    except BaseException:
+        _drop_estimator()  # its state is unknown: the next video gets a new one
+        raise
     finally:
-        estimator.close()
-        _worker_queue.put((part, None))
+        _worker_queue.put((run, part, None))
     return getattr(estimator, "name", type(estimator).__name__), reader.damaged
 
 
@@ -395,10 +427,11 @@ class _Detections:
     started afresh, may first pick someone else). Until then the first half's worker goes on.
     Also a ``PoseEstimator`` whose ``detect`` hands out the current frame's candidates."""
 
-    def __init__(self, detections, futures: list[Future], stop_first, mid: int, cut: int,
+    def __init__(self, detections, futures: list[Future], stop_first, run: int, mid: int, cut: int,
                  agree: int, size: tuple[int, int], on_receive: Callable[[int], None] | None
                  ) -> None:
         self._queue = detections
+        self._run = run  # kept workers serve one video after another: this video's messages
         self._futures = futures
         self._stop_first = stop_first
         self._mid, self._cut, self._agree = mid, cut, agree
@@ -413,11 +446,13 @@ class _Detections:
 
     def _receive(self) -> None:
         try:
-            part, item = self._queue.get(timeout=0.1)
+            run, part, item = self._queue.get(timeout=0.1)
         except queue.Empty:
             for f in self._futures:  # a worker that failed sends nothing more
                 if f.done() and f.exception() is not None:
                     raise f.exception()
+            return
+        if run != self._run:
             return
         if item is None:
             self._ended[part] = True
@@ -481,12 +516,12 @@ class _Detections:
         process cannot exit while the queue holds data it put)."""
         while not all(self._ended):
             try:
-                part, item = self._queue.get(timeout=0.1)
+                run, part, item = self._queue.get(timeout=0.1)
             except queue.Empty:
                 if all(f.done() for f in self._futures):
                     return
                 continue
-            if item is None:
+            if run == self._run and item is None:
                 self._ended[part] = True
 
     def detect(self, frame_rgb: np.ndarray, time_s: float) -> list[PoseFrame]:
@@ -530,6 +565,88 @@ def _pose_context():
     return multiprocessing.get_context("spawn")
 
 
+class _PoseWorkers:
+    """Two pose worker processes and what they share with the parent."""
+
+    def __init__(self) -> None:
+        ctx = _pose_context()
+        self.detections, self.stop, self.stop_first = ctx.Queue(), ctx.Event(), ctx.Event()
+        self.pool = ProcessPoolExecutor(2, mp_context=ctx, initializer=_init_worker,
+                                        initargs=(self.detections, self.stop, self.stop_first))
+
+    @property
+    def broken(self) -> bool:
+        return bool(getattr(self.pool, "_broken", False))  # a worker died (killed while idle)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+_kept: _PoseWorkers | None = None  # the workers kept for the next video
+_kept_timer: threading.Timer | None = None
+_kept_in_use = threading.Lock()  # one video at a time on the kept workers
+_kept_guard = threading.Lock()  # guards _kept and _kept_timer
+_runs = itertools.count()
+
+
+@contextlib.contextmanager
+def _pose_workers(keep_s: float):
+    """The kept pose workers, kept ``keep_s`` more seconds after this video; while another
+    video uses them (two uploads at once), or with ``keep_s`` 0, workers of this video's own."""
+    global _kept, _kept_timer
+    if keep_s <= 0 or not _kept_in_use.acquire(blocking=False):
+        workers = _PoseWorkers()
+        try:
+            yield workers
+        finally:
+            workers.shutdown()
+        return
+    try:
+        with _kept_guard:
+            if _kept_timer is not None:
+                _kept_timer.cancel()
+                _kept_timer = None
+            if _kept is not None and _kept.broken:
+                _kept.shutdown()
+                _kept = None
+            if _kept is None:
+                _kept = _PoseWorkers()
+            workers = _kept
+        workers.stop.clear()
+        workers.stop_first.clear()
+        done = False
+        try:
+            yield workers
+            done = True
+        finally:
+            with _kept_guard:
+                if done and not workers.broken:
+                    _kept_timer = threading.Timer(keep_s, _retire, args=(workers,))
+                    _kept_timer.daemon = True  # never holds up the interpreter's exit
+                    _kept_timer.start()
+                else:  # stopped half-way or failed: fresh workers next time
+                    _kept = None
+            if not done:
+                workers.shutdown()
+    finally:
+        _kept_in_use.release()
+
+
+def _retire(workers: _PoseWorkers) -> None:
+    """The kept workers have waited long enough: let them go (their models free the memory)."""
+    global _kept
+    if not _kept_in_use.acquire(blocking=False):
+        return  # a video took them meanwhile; it starts a new wait when it ends
+    try:
+        with _kept_guard:
+            if _kept is not workers:
+                return
+            _kept = None
+        workers.shutdown()
+    finally:
+        _kept_in_use.release()
+
+
 def _percent_reporter(
     progress: Callable[[float], None] | None, expected: int
 ) -> Callable[[int], None] | None:
@@ -563,15 +680,13 @@ def _analyze_parallel(path: Path, reader, max_side: int | None, step: int, setti
     cut = mid + overlap  # the earliest join: the second worker starts at mid
     report = _percent_reporter(progress, max(1, -(-(n + overlap) // step)))
 
-    ctx = _pose_context()
-    detections, stop, stop_first = ctx.Queue(), ctx.Event(), ctx.Event()
-    with ProcessPoolExecutor(2, mp_context=ctx, initializer=_init_worker,
-                             initargs=(detections, stop, stop_first)) as pool:
-        args = (max_side, step, settings)
+    with _pose_workers(settings.pose_workers_keep_s) as workers:
+        run = next(_runs)
+        args = (max_side, step, settings, run)
         with _main_hidden_from_workers():  # the processes start in submit()
-            futures = [pool.submit(_detect_part, str(path), 0, None, 0, *args),
-                       pool.submit(_detect_part, str(path), mid, None, 1, *args)]
-        source = _Detections(detections, futures, stop_first, mid, cut,
+            futures = [workers.pool.submit(_detect_part, str(path), 0, None, 0, *args),
+                       workers.pool.submit(_detect_part, str(path), mid, None, 1, *args)]
+        source = _Detections(workers.detections, futures, workers.stop_first, run, mid, cut,
                              max(1, int(round(AGREE_S * reader.info.fps / step))),
                              reader.output_size, report)
         import physio_core.reps  # noqa: F401  (for finish_sequence, while the workers start)
@@ -593,7 +708,7 @@ def _analyze_parallel(path: Path, reader, max_side: int | None, step: int, setti
             source.drain()  # the first worker's frames after the join
             names_damaged = [f.result() for f in futures]
         except BaseException:
-            stop.set()
+            workers.stop.set()
             source.drain()
             raise
     if not seg.poses:

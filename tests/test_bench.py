@@ -76,6 +76,9 @@ def test_quick_run_writes_every_contract_key_with_a_number(quick_run):
     # and the athlete's whole archive: larger than plotly.min.js alone (1.5 MB zipped)
     archive = {f["name"]: f for f in doc["figures"] if f["name"].startswith("athlete archive")}
     assert archive["athlete archive (ZIP)"]["median"] > 0 and archive["athlete archive size"]["median"] > 1.4
+    # the next video of a batch, on the kept pose processes
+    again = next(f for f in doc["figures"] if f["name"] == "upload analysis speed, next video")
+    assert again["median"] > 0
     # the quick clip is too short for a rep: the replay row says so
     replay = next(f for f in doc["figures"] if f["name"] == "report: one rep replayed against its correction")
     assert replay["na_reason"] == "no rep counted in the clip"

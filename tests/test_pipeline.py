@@ -300,3 +300,52 @@ def test_models_load_while_the_pose_processes_run(looped_clip):
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["reps"] >= 2
     assert out["load_start"] is not None and out["load_start"] < out["pose_done"]
+
+
+def _same_poses(a, b) -> bool:
+    return (a.frames_with_person == b.frames_with_person and a.rep_count == b.rep_count
+            and np.array_equal(a.pose.keypoints_2d, b.pose.keypoints_2d, equal_nan=True))
+
+
+def test_the_next_video_reuses_the_pose_processes(result):
+    """A batch's next video (or the next upload) is analysed by the same two pose processes,
+    their model loaded already, with the same result as fresh ones; a second video at the same
+    time gets processes of its own; a process that died while waiting is replaced; the kept
+    ones leave once they have waited ``pose_workers_keep_s``."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from physio_core import pipeline
+    from physio_core.config import get_settings
+
+    kept = get_settings().model_copy(update={"pose_workers_keep_s": 60.0})
+    first = analyze_video(CLIP, parallel=True, settings=kept)
+    pids = set(pipeline._kept.pool._processes)
+    again = analyze_video(CLIP, parallel=True, settings=kept)
+    assert set(pipeline._kept.pool._processes) == pids and len(pids) == 2
+    assert _same_poses(first, again) and _same_poses(first, result)
+
+    both: list = []
+    threads = [threading.Thread(target=lambda: both.append(analyze_video(CLIP, parallel=True, settings=kept)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(both) == 2 and all(_same_poses(first, r) for r in both)
+    assert set(pipeline._kept.pool._processes) == pids  # the other video's processes have gone
+
+    os.kill(next(iter(pids)), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not pipeline._kept.broken and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _same_poses(first, analyze_video(CLIP, parallel=True, settings=kept))
+    assert not set(pipeline._kept.pool._processes) & pids
+
+    brief = kept.model_copy(update={"pose_workers_keep_s": 0.5})
+    analyze_video(CLIP, parallel=True, settings=brief)
+    workers = pipeline._kept
+    time.sleep(3)
+    assert pipeline._kept is None and not workers.pool._processes
