@@ -171,12 +171,32 @@ def _score(values: np.ndarray) -> np.ndarray:
     return np.where(finite >= _MIN_FINITE, rng, 0.0)
 
 
-def _rep_score(roms: Sequence[float]) -> float:
-    """How well an angle carries reps: total ROM of its reps x their regularity (1 - CV)."""
+def _rep_score(roms: Sequence[float], followed: Sequence[float] | None = None) -> float:
+    """How well an angle carries reps: total ROM of its reps x their regularity (1 - CV).
+
+    ``followed``: the share of each rep's ROM that the angle was seen to travel (``_followed``);
+    a rep's ROM counts only that much."""
     if len(roms) < 2:
         return 0.0
     r = np.asarray(roms, dtype=np.float64)
+    if followed is not None:
+        r = r * np.asarray(followed, dtype=np.float64)
+    if not r.mean() > 0:
+        return 0.0
     return float(r.sum() * max(0.0, 1.0 - r.std() / r.mean()))
+
+
+def _followed(x: np.ndarray, start: int, end: int, rom: float) -> float:
+    """Share of a rep's ROM that the angle ``x`` (raw, NaN where undefined) travels from one
+    measured frame to the next, out and back, within frames ``start..end`` (at most 1).
+
+    A planar shoulder angle is undefined while the arm is far out of its plane, so in a jumping
+    jack shoulder flexion leaps from ~0 to ~180 deg across a gap on the way up and back down: its
+    ROM is large, but hardly any of it is followed, while abduction follows the whole swing."""
+    part = x[max(start, 0) : end + 1]
+    steps = np.abs(np.diff(part))
+    travelled = float(steps[np.isfinite(steps)].sum()) / 2.0
+    return min(1.0, travelled / rom) if rom > 0 else 0.0
 
 
 def _fps_of(angles: AngleSeries) -> float:
@@ -196,6 +216,7 @@ def choose_principal_angle(
     Otherwise, among the angles finite in most frames, the one whose reps (as ``count_reps``
     finds them on it) have the largest total ROM x regularity (1 - coefficient of variation of
     the reps' ROM): large, repeatable excursions, not a one-off arm drift or a jittery ankle.
+    Each rep's ROM counts by the share of it that the angle followed frame to frame.
     """
     cands = _candidates(angles.names, exercise)
     if not cands:
@@ -205,10 +226,14 @@ def choose_principal_angle(
     if exercise_key(exercise) is not None or len(cands) == 1:
         return cands[int(np.argmax(ranges))]
     fps = fps or _fps_of(angles)
-    scores = [
-        _rep_score([r.rom_deg for r in count_reps(angles, n, fps, config=config)]) if ok else -1.0
-        for n, ok in zip(cands, ranges > 0)
-    ]
+
+    def score(name: str) -> float:
+        reps = count_reps(angles, name, fps, config=config)
+        x = angles[name]
+        return _rep_score([r.rom_deg for r in reps],
+                          [_followed(x, r.start_frame, r.end_frame, r.rom_deg) for r in reps])
+
+    scores = [score(n) if ok else -1.0 for n, ok in zip(cands, ranges > 0)]
     if max(scores) <= 0:
         return cands[int(np.argmax(ranges))]
     return cands[int(np.argmax(scores))]
@@ -682,6 +707,7 @@ class StreamingRepCounter:
         ba = sos2tf(butter(2, hz, fs=self.fps, output="sos"))
         self.delay = int(round(float(group_delay(ba, w=[0.1], fs=self.fps)[1][0])))
         self._x: list[np.ndarray] = []  # smoothed candidate angles
+        self._raw: list[np.ndarray] = []  # candidate angles as measured (NaN where undefined)
         self._times: list[float] = []
         self._choice = 0
         self._finished = False
@@ -712,6 +738,7 @@ class StreamingRepCounter:
                 del self._joints[:-keep]
                 self._joints_base = i + 1 - keep
         v = np.asarray(values, dtype=np.float64)
+        self._raw.append(v[self._idx])
         xs = self._filter(v[self._idx])
         self._x.append(xs)
         if self.signal is not None:
@@ -758,11 +785,13 @@ class StreamingRepCounter:
         if self.exercise is not None:
             self._choice = int(np.argmax(ranges))
             return
-        scores = [
-            _rep_score([e.rom for e in self._events[c][self._chosen_orientation(c)]])
-            if ranges[c] > 0 else -1.0
-            for c in range(len(self.cands))
-        ]
+        raw = np.asarray(self._raw)
+
+        def score(c: int) -> float:
+            events = self._events[c][self._chosen_orientation(c)]
+            return _rep_score([e.rom for e in events], [_followed(raw[:, c], e.start, e.end, e.rom) for e in events])
+
+        scores = [score(c) if ranges[c] > 0 else -1.0 for c in range(len(self.cands))]
         self._choice = int(np.argmax(scores if max(scores) > 0 else ranges))
 
     def finish(self) -> list[Rep]:

@@ -274,9 +274,9 @@ def test_fast_arm_raises_on_camera_are_counted_rep_for_rep():
     # subject 2's incorrect shoulder extensions: reps of 10-27 deg, some below the angle
     # counter's 15 deg floor (it alone counts 4 of the 7)
     ([("standing_shoulder_extension", 2, False)] * 7, "standing_shoulder_extension"),
-    # subject 3's shoulder abductions on auto: the classifier names the movement (the angle
+    # subject 4's shoulder abductions on auto: the classifier names the movement (the angle
     # counter alone, on the angle it picks, counts 6 of the 8)
-    ([("standing_shoulder_abduction", 3, True)] * 5 + [("standing_shoulder_abduction", 3, False)] * 3, "auto"),
+    ([("standing_shoulder_abduction", 4, True)] * 5 + [("standing_shoulder_abduction", 4, False)] * 3, "auto"),
 ])
 def test_a_known_movement_is_also_counted_by_the_rep_detector(tmp_path, picks, exercise):
     """Uploads of a movement the models know keep the larger of the two counts: here the rep

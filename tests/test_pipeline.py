@@ -83,7 +83,7 @@ def test_jumping_jacks_swing_both_arms(result):
 def test_two_jumping_jack_reps_are_found(result):
     assert result.rep_count >= 2
     first, second = result.reps[:2]
-    assert first.angle.startswith(("shoulder_abduction", "shoulder_flexion"))
+    assert first.angle.startswith("shoulder_abduction")  # arms out sideways; flexion leaps its gaps
     for rep in (first, second):
         assert 0.2 <= rep.start_s < rep.end_s <= 2.7
         assert rep.rom_deg > 100
@@ -113,7 +113,7 @@ def test_portrait_phone_clip_is_analysed_upright(result, tmp_path):
     assert (joints[:, J.HEAD, 1] - joints[:, J.R_ANKLE, 1] > 1.0).all()  # +Y up: head over feet
     assert phone.rep_count >= 2
     first = phone.reps[0]
-    assert first.angle.startswith(("shoulder_abduction", "shoulder_flexion")) and first.rom_deg > 100
+    assert first.angle.startswith("shoulder_abduction")  # arms out sideways; flexion leaps its gaps and first.rom_deg > 100
     assert abs(first.start_s - result.reps[0].start_s) < 0.2
 
 
@@ -135,7 +135,11 @@ def test_camcorder_clip_with_non_square_pixels_keeps_its_proportions(result, tmp
     assert abs(_body_width_to_height(hdv.pose, JUMPING) / ref - 1) < 0.08
     assert hdv.rep_count == 2
     for rep, ref_rep in zip(hdv.reps, result.reps):
-        assert rep.angle == ref_rep.angle and abs(rep.rom_deg - ref_rep.rom_deg) < 15
+        assert rep.angle.startswith("shoulder_abduction") and ref_rep.angle.startswith("shoulder_abduction")
+        # the side counted on may differ (both arms swing alike): that angle's reach in the rep agrees
+        window = slice(rep.start_frame, rep.end_frame + 1)
+        squeezed, square = hdv.angles[rep.angle][window], result.angles[rep.angle][window]
+        assert abs(np.ptp(squeezed) - np.ptp(square)) < 15
 
 
 def test_interlaced_camcorder_clip_is_deinterlaced(tmp_path):

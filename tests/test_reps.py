@@ -435,3 +435,24 @@ def test_a_skeleton_without_toes_measures_its_reps_quietly():
         moved = rep_motion(toeless, reps, seq.fps)
     np.testing.assert_allclose(moved, rep_motion(still, reps, seq.fps))
     assert (moved > 0.1).all()
+
+
+def test_an_angle_that_leaps_across_its_gaps_does_not_carry_the_reps():
+    """Arms raised sideways to 150 deg (jumping jacks): abduction follows the whole swing, while
+    planar shoulder flexion reads 0 with the arm low, is undefined while the arm is more than
+    60 deg out of the sagittal plane (abduction 60-120), and reads 180 with it overhead. Its range
+    is larger, but it leaps across every gap: the reps are counted on abduction, offline and live."""
+    abd, bounds = synthetic(n_reps=6, rest=10.0, top=150.0, seed=3)
+    rng = np.random.default_rng(4)
+    flex = np.where(abd <= 60, 0.0, np.where(abd >= 120, 180.0, np.nan)) + rng.normal(0, 1.0, len(abd))
+    values = np.zeros((len(abd), len(ANGLE_NAMES)))
+    values[:, ANGLE_NAMES.index("shoulder_abduction_r")] = abd
+    values[:, ANGLE_NAMES.index("shoulder_flexion_r")] = flex
+    angles = AngleSeries(ANGLE_NAMES, values, np.arange(len(abd)) / FPS)
+    assert np.nanpercentile(flex, 95) - np.nanpercentile(flex, 5) > np.ptp(abd)
+
+    assert choose_principal_angle(angles, fps=FPS) == "shoulder_abduction_r"
+    reps = count_reps(angles, fps=FPS)
+    assert len(reps) == 6 and all(r.angle == "shoulder_abduction_r" for r in reps)
+    live = stream(angles)
+    assert live.angle == "shoulder_abduction_r" and len(live.reps) == 6
