@@ -476,10 +476,27 @@ def main_exercise(rows: Sequence[ProgressRow]) -> str | None:
 
 def default_rom_angles(rows: Sequence[ProgressRow], targets: Sequence[RomTargetOut], exercise: str) -> list[str]:
     """The angles the range-of-motion chart of ``exercise`` opens with: those with a target, then
-    the two that moved most; four at most."""
-    ranked = angles_by_range([r for r in rows if r.exercise == exercise])
+    the angle its reps were counted on most often and the same angle of the other side (the two
+    that moved most when no rep was counted); four at most.
+
+    The reps' angle, not the largest range: a planar shoulder angle that leaps across the gap
+    where it is undefined (flexion, in a sideways raise) spans more degrees than the angle that
+    follows the movement."""
+    mine = [r for r in rows if r.exercise == exercise]
+    ranked = angles_by_range(mine)
     targeted = [t.angle for t in targets if t.angle in ranked and t.exercise in ("", exercise)]
-    return list(dict.fromkeys(targeted + ranked[:2]))[:4]
+    counted = Counter(r.rep_angle for r in mine if r.rep_angle in ranked).most_common(1)
+    if counted:
+        angle = counted[0][0]
+        pair = [a for a in (angle, _other_side(angle)) if a in ranked]
+    else:
+        pair = ranked[:2]
+    return list(dict.fromkeys(targeted + pair))[:4]
+
+
+def _other_side(angle: str) -> str:
+    stem, _, side = angle.rpartition("_")
+    return f"{stem}_{'l' if side == 'r' else 'r'}" if side in ("r", "l") else angle
 
 
 def asymmetry_figure(rows: Sequence[ProgressRow], *, max_joints: int | None = 4,

@@ -228,6 +228,12 @@ def test_upload_flow_on_the_real_clip(app_env):
     from physio_core.progress import NO_SCORES
 
     assert any(c.value == NO_SCORES for c in at.caption) != scored
+    # its range of motion opens on the angle the reps were counted on, both sides (for the
+    # jumping jacks shoulder abduction, not shoulder flexion and its larger, gap-leaping range)
+    rep_angle = saved.reps[0].angle
+    other = rep_angle[:-1] + {"r": "l", "l": "r"}[rep_angle[-1]]
+    shown = at.multiselect(key=f"progress_angles_{saved.session.exercise}").value
+    assert shown[-2:] == [rep_angle, other] and (scored or rep_angle.startswith("shoulder_abduction"))
     assert [d.proto.label for d in elements(at, "download_button")] == ["Progress report (HTML)", "All data (ZIP)"]
 
 

@@ -368,3 +368,20 @@ def test_the_exercises_a_session_list_can_be_filtered_by(seeded):
     assert session_exercises(engine, viewer_id=ids["other_trainer"]) == ["deep_squat"]  # Ben's one squat
     assert session_exercises(engine, viewer_id=ids["admin"], athlete_id=ids["other_athlete"]) == ["deep_squat"]
     assert session_exercises(engine, viewer_id=ids["athlete"]) == ["deep_squat", "hurdle_step"]
+
+
+def test_the_range_chart_opens_on_the_targets_and_the_angle_the_reps_were_counted_on(seeded):
+    engine, ids = seeded
+    data = progress.load_progress(engine, ids["athlete"])
+    squats = [r for r in data.rows if r.exercise == "deep_squat"]
+    counted = {r.rep_angle for r in squats}
+    assert len(counted) == 1 and next(iter(counted)).startswith("knee_angle")
+    angle = next(iter(counted))
+    other = angle[:-1] + {"r": "l", "l": "r"}[angle[-1]]
+    # the squat's knee target and the any-exercise hip target first
+    got = progress.default_rom_angles(data.rows, data.targets, "deep_squat")
+    assert set(got[:2]) == {"knee_angle_r", "hip_flexion_r"}
+    assert got == list(dict.fromkeys(got[:2] + [angle, other]))
+    # with no rep counted, the two that moved most
+    none = [replace(r, rep_angle=None) for r in squats]
+    assert progress.default_rom_angles(none, [], "deep_squat") == progress.angles_by_range(squats)[:2]

@@ -230,6 +230,7 @@ class ProgressRow:
     injury_risk: float | None
     metrics: dict[str, Any]  # the other stored metrics
     sensor_set: bool = False  # a wrist-IMU set (no joint angles; its stability is the sensor's)
+    rep_angle: str | None = None  # the angle its reps were counted on (None: no rep)
 
     @property
     def correct_share(self) -> float | None:
@@ -1086,13 +1087,13 @@ def _progress_row(r: sa.Row) -> ProgressRow:
     extra = dict(r.extra or {})
     rom = extra.pop("rom_deg", {}) or {}
     mean_rom = extra.pop("mean_rep_rom_deg", None)
-    extra.pop("rep_angle", None)
+    rep_angle = extra.pop("rep_angle", None)
     return ProgressRow(
         session_id=r.id, date=r.started_at, exercise=r.exercise, reps=r.rep_count,
         duration_s=(r.ended_at - r.started_at).total_seconds() if r.ended_at else None,
         rom_deg={k: float(v) for k, v in rom.items()}, mean_rep_rom_deg=mean_rom,
         balance_score=r.balance_score, stability_score=r.stability_score,
-        injury_risk=r.injury_risk, metrics=extra, sensor_set=bool(r.sensor_set),
+        injury_risk=r.injury_risk, metrics=extra, sensor_set=bool(r.sensor_set), rep_angle=rep_angle,
     )
 
 
