@@ -24,7 +24,8 @@ from physio_core.video import VIDEO_EXTENSIONS, VideoError, check_size, probe_vi
 
 log = logging.getLogger("physiotrack.upload")
 
-# the exercises the rep counter knows (UI-PRMD movements); "auto" picks the angle that moves most
+# the exercises the rep counter knows (UI-PRMD movements); on "auto" it counts on the angle whose
+# reps are largest and most regular
 EXERCISES = ["auto", *REP_EXERCISES]
 RESULT_KEY = "upload_result"  # {"result", "video", "name", "session_id", "file_id"}
 
