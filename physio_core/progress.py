@@ -418,18 +418,24 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
 
 
 def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
-    """Reps of each session (bars, coloured by exercise)."""
+    """Reps of each session (bars, coloured by exercise), the sessions of one day stacked in one
+    bar: several sets filmed the same day, drawn at their own minutes, hid one another."""
     fig = go.Figure()
     colours = _colours(sorted({r.exercise for r in rows}))
     for ex in colours:
         rs = [r for r in rows if r.exercise == ex]
         fig.add_trace(go.Bar(
-            x=[r.date for r in rs], y=[r.reps for r in rs], name=pretty_exercise(ex, short=True),
-            marker_color=colours[ex], customdata=[[r.session_id] for r in rs],
-            hovertemplate="%{y} reps — session #%{customdata[0]}<extra></extra>",
+            x=[r.date.replace(hour=0, minute=0, second=0, microsecond=0) for r in rs], y=[r.reps for r in rs],
+            name=pretty_exercise(ex, short=True), marker=dict(color=colours[ex], line=dict(color="white", width=1)),
+            customdata=[[r.session_id, f"{r.date:%Y-%m-%d %H:%M}"] for r in rs],
+            hovertemplate="%{y} reps — session #%{customdata[0]}, %{customdata[1]}<extra></extra>",
         ))
+    fig.update_layout(barmode="stack")
     if rows:
-        _whole_ticks(fig, max(r.reps for r in rows))
+        per_day: dict[date, int] = {}
+        for r in rows:
+            per_day[_day(r.date)] = per_day.get(_day(r.date), 0) + r.reps
+        _whole_ticks(fig, max(per_day.values()))
     return _layout(fig, height, "reps")
 
 
