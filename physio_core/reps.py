@@ -700,6 +700,8 @@ class StreamingRepCounter:
         self._joints: list[np.ndarray] = []  # recent poses given to update (for ``_moved``)
         self._joints_base = 0  # frame index of _joints[0]
         self._events: list[list[list[_Event]]] = [[[] for _ in self._pols] for _ in self.cands]
+        # per event, the share of its ROM its angle followed frame to frame (``_followed``)
+        self._followed: list[list[list[float]]] = [[[] for _ in self._pols] for _ in self.cands]
         hz = _smoothing_hz(self.cfg.smooth_hz, self.fps)
         self._filter = StreamingLowpass(self.fps, hz, order=2)
         self._sig_filter = StreamingLowpass(self.fps, hz, order=2)
@@ -750,10 +752,15 @@ class StreamingRepCounter:
             for k, m in enumerate(machines):
                 e = m.step(i, float(self._pols[k] * ys[c]))
                 if e is not None and self._came_back(e):
-                    self._events[c][k].append(e)
+                    self._add(c, k, e)
         if len(self.cands) > 1 and i % max(1, int(self.fps)) == 0:
             self._choose()
         return self.count
+
+    def _add(self, c: int, k: int, e: _Event) -> None:
+        raw = np.asarray(self._raw[max(e.start, 0) : e.end + 1])
+        self._events[c][k].append(e)
+        self._followed[c][k].append(_followed(raw[:, c], 0, len(raw) - 1, e.rom) if len(raw) else 0.0)
 
     def motion_paths(self, start: int, now: int) -> np.ndarray | None:
         """The poses kept from a rep's start (a frame of the filtered signal, ``delay`` behind
@@ -785,11 +792,9 @@ class StreamingRepCounter:
         if self.exercise is not None:
             self._choice = int(np.argmax(ranges))
             return
-        raw = np.asarray(self._raw)
-
         def score(c: int) -> float:
-            events = self._events[c][self._chosen_orientation(c)]
-            return _rep_score([e.rom for e in events], [_followed(raw[:, c], e.start, e.end, e.rom) for e in events])
+            k = self._chosen_orientation(c)
+            return _rep_score([e.rom for e in self._events[c][k]], self._followed[c][k])
 
         scores = [score(c) if ranges[c] > 0 else -1.0 for c in range(len(self.cands))]
         self._choice = int(np.argmax(scores if max(scores) > 0 else ranges))
@@ -800,7 +805,7 @@ class StreamingRepCounter:
             for c, machines in enumerate(self._machines):
                 for k, m in enumerate(machines):
                     if (e := m.flush()) is not None and self._came_back(e):
-                        self._events[c][k].append(e)
+                        self._add(c, k, e)
             self._finished = True
             if len(self.cands) > 1 and self._x:
                 self._choose()
