@@ -184,7 +184,7 @@ def _filmed_date(engine, viewer_id: int, s) -> None:
 def _exports(detail) -> None:
     st.subheader("Exports")
     if detail.pose is None:
-        series = detail.imu_series()
+        series = detail.imu_series
         if series is None:
             st.caption("Nothing to export before the session has sensor data.")
         elif detail.imu_analysis:

@@ -18,7 +18,6 @@ from physio_core.store import (  # noqa: E402
     AccessDenied,
     Role,
     StorageUnavailable,
-    codec,
     count_sessions,
     get_session_detail,
     list_sessions,
@@ -112,14 +111,11 @@ st.caption(f"{shown_time(s.started_at)} · source {s.source or '–'} · "
            f"status {getattr(s.status, 'value', s.status)}" + (f" · {s.notes}" if s.notes else ""))
 _against_earlier(s)
 _left_running(detail.session)
-if detail.pose is None and codec.KIND_IMU in detail.data:
+if detail.pose is None and detail.imu_series is not None:
     from pages._imu_view import render_imu_report
-    from physio_core.imu.io import ImuSeries
 
-    analysis = detail.data.get(codec.KIND_IMU_ANALYSIS, {}).get("series")
-    if analysis:
-        render_imu_report(ImuSeries.from_json_payload(detail.data[codec.KIND_IMU]), analysis,
-                          key=f"session{s.id}", file_stem=f"session_{s.id}")
+    if detail.imu_analysis:
+        render_imu_report(detail.imu_series, detail.imu_analysis, key=f"session{s.id}", file_stem=f"session_{s.id}")
     else:
         st.info(f"This session holds a wrist-sensor set of {s.rep_count} reps.")
     render_actions(engine, me, detail, role)

@@ -106,7 +106,7 @@ def athlete_archive(engine: Engine, athlete_id: int, *, viewer_id: int | None = 
                                                  feedback=detail.feedback, stem=str(row.id), tz=tz,
                                                  include_plotlyjs=script):
                     z.writestr(folder + e.file_name, e.build())
-            elif detail is not None and (series := detail.imu_series()) is not None:
+            elif detail is not None and (series := detail.imu_series) is not None:
                 for e in exports.imu_session_exports(series, detail.imu_analysis, stem=str(row.id),
                                                      session=detail.session, feedback=detail.feedback,
                                                      tz=tz, include_plotlyjs=script):

@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,8 +164,10 @@ class SessionDetail:
         path = Path(paths[0]) if paths else None
         return path if path is not None and path.is_file() else None
 
+    @cached_property
     def imu_series(self) -> ImuSeries | None:
-        """The wrist-sensor set's raw series, when this session holds one."""
+        """The wrist-sensor set's raw series, when this session holds one (decoded once: the
+        session page draws it and offers its exports)."""
         if codec.KIND_IMU not in self.data:
             return None
         from physio_core.imu.io import ImuSeries
