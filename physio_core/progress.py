@@ -432,9 +432,9 @@ def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
         ))
     fig.update_layout(barmode="stack")
     if rows:
-        per_day: dict[date, int] = {}
+        per_day: Counter[date] = Counter()
         for r in rows:
-            per_day[_day(r.date)] = per_day.get(_day(r.date), 0) + r.reps
+            per_day[_day(r.date)] += r.reps
         _whole_ticks(fig, max(per_day.values()))
     return _layout(fig, height, "reps")
 
@@ -494,15 +494,11 @@ def default_rom_angles(rows: Sequence[ProgressRow], targets: Sequence[RomTargetO
     counted = Counter(r.rep_angle for r in mine if r.rep_angle in ranked).most_common(1)
     if counted:
         angle = counted[0][0]
-        pair = [a for a in (angle, _other_side(angle)) if a in ranked]
+        pair = [angle, *(left if angle == right else right
+                         for _, left, right in side_pairs(ranked) if angle in (left, right))]
     else:
         pair = ranked[:2]
     return list(dict.fromkeys(targeted + pair))[:4]
-
-
-def _other_side(angle: str) -> str:
-    stem, _, side = angle.rpartition("_")
-    return f"{stem}_{'l' if side == 'r' else 'r'}" if side in ("r", "l") else angle
 
 
 def asymmetry_figure(rows: Sequence[ProgressRow], *, max_joints: int | None = 4,
