@@ -740,8 +740,9 @@ class StreamingRepCounter:
                 del self._joints[:-keep]
                 self._joints_base = i + 1 - keep
         v = np.asarray(values, dtype=np.float64)
-        self._raw.append(v[self._idx])
-        xs = self._filter(v[self._idx])
+        measured = v[self._idx]
+        self._raw.append(measured)
+        xs = self._filter(measured)
         self._x.append(xs)
         if self.signal is not None:
             ph = self._sig_filter(np.array([self.signal.step(v, t)]))[0]
