@@ -417,15 +417,33 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
     return _layout(fig, height, "sessions", "week", widen=False)  # widened by weeks above
 
 
+def _noon(d: datetime) -> datetime:
+    """A day's bar is centred on the day, not on its midnight, where it straddled two dates."""
+    return d.replace(hour=12, minute=0, second=0, microsecond=0)
+
+
+def _day_bar_ms(days: Sequence[date]) -> float | None:
+    """Width (ms on a date axis) of a bar that stands for one day: most of a day, wider only to stay
+    visible over a long span, never so wide it touches the next day's bar. Plotly's own width is
+    most of the smallest gap: with sessions a week apart, a day's bar was drawn a week wide."""
+    if len(days) < 2:
+        return None  # a single day: ``_widen`` sets it
+    day_ms = 86400 * 1000.0
+    gap = min((b - a).days for a, b in zip(days, days[1:]))
+    span = (days[-1] - days[0]).days
+    return min(0.8 * gap, max(0.8, span / 120)) * day_ms
+
+
 def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
     """Reps of each session (bars, coloured by exercise), the sessions of one day stacked in one
     bar: several sets filmed the same day, drawn at their own minutes, hid one another."""
     fig = go.Figure()
     colours = _colours(sorted({r.exercise for r in rows}))
+    width = _day_bar_ms(sorted({_day(r.date) for r in rows}))
     for ex in colours:
         rs = [r for r in rows if r.exercise == ex]
         fig.add_trace(go.Bar(
-            x=[r.date.replace(hour=0, minute=0, second=0, microsecond=0) for r in rs], y=[r.reps for r in rs],
+            x=[_noon(r.date) for r in rs], y=[r.reps for r in rs], width=width,
             name=pretty_exercise(ex, short=True), marker=dict(color=colours[ex], line=dict(color="white", width=1)),
             customdata=[[r.session_id, f"{r.date:%Y-%m-%d %H:%M}"] for r in rs],
             hovertemplate="%{y} reps — session #%{customdata[0]}, %{customdata[1]}<extra></extra>",

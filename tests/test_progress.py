@@ -397,6 +397,23 @@ def test_sets_filmed_the_same_day_stack_in_one_bar(seeded):
     fig = progress.reps_figure(day + rows[3:])
     assert fig.layout.barmode == "stack"
     xs = [(pd.Timestamp(x), y, c[0]) for t in fig.data for x, y, c in zip(t.x, t.y, t.customdata)]
-    same = [(y, sid) for x, y, sid in xs if x == pd.Timestamp(rows[0].date).normalize()]
+    noon = pd.Timedelta(hours=12)
+    same = [(y, sid) for x, y, sid in xs if x == pd.Timestamp(rows[0].date).normalize() + noon]
     assert sorted(same, key=lambda v: v[1]) == [(r.reps, r.session_id) for r in day]
-    assert all(pd.Timestamp(x) == pd.Timestamp(x).normalize() for t in fig.data for x in t.x)  # one x a day
+    assert all(pd.Timestamp(x) - pd.Timestamp(x).normalize() == noon for t in fig.data for x in t.x)  # one x a day
+
+
+def test_a_days_bar_stays_within_its_day_with_sessions_weeks_apart(seeded):
+    """Plotly sized the bars by the smallest gap: sessions a week apart drew each day's bar about
+    six days wide, from midnight, across the days around it."""
+    engine, ids = seeded
+    rows = progress.load_progress(engine, ids["athlete"]).rows
+    weekly = [replace(r, date=rows[0].date + timedelta(days=7 * k)) for k, r in enumerate(rows)]
+    fig = progress.reps_figure(weekly)
+    for t in fig.data:
+        for x in t.x:
+            lo, hi = pd.Timestamp(x) - pd.Timedelta(milliseconds=t.width / 2), pd.Timestamp(x) + pd.Timedelta(milliseconds=t.width / 2)
+            assert lo.normalize() == hi.normalize() == pd.Timestamp(x).normalize()  # inside its own day
+    # daily sessions: bars most of a day wide, never touching
+    daily = [replace(r, date=rows[0].date + timedelta(days=k)) for k, r in enumerate(rows)]
+    assert all(0.5 * 86400e3 <= t.width < 86400e3 for t in progress.reps_figure(daily).data)
