@@ -449,6 +449,8 @@ def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
             hovertemplate="%{y} reps — session #%{customdata[0]}, %{customdata[1]}<extra></extra>",
         ))
     fig.update_layout(barmode="stack")
+    if width is not None and rows[-1].date - rows[0].date < timedelta(days=90):
+        fig.update_xaxes(tickformat="%b %d")  # day ticks may fall on the bars' noons: "Oct 08", not "12:00"
     if rows:
         per_day: Counter[date] = Counter()
         for r in rows:
