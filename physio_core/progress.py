@@ -439,7 +439,8 @@ def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
     bar: several sets filmed the same day, drawn at their own minutes, hid one another."""
     fig = go.Figure()
     colours = _colours(sorted({r.exercise for r in rows}))
-    width = _day_bar_ms(sorted({_day(r.date) for r in rows}))
+    days = sorted({_day(r.date) for r in rows})
+    width = _day_bar_ms(days)
     for ex in colours:
         rs = [r for r in rows if r.exercise == ex]
         fig.add_trace(go.Bar(
@@ -449,7 +450,7 @@ def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
             hovertemplate="%{y} reps — session #%{customdata[0]}, %{customdata[1]}<extra></extra>",
         ))
     fig.update_layout(barmode="stack")
-    if width is not None and rows[-1].date - rows[0].date < timedelta(days=90):
+    if len(days) > 1 and (days[-1] - days[0]).days < 90:
         fig.update_xaxes(tickformat="%b %d")  # day ticks may fall on the bars' noons: "Oct 08", not "12:00"
     if rows:
         per_day: Counter[date] = Counter()
