@@ -269,8 +269,8 @@ def previous_session(rows: Sequence[ProgressRow], this: ProgressRow) -> Progress
 def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int = 4,
                      label: str = "previous") -> pd.DataFrame:
     """``this`` session against ``before`` (its column headed ``label``), one row per measure
-    both have: reps, mean rep range, correct reps, the scores, and the range of the angles that
-    moved most in ``this``. The change is that of the numbers as written: 123° against 123° is
+    both have: reps, mean rep range, correct reps, the scores, and the range of the angle the reps
+    were counted on, its other side's and then the angles that moved most in ``this``. The change is that of the numbers as written: 123° against 123° is
     "±0°", not the "+1°" of 123.4 - 122.6."""
     def fmt(v: float, unit: str, digits: int) -> str:
         return f"{v:.{digits}f}{unit}"
@@ -284,8 +284,10 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
         ("balance", this.balance_score, before.balance_score, "", 2),
         ("injury risk", this.injury_risk, before.injury_risk, "", 2),
     ]
+    # the angle the reps were counted on and its other side first, as on the progress chart
+    angles = list(dict.fromkeys(default_rom_angles([this], (), this.exercise) + angles_by_range([this])))
     measures += [(f"range: {pretty_angle(a)}", this.rom_deg.get(a), before.rom_deg.get(a), "°", 0)
-                 for a in angles_by_range([this])[:max_angles]]
+                 for a in angles[:max_angles]]
     recs = []
     for name, now, then, unit, digits in measures:
         if not (_ok(now) and _ok(then)):

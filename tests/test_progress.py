@@ -12,6 +12,7 @@ import pytest
 
 from conftest import PgDatabases, seed_progress_world
 from physio_core import progress
+from physio_core.report import pretty_angle
 from physio_core.store import (
     AccessDenied,
     dispose_engines,
@@ -320,6 +321,13 @@ def test_a_session_against_the_previous_one_of_its_exercise(seeded):
         number = re.compile(r"[+-]?\d+(?:\.\d+)?")
         now, then = (float(number.search(v)[0]) for v in (now, then))
         assert float(number.search(change.replace("±", ""))[0]) == pytest.approx(now - then), measure
+    # the angle the reps were counted on comes first, with its other side, then the largest ranges
+    # (a planar shoulder angle that leaps its undefined gap spanned more than the counted one)
+    counted = replace(squats[2], rep_angle="hip_flexion_l")
+    ranges = [m for m in progress.compare_sessions(counted, squats[1])["measure"] if m.startswith("range: ")]
+    largest = [a for a in progress.angles_by_range([squats[2]]) if a not in ("hip_flexion_l", "hip_flexion_r")]
+    assert ranges == ["range: " + pretty_angle(a) for a in ["hip_flexion_l", "hip_flexion_r", *largest[:2]]]
+    assert progress.angles_by_range([squats[2]])[0] != "hip_flexion_l"  # so the order is the change
     # numbers that round to the same degree differ by nothing, not by the "+1°" of their decimals
     a, b = replace(squats[2], mean_rep_rom_deg=123.4), replace(squats[1], mean_rep_rom_deg=122.6)
     assert progress.compare_sessions(a, b).set_index("measure").loc["mean rep range"].tolist() == \
