@@ -53,8 +53,9 @@ def _against_earlier(session) -> None:
     earlier = [] if this is None else progress.earlier_sessions(rows, this)
     if not earlier:
         return
-    exercise = pretty_exercise(this.exercise, short=True).lower()
-    with st.expander(f"Against earlier {exercise} sessions ({len(earlier)})", expanded=True):
+    kind = ("sessions with no exercise recognised" if this.exercise == "auto"
+            else f"{pretty_exercise(this.exercise, short=True).lower()} sessions")
+    with st.expander(f"Against earlier {kind} ({len(earlier)})", expanded=True):
         def name(r) -> str:
             which = " (previous)" if r is earlier[0] else " (first)" if r is earlier[-1] else ""
             return f"#{r.session_id} on {local_time(r.date):%Y-%m-%d}{which}"

@@ -262,6 +262,16 @@ def test_an_upload_is_dated_when_it_was_filmed(app_env, tmp_path):
     assert any(c.value.endswith("the time of the analysis, since the video file does not say when it "
                                 "was filmed.") for c in at.caption)
     assert get_session_detail(init_db(), 2).session.started_at >= before.replace(microsecond=0)
+    # the second against the first, both of no exercise the models know (and in plain words)
+    at.switch_page("pages/session_detail.py")
+    at.query_params["id"] = "2"
+    at.run()
+    from physio_core.report import pretty_exercise
+
+    filed = get_session_detail(init_db(), 2).session.exercise
+    kind = ("sessions with no exercise recognised" if filed == "auto"
+            else f"{pretty_exercise(filed, short=True).lower()} sessions")
+    assert [e.label for e in at.expander if e.label.startswith("Against")] == [f"Against earlier {kind} (1)"]
 
 
 def test_a_new_analysis_of_the_same_upload_drops_the_old_annotated_video(app_env):
