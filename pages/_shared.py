@@ -230,11 +230,14 @@ def athlete_picker(engine, *, container=None) -> int | None:
     ids = [a.id for a in athletes]
     names = {a.id: a.display_name for a in athletes}
     wanted = st.query_params.get("athlete")  # a link to an athlete's page (?athlete=ID), once
+    refused = False
     if wanted is not None:
         del st.query_params["athlete"]
         if wanted.isdigit() and int(wanted) in ids:
             st.session_state[ATHLETE_KEY] = int(wanted)
             st.session_state.pop("athlete_select", None)
+        else:
+            refused = True
     current = st.session_state.get(ATHLETE_KEY)
     if ids:
         index = ids.index(current) if current in ids else 0
@@ -244,6 +247,10 @@ def athlete_picker(engine, *, container=None) -> int | None:
     else:
         box.caption("No athlete yet: create one below.")
         st.session_state.pop(ATHLETE_KEY, None)
+    if refused:  # said on the page: else the link's reader takes the athlete shown for the one linked
+        shown = f"**{names[chosen]}**" if ids else "no athlete"
+        which = f" ({wanted})" if wanted.isdigit() else ""  # never echo a link's own text as markdown
+        st.warning(f"The link names an athlete{which} who is not among yours; showing {shown} instead.")
     if me is not None and st.session_state.get("user_role") == "athlete":
         return st.session_state.get(ATHLETE_KEY)  # athletes do not create athletes
     with box.form("new_athlete", clear_on_submit=True, border=False):

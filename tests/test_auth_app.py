@@ -121,6 +121,9 @@ def test_a_link_with_an_athlete_opens_their_progress(seeded):
     at2.query_params["athlete"] = str(ids["other_athlete"])
     run(at2)
     assert at2.session_state["athlete_id"] == ids["athlete"] and not at2.error
+    # and the page says so: a reader of the link would take the trainer's athlete for the one linked
+    assert [w.value for w in at2.warning] == [
+        f"The link names an athlete ({ids['other_athlete']}) who is not among yours; showing **Ana Lopez** instead."]
 
 
 def test_athlete_lands_on_own_progress_and_cannot_manage(seeded):
