@@ -436,6 +436,9 @@ def _day_bar_ms(days: Sequence[date]) -> float | None:
     return min(0.8 * gap, max(0.8, span / 120)) * day_ms
 
 
+MAX_DAY_TICKS = 10  # the reps chart labels each day with a bar up to this many
+
+
 def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
     """Reps of each session (bars, coloured by exercise), the sessions of one day stacked in one
     bar: several sets filmed the same day, drawn at their own minutes, hid one another."""
@@ -452,7 +455,9 @@ def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
             hovertemplate="%{y} reps — session #%{customdata[0]}, %{customdata[1]}<extra></extra>",
         ))
     fig.update_layout(barmode="stack")
-    if len(days) > 1 and (days[-1] - days[0]).days < 90:
+    if 1 < len(days) <= MAX_DAY_TICKS:  # a tick under each bar, not Plotly's Sundays between them
+        fig.update_xaxes(tickvals=sorted({_noon(r.date) for r in rows}), tickformat="%b %d")
+    elif len(days) > 1 and (days[-1] - days[0]).days < 90:
         fig.update_xaxes(tickformat="%b %d")  # day ticks may fall on the bars' noons: "Oct 08", not "12:00"
     if rows:
         per_day: Counter[date] = Counter()

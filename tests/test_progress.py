@@ -422,6 +422,10 @@ def test_a_days_bar_stays_within_its_day_with_sessions_weeks_apart(seeded):
         for x in t.x:
             lo, hi = pd.Timestamp(x) - pd.Timedelta(milliseconds=t.width / 2), pd.Timestamp(x) + pd.Timedelta(milliseconds=t.width / 2)
             assert lo.normalize() == hi.normalize() == pd.Timestamp(x).normalize()  # inside its own day
+    # a tick under each day's bar (Plotly put its own on Sundays, between bars filmed on Fridays)
+    assert [pd.Timestamp(v) for v in fig.layout.xaxis.tickvals] == sorted(
+        {pd.Timestamp(r.date).normalize() + pd.Timedelta(hours=12) for r in weekly})
+    assert fig.layout.xaxis.tickformat == "%b %d"
     # daily sessions: bars most of a day wide, never touching
     daily = [replace(r, date=rows[0].date + timedelta(days=k)) for k, r in enumerate(rows)]
     assert all(0.5 * 86400e3 <= t.width < 86400e3 for t in progress.reps_figure(daily).data)
