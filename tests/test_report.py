@@ -330,3 +330,20 @@ def test_reps_the_models_did_not_judge_are_said_so_once(squat_result):
     table, sentence = report.reps_said_once(report.reps_view_table(reps, some))
     assert set(report.JUDGEMENT_COLUMNS) <= set(table.columns) and "recognised as" in table
     assert list(table["verdict"]) == ["correct (80%)"] + ["–"] * (len(reps) - 1)
+
+
+def test_the_farthest_frame_from_the_correction_skips_frames_that_cannot_be_compared():
+    """The replay opens on the frame where the athlete is farthest from the correction (mean over
+    the joints seen in both); a frame with no joint in both is passed over without a warning."""
+    import warnings
+
+    corrected = np.zeros((4, 19, 3))
+    athlete = corrected.copy()
+    athlete[1, :, 0] = 0.10  # 10 cm off everywhere
+    athlete[2, :5, 0] = 0.30  # 30 cm off on five joints, the others unseen
+    athlete[2, 5:] = np.nan
+    athlete[3] = np.nan  # nobody seen
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Mean of empty slice" was printed on stderr
+        assert report.farthest_frame(athlete, corrected) == 2
+        assert report.farthest_frame(np.full((5, 19, 3), np.nan), np.zeros((5, 19, 3))) == 2  # the middle one
