@@ -116,6 +116,14 @@ def test_the_command_line_writes_one_zip_per_athlete(tmp_path):
 
     r = _cli("--all", "--out", str(tmp_path / "all"), url=url)
     assert r.returncode == 0 and len(list((tmp_path / "all").glob("*.zip"))) == 3  # Ana and two Bens
+    assert sorted(p.suffix for p in (tmp_path / "all").iterdir()) == [".zip"] * 3  # no ".part" left
+    # written as it is made, the same archive as the pages' bytes
+    with zipfile.ZipFile(tmp_path / "all" / ana.name) as z, \
+            zipfile.ZipFile(io.BytesIO(athlete_archive(engine, ids["athlete"]))) as page:
+        assert z.namelist() == page.namelist()
+        # (the HTML reports differ only in Plotly's random div ids, README.txt in its minute)
+        same = [n for n in z.namelist() if not n.endswith((".html", ".txt"))]
+        assert len(same) > 9 and all(z.read(n) == page.read(n) for n in same)
 
     # a name two athletes share, and one nobody has: one line each, nothing written
     for who, needle in (("Ben Other", f"2 athletes are called 'Ben Other': give one's id ({ids['other_athlete']}, {twin})"),
