@@ -270,8 +270,8 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
                      label: str = "previous") -> pd.DataFrame:
     """``this`` session against ``before`` (its column headed ``label``), one row per measure
     both have: reps, mean rep range, correct reps, the scores, and the range of the angle the reps
-    were counted on, its other side's and then the angles that moved most in ``this``. The change is that of the numbers as written: 123° against 123° is
-    "±0°", not the "+1°" of 123.4 - 122.6."""
+    were counted on, its other side's and then the angles that moved most in ``this``. The change
+    is that of the numbers as written: 123° against 123° is "±0°", not the "+1°" of 123.4 - 122.6."""
     def fmt(v: float, unit: str, digits: int) -> str:
         return f"{v:.{digits}f}{unit}"
 
