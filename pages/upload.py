@@ -117,6 +117,15 @@ go = col_go.button("Analyse", type="primary", disabled=uploaded is None, width="
 
 if uploaded is not None and go:
     _analyse(uploaded, exercise)
+elif (shown := st.session_state.get(RESULT_KEY)) is None or (uploaded is not None
+                                                          and uploaded.file_id != shown["file_id"]):
+    # a video is about to be picked or analysed: the pose processes and the learned models load
+    # now, not after Analyse (not while a report is read: the processes hold memory while they wait)
+    from physio_core.assess import warm_up
+    from physio_core.pipeline import prewarm_pose_workers
+
+    prewarm_pose_workers(settings)
+    warm_up(settings.model_dir)
 
 entry = st.session_state.get(RESULT_KEY)
 if entry is not None:

@@ -573,6 +573,7 @@ class _PoseWorkers:
         self.detections, self.stop, self.stop_first = ctx.Queue(), ctx.Event(), ctx.Event()
         self.pool = ProcessPoolExecutor(2, mp_context=ctx, initializer=_init_worker,
                                         initargs=(self.detections, self.stop, self.stop_first))
+        self.loading: list[Future] = []  # prewarm_pose_workers' model loads (each returns its pid)
 
     @property
     def broken(self) -> bool:
@@ -628,6 +629,45 @@ def _pose_workers(keep_s: float):
                     _kept = None
             if not done:
                 workers.shutdown()
+    finally:
+        _kept_in_use.release()
+
+
+def _load_estimator(settings: Settings) -> int:
+    """A kept worker's first task (``prewarm_pose_workers``): its estimator made before any video."""
+    _estimator_for(settings)
+    return os.getpid()
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def prewarm_pose_workers(settings: Settings | None = None) -> bool:
+    """Start the kept pose workers and load their model before the next video (the upload page
+    calls this while the user picks a file): MediaPipe takes about 1 s to load in each process,
+    MMPose about 6.5 s on a CPU. Workers already waiting wait ``pose_workers_keep_s`` again from
+    now. Never waits for a video that is using them. Returns whether workers are waiting."""
+    global _kept, _kept_timer
+    settings = settings or get_settings()
+    keep_s = settings.pose_workers_keep_s
+    if keep_s <= 0 or _cores() < 2 or not _kept_in_use.acquire(blocking=False):
+        return False
+    try:
+        with _kept_guard:
+            if _kept_timer is not None:
+                _kept_timer.cancel()
+            if _kept is not None and _kept.broken:
+                _kept.shutdown()
+                _kept = None
+            if _kept is None:
+                _kept = _PoseWorkers()
+                with _main_hidden_from_workers():  # the processes start in submit(), one task each
+                    _kept.loading = [_kept.pool.submit(_load_estimator, settings) for _ in range(2)]
+            _kept_timer = threading.Timer(keep_s, _retire, args=(_kept,))
+            _kept_timer.daemon = True
+            _kept_timer.start()
+        return True
     finally:
         _kept_in_use.release()
 
@@ -752,8 +792,7 @@ def analyze_video(
     warnings: list[str] = []
 
     if parallel is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        parallel = (estimator is None and (cores or 1) >= 2
+        parallel = (estimator is None and _cores() >= 2
                     and reader.info.frame_count >= PARALLEL_MIN_S * reader.info.fps)
     if parallel and estimator is not None:
         raise ValueError("parallel analysis creates its own estimators: pass no estimator")

@@ -311,6 +311,35 @@ def _same_poses(a, b) -> bool:
             and np.array_equal(a.pose.keypoints_2d, b.pose.keypoints_2d, equal_nan=True))
 
 
+def test_the_pose_processes_can_load_before_the_video(result):
+    """``prewarm_pose_workers`` (the upload page, while a file is picked) starts the kept pose
+    processes and loads their model; the video then runs on those processes with the same poses.
+    With ``pose_workers_keep_s`` 0 it starts nothing; started, they leave after their wait."""
+    import time
+
+    from physio_core import pipeline
+    from physio_core.config import get_settings
+
+    kept = get_settings().model_copy(update={"pose_workers_keep_s": 60.0})
+    if pipeline._kept is not None:  # another test's kept processes: start from none
+        pipeline._retire(pipeline._kept)
+    assert not pipeline.prewarm_pose_workers(kept.model_copy(update={"pose_workers_keep_s": 0.0}))
+    assert pipeline._kept is None
+
+    assert pipeline.prewarm_pose_workers(kept)
+    workers = pipeline._kept
+    pids = set(workers.pool._processes)
+    assert len(pids) == 2 and {f.result(timeout=120) for f in workers.loading} <= pids
+    assert pipeline.prewarm_pose_workers(kept) and pipeline._kept is workers  # again: the same ones wait
+    assert _same_poses(analyze_video(CLIP, parallel=True, settings=kept), result)
+    assert pipeline._kept is workers and set(workers.pool._processes) == pids
+
+    brief = kept.model_copy(update={"pose_workers_keep_s": 0.5})
+    assert pipeline.prewarm_pose_workers(brief)
+    time.sleep(3)
+    assert pipeline._kept is None and not workers.pool._processes
+
+
 def test_the_next_video_reuses_the_pose_processes(result):
     """A batch's next video (or the next upload) is analysed by the same two pose processes,
     their model loaded already, with the same result as fresh ones; a second video at the same
