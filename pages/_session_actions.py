@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from pages._shared import forget_report_picks, local_time, show_table, shown_time, tz_name, viewer_tz
+from pages._shared import exercise_choice, forget_report_picks, local_time, show_table, shown_time, tz_name, viewer_tz
 from physio_core import exports, report
 from physio_core.store import AccessDenied, FeedbackKind, NotFound, Role, SessionStatus, StorageUnavailable
 from physio_core.store import access, codec
@@ -115,6 +115,35 @@ def _end_and_analyse(engine, viewer_id: int, detail) -> None:
         else:
             forget_report_picks(f"session{row.id}")
             _done(f"Session #{row.id} ended: {row.rep_count} reps.")
+
+
+def _score_again(engine, viewer_id: int, detail) -> None:
+    """An ended session scored again as another exercise from its stored skeleton: the only way
+    to score an upload whose exercise was not recognised once its video has left the server."""
+    from physio_core.pipeline import score_again
+    from physio_core.reps import EXERCISES
+
+    s = detail.session
+    options = ["auto", *EXERCISES]
+    with st.expander("Score again as another exercise", expanded=s.exercise == "auto"):
+        st.caption("Counts the reps and runs the models' verdicts, scores and corrections again from the "
+                   "stored skeleton, as the exercise picked here (the video is not needed). The angles, "
+                   "notes and trainer feedback stay.")
+        with st.form(f"score_again_{s.id}", border=False):
+            exercise = st.selectbox("Exercise", options, index=options.index(s.exercise) if s.exercise in options else 0,
+                                    format_func=exercise_choice, key=f"score_again_exercise_{s.id}")
+            go = st.form_submit_button("Score again")
+        if go:
+            try:
+                result = score_again(detail.pose.at_measured_rate(), exercise, backend=s.backend or "stored",
+                                     source=s.source, started_at=s.started_at, warnings=detail.to_result().warnings)
+                row = access.rescore_session_as(engine, viewer_id, s.id, result)
+            except _ERRORS as exc:
+                st.error(str(exc))
+            else:
+                forget_report_picks(f"session{row.id}")
+                _done(f"Session #{row.id} scored again as {report.pretty_exercise(row.exercise).lower()}: "
+                      f"{row.rep_count} reps.")
 
 
 def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
@@ -232,6 +261,9 @@ def render_actions(engine, viewer_id: int | None, detail, role: Role | None) -> 
     _sensor_data(detail)
     if viewer_id is not None and s.status is SessionStatus.ACTIVE:
         _end_and_analyse(engine, viewer_id, detail)
+    if (viewer_id is not None and staff and role is not None and s.status is SessionStatus.ENDED
+            and detail.pose is not None and int(detail.pose.valid.sum()) >= 2):
+        _score_again(engine, viewer_id, detail)
     if viewer_id is not None:
         _notes_and_feedback(engine, viewer_id, detail, staff and role is not None)
     _exports(detail)

@@ -357,7 +357,8 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
 
     if rows and movement is None:
         warnings.append("No known exercise was recognised: stability, injury risk and mistakes are "
-                        "scored only for the movements the models know. Pick the exercise to score it.")
+                        "scored only for the movements the models know. Pick the exercise to score it "
+                        "(before Analyse, or with Score again on the session's page).")
     if given is not None and timeline and seen != given and n_seen > len(timeline) / 2:
         what = "no exercise the models know" if seen == "other" else seen.replace("_", " ")
         warnings.append(f"Most reps look like {what}, not {given.replace('_', ' ')}: they were "

@@ -231,6 +231,23 @@ def finish_sequence(
     return result
 
 
+# how the messages of the scoring itself begin (the rep counter's and the models', added by
+# finish_sequence); a session scored again keeps its other warnings, those of its video
+SCORING_WARNINGS = ("Rep ", "No known exercise was recognised", "Most reps look like", "The angles of '",
+                    "The exercise assessment could not be made", "The exercise models are not available")
+
+
+def score_again(pose: PoseSequence, exercise: str, *, backend: str, source: str = "",
+                started_at: datetime | None = None, warnings: list[str] = ()) -> SessionResult:
+    """A stored session's analysis again, as ``exercise`` ("auto": recognised by the models),
+    from its stored pose, already filtered when it was first analysed (so not filtered again:
+    the angles stay the ones stored). ``warnings``: the session's stored warnings, of which
+    those of its video are kept."""
+    kept = [w for w in warnings if not w.startswith(SCORING_WARNINGS)]
+    return finish_sequence(pose, backend=backend, exercise=exercise, source=source, started_at=started_at,
+                           warnings=kept, smooth=False)
+
+
 def add_assessment(result: SessionResult, models_dir: str | Path | None = None) -> None:
     """The models' per-rep / per-session assessment into ``result``; a failure is a warning."""
     import logging

@@ -191,9 +191,26 @@ def test_athlete_sees_feedback_but_changes_nothing(seeded):
     assert any("Deeper next time" in m.value for m in at.markdown)
     assert any("Good week" in i.value for i in at.info)
     labels = {b.label for b in at.button}
-    assert not labels & {"Save notes", "Add feedback", "Delete session", "End and analyse"}
+    assert not labels & {"Save notes", "Add feedback", "Delete session", "End and analyse", "Score again"}
     assert not at.text_area
     assert "JSON" in [d.proto.label for d in at.get("download_button")]  # their own data
+
+
+def test_a_trainer_scores_a_stored_session_again_as_another_exercise(seeded):
+    """With its video gone, a session filed under the wrong exercise (or none) is scored again
+    from its stored skeleton: the page files it under the exercise picked, with that count."""
+    engine, ids = seeded
+    sid = list_sessions(engine, athlete_id=ids["athlete"], exercise="deep_squat")[0].id
+    at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=sid))
+    assert at.selectbox(key=f"score_again_exercise_{sid}").value == "deep_squat"
+    at.selectbox(key=f"score_again_exercise_{sid}").set_value("hurdle_step")
+    button(at, "Score again").click()
+    run(at)
+    d = get_session_detail(engine, sid)
+    assert d.session.exercise == "hurdle_step"
+    assert at.success[0].value == f"Session #{sid} scored again as hurdle step: {d.session.rep_count} reps."
+    assert at.subheader[0].value.endswith("· Hurdle step")
+    assert all(r.angle.startswith(("hip", "knee")) for r in d.reps)  # counted on a hurdle step's angle
 
 
 def test_a_trainer_dates_a_session_when_it_was_filmed(seeded):

@@ -105,3 +105,48 @@ def test_a_session_on_auto_is_filed_under_the_recognised_exercise(db_engine, ass
     squats = progress_for_athlete(db_engine, athlete.id, exercise="deep_squat")
     assert sorted(r.session_id for r in squats) == sorted([named, auto, live])
     assert get_session_detail(db_engine, auto).exercise_label == "deep_squat"
+
+
+def test_a_stored_session_scored_again_as_its_real_exercise(db_engine, assessed_squat_result):
+    """Squats filed as a shoulder abduction (named wrong, the video gone): Score again as deep squat
+    from the stored skeleton gives the squats' reps, verdicts and corrections, files the session
+    under deep squat, keeps its video's warning and the trainer's feedback, and drops the old
+    scoring's messages. Staff only, and only once the session has ended."""
+    from physio_core.pipeline import finish_sequence, score_again
+    from physio_core.store import AccessDenied, Role, assign_athlete, create_user
+    from physio_core.store.access import add_feedback_as, rescore_session_as, start_session_as
+
+    squats = assessed_squat_result
+    seen = "Another person was detected at 1.0–2.0 s and ignored (the followed person was out of view or hidden)."
+    wrong = finish_sequence(squats.pose, backend="uiprmd-kinect", exercise="standing_shoulder_abduction",
+                            source="upload:squats", smooth=False, started_at=squats.started_at, warnings=[seen])
+    assert any(w.startswith("Most reps look like deep squat") for w in wrong.warnings)
+    trainer = create_user(db_engine, "coach@clinic.org", "Coach", Role.TRAINER, "coach-password-1")
+    athlete = create_user(db_engine, "ana@clinic.org", "Ana", Role.ATHLETE, "athlete-password-1")
+    assign_athlete(db_engine, trainer.id, athlete.id)
+    sid = save_session_result(db_engine, wrong, athlete.id, trainer.id)
+    add_feedback_as(db_engine, trainer.id, sid, "Film from the side next time.")
+    before = get_session_detail(db_engine, sid)
+    assert before.session.exercise == "standing_shoulder_abduction"
+
+    again = score_again(before.pose.at_measured_rate(), "deep_squat", backend=before.session.backend,
+                        source=before.session.source, started_at=before.session.started_at,
+                        warnings=before.to_result().warnings)
+    with pytest.raises(AccessDenied):  # the athlete reads their sessions, staff score them
+        rescore_session_as(db_engine, athlete.id, sid, again)
+    row = rescore_session_as(db_engine, trainer.id, sid, again)
+    assert (row.exercise, row.rep_count) == ("deep_squat", squats.rep_count)
+
+    d = get_session_detail(db_engine, sid)
+    assert [a["mistake"] for a in d.rep_assessments] == [a["mistake"] for a in squats.rep_assessments]
+    assert sorted(d.corrected_poses) == sorted(squats.corrected_poses)
+    assert [(r.start_frame, r.end_frame) for r in d.reps] == [(r.start_frame, r.end_frame) for r in squats.reps]
+    warnings = [f.text for f in d.feedback if f.kind == FeedbackKind.WARNING]
+    assert seen in warnings and not any(w.startswith("Most reps look like") for w in warnings)
+    assert [f.text for f in d.feedback if f.kind == FeedbackKind.TRAINER] == ["Film from the side next time."]
+    assert (d.session.started_at, d.session.ended_at) == (before.session.started_at, before.session.ended_at)
+    assert [r.session_id for r in progress_for_athlete(db_engine, athlete.id, exercise="deep_squat")] == [sid]
+
+    live = start_session_as(db_engine, trainer.id, athlete.id, "deep_squat")
+    with pytest.raises(ValueError, match="has not ended"):
+        rescore_session_as(db_engine, trainer.id, live, again)

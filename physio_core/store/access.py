@@ -335,6 +335,12 @@ def end_session_as(
     return repo.end_session(engine, session_id, result, **kwargs)
 
 
+def rescore_session_as(engine: Engine, viewer_id: int, session_id: int, result: SessionResult) -> SessionRow:
+    """A new analysis of an ended session's stored pose (``repo.rescore_session``; staff only)."""
+    run_read(engine, lambda s: _session_for(s, viewer_id, session_id, staff=True))
+    return repo.rescore_session(engine, session_id, result)
+
+
 def set_notes_as(engine: Engine, viewer_id: int, session_id: int, notes: str) -> None:
     """The trainer's notes on a session (staff only)."""
 

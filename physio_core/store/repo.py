@@ -833,6 +833,28 @@ def end_session(
     return run_write(engine, fn)
 
 
+def rescore_session(engine: Engine, session_id: int, result: SessionResult) -> SessionRow:
+    """Replace an ended session's analysis (reps, the models' verdicts and scores, the analysis'
+    own messages) by ``result``, a new analysis of its stored pose; its exercise becomes
+    ``result.session_exercise``. Its other series, times, notes and trainers' feedback stay."""
+
+    def fn(s: Session) -> SessionRow:
+        rec = _session_or_missing(s, session_id)
+        if rec.status != SessionStatus.ENDED.value:
+            raise ValueError(f"session {session_id} has not ended: end and analyse it first")
+        s.execute(sa.delete(SensorData).where(col(SensorData.session_id) == session_id,
+                                              col(SensorData.kind).in_(_RESULT_KINDS)))
+        s.flush()
+        rec.rep_count = result.rep_count
+        rec.exercise = result.session_exercise
+        _put_result(s, rec, result, None)
+        s.add(rec)
+        s.flush()
+        return _session_row(rec, s.get(User, rec.athlete_id).display_name)
+
+    return run_write(engine, fn)
+
+
 def _session_filters(
     q: Any, athlete_id: int | None, trainer_id: int | None, exercise: str | None,
     status: SessionStatus | str | None, since: datetime | None,
