@@ -9,7 +9,8 @@ import io
 import pandas as pd
 import streamlit as st
 
-from pages._shared import exercise_choice, forget_report_picks, local_time, show_table, shown_time, tz_name, viewer_tz
+from pages._shared import (exercise_choice, forget_report_picks, local_time, show_table, shown_time, tz_name,
+                           viewer_tz)
 from physio_core import exports, report
 from physio_core.store import AccessDenied, FeedbackKind, NotFound, Role, SessionStatus, StorageUnavailable
 from physio_core.store import access, codec
@@ -130,20 +131,24 @@ def _score_again(engine, viewer_id: int, detail) -> None:
                    "stored skeleton, as the exercise picked here (the video is not needed). The angles, "
                    "notes and trainer feedback stay.")
         with st.form(f"score_again_{s.id}", border=False):
-            exercise = st.selectbox("Exercise", options, index=options.index(s.exercise) if s.exercise in options else 0,
-                                    format_func=exercise_choice, key=f"score_again_exercise_{s.id}")
+            exercise = st.selectbox("Exercise", options, format_func=exercise_choice,
+                                    index=options.index(s.exercise) if s.exercise in options else 0,
+                                    key=f"score_again_exercise_{s.id}")
             go = st.form_submit_button("Score again")
         if go:
             try:
-                result = score_again(detail.pose.at_measured_rate(), exercise, backend=s.backend or "stored",
-                                     source=s.source, started_at=s.started_at, warnings=detail.to_result().warnings)
-                row = access.rescore_session_as(engine, viewer_id, s.id, result)
+                with st.spinner("Scoring the stored skeleton…"):
+                    result = score_again(detail.pose.at_measured_rate(), exercise,
+                                         backend=s.backend or "stored", source=s.source,
+                                         started_at=s.started_at, warnings=detail.to_result().warnings)
+                    row = access.rescore_session_as(engine, viewer_id, s.id, result)
             except _ERRORS as exc:
                 st.error(str(exc))
             else:
                 forget_report_picks(f"session{row.id}")
-                _done(f"Session #{row.id} scored again as {report.pretty_exercise(row.exercise).lower()}: "
-                      f"{row.rep_count} reps.")
+                filed = ("no exercise recognised" if row.exercise == "auto"
+                         else f"as {report.pretty_exercise(row.exercise).lower()}")
+                _done(f"Session #{row.id} scored again, {filed}: {row.rep_count} reps.")
 
 
 def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:

@@ -17,7 +17,7 @@ import sys
 import threading
 import types
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -238,7 +238,7 @@ SCORING_WARNINGS = ("Rep ", "No known exercise was recognised", "Most reps look 
 
 
 def score_again(pose: PoseSequence, exercise: str, *, backend: str, source: str = "",
-                started_at: datetime | None = None, warnings: list[str] = ()) -> SessionResult:
+                started_at: datetime | None = None, warnings: Sequence[str] = ()) -> SessionResult:
     """A stored session's analysis again, as ``exercise`` ("auto": recognised by the models),
     from its stored pose, already filtered when it was first analysed (so not filtered again:
     the angles stay the ones stored). ``warnings``: the session's stored warnings, of which

@@ -208,7 +208,7 @@ def test_a_trainer_scores_a_stored_session_again_as_another_exercise(seeded):
     run(at)
     d = get_session_detail(engine, sid)
     assert d.session.exercise == "hurdle_step"
-    assert at.success[0].value == f"Session #{sid} scored again as hurdle step: {d.session.rep_count} reps."
+    assert at.success[0].value == f"Session #{sid} scored again, as hurdle step: {d.session.rep_count} reps."
     assert at.subheader[0].value.endswith("· Hurdle step")
     assert all(r.angle.startswith(("hip", "knee")) for r in d.reps)  # counted on a hurdle step's angle
 
