@@ -363,7 +363,8 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
         what = "no exercise the models know" if seen == "other" else seen.replace("_", " ")
         warnings.append(f"Most reps look like {what}, not {given.replace('_', ' ')}: they were "
                         f"counted and scored as {given.replace('_', ' ')}. If that is not the "
-                        "exercise, analyse again with the right one (or 'Detect automatically').")
+                        "exercise, pick the right one (or 'Detect automatically'): before Analyse, or "
+                        "with Score again on the session's page.")
     feedback: list[str] = []
     if given:
         feedback.append(f"Exercise chosen: {given.replace('_', ' ')}.")
