@@ -607,11 +607,35 @@ _kept_guard = threading.Lock()  # guards _kept and _kept_timer
 _runs = itertools.count()
 
 
+def _take_kept() -> tuple[_PoseWorkers, bool]:
+    """Under ``_kept_guard``: the kept workers, their wait stopped; new ones (True) when none
+    were kept or one of them died while waiting."""
+    global _kept, _kept_timer
+    if _kept_timer is not None:
+        _kept_timer.cancel()
+        _kept_timer = None
+    if _kept is not None and _kept.broken:
+        _kept.shutdown()
+        _kept = None
+    fresh = _kept is None
+    if fresh:
+        _kept = _PoseWorkers()
+    return _kept, fresh
+
+
+def _wait_for_next(workers: _PoseWorkers, keep_s: float) -> None:
+    """Under ``_kept_guard``: ``workers`` wait ``keep_s`` for the next video, then retire."""
+    global _kept_timer
+    _kept_timer = threading.Timer(keep_s, _retire, args=(workers,))
+    _kept_timer.daemon = True  # never holds up the interpreter's exit
+    _kept_timer.start()
+
+
 @contextlib.contextmanager
 def _pose_workers(keep_s: float):
     """The kept pose workers, kept ``keep_s`` more seconds after this video; while another
     video uses them (two uploads at once), or with ``keep_s`` 0, workers of this video's own."""
-    global _kept, _kept_timer
+    global _kept
     if keep_s <= 0 or not _kept_in_use.acquire(blocking=False):
         workers = _PoseWorkers()
         try:
@@ -621,15 +645,7 @@ def _pose_workers(keep_s: float):
         return
     try:
         with _kept_guard:
-            if _kept_timer is not None:
-                _kept_timer.cancel()
-                _kept_timer = None
-            if _kept is not None and _kept.broken:
-                _kept.shutdown()
-                _kept = None
-            if _kept is None:
-                _kept = _PoseWorkers()
-            workers = _kept
+            workers, _ = _take_kept()
         workers.stop.clear()
         workers.stop_first.clear()
         done = False
@@ -639,9 +655,7 @@ def _pose_workers(keep_s: float):
         finally:
             with _kept_guard:
                 if done and not workers.broken:
-                    _kept_timer = threading.Timer(keep_s, _retire, args=(workers,))
-                    _kept_timer.daemon = True  # never holds up the interpreter's exit
-                    _kept_timer.start()
+                    _wait_for_next(workers, keep_s)
                 else:  # stopped half-way or failed: fresh workers next time
                     _kept = None
             if not done:
@@ -665,25 +679,17 @@ def prewarm_pose_workers(settings: Settings | None = None) -> bool:
     calls this while the user picks a file): MediaPipe takes about 1 s to load in each process,
     MMPose about 6.5 s on a CPU. Workers already waiting wait ``pose_workers_keep_s`` again from
     now. Never waits for a video that is using them. Returns whether workers are waiting."""
-    global _kept, _kept_timer
     settings = settings or get_settings()
     keep_s = settings.pose_workers_keep_s
     if keep_s <= 0 or _cores() < 2 or not _kept_in_use.acquire(blocking=False):
         return False
     try:
         with _kept_guard:
-            if _kept_timer is not None:
-                _kept_timer.cancel()
-            if _kept is not None and _kept.broken:
-                _kept.shutdown()
-                _kept = None
-            if _kept is None:
-                _kept = _PoseWorkers()
+            workers, fresh = _take_kept()
+            if fresh:
                 with _main_hidden_from_workers():  # the processes start in submit(), one task each
-                    _kept.loading = [_kept.pool.submit(_load_estimator, settings) for _ in range(2)]
-            _kept_timer = threading.Timer(keep_s, _retire, args=(_kept,))
-            _kept_timer.daemon = True
-            _kept_timer.start()
+                    workers.loading = [workers.pool.submit(_load_estimator, settings) for _ in range(2)]
+            _wait_for_next(workers, keep_s)
         return True
     finally:
         _kept_in_use.release()
