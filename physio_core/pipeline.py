@@ -11,11 +11,10 @@ import contextlib
 import itertools
 import math
 import multiprocessing
+import multiprocessing.spawn
 import os
 import queue
-import sys
 import threading
-import types
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -555,6 +554,23 @@ _WORKER_PRELOAD = ["physio_core.pipeline", "physio_core.video",
                    "physio_core.pose.factory", "physio_core.pose.embedded"]
 
 
+_starting_workers = threading.local()  # .on: this thread is starting pose worker processes
+
+
+def _preparation_data(name: str, _stdlib=multiprocessing.spawn.get_preparation_data) -> dict:
+    """multiprocessing's set-up data for a new child process, without the parent's main script
+    while this thread starts pose workers (``_main_hidden_from_workers``)."""
+    data = _stdlib(name)
+    if getattr(_starting_workers, "on", False):
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+    return data
+
+
+# the spawn and forkserver starters look the function up in multiprocessing.spawn when they start a child
+multiprocessing.spawn.get_preparation_data = _preparation_data
+
+
 @contextlib.contextmanager
 def _main_hidden_from_workers():
     """Start pose workers without re-running the parent's main script in them.
@@ -562,14 +578,14 @@ def _main_hidden_from_workers():
     multiprocessing re-executes ``__main__`` (by path) in every spawned / forkserver child.
     Under Streamlit ``__main__`` is the app script itself (app.py with its login gate and
     database set-up), which must not run in a pose worker; the workers only need
-    physio_core.pipeline, whose functions they receive by reference."""
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
+    physio_core.pipeline, whose functions they receive by reference. Per thread, not by
+    swapping ``sys.modules["__main__"]``: Streamlit sets that itself on every script run, so
+    another session's run while this one started its workers put app.py back in them."""
+    _starting_workers.on = True
     try:
         yield
     finally:
-        if main is not None:
-            sys.modules["__main__"] = main
+        _starting_workers.on = False
 
 
 def _pose_context():

@@ -311,6 +311,36 @@ def _same_poses(a, b) -> bool:
             and np.array_equal(a.pose.keypoints_2d, b.pose.keypoints_2d, equal_nan=True))
 
 
+def test_pose_workers_never_run_the_apps_script_even_when_main_changes_meanwhile(tmp_path):
+    """Streamlit sets ``sys.modules["__main__"]`` to app.py on every script run: another
+    session's run while this thread started its pose workers put app.py in them (a worker that
+    ran the app crashed, seen in the server log of a walk). Hiding main is per thread now."""
+    import os
+    import sys
+    import types
+
+    from physio_core import pipeline
+
+    marker = tmp_path / "ran"
+    script = tmp_path / "app_like.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('the app ran in a pose worker')\n")
+    other_run = types.ModuleType("__main__")
+    other_run.__file__ = str(script)
+    real = sys.modules["__main__"]
+    with pipeline._main_hidden_from_workers():
+        sys.modules["__main__"] = other_run  # as another session's script run does meanwhile
+        try:
+            workers = pipeline._PoseWorkers()
+            started = [workers.pool.submit(os.getpid) for _ in range(2)]
+        finally:
+            sys.modules["__main__"] = real
+    try:
+        assert all(isinstance(f.result(timeout=120), int) for f in started)
+        assert not workers.broken and not marker.exists()
+    finally:
+        workers.shutdown()
+
+
 def test_the_pose_processes_can_load_before_the_video(result):
     """``prewarm_pose_workers`` (the upload page, while a file is picked) starts the kept pose
     processes and loads their model; the video then runs on those processes with the same poses.
