@@ -414,7 +414,7 @@ def render_report(
     row.metric("Duration", f"{result.frames / result.fps:.1f} s" if result.fps else "–")
     row.metric("Pose backend", result.backend or "–")
     _assessment_summary(result)
-    for w in result.warnings:
+    for w in result.all_warnings:
         st.warning(w)
     for f in result.feedback:
         st.info(f)

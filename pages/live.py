@@ -221,7 +221,7 @@ def _show_outcome(outcome: LiveOutcome) -> None:
     elif outcome.message:
         st.info(outcome.message)
     if outcome.result is not None:
-        for w in outcome.result.warnings:
+        for w in outcome.result.all_warnings:
             st.warning(w)
 
 

@@ -273,7 +273,7 @@ def _run(video: Path, out: Path, args: argparse.Namespace, *, batch: bool = Fals
         print(f"exercise: {result.exercise_label}" + (f" ({scores})" if scores else ""))
     for line in result.feedback:
         print(f"feedback: {line}")
-    for w in result.warnings:
+    for w in result.all_warnings:
         print(f"warning: {w}")
     return Outcome(0, row)
 

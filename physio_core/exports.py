@@ -469,7 +469,7 @@ def html_report(
 
     items = [_feedback_line(f) for f in feedback]
     if not items:
-        items = [(t, "system") for t in result.feedback] + [(t, "warning") for t in result.warnings]
+        items = [(t, "system") for t in result.feedback] + [(t, "warning") for t in result.all_warnings]
     parts.append(_feedback_html(items))
     parts.append(_FOOT)
     return "\n".join(parts).encode("utf-8")
@@ -479,7 +479,7 @@ def _feedback_html(items: Sequence[tuple[str, str]]) -> str:
     if not items:
         return ""
     return "<h2>Feedback</h2><ul class='fb'>" + "".join(
-        f"<li class='{html.escape(kind)}'>{'⚠ ' if kind == 'warning' else ''}{html.escape(text)}</li>"
+        f"<li class='{html.escape(kind)}'>{'⚠ ' if kind in ('warning', 'analysis') else ''}{html.escape(text)}</li>"
         for text, kind in items) + "</ul>"
 
 

@@ -199,7 +199,7 @@ def finish_sequence(
 
     valid = seq.valid
     n_person = int(valid.sum())
-    warnings = list(warnings or [])
+    scoring: list[str] = []
     filtered = smooth_sequence(seq) if smooth and n_person >= 2 else seq
     angles = compute_angles(filtered)
     reps: list[Rep] = []
@@ -208,7 +208,7 @@ def finish_sequence(
         try:
             reps = count_set(filtered, angles, ex, use_models=assess)
         except ValueError:  # the exercise's angles were never measured
-            warnings.append(f"The angles of '{exercise}' could not be measured: no reps counted.")
+            scoring.append(f"The angles of '{exercise}' could not be measured: no reps counted.")
     started = started_at or datetime.now(UTC)
     duration = float(seq.times[-1] - seq.times[0]) + 1.0 / seq.fps if len(seq) else 0.0
     result = SessionResult(
@@ -223,28 +223,22 @@ def finish_sequence(
         source=source,
         started_at=started,
         ended_at=started + timedelta(seconds=duration),
-        warnings=warnings,
+        warnings=list(warnings or []),
+        analysis_warnings=scoring,
     )
     if assess and n_person >= 2:
         add_assessment(result)
     return result
 
 
-# how the messages of the scoring itself begin (the rep counter's and the models', added by
-# finish_sequence); a session scored again keeps its other warnings, those of its video
-SCORING_WARNINGS = ("Rep ", "No known exercise was recognised", "Most reps look like", "The angles of '",
-                    "The exercise assessment could not be made", "The exercise models are not available")
-
-
 def score_again(pose: PoseSequence, exercise: str, *, backend: str, source: str = "",
                 started_at: datetime | None = None, warnings: Sequence[str] = ()) -> SessionResult:
     """A stored session's analysis again, as ``exercise`` ("auto": recognised by the models),
     from its stored pose, already filtered when it was first analysed (so not filtered again:
-    the angles stay the ones stored). ``warnings``: the session's stored warnings, of which
-    those of its video are kept."""
-    kept = [w for w in warnings if not w.startswith(SCORING_WARNINGS)]
+    the angles stay the ones stored). ``warnings``: the session's warnings about its recording
+    (``SessionResult.warnings``), kept; the old scoring's messages are made again."""
     return finish_sequence(pose, backend=backend, exercise=exercise, source=source, started_at=started_at,
-                           warnings=kept, smooth=False)
+                           warnings=warnings, smooth=False)
 
 
 def add_assessment(result: SessionResult, models_dir: str | Path | None = None) -> None:
@@ -257,10 +251,10 @@ def add_assessment(result: SessionResult, models_dir: str | Path | None = None) 
         a = assess_session(result.pose, result.reps, result.fps, result.exercise, models_dir)
     except Exception as exc:  # a model bug must not cost the user the analysis
         logging.getLogger(__name__).exception("assessment failed")
-        result.warnings.append(f"The exercise assessment could not be made ({exc}).")
+        result.analysis_warnings.append(f"The exercise assessment could not be made ({exc}).")
         return
     if a is None:
-        result.warnings.append("The exercise models are not available: no scores or mistakes.")
+        result.analysis_warnings.append("The exercise models are not available: no scores or mistakes.")
         return
     result.exercise_label = a.exercise
     result.exercise_timeline = a.timeline
@@ -268,7 +262,7 @@ def add_assessment(result: SessionResult, models_dir: str | Path | None = None) 
     result.corrected_poses = a.corrected
     result.metrics.update(a.metrics)
     result.feedback.extend(a.feedback)
-    result.warnings.extend(a.warnings)
+    result.analysis_warnings.extend(a.warnings)
 
 
 # ------------------------------------------------------------------ recorded video

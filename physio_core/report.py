@@ -723,7 +723,7 @@ def summary_dict(result: SessionResult) -> dict[str, Any]:
         "metrics": {k: (_finite(float(v)) if isinstance(v, (int, float, np.number)) else v)
                     for k, v in result.metrics.items()},
         "feedback": list(result.feedback),
-        "warnings": list(result.warnings),
+        "warnings": result.all_warnings,
         "started_at": result.started_at.isoformat() if result.started_at else None,
         "ended_at": result.ended_at.isoformat() if result.ended_at else None,
     }

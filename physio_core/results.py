@@ -92,7 +92,9 @@ class SessionResult:
     # later models fill these: stability_score, balance_score, injury_risk, ...
     metrics: dict[str, float] = field(default_factory=dict)
     feedback: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # e.g. "two people in view at 3.2 s"
+    warnings: list[str] = field(default_factory=list)  # about the recording: "two people in view at 3.2 s"
+    # the scoring's own ("Most reps look like…"): made again with the reps when a session is scored again
+    analysis_warnings: list[str] = field(default_factory=list)
     # the learned models' assessment (physio_core.assess), empty when the models are missing:
     exercise_label: str | None = None  # recognised exercise ("deep_squat", ..., "other")
     exercise_timeline: list[dict] = field(default_factory=list)  # [{start_s, end_s, exercise, confidence}]
@@ -100,6 +102,11 @@ class SessionResult:
     # injury_risk, reason, mistake ("correct" | "incorrect"), mistake_confidence
     rep_assessments: list[dict] = field(default_factory=list)
     corrected_poses: dict[int, PoseSequence] = field(default_factory=dict)  # rep index -> pose
+
+    @property
+    def all_warnings(self) -> list[str]:
+        """What the report shows: the recording's warnings, then the scoring's."""
+        return [*self.warnings, *self.analysis_warnings]
 
     @property
     def rep_count(self) -> int:

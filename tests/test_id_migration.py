@@ -70,7 +70,7 @@ def test_upgrade_keeps_every_row_and_the_cascades(db_url, make_uiprmd_session_re
         before = _snapshot(engine)
         assert all(before[t] for t in TABLES), {t: len(v) for t, v in before.items()}
 
-        upgrade(engine)  # on SQLite: users and sessions rebuilt under every other table
+        upgrade(engine, "0004")  # on SQLite: users and sessions rebuilt under every other table
         assert current_revision(engine) == "0004"
         assert _snapshot(engine) == before
         if engine.dialect.name == "sqlite":

@@ -49,7 +49,7 @@ from physio_core.store import codec
 
 APP_TABLES = {"users", "trainer_athlete", "sessions", "sensor_data", "performance_metrics", "feedback",
               "auth_sessions", "rom_targets"}  # the last two from 0002
-HEAD = "0004"
+HEAD = "0005"
 SESSION_TABLES = ("sensor_data", "performance_metrics", "feedback")
 
 POSE_ATOL = 0.5 * 10**-codec.POSE_DECIMALS + 1e-12
@@ -163,6 +163,7 @@ def test_users_assignments_and_login(db_engine):
 
 def test_save_session_result_round_trip(db_engine, uiprmd_session_result):
     result = uiprmd_session_result
+    result.analysis_warnings = ["Rep 2 could not be assessed: the stability model failed"]
     trainer = create_user(db_engine, "t@example.com", "Trainer", Role.TRAINER)
     athlete = get_or_create_athlete(db_engine, "Subject 01", trainer.id)
 
@@ -208,10 +209,12 @@ def test_save_session_result_round_trip(db_engine, uiprmd_session_result):
     assert [(f.kind, f.text) for f in d.feedback] == (
         [(FeedbackKind.SYSTEM, t) for t in result.feedback]
         + [(FeedbackKind.WARNING, t) for t in result.warnings]
+        + [(FeedbackKind.ANALYSIS, t) for t in result.analysis_warnings]
     )
 
     back = d.to_result()
     assert back.rep_count == 3 and back.feedback == result.feedback and back.warnings == result.warnings
+    assert back.analysis_warnings == result.analysis_warnings
     assert back.metrics["stability_score"] == 0.82 and "injury_risk" not in back.metrics
 
 

@@ -36,6 +36,8 @@ class FeedbackKind(StrEnum):
     SYSTEM = "system"  # written by the analysis (mistakes, cues)
     TRAINER = "trainer"  # written by a person
     WARNING = "warning"  # about the recording itself ("two people in view at 3.2 s")
+    # the scoring's own messages ("Most reps look like…"), replaced when the session is scored again
+    ANALYSIS = "analysis"
 
 
 def utcnow() -> datetime:
@@ -199,7 +201,7 @@ class PerformanceMetrics(SQLModel, table=True):
 
 class Feedback(SQLModel, table=True):
     __tablename__ = "feedback"
-    __table_args__ = (sa.CheckConstraint("kind IN ('system', 'trainer', 'warning')", name="kind"),)
+    __table_args__ = (sa.CheckConstraint("kind IN ('system', 'trainer', 'warning', 'analysis')", name="kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(sa_column=_fk("sessions.id", "CASCADE", False))

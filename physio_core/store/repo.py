@@ -210,6 +210,7 @@ class SessionDetail:
             # per-rep lines (rep_index set) are the rep_assessments' text: not the session's
             feedback=[f.text for f in self.feedback if f.kind == FeedbackKind.SYSTEM and f.rep_index is None],
             warnings=[f.text for f in self.feedback if f.kind == FeedbackKind.WARNING],
+            analysis_warnings=[f.text for f in self.feedback if f.kind == FeedbackKind.ANALYSIS],
             exercise_label=self.exercise_label,
             exercise_timeline=list(self.exercise_timeline),
             rep_assessments=list(self.rep_assessments),
@@ -640,10 +641,11 @@ def _put_result(
     _replace_series(s, rec.id, docs)
     _put_metrics(s, rec.id, result.metrics, _summary_metrics(result.angles, result.reps))
     # the analysis' own messages are replaced; what trainers wrote stays
-    generated = [FeedbackKind.SYSTEM.value, FeedbackKind.WARNING.value]
+    generated = [FeedbackKind.SYSTEM.value, FeedbackKind.WARNING.value, FeedbackKind.ANALYSIS.value]
     s.execute(sa.delete(Feedback).where(col(Feedback.session_id) == rec.id,
                                         col(Feedback.kind).in_(generated)))
-    for kind, texts in ((FeedbackKind.SYSTEM, result.feedback), (FeedbackKind.WARNING, result.warnings)):
+    for kind, texts in ((FeedbackKind.SYSTEM, result.feedback), (FeedbackKind.WARNING, result.warnings),
+                        (FeedbackKind.ANALYSIS, result.analysis_warnings)):
         for text in texts:
             s.add(Feedback(session_id=rec.id, kind=kind.value, text=str(text)))
     for row in result.rep_assessments:  # one line per assessed rep, for the feedback lists
