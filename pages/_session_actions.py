@@ -107,7 +107,7 @@ def _end_and_analyse(engine, viewer_id: int, detail) -> None:
     if st.button("End and analyse", type="primary", key="end_analyse"):
         try:
             result = None
-            if detail.pose is not None and int(detail.pose.valid.sum()) >= 2:
+            if detail.scorable:
                 result = finish_sequence(detail.pose.at_measured_rate(), backend=s.backend or "stored",
                                          exercise=s.exercise, source=s.source, started_at=s.started_at)
             row = access.end_session_as(engine, viewer_id, s.id, result)
@@ -266,8 +266,7 @@ def render_actions(engine, viewer_id: int | None, detail, role: Role | None) -> 
     _sensor_data(detail)
     if viewer_id is not None and s.status is SessionStatus.ACTIVE:
         _end_and_analyse(engine, viewer_id, detail)
-    if (viewer_id is not None and staff and role is not None and s.status is SessionStatus.ENDED
-            and detail.pose is not None and int(detail.pose.valid.sum()) >= 2):
+    if viewer_id is not None and staff and role is not None and s.status is SessionStatus.ENDED and detail.scorable:
         _score_again(engine, viewer_id, detail)
     if viewer_id is not None:
         _notes_and_feedback(engine, viewer_id, detail, staff and role is not None)

@@ -158,6 +158,12 @@ class SessionDetail:
     corrected_poses: dict[int, PoseSequence] = field(default_factory=dict)
 
     @property
+    def scorable(self) -> bool:
+        """Its stored skeleton can be scored (End and analyse, Score again): the person is in it
+        at least twice."""
+        return self.pose is not None and int(self.pose.valid.sum()) >= 2
+
+    @property
     def video_path(self) -> Path | None:
         """The live session's recorded video ("Record video"), while its file is there."""
         paths = self.data.get(codec.KIND_VIDEO, {}).get("series", {}).get("path") or []
