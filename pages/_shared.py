@@ -605,7 +605,8 @@ def _correction_view(result: SessionResult, key: str) -> None:
             st.caption("No corrected pose for this rep.")
         else:
             st.caption("Not judged: the models judge the reps of the ten movements they know. "
-                       "Pick the exercise and analyse again to judge these reps.")
+                       "To judge these reps, name the exercise with Score again on the session's page "
+                       "(or analyse the video again with the exercise picked).")
         return
     st.plotly_chart(report.rep_correction_figure(result.pose, rep, fixed,
                                                  title=f"Rep #{idx}: you (red) vs correction (green)"),

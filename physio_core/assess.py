@@ -357,14 +357,15 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
 
     if rows and movement is None:
         warnings.append("No known exercise was recognised: stability, injury risk and mistakes are "
-                        "scored only for the movements the models know. Pick the exercise to score it "
-                        "(before Analyse, or with Score again on the session's page).")
+                        "scored only for the movements the models know. To score it, name the exercise "
+                        "with Score again on the session's page (or in the Exercise box before the next "
+                        "video or live set).")
     if given is not None and timeline and seen != given and n_seen > len(timeline) / 2:
         what = "no exercise the models know" if seen == "other" else seen.replace("_", " ")
         warnings.append(f"Most reps look like {what}, not {given.replace('_', ' ')}: they were "
                         f"counted and scored as {given.replace('_', ' ')}. If that is not the "
-                        "exercise, pick the right one (or 'Detect automatically'): before Analyse, or "
-                        "with Score again on the session's page.")
+                        "exercise, score the session again as the right one (or 'Detect automatically') "
+                        "with Score again on its page.")
     feedback: list[str] = []
     if given:
         feedback.append(f"Exercise chosen: {given.replace('_', ' ')}.")
