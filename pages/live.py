@@ -35,7 +35,7 @@ from pages._shared import (
     wrapping_columns,
 )
 from physio_core import report
-from physio_core.assess import Recognition, warm_up
+from physio_core.assess import UNSURE_BELOW, Recognition, warm_up
 from physio_core.config import get_settings
 from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot
 from physio_core.reps import EXERCISES as REP_EXERCISES
@@ -75,7 +75,8 @@ def _recognised(r: Recognition | None) -> str:
         return "–"
     if r.exercise == "other":
         return "No known exercise"
-    return f"{report.pretty_exercise(r.exercise, short=True)} ({r.confidence:.0%})"
+    guess = "?" if r.unsure else ""
+    return f"{report.pretty_exercise(r.exercise, short=True)}{guess} ({r.confidence:.0%})"
 
 
 def _fmt(v: float, unit: str = "") -> str:
@@ -132,6 +133,7 @@ def _panels(session: LiveSession) -> None:
         text_metric("Exercise (recognised)", _recognised(r),
                     help=f"{full}Recognised by the exercise classifier from the last "
                          f"{cfg.recognise_window_s:g} s, every {cfg.recognise_every_s:g} s. "
+                         f"A question mark: less than {UNSURE_BELOW:.0%} sure, a guess. "
                          "Pick the exercise above to fix it.")
     for line in snap.feedback:
         st.info(line)

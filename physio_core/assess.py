@@ -229,6 +229,10 @@ def _most_recognised(suite, pose: PoseSequence, reps: list[Rep]) -> str | None:
     return label if label in CLASS_NAMES[:OTHER] else None
 
 
+# a live recognition below this confidence is shown as a guess ("Shoulder scaption? (29%)")
+UNSURE_BELOW = 0.5
+
+
 @dataclass(frozen=True)
 class Recognition:
     """The exercise recognised in a stretch of a live stream."""
@@ -236,6 +240,11 @@ class Recognition:
     exercise: str  # a UI-PRMD movement or "other" (no exercise the models know)
     confidence: float
     end_s: float  # the newest frame it saw
+
+    @property
+    def unsure(self) -> bool:
+        """The classifier gives this exercise less than even odds (eleven classes: a guess)."""
+        return self.confidence < UNSURE_BELOW
 
 
 def recognise_window(pose: PoseSequence, models_dir: str | Path | None = None,
