@@ -216,29 +216,25 @@ def _filmed_date(engine, viewer_id: int, s) -> None:
 
 
 def _exports(detail) -> None:
-    st.subheader("Exports")
-    if detail.pose is None:
-        series = detail.imu_series
-        if series is None:
-            st.caption("Nothing to export before the session has sensor data.")
-        elif detail.imu_analysis:
-            st.caption("The sensor set's CSV and analysis are under its report above.")
-            s = detail.session
-            *_, printable = exports.imu_session_exports(  # the CSV and JSON are under the report
-                series, detail.imu_analysis, stem=f"session_{s.id}", session=s, feedback=detail.feedback,
-                tz=viewer_tz())
-            st.download_button(printable.label, icon=":material/print:", mime=printable.mime, on_click="ignore",
-                               data=printable.build, file_name=printable.file_name,
-                               key=f"export_{printable.file_name}")
-        else:
-            st.caption("This sensor set was stored without its analysis: there is no report to print.")
+    """A sensor set's printable report (its CSV and analysis are under its report). A session with
+    a pose has every file under its report's Downloads."""
+    if detail.pose is not None:
         return
-    result = detail.to_result()
-    row = st.container(horizontal=True)  # one line, or two on a narrow page; never a label on two
-    for e in exports.session_exports(result, session_id=detail.session.id, session=detail.session,
-                                     feedback=detail.feedback, tz=viewer_tz()):
-        row.download_button(e.label, data=e.build, file_name=e.file_name, mime=e.mime,
-                            key=f"export_{e.file_name}", on_click="ignore")
+    st.subheader("Exports")
+    series = detail.imu_series
+    if series is None:
+        st.caption("Nothing to export before the session has sensor data.")
+    elif detail.imu_analysis:
+        st.caption("The sensor set's CSV and analysis are under its report above.")
+        s = detail.session
+        *_, printable = exports.imu_session_exports(  # the CSV and JSON are under the report
+            series, detail.imu_analysis, stem=f"session_{s.id}", session=s, feedback=detail.feedback,
+            tz=viewer_tz())
+        st.download_button(printable.label, icon=":material/print:", mime=printable.mime, on_click="ignore",
+                           data=printable.build, file_name=printable.file_name,
+                           key=f"export_{printable.file_name}")
+    else:
+        st.caption("This sensor set was stored without its analysis: there is no report to print.")
 
 
 def _delete(engine, viewer_id: int, detail) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -400,11 +400,12 @@ def render_report(
     key: str = "report",
     file_stem: str = "session",
     printable: str | None = None,
+    more_downloads: Sequence[exports.Export] = (),
 ) -> None:
     """The full report of one result: scrubber with the skeleton, 3D view, angle chart,
     reps (table + chart) and downloads. ``video_path`` enables the video frames. ``printable``:
-    the title of a printable report among the downloads (a stored session's page has its own
-    under Exports)."""
+    the title of a printable report among the downloads. ``more_downloads``: a stored session's
+    own files (``exports.session_exports``, its printable report among them), in the same row."""
     n = len(result.pose)
 
     row = tile_row()
@@ -456,6 +457,9 @@ def render_report(
         row.download_button("Printable report (HTML)", lambda: exports.html_report(result, title=printable, tz=zone),
                             file_name=f"{file_stem}_report.html", mime="text/html", key=f"{key}_dl_html",
                             on_click="ignore", icon=":material/print:")
+    for e in more_downloads:
+        row.download_button(e.label, data=e.build, file_name=e.file_name, mime=e.mime, key=f"{key}_dl_{e.file_name}",
+                            on_click="ignore", icon=":material/print:" if e.mime == "text/html" else None)
     if n and video_path is not None and Path(video_path).is_file():
         _annotated_video(result, Path(video_path), key, file_stem, max_side)
 

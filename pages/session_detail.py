@@ -6,8 +6,8 @@ import streamlit as st
 
 from pages._session_actions import create_session_form, render_actions, show_notice
 from pages._shared import (current_athlete_id, link_to_session, render_report, require_engine, show_table,
-                           local_time, shown_time, tile_row, viewer_id)
-from physio_core import progress
+                           local_time, shown_time, tile_row, viewer_id, viewer_tz)
+from physio_core import exports, progress
 from physio_core.report import pretty_exercise
 
 st.title("Session detail")
@@ -137,7 +137,9 @@ if detail.metrics is not None and result.exercise_label is None:  # else the rep
         for k, v in scores.items():
             row.metric(k, f"{v:.2f}")
 video = detail.video_path  # a live session recorded with "Record video"
-render_report(result, video_path=video, key=f"session{s.id}", file_stem=f"session_{s.id}")
+render_report(result, video_path=video, key=f"session{s.id}", file_stem=f"session_{s.id}",
+              more_downloads=exports.session_exports(result, session_id=s.id, session=s, feedback=detail.feedback,
+                                                     tz=viewer_tz()))
 if video is not None:
     with st.expander("Recorded video"):
         st.video(str(video))

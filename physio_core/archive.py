@@ -5,7 +5,7 @@ clinic's copy to take elsewhere. It holds what the pages show and export, sessio
     sessions.csv                 one row per session (UTC times)
     progress_report.html         the progress page, printable
     plotly.min.js                the charts' script, once for every report (they work offline)
-    session_<id>/                a video session: the Exports section's five files (long CSV,
+    session_<id>/                a video session: its page's own five downloads (long CSV,
                                  full JSON, OpenSim .mot and .trc, printable report)
     session_<id>/                a wrist-sensor set: its raw series (CSV), analysis (JSON) and
                                  printable report

@@ -758,9 +758,9 @@ def bench_report(result, repeat: int) -> list[Figure]:
     """What the session page does with a long stored session (``result``): read it back
     (``get_session_detail`` from a SQLite file, as on every full rerun of the page), build the
     report's charts (angles with every rep shaded, ROM per rep, as Plotly JSON), and build its
-    three downloads (angles CSV, summary JSON, 3D joints CSV: built when clicked); then every
-    file of its Exports section (long CSV, JSON, OpenSim .mot and .trc, printable HTML), also
-    built when clicked; and the athlete's All data (ZIP), which holds all of these once more."""
+    three downloads (angles CSV, summary JSON, 3D joints CSV: built when clicked); then the
+    session's own five beside them (long CSV, full JSON, OpenSim .mot and .trc, printable HTML),
+    also built when clicked; and the athlete's All data (ZIP), which holds all of these once more."""
     from physio_core import exports, report
     from physio_core.archive import athlete_archive
     from physio_core.store import create_user, dispose_engines, get_session_detail, init_db, save_session_result

@@ -671,7 +671,7 @@ def session_exports(result: SessionResult, *, session_id: int | str, session: An
     stem = stem or f"session_{session_id}"
     return [
         Export("CSV (long format)", f"{stem}.csv", "text/csv", lambda: long_csv(result, session_id)),
-        Export("JSON", f"{stem}.json", "application/json",
+        Export("Full session (JSON)", f"{stem}.json", "application/json",
                lambda: json_bytes(result, session=session, feedback=feedback)),
         Export("OpenSim angles (.mot)", f"{stem}.mot", "text/plain",
                lambda: mot(result.angles, name=f"{stem}_angles")),

@@ -124,7 +124,7 @@ def test_save_stores_the_session(analysed):
 
 
 def test_exports_are_the_session_pages(analysed):
-    """--exports: the five files of the session page's Exports section, named after the video,
+    """--exports: the session page's own five files (exports.session_exports), named after the video,
     for the saved session (its number, its athlete in the report's title)."""
     import pandas as pd
 

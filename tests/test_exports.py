@@ -143,7 +143,7 @@ def test_the_printable_report_tells_the_time_on_the_viewers_clock(result):
     assert meta.format("18:00 (Asia/Tokyo)") in files["Printable report (HTML)"].build().decode()
     assert meta.format("09:00 (UTC)") in exports.html_report(filmed, include_plotlyjs=False).decode()
     # the data files keep UTC
-    assert json.loads(files["JSON"].build())["started_at"].startswith("2026-09-01T09:00:00")
+    assert json.loads(files["Full session (JSON)"].build())["started_at"].startswith("2026-09-01T09:00:00")
 
 
 def test_the_printable_reports_charts_make_room_for_their_axis_labels(result):

@@ -163,11 +163,11 @@ def test_trainer_runs_the_whole_lifecycle(seeded, make_uiprmd_session_result):
     assert [(f.kind.value, f.text, f.author_id) for f in detail.feedback if f.kind.value == "trainer"] == [
         ("trainer", "Push the knees out", ids["trainer"])]
 
-    # exports
+    # every file of the session in one row under its report (not a second "Exports" further down)
     labels = [d.proto.label for d in at.get("download_button")]
-    for wanted in ("CSV (long format)", "JSON", "OpenSim angles (.mot)", "3D joints (.trc)",
-                   "Printable report (HTML)"):
-        assert wanted in labels
+    assert labels == ["Angles (CSV)", "Summary (JSON)", "3D joints (CSV)", "CSV (long format)", "Full session (JSON)",
+                      "OpenSim angles (.mot)", "3D joints (.trc)", "Printable report (HTML)"], labels
+    assert [h.value for h in at.subheader].count("Downloads") == 1 and "Exports" not in [h.value for h in at.subheader]
 
     # delete asks first
     delete = at.button(key="delete_session_button")
@@ -193,7 +193,7 @@ def test_athlete_sees_feedback_but_changes_nothing(seeded):
     labels = {b.label for b in at.button}
     assert not labels & {"Save notes", "Add feedback", "Delete session", "End and analyse", "Score again"}
     assert not at.text_area
-    assert "JSON" in [d.proto.label for d in at.get("download_button")]  # their own data
+    assert "Full session (JSON)" in [d.proto.label for d in at.get("download_button")]  # their own data
 
 
 def test_a_trainer_scores_a_stored_session_again_as_another_exercise(seeded):
