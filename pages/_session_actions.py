@@ -259,11 +259,12 @@ def render_actions(engine, viewer_id: int | None, detail, role: Role | None) -> 
     """Everything below the report: sensor data, lifecycle, notes, feedback, exports, delete."""
     s = detail.session
     staff = role in (Role.TRAINER, Role.ADMIN) or role is None
+    # an action on the report above, not part of the sensor data below
+    if viewer_id is not None and staff and role is not None and s.status is SessionStatus.ENDED and detail.scorable:
+        _score_again(engine, viewer_id, detail)
     _sensor_data(detail)
     if viewer_id is not None and s.status is SessionStatus.ACTIVE:
         _end_and_analyse(engine, viewer_id, detail)
-    if viewer_id is not None and staff and role is not None and s.status is SessionStatus.ENDED and detail.scorable:
-        _score_again(engine, viewer_id, detail)
     if viewer_id is not None:
         _notes_and_feedback(engine, viewer_id, detail, staff and role is not None)
     _exports(detail)
