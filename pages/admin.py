@@ -47,7 +47,7 @@ if glances:
     })
     st.caption("Correct reps: the share of reps the models judged correct in the athlete's last "
                "judged session; its change is against their first session of that exercise. "
-               "Click a column to sort.")
+               "Stability: the last session's that has one. Click a column to sort.")
 
 
 def _run(action, success: str, *, forget: tuple[str, ...] = ()) -> None:

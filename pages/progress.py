@@ -86,10 +86,10 @@ row = tile_row()
 row.metric("Sessions", s.sessions)
 row.metric("Reps", s.reps)
 row.metric("Active weeks", s.active_weeks)
-row.metric("Stability", f"{rows[-1].stability_score:.2f}" if rows[-1].stability_score is not None else "–",
+row.metric("Stability", "–" if s.stability_score is None else f"{s.stability_score:.2f}",
            **_change(s.stability_change, 2),
-           help="The last session's score" + (f"; the change is against {_since(s.stability_exercise)}"
-                                               if s.stability_change is not None else ""))
+           help="The score of the last session that has one" + (
+               f"; the change is against {_since(s.stability_exercise)}" if s.stability_change is not None else ""))
 row.metric("Correct reps", "–" if s.correct_share is None else f"{s.correct_share:.0%}",
            **_change(None if s.correct_change is None else 100 * s.correct_change, 0, " pts"),
            help="The share of reps the models judged correct, in the last session they judged"

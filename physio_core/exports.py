@@ -569,8 +569,7 @@ def progress_report_html(
     title = f"Progress · {athlete}"
     s = progress.summary(rows)
     exercises = sorted({r.exercise for r in rows})
-    stability = rows[-1].stability_score
-    stab = _score(stability)
+    stab = _score(s.stability_score)
     if s.stability_change is not None:
         stab += f" ({report.signed_change(s.stability_change, 2)})"
     correct = "–" if s.correct_share is None else f"{s.correct_share:.0%}"

@@ -214,10 +214,12 @@ class Summary:
     active_weeks: int
     first: datetime | None
     last: datetime | None
-    # the last session's stability minus that of the first session of the same exercise (scores
-    # of different exercises, a squat filmed and a bench press on a wrist sensor, do not compare)
+    # the stability of the last session that has one (a session of no exercise the models know
+    # has none), minus that of the first session of the same exercise (scores of different
+    # exercises, a squat filmed and a bench press on a wrist sensor, do not compare)
     stability_change: float | None
-    stability_exercise: str | None = None  # the exercise stability_change compares
+    stability_exercise: str | None = None  # the exercise of stability_score
+    stability_score: float | None = None
     # the share of reps judged correct in the last session that has one (a wrist-sensor set has
     # none), and its change against the first session of that exercise
     correct_share: float | None = None
@@ -231,22 +233,23 @@ def _change(rows: Sequence[ProgressRow], key: str) -> float | None:
     return vals[-1] - vals[0] if len(vals) >= 2 and _ok(getattr(rows[-1], key)) else None
 
 
-def _correct(rows: Sequence[ProgressRow]) -> dict:
-    judged = [r for r in rows if _ok(r.correct_share)]
-    if not judged:
-        return {}
-    return {"correct_share": judged[-1].correct_share, "correct_change": _change(judged, "correct_share"),
-            "correct_exercise": judged[-1].exercise}
+def _latest(rows: Sequence[ProgressRow], key: str) -> tuple[float | None, float | None, str | None]:
+    """``key`` of the last session that has one, its change (``_change``) and its exercise."""
+    scored = [r for r in rows if _ok(getattr(r, key))]
+    if not scored:
+        return None, None, None
+    return getattr(scored[-1], key), _change(scored, key), scored[-1].exercise
 
 
 def summary(rows: Sequence[ProgressRow]) -> Summary:
     weeks = {tuple(_day(r.date).isocalendar())[:2] for r in rows}
-    change = _change(rows, "stability_score") if rows else None
+    stability, stability_change, stability_exercise = _latest(rows, "stability_score")
+    correct, correct_change, correct_exercise = _latest(rows, "correct_share")
     return Summary(
         sessions=len(rows), reps=sum(r.reps for r in rows), active_weeks=len(weeks),
         first=rows[0].date if rows else None, last=rows[-1].date if rows else None,
-        stability_change=change, stability_exercise=rows[-1].exercise if change is not None else None,
-        **_correct(rows),
+        stability_score=stability, stability_change=stability_change, stability_exercise=stability_exercise,
+        correct_share=correct, correct_change=correct_change, correct_exercise=correct_exercise,
     )
 
 
@@ -317,7 +320,7 @@ class AthleteGlance:
     last_exercise: str | None
     correct_share: float | None  # of the last session the models judged (Summary)
     correct_change: float | None
-    stability: float | None  # of the last session
+    stability: float | None  # of the last session that has one (Summary)
 
 
 def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list[AthleteGlance]:
@@ -335,7 +338,7 @@ def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list
             recent_sessions=sum((today - _day(r.date)).days < ROSTER_WINDOW_DAYS for r in rows),
             last=last.date if last else None, days_since=(today - _day(last.date)).days if last else None,
             last_exercise=last.exercise if last else None, correct_share=s.correct_share,
-            correct_change=s.correct_change, stability=last.stability_score if last else None,
+            correct_change=s.correct_change, stability=s.stability_score,
         ))
     return out
 

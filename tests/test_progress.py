@@ -182,6 +182,16 @@ def test_session_reps_scores_and_mix_figures(seeded):
     squats = progress.summary([r for r in rows if r.exercise == "deep_squat"])
     assert (squats.correct_share, squats.correct_change) == (1.0, 1.0)  # from 0 % in week 1
 
+    # a later session of no exercise the models know has no scores: the tiles keep the last ones
+    # (the stability tile read "–" after an unrecognised upload, while its chart had them all)
+    unscored = replace(rows[-1], session_id=rows[-1].session_id + 100, date=rows[-1].date + timedelta(days=1),
+                       exercise="auto", balance_score=None, stability_score=None, injury_risk=None, metrics={})
+    later = progress.summary([*rows, unscored])
+    assert later.sessions == s.sessions + 1
+    assert (later.stability_score, later.stability_change, later.stability_exercise) == (
+        rows[-1].stability_score, s.stability_change, "hurdle_step")
+    assert (later.correct_share, later.correct_exercise) == (1.0, "hurdle_step")
+
 
 def test_rom_summary_says_when_each_target_was_reached(seeded):
     engine, ids = seeded
