@@ -67,18 +67,22 @@ df = pd.DataFrame([{
     "correct reps": None if r.reps_judged is None else f"{r.reps_correct} of {r.reps_judged}",
     "stability": r.stability_score,
     "duration (s)": round((r.ended_at - r.started_at).total_seconds(), 1) if r.ended_at else None,
-    "person found": 100 * r.frames_with_person / r.frames if r.frames and r.backend != IMU_BACKEND else None,
+    "in view": 100 * r.frames_with_person / r.frames if r.frames and r.backend != IMU_BACKEND else None,
     "status": "left running" if r.left_running() else str(getattr(r.status, "value", r.status)),
     "source": r.source,
 } for r in rows])
+if only_athlete:  # named in the sidebar; the table must fit the page without its column
+    df = df.drop(columns="athlete")
 show_table(
     df, width="stretch", decimals={"duration (s)": 1},
     column_config={
+        "id": st.column_config.NumberColumn("id", width="small"),
+        "reps": st.column_config.NumberColumn("reps", width="small"),
         "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm", timezone=tz_name(),
                                                 help=f"When it was filmed ({tz_name()})"),
-        "person found": st.column_config.ProgressColumn("person found", min_value=0, max_value=100,
-                                                        format="%.0f%%"),
-        "open": st.column_config.LinkColumn("open", display_text="details"),
+        "in view": st.column_config.ProgressColumn("in view", min_value=0, max_value=100, format="%.0f%%",
+                                                   width="small", help="Frames with the person found"),
+        "open": st.column_config.LinkColumn("open", display_text="details", width="small"),
         "stability": st.column_config.NumberColumn("stability", format="%.2f",
                                                    help="0–1, from the models (a sensor set: its own)"),
         "status": st.column_config.TextColumn(
