@@ -6,6 +6,7 @@ import streamlit as st
 
 from pages._shared import show_table, tile_row
 from physio_core import exports, report
+from physio_core.imu.analyze import UNSURE_LIFT_BELOW
 from physio_core.imu.io import ImuSeries
 from physio_core.imu.reps import RepCount, count_reps
 from physio_core.report import lift_name
@@ -34,9 +35,10 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
     row.metric("Stability", "–" if score is None else f"{score:.2f}",
                help="0–1: steady tempo, even reps, a straight bar path (needs 3 reps)")
     row.metric("Duration", f"{analysis['duration_s']:.1f} s")
-    if pred is not None and pred["confidence"] < 0.5:
+    if pred is not None and pred["confidence"] < UNSURE_LIFT_BELOW:
         st.warning(f"The lift is uncertain ({pred['confidence']:.0%}): if it is not a "
-                   f"{lift_name(lift).lower()}, analyse again with the lift named.")
+                   f"{lift_name(lift).lower()}, name the lift with Score again on the session's page "
+                   "(or analyse the file again with the lift named).")
     if stab.get("reason"):
         st.info(f"Stability: {stab['reason']}.")
     if not reps and (analysis.get("reps") or {}).get("reason"):

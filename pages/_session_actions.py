@@ -151,6 +151,37 @@ def _score_again(engine, viewer_id: int, detail) -> None:
                 _done(f"Session #{row.id} scored again, {filed}: {row.rep_count} reps.")
 
 
+def _score_imu_again(engine, viewer_id: int, detail) -> None:
+    """A stored wrist-sensor set analysed again from its stored series, as the lift picked: a set
+    whose lift was not recognised right (the sensor file is not needed again)."""
+    from physio_core.imu.analyze import UNSURE_LIFT_BELOW, analyze_imu
+    from physio_core.imu.io import LABELS
+
+    s = detail.session
+    analysis = detail.imu_analysis or {}
+    pred = analysis.get("lift_prediction")
+    options = ["auto", *LABELS]
+    unsure = pred is not None and pred["confidence"] < UNSURE_LIFT_BELOW
+    with st.expander("Score again as another lift", expanded=unsure):
+        st.caption("Counts the reps and scores the set's stability again from its stored sensor data, as the "
+                   "lift picked here. Notes and trainer feedback stay.")
+        with st.form(f"score_imu_again_{s.id}", border=False):
+            lift = st.selectbox("Lift", options, index=options.index(analysis.get("lift", "auto")) if pred is None else 0,
+                                format_func=lambda k: "Detect automatically" if k == "auto" else report.lift_name(k, False),
+                                key=f"score_again_lift_{s.id}")
+            go = st.form_submit_button("Score again")
+        if go:
+            try:
+                with st.spinner("Scoring the stored sensor data…"):
+                    result = analyze_imu(detail.imu_series, lift=None if lift == "auto" else lift)
+                    row = access.rescore_imu_session_as(engine, viewer_id, s.id, result)
+            except _ERRORS as exc:
+                st.error(str(exc))
+            else:
+                _done(f"Session #{row.id} scored again, as {report.lift_name(result.lift).lower()}: "
+                      f"{row.rep_count} reps.")
+
+
 def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
     s = detail.session
     st.subheader("Notes and feedback")
@@ -262,6 +293,9 @@ def render_actions(engine, viewer_id: int | None, detail, role: Role | None) -> 
     # an action on the report above, not part of the sensor data below
     if viewer_id is not None and staff and role is not None and s.status is SessionStatus.ENDED and detail.scorable:
         _score_again(engine, viewer_id, detail)
+    if (viewer_id is not None and staff and role is not None and s.status is SessionStatus.ENDED
+            and detail.pose is None and detail.imu_series is not None):
+        _score_imu_again(engine, viewer_id, detail)
     _sensor_data(detail)
     if viewer_id is not None and s.status is SessionStatus.ACTIVE:
         _end_and_analyse(engine, viewer_id, detail)

@@ -86,6 +86,44 @@ def test_a_set_is_stored_with_its_raw_series_and_scores(db_engine):
     assert [r.reps for r in progress_for_athlete(db_engine, athlete.id)] == [result.rep_count]
 
 
+def test_a_stored_set_scored_again_as_the_lift_it_was(db_engine, uiprmd_session_result):
+    """A squat set filed as a bench press (the lift named wrong): Score again as a squat, from the
+    stored series, files it under the squat with the squat's reps, stability and reasons; the raw
+    series and the trainer's feedback stay. Staff only; a video session is not a sensor set."""
+    from physio_core.store import AccessDenied, FeedbackKind, Role, assign_athlete, create_user, save_session_result
+    from physio_core.store.access import add_feedback_as, rescore_imu_session_as
+
+    s, acc, gyr = a_set("squat", "heavy")
+    series = read_upload([acc, gyr])
+    trainer = create_user(db_engine, "coach@clinic.org", "Coach", Role.TRAINER, "coach-password-1")
+    athlete = create_user(db_engine, "ana@clinic.org", "Ana", Role.ATHLETE, "athlete-password-1")
+    assign_athlete(db_engine, trainer.id, athlete.id)
+    wrong = analyze_imu(series, lift="bench")
+    sid = save_imu_session(db_engine, series, wrong, athlete.id, trainer.id, source=acc[0])
+    add_feedback_as(db_engine, trainer.id, sid, "Brace before each rep.")
+    before = get_session_detail(db_engine, sid)
+
+    right = analyze_imu(before.imu_series, lift="squat")
+    with pytest.raises(AccessDenied):
+        rescore_imu_session_as(db_engine, athlete.id, sid, right)
+    row = rescore_imu_session_as(db_engine, trainer.id, sid, right)
+    assert (row.exercise, row.rep_count) == ("barbell_squat", right.rep_count)
+    assert abs(right.rep_count - s.expected_reps) <= 1
+
+    d = get_session_detail(db_engine, sid)
+    assert before.imu_analysis["lift"] == "bench" and d.imu_analysis == right.to_dict()
+    assert d.metrics.stability_score == pytest.approx(right.stability.score)
+    np.testing.assert_array_equal(ImuSeries.from_json_payload(d.data[codec.KIND_IMU]).acc, before.imu_series.acc)
+    assert [f.text for f in d.feedback if f.kind == FeedbackKind.SYSTEM] == [right.stability.reason]
+    assert [f.text for f in d.feedback if f.kind == FeedbackKind.TRAINER] == ["Brace before each rep."]
+    assert (d.session.started_at, d.session.ended_at) == (before.session.started_at, before.session.ended_at)
+    assert [r.exercise for r in progress_for_athlete(db_engine, athlete.id)] == ["barbell_squat"]
+
+    video = save_session_result(db_engine, uiprmd_session_result, athlete.id, trainer.id)
+    with pytest.raises(ValueError, match="not a wrist-sensor set"):
+        rescore_imu_session_as(db_engine, trainer.id, video, right)
+
+
 def test_progress_keeps_sensor_and_video_stability_apart(db_engine):
     """A bar's steadiness on a wrist sensor and a body's sway on video are different scores: the
     progress chart draws each on its own line, and the session table says which is which."""

@@ -633,6 +633,23 @@ def test_imu_page_analyses_an_uploaded_pair_and_saves_it(app_env):
     assert any("wrist-sensor sets" in c.value for c in at.caption)
     assert len(elements(at, "plotly_chart")) == 4  # sessions, reps, scores, mix; no ROM
 
+    # named as another lift on its page: counted and scored again from the stored sensor data
+    from physio_core.imu.analyze import analyze_imu
+
+    at.switch_page("pages/session_detail.py")
+    at.query_params["id"] = "1"
+    at.run()
+    at.selectbox(key="score_again_lift_1").set_value("squat")
+    next(b for b in at.button if b.label == "Score again").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    squat = analyze_imu(stored.imu_series, lift="squat")
+    again = get_session_detail(init_db(), 1)
+    assert (again.session.exercise, again.session.rep_count) == ("barbell_squat", squat.rep_count)
+    assert at.success[0].value == f"Session #1 scored again, as barbell squat: {squat.rep_count} reps."
+    assert at.subheader[0].value.endswith("Barbell squat"), at.subheader[0].value
+    assert {m.label: m.value for m in at.metric}["Reps"] == str(squat.rep_count)
+
 
 def test_imu_page_says_why_a_file_cannot_be_read_and_saves_nothing(app_env):
     from physio_core.store import init_db, list_sessions

@@ -54,6 +54,10 @@ class ImuSetResult:
         }
 
 
+# below this confidence the page says the lift is uncertain and how to name it
+UNSURE_LIFT_BELOW = 0.5
+
+
 def analyze_imu(
     series: ImuSeries, *, lift: str | None = None, classifier: LiftClassifier | None = None
 ) -> ImuSetResult:

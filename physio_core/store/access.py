@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -43,6 +43,9 @@ from physio_core.store.models import (
     utcnow,
 )
 from physio_core.store.repo import AccessDenied, FeedbackOut, NotFound, SessionRow, UserOut
+
+if TYPE_CHECKING:
+    from physio_core.imu.analyze import ImuSetResult
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -339,6 +342,12 @@ def rescore_session_as(engine: Engine, viewer_id: int, session_id: int, result: 
     """A new analysis of an ended session's stored pose (``repo.rescore_session``; staff only)."""
     run_read(engine, lambda s: _session_for(s, viewer_id, session_id, staff=True))
     return repo.rescore_session(engine, session_id, result)
+
+
+def rescore_imu_session_as(engine: Engine, viewer_id: int, session_id: int, result: ImuSetResult) -> SessionRow:
+    """A new analysis of a stored wrist-sensor set (``repo.rescore_imu_session``; staff only)."""
+    run_read(engine, lambda s: _session_for(s, viewer_id, session_id, staff=True))
+    return repo.rescore_imu_session(engine, session_id, result)
 
 
 def set_notes_as(engine: Engine, viewer_id: int, session_id: int, notes: str) -> None:

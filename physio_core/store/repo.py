@@ -951,6 +951,45 @@ def session_exercises(engine: Engine, *, viewer_id: int | None = None, athlete_i
     return run_read(engine, lambda s: sorted(e for e in s.exec(_visible_to(s, q, viewer_id)) if e))
 
 
+def _put_imu_result(s: Session, session_id: int, result: ImuSetResult) -> None:
+    """A wrist-sensor set's analysis beside its raw series: the analysis itself, its scores in
+    ``performance_metrics`` and its reasons as the analysis' feedback (replacing any before)."""
+    st = result.stability
+    metrics = {"stability_score": st.score, "lift": result.lift, "imu_rep_period_s": result.reps.period_s,
+               "imu_periodicity": result.reps.periodicity, "imu_tempo": st.tempo,
+               "imu_amplitude": st.amplitude, "imu_bar_path": st.path}
+    if result.prediction is not None:
+        metrics["lift_confidence"] = result.prediction.confidence
+    notes = [st.reason] if st.reason else []
+    if result.rep_count == 0 and result.reps.reason:
+        notes.append(result.reps.reason)
+    _replace_series(s, session_id, {codec.KIND_IMU_ANALYSIS: codec.payload({}, _jsonable(result.to_dict()))})
+    _put_metrics(s, session_id, metrics, {})
+    s.execute(sa.delete(Feedback).where(col(Feedback.session_id) == session_id,
+                                        col(Feedback.kind) == FeedbackKind.SYSTEM.value))
+    for text in notes:
+        s.add(Feedback(session_id=session_id, kind=FeedbackKind.SYSTEM.value, text=text))
+
+
+def rescore_imu_session(engine: Engine, session_id: int, result: ImuSetResult) -> SessionRow:
+    """Replace a stored wrist-sensor set's analysis by ``result``, a new analysis of its stored
+    series (e.g. with the lift named); the set is filed under that lift. Its raw series, times,
+    notes and trainers' feedback stay."""
+    from physio_core.imu.io import IMU_BACKEND
+
+    def fn(s: Session) -> SessionRow:
+        rec = _session_or_missing(s, session_id)
+        if rec.backend != IMU_BACKEND:
+            raise ValueError(f"session {session_id} is not a wrist-sensor set")
+        rec.exercise, rec.rep_count = result.exercise, result.rep_count
+        _put_imu_result(s, rec.id, result)
+        s.add(rec)
+        s.flush()
+        return _session_row(rec, s.get(User, rec.athlete_id).display_name)
+
+    return run_write(engine, fn)
+
+
 def save_imu_session(
     engine: Engine,
     series: ImuSeries,
@@ -972,15 +1011,6 @@ def save_imu_session(
 
     epoch = series.meta.get("start_epoch_s")
     started = started_at or (datetime.fromtimestamp(epoch, UTC) if epoch else utcnow())
-    st = result.stability
-    metrics = {"stability_score": st.score, "lift": result.lift, "imu_rep_period_s": result.reps.period_s,
-               "imu_periodicity": result.reps.periodicity, "imu_tempo": st.tempo,
-               "imu_amplitude": st.amplitude, "imu_bar_path": st.path}
-    if result.prediction is not None:
-        metrics["lift_confidence"] = result.prediction.confidence
-    notes_out = [st.reason] if st.reason else []
-    if result.rep_count == 0 and result.reps.reason:
-        notes_out.append(result.reps.reason)
 
     def fn(s: Session) -> int:
         _require_role(s, athlete_id, Role.ATHLETE)
@@ -993,13 +1023,8 @@ def save_imu_session(
         )
         s.add(rec)
         s.flush()
-        _replace_series(s, rec.id, {
-            codec.KIND_IMU: series.to_json_payload(),
-            codec.KIND_IMU_ANALYSIS: codec.payload({}, _jsonable(result.to_dict())),
-        })
-        _put_metrics(s, rec.id, metrics, {})
-        for text in notes_out:
-            s.add(Feedback(session_id=rec.id, kind=FeedbackKind.SYSTEM.value, text=text))
+        _replace_series(s, rec.id, {codec.KIND_IMU: series.to_json_payload()})
+        _put_imu_result(s, rec.id, result)
         return rec.id
 
     return run_write(engine, fn)
