@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import show_table, tile_row
+from pages._shared import show_table, tile_row, viewer_tz
 from physio_core import exports, report
 from physio_core.imu.analyze import UNSURE_LIFT_BELOW
 from physio_core.imu.io import ImuSeries
@@ -13,9 +13,10 @@ from physio_core.report import lift_name
 
 
 def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem: str,
-                      counted: RepCount | None = None) -> None:
+                      counted: RepCount | None = None, session=None, feedback=()) -> None:
     """``analysis``: ``ImuSetResult.to_dict()`` as it was when the set was analysed; ``counted``:
-    its RepCount when at hand (a stored set is counted again, only for the signal drawn)."""
+    its RepCount when at hand (a stored set is counted again, only for the signal drawn).
+    ``session``, ``feedback``: a stored set's, for its printable report."""
     lift = analysis["lift"]
     pred = analysis.get("lift_prediction")
     stab = analysis.get("stability") or {}
@@ -52,6 +53,8 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
         show_table(report.imu_reps_view_table(reps), width="stretch", decimals=report.IMU_REPS_VIEW_DECIMALS)
 
     row = st.container(horizontal=True)
-    for e, name in zip(exports.imu_session_exports(series, analysis, stem=file_stem)[:2], ("csv", "json")):
+    files = exports.imu_session_exports(series, analysis, stem=file_stem, session=session, feedback=feedback,
+                                        tz=viewer_tz())
+    for e, name in zip(files, ("csv", "json", "html")):
         row.download_button(e.label, data=e.build, file_name=e.file_name, mime=e.mime, key=f"{key}_imu_{name}",
-                            on_click="ignore")
+                            on_click="ignore", icon=":material/print:" if name == "html" else None)

@@ -1,5 +1,5 @@
 """Session lifecycle actions of the session detail page: create a session, see its sensor data,
-end and analyse it, trainer notes and feedback, exports, delete. Every write goes through the
+end and analyse it, score it again, trainer notes and feedback, delete. Every write goes through the
 role-checked ``physio_core.store.access`` API, so a hidden button is never the only guard."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import streamlit as st
 
 from pages._shared import (exercise_choice, forget_report_picks, local_time, show_table, shown_time, tz_name,
                            viewer_tz)
-from physio_core import exports, report
+from physio_core import report
 from physio_core.store import AccessDenied, FeedbackKind, NotFound, Role, SessionStatus, StorageUnavailable
 from physio_core.store import access, codec
 from physio_core.store.models import utcnow
@@ -247,23 +247,12 @@ def _filmed_date(engine, viewer_id: int, s) -> None:
 
 
 def _exports(detail) -> None:
-    """A sensor set's printable report (its CSV and analysis are under its report). A session with
-    a pose has every file under its report's Downloads."""
-    if detail.pose is not None:
+    """Why a session without its report has no files (with one, they are under its report)."""
+    if detail.pose is not None or detail.imu_analysis:
         return
     st.subheader("Exports")
-    series = detail.imu_series
-    if series is None:
+    if detail.imu_series is None:
         st.caption("Nothing to export before the session has sensor data.")
-    elif detail.imu_analysis:
-        st.caption("The sensor set's CSV and analysis are under its report above.")
-        s = detail.session
-        *_, printable = exports.imu_session_exports(  # the CSV and JSON are under the report
-            series, detail.imu_analysis, stem=f"session_{s.id}", session=s, feedback=detail.feedback,
-            tz=viewer_tz())
-        st.download_button(printable.label, icon=":material/print:", mime=printable.mime, on_click="ignore",
-                           data=printable.build, file_name=printable.file_name,
-                           key=f"export_{printable.file_name}")
     else:
         st.caption("This sensor set was stored without its analysis: there is no report to print.")
 

@@ -116,7 +116,8 @@ if detail.pose is None and detail.imu_series is not None:
     from pages._imu_view import render_imu_report
 
     if detail.imu_analysis:
-        render_imu_report(detail.imu_series, detail.imu_analysis, key=f"session{s.id}", file_stem=f"session_{s.id}")
+        render_imu_report(detail.imu_series, detail.imu_analysis, key=f"session{s.id}", file_stem=f"session_{s.id}",
+                          session=s, feedback=detail.feedback)
     else:
         st.info(f"This session holds a wrist-sensor set of {s.rep_count} reps.")
     render_actions(engine, me, detail, role)

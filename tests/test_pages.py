@@ -611,8 +611,11 @@ def test_imu_page_analyses_an_uploaded_pair_and_saves_it(app_env):
     assert list(reps.columns) == ["rep", "start (s)", "duration (s)", "peak at (s)", "amplitude (g)"]
     assert reps["rep"].tolist() == list(range(1, int(metrics["Reps"]) + 1))
     assert ((reps["start (s)"] < reps["peak at (s)"]) & (reps["amplitude (g)"] > 0)).all()
+    labels = [d.proto.label for d in elements(at, "download_button")]
+    assert labels == ["Sensor data (CSV)", "Analysis (JSON)", "Printable report (HTML)"]
 
-    # the stored session shows the same set on the detail page
+    # the stored session shows the same set on the detail page, its files in the same row
+    # (not its printable report under a second heading)
     at.switch_page("pages/session_detail.py")
     at.query_params["id"] = "1"
     at.run()
@@ -622,6 +625,7 @@ def test_imu_page_analyses_an_uploaded_pair_and_saves_it(app_env):
     assert (again["Lift"], again["Reps"]) == (metrics["Lift"], metrics["Reps"])
     labels = [d.proto.label for d in elements(at, "download_button")]
     assert labels == ["Sensor data (CSV)", "Analysis (JSON)", "Printable report (HTML)"]
+    assert "Exports" not in [h.value for h in at.subheader]
 
     # on the athlete's progress: its reps and stability, and no empty joint-angle charts
     at.switch_page("pages/progress.py")
