@@ -581,6 +581,10 @@ def _forget_row_pick(key: str) -> None:
     st.session_state[f"{key}_reps_table_n"] = st.session_state.get(f"{key}_reps_table_n", 0) + 1
 
 
+CORRECTION_HELP = ("Where the corrected pose (green) is farthest from you: the joints it moves more than 8 cm, "
+                   "of the limbs the exercise trains and the trunk, and which way (your own left and right).")
+
+
 def _correction_view(result: SessionResult, key: str) -> None:
     """One assessed rep: its mistake label and reason, and the rep replayed in 3D, the athlete
     (red) over the models' corrected pose (green)."""
@@ -600,6 +604,8 @@ def _correction_view(result: SessionResult, key: str) -> None:
     a = by_rep[idx]
     if "mistake" in a:
         st.markdown(f"**{a['mistake']}** ({a.get('mistake_confidence', 0):.0%} confidence)")
+    if "correction" in a:
+        st.markdown(f"**Correction:** {a['correction']}", help=CORRECTION_HELP)
     if "reason" in a:
         st.caption(f"Injury risk {a['injury_risk']:.2f}: {a['reason']}")
     fixed = result.corrected_poses.get(idx)

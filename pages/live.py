@@ -164,6 +164,8 @@ def _last_rep(snap: LiveSnapshot, mirrored: bool) -> None:
     row.metric("Injury risk", "–" if v.injury_risk is None else f"{v.injury_risk:.2f}", help="0–1")
     row.metric("Correct so far", f"{snap.reps_correct} of {snap.reps_judged}" if snap.reps_judged else "–",
                help="The set's reps the mistake model judged correct, of those it has judged")
+    if v.correction:
+        st.markdown(f"**Correction:** {v.correction}")
     if v.reason:
         st.caption(v.reason)
     if v.stability_score is None and v.mistake is None:

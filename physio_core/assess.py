@@ -3,7 +3,7 @@
     a = assess_session(pose, reps, fps, exercise="auto")
     a.exercise            -> "deep_squat" | ... | "other"
     a.reps                -> [{rep, exercise, stability_score, balance_score, injury_risk,
-                              reason, mistake, correct, mistake_confidence}, ...]
+                              reason, mistake, mistake_confidence, correction}, ...]
     a.corrected[rep_idx]  -> the rep's corrected pose (PoseSequence), when the GCN ran
     a.metrics             -> session stability_score / balance_score / injury_risk (means)
 
@@ -151,6 +151,12 @@ def assess_rep(suite, rep_pose: PoseSequence, movement: str | None,
         out["mistake"] = "correct" if label.correct else "incorrect"
         out["mistake_movement"] = label.movement
         out["mistake_confidence"] = round(label.confidence, 4)
+        if not label.correct and corrected is not None:
+            from physio_core.correction_cue import correction_cue, watched_joints
+
+            if cue := correction_cue(rep_pose.joints, corrected.joints, rep_pose.times,
+                                     joints=watched_joints(movement)):
+                out["correction"] = cue
     return out, corrected
 
 
@@ -265,10 +271,13 @@ def recognise_window(pose: PoseSequence, models_dir: str | Path | None = None,
 
 def rep_feedback(row: dict) -> str | None:
     """One assessed rep (a ``SessionAssessment.reps`` row) as a line of text, None if unscored:
-    "Rep 3: incorrect (92%); injury risk 0.48: knees cave in at the bottom." """
+    "Rep 3: incorrect (92%); correction: left knee 9 cm outward (1.2 s into the rep); injury risk
+    0.48: knees cave in at the bottom." """
     parts = []
     if "mistake" in row:
         parts.append(f"{row['mistake']} ({row.get('mistake_confidence', 0):.0%})")
+    if "correction" in row:
+        parts.append(f"correction: {row['correction']}")
     if "injury_risk" in row:
         parts.append(f"injury risk {row['injury_risk']:.2f}: {row.get('reason', '')}".rstrip(": "))
     if not parts:

@@ -131,6 +131,7 @@ class RepVerdict:
     athlete: PoseSequence  # the rep as the models saw it, to draw beside the correction
     corrected: PoseSequence | None
     peak_s: float | None = None  # its turning point (the bottom of a squat), as Rep.peak_s
+    correction: str | None = None  # the correction in words (correction_cue), for a rep judged incorrect
 
     @classmethod
     def from_row(cls, rep: Rep, row: dict, athlete: PoseSequence,
@@ -140,7 +141,8 @@ class RepVerdict:
         return cls(rep.index, rep.start_s, rep.end_s, row.get("exercise"), row.get("mistake"),
                    row.get("mistake_confidence"), row.get("stability_score"),
                    row.get("balance_score"), row.get("injury_risk"), row.get("reason"),
-                   rep_feedback({"rep": rep.index, **row}), athlete, corrected, rep.peak_s)
+                   rep_feedback({"rep": rep.index, **row}), athlete, corrected, rep.peak_s,
+                   row.get("correction"))
 
     def tempo(self) -> str:
         """ "2.2 s: 1.3 to the turn, 0.9 back", or the duration alone without a turning point."""
@@ -151,7 +153,7 @@ class RepVerdict:
 
     def worst_frame(self) -> int:
         """The frame of the rep farthest from its correction (the one to draw), 0 without one."""
-        from physio_core.report import farthest_frame
+        from physio_core.skeleton import farthest_frame
 
         return 0 if self.corrected is None else farthest_frame(self.athlete.joints, self.corrected.joints)
 

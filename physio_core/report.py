@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from physio_core.results import AngleSeries, Rep, SessionResult
-from physio_core.skeleton import BONES, JOINT_NAMES, N_JOINTS, J, PoseSequence
+from physio_core.skeleton import BONES, JOINT_NAMES, N_JOINTS, J, PoseSequence, farthest_frame
 
 LEFT_COLOUR = "#4287f5"
 RIGHT_COLOUR = "#ff8c00"
@@ -547,17 +547,6 @@ def worst_correction_frame(pose: PoseSequence, rep: Rep, corrected: PoseSequence
     if n <= 0:
         return 0
     return farthest_frame(pose.joints[rep.start_frame:rep.start_frame + n], corrected.joints[:n])
-
-
-def farthest_frame(athlete: np.ndarray, corrected: np.ndarray) -> int:
-    """The frame of (n, N_JOINTS, 3) athlete poses farthest from the corrected ones (the mean
-    over the joints seen in both); the middle one when no frame can be compared."""
-    off = np.linalg.norm(athlete - corrected, axis=-1)
-    seen = np.isfinite(off)
-    count = seen.sum(axis=1)
-    # by hand, not nanmean: a frame with no joint in both warned "Mean of empty slice" on stderr
-    mean = np.where(count > 0, np.where(seen, off, 0.0).sum(axis=1) / np.maximum(count, 1), np.nan)
-    return int(np.nanargmax(mean)) if count.any() else len(off) // 2
 
 
 def reps_figure(reps: Sequence[Rep], assessments: Sequence[dict] = (), *, height: int = 300) -> go.Figure:

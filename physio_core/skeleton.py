@@ -157,3 +157,14 @@ def center_on_pelvis(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split world joints (..., N_JOINTS, 3) into pelvis-centred joints and the pelvis position."""
     root = joints[..., J.PELVIS, :].copy()
     return joints - root[..., None, :], root
+
+
+def farthest_frame(athlete: np.ndarray, corrected: np.ndarray) -> int:
+    """The frame of (n, N_JOINTS, 3) athlete poses farthest from the corrected ones (the mean
+    over the joints seen in both); the middle one when no frame can be compared."""
+    off = np.linalg.norm(athlete - corrected, axis=-1)
+    seen = np.isfinite(off)
+    count = seen.sum(axis=1)
+    # by hand, not nanmean: a frame with no joint in both warned "Mean of empty slice" on stderr
+    mean = np.where(count > 0, np.where(seen, off, 0.0).sum(axis=1) / np.maximum(count, 1), np.nan)
+    return int(np.nanargmax(mean)) if count.any() else len(off) // 2

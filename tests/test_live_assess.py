@@ -134,6 +134,8 @@ def test_each_rep_gets_the_models_verdict_during_the_set(live_run, squat_set):
             assert 0.0 <= getattr(v, k) <= 1.0, (k, v.summary())
         assert isinstance(v.reason, str) and v.reason.strip()
         assert v.text.startswith(f"Rep {v.rep}: {v.mistake}")
+        # the correction in words, only for a rep judged incorrect, and in the rep's line
+        assert v.correction is None or (v.mistake == "incorrect" and f"correction: {v.correction}" in v.text)
         # the corrected pose, frame for frame with the athlete's, to draw beside it
         assert v.corrected is not None and v.corrected.joints.shape == v.athlete.joints.shape
         assert np.isfinite(v.corrected.joints).all()
@@ -141,6 +143,7 @@ def test_each_rep_gets_the_models_verdict_during_the_set(live_run, squat_set):
     # measured: all six right (the offline path gets all six right too, see test_assess)
     right = sum((v.mistake == "correct") == c for v, c in zip(verdicts.values(), correct))
     assert right >= 5, [v.mistake for v in verdicts.values()]
+    assert any(v.correction for v in verdicts.values())
     # the snapshot's stability is the last rep's, and the stats file gets no pose arrays
     last = snaps[-1]
     assert last.stability == last.last_rep.stability_score
@@ -202,6 +205,7 @@ def test_live_page_shows_the_last_rep_panel(live_app, squat_set, mirror):
         snap = session.snapshot()
         assert metrics["Correct so far"] == f"{snap.reps_correct} of 2" and snap.reps_judged == 2
         assert any(c.value == v.reason for c in at.caption)
+        assert (f"**Correction:** {v.correction}" in [m.value for m in at.markdown]) == bool(v.correction)
         chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("live_correction"))
         assert "Rep #2: you (red) vs correction (green)" in chart.proto.spec
         lo, hi = json.loads(chart.proto.spec)["layout"]["scene"]["xaxis"]["range"]

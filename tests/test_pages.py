@@ -536,6 +536,11 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     assert len(charts) == 4
     correction = next(c.proto.spec for c in charts if c.proto.id.endswith(f"session{sid}_corr_3d"))
     assert f"Rep #{bad}: you (red) vs correction (green)" in correction
+    # the correction in words, under the verdict
+    worded = next(k for k, a in by_rep.items() if "correction" in a)
+    at.selectbox(key=f"session{sid}_corr_rep").set_value(worded)
+    at.run()
+    assert f"**Correction:** {by_rep[worded]['correction']}" in [m.value for m in at.markdown]
 
 
 def test_every_exercise_has_a_name_that_fits_its_metric_tile():

@@ -1,0 +1,113 @@
+"""A rep's correction in words: which joints the corrected pose moves, how far and which way.
+
+The mistake model's corrected pose is drawn over the athlete (red where a joint is more than
+``OFF_BY_M`` from it). This says the same thing in a line that a trainer can read out, or an
+athlete can read on their session: "left knee 9 cm outward, right wrist 8 cm higher (1.2 s into
+the rep)". Both poses are canonical skeletons (pelvis at the origin, +X the subject's left, +Y up,
++Z the way they face), so the words are the athlete's own sides and directions whatever the camera.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from physio_core.skeleton import PARENTS, J, farthest_frame
+
+OFF_BY_M = 0.08  # as drawn: correct UI-PRMD reps stay within ~7 cm of their correction
+# named when its second direction is at least this share of the first ("higher and forward")
+SECOND_DIRECTION = 0.6
+
+# two joints up to this many bones apart that move this alike (cosine) are one movement: the
+# farther is named ("head 21 cm back", not also "neck 14 cm back")
+SAME_CHAIN_BONES = 2
+SAME_WAY_COS = 0.7
+
+_NAMES = {J.SPINE: "mid-back", J.THORAX: "chest", J.NECK: "neck", J.HEAD: "head"}
+_TRUNK = frozenset({J.SPINE, J.THORAX, J.NECK, J.HEAD})
+# the joints a movement's cue may name: the limbs it trains and the trunk. The arms swing freely
+# in a squat, and the mistake model's correction moves them most there (to the nearest correct
+# rep's arms), which is not what the squat is about. The pelvis is the origin of both poses, and
+# toes are often placed, not seen (MMPose has none).
+LEG_JOINTS = frozenset({J.R_HIP, J.R_KNEE, J.R_ANKLE, J.L_HIP, J.L_KNEE, J.L_ANKLE}) | _TRUNK
+ARM_JOINTS = frozenset({J.L_SHOULDER, J.L_ELBOW, J.L_WRIST, J.R_SHOULDER, J.R_ELBOW, J.R_WRIST}) | _TRUNK
+_ARM_FAMILIES = ("shoulder_",)
+
+
+def watched_joints(movement: str) -> frozenset[J]:
+    """The joints a cue for ``movement`` (a UI-PRMD name) may name: the arms and trunk for the
+    shoulder movements, the legs and trunk for the others (the angle families its reps are
+    counted on, ``reps.EXERCISES``)."""
+    from physio_core.reps import EXERCISES
+
+    families = EXERCISES.get(movement, ((),))[0]
+    return ARM_JOINTS if any(f.startswith(_ARM_FAMILIES) for f in families) else LEG_JOINTS
+
+
+def _chain_apart(a: J, b: J) -> bool:
+    """Whether ``a`` and ``b`` are at most SAME_CHAIN_BONES bones apart along one limb or the
+    spine (one the other's ancestor)."""
+    for lo, hi in ((a, b), (b, a)):
+        j = int(lo)
+        for _ in range(SAME_CHAIN_BONES):
+            j = PARENTS[j]
+            if j == hi:
+                return True
+            if j < 0:
+                break
+    return False
+
+
+def _name(j: J) -> str:
+    if j in _NAMES:
+        return _NAMES[j]
+    side, part = j.name.lower().split("_")
+    return f"{'left' if side == 'l' else 'right'} {part}"
+
+
+def _words(j: J, move: np.ndarray) -> str:
+    """The directions of ``move`` (metres, canonical axes) for joint ``j``, largest first."""
+    side = j.name[:2]
+    sideways = ("outward" if side == "L_" else "inward" if side == "R_" else "to the left",
+                "inward" if side == "L_" else "outward" if side == "R_" else "to the right")
+    words = (sideways, ("higher", "lower"), ("forward", "back"))
+    size = np.abs(move)
+    order = np.argsort(-size)
+    said = [words[order[0]][0 if move[order[0]] > 0 else 1]]
+    if size[order[1]] >= SECOND_DIRECTION * size[order[0]]:
+        said.append(words[order[1]][0 if move[order[1]] > 0 else 1])
+    return " and ".join(said)
+
+
+def correction_cue(athlete: np.ndarray, corrected: np.ndarray, times: np.ndarray | None = None, *,
+                   joints: frozenset[J] = LEG_JOINTS | ARM_JOINTS, off_by_m: float = OFF_BY_M,
+                   max_joints: int = 2) -> str | None:
+    """The correction of one rep in words, at its frame farthest from the athlete: the (up to
+    ``max_joints``) joints of ``joints`` (``watched_joints``) it moves by more than ``off_by_m``,
+    farthest first, each with its distance and direction; a joint near one already named and
+    moved the same way is left out (the wrist says what the elbow would). ``athlete``,
+    ``corrected``: (n, N_JOINTS, 3) poses of the rep; ``times``: theirs (s), for "(1.2 s into
+    the rep)". None when nothing is that far."""
+    a = np.asarray(athlete, dtype=float)
+    c = np.asarray(corrected, dtype=float)
+    n = min(len(a), len(c))
+    if n == 0:
+        return None
+    k = farthest_frame(a[:n], c[:n])
+    move = c[k] - a[k]
+    dist = np.linalg.norm(move, axis=-1)
+    picked: list[J] = []
+    for j in (J(i) for i in np.argsort(-np.nan_to_num(dist, nan=-1.0))):
+        if len(picked) == max_joints or not dist[j] > off_by_m:
+            break
+        if j not in joints:
+            continue
+        same_way = [p for p in picked if _chain_apart(p, j)
+                    and move[p] @ move[j] >= SAME_WAY_COS * dist[p] * dist[j]]
+        if not same_way:
+            picked.append(j)
+    if not picked:
+        return None
+    said = ", ".join(f"{_name(j)} {100 * dist[j]:.0f} cm {_words(j, move[j])}" for j in picked)
+    if times is not None and len(times) > k:
+        said += f" ({float(times[k] - times[0]):.1f} s into the rep)"
+    return said
