@@ -22,13 +22,13 @@ SECOND_DIRECTION = 0.6
 SAME_CHAIN_BONES = 2
 SAME_WAY_COS = 0.7
 
-_NAMES = {J.SPINE: "mid-back", J.THORAX: "chest", J.NECK: "neck", J.HEAD: "head"}
+_NAMES = {J.PELVIS: "hips", J.SPINE: "mid-back", J.THORAX: "chest", J.NECK: "neck", J.HEAD: "head"}
 _TRUNK = frozenset({J.SPINE, J.THORAX, J.NECK, J.HEAD})
 # the joints a movement's cue may name: the limbs it trains and the trunk. The arms swing freely
 # in a squat, and the mistake model's correction moves them most there (to the nearest correct
-# rep's arms), which is not what the squat is about. The pelvis is the origin of both poses, and
-# toes are often placed, not seen (MMPose has none).
-LEG_JOINTS = frozenset({J.R_HIP, J.R_KNEE, J.R_ANKLE, J.L_HIP, J.L_KNEE, J.L_ANKLE}) | _TRUNK
+# rep's arms), which is not what the squat is about. Toes are often placed, not seen (MMPose has
+# none).
+LEG_JOINTS = frozenset({J.PELVIS, J.R_HIP, J.R_KNEE, J.R_ANKLE, J.L_HIP, J.L_KNEE, J.L_ANKLE}) | _TRUNK
 ARM_JOINTS = frozenset({J.L_SHOULDER, J.L_ELBOW, J.L_WRIST, J.R_SHOULDER, J.R_ELBOW, J.R_WRIST}) | _TRUNK
 _ARM_FAMILIES = ("shoulder_",)
 
@@ -94,9 +94,21 @@ def correction_cue(athlete: np.ndarray, corrected: np.ndarray, times: np.ndarray
         return None
     k = farthest_frame(a[:n], c[:n])
     move = c[k] - a[k]
+    # both poses are pelvis-centred; the words are said from the foot that the correction moves
+    # least (the one on the ground), so that a deeper squat reads "hips 15 cm lower", not
+    # "ankles 15 cm higher"
+    feet = [f for f in (J.L_ANKLE, J.R_ANKLE) if np.isfinite(move[f]).all()]
+    if feet:
+        move = move - move[min(feet, key=lambda f: np.linalg.norm(move[f]))]
     dist = np.linalg.norm(move, axis=-1)
+    # both hips moved alike are the hips ("hips 18 cm lower", not each hip by itself)
+    left, right = move[J.L_HIP], move[J.R_HIP]
+    if left @ right >= SAME_WAY_COS * dist[J.L_HIP] * dist[J.R_HIP]:  # False when one is NaN
+        move[J.PELVIS] = (left + right) / 2
+        dist[J.PELVIS] = np.linalg.norm(move[J.PELVIS])
+        dist[[J.L_HIP, J.R_HIP]] = np.nan
     picked: list[J] = []
-    for j in (J(i) for i in np.argsort(-np.nan_to_num(dist, nan=-1.0))):
+    for j in (J(i) for i in np.argsort(-np.nan_to_num(dist, nan=-1.0), kind="stable")):
         if len(picked) == max_joints or not dist[j] > off_by_m:
             break
         if j not in joints:
