@@ -144,6 +144,15 @@ if angle_rows:
         st.caption(f"{_exercise(rom_exercise)}: range of motion left minus right, "
                    f"in % of their mean (positive: the left moves more); the band is "
                    f"±{progress.ASYMMETRY_FLAG_PCT:.0f} %.")
+        recurring = progress.recurring_corrections(ex_rows)
+        if not recurring.empty:
+            st.subheader("Recurring corrections")
+            show_table(recurring, width="stretch", column_config={
+                k: st.column_config.DatetimeColumn(k, format="YYYY-MM-DD", timezone=tz_name())
+                for k in ("first", "last")})
+            st.caption(f"{_exercise(rom_exercise)}: what the corrected pose asked of the reps judged "
+                       "incorrect, joint by joint (the athlete's own left and right), and in how many "
+                       "reps and sessions. A correction that keeps coming back is the one to work on.")
 else:
     st.caption("Range of motion and left/right asymmetry come from video sessions; these sessions "
                "are wrist-sensor sets, which measure no joint angle.")

@@ -3,7 +3,8 @@
     a = assess_session(pose, reps, fps, exercise="auto")
     a.exercise            -> "deep_squat" | ... | "other"
     a.reps                -> [{rep, exercise, stability_score, balance_score, injury_risk,
-                              reason, mistake, mistake_confidence, correction}, ...]
+                              reason, mistake, mistake_confidence, correction,
+                              correction_focus}, ...]
     a.corrected[rep_idx]  -> the rep's corrected pose (PoseSequence), when the GCN ran
     a.metrics             -> session stability_score / balance_score / injury_risk (means)
 
@@ -152,11 +153,11 @@ def assess_rep(suite, rep_pose: PoseSequence, movement: str | None,
         out["mistake_movement"] = label.movement
         out["mistake_confidence"] = round(label.confidence, 4)
         if not label.correct and corrected is not None:
-            from physio_core.correction_cue import correction_cue, watched_joints
+            from physio_core.correction_cue import rep_correction, watched_joints
 
-            if cue := correction_cue(rep_pose.joints, corrected.joints, rep_pose.times,
-                                     joints=watched_joints(movement)):
-                out["correction"] = cue
+            if c := rep_correction(rep_pose.joints, corrected.joints, rep_pose.times,
+                                   joints=watched_joints(movement)):
+                out["correction"], out["correction_focus"] = c.text(), c.focus()
     return out, corrected
 
 

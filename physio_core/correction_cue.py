@@ -9,6 +9,8 @@ the rep)". Both poses are canonical skeletons (pelvis at the origin, +X the subj
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from physio_core.skeleton import PARENTS, J, farthest_frame
@@ -78,15 +80,32 @@ def _words(j: J, move: np.ndarray) -> str:
     return " and ".join(said)
 
 
-def correction_cue(athlete: np.ndarray, corrected: np.ndarray, times: np.ndarray | None = None, *,
+@dataclass(frozen=True)
+class Correction:
+    """A rep's correction, joint by joint: (name, cm, directions) farthest first, and when."""
+
+    moves: tuple[tuple[str, int, str], ...]  # ("hips", 18, "lower"), ("head", 16, "lower and back")
+    at_s: float | None = None  # into the rep
+
+    def text(self) -> str:
+        """ "hips 18 cm lower, head 16 cm lower and back (0.8 s into the rep)" """
+        said = ", ".join(f"{name} {cm} cm {towards}" for name, cm, towards in self.moves)
+        return said if self.at_s is None else f"{said} ({self.at_s:.1f} s into the rep)"
+
+    def focus(self) -> list[str]:
+        """Each joint with its main direction, to count across reps and sessions: "hips lower"."""
+        return [f"{name} {towards.split(' and ')[0]}" for name, _, towards in self.moves]
+
+
+def rep_correction(athlete: np.ndarray, corrected: np.ndarray, times: np.ndarray | None = None, *,
                    joints: frozenset[J] = LEG_JOINTS | ARM_JOINTS, off_by_m: float = OFF_BY_M,
-                   max_joints: int = 2) -> str | None:
-    """The correction of one rep in words, at its frame farthest from the athlete: the (up to
+                   max_joints: int = 2) -> Correction | None:
+    """The correction of one rep, at its frame farthest from the athlete: the (up to
     ``max_joints``) joints of ``joints`` (``watched_joints``) it moves by more than ``off_by_m``,
     farthest first, each with its distance and direction; a joint near one already named and
     moved the same way is left out (the wrist says what the elbow would). ``athlete``,
-    ``corrected``: (n, N_JOINTS, 3) poses of the rep; ``times``: theirs (s), for "(1.2 s into
-    the rep)". None when nothing is that far."""
+    ``corrected``: (n, N_JOINTS, 3) poses of the rep; ``times``: theirs (s), for when. None
+    when nothing is that far."""
     a = np.asarray(athlete, dtype=float)
     c = np.asarray(corrected, dtype=float)
     n = min(len(a), len(c))
@@ -119,7 +138,13 @@ def correction_cue(athlete: np.ndarray, corrected: np.ndarray, times: np.ndarray
             picked.append(j)
     if not picked:
         return None
-    said = ", ".join(f"{_name(j)} {100 * dist[j]:.0f} cm {_words(j, move[j])}" for j in picked)
-    if times is not None and len(times) > k:
-        said += f" ({float(times[k] - times[0]):.1f} s into the rep)"
-    return said
+    at = float(times[k] - times[0]) if times is not None and len(times) > k else None
+    return Correction(tuple((_name(j), round(100 * float(dist[j])), _words(j, move[j])) for j in picked), at)
+
+
+def correction_cue(athlete: np.ndarray, corrected: np.ndarray, times: np.ndarray | None = None,
+                   **kw) -> str | None:
+    """``rep_correction`` in words: "left knee 9 cm outward, right wrist 8 cm higher (1.2 s into
+    the rep)"; None when nothing is that far."""
+    c = rep_correction(athlete, corrected, times, **kw)
+    return None if c is None else c.text()

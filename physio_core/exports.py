@@ -613,6 +613,15 @@ def progress_report_html(
                          f"<div class='chart'>{chart(asym)}</div><p class='meta'>Range of motion left "
                          f"minus right, in % of their mean (positive: the left moves more); the band "
                          f"is ±{progress.ASYMMETRY_FLAG_PCT:.0f} %.</p>")
+        recurring = progress.recurring_corrections(ex_rows)
+        if not recurring.empty:
+            for k in ("first", "last"):
+                recurring[k] = [f"{d:%Y-%m-%d}" for d in recurring[k]]
+            parts.append(f"<h2>Recurring corrections · {html.escape(name)}</h2>"
+                         + _table(recurring, left=("correction", "first", "last"))
+                         + "<p class='meta'>What the corrected pose asked of the reps judged incorrect, "
+                           "joint by joint (the athlete's own left and right), and in how many reps and "
+                           "sessions.</p>")
 
     table = progress.sessions_frame(rows)
     table["date"] = [f"{d:%Y-%m-%d %H:%M}" for d in table["date"]]

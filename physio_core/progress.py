@@ -207,6 +207,26 @@ def sessions_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
                                "injury_risk"])
 
 
+RECURRING_COLUMNS = ["correction", "reps", "sessions", "first", "last"]
+
+
+def recurring_corrections(rows: Sequence[ProgressRow]) -> pd.DataFrame:
+    """What the corrected pose asked of the reps judged incorrect, session after session: one row
+    per joint and direction ("hips lower"), with how many reps and sessions asked it and the
+    dates of the first and last, most reps first. Empty when no stored session has any (those
+    analysed before the corrections were put in words have none)."""
+    seen: dict[str, dict] = {}
+    for r in rows:
+        for focus, n in (r.metrics.get("correction_focus") or {}).items():
+            entry = seen.setdefault(focus, {"correction": focus, "reps": 0, "sessions": 0,
+                                            "first": r.date, "last": r.date})
+            entry["reps"] += int(n)
+            entry["sessions"] += 1
+            entry["first"], entry["last"] = min(entry["first"], r.date), max(entry["last"], r.date)
+    table = pd.DataFrame(list(seen.values()), columns=RECURRING_COLUMNS)
+    return table.sort_values(["reps", "last"], ascending=[False, False], kind="stable").reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class Summary:
     sessions: int

@@ -543,6 +543,45 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     assert f"**Correction:** {by_rep[worded]['correction']}" in [m.value for m in at.markdown]
 
 
+def test_progress_counts_the_corrections_that_come_back(app_env, assessed_squat_result):
+    """Two stored sessions of real squats judged by the models: Progress lists what their
+    corrections asked, joint by joint, over both sessions."""
+    from collections import Counter
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from physio_core.store import get_or_create_athlete, init_db, save_session_result
+
+    result = assessed_squat_result
+    asked = Counter(f for a in result.rep_assessments for f in a.get("correction_focus", ()))
+    assert asked and all(a.get("mistake") == "incorrect" for a in result.rep_assessments if "correction_focus" in a)
+    engine = init_db()
+    athlete = get_or_create_athlete(engine, "Squatter")
+    for week in (0, 1):
+        save_session_result(engine, replace(result, started_at=result.started_at + timedelta(weeks=week)), athlete.id)
+
+    at = new_app()
+    at.switch_page("pages/progress.py")
+    at.query_params["athlete"] = str(athlete.id)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    assert "Recurring corrections" in [h.value for h in at.subheader]
+    table = next(d.value for d in at.dataframe if "correction" in d.value.columns)
+    assert dict(zip(table["correction"], table["reps"])) == {k: 2 * n for k, n in asked.items()}
+    assert set(table["sessions"]) == {2}
+    assert list(table["reps"]) == sorted(table["reps"], reverse=True)
+
+    # and the printable progress report, under the exercise picked for the range of motion
+    from physio_core import exports
+    from physio_core.store import progress_for_athlete
+
+    doc = exports.progress_report_html(progress_for_athlete(engine, athlete.id), athlete="Squatter",
+                                       rom_exercise="deep_squat", angles=["knee_angle_r"]).decode()
+    assert "<h2>Recurring corrections · Deep squat</h2>" in doc
+    for focus, n in asked.items():
+        assert f">{focus}</td><td class=\"\">{2 * n}</td><td class=\"\">2</td>" in doc.replace("'", '"')
+
+
 def test_every_exercise_has_a_name_that_fits_its_metric_tile():
     """Streamlit cuts a metric's value that is wider than its tile ("standing sh…"); the report's
     tiles wrap onto another line on a narrow page, but one alone on its line still cuts a name

@@ -99,6 +99,25 @@ def test_rom_figure_draws_each_angle_and_its_target(seeded):
     assert min(r.rom_deg["knee_angle_r"] for r in later) > max(r.rom_deg["knee_angle_r"] for r in first)
 
 
+def test_recurring_corrections_add_up_across_sessions():
+    from datetime import datetime
+
+    from physio_core.store import ProgressRow
+
+    asked = [{"hips lower": 2, "head back": 1}, {}, {"hips lower": 1, "left knee outward": 3}]
+    rows = [ProgressRow(session_id=i, date=datetime(2026, 11, 1 + 7 * i), exercise="deep_squat", reps=5,
+                        duration_s=30.0, rom_deg={}, mean_rep_rom_deg=None, balance_score=None,
+                        stability_score=None, injury_risk=None, metrics={"correction_focus": f} if f else {})
+            for i, f in enumerate(asked)]
+    table = progress.recurring_corrections(rows)
+    assert table.to_dict("records") == [
+        {"correction": "hips lower", "reps": 3, "sessions": 2, "first": rows[0].date, "last": rows[2].date},
+        {"correction": "left knee outward", "reps": 3, "sessions": 1, "first": rows[2].date, "last": rows[2].date},
+        {"correction": "head back", "reps": 1, "sessions": 1, "first": rows[0].date, "last": rows[0].date},
+    ]  # most reps first; of two as many, the one asked last
+    assert progress.recurring_corrections(rows[1:2]).empty
+
+
 def test_rom_figure_draws_no_empty_trace():
     from datetime import datetime
 

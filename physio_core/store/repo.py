@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -588,9 +589,14 @@ def _score_split(metrics: Mapping[str, Any]) -> tuple[dict[str, float | None], d
     return scores, extra
 
 
-def _summary_metrics(angles: AngleSeries | None, reps: Sequence[Rep]) -> dict[str, Any]:
-    """Derived numbers stored with the metrics so the progress page needs no series."""
+def _summary_metrics(angles: AngleSeries | None, reps: Sequence[Rep],
+                     assessments: Sequence[dict] = ()) -> dict[str, Any]:
+    """Derived numbers stored with the metrics so the progress page needs no series; with the
+    models' ``assessments``, how often each correction was asked ("hips lower": 2)."""
     out: dict[str, Any] = {}
+    focus = Counter(f for a in assessments for f in a.get("correction_focus", ()))
+    if focus:
+        out["correction_focus"] = dict(focus)
     if angles is not None and len(angles.times):
         out["rom_deg"] = codec.angle_ranges(angles)
     roms = [r.rom_deg for r in reps if math.isfinite(r.rom_deg)]
@@ -645,7 +651,7 @@ def _put_result(
     for kind, doc in (extra_data or {}).items():
         docs[kind] = doc if "series" in doc else codec.payload({}, _jsonable(doc))
     _replace_series(s, rec.id, docs)
-    _put_metrics(s, rec.id, result.metrics, _summary_metrics(result.angles, result.reps))
+    _put_metrics(s, rec.id, result.metrics, _summary_metrics(result.angles, result.reps, result.rep_assessments))
     # the analysis' own messages are replaced; what trainers wrote stays
     generated = [FeedbackKind.SYSTEM.value, FeedbackKind.WARNING.value, FeedbackKind.ANALYSIS.value]
     s.execute(sa.delete(Feedback).where(col(Feedback.session_id) == rec.id,
