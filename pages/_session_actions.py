@@ -118,6 +118,27 @@ def _end_and_analyse(engine, viewer_id: int, detail) -> None:
             _done(f"Session #{row.id} ended: {row.rep_count} reps.")
 
 
+def _score_again_box(detail, *, what: str, caption: str, options: list[str], index: int, format_func,
+                     key: str, expanded: bool, scoring: str, score) -> None:
+    """The Score again box of an ended session: pick the ``what`` among ``options`` and press
+    Score again; ``score(choice)`` stores the new analysis and returns the success message."""
+    s = detail.session
+    with st.expander(f"Score again as another {what}", expanded=expanded):
+        st.caption(caption)
+        with st.form(f"{key}_form_{s.id}", border=False):
+            choice = st.selectbox(what.capitalize(), options, index=index, format_func=format_func,
+                                  key=f"{key}_{s.id}")
+            go = st.form_submit_button("Score again")
+        if go:
+            try:
+                with st.spinner(f"Scoring the stored {scoring}…"):
+                    message = score(choice)
+            except _ERRORS as exc:
+                st.error(str(exc))
+            else:
+                _done(message)
+
+
 def _score_again(engine, viewer_id: int, detail) -> None:
     """An ended session scored again as another exercise from its stored skeleton: the only way
     to score an upload whose exercise was not recognised once its video has left the server."""
@@ -126,29 +147,23 @@ def _score_again(engine, viewer_id: int, detail) -> None:
 
     s = detail.session
     options = ["auto", *EXERCISES]
-    with st.expander("Score again as another exercise", expanded=s.exercise == "auto"):
-        st.caption("Counts the reps and runs the models' verdicts, scores and corrections again from the "
-                   "stored skeleton, as the exercise picked here (the video is not needed). The angles, "
-                   "notes and trainer feedback stay.")
-        with st.form(f"score_again_{s.id}", border=False):
-            exercise = st.selectbox("Exercise", options, format_func=exercise_choice,
-                                    index=options.index(s.exercise) if s.exercise in options else 0,
-                                    key=f"score_again_exercise_{s.id}")
-            go = st.form_submit_button("Score again")
-        if go:
-            try:
-                with st.spinner("Scoring the stored skeleton…"):
-                    result = score_again(detail.pose.at_measured_rate(), exercise,
-                                         backend=s.backend or "stored", source=s.source,
-                                         started_at=s.started_at, warnings=detail.to_result().warnings)
-                    row = access.rescore_session_as(engine, viewer_id, s.id, result)
-            except _ERRORS as exc:
-                st.error(str(exc))
-            else:
-                forget_report_picks(f"session{row.id}")
-                filed = ("no exercise recognised" if row.exercise == "auto"
-                         else f"as {report.pretty_exercise(row.exercise).lower()}")
-                _done(f"Session #{row.id} scored again, {filed}: {row.rep_count} reps.")
+
+    def score(exercise: str) -> str:
+        result = score_again(detail.pose.at_measured_rate(), exercise, backend=s.backend or "stored",
+                             source=s.source, started_at=s.started_at, warnings=detail.to_result().warnings)
+        row = access.rescore_session_as(engine, viewer_id, s.id, result)
+        forget_report_picks(f"session{row.id}")
+        filed = ("no exercise recognised" if row.exercise == "auto"
+                 else f"as {report.pretty_exercise(row.exercise).lower()}")
+        return f"Session #{row.id} scored again, {filed}: {row.rep_count} reps."
+
+    _score_again_box(
+        detail, what="exercise", options=options, format_func=exercise_choice,
+        index=options.index(s.exercise) if s.exercise in options else 0, key="score_again_exercise",
+        expanded=s.exercise == "auto", scoring="skeleton", score=score,
+        caption="Counts the reps and runs the models' verdicts, scores and corrections again from the stored "
+                "skeleton, as the exercise picked here (the video is not needed). The angles, notes and "
+                "trainer feedback stay.")
 
 
 def _score_imu_again(engine, viewer_id: int, detail) -> None:
@@ -161,25 +176,19 @@ def _score_imu_again(engine, viewer_id: int, detail) -> None:
     analysis = detail.imu_analysis or {}
     pred = analysis.get("lift_prediction")
     options = ["auto", *LABELS]
-    unsure = pred is not None and pred["confidence"] < UNSURE_LIFT_BELOW
-    with st.expander("Score again as another lift", expanded=unsure):
-        st.caption("Counts the reps and scores the set's stability again from its stored sensor data, as the "
-                   "lift picked here. Notes and trainer feedback stay.")
-        with st.form(f"score_imu_again_{s.id}", border=False):
-            lift = st.selectbox("Lift", options, index=options.index(analysis.get("lift", "auto")) if pred is None else 0,
-                                format_func=lambda k: "Detect automatically" if k == "auto" else report.lift_name(k, False),
-                                key=f"score_again_lift_{s.id}")
-            go = st.form_submit_button("Score again")
-        if go:
-            try:
-                with st.spinner("Scoring the stored sensor data…"):
-                    result = analyze_imu(detail.imu_series, lift=None if lift == "auto" else lift)
-                    row = access.rescore_imu_session_as(engine, viewer_id, s.id, result)
-            except _ERRORS as exc:
-                st.error(str(exc))
-            else:
-                _done(f"Session #{row.id} scored again, as {report.lift_name(result.lift).lower()}: "
-                      f"{row.rep_count} reps.")
+
+    def score(lift: str) -> str:
+        result = analyze_imu(detail.imu_series, lift=None if lift == "auto" else lift)
+        row = access.rescore_imu_session_as(engine, viewer_id, s.id, result)
+        return f"Session #{row.id} scored again, as {report.lift_name(result.lift).lower()}: {row.rep_count} reps."
+
+    _score_again_box(
+        detail, what="lift", options=options,
+        format_func=lambda k: "Detect automatically" if k == "auto" else report.lift_name(k, False),
+        index=options.index(analysis.get("lift", "auto")) if pred is None else 0, key="score_again_lift",
+        expanded=pred is not None and pred["confidence"] < UNSURE_LIFT_BELOW, scoring="sensor data", score=score,
+        caption="Counts the reps and scores the set's stability again from its stored sensor data, as the lift "
+                "picked here. Notes and trainer feedback stay.")
 
 
 def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
@@ -279,17 +288,18 @@ def render_actions(engine, viewer_id: int | None, detail, role: Role | None) -> 
     """Everything below the report: sensor data, lifecycle, notes, feedback, exports, delete."""
     s = detail.session
     staff = role in (Role.TRAINER, Role.ADMIN) or role is None
+    signed_in_staff = viewer_id is not None and staff and role is not None
     # an action on the report above, not part of the sensor data below
-    if viewer_id is not None and staff and role is not None and s.status is SessionStatus.ENDED and detail.scorable:
-        _score_again(engine, viewer_id, detail)
-    if (viewer_id is not None and staff and role is not None and s.status is SessionStatus.ENDED
-            and detail.pose is None and detail.imu_series is not None):
-        _score_imu_again(engine, viewer_id, detail)
+    if signed_in_staff and s.status is SessionStatus.ENDED:
+        if detail.scorable:
+            _score_again(engine, viewer_id, detail)
+        elif detail.pose is None and detail.imu_series is not None:
+            _score_imu_again(engine, viewer_id, detail)
     _sensor_data(detail)
     if viewer_id is not None and s.status is SessionStatus.ACTIVE:
         _end_and_analyse(engine, viewer_id, detail)
     if viewer_id is not None:
-        _notes_and_feedback(engine, viewer_id, detail, staff and role is not None)
+        _notes_and_feedback(engine, viewer_id, detail, signed_in_staff)
     _exports(detail)
-    if viewer_id is not None and staff and role is not None:
+    if signed_in_staff:
         _delete(engine, viewer_id, detail)

@@ -145,7 +145,9 @@ def machine_info() -> MachineInfo:
                 break
     except OSError:
         pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    from physio_core.pipeline import usable_cores
+
+    cores = usable_cores()
     cuda = None
     try:
         import torch

@@ -680,7 +680,8 @@ def _load_estimator(settings: Settings) -> int:
     return os.getpid()
 
 
-def _cores() -> int:
+def usable_cores() -> int:
+    """The CPU cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
@@ -691,7 +692,7 @@ def prewarm_pose_workers(settings: Settings | None = None) -> bool:
     now. Never waits for a video that is using them. Returns whether workers are waiting."""
     settings = settings or get_settings()
     keep_s = settings.pose_workers_keep_s
-    if keep_s <= 0 or _cores() < 2 or not _kept_in_use.acquire(blocking=False):
+    if keep_s <= 0 or usable_cores() < 2 or not _kept_in_use.acquire(blocking=False):
         return False
     try:
         with _kept_guard:
@@ -825,7 +826,7 @@ def analyze_video(
     warnings: list[str] = []
 
     if parallel is None:
-        parallel = (estimator is None and _cores() >= 2
+        parallel = (estimator is None and usable_cores() >= 2
                     and reader.info.frame_count >= PARALLEL_MIN_S * reader.info.fps)
     if parallel and estimator is not None:
         raise ValueError("parallel analysis creates its own estimators: pass no estimator")
