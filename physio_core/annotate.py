@@ -1,6 +1,6 @@
 """The analysed video with its analysis drawn on it: skeleton, angles, rep count, each rep's
 verdict, and in a rep judged incorrect the models' corrected pose (green) over the athlete, whose
-joints that are off are marked red.
+joints that are off are marked red, and the correction in words ("hips 18 cm lower").
 
 The report's frame scrubber and the annotated MP4 (report download, ``analyze --annotated``)
 draw a frame the same way, through ``draw_result_frame``. Frames are matched to the analysis by
@@ -38,10 +38,12 @@ class AnnotatedVideo:
     height: int
 
 
-def hud_lines(result: SessionResult, index: int | None, t: float) -> list[str]:
+def hud_lines(result: SessionResult, index: int | None, t: float, correcting: int | None = None) -> list[str]:
     """The corner lines at time ``t`` (s): reps finished by then, the time, the verdict of a rep
-    that just ended (when the models judged it), and "no person" where nobody was analysed.
-    ``index``: the analysed frame shown (None: no analysed frame near ``t``)."""
+    that just ended (when the models judged it) with its correction in words, and "no person"
+    where nobody was analysed. ``index``: the analysed frame shown (None: no analysed frame near
+    ``t``). ``correcting``: the rep whose corrected pose is drawn on this frame; its correction
+    is said instead of the one of the rep before."""
     if index is None:
         done = [r for r in result.reps if r.end_s <= t + 1e-6]
     else:
@@ -49,17 +51,34 @@ def hud_lines(result: SessionResult, index: int | None, t: float) -> list[str]:
     lines = [f"Reps: {len(done)}", f"t = {t:.2f} s"]
     if done:
         last = done[-1]
-        verdict = next((a.get("mistake") for a in result.rep_assessments if a.get("rep") == last.index), None)
-        if verdict and t - last.end_s <= VERDICT_SHOWN_S:
-            lines.append(f"Rep {last.index}: {verdict}")
+        row = _assessment(result, last.index)
+        if row.get("mistake") and t - last.end_s <= VERDICT_SHOWN_S:
+            lines.append(f"Rep {last.index}: {row['mistake']}")
+            if correcting is None:
+                lines += correction_lines(result, last.index)
+    if correcting is not None:
+        lines += ["green: correction", *correction_lines(result, correcting)]
     if index is None or not result.pose.valid[index]:
         lines.append("no person")
     return lines
 
 
+def _assessment(result: SessionResult, rep: int) -> dict:
+    return next((a for a in result.rep_assessments if a.get("rep") == rep), {})
+
+
+def correction_lines(result: SessionResult, rep: int) -> list[str]:
+    """The correction of rep ``rep`` in words, a line per joint ("hips 18 cm lower"), when the
+    models judged it incorrect and its correction moves a joint far enough to be named."""
+    from physio_core.correction_cue import said_moves
+
+    row = _assessment(result, rep)
+    return said_moves(row.get("correction", "")) if row.get("mistake") == "incorrect" else []
+
+
 def hud_corner(result: SessionResult, frame_shape: tuple[int, ...]) -> str:
     """The corner of the frame where the corner lines cover the athlete least: the one whose
-    band, at its largest (a verdict and the correction's legend shown), holds the fewest of the
+    band, at its largest (a verdict, the correction's legend and its words shown), holds the fewest of the
     athlete's keypoints over the session; the top-left one unless another holds fewer. One
     corner for the whole video, so the lines do not jump about."""
     from physio_core.overlay import HUD_CORNERS, hud_covered
@@ -71,7 +90,9 @@ def hud_corner(result: SessionResult, frame_shape: tuple[int, ...]) -> str:
     frames = frames[:: max(1, len(frames) // 3000)]  # a few thousand frames say where they are
     seen = pose.keypoints_2d[frames][pose.confidence[frames] > 0]
     n = len(result.reps)
-    widest = [f"Reps: {n}", f"t = {float(pose.times[-1]):.2f} s", f"Rep {n}: incorrect", "green: correction"]
+    said = max((correction_lines(result, r.index) for r in result.reps), key=len, default=[])
+    widest = [f"Reps: {n}", f"t = {float(pose.times[-1]):.2f} s", f"Rep {n}: incorrect",
+              "green: correction", *said]
     # argmin keeps the first of equals: top-left
     return HUD_CORNERS[int(np.argmin(hud_covered(seen, frame_shape, widest)))]
 
@@ -80,6 +101,7 @@ def hud_corner(result: SessionResult, frame_shape: tuple[int, ...]) -> str:
 class FrameCorrection:
     keypoints_2d: np.ndarray  # (N_JOINTS, 2) the corrected pose, projected into the frame
     wrong: np.ndarray  # (N_JOINTS,) bool: the athlete's joints more than WRONG_BY_M from it
+    rep: int  # the rep it corrects (Rep.index)
 
 
 def correction_at(result: SessionResult, index: int) -> FrameCorrection | None:
@@ -126,7 +148,7 @@ def correction_at(result: SessionResult, index: int) -> FrameCorrection | None:
         return None
     projected = target @ m + offset
     wrong = here & (np.linalg.norm(joints[k] - target, axis=1) > WRONG_BY_M)
-    return FrameCorrection(projected, wrong)
+    return FrameCorrection(projected, wrong, rep.index)
 
 
 def draw_result_frame(rgb: np.ndarray, result: SessionResult, index: int | None, t: float,
@@ -145,14 +167,13 @@ def draw_result_frame(rgb: np.ndarray, result: SessionResult, index: int | None,
     if pose is not None and tuple(result.angles.names) == tuple(ANGLE_NAMES):
         angles = result.angles.values[index]
     out = draw_pose(rgb, pose, angles=angles, copy=copy)
-    lines = hud_lines(result, index, t)
     fix = correction_at(result, index) if pose is not None else None
     if fix is not None:
         for j in np.flatnonzero(fix.wrong):  # under the correction, which stays readable
             x, y = (int(round(v)) for v in pose.keypoints_2d[j])
             cv2.circle(out, (x, y), max(5, round(min(out.shape[:2]) / 90)), WRONG_RGB, -1, cv2.LINE_AA)
         draw_skeleton(out, fix.keypoints_2d, colour=CORRECTION_RGB)
-        lines.append("green: correction")
+    lines = hud_lines(result, index, t, correcting=fix.rep if fix is not None else None)
     return draw_hud(out, lines, corner or hud_corner(result, out.shape))
 
 

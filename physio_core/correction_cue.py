@@ -9,6 +9,7 @@ the rep)". Both poses are canonical skeletons (pelvis at the origin, +X the subj
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,6 +141,15 @@ def rep_correction(athlete: np.ndarray, corrected: np.ndarray, times: np.ndarray
         return None
     at = float(times[k] - times[0]) if times is not None and len(times) > k else None
     return Correction(tuple((_name(j), round(100 * float(dist[j])), _words(j, move[j])) for j in picked), at)
+
+
+def said_moves(text: str) -> list[str]:
+    """The joints of a ``Correction.text()``, one each, without the time: "hips 18 cm lower, head
+    16 cm lower and back (0.8 s into the rep)" -> ["hips 18 cm lower", "head 16 cm lower and
+    back"]. Reads the stored text back, so sessions scored before the moves were kept apart
+    read too."""
+    said = re.sub(r"\s*\([^()]*into the rep\)\s*$", "", text or "")
+    return [m.strip() for m in said.split(",") if m.strip()]
 
 
 def correction_cue(athlete: np.ndarray, corrected: np.ndarray, times: np.ndarray | None = None,

@@ -90,6 +90,27 @@ def test_a_judged_rep_shows_its_verdict_for_two_seconds(assessed_squat_result):
         assert f"Rep {rep.index}: {verdicts[rep.index]}" not in hud_lines(result, None, rep.end_s + 2.5)
 
 
+def test_an_incorrect_rep_says_its_correction(assessed_squat_result):
+    """A rep judged incorrect says its correction a joint a line: under the correction's legend
+    while its corrected pose is drawn, and under its verdict when it has ended; a correct rep
+    says none."""
+    from physio_core.correction_cue import said_moves
+
+    result = assessed_squat_result
+    rows = {a["rep"]: a for a in result.rep_assessments}
+    bad = next(r for r in result.reps if rows[r.index].get("correction"))
+    good = next(r for r in result.reps if rows[r.index]["mistake"] == "correct")
+    words = said_moves(rows[bad.index]["correction"])
+    assert words and not any("into the rep" in w for w in words)
+
+    def shown(t: float, correcting: int | None = None) -> list[str]:
+        return hud_lines(result, frame_index_at(result, t), t, correcting=correcting)[2:]
+
+    assert shown(bad.end_s + 0.5) == [f"Rep {bad.index}: incorrect", *words]
+    assert shown((bad.start_s + bad.end_s) / 2, correcting=bad.index)[-len(words) - 1:] == ["green: correction", *words]
+    assert shown(good.end_s + 0.5) == [f"Rep {good.index}: correct"]
+
+
 def test_frames_match_the_analysis_by_time(analysed):
     """A live recording's frames do not fall on the analysed times: each shows the last analysed
     frame before it, and none where the analysis has a gap or has not started."""

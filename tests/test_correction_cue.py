@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import subject5_squats
-from physio_core.correction_cue import ARM_JOINTS, LEG_JOINTS, correction_cue, watched_joints
+from physio_core.correction_cue import ARM_JOINTS, LEG_JOINTS, correction_cue, said_moves, watched_joints
 from physio_core.skeleton import J
 
 
@@ -74,6 +74,18 @@ def test_it_is_said_at_the_frame_farthest_from_the_correction(rep):
     k = len(joints) // 3
     fixed = moved(joints, k, r_knee=(-0.15, 0, 0))
     assert correction_cue(joints, fixed, times) == f"right knee 15 cm outward ({times[k] - times[0]:.1f} s into the rep)"
+
+
+def test_the_words_read_back_a_joint_a_line(rep):
+    """The annotated video says a stored correction a joint a line, without its time."""
+    joints, times = rep
+    k = len(joints) // 3
+    fixed = moved(joints, k, r_knee=(-0.15, 0, 0), head=(0, -0.12, -0.1))
+    said = correction_cue(joints, fixed, times)
+    assert said == f"head 16 cm lower and back, right knee 15 cm outward ({times[k] - times[0]:.1f} s into the rep)"
+    assert said_moves(said) == ["head 16 cm lower and back", "right knee 15 cm outward"]
+    assert said_moves(correction_cue(joints, fixed)) == said_moves(said)
+    assert said_moves("") == []
 
 
 def test_real_incorrect_squats_get_words_from_their_correction(assessed_squat_result):
