@@ -553,9 +553,7 @@ def _upload_child(video: str, prewarmed: bool = False) -> None:
         from physio_core.assess import warm_up
 
         loading = warm_up()
-        if pipeline.prewarm_pose_workers():
-            for f in pipeline._kept.loading:
-                f.result()
+        pipeline.prewarm_pose_workers(wait=True)
         loading.join()
         t0 = time.perf_counter()
         analyze_video(video)

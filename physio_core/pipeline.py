@@ -685,11 +685,12 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def prewarm_pose_workers(settings: Settings | None = None) -> bool:
+def prewarm_pose_workers(settings: Settings | None = None, *, wait: bool = False) -> bool:
     """Start the kept pose workers and load their model before the next video (the upload page
     calls this while the user picks a file): MediaPipe takes about 1 s to load in each process,
     MMPose about 6.5 s on a CPU. Workers already waiting wait ``pose_workers_keep_s`` again from
-    now. Never waits for a video that is using them. Returns whether workers are waiting."""
+    now. Never waits for a video that is using them. ``wait``: return once their model has
+    loaded (the benchmark times a video from there). Returns whether workers are waiting."""
     settings = settings or get_settings()
     keep_s = settings.pose_workers_keep_s
     if keep_s <= 0 or usable_cores() < 2 or not _kept_in_use.acquire(blocking=False):
@@ -701,9 +702,13 @@ def prewarm_pose_workers(settings: Settings | None = None) -> bool:
                 with _main_hidden_from_workers():  # the processes start in submit(), one task each
                     workers.loading = [workers.pool.submit(_load_estimator, settings) for _ in range(2)]
             _wait_for_next(workers, keep_s)
-        return True
+            loading = list(workers.loading)
     finally:
         _kept_in_use.release()
+    if wait:
+        for f in loading:
+            f.result()
+    return True
 
 
 def _retire(workers: _PoseWorkers) -> None:

@@ -356,10 +356,11 @@ def test_the_pose_processes_can_load_before_the_video(result):
     assert not pipeline.prewarm_pose_workers(kept.model_copy(update={"pose_workers_keep_s": 0.0}))
     assert pipeline._kept is None
 
-    assert pipeline.prewarm_pose_workers(kept)
+    assert pipeline.prewarm_pose_workers(kept, wait=True)  # as the benchmark does: returns once loaded
     workers = pipeline._kept
     pids = set(workers.pool._processes)
-    assert len(pids) == 2 and {f.result(timeout=120) for f in workers.loading} <= pids
+    assert len(workers.loading) == 2 and all(f.done() for f in workers.loading)
+    assert len(pids) == 2 and {f.result() for f in workers.loading} <= pids
     assert pipeline.prewarm_pose_workers(kept) and pipeline._kept is workers  # again: the same ones wait
     assert _same_poses(analyze_video(CLIP, parallel=True, settings=kept), result)
     assert pipeline._kept is workers and set(workers.pool._processes) == pids
