@@ -520,7 +520,8 @@ def _assessment_summary(result: SessionResult) -> None:
     row = tile_row()
     label, conf = result.exercise_label, m.get("exercise_confidence")
     row.metric("Exercise", report.pretty_exercise(label, short=True),
-               help=report.pretty_exercise(label) + ("" if conf is None else f" (model confidence {conf:.0%})"))
+               help=report.pretty_exercise(label) + ("" if conf is None else f" (model confidence {conf:.0%})")
+               + (f"; assessed by model weights {result.models}" if result.models else ""))
     scores = (("Stability", "stability_score"), ("Balance", "balance_score"), ("Injury risk", "injury_risk"))
     correct = report.correct_reps(result.rep_assessments)
     # nothing scored (no exercise the models know): a warning says so, not four dashes
@@ -530,10 +531,26 @@ def _assessment_summary(result: SessionResult) -> None:
                        help="0–1; session risk = the riskiest rep's" if k == "injury_risk" else "0–1, mean of the reps")
         row.metric("Correct reps", correct or "–",
                    help="The reps the mistake model judged correct, of those it judged")
+    if (older := _older_models(result)) is not None:
+        st.info(older)
     if len({t["exercise"] for t in result.exercise_timeline}) > 1:
         st.caption("Exercise over time: " + ", ".join(
             f"{t['start_s']:.1f}–{t['end_s']:.1f} s {t['exercise'].replace('_', ' ')}"
             for t in result.exercise_timeline[:12]))
+
+
+def _older_models(result: SessionResult) -> str | None:
+    """A word when other weights than the installed ones assessed the session (models
+    retrained since): its verdicts and scores are theirs until it is scored again."""
+    from physio_core.config import get_settings
+    from physio_core.ml.weights import weights_fingerprint
+
+    installed = weights_fingerprint(get_settings().model_dir)
+    if result.models is None or installed is None or result.models == installed:
+        return None
+    return (f"Assessed by other model weights ({result.models}) than the ones installed now "
+            f"({installed}): its verdicts, scores and corrections are theirs. Staff can score it "
+            "with the installed ones: **Score again**, under the downloads.")
 
 
 def _said_once(df, where=None):

@@ -50,6 +50,7 @@ class SessionAssessment:
     metrics: dict[str, float] = field(default_factory=dict)
     feedback: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    models: str | None = None  # which weights assessed it (ml.weights.weights_fingerprint)
 
 
 @lru_cache(maxsize=4)
@@ -398,4 +399,5 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
     if bad:
         feedback.append("Reps judged incorrect: " + ", ".join(f"#{k}" for k in bad)
                         + " (see the corrected pose in the 3D view).")
-    return SessionAssessment(label, conf, timeline, rows, corrected, metrics, feedback, warnings)
+    return SessionAssessment(label, conf, timeline, rows, corrected, metrics, feedback, warnings,
+                             suite.fingerprint)

@@ -8,7 +8,8 @@
         once in separate processes (one core each); the figures are the same.
 
 Prints one table; the JSON holds the contract keys (fractions in [0, 1]; rep_count_mae is the
-mean of |pred - true| / true) plus details.
+mean of |pred - true| / true) plus details; on the shipped weights, ``models`` names them as an
+assessed session does (``ml.weights.weights_fingerprint``).
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(1)
     from physio_core.ml import suite
     from physio_core.ml.data import load_uiprmd
+    from physio_core.ml.weights import weights_fingerprint
 
     t0 = time.perf_counter()
     figs: dict = {}
@@ -188,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {e}", file=sys.stderr)
                 return 2
             figs = suite.figures(suite.score_all(models, reps))
-            title = (f"shipped weights ({mdir}) on {ui}: subjects {subjects} "
+            figs["models"] = weights_fingerprint(mdir)
+            title = (f"shipped weights ({mdir}, weights {figs['models']}) on {ui}: subjects {subjects} "
                      "(training subjects score high; not a generalisation figure)")
     else:
         title = "IMU only"

@@ -409,7 +409,8 @@ def html_report(
         "<p class='meta'>" + html.escape(" · ".join(x for x in (
             f"{on_clock(when, tz):%Y-%m-%d %H:%M} ({tz})" if when else "",
             f"exercise: {exercise}", f"source: {result.source or '–'}",
-            f"pose backend: {result.backend or '–'}") if x)) + "</p>",
+            f"pose backend: {result.backend or '–'}",
+            f"models: {result.models}" if result.models else "") if x)) + "</p>",
         _PRINT_HINT,
         _kpis(kpis),
     ]

@@ -256,6 +256,7 @@ def add_assessment(result: SessionResult, models_dir: str | Path | None = None) 
     if a is None:
         result.analysis_warnings.append("The exercise models are not available: no scores or mistakes.")
         return
+    result.models = a.models
     result.exercise_label = a.exercise
     result.exercise_timeline = a.timeline
     result.rep_assessments = a.reps

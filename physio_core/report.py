@@ -687,13 +687,14 @@ def summary_dict(result: SessionResult) -> dict[str, Any]:
     Keys: frames, fps, frames_with_person, rep_count, reps (start_s, end_s, rom_deg, angle...,
     and when assessed exercise, stability_score, balance_score, injury_risk, reason, mistake),
     exercise_label, exercise_timeline,
-    backend, plus source, exercise, duration_s, principal_angle, angle ranges, metrics,
+    backend, models (which weights assessed it), plus source, exercise, duration_s, principal_angle, angle ranges, metrics,
     feedback, warnings.
     """
     ranges = angle_ranges(result.angles, result.pose.valid if len(result.pose) else None)
     return {
         "source": result.source,
         "backend": result.backend,
+        "models": result.models,
         "exercise": result.exercise,
         "frames": int(result.frames),
         "fps": round(float(result.fps), 4),

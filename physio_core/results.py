@@ -102,6 +102,9 @@ class SessionResult:
     # injury_risk, reason, mistake ("correct" | "incorrect"), mistake_confidence
     rep_assessments: list[dict] = field(default_factory=list)
     corrected_poses: dict[int, PoseSequence] = field(default_factory=dict)  # rep index -> pose
+    # which weights made that assessment (ml.weights.weights_fingerprint); None when none did or
+    # for a session assessed before it was stored
+    models: str | None = None
 
     @property
     def all_warnings(self) -> list[str]:

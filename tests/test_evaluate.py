@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from physio_core.evaluate import CONTRACT_KEYS, main
+from physio_core.ml.weights import weights_fingerprint
 from physio_core.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,8 @@ def test_evaluate_writes_contract_keys(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "movement accuracy" in printed and "shipped weights" in printed
     figs = json.loads(out.read_text())
+    # the figures say which weights they score, as each assessed session does
+    assert figs["models"] == weights_fingerprint(ROOT / "models") and f"weights {figs['models']}" in printed
     keys = CONTRACT_KEYS if IMU.is_dir() else tuple(k for k in CONTRACT_KEYS if not k.startswith("imu"))
     for k in keys:
         assert k in figs, k
@@ -110,3 +113,10 @@ def test_cv_folds_in_parallel_give_the_same_figures(tmp_path):
         figs[jobs].pop("seconds")
     assert figs[1] == figs[2]
     assert 0.0 <= figs[2]["mistake_macro_accuracy"] <= 1.0
+
+
+def test_the_readme_names_the_shipped_weights():
+    """The README says which weights its figures and the shipped sessions' verdicts come from:
+    retrained weights fail this until the README names them."""
+    shipped = weights_fingerprint(ROOT / "models")
+    assert shipped is not None and f"the shipped ones are `{shipped}`" in (ROOT / "README.md").read_text()

@@ -166,6 +166,7 @@ def test_the_printable_report_holds_the_models_verdicts_and_corrections(assessed
     r = assessed_squat_result
     page = exports.html_report(r, include_plotlyjs=False).decode()
     assert "Exercise<b>Deep squat</b>" in page
+    assert r.models and f"pose backend: uiprmd-kinect · models: {r.models}</p>" in page  # which weights judged
     verdicts = [a["mistake"] for a in assessed_squat_result.rep_assessments]
     assert f"Correct reps<b>{verdicts.count('correct')} of {len(verdicts)}</b>" in page
     reps_html = page.split("<h2>Repetitions")[1].split("</table>")[0]

@@ -496,6 +496,8 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     assert metrics["Exercise"] == "Deep squat"
     tile = next(m for m in at.metric if m.label == "Exercise")
     assert tile.help.startswith("Deep squat (model confidence ")
+    assert tile.help.endswith(f"; assessed by model weights {result.models}")
+    assert not [i for i in at.info if "other model weights" in i.value]  # the installed ones assessed it
     assert float(metrics["Injury risk"]) == pytest.approx(result.metrics["injury_risk"], abs=0.005)
     verdicts = [a["mistake"] for a in result.rep_assessments]
     assert metrics["Correct reps"] == f"{verdicts.count('correct')} of {len(verdicts)}"
@@ -541,6 +543,32 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     at.selectbox(key=f"session{sid}_corr_rep").set_value(worded)
     at.run()
     assert f"**Correction:** {by_rep[worded]['correction']}" in [m.value for m in at.markdown]
+
+
+def test_a_session_assessed_by_other_weights_says_so(app_env, assessed_squat_result):
+    """Weights retrained since a session was assessed: its page says whose verdicts it shows,
+    and that Score again gives the installed weights' (which it does)."""
+    from dataclasses import replace
+
+    from physio_core.store import get_or_create_athlete, get_session_detail, init_db, save_session_result
+
+    engine = init_db()
+    older = replace(assessed_squat_result, models="0123456789ab")
+    sid = save_session_result(engine, older, get_or_create_athlete(engine, "Squatter").id)
+    at = new_app()
+    at.switch_page("pages/session_detail.py")
+    at.query_params["id"] = str(sid)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = [i.value for i in at.info if "other model weights" in i.value]
+    assert len(said) == 1 and "(0123456789ab)" in said[0] and f"({assessed_squat_result.models})" in said[0]
+    assert "**Score again**" in said[0]
+    at.selectbox(key=f"score_again_exercise_{sid}").set_value("deep_squat")
+    next(b for b in at.button if b.label == "Score again").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert get_session_detail(engine, sid).models == assessed_squat_result.models
+    assert not [i for i in at.info if "other model weights" in i.value]
 
 
 def test_progress_counts_the_corrections_that_come_back(app_env, assessed_squat_result):

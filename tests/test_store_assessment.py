@@ -27,6 +27,7 @@ def assert_same_report(d, result) -> None:
     """The stored session carries the model report ``result`` had."""
     assert d.exercise_label == result.exercise_label
     assert d.exercise_timeline == result.exercise_timeline
+    assert d.models == result.models and d.to_result().models == result.models
     assert d.rep_assessments == result.rep_assessments
     assert sorted(d.corrected_poses) == sorted(result.corrected_poses)
     for k, fixed in result.corrected_poses.items():
@@ -65,6 +66,37 @@ def test_saved_session_keeps_the_models_report(db_engine, assessed_squat_result)
     assert (row.reps_correct, row.reps_judged) == (verdicts.count("correct"), len(verdicts))
     assert row.stability_score == pytest.approx(assessed.metrics["stability_score"])
     assert d.session.reps_judged == len(verdicts)
+
+
+def test_a_session_says_which_weights_assessed_it(db_engine, assessed_squat_result, tmp_path):
+    """The models' fingerprint (of the weight files that assessed it) is stored with the session
+    and in its JSON; other bytes in one weight file are other weights; a session stored before
+    the fingerprint was kept reads None."""
+    import json
+    import shutil
+
+    from physio_core.config import get_settings
+    from physio_core.ml.weights import FILES, weights_fingerprint
+
+    installed = weights_fingerprint(get_settings().model_dir)
+    assert assessed_squat_result.models == installed and len(installed) == 12
+    sid = save_session_result(db_engine, assessed_squat_result, get_or_create_athlete(db_engine, "Provenance").id)
+    back = get_session_detail(db_engine, sid).to_result()
+    assert json.loads(report.summary_json(back))["models"] == installed
+
+    copy = tmp_path / "models"
+    shutil.copytree(get_settings().model_dir, copy)
+    assert weights_fingerprint(copy) == installed  # the same bytes elsewhere: the same weights
+    (copy / "exercise_classifier.md").write_text("a model card is not weights")
+    assert weights_fingerprint(copy) == installed
+    gcn = copy / FILES["gcn"]
+    gcn.write_bytes(gcn.read_bytes() + b"\0")
+    assert weights_fingerprint(copy) not in (installed, None)
+    assert weights_fingerprint(tmp_path) is None  # no weights there
+
+    label, timeline, reps, models = codec.decode_assessment(
+        {"meta": {"exercise_label": "deep_squat"}, "series": {"timeline": [], "reps": []}})
+    assert (label, models) == ("deep_squat", None)
 
 
 def test_live_writer_and_pending_saves_keep_it(db_engine, assessed_squat_result):

@@ -21,6 +21,7 @@ import numpy as np
 from physio_core.features import fill_gaps, impute_missing_toes
 from physio_core.ml.common import ModelMissing, set_threads
 from physio_core.ml.data import CLASS_NAMES, FPS, OTHER
+from physio_core.ml.weights import FILES, weights_fingerprint
 from physio_core.skeleton import N_JOINTS, J, PoseSequence
 
 
@@ -68,15 +69,15 @@ def _fps(seq: PoseSequence | np.ndarray, fps: float | None) -> float:
 
 
 class ModelSuite:
-    def __init__(self, models_dir: Path, models: dict, missing: dict[str, str]):
+    def __init__(self, models_dir: Path, models: dict, missing: dict[str, str], fingerprint: str | None = None):
         self.models_dir = models_dir
         self._m = models
         self.missing = missing
+        self.fingerprint = fingerprint  # weights.weights_fingerprint of the files loaded
 
     @classmethod
     def load(cls, models_dir: str | Path | None = None) -> "ModelSuite":
         from physio_core.config import get_settings
-        from physio_core.ml import suite as s
         from physio_core.ml.classifier import ExerciseClassifier
         from physio_core.ml.gcn import MistakeGCN
         from physio_core.ml.judge import CorrectnessJudge
@@ -88,12 +89,13 @@ class ModelSuite:
         kinds = {"classifier": ExerciseClassifier, "rep": RepDetector,
                  "stability": StabilityModel, "gcn": MistakeGCN, "judge": CorrectnessJudge}
         models, missing = {}, {}
+        fingerprint = weights_fingerprint(d)
         for key, kind in kinds.items():
             try:
-                models[key] = kind.load(d / s.FILES[key])
+                models[key] = kind.load(d / FILES[key])
             except (ModelMissing, ValueError, KeyError, RuntimeError) as e:
                 missing[key] = str(e)
-        return cls(d, models, missing)
+        return cls(d, models, missing, fingerprint)
 
     def has(self, key: str) -> bool:
         return key in self._m

@@ -15,14 +15,8 @@ from physio_core.ml.gcn import MistakeGCN, label20, nearest_correct, prob_incorr
 from physio_core.ml.judge import CorrectnessJudge
 from physio_core.ml.repcount import RepDetector, build_sets, speed_up
 from physio_core.ml.stability import StabilityModel
+from physio_core.ml.weights import FILES
 
-FILES = {
-    "classifier": "exercise_classifier.pt",
-    "rep": "rep_detector.pt",
-    "stability": "stability.joblib",
-    "gcn": "mistake_gcn.pt",
-    "judge": "judge.joblib",
-}
 SCORE_SEED = 2024
 FAST_TEMPOS = (2.0, 3.0)  # rep counting is also scored on the sets played this much faster
 ANOMALY_PARTS = ("ae", "iforest", "ocsvm", "supervised", "mistake")

@@ -153,14 +153,20 @@ def decode_reps(doc: dict[str, Any]) -> list[Rep]:
     return [Rep(**{k: v for k, v in d.items() if k in _REP_FIELDS}) for d in doc["series"]["reps"]]
 
 
-def encode_assessment(label: str | None, timeline: list[dict], reps: list[dict]) -> dict[str, Any]:
-    """SessionResult.exercise_label / exercise_timeline / rep_assessments (JSON-ready dicts)."""
-    return payload({"exercise_label": label}, {"timeline": list(timeline), "reps": list(reps)})
+def encode_assessment(label: str | None, timeline: list[dict], reps: list[dict],
+                      models: str | None = None) -> dict[str, Any]:
+    """SessionResult.exercise_label / exercise_timeline / rep_assessments (JSON-ready dicts) and
+    the weights that made them (``models``)."""
+    meta = {"exercise_label": label} | ({"models": models} if models else {})
+    return payload(meta, {"timeline": list(timeline), "reps": list(reps)})
 
 
-def decode_assessment(doc: dict[str, Any]) -> tuple[str | None, list[dict], list[dict]]:
-    s = doc["series"]
-    return doc["meta"].get("exercise_label"), list(s.get("timeline", [])), list(s.get("reps", []))
+def decode_assessment(doc: dict[str, Any]) -> tuple[str | None, list[dict], list[dict], str | None]:
+    """(exercise_label, timeline, reps, models): ``models`` is None for an assessment stored
+    before the weights were recorded."""
+    s, meta = doc["series"], doc["meta"]
+    return (meta.get("exercise_label"), list(s.get("timeline", [])), list(s.get("reps", [])),
+            meta.get("models"))
 
 
 def encode_corrected(poses: dict[int, PoseSequence]) -> dict[str, Any]:

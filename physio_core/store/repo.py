@@ -157,6 +157,7 @@ class SessionDetail:
     exercise_timeline: list[dict] = field(default_factory=list)
     rep_assessments: list[dict] = field(default_factory=list)
     corrected_poses: dict[int, PoseSequence] = field(default_factory=dict)
+    models: str | None = None  # the weights that assessed it, when they were recorded
 
     @property
     def scorable(self) -> bool:
@@ -222,6 +223,7 @@ class SessionDetail:
             exercise_timeline=list(self.exercise_timeline),
             rep_assessments=list(self.rep_assessments),
             corrected_poses=dict(self.corrected_poses),
+            models=self.models,
         )
 
 
@@ -645,7 +647,8 @@ def _put_result(
     }
     if result.exercise_label is not None or result.rep_assessments:
         docs[codec.KIND_ASSESSMENT] = codec.encode_assessment(
-            result.exercise_label, _jsonable(result.exercise_timeline), _jsonable(result.rep_assessments))
+            result.exercise_label, _jsonable(result.exercise_timeline), _jsonable(result.rep_assessments),
+            result.models)
     if result.corrected_poses:
         docs[codec.KIND_CORRECTED] = codec.encode_corrected(result.corrected_poses)
     for kind, doc in (extra_data or {}).items():
@@ -1055,7 +1058,8 @@ def get_session_detail(
             docs.pop(k, None) for k in (codec.KIND_POSE, codec.KIND_ANGLES, codec.KIND_REPS,
                                         codec.KIND_ASSESSMENT, codec.KIND_CORRECTED)
         )
-        label, timeline, assessed = codec.decode_assessment(assessed_doc) if assessed_doc else (None, [], [])
+        label, timeline, assessed, models = (codec.decode_assessment(assessed_doc) if assessed_doc
+                                             else (None, [], [], None))
         last = s.exec(select(_last_data_at()).select_from(SessionRecord)
                       .where(SessionRecord.id == session_id)).one()
         return SessionDetail(
@@ -1070,6 +1074,7 @@ def get_session_detail(
             exercise_timeline=timeline,
             rep_assessments=assessed,
             corrected_poses=codec.decode_corrected(corrected_doc) if corrected_doc else {},
+            models=models,
         )
 
     return run_read(engine, fn)

@@ -1,0 +1,48 @@
+"""The shipped weight files of the UI-PRMD models, and which of them scored a session.
+
+Light on purpose (no torch, no scikit-learn): pages ask which weights are installed without
+loading them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+FILES = {
+    "classifier": "exercise_classifier.pt",
+    "rep": "rep_detector.pt",
+    "stability": "stability.joblib",
+    "gcn": "mistake_gcn.pt",
+    "judge": "judge.joblib",
+}
+# the models that score a session (the judge only scores the corrections, in evaluate)
+SCORING = ("classifier", "rep", "stability", "gcn")
+
+
+def weights_fingerprint(models_dir: str | Path) -> str | None:
+    """Which weights score sessions from ``models_dir``: 12 hex digits of a SHA-256 over the
+    SCORING models' files there (their names and bytes), None when there is none. Stored with
+    each assessment, so that a session says which weights judged it, and printed by
+    ``evaluate`` beside its figures. A file is read again only when its size or time changes."""
+    d = Path(models_dir)
+    stats = []
+    for key in SCORING:
+        try:
+            st = (d / FILES[key]).stat()
+        except OSError:
+            continue
+        stats.append((FILES[key], st.st_size, st.st_mtime_ns))
+    return _fingerprint(str(d.resolve()), tuple(stats))
+
+
+@lru_cache(maxsize=8)
+def _fingerprint(models_dir: str, stats: tuple[tuple[str, int, int], ...]) -> str | None:
+    if not stats:
+        return None
+    h = hashlib.sha256()
+    for name, _, _ in stats:
+        h.update(name.encode() + b"\0")
+        h.update(hashlib.sha256((Path(models_dir) / name).read_bytes()).digest())
+    return h.hexdigest()[:12]
