@@ -10,6 +10,8 @@ import streamlit as st
 from pages._shared import (SESSION_NUMBER, current_athlete_id, link_to_session, require_engine, session_address,
                            show_table, tile_row, tz_name, viewer_id, viewer_tz)
 from physio_core import archive, exports, progress, report
+from physio_core.config import get_settings
+from physio_core.ml.weights import weights_fingerprint
 
 
 def _exercise(name: str) -> str:
@@ -112,6 +114,8 @@ with left:
         st.plotly_chart(progress.scores_figure(rows), width="stretch", key="progress_scores")
     else:
         st.caption(progress.NO_SCORES)
+    if note := progress.weights_note(rows, weights_fingerprint(get_settings().model_dir)):
+        st.info(note)
 with right:
     st.subheader("Exercise mix")
     st.plotly_chart(progress.exercise_mix_figure(rows), width="stretch", key="progress_mix")

@@ -576,6 +576,34 @@ def asymmetry_figure(rows: Sequence[ProgressRow], *, max_joints: int | None = 4,
     return _layout(fig, height, "left − right (% of mean range)")
 
 
+def weights_note(rows: Sequence[ProgressRow], installed: str | None) -> str | None:
+    """A word when the sessions' verdicts and scores come from other model weights than the
+    ``installed`` ones (``ml.weights.weights_fingerprint``), or from several: a step in the
+    charts may then be the models', not the athlete's. None when one set of weights, the
+    installed one, judged every session that says which (sessions stored before the weights
+    were recorded say nothing)."""
+    by: dict[str, list[int]] = {}
+    for r in rows:
+        if models := r.metrics.get("models"):
+            by.setdefault(models, []).append(r.session_id)
+    if not by or set(by) <= {installed}:
+        return None
+
+    def sessions(ids: list[int]) -> str:
+        said = ", ".join(f"#{i}" for i in ids[:6])
+        return said + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+
+    again = "Score again on a session's page judges it with the installed weights."
+    if len(by) == 1:
+        (models, ids), = by.items()
+        return (f"These sessions were judged by other model weights ({models} in {sessions(ids)}) than "
+                f"the ones installed now ({installed}). {again}")
+    parts = [f"{models}{' (installed now)' if models == installed else ''} in {sessions(ids)}"
+             for models, ids in sorted(by.items(), key=lambda kv: (kv[0] != installed, kv[1][0]))]
+    return (f"These sessions were judged by {len(by)} sets of model weights: {'; '.join(parts)}. "
+            f"A change in the scores between them may come from the models, not the athlete. {again}")
+
+
 NO_SCORES = ("No scores yet: correct reps, stability, balance and injury risk are scored for the "
              "movements the models know (or a wrist-sensor set's stability).")
 

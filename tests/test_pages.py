@@ -573,7 +573,8 @@ def test_a_session_assessed_by_other_weights_says_so(app_env, assessed_squat_res
 
 def test_progress_counts_the_corrections_that_come_back(app_env, assessed_squat_result):
     """Two stored sessions of real squats judged by the models: Progress lists what their
-    corrections asked, joint by joint, over both sessions."""
+    corrections asked, joint by joint, over both sessions. The first was judged by other
+    weights than the installed ones: Progress says so, as does its printable report."""
     from collections import Counter
     from dataclasses import replace
     from datetime import timedelta
@@ -585,14 +586,17 @@ def test_progress_counts_the_corrections_that_come_back(app_env, assessed_squat_
     assert asked and all(a.get("mistake") == "incorrect" for a in result.rep_assessments if "correction_focus" in a)
     engine = init_db()
     athlete = get_or_create_athlete(engine, "Squatter")
-    for week in (0, 1):
-        save_session_result(engine, replace(result, started_at=result.started_at + timedelta(weeks=week)), athlete.id)
+    ids = [save_session_result(engine, replace(result, started_at=result.started_at + timedelta(weeks=week),
+                                               models=models), athlete.id)
+           for week, models in ((0, "0123456789ab"), (1, result.models))]
 
     at = new_app()
     at.switch_page("pages/progress.py")
     at.query_params["athlete"] = str(athlete.id)
     at.run()
     assert not at.exception and not at.error, [e.value for e in at.exception]
+    weights = f"{result.models} (installed now) in #{ids[1]}; 0123456789ab in #{ids[0]}."
+    assert [i.value for i in at.info if weights in i.value]
     assert "Recurring corrections" in [h.value for h in at.subheader]
     table = next(d.value for d in at.dataframe if "correction" in d.value.columns)
     assert dict(zip(table["correction"], table["reps"])) == {k: 2 * n for k, n in asked.items()}
@@ -605,7 +609,7 @@ def test_progress_counts_the_corrections_that_come_back(app_env, assessed_squat_
 
     doc = exports.progress_report_html(progress_for_athlete(engine, athlete.id), athlete="Squatter",
                                        rom_exercise="deep_squat", angles=["knee_angle_r"]).decode()
-    assert "<h2>Recurring corrections · Deep squat</h2>" in doc
+    assert "<h2>Recurring corrections · Deep squat</h2>" in doc and weights in doc
     for focus, n in asked.items():
         assert f">{focus}</td><td class=\"\">{2 * n}</td><td class=\"\">2</td>" in doc.replace("'", '"')
 

@@ -118,6 +118,33 @@ def test_recurring_corrections_add_up_across_sessions():
     assert progress.recurring_corrections(rows[1:2]).empty
 
 
+def test_a_word_when_other_weights_judged_the_sessions():
+    """Progress says when the sessions' verdicts come from other weights than the installed
+    ones, or from several, naming which judged which session; nothing when the installed ones
+    judged all that say, or when none says (stored before the weights were recorded)."""
+    from datetime import datetime
+
+    from physio_core.store import ProgressRow
+
+    def rows(*models):
+        return [ProgressRow(session_id=i + 1, date=datetime(2026, 11, 1 + i), exercise="deep_squat", reps=5,
+                            duration_s=30.0, rom_deg={}, mean_rep_rom_deg=None, balance_score=None,
+                            stability_score=None, injury_risk=None, metrics={"models": m} if m else {})
+                for i, m in enumerate(models)]
+
+    assert progress.weights_note(rows(None, "new", "new"), "new") is None
+    assert progress.weights_note(rows(None, None), "new") is None
+    said = progress.weights_note(rows("old", "old", None, "new", "new"), "new")
+    assert "new (installed now) in #4, #5; old in #1, #2." in said and "Score again" in said
+    assert "old in #1;" not in said and "#3" not in said
+    assert said.startswith("These sessions were judged by 2 sets of model weights: ")
+    alone = progress.weights_note(rows("old", "old"), "new")
+    assert "other model weights (old in #1, #2) than the ones installed now (new)." in alone
+    many = progress.weights_note(rows(*["old"] * 8, "new"), "new")
+    assert "old in #1, #2, #3, #4, #5, #6 and 2 more." in many
+    assert "3 sets" in progress.weights_note(rows("older", "old", "new"), "new")
+
+
 def test_rom_figure_draws_no_empty_trace():
     from datetime import datetime
 

@@ -592,10 +592,11 @@ def _score_split(metrics: Mapping[str, Any]) -> tuple[dict[str, float | None], d
 
 
 def _summary_metrics(angles: AngleSeries | None, reps: Sequence[Rep],
-                     assessments: Sequence[dict] = ()) -> dict[str, Any]:
+                     assessments: Sequence[dict] = (), models: str | None = None) -> dict[str, Any]:
     """Derived numbers stored with the metrics so the progress page needs no series; with the
-    models' ``assessments``, how often each correction was asked ("hips lower": 2)."""
-    out: dict[str, Any] = {}
+    models' ``assessments``, how often each correction was asked ("hips lower": 2), and which
+    weights (``models``) judged them."""
+    out: dict[str, Any] = {"models": models} if models else {}
     focus = Counter(f for a in assessments for f in a.get("correction_focus", ()))
     if focus:
         out["correction_focus"] = dict(focus)
@@ -654,7 +655,8 @@ def _put_result(
     for kind, doc in (extra_data or {}).items():
         docs[kind] = doc if "series" in doc else codec.payload({}, _jsonable(doc))
     _replace_series(s, rec.id, docs)
-    _put_metrics(s, rec.id, result.metrics, _summary_metrics(result.angles, result.reps, result.rep_assessments))
+    _put_metrics(s, rec.id, result.metrics,
+                 _summary_metrics(result.angles, result.reps, result.rep_assessments, result.models))
     # the analysis' own messages are replaced; what trainers wrote stays
     generated = [FeedbackKind.SYSTEM.value, FeedbackKind.WARNING.value, FeedbackKind.ANALYSIS.value]
     s.execute(sa.delete(Feedback).where(col(Feedback.session_id) == rec.id,
