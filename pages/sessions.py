@@ -21,6 +21,11 @@ PAGE_SIZE = 200
 
 require_user(engine)  # also when the script is reached without the app shell's login gate
 
+if viewer_id() is not None and st.session_state.get("user_role") in ("trainer", "admin"):
+    from pages._import import import_box
+
+    import_box(engine, viewer_id())
+
 athlete_id = current_athlete_id()
 left, right = st.columns([3, 2], vertical_alignment="bottom")
 only_athlete = left.toggle("Only the athlete picked in the sidebar", value=athlete_id is not None,

@@ -57,6 +57,8 @@ session_<id>/          each session's files:
 The reports tell times on the clock of {zone}.
 Sessions without stored data have their row in sessions.csv only. Recorded live videos are not
 included: they are on their session's page.
+To bring it into another PhysioTrack: its Sessions page, "Import sessions from another
+PhysioTrack" (staff), or python -m physio_core.imports THIS.zip
 """
 
 

@@ -742,3 +742,40 @@ def test_imu_page_says_why_a_file_cannot_be_read_and_saves_nothing(app_env):
                             "acc_x, acc_y, acc_z") and "found frame, knee" in error
     assert not at.success and not at.metric
     assert list_sessions(init_db()) == []
+
+
+def test_sessions_page_imports_another_clinics_archive(app_env, assessed_squat_result):
+    """Staff import an athlete's archive on Sessions: the sessions are analysed again, filed
+    under the athlete named, and listed; a second import stores nothing twice; a file that is
+    not an export is refused with its reason."""
+    from physio_core.archive import athlete_archive
+    from physio_core.store import get_or_create_athlete, init_db, list_sessions, save_session_result
+
+    engine = init_db()
+    old = get_or_create_athlete(engine, "Ana Lopez")
+    save_session_result(engine, assessed_squat_result, old.id, notes="left knee sore")
+    archive = athlete_archive(engine, old.id)
+
+    at = new_app()
+    at.switch_page("pages/sessions.py")
+    at.run()
+    at.file_uploader(key="import_file").set_value([("ana.zip", b"not a zip", "application/zip")])
+    at.run()
+    assert any("ana.zip cannot be imported: the file is not a ZIP archive" in e.value for e in at.error)
+    at.file_uploader(key="import_file").set_value([("physiotrack_2.zip", archive, "application/zip")])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.text_input(key="import_athlete").value == "Ana Lopez"  # as the archive names them
+    at.text_input(key="import_athlete").input("Ana Lopez (moved)")
+    next(b for b in at.button if b.label == "Import 1 session").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [s.value for s in at.success] == ["Ana Lopez (moved): 1 session imported."]
+    moved = next(a for a in list_sessions(engine) if a.athlete_name == "Ana Lopez (moved)")
+    assert moved.rep_count == assessed_squat_result.rep_count and moved.notes == "left knee sore"
+    table = next(d.value for d in at.dataframe if "reps" in d.value.columns)
+    assert moved.id in table["id"].tolist()
+    next(b for b in at.button if b.label == "Import 1 session").click()
+    at.run()
+    assert [i.value for i in at.info if "already there" in i.value] == [
+        "Ana Lopez (moved): 0 sessions imported; 1 already there, left alone."]

@@ -309,11 +309,12 @@ def save_result_as(
 
 
 def save_imu_as(engine: Engine, viewer_id: int, series, result, athlete_id: int, *,
-                source: str = "", notes: str = "") -> int:
+                source: str = "", notes: str = "", started_at: datetime | None = None) -> int:
     """Store an analysed wrist-IMU set (``repo.save_imu_session``) for an athlete the viewer may
     record for."""
     trainer_id = _recording_trainer_id(engine, viewer_id, athlete_id)
-    return repo.save_imu_session(engine, series, result, athlete_id, trainer_id, source=source, notes=notes)
+    return repo.save_imu_session(engine, series, result, athlete_id, trainer_id, source=source, notes=notes,
+                                 started_at=started_at)
 
 
 def append_live_as(

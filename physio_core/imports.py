@@ -1,0 +1,333 @@
+"""Sessions brought in from another PhysioTrack: an athlete's archive (the progress page's
+**All data (ZIP)**, ``physio_core.archive``) or one session's **Full session (JSON)**.
+
+    contents = read_archive(zip_bytes)          # or read_upload(data, name): a ZIP or one JSON
+    report = import_sessions(engine, contents.sessions, athlete_id, viewer_id=me)
+
+A video session comes back from its JSON: its 3D skeleton (canonical, metres), the exercise it
+was analysed as, its times, notes, the recording's warnings and the trainers' lines. Its reps,
+angles, verdicts, scores and corrections are made again from that skeleton by the installed
+models (as **Score again** does): the archive's own verdicts are those of the other clinic's
+weights. A wrist-sensor set comes back from its raw series (CSV) and is analysed again as the
+lift it was filed under. A session already there (same start and source for the athlete) is
+left alone, so an import that stopped half-way (a dropped database) can simply be run again.
+
+From the command line (the database of DATABASE_URL, else the app's SQLite file):
+
+    python -m physio_core.imports FILE [FILE ...] [--athlete NAME]
+
+imports each archive (.zip) or session (.json) for the athlete it names (or NAME), found by name
+or created. Exit 2 for a file that is not an export (nothing of it stored), 5 when the database
+cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import re
+import sys
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from physio_core.results import SessionResult
+from physio_core.skeleton import JOINT_NAMES, PoseSequence
+
+SESSION_FORMAT = "physiotrack-session"
+# an archive whose files would unpack to more than this is refused before anything is read
+MAX_UNPACKED_BYTES = 4 * 1024**3
+
+
+class ImportFormatError(ValueError):
+    """The file is not something PhysioTrack exported, or it is damaged; the message says which."""
+
+
+@dataclass
+class ImportedSession:
+    """One session read from an export, not stored yet."""
+
+    label: str  # how the import report names it: "session #12 (2026-11-03 09:30, deep squat)"
+    started_at: datetime | None
+    source: str
+    exercise: str  # what it was analysed as ("auto": recognised by the models)
+    notes: str = ""
+    backend: str = ""
+    pose: PoseSequence | None = None  # a video session's skeleton
+    warnings: list[str] = field(default_factory=list)  # the recording's, kept
+    trainer_lines: list[tuple[str, int | None, str | None]] = field(default_factory=list)  # text, rep, written
+    imu: Any | None = None  # a wrist-sensor set's ImuSeries
+    lift: str | None = None  # the lift the set was filed under
+
+    def analyse(self) -> SessionResult:
+        """A video session's analysis, made again from its skeleton by the installed models."""
+        from physio_core.pipeline import finish_sequence
+
+        if self.pose is None or int(self.pose.valid.sum()) < 2:
+            raise ValueError("nobody is in its skeleton")
+        # the skeleton was filtered when it was first analysed: not again, as Score again
+        return finish_sequence(self.pose.at_measured_rate(), backend=self.backend or "imported",
+                               exercise=self.exercise, source=self.source, started_at=self.started_at,
+                               warnings=self.warnings, smooth=False)
+
+
+@dataclass
+class ArchiveContents:
+    athlete: str | None  # whose archive it is, as it says
+    sessions: list[ImportedSession]
+    skipped: list[str] = field(default_factory=list)  # what holds no data to import, and why
+
+
+@dataclass
+class ImportReport:
+    imported: list[int] = field(default_factory=list)  # the new sessions' ids
+    already: list[str] = field(default_factory=list)  # labels of sessions the athlete has already
+    failed: list[str] = field(default_factory=list)  # "label: reason"
+
+    def summary(self) -> str:
+        parts = [f"{len(self.imported)} session{'s' * (len(self.imported) != 1)} imported"]
+        if self.already:
+            parts.append(f"{len(self.already)} already there, left alone")
+        if self.failed:
+            parts.append(f"{len(self.failed)} could not be imported")
+        return "; ".join(parts) + "."
+
+
+def _when(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _label(sid: Any, started: datetime | None, exercise: str) -> str:
+    when = f"{started:%Y-%m-%d %H:%M}, " if started else ""
+    return f"session #{sid} ({when}{exercise.replace('_', ' ')})"
+
+
+def _array(series: dict, key: str, name: str) -> np.ndarray:
+    if key not in series:
+        raise ImportFormatError(f"{name}: its series has no {key!r}")
+    try:
+        return np.asarray(series[key], dtype=np.float64)  # JSON null -> NaN
+    except (TypeError, ValueError) as exc:
+        raise ImportFormatError(f"{name}: {key!r} is not an array of numbers ({exc})") from None
+
+
+def read_session_json(data: bytes, name: str = "session.json") -> ImportedSession:
+    """A **Full session (JSON)** export (``exports.json_bytes``) as a session to import."""
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ImportFormatError(f"{name} is not JSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != SESSION_FORMAT:
+        raise ImportFormatError(f"{name} is not a PhysioTrack session: the session page's "
+                                "'Full session (JSON)' download is")
+    series = doc.get("series")
+    if not isinstance(series, dict):
+        raise ImportFormatError(f"{name} holds no series (the summary JSON has none; the "
+                                "'Full session (JSON)' download has them)")
+    if series.get("joint_names") != list(JOINT_NAMES):
+        raise ImportFormatError(f"{name}: its skeleton's joints are not PhysioTrack's "
+                                f"({series.get('joint_names')})")
+    joints = _array(series, "joints_m", name)
+    conf = _array(series, "confidence", name)
+    times = _array(series, "pose_time_s", name)
+    n, k = len(times), len(JOINT_NAMES)
+    if joints.shape != (n, k, 3) or conf.shape != (n, k) or n < 2:
+        raise ImportFormatError(f"{name}: the skeleton's arrays do not fit together (joints "
+                                f"{joints.shape}, confidence {conf.shape}, {n} times)")
+    fps = doc.get("fps")
+    fps = float(fps) if isinstance(fps, (int, float)) and fps > 0 else 30.0
+    pose = PoseSequence(joints, np.nan_to_num(conf), times, fps)
+    meta = doc.get("session") or {}
+    started = _when(meta.get("started_at") or doc.get("started_at"))
+    exercise = str(doc.get("exercise") or meta.get("exercise") or "auto")
+    items = [f for f in doc.get("feedback_items") or [] if isinstance(f, dict)]
+    return ImportedSession(
+        label=_label(meta.get("id", "?"), started, meta.get("exercise") or exercise),
+        started_at=started,
+        source=str(meta.get("source") or doc.get("source") or ""),
+        exercise=exercise,
+        notes=str(meta.get("notes") or ""),
+        backend=str(doc.get("backend") or ""),
+        pose=pose,
+        warnings=[str(f["text"]) for f in items if f.get("kind") == "warning"],
+        trainer_lines=[(str(f["text"]), f.get("rep_index"), f.get("created_at"))
+                       for f in items if f.get("kind") == "trainer" and f.get("text")],
+    )
+
+
+_ATHLETE = re.compile(r"^PhysioTrack: everything stored about (.+), as of ")
+
+
+def read_archive(data: bytes) -> ArchiveContents:
+    """An athlete's archive (``archive.athlete_archive``): every session that holds data, oldest
+    first; a session it cannot read is refused with its reason, not skipped in silence."""
+    from physio_core.imu.io import ImuFormatError, read_imu_csv
+
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise ImportFormatError("the file is not a ZIP archive") from None
+    with z:
+        names = set(z.namelist())
+        if "sessions.csv" not in names:
+            raise ImportFormatError("the ZIP file is not a PhysioTrack athlete archive (it has no sessions.csv)")
+        if sum(i.file_size for i in z.infolist()) > MAX_UNPACKED_BYTES:
+            raise ImportFormatError(f"the archive unpacks to more than {MAX_UNPACKED_BYTES / 1024**3:.0f} GB")
+        readme = z.read("README.txt").decode("utf-8", "replace") if "README.txt" in names else ""
+        m = _ATHLETE.match(readme)
+        rows = list(csv.DictReader(io.StringIO(z.read("sessions.csv").decode("utf-8-sig"))))
+        out = ArchiveContents(m[1] if m else None, [])
+        for row in rows:
+            sid = row.get("id", "?")
+            started = _when(row.get("started_at_utc"))
+            label = _label(sid, started, row.get("exercise") or "auto")
+            folder = f"session_{sid}/"
+            if f"{folder}{sid}.json" in names:
+                s = read_session_json(z.read(f"{folder}{sid}.json"), f"{folder}{sid}.json")
+                s.label = label
+                out.sessions.append(s)
+            elif f"{folder}{sid}_imu.csv" in names:
+                try:
+                    series = read_imu_csv(z.read(f"{folder}{sid}_imu.csv"), f"{sid}_imu.csv")
+                except ImuFormatError as exc:
+                    raise ImportFormatError(f"{label}: {exc}") from None
+                analysis = (json.loads(z.read(f"{folder}{sid}_imu.json"))
+                            if f"{folder}{sid}_imu.json" in names else {})
+                out.sessions.append(ImportedSession(
+                    label=label, started_at=started, source=row.get("source") or "",
+                    exercise=row.get("exercise") or "auto", notes=row.get("notes") or "",
+                    imu=series, lift=analysis.get("lift")))
+            else:
+                out.skipped.append(f"{label}: no recorded data (created, never recorded)")
+    out.sessions.sort(key=lambda s: s.started_at or datetime.min.replace(tzinfo=UTC))
+    return out
+
+
+def read_upload(data: bytes, name: str) -> ArchiveContents:
+    """What the import box was given: an athlete's archive (.zip) or one session's JSON."""
+    if name.lower().endswith(".json"):
+        s = read_session_json(data, name)
+        meta_athlete = None
+        try:
+            meta_athlete = (json.loads(data).get("session") or {}).get("athlete")
+        except (ValueError, AttributeError):
+            pass
+        return ArchiveContents(meta_athlete, [s])
+    return read_archive(data)
+
+
+def _key(started: datetime | None, source: str) -> tuple[str, str]:
+    if started is None:
+        return ("", source)
+    t = started if started.tzinfo is not None else started.replace(tzinfo=UTC)
+    return (t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), source)
+
+
+def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete_id: int, *,
+                    viewer_id: int | None = None,
+                    progress: Callable[[int, int, str], None] | None = None) -> ImportReport:
+    """Store ``sessions`` for ``athlete_id``, each analysed again, one by one (each its own
+    transaction); as ``viewer_id`` (who must be staff allowed to record for the athlete; None:
+    a trusted caller, the command line). The trainers' lines come back as trainer feedback,
+    said to be imported and when they were written. A session the athlete already has (same
+    start and source) is left alone. A database that goes away raises ``StorageUnavailable``
+    after the sessions stored so far; running the import again stores the rest."""
+    from physio_core.imu.analyze import analyze_imu
+    from physio_core.imu.io import LABELS
+    from physio_core.store import access, repo
+
+    n = repo.count_sessions(engine, athlete_id=athlete_id)
+    have = {_key(r.started_at, r.source) for r in repo.list_sessions(engine, athlete_id=athlete_id, limit=max(1, n))}
+    report = ImportReport()
+    for k, s in enumerate(sessions):
+        if progress is not None:
+            progress(k, len(sessions), s.label)
+        if _key(s.started_at, s.source) in have:
+            report.already.append(s.label)
+            continue
+        try:
+            if s.imu is not None:
+                result = analyze_imu(s.imu, lift=s.lift if s.lift in LABELS else None)
+                if viewer_id is None:
+                    sid = repo.save_imu_session(engine, s.imu, result, athlete_id, source=s.source,
+                                                started_at=s.started_at, notes=s.notes)
+                else:
+                    sid = access.save_imu_as(engine, viewer_id, s.imu, result, athlete_id, source=s.source,
+                                             started_at=s.started_at, notes=s.notes)
+            else:
+                result = s.analyse()
+                if viewer_id is None:
+                    sid = repo.save_session_result(engine, result, athlete_id, notes=s.notes)
+                else:
+                    sid = access.save_result_as(engine, viewer_id, result, athlete_id, notes=s.notes)
+        except (ValueError, RuntimeError) as exc:  # a damaged series, a skeleton nobody is in
+            report.failed.append(f"{s.label}: {exc}")
+            continue
+        for text, rep, written in s.trainer_lines:
+            said = f"(imported; written {written[:10]}) {text}" if written else f"(imported) {text}"
+            rep = rep if isinstance(rep, int) else None
+            if viewer_id is None:
+                repo.add_feedback(engine, sid, said, rep_index=rep)
+            else:
+                access.add_feedback_as(engine, viewer_id, sid, said, rep_index=rep)
+        report.imported.append(sid)
+        have.add(_key(s.started_at, s.source))
+    return report
+
+
+EXIT_FORMAT, EXIT_STORAGE = 2, 5
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m physio_core.imports",
+                                 description="Import athletes' archives or sessions from another PhysioTrack.")
+    ap.add_argument("files", nargs="+", type=Path, help="an archive (.zip) or a session's JSON (.json)")
+    ap.add_argument("--athlete", default=None, help="the athlete to file them under (default: as each file names them)")
+    args = ap.parse_args(argv)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from physio_core.store import StorageUnavailable, get_or_create_athlete, init_db
+
+    contents = []
+    for f in args.files:
+        try:
+            contents.append(read_upload(f.read_bytes(), f.name))
+        except (OSError, ImportFormatError) as exc:
+            print(f"error: {f}: {exc}", file=sys.stderr)
+            return EXIT_FORMAT
+        if not (args.athlete or contents[-1].athlete):
+            print(f"error: {f} does not name its athlete: give --athlete NAME", file=sys.stderr)
+            return EXIT_FORMAT
+    try:
+        engine = init_db()
+        for f, c in zip(args.files, contents):
+            athlete = get_or_create_athlete(engine, args.athlete or c.athlete)
+            report = import_sessions(engine, c.sessions, athlete.id,
+                                     progress=lambda k, n, label: print(f"  {label} ({k + 1} of {n})", flush=True))
+            print(f"{f}: {athlete.display_name} (#{athlete.id}): {report.summary()}")
+            for line in [*c.skipped, *report.failed]:
+                print(f"  not imported: {line}")
+    except (StorageUnavailable, SQLAlchemyError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_STORAGE
+    return 0
+
+
+if __name__ == "__main__":
+    from physio_core.config import run_cli
+
+    raise SystemExit(run_cli(main))
