@@ -66,6 +66,17 @@ class ImportedSession:
     trainer_lines: list[tuple[str, int | None, str | None]] = field(default_factory=list)  # text, rep, written
     imu: Any | None = None  # a wrist-sensor set's ImuSeries
     lift: str | None = None  # the lift the set was filed under
+    # an archive's video session is read from its JSON when it is imported, not before: a long
+    # session's JSON is tens of MB, and the archive may hold hundreds
+    loader: Callable[[], ImportedSession] | None = field(default=None, repr=False)
+
+    def loaded(self) -> ImportedSession:
+        """This session with its skeleton read (raises ImportFormatError for a damaged one)."""
+        if self.loader is None:
+            return self
+        s = self.loader()
+        s.label = self.label
+        return s
 
     def analyse(self) -> SessionResult:
         """A video session's analysis, made again from its skeleton by the installed models."""
@@ -197,9 +208,10 @@ def read_archive(data: bytes) -> ArchiveContents:
             label = _label(sid, started, row.get("exercise") or "auto")
             folder = f"session_{sid}/"
             if f"{folder}{sid}.json" in names:
-                s = read_session_json(z.read(f"{folder}{sid}.json"), f"{folder}{sid}.json")
-                s.label = label
-                out.sessions.append(s)
+                out.sessions.append(ImportedSession(
+                    label=label, started_at=started, source=row.get("source") or "",
+                    exercise=row.get("exercise") or "auto", notes=row.get("notes") or "",
+                    loader=_json_loader(data, f"{folder}{sid}.json")))
             elif f"{folder}{sid}_imu.csv" in names:
                 try:
                     series = read_imu_csv(z.read(f"{folder}{sid}_imu.csv"), f"{sid}_imu.csv")
@@ -215,6 +227,17 @@ def read_archive(data: bytes) -> ArchiveContents:
                 out.skipped.append(f"{label}: no recorded data (created, never recorded)")
     out.sessions.sort(key=lambda s: s.started_at or datetime.min.replace(tzinfo=UTC))
     return out
+
+
+def _json_loader(archive: bytes, name: str) -> Callable[[], ImportedSession]:
+    def load() -> ImportedSession:
+        try:
+            with zipfile.ZipFile(io.BytesIO(archive)) as z:
+                data = z.read(name)
+        except zipfile.BadZipFile as exc:  # a damaged member (its checksum)
+            raise ImportFormatError(f"{name} is damaged in the archive ({exc})") from None
+        return read_session_json(data, name)
+    return load
 
 
 def read_upload(data: bytes, name: str) -> ArchiveContents:
@@ -260,6 +283,7 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
             report.already.append(s.label)
             continue
         try:
+            s = s.loaded()
             if s.imu is not None:
                 result = analyze_imu(s.imu, lift=s.lift if s.lift in LABELS else None)
                 if viewer_id is None:

@@ -127,6 +127,15 @@ def test_what_is_not_an_export_is_refused_with_its_reason(db_engine, clinic):
     doc["series"]["confidence"] = doc["series"]["confidence"][:-1]
     with pytest.raises(ImportFormatError, match="do not fit together"):
         read_upload(json.dumps(doc).encode(), "edited.json")
+    # in an archive, a damaged session fails alone, said by its label; the others come in
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as cut:
+        for n in z.namelist():
+            cut.writestr(n, z.read(n)[:5000] if n == name else z.read(n))
+    report = import_sessions(db_engine, read_archive(buf.getvalue()).sessions,
+                             get_or_create_athlete(db_engine, "Cut").id)
+    assert len(report.imported) == 1 and len(report.failed) == 1
+    assert report.failed[0].startswith(f"session #{clinic['squats']} (") and "is not JSON" in report.failed[0]
     # a skeleton with nobody in it reads, and fails alone at its analysis, said by its label
     doc["series"]["confidence"] = [[0.0] * len(row) for row in doc["series"]["joints_m"]]
     doc["series"]["joints_m"] = [[[None] * 3 for _ in row] for row in doc["series"]["joints_m"]]
