@@ -36,8 +36,10 @@ def import_box(engine, viewer_id: int) -> None:
             st.session_state.pop("import_athlete", None)  # named as this file names them
         contents = parsed[1]
         whose = f"{contents.athlete}'s" if contents.athlete else "This"
+        targets = (f", {len(contents.targets)} range-of-motion target{'s' * (len(contents.targets) != 1)}"
+                   if contents.targets else "")
         st.write(f"{whose} {'archive' if upload.name.lower().endswith('.zip') else 'session'}: "
-                 f"{len(contents.sessions)} session{'s' * (len(contents.sessions) != 1)} with data.")
+                 f"{len(contents.sessions)} session{'s' * (len(contents.sessions) != 1)} with data{targets}.")
         for why in contents.skipped:
             st.caption(f"Not imported: {why}.")
         if not contents.sessions:
@@ -56,7 +58,7 @@ def import_box(engine, viewer_id: int) -> None:
         try:
             athlete = add_athlete_as(engine, viewer_id, name.strip())
             report = import_sessions(
-                engine, contents.sessions, athlete.id, viewer_id=viewer_id,
+                engine, contents.sessions, athlete.id, viewer_id=viewer_id, targets=contents.targets,
                 progress=lambda k, n, label: bar.progress(k / n, text=f"Analysing {label} ({k + 1} of {n})…"))
         except AccessDenied as exc:
             st.error(str(exc))

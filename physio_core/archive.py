@@ -3,6 +3,7 @@ clinic's copy to take elsewhere. It holds what the pages show and export, sessio
 
     README.txt                   what is where
     sessions.csv                 one row per session (UTC times)
+    targets.csv                  the trainers' range-of-motion targets
     progress_report.html         the progress page, printable
     plotly.min.js                the charts' script, once for every report (they work offline)
     session_<id>/                a video session: its page's own five downloads (long CSV,
@@ -41,11 +42,13 @@ from physio_core import exports
 SESSION_COLUMNS = ("id", "started_at_utc", "exercise", "source", "status", "rep_count", "frames",
                    "frames_with_person", "fps", "backend", "stability_score", "reps_judged", "reps_correct",
                    "notes")
+TARGET_COLUMNS = ("angle", "exercise", "target_deg", "updated_at_utc")
 _PLOTLY_JS = "plotly.min.js"
 
 _README = """PhysioTrack: everything stored about {athlete}, as of {made} (UTC).
 
 sessions.csv           one row per session; times in UTC
+targets.csv            the range-of-motion targets: angle, exercise (empty: any), degrees
 progress_report.html   the progress page, printable (open it in a browser)
 plotly.min.js          the script that draws the reports' charts; keep it beside them
 session_<id>/          each session's files:
@@ -100,6 +103,7 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
         z.writestr(_PLOTLY_JS, plotly.offline.get_plotlyjs())
         z.writestr("sessions.csv", _sessions_csv(rows))
         shown = progress.load_progress(engine, athlete_id, viewer_id=viewer_id, tz=tz)
+        z.writestr("targets.csv", _targets_csv(shown.targets))
         if shown.rows:
             # as the page opens: its main exercise's range of motion, on its default angles
             angle_rows = [r for r in shown.rows if r.rom_deg]
@@ -137,6 +141,16 @@ def _sessions_csv(rows) -> str:
                     "" if r.stability_score is None else round(r.stability_score, 4),
                     "" if r.reps_judged is None else r.reps_judged,
                     "" if r.reps_correct is None else r.reps_correct, r.notes])
+    return out.getvalue()
+
+
+def _targets_csv(targets) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(TARGET_COLUMNS)
+    for t in sorted(targets, key=lambda t: (t.exercise, t.angle)):
+        when = t.updated_at if t.updated_at.tzinfo else t.updated_at.replace(tzinfo=UTC)
+        w.writerow([t.angle, t.exercise, round(t.target_deg, 3), when.astimezone(UTC).isoformat(timespec="seconds")])
     return out.getvalue()
 
 

@@ -2,7 +2,7 @@
 **All data (ZIP)**, ``physio_core.archive``) or one session's **Full session (JSON)**.
 
     contents = read_archive(zip_bytes)          # or read_upload(data, name): a ZIP or one JSON
-    report = import_sessions(engine, contents.sessions, athlete_id, viewer_id=me)
+    report = import_sessions(engine, contents.sessions, athlete_id, viewer_id=me, targets=contents.targets)
 
 A video session comes back from its JSON: its 3D skeleton (canonical, metres), the exercise it
 was analysed as, its times, notes, the recording's warnings and the trainers' lines. Its reps,
@@ -90,11 +90,19 @@ class ImportedSession:
                                warnings=self.warnings, smooth=False)
 
 
+@dataclass(frozen=True)
+class ImportedTarget:
+    angle: str
+    exercise: str  # "" = any exercise
+    target_deg: float
+
+
 @dataclass
 class ArchiveContents:
     athlete: str | None  # whose archive it is, as it says
     sessions: list[ImportedSession]
     skipped: list[str] = field(default_factory=list)  # what holds no data to import, and why
+    targets: list[ImportedTarget] = field(default_factory=list)  # the range-of-motion targets
 
 
 @dataclass
@@ -102,9 +110,12 @@ class ImportReport:
     imported: list[int] = field(default_factory=list)  # the new sessions' ids
     already: list[str] = field(default_factory=list)  # labels of sessions the athlete has already
     failed: list[str] = field(default_factory=list)  # "label: reason"
+    targets: int = 0  # range-of-motion targets set
 
     def summary(self) -> str:
         parts = [f"{len(self.imported)} session{'s' * (len(self.imported) != 1)} imported"]
+        if self.targets:
+            parts.append(f"{self.targets} range-of-motion target{'s' * (self.targets != 1)} set")
         if self.already:
             parts.append(f"{len(self.already)} already there, left alone")
         if self.failed:
@@ -202,6 +213,8 @@ def read_archive(data: bytes) -> ArchiveContents:
         m = _ATHLETE.match(readme)
         rows = list(csv.DictReader(io.StringIO(z.read("sessions.csv").decode("utf-8-sig"))))
         out = ArchiveContents(m[1] if m else None, [])
+        if "targets.csv" in names:  # archives made before 2026-12-05 have none
+            out.targets = _targets(z.read("targets.csv"))
         for row in rows:
             sid = row.get("id", "?")
             started = _when(row.get("started_at_utc"))
@@ -226,6 +239,16 @@ def read_archive(data: bytes) -> ArchiveContents:
             else:
                 out.skipped.append(f"{label}: no recorded data (created, never recorded)")
     out.sessions.sort(key=lambda s: s.started_at or datetime.min.replace(tzinfo=UTC))
+    return out
+
+
+def _targets(data: bytes) -> list[ImportedTarget]:
+    out = []
+    for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig"))):
+        try:
+            out.append(ImportedTarget(row["angle"], row.get("exercise") or "", float(row["target_deg"])))
+        except (KeyError, TypeError, ValueError):
+            raise ImportFormatError(f"targets.csv: a row does not read as angle, exercise, target_deg: {row}") from None
     return out
 
 
@@ -261,13 +284,14 @@ def _key(started: datetime | None, source: str) -> tuple[str, str]:
 
 
 def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete_id: int, *,
-                    viewer_id: int | None = None,
+                    viewer_id: int | None = None, targets: Sequence[ImportedTarget] = (),
                     progress: Callable[[int, int, str], None] | None = None) -> ImportReport:
     """Store ``sessions`` for ``athlete_id``, each analysed again, one by one (each its own
     transaction); as ``viewer_id`` (who must be staff allowed to record for the athlete; None:
     a trusted caller, the command line). The trainers' lines come back as trainer feedback,
     said to be imported and when they were written. A session the athlete already has (same
-    start and source) is left alone. A database that goes away raises ``StorageUnavailable``
+    start and source) is left alone, as is a target the athlete has for the same angle and
+    exercise (``targets``: the archive's). A database that goes away raises ``StorageUnavailable``
     after the sessions stored so far; running the import again stores the rest."""
     from physio_core.imu.analyze import analyze_imu
     from physio_core.imu.io import LABELS
@@ -276,6 +300,17 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
     n = repo.count_sessions(engine, athlete_id=athlete_id)
     have = {_key(r.started_at, r.source) for r in repo.list_sessions(engine, athlete_id=athlete_id, limit=max(1, n))}
     report = ImportReport()
+    if targets:
+        have_targets = {(t.angle, t.exercise) for t in access.rom_targets(engine, athlete_id, viewer_id=viewer_id)}
+        for t in targets:
+            if (t.angle, t.exercise) in have_targets:
+                continue
+            try:
+                access.set_rom_target(engine, viewer_id, athlete_id, t.angle, t.target_deg, t.exercise)
+            except ValueError as exc:
+                report.failed.append(f"the {t.angle} target: {exc}")
+                continue
+            report.targets += 1
     for k, s in enumerate(sessions):
         if progress is not None:
             progress(k, len(sessions), s.label)
@@ -340,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = init_db()
         for f, c in zip(args.files, contents):
             athlete = get_or_create_athlete(engine, args.athlete or c.athlete)
-            report = import_sessions(engine, c.sessions, athlete.id,
+            report = import_sessions(engine, c.sessions, athlete.id, targets=c.targets,
                                      progress=lambda k, n, label: print(f"  {label} ({k + 1} of {n})", flush=True))
             print(f"{f}: {athlete.display_name} (#{athlete.id}): {report.summary()}")
             for line in [*c.skipped, *report.failed]:

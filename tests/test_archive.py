@@ -47,7 +47,14 @@ def test_an_athletes_archive_holds_every_session_as_its_page_exports_it(db_engin
     assert list(table[0]) == list(SESSION_COLUMNS)
     # oldest first, every session of the athlete, and only theirs
     assert [int(r["id"]) for r in table] == [r.id for r in sessions][::-1]
-    assert {"README.txt", "plotly.min.js", "progress_report.html"} <= names
+    assert {"README.txt", "plotly.min.js", "progress_report.html", "targets.csv"} <= names
+    from physio_core.archive import TARGET_COLUMNS
+    from physio_core.store.access import rom_targets
+
+    targets = list(csv.DictReader(io.StringIO(z.read("targets.csv").decode())))
+    assert list(targets[0]) == list(TARGET_COLUMNS)
+    assert sorted((t["angle"], t["exercise"], float(t["target_deg"])) for t in targets) == sorted(
+        (t.angle, t.exercise, t.target_deg) for t in rom_targets(db_engine, ids["athlete"])) != []
 
     for row in sessions:
         folder = f"session_{row.id}/"

@@ -43,6 +43,7 @@ def clinic(db_engine, assessed_squat_result):
     series = read_imu([(s.acc_path.name, s.acc_path.read_bytes()), (s.gyr_path.name, s.gyr_path.read_bytes())])
     imu = save_imu_session(db_engine, series, analyze_imu(series), athlete.id, source=s.acc_path.name)
     empty = start_session(db_engine, athlete.id, trainer.id, "deep_squat", source="manual")
+    access.set_rom_target(db_engine, trainer.id, athlete.id, "knee_angle_r", 125.0, "deep_squat")
     admin = create_user(db_engine, "admin@new.clinic", "Admin", Role.ADMIN, "admin-password-1")
     return {"squats": sid, "imu": imu, "empty": empty, "athlete": athlete.id, "admin": admin.id,
             "archive": athlete_archive(db_engine, athlete.id)}
@@ -56,9 +57,12 @@ def test_an_archive_comes_back_as_the_sessions_it_holds(db_engine, clinic):
     assert "never recorded" in contents.skipped[0]
 
     moved = access.add_athlete_as(db_engine, clinic["admin"], "Ana Lopez (moved)")
-    report = import_sessions(db_engine, contents.sessions, moved.id, viewer_id=clinic["admin"])
+    report = import_sessions(db_engine, contents.sessions, moved.id, viewer_id=clinic["admin"],
+                             targets=contents.targets)
     assert not report.failed and not report.already and len(report.imported) == 2
-    assert report.summary() == "2 sessions imported."
+    assert report.summary() == "2 sessions imported; 1 range-of-motion target set."
+    assert [(t.angle, t.exercise, t.target_deg) for t in access.rom_targets(db_engine, moved.id)] == [
+        ("knee_angle_r", "deep_squat", 125.0)]
     assert {r.id for r in list_sessions(db_engine, athlete_id=moved.id)} == set(report.imported)
 
     came = {get_session_detail(db_engine, i).session.source: i for i in report.imported}
@@ -91,8 +95,10 @@ def test_an_archive_comes_back_as_the_sessions_it_holds(db_engine, clinic):
     assert new.session.started_at == old.session.started_at.replace(microsecond=0)  # as sessions.csv has it
 
     # run again (an import that stopped half-way): nothing is stored twice
-    again = import_sessions(db_engine, read_archive(clinic["archive"]).sessions, moved.id, viewer_id=clinic["admin"])
-    assert again.imported == [] and len(again.already) == 2
+    contents = read_archive(clinic["archive"])
+    again = import_sessions(db_engine, contents.sessions, moved.id, viewer_id=clinic["admin"],
+                            targets=contents.targets)
+    assert again.imported == [] and len(again.already) == 2 and again.targets == 0
     assert again.summary() == "0 sessions imported; 2 already there, left alone."
 
 
@@ -161,7 +167,7 @@ def test_the_command_line_imports_archives(tmp_path, clinic, db_url):
 
     r = cli(archive, "--athlete", "Ana (moved)")
     assert r.returncode == 0, r.stderr
-    assert "Ana (moved) (#" in r.stdout and "2 sessions imported." in r.stdout
+    assert "Ana (moved) (#" in r.stdout and "2 sessions imported; 1 range-of-motion target set." in r.stdout
     assert f"not imported: session #{clinic['empty']} " in r.stdout
     r = cli(archive, "--athlete", "Ana (moved)")
     assert r.returncode == 0 and "0 sessions imported; 2 already there, left alone." in r.stdout

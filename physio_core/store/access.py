@@ -426,9 +426,10 @@ def _target_out(t: RomTarget) -> RomTargetOut:
 
 
 def set_rom_target(
-    engine: Engine, viewer_id: int, athlete_id: int, angle: str, target_deg: float, exercise: str = ""
+    engine: Engine, viewer_id: int | None, athlete_id: int, angle: str, target_deg: float, exercise: str = ""
 ) -> RomTargetOut:
-    """Set (or replace) the range-of-motion goal of one angle (staff of the athlete only)."""
+    """Set (or replace) the range-of-motion goal of one angle (staff of the athlete only;
+    ``viewer_id=None`` = trusted, the command line's import)."""
     angle = angle.strip()
     if not angle:
         raise ValueError("a target needs an angle name")
@@ -437,14 +438,14 @@ def set_rom_target(
         raise ValueError("a range-of-motion target is between 0 and 360 degrees")
 
     def fn(s: Session) -> RomTargetOut:
-        v = _staff_for_athlete(s, viewer_id, athlete_id)
+        set_by = None if viewer_id is None else _staff_for_athlete(s, viewer_id, athlete_id).id
         repo._require_role(s, athlete_id, Role.ATHLETE)
         t = s.exec(select(RomTarget).where(RomTarget.athlete_id == athlete_id,
                                            RomTarget.exercise == exercise,
                                            RomTarget.angle == angle)).first()
         if t is None:
             t = RomTarget(athlete_id=athlete_id, exercise=exercise, angle=angle, target_deg=target_deg)
-        t.target_deg, t.set_by, t.updated_at = target_deg, v.id, utcnow()
+        t.target_deg, t.set_by, t.updated_at = target_deg, set_by, utcnow()
         s.add(t)
         s.flush()
         return _target_out(t)
