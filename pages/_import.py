@@ -12,9 +12,19 @@ from physio_core.store import AccessDenied, StorageUnavailable
 from physio_core.store.access import add_athlete_as
 
 _PARSED = "import_parsed"  # (the uploaded file's id, what it holds): read once, not on every rerun
+_NOTICE = "import_notice"  # (summary, failures) of the import just made, said after the rerun
+
+
+def _say_notice() -> None:
+    if notice := st.session_state.pop(_NOTICE, None):
+        summary, failed, imported = notice
+        (st.success if imported else st.info)(summary)
+        for line in failed:
+            st.warning(line)
 
 
 def import_box(engine, viewer_id: int) -> None:
+    _say_notice()
     with st.expander("Import sessions from another PhysioTrack"):
         st.caption("An athlete's archive (**All data (ZIP)** on their Progress page) or one session's "
                    "**Full session (JSON)**. Each session is analysed again here, by the models installed "
@@ -67,8 +77,9 @@ def import_box(engine, viewer_id: int) -> None:
             st.error(f"{exc} The sessions stored before it stay; import the file again to store the rest.")
             return
         bar.empty()
+        # the sidebar (drawn before this page) picks the athlete, and the table lists the sessions
         st.session_state[ATHLETE_KEY] = athlete.id
         st.session_state.pop("athlete_select", None)
-        (st.success if report.imported else st.info)(f"{athlete.display_name}: {report.summary()}")
-        for line in report.failed:
-            st.warning(line)
+        st.session_state[_NOTICE] = (f"{athlete.display_name}: {report.summary()}", report.failed,
+                                     bool(report.imported or report.targets))
+        st.rerun()
