@@ -55,8 +55,8 @@ session_<id>/          each session's files:
   video sessions       <id>.csv (every measured value, long format), <id>.json (the whole
                        analysis with its series), <id>.mot / <id>.trc (OpenSim angles and 3D
                        joints), <id>_report.html (printable)
-  wrist-sensor sets    <id>_imu.csv (the raw sensor series), <id>_imu.json (the analysis),
-                       <id>_report.html (printable)
+  wrist-sensor sets    <id>_imu.csv (the raw sensor series), <id>_imu.json (the analysis, with
+                       the session and its feedback), <id>_report.html (printable)
 The reports tell times on the clock of {zone}.
 Sessions without stored data have their row in sessions.csv only. Recorded live videos are not
 included: they are on their session's page.

@@ -650,6 +650,17 @@ class Export:
     build: Callable[[], bytes]  # called only when the user downloads
 
 
+def imu_json_doc(analysis: Mapping[str, Any], *, session: Any | None = None,
+                 feedback: Sequence[Any] = ()) -> dict[str, Any]:
+    """A wrist-sensor set's analysis (``ImuSetResult.to_dict()``) with, when it is a stored
+    session's, the session row and its feedback, as a video session's JSON has them."""
+    doc = dict(analysis)
+    if session is not None:
+        doc["session"] = _meta(session)
+        doc["feedback_items"] = _feedback_docs(feedback)
+    return doc
+
+
 def imu_session_exports(series: Any, analysis: Mapping[str, Any] | None, *, stem: str,
                         session: Any | None = None, feedback: Sequence[Any] = (), tz: tzinfo = UTC,
                         include_plotlyjs: bool | str = True) -> list[Export]:
@@ -667,7 +678,8 @@ def imu_session_exports(series: Any, analysis: Mapping[str, Any] | None, *, stem
     if analysis:
         out += [
             Export("Analysis (JSON)", f"{stem}_imu.json", "application/json",
-                   lambda: json.dumps(analysis, indent=2).encode()),
+                   lambda: json.dumps(imu_json_doc(analysis, session=session, feedback=feedback), indent=2,
+                                      default=str).encode()),
             Export("Printable report (HTML)", f"{stem}_report.html", "text/html",
                    lambda: imu_html_report(series, analysis, session=session, feedback=feedback, tz=tz,
                                            include_plotlyjs=include_plotlyjs)),

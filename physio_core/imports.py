@@ -186,9 +186,14 @@ def read_session_json(data: bytes, name: str = "session.json") -> ImportedSessio
         backend=str(doc.get("backend") or ""),
         pose=pose,
         warnings=[str(f["text"]) for f in items if f.get("kind") == "warning"],
-        trainer_lines=[(str(f["text"]), f.get("rep_index"), f.get("created_at"))
-                       for f in items if f.get("kind") == "trainer" and f.get("text")],
+        trainer_lines=_trainer_lines(items),
     )
+
+
+def _trainer_lines(items: Any) -> list[tuple[str, int | None, str | None]]:
+    """The trainers' lines of an export's ``feedback_items``: (text, rep, when written)."""
+    return [(str(f["text"]), f.get("rep_index"), f.get("created_at"))
+            for f in items or [] if isinstance(f, dict) and f.get("kind") == "trainer" and f.get("text")]
 
 
 _ATHLETE = re.compile(r"^PhysioTrack: everything stored about (.+), as of ")
@@ -230,12 +235,17 @@ def read_archive(data: bytes) -> ArchiveContents:
                     series = read_imu_csv(z.read(f"{folder}{sid}_imu.csv"), f"{sid}_imu.csv")
                 except ImuFormatError as exc:
                     raise ImportFormatError(f"{label}: {exc}") from None
-                analysis = (json.loads(z.read(f"{folder}{sid}_imu.json"))
-                            if f"{folder}{sid}_imu.json" in names else {})
+                try:
+                    analysis = (json.loads(z.read(f"{folder}{sid}_imu.json"))
+                                if f"{folder}{sid}_imu.json" in names else {})
+                except ValueError as exc:
+                    raise ImportFormatError(f"{label}: its analysis is not JSON ({exc})") from None
+                meta = analysis.get("session") or {}  # archives made before 2026-12-05 have none
                 out.sessions.append(ImportedSession(
-                    label=label, started_at=started, source=row.get("source") or "",
-                    exercise=row.get("exercise") or "auto", notes=row.get("notes") or "",
-                    imu=series, lift=analysis.get("lift")))
+                    label=label, started_at=_when(meta.get("started_at")) or started,
+                    source=row.get("source") or "", exercise=row.get("exercise") or "auto",
+                    notes=row.get("notes") or "", imu=series, lift=analysis.get("lift"),
+                    trainer_lines=_trainer_lines(analysis.get("feedback_items"))))
             else:
                 out.skipped.append(f"{label}: no recorded data (created, never recorded)")
     out.sessions.sort(key=lambda s: s.started_at or datetime.min.replace(tzinfo=UTC))

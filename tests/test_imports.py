@@ -42,6 +42,7 @@ def clinic(db_engine, assessed_squat_result):
     s = next(s for s in list_sets(IMU_DATA) if s.lift == "dead" and s.category == "heavy")
     series = read_imu([(s.acc_path.name, s.acc_path.read_bytes()), (s.gyr_path.name, s.gyr_path.read_bytes())])
     imu = save_imu_session(db_engine, series, analyze_imu(series), athlete.id, source=s.acc_path.name)
+    add_feedback(db_engine, imu, "Bar drifts forward on rep 3.", author_id=trainer.id)
     empty = start_session(db_engine, athlete.id, trainer.id, "deep_squat", source="manual")
     access.set_rom_target(db_engine, trainer.id, athlete.id, "knee_angle_r", 125.0, "deep_squat")
     admin = create_user(db_engine, "admin@new.clinic", "Admin", Role.ADMIN, "admin-password-1")
@@ -92,7 +93,10 @@ def test_an_archive_comes_back_as_the_sessions_it_holds(db_engine, clinic):
     assert new.imu_analysis["lift"] == old.imu_analysis["lift"] == "dead"
     assert new.session.rep_count == old.session.rep_count > 0
     np.testing.assert_allclose(new.imu_series.acc, old.imu_series.acc, atol=1e-4)
-    assert new.session.started_at == old.session.started_at.replace(microsecond=0)  # as sessions.csv has it
+    assert new.session.started_at == old.session.started_at
+    written = next(f for f in old.feedback if f.kind == FeedbackKind.TRAINER).created_at
+    assert [f.text for f in new.feedback if f.kind == FeedbackKind.TRAINER] == [
+        f"(imported; written {written:%Y-%m-%d}) Bar drifts forward on rep 3."]
 
     # run again (an import that stopped half-way): nothing is stored twice
     contents = read_archive(clinic["archive"])
