@@ -305,7 +305,7 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
     after the sessions stored so far; running the import again stores the rest."""
     from physio_core.imu.analyze import analyze_imu
     from physio_core.imu.io import LABELS
-    from physio_core.store import access, repo
+    from physio_core.store import StorageUnavailable, access, repo
 
     n = repo.count_sessions(engine, athlete_id=athlete_id)
     have = {_key(r.started_at, r.source) for r in repo.list_sessions(engine, athlete_id=athlete_id, limit=max(1, n))}
@@ -329,30 +329,31 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
             continue
         try:
             s = s.loaded()
+            # the trainers' lines are stored with their session, in its transaction: a database
+            # that drops between the two cannot leave a session without them, which a second run
+            # would then skip as already there
+            lines = [(f"(imported; written {written[:10]}) {text}" if written else f"(imported) {text}",
+                      rep if isinstance(rep, int) else None) for text, rep, written in s.trainer_lines]
             if s.imu is not None:
                 result = analyze_imu(s.imu, lift=s.lift if s.lift in LABELS else None)
                 if viewer_id is None:
                     sid = repo.save_imu_session(engine, s.imu, result, athlete_id, source=s.source,
-                                                started_at=s.started_at, notes=s.notes)
+                                                started_at=s.started_at, notes=s.notes, trainer_lines=lines)
                 else:
                     sid = access.save_imu_as(engine, viewer_id, s.imu, result, athlete_id, source=s.source,
-                                             started_at=s.started_at, notes=s.notes)
+                                             started_at=s.started_at, notes=s.notes, trainer_lines=lines)
             else:
                 result = s.analyse()
                 if viewer_id is None:
-                    sid = repo.save_session_result(engine, result, athlete_id, notes=s.notes)
+                    sid = repo.save_session_result(engine, result, athlete_id, notes=s.notes, trainer_lines=lines)
                 else:
-                    sid = access.save_result_as(engine, viewer_id, result, athlete_id, notes=s.notes)
+                    sid = access.save_result_as(engine, viewer_id, result, athlete_id, notes=s.notes,
+                                                trainer_lines=lines)
+        except StorageUnavailable:
+            raise  # the sessions stored so far stay; the next run stores the rest
         except (ValueError, RuntimeError) as exc:  # a damaged series, a skeleton nobody is in
             report.failed.append(f"{s.label}: {exc}")
             continue
-        for text, rep, written in s.trainer_lines:
-            said = f"(imported; written {written[:10]}) {text}" if written else f"(imported) {text}"
-            rep = rep if isinstance(rep, int) else None
-            if viewer_id is None:
-                repo.add_feedback(engine, sid, said, rep_index=rep)
-            else:
-                access.add_feedback_as(engine, viewer_id, sid, said, rep_index=rep)
         report.imported.append(sid)
         have.add(_key(s.started_at, s.source))
     return report

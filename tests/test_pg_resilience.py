@@ -145,3 +145,49 @@ def test_postgres_restart_mid_session_loses_nothing(local_pg, make_uiprmd_sessio
     stored_upload = get_session_detail(engine, upload_id, viewer_id=trainer.id)
     assert stored_upload.session.rep_count == upload.rep_count == 1
     assert {r.id for r in list_sessions(engine, viewer_id=trainer.id)} == {writer.session_id, upload_id}
+
+
+def test_postgres_stopping_mid_import_loses_nothing(local_pg, assessed_squat_result):
+    """An archive of three sessions, each with a trainer's line, imported while PostgreSQL stops
+    after the first: the import says the database is away, the first session is stored whole
+    (with its line), and the import run again once the server is back stores the other two,
+    nothing twice."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from physio_core.archive import athlete_archive
+    from physio_core.imports import import_sessions, read_archive
+    from physio_core.store import FeedbackKind, add_feedback, get_or_create_athlete, save_session_result
+
+    url = local_pg
+    engine = init_db(url)
+    old = get_or_create_athlete(engine, "Ana")
+    for week in range(3):
+        sid = save_session_result(engine, replace(assessed_squat_result, started_at=assessed_squat_result.started_at
+                                                  + timedelta(weeks=week)), old.id)
+        add_feedback(engine, sid, f"Week {week + 1}: keep the heels down.")
+    contents = read_archive(athlete_archive(engine, old.id))
+    moved = get_or_create_athlete(engine, "Ana (moved)")
+
+    def stop_after_first(k: int, n: int, label: str) -> None:
+        if k == 1:  # the first session is stored: the server goes away before the second
+            assert _ctl("stop").returncode == 0
+            _wait(url, up=False)
+
+    try:
+        with pytest.raises(StorageUnavailable):
+            import_sessions(engine, contents.sessions, moved.id, progress=stop_after_first)
+    finally:
+        _start_and_wait(url)
+    first = list_sessions(engine, athlete_id=moved.id)
+    assert len(first) == 1
+    lines = [f.text for f in get_session_detail(engine, first[0].id).feedback if f.kind == FeedbackKind.TRAINER]
+    assert len(lines) == 1 and lines[0].endswith("Week 1: keep the heels down.")
+
+    again = import_sessions(engine, contents.sessions, moved.id)
+    assert len(again.imported) == 2 and len(again.already) == 1
+    stored = list_sessions(engine, athlete_id=moved.id)
+    assert len(stored) == 3
+    said = sorted(f.text.split(") ", 1)[1] for r in stored for f in get_session_detail(engine, r.id).feedback
+                  if f.kind == FeedbackKind.TRAINER)
+    assert said == [f"Week {w}: keep the heels down." for w in (1, 2, 3)]

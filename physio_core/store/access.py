@@ -301,20 +301,30 @@ def save_result_as(
     *,
     notes: str = "",
     extra_data: Mapping[str, dict[str, Any]] | None = None,
+    trainer_lines: Sequence[tuple[str, int | None]] = (),
 ) -> int:
-    """Store a finished analysis (upload page) for an athlete the viewer may record for."""
+    """Store a finished analysis (upload page) for an athlete the viewer may record for; with
+    ``trainer_lines`` (an import's trainer feedback, written by the viewer) staff only."""
     trainer_id = _recording_trainer_id(engine, viewer_id, athlete_id)
+    _staff_to_write_lines(engine, viewer_id, athlete_id, trainer_lines)
     return repo.save_session_result(engine, result, athlete_id, trainer_id, exercise, notes=notes,
-                                    extra_data=extra_data)
+                                    extra_data=extra_data, trainer_lines=trainer_lines, author_id=viewer_id)
+
+
+def _staff_to_write_lines(engine: Engine, viewer_id: int, athlete_id: int, lines: Sequence) -> None:
+    if lines:
+        run_read(engine, lambda s: _staff_for_athlete(s, viewer_id, athlete_id))
 
 
 def save_imu_as(engine: Engine, viewer_id: int, series, result, athlete_id: int, *,
-                source: str = "", notes: str = "", started_at: datetime | None = None) -> int:
+                source: str = "", notes: str = "", started_at: datetime | None = None,
+                trainer_lines: Sequence[tuple[str, int | None]] = ()) -> int:
     """Store an analysed wrist-IMU set (``repo.save_imu_session``) for an athlete the viewer may
-    record for."""
+    record for (``trainer_lines`` as for ``save_result_as``)."""
     trainer_id = _recording_trainer_id(engine, viewer_id, athlete_id)
+    _staff_to_write_lines(engine, viewer_id, athlete_id, trainer_lines)
     return repo.save_imu_session(engine, series, result, athlete_id, trainer_id, source=source, notes=notes,
-                                 started_at=started_at)
+                                 started_at=started_at, trainer_lines=trainer_lines, author_id=viewer_id)
 
 
 def append_live_as(

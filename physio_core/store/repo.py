@@ -671,6 +671,14 @@ def _put_result(
                            text=text))
 
 
+def _put_trainer_lines(s: Session, session_id: int, lines: Sequence[tuple[str, int | None]],
+                       author_id: int | None) -> None:
+    for text, rep in lines:
+        if text.strip():
+            s.add(Feedback(session_id=session_id, kind=FeedbackKind.TRAINER.value, text=text.strip(),
+                           author_id=author_id, rep_index=rep))
+
+
 def save_session_result(
     engine: Engine,
     result: SessionResult,
@@ -680,13 +688,16 @@ def save_session_result(
     *,
     notes: str = "",
     extra_data: Mapping[str, dict[str, Any]] | None = None,
+    trainer_lines: Sequence[tuple[str, int | None]] = (),
+    author_id: int | None = None,
 ) -> int:
     """Store a finished analysis as one ended session (one transaction) and return its id.
 
     ``exercise`` (unset or "auto") defaults to ``result.session_exercise`` (on auto, the
     recognised movement, so that the athlete's progress groups it with the sessions where it
     was named). ``extra_data`` adds more series by kind, e.g. ``{"imu": {"t": [...], "ax":
-    [...]}}`` (column lists; stored under ``series``).
+    [...]}}`` (column lists; stored under ``series``). ``trainer_lines``: (text, rep index)
+    of trainer feedback stored with it, by ``author_id`` (an import's).
     """
     started = result.started_at or utcnow()
     # no end time given: the recording's own length
@@ -704,6 +715,7 @@ def save_session_result(
         s.add(rec)
         s.flush()
         _put_result(s, rec, result, extra_data)
+        _put_trainer_lines(s, rec.id, trainer_lines, author_id)
         return rec.id
 
     return run_write(engine, fn)
@@ -1011,13 +1023,16 @@ def save_imu_session(
     source: str = "",
     started_at: datetime | None = None,
     notes: str = "",
+    trainer_lines: Sequence[tuple[str, int | None]] = (),
+    author_id: int | None = None,
 ) -> int:
     """Store one analysed wrist-IMU set as an ended session (one transaction) and return its id.
 
     The raw series goes to ``sensor_data`` (kind ``imu``) with the analysis beside it (kind
     ``imu_analysis``); the session is filed under the lift (``ImuSetResult.exercise``), its
     stability in ``performance_metrics`` and the reasons in ``feedback``. ``started_at``
-    defaults to the sensor's own clock when the file has one (MetaMotion), else now."""
+    defaults to the sensor's own clock when the file has one (MetaMotion), else now.
+    ``trainer_lines`` as for ``save_session_result``."""
     from physio_core.imu.io import IMU_BACKEND  # imu.io: no models imported to read a name
 
     epoch = series.meta.get("start_epoch_s")
@@ -1036,6 +1051,7 @@ def save_imu_session(
         s.flush()
         _replace_series(s, rec.id, {codec.KIND_IMU: series.to_json_payload()})
         _put_imu_result(s, rec.id, result)
+        _put_trainer_lines(s, rec.id, trainer_lines, author_id)
         return rec.id
 
     return run_write(engine, fn)
