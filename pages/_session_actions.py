@@ -142,16 +142,14 @@ def _score_again_box(detail, *, what: str, caption: str, options: list[str], ind
 def _score_again(engine, viewer_id: int, detail) -> None:
     """An ended session scored again as another exercise from its stored skeleton: the only way
     to score an upload whose exercise was not recognised once its video has left the server."""
-    from physio_core.pipeline import score_again
     from physio_core.reps import EXERCISES
+    from physio_core.rescore import score_again_stored
 
     s = detail.session
     options = ["auto", *EXERCISES]
 
     def score(exercise: str) -> str:
-        result = score_again(detail.pose.at_measured_rate(), exercise, backend=s.backend or "stored",
-                             source=s.source, started_at=s.started_at, warnings=detail.to_result().warnings)
-        row = access.rescore_session_as(engine, viewer_id, s.id, result)
+        row = score_again_stored(engine, viewer_id, s.id, exercise)
         forget_report_picks(f"session{row.id}")
         filed = ("no exercise recognised" if row.exercise == "auto"
                  else f"as {report.pretty_exercise(row.exercise).lower()}")

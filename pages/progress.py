@@ -43,6 +43,25 @@ from physio_core.store.access import delete_rom_target, may_manage_athlete, set_
 
 require_user(engine)  # also when the script is reached without the app shell's login gate
 
+
+def _score_older_again(ids: list[int]) -> None:
+    """Staff: every session shown that other weights judged, scored again with the installed."""
+    from physio_core.rescore import score_all_again
+
+    if not st.button(f"Score {len(ids)} session{'s' * (len(ids) != 1)} again with the installed weights",
+                     key="progress_score_again"):
+        return
+    bar = st.progress(0.0)
+    try:
+        done, failed = score_all_again(engine, viewer_id(), ids, progress=lambda k, n: bar.progress(
+            k / n, text=f"Scoring session #{ids[k]} again ({k + 1} of {n})…"))
+    except (AccessDenied, StorageUnavailable) as exc:
+        st.error(f"{exc} The sessions scored before it stay scored.")
+        return
+    st.session_state["progress_notice"] = (f"{len(done)} session{'s' * (len(done) != 1)} scored again "
+                                           "with the installed weights.", failed)
+    st.rerun()
+
 athlete_id = current_athlete_id()
 if athlete_id is None:
     st.info("Pick an athlete in the sidebar.")
@@ -60,6 +79,10 @@ except StorageUnavailable as exc:
 
 athlete = get_user(engine, athlete_id)
 st.caption(f"Athlete: **{athlete.display_name if athlete else athlete_id}**")
+if notice := st.session_state.pop("progress_notice", None):
+    st.success(notice[0])
+    for line in notice[1]:
+        st.warning(f"Not scored again: {line}")
 if not everything.rows:
     st.info("No finished session for this athlete yet.")
     st.stop()
@@ -114,8 +137,12 @@ with left:
         st.plotly_chart(progress.scores_figure(rows), width="stretch", key="progress_scores")
     else:
         st.caption(progress.NO_SCORES)
-    if note := progress.weights_note(rows, weights_fingerprint(get_settings().model_dir)):
+    installed = weights_fingerprint(get_settings().model_dir)
+    if note := progress.weights_note(rows, installed):
         st.info(note)
+        older = progress.judged_by_other_weights(rows, installed)
+        if older and me is not None and may_manage_athlete(engine, me, athlete_id):
+            _score_older_again(older)
 with right:
     st.subheader("Exercise mix")
     st.plotly_chart(progress.exercise_mix_figure(rows), width="stretch", key="progress_mix")

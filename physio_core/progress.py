@@ -576,6 +576,11 @@ def asymmetry_figure(rows: Sequence[ProgressRow], *, max_joints: int | None = 4,
     return _layout(fig, height, "left − right (% of mean range)")
 
 
+def judged_by_other_weights(rows: Sequence[ProgressRow], installed: str | None) -> list[int]:
+    """The sessions (ids, oldest first) that other weights than the ``installed`` ones judged."""
+    return [r.session_id for r in rows if (m := r.metrics.get("models")) and m != installed]
+
+
 def weights_note(rows: Sequence[ProgressRow], installed: str | None) -> str | None:
     """A word when the sessions' verdicts and scores come from other model weights than the
     ``installed`` ones (``ml.weights.weights_fingerprint``), or from several: a step in the

@@ -779,3 +779,31 @@ def test_sessions_page_imports_another_clinics_archive(app_env, assessed_squat_r
     at.run()
     assert [i.value for i in at.info if "already there" in i.value] == [
         "Ana Lopez (moved): 0 sessions imported; 1 already there, left alone."]
+
+
+def test_progress_scores_again_the_sessions_other_weights_judged(app_env, assessed_squat_result):
+    """Staff score every session that other weights judged again from Progress, in one click:
+    then the installed weights judged them all, and Progress has nothing more to say."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from physio_core.store import get_or_create_athlete, get_session_detail, init_db, save_session_result
+
+    result = assessed_squat_result
+    engine = init_db()
+    athlete = get_or_create_athlete(engine, "Squatter")
+    ids = [save_session_result(engine, replace(result, started_at=result.started_at + timedelta(weeks=week),
+                                               models=models), athlete.id)
+           for week, models in ((0, "0123456789ab"), (1, "0123456789ab"), (2, result.models))]
+    at = new_app()
+    at.switch_page("pages/progress.py")
+    at.query_params["athlete"] = str(athlete.id)
+    at.run()
+    next(b for b in at.button if b.label == "Score 2 sessions again with the installed weights").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [s.value for s in at.success] == ["2 sessions scored again with the installed weights."]
+    assert [get_session_detail(engine, i).models for i in ids] == [result.models] * 3
+    at.run()  # AppTest keeps the elements of the run that st.rerun cut short until the next one
+    assert not [i.value for i in at.info if "model weights" in i.value]
+    assert not [b for b in at.button if "again with the installed weights" in b.label]

@@ -99,6 +99,25 @@ def test_a_session_says_which_weights_assessed_it(db_engine, assessed_squat_resu
     assert (label, models) == ("deep_squat", None)
 
 
+def test_sessions_scored_again_from_their_skeleton_in_one_go(db_engine, assessed_squat_result):
+    """``rescore.score_all_again``: each session scored again as it is filed, by the installed
+    weights; one with no skeleton is said, not scored, and the others still are."""
+    from dataclasses import replace
+
+    from physio_core.rescore import score_all_again
+    from physio_core.store import Role, create_user, start_session
+
+    admin = create_user(db_engine, "admin@clinic.org", "Admin", Role.ADMIN, "admin-password-1")
+    athlete = get_or_create_athlete(db_engine, "Squatter")
+    older = save_session_result(db_engine, replace(assessed_squat_result, models="0123456789ab"), athlete.id)
+    empty = start_session(db_engine, athlete.id, exercise="deep_squat", source="manual")
+    done, failed = score_all_again(db_engine, admin.id, [empty, older])
+    assert done == [older] and len(failed) == 1 and failed[0].startswith(f"#{empty}: ")
+    d = get_session_detail(db_engine, older)
+    assert d.models == assessed_squat_result.models
+    assert [a["mistake"] for a in d.rep_assessments] == [a["mistake"] for a in assessed_squat_result.rep_assessments]
+
+
 def test_live_writer_and_pending_saves_keep_it(db_engine, assessed_squat_result):
     assessed = assessed_squat_result
     athlete = get_or_create_athlete(db_engine, "Live Squatter")
