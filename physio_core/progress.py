@@ -598,7 +598,8 @@ def weights_note(rows: Sequence[ProgressRow], installed: str | None) -> str | No
         said = ", ".join(f"#{i}" for i in ids[:6])
         return said + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
 
-    again = "Score again on a session's page judges it with the installed weights."
+    again = ("Staff can score them again with the installed weights: on each session's page, or all at "
+             "once on Progress.")
     if len(by) == 1:
         (models, ids), = by.items()
         return (f"These sessions were judged by other model weights ({models} in {sessions(ids)}) than "

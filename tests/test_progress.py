@@ -135,7 +135,7 @@ def test_a_word_when_other_weights_judged_the_sessions():
     assert progress.weights_note(rows(None, "new", "new"), "new") is None
     assert progress.weights_note(rows(None, None), "new") is None
     said = progress.weights_note(rows("old", "old", None, "new", "new"), "new")
-    assert "new (installed now) in #4, #5; old in #1, #2." in said and "Score again" in said
+    assert "new (installed now) in #4, #5; old in #1, #2." in said and "Staff can score them again with the installed weights" in said
     assert "old in #1;" not in said and "#3" not in said
     assert said.startswith("These sessions were judged by 2 sets of model weights: ")
     alone = progress.weights_note(rows("old", "old"), "new")
