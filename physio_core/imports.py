@@ -149,10 +149,17 @@ def _array(series: dict, key: str, name: str) -> np.ndarray:
 
 def read_session_json(data: bytes, name: str = "session.json") -> ImportedSession:
     """A **Full session (JSON)** export (``exports.json_bytes``) as a session to import."""
+    return _session_from_doc(_json_doc(data, name), name)
+
+
+def _json_doc(data: bytes, name: str) -> Any:
     try:
-        doc = json.loads(data)
+        return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ImportFormatError(f"{name} is not JSON ({exc})") from None
+
+
+def _session_from_doc(doc: Any, name: str) -> ImportedSession:
     if not isinstance(doc, dict) or doc.get("format") != SESSION_FORMAT:
         raise ImportFormatError(f"{name} is not a PhysioTrack session: the session page's "
                                 "'Full session (JSON)' download is")
@@ -276,13 +283,9 @@ def _json_loader(archive: bytes, name: str) -> Callable[[], ImportedSession]:
 def read_upload(data: bytes, name: str) -> ArchiveContents:
     """What the import box was given: an athlete's archive (.zip) or one session's JSON."""
     if name.lower().endswith(".json"):
-        s = read_session_json(data, name)
-        meta_athlete = None
-        try:
-            meta_athlete = (json.loads(data).get("session") or {}).get("athlete")
-        except (ValueError, AttributeError):
-            pass
-        return ArchiveContents(meta_athlete, [s])
+        doc = _json_doc(data, name)
+        s = _session_from_doc(doc, name)
+        return ArchiveContents((doc.get("session") or {}).get("athlete"), [s])
     return read_archive(data)
 
 
