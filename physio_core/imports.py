@@ -223,7 +223,10 @@ def read_archive(data: bytes) -> ArchiveContents:
             raise ImportFormatError(f"the archive unpacks to more than {MAX_UNPACKED_BYTES / 1024**3:.0f} GB")
         readme = z.read("README.txt").decode("utf-8", "replace") if "README.txt" in names else ""
         m = _ATHLETE.match(readme)
-        rows = list(csv.DictReader(io.StringIO(z.read("sessions.csv").decode("utf-8-sig"))))
+        try:
+            rows = list(csv.DictReader(io.StringIO(z.read("sessions.csv").decode("utf-8-sig"))))
+        except (UnicodeDecodeError, csv.Error, zipfile.BadZipFile) as exc:
+            raise ImportFormatError(f"sessions.csv does not read as a table ({exc})") from None
         out = ArchiveContents(m[1] if m else None, [])
         if "targets.csv" in names:  # archives made before 2026-12-05 have none
             out.targets = _targets(z.read("targets.csv"))
