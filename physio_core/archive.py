@@ -157,7 +157,9 @@ def _targets_csv(targets) -> str:
 EXIT_ATHLETE, EXIT_STORAGE = 2, 5
 
 
-def _athletes(engine: Engine, wanted: list[str], every: bool) -> list:
+def athletes_named(engine: Engine, wanted: list[str], every: bool) -> list:
+    """The athletes named (by id or name) on a command line, or every one; LookupError for one
+    not found or a name two share."""
     from physio_core.store import Role, list_users
 
     athletes = list_users(engine, Role.ATHLETE, include_inactive=True)
@@ -189,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         engine = init_db()
-        athletes = _athletes(engine, args.athlete, args.all)
+        athletes = athletes_named(engine, args.athlete, args.all)
     except LookupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ATHLETE

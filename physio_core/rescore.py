@@ -1,9 +1,22 @@
 """Stored sessions scored again from their stored skeleton by the installed models: the session
 page's **Score again** (one session, maybe as another exercise) and Progress's (every session
-that other weights judged)."""
+that other weights judged).
+
+From the command line, after the weights changed (the database of DATABASE_URL, else the app's
+SQLite file):
+
+    python -m physio_core.rescore ATHLETE [ATHLETE ...]    # an id or a name each
+    python -m physio_core.rescore --all                    # every athlete
+        [--every]   also the sessions these weights judged, or that do not say which did
+
+scores again, as each is filed, the ended video sessions that other weights judged. Exit 2 for
+an athlete not found (or a name two share), 5 when the database cannot be reached.
+"""
 
 from __future__ import annotations
 
+import argparse
+import sys
 from collections.abc import Callable, Sequence
 
 from sqlalchemy.engine import Engine
@@ -11,11 +24,13 @@ from sqlalchemy.engine import Engine
 from physio_core.store import NotFound, SessionRow, StorageUnavailable, access, get_session_detail
 
 
-def score_again_stored(engine: Engine, viewer_id: int, session_id: int, exercise: str | None = None) -> SessionRow:
+def score_again_stored(engine: Engine, viewer_id: int | None, session_id: int,
+                       exercise: str | None = None) -> SessionRow:
     """Session ``session_id`` scored again as ``exercise`` (None: the one it is filed under):
     its reps, the models' verdicts, scores and corrections from its stored skeleton, which is
     already filtered. Its angles, notes, trainer feedback and the recording's warnings stay.
-    Staff only (``access.rescore_session_as``); ValueError when it has no skeleton to score."""
+    Staff only (``access.rescore_session_as``; ``viewer_id=None``: a trusted caller, the
+    command line); ValueError when it has no skeleton to score."""
     from physio_core.pipeline import score_again
 
     detail = get_session_detail(engine, session_id, viewer_id=viewer_id)
@@ -26,10 +41,14 @@ def score_again_stored(engine: Engine, viewer_id: int, session_id: int, exercise
     s = detail.session
     result = score_again(detail.pose.at_measured_rate(), exercise or s.exercise, backend=s.backend or "stored",
                          source=s.source, started_at=s.started_at, warnings=detail.to_result().warnings)
+    if viewer_id is None:
+        from physio_core.store import repo
+
+        return repo.rescore_session(engine, session_id, result)
     return access.rescore_session_as(engine, viewer_id, session_id, result)
 
 
-def score_all_again(engine: Engine, viewer_id: int, session_ids: Sequence[int],
+def score_all_again(engine: Engine, viewer_id: int | None, session_ids: Sequence[int],
                     progress: Callable[[int, int], None] | None = None) -> tuple[list[int], list[str]]:
     """``score_again_stored`` on each session, as it is filed; returns (the ids scored, "#id:
     reason" of those that could not be). A database that goes away stops it: the sessions
@@ -47,3 +66,52 @@ def score_all_again(engine: Engine, viewer_id: int, session_ids: Sequence[int],
         else:
             done.append(sid)
     return done, failed
+
+
+EXIT_ATHLETE, EXIT_STORAGE = 2, 5
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m physio_core.rescore",
+                                 description="Score stored sessions again with the installed model weights.")
+    ap.add_argument("athlete", nargs="*", help="an athlete's id or name")
+    ap.add_argument("--all", action="store_true", help="every athlete")
+    ap.add_argument("--every", action="store_true",
+                    help="every ended video session, not only those that other weights judged")
+    args = ap.parse_args(argv)
+    if bool(args.athlete) == args.all:
+        ap.error("give athletes, or --all")
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from physio_core import progress
+    from physio_core.archive import athletes_named
+    from physio_core.config import get_settings
+    from physio_core.ml.weights import weights_fingerprint
+    from physio_core.store import init_db, progress_for_athlete
+
+    installed = weights_fingerprint(get_settings().model_dir)
+    try:
+        engine = init_db()
+        athletes = athletes_named(engine, args.athlete, args.all)
+        for a in athletes:
+            rows = [r for r in progress_for_athlete(engine, a.id) if not r.sensor_set]
+            ids = ([r.session_id for r in rows] if args.every
+                   else progress.judged_by_other_weights(rows, installed))
+            done, failed = score_all_again(engine, None, ids)
+            print(f"{a.display_name} (#{a.id}): {len(done)} session{'s' * (len(done) != 1)} scored again "
+                  f"with weights {installed}" + (f"; {len(failed)} not" if failed else ""))
+            for line in failed:
+                print(f"  not scored again: {line}")
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ATHLETE
+    except (StorageUnavailable, SQLAlchemyError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_STORAGE
+    return 0
+
+
+if __name__ == "__main__":
+    from physio_core.config import run_cli
+
+    raise SystemExit(run_cli(main))

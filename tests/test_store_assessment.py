@@ -204,3 +204,39 @@ def test_a_stored_session_scored_again_as_its_real_exercise(db_engine, assessed_
     live = start_session_as(db_engine, trainer.id, athlete.id, "deep_squat")
     with pytest.raises(ValueError, match="has not ended"):
         rescore_session_as(db_engine, trainer.id, live, again)
+
+
+def test_the_command_line_scores_again_what_other_weights_judged(db_url, assessed_squat_result):
+    """``python -m physio_core.rescore``: after the weights changed, the sessions other weights
+    judged are scored again, the others left; ``--every`` scores them all; an athlete nobody
+    has is exit 2."""
+    import os
+    import subprocess
+    import sys
+    from dataclasses import replace
+    from datetime import timedelta
+    from pathlib import Path
+
+    from physio_core.store import init_db
+
+    engine = init_db(db_url)
+    athlete = get_or_create_athlete(engine, "Squatter")
+    r = assessed_squat_result
+    older = save_session_result(engine, replace(r, models="0123456789ab"), athlete.id)
+    current = save_session_result(engine, replace(r, started_at=r.started_at + timedelta(days=7)), athlete.id)
+    ended_before = get_session_detail(engine, current).session
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "physio_core.rescore", *args], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[1], env={**os.environ, "DATABASE_URL": db_url},
+                              timeout=600)
+
+    out = cli("squatter")
+    assert out.returncode == 0, out.stderr
+    assert f"Squatter (#{athlete.id}): 1 session scored again with weights {r.models}" in out.stdout
+    assert get_session_detail(engine, older).models == r.models
+    assert get_session_detail(engine, current).session == ended_before  # not touched
+    out = cli("--all", "--every")
+    assert out.returncode == 0 and "2 sessions scored again" in out.stdout
+    out = cli("nobody")
+    assert out.returncode == 2 and "no athlete 'nobody'" in out.stderr
