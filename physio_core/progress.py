@@ -576,20 +576,32 @@ def asymmetry_figure(rows: Sequence[ProgressRow], *, max_joints: int | None = 4,
     return _layout(fig, height, "left − right (% of mean range)")
 
 
+UNRECORDED = ""  # the weights of a session judged before they were recorded (2026-12-05)
+
+
+def _weights_of(r: ProgressRow) -> str | None:
+    """Which weights judged the session: their fingerprint, UNRECORDED for verdicts stored
+    before the fingerprint was, None for a session without verdicts (nothing to judge, or a
+    wrist-sensor set)."""
+    if models := r.metrics.get("models"):
+        return str(models)
+    return UNRECORDED if r.metrics.get("reps_judged") and not r.sensor_set else None
+
+
 def judged_by_other_weights(rows: Sequence[ProgressRow], installed: str | None) -> list[int]:
-    """The sessions (ids, oldest first) that other weights than the ``installed`` ones judged."""
-    return [r.session_id for r in rows if (m := r.metrics.get("models")) and m != installed]
+    """The sessions (ids, oldest first) that other weights than the ``installed`` ones judged,
+    or that do not say which did."""
+    return [r.session_id for r in rows if (m := _weights_of(r)) is not None and m != installed]
 
 
 def weights_note(rows: Sequence[ProgressRow], installed: str | None) -> str | None:
     """A word when the sessions' verdicts and scores come from other model weights than the
-    ``installed`` ones (``ml.weights.weights_fingerprint``), or from several: a step in the
-    charts may then be the models', not the athlete's. None when one set of weights, the
-    installed one, judged every session that says which (sessions stored before the weights
-    were recorded say nothing)."""
+    ``installed`` ones (``ml.weights.weights_fingerprint``), from several, or from weights not
+    recorded (verdicts stored before 2026-12-05): a step in the charts may then be the models',
+    not the athlete's. None when the installed weights judged every session with verdicts."""
     by: dict[str, list[int]] = {}
     for r in rows:
-        if models := r.metrics.get("models"):
+        if (models := _weights_of(r)) is not None:
             by.setdefault(models, []).append(r.session_id)
     if not by or set(by) <= {installed}:
         return None
@@ -598,13 +610,21 @@ def weights_note(rows: Sequence[ProgressRow], installed: str | None) -> str | No
         said = ", ".join(f"#{i}" for i in ids[:6])
         return said + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
 
+    def named(models: str) -> str:
+        return ("weights not recorded (judged before 2026-12-05)" if models == UNRECORDED
+                else f"{models}{' (installed now)' if models == installed else ''}")
+
     again = ("Staff can score them again with the installed weights: on each session's page, or all at "
              "once on Progress.")
     if len(by) == 1:
         (models, ids), = by.items()
+        if models == UNRECORDED:
+            return (f"These sessions do not say which model weights judged them ({sessions(ids)}: judged "
+                    f"before 2026-12-05), so their verdicts may not be those of the weights installed now "
+                    f"({installed}). {again}")
         return (f"These sessions were judged by other model weights ({models} in {sessions(ids)}) than "
                 f"the ones installed now ({installed}). {again}")
-    parts = [f"{models}{' (installed now)' if models == installed else ''} in {sessions(ids)}"
+    parts = [f"{named(models)} in {sessions(ids)}"
              for models, ids in sorted(by.items(), key=lambda kv: (kv[0] != installed, kv[1][0]))]
     return (f"These sessions were judged by {len(by)} sets of model weights: {'; '.join(parts)}. "
             f"A change in the scores between them may come from the models, not the athlete. {again}")

@@ -9,7 +9,8 @@ SQLite file):
     python -m physio_core.rescore --all                    # every athlete
         [--every]   also the sessions these weights judged, or that do not say which did
 
-scores again, as each is filed, the ended video sessions that other weights judged. Exit 2 for
+scores again, as each is filed, the ended video sessions that other weights judged (or that do
+not say which did: judged before 2026-12-05). Exit 2 for
 an athlete not found (or a name two share), 5 when the database cannot be reached.
 """
 

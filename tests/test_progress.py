@@ -127,13 +127,24 @@ def test_a_word_when_other_weights_judged_the_sessions():
     from physio_core.store import ProgressRow
 
     def rows(*models):
+        """A session each: judged by weights ``m``; "?": judged before they were recorded; None:
+        no verdicts."""
+        def metrics(m):
+            return {} if m is None else {"reps_judged": 5.0} | ({} if m == "?" else {"models": m})
+
         return [ProgressRow(session_id=i + 1, date=datetime(2026, 11, 1 + i), exercise="deep_squat", reps=5,
                             duration_s=30.0, rom_deg={}, mean_rep_rom_deg=None, balance_score=None,
-                            stability_score=None, injury_risk=None, metrics={"models": m} if m else {})
+                            stability_score=None, injury_risk=None, metrics=metrics(m))
                 for i, m in enumerate(models)]
 
     assert progress.weights_note(rows(None, "new", "new"), "new") is None
     assert progress.weights_note(rows(None, None), "new") is None
+    assert progress.judged_by_other_weights(rows(None, "new", "old", "?"), "new") == [3, 4]
+    unsaid = progress.weights_note(rows("?", "?", None), "new")
+    assert unsaid.startswith("These sessions do not say which model weights judged them (#1, #2: judged "
+                             "before 2026-12-05)") and "(new)" in unsaid
+    mixed = progress.weights_note(rows("?", "new"), "new")
+    assert "new (installed now) in #2; weights not recorded (judged before 2026-12-05) in #1." in mixed
     said = progress.weights_note(rows("old", "old", None, "new", "new"), "new")
     assert "new (installed now) in #4, #5; old in #1, #2." in said and "Staff can score them again with the installed weights" in said
     assert "old in #1;" not in said and "#3" not in said
