@@ -7,7 +7,7 @@ SQLite file):
 
     python -m physio_core.rescore ATHLETE [ATHLETE ...]    # an id or a name each
     python -m physio_core.rescore --all                    # every athlete
-        [--every]   also the sessions these weights judged, or that do not say which did
+        [--every]   every ended video session (also those these weights judged, or without verdicts)
 
 scores again, as each is filed, the ended video sessions that other weights judged (or that do
 not say which did: judged before 2026-12-05). Exit 2 for
