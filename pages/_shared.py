@@ -546,11 +546,14 @@ def _older_models(result: SessionResult) -> str | None:
     from physio_core.ml.weights import weights_fingerprint
 
     installed = weights_fingerprint(get_settings().model_dir)
+    again = "Staff can score it with the installed ones: **Score again**, under the downloads."
+    if result.models is None and any("mistake" in a for a in result.rep_assessments):
+        return (f"This session does not say which model weights judged it (judged before 2026-12-05), so "
+                f"its verdicts may not be those of the weights installed now ({installed}). {again}")
     if result.models is None or installed is None or result.models == installed:
         return None
     return (f"Assessed by other model weights ({result.models}) than the ones installed now "
-            f"({installed}): its verdicts, scores and corrections are theirs. Staff can score it "
-            "with the installed ones: **Score again**, under the downloads.")
+            f"({installed}): its verdicts, scores and corrections are theirs. {again}")
 
 
 def _said_once(df, where=None):

@@ -10,8 +10,8 @@ SQLite file):
         [--every]   every ended video session (also those these weights judged, or without verdicts)
 
 scores again, as each is filed, the ended video sessions that other weights judged (or that do
-not say which did: judged before 2026-12-05). Exit 2 for
-an athlete not found (or a name two share), 5 when the database cannot be reached.
+not say which did: judged before 2026-12-05). Exit 2 for an athlete not found (or a name two
+share), 5 when the database cannot be reached.
 """
 
 from __future__ import annotations

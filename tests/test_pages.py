@@ -569,6 +569,12 @@ def test_a_session_assessed_by_other_weights_says_so(app_env, assessed_squat_res
     assert not at.exception, [e.value for e in at.exception]
     assert get_session_detail(engine, sid).models == assessed_squat_result.models
     assert not [i for i in at.info if "other model weights" in i.value]
+    # verdicts stored before the weights were recorded: said too
+    unsaid = save_session_result(engine, replace(assessed_squat_result, models=None), get_or_create_athlete(
+        engine, "Squatter").id)
+    at.query_params["id"] = str(unsaid)
+    at.run()
+    assert [i.value for i in at.info if i.value.startswith("This session does not say which model weights")]
 
 
 def test_progress_counts_the_corrections_that_come_back(app_env, assessed_squat_result):
