@@ -45,7 +45,8 @@ require_user(engine)  # also when the script is reached without the app shell's 
 
 
 def _score_older_again(ids: list[int]) -> None:
-    """Staff: every session shown that other weights judged, scored again with the installed."""
+    """Staff: every session shown that other weights judged (or that does not say which did),
+    scored again with the installed ones."""
     from physio_core.rescore import score_all_again
 
     if not st.button(f"Score {len(ids)} session{'s' * (len(ids) != 1)} again with the installed weights",
@@ -61,6 +62,7 @@ def _score_older_again(ids: list[int]) -> None:
     st.session_state["progress_notice"] = (f"{len(done)} session{'s' * (len(done) != 1)} scored again "
                                            "with the installed weights.", failed)
     st.rerun()
+
 
 athlete_id = current_athlete_id()
 if athlete_id is None:
