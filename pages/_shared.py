@@ -542,15 +542,15 @@ def _assessment_summary(result: SessionResult) -> None:
 def _older_models(result: SessionResult) -> str | None:
     """A word when other weights than the installed ones assessed the session (models
     retrained since): its verdicts and scores are theirs until it is scored again."""
-    from physio_core.config import get_settings
-    from physio_core.ml.weights import weights_fingerprint
+    from physio_core.ml.weights import RECORDED_SINCE, UNRECORDED, installed_fingerprint, judging_weights
 
-    installed = weights_fingerprint(get_settings().model_dir)
+    installed = installed_fingerprint()
+    judged_by = judging_weights(result.models, any("mistake" in a for a in result.rep_assessments))
     again = "Staff can score it with the installed ones: **Score again**, under the downloads."
-    if result.models is None and any("mistake" in a for a in result.rep_assessments):
-        return (f"This session does not say which model weights judged it (judged before 2026-12-05), so "
-                f"its verdicts may not be those of the weights installed now ({installed}). {again}")
-    if result.models is None or installed is None or result.models == installed:
+    if judged_by == UNRECORDED:
+        return (f"This session does not say which model weights judged it (judged before {RECORDED_SINCE}), "
+                f"so its verdicts may not be those of the weights installed now ({installed}). {again}")
+    if judged_by is None or installed is None or judged_by == installed:
         return None
     return (f"Assessed by other model weights ({result.models}) than the ones installed now "
             f"({installed}): its verdicts, scores and corrections are theirs. {again}")

@@ -10,8 +10,7 @@ import streamlit as st
 from pages._shared import (SESSION_NUMBER, current_athlete_id, link_to_session, require_engine, session_address,
                            show_table, tile_row, tz_name, viewer_id, viewer_tz)
 from physio_core import archive, exports, progress, report
-from physio_core.config import get_settings
-from physio_core.ml.weights import weights_fingerprint
+from physio_core.ml.weights import installed_fingerprint
 
 
 def _exercise(name: str) -> str:
@@ -139,7 +138,7 @@ with left:
         st.plotly_chart(progress.scores_figure(rows), width="stretch", key="progress_scores")
     else:
         st.caption(progress.NO_SCORES)
-    installed = weights_fingerprint(get_settings().model_dir)
+    installed = installed_fingerprint()
     if note := progress.weights_note(rows, installed):
         st.info(note)
         older = progress.judged_by_other_weights(rows, installed)

@@ -564,8 +564,7 @@ def progress_report_html(
     with a table of first, latest and best range and when each target was reached), left/right
     asymmetry, and every session. The figures are the progress page's."""
     from physio_core import progress
-    from physio_core.config import get_settings
-    from physio_core.ml.weights import weights_fingerprint
+    from physio_core.ml.weights import installed_fingerprint
 
     if not rows:
         raise ValueError("no session to report")
@@ -601,7 +600,7 @@ def progress_report_html(
     parts.append("<h2>Form, stability and injury risk</h2>" + (
         f"<div class='chart'>{chart(progress.scores_figure(rows))}</div>" if progress.has_scores(rows)
         else f"<p class='meta'>{html.escape(progress.NO_SCORES)}</p>"))
-    if note := progress.weights_note(rows, weights_fingerprint(get_settings().model_dir)):
+    if note := progress.weights_note(rows, installed_fingerprint()):
         parts.append(f"<p class='meta'>{html.escape(note)}</p>")
 
     ex_rows = [r for r in rows if r.exercise == rom_exercise and r.rom_deg]

@@ -21,6 +21,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from sqlalchemy.engine import Engine
 
+from physio_core.ml.weights import RECORDED_SINCE, UNRECORDED, judging_weights
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
 from physio_core.store.access import RomTargetOut, athletes_for, rom_targets
 from physio_core.store.repo import ProgressRow, progress_for_athlete, progress_for_athletes
@@ -576,16 +577,9 @@ def asymmetry_figure(rows: Sequence[ProgressRow], *, max_joints: int | None = 4,
     return _layout(fig, height, "left − right (% of mean range)")
 
 
-UNRECORDED = ""  # the weights of a session judged before they were recorded (2026-12-05)
-
-
 def _weights_of(r: ProgressRow) -> str | None:
-    """Which weights judged the session: their fingerprint, UNRECORDED for verdicts stored
-    before the fingerprint was, None for a session without verdicts (nothing to judge, or a
-    wrist-sensor set)."""
-    if models := r.metrics.get("models"):
-        return str(models)
-    return UNRECORDED if r.metrics.get("reps_judged") and not r.sensor_set else None
+    """``weights.judging_weights`` of a session (a wrist-sensor set has no verdicts)."""
+    return judging_weights(r.metrics.get("models"), bool(r.metrics.get("reps_judged")) and not r.sensor_set)
 
 
 def judged_by_other_weights(rows: Sequence[ProgressRow], installed: str | None) -> list[int]:
@@ -597,7 +591,7 @@ def judged_by_other_weights(rows: Sequence[ProgressRow], installed: str | None) 
 def weights_note(rows: Sequence[ProgressRow], installed: str | None) -> str | None:
     """A word when the sessions' verdicts and scores come from other model weights than the
     ``installed`` ones (``ml.weights.weights_fingerprint``), from several, or from weights not
-    recorded (verdicts stored before 2026-12-05): a step in the charts may then be the models',
+    recorded (verdicts stored before RECORDED_SINCE): a step in the charts may then be the models',
     not the athlete's. None when the installed weights judged every session with verdicts."""
     by: dict[str, list[int]] = {}
     for r in rows:
@@ -611,7 +605,7 @@ def weights_note(rows: Sequence[ProgressRow], installed: str | None) -> str | No
         return said + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
 
     def named(models: str) -> str:
-        return ("weights not recorded (judged before 2026-12-05)" if models == UNRECORDED
+        return (f"weights not recorded (judged before {RECORDED_SINCE})" if models == UNRECORDED
                 else f"{models}{' (installed now)' if models == installed else ''}")
 
     again = ("Staff can score them again with the installed weights: on each session's page, or all at "
@@ -620,7 +614,7 @@ def weights_note(rows: Sequence[ProgressRow], installed: str | None) -> str | No
         (models, ids), = by.items()
         if models == UNRECORDED:
             return (f"These sessions do not say which model weights judged them ({sessions(ids)}: judged "
-                    f"before 2026-12-05), so their verdicts may not be those of the weights installed now "
+                    f"before {RECORDED_SINCE}), so their verdicts may not be those of the weights installed now "
                     f"({installed}). {again}")
         return (f"These sessions were judged by other model weights ({models} in {sessions(ids)}) than "
                 f"the ones installed now ({installed}). {again}")

@@ -46,3 +46,24 @@ def _fingerprint(models_dir: str, stats: tuple[tuple[str, int, int], ...]) -> st
         h.update(name.encode() + b"\0")
         h.update(hashlib.sha256((Path(models_dir) / name).read_bytes()).digest())
     return h.hexdigest()[:12]
+
+
+# sessions whose verdicts were stored before their weights' fingerprint was (2026-12-05): judged
+# by weights nobody recorded
+UNRECORDED = ""
+RECORDED_SINCE = "2026-12-05"
+
+
+def installed_fingerprint() -> str | None:
+    """The fingerprint of the weights that score sessions here (the settings' model_dir)."""
+    from physio_core.config import get_settings
+
+    return weights_fingerprint(get_settings().model_dir)
+
+
+def judging_weights(models: str | None, has_verdicts: bool) -> str | None:
+    """Which weights judged a session: its stored fingerprint ``models``; UNRECORDED when it has
+    verdicts but no fingerprint (stored before RECORDED_SINCE); None when nothing judged it."""
+    if models:
+        return models
+    return UNRECORDED if has_verdicts else None
