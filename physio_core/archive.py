@@ -38,6 +38,7 @@ from typing import BinaryIO
 from sqlalchemy.engine import Engine
 
 from physio_core import exports
+from physio_core.results import on_clock
 
 SESSION_COLUMNS = ("id", "started_at_utc", "exercise", "source", "status", "rep_count", "frames",
                    "frames_with_person", "fps", "backend", "stability_score", "reps_judged", "reps_correct",
@@ -134,8 +135,7 @@ def _sessions_csv(rows) -> str:
     w = csv.writer(out)
     w.writerow(SESSION_COLUMNS)
     for r in rows:
-        started = r.started_at if r.started_at.tzinfo else r.started_at.replace(tzinfo=UTC)
-        w.writerow([r.id, started.astimezone(UTC).isoformat(timespec="seconds"), r.exercise, r.source,
+        w.writerow([r.id, on_clock(r.started_at, UTC).isoformat(timespec="seconds"), r.exercise, r.source,
                     getattr(r.status, "value", r.status), r.rep_count, r.frames, r.frames_with_person,
                     "" if r.fps is None else round(r.fps, 3), r.backend,
                     "" if r.stability_score is None else round(r.stability_score, 4),
@@ -149,8 +149,7 @@ def _targets_csv(targets) -> str:
     w = csv.writer(out)
     w.writerow(TARGET_COLUMNS)
     for t in sorted(targets, key=lambda t: (t.exercise, t.angle)):
-        when = t.updated_at if t.updated_at.tzinfo else t.updated_at.replace(tzinfo=UTC)
-        w.writerow([t.angle, t.exercise, round(t.target_deg, 3), when.astimezone(UTC).isoformat(timespec="seconds")])
+        w.writerow([t.angle, t.exercise, round(t.target_deg, 3), on_clock(t.updated_at, UTC).isoformat(timespec="seconds")])
     return out.getvalue()
 
 

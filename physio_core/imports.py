@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from physio_core.results import SessionResult
+from physio_core.results import SessionResult, on_clock
 from physio_core.skeleton import JOINT_NAMES, PoseSequence
 
 SESSION_FORMAT = "physiotrack-session"
@@ -80,14 +80,12 @@ class ImportedSession:
 
     def analyse(self) -> SessionResult:
         """A video session's analysis, made again from its skeleton by the installed models."""
-        from physio_core.pipeline import finish_sequence
+        from physio_core.pipeline import score_again
 
         if self.pose is None or int(self.pose.valid.sum()) < 2:
             raise ValueError("nobody is in its skeleton")
-        # the skeleton was filtered when it was first analysed: not again, as Score again
-        return finish_sequence(self.pose.at_measured_rate(), backend=self.backend or "imported",
-                               exercise=self.exercise, source=self.source, started_at=self.started_at,
-                               warnings=self.warnings, smooth=False)
+        return score_again(self.pose.at_measured_rate(), self.exercise, backend=self.backend or "imported",
+                           source=self.source, started_at=self.started_at, warnings=self.warnings)
 
 
 @dataclass(frozen=True)
@@ -127,10 +125,9 @@ def _when(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        t = datetime.fromisoformat(text)
+        return on_clock(datetime.fromisoformat(text), UTC)
     except ValueError:
         return None
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def _label(sid: Any, started: datetime | None, exercise: str) -> str:
@@ -295,8 +292,7 @@ def read_upload(data: bytes, name: str) -> ArchiveContents:
 def _key(started: datetime | None, source: str) -> tuple[str, str]:
     if started is None:
         return ("", source)
-    t = started if started.tzinfo is not None else started.replace(tzinfo=UTC)
-    return (t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), source)
+    return (on_clock(started, UTC).strftime("%Y-%m-%d %H:%M:%S"), source)
 
 
 def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete_id: int, *,
