@@ -8,6 +8,7 @@ from pages._session_actions import create_session_form, render_actions, show_not
 from pages._shared import (current_athlete_id, link_to_session, render_report, require_engine, show_table,
                            local_time, shown_time, tile_row, viewer_id, viewer_tz)
 from physio_core import exports, progress
+from physio_core.imports import origin_sentence
 from physio_core.report import pretty_exercise
 
 st.title("Session detail")
@@ -112,6 +113,8 @@ st.caption(f"{shown_time(s.started_at)} · source {s.source or '–'} · "
            f"status {getattr(s.status, 'value', s.status)}" + (f" · {s.notes}" if s.notes else ""))
 _against_earlier(s)
 _left_running(detail.session)
+if s.imported:
+    st.caption(origin_sentence(s.imported, sensor_set=detail.imu_series is not None, when=shown_time))
 if detail.pose is None and detail.imu_series is not None:
     from pages._imu_view import render_imu_report
 

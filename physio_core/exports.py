@@ -149,6 +149,8 @@ def _meta(session: Any | None) -> dict[str, Any] | None:
         "started_at": session.started_at.isoformat() if session.started_at else None,
         "ended_at": session.ended_at.isoformat() if session.ended_at else None,
         "notes": session.notes,
+        # where it came from, when it was imported (read back by a later import as its history)
+        **({"imported": session.imported} if getattr(session, "imported", None) else {}),
     }
 
 
@@ -372,6 +374,17 @@ def _feedback_line(f: Any) -> tuple[str, str]:
     return f.text, kind  # the analysis' per-rep lines begin "Rep N:" themselves
 
 
+def _origin(session: Any | None, tz: tzinfo, *, sensor_set: bool) -> list[str]:
+    """Where an imported session came from, as its page says it (``imports.origin_sentence``)."""
+    from physio_core.imports import origin_sentence
+
+    if session is None or not getattr(session, "imported", None):
+        return []
+    text = origin_sentence(session.imported, sensor_set=sensor_set,
+                           when=lambda t: f"{on_clock(t, tz):%Y-%m-%d %H:%M}")
+    return [f"<p class='meta'>{html.escape(text)}</p>"]
+
+
 def html_report(
     result: SessionResult,
     *,
@@ -414,6 +427,7 @@ def html_report(
         _PRINT_HINT,
         _kpis(kpis),
     ]
+    parts += _origin(s, tz, sensor_set=False)
     if s is not None and s.notes:
         parts.append(f"<p><b>Trainer notes:</b> {html.escape(s.notes)}</p>")
 
@@ -523,6 +537,7 @@ def imu_html_report(
         _PRINT_HINT,
         _kpis(kpis),
     ]
+    parts += _origin(s, tz, sensor_set=True)
     if s is not None and s.notes:
         parts.append(f"<p><b>Trainer notes:</b> {html.escape(s.notes)}</p>")
     if stab.get("reason"):

@@ -66,6 +66,9 @@ class ImportedSession:
     trainer_lines: list[tuple[str, int | None, str | None]] = field(default_factory=list)  # text, rep, written
     imu: Any | None = None  # a wrist-sensor set's ImuSeries
     lift: str | None = None  # the lift the set was filed under
+    # where it comes from: the file, its id and athlete there, the weights that judged it there,
+    # and its own import record when it had been imported there too ("earlier")
+    origin: dict[str, Any] = field(default_factory=dict)
     # an archive's video session is read from its JSON when it is imported, not before: a long
     # session's JSON is tens of MB, and the archive may hold hundreds
     loader: Callable[[], ImportedSession] | None = field(default=None, repr=False)
@@ -76,6 +79,7 @@ class ImportedSession:
             return self
         s = self.loader()
         s.label = self.label
+        s.origin = {**s.origin, **self.origin}  # the archive's file name and row
         return s
 
     def analyse(self) -> SessionResult:
@@ -181,6 +185,9 @@ def _session_from_doc(doc: Any, name: str) -> ImportedSession:
     started = _when(meta.get("started_at") or doc.get("started_at"))
     exercise = str(doc.get("exercise") or meta.get("exercise") or "auto")
     items = [f for f in doc.get("feedback_items") or [] if isinstance(f, dict)]
+    origin = {"file": name, "session_id": meta.get("id"), "athlete": meta.get("athlete"),
+              "judged_by": doc.get("models") if isinstance(doc.get("models"), str) else None,
+              "earlier": meta.get("imported") if isinstance(meta.get("imported"), dict) else None}
     return ImportedSession(
         label=_label(meta.get("id", "?"), started, meta.get("exercise") or exercise),
         started_at=started,
@@ -191,6 +198,7 @@ def _session_from_doc(doc: Any, name: str) -> ImportedSession:
         pose=pose,
         warnings=[str(f["text"]) for f in items if f.get("kind") == "warning"],
         trainer_lines=_trainer_lines(items),
+        origin=origin,
     )
 
 
@@ -203,9 +211,9 @@ def _trainer_lines(items: Any) -> list[tuple[str, int | None, str | None]]:
 _ATHLETE = re.compile(r"^PhysioTrack: everything stored about (.+), as of ")
 
 
-def read_archive(data: bytes) -> ArchiveContents:
-    """An athlete's archive (``archive.athlete_archive``): every session that holds data, oldest
-    first; a session it cannot read is refused with its reason, not skipped in silence."""
+def read_archive(data: bytes, name: str = "archive.zip") -> ArchiveContents:
+    """An athlete's archive (``archive.athlete_archive``, named ``name``): every session that holds
+    data, oldest first; a session it cannot read is refused with its reason, not skipped in silence."""
     from physio_core.imu.io import ImuFormatError, read_imu_csv
 
     try:
@@ -232,11 +240,12 @@ def read_archive(data: bytes) -> ArchiveContents:
             started = _when(row.get("started_at_utc"))
             label = _label(sid, started, row.get("exercise") or "auto")
             folder = f"session_{sid}/"
+            origin = {"file": name, "session_id": int(sid) if str(sid).isdigit() else sid, "athlete": out.athlete}
             if f"{folder}{sid}.json" in names:
                 out.sessions.append(ImportedSession(
                     label=label, started_at=started, source=row.get("source") or "",
                     exercise=row.get("exercise") or "auto", notes=row.get("notes") or "",
-                    loader=_json_loader(data, f"{folder}{sid}.json")))
+                    loader=_json_loader(data, f"{folder}{sid}.json"), origin=origin))
             elif f"{folder}{sid}_imu.csv" in names:
                 try:
                     series = read_imu_csv(z.read(f"{folder}{sid}_imu.csv"), f"{sid}_imu.csv")
@@ -252,7 +261,9 @@ def read_archive(data: bytes) -> ArchiveContents:
                     label=label, started_at=_when(meta.get("started_at")) or started,
                     source=row.get("source") or "", exercise=row.get("exercise") or "auto",
                     notes=row.get("notes") or "", imu=series, lift=analysis.get("lift"),
-                    trainer_lines=_trainer_lines(analysis.get("feedback_items"))))
+                    trainer_lines=_trainer_lines(analysis.get("feedback_items")),
+                    origin={**origin, "earlier": meta.get("imported") if isinstance(meta.get("imported"), dict)
+                            else None}))
             else:
                 out.skipped.append(f"{label}: no recorded data (created, never recorded)")
     out.sessions.sort(key=lambda s: s.started_at or datetime.min.replace(tzinfo=UTC))
@@ -286,13 +297,51 @@ def read_upload(data: bytes, name: str) -> ArchiveContents:
         doc = _json_doc(data, name)
         s = _session_from_doc(doc, name)
         return ArchiveContents((doc.get("session") or {}).get("athlete"), [s])
-    return read_archive(data)
+    return read_archive(data, name)
 
 
 def _key(started: datetime | None, source: str) -> tuple[str, str]:
     if started is None:
         return ("", source)
     return (on_clock(started, UTC).strftime("%Y-%m-%d %H:%M:%S"), source)
+
+
+def origin_record(origin: dict[str, Any], by: str | None, now: datetime | None = None) -> dict[str, Any]:
+    """What an imported session keeps of where it came from (``SessionRow.imported``): when it
+    was imported and by whom (None: the command line), the file, the session's id and athlete
+    there, the weights that judged it there, and its import record there, if it had one."""
+    return {"imported_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"), "by": by,
+            "file": origin.get("file"), "session_id": origin.get("session_id"),
+            "athlete": origin.get("athlete"), "judged_by": origin.get("judged_by"),
+            "earlier": origin.get("earlier")}
+
+
+def origin_sentence(record: dict[str, Any], *, sensor_set: bool = False,
+                    when: Callable[[datetime], str] = lambda t: f"{t:%Y-%m-%d %H:%M} UTC") -> str:
+    """An imported session's origin in words, for its page and its report ("Imported on …");
+    ``when`` writes a time (the viewer's clock on the page)."""
+    def at(rec: dict[str, Any]) -> str:
+        t = _when(rec.get("imported_at"))
+        return f" on {when(t)}" if t else ""
+
+    where = f" from {record['file']}" if record.get("file") else ""
+    sid, athlete = record.get("session_id"), record.get("athlete")
+    of = f" of {athlete}" if athlete else ""
+    there = f"session #{sid}{of}" if sid is not None else (f"a session{of}" if of else "")
+    text = (f"Imported{at(record)}{' by ' + record['by'] if record.get('by') else ''}{where}"
+            + (f" ({there} there)" if there else "") + ". ")
+    if sensor_set:
+        text += "Its lift, reps and stability were made again here from its raw sensor series"
+    else:
+        text += ("Its reps, verdicts, scores and corrections were made again here from its skeleton, "
+                 "by the models installed then")
+        if record.get("judged_by"):
+            text += f"; there, weights {record['judged_by']} had judged it"
+    text += "."
+    if isinstance(earlier := record.get("earlier"), dict):
+        text += (f" It had come there from another PhysioTrack too{at(earlier)}"
+                 + (f", from {earlier['file']}" if earlier.get("file") else "") + ".")
+    return text
 
 
 def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete_id: int, *,
@@ -307,8 +356,9 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
     after the sessions stored so far; running the import again stores the rest."""
     from physio_core.imu.analyze import analyze_imu
     from physio_core.imu.io import LABELS
-    from physio_core.store import StorageUnavailable, access, repo
+    from physio_core.store import StorageUnavailable, access, codec, repo
 
+    by = repo.get_user(engine, viewer_id) if viewer_id is not None else None
     n = repo.count_sessions(engine, athlete_id=athlete_id)
     have = {_key(r.started_at, r.source) for r in repo.list_sessions(engine, athlete_id=athlete_id, limit=max(1, n))}
     report = ImportReport()
@@ -336,21 +386,25 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
             # would then skip as already there
             lines = [(f"(imported; written {written[:10]}) {text}" if written else f"(imported) {text}",
                       rep if isinstance(rep, int) else None) for text, rep, written in s.trainer_lines]
+            provenance = {codec.KIND_IMPORTED: origin_record(s.origin, by.display_name if by else None)}
             if s.imu is not None:
                 result = analyze_imu(s.imu, lift=s.lift if s.lift in LABELS else None)
                 if viewer_id is None:
                     sid = repo.save_imu_session(engine, s.imu, result, athlete_id, source=s.source,
-                                                started_at=s.started_at, notes=s.notes, trainer_lines=lines)
+                                                started_at=s.started_at, notes=s.notes, trainer_lines=lines,
+                                                extra_data=provenance)
                 else:
                     sid = access.save_imu_as(engine, viewer_id, s.imu, result, athlete_id, source=s.source,
-                                             started_at=s.started_at, notes=s.notes, trainer_lines=lines)
+                                             started_at=s.started_at, notes=s.notes, trainer_lines=lines,
+                                             extra_data=provenance)
             else:
                 result = s.analyse()
                 if viewer_id is None:
-                    sid = repo.save_session_result(engine, result, athlete_id, notes=s.notes, trainer_lines=lines)
+                    sid = repo.save_session_result(engine, result, athlete_id, notes=s.notes, trainer_lines=lines,
+                                                   extra_data=provenance)
                 else:
                     sid = access.save_result_as(engine, viewer_id, result, athlete_id, notes=s.notes,
-                                                trainer_lines=lines)
+                                                trainer_lines=lines, extra_data=provenance)
         except StorageUnavailable:
             raise  # the sessions stored so far stay; the next run stores the rest
         except (ValueError, RuntimeError) as exc:  # a damaged series, a skeleton nobody is in

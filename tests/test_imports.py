@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,44 @@ def test_an_archive_comes_back_as_the_sessions_it_holds(db_engine, clinic):
     written = next(f for f in old.feedback if f.kind == FeedbackKind.TRAINER).created_at
     assert [f.text for f in new.feedback if f.kind == FeedbackKind.TRAINER] == [
         f"(imported; written {written:%Y-%m-%d}) Bar drifts forward on rep 3."]
+
+    # each says where it came from, kept when scored again, in its exports and its report
+    for sid, old_id in ((came[get_session_detail(db_engine, clinic["squats"]).session.source], clinic["squats"]),
+                        (came[old.session.source], clinic["imu"])):
+        record = get_session_detail(db_engine, sid).session.imported
+        assert {k: record[k] for k in ("file", "session_id", "athlete", "by", "earlier")} == {
+            "file": "archive.zip", "session_id": old_id, "athlete": "Ana Lopez", "by": "Admin", "earlier": None}
+        assert datetime.fromisoformat(record["imported_at"]) > datetime.now(UTC) - timedelta(minutes=10)
+    squats = get_session_detail(db_engine, came[get_session_detail(db_engine, clinic["squats"]).session.source])
+    assert squats.session.imported["judged_by"] == squats.models is not None
+    from physio_core.imports import origin_sentence
+
+    said = origin_sentence(squats.session.imported, when=lambda t: f"{t:%Y-%m-%d}")
+    assert said.startswith(f"Imported on {datetime.now(UTC):%Y-%m-%d} by Admin from archive.zip "
+                           f"(session #{clinic['squats']} of Ana Lopez there). Its reps, verdicts")
+    assert f"there, weights {squats.models} had judged it." in said
+    assert "raw sensor series" in origin_sentence(new.session.imported, sensor_set=True)
+    from physio_core.pipeline import score_again as again_
+    from physio_core.store.repo import rescore_session
+
+    rescore_session(db_engine, squats.session.id, again_(squats.pose.at_measured_rate(), "auto", backend="x"))
+    assert get_session_detail(db_engine, squats.session.id).session.imported == squats.session.imported
+    assert get_session_detail(db_engine, squats.session.id).data.keys() == squats.data.keys()
+    from physio_core import exports
+
+    (doc,) = [e.build() for e in exports.session_exports(squats.to_result(), session_id=squats.session.id,
+                                                         session=squats.session) if e.file_name.endswith(".json")]
+    report_html = next(e.build() for e in exports.session_exports(
+        squats.to_result(), session_id=squats.session.id, session=squats.session) if e.file_name.endswith(".html"))
+    assert b"from archive.zip (session #" in report_html
+    # exported again and imported at a third clinic, it keeps where it had come from before
+    third = read_upload(doc, "ana_squats.json").sessions[0]
+    report3 = import_sessions(db_engine, [third], get_or_create_athlete(db_engine, "Ana (third)").id)
+    record = get_session_detail(db_engine, report3.imported[0]).session.imported
+    assert record["file"] == "ana_squats.json" and record["session_id"] == squats.session.id
+    assert record["by"] is None and record["earlier"] == squats.session.imported
+    assert "It had come there from another PhysioTrack too on " in origin_sentence(record)
+    assert get_session_detail(db_engine, clinic["squats"]).session.imported is None  # recorded here
 
     # run again (an import that stopped half-way): nothing is stored twice
     contents = read_archive(clinic["archive"])

@@ -759,7 +759,7 @@ def test_sessions_page_imports_another_clinics_archive(app_env, assessed_squat_r
 
     engine = init_db()
     old = get_or_create_athlete(engine, "Ana Lopez")
-    save_session_result(engine, assessed_squat_result, old.id, notes="left knee sore")
+    there = save_session_result(engine, assessed_squat_result, old.id, notes="left knee sore")
     archive = athlete_archive(engine, old.id)
 
     at = new_app()
@@ -785,6 +785,13 @@ def test_sessions_page_imports_another_clinics_archive(app_env, assessed_squat_r
     at.run()
     assert [i.value for i in at.info if "already there" in i.value] == [
         "Ana Lopez (moved): 0 sessions imported; 1 already there, left alone."]
+    # the session's page says where it came from
+    at.switch_page("pages/session_detail.py")
+    at.query_params["id"] = str(moved.id)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = [c.value for c in at.caption if c.value.startswith("Imported on ")]
+    assert len(said) == 1 and f" from physiotrack_2.zip (session #{there} of Ana Lopez there)." in said[0]
 
 
 def test_progress_scores_again_the_sessions_other_weights_judged(app_env, assessed_squat_result):

@@ -318,13 +318,15 @@ def _staff_to_write_lines(engine: Engine, viewer_id: int, athlete_id: int, lines
 
 def save_imu_as(engine: Engine, viewer_id: int, series, result, athlete_id: int, *,
                 source: str = "", notes: str = "", started_at: datetime | None = None,
-                trainer_lines: Sequence[tuple[str, int | None]] = ()) -> int:
+                trainer_lines: Sequence[tuple[str, int | None]] = (),
+                extra_data: Mapping[str, dict[str, Any]] | None = None) -> int:
     """Store an analysed wrist-IMU set (``repo.save_imu_session``) for an athlete the viewer may
     record for (``trainer_lines`` as for ``save_result_as``)."""
     trainer_id = _recording_trainer_id(engine, viewer_id, athlete_id)
     _staff_to_write_lines(engine, viewer_id, athlete_id, trainer_lines)
     return repo.save_imu_session(engine, series, result, athlete_id, trainer_id, source=source, notes=notes,
-                                 started_at=started_at, trainer_lines=trainer_lines, author_id=viewer_id)
+                                 started_at=started_at, trainer_lines=trainer_lines, author_id=viewer_id,
+                                 extra_data=extra_data)
 
 
 def append_live_as(

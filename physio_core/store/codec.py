@@ -40,6 +40,8 @@ KIND_CORRECTED = "corrected_pose"  # the models' corrected pose of every assesse
 KIND_IMU = "imu"  # a wrist-IMU set's raw series (ImuSeries.to_json_payload)
 KIND_IMU_ANALYSIS = "imu_analysis"  # what the IMU path found in it (ImuSetResult.to_dict)
 KIND_VIDEO = "video"  # a live session's recorded raw video ("Record video"): series {"path": [file]}
+# where an imported session came from (physio_core.imports): series {"imported_at", "file", ...}
+KIND_IMPORTED = "imported"
 
 
 def to_list(a: np.ndarray, decimals: int) -> list:

@@ -12,7 +12,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -100,6 +100,9 @@ class SessionRow:
     reps_judged: int | None = None  # reps the mistake model judged; None: no verdicts stored
     reps_correct: int | None = None
     last_data_at: datetime | None = None  # when its newest series row was stored (live: the last chunk)
+    # where a session brought in from another PhysioTrack came from (``imports.origin_record``);
+    # read with the session's detail only, None in lists
+    imported: dict[str, Any] | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -1025,6 +1028,7 @@ def save_imu_session(
     notes: str = "",
     trainer_lines: Sequence[tuple[str, int | None]] = (),
     author_id: int | None = None,
+    extra_data: Mapping[str, dict[str, Any]] | None = None,
 ) -> int:
     """Store one analysed wrist-IMU set as an ended session (one transaction) and return its id.
 
@@ -1032,7 +1036,7 @@ def save_imu_session(
     ``imu_analysis``); the session is filed under the lift (``ImuSetResult.exercise``), its
     stability in ``performance_metrics`` and the reasons in ``feedback``. ``started_at``
     defaults to the sensor's own clock when the file has one (MetaMotion), else now.
-    ``trainer_lines`` as for ``save_session_result``."""
+    ``trainer_lines`` and ``extra_data`` as for ``save_session_result``."""
     from physio_core.imu.io import IMU_BACKEND  # imu.io: no models imported to read a name
 
     epoch = series.meta.get("start_epoch_s")
@@ -1049,7 +1053,9 @@ def save_imu_session(
         )
         s.add(rec)
         s.flush()
-        _replace_series(s, rec.id, {codec.KIND_IMU: series.to_json_payload()})
+        _replace_series(s, rec.id, {codec.KIND_IMU: series.to_json_payload(),
+                                    **{k: v if "series" in v else codec.payload({}, _jsonable(v))
+                                       for k, v in (extra_data or {}).items()}})
         _put_imu_result(s, rec.id, result)
         _put_trainer_lines(s, rec.id, trainer_lines, author_id)
         return rec.id
@@ -1080,8 +1086,11 @@ def get_session_detail(
                                              else (None, [], [], None))
         last = s.exec(select(_last_data_at()).select_from(SessionRecord)
                       .where(SessionRecord.id == session_id)).one()
+        row = _session_row(rec, s.get(User, rec.athlete_id).display_name, m, last)
+        if codec.KIND_IMPORTED in docs:
+            row = replace(row, imported=docs.pop(codec.KIND_IMPORTED).get("series") or None)
         return SessionDetail(
-            session=_session_row(rec, s.get(User, rec.athlete_id).display_name, m, last),
+            session=row,
             pose=codec.decode_pose(pose_doc) if pose_doc else None,
             angles=codec.decode_angles(angle_doc) if angle_doc else None,
             reps=codec.decode_reps(rep_doc) if rep_doc else [],
