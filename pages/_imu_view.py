@@ -12,6 +12,21 @@ from physio_core.imu.reps import RepCount, count_reps
 from physio_core.report import lift_name
 
 
+def other_lift_weights(pred: dict | None) -> str | None:
+    """A word when the lift was recognised by other lift-classifier weights than the installed
+    ones, or by weights not recorded (sets stored before 2026-12-05): another recognition might
+    name another lift."""
+    from physio_core.ml.weights import installed_lift_fingerprint
+
+    installed = installed_lift_fingerprint()
+    if pred is None or installed is None or pred.get("weights") == installed:
+        return None
+    by = (f"other lift-classifier weights ({pred['weights']})" if pred.get("weights")
+          else "lift-classifier weights not recorded (recognised before 2026-12-05)")
+    return (f"The lift was recognised by {by}, not the ones installed now ({installed}). Staff can "
+            "recognise it again: **Score again as another lift**, Detect automatically.")
+
+
 def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem: str,
                       counted: RepCount | None = None, session=None, feedback=()) -> None:
     """``analysis``: ``ImuSetResult.to_dict()`` as it was when the set was analysed; ``counted``:
@@ -30,7 +45,8 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
         row.metric("Lift", lift_name(lift),
                    help="Recognised by the lift classifier: " + ", ".join(
                        f"{lift_name(k)} {v:.0%}" for k, v in ranked[:3])
-                   + ("" if pred.get("used_gyroscope") else " (accelerometer only)"))
+                   + ("" if pred.get("used_gyroscope") else " (accelerometer only)")
+                   + (f"; weights {pred['weights']}" if pred.get("weights") else ""))
     row.metric("Reps", analysis["rep_count"])
     score = stab.get("score")
     row.metric("Stability", "–" if score is None else f"{score:.2f}",
@@ -40,6 +56,8 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
         st.warning(f"The lift is uncertain ({pred['confidence']:.0%}): if it is not a "
                    f"{lift_name(lift).lower()}, name the lift with Score again on the session's page "
                    "(or analyse the file again with the lift named).")
+    if session is not None and (other := other_lift_weights(pred)) is not None:
+        st.info(other)
     if stab.get("reason"):
         st.info(f"Stability: {stab['reason']}.")
     if not reps and (analysis.get("reps") or {}).get("reason"):

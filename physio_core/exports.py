@@ -527,7 +527,8 @@ def imu_html_report(
     kpis = [("Lift", lift), ("Reps", str(analysis["rep_count"])),
             ("Stability", _score(stab.get("score"))), ("Duration", f"{analysis['duration_s']:.1f} s")]
     named = ("named when the set was analysed" if pred is None else
-             f"recognised by the lift classifier ({pred['confidence']:.0%})")
+             f"recognised by the lift classifier ({pred['confidence']:.0%}"
+             + (f", weights {pred['weights']})" if pred.get("weights") else ")"))
     parts = [
         *_head(title),
         "<p class='meta'>" + html.escape(" · ".join(x for x in (

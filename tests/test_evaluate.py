@@ -120,3 +120,8 @@ def test_the_readme_names_the_shipped_weights():
     retrained weights fail this until the README names them."""
     shipped = weights_fingerprint(ROOT / "models")
     assert shipped is not None and f"the shipped ones are `{shipped}`" in (ROOT / "README.md").read_text()
+    # and the IMU card the lift classifier's, whose figures it quotes
+    from physio_core.ml.weights import IMU_LIFT_FILE
+
+    lift = weights_fingerprint(ROOT / "models", (IMU_LIFT_FILE,))
+    assert lift is not None and f"fingerprint `{lift}`" in (ROOT / "models" / "imu.md").read_text()

@@ -708,6 +708,24 @@ def test_imu_page_analyses_an_uploaded_pair_and_saves_it(app_env):
     labels = [d.proto.label for d in elements(at, "download_button")]
     assert labels == ["Sensor data (CSV)", "Analysis (JSON)", "Printable report (HTML)"]
     assert "Exports" not in [h.value for h in at.subheader]
+    # it names the lift classifier's weights, the installed ones: nothing to say about them
+    from physio_core.ml.weights import installed_lift_fingerprint
+
+    assert stored.imu_analysis["lift_prediction"]["weights"] == installed_lift_fingerprint() is not None
+    assert not [i.value for i in at.info if "lift-classifier weights" in i.value]
+    # recognised by other weights (the classifier retrained since): its page says so
+    from physio_core.imu.analyze import analyze_imu
+    from physio_core.imu.classifier import LiftClassifier
+    from physio_core.store.repo import rescore_imu_session
+
+    older = LiftClassifier.load()
+    older.fingerprint = "0123456789ab"
+    rescore_imu_session(init_db(), 1, analyze_imu(stored.imu_series, classifier=older))
+    at.run()
+    assert [i.value for i in at.info if "lift-classifier weights" in i.value] == [
+        f"The lift was recognised by other lift-classifier weights (0123456789ab), not the ones installed now "
+        f"({installed_lift_fingerprint()}). Staff can recognise it again: **Score again as another lift**, "
+        "Detect automatically."]
 
     # on the athlete's progress: its reps and stability, and no empty joint-angle charts
     at.switch_page("pages/progress.py")
@@ -720,8 +738,6 @@ def test_imu_page_analyses_an_uploaded_pair_and_saves_it(app_env):
     assert len(elements(at, "plotly_chart")) == 4  # sessions, reps, scores, mix; no ROM
 
     # named as another lift on its page: counted and scored again from the stored sensor data
-    from physio_core.imu.analyze import analyze_imu
-
     at.switch_page("pages/session_detail.py")
     at.query_params["id"] = "1"
     at.run()

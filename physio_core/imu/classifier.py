@@ -28,8 +28,9 @@ with IMPORT_LOCK:  # the live page may be loading the models (and scikit-learn) 
 from physio_core.config import get_settings
 from physio_core.imu.features import STEP_S, WINDOW_S, series_windows
 from physio_core.imu.io import ImuSeries
+from physio_core.ml.weights import IMU_LIFT_FILE, weights_fingerprint
 
-MODEL_FILE = "imu_lift_classifier.joblib"
+MODEL_FILE = IMU_LIFT_FILE
 FORMAT_VERSION = 1
 
 
@@ -43,6 +44,7 @@ class LiftPrediction:
     probabilities: dict[str, float]  # mean window probability per label
     n_windows: int
     used_gyroscope: bool
+    weights: str | None = None  # the fingerprint of the classifier's file (ml.weights), when loaded from one
 
     @property
     def confidence(self) -> float:
@@ -55,6 +57,7 @@ class LiftPrediction:
             "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
             "n_windows": self.n_windows,
             "used_gyroscope": self.used_gyroscope,
+            "weights": self.weights,
         }
 
 
@@ -87,6 +90,7 @@ class LiftClassifier:
         self.step_s = step_s
         self.full: Pipeline | None = None
         self.acc_only: Pipeline | None = None
+        self.fingerprint: str | None = None  # of the file it was loaded from (ml.weights); None when fitted here
 
     @property
     def labels(self) -> list[str]:
@@ -105,6 +109,7 @@ class LiftClassifier:
         self.acc_only = _make_model(self.c, self.seed).fit(np.vstack([f.acc_only for f in feats]), y_acc)
         with_gyr = [(f.full, lab) for f, lab in zip(feats, labels) if f.full is not None]
         self.full = None
+        self.fingerprint = None
         if with_gyr:
             y = np.concatenate([[lab] * len(x) for x, lab in with_gyr])
             self.full = _make_model(self.c, self.seed).fit(np.vstack([x for x, _ in with_gyr]), y)
@@ -118,7 +123,7 @@ class LiftClassifier:
         model, x = (self.full, f.full) if use_gyr else (self.acc_only, f.acc_only)
         proba = model.predict_proba(x).mean(axis=0)
         probs = {str(c): float(p) for c, p in zip(model.classes_, proba)}
-        return LiftPrediction(max(probs, key=probs.get), probs, len(x), use_gyr)
+        return LiftPrediction(max(probs, key=probs.get), probs, len(x), use_gyr, self.fingerprint)
 
     def predict(self, series: ImuSeries | SetFeatures) -> str:
         return self.predict_set(series).label
@@ -151,4 +156,5 @@ class LiftClassifier:
             raise ValueError(f"{path}: unknown IMU model format {blob.get('format_version')!r}")
         model = cls(**blob["params"])
         model.full, model.acc_only = blob["full"], blob["acc_only"]
+        model.fingerprint = weights_fingerprint(path.parent, (path.name,))
         return model

@@ -1,4 +1,5 @@
-"""The shipped weight files of the UI-PRMD models, and which of them scored a session.
+"""The shipped weight files of the UI-PRMD models, and which of them scored a session (and the
+wrist-sensor lift classifier's, which recognised a set's lift).
 
 Light on purpose (no torch, no scikit-learn): pages ask which weights are installed without
 loading them.
@@ -19,21 +20,22 @@ FILES = {
 }
 # the models that score a session (the judge only scores the corrections, in evaluate)
 SCORING = ("classifier", "rep", "stability", "gcn")
+IMU_LIFT_FILE = "imu_lift_classifier.joblib"  # physio_core.imu.classifier.MODEL_FILE
 
 
-def weights_fingerprint(models_dir: str | Path) -> str | None:
+def weights_fingerprint(models_dir: str | Path, files: tuple[str, ...] | None = None) -> str | None:
     """Which weights score sessions from ``models_dir``: 12 hex digits of a SHA-256 over the
-    SCORING models' files there (their names and bytes), None when there is none. Stored with
-    each assessment, so that a session says which weights judged it, and printed by
+    SCORING models' files there (or ``files``: their names and bytes), None when there is none.
+    Stored with each assessment, so that a session says which weights judged it, and printed by
     ``evaluate`` beside its figures. A file is read again only when its size or time changes."""
     d = Path(models_dir)
     stats = []
-    for key in SCORING:
+    for name in files if files is not None else tuple(FILES[k] for k in SCORING):
         try:
-            st = (d / FILES[key]).stat()
+            st = (d / name).stat()
         except OSError:
             continue
-        stats.append((FILES[key], st.st_size, st.st_mtime_ns))
+        stats.append((name, st.st_size, st.st_mtime_ns))
     return _fingerprint(str(d.resolve()), tuple(stats))
 
 
@@ -59,6 +61,14 @@ def installed_fingerprint() -> str | None:
     from physio_core.config import get_settings
 
     return weights_fingerprint(get_settings().model_dir)
+
+
+def installed_lift_fingerprint() -> str | None:
+    """The fingerprint of the wrist-sensor lift classifier installed here (``weights_fingerprint``
+    of its one file), which a sensor set's recognised lift stores."""
+    from physio_core.config import get_settings
+
+    return weights_fingerprint(get_settings().model_dir, (IMU_LIFT_FILE,))
 
 
 def judging_weights(models: str | None, has_verdicts: bool) -> str | None:
