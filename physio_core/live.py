@@ -562,6 +562,8 @@ class LiveSession:
             self._reps_completed = self._counter.completed
             self._send_last_rep()
         if self.config.exercise == "auto" and t >= self._recognise_due:
+            rec = self._recognised
+            self._counter.suggest(rec.exercise if rec is not None and not rec.unsure else None)
             self._send_window(t)
 
         h, w = rgb.shape[:2]

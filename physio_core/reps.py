@@ -713,10 +713,19 @@ class StreamingRepCounter:
         self._times: list[float] = []
         self._choice = 0
         self._finished = False
+        self._suggested: list[int] = []  # candidates of the exercise the models recognise (``suggest``)
 
     @property
     def angle(self) -> str:
         return self.cands[self._choice]
+
+    def suggest(self, exercise: str | None) -> None:
+        """The exercise the models recognise in the stream (live, on "auto"; None: none known).
+        Until some candidate has reps, the angle is chosen among that exercise's angles rather
+        than among all, so that the live chart opens on the knee of a squat, not on whichever
+        angle moved most while the athlete got into place. Reps, once counted, decide as before."""
+        fam = set(_candidates(self.cands, exercise)) if exercise_key(exercise) is not None else set()
+        self._suggested = [c for c, n in enumerate(self.cands) if n in fam and len(fam) < len(self.cands)]
 
     def _chosen_orientation(self, c: int) -> int:
         firsts = [m.first_count_frame for m in self._machines[c]]
@@ -798,7 +807,12 @@ class StreamingRepCounter:
             return _rep_score([e.rom for e in self._events[c][k]], self._followed[c][k])
 
         scores = [score(c) if ranges[c] > 0 else -1.0 for c in range(len(self.cands))]
-        self._choice = int(np.argmax(scores if max(scores) > 0 else ranges))
+        if max(scores) > 0:
+            self._choice = int(np.argmax(scores))
+        elif self._suggested and max(ranges[self._suggested]) > 0:
+            self._choice = self._suggested[int(np.argmax(ranges[self._suggested]))]
+        else:
+            self._choice = int(np.argmax(ranges))
 
     def finish(self) -> list[Rep]:
         """End of the stream: close a rep still waiting for its end; returns all reps."""

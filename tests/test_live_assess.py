@@ -247,6 +247,36 @@ def test_auto_recognises_the_exercise_as_it_changes(tmp_path):
     assert arms.count("standing_shoulder_abduction") >= 0.8 * len(arms), arms
 
 
+def test_auto_charts_the_recognised_exercises_angle_before_the_first_rep(tmp_path):
+    """On "auto", before any rep is counted, the live chart follows an angle of the exercise
+    the models recognise, not whichever angle moved most while the athlete got into place
+    (measured on these abductions: the neck, then a shoulder's rotation and flexion)."""
+    from physio_core.config import Settings
+
+    seq, _, _ = uiprmd_set([("standing_shoulder_abduction", 5, True)] * 3)
+    cfg = LiveConfig(exercise="auto", nominal_fps=seq.fps, mirror=False, idle_timeout_s=60)
+    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path),
+                          analyzer_factory=lambda: FrameAnalyzer(ReplayEstimator(seq)))
+    seen = []  # (frame time, recognised exercise if sure, angle charted, reps)
+
+    def note() -> None:
+        snap = session.snapshot()
+        r = snap.recognised
+        seen.append((float(seq.times[len(seen)]), r.exercise if r is not None and not r.unsure else None,
+                     snap.principal_angle, snap.rep_count))
+
+    try:
+        stream(session, seq, len(seq), each=note)
+    finally:
+        session.close()
+    sure = next(t for t, ex, _, _ in seen if ex == "standing_shoulder_abduction")
+    # from the next reading (half a second) and the counter's next choice (a second) on
+    before_reps = [a for t, _, a, n in seen if sure + 1.6 <= t and n == 0]
+    assert before_reps, "the exercise was not recognised before the first rep"
+    assert {a.rsplit("_", 1)[0] for a in before_reps} == {"shoulder_abduction"}, before_reps
+    assert seen[-1][3] == 3 and seen[-1][2].startswith("shoulder_abduction")
+
+
 def test_auto_reads_nothing_while_nobody_is_in_view(tmp_path):
     """No person, no exercise: the reading stays empty instead of guessing."""
     from physio_core.config import Settings
