@@ -426,16 +426,18 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
                                     for r in rows],
                            "exercise": [r.exercise for r in rows], "reps": [r.reps for r in rows]})
         colours = _colours(sorted(df["exercise"].unique()))
+        width = _bar_ms(sorted({w.date() for w in df["week"]}), 5.0)
         for ex, g in df.groupby("exercise", sort=True):
             w = g.groupby("week").agg(sessions=("reps", "size"), reps=("reps", "sum")).reset_index()
             fig.add_trace(go.Bar(x=w["week"], y=w["sessions"], name=pretty_exercise(ex, short=True),
-                                 marker_color=colours[ex], customdata=w[["reps"]],
+                                 marker_color=colours[ex], customdata=w[["reps"]], width=width,
                                  hovertemplate="week of %{x|%Y-%m-%d}: %{y} sessions, "
                                                "%{customdata[0]} reps<extra></extra>"))
         fig.update_layout(barmode="stack")
         weeks = (df["week"].max() - df["week"].min()).days // 7 + 1
         if weeks <= MAX_WEEK_TICKS:  # a tick on every week
-            fig.update_xaxes(tickformat="%b %d", dtick=7 * 86400000.0, tick0=df["week"].min())
+            fig.update_xaxes(tickformat=_day_format([df["week"].min(), df["week"].max()]), dtick=7 * 86400000.0,
+                             tick0=df["week"].min())
         # over more weeks Plotly's own date ticks: a tick per week over two years of sessions
         # crowded the axis, and the browser took seconds to lay out their labels
         _whole_ticks(fig, int(df.groupby("week").size().max()))
@@ -448,16 +450,26 @@ def _noon(d: datetime) -> datetime:
     return d.replace(hour=12, minute=0, second=0, microsecond=0)
 
 
-def _day_bar_ms(days: Sequence[date]) -> float | None:
-    """Width (ms on a date axis) of a bar that stands for one day: most of a day, wider only to stay
-    visible over a long span, never so wide it touches the next day's bar. Plotly's own width is
-    most of the smallest gap: with sessions a week apart, a day's bar was drawn a week wide."""
+# the least width of a bar, as a share of its axis (about 5 px on a half-width chart of a tablet)
+MIN_BAR_SHARE = 0.015
+
+
+def _bar_ms(days: Sequence[date], unit_days: float) -> float | None:
+    """Width (ms on a date axis) of a bar that stands for one day (``unit_days`` 1) or one week
+    (5 days of its 7): its unit, wider only to stay visible over a long span, never so wide it
+    touches the next bar. Plotly's own width is most of the smallest gap: with sessions a week
+    apart, a day's bar was drawn a week wide, and two weeks years apart were bars years wide.
+    The span counts Plotly's own margin of 0.4 gap either side, which it keeps."""
     if len(days) < 2:
-        return None  # a single day: ``_widen`` sets it
-    day_ms = 86400 * 1000.0
+        return None  # a single day or week: ``_widen`` sets it
     gap = min((b - a).days for a, b in zip(days, days[1:]))
-    span = (days[-1] - days[0]).days
-    return min(0.8 * gap, max(0.8, span / 120)) * day_ms
+    axis = (days[-1] - days[0]).days + 0.8 * gap
+    return min(0.8 * gap, max(unit_days, MIN_BAR_SHARE * axis)) * 86400 * 1000.0
+
+
+def _day_format(days: Sequence[date]) -> str:
+    """Day ticks: with the year when the days are not all in one year ("Jan 11" of which?)."""
+    return "%b %d" if days[0].year == days[-1].year else "%b %d, %Y"
 
 
 MAX_DAY_TICKS = 10  # the reps chart labels each day with a bar up to this many
@@ -469,7 +481,7 @@ def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
     fig = go.Figure()
     colours = _colours(sorted({r.exercise for r in rows}))
     days = sorted({_day(r.date) for r in rows})
-    width = _day_bar_ms(days)
+    width = _bar_ms(days, 0.8)
     for ex in colours:
         rs = [r for r in rows if r.exercise == ex]
         fig.add_trace(go.Bar(
@@ -480,9 +492,9 @@ def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
         ))
     fig.update_layout(barmode="stack")
     if 1 < len(days) <= MAX_DAY_TICKS:  # a tick under each bar, not Plotly's Sundays between them
-        fig.update_xaxes(tickvals=sorted({_noon(r.date) for r in rows}), tickformat="%b %d")
+        fig.update_xaxes(tickvals=sorted({_noon(r.date) for r in rows}), tickformat=_day_format(days))
     elif len(days) > 1 and (days[-1] - days[0]).days < 90:
-        fig.update_xaxes(tickformat="%b %d")  # day ticks may fall on the bars' noons: "Oct 08", not "12:00"
+        fig.update_xaxes(tickformat=_day_format(days))  # day ticks may fall on the bars' noons: "Oct 08", not "12:00"
     if rows:
         per_day: Counter[date] = Counter()
         for r in rows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -496,3 +496,24 @@ def test_a_days_bar_stays_within_its_day_with_sessions_weeks_apart(seeded):
     # daily sessions: bars most of a day wide, never touching
     daily = [replace(r, date=rows[0].date + timedelta(days=k)) for k, r in enumerate(rows)]
     assert all(0.5 * 86400e3 <= t.width < 86400e3 for t in progress.reps_figure(daily).data)
+
+
+def test_bars_stay_visible_and_a_week_a_week_when_sessions_are_years_apart(seeded):
+    """Two sessions seven years apart (an old sensor set imported): the reps chart drew bars under
+    one per cent of its axis, hidden by their white outline (nothing shown), and the weekly chart
+    drew each week about three and a half years wide. Now every bar is at least MIN_BAR_SHARE of
+    the axis Plotly draws (the span and 0.4 of the gap either side), and the days say their year."""
+    engine, ids = seeded
+    rows = progress.load_progress(engine, ids["athlete"]).rows
+    apart = [replace(rows[0], date=datetime(2019, 1, 11, 15, 10, tzinfo=UTC)),
+             replace(rows[1], date=datetime(2026, 11, 3, 9, 30, tzinfo=UTC))]
+    span_ms = (apart[1].date - apart[0].date).total_seconds() * 1000
+    for fig in (progress.reps_figure(apart), progress.sessions_figure(apart)):
+        widths = [t.width for t in fig.data]
+        assert all(progress.MIN_BAR_SHARE * 1.8 * span_ms * 0.99 <= w <= 0.05 * span_ms for w in widths), widths
+    assert progress.reps_figure(apart).layout.xaxis.tickformat == "%b %d, %Y"
+    # a year of weekly sessions: bars apart, each still visible
+    weekly = [replace(rows[0], date=rows[0].date + timedelta(weeks=k)) for k in range(52)]
+    for fig in (progress.reps_figure(weekly), progress.sessions_figure(weekly)):
+        (t,) = fig.data
+        assert progress.MIN_BAR_SHARE * 357 * 86400e3 <= t.width < 7 * 86400e3
