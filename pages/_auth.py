@@ -11,7 +11,7 @@ import logging
 
 import streamlit as st
 
-from pages._shared import ATHLETE_KEY, USER_KEY, get_engine
+from pages._shared import ATHLETE_KEY, USER_KEY, get_engine, picker_key
 
 log = logging.getLogger("physiotrack.app")
 
@@ -56,7 +56,7 @@ def bootstrap_admin(engine) -> None:
 
 
 def _clear() -> None:
-    for key in (TOKEN_KEY, USER_KEY, ROLE_KEY, ATHLETE_KEY, CACHED_USER_KEY, "athlete_select"):
+    for key in (TOKEN_KEY, USER_KEY, ROLE_KEY, ATHLETE_KEY, CACHED_USER_KEY, picker_key()):
         st.session_state.pop(key, None)
     st.session_state[_COOKIE_PENDING_KEY] = ("", 0)
 

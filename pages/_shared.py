@@ -26,6 +26,8 @@ log = logging.getLogger("physiotrack.app")
 ROOT = Path(__file__).resolve().parents[1]
 SESSION_DETAIL_PAGE = "pages/session_detail.py"
 ATHLETE_KEY = "athlete_id"  # st.session_state key of the athlete picked in the sidebar
+PICKER_KEY = "athlete_select"  # the sidebar's select box (with "_N" once code has picked: ``pick_athlete``)
+_PICKS = "athlete_picks"  # how many times code has picked the athlete
 USER_KEY = "user_id"  # set by a login gate when there is one; None = trusted local use
 
 
@@ -210,6 +212,26 @@ def current_athlete_id() -> int | None:
     return st.session_state.get(ATHLETE_KEY)
 
 
+def picker_key() -> str:
+    """The sidebar select box's key now."""
+    n = st.session_state.get(_PICKS, 0)
+    return PICKER_KEY if n == 0 else f"{PICKER_KEY}_{n}"
+
+
+def pick_athlete(athlete_id: int | None) -> None:
+    """Pick the athlete from code (a link, a new athlete, an import; None: the first one), for
+    the sidebar's next drawing. Its select box is drawn anew, under another key: one the browser
+    shows already kept showing its own choice, and sent it back at the next click anywhere, so
+    that a page about the new athlete sat under the old one's name, and the next page was the
+    old one's."""
+    st.session_state.pop(picker_key(), None)
+    st.session_state[_PICKS] = st.session_state.get(_PICKS, 0) + 1
+    if athlete_id is None:
+        st.session_state.pop(ATHLETE_KEY, None)
+    else:
+        st.session_state[ATHLETE_KEY] = athlete_id
+
+
 def athlete_picker(engine, *, container=None) -> int | None:
     """Athlete select box plus a 'new athlete' field; returns the chosen athlete's id."""
     from physio_core.store import get_or_create_athlete, list_athletes
@@ -234,15 +256,14 @@ def athlete_picker(engine, *, container=None) -> int | None:
     if wanted is not None:
         del st.query_params["athlete"]
         if wanted.isdigit() and int(wanted) in ids:
-            st.session_state[ATHLETE_KEY] = int(wanted)
-            st.session_state.pop("athlete_select", None)
+            pick_athlete(int(wanted))
         else:
             refused = True
     current = st.session_state.get(ATHLETE_KEY)
     if ids:
         index = ids.index(current) if current in ids else 0
         chosen = box.selectbox("Athlete", ids, index=index, format_func=names.get,
-                               key="athlete_select", label_visibility="collapsed")
+                               key=picker_key(), label_visibility="collapsed")
         st.session_state[ATHLETE_KEY] = chosen
     else:
         box.caption("No athlete yet: create one below.")
@@ -262,8 +283,7 @@ def athlete_picker(engine, *, container=None) -> int | None:
             except Exception as exc:
                 st.error(f"Could not create the athlete: {exc}")
             else:
-                st.session_state[ATHLETE_KEY] = athlete.id
-                st.session_state.pop("athlete_select", None)
+                pick_athlete(athlete.id)
                 st.rerun()
     return st.session_state.get(ATHLETE_KEY)
 

@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from pages._auth import require_user
-from pages._shared import ATHLETE_KEY, db_error_message, get_engine, show_table, tz_name, viewer_tz
+from pages._shared import (ATHLETE_KEY, db_error_message, get_engine, pick_athlete, show_table, tz_name,
+                           viewer_tz)
 
 engine = get_engine()
 if engine is None:
@@ -170,8 +171,10 @@ else:
         confirmed = typed.strip() == victim.display_name
         if st.button("Delete athlete and all their data", type="primary", disabled=not confirmed,
                      key="delete_athlete_button"):
-            forget = ("delete_athlete_confirm", "delete_athlete_pick")
-            if st.session_state.get(ATHLETE_KEY) == victim_id:
-                forget += (ATHLETE_KEY, "athlete_select")
-            _run(lambda: access.delete_athlete_as(engine, me.id, victim_id),
-                 f"{victim.display_name} and all their data were deleted.", forget=forget)
+            def delete() -> None:
+                access.delete_athlete_as(engine, me.id, victim_id)
+                if st.session_state.get(ATHLETE_KEY) == victim_id:
+                    pick_athlete(None)  # the sidebar falls back to the first athlete
+
+            _run(delete, f"{victim.display_name} and all their data were deleted.",
+                 forget=("delete_athlete_confirm", "delete_athlete_pick"))

@@ -197,6 +197,50 @@ def test_login_survives_a_reload_and_log_out_ends_it(tmp_path):
     assert "log in again" in notice
 
 
+def test_the_sidebar_shows_and_keeps_an_athlete_the_app_picks(tmp_path):
+    """A new athlete is picked by the app (as an import's athlete is), not in the sidebar's select
+    box. The box the browser showed kept its own choice: the page was the new athlete's under the
+    old one's name, and the next page the old one's again (the box sent its choice back)."""
+    _needs_browser()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from physio_core.store import dispose_engines
+    from scripts.screenshot_upload import app_in_chromium, log_in
+
+    data, url, ids = _seeded_data(tmp_path)
+    dispose_engines(url)
+    picker = (By.CSS_SELECTOR, "section[data-testid='stSidebar'] [data-testid='stSelectbox'] input")
+    heading = "//h1[contains(., 'Progress')]"
+
+    def athlete_shown(driver) -> str:  # the progress page's "Athlete: NAME" line
+        return driver.find_element(By.XPATH, "//*[contains(text(), 'Athlete:')]/..").text
+
+    with app_in_chromium(data, tmp_path / "streamlit.log", 1400, 1000, http_timeout_s=120) as (driver, base):
+        wait = WebDriverWait(driver, 120)
+        driver.get(base)
+        log_in(driver, wait, "admin@clinic.org", SEED_PASSWORDS["admin"])
+        driver.get(f"{base}/progress")
+        wait.until(EC.presence_of_element_located((By.XPATH, heading)))
+        wait.until(lambda d: d.find_element(*picker).get_attribute("value") == "Ana Lopez")
+        driver.find_element(By.CSS_SELECTOR, "input[aria-label='New athlete']").send_keys("Zed Newcomer")
+        driver.find_element(By.XPATH, "//section[@data-testid='stSidebar']//button[.//p[text()='Add athlete']]").click()
+        wait.until(lambda d: "Zed Newcomer" in athlete_shown(d))
+        time.sleep(1.0)  # the sidebar's last redraw
+        picked = driver.find_element(*picker).get_attribute("value")
+        # the next click anywhere: another page, then back
+        driver.find_element(By.CSS_SELECTOR, "a[data-testid='stSidebarNavLink'][href$='/sessions']").click()
+        wait.until(EC.presence_of_element_located((By.XPATH, "//h1[contains(., 'Sessions')]")))
+        driver.find_element(By.CSS_SELECTOR, "a[data-testid='stSidebarNavLink'][href$='/progress']").click()
+        wait.until(EC.presence_of_element_located((By.XPATH, heading)))
+        time.sleep(2.0)
+        after = athlete_shown(driver)
+        picked_after = driver.find_element(*picker).get_attribute("value")
+    assert picked == "Zed Newcomer"
+    assert "Zed Newcomer" in after and picked_after == "Zed Newcomer", (after, picked_after)
+
+
 @pytest.mark.parametrize("address, title", [("imu", "Sensor set (IMU)"), ("live", "Live session")])
 def test_a_bookmark_is_the_first_request_after_the_server_starts(tmp_path, address, title):
     """On the first request after it starts, Streamlit looks the address up among the files of

@@ -108,7 +108,7 @@ def test_a_link_with_an_athlete_opens_their_progress(seeded):
     at.query_params["athlete"] = str(ids["other_athlete"])
     run(at)
     assert at.session_state["athlete_id"] == ids["other_athlete"]
-    assert at.sidebar.selectbox(key="athlete_select").value == ids["other_athlete"]
+    assert at.sidebar.selectbox[0].value == ids["other_athlete"]
     assert "athlete" not in at.query_params  # used once: the sidebar decides from then on
     at.switch_page("pages/progress.py")
     run(at)
