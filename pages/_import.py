@@ -1,12 +1,15 @@
 """The Sessions page's import box: an athlete's archive or one session's JSON from another
 PhysioTrack, analysed again here (``physio_core.imports``). Staff only; every write goes
-through the role-checked ``store.access`` API."""
+through the role-checked ``store.access`` API. The import runs on a thread of its own
+(``physio_core.background``): the page can be left while it runs, and says how far it has got
+when it is opened again."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import ATHLETE_KEY
+from pages._shared import pick_athlete
+from physio_core import background
 from physio_core.imports import ImportFormatError, import_sessions, read_upload
 from physio_core.store import AccessDenied, StorageUnavailable
 from physio_core.store.access import add_athlete_as
@@ -23,8 +26,47 @@ def _say_notice() -> None:
             st.warning(line)
 
 
+def _job_key(viewer_id: int) -> tuple[str, int]:
+    return ("import", viewer_id)
+
+
+def _finished(job: background.Job) -> None:
+    """Say how an import ended; the sidebar (drawn after this rerun) picks its athlete."""
+    athlete_id, name = job.meta["athlete_id"], job.meta["athlete"]
+    if isinstance(job.error, StorageUnavailable):
+        st.session_state[_NOTICE] = (f"{name}: {job.error} The sessions stored before it stay; import the "
+                                     "file again to store the rest.", [], False)
+    elif job.error is not None:
+        st.session_state[_NOTICE] = (f"{name}: the import stopped: {job.error}", [], False)
+    else:
+        report = job.result
+        st.session_state[_NOTICE] = (f"{name}: {report.summary()}", report.failed,
+                                     bool(report.imported or report.targets))
+    pick_athlete(athlete_id)
+
+
+def _running(viewer_id: int) -> None:
+    """The import under way, redrawn every second until it ends; then the whole page again."""
+    job = background.current(_job_key(viewer_id))
+    if job is None:
+        return
+    if job.finished:  # said by the whole page's run (import_box), which can move the sidebar
+        st.rerun(scope="app")
+    st.progress(job.share, text=(f"Importing {job.label} for {job.meta['athlete']}: analysing {job.current} "
+                                 f"({job.done + 1} of {job.total})…" if job.total else
+                                 f"Importing {job.label} for {job.meta['athlete']}…"))
+    st.caption("You can leave this page: the import goes on, and this page says how it ended.")
+
+
 def import_box(engine, viewer_id: int) -> None:
+    job = background.current(_job_key(viewer_id))
+    if job is not None and job.finished:  # ended while the page was elsewhere
+        _finished(background.collect(_job_key(viewer_id)) or job)
+        st.rerun()  # the sidebar, drawn before this page, picks its athlete
     _say_notice()
+    running = job is not None and not job.finished
+    if running:
+        st.fragment(_running, run_every=1.0)(viewer_id)
     with st.expander("Import sessions from another PhysioTrack"):
         st.caption("An athlete's archive (**All data (ZIP)** on their Progress page) or one session's "
                    "**Full session (JSON)**. Each session is analysed again here, by the models installed "
@@ -58,28 +100,27 @@ def import_box(engine, viewer_id: int) -> None:
             name = st.text_input("Into the athlete", value=contents.athlete or "", key="import_athlete",
                                  help="Their name here: an athlete of yours with this name, or a new one")
             go = st.form_submit_button(f"Import {len(contents.sessions)} session"
-                                       f"{'s' * (len(contents.sessions) != 1)}", type="primary")
+                                       f"{'s' * (len(contents.sessions) != 1)}", type="primary",
+                                       disabled=running, help="One import at a time" if running else None)
         if not go:
             return
         if not name.strip():
             st.error("Name the athlete the sessions are for.")
             return
-        bar = st.progress(0.0)
         try:
             athlete = add_athlete_as(engine, viewer_id, name.strip())
-            report = import_sessions(
-                engine, contents.sessions, athlete.id, viewer_id=viewer_id, targets=contents.targets,
-                progress=lambda k, n, label: bar.progress(k / n, text=f"Analysing {label} ({k + 1} of {n})…"))
         except AccessDenied as exc:
             st.error(str(exc))
             return
         except StorageUnavailable as exc:
-            st.error(f"{exc} The sessions stored before it stay; import the file again to store the rest.")
+            st.error(str(exc))
             return
-        bar.empty()
-        # the sidebar (drawn before this page) picks the athlete, and the table lists the sessions
-        st.session_state[ATHLETE_KEY] = athlete.id
-        st.session_state.pop("athlete_select", None)
-        st.session_state[_NOTICE] = (f"{athlete.display_name}: {report.summary()}", report.failed,
-                                     bool(report.imported or report.targets))
+        sessions, targets = contents.sessions, contents.targets
+        try:
+            background.start(_job_key(viewer_id), lambda progress: import_sessions(
+                engine, sessions, athlete.id, viewer_id=viewer_id, targets=targets, progress=progress),
+                label=upload.name, meta={"athlete_id": athlete.id, "athlete": athlete.display_name})
+        except background.JobRunning as exc:
+            st.error(str(exc))
+            return
         st.rerun()
