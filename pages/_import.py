@@ -15,7 +15,7 @@ from physio_core.store import AccessDenied, StorageUnavailable
 from physio_core.store.access import add_athlete_as
 
 _PARSED = "import_parsed"  # (the uploaded file's id, what it holds): read once, not on every rerun
-_NOTICE = "import_notice"  # (summary, failures) of the import just made, said after the rerun
+_NOTICE = "import_notice"  # (summary, failures, anything stored) of the import that ended, said once
 
 
 def _say_notice() -> None:
