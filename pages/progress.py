@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages._shared import (SESSION_NUMBER, current_athlete_id, link_to_session, require_engine, session_address,
                            show_table, tile_row, tz_name, viewer_id, viewer_tz)
-from physio_core import archive, exports, progress, report
+from physio_core import archive, background, exports, progress, report
 from physio_core.ml.weights import installed_fingerprint
 
 
@@ -43,24 +43,53 @@ from physio_core.store.access import delete_rom_target, may_manage_athlete, set_
 require_user(engine)  # also when the script is reached without the app shell's login gate
 
 
-def _score_older_again(ids: list[int]) -> None:
+def _rescore_key() -> tuple[str, int | None]:
+    return ("rescore", viewer_id())
+
+
+def _score_older_again(ids: list[int], athlete_name: str) -> None:
     """Staff: every session shown that other weights judged (or that does not say which did),
-    scored again with the installed ones."""
+    scored again with the installed ones, on a thread of its own (``physio_core.background``):
+    the page can be left meanwhile."""
     from physio_core.rescore import score_all_again
 
     if not st.button(f"Score {len(ids)} session{'s' * (len(ids) != 1)} again with the installed weights",
                      key="progress_score_again"):
         return
-    bar = st.progress(0.0)
+    me_ = viewer_id()
     try:
-        done, failed = score_all_again(engine, viewer_id(), ids, progress=lambda k, n: bar.progress(
-            k / n, text=f"Scoring session #{ids[k]} again ({k + 1} of {n})…"))
-    except (AccessDenied, StorageUnavailable) as exc:
-        st.error(f"{exc} The sessions scored before it stay scored.")
+        background.start(_rescore_key(), lambda progress: score_all_again(
+            engine, me_, ids, progress=lambda k, n: progress(k, n, f"#{ids[k]}")),
+            label="scoring again", meta={"athlete": athlete_name})
+    except background.JobRunning as exc:
+        st.error(str(exc))
         return
-    st.session_state["progress_notice"] = (f"{len(done)} session{'s' * (len(done) != 1)} scored again "
-                                           "with the installed weights.", failed)
     st.rerun()
+
+
+def _rescored(job: background.Job) -> None:
+    """Say how the scoring again ended, on the page's next run."""
+    if job.error is not None:
+        more = " The sessions scored before it stay scored." if isinstance(
+            job.error, (AccessDenied, StorageUnavailable)) else ""
+        st.session_state["progress_notice"] = ("error", f"{job.meta['athlete']}: {job.error}{more}", [])
+        return
+    done, failed = job.result
+    st.session_state["progress_notice"] = ("success", f"{job.meta['athlete']}: {len(done)} session"
+                                           f"{'s' * (len(done) != 1)} scored again with the installed weights.",
+                                           failed)
+
+
+def _rescoring() -> None:
+    """The scoring again under way, redrawn every second until it ends; then the whole page."""
+    job = background.current(_rescore_key())
+    if job is None:
+        return
+    if job.finished:
+        st.rerun(scope="app")
+    st.progress(job.share, text=f"Scoring {job.meta['athlete']}'s session {job.current or ''} again "
+                                f"({min(job.done + 1, max(job.total, 1))} of {max(job.total, 1)})…")
+    st.caption("You can leave this page: the sessions are scored meanwhile, and this page says when.")
 
 
 athlete_id = current_athlete_id()
@@ -69,6 +98,8 @@ if athlete_id is None:
     st.stop()
 me = viewer_id()
 
+if (job := background.current(_rescore_key())) is not None and job.finished:  # before the rows are read
+    _rescored(background.collect(_rescore_key()) or job)
 try:
     everything = progress.load_progress(engine, athlete_id, viewer_id=me, tz=viewer_tz())
 except AccessDenied as exc:
@@ -81,8 +112,9 @@ except StorageUnavailable as exc:
 athlete = get_user(engine, athlete_id)
 st.caption(f"Athlete: **{athlete.display_name if athlete else athlete_id}**")
 if notice := st.session_state.pop("progress_notice", None):
-    st.success(notice[0])
-    for line in notice[1]:
+    kind, text, failed = notice
+    (st.error if kind == "error" else st.success)(text)
+    for line in failed:
         st.warning(f"Not scored again: {line}")
 if not everything.rows:
     st.info("No finished session for this athlete yet.")
@@ -142,8 +174,10 @@ with left:
     if note := progress.weights_note(rows, installed):
         st.info(note)
         older = progress.judged_by_other_weights(rows, installed)
-        if older and me is not None and may_manage_athlete(engine, me, athlete_id):
-            _score_older_again(older)
+        if (job := background.current(_rescore_key())) is not None and not job.finished:
+            st.fragment(_rescoring, run_every=1.0)()
+        elif older and me is not None and may_manage_athlete(engine, me, athlete_id):
+            _score_older_again(older, athlete.display_name if athlete else str(athlete_id))
 with right:
     st.subheader("Exercise mix")
     st.plotly_chart(progress.exercise_mix_figure(rows), width="stretch", key="progress_mix")
