@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import pick_athlete
+from pages._shared import job_under_way, pick_athlete
 from physio_core import background
 from physio_core.imports import ImportFormatError, import_sessions, read_upload
 from physio_core.store import AccessDenied, StorageUnavailable
@@ -45,17 +45,9 @@ def _finished(job: background.Job) -> None:
     pick_athlete(athlete_id)
 
 
-def _running(viewer_id: int) -> None:
-    """The import under way, redrawn every second until it ends; then the whole page again."""
-    job = background.current(_job_key(viewer_id))
-    if job is None:
-        return
-    if job.finished:  # said by the whole page's run (import_box), which can move the sidebar
-        st.rerun(scope="app")
-    st.progress(job.share, text=(f"Importing {job.label} for {job.meta['athlete']}: analysing {job.current} "
-                                 f"({job.done + 1} of {job.total})…" if job.total else
-                                 f"Importing {job.label} for {job.meta['athlete']}…"))
-    st.caption("You can leave this page: the import goes on, and this page says how it ended.")
+def _describe(job: background.Job) -> str:
+    return (f"Importing {job.label} for {job.meta['athlete']}: analysing {job.current} "
+            f"({job.done + 1} of {job.total})…" if job.total else f"Importing {job.label} for {job.meta['athlete']}…")
 
 
 def import_box(engine, viewer_id: int) -> None:
@@ -65,8 +57,9 @@ def import_box(engine, viewer_id: int) -> None:
         st.rerun()  # the sidebar, drawn before this page, picks its athlete
     _say_notice()
     running = job is not None and not job.finished
-    if running:
-        st.fragment(_running, run_every=1.0)(viewer_id)
+    if running:  # once it has ended, the whole page's run says so (and can move the sidebar)
+        job_under_way(_job_key(viewer_id), _describe,
+                      "You can leave this page: the import goes on, and this page says how it ended.")
     with st.expander("Import sessions from another PhysioTrack"):
         st.caption("An athlete's archive (**All data (ZIP)** on their Progress page) or one session's "
                    "**Full session (JSON)**. Each session is analysed again here, by the models installed "

@@ -16,13 +16,14 @@ def other_lift_weights(pred: dict | None) -> str | None:
     """A word when the lift was recognised by other lift-classifier weights than the installed
     ones, or by weights not recorded (sets stored before 2026-12-05): another recognition might
     name another lift."""
-    from physio_core.ml.weights import installed_lift_fingerprint
+    from physio_core.ml.weights import RECORDED_SINCE, UNRECORDED, installed_lift_fingerprint, judging_weights
 
     installed = installed_lift_fingerprint()
-    if pred is None or installed is None or pred.get("weights") == installed:
+    judged_by = judging_weights(pred.get("weights"), True) if pred is not None else None
+    if judged_by is None or installed is None or judged_by == installed:
         return None
-    by = (f"other lift-classifier weights ({pred['weights']})" if pred.get("weights")
-          else "lift-classifier weights not recorded (recognised before 2026-12-05)")
+    by = (f"lift-classifier weights not recorded (recognised before {RECORDED_SINCE})" if judged_by == UNRECORDED
+          else f"other lift-classifier weights ({judged_by})")
     return (f"The lift was recognised by {by}, not the ones installed now ({installed}). Staff can "
             "recognise it again: **Score again as another lift**, Detect automatically.")
 

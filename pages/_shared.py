@@ -232,6 +232,24 @@ def pick_athlete(athlete_id: int | None) -> None:
         st.session_state[ATHLETE_KEY] = athlete_id
 
 
+def job_under_way(key, describe, leave: str) -> None:
+    """Long work on a thread of its own (``physio_core.background``), drawn in a fragment redrawn
+    every second: its progress bar (``describe(job)`` its text) and ``leave``, a word that the
+    page may be left; once it has ended, the whole page again, which says how it ended."""
+    from physio_core import background
+
+    def draw() -> None:
+        job = background.current(key)
+        if job is None:
+            return
+        if job.finished:
+            st.rerun(scope="app")
+        st.progress(job.share, text=describe(job))
+        st.caption(leave)
+
+    st.fragment(draw, run_every=1.0)()
+
+
 def athlete_picker(engine, *, container=None) -> int | None:
     """Athlete select box plus a 'new athlete' field; returns the chosen athlete's id."""
     from physio_core.store import get_or_create_athlete, list_athletes

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import (SESSION_NUMBER, current_athlete_id, link_to_session, require_engine, session_address,
-                           show_table, tile_row, tz_name, viewer_id, viewer_tz)
+from pages._shared import (SESSION_NUMBER, current_athlete_id, job_under_way, link_to_session, require_engine,
+                           session_address, show_table, tile_row, tz_name, viewer_id, viewer_tz)
 from physio_core import archive, background, exports, progress, report
 from physio_core.ml.weights import installed_fingerprint
 
@@ -80,16 +80,9 @@ def _rescored(job: background.Job) -> None:
                                            failed)
 
 
-def _rescoring() -> None:
-    """The scoring again under way, redrawn every second until it ends; then the whole page."""
-    job = background.current(_rescore_key())
-    if job is None:
-        return
-    if job.finished:
-        st.rerun(scope="app")
-    st.progress(job.share, text=f"Scoring {job.meta['athlete']}'s session {job.current or ''} again "
-                                f"({min(job.done + 1, max(job.total, 1))} of {max(job.total, 1)})…")
-    st.caption("You can leave this page: the sessions are scored meanwhile, and this page says when.")
+def _describe(job: background.Job) -> str:
+    return (f"Scoring {job.meta['athlete']}'s session {job.current} again ({job.done + 1} of {job.total})…"
+            if job.total else f"Scoring {job.meta['athlete']}'s sessions again…")
 
 
 athlete_id = current_athlete_id()
@@ -175,7 +168,8 @@ with left:
         st.info(note)
         older = progress.judged_by_other_weights(rows, installed)
         if (job := background.current(_rescore_key())) is not None and not job.finished:
-            st.fragment(_rescoring, run_every=1.0)()
+            job_under_way(_rescore_key(), _describe,
+                          "You can leave this page: the sessions are scored meanwhile, and this page says when.")
         elif older and me is not None and may_manage_athlete(engine, me, athlete_id):
             _score_older_again(older, athlete.display_name if athlete else str(athlete_id))
 with right:

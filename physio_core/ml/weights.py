@@ -50,8 +50,8 @@ def _fingerprint(models_dir: str, stats: tuple[tuple[str, int, int], ...]) -> st
     return h.hexdigest()[:12]
 
 
-# sessions whose verdicts were stored before their weights' fingerprint was (2026-12-05): judged
-# by weights nobody recorded
+# sessions whose verdicts (or sensor sets whose recognised lift) were stored before their weights'
+# fingerprint was (2026-12-05, for both): judged by weights nobody recorded
 UNRECORDED = ""
 RECORDED_SINCE = "2026-12-05"
 

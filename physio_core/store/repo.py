@@ -616,6 +616,11 @@ def _put_series(s: Session, session_id: int, kind: str, doc: dict[str, Any], seq
     s.add(SensorData(session_id=session_id, kind=kind, seq=seq, payload=doc))
 
 
+def _series_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """A caller's ``extra_data`` entry as stored: a codec payload as it is, a plain dict wrapped in one."""
+    return doc if "series" in doc else codec.payload({}, _jsonable(doc))
+
+
 def _replace_series(s: Session, session_id: int, docs: Mapping[str, dict[str, Any]]) -> None:
     s.execute(sa.delete(SensorData).where(col(SensorData.session_id) == session_id,
                                           col(SensorData.kind).in_(list(docs))))
@@ -656,7 +661,7 @@ def _put_result(
     if result.corrected_poses:
         docs[codec.KIND_CORRECTED] = codec.encode_corrected(result.corrected_poses)
     for kind, doc in (extra_data or {}).items():
-        docs[kind] = doc if "series" in doc else codec.payload({}, _jsonable(doc))
+        docs[kind] = _series_doc(doc)
     _replace_series(s, rec.id, docs)
     _put_metrics(s, rec.id, result.metrics,
                  _summary_metrics(result.angles, result.reps, result.rep_assessments, result.models))
@@ -1054,8 +1059,7 @@ def save_imu_session(
         s.add(rec)
         s.flush()
         _replace_series(s, rec.id, {codec.KIND_IMU: series.to_json_payload(),
-                                    **{k: v if "series" in v else codec.payload({}, _jsonable(v))
-                                       for k, v in (extra_data or {}).items()}})
+                                    **{k: _series_doc(v) for k, v in (extra_data or {}).items()}})
         _put_imu_result(s, rec.id, result)
         _put_trainer_lines(s, rec.id, trainer_lines, author_id)
         return rec.id
