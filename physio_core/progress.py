@@ -426,7 +426,7 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
                                     for r in rows],
                            "exercise": [r.exercise for r in rows], "reps": [r.reps for r in rows]})
         colours = _colours(sorted(df["exercise"].unique()))
-        width = _bar_ms(sorted({w.date() for w in df["week"]}), 5.0)
+        width, _ = _bar_ms(sorted({w.date() for w in df["week"]}), 5.0)
         for ex, g in df.groupby("exercise", sort=True):
             w = g.groupby("week").agg(sessions=("reps", "size"), reps=("reps", "sum")).reset_index()
             fig.add_trace(go.Bar(x=w["week"], y=w["sessions"], name=pretty_exercise(ex, short=True),
@@ -454,17 +454,18 @@ def _noon(d: datetime) -> datetime:
 MIN_BAR_SHARE = 0.015
 
 
-def _bar_ms(days: Sequence[date], unit_days: float) -> float | None:
+def _bar_ms(days: Sequence[date], unit_days: float) -> tuple[float | None, bool]:
     """Width (ms on a date axis) of a bar that stands for one day (``unit_days`` 1) or one week
     (5 days of its 7): its unit, wider only to stay visible over a long span, never so wide it
     touches the next bar. Plotly's own width is most of the smallest gap: with sessions a week
     apart, a day's bar was drawn a week wide, and two weeks years apart were bars years wide.
-    The span counts Plotly's own margin of 0.4 gap either side, which it keeps."""
+    The span counts Plotly's own margin of 0.4 gap either side, which it keeps. Second: whether
+    the next bar held it under MIN_BAR_SHARE (days close together on an axis of years)."""
     if len(days) < 2:
-        return None  # a single day or week: ``_widen`` sets it
+        return None, False  # a single day or week: ``_widen`` sets it
     gap = min((b - a).days for a, b in zip(days, days[1:]))
     axis = (days[-1] - days[0]).days + 0.8 * gap
-    return min(0.8 * gap, max(unit_days, MIN_BAR_SHARE * axis)) * 86400 * 1000.0
+    return min(0.8 * gap, max(unit_days, MIN_BAR_SHARE * axis)) * 86400 * 1000.0, 0.8 * gap < MIN_BAR_SHARE * axis
 
 
 def _day_format(days: Sequence[date]) -> str:
@@ -481,12 +482,15 @@ def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
     fig = go.Figure()
     colours = _colours(sorted({r.exercise for r in rows}))
     days = sorted({_day(r.date) for r in rows})
-    width = _bar_ms(days, 0.8)
+    width, thin = _bar_ms(days, 0.8)
+    # the white outline that parts the sessions of one day, only where the bar can carry it: on a
+    # bar held thinner (its next day close by, years of axis) it hid the whole bar
+    outline = 0 if thin else 1
     for ex in colours:
         rs = [r for r in rows if r.exercise == ex]
         fig.add_trace(go.Bar(
             x=[_noon(r.date) for r in rs], y=[r.reps for r in rs], width=width,
-            name=pretty_exercise(ex, short=True), marker=dict(color=colours[ex], line=dict(color="white", width=1)),
+            name=pretty_exercise(ex, short=True), marker=dict(color=colours[ex], line=dict(color="white", width=outline)),
             customdata=[[r.session_id, f"{r.date:%Y-%m-%d %H:%M}"] for r in rs],
             hovertemplate="%{y} reps — session #%{customdata[0]}, %{customdata[1]}<extra></extra>",
         ))

@@ -512,6 +512,12 @@ def test_bars_stay_visible_and_a_week_a_week_when_sessions_are_years_apart(seede
         widths = [t.width for t in fig.data]
         assert all(progress.MIN_BAR_SHARE * 1.8 * span_ms * 0.99 <= w <= 0.05 * span_ms for w in widths), widths
     assert progress.reps_figure(apart).layout.xaxis.tickformat == "%b %d, %Y"
+    # sessions on following days and one years before: the days' bars, held under a day, keep no
+    # white outline (it hid them wholly); wide enough, they keep it, parting a day's sessions
+    close = apart[:1] + [replace(rows[1], date=apart[1].date + timedelta(days=k)) for k in range(5)]
+    thin = progress.reps_figure(close)
+    assert all(t.width < 86400e3 and t.marker.line.width == 0 for t in thin.data)
+    assert all(t.marker.line.width == 1 for t in progress.reps_figure(apart).data)
     # a year of weekly sessions: bars apart, each still visible
     weekly = [replace(rows[0], date=rows[0].date + timedelta(weeks=k)) for k in range(52)]
     for fig in (progress.reps_figure(weekly), progress.sessions_figure(weekly)):
