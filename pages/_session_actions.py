@@ -1,6 +1,6 @@
-"""Session lifecycle actions of the session detail page: create a session, see its sensor data,
-end and analyse it, score it again, trainer notes and feedback, delete. Every write goes through the
-role-checked ``physio_core.store.access`` API, so a hidden button is never the only guard."""
+"""Session lifecycle actions of the session detail page: see its sensor data, end and analyse it,
+score it again, trainer notes and feedback, delete. Every write goes through the role-checked
+``physio_core.store.access`` API, so a hidden button is never the only guard."""
 
 from __future__ import annotations
 
@@ -25,36 +25,9 @@ def show_notice() -> None:
         st.success(notice)
 
 
-def _done(message: str, session_id: int | None = None) -> None:
+def _done(message: str) -> None:
     st.session_state[NOTICE] = message
-    if session_id is not None:
-        st.query_params["id"] = str(session_id)
     st.rerun()
-
-
-def create_session_form(engine, viewer_id: int, athlete_id: int | None) -> None:
-    """Open a new (active) session for the athlete picked in the sidebar."""
-    from physio_core.reps import EXERCISES
-
-    with st.expander("Create a session", expanded=False):
-        if athlete_id is None:
-            st.caption("Pick an athlete in the sidebar first.")
-            return
-        with st.form("create_session", clear_on_submit=True):
-            c1, c2 = st.columns(2)
-            exercise = c1.selectbox("Exercise", ["auto", *EXERCISES],
-                                    format_func=report.pretty_exercise)
-            notes = c2.text_input("Notes (optional)")
-            create = st.form_submit_button("Create session", type="primary")
-        if create:
-            try:
-                sid = access.start_session_as(engine, viewer_id, athlete_id, exercise,
-                                              source="manual", notes=notes)
-            except _ERRORS as exc:
-                st.error(str(exc))
-            else:
-                _done(f"Session #{sid} created. Record it on the live page, then end and analyse it here.",
-                      sid)
 
 
 def _sensor_data(detail) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._session_actions import create_session_form, render_actions, show_notice
-from pages._shared import (current_athlete_id, link_to_session, render_report, require_engine, show_table,
+from pages._session_actions import render_actions, show_notice
+from pages._shared import (link_to_session, render_report, require_engine, show_table,
                            local_time, shown_time, tile_row, viewer_id, viewer_tz)
 from physio_core import exports, progress
 from physio_core.imports import origin_sentence
@@ -79,8 +79,6 @@ def _against_earlier(session) -> None:
 show_notice()
 me = viewer_id()
 role = Role(st.session_state["user_role"]) if me is not None and st.session_state.get("user_role") else None
-if me is not None:
-    create_session_form(engine, me, current_athlete_id())
 
 raw = st.query_params.get("id")
 session_id = int(raw) if raw is not None and str(raw).isdigit() else None
