@@ -28,8 +28,11 @@ if viewer_id() is not None and st.session_state.get("user_role") in ("trainer", 
 
 athlete_id = current_athlete_id()
 left, right = st.columns([3, 2], vertical_alignment="bottom")
-only_athlete = left.toggle("Only the athlete picked in the sidebar", value=athlete_id is not None,
-                           disabled=athlete_id is None)
+if st.session_state.get("user_role") == "athlete":
+    only_athlete = athlete_id is not None  # their own sessions are all they see: no switch to offer
+else:
+    only_athlete = left.toggle("Only the athlete picked in the sidebar", value=athlete_id is not None,
+                               disabled=athlete_id is None)
 which = {"viewer_id": viewer_id(), "athlete_id": athlete_id if only_athlete else None}
 try:
     exercises = session_exercises(engine, **which)

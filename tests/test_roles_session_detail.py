@@ -327,3 +327,21 @@ def test_the_sessions_list_filters_by_exercise(seeded):
     table = run(at).dataframe[0].value
     hurdles = [r.id for r in mine if r.exercise == "hurdle_step"]
     assert sorted(table["id"]) == sorted(hurdles) and set(table["exercise"]) == {"Hurdle step"}
+
+
+def test_an_athletes_own_list_has_no_switch_for_other_athletes(seeded):
+    """An athlete sees their own sessions only: the trainer's switch between the athlete picked
+    and everyone's would change nothing, so their list has none, and no athlete column."""
+    engine, ids = seeded
+    at = as_user(engine, "ana@clinic.org", SEED_PASSWORDS["athlete"], page=str(ROOT / "pages" / "sessions.py"))
+    at.session_state["athlete_id"] = ids["athlete"]
+    run(at)
+    assert not at.toggle
+    table = at.dataframe[0].value
+    assert "athlete" not in table.columns
+    assert sorted(table["id"]) == sorted(r.id for r in list_sessions(engine, viewer_id=ids["athlete"]))
+
+    at = as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], page=str(ROOT / "pages" / "sessions.py"))
+    at.session_state["athlete_id"] = ids["athlete"]
+    run(at)
+    assert [t.label for t in at.toggle] == ["Only the athlete picked in the sidebar"]
