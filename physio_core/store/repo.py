@@ -113,7 +113,7 @@ class SessionRow:
     def left_running(self, now: datetime | None = None) -> bool:
         """An active session whose data stopped coming in (none for ``LEFT_RUNNING_AFTER``): its
         live page was most likely closed without STOP, or the connection or the server went. A
-        session that never received data (opened with "Create session") is not one."""
+        session that never received data (opened by an older version's "Create session") is not one."""
         if self.status is not SessionStatus.ACTIVE or self.last_data_at is None:
             return False
         return (now or utcnow()) - self.last_data_at >= LEFT_RUNNING_AFTER
