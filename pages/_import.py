@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import job_under_way, pick_athlete
+from pages._shared import job_under_way, pick_athlete, shown_time
 from physio_core import background
+from physio_core.config import get_settings
 from physio_core.imports import ImportFormatError, import_sessions, read_upload
 from physio_core.store import AccessDenied, StorageUnavailable
 from physio_core.store.access import add_athlete_as
@@ -28,6 +29,19 @@ def _say_notice() -> None:
 
 def _job_key(viewer_id: int) -> tuple[str, int]:
     return ("import", viewer_id)
+
+
+def _trace_dir():
+    return get_settings().data_dir / "jobs"
+
+
+def _stopped_by_restart(gone: background.Interrupted) -> None:
+    """Say that the server stopped an import half-way (its thread went with it)."""
+    where = f" at {gone.current} ({gone.done + 1} of {gone.total})" if gone.total else ""
+    st.warning(f"The import of {gone.label} for {gone.meta.get('athlete', 'an athlete')} stopped{where}: "
+               f"the server stopped or restarted (last heard of {shown_time(gone.last_heard)}). The sessions "
+               "imported before it are kept. Import the file again to add the rest: the sessions the athlete "
+               "has already are left alone.", icon=":material/restart_alt:")
 
 
 def _finished(job: background.Job) -> None:
@@ -56,6 +70,8 @@ def import_box(engine, viewer_id: int) -> None:
         _finished(background.collect(_job_key(viewer_id)) or job)
         st.rerun()  # the sidebar, drawn before this page, picks its athlete
     _say_notice()
+    if job is None and (gone := background.interrupted(_job_key(viewer_id), _trace_dir())) is not None:
+        _stopped_by_restart(gone)
     running = job is not None and not job.finished
     if running:  # once it has ended, the whole page's run says so (and can move the sidebar)
         job_under_way(_job_key(viewer_id), _describe,
@@ -112,7 +128,8 @@ def import_box(engine, viewer_id: int) -> None:
         try:
             background.start(_job_key(viewer_id), lambda progress: import_sessions(
                 engine, sessions, athlete.id, viewer_id=viewer_id, targets=targets, progress=progress),
-                label=upload.name, meta={"athlete_id": athlete.id, "athlete": athlete.display_name})
+                label=upload.name, meta={"athlete_id": athlete.id, "athlete": athlete.display_name},
+                trace_dir=_trace_dir())
         except background.JobRunning as exc:
             st.error(str(exc))
             return

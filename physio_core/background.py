@@ -7,16 +7,23 @@ session), so that the page that started it can be left and come back to.
     background.collect(("import", viewer_id))   # once finished: the job, handed out once
 
 One job per key at a time. The jobs live in the server process: a restart stops one half-way,
-and what it stored stays (an import run again stores the rest).
+and what it stored stays (an import run again stores the rest). Started with ``trace_dir``, a
+job keeps a small file there of how far it has got, removed when it ends: after a restart,
+``interrupted(key, trace_dir)`` finds it and says, once, where the job stopped.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
 import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -45,27 +52,66 @@ class Job:
     finished: bool = False
     started_at: float = field(default_factory=time.monotonic)
     finished_at: float | None = None
+    trace: Path | None = None  # the file that outlives a restart, while the job runs
 
     def progress(self, done: int, total: int, current: str) -> None:
         self.done, self.total, self.current = done, total, current
+        self._write_trace()
+
+    def _write_trace(self) -> None:
+        if self.trace is None:
+            return
+        doc = {"label": self.label, "meta": self.meta, "done": self.done, "total": self.total,
+               "current": self.current, "pid": os.getpid(), "at": datetime.now(UTC).isoformat()}
+        try:
+            part = self.trace.with_suffix(".part")
+            part.write_text(json.dumps(doc, default=str))
+            part.replace(self.trace)
+        except OSError:  # the job goes on; only a restart would go unsaid
+            log.warning("could not write %s", self.trace, exc_info=True)
 
     @property
     def share(self) -> float:
         return self.done / self.total if self.total else 0.0
 
 
+@dataclass(frozen=True)
+class Interrupted:
+    """A job that a restart (or a crash) of its server process stopped: how far it had got."""
+    label: str
+    meta: dict[str, Any]
+    done: int
+    total: int
+    current: str  # the item under way when it was last heard of
+    last_heard: datetime  # UTC
+
+
 _jobs: dict[Hashable, Job] = {}
 _lock = threading.Lock()
 
 
+def trace_path(key: Hashable, trace_dir: Path) -> Path:
+    parts = key if isinstance(key, tuple) else (key,)
+    return Path(trace_dir) / (re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(map(str, parts))) + ".json")
+
+
 def start(key: Hashable, work: Callable[[Progress], Any], *, label: str,
-          meta: dict[str, Any] | None = None) -> Job:
+          meta: dict[str, Any] | None = None, trace_dir: Path | None = None) -> Job:
     """Run ``work(progress)`` on a thread of its own; raises ``JobRunning`` while a job of the
-    same key has not finished. A finished job of that key not collected yet is replaced."""
+    same key has not finished. A finished job of that key not collected yet is replaced.
+    ``trace_dir``: keep a file there of how far the job has got (``meta`` must be JSON), for
+    ``interrupted`` after a restart."""
     with _lock:
         if (old := _jobs.get(key)) is not None and not old.finished:
             raise JobRunning(old)
         job = _jobs[key] = Job(key, label, dict(meta or {}))
+        if trace_dir is not None:
+            try:
+                Path(trace_dir).mkdir(parents=True, exist_ok=True)
+                job.trace = trace_path(key, trace_dir)
+            except OSError:
+                log.warning("no trace of %s in %s", label, trace_dir, exc_info=True)
+        job._write_trace()
     threading.Thread(target=_run, args=(job, work), name=f"background {label}", daemon=True).start()
     return job
 
@@ -77,6 +123,8 @@ def _run(job: Job, work: Callable[[Progress], Any]) -> None:
         log.exception("%s failed", job.label)
         job.error = exc
     finally:
+        if job.trace is not None:  # its outcome is said from memory now
+            job.trace.unlink(missing_ok=True)
         job.finished_at = time.monotonic()
         job.finished = True
 
@@ -107,3 +155,39 @@ def collect(key: Hashable) -> Job | None:
             return None
         del _jobs[key]
         return job
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def interrupted(key: Hashable, trace_dir: Path) -> Interrupted | None:
+    """The job of ``key`` that a server process stopped half-way, by the trace it left in
+    ``trace_dir``, said once (the trace is removed); None when there is none, when the job is
+    running or finished here, or while another process that is still alive runs it (two app
+    servers over one data folder)."""
+    path = trace_path(key, trace_dir)
+    with _lock:
+        if key in _jobs or not path.is_file():
+            return None
+        try:
+            doc = json.loads(path.read_text())
+            pid = int(doc.get("pid", 0))
+        except (OSError, ValueError, TypeError):
+            path.unlink(missing_ok=True)
+            return None
+        if pid != os.getpid() and _alive(pid):
+            return None
+        path.unlink(missing_ok=True)
+    try:
+        last = datetime.fromisoformat(doc["at"])
+    except (KeyError, TypeError, ValueError):
+        last = datetime.fromtimestamp(0, UTC)
+    return Interrupted(str(doc.get("label", "")), dict(doc.get("meta") or {}), int(doc.get("done", 0)),
+                       int(doc.get("total", 0)), str(doc.get("current", "")), last)

@@ -54,3 +54,80 @@ def test_a_job_that_fails_says_why_and_frees_its_key():
     background.start(key, lambda progress: "second", label="second")
     assert background.wait(key, 30).result == "second"
     assert background.collect(key).label == "second"
+
+
+# a server process that dies half-way through a job (a restart, a crash): the job's thread goes
+# with it, and its trace is all that is left
+_DYING_SERVER = """
+import os, sys, threading
+from physio_core import background
+reached = threading.Event()
+def work(progress):
+    progress(0, 5, "#11")
+    progress(2, 5, "#13")
+    reached.set()
+    threading.Event().wait()
+background.start(("import", 7), work, label="year.zip", meta={"athlete_id": 3, "athlete": "Ana"},
+                 trace_dir=sys.argv[1])
+assert reached.wait(30)
+print("half-way", flush=True)
+if sys.argv[2] == "die":
+    os._exit(0)
+sys.stdin.read()  # alive until the test closes its input
+"""
+
+
+def _server(trace_dir, how: str):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-c", _DYING_SERVER, str(trace_dir), how], cwd=root,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "half-way"
+    return proc
+
+
+def test_a_job_stopped_by_its_server_process_says_where_it_stopped_once(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    proc = _server(tmp_path, "die")
+    assert proc.wait(30) == 0
+    gone = background.interrupted(("import", 7), tmp_path)
+    assert gone is not None
+    assert (gone.label, gone.meta, gone.done, gone.total, gone.current) == (
+        "year.zip", {"athlete_id": 3, "athlete": "Ana"}, 2, 5, "#13")
+    assert datetime.now(UTC) - gone.last_heard < timedelta(minutes=5)
+    assert background.interrupted(("import", 7), tmp_path) is None  # said once
+    assert background.interrupted(("import", 8), tmp_path) is None  # another user's key: nothing
+
+
+def test_a_job_another_live_process_runs_is_not_called_stopped(tmp_path):
+    proc = _server(tmp_path, "live")
+    try:
+        assert background.interrupted(("import", 7), tmp_path) is None
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
+    # that process has gone now, half-way through its job
+    assert background.interrupted(("import", 7), tmp_path).done == 2
+
+
+def test_a_job_that_ends_leaves_no_trace(tmp_path):
+    go_on = threading.Event()
+
+    def work(progress):
+        progress(0, 1, "only")
+        assert go_on.wait(30)
+        return "done"
+
+    key = ("test", 9)
+    background.start(key, work, label="one item", trace_dir=tmp_path)
+    assert background.trace_path(key, tmp_path).is_file()
+    assert background.interrupted(key, tmp_path) is None  # running here
+    go_on.set()
+    assert background.wait(key, 30).result == "done"
+    assert not background.trace_path(key, tmp_path).exists() and list(tmp_path.iterdir()) == []
+    background.collect(key)
+    assert background.interrupted(key, tmp_path) is None

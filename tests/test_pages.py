@@ -841,6 +841,83 @@ def test_sessions_page_imports_another_clinics_archive(app_env, assessed_squat_r
     assert len(said) == 1 and f" from physiotrack_2.zip (session #{there} of Ana Lopez there)." in said[0]
 
 
+# the app's server process importing an archive, stopped for good after its first session
+# (a restart, a crash): the import's thread goes with it
+_SERVER_STOPPED_MID_IMPORT = """
+import os, sys, threading
+from physio_core import background
+from physio_core.imports import import_sessions, read_archive
+from physio_core.store import init_db
+archive, admin_id, athlete_id, athlete, trace_dir = sys.argv[1:]
+engine = init_db()
+contents = read_archive(open(archive, "rb").read(), "ana.zip")
+def work(progress):
+    def step(k, n, label):
+        progress(k, n, label)
+        if k == 1:
+            os._exit(0)
+    return import_sessions(engine, contents.sessions, int(athlete_id), viewer_id=int(admin_id), progress=step)
+background.start(("import", int(admin_id)), work, label="ana.zip",
+                 meta={"athlete_id": int(athlete_id), "athlete": athlete}, trace_dir=trace_dir)
+threading.Event().wait(600)
+"""
+
+
+def test_sessions_page_says_an_import_the_server_stopped_and_the_rest_comes_in_again(
+        app_env, assessed_squat_result):
+    """A restart half-way through an import: the Sessions page says where it stopped, once,
+    and the file imported again adds the rest."""
+    import subprocess
+    import sys
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from physio_core import background
+    from physio_core.archive import athlete_archive
+    from physio_core.store import get_or_create_athlete, get_user_by_email, init_db, list_sessions, save_session_result
+
+    engine = init_db()
+    old = get_or_create_athlete(engine, "Ana Lopez")
+    for week in (0, 1):
+        save_session_result(engine, replace(assessed_squat_result, started_at=assessed_squat_result.started_at
+                                            + timedelta(weeks=week)), old.id)
+    archive = app_env / "ana.zip"
+    archive.write_bytes(athlete_archive(engine, old.id))
+    at = new_app()  # the first admin is made at start-up
+    admin = get_user_by_email(engine, ADMIN_EMAIL)
+    moved = get_or_create_athlete(engine, "Ana Lopez (moved)")
+    from physio_core.config import get_settings
+
+    trace_dir = get_settings().data_dir / "jobs"
+    server = subprocess.run([sys.executable, "-c", _SERVER_STOPPED_MID_IMPORT, str(archive), str(admin.id),
+                             str(moved.id), moved.display_name, str(trace_dir)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert server.returncode == 0, server.stderr
+    assert len(list_sessions(engine, athlete_id=moved.id)) == 1  # the first one was stored
+
+    at.switch_page("pages/sessions.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = [w.value for w in at.warning if w.value.startswith("The import of ana.zip")]
+    assert len(said) == 1, [w.value for w in at.warning]
+    assert said[0].startswith("The import of ana.zip for Ana Lopez (moved) stopped at ")
+    assert "(2 of 2): the server stopped or restarted" in said[0] and "Import the file again" in said[0]
+    at.run()
+    assert not [w for w in at.warning if w.value.startswith("The import of")]  # said once
+
+    at.file_uploader(key="import_file").set_value([("ana.zip", archive.read_bytes(), "application/zip")])
+    at.run()
+    at.text_input(key="import_athlete").input("Ana Lopez (moved)")
+    next(b for b in at.button if b.label == "Import 2 sessions").click()
+    at.run()
+    said = [s.value for s in at.success]
+    background.wait(("import", admin.id), 300)
+    at.run()
+    said += [s.value for s in at.success]
+    assert said == ["Ana Lopez (moved): 1 session imported; 1 already there, left alone."]
+    assert len(list_sessions(engine, athlete_id=moved.id)) == 2
+
+
 def test_progress_scores_again_the_sessions_other_weights_judged(app_env, assessed_squat_result):
     """Staff score every session that other weights judged again from Progress, in one click:
     then the installed weights judged them all, and Progress has nothing more to say."""
