@@ -66,6 +66,9 @@ def test_an_archive_comes_back_as_the_sessions_it_holds(db_engine, clinic):
     assert [(t.angle, t.exercise, t.target_deg) for t in access.rom_targets(db_engine, moved.id)] == [
         ("knee_angle_r", "deep_squat", 125.0)]
     assert {r.id for r in list_sessions(db_engine, athlete_id=moved.id)} == set(report.imported)
+    # the list marks them (the Sessions table says "imported"), not the sessions recorded there
+    assert {r.id: r.from_import for r in list_sessions(db_engine)} == {
+        **{i: True for i in report.imported}, clinic["squats"]: False, clinic["imu"]: False, clinic["empty"]: False}
 
     came = {get_session_detail(db_engine, i).session.source: i for i in report.imported}
     old = get_session_detail(db_engine, clinic["squats"])

@@ -819,8 +819,9 @@ def test_sessions_page_imports_another_clinics_archive(app_env, assessed_squat_r
     from pages._shared import ATHLETE_KEY
 
     assert at.session_state[ATHLETE_KEY] == moved.athlete_id  # the sidebar picks the athlete
-    table = next(d.value for d in at.dataframe if "reps" in d.value.columns)
-    assert moved.id in table["id"].tolist()
+    table = next(d.value for d in at.dataframe if "reps" in d.value.columns).set_index("id")
+    assert table.loc[moved.id, "status"] == "ended · imported"
+    assert moved.from_import and not next(r for r in list_sessions(engine) if r.id == there).from_import
     at.file_uploader(key="import_file").set_value([("physiotrack_2.zip", archive, "application/zip")])
     at.run()
     at.text_input(key="import_athlete").input("Ana Lopez (moved)")

@@ -103,6 +103,7 @@ class SessionRow:
     # where a session brought in from another PhysioTrack came from (``imports.origin_record``);
     # read with the session's detail only, None in lists
     imported: dict[str, Any] | None = None
+    from_import: bool = False  # brought in from another PhysioTrack (lists say so too)
 
     @property
     def duration_s(self) -> float | None:
@@ -274,7 +275,7 @@ def _user_out(u: User) -> UserOut:
 
 def _session_row(
     s: SessionRecord, athlete_name: str, m: PerformanceMetrics | None = None,
-    last_data_at: datetime | None = None,
+    last_data_at: datetime | None = None, from_import: bool = False,
 ) -> SessionRow:
     verdicts = judged_reps(m.extra or {}, s.rep_count) if m is not None else None
     return SessionRow(
@@ -284,7 +285,7 @@ def _session_row(
         frames_with_person=s.frames_with_person, rep_count=s.rep_count, backend=s.backend,
         notes=s.notes, stability_score=_finite_or_none(m.stability_score) if m is not None else None,
         reps_correct=verdicts[0] if verdicts else None, reps_judged=verdicts[1] if verdicts else None,
-        last_data_at=last_data_at,
+        last_data_at=last_data_at, from_import=bool(from_import),
     )
 
 
@@ -932,6 +933,12 @@ def _last_data_at() -> Any:
             .correlate(SessionRecord).scalar_subquery())
 
 
+def _from_import() -> Any:
+    """Whether the session holds an import's record (an EXISTS the same index serves)."""
+    return (sa.exists().where(SensorData.session_id == SessionRecord.id, SensorData.kind == codec.KIND_IMPORTED)
+            .correlate(SessionRecord))
+
+
 def list_sessions(
     engine: Engine,
     *,
@@ -946,7 +953,7 @@ def list_sessions(
 ) -> list[SessionRow]:
     """Sessions, newest first, filtered; with ``viewer_id`` only those the viewer may see. Each
     row carries the session's stability and judged reps when its metrics hold them."""
-    q = (select(SessionRecord, User.display_name, PerformanceMetrics, _last_data_at())
+    q = (select(SessionRecord, User.display_name, PerformanceMetrics, _last_data_at(), _from_import())
          .join(User, col(User.id) == SessionRecord.athlete_id)
          .join(PerformanceMetrics, col(PerformanceMetrics.session_id) == SessionRecord.id, isouter=True))
     q = _session_filters(q, athlete_id, trainer_id, exercise, status, since)
@@ -954,7 +961,8 @@ def list_sessions(
     q = q.offset(offset).limit(limit)
 
     def fn(s: Session) -> list[SessionRow]:
-        return [_session_row(rec, name, m, last) for rec, name, m, last in s.exec(_visible_to(s, q, viewer_id))]
+        return [_session_row(rec, name, m, last, imported)
+                for rec, name, m, last, imported in s.exec(_visible_to(s, q, viewer_id))]
 
     return run_read(engine, fn)
 
@@ -1092,7 +1100,7 @@ def get_session_detail(
                       .where(SessionRecord.id == session_id)).one()
         row = _session_row(rec, s.get(User, rec.athlete_id).display_name, m, last)
         if codec.KIND_IMPORTED in docs:
-            row = replace(row, imported=docs.pop(codec.KIND_IMPORTED).get("series") or None)
+            row = replace(row, imported=docs.pop(codec.KIND_IMPORTED).get("series") or None, from_import=True)
         return SessionDetail(
             session=row,
             pose=codec.decode_pose(pose_doc) if pose_doc else None,
