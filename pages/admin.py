@@ -40,7 +40,8 @@ glances = progress.roster(engine, me.id)
 if glances:
     st.subheader("Training at a glance")
     table = progress.roster_frame(glances)
-    table["progress"] = [f"progress?athlete={g.athlete_id}" for g in glances]
+    # the link beside the name: on a phone or a tablet the last columns scroll out of view
+    table.insert(1, "progress", [f"progress?athlete={g.athlete_id}" for g in glances])
     show_table(table, width="stretch", decimals={"stability": 2}, column_config={
         "last session": st.column_config.DatetimeColumn(format="YYYY-MM-DD", timezone=tz_name()),
         "progress": st.column_config.LinkColumn(display_text="open"),

@@ -101,7 +101,9 @@ def test_a_link_with_an_athlete_opens_their_progress(seeded):
     assert at.session_state["athlete_id"] == ids["athlete"]  # the first athlete
     at.switch_page("pages/admin.py")
     run(at)
-    links = at.dataframe[0].value.set_index("athlete")["progress"]
+    glance = at.dataframe[0].value
+    assert list(glance.columns[:2]) == ["athlete", "progress"]  # the link stays in view on a phone
+    links = glance.set_index("athlete")["progress"]
     assert links["Ben Other"] == f"progress?athlete={ids['other_athlete']}"
 
     at.switch_page("app.py")
