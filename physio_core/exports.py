@@ -279,9 +279,11 @@ table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
 th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; }
 th { background: #f4f6f8; } td.l, th.l { text-align: left; }
 .chart { page-break-inside: avoid; break-inside: avoid; }
+.scroll { overflow-x: auto; }
 .corrections { display: flex; flex-wrap: wrap; gap: 8px; }
+.corrections .chart { flex: 1 1 420px; max-width: 460px; }
 ul.fb li.trainer { font-weight: 600; } .warn { color: #a15c00; }
-@media print { body { margin: 0; max-width: none; } .noprint { display: none; }
+@media print { body { margin: 0; max-width: none; } .noprint { display: none; } .scroll { overflow: visible; }
   h2 { page-break-after: avoid; } table, .kpis { page-break-inside: avoid; } }
 """
 
@@ -304,7 +306,8 @@ def _table(df: pd.DataFrame, left: Sequence[str] = (), decimals: Mapping[str, in
                 text = str(v)
             cells.append(f'<td class="{"l" if c in left else ""}">{html.escape(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    # a table wider than a phone scrolls on its own, not the whole page
+    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
 
 
 # Streamlit's light-theme colours for a chart's lines, in its order, so that each line in a
@@ -320,13 +323,13 @@ def _report_template() -> go.layout.Template:
 
 
 def _chart_writer(include_plotlyjs: bool | str) -> Callable[..., str]:
-    """A function writing a figure as an HTML div at a fixed width; Plotly's JavaScript goes
-    with the first one only."""
+    """A function writing a figure as an HTML div as wide as the page's column (a phone's
+    screen, a desktop's 1000 px, the paper); Plotly's JavaScript goes with the first one only."""
     first = True
 
-    def chart(fig, width: int = 960) -> str:
+    def chart(fig) -> str:
         nonlocal first
-        fig.update_layout(width=width)
+        fig.update_layout(width=None, autosize=True)
         # Inside the app Plotly's default template is Streamlit's, whose colours are placeholders
         # (#000001, #000002...) that only Streamlit's page replaces: in a file every line was black
         fig.layout.template = _report_template()
@@ -335,7 +338,8 @@ def _chart_writer(include_plotlyjs: bool | str) -> Callable[..., str]:
         fig.update_xaxes(automargin=True)
         fig.update_yaxes(automargin=True)
         div = pio.to_html(fig, full_html=False, include_plotlyjs=include_plotlyjs if first else False,
-                          config={"displayModeBar": False, "staticPlot": False}, auto_play=False)
+                          config={"displayModeBar": False, "staticPlot": False, "responsive": True},
+                          auto_play=False, default_width="100%")
         first = False
         return div
 
@@ -343,7 +347,8 @@ def _chart_writer(include_plotlyjs: bool | str) -> Callable[..., str]:
 
 
 def _head(title: str) -> list[str]:
-    return ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+    return ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>",
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
             f"<h1>{html.escape(title)}</h1>"]
 
@@ -467,7 +472,7 @@ def html_report(
             rep = reps_by_index[i]
             fig = report.rep_correction_figure(result.pose, rep, result.corrected_poses[i], height=470,
                                                title=f"Rep #{i} ({rep.start_s:.1f}–{rep.end_s:.1f} s)")
-            parts.append(f"<div class='chart'>{chart(fig, 460)}</div>")
+            parts.append(f"<div class='chart'>{chart(fig)}</div>")
         parts.append("</div>")
 
     if result.angles.names:

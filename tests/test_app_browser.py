@@ -435,3 +435,62 @@ def test_times_are_shown_on_the_viewers_clock(tmp_path):
     moved = get_session_detail(init_db(url), first.id).session
     dispose_engines(url)
     assert moved.started_at == datetime(2026, 9, 6, 22, 30, tzinfo=UTC)
+
+
+def test_the_printable_reports_fit_a_phone(tmp_path, assessed_squat_result):
+    """An athlete opens their session's and their progress report on a phone (390 px, as a
+    phone's browser lays out a page): the page is the phone's width, its text is not shrunk to
+    fit a desktop's 980 px, every chart is drawn as wide as the column, and a table too wide
+    for the screen scrolls on its own."""
+    _needs_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from physio_core import exports
+    from physio_core.store import dispose_engines, init_db, progress_for_athlete
+
+    data, url, ids = _seeded_data(tmp_path)
+    engine = init_db(url)
+    rows = progress_for_athlete(engine, ids["athlete"])
+    reports = {
+        "session": exports.html_report(assessed_squat_result, title="Deep squat · Ana Lopez"),
+        "progress": exports.progress_report_html(rows, athlete="Ana Lopez", rom_exercise="deep_squat",
+                                                 angles=["knee_angle_r", "knee_angle_l"]),
+    }
+    assert len(rows) > 1
+    dispose_engines(url)
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        opts.add_argument(flag)
+    opts.add_experimental_option("mobileEmulation", {"deviceMetrics": {
+        "width": 390, "height": 844, "pixelRatio": 1.0, "mobile": True, "touch": True}})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    try:
+        for name, html in reports.items():
+            page = tmp_path / f"{name}.html"
+            page.write_bytes(html)
+            driver.get(page.as_uri())
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not driver.execute_script(
+                    "return document.querySelectorAll('.js-plotly-plot .main-svg').length > 0"):
+                time.sleep(0.2)
+            time.sleep(1.0)  # the charts are drawn one after the other
+            width, scroll = driver.execute_script(
+                "return [window.innerWidth, document.documentElement.scrollWidth]")
+            assert (width, scroll) == (390, 390), name  # a desktop page zoomed out reads 980
+            charts = driver.execute_script("""
+                return [...document.querySelectorAll('.js-plotly-plot')].map(d => {
+                  const col = d.closest('.chart').getBoundingClientRect();
+                  const svg = d.querySelector('.main-svg').getBoundingClientRect();
+                  return [Math.round(svg.width), Math.round(col.width)]; });""")
+            assert len(charts) >= 2, name
+            for drawn, column in charts:
+                assert column <= 360 and abs(drawn - column) <= 2, (name, charts)
+            tables = driver.execute_script("""
+                return [...document.querySelectorAll('table')].map(t => [
+                  t.parentElement.className, Math.round(t.parentElement.getBoundingClientRect().right)]);""")
+            assert tables and all(cls == "scroll" and right <= 390 for cls, right in tables), (name, tables)
+    finally:
+        driver.quit()
