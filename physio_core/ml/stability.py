@@ -43,6 +43,15 @@ from physio_core.ml.data import N_MOVEMENTS, Augment, RepRecord
 from physio_core.skeleton import J
 
 STEPS = 32
+# The least spread a cue's reference is given (degrees; a ratio; centimetres for the sway, in
+# body units when used). The cue is named from half of it: differences smaller than that are
+# within what video measures of a joint angle (about 5 degrees) or of the body's sway (about
+# 2 cm), yet the correct reps of a movement that hardly moves a joint (the knees in a shoulder
+# abduction, q90 - q10 about 2 degrees) made a 1-degree knee asymmetry the reason for a high
+# injury risk.
+MIN_SPREAD = {"knee_asymmetry": 10.0, "hip_asymmetry": 10.0, "trunk_lean_max": 10.0,
+              "knee_main_range": 10.0, "shoulder_main_max": 10.0, "knee_ankle_ratio": 0.2}
+MIN_SPREAD_CM = {"com_sway": 4.0, "com_offset_max": 6.0}
 PAIRS = (("knee_flexion", "knee"), ("hip_flexion", "hip"), ("shoulder_elevation", "shoulder"),
          ("elbow_flexion", "elbow"))
 
@@ -315,7 +324,8 @@ class StabilityModel:
         else:
             usual = pm["ref_median"]
             who = "correct reps"
-        spread = {k: max(pm["ref_q90"][k] - pm["ref_q10"][k], 1e-6) for k in FEATURE_KEYS}
+        least = {**MIN_SPREAD, **{k: cm / 100.0 / max(f["body_scale_m"], 1e-6) for k, cm in MIN_SPREAD_CM.items()}}
+        spread = {k: max(pm["ref_q90"][k] - pm["ref_q10"][k], least.get(k, 1e-6)) for k in FEATURE_KEYS}
 
         def excess(key: str, higher_is_bad: bool = True) -> float:
             d = (f[key] - usual[key]) if higher_is_bad else (usual[key] - f[key])
