@@ -142,6 +142,13 @@ def wrapping_columns(key: str, min_px: tuple[int, int]):
         return st.columns([3, 2])
 
 
+def app_style() -> None:
+    """Style rules of every page. A multiselect's chip cuts its text at 128 px, so that
+    "Shoulder abduction (R)" and "(L)" both read "Shoulder abductio…": a chip is as wide as its
+    name (still never wider than its box)."""
+    st.html("<style>[data-baseweb='tag'] > span[title] { max-width: none; }</style>")
+
+
 def text_metric(label: str, value: str, *, help: str | None = None) -> None:
     """A metric tile for words: its value wraps onto a second line in a narrow column, where
     ``st.metric`` cuts it ("Shoulder ab…")."""
