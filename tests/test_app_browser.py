@@ -494,3 +494,40 @@ def test_the_printable_reports_fit_a_phone(tmp_path, assessed_squat_result):
             assert tables and all(cls == "scroll" and right <= 390 for cls, right in tables), (name, tables)
     finally:
         driver.quit()
+
+
+def test_an_angle_chip_shows_its_whole_name(tmp_path):
+    """A shoulder abduction's page picks "Shoulder abduction (R)" among its angles. Streamlit cut
+    a chip at 128 px, so that it and "(L)" both read "Shoulder abductio…": every chip of the page
+    now shows its name whole, at a tablet's width and at a phone's."""
+    _needs_browser()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from conftest import uiprmd_set
+    from physio_core.pipeline import finish_sequence
+    from physio_core.store import dispose_engines, init_db, save_session_result
+    from scripts.screenshot_upload import app_in_chromium, log_in
+
+    data, url, ids = _seeded_data(tmp_path)
+    seq, _, _ = uiprmd_set([("standing_shoulder_abduction", 5, True)] * 3)
+    result = finish_sequence(seq, backend="uiprmd-kinect", exercise="standing_shoulder_abduction",
+                             source="upload:abduction.mp4", smooth=False)
+    sid = save_session_result(init_db(url), result, ids["athlete"], ids["trainer"])
+    dispose_engines(url)
+    chips_js = """return [...document.querySelectorAll("[data-baseweb='tag'] > span[title]")].map(
+        s => [s.getAttribute('title'), s.scrollWidth, s.clientWidth]);"""
+    seen = {}
+    with app_in_chromium(data, tmp_path / "streamlit.log", 1024, 1400, http_timeout_s=120) as (driver, base):
+        wait = WebDriverWait(driver, 120)
+        driver.get(f"{base}/")
+        log_in(driver, wait, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+        for width in (1024, 500):  # 500: the narrowest window headless Chromium draws
+            driver.set_window_size(width, 1400)
+            driver.get(f"{base}/session_detail?id={sid}")
+            wait.until(lambda d: any(t == "Shoulder abduction (R)" for t, *_ in d.execute_script(chips_js)))
+            time.sleep(1.0)  # the fonts' and the layout's last pass
+            seen[width] = driver.execute_script(chips_js)
+    for width, chips in seen.items():
+        cut = [title for title, whole, shown in chips if whole > shown]
+        assert chips and not cut, (width, chips)
