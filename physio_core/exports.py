@@ -465,14 +465,22 @@ def html_report(
     if shown:
         parts.append("<h2>Corrections</h2><p class='meta'>You in red (thicker where more than 8 cm "
                      "from the correction), the models' corrected pose in green, each rep where it is "
-                     "farthest from its correction (▶ Play replays it)"
+                     "farthest from its correction<span class='noprint'> (▶ Play replays it; under it the same "
+                     "moment from the front and the side)</span>"
                      + (f"; the first {len(shown)} of {len(wrong)} reps judged incorrect" if len(wrong) > len(shown)
                         else "") + ".</p><div class='corrections'>")
         for i in shown:
-            rep = reps_by_index[i]
-            fig = report.rep_correction_figure(result.pose, rep, result.corrected_poses[i], height=470,
+            rep, corrected = reps_by_index[i], result.corrected_poses[i]
+            fig = report.rep_correction_figure(result.pose, rep, corrected, height=470,
                                                title=f"Rep #{i} ({rep.start_s:.1f}–{rep.end_s:.1f} s)")
-            parts.append(f"<div class='chart'>{chart(fig)}</div>")
+            # the same frame flat, from the front and the side: printed, a 3D (WebGL) view can
+            # come out blank, and its Play button means nothing on paper
+            k = report.worst_correction_frame(result.pose, rep, corrected)
+            views = report.correction_views_figure(
+                result.pose.joints[rep.start_frame + k], corrected.joints[k],
+                title=f"Rep #{i}, {float(result.pose.times[rep.start_frame + k] - result.pose.times[rep.start_frame]):.1f} s "
+                      "into it", height=340)
+            parts.append(f"<div class='chart'><div class='noprint'>{chart(fig)}</div>{chart(views)}</div>")
         parts.append("</div>")
 
     if result.angles.names:

@@ -530,6 +530,52 @@ def correction_animation(
     return fig
 
 
+def correction_views_figure(
+    athlete: np.ndarray,
+    corrected: np.ndarray,
+    *,
+    title: str | None = None,
+    tolerance_m: float = 0.08,
+    height: int = 340,
+) -> go.Figure:
+    """One frame of a rep seen flat from the front and from the side, as a physio looks at it:
+    the athlete in red (thicker into a joint more than ``tolerance_m`` from the correction), the
+    corrected pose in green, one metre as long on both axes. Drawn in SVG, it prints where a 3D
+    (WebGL) view may come out blank. From the front the athlete's left is on the right, as a
+    camera in front sees them; from the side they face right."""
+    from plotly.subplots import make_subplots
+
+    a = np.asarray(athlete, dtype=float).reshape(N_JOINTS, 3)
+    c = np.asarray(corrected, dtype=float).reshape(N_JOINTS, 3)
+    off = np.linalg.norm(a - c, axis=1)
+    wrong = np.isfinite(off) & (off > tolerance_m)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("from the front", "from the side"),
+                        horizontal_spacing=0.08)
+    for col, across in ((1, 0), (2, 1)):  # _bones_xyz: x = left, y = forward, z = up
+        for p, keep, colour, name, width in ((c, None, CORRECTED_COLOUR, "correction", 3),
+                                              (a, ~wrong, ATHLETE_COLOUR, "athlete", 3),
+                                              (a, wrong, ATHLETE_COLOUR, "athlete", 6)):
+            xyz = _bones_xyz(p, keep)
+            fig.add_trace(go.Scatter(x=xyz[across], y=xyz[2], mode="lines", name=name, hoverinfo="skip",
+                                     line=dict(color=colour, width=width),
+                                     showlegend=col == 1 and width == 3), row=1, col=col)
+    both = np.vstack([a, c])
+    both = both[np.isfinite(both).all(axis=1)]
+    lo, hi = (both.min(axis=0), both.max(axis=0)) if len(both) else (np.full(3, -1.0), np.full(3, 1.0))
+    pad = 0.1
+    half = max(float(hi[0] - lo[0]), float(hi[2] - lo[2])) / 2 + pad  # both views equally wide
+    for col, axis in ((1, 0), (2, 2)):
+        mid = float(lo[axis] + hi[axis]) / 2
+        fig.update_xaxes(range=[mid - half, mid + half], row=1, col=col, showticklabels=False,
+                         zeroline=False, title_text="left (m)" if col == 1 else "forward (m)")
+        fig.update_yaxes(range=[float(lo[1]) - pad, float(hi[1]) + pad], row=1, col=col,
+                         scaleanchor=f"x{'' if col == 1 else col}", scaleratio=1, showticklabels=col == 1,
+                         title_text="up (m)" if col == 1 else None)
+    fig.update_layout(height=height, title=title, margin=dict(l=10, r=10, t=60 if title else 30, b=10),
+                      legend=dict(orientation="h", y=-0.08), dragmode=False)
+    return fig
+
+
 def rep_correction_figure(pose: PoseSequence, rep: Rep, corrected: PoseSequence, *,
                           title: str | None = None, height: int = 490) -> go.Figure:
     """``correction_animation`` of one rep of ``pose`` against its correction, opening on the

@@ -531,3 +531,47 @@ def test_an_angle_chip_shows_its_whole_name(tmp_path):
     for width, chips in seen.items():
         cut = [title for title, whole, shown in chips if whole > shown]
         assert chips and not cut, (width, chips)
+
+
+def test_the_printed_report_draws_each_correction_flat(tmp_path, assessed_squat_result):
+    """Printed (the page's print media in Chromium), the session report leaves off the 3D
+    replays, which print blank (WebGL) and whose Play button means nothing on paper, and shows
+    each rep judged incorrect from the front and the side, drawn in SVG: the athlete's red bones
+    and the correction's green ones."""
+    _needs_browser()
+    from physio_core import exports
+    from scripts.screenshot_upload import make_driver
+
+    page = tmp_path / "report.html"
+    page.write_bytes(exports.html_report(assessed_squat_result, title="Deep squat · Ana Lopez"))
+    shown = min(exports.MAX_CORRECTIONS_SHOWN,
+                sum(a["mistake"] == "incorrect" for a in assessed_squat_result.rep_assessments))
+    views_js = """
+        const views = [...document.querySelectorAll('.corrections .chart')];
+        return views.map(v => {
+          const replay = v.querySelector('.noprint');
+          const flat = [...v.querySelectorAll(':scope > div:not(.noprint) .js-plotly-plot')];
+          const strokes = flat.flatMap(d => [...d.querySelectorAll('.scatterlayer path.js-line')])
+                              .filter(p => p.getBoundingClientRect().width > 0)
+                              .map(p => getComputedStyle(p).stroke);
+          return [replay.getBoundingClientRect().height, flat.length, strokes];
+        });"""
+    driver = make_driver(1280, 1400)
+    try:
+        driver.get(page.as_uri())
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not driver.execute_script(
+                "return document.querySelectorAll('.corrections .scatterlayer path.js-line').length > 0"):
+            time.sleep(0.2)
+        time.sleep(1.0)
+        on_screen = driver.execute_script(views_js)
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        time.sleep(0.5)
+        printed = driver.execute_script(views_js)
+    finally:
+        driver.quit()
+    assert len(on_screen) == len(printed) == shown > 0
+    assert all(replay > 100 for replay, _, _ in on_screen)  # the replay is there on screen
+    for replay, flat, strokes in printed:
+        assert replay == 0 and flat == 1, printed  # on paper, only the flat views
+        assert {"rgb(231, 76, 60)", "rgb(39, 174, 96)"} <= set(strokes), strokes  # athlete red, correction green

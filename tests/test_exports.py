@@ -182,7 +182,11 @@ def test_the_printable_report_holds_the_models_verdicts_and_corrections(assessed
     assert reps_html.count('<td class="l">correct (') == verdicts.count("correct")
     corrections = page.split("<h2>Corrections</h2>")[1]
     wrong = [a["rep"] for a in r.rep_assessments if a["mistake"] == "incorrect"]
-    assert corrections.count("Plotly.newPlot") == min(len(wrong), exports.MAX_CORRECTIONS_SHOWN)
+    # each one twice: the 3D replay, and the same frame flat from the front and the side (which
+    # prints where WebGL may not; the replay is left off paper)
+    assert corrections.count("Plotly.newPlot") == 2 * min(len(wrong), exports.MAX_CORRECTIONS_SHOWN)
+    assert corrections.count(json.dumps("from the front")) == min(len(wrong), exports.MAX_CORRECTIONS_SHOWN)
+    assert corrections.count("<div class='noprint'>") == min(len(wrong), exports.MAX_CORRECTIONS_SHOWN)
     for i in wrong[:exports.MAX_CORRECTIONS_SHOWN]:
         rep = next(x for x in r.reps if x.index == i)
         fixed = r.corrected_poses[i]
@@ -195,6 +199,38 @@ def test_the_printable_report_holds_the_models_verdicts_and_corrections(assessed
     # each replays in the file without starting by itself: it opens (and prints) at that frame
     shown = min(len(wrong), exports.MAX_CORRECTIONS_SHOWN)
     assert "Plotly.animate" not in corrections and corrections.count(json.dumps("▶ Play")) == shown
+
+
+def test_a_rep_is_drawn_flat_from_the_front_and_the_side(assessed_squat_result):
+    """The printable views of a rep's worst frame: from the front the athlete's (left, up), from
+    the side their (forward, up), metres alike on both axes; the bones into a joint more than
+    8 cm from the correction drawn thick."""
+    from physio_core import report
+    from physio_core.skeleton import BONES
+
+    r = assessed_squat_result
+    i = next(a["rep"] for a in r.rep_assessments if a["mistake"] == "incorrect")
+    rep, fixed = next(x for x in r.reps if x.index == i), r.corrected_poses[i]
+    k = report.worst_correction_frame(r.pose, rep, fixed)
+    a, c = r.pose.joints[rep.start_frame + k], fixed.joints[k]
+    fig = report.correction_views_figure(a, c, title="Rep")
+    front = [t for t in fig.data if t.xaxis == "x"]
+    side = [t for t in fig.data if t.xaxis == "x2"]
+    assert [t.name for t in front] == [t.name for t in side] == ["correction", "athlete", "athlete"]
+    off = np.linalg.norm(a - c, axis=1) > 0.08
+    assert off.any() and not off.all()
+    for view, across in ((front, 0), (side, 2)):
+        green, red, thick = view
+        points = {(round(x, 3), round(y, 3)) for x, y in zip(red.x + thick.x, red.y + thick.y) if x is not None}
+        assert points == {(round(float(a[j, across]), 3), round(float(a[j, 1]), 3))
+                          for bone in BONES for j in bone}
+        ends = {(round(x, 3), round(y, 3)) for x, y in zip(thick.x, thick.y) if x is not None}
+        assert {(round(float(a[b, across]), 3), round(float(a[b, 1]), 3)) for _, b in BONES if off[b]} <= ends
+        assert max(green.line.width, red.line.width) < thick.line.width
+    for axis in ("yaxis", "yaxis2"):  # a metre is as long across as up
+        assert fig.layout[axis].scaleratio == 1 and fig.layout[axis].scaleanchor in ("x", "x2")
+    widths = [fig.layout[x].range[1] - fig.layout[x].range[0] for x in ("xaxis", "xaxis2")]
+    assert widths[0] == pytest.approx(widths[1])
 
 
 def test_a_rep_replays_against_its_correction(assessed_squat_result):
