@@ -124,7 +124,10 @@ def _run(job: Job, work: Callable[[Progress], Any]) -> None:
         job.error = exc
     finally:
         if job.trace is not None:  # its outcome is said from memory now
-            job.trace.unlink(missing_ok=True)
+            try:
+                job.trace.unlink(missing_ok=True)
+            except OSError:
+                log.warning("could not remove %s", job.trace, exc_info=True)
         job.finished_at = time.monotonic()
         job.finished = True
 
