@@ -160,6 +160,13 @@ def collect(key: Hashable) -> Job | None:
         return job
 
 
+def _forget(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:  # said again next time rather than a page's traceback
+        log.warning("could not remove %s", path, exc_info=True)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -183,11 +190,11 @@ def interrupted(key: Hashable, trace_dir: Path) -> Interrupted | None:
             doc = json.loads(path.read_text())
             pid = int(doc.get("pid", 0))
         except (OSError, ValueError, TypeError):
-            path.unlink(missing_ok=True)
+            _forget(path)
             return None
         if pid != os.getpid() and _alive(pid):
             return None
-        path.unlink(missing_ok=True)
+        _forget(path)
     try:
         last = datetime.fromisoformat(doc["at"])
     except (KeyError, TypeError, ValueError):
