@@ -168,6 +168,8 @@ def _forget(path: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
+    if pid <= 0:  # os.kill(0, ...) would ask about our own process group
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
