@@ -131,3 +131,16 @@ def test_a_job_that_ends_leaves_no_trace(tmp_path):
     assert not background.trace_path(key, tmp_path).exists() and list(tmp_path.iterdir()) == []
     background.collect(key)
     assert background.interrupted(key, tmp_path) is None
+
+
+def test_a_trace_that_cannot_be_read_is_dropped(tmp_path):
+    import json
+
+    key = ("import", 11)
+    path = background.trace_path(key, tmp_path)
+    path.write_text("{ cut sho")
+    assert background.interrupted(key, tmp_path) is None and not path.exists()
+    # one written without a process id (no process runs it): said, with what it holds
+    path.write_text(json.dumps({"label": "old.zip", "done": 1, "total": 4, "current": "#2"}))
+    gone = background.interrupted(key, tmp_path)
+    assert (gone.label, gone.done, gone.total, gone.current) == ("old.zip", 1, 4, "#2") and not path.exists()
