@@ -566,13 +566,14 @@ def correction_views_figure(
     half = max(float(hi[0] - lo[0]), float(hi[2] - lo[2])) / 2 + pad  # both views equally wide
     for col, axis in ((1, 0), (2, 2)):
         mid = float(lo[axis] + hi[axis]) / 2
-        fig.update_xaxes(range=[mid - half, mid + half], row=1, col=col, showticklabels=False,
-                         zeroline=False, title_text="left (m)" if col == 1 else "forward (m)")
+        fig.update_xaxes(range=[mid - half, mid + half], row=1, col=col, showticklabels=False, zeroline=False)
         fig.update_yaxes(range=[float(lo[1]) - pad, float(hi[1]) + pad], row=1, col=col,
                          scaleanchor=f"x{'' if col == 1 else col}", scaleratio=1, showticklabels=col == 1,
                          title_text="up (m)" if col == 1 else None)
-    fig.update_layout(height=height, title=title, margin=dict(l=10, r=10, t=60 if title else 30, b=10),
-                      legend=dict(orientation="h", y=-0.08), dragmode=False)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=60 if title else 30, b=10),
+                      legend=dict(orientation="h", y=-0.04), dragmode=False)
+    if title:  # an unset title reads "undefined" in Streamlit
+        fig.update_layout(title=title)
     return fig
 
 

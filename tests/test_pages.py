@@ -536,9 +536,13 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     assert not at.exception
     assert any(m.value.startswith("**incorrect**") for m in at.markdown)
     charts = elements(at, "plotly_chart")
-    assert len(charts) == 4
+    assert len(charts) == 5
     correction = next(c.proto.spec for c in charts if c.proto.id.endswith(f"session{sid}_corr_3d"))
     assert f"Rep #{bad}: you (red) vs correction (green)" in correction
+    # under it the same moment flat, from the front and the side, as physios look at a pose
+    flat = json.loads(next(c.proto.spec for c in charts if c.proto.id.endswith(f"session{sid}_corr_flat")))
+    assert [a["text"] for a in flat["layout"]["annotations"]] == ["from the front", "from the side"]
+    assert {t["name"] for t in flat["data"]} == {"correction", "athlete"} and "title" not in flat["layout"]
     # the correction in words, under the verdict
     worded = next(k for k, a in by_rep.items() if "correction" in a)
     at.selectbox(key=f"session{sid}_corr_rep").set_value(worded)
