@@ -201,5 +201,9 @@ def interrupted(key: Hashable, trace_dir: Path) -> Interrupted | None:
         last = datetime.fromisoformat(doc["at"])
     except (KeyError, TypeError, ValueError):
         last = datetime.fromtimestamp(0, UTC)
-    return Interrupted(str(doc.get("label", "")), dict(doc.get("meta") or {}), int(doc.get("done", 0)),
-                       int(doc.get("total", 0)), str(doc.get("current", "")), last)
+    try:
+        return Interrupted(str(doc.get("label", "")), dict(doc.get("meta") or {}), int(doc.get("done", 0)),
+                           int(doc.get("total", 0)), str(doc.get("current", "")), last)
+    except (TypeError, ValueError):  # a file not of this module's writing
+        log.warning("%s does not read as a job's trace", path)
+        return None
