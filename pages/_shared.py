@@ -687,9 +687,7 @@ def _correction_view(result: SessionResult, key: str) -> None:
                                                  title=f"Rep #{idx}: you (red) vs correction (green)"),
                     key=f"{key}_corr_3d", width="stretch")
     st.caption("Opens where you are farthest from the correction; ▶ Play replays the rep.")
-    k = report.worst_correction_frame(result.pose, rep, fixed)
-    st.plotly_chart(report.correction_views_figure(result.pose.joints[rep.start_frame + k], fixed.joints[k],
-                                                   height=300),
+    st.plotly_chart(report.rep_correction_views_figure(result.pose, rep, fixed, height=300),
                     key=f"{key}_corr_flat", width="stretch", config={"displayModeBar": False})
     st.caption("That moment from the front (your left on the right, as a camera in front sees you) "
                "and from the side (facing right).")

@@ -475,11 +475,7 @@ def html_report(
                                                title=f"Rep #{i} ({rep.start_s:.1f}–{rep.end_s:.1f} s)")
             # the same frame flat, from the front and the side: printed, a 3D (WebGL) view can
             # come out blank, and its Play button means nothing on paper
-            k = report.worst_correction_frame(result.pose, rep, corrected)
-            views = report.correction_views_figure(
-                result.pose.joints[rep.start_frame + k], corrected.joints[k],
-                title=f"Rep #{i}, {float(result.pose.times[rep.start_frame + k] - result.pose.times[rep.start_frame]):.1f} s "
-                      "into it", height=340)
+            views = report.rep_correction_views_figure(result.pose, rep, corrected, name=f"Rep #{i}")
             parts.append(f"<div class='chart'><div class='noprint'>{chart(fig)}</div>{chart(views)}</div>")
         parts.append("</div>")
 

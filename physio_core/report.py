@@ -427,16 +427,22 @@ def _bones_xyz(p: np.ndarray, keep: np.ndarray | None = None) -> tuple[list, lis
     return xs, ys, zs
 
 
+def _off_by(athlete: np.ndarray, corrected: np.ndarray, tolerance_m: float):
+    """One frame's two poses as (N_JOINTS, 3) arrays, how far each joint is from its correction
+    (m), and which joints are more than ``tolerance_m`` off (drawn thick in red)."""
+    a = np.asarray(athlete, dtype=float).reshape(N_JOINTS, 3)
+    c = np.asarray(corrected, dtype=float).reshape(N_JOINTS, 3)
+    off = np.linalg.norm(a - c, axis=1)
+    return a, c, off, np.isfinite(off) & (off > tolerance_m)
+
+
 def _correction_traces(athlete: np.ndarray, corrected: np.ndarray, tolerance_m: float) -> list[dict]:
     """The correction view of one frame, always these four traces (an animation's frames update
     them by position, so none may be left out): the correction in green, the athlete in red,
     thicker red for the bones into a joint more than ``tolerance_m`` from the correction, and
     those joints as markers (hover: how far off). Plain dicts: a rep's animation holds hundreds
     of them, and Plotly checks each trace object it builds (go.Scatter3d) property by property."""
-    a = np.asarray(athlete, dtype=float).reshape(N_JOINTS, 3)
-    c = np.asarray(corrected, dtype=float).reshape(N_JOINTS, 3)
-    off = np.linalg.norm(a - c, axis=1)
-    wrong = np.isfinite(off) & (off > tolerance_m)
+    a, c, off, wrong = _off_by(athlete, corrected, tolerance_m)
     idx = np.flatnonzero(wrong)
 
     def bones(p, keep, colour, name, width, legend) -> dict:
@@ -545,10 +551,7 @@ def correction_views_figure(
     camera in front sees them; from the side they face right."""
     from plotly.subplots import make_subplots
 
-    a = np.asarray(athlete, dtype=float).reshape(N_JOINTS, 3)
-    c = np.asarray(corrected, dtype=float).reshape(N_JOINTS, 3)
-    off = np.linalg.norm(a - c, axis=1)
-    wrong = np.isfinite(off) & (off > tolerance_m)
+    a, c, _, wrong = _off_by(athlete, corrected, tolerance_m)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("from the front", "from the side"),
                         horizontal_spacing=0.08)
     for col, across in ((1, 0), (2, 1)):  # _bones_xyz: x = left, y = forward, z = up
@@ -585,6 +588,17 @@ def rep_correction_figure(pose: PoseSequence, rep: Rep, corrected: PoseSequence,
     frames = slice(rep.start_frame, rep.start_frame + n)
     return correction_animation(pose.joints[frames], corrected.joints[:n], pose.times[frames],
                                 start=worst_correction_frame(pose, rep, corrected), title=title, height=height)
+
+
+def rep_correction_views_figure(pose: PoseSequence, rep: Rep, corrected: PoseSequence, *,
+                                name: str | None = None, height: int = 340) -> go.Figure:
+    """``correction_views_figure`` of one rep of ``pose`` at the frame that shows the mistake best
+    (``worst_correction_frame``, where ``rep_correction_figure`` opens); ``name`` ("Rep #3"):
+    its title, with how far into the rep that frame is."""
+    k = worst_correction_frame(pose, rep, corrected)
+    at = float(pose.times[rep.start_frame + k] - pose.times[rep.start_frame])
+    return correction_views_figure(pose.joints[rep.start_frame + k], corrected.joints[k], height=height,
+                                   title=None if name is None else f"{name}, {at:.1f} s into it")
 
 
 def worst_correction_frame(pose: PoseSequence, rep: Rep, corrected: PoseSequence) -> int:
