@@ -649,31 +649,64 @@ def has_scores(rows: Sequence[ProgressRow]) -> bool:
     return any(_ok(getattr(r, key)) for r in rows for key, _ in SCORES)
 
 
-def scores_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Figure:
+SCORES_PANEL_HEIGHT = 180  # px per exercise on the scores chart
+
+
+def scores_panels(rows: Sequence[ProgressRow]) -> list[tuple[str, bool]]:
+    """The panels of ``scores_figure``: (exercise, wrist sensor) with a score, in the order of
+    the exercise's first session."""
+    out: list[tuple[str, bool]] = []
+    for r in rows:
+        if (r.exercise, r.sensor_set) not in out and any(_ok(getattr(r, key)) for key, _ in SCORES):
+            out.append((r.exercise, r.sensor_set))
+    return out
+
+
+def scores_figure(rows: Sequence[ProgressRow], *, panel_height: int = SCORES_PANEL_HEIGHT) -> go.Figure:
     """The share of reps judged correct, stability, balance and injury risk (0-1) over the
-    sessions. A wrist-sensor set's stability (steadiness of the bar path) is not the video's (the
-    body's sway and form), so it is its own dotted line rather than a point on the video
-    sessions' line."""
-    fig = go.Figure()
+    sessions, one panel per exercise on a shared date axis. A line joins one exercise's sessions
+    only: a squat's stability and a shoulder abduction's are not steps of one progress, and two
+    sessions a day of different exercises drew a saw. A wrist-sensor set's stability (steadiness
+    of the bar path) is not the video's (the body's sway and form): its panel is its own, its line
+    dotted."""
+    from plotly.subplots import make_subplots
+
+    panels = scores_panels(rows)
+    titles = [pretty_exercise(ex) + (" · wrist sensor" if sensor else "") for ex, sensor in panels]
+    n = max(1, len(panels))
+    height = 140 + panel_height * n
+    # 60 px between panels: room for the next panel's title under the x ticks
+    fig = make_subplots(rows=n, cols=1, shared_xaxes=True, subplot_titles=titles or None,
+                        vertical_spacing=60 / height if n > 1 else 0.0)
     colours = {"correct_share": "#8e44ad", "stability_score": "#2e86de", "balance_score": "#10ac84",
                "injury_risk": "#ee5253"}
-    for sensor in (False, True):
+    in_legend: set[str] = set()
+    for i, (exercise, sensor) in enumerate(panels, start=1):
         for key, label in SCORES:
-            pts = [r for r in rows if r.sensor_set == sensor and _ok(getattr(r, key))]
+            pts = [r for r in rows if r.exercise == exercise and r.sensor_set == sensor and _ok(getattr(r, key))]
             if not pts:
                 continue
             name = f"{label} (wrist sensor)" if sensor else label
             fig.add_trace(go.Scatter(
                 x=[r.date for r in pts], y=[getattr(r, key) for r in pts], mode="lines+markers",
-                name=name, line=dict(color=colours[key], dash="dot" if sensor else "solid"),
+                name=name, legendgroup=name, showlegend=name not in in_legend,
+                line=dict(color=colours[key], dash="dot" if sensor else "solid"),
                 marker_symbol="diamond" if sensor else "circle",
                 customdata=[[r.session_id, pretty_exercise(r.exercise, short=True).lower()] for r in pts],
                 hovertemplate=f"{name} %{{y:{'.0%' if key == 'correct_share' else '.2f'}}} — "
                               f"session #%{{customdata[0]}} "
                               f"(%{{customdata[1]}})<extra></extra>",
-            ))
-    fig.update_yaxes(range=[0, 1.05])
-    return _layout(fig, height, "share or score (0–1)")
+            ), row=i, col=1)
+            in_legend.add(name)
+    _widen(fig)
+    fig.update_yaxes(range=[0, 1.05], nticks=4 if n > 1 else None)
+    fig.update_xaxes(title_text="session date", row=n, col=1)
+    fig.update_yaxes(title_text="share or score (0–1)" if n == 1 else "0–1")
+    # the subplot titles are annotations: smaller than a chart title, as a panel's name should be
+    fig.update_annotations(font_size=13)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      hovermode="closest", legend=LEGEND_BELOW)
+    return fig
 
 
 def exercise_mix_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:

@@ -215,16 +215,30 @@ def test_session_reps_scores_and_mix_figures(seeded):
     reps = progress.reps_figure(rows)
     assert sum(sum(t.y) for t in reps.data) == sum(r.reps for r in rows) == 6 * 3 + 3 * 2
 
+    # one panel per exercise, in the order of their first session; a line joins one exercise's
+    # sessions only (the squats and hurdle steps alternate: one line through both drew a saw)
     scores = progress.scores_figure(rows)
-    stability = next(t for t in scores.data if t.name == "Stability")
-    assert list(stability.y) == [r.stability_score for r in rows]
-    assert list(stability.y) == sorted(stability.y)  # the seeded athlete improves
+    assert [a.text for a in scores.layout.annotations] == ["Deep squat", "Hurdle step"]
+    assert progress.scores_panels(rows) == [("deep_squat", False), ("hurdle_step", False)]
+    for ex, axis in (("deep_squat", "y"), ("hurdle_step", "y2")):
+        mine = [r for r in rows if r.exercise == ex]
+        lines = {t.name: t for t in scores.data if t.yaxis == axis}
+        assert set(lines) == {"Correct reps", "Stability", "Balance", "Injury risk"}
+        for t in lines.values():
+            assert list(t.x) == [r.date for r in mine] and {c[1] for c in t.customdata} == {ex.replace("_", " ")}
+        stability = list(lines["Stability"].y)
+        assert stability == [r.stability_score for r in mine] == sorted(stability)  # the athlete improves
+    # one legend entry per score, though each is drawn in both panels
+    assert sorted(t.name for t in scores.data if t.showlegend is not False) == sorted(
+        label for _, label in progress.SCORES)
+    assert scores.layout.height == 140 + 2 * progress.SCORES_PANEL_HEIGHT
     # the incorrect squats of the first two weeks, then only correct reps
-    correct = next(t for t in scores.data if t.name == "Correct reps")
+    correct = {t.yaxis: t for t in scores.data if t.name == "Correct reps"}
     two_weeks = rows[0].date + timedelta(weeks=2)
-    assert list(correct.y) == [0.0 if r.exercise == "deep_squat" and r.date < two_weeks else 1.0
-                               for r in rows]
-    assert list(progress.sessions_frame(rows)["correct_reps_pct"]) == [100 * y for y in correct.y]
+    assert list(correct["y"].y) == [0.0 if r.date < two_weeks else 1.0 for r in rows if r.exercise == "deep_squat"]
+    assert list(correct["y2"].y) == [1.0] * 3
+    assert list(progress.sessions_frame(rows)["correct_reps_pct"]) == [
+        100 * (0.0 if r.exercise == "deep_squat" and r.date < two_weeks else 1.0) for r in rows]
 
     mix = progress.exercise_mix_figure(rows)
     assert dict(zip(mix.data[0].labels, mix.data[0].values)) == {"Deep squat": 6, "Hurdle step": 3}
