@@ -456,9 +456,11 @@ def render_report(
     row = tile_row()
     row.metric("Reps", result.rep_count)
     row.metric("Person found", f"{result.frames_with_person / max(1, result.frames):.0%}",
-               help=f"{result.frames_with_person} of {result.frames} frames")
+               help=f"{result.frames_with_person} of {result.frames} frames"
+                    + (f", by the pose estimator {result.backend}" if result.backend else ""))
     row.metric("Duration", f"{result.frames / result.fps:.1f} s" if result.fps else "–")
-    row.metric("Pose backend", result.backend or "–")
+    if st.session_state.get("user_role") != "athlete":  # which estimator measured is the staff's concern
+        row.metric("Pose backend", result.backend or "–")
     _assessment_summary(result)
     for w in result.all_warnings:
         st.warning(w)

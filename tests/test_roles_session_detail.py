@@ -140,6 +140,7 @@ def test_trainer_runs_the_whole_lifecycle(seeded, make_uiprmd_session_result):
     found = next(m for m in at.metric if m.label == "Person found")
     assert found.value == f"{full.frames_with_person / full.frames:.0%}" and found.value != "0%"
     assert next(m for m in at.metric if m.label == "Duration").value == f"{full.frames / full.fps:.1f} s"
+    assert "Pose backend" in [m.label for m in at.metric]  # staff see which estimator measured
 
     # end and analyse: angles and reps from the stored pose
     button(at, "End and analyse").click()
@@ -192,6 +193,10 @@ def test_athlete_sees_feedback_but_changes_nothing(seeded):
     labels = {b.label for b in at.button}
     assert not labels & {"Save notes", "Add feedback", "Delete session", "End and analyse", "Score again"}
     assert not at.text_area
+    # the report without the staff's technical tile: which estimator measured says its help
+    labels = [m.label for m in at.metric]
+    assert "Person found" in labels and "Pose backend" not in labels
+    assert "uiprmd-kinect" in next(m for m in at.metric if m.label == "Person found").help
     assert "Full session (JSON)" in [d.proto.label for d in at.get("download_button")]  # their own data
 
 
