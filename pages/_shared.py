@@ -588,10 +588,12 @@ def _assessment_summary(result: SessionResult) -> None:
 
 def _older_models(result: SessionResult) -> str | None:
     """A word when other weights than the installed ones assessed the session (models
-    retrained since): its verdicts and scores are theirs until it is scored again."""
-    from physio_core.ml.weights import RECORDED_SINCE, UNRECORDED, installed_fingerprint, judging_weights
+    retrained since), or the installed ones under older scoring rules: its verdicts and scores
+    are theirs until it is scored again."""
+    from physio_core.ml.weights import (RECORDED_SINCE, UNRECORDED, installed_judged_by, judging_weights,
+                                        other_rules_only, read_judged_by, rules_said)
 
-    installed = installed_fingerprint()
+    installed = installed_judged_by()
     judged_by = judging_weights(result.models, any("mistake" in a for a in result.rep_assessments))
     again = "Staff can score it with the installed ones: **Score again**, under the downloads."
     if judged_by == UNRECORDED:
@@ -599,6 +601,10 @@ def _older_models(result: SessionResult) -> str | None:
                 f"so its verdicts may not be those of the weights installed now ({installed}). {again}")
     if judged_by is None or installed is None or judged_by == installed:
         return None
+    if other_rules_only(judged_by, installed):
+        return (f"Scored by the installed weights under older {rules_said(read_judged_by(judged_by)[1])} "
+                f"than this version's {rules_said(read_judged_by(installed)[1])}: its injury risk and "
+                f"reasons may differ from a session scored now. {again}")
     return (f"Assessed by other model weights ({result.models}) than the ones installed now "
             f"({installed}): its verdicts, scores and corrections are theirs. {again}")
 

@@ -10,7 +10,7 @@ import streamlit as st
 from pages._shared import (SESSION_NUMBER, current_athlete_id, job_under_way, link_to_session, require_engine,
                            session_address, show_table, tile_row, tz_name, viewer_id, viewer_tz)
 from physio_core import archive, background, exports, progress, report
-from physio_core.ml.weights import installed_fingerprint
+from physio_core.ml.weights import installed_judged_by
 
 
 def _exercise(name: str) -> str:
@@ -163,7 +163,7 @@ with left:
         st.plotly_chart(progress.scores_figure(rows), width="stretch", key="progress_scores")
     else:
         st.caption(progress.NO_SCORES)
-    installed = installed_fingerprint()
+    installed = installed_judged_by()
     if note := progress.weights_note(rows, installed):
         st.info(note)
         older = progress.judged_by_other_weights(rows, installed)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from physio_core.ml.weights import judged_by
 from physio_core.results import Rep
 from physio_core.skeleton import PoseSequence
 
@@ -50,7 +51,7 @@ class SessionAssessment:
     metrics: dict[str, float] = field(default_factory=dict)
     feedback: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    models: str | None = None  # which weights assessed it (ml.weights.weights_fingerprint)
+    models: str | None = None  # which weights, under which rules, assessed it (ml.weights.judged_by)
 
 
 @lru_cache(maxsize=4)
@@ -400,4 +401,4 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
         feedback.append("Reps judged incorrect: " + ", ".join(f"#{k}" for k in bad)
                         + " (see the corrected pose in the 3D view).")
     return SessionAssessment(label, conf, timeline, rows, corrected, metrics, feedback, warnings,
-                             suite.fingerprint)
+                             judged_by(suite.fingerprint))

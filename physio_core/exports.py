@@ -589,7 +589,7 @@ def progress_report_html(
     with a table of first, latest and best range and when each target was reached), left/right
     asymmetry, and every session. The figures are the progress page's."""
     from physio_core import progress
-    from physio_core.ml.weights import installed_fingerprint
+    from physio_core.ml.weights import installed_judged_by
 
     if not rows:
         raise ValueError("no session to report")
@@ -625,7 +625,7 @@ def progress_report_html(
     parts.append("<h2>Form, stability and injury risk</h2>" + (
         f"<div class='chart'>{chart(progress.scores_figure(rows))}</div>" if progress.has_scores(rows)
         else f"<p class='meta'>{html.escape(progress.NO_SCORES)}</p>"))
-    if note := progress.weights_note(rows, installed_fingerprint()):
+    if note := progress.weights_note(rows, installed_judged_by()):
         parts.append(f"<p class='meta'>{html.escape(note)}</p>")
 
     ex_rows = [r for r in rows if r.exercise == rom_exercise and r.rom_deg]

@@ -21,7 +21,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 from sqlalchemy.engine import Engine
 
-from physio_core.ml.weights import RECORDED_SINCE, UNRECORDED, judging_weights
+from physio_core.ml.weights import (RECORDED_SINCE, UNRECORDED, judging_weights, other_rules_only,
+                                    read_judged_by, rules_said)
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
 from physio_core.store.access import RomTargetOut, athletes_for, rom_targets
 from physio_core.store.repo import ProgressRow, progress_for_athlete, progress_for_athletes
@@ -599,16 +600,18 @@ def _weights_of(r: ProgressRow) -> str | None:
 
 
 def judged_by_other_weights(rows: Sequence[ProgressRow], installed: str | None) -> list[int]:
-    """The sessions (ids, oldest first) that other weights than the ``installed`` ones judged,
-    or that do not say which did."""
+    """The sessions (ids, oldest first) that other weights than the ``installed`` ones judged (or
+    the installed weights under other scoring rules: ``installed`` is ``weights.judged_by``), or
+    that do not say which did."""
     return [r.session_id for r in rows if (m := _weights_of(r)) is not None and m != installed]
 
 
 def weights_note(rows: Sequence[ProgressRow], installed: str | None) -> str | None:
     """A word when the sessions' verdicts and scores come from other model weights than the
-    ``installed`` ones (``ml.weights.weights_fingerprint``), from several, or from weights not
-    recorded (verdicts stored before RECORDED_SINCE): a step in the charts may then be the models',
-    not the athlete's. None when the installed weights judged every session with verdicts."""
+    ``installed`` ones (``ml.weights.installed_judged_by``), from several, from the installed
+    weights under older scoring rules, or from weights not recorded (verdicts stored before
+    RECORDED_SINCE): a step in the charts may then be the models', not the athlete's. None when
+    the installed weights under the installed rules judged every session with verdicts."""
     by: dict[str, list[int]] = {}
     for r in rows:
         if (models := _weights_of(r)) is not None:
@@ -621,11 +624,23 @@ def weights_note(rows: Sequence[ProgressRow], installed: str | None) -> str | No
         return said + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
 
     def named(models: str) -> str:
-        return (f"weights not recorded (judged before {RECORDED_SINCE})" if models == UNRECORDED
-                else f"{models}{' (installed now)' if models == installed else ''}")
+        if models == UNRECORDED:
+            return f"weights not recorded (judged before {RECORDED_SINCE})"
+        if models == installed:
+            return f"{models} (installed now)"
+        if other_rules_only(models, installed):
+            return f"{models} (the installed weights under {rules_said(read_judged_by(models)[1])})"
+        return models
 
     again = ("Staff can score them again with the installed weights: on each session's page, or all at "
              "once on Progress.")
+    others = [m for m in by if m != installed]
+    if len(others) == 1 and other_rules_only(others[0], installed):
+        # the same weights: only the rules differ, whether or not sessions scored now are shown too
+        return (f"Sessions {sessions(by[others[0]])} were scored by the installed weights under older "
+                f"{rules_said(read_judged_by(others[0])[1])} than this version's "
+                f"{rules_said(read_judged_by(installed)[1])}: their injury risk and its reasons may "
+                f"differ from a session scored now. {again}")
     if len(by) == 1:
         (models, ids), = by.items()
         if models == UNRECORDED:
@@ -636,8 +651,10 @@ def weights_note(rows: Sequence[ProgressRow], installed: str | None) -> str | No
                 f"the ones installed now ({installed}). {again}")
     parts = [f"{named(models)} in {sessions(ids)}"
              for models, ids in sorted(by.items(), key=lambda kv: (kv[0] != installed, kv[1][0]))]
-    return (f"These sessions were judged by {len(by)} sets of model weights: {'; '.join(parts)}. "
-            f"A change in the scores between them may come from the models, not the athlete. {again}")
+    what = "model weights and scoring rules" if any(other_rules_only(m, installed) for m in by) else "model weights"
+    return (f"These sessions were judged by {len(by)} sets of {what}: "
+            f"{'; '.join(parts)}. A change in the scores between them may come from the models, not the "
+            f"athlete. {again}")
 
 
 NO_SCORES = ("No scores yet: correct reps, stability, balance and injury risk are scored for the "

@@ -86,10 +86,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from physio_core import progress
     from physio_core.archive import athletes_named
-    from physio_core.ml.weights import installed_fingerprint
+    from physio_core.ml.weights import installed_judged_by
     from physio_core.store import init_db, progress_for_athlete
 
-    installed = installed_fingerprint()
+    installed = installed_judged_by()
     try:
         engine = init_db()
         athletes = athletes_named(engine, args.athlete, args.all)

@@ -120,6 +120,11 @@ def test_the_readme_names_the_shipped_weights():
     retrained weights fail this until the README names them."""
     shipped = weights_fingerprint(ROOT / "models")
     assert shipped is not None and f"the shipped ones are `{shipped}`" in (ROOT / "README.md").read_text()
+    # and what a session scored now stores: the rules' version too (a bumped SCORING_RULES fails
+    # this until the README says what changed)
+    from physio_core.ml.weights import SCORING_RULES, judged_by
+
+    assert f"`{judged_by(shipped)}`: rules {SCORING_RULES}, since" in (ROOT / "README.md").read_text()
     # and the IMU card the lift classifier's, whose figures it quotes
     from physio_core.ml.weights import IMU_LIFT_FILE
 

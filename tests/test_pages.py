@@ -580,6 +580,19 @@ def test_a_session_assessed_by_other_weights_says_so(app_env, assessed_squat_res
     at.query_params["id"] = str(unsaid)
     at.run()
     assert [i.value for i in at.info if i.value.startswith("This session does not say which model weights")]
+    # the installed weights under older scoring rules (a rule in code changed since): said as such
+    from physio_core.ml.weights import read_judged_by
+
+    weights, rules = read_judged_by(assessed_squat_result.models)
+    assert rules >= 2
+    old_rules = save_session_result(engine, replace(assessed_squat_result, models=weights),
+                                    get_or_create_athlete(engine, "Squatter").id)
+    at.query_params["id"] = str(old_rules)
+    at.run()
+    said = [i.value for i in at.info if "scoring rules" in i.value]
+    assert len(said) == 1 and said[0].startswith("Scored by the installed weights under older scoring rules 1 ")
+    assert f"this version's scoring rules {rules} (since" in said[0] and "**Score again**" in said[0]
+    assert not [i for i in at.info if "other model weights" in i.value]
 
 
 def test_progress_counts_the_corrections_that_come_back(app_env, assessed_squat_result):
@@ -938,7 +951,8 @@ def test_progress_scores_again_the_sessions_other_weights_judged(app_env, assess
     athlete = get_or_create_athlete(engine, "Squatter")
     ids = [save_session_result(engine, replace(result, started_at=result.started_at + timedelta(weeks=week),
                                                models=models), athlete.id)
-           for week, models in ((0, "0123456789ab"), (1, "0123456789ab"), (2, result.models))]
+           # other weights; the installed weights under the scoring rules before their version 2
+           for week, models in ((0, "0123456789ab"), (1, result.models.partition("+")[0]), (2, result.models))]
     at = new_app()
     at.switch_page("pages/progress.py")
     at.query_params["athlete"] = str(athlete.id)

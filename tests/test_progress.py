@@ -155,6 +155,16 @@ def test_a_word_when_other_weights_judged_the_sessions():
     assert "old in #1, #2, #3, #4, #5, #6 and 2 more." in many
     assert "3 sets" in progress.weights_note(rows("older", "old", "new"), "new")
 
+    # the installed weights under older scoring rules (a bare fingerprint: rules 1)
+    assert progress.judged_by_other_weights(rows("new", "new+r2", "old+r2"), "new+r2") == [1, 3]
+    for judged in (("new", "new", "new+r2"), ("new", "new")):
+        rules = progress.weights_note(rows(*judged), "new+r2")
+        assert rules.startswith("Sessions #1, #2 were scored by the installed weights under older scoring "
+                                "rules 1 than this version's scoring rules 2 (since 2026-12-05 injury risk names")
+    both = progress.weights_note(rows("new", "old", "new+r2"), "new+r2")
+    assert both.startswith("These sessions were judged by 3 sets of model weights and scoring rules: new+r2 "
+                           "(installed now) in #3; new (the installed weights under scoring rules 1) in #1; old in #2.")
+
 
 def test_rom_figure_draws_no_empty_trace():
     from datetime import datetime

@@ -76,13 +76,16 @@ def test_a_session_says_which_weights_assessed_it(db_engine, assessed_squat_resu
     import shutil
 
     from physio_core.config import get_settings
-    from physio_core.ml.weights import FILES, weights_fingerprint
+    from physio_core.ml.weights import FILES, SCORING_RULES, installed_judged_by, read_judged_by, weights_fingerprint
 
     installed = weights_fingerprint(get_settings().model_dir)
-    assert assessed_squat_result.models == installed and len(installed) == 12
+    # the weights, and the version of the scoring rules written in code, that scored it
+    assert assessed_squat_result.models == installed_judged_by() == f"{installed}+r{SCORING_RULES}"
+    assert read_judged_by(assessed_squat_result.models) == (installed, SCORING_RULES) and len(installed) == 12
+    assert read_judged_by(installed) == (installed, 1)  # stored before the rules had a version
     sid = save_session_result(db_engine, assessed_squat_result, get_or_create_athlete(db_engine, "Provenance").id)
     back = get_session_detail(db_engine, sid).to_result()
-    assert json.loads(report.summary_json(back))["models"] == installed
+    assert json.loads(report.summary_json(back))["models"] == assessed_squat_result.models
 
     copy = tmp_path / "models"
     shutil.copytree(get_settings().model_dir, copy)

@@ -56,6 +56,51 @@ UNRECORDED = ""
 RECORDED_SINCE = "2026-12-05"
 
 
+# Rules written in code rather than learned (which differences injury risk names, how big they
+# must be) shape a session's stored scores and reasons as much as the weights do. Bump
+# SCORING_RULES when such a rule changes: a session stores its weights' fingerprint with the
+# rules' version (``judged_by``), so that sessions scored before say so and are offered scoring
+# again, as sessions that other weights judged are.
+SCORING_RULES = 2
+RULES_CHANGES = {
+    2: "since 2026-12-05 injury risk names only differences of 5° or 2 cm and more",
+}
+
+
+def judged_by(fingerprint: str | None, rules: int = SCORING_RULES) -> str | None:
+    """What a session stores as its ``models``: the weights' fingerprint, with "+r<rules>" after
+    it from rules 2 on (a bare fingerprint is rules 1: everything stored before rules had a
+    version). None when no weights judged it."""
+    if not fingerprint:
+        return None
+    return fingerprint if rules == 1 else f"{fingerprint}+r{rules}"
+
+
+def read_judged_by(models: str) -> tuple[str, int]:
+    """(weights' fingerprint, rules' version) of a stored ``judged_by``."""
+    weights, sep, rules = models.partition("+r")
+    return weights, int(rules) if sep and rules.isdigit() else 1
+
+
+def other_rules_only(models: str | None, installed: str | None) -> bool:
+    """Whether ``models`` names the ``installed`` weights under other scoring rules."""
+    if not models or not installed or models == installed:
+        return False
+    return read_judged_by(models)[0] == read_judged_by(installed)[0]
+
+
+def rules_said(rules: int = SCORING_RULES) -> str:
+    """The scoring rules' version in words, with its change."""
+    change = RULES_CHANGES.get(rules)
+    return f"scoring rules {rules}" + (f" ({change})" if change else "")
+
+
+def installed_judged_by() -> str | None:
+    """``judged_by`` of the weights installed here under the rules of this code: what a session
+    scored now stores."""
+    return judged_by(installed_fingerprint())
+
+
 def installed_fingerprint() -> str | None:
     """The fingerprint of the weights that score sessions here (the settings' model_dir)."""
     from physio_core.config import get_settings
