@@ -199,11 +199,16 @@ if angle_rows:
                    decimals=progress.ROM_TABLE_DECIMALS)
     left, right = st.columns([3, 2])
     with left:
-        st.subheader("Left / right asymmetry")
-        st.plotly_chart(progress.asymmetry_figure(ex_rows), width="stretch", key="progress_asym")
-        st.caption(f"{_exercise(rom_exercise)}: range of motion left minus right, "
-                   f"in % of their mean (positive: the left moves more); the band is "
-                   f"±{progress.ASYMMETRY_FLAG_PCT:.0f} %.")
+        if progress.one_sided(rom_exercise):
+            st.subheader("Left side / right side")
+            st.plotly_chart(progress.sides_figure(ex_rows), width="stretch", key="progress_sides")
+            st.caption(progress.sides_note(ex_rows, rom_exercise))
+        else:
+            st.subheader("Left / right asymmetry")
+            st.plotly_chart(progress.asymmetry_figure(ex_rows), width="stretch", key="progress_asym")
+            st.caption(f"{_exercise(rom_exercise)}: range of motion left minus right, "
+                       f"in % of their mean (positive: the left moves more); the band is "
+                       f"±{progress.ASYMMETRY_FLAG_PCT:.0f} %.")
         recurring = progress.recurring_corrections(ex_rows)
         if not recurring.empty:
             st.subheader("Recurring corrections")

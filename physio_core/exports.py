@@ -636,8 +636,13 @@ def progress_report_html(
         parts.append(_table(progress.rom_summary_table(
             progress.rom_summary(ex_rows, angles, targets, rom_exercise)), left=("angle", "target reached"),
             decimals=progress.ROM_TABLE_DECIMALS))
-        asym = progress.asymmetry_figure(ex_rows)
-        if asym.data:
+        if progress.one_sided(rom_exercise):
+            sides = progress.sides_figure(ex_rows)
+            if sides.data:
+                parts.append(f"<h2>Left side / right side · {html.escape(name)}</h2>"
+                             f"<div class='chart'>{chart(sides)}</div><p class='meta'>"
+                             f"{html.escape(progress.sides_note(ex_rows, rom_exercise))}</p>")
+        elif (asym := progress.asymmetry_figure(ex_rows)).data:
             parts.append(f"<h2>Left / right asymmetry · {html.escape(name)}</h2>"
                          f"<div class='chart'>{chart(asym)}</div><p class='meta'>Range of motion left "
                          f"minus right, in % of their mean (positive: the left moves more); the band "

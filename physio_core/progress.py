@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from physio_core.ml.weights import (RECORDED_SINCE, UNRECORDED, judging_weights, other_rules_only,
                                     read_judged_by, rules_said)
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
+from physio_core.reps import ONE_SIDED
 from physio_core.store.access import RomTargetOut, athletes_for, rom_targets
 from physio_core.store.repo import ProgressRow, progress_for_athlete, progress_for_athletes
 
@@ -185,6 +186,66 @@ def asymmetry_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
                          "asymmetry_pct": 100.0 * (lv - rv) / ((lv + rv) / 2)})
     return pd.DataFrame(recs, columns=["session_id", "date", "exercise", "joint", "left_deg",
                                        "right_deg", "asymmetry_pct"])
+
+
+def one_sided(exercise: str) -> bool:
+    """Whether ``exercise`` works one side at a time (``reps.ONE_SIDED``): its sessions' left
+    and right differ by design, and ``sides_frame`` compares it, not ``asymmetry_frame``."""
+    return exercise in ONE_SIDED
+
+
+SIDES_COLUMNS = ["session_id", "date", "exercise", "side", "angle", "rom_deg"]
+
+
+def sides_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
+    """Per session of a one-sided exercise: the side it worked ("left"/"right": the side whose
+    ``reps.ONE_SIDED`` angle moved more) and that angle's range of motion. Sessions of other
+    exercises, or without that angle, are left out."""
+    recs = []
+    for r in rows:
+        family = ONE_SIDED.get(r.exercise)
+        if family is None:
+            continue
+        ranges = {side: v for side, k in (("left", "_l"), ("right", "_r"))
+                  if _ok(v := r.rom_deg.get(family + k))}
+        if not ranges:
+            continue
+        side = max(ranges, key=ranges.get)
+        recs.append({"session_id": r.session_id, "date": r.date, "exercise": r.exercise, "side": side,
+                     "angle": family + ("_l" if side == "left" else "_r"), "rom_deg": ranges[side]})
+    return pd.DataFrame(recs, columns=SIDES_COLUMNS)
+
+
+def sides_note(rows: Sequence[ProgressRow], exercise: str) -> str:
+    """In words, for ``sides_figure``: why the sides are compared across sessions, each side's
+    sessions and latest range, and the latest left against the latest right (the symmetry index
+    of ``asymmetry_frame``, with its ±ASYMMETRY_FLAG_PCT band)."""
+    df = sides_frame([r for r in rows if r.exercise == exercise])
+    name = pretty_exercise(exercise, short=True)
+    angle = pretty_angle(ONE_SIDED[exercise]).lower()
+    said = (f"{name} works one side at a time, so a session's left and right differ by design. Each "
+            f"session is drawn at the range of motion of the side it worked (the side whose {angle} "
+            f"moved more).")
+    latest: dict[str, float] = {}
+    parts = []
+    for side in ("left", "right"):
+        mine = df[df["side"] == side]
+        if mine.empty:
+            parts.append(f"no session of the {side} side yet")
+            continue
+        last = mine.iloc[-1]
+        latest[side] = float(last["rom_deg"])
+        n = len(mine)
+        parts.append(f"{n} session{'s' * (n != 1)} of the {side} side, the latest at {last['rom_deg']:.0f}° "
+                     f"(#{last['session_id']})")
+    text = "; ".join(parts)
+    said += f" {text[0].upper()}{text[1:]}."
+    if len(latest) == 2:
+        pct = 100.0 * (latest["left"] - latest["right"]) / ((latest["left"] + latest["right"]) / 2)
+        inside = abs(pct) <= ASYMMETRY_FLAG_PCT
+        said += (f" The latest left against the latest right: {pct:+.0f} % of their mean, "
+                 f"{'within' if inside else 'outside'} the ±{ASYMMETRY_FLAG_PCT:.0f} % band.")
+    return said
 
 
 # the headers sessions_frame's columns are shown under (page and printed report) and the decimals
@@ -594,6 +655,32 @@ def asymmetry_figure(rows: Sequence[ProgressRow], *, max_joints: int | None = 4,
     return _layout(fig, height, "left − right (% of mean range)")
 
 
+SIDE_COLOURS = {"left": "#e67e22", "right": "#2e86de"}
+
+
+def sides_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Figure:
+    """A one-sided exercise's sessions: the range of motion of the side each worked
+    (``sides_frame``), a line per side, so the two sides compare across sessions."""
+    df = sides_frame(rows)
+    fig = go.Figure()
+    for side in ("left", "right"):
+        g = df[df["side"] == side]
+        if g.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=g["date"], y=g["rom_deg"], mode="lines+markers", name=f"{side} side",
+            line=dict(color=SIDE_COLOURS[side]),
+            customdata=[[pretty_angle(a), i] for a, i in zip(g["angle"], g["session_id"])],
+            hovertemplate="%{customdata[0]}: %{y:.0f}° — session #%{customdata[1]}<extra></extra>",
+        ))
+    title = pretty_angle(df["angle"].iloc[0][:-2]).lower() if not df.empty else "the worked side's angle"
+    # from zero, as the range-of-motion chart: half a degree must not look like a leap; the legend
+    # names the side also when only one has sessions
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_layout(showlegend=True)
+    return _layout(fig, height, f"range of motion (°), {title}")
+
+
 def _weights_of(r: ProgressRow) -> str | None:
     """``weights.judging_weights`` of a session (a wrist-sensor set has no verdicts)."""
     return judging_weights(r.metrics.get("models"), bool(r.metrics.get("reps_judged")) and not r.sensor_set)
@@ -689,7 +776,7 @@ def scores_figure(rows: Sequence[ProgressRow], *, panel_height: int = SCORES_PAN
     from plotly.subplots import make_subplots
 
     panels = scores_panels(rows)
-    titles = [pretty_exercise(ex) + (" · wrist sensor" if sensor else "") for ex, sensor in panels]
+    titles = [pretty_exercise(ex, short=True) + (" · wrist sensor" if sensor else "") for ex, sensor in panels]
     n = max(1, len(panels))
     height = 140 + panel_height * n
     # 60 px between panels: room for the next panel's title under the x ticks

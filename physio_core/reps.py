@@ -86,6 +86,23 @@ EXERCISES: dict[str, tuple[tuple[str, ...], int | None]] = {
     "standing_shoulder_internal_external_rotation": (("shoulder_rotation",), None),
     "standing_shoulder_scaption": (("shoulder_abduction", "shoulder_flexion"), +1),
 }
+# exercises done one side at a time (one leg steps, lunges or rises; one arm moves), with the
+# angle family whose larger range in a session tells the side it worked. Their left and right
+# differ by design: progress compares the sessions of one side with those of the other
+# (``progress.sides_frame``), never a session's left with its right. Deep squat and sit to stand
+# use both sides at once. On UI-PRMD a rep's larger range names the side its subject uses in 1261
+# of 1280 reps (a session's range, over several reps, is steadier); the inline lunge's knees are
+# the closest call (the smaller range 0.64 of the larger, median; scripts/experiments/one_sided.py).
+ONE_SIDED: dict[str, str] = {
+    "hurdle_step": "hip_flexion",
+    "inline_lunge": "knee_angle",
+    "side_lunge": "knee_angle",
+    "standing_active_straight_leg_raise": "hip_flexion",
+    "standing_shoulder_abduction": "shoulder_abduction",
+    "standing_shoulder_extension": "shoulder_flexion",
+    "standing_shoulder_internal_external_rotation": "shoulder_rotation",
+    "standing_shoulder_scaption": "shoulder_abduction",
+}
 _ALIASES = {
     "squat": "deep_squat",
     "lunge": "inline_lunge",

@@ -136,6 +136,14 @@ def test_athlete_lands_on_own_progress_and_cannot_manage(seeded):
     assert {m.label: m.value for m in at.metric}["Reps"] == "24"
     assert at.session_state["athlete_id"] == ids["athlete"]
     assert not [f for f in at.get("expander") if "targets" in f.label]  # trainers set targets
+    # the squats' left against right; a hurdle step (one leg steps) side against side
+    assert at.selectbox(key="progress_rom_exercise").value == "deep_squat"
+    assert "Left / right asymmetry" in [h.value for h in at.subheader]
+    at.selectbox(key="progress_rom_exercise").set_value("hurdle_step")
+    run(at)
+    heads = [h.value for h in at.subheader]
+    assert "Left side / right side" in heads and "Left / right asymmetry" not in heads
+    assert any(c.value.startswith("Hurdle step works one side at a time") for c in at.caption)
     at.switch_page("pages/admin.py")
     run(at)
     assert [e.value for e in at.error] == ["Your account may not open this page."]

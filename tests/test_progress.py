@@ -166,6 +166,46 @@ def test_a_word_when_other_weights_judged_the_sessions():
                            "(installed now) in #3; new (the installed weights under scoring rules 1) in #1; old in #2.")
 
 
+def test_a_one_sided_exercise_compares_its_sides_across_sessions(seeded):
+    """A hurdle step steps with one leg: within a session its left and right differ by design
+    (the asymmetry of the test above). Its sessions are compared side against side instead: each
+    at the range of the side it worked, that side found from the stored ranges. The same
+    sessions mirrored (as if the other leg had stepped) are the other side's, at equal ranges."""
+    from dataclasses import replace
+
+    engine, ids = seeded
+    rows = progress.load_progress(engine, ids["athlete"]).rows
+    assert progress.one_sided("hurdle_step") and not progress.one_sided("deep_squat")
+    steps = [r for r in rows if r.exercise == "hurdle_step"]
+    df = progress.sides_frame(rows)
+    assert list(df["session_id"]) == [r.session_id for r in steps]  # the squats are not one-sided
+    for r, (_, got) in zip(steps, df.iterrows()):
+        left, right = r.rom_deg["hip_flexion_l"], r.rom_deg["hip_flexion_r"]
+        assert min(left, right) < 0.5 * max(left, right)  # real one-leg steps: one hip moves
+        assert got["side"] == ("left" if left > right else "right")
+        assert got["rom_deg"] == max(left, right) and got["angle"] == f"hip_flexion_{got['side'][0]}"
+    side = df["side"].iloc[0]
+    other = "left" if side == "right" else "right"
+    note = progress.sides_note(rows, "hurdle_step")
+    assert note.startswith("Hurdle step works one side at a time, so a session's left and right differ by design.")
+    assert f"3 sessions of the {side} side, the latest at {df['rom_deg'].iloc[-1]:.0f}° (#{steps[-1].session_id})" in note
+    assert f"o session of the {other} side yet" in note and "band" not in note
+
+    def mirrored(r):
+        return replace(r, session_id=r.session_id + 100, rom_deg={
+            (k[:-2] + ("_r" if k.endswith("_l") else "_l") if k.endswith(("_l", "_r")) else k): v
+            for k, v in r.rom_deg.items()})
+
+    both = rows + [mirrored(r) for r in steps]
+    assert set(progress.sides_frame(both)["side"]) == {"left", "right"}
+    note = progress.sides_note(both, "hurdle_step")
+    assert "The latest left against the latest right: +0 % of their mean, within the ±10 % band." in note
+    fig = progress.sides_figure([r for r in both if r.exercise == "hurdle_step"])
+    lines = {t.name: list(t.y) for t in fig.data}
+    assert lines[f"{side} side"] == lines[f"{other} side"] == list(df["rom_deg"])
+    assert fig.layout.yaxis.title.text == "range of motion (°), hip flexion"
+
+
 def test_rom_figure_draws_no_empty_trace():
     from datetime import datetime
 
@@ -338,6 +378,12 @@ def test_progress_report_prints_the_pages_numbers(seeded, streamlit_plotly_defau
     s = progress.summary(data.rows)
     assert f"{data.rows[-1].stability_score:.2f} ({s.stability_change:+.2f})" in doc
     assert "Latest correct reps<b>100% (±0 pts)</b>" in doc
+    assert "<h2>Left / right asymmetry · Deep squat</h2>" in doc and "Left side / right side" not in doc
+    # a one-sided exercise: its sides against each other, as on the page
+    steps = progress_report_html(data.rows, athlete="Ana Lopez", rom_exercise="hurdle_step",
+                                 angles=["hip_flexion_r"], include_plotlyjs=False).decode()
+    assert "<h2>Left side / right side · Hurdle step</h2>" in steps and "Left / right asymmetry" not in steps
+    assert "Hurdle step works one side at a time" in steps and steps.count("class='chart'") == 5
     assert "Changes in brackets: stability against the first hurdle step session; correct reps against " \
            "the first hurdle step session." in doc
     # a wrist-sensor athlete: no range of motion part
