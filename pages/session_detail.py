@@ -43,6 +43,15 @@ def _left_running(row) -> None:
                "this page files it with its reps.")
 
 
+def _never_recorded(row) -> None:
+    """Say so when an active session has had nothing recorded into it since it was opened."""
+    if row.never_recorded():
+        st.warning(f"Nothing has been recorded into this session since it was opened "
+                   f"({shown_time(row.started_at)}), and nothing will be: a live session is opened by "
+                   "the live page's START and filled as it records. **Delete this session** at the foot "
+                   "of this page removes it (End and analyse would file it with 0 reps).")
+
+
 def _against_earlier(session) -> None:
     """This session against an earlier one of the same exercise: the previous one unless the
     user picks another (the first, the baseline of a rehabilitation, say)."""
@@ -111,6 +120,7 @@ st.caption(f"{shown_time(s.started_at)} · source {s.source or '–'} · "
            f"status {getattr(s.status, 'value', s.status)}" + (f" · {s.notes}" if s.notes else ""))
 _against_earlier(s)
 _left_running(detail.session)
+_never_recorded(detail.session)
 if s.imported:
     st.caption(origin_sentence(s.imported, sensor_set=detail.imu_series is not None, when=shown_time))
 if detail.pose is None and detail.imu_series is not None:

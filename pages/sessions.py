@@ -76,8 +76,8 @@ df = pd.DataFrame([{
     "stability": r.stability_score,
     "duration (s)": round((r.ended_at - r.started_at).total_seconds(), 1) if r.ended_at else None,
     "in view": 100 * r.frames_with_person / r.frames if r.frames and r.backend != IMU_BACKEND else None,
-    "status": "left running" if r.left_running() else str(getattr(r.status, "value", r.status))
-              + (" · imported" if r.from_import else ""),
+    "status": "left running" if r.left_running() else "nothing recorded" if r.never_recorded()
+              else str(getattr(r.status, "value", r.status)) + (" · imported" if r.from_import else ""),
     "source": r.source,
 } for r in rows])
 if only_athlete:  # named in the sidebar; the table must fit the page without its column
@@ -96,7 +96,8 @@ show_table(
                                                    help="0–1, from the models (a sensor set: its own)"),
         "status": st.column_config.TextColumn(
             "status", help="left running: a live session never ended whose frames stopped coming in "
-                           "(the page was closed without STOP); open it and End and analyse. imported: "
+                           "(the page was closed without STOP); open it and End and analyse. nothing recorded: a "
+                           "session left open with nothing in it; open it to delete it. imported: "
                            "brought in from another PhysioTrack (its page says from where)"),
         "correct reps": st.column_config.TextColumn(
             "correct reps", help="reps the mistake model judged correct, of those it judged"),

@@ -82,7 +82,8 @@ def test_a_live_session_left_without_stop_says_so(seeded, make_uiprmd_session_re
     """An active session whose last chunk of frames came in an hour ago was left without STOP:
     its page says so and points to End and analyse, and the Sessions list marks it "left
     running". One whose frames are still coming in does not, nor one that never got a frame; the
-    first warns that a live page is still recording it."""
+    first warns that a live page is still recording it. One opened an hour ago that never got a
+    frame is marked "nothing recorded", and its page points to its deletion."""
     from datetime import timedelta
 
     import sqlalchemy as sa
@@ -93,28 +94,36 @@ def test_a_live_session_left_without_stop_says_so(seeded, make_uiprmd_session_re
     engine, ids = seeded
     pose = make_uiprmd_session_result(episodes=(1,)).pose
     sid = {name: start_session(engine, ids["athlete"], ids["trainer"], "deep_squat")
-           for name in ("left", "running", "created")}
+           for name in ("left", "running", "created", "empty")}
     for name in ("left", "running"):
         append_live_data(engine, sid[name], pose=pose)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE sensor_data SET created_at = :t WHERE session_id = :s"),
                      {"t": utcnow() - timedelta(minutes=61), "s": sid["left"]})
-    shown, recording = {}, {}
+        # opened an hour ago and nothing ever came in (a live page closed before its first
+        # frames were stored, or an older version's empty "Create session")
+        conn.execute(sa.text("UPDATE sessions SET started_at = :t WHERE id = :s"),
+                     {"t": utcnow() - timedelta(minutes=60), "s": sid["empty"]})
+    shown, recording, empty = {}, {}, {}
     for name, i in sid.items():
         at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=i))
         shown[name] = [w.value for w in at.warning if "has not ended" in w.value]
         recording[name] = [w.value for w in at.warning if "still recording" in w.value]
+        empty[name] = [w.value for w in at.warning if w.value.startswith("Nothing has been recorded")]
     assert len(shown["left"]) == 1 and "(61 min ago)" in shown["left"][0]
     assert "**End and analyse**" in shown["left"][0]
-    assert shown["running"] == [] and shown["created"] == []
+    assert shown["running"] == shown["created"] == shown["empty"] == []
     # the one whose frames are coming in: End and analyse here would file only part of it
     assert len(recording["running"]) == 1 and "Press **STOP** on that page" in recording["running"][0]
-    assert recording["left"] == [] and recording["created"] == []
+    assert recording["left"] == recording["created"] == recording["empty"] == []
+    # the empty one points to its deletion; one just opened may still get its first frames
+    assert len(empty["empty"]) == 1 and "**Delete this session**" in empty["empty"][0]
+    assert empty["left"] == empty["running"] == empty["created"] == []
 
     at = as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], page=str(ROOT / "pages" / "sessions.py"))
     table = run(at).dataframe[0].value.set_index("id")["status"]
     assert {name: table[i] for name, i in sid.items()} == {
-        "left": "left running", "running": "active", "created": "active"}
+        "left": "left running", "running": "active", "created": "active", "empty": "nothing recorded"}
 
 
 def test_trainer_runs_the_whole_lifecycle(seeded, make_uiprmd_session_result):

@@ -119,6 +119,14 @@ class SessionRow:
             return False
         return (now or utcnow()) - self.last_data_at >= LEFT_RUNNING_AFTER
 
+    def never_recorded(self, now: datetime | None = None) -> bool:
+        """An active session into which nothing came for ``LEFT_RUNNING_AFTER`` since it was
+        opened: a live page that closed before its first frames were stored, or an empty session
+        made by an older version's "Create session". Nothing will come into it."""
+        if self.status is not SessionStatus.ACTIVE or self.last_data_at is not None:
+            return False
+        return (now or utcnow()) - self.started_at >= LEFT_RUNNING_AFTER
+
     def receiving(self, now: datetime | None = None) -> bool:
         """An active session whose data is still coming in: a live page is recording it."""
         return (self.status is SessionStatus.ACTIVE and self.last_data_at is not None
