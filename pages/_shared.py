@@ -591,7 +591,7 @@ def _older_models(result: SessionResult) -> str | None:
     retrained since), or the installed ones under older scoring rules: its verdicts and scores
     are theirs until it is scored again."""
     from physio_core.ml.weights import (RECORDED_SINCE, UNRECORDED, installed_judged_by, judging_weights,
-                                        other_rules_only, read_judged_by, rules_said)
+                                        older_rules_said, other_rules_only)
 
     installed = installed_judged_by()
     judged_by = judging_weights(result.models, any("mistake" in a for a in result.rep_assessments))
@@ -602,9 +602,8 @@ def _older_models(result: SessionResult) -> str | None:
     if judged_by is None or installed is None or judged_by == installed:
         return None
     if other_rules_only(judged_by, installed):
-        return (f"Scored by the installed weights under older {rules_said(read_judged_by(judged_by)[1])} "
-                f"than this version's {rules_said(read_judged_by(installed)[1])}: its injury risk and "
-                f"reasons may differ from a session scored now. {again}")
+        return (f"Scored by {older_rules_said(judged_by, installed)}: its injury risk and reasons may differ "
+                f"from a session scored now. {again}")
     return (f"Assessed by other model weights ({result.models}) than the ones installed now "
             f"({installed}): its verdicts, scores and corrections are theirs. {again}")
 

@@ -21,8 +21,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 from sqlalchemy.engine import Engine
 
-from physio_core.ml.weights import (RECORDED_SINCE, UNRECORDED, judging_weights, other_rules_only,
-                                    read_judged_by, rules_said)
+from physio_core.ml.weights import (RECORDED_SINCE, UNRECORDED, judging_weights, older_rules_said,
+                                    other_rules_only, read_judged_by, rules_said)
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
 from physio_core.reps import ONE_SIDED
 from physio_core.store.access import RomTargetOut, athletes_for, rom_targets
@@ -172,6 +172,11 @@ def side_pairs(names: Sequence[str]) -> list[tuple[str, str, str]]:
     return pairs
 
 
+def _symmetry_pct(left: float, right: float) -> float:
+    """The symmetry index: 100 * (left - right) / mean(left, right), in percent."""
+    return 100.0 * (left - right) / ((left + right) / 2)
+
+
 def asymmetry_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
     """Per session and joint pair: left and right range of motion and the symmetry index
     100 * (left - right) / mean(left, right) in percent (positive: the left moves more)."""
@@ -183,7 +188,7 @@ def asymmetry_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
                 continue
             recs.append({"session_id": r.session_id, "date": r.date, "exercise": r.exercise,
                          "joint": label, "left_deg": lv, "right_deg": rv,
-                         "asymmetry_pct": 100.0 * (lv - rv) / ((lv + rv) / 2)})
+                         "asymmetry_pct": _symmetry_pct(lv, rv)})
     return pd.DataFrame(recs, columns=["session_id", "date", "exercise", "joint", "left_deg",
                                        "right_deg", "asymmetry_pct"])
 
@@ -241,7 +246,7 @@ def sides_note(rows: Sequence[ProgressRow], exercise: str) -> str:
     text = "; ".join(parts)
     said += f" {text[0].upper()}{text[1:]}."
     if len(latest) == 2:
-        pct = 100.0 * (latest["left"] - latest["right"]) / ((latest["left"] + latest["right"]) / 2)
+        pct = _symmetry_pct(latest["left"], latest["right"])
         inside = abs(pct) <= ASYMMETRY_FLAG_PCT
         said += (f" The latest left against the latest right: {pct:+.0f} % of their mean, "
                  f"{'within' if inside else 'outside'} the ±{ASYMMETRY_FLAG_PCT:.0f} % band.")
@@ -673,7 +678,7 @@ def sides_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Figure
             customdata=[[pretty_angle(a), i] for a, i in zip(g["angle"], g["session_id"])],
             hovertemplate="%{customdata[0]}: %{y:.0f}° — session #%{customdata[1]}<extra></extra>",
         ))
-    title = pretty_angle(df["angle"].iloc[0][:-2]).lower() if not df.empty else "the worked side's angle"
+    title = pretty_angle(ONE_SIDED[df["exercise"].iloc[0]]).lower() if not df.empty else "the worked side's angle"
     # from zero, as the range-of-motion chart: half a degree must not look like a leap; the legend
     # names the side also when only one has sessions
     fig.update_yaxes(rangemode="tozero")
@@ -724,10 +729,8 @@ def weights_note(rows: Sequence[ProgressRow], installed: str | None) -> str | No
     others = [m for m in by if m != installed]
     if len(others) == 1 and other_rules_only(others[0], installed):
         # the same weights: only the rules differ, whether or not sessions scored now are shown too
-        return (f"Sessions {sessions(by[others[0]])} were scored by the installed weights under older "
-                f"{rules_said(read_judged_by(others[0])[1])} than this version's "
-                f"{rules_said(read_judged_by(installed)[1])}: their injury risk and its reasons may "
-                f"differ from a session scored now. {again}")
+        return (f"Sessions {sessions(by[others[0]])} were scored by {older_rules_said(others[0], installed)}: "
+                f"their injury risk and its reasons may differ from a session scored now. {again}")
     if len(by) == 1:
         (models, ids), = by.items()
         if models == UNRECORDED:

@@ -95,6 +95,13 @@ def rules_said(rules: int = SCORING_RULES) -> str:
     return f"scoring rules {rules}" + (f" ({change})" if change else "")
 
 
+def older_rules_said(models: str, installed: str) -> str:
+    """How ``models`` (``other_rules_only``) differs from ``installed``, in words: "the installed
+    weights under older scoring rules 1 than this version's scoring rules 2 (since …)"."""
+    return (f"the installed weights under older {rules_said(read_judged_by(models)[1])} than this "
+            f"version's {rules_said(read_judged_by(installed)[1])}")
+
+
 def installed_judged_by() -> str | None:
     """``judged_by`` of the weights installed here under the rules of this code: what a session
     scored now stores."""
