@@ -121,11 +121,21 @@ def angle_ranges(angles: AngleSeries, valid: np.ndarray | None = None) -> pd.Dat
     return pd.DataFrame(rows)
 
 
+# An angle measured in fewer frames than this has gaps: a planar shoulder angle is undefined while
+# the arm is far out of its plane (flexion, in a sideways raise, where it leaps from ~20 to ~160
+# across the gap). Its range is then larger than the angle that follows the movement, so the
+# chart picks it only after the angles measured throughout.
+FULLY_MEASURED = 0.95
+
+
 def principal_angles(angles: AngleSeries, reps: Sequence[Rep] = (), valid: np.ndarray | None = None,
                      k: int = 4) -> list[str]:
-    """The rep angle first, then the angles that moved most (measured in >= half the frames)."""
+    """The rep angle first, then the angles that moved most: those measured throughout
+    (``FULLY_MEASURED``) before those measured in at least half the frames."""
     ranges = angle_ranges(angles, valid)
-    ranges = ranges[ranges["measured"] >= 0.5].sort_values("rom_deg", ascending=False)
+    ranges = ranges[ranges["measured"] >= 0.5]
+    ranges = ranges.assign(gaps=ranges["measured"] < FULLY_MEASURED).sort_values(
+        ["gaps", "rom_deg"], ascending=[True, False])
     out: list[str] = []
     for r in reps:
         if r.angle in angles.names and r.angle not in out:

@@ -131,6 +131,30 @@ def test_principal_angles_pick_the_moving_joints(squat_result):
     assert ranges.loc["knee_angle_r", "rom_deg"] > ranges.loc["elbow_flexion_r", "rom_deg"]
 
 
+def test_principal_angles_leave_an_angle_with_gaps_for_last():
+    """In a real sideways arm raise, shoulder flexion is undefined mid-rep and leaps from ~20 to
+    ~160 across the gap: its range beats the abduction's, yet the chart opens on the angles
+    measured throughout. In a scaption (arm raised in between) flexion is measured throughout
+    and stays."""
+    from conftest import uiprmd_set
+    from physio_core import pipeline
+
+    for mov in ("standing_shoulder_abduction", "standing_shoulder_scaption"):
+        seq, _, _ = uiprmd_set([(mov, 3, True)] * 4, rng=1)
+        res = pipeline.finish_sequence(seq, backend="uiprmd-kinect", exercise=mov, source="t", smooth=False)
+        ranges = report.angle_ranges(res.angles, res.pose.valid).set_index("angle")
+        names = report.principal_angles(res.angles, res.reps, res.pose.valid)
+        assert names[0] == res.reps[0].angle
+        if mov == "standing_shoulder_abduction":
+            assert names[0] == "shoulder_abduction_r"
+            assert 0.5 <= ranges.loc["shoulder_flexion_r", "measured"] < report.FULLY_MEASURED
+            assert ranges.loc["shoulder_flexion_r", "rom_deg"] > ranges.loc["shoulder_abduction_r", "rom_deg"]
+            assert "shoulder_flexion_r" not in names
+        else:
+            assert ranges.loc["shoulder_flexion_r", "measured"] >= report.FULLY_MEASURED
+            assert "shoulder_flexion_r" in names
+
+
 def test_skeleton_figure_axes(squat_result):
     pose = squat_result.pose
     i = int(np.flatnonzero(pose.valid)[0])
