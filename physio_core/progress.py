@@ -618,7 +618,8 @@ def main_exercise(rows: Sequence[ProgressRow]) -> str | None:
 def default_rom_angles(rows: Sequence[ProgressRow], targets: Sequence[RomTargetOut], exercise: str) -> list[str]:
     """The angles the range-of-motion chart of ``exercise`` opens with: those with a target, then
     the angle its reps were counted on most often and the same angle of the other side (the two
-    that moved most when no rep was counted); four at most.
+    that moved most when no rep was counted); four at most. For an exercise done one side at a
+    time, the other side only if some session worked it.
 
     The reps' angle, not the largest range: a planar shoulder angle that leaps across the gap
     where it is undefined (flexion, in a sideways raise) spans more degrees than the angle that
@@ -631,6 +632,10 @@ def default_rom_angles(rows: Sequence[ProgressRow], targets: Sequence[RomTargetO
         angle = counted[0][0]
         pair = [angle, *(left if angle == right else right
                          for _, left, right in side_pairs(ranked) if angle in (left, right))]
+        if one_sided(exercise) and angle.endswith(("_l", "_r")):
+            # only the sides its sessions worked: the idle side's line says nothing
+            worked = {side[0] for side in sides_frame(mine)["side"]}
+            pair = [a for a in pair if a[-1] in worked] or pair
     else:
         pair = ranked[:2]
     return list(dict.fromkeys(targeted + pair))[:4]

@@ -204,6 +204,13 @@ def test_a_one_sided_exercise_compares_its_sides_across_sessions(seeded):
     lines = {t.name: list(t.y) for t in fig.data}
     assert lines[f"{side} side"] == lines[f"{other} side"] == list(df["rom_deg"])
     assert fig.layout.yaxis.title.text == "range of motion (°), hip flexion"
+    # the range-of-motion chart opens on the side the sessions worked; on both once both were
+    (counted,) = {r.rep_angle for r in steps}
+    assert counted.endswith(f"_{side[0]}")
+    assert progress.default_rom_angles(rows, [], "hurdle_step") == [counted]
+    assert set(progress.default_rom_angles(both, [], "hurdle_step")) == {counted[:-2] + "_l", counted[:-2] + "_r"}
+    # a squat works both sides at once: both knees, as before
+    assert len(progress.default_rom_angles(rows, [], "deep_squat")) == 2
 
 
 def test_rom_figure_draws_no_empty_trace():
