@@ -603,6 +603,9 @@ def rom_figure(
                 name=f"target {pretty_angle(name)}", line=dict(color=colours[name], dash="dash"),
                 hovertemplate=f"target {target:.0f}°<extra></extra>",
             ))
+    # from zero: Plotly fits the axis to the data, and four sessions within a degree of one
+    # another (114°, 113°) drew a climb and a fall across the whole chart
+    fig.update_yaxes(rangemode="tozero")
     return _layout(fig, height, "range of motion (°)")
 
 
@@ -684,7 +687,7 @@ def sides_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Figure
             hovertemplate="%{customdata[0]}: %{y:.0f}° — session #%{customdata[1]}<extra></extra>",
         ))
     title = pretty_angle(ONE_SIDED[df["exercise"].iloc[0]]).lower() if not df.empty else "the worked side's angle"
-    # from zero, as the range-of-motion chart: half a degree must not look like a leap; the legend
+    # from zero, as the range-of-motion chart (``rom_figure``); the legend
     # names the side also when only one has sessions
     fig.update_yaxes(rangemode="tozero")
     fig.update_layout(showlegend=True)

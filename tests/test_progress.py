@@ -225,6 +225,8 @@ def test_rom_figure_draws_no_empty_trace():
     fig = progress.rom_figure(rows, ["knee_angle_r", "elbow_flexion_r"])
     assert len(fig.data) == 1  # no data for the elbow: no empty trace
     assert list(fig.data[0].y) == [85.0, 90.0, 95.0]
+    # the axis starts at 0: a few degrees between sessions must not fill the chart's height
+    assert fig.layout.yaxis.rangemode == "tozero"
 
 
 def test_asymmetry_matches_the_stored_ranges(seeded):
