@@ -53,6 +53,11 @@ MIN_HINGE_DEG = 30.0
 # plane, where a few degrees of out-of-plane noise would swing the reading (seen nearly end-on)
 MAX_OUT_OF_PLANE_DEG = 60.0
 MIN_PROJECTION = float(np.cos(np.radians(MAX_OUT_OF_PLANE_DEG)))
+# An angle measured in fewer of a session's frames with a person than this has gaps: a planar
+# shoulder angle while the arm is far out of its plane (flexion, in a sideways raise, leaps from
+# ~20 to ~160 across the gap). Its range then says nothing about the movement, yet it is larger
+# than that of the angle that follows it: charts and comparisons rank such an angle last.
+FULLY_MEASURED = 0.95
 
 
 @dataclass(frozen=True)

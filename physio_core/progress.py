@@ -98,13 +98,15 @@ def _ok(v: float | None) -> bool:
 
 
 def angles_by_range(rows: Sequence[ProgressRow]) -> list[str]:
-    """Angles measured in these sessions, the ones that moved most first."""
+    """Angles measured in these sessions, the ones that moved most first; an angle measured
+    only in part of the frames in some session (``ProgressRow.rom_gaps``) after all the others."""
     best: dict[str, float] = {}
     for r in rows:
         for name, v in r.rom_deg.items():
             if _ok(v):
                 best[name] = max(best.get(name, 0.0), v)
-    return sorted(best, key=lambda n: (-best[n], n))
+    gaps = set().union(*(r.rom_gaps for r in rows))
+    return sorted(best, key=lambda n: (n in gaps, -best[n], n))
 
 
 def target_for(targets: Sequence[RomTargetOut], angle: str, exercise: str | None = None) -> float | None:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from physio_core.kinematics import FULLY_MEASURED
 from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import BONES, JOINT_NAMES, N_JOINTS, J, PoseSequence, farthest_frame
 
@@ -119,13 +120,6 @@ def angle_ranges(angles: AngleSeries, valid: np.ndarray | None = None) -> pd.Dat
             "measured": f.size / max(1, v.size),
         })
     return pd.DataFrame(rows)
-
-
-# An angle measured in fewer frames than this has gaps: a planar shoulder angle is undefined while
-# the arm is far out of its plane (flexion, in a sideways raise, where it leaps from ~20 to ~160
-# across the gap). Its range is then larger than the angle that follows the movement, so the
-# chart picks it only after the angles measured throughout.
-FULLY_MEASURED = 0.95
 
 
 def principal_angles(angles: AngleSeries, reps: Sequence[Rep] = (), valid: np.ndarray | None = None,

@@ -602,3 +602,32 @@ def test_bars_stay_visible_and_a_week_a_week_when_sessions_are_years_apart(seede
     for fig in (progress.reps_figure(weekly), progress.sessions_figure(weekly)):
         (t,) = fig.data
         assert progress.MIN_BAR_SHARE * 357 * 86400e3 <= t.width < 7 * 86400e3
+
+
+def test_an_angle_with_gaps_comes_last_in_rankings_and_comparisons(db_engine):
+    """In a real sideways arm raise shoulder flexion is undefined mid-rep, so its stored range
+    leaps across the gap (~200°, more than the abduction itself): the session stores it among its
+    ``rom_gaps``, and Progress's angle list and the session comparison put it after the angles
+    measured throughout (the comparison read "range: Shoulder flexion (R) 200°")."""
+    from conftest import uiprmd_set
+    from physio_core import pipeline
+    from physio_core.store import repo
+
+    trainer = repo.create_user(db_engine, "t@x.test", "T", "trainer", "password-123")
+    athlete = repo.create_user(db_engine, None, "A", "athlete")
+    for k in range(2):
+        seq, _, _ = uiprmd_set([("standing_shoulder_abduction", 5, True)] * 3, rng=k)
+        res = pipeline.finish_sequence(seq, backend="uiprmd-kinect", exercise="standing_shoulder_abduction",
+                                       source="t", smooth=False,
+                                       started_at=datetime(2026, 11, 2 + 7 * k, 10, tzinfo=UTC))
+        repo.save_session_result(db_engine, res, athlete.id, trainer.id)
+    this, before = progress.load_progress(db_engine, athlete.id).rows[::-1]
+    assert "shoulder_flexion_r" in this.rom_gaps and "shoulder_abduction_r" not in this.rom_gaps
+    assert this.rom_deg["shoulder_flexion_r"] > this.rom_deg["shoulder_abduction_r"]  # the leap
+    ranked = progress.angles_by_range([before, this])
+    assert ranked[0] == "shoulder_abduction_r"
+    assert ranked.index("shoulder_flexion_r") > max(ranked.index(a) for a in ranked if a not in this.rom_gaps)
+    table = progress.compare_sessions(this, before)
+    assert "range: Shoulder abduction (R)" in set(table["measure"])
+    assert "range: Shoulder flexion (R)" not in set(table["measure"])
+    assert "rom_gaps" not in this.metrics  # not one of its scores

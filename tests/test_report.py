@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from physio_core import overlay, report
-from physio_core.kinematics import ANGLE_NAMES, compute_angles
+from physio_core.kinematics import ANGLE_NAMES, FULLY_MEASURED, compute_angles
 from physio_core.results import SessionResult
 from physio_core.skeleton import N_JOINTS, J, PoseFrame
 from physio_core.video import read_frame
@@ -147,11 +147,11 @@ def test_principal_angles_leave_an_angle_with_gaps_for_last():
         assert names[0] == res.reps[0].angle
         if mov == "standing_shoulder_abduction":
             assert names[0] == "shoulder_abduction_r"
-            assert 0.5 <= ranges.loc["shoulder_flexion_r", "measured"] < report.FULLY_MEASURED
+            assert 0.5 <= ranges.loc["shoulder_flexion_r", "measured"] < FULLY_MEASURED
             assert ranges.loc["shoulder_flexion_r", "rom_deg"] > ranges.loc["shoulder_abduction_r", "rom_deg"]
             assert "shoulder_flexion_r" not in names
         else:
-            assert ranges.loc["shoulder_flexion_r", "measured"] >= report.FULLY_MEASURED
+            assert ranges.loc["shoulder_flexion_r", "measured"] >= FULLY_MEASURED
             assert "shoulder_flexion_r" in names
 
 

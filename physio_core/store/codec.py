@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from physio_core.kinematics import FULLY_MEASURED
 from physio_core.results import AngleSeries, Rep
 from physio_core.skeleton import N_JOINTS, PoseSequence
 
@@ -227,3 +228,15 @@ def angle_ranges(angles: AngleSeries) -> dict[str, float]:
             lo, hi = np.percentile(col, [1.0, 99.0])
             out[name] = round(float(hi - lo), ANGLE_DECIMALS)
     return out
+
+
+def angle_gaps(angles: AngleSeries) -> list[str]:
+    """The angles measured in fewer than ``FULLY_MEASURED`` of the frames in which any angle is
+    (the frames with a person): their range leaps across the gaps (``kinematics.FULLY_MEASURED``)."""
+    values = np.asarray(angles.values, dtype=np.float64).reshape(len(angles.times), -1)
+    finite = np.isfinite(values)
+    person = finite.any(axis=1)
+    if not person.any():
+        return []
+    share = finite[person].mean(axis=0)
+    return [name for name, v in zip(angles.names, share) if 0 < v < FULLY_MEASURED]

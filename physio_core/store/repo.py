@@ -256,6 +256,9 @@ class ProgressRow:
     metrics: dict[str, Any]  # the other stored metrics
     sensor_set: bool = False  # a wrist-IMU set (no joint angles; its stability is the sensor's)
     rep_angle: str | None = None  # the angle its reps were counted on (None: no rep)
+    # angles measured in only part of the frames (kinematics.FULLY_MEASURED): their range leaps
+    # across the gaps; stored since 2026-12-05, so older sessions have none
+    rom_gaps: frozenset[str] = frozenset()
 
     @property
     def correct_share(self) -> float | None:
@@ -614,6 +617,8 @@ def _summary_metrics(angles: AngleSeries | None, reps: Sequence[Rep],
         out["correction_focus"] = dict(focus)
     if angles is not None and len(angles.times):
         out["rom_deg"] = codec.angle_ranges(angles)
+        if gaps := codec.angle_gaps(angles):
+            out["rom_gaps"] = gaps
     roms = [r.rom_deg for r in reps if math.isfinite(r.rom_deg)]
     if roms:
         out["mean_rep_rom_deg"] = round(float(np.mean(roms)), codec.ANGLE_DECIMALS)
@@ -1204,12 +1209,14 @@ def _progress_row(r: sa.Row) -> ProgressRow:
     rom = extra.pop("rom_deg", {}) or {}
     mean_rom = extra.pop("mean_rep_rom_deg", None)
     rep_angle = extra.pop("rep_angle", None)
+    gaps = frozenset(extra.pop("rom_gaps", None) or ())
     return ProgressRow(
         session_id=r.id, date=r.started_at, exercise=r.exercise, reps=r.rep_count,
         duration_s=(r.ended_at - r.started_at).total_seconds() if r.ended_at else None,
         rom_deg={k: float(v) for k, v in rom.items()}, mean_rep_rom_deg=mean_rom,
         balance_score=r.balance_score, stability_score=r.stability_score,
         injury_risk=r.injury_risk, metrics=extra, sensor_set=bool(r.sensor_set), rep_angle=rep_angle,
+        rom_gaps=gaps,
     )
 
 
