@@ -245,6 +245,23 @@ N_ANGLES = len(ANGLES)
 assert N_ANGLES == 23
 
 
+def robust_range(values: np.ndarray, lo_pct: float, hi_pct: float) -> float:
+    """Range of motion of one angle's samples (degrees, finite): the ``lo_pct``..``hi_pct``
+    percentile span, on the circle. An angle is a direction: a planar shoulder angle of an arm
+    held behind reads -89 one frame and 270 the next (the wrap of ``_planar``), which is a few
+    degrees of motion, not 359. The span is taken with the circle cut at -90, 0, 90 and 180 deg
+    and the smallest kept: exact for any motion spanning less than 270 deg, which leaves a gap
+    holding one of the cuts. NaN with fewer than 2 samples."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size < 2:
+        return float("nan")
+    spans = []
+    for cut in (-90.0, 0.0, 90.0, 180.0):
+        lo, hi = np.percentile((v - cut) % 360.0, [lo_pct, hi_pct])
+        spans.append(hi - lo)
+    return float(min(spans))
+
+
 def angle_def(name: str) -> AngleDef:
     """The table entry for one angle name (KeyError with the known names otherwise)."""
     try:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from physio_core.kinematics import FULLY_MEASURED
+from physio_core.kinematics import FULLY_MEASURED, robust_range
 from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import BONES, JOINT_NAMES, N_JOINTS, J, PoseSequence, farthest_frame
 
@@ -105,7 +105,8 @@ def _finite(v: float | None) -> float | None:
 
 
 def angle_ranges(angles: AngleSeries, valid: np.ndarray | None = None) -> pd.DataFrame:
-    """Per angle: min, max, robust range (5th-95th percentile) and share of frames measured."""
+    """Per angle: min, max, robust range (5th-95th percentile, on the circle:
+    ``kinematics.robust_range``) and share of frames measured."""
     rows = []
     mask = np.ones(len(angles.times), bool) if valid is None else np.asarray(valid, bool)
     for name in angles.names:
@@ -116,7 +117,7 @@ def angle_ranges(angles: AngleSeries, valid: np.ndarray | None = None) -> pd.Dat
             "label": pretty_angle(name),
             "min_deg": float(f.min()) if f.size else math.nan,
             "max_deg": float(f.max()) if f.size else math.nan,
-            "rom_deg": float(np.percentile(f, 95) - np.percentile(f, 5)) if f.size else math.nan,
+            "rom_deg": robust_range(f, 5, 95) if f.size else math.nan,
             "measured": f.size / max(1, v.size),
         })
     return pd.DataFrame(rows)

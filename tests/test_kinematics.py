@@ -14,6 +14,7 @@ from physio_core.kinematics import (
     angles_from_joints,
     compute_angles,
     compute_angles_frame,
+    robust_range,
 )
 from physio_core.skeleton import JOINT_NAMES, MIRROR, N_JOINTS, J, PoseSequence
 
@@ -294,3 +295,27 @@ def test_uiprmd_shoulder_abduction_range():
         peaks.append(np.nanmax(abd))
     assert np.median(starts) == pytest.approx(9.0, abs=6.0)
     assert np.median(peaks) == pytest.approx(155.0, abs=10.0)
+
+
+@needs_uiprmd
+def test_range_of_an_angle_that_wraps_is_taken_round_the_circle():
+    """Subject 5's incorrect hurdle steps hold the arms behind: the planar shoulder flexion reads
+    down to -90 and then, past the wrap, 265-270. Its range is that of the same readings
+    unwrapped (about 95 deg), not the 353 deg a plain percentile span gives; an angle that never
+    wraps (the knee) keeps its plain span."""
+    from physio_core.datasets.uiprmd import list_reps
+
+    reps = [r for r in list_reps(UIPRMD) if r.movement_name == "hurdle_step" and r.subject == 5 and not r.correct]
+    angles = [compute_angles(r.load()) for r in reps]
+    flex = np.concatenate([a["shoulder_flexion_l"] for a in angles])
+    flex = flex[np.isfinite(flex)]
+    assert (flex < -80).any() and (flex > 250).any()  # both sides of the wrap
+    plain = np.percentile(flex, 99) - np.percentile(flex, 1)
+    unwrapped = np.where(flex > 180, flex - 360, flex)
+    assert plain > 300
+    assert robust_range(flex, 1, 99) == pytest.approx(np.percentile(unwrapped, 99) - np.percentile(unwrapped, 1))
+    assert robust_range(flex, 1, 99) < 120
+    knee = np.concatenate([a["knee_angle_r"] for a in angles])
+    knee = knee[np.isfinite(knee)]
+    assert robust_range(knee, 5, 95) == pytest.approx(np.percentile(knee, 95) - np.percentile(knee, 5))
+    assert np.isnan(robust_range(knee[:1], 5, 95))

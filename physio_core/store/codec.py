@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from physio_core.kinematics import FULLY_MEASURED
+from physio_core.kinematics import FULLY_MEASURED, robust_range
 from physio_core.results import AngleSeries, Rep
 from physio_core.skeleton import N_JOINTS, PoseSequence
 
@@ -217,16 +217,16 @@ def _concat(parts: list) -> list | dict[str, Any]:
 
 
 def angle_ranges(angles: AngleSeries) -> dict[str, float]:
-    """Range of motion of every angle over a session: 1st..99th percentile, which ignores
-    single-frame tracking glitches. Angles with fewer than 2 finite samples are left out."""
+    """Range of motion of every angle over a session: 1st..99th percentile (on the circle,
+    ``kinematics.robust_range``), which ignores single-frame tracking glitches. Angles with fewer
+    than 2 finite samples are left out."""
     out: dict[str, float] = {}
     values = np.asarray(angles.values, dtype=np.float64).reshape(len(angles.times), -1)
     for i, name in enumerate(angles.names):
         col = values[:, i]
         col = col[np.isfinite(col)]
         if col.size >= 2:
-            lo, hi = np.percentile(col, [1.0, 99.0])
-            out[name] = round(float(hi - lo), ANGLE_DECIMALS)
+            out[name] = round(robust_range(col, 1.0, 99.0), ANGLE_DECIMALS)
     return out
 
 
