@@ -286,6 +286,21 @@ def _shade_reps(fig: go.Figure, spans: Sequence[tuple[float, float]], labels: Se
                       annotations=list(fig.layout.annotations) + notes)
 
 
+def unwrapped(values: np.ndarray) -> np.ndarray:
+    """An angle series as drawn: without the 360° leaps of a wrap (an arm held behind the back
+    reads -89° and then 270°; drawn, -91°). Each run of measured frames is unwrapped on its own,
+    and put where its median lies in (-90, 270] (``kinematics``' range): across a gap where the
+    angle is undefined a real leap of more than 180° (-15° to 170°, shoulder flexion in a sideways
+    raise) must stay."""
+    v = np.array(values, dtype=np.float64)
+    ok = np.isfinite(v)
+    edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        run = np.unwrap(v[start:stop], period=360.0)
+        v[start:stop] = run - 360.0 * np.floor((np.median(run) + 90.0) / 360.0)
+    return v
+
+
 def angles_figure(
     angles: AngleSeries,
     reps: Sequence[Rep] = (),
@@ -305,7 +320,7 @@ def angles_figure(
         if name not in angles.names:
             continue
         fig.add_trace(go.Scatter(
-            x=angles.times, y=angles[name], mode="lines", name=pretty_angle(name),
+            x=angles.times, y=unwrapped(angles[name]), mode="lines", name=pretty_angle(name),
             connectgaps=False, hovertemplate="%{y:.0f}° at %{x:.2f} s",
         ))
     verdicts = rep_verdicts(assessments)

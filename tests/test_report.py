@@ -371,3 +371,33 @@ def test_the_farthest_frame_from_the_correction_skips_frames_that_cannot_be_comp
         warnings.simplefilter("error")  # "Mean of empty slice" was printed on stderr
         assert report.farthest_frame(athlete, corrected) == 2
         assert report.farthest_frame(np.full((5, 19, 3), np.nan), np.zeros((5, 19, 3))) == 2  # the middle one
+
+
+def test_angle_chart_draws_an_angle_across_its_wrap_without_leaps():
+    """Subject 5's incorrect hurdle steps hold the arms behind: shoulder flexion reads -89° and
+    then 270° past its wrap, which the chart drew as spikes across its height. It now draws
+    -91°; the leap across the gap of shoulder flexion in a sideways raise (undefined mid-rep,
+    from ~20° to ~160°) is real and stays."""
+    from conftest import uiprmd_set
+    from physio_core import pipeline
+
+    def drawn(movement, correct, name):
+        seq, _, _ = uiprmd_set([(movement, 5, correct)] * 3, rng=2)
+        res = pipeline.finish_sequence(seq, backend="uiprmd-kinect", exercise=movement, source="t",
+                                       smooth=False, assess=False)
+        fig = report.angles_figure(res.angles, res.reps, [name])
+        return res.angles[name], np.array(fig.data[0].y, dtype=float)
+
+    raw, y = drawn("hurdle_step", False, "shoulder_flexion_l")
+    ok = np.isfinite(raw)
+    steps = np.abs(np.diff(raw))
+    assert np.nanmax(steps) > 300  # the wrap, in the measured angle
+    assert np.nanmax(np.abs(np.diff(y))) < 60  # drawn without it
+    assert np.array_equal(np.isfinite(y), ok)
+    assert np.allclose((y[ok] - raw[ok] + 180.0) % 360.0 - 180.0, 0.0, atol=1e-9)  # the same directions
+    assert np.allclose(y[ok & (raw < 180)], raw[ok & (raw < 180)])  # only the wrapped frames moved
+    assert y[ok].min() < -90
+
+    raw, y = drawn("standing_shoulder_abduction", True, "shoulder_flexion_r")
+    assert np.array_equal(y, raw, equal_nan=True)  # leaps only across its gaps: drawn as measured
+    assert np.nanmax(y) > 150
