@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._shared import (current_athlete_id, link_to_session, require_engine, session_address, show_table,
-                           shown_time, tz_name, viewer_id)
+from pages._shared import (SESSION_NUMBER, current_athlete_id, link_to_session, require_engine, session_address,
+                           show_table, shown_time, tz_name, viewer_id)
 from physio_core.imu.io import IMU_BACKEND
 from physio_core.report import pretty_exercise
 
@@ -63,11 +63,11 @@ if not rows:
             "with an athlete picked in the sidebar.")
     st.stop()
 
-# the link beside the id and the long source (an upload's file name) last: a table wider than
-# the page scrolls, and the link must not be what scrolls out of view
+# the session's number is its link (as on Progress), and the long source (an upload's file name)
+# comes last: a table wider than the page scrolls, and at 1280 px a separate "open" column beside
+# the id pushed the status out of view
 df = pd.DataFrame([{
-    "id": r.id,
-    "open": session_address(r.id),
+    "session": session_address(r.id),
     "date": r.started_at,
     "athlete": r.athlete_name,
     "exercise": pretty_exercise(r.exercise, short=True),
@@ -85,13 +85,13 @@ if only_athlete:  # named in the sidebar; the table must fit the page without it
 show_table(
     df, width="stretch", decimals={"duration (s)": 1},
     column_config={
-        "id": st.column_config.NumberColumn("id", width="small"),
+        "session": st.column_config.LinkColumn("session", display_text=SESSION_NUMBER, width="small",
+                                               help="Open the session"),
         "reps": st.column_config.NumberColumn("reps", width="small"),
         "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm", timezone=tz_name(),
                                                 help=f"When it was filmed ({tz_name()})"),
         "in view": st.column_config.ProgressColumn("in view", min_value=0, max_value=100, format="%.0f%%",
                                                    width="small", help="Frames with the person found"),
-        "open": st.column_config.LinkColumn("open", display_text="details", width="small"),
         "stability": st.column_config.NumberColumn("stability", format="%.2f",
                                                    help="0–1, from the models (a sensor set: its own)"),
         "status": st.column_config.TextColumn(

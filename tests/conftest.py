@@ -523,3 +523,8 @@ def streamlit_plotly_default():
     configure_streamlit_plotly_theme()
     yield
     pio.templates.default = before
+
+
+def session_ids(table) -> list[int]:
+    """The session numbers of the Sessions page's table, from its "session" link column."""
+    return [int(u.rsplit("=", 1)[1]) for u in table["session"]]

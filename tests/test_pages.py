@@ -16,7 +16,9 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pandas as pd
 import pytest
+from conftest import session_ids
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -220,9 +222,9 @@ def test_upload_flow_on_the_real_clip(app_env):
     at.run()
     assert not at.exception
     df = at.dataframe[0].value
-    assert list(df["id"]) == [1] and "athlete" not in df.columns  # the one picked in the sidebar
+    assert list(df["session"]) == ["session_detail?id=1"] and "athlete" not in df.columns  # the one picked in the sidebar
     assert df["exercise"][0] == (pretty_exercise(saved.exercise_label, short=True) if scored else "Not recognised")
-    assert list(df.columns[:2]) == ["id", "open"] and df.columns[-1] == "source"
+    assert df.columns[0] == "session" and df.columns[-1] == "source"
     if scored:  # the models' verdicts and stability, as the session stored them
         said = [a["mistake"] for a in saved.rep_assessments]
         assert df["correct reps"][0] == f"{said.count('correct')} of {len(said)}"
@@ -412,11 +414,11 @@ def test_sessions_page_pages_through_more_than_it_shows_at_once(app_env):
     at.switch_page("pages/sessions.py")
     at.run()
     assert not at.exception
-    assert list(at.dataframe[0].value["id"][:2]) == ids[::-1][:2] and len(at.dataframe[0].value) == 200
+    assert session_ids(at.dataframe[0].value)[:2] == ids[::-1][:2] and len(at.dataframe[0].value) == 200
     assert at.caption[-1].value == "Sessions 1–200 of 205."
     at.number_input(key="sessions_page").set_value(2)
     at.run()
-    assert list(at.dataframe[0].value["id"]) == ids[4::-1]  # the five oldest
+    assert session_ids(at.dataframe[0].value) == ids[4::-1]  # the five oldest
     assert at.caption[-1].value == "Sessions 201–205 of 205."
     at.switch_page("pages/session_detail.py")
     at.run()
@@ -836,7 +838,8 @@ def test_sessions_page_imports_another_clinics_archive(app_env, assessed_squat_r
     from pages._shared import ATHLETE_KEY
 
     assert at.session_state[ATHLETE_KEY] == moved.athlete_id  # the sidebar picks the athlete
-    table = next(d.value for d in at.dataframe if "reps" in d.value.columns).set_index("id")
+    table = next(d.value for d in at.dataframe if "reps" in d.value.columns)
+    table = table.set_index(pd.Index(session_ids(table)))
     assert table.loc[moved.id, "status"] == "ended · imported"
     assert moved.from_import and not next(r for r in list_sessions(engine) if r.id == there).from_import
     at.file_uploader(key="import_file").set_value([("physiotrack_2.zip", archive, "application/zip")])

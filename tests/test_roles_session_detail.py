@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import SEED_PASSWORDS, seed_progress_world
+from conftest import SEED_PASSWORDS, seed_progress_world, session_ids
 from physio_core.store import SessionStatus, append_live_data, get_session_detail, list_sessions
 from physio_core.store.access import start_session_as
 
@@ -121,7 +121,8 @@ def test_a_live_session_left_without_stop_says_so(seeded, make_uiprmd_session_re
     assert empty["left"] == empty["running"] == empty["created"] == []
 
     at = as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], page=str(ROOT / "pages" / "sessions.py"))
-    table = run(at).dataframe[0].value.set_index("id")["status"]
+    table = run(at).dataframe[0].value
+    table = dict(zip(session_ids(table), table["status"]))
     assert {name: table[i] for name, i in sid.items()} == {
         "left": "left running", "running": "active", "created": "active", "empty": "nothing recorded"}
 
@@ -336,11 +337,11 @@ def test_the_sessions_list_filters_by_exercise(seeded):
     run(at)
     picker = at.selectbox(key="sessions_exercise")
     assert picker.options == ["All exercises", "Deep squat", "Hurdle step"] and picker.value is None
-    assert sorted(at.dataframe[0].value["id"]) == sorted(r.id for r in mine)
+    assert sorted(session_ids(at.dataframe[0].value)) == sorted(r.id for r in mine)
     picker.set_value("hurdle_step")
     table = run(at).dataframe[0].value
     hurdles = [r.id for r in mine if r.exercise == "hurdle_step"]
-    assert sorted(table["id"]) == sorted(hurdles) and set(table["exercise"]) == {"Hurdle step"}
+    assert sorted(session_ids(table)) == sorted(hurdles) and set(table["exercise"]) == {"Hurdle step"}
 
 
 def test_an_athletes_own_list_has_no_switch_for_other_athletes(seeded):
@@ -353,7 +354,7 @@ def test_an_athletes_own_list_has_no_switch_for_other_athletes(seeded):
     assert not at.toggle
     table = at.dataframe[0].value
     assert "athlete" not in table.columns
-    assert sorted(table["id"]) == sorted(r.id for r in list_sessions(engine, viewer_id=ids["athlete"]))
+    assert sorted(session_ids(table)) == sorted(r.id for r in list_sessions(engine, viewer_id=ids["athlete"]))
 
     at = as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], page=str(ROOT / "pages" / "sessions.py"))
     at.session_state["athlete_id"] = ids["athlete"]
