@@ -131,8 +131,10 @@ def log_in(driver, wait, email: str = DEMO_ADMIN_EMAIL, password: str = DEMO_ADM
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
 
-    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "input[aria-label='E-mail']"))).send_keys(email)
-    driver.find_element(By.CSS_SELECTOR, "input[aria-label='Password']").send_keys(password)
+    # clickable, not only present: on a busy machine the form is in the page a moment before its
+    # inputs take keys ("element not interactable")
+    wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "input[aria-label='E-mail']"))).send_keys(email)
+    wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "input[aria-label='Password']"))).send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "[data-testid='stFormSubmitButton'] button").click()
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "a[data-testid='stSidebarNavLink']")))
     # the login cookie is written by a script in the sidebar, which can come after the page's
