@@ -487,10 +487,10 @@ def html_report(
             "range (°)": ranges["rom_deg"], "measured (%)": 100 * ranges["measured"],
         })
         parts.append("<h2>Range per angle</h2>" + _table(ranges, left=("angle",))
-                     + "<p class='meta'>Min and max over the frames where the angle was measured; the "
-                       "range runs from its 5th to its 95th percentile, so that a single glitch does "
-                       "not stretch it, and round the circle: a shoulder angle of an arm held behind the back "
-                       "reads -89° one moment and 270° the next, a movement of a few degrees.</p>")
+                     + "<p class='meta'>Min and max over the frames where the angle was measured, as "
+                       "the chart draws it (a shoulder angle of an arm held behind the back, past -90°, reads "
+                       "-92°, not 268°); the range runs from its 5th to its 95th percentile, so that a single "
+                       "glitch does not stretch it.</p>")
 
     items = [_feedback_line(f) for f in feedback]
     if not items:

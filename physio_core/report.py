@@ -105,12 +105,12 @@ def _finite(v: float | None) -> float | None:
 
 
 def angle_ranges(angles: AngleSeries, valid: np.ndarray | None = None) -> pd.DataFrame:
-    """Per angle: min, max, robust range (5th-95th percentile, on the circle:
-    ``kinematics.robust_range``) and share of frames measured."""
+    """Per angle: min, max (of the angle as drawn: ``unwrapped``), robust range (5th-95th
+    percentile, on the circle: ``kinematics.robust_range``) and share of frames measured."""
     rows = []
     mask = np.ones(len(angles.times), bool) if valid is None else np.asarray(valid, bool)
     for name in angles.names:
-        v = angles[name][mask]
+        v = unwrapped(angles[name])[mask]
         f = v[np.isfinite(v)]
         rows.append({
             "angle": name,

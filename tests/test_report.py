@@ -386,9 +386,9 @@ def test_angle_chart_draws_an_angle_across_its_wrap_without_leaps():
         res = pipeline.finish_sequence(seq, backend="uiprmd-kinect", exercise=movement, source="t",
                                        smooth=False, assess=False)
         fig = report.angles_figure(res.angles, res.reps, [name])
-        return res.angles[name], np.array(fig.data[0].y, dtype=float)
+        return res.angles, res.angles[name], np.array(fig.data[0].y, dtype=float)
 
-    raw, y = drawn("hurdle_step", False, "shoulder_flexion_l")
+    angles, raw, y = drawn("hurdle_step", False, "shoulder_flexion_l")
     ok = np.isfinite(raw)
     steps = np.abs(np.diff(raw))
     assert np.nanmax(steps) > 300  # the wrap, in the measured angle
@@ -397,7 +397,11 @@ def test_angle_chart_draws_an_angle_across_its_wrap_without_leaps():
     assert np.allclose((y[ok] - raw[ok] + 180.0) % 360.0 - 180.0, 0.0, atol=1e-9)  # the same directions
     assert np.allclose(y[ok & (raw < 180)], raw[ok & (raw < 180)])  # only the wrapped frames moved
     assert y[ok].min() < -90
+    # the range table (page, printable report, summary.json) gives the same min and max
+    row = report.angle_ranges(angles).set_index("angle").loc["shoulder_flexion_l"]
+    assert (row.min_deg, row.max_deg) == (np.nanmin(y), np.nanmax(y))
+    assert row.max_deg < 180 and row.max_deg - row.min_deg >= row.rom_deg
 
-    raw, y = drawn("standing_shoulder_abduction", True, "shoulder_flexion_r")
+    _, raw, y = drawn("standing_shoulder_abduction", True, "shoulder_flexion_r")
     assert np.array_equal(y, raw, equal_nan=True)  # leaps only across its gaps: drawn as measured
     assert np.nanmax(y) > 150
