@@ -286,17 +286,28 @@ def _shade_reps(fig: go.Figure, spans: Sequence[tuple[float, float]], labels: Se
                       annotations=list(fig.layout.annotations) + notes)
 
 
+# a step between two frames is a wrap of a planar angle (kinematics' (-90, 270]) when it goes
+# from within this many degrees of one end of that range to within as many of the other
+WRAP_BAND_DEG = 45.0
+
+
 def unwrapped(values: np.ndarray) -> np.ndarray:
     """An angle series as drawn: without the 360° leaps of a wrap (an arm held behind the back
-    reads -89° and then 270°; drawn, -91°). Each run of measured frames is unwrapped on its own,
-    and put where its median lies in (-90, 270] (``kinematics``' range): across a gap where the
-    angle is undefined a real leap of more than 180° (-15° to 170°, shoulder flexion in a sideways
-    raise) must stay."""
+    reads -89° and then 270°; drawn, -91°). Only a step from near one end of the angles' range
+    (-90, 270] to near the other is a wrap: a tracking glitch of 200° (-6° to 206°, as the
+    detector moves to another person) is drawn as measured. Each run of measured frames is
+    unwrapped on its own and put where its median lies in (-90, 270]: across a gap where the angle
+    is undefined a real leap (-15° to 170°, shoulder flexion in a sideways raise) must stay."""
     v = np.array(values, dtype=np.float64)
     ok = np.isfinite(v)
     edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
+    low, high = -90.0 + WRAP_BAND_DEG, 270.0 - WRAP_BAND_DEG
     for start, stop in zip(edges[::2], edges[1::2]):
-        run = np.unwrap(v[start:stop], period=360.0)
+        run = v[start:stop]
+        before, after = run[:-1], run[1:]
+        turns = np.where((before < low) & (after > high), -1.0, 0.0) \
+            + np.where((before > high) & (after < low), 1.0, 0.0)
+        run = run + 360.0 * np.r_[0.0, np.cumsum(turns)]
         v[start:stop] = run - 360.0 * np.floor((np.median(run) + 90.0) / 360.0)
     return v
 

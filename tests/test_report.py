@@ -402,6 +402,11 @@ def test_angle_chart_draws_an_angle_across_its_wrap_without_leaps():
     assert (row.min_deg, row.max_deg) == (np.nanmin(y), np.nanmax(y))
     assert row.max_deg < 180 and row.max_deg - row.min_deg >= row.rom_deg
 
+    # a jump that is not across the ends of the range is a glitch, drawn as measured (the demo
+    # clip's detector, back from another person: -6° then 206°)
+    glitch = np.array([np.nan, -6.1, 206.2, 154.1, 93.1, np.nan])
+    assert np.array_equal(report.unwrapped(glitch), glitch, equal_nan=True)
+
     _, raw, y = drawn("standing_shoulder_abduction", True, "shoulder_flexion_r")
     assert np.array_equal(y, raw, equal_nan=True)  # leaps only across its gaps: drawn as measured
     assert np.nanmax(y) > 150
