@@ -9,17 +9,8 @@ import json
 import numpy as np
 import sqlalchemy as sa
 
-from physio_core import pipeline
-from physio_core.store import (
-    codec,
-    current_revision,
-    downgrade,
-    get_or_create_athlete,
-    get_session_detail,
-    make_engine,
-    save_session_result,
-    upgrade,
-)
+from physio_core import pipeline, store
+from physio_core.store import codec
 
 
 def _extra(engine, sid: int) -> dict:
@@ -50,10 +41,10 @@ def _plain_spans(angles) -> dict[str, float]:
 def test_stored_ranges_go_round_the_circle_and_back(db_url):
     from conftest import uiprmd_set
 
-    engine = make_engine(db_url)
+    engine = store.make_engine(db_url)
     try:
-        upgrade(engine, "0005")
-        athlete = get_or_create_athlete(engine, "Ana")
+        store.upgrade(engine, "0005")
+        athlete = store.get_or_create_athlete(engine, "Ana")
         # real hurdle steps with the arms held behind (shoulder flexion passes its wrap) and a
         # sideways arm raise (shoulder flexion undefined mid-rep)
         sids = {}
@@ -61,19 +52,19 @@ def test_stored_ranges_go_round_the_circle_and_back(db_url):
             seq, _, _ = uiprmd_set([(movement, 5, correct)] * 3, rng=3)
             res = pipeline.finish_sequence(seq, backend="uiprmd-kinect", exercise=movement, source="t",
                                            smooth=False, assess=False)
-            sids[movement] = save_session_result(engine, res, athlete.id)
+            sids[movement] = store.save_session_result(engine, res, athlete.id)
         # as the code before 0006 stored them
         before = {}
         for movement, sid in sids.items():
-            angles = get_session_detail(engine, sid).to_result().angles
+            angles = store.get_session_detail(engine, sid).to_result().angles
             extra = {k: v for k, v in _extra(engine, sid).items() if k != "rom_gaps"}
             extra["rom_deg"] = _plain_spans(angles)
             _set_extra(engine, sid, extra)
             before[movement] = (extra, angles)
         assert before["hurdle_step"][0]["rom_deg"]["shoulder_flexion_l"] > 300
 
-        upgrade(engine)
-        assert current_revision(engine) == "0006"
+        store.upgrade(engine)
+        assert store.current_revision(engine) == "0006"
         for movement, sid in sids.items():
             old, angles = before[movement]
             new = _extra(engine, sid)
@@ -84,7 +75,7 @@ def test_stored_ranges_go_round_the_circle_and_back(db_url):
         assert _extra(engine, sids["hurdle_step"])["rom_deg"]["shoulder_flexion_l"] < 120
         assert "shoulder_flexion_r" in _extra(engine, sids["standing_shoulder_abduction"])["rom_gaps"]
 
-        downgrade(engine, "0005")
+        store.downgrade(engine, "0005")
         for movement, sid in sids.items():
             assert _extra(engine, sid) == before[movement][0]
     finally:
