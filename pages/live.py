@@ -96,7 +96,7 @@ def _arm(config: LiveConfig, engine) -> LiveSession:
 
 
 def _angle_chart(snap: LiveSnapshot) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=list(snap.chart_times), y=list(snap.chart_values),
+    fig = go.Figure(go.Scatter(x=list(snap.chart_times), y=report.unwrapped(list(snap.chart_values)),
                                mode="lines", line={"width": 3}))
     fig.update_layout(
         height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10},

@@ -116,6 +116,14 @@ def test_callback_draws_the_skeleton_on_a_real_person(frames):
     st = snap.angles["knee_angle_r"]
     assert st.min <= st.current <= st.max
     assert snap.chart_times and len(snap.chart_times) == len(snap.chart_values)
+    # the page's chart draws them; an angle across its wrap without the 360° leap
+    from dataclasses import replace
+
+    from pages.live import _angle_chart
+
+    assert np.allclose(_angle_chart(snap).data[0].y, snap.chart_values, equal_nan=True)
+    wrapped = replace(snap, chart_times=(0.0, 0.1, 0.2, 0.3), chart_values=(-85.0, -89.0, 269.0, -88.0))
+    assert list(_angle_chart(wrapped).data[0].y) == [-85.0, -89.0, -91.0, -88.0]
 
 
 def test_mirrored_preview_draws_the_pose_where_it_appears(frames):
