@@ -37,6 +37,7 @@ from pages._shared import (
 from physio_core import report
 from physio_core.assess import UNSURE_BELOW, Recognition, warm_up
 from physio_core.config import get_settings
+from physio_core.kinematics import unwrapped
 from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot
 from physio_core.reps import EXERCISES as REP_EXERCISES
 
@@ -96,7 +97,7 @@ def _arm(config: LiveConfig, engine) -> LiveSession:
 
 
 def _angle_chart(snap: LiveSnapshot) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=list(snap.chart_times), y=report.unwrapped(list(snap.chart_values)),
+    fig = go.Figure(go.Scatter(x=list(snap.chart_times), y=unwrapped(list(snap.chart_values)),
                                mode="lines", line={"width": 3}))
     fig.update_layout(
         height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10},

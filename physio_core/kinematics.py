@@ -53,6 +53,9 @@ MIN_HINGE_DEG = 30.0
 # plane, where a few degrees of out-of-plane noise would swing the reading (seen nearly end-on)
 MAX_OUT_OF_PLANE_DEG = 60.0
 MIN_PROJECTION = float(np.cos(np.radians(MAX_OUT_OF_PLANE_DEG)))
+# a planar shoulder angle lies in (PLANAR_FROM_DEG, PLANAR_FROM_DEG + 360]: an arm overhead reads
+# ~180 on both sides instead of flipping between +-180, and an arm held far behind wraps to ~270
+PLANAR_FROM_DEG = -90.0
 # An angle measured in fewer of a session's frames with a person than this has gaps: a planar
 # shoulder angle while the arm is far out of its plane (flexion, in a sideways raise, leaps from
 # ~20 to ~160 across the gap). Its range then says nothing about the movement, yet it is larger
@@ -262,6 +265,32 @@ def robust_range(values: np.ndarray, lo_pct: float, hi_pct: float) -> float:
     return float(min(spans))
 
 
+# a step between two frames is a wrap of a planar angle when it goes from within this many
+# degrees of one end of its range (PLANAR_FROM_DEG ...) to within as many of the other
+WRAP_BAND_DEG = 45.0
+
+
+def unwrapped(values: np.ndarray) -> np.ndarray:
+    """An angle series as drawn: without the 360° leaps of a wrap (an arm held behind the back
+    reads -89° and then 270°; drawn, -91°). Only a step from near one end of the planar angles'
+    range (-90, 270] to near the other is a wrap: a tracking glitch of 200° (-6° to 206°, as the
+    detector moves to another person) is drawn as measured. Each run of measured frames is
+    unwrapped on its own and put where its median lies in (-90, 270]: across a gap where the angle
+    is undefined a real leap (-15° to 170°, shoulder flexion in a sideways raise) must stay."""
+    v = np.array(values, dtype=np.float64)
+    ok = np.isfinite(v)
+    edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
+    low, high = PLANAR_FROM_DEG + WRAP_BAND_DEG, PLANAR_FROM_DEG + 360.0 - WRAP_BAND_DEG
+    for start, stop in zip(edges[::2], edges[1::2]):
+        run = v[start:stop]
+        before, after = run[:-1], run[1:]
+        turns = np.where((before < low) & (after > high), -1.0, 0.0) \
+            + np.where((before > high) & (after < low), 1.0, 0.0)
+        run = run + 360.0 * np.r_[0.0, np.cumsum(turns)]
+        v[start:stop] = run - 360.0 * np.floor((np.median(run) - PLANAR_FROM_DEG) / 360.0)
+    return v
+
+
 def angle_def(name: str) -> AngleDef:
     """The table entry for one angle name (KeyError with the known names otherwise)."""
     try:
@@ -351,7 +380,7 @@ def _planar(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     The wrap keeps an arm overhead near 180 on both sides instead of flipping between +-180.
     """
     ang = np.arctan2(num, den)
-    ang = np.where(ang <= -np.pi / 2, ang + 2 * np.pi, ang)
+    ang = np.where(ang <= np.radians(PLANAR_FROM_DEG), ang + 2 * np.pi, ang)
     return np.where(np.hypot(num, den) >= MIN_PROJECTION, ang, np.nan)
 
 

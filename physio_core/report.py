@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from physio_core.kinematics import FULLY_MEASURED, robust_range
+from physio_core.kinematics import FULLY_MEASURED, robust_range, unwrapped
 from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import BONES, JOINT_NAMES, N_JOINTS, J, PoseSequence, farthest_frame
 
@@ -284,32 +284,6 @@ def _shade_reps(fig: go.Figure, spans: Sequence[tuple[float, float]], labels: Se
                           yanchor="top", showarrow=False, font=font))
     fig.update_layout(shapes=list(fig.layout.shapes) + shapes,
                       annotations=list(fig.layout.annotations) + notes)
-
-
-# a step between two frames is a wrap of a planar angle (kinematics' (-90, 270]) when it goes
-# from within this many degrees of one end of that range to within as many of the other
-WRAP_BAND_DEG = 45.0
-
-
-def unwrapped(values: np.ndarray) -> np.ndarray:
-    """An angle series as drawn: without the 360° leaps of a wrap (an arm held behind the back
-    reads -89° and then 270°; drawn, -91°). Only a step from near one end of the angles' range
-    (-90, 270] to near the other is a wrap: a tracking glitch of 200° (-6° to 206°, as the
-    detector moves to another person) is drawn as measured. Each run of measured frames is
-    unwrapped on its own and put where its median lies in (-90, 270]: across a gap where the angle
-    is undefined a real leap (-15° to 170°, shoulder flexion in a sideways raise) must stay."""
-    v = np.array(values, dtype=np.float64)
-    ok = np.isfinite(v)
-    edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
-    low, high = -90.0 + WRAP_BAND_DEG, 270.0 - WRAP_BAND_DEG
-    for start, stop in zip(edges[::2], edges[1::2]):
-        run = v[start:stop]
-        before, after = run[:-1], run[1:]
-        turns = np.where((before < low) & (after > high), -1.0, 0.0) \
-            + np.where((before > high) & (after < low), 1.0, 0.0)
-        run = run + 360.0 * np.r_[0.0, np.cumsum(turns)]
-        v[start:stop] = run - 360.0 * np.floor((np.median(run) + 90.0) / 360.0)
-    return v
 
 
 def angles_figure(

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from physio_core import overlay, report
-from physio_core.kinematics import ANGLE_NAMES, FULLY_MEASURED, compute_angles
+from physio_core.kinematics import ANGLE_NAMES, FULLY_MEASURED, compute_angles, unwrapped
 from physio_core.results import SessionResult
 from physio_core.skeleton import N_JOINTS, J, PoseFrame
 from physio_core.video import read_frame
@@ -405,7 +405,7 @@ def test_angle_chart_draws_an_angle_across_its_wrap_without_leaps():
     # a jump that is not across the ends of the range is a glitch, drawn as measured (the demo
     # clip's detector, back from another person: -6° then 206°)
     glitch = np.array([np.nan, -6.1, 206.2, 154.1, 93.1, np.nan])
-    assert np.array_equal(report.unwrapped(glitch), glitch, equal_nan=True)
+    assert np.array_equal(unwrapped(glitch), glitch, equal_nan=True)
 
     _, raw, y = drawn("standing_shoulder_abduction", True, "shoulder_flexion_r")
     assert np.array_equal(y, raw, equal_nan=True)  # leaps only across its gaps: drawn as measured
