@@ -265,30 +265,59 @@ def robust_range(values: np.ndarray, lo_pct: float, hi_pct: float) -> float:
     return float(min(spans))
 
 
-# a step between two frames is a wrap of a planar angle when it goes from within this many
-# degrees of one end of its range (PLANAR_FROM_DEG ...) to within as many of the other
+# a step from one measured frame to the next is a wrap of a planar angle when it goes from within
+# this many degrees of one end of its range (PLANAR_FROM_DEG ...) to within as many of the other
 WRAP_BAND_DEG = 45.0
+_WRAP_LOW = PLANAR_FROM_DEG + WRAP_BAND_DEG
+_WRAP_HIGH = PLANAR_FROM_DEG + 360.0 - WRAP_BAND_DEG
+
+
+def _wrap_turns(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """-1 / +1 where the step before -> after is a wrap upward / downward, 0 elsewhere (and where
+    either is NaN)."""
+    return (np.where((before < _WRAP_LOW) & (after > _WRAP_HIGH), -1.0, 0.0)
+            + np.where((before > _WRAP_HIGH) & (after < _WRAP_LOW), 1.0, 0.0))
 
 
 def unwrapped(values: np.ndarray) -> np.ndarray:
-    """An angle series as drawn: without the 360° leaps of a wrap (an arm held behind the back
-    reads -89° and then 270°; drawn, -91°). Only a step from near one end of the planar angles'
-    range (-90, 270] to near the other is a wrap: a tracking glitch of 200° (-6° to 206°, as the
-    detector moves to another person) is drawn as measured. Each run of measured frames is
-    unwrapped on its own and put where its median lies in (-90, 270]: across a gap where the angle
-    is undefined a real leap (-15° to 170°, shoulder flexion in a sideways raise) must stay."""
+    """An angle series as drawn and as reps are counted on it: without the 360° leaps of a wrap
+    (an arm held behind the back reads -89° and then 270°; drawn, -91°), and put where its median
+    lies in (-90, 270].
+
+    Only a step from near one end of the planar angles' range (-90, 270] to near the other is a
+    wrap, between consecutive measured frames, across a gap too (the arm behind the back may
+    leave its plane on the way). A tracking glitch of 200° (-6° to 206°, as the detector moves to
+    another person) is drawn as measured, and so is a real leap across a gap where the angle is
+    undefined (-15° to 170°, shoulder flexion in a sideways raise). Other angles never reach both
+    bands and pass unchanged. ``StreamingUnwrap`` is the same, a frame at a time."""
     v = np.array(values, dtype=np.float64)
     ok = np.isfinite(v)
-    edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
-    low, high = PLANAR_FROM_DEG + WRAP_BAND_DEG, PLANAR_FROM_DEG + 360.0 - WRAP_BAND_DEG
-    for start, stop in zip(edges[::2], edges[1::2]):
-        run = v[start:stop]
-        before, after = run[:-1], run[1:]
-        turns = np.where((before < low) & (after > high), -1.0, 0.0) \
-            + np.where((before > high) & (after < low), 1.0, 0.0)
-        run = run + 360.0 * np.r_[0.0, np.cumsum(turns)]
-        v[start:stop] = run - 360.0 * np.floor((np.median(run) - PLANAR_FROM_DEG) / 360.0)
+    if not ok.any():
+        return v
+    run = v[ok]
+    run = run + 360.0 * np.r_[0.0, np.cumsum(_wrap_turns(run[:-1], run[1:]))]
+    v[ok] = run - 360.0 * np.floor((np.median(run) - PLANAR_FROM_DEG) / 360.0)
     return v
+
+
+class StreamingUnwrap:
+    """``unwrapped`` one frame at a time, for each of several angles (the live rep counter).
+
+    A stream cannot know its median, so values stay where they start: as measured until the
+    first wrap. Counting is the same either way; only a level differs, by 360°, when a session
+    starts with the arm held behind the back."""
+
+    def __init__(self) -> None:
+        self._last: np.ndarray | None = None  # last measured value of each angle, as measured
+        self._turns: np.ndarray | None = None
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        x = np.asarray(values, dtype=np.float64)
+        if self._last is None:
+            self._last, self._turns = np.full(x.shape, np.nan), np.zeros(x.shape)
+        self._turns += _wrap_turns(self._last, x)
+        self._last = np.where(np.isfinite(x), x, self._last)
+        return x + 360.0 * self._turns
 
 
 def angle_def(name: str) -> AngleDef:

@@ -30,6 +30,9 @@ pass drops reps below ``rel_rom`` x the median ROM of the set (the streaming cou
 the reps before). Live (``StreamingRepCounter``) it is smoothed with the causal Butterworth of the
 same cut-off and the reported frames are shifted back by the filter's delay, so both give the same
 reps within a few frames.
+Both count an angle unwrapped (``kinematics.unwrapped``, live ``StreamingUnwrap``): a planar
+shoulder angle of an arm taken far behind the back reads -89 deg and then 270 past its wrap,
+which is a degree of motion, not a 359 deg rep.
 
 Which way a rep goes (up or down from rest) is known per exercise or found by running both
 orientations: the one that completes a rep first is the right one (a set starts at rest).
@@ -50,7 +53,7 @@ import numpy as np
 from scipy.signal import butter, find_peaks, group_delay, sos2tf
 
 from physio_core.filters import StreamingLowpass, butter_lowpass, fill_gaps
-from physio_core.kinematics import ANGLE_NAMES
+from physio_core.kinematics import ANGLE_NAMES, StreamingUnwrap, unwrapped
 from physio_core.results import AngleSeries, Rep
 from physio_core.skeleton import J
 
@@ -233,20 +236,21 @@ def choose_principal_angle(
     Otherwise, among the angles finite in most frames, the one whose reps (as ``count_reps``
     finds them on it) have the largest total ROM x regularity (1 - coefficient of variation of
     the reps' ROM): large, repeatable excursions, not a one-off arm drift or a jittery ankle.
-    Each rep's ROM counts by the share of it that the angle followed frame to frame.
+    Each rep's ROM counts by the share of it that the angle followed frame to frame. Angles are
+    taken unwrapped (``kinematics.unwrapped``).
     """
     cands = _candidates(angles.names, exercise)
     if not cands:
         raise ValueError(f"no candidate angle for exercise {exercise!r} in {angles.names}")
     idx = [angles.names.index(n) for n in cands]
-    ranges = _score(angles.values[:, idx])
+    ranges = _score(np.column_stack([unwrapped(angles.values[:, i]) for i in idx]))
     if exercise_key(exercise) is not None or len(cands) == 1:
         return cands[int(np.argmax(ranges))]
     fps = fps or _fps_of(angles)
 
     def score(name: str) -> float:
         reps = count_reps(angles, name, fps, config=config)
-        x = angles[name]
+        x = unwrapped(angles[name])
         return _rep_score([r.rom_deg for r in reps],
                           [_followed(x, r.start_frame, r.end_frame, r.rom_deg) for r in reps])
 
@@ -516,7 +520,7 @@ def count_reps(
         return []
     fps = fps or _fps_of(angles)
     name = angle or choose_principal_angle(angles, exercise, fps, cfg)
-    x = _smooth(angles[name], fps, cfg.smooth_hz)
+    x = _smooth(unwrapped(angles[name]), fps, cfg.smooth_hz)
     if signal is not None:
         y = cfg.phase_scale * _smooth(signal.phase(angles), fps, cfg.smooth_hz)
         _, events = _orient(y, cfg, fps, +1, cfg.min_phase_rom * cfg.phase_scale)
@@ -530,7 +534,7 @@ def reps_at(frames: Sequence[tuple[int, int, int]], angles: AngleSeries, angle: 
     """Rep records for reps found elsewhere (e.g. the learned rep detector): (start, peak, end)
     frames each, with ROM / min / max in degrees on ``angle`` as ``count_reps`` reports them."""
     fps = fps or _fps_of(angles)
-    x = _smooth(angles[angle], fps)
+    x = _smooth(unwrapped(angles[angle]), fps)
     return _to_reps([_Event(s, p, e, 0.0) for s, p, e in frames], angle, x, angles.times, fps)
 
 
@@ -661,7 +665,7 @@ def rep_peaks(
 ) -> np.ndarray:
     """Frames of the turning points by ``scipy.signal.find_peaks`` (prominence relative to the
     signal's robust range): an independent cross-check of the state machine."""
-    x = polarity * _smooth(angles[angle], fps)
+    x = polarity * _smooth(unwrapped(angles[angle]), fps)
     x = fill_gaps(x, len(x))
     prom = max(RepConfig.min_rom_deg, rel_prominence * _robust_range(x))
     peaks, _ = find_peaks(np.nan_to_num(x, nan=np.nanmin(x)), prominence=prom,
@@ -701,6 +705,7 @@ class StreamingRepCounter:
         if not self.cands:
             raise ValueError(f"no candidate angle for exercise {exercise!r}")
         self._idx = [self.names.index(n) for n in self.cands]
+        self._unwrap = StreamingUnwrap()
         self.signal = signal
         pol = +1 if signal is not None else exercise_polarity(exercise)
         self._pols = [pol] if pol else [+1, -1]
@@ -726,7 +731,7 @@ class StreamingRepCounter:
         ba = sos2tf(butter(2, hz, fs=self.fps, output="sos"))
         self.delay = int(round(float(group_delay(ba, w=[0.1], fs=self.fps)[1][0])))
         self._x: list[np.ndarray] = []  # smoothed candidate angles
-        self._raw: list[np.ndarray] = []  # candidate angles as measured (NaN where undefined)
+        self._raw: list[np.ndarray] = []  # candidate angles as measured (unwrapped; NaN where undefined)
         self._times: list[float] = []
         self._choice = 0
         self._finished = False
@@ -766,7 +771,7 @@ class StreamingRepCounter:
                 del self._joints[:-keep]
                 self._joints_base = i + 1 - keep
         v = np.asarray(values, dtype=np.float64)
-        measured = v[self._idx]
+        measured = self._unwrap(v[self._idx])
         self._raw.append(measured)
         xs = self._filter(measured)
         self._x.append(xs)

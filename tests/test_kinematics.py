@@ -319,3 +319,46 @@ def test_range_of_an_angle_that_wraps_is_taken_round_the_circle():
     knee = knee[np.isfinite(knee)]
     assert robust_range(knee, 5, 95) == pytest.approx(np.percentile(knee, 95) - np.percentile(knee, 5))
     assert np.isnan(robust_range(knee[:1], 5, 95))
+
+
+def test_unwrapping_carries_a_wrap_across_a_gap_and_streams_the_same():
+    """An arm held behind the back reads -89 and then 270 past the wrap, also when it leaves its
+    plane between the two (a gap): unwrapped, the readings stay on one side. A real leap across
+    a gap (-15 to 170, flexion in a sideways raise) and a 212 deg glitch are not wraps. The live
+    counter's ``StreamingUnwrap`` gives the same series, by 360 deg where it starts elsewhere."""
+    from physio_core.kinematics import StreamingUnwrap, unwrapped
+
+    behind = np.array([-40.0, -80.0, -88.0, np.nan, np.nan, 268.0, 262.0, -85.0, -60.0])
+    assert np.allclose(unwrapped(behind), [-40, -80, -88, np.nan, np.nan, -92, -98, -85, -60], equal_nan=True)
+    leap = np.array([5.0, -15.0, np.nan, 170.0, 175.0, np.nan, -10.0, -6.0, 206.0, 154.0])
+    assert np.array_equal(unwrapped(leap), leap, equal_nan=True)
+
+    def streamed(series: np.ndarray) -> np.ndarray:
+        s = StreamingUnwrap()
+        return np.array([s(np.array([v]))[0] for v in series])
+
+    assert np.array_equal(streamed(behind), unwrapped(behind), equal_nan=True)
+    assert np.array_equal(streamed(leap), leap, equal_nan=True)
+    starts_behind = behind[5:]  # starts past the wrap: the stream keeps the level it started at
+    assert np.allclose(streamed(starts_behind), unwrapped(starts_behind) + 360.0)
+
+
+@needs_uiprmd
+def test_unwrapped_real_hurdle_steps_have_no_leap_and_the_same_directions():
+    from physio_core.datasets.uiprmd import list_reps
+    from physio_core.kinematics import StreamingUnwrap, unwrapped
+
+    reps = [r for r in list_reps(UIPRMD) if r.movement_name == "hurdle_step" and r.subject == 5 and not r.correct]
+    values = np.concatenate([compute_angles(r.load()).values for r in reps])
+    flex = values[:, ANGLE_NAMES.index("shoulder_flexion_l")]
+    ok = np.isfinite(flex)
+    assert np.abs(np.diff(flex[ok])).max() > 300
+    u = unwrapped(flex)
+    assert np.abs(np.diff(u[ok])).max() < 60
+    assert np.allclose((u[ok] - flex[ok] + 180.0) % 360.0 - 180.0, 0.0, atol=1e-9)
+    s = StreamingUnwrap()
+    live = np.array([s(row) for row in values])
+    for i, name in enumerate(ANGLE_NAMES):  # all 23 at once, as the live counter feeds it
+        shift = live[:, i] - unwrapped(values[:, i])
+        fin = np.isfinite(shift)
+        assert np.allclose(shift[fin], shift[fin][0]) and shift[fin][0] % 360.0 == 0.0, name
