@@ -75,7 +75,7 @@ class RepConfig:
     min_phase_rom: float = 0.4  # with a RepSignal: smallest phase excursion that can be a rep
 
 
-# exercise -> angle families that carry its reps (the side with the larger range is used) and
+# exercise -> angle families that carry its reps (``choose_principal_angle`` picks the side) and
 # the direction of a rep from rest (+1 angle grows, -1 shrinks, None: found from the data)
 EXERCISES: dict[str, tuple[tuple[str, ...], int | None]] = {
     "deep_squat": (("knee_angle",), +1),
@@ -232,24 +232,30 @@ def choose_principal_angle(
 ) -> str:
     """The angle that carries the reps.
 
-    Known exercise: its angle family, on the side with the larger robust (5-95 %) range.
-    Otherwise, among the angles finite in most frames, the one whose reps (as ``count_reps``
-    finds them on it) have the largest total ROM x regularity (1 - coefficient of variation of
-    the reps' ROM): large, repeatable excursions, not a one-off arm drift or a jittery ankle.
-    Each rep's ROM counts by the share of it that the angle followed frame to frame. Angles are
-    taken unwrapped (``kinematics.unwrapped``).
+    Among the candidates (a known exercise's angle family with the larger robust (5-95 %)
+    range, both sides; otherwise every angle finite in most frames), the one whose reps (as
+    ``count_reps`` finds them on it) have the largest total ROM x regularity (1 - coefficient
+    of variation of the reps' ROM): large, repeatable excursions, not a one-off arm drift or a
+    jittery ankle. Each rep's ROM counts by the share of it that the angle followed frame to
+    frame. The range alone decides when no candidate has reps. Within an exercise the side is
+    chosen by its reps, not its range: in incorrect shoulder extensions the idle arm's few
+    compensating swings can span more than the working arm's ten reps (UI-PRMD subject 4).
+    Angles are taken unwrapped (``kinematics.unwrapped``) throughout.
     """
     cands = _candidates(angles.names, exercise)
     if not cands:
         raise ValueError(f"no candidate angle for exercise {exercise!r} in {angles.names}")
     idx = [angles.names.index(n) for n in cands]
     ranges = _score(np.column_stack([unwrapped(angles.values[:, i]) for i in idx]))
-    if exercise_key(exercise) is not None or len(cands) == 1:
-        return cands[int(np.argmax(ranges))]
+    if exercise_key(exercise) is not None:
+        keep = _sides_of_widest(cands, ranges)
+        cands, ranges = [cands[i] for i in keep], ranges[keep]
+    if len(cands) == 1:
+        return cands[0]
     fps = fps or _fps_of(angles)
 
     def score(name: str) -> float:
-        reps = count_reps(angles, name, fps, config=config)
+        reps = count_reps(angles, name, fps, exercise=exercise, config=config)
         x = unwrapped(angles[name])
         return _rep_score([r.rom_deg for r in reps],
                           [_followed(x, r.start_frame, r.end_frame, r.rom_deg) for r in reps])
@@ -258,6 +264,12 @@ def choose_principal_angle(
     if max(scores) <= 0:
         return cands[int(np.argmax(ranges))]
     return cands[int(np.argmax(scores))]
+
+
+def _sides_of_widest(cands: Sequence[str], ranges: np.ndarray) -> list[int]:
+    """Indices of the candidates of the angle family with the largest range (its two sides)."""
+    family = cands[int(np.argmax(ranges))].rsplit("_", 1)[0]
+    return [i for i, n in enumerate(cands) if n.rsplit("_", 1)[0] == family]
 
 
 def exercise_polarity(exercise: str | None) -> int | None:
@@ -819,16 +831,17 @@ class StreamingRepCounter:
         return paths is None or _came_back(paths)
 
     def _choose(self) -> None:
-        # the offline rule on what has been seen: range within an exercise, rep score otherwise
+        # the offline rule on what has been seen: the rep score (within an exercise, among the
+        # sides of its angle family with the larger range), the range when nothing has reps
         ranges = _score(np.asarray(self._x[-int(_CHOICE_WINDOW_S * self.fps) :]))
-        if self.exercise is not None:
-            self._choice = int(np.argmax(ranges))
-            return
+        sides = (_sides_of_widest(self.cands, ranges) if self.exercise is not None
+                 else range(len(self.cands)))
+
         def score(c: int) -> float:
             k = self._chosen_orientation(c)
             return _rep_score([e.rom for e in self._events[c][k]], self._followed[c][k])
 
-        scores = [score(c) if ranges[c] > 0 else -1.0 for c in range(len(self.cands))]
+        scores = [score(c) if ranges[c] > 0 and c in sides else -1.0 for c in range(len(self.cands))]
         if max(scores) > 0:
             self._choice = int(np.argmax(scores))
         elif self._suggested and max(ranges[self._suggested]) > 0:

@@ -456,3 +456,27 @@ def test_an_angle_that_leaps_across_its_gaps_does_not_carry_the_reps():
     assert len(reps) == 6 and all(r.angle == "shoulder_abduction_r" for r in reps)
     live = stream(angles)
     assert live.angle == "shoulder_abduction_r" and len(live.reps) == 6
+
+
+@needs_uiprmd
+@pytest.mark.parametrize("subject, side", [(4, "r"), (7, "l")])
+def test_reps_of_an_arm_taken_past_its_wrap_on_the_side_that_does_them(subject, side):
+    """Incorrect shoulder extensions (movement 8, down from rest) of subjects 4 and 7 take the arm
+    far behind, where planar shoulder flexion wraps from -90 to 270 deg. Counted on the angle as
+    measured, s07's last reps read 355-358 deg of range. s04's reps were counted on the idle
+    left arm, whose few compensating swings span more than the working right arm's reps: 3 reps
+    of 10. Reps are now counted on the unwrapped angle, and of an exercise's angle the side is
+    the one whose reps are larger and more regular, offline and live."""
+    from physio_core.datasets.continuous import uiprmd_sets as build
+
+    cs = next(build(UIPRMD, correct=False, movements=[8], subjects=[subject]))
+    angles = compute_angles(cs.pose)
+    name = f"shoulder_flexion_{side}"
+    x = angles[name]
+    assert np.abs(np.diff(x[np.isfinite(x)])).max() > 300  # the wrap, as measured
+    reps = count_reps(angles, exercise=cs.movement_name, fps=cs.pose.fps)
+    assert {r.angle for r in reps} == {name} and abs(len(reps) - cs.n_reps) <= 1
+    assert max(r.rom_deg for r in reps) < 150
+    live = stream(angles, exercise=cs.movement_name)
+    assert live.angle == name and abs(len(live.reps) - cs.n_reps) <= 1
+    assert max(r.rom_deg for r in live.reps) < 150
