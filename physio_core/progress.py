@@ -205,9 +205,13 @@ SIDES_COLUMNS = ["session_id", "date", "exercise", "side", "angle", "rom_deg"]
 
 
 def sides_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
-    """Per session of a one-sided exercise: the side it worked ("left"/"right": the side whose
-    ``reps.ONE_SIDED`` angle moved more) and that angle's range of motion. Sessions of other
-    exercises, or without that angle, are left out."""
+    """Per session of a one-sided exercise: the side it worked ("left"/"right": the side of the
+    angle its reps were counted on, or, with no rep, the side whose ``reps.ONE_SIDED`` angle moved
+    more) and that angle's range of motion. Sessions of other exercises, or without that angle,
+    are left out.
+
+    The reps' side first: the idle arm's few compensating swings can span more than the working
+    arm's reps (UI-PRMD subject 4's incorrect shoulder extensions)."""
     recs = []
     for r in rows:
         family = ONE_SIDED.get(r.exercise)
@@ -217,7 +221,8 @@ def sides_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
                   if _ok(v := r.rom_deg.get(family + k))}
         if not ranges:
             continue
-        side = max(ranges, key=ranges.get)
+        counted = {"_l": "left", "_r": "right"}.get((r.rep_angle or "")[-2:])
+        side = counted if counted in ranges else max(ranges, key=ranges.get)
         recs.append({"session_id": r.session_id, "date": r.date, "exercise": r.exercise, "side": side,
                      "angle": family + ("_l" if side == "left" else "_r"), "rom_deg": ranges[side]})
     return pd.DataFrame(recs, columns=SIDES_COLUMNS)
@@ -231,8 +236,8 @@ def sides_note(rows: Sequence[ProgressRow], exercise: str) -> str:
     name = pretty_exercise(exercise, short=True)
     angle = pretty_angle(ONE_SIDED[exercise]).lower()
     said = (f"{name} works one side at a time, so a session's left and right differ by design. Each "
-            f"session is drawn at the range of motion of the side it worked (the side whose {angle} "
-            f"moved more).")
+            f"session is drawn at the range of motion of the side it worked (the side its reps were "
+            f"counted on; with no rep, the side whose {angle} moved more).")
     latest: dict[str, float] = {}
     parts = []
     for side in ("left", "right"):

@@ -166,6 +166,37 @@ def test_a_word_when_other_weights_judged_the_sessions():
                            "(installed now) in #3; new (the installed weights under scoring rules 1) in #1; old in #2.")
 
 
+def test_a_one_sided_session_worked_the_side_its_reps_were_counted_on(tmp_path):
+    """UI-PRMD subject 4's incorrect shoulder extensions: the right arm does the ten reps, while
+    the idle left arm's few compensating swings span more (its stored range is the larger). The
+    session worked the right side, as its reps say, in the sides chart and in the range chart."""
+    from conftest import uiprmd_set
+    from physio_core import pipeline
+    from physio_core.store import Role, create_user, get_or_create_athlete, save_session_result
+
+    exercise = "standing_shoulder_extension"
+    seq, _, _ = uiprmd_set([(exercise, 4, False)] * 10)
+    res = pipeline.finish_sequence(seq, backend="uiprmd-kinect", exercise=exercise, source="t",
+                                   smooth=False, assess=False)
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    engine = init_db(url)
+    try:
+        trainer = create_user(engine, "coach@clinic.org", "Carla Coach", Role.TRAINER, "coach-password-1")
+        athlete = get_or_create_athlete(engine, "Ana Lopez", trainer.id)
+        save_session_result(engine, res, athlete.id, trainer.id)
+        rows = progress.load_progress(engine, athlete.id).rows
+    finally:
+        dispose_engines(url)
+    (row,) = rows
+    assert row.rom_deg["shoulder_flexion_l"] > row.rom_deg["shoulder_flexion_r"]
+    assert row.rep_angle == "shoulder_flexion_r" and abs(row.reps - 10) <= 1
+    df = progress.sides_frame(rows)
+    assert list(df["side"]) == ["right"] and list(df["rom_deg"]) == [row.rom_deg["shoulder_flexion_r"]]
+    assert progress.default_rom_angles(rows, [], exercise) == ["shoulder_flexion_r"]
+    assert "(the side its reps were counted on; with no rep, the side whose shoulder flexion moved more)" \
+        in progress.sides_note(rows, exercise)
+
+
 def test_a_one_sided_exercise_compares_its_sides_across_sessions(seeded):
     """A hurdle step steps with one leg: within a session its left and right differ by design
     (the asymmetry of the test above). Its sessions are compared side against side instead: each
@@ -191,10 +222,12 @@ def test_a_one_sided_exercise_compares_its_sides_across_sessions(seeded):
     assert f"3 sessions of the {side} side, the latest at {df['rom_deg'].iloc[-1]:.0f}° (#{steps[-1].session_id})" in note
     assert f"o session of the {other} side yet" in note and "band" not in note
 
+    def other_side(k: str) -> str:
+        return k[:-2] + ("_r" if k.endswith("_l") else "_l") if k.endswith(("_l", "_r")) else k
+
     def mirrored(r):
-        return replace(r, session_id=r.session_id + 100, rom_deg={
-            (k[:-2] + ("_r" if k.endswith("_l") else "_l") if k.endswith(("_l", "_r")) else k): v
-            for k, v in r.rom_deg.items()})
+        return replace(r, session_id=r.session_id + 100, rep_angle=other_side(r.rep_angle),
+                       rom_deg={other_side(k): v for k, v in r.rom_deg.items()})
 
     both = rows + [mirrored(r) for r in steps]
     assert set(progress.sides_frame(both)["side"]) == {"left", "right"}
