@@ -232,23 +232,24 @@ def choose_principal_angle(
 ) -> str:
     """The angle that carries the reps.
 
-    Among the candidates (a known exercise's angle family with the larger robust (5-95 %)
-    range, both sides; otherwise every angle finite in most frames), the one whose reps (as
+    Among the candidates (of a known exercise, ``_scored_candidates``: both sides of its angle
+    family with the larger robust (5-95 %) range when it is done one side at a time, else the
+    side with the larger range; otherwise every angle finite in most frames), the one whose reps (as
     ``count_reps`` finds them on it) have the largest total ROM x regularity (1 - coefficient
     of variation of the reps' ROM): large, repeatable excursions, not a one-off arm drift or a
     jittery ankle. Each rep's ROM counts by the share of it that the angle followed frame to
-    frame. The range alone decides when no candidate has reps. Within an exercise the side is
-    chosen by its reps, not its range: in incorrect shoulder extensions the idle arm's few
-    compensating swings can span more than the working arm's ten reps (UI-PRMD subject 4).
-    Angles are taken unwrapped (``kinematics.unwrapped``) throughout.
+    frame. The range alone decides when no candidate has reps. In an exercise done one side at a
+    time the side is chosen by its reps, not its range: in incorrect shoulder extensions the idle
+    arm's few compensating swings can span more than the working arm's ten reps (UI-PRMD
+    subject 4). Angles are taken unwrapped (``kinematics.unwrapped``) throughout.
     """
     cands = _candidates(angles.names, exercise)
     if not cands:
         raise ValueError(f"no candidate angle for exercise {exercise!r} in {angles.names}")
     idx = [angles.names.index(n) for n in cands]
     ranges = _score(np.column_stack([unwrapped(angles.values[:, i]) for i in idx]))
-    if exercise_key(exercise) is not None:
-        keep = _sides_of_widest(cands, ranges)
+    if (key := exercise_key(exercise)) is not None:
+        keep = _scored_candidates(cands, ranges, key)
         cands, ranges = [cands[i] for i in keep], ranges[keep]
     if len(cands) == 1:
         return cands[0]
@@ -266,9 +267,15 @@ def choose_principal_angle(
     return cands[int(np.argmax(scores))]
 
 
-def _sides_of_widest(cands: Sequence[str], ranges: np.ndarray) -> list[int]:
-    """Indices of the candidates of the angle family with the largest range (its two sides)."""
-    family = cands[int(np.argmax(ranges))].rsplit("_", 1)[0]
+def _scored_candidates(cands: Sequence[str], ranges: np.ndarray, exercise: str) -> list[int]:
+    """Indices of a known exercise's candidate angles among which the reps decide: for one done
+    one side at a time (``ONE_SIDED``), both sides of its angle family with the larger range; for
+    one done with both sides at once (a squat), the side with the larger range alone. Both knees
+    of a squat carry the same reps, and their ranges are the steadier call."""
+    best = int(np.argmax(ranges))
+    if exercise not in ONE_SIDED:
+        return [best]
+    family = cands[best].rsplit("_", 1)[0]
     return [i for i, n in enumerate(cands) if n.rsplit("_", 1)[0] == family]
 
 
@@ -831,10 +838,10 @@ class StreamingRepCounter:
         return paths is None or _came_back(paths)
 
     def _choose(self) -> None:
-        # the offline rule on what has been seen: the rep score (within an exercise, among the
-        # sides of its angle family with the larger range), the range when nothing has reps
+        # the offline rule on what has been seen: the rep score (within an exercise, among
+        # ``_scored_candidates``), the range when nothing has reps
         ranges = _score(np.asarray(self._x[-int(_CHOICE_WINDOW_S * self.fps) :]))
-        sides = (_sides_of_widest(self.cands, ranges) if self.exercise is not None
+        sides = (_scored_candidates(self.cands, ranges, self.exercise) if self.exercise is not None
                  else range(len(self.cands)))
 
         def score(c: int) -> float:
