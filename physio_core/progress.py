@@ -202,6 +202,7 @@ def one_sided(exercise: str) -> bool:
 
 
 SIDES_COLUMNS = ["session_id", "date", "exercise", "side", "angle", "rom_deg"]
+_SUFFIX = {"left": "_l", "right": "_r"}  # a side -> the end of its angles' names
 
 
 def sides_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
@@ -217,14 +218,13 @@ def sides_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
         family = ONE_SIDED.get(r.exercise)
         if family is None:
             continue
-        ranges = {side: v for side, k in (("left", "_l"), ("right", "_r"))
-                  if _ok(v := r.rom_deg.get(family + k))}
+        ranges = {side: v for side, k in _SUFFIX.items() if _ok(v := r.rom_deg.get(family + k))}
         if not ranges:
             continue
-        counted = {"_l": "left", "_r": "right"}.get((r.rep_angle or "")[-2:])
+        counted = next((side for side, k in _SUFFIX.items() if (r.rep_angle or "").endswith(k)), None)
         side = counted if counted in ranges else max(ranges, key=ranges.get)
         recs.append({"session_id": r.session_id, "date": r.date, "exercise": r.exercise, "side": side,
-                     "angle": family + ("_l" if side == "left" else "_r"), "rom_deg": ranges[side]})
+                     "angle": family + _SUFFIX[side], "rom_deg": ranges[side]})
     return pd.DataFrame(recs, columns=SIDES_COLUMNS)
 
 

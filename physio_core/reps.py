@@ -246,8 +246,8 @@ def choose_principal_angle(
     cands = _candidates(angles.names, exercise)
     if not cands:
         raise ValueError(f"no candidate angle for exercise {exercise!r} in {angles.names}")
-    idx = [angles.names.index(n) for n in cands]
-    ranges = _score(np.column_stack([unwrapped(angles.values[:, i]) for i in idx]))
+    measured = {n: unwrapped(angles[n]) for n in cands}
+    ranges = _score(np.column_stack(list(measured.values())))
     if (key := exercise_key(exercise)) is not None:
         keep = _scored_candidates(cands, ranges, key)
         cands, ranges = [cands[i] for i in keep], ranges[keep]
@@ -257,7 +257,7 @@ def choose_principal_angle(
 
     def score(name: str) -> float:
         reps = count_reps(angles, name, fps, exercise=exercise, config=config)
-        x = unwrapped(angles[name])
+        x = measured[name]
         return _rep_score([r.rom_deg for r in reps],
                           [_followed(x, r.start_frame, r.end_frame, r.rom_deg) for r in reps])
 
