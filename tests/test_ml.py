@@ -253,6 +253,23 @@ def test_a_reason_never_names_a_difference_video_cannot_measure(suite, reps):
 
 
 @needs_data
+def test_the_arm_cue_says_which_way_the_arm_moves(suite, reps):
+    """The arm's elevation grows as it rises in an abduction and as it goes back in a shoulder
+    extension: subject 2's incorrect reps of each, against their own correct reps, name the
+    smaller movement with the movement's own verb ("arm rises 29° less" read wrong for an
+    extension)."""
+    said = {}
+    for m in (6, 7):
+        own = [q.pose() for q in _pick(reps, m, 2, True, 5)]
+        said[CLASS_NAMES[m]] = {suite.score_rep(r.pose(), movement=CLASS_NAMES[m], baseline=own)["reason"]
+                                for r in _pick(reps, m, 2, False, 10)}
+    back = [r for r in said["standing_shoulder_extension"] if r.startswith("arm ")]
+    rises = [r for r in said["standing_shoulder_abduction"] if r.startswith("arm ")]
+    assert len(back) >= 5 and all(r.startswith("arm goes back ") for r in back), said
+    assert len(rises) >= 5 and all(r.startswith("arm rises ") for r in rises), said
+
+
+@needs_data
 def test_mistake_label_and_correction_toward_correct(suite, reps):
     incorrect = [r for m in range(10) for r in _pick(reps, m, 8, False, 2)]
     before, after, flagged, movement_ok = [], [], 0, 0

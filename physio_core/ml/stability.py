@@ -39,7 +39,7 @@ from physio_core.features import own_angles as _own_angles
 from physio_core.ml.common import (
     ModelMissing, seed_everything, set_threads, to_tensor, train_loop,
 )
-from physio_core.ml.data import N_MOVEMENTS, Augment, RepRecord
+from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS, Augment, RepRecord
 from physio_core.skeleton import J
 
 STEPS = 32
@@ -54,6 +54,13 @@ MIN_SPREAD = {"knee_asymmetry": 10.0, "hip_asymmetry": 10.0, "trunk_lean_max": 1
 MIN_SPREAD_CM = {"com_sway": 4.0, "com_offset_max": 6.0}
 PAIRS = (("knee_flexion", "knee"), ("hip_flexion", "hip"), ("shoulder_elevation", "shoulder"),
          ("elbow_flexion", "elbow"))
+
+
+
+def _arm_moves(movement: int) -> str:
+    """How the arm's elevation grows in ``movement``: the angle between upper arm and trunk is
+    unsigned, so in a shoulder extension it grows as the arm goes back, not up."""
+    return "arm goes back" if CLASS_NAMES[movement] == "standing_shoulder_extension" else "arm rises"
 
 
 # ---------------------------------------------------------------- rep features
@@ -344,7 +351,7 @@ class StabilityModel:
             f"knee range {usual['knee_main_range'] - f['knee_main_range']:.0f}° smaller than {who}":
                 excess("knee_main_range", higher_is_bad=False)
             if pm["ref_median"]["knee_main_range"] > 30 else 0.0,
-            f"arm rises {usual['shoulder_main_max'] - f['shoulder_main_max']:.0f}° less than {who}":
+            f"{_arm_moves(movement)} {usual['shoulder_main_max'] - f['shoulder_main_max']:.0f}° less than {who}":
                 excess("shoulder_main_max", higher_is_bad=False)
             if pm["ref_median"]["shoulder_main_range"] > 30 else 0.0,
         }
