@@ -691,7 +691,7 @@ def _correction_view(result: SessionResult, key: str) -> None:
                        "(or analyse the video again with the exercise picked).")
         return
     st.plotly_chart(report.rep_correction_figure(result.pose, rep, fixed,
-                                                 title=f"Rep #{idx}: you (red) vs correction (green)"),
+                                                 title=report.correction_title(idx, a.get("mistake"))),
                     key=f"{key}_corr_3d", width="stretch")
     st.caption("Opens where you are farthest from the correction; ▶ Play replays the rep.")
     st.plotly_chart(report.rep_correction_views_figure(result.pose, rep, fixed, height=300),

@@ -175,7 +175,7 @@ def _last_rep(snap: LiveSnapshot, mirrored: bool) -> None:
         k = v.worst_frame()
         # as the preview beside it: a mirror image when the preview is mirrored
         st.plotly_chart(report.correction_figure(v.athlete.joints[k], v.corrected.joints[k], height=320,
-                                                 title=f"Rep #{v.rep}: you (red) vs correction (green)",
+                                                 title=report.correction_title(v.rep, v.mistake),
                                                  mirrored=mirrored),
                         width="stretch", key="live_correction")
 

@@ -70,6 +70,14 @@ def pretty_exercise(name: str, short: bool = False) -> str:
 LEGEND_BELOW = dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0, traceorder="normal")
 
 
+def correction_title(rep: int, mistake: str | None) -> str:
+    """The title of a rep's 3D view beside its correction. A rep judged correct still gets the
+    mistake model's pose, but nothing in it is a correction: it is the model's form of the rep."""
+    if mistake == "correct":
+        return f"Rep #{rep} (judged correct): you (red) vs the model's form (green)"
+    return f"Rep #{rep}: you (red) vs correction (green)"
+
+
 def lift_name(lift: str, short: bool = True) -> str:
     """A wrist-IMU set's lift as the pages name it: 'dead' -> 'Deadlift'."""
     from physio_core.imu.analyze import EXERCISE_OF_LIFT
