@@ -383,10 +383,16 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
                         "video or live set).")
     if given is not None and timeline and seen != given and n_seen > len(timeline) / 2:
         what = "no exercise the models know" if seen == "other" else seen.replace("_", " ")
-        warnings.append(f"Most reps look like {what}, not {given.replace('_', ' ')}: they were "
-                        f"counted and scored as {given.replace('_', ' ')}. If that is not the "
-                        "exercise, score the session again as the right one (or 'Detect automatically') "
-                        "with Score again on its page.")
+        if rep_poses:
+            warnings.append(f"Most reps look like {what}, not {given.replace('_', ' ')}: they were "
+                            f"counted and scored as {given.replace('_', ' ')}. If that is not the "
+                            "exercise, score the session again as the right one (or 'Detect "
+                            "automatically') with Score again on its page.")
+        else:  # the reps were looked for on the named exercise's angles, and none was found there
+            warnings.append(f"No rep of {given.replace('_', ' ')} was counted, and the movement looks "
+                            f"like {what}. If that is the exercise, score the session again as it (or "
+                            "'Detect automatically') with Score again on its page: its reps are then "
+                            "counted on its own angles.")
     feedback: list[str] = []
     if given:
         feedback.append(f"Exercise chosen: {given.replace('_', ' ')}.")

@@ -209,6 +209,27 @@ def test_naming_the_wrong_exercise_is_flagged_not_silently_scored(squat_set):
     assert not right.warnings
 
 
+def test_a_wrong_exercise_that_finds_no_rep_says_so_and_names_the_movement_seen():
+    """Subject 3's straight-leg raises analysed as shoulder abduction: the reps are looked for on
+    the arms and none is found. The warning says that no rep was counted and what the movement
+    looks like (it said "Most reps look like ...: they were counted and scored as ...", of reps
+    that were never counted)."""
+    from conftest import uiprmd_set
+
+    seq, bounds, _ = uiprmd_set([("standing_active_straight_leg_raise", 3, True)] * 6, rng=1)
+    result = finish_sequence(seq, backend="uiprmd-kinect", exercise="standing_shoulder_abduction",
+                             source="test", smooth=False)
+    assert len(bounds) == 6 and result.reps == []
+    flagged = [w for w in result.analysis_warnings if "standing active straight leg raise" in w]
+    assert len(flagged) == 1 and flagged[0].startswith(
+        "No rep of standing shoulder abduction was counted, and the movement looks like "
+        "standing active straight leg raise."), flagged
+    assert not any(w.startswith("Most reps look like") for w in result.analysis_warnings)
+    right = finish_sequence(seq, backend="uiprmd-kinect", exercise="standing_active_straight_leg_raise",
+                            source="test", smooth=False)
+    assert len(right.reps) == 6 and not right.analysis_warnings
+
+
 def test_one_rep_of_no_known_exercise_gets_its_label_only(squat_set):
     """The live path's per-rep call keeps the rule: standing still (a real pose held) is "other"
     and gets no made-up scores, unless the user named the exercise."""
