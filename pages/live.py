@@ -80,6 +80,17 @@ def _recognised(r: Recognition | None) -> str:
     return f"{report.pretty_exercise(r.exercise, short=True)}{guess} ({r.confidence:.0%})"
 
 
+def _looks_like(snap: LiveSnapshot) -> str:
+    """The exercise named is most likely not the one being done (``LiveSnapshot.looks_like``)."""
+    named = report.pretty_exercise(snap.exercise, short=True).lower()
+    seen = f"{report.pretty_exercise(snap.looks_like.exercise, short=True).lower()} ({snap.looks_like.confidence:.0%})"
+    fix = ("If it is, press STOP, pick it above and START again; the stopped session can be scored "
+           "again as it on its page.")
+    if snap.rep_count == 0:
+        return f"No rep of {named} counted yet: the movement looks like {seen}. {fix}"
+    return f"The movement looks like {seen}, not {named}: its reps are counted and scored as {named}. {fix}"
+
+
 def _fmt(v: float, unit: str = "") -> str:
     return "–" if v != v else f"{v:.0f}{unit}"  # NaN -> dash
 
@@ -115,6 +126,8 @@ def _panels(session: LiveSession) -> None:
         st.warning(snap.message, icon=":material/accessibility_new:")
     if snap.recording_problem:
         st.warning(snap.recording_problem, icon=":material/videocam_off:")
+    if snap.looks_like is not None:
+        st.warning(_looks_like(snap), icon=":material/help:")
     row = tile_row()
     row.metric("Reps", snap.rep_count)
     row.metric("Processed fps", f"{snap.fps:.1f}")

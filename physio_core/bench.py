@@ -436,7 +436,7 @@ def bench_models(poses: Sequence[Any], repeat: int) -> list[Figure]:
     from physio_core.skeleton import PoseSequence
 
     rec = Figure("models: exercise recognition, per reading", "ms",
-                 note="last 3 s, twice a second on \"auto\"; live session's second thread")
+                 note="last 3 s, twice a second; live session's second thread")
     rep = Figure("models: rep assessment, per rep", "ms",
                  note="mistake GCN + correction, stability; once a rep, second thread")
     replay = Figure("report: one rep replayed against its correction", "ms",

@@ -11,9 +11,11 @@ latency stays one processing time however long the session runs.
 Each rep the counter completes is assessed by the learned models (``assess.assess_one_rep``:
 mistake label, stability, injury risk with its reason, corrected pose) on a second thread of the
 session, so the frame path only notices that a rep ended; ``snapshot().last_rep`` carries the
-newest verdict. With the exercise on "auto", the same thread also recognises the exercise in the
-last ``recognise_window_s`` every ``recognise_every_s`` (``assess.recognise_window``, the upload
-timeline's reading of a window); ``snapshot().recognised`` carries the newest. At stop the whole
+newest verdict. The same thread also recognises the exercise in the last ``recognise_window_s``
+every ``recognise_every_s`` (``assess.recognise_window``, the upload timeline's reading of a
+window); ``snapshot().recognised`` carries the newest. On "auto" it tells the counter which angles
+to follow; with the exercise named, ``snapshot().looks_like`` says when the readings keep naming
+another movement (the wrong exercise picked: its reps are looked for on the wrong angles). At stop the whole
 set is assessed again as an upload is (``add_assessment``): the stored report is that one.
 
 All per-frame state lives here behind one lock; the page only reads ``snapshot()`` (immutable).
@@ -101,8 +103,13 @@ class LiveConfig:
     flush_every_s: float = 5.0
     stats_every_s: float = 0.5
     no_person_after_s: float = 0.5  # message once nobody was seen for this long
-    recognise_every_s: float = 0.5  # "auto": how often the exercise is recognised
+    recognise_every_s: float = 0.5  # how often the exercise is recognised
     recognise_window_s: float = 3.0  # from this many seconds back
+    # an exercise named: this many sure readings of one other movement, none of the named one
+    # between them, make ``looks_like`` (4 s at 0.5 s each; a pause, read as "other", does not
+    # count). Six raised false alarms on 7 of 320 sets of subjects the classifier never saw, eight
+    # on 2 (scripts/experiments/looks_like_loso.py, models/exercise_classifier.md)
+    looks_like_after: int = 8
 
 
 @dataclass(frozen=True)
@@ -190,7 +197,9 @@ class LiveSnapshot:
     stability: float | None = None  # the last assessed rep's stability score
     feedback: tuple[str, ...] = ()
     last_rep: RepVerdict | None = None  # the newest rep the models assessed
-    recognised: Recognition | None = None  # "auto": the exercise in the last few seconds
+    recognised: Recognition | None = None  # the exercise in the last few seconds
+    # an exercise named: the other movement the readings keep naming instead (LiveConfig.looks_like_after)
+    looks_like: Recognition | None = None
     reps_judged: int = 0  # reps of the set the mistake model has judged so far
     reps_correct: int = 0  # of those, judged correct
     recording_problem: str | None = None  # why "Record video" stopped recording (analysis goes on)
@@ -374,6 +383,8 @@ class LiveSession:
         self._mistakes: dict[int, str] = {}  # rep index -> "correct" / "incorrect", as judged
         self._recognised: Recognition | None = None
         self._recognising = False  # a window waits on (or runs in) the assessment thread
+        # the newest sure reading of another movement than the one named, and how many in a row
+        self._unlike: tuple[Recognition | None, int] = (None, 0)
 
         # series (appended by the worker, read under the lock)
         self._poses: list[PoseFrame | None] = []
@@ -561,9 +572,10 @@ class LiveSession:
         if self._counter.completed != self._reps_completed:  # a rep ended (rare): assess it
             self._reps_completed = self._counter.completed
             self._send_last_rep()
-        if self.config.exercise == "auto" and t >= self._recognise_due:
-            rec = self._recognised
-            self._counter.suggest(rec.exercise if rec is not None and not rec.unsure else None)
+        if t >= self._recognise_due:
+            if self.config.exercise == "auto":
+                rec = self._recognised
+                self._counter.suggest(rec.exercise if rec is not None and not rec.unsure else None)
             self._send_window(t)
 
         h, w = rgb.shape[:2]
@@ -627,6 +639,17 @@ class LiveSession:
             with self._lock:
                 self._recognising = False
                 self._recognised = out
+                if out is not None and self.config.exercise != "auto":
+                    self._note_unlike(out)
+
+    def _note_unlike(self, r: Recognition) -> None:
+        """With the exercise named: keep the run of sure readings of one other movement (lock
+        held). A reading of the named exercise ends it; a pause ("other") or a guess leaves it."""
+        last, n = self._unlike
+        if r.exercise == self.config.exercise:
+            self._unlike = (None, 0)
+        elif r.exercise != "other" and not r.unsure:
+            self._unlike = (r, n + 1 if last is not None and last.exercise == r.exercise else 1)
 
     def _assess_later(self, fn: Callable, *args: Any) -> None:
         """Run ``fn`` on the session's assessment thread (one thread: in order)."""
@@ -875,6 +898,7 @@ class LiveSession:
                 stability=None if self._last_rep is None else self._last_rep.stability_score,
                 last_rep=self._last_rep,
                 recognised=self._recognised,
+                looks_like=self._unlike[0] if self._unlike[1] >= self.config.looks_like_after else None,
                 reps_judged=len(self._mistakes),
                 reps_correct=sum(m == "correct" for m in self._mistakes.values()),
                 recording_problem=self._record_failure,

@@ -329,6 +329,65 @@ def test_live_page_shows_the_recognised_exercise(live_app, squat_set):
         session.close()
 
 
+@pytest.fixture(scope="module")
+def leg_raises():
+    """Subject 3's straight-leg raises: a movement of the legs, for an arm exercise named."""
+    return uiprmd_set([("standing_active_straight_leg_raise", 3, True)] * 5, rng=1)
+
+
+def _stream_named(seq, exercise: str, tmp_path, frames: int | None = None):
+    """Stream ``seq`` with ``exercise`` named; every frame's snapshot."""
+    from physio_core.config import Settings
+
+    cfg = LiveConfig(exercise=exercise, nominal_fps=seq.fps, mirror=False, idle_timeout_s=60)
+    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path),
+                          analyzer_factory=lambda: FrameAnalyzer(ReplayEstimator(seq)))
+    snaps = []
+    try:
+        stream(session, seq, frames or len(seq), each=lambda: snaps.append(session.snapshot()))
+    finally:
+        session.close()
+    return snaps
+
+
+def test_a_wrong_exercise_named_live_is_pointed_out(leg_raises, tmp_path):
+    """Straight-leg raises with shoulder abduction named: the reps are looked for on the arms
+    and none is counted. The session says what the movement looks like once 4 s of readings (eight
+    in a row) name it; named right, it never says so and counts the reps."""
+    seq, bounds, _ = leg_raises
+    snaps = _stream_named(seq, "standing_shoulder_abduction", tmp_path)
+    assert snaps[-1].rep_count == 0
+    flagged = [k for k, s in enumerate(snaps) if s.looks_like is not None]
+    assert flagged and {snaps[k].looks_like.exercise for k in flagged} == {"standing_active_straight_leg_raise"}
+    # not before eight readings half a second apart (the first from the start); by the third raise
+    assert seq.times[flagged[0]] >= 3.5 and flagged[0] <= bounds[2][1], (seq.times[flagged[0]], bounds)
+    assert all(s.looks_like is not None for s in snaps[flagged[0]:])  # a pause does not end it
+    right = _stream_named(seq, "standing_active_straight_leg_raise", tmp_path)
+    assert right[-1].rep_count == 5 and all(s.looks_like is None for s in right)
+
+
+def test_live_page_says_the_movement_looks_like_another(live_app, leg_raises):
+    seq, bounds, _ = leg_raises
+    at = live_app
+    page_cfg = at.session_state["live_session"].config
+    session = LiveSession(replace(page_cfg, exercise="standing_shoulder_abduction", nominal_fps=seq.fps,
+                                  mirror=False, idle_timeout_s=60),
+                          analyzer_factory=lambda: FrameAnalyzer(ReplayEstimator(seq)))
+    at.session_state["live_session"] = session
+    try:
+        stream(session, seq, bounds[2][1])
+        r = session.snapshot().looks_like
+        assert r is not None
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        said = [w.value for w in at.warning if "looks like" in w.value]
+        assert said == [f"No rep of shoulder abduction counted yet: the movement looks like straight leg "
+                        f"raise ({r.confidence:.0%}). If it is, press STOP, pick it above and START again; "
+                        "the stopped session can be scored again as it on its page."], said
+    finally:
+        session.close()
+
+
 def test_person_found_never_counts_more_frames_than_were_processed(tmp_path, squat_set):
     """A frame with the person was counted as it was analysed, and as processed only once drawn:
     a snapshot in between said "Person found 105 %" (seen on the live page in Chromium). Every
