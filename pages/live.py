@@ -39,6 +39,7 @@ from physio_core.assess import UNSURE_BELOW, Recognition, warm_up
 from physio_core.config import get_settings
 from physio_core.kinematics import unwrapped
 from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot
+from physio_core.names import in_sentence
 from physio_core.reps import EXERCISES as REP_EXERCISES
 
 log = logging.getLogger("physiotrack.live")
@@ -82,8 +83,8 @@ def _recognised(r: Recognition | None) -> str:
 
 def _looks_like(snap: LiveSnapshot) -> str:
     """The exercise named is most likely not the one being done (``LiveSnapshot.looks_like``)."""
-    named = report.pretty_exercise(snap.exercise, short=True).lower()
-    seen = f"{report.pretty_exercise(snap.looks_like.exercise, short=True).lower()} ({snap.looks_like.confidence:.0%})"
+    named = in_sentence(snap.exercise)
+    seen = f"{in_sentence(snap.looks_like.exercise)} ({snap.looks_like.confidence:.0%})"
     fix = ("If it is, press STOP, pick it above and START again; the stopped session can be scored "
            "again as it on its page.")
     if snap.rep_count == 0:

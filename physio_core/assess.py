@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from physio_core.ml.weights import judged_by
+from physio_core.names import in_sentence
 from physio_core.results import Rep
 from physio_core.skeleton import PoseSequence
 
@@ -382,22 +383,20 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
                         "with Score again on the session's page (or in the Exercise box before the next "
                         "video or live set).")
     if given is not None and timeline and seen != given and n_seen > len(timeline) / 2:
-        what = "no exercise the models know" if seen == "other" else seen.replace("_", " ")
+        what, named = in_sentence(seen), in_sentence(given)
         if rep_poses:
-            warnings.append(f"Most reps look like {what}, not {given.replace('_', ' ')}: they were "
-                            f"counted and scored as {given.replace('_', ' ')}. If that is not the "
-                            "exercise, score the session again as the right one (or 'Detect "
-                            "automatically') with Score again on its page.")
+            warnings.append(f"Most reps look like {what}, not {named}: they were counted and scored as "
+                            f"{named}. If that is not the exercise, score the session again as the right "
+                            "one (or 'Detect automatically') with Score again on its page.")
         else:  # the reps were looked for on the named exercise's angles, and none was found there
-            warnings.append(f"No rep of {given.replace('_', ' ')} was counted, and the movement looks "
-                            f"like {what}. If that is the exercise, score the session again as it (or "
-                            "'Detect automatically') with Score again on its page: its reps are then "
-                            "counted on its own angles.")
+            warnings.append(f"No rep of {named} was counted, and the movement looks like {what}. If that "
+                            "is the exercise, score the session again as it (or 'Detect automatically') "
+                            "with Score again on its page: its reps are then counted on its own angles.")
     feedback: list[str] = []
     if given:
-        feedback.append(f"Exercise chosen: {given.replace('_', ' ')}.")
+        feedback.append(f"Exercise chosen: {in_sentence(given)}.")
     elif label != "other":
-        feedback.append(f"Exercise recognised: {label.replace('_', ' ')} ({conf:.0%}).")
+        feedback.append(f"Exercise recognised: {in_sentence(label)} ({conf:.0%}).")
     if "injury_risk" in metrics and rows:
         worst = max((r for r in rows if "injury_risk" in r), key=lambda r: r["injury_risk"])
         feedback.append(f"Highest injury risk on rep {worst['rep']} ({worst['injury_risk']:.2f}): "

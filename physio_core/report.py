@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from physio_core.kinematics import FULLY_MEASURED, robust_range, unwrapped
+from physio_core.names import SHORT_EXERCISE, pretty_exercise
 from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import BONES, JOINT_NAMES, N_JOINTS, J, PoseSequence, farthest_frame
 
@@ -38,31 +39,6 @@ def pretty_angle(name: str) -> str:
         side = " (R)" if name.endswith("_r") else " (L)"
         name = name[:-2]
     return name.replace("_", " ").capitalize() + side
-
-
-# Exercise names short enough for a metric tile or a chart legend (Streamlit cuts a long metric
-# value to "standing sh…"; a legend of full names wraps over Plotly's tool bar).
-_SHORT_EXERCISE = {
-    "standing_active_straight_leg_raise": "Straight leg raise",
-    "standing_shoulder_abduction": "Shoulder abduction",
-    "standing_shoulder_extension": "Shoulder extension",
-    "standing_shoulder_internal_external_rotation": "Shoulder rotation",
-    "standing_shoulder_scaption": "Shoulder scaption",
-    "other": "No known exercise",
-}
-
-
-# a session is filed under "auto" when its exercise was neither named nor recognised by the models
-NOT_RECOGNISED = "Not recognised"
-
-
-def pretty_exercise(name: str, short: bool = False) -> str:
-    """'deep_squat' -> 'Deep squat'; with ``short`` 'standing_shoulder_scaption' -> 'Shoulder scaption'."""
-    if name == "auto":
-        return NOT_RECOGNISED
-    if short and name in _SHORT_EXERCISE:
-        return _SHORT_EXERCISE[name]
-    return name.replace("_", " ").capitalize()
 
 
 # a horizontal legend under the plot, where Plotly's auto-margin makes room for it: above the
@@ -237,7 +213,7 @@ def reps_said_once(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     said = []
     if "angle" in common:
         said.append(f"counted on the {prose(common['angle'])}")
-    if common.get("recognised as") == _SHORT_EXERCISE["other"]:
+    if common.get("recognised as") == SHORT_EXERCISE["other"]:
         said.append("none recognised as a movement the models know")
     elif "recognised as" in common:
         said.append(f"recognised as {prose(common['recognised as'])}")
