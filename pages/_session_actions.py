@@ -115,11 +115,16 @@ def _score_again_box(detail, *, what: str, caption: str, options: list[str], ind
 def _score_again(engine, viewer_id: int, detail) -> None:
     """An ended session scored again as another exercise from its stored skeleton: the only way
     to score an upload whose exercise was not recognised once its video has left the server."""
+    from physio_core.assess import looks_like_instead
     from physio_core.reps import EXERCISES
     from physio_core.rescore import score_again_stored
 
     s = detail.session
     options = ["auto", *EXERCISES]
+    # filed under an exercise its reps (or its frames) do not look like: the box opens on the one
+    # they look like, which its warning above names
+    instead = looks_like_instead(s.exercise, detail.exercise_timeline) if s.exercise != "auto" else None
+    pick = instead if instead in options else s.exercise
 
     def score(exercise: str) -> str:
         row = score_again_stored(engine, viewer_id, s.id, exercise)
@@ -130,8 +135,8 @@ def _score_again(engine, viewer_id: int, detail) -> None:
 
     _score_again_box(
         detail, what="exercise", options=options, format_func=exercise_choice,
-        index=options.index(s.exercise) if s.exercise in options else 0, key="score_again_exercise",
-        expanded=s.exercise == "auto", scoring="skeleton", score=score,
+        index=options.index(pick) if pick in options else 0, key="score_again_exercise",
+        expanded=s.exercise == "auto" or pick != s.exercise, scoring="skeleton", score=score,
         caption="Counts the reps and runs the models' verdicts, scores and corrections again from the stored "
                 "skeleton, as the exercise picked here (the video is not needed). The angles, notes and "
                 "trainer feedback stay.")

@@ -307,6 +307,16 @@ def _timeline(suite, pose: PoseSequence, fps: float) -> list[dict]:
     return out
 
 
+def looks_like_instead(exercise: str, timeline: list[dict]) -> str | None:
+    """What most of a session's ``timeline`` (its reps', or windows', recognised exercise) was
+    recognised as, when that is not ``exercise`` and holds more than half of it: the exercise
+    named is most likely wrong ("other": no exercise the models know). None when they agree."""
+    if not timeline:
+        return None
+    seen, n = Counter(t["exercise"] for t in timeline).most_common(1)[0]
+    return seen if seen != exercise and n > len(timeline) / 2 else None
+
+
 def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: str = "auto",
                    models_dir: str | Path | None = None) -> SessionAssessment | None:
     """Assess every rep of a session; None (with a log line) when no model can run."""
@@ -325,7 +335,6 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
     # the session's exercise: the user's choice, else the majority of the reps' (or windows')
     timeline: list[dict] = []
     label, conf = given or "other", 1.0 if given else 0.0
-    seen, n_seen = label, 0  # the classifier's majority and its count (none without a timeline)
     preds: list = []  # the classifier's, one per rep (assess_rep reuses them)
     if suite.has("classifier"):
         if rep_poses:
@@ -335,11 +344,9 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
                         for (r, _), q in zip(rep_poses, preds)]
         elif _has_person(pose):
             timeline = _timeline(suite, pose, fps)
-        if timeline:
-            seen, n_seen = Counter(t["exercise"] for t in timeline).most_common(1)[0]
-            if given is None:
-                label = seen
-                conf = float(np.mean([t["confidence"] for t in timeline if t["exercise"] == label]))
+        if timeline and given is None:
+            label = Counter(t["exercise"] for t in timeline).most_common(1)[0][0]
+            conf = float(np.mean([t["confidence"] for t in timeline if t["exercise"] == label]))
     movement = given or (label if label != "other" else None)
 
     rows: list[dict] = []
@@ -382,8 +389,8 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
                         "scored only for the movements the models know. To score it, name the exercise "
                         "with Score again on the session's page (or in the Exercise box before the next "
                         "video or live set).")
-    if given is not None and timeline and seen != given and n_seen > len(timeline) / 2:
-        what, named = in_sentence(seen), in_sentence(given)
+    if given is not None and (instead := looks_like_instead(given, timeline)) is not None:
+        what, named = in_sentence(instead), in_sentence(given)
         if rep_poses:
             warnings.append(f"Most reps look like {what}, not {named}: they were counted and scored as "
                             f"{named}. If that is not the exercise, score the session again as the right "

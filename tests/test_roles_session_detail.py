@@ -227,6 +227,31 @@ def test_a_trainer_scores_a_stored_session_again_as_another_exercise(seeded):
     assert all(r.angle.startswith(("hip", "knee")) for r in d.reps)  # counted on a hurdle step's angle
 
 
+def test_score_again_opens_on_the_exercise_a_wrongly_filed_session_looks_like(seeded):
+    """Straight-leg raises filed as a shoulder abduction count no rep and say what they look like;
+    the Score again box opens on that movement, so one click files them right."""
+    from conftest import uiprmd_set
+    from physio_core.pipeline import finish_sequence
+    from physio_core.store import save_session_result
+
+    engine, ids = seeded
+    seq, _, _ = uiprmd_set([("standing_active_straight_leg_raise", 3, True)] * 5, rng=1)
+    wrong = finish_sequence(seq, backend="uiprmd-kinect", exercise="standing_shoulder_abduction",
+                            source="upload:raises", smooth=False)
+    sid = save_session_result(engine, wrong, ids["athlete"], ids["trainer"])
+    at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=sid))
+    assert [w.value for w in at.warning if w.value.startswith("No rep of shoulder abduction was counted")]
+    box = at.selectbox(key=f"score_again_exercise_{sid}")
+    assert box.value == "standing_active_straight_leg_raise"
+    button(at, "Score again").click()
+    run(at)
+    d = get_session_detail(engine, sid)
+    assert (d.session.exercise, d.session.rep_count) == ("standing_active_straight_leg_raise", 5)
+    assert not [w for w in at.warning if "looks like" in w.value]
+    # filed right now: the box opens on its own exercise
+    assert at.selectbox(key=f"score_again_exercise_{sid}").value == "standing_active_straight_leg_raise"
+
+
 def test_a_trainer_dates_a_session_when_it_was_filmed(seeded):
     """A clip whose file did not say when it was filmed is dated by its upload: the trainer sets
     the day it was filmed; the session keeps its length and moves in the athlete's history."""
