@@ -48,9 +48,10 @@ LEGEND_BELOW = dict(orientation="h", yref="container", yanchor="bottom", y=0, x=
 
 def correction_title(rep: int, mistake: str | None) -> str:
     """The title of a rep's 3D view beside its correction. A rep judged correct still gets the
-    mistake model's pose, but nothing in it is a correction: it is the model's form of the rep."""
+    mistake model's pose, but nothing in it is a correction: it is the model's form of the rep.
+    As short as the other, for a phone's column."""
     if mistake == "correct":
-        return f"Rep #{rep} (judged correct): you (red) vs the model's form (green)"
+        return f"Rep #{rep} (correct): you (red) vs model (green)"
     return f"Rep #{rep}: you (red) vs correction (green)"
 
 

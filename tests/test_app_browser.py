@@ -299,13 +299,16 @@ def test_a_click_on_a_row_of_the_rep_table_replays_that_rep(tmp_path, assessed_s
                 "return Array.from(document.querySelectorAll('.js-plotly-plot .gtitle'), t => t.textContent)")
             return next((t for t in titles if t.startswith("Rep #")), "")
 
+        def replays(k: int) -> bool:  # "Rep #4: you …", or "Rep #4 (correct): you …"
+            return replayed().startswith((f"Rep #{k}:", f"Rep #{k} ("))
+
         def clear_selection_buttons() -> int:
             return len(driver.find_elements(By.CSS_SELECTOR, "button[aria-label='Clear selection']"))
 
         driver.get(f"{base}/")
         log_in(driver, wait, "coach@clinic.org", SEED_PASSWORDS["trainer"])
         driver.get(f"{base}/session_detail?id={sid}")
-        wait.until(lambda d: replayed().startswith(f"Rep #{first_wrong}:"))
+        wait.until(lambda d: replays(first_wrong))
         table = driver.find_element(
             By.XPATH, "//h3[contains(., 'Repetitions')]/following::div[@data-testid='stDataFrame'][1]")
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", table)
@@ -314,14 +317,14 @@ def test_a_click_on_a_row_of_the_rep_table_replays_that_rep(tmp_path, assessed_s
         box = table.rect
         ActionChains(driver).move_to_element_with_offset(
             table, 17 - box["width"] / 2, 35 + 35 * row + 17 - box["height"] / 2).click().perform()
-        wait.until(lambda d: replayed().startswith(f"Rep #{result.reps[row].index}:"))
+        wait.until(lambda d: replays(result.reps[row].index))
         marked_after_click = clear_selection_buttons()
 
         picker = driver.find_element(By.CSS_SELECTOR, "input[aria-label='Rep to inspect']")
         picker.click()
         wait.until(EC.element_to_be_clickable(
             (By.XPATH, f"//*[@role='option'][contains(., '#{last} ·')]"))).click()
-        wait.until(lambda d: replayed().startswith(f"Rep #{last}:"))
+        wait.until(lambda d: replays(last))
         time.sleep(1.0)
         marked_after_picker = clear_selection_buttons()
         errors = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stAlertContentError']")]

@@ -208,7 +208,7 @@ def test_live_page_shows_the_last_rep_panel(live_app, squat_set, mirror):
         assert (f"**Correction:** {v.correction}" in [m.value for m in at.markdown]) == bool(v.correction)
         chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("live_correction"))
         # titled by the verdict: a rep judged correct has nothing corrected
-        title = ("Rep #2 (judged correct): you (red) vs the model's form (green)" if v.mistake == "correct"
+        title = ("Rep #2 (correct): you (red) vs model (green)" if v.mistake == "correct"
                  else "Rep #2: you (red) vs correction (green)")
         assert title in chart.proto.spec
         lo, hi = json.loads(chart.proto.spec)["layout"]["scene"]["xaxis"]["range"]

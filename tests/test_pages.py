@@ -535,7 +535,7 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     assert any(m.value.startswith("**correct**") for m in at.markdown)
     # a rep judged correct has nothing to correct: its title does not call the model's pose one
     ok = next(c.proto.spec for c in elements(at, "plotly_chart") if c.proto.id.endswith(f"session{sid}_corr_3d"))
-    assert f"Rep #{result.reps[0].index} (judged correct)" in ok and "vs correction" not in ok
+    assert f"Rep #{result.reps[0].index} (correct): you (red) vs model (green)" in ok and "vs correction" not in ok
     at.selectbox(key=f"session{sid}_corr_rep").set_value(bad)
     at.run()
     assert not at.exception
