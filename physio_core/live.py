@@ -15,8 +15,9 @@ newest verdict. The same thread also recognises the exercise in the last ``recog
 every ``recognise_every_s`` (``assess.recognise_window``, the upload timeline's reading of a
 window); ``snapshot().recognised`` carries the newest. On "auto" it tells the counter which angles
 to follow; with the exercise named, ``snapshot().looks_like`` says when the readings keep naming
-another movement (the wrong exercise picked: its reps are looked for on the wrong angles). At stop the whole
-set is assessed again as an upload is (``add_assessment``): the stored report is that one.
+another movement (the wrong exercise picked: its reps are looked for on the wrong angles). At
+stop the whole set is assessed again as an upload is (``add_assessment``): the stored report is
+that one.
 
 All per-frame state lives here behind one lock; the page only reads ``snapshot()`` (immutable).
 The worker starts with the first frame and ends by itself after ``idle_timeout_s`` without

@@ -56,7 +56,6 @@ PAIRS = (("knee_flexion", "knee"), ("hip_flexion", "hip"), ("shoulder_elevation"
          ("elbow_flexion", "elbow"))
 
 
-
 def _arm_moves(movement: int) -> str:
     """How the arm's elevation grows in ``movement``: the angle between upper arm and trunk is
     unsigned, so in a shoulder extension it grows as the arm goes back, not up."""
