@@ -421,7 +421,7 @@ def _scrubber(result: SessionResult, video_path: Path | None, max_side: int | No
 def _angles_chart(result: SessionResult, t_now: float | None, key: str) -> None:
     valid = result.pose.valid if len(result.pose) else None
     if result.angles.names:
-        names = report.principal_angles(result.angles, result.reps, valid)
+        names = report.principal_angles(result.angles, result.reps, valid, exercise=result.session_exercise)
         chosen = st.multiselect(
             "Angles", list(result.angles.names), default=names, key=f"{key}_angles",
             format_func=report.pretty_angle,

@@ -438,8 +438,8 @@ def html_report(
 
     figures = []
     if result.angles.names and len(result.angles.times):
-        fig = report.angles_figure(result.angles, result.reps, valid=valid,
-                                   assessments=result.rep_assessments, height=360)
+        fig = report.angles_figure(result.angles, result.reps, valid=valid, assessments=result.rep_assessments,
+                                   exercise=result.session_exercise, height=360)
         figures.append(("Joint angles", fig))
     if result.reps:
         figures.append(("Range of motion per rep",

@@ -320,6 +320,26 @@ class StreamingUnwrap:
         return x + 360.0 * self._turns
 
 
+# the body part an angle belongs to, by its name's start (its family: "knee_angle" of "knee_angle_r")
+REGIONS: dict[str, tuple[str, ...]] = {
+    "trunk": ("neck_", "lumbar_"),
+    "arm": ("shoulder_", "elbow_"),
+    "leg": ("hip_", "knee_", "ankle_"),
+}
+
+
+def angle_region(name: str) -> str:
+    """'trunk', 'arm' or 'leg' for an angle (or angle family) name; '' for another name."""
+    return next((region for region, starts in REGIONS.items() if name.startswith(starts)), "")
+
+
+def trained_regions(angle_names) -> frozenset[str]:
+    """The body parts an exercise counted on these angles (or families) trains, with the trunk,
+    which every exercise keeps still or moves on purpose; empty without a limb angle."""
+    limbs = {angle_region(n) for n in angle_names} - {"", "trunk"}
+    return frozenset(limbs | {"trunk"}) if limbs else frozenset()
+
+
 def angle_def(name: str) -> AngleDef:
     """The table entry for one angle name (KeyError with the known names otherwise)."""
     try:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from physio_core.kinematics import FULLY_MEASURED, robust_range, unwrapped
+from physio_core.kinematics import FULLY_MEASURED, angle_region, robust_range, trained_regions, unwrapped
 from physio_core.names import SHORT_EXERCISE, pretty_exercise
 from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import BONES, JOINT_NAMES, N_JOINTS, J, PoseSequence, farthest_frame
@@ -109,13 +109,18 @@ def angle_ranges(angles: AngleSeries, valid: np.ndarray | None = None) -> pd.Dat
 
 
 def principal_angles(angles: AngleSeries, reps: Sequence[Rep] = (), valid: np.ndarray | None = None,
-                     k: int = 4) -> list[str]:
+                     k: int = 4, exercise: str | None = None) -> list[str]:
     """The rep angle first, then the angles that moved most: those measured throughout
-    (``FULLY_MEASURED``) before those measured in at least half the frames."""
+    (``FULLY_MEASURED``) before those measured in at least half the frames. With an exercise
+    known (from the reps' angle, else ``exercise``), the angles of the body part it trains and the
+    trunk's come before the others: an arm raise opens on the arm and the trunk's lean, not on the
+    ankles, whose tracker noise can span more degrees than an elbow moves."""
     ranges = angle_ranges(angles, valid)
     ranges = ranges[ranges["measured"] >= 0.5]
-    ranges = ranges.assign(gaps=ranges["measured"] < FULLY_MEASURED).sort_values(
-        ["gaps", "rom_deg"], ascending=[True, False])
+    trained = trained_regions([r.angle for r in reps] or _exercise_angle_families(exercise))
+    ranges = ranges.assign(elsewhere=[bool(trained) and angle_region(a) not in trained for a in ranges["angle"]],
+                           gaps=ranges["measured"] < FULLY_MEASURED).sort_values(
+        ["elsewhere", "gaps", "rom_deg"], ascending=[True, True, False])
     out: list[str] = []
     for r in reps:
         if r.angle in angles.names and r.angle not in out:
@@ -126,6 +131,12 @@ def principal_angles(angles: AngleSeries, reps: Sequence[Rep] = (), valid: np.nd
         if name not in out:
             out.append(name)
     return out or list(angles.names[:k])
+
+
+def _exercise_angle_families(exercise: str | None) -> tuple[str, ...]:
+    from physio_core.reps import EXERCISES
+
+    return EXERCISES.get(exercise or "", ((),))[0]
 
 
 ASSESSMENT_COLUMNS = ("exercise", "stability_score", "balance_score", "injury_risk", "mistake",
@@ -279,12 +290,13 @@ def angles_figure(
     current_s: float | None = None,
     valid: np.ndarray | None = None,
     assessments: Sequence[dict] = (),
+    exercise: str | None = None,
     height: int = 380,
 ) -> go.Figure:
     """Angle time series (degrees) with every rep shaded and numbered, and a time cursor. With
     ``assessments`` (SessionResult.rep_assessments) a rep judged incorrect is shaded red and
-    marked "✗"."""
-    names = list(names) if names else principal_angles(angles, reps, valid)
+    marked "✗". Without ``names``, ``principal_angles`` (of ``exercise``, without reps)."""
+    names = list(names) if names else principal_angles(angles, reps, valid, exercise=exercise)
     fig = go.Figure()
     for name in names:
         if name not in angles.names:
@@ -600,14 +612,20 @@ def worst_correction_frame(pose: PoseSequence, rep: Rep, corrected: PoseSequence
     return farthest_frame(pose.joints[rep.start_frame:rep.start_frame + n], corrected.joints[:n])
 
 
+# a rep's bar is drawn orange when its range of motion is this share off the set's median
+ROM_NEAR_MEDIAN = 0.15
+ROM_NEAR_COLOUR, ROM_OFF_COLOUR = "#2ecc71", "#e67e22"
+
+
 def reps_figure(reps: Sequence[Rep], assessments: Sequence[dict] = (), *, height: int = 300) -> go.Figure:
-    """Range of motion of each rep (bars, orange when 15 % off the set's median) with the rep
+    """Range of motion of each rep (bars, orange when ``ROM_NEAR_MEDIAN`` off the set's median) with the rep
     duration as hover text; with ``assessments`` each judged rep's verdict over its bar (✓ / ✗)."""
     fig = go.Figure()
     if reps:
         rom = np.array([r.rom_deg for r in reps])
         med = float(np.median(rom))
-        colours = ["#2ecc71" if abs(v - med) <= 0.15 * max(med, 1) else "#e67e22" for v in rom]
+        near = np.abs(rom - med) <= ROM_NEAR_MEDIAN * max(med, 1)
+        colours = np.where(near, ROM_NEAR_COLOUR, ROM_OFF_COLOUR).tolist()
         verdicts = rep_verdicts(assessments)
         said = [verdicts.get(r.index, "") for r in reps]
         fig.add_trace(go.Bar(
@@ -621,6 +639,13 @@ def reps_figure(reps: Sequence[Rep], assessments: Sequence[dict] = (), *, height
         fig.add_hline(y=med, line_dash="dot", line_color="#444")
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"median {med:.0f}°",
                                  line=dict(dash="dot", color="#444"), hoverinfo="skip"))
+        # what the bars' two colours mean, for those present
+        pct = f"{ROM_NEAR_MEDIAN:.0%}".replace("%", " %")
+        for shown, colour, name in ((near.any(), ROM_NEAR_COLOUR, f"within {pct} of it"),
+                                    ((~near).any(), ROM_OFF_COLOUR, f"more than {pct} off")):
+            if shown:
+                fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
+                                         marker=dict(symbol="square", size=12, color=colour)))
         fig.data[0].showlegend = False
     # "#1", "#2": Plotly reads them as the numbers 1, 2 and a linear axis (ticks at 1.5) otherwise
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), xaxis_type="category",

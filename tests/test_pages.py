@@ -330,8 +330,8 @@ def test_a_new_analysis_opens_its_report_at_the_start_not_where_the_last_one_was
     result = at.session_state["upload_result"]["result"]
     assert result.exercise == "deep_squat"
     assert at.slider(key="upload_frame").value == int(np.flatnonzero(result.pose.valid)[0])
-    assert at.multiselect(key="upload_angles").value == report.principal_angles(result.angles, result.reps,
-                                                                                result.pose.valid)
+    assert at.multiselect(key="upload_angles").value == report.principal_angles(
+        result.angles, result.reps, result.pose.valid, exercise="deep_squat")
     wrong = [a["rep"] for a in result.rep_assessments if a.get("mistake") == "incorrect"]
     first = wrong[0] if wrong else result.rep_assessments[0]["rep"]
     assert at.selectbox(key="upload_corr_rep").value == first != last

@@ -3,6 +3,7 @@ on a real frame of the test clip."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -39,6 +40,16 @@ def test_reps_table_and_figure(squat_result):
     # the median line is named in the legend, not by a label over the bars
     assert fig.data[1].name == f"median {np.median([r.rom_deg for r in squat_result.reps]):.0f}°"
     assert not fig.layout.annotations and not fig.data[0].showlegend
+    # the legend says what the bars' colours mean, for the colours drawn
+    legend = {t.name: t.marker.color for t in fig.data[2:]}
+    assert legend == {"within 15 % of it": report.ROM_NEAR_COLOUR}
+    assert set(fig.data[0].marker.color) == {report.ROM_NEAR_COLOUR}
+    short = [dataclasses.replace(squat_result.reps[0], rom_deg=0.5 * squat_result.reps[0].rom_deg),
+             *squat_result.reps[1:]]
+    fig = report.reps_figure(short)
+    assert list(fig.data[0].marker.color) == [report.ROM_OFF_COLOUR] + [report.ROM_NEAR_COLOUR] * 2
+    assert {t.name: t.marker.color for t in fig.data[2:]} == {
+        "within 15 % of it": report.ROM_NEAR_COLOUR, "more than 15 % off": report.ROM_OFF_COLOUR}
     assert report.reps_table([]).empty
 
 
@@ -153,6 +164,37 @@ def test_principal_angles_leave_an_angle_with_gaps_for_last():
         else:
             assert ranges.loc["shoulder_flexion_r", "measured"] >= FULLY_MEASURED
             assert "shoulder_flexion_r" in names
+
+
+def test_principal_angles_open_on_the_body_part_trained():
+    """Subject 1's real abductions: the ankles' tracker noise spans 28° and 16°, more than the
+    elbow moves (12°), and the chart opened on them. It now opens on the arm and the trunk. Their
+    inline lunges, with a stick held behind the back, opened on the shoulders; now on the legs."""
+    from conftest import uiprmd_set
+    from physio_core import pipeline
+    from physio_core.kinematics import angle_region
+
+    seq, _, _ = uiprmd_set([("standing_shoulder_abduction", 1, False)] * 4, rng=1)
+    res = pipeline.finish_sequence(seq, backend="uiprmd-kinect", exercise="standing_shoulder_abduction",
+                                   source="t", smooth=True)
+    ranges = report.angle_ranges(res.angles, res.pose.valid).set_index("angle")
+    assert ranges.loc["ankle_angle_r", "rom_deg"] > ranges.loc["elbow_flexion_r", "rom_deg"]
+    names = report.principal_angles(res.angles, res.reps, res.pose.valid)
+    assert names[0] == "shoulder_abduction_r" and "elbow_flexion_r" in names
+    assert {angle_region(n) for n in names} <= {"arm", "trunk"}
+    # without reps the session's exercise says which part; without either, as before
+    no_reps = report.principal_angles(res.angles, (), res.pose.valid, exercise="standing_shoulder_abduction")
+    assert "shoulder_abduction_r" in no_reps and {angle_region(n) for n in no_reps} <= {"arm", "trunk"}
+    assert "ankle_angle_r" in report.principal_angles(res.angles, (), res.pose.valid)
+
+    seq, _, _ = uiprmd_set([("inline_lunge", 1, False)] * 4, rng=1)
+    res = pipeline.finish_sequence(seq, backend="uiprmd-kinect", exercise="inline_lunge", source="t", smooth=True)
+    ranges = report.angle_ranges(res.angles, res.pose.valid).set_index("angle")
+    assert ranges.loc["shoulder_rotation_l", "rom_deg"] > ranges.loc["knee_angle_l", "rom_deg"]
+    names = report.principal_angles(res.angles, res.reps, res.pose.valid)
+    assert {angle_region(n) for n in names} <= {"leg", "trunk"} and "knee_angle_r" in names
+    fig = report.angles_figure(res.angles, res.reps, valid=res.pose.valid)
+    assert [t.name for t in fig.data][:4] == [report.pretty_angle(n) for n in names]
 
 
 def test_skeleton_figure_axes(squat_result):
