@@ -65,13 +65,6 @@ TRANSLATIONS = {
 }
 
 
-def _pretty_angle(name: str) -> str:
-    base, _, side = name.rpartition("_")
-    if side in ("r", "l"):
-        return f"{base.replace('_', ' ').capitalize()} ({'right' if side == 'r' else 'left'})"
-    return name.replace("_", " ").capitalize()
-
-
 def _recognised(r: Recognition | None) -> str:
     if r is None:
         return "–"
@@ -113,7 +106,7 @@ def _angle_chart(snap: LiveSnapshot) -> go.Figure:
                                mode="lines", line={"width": 3}))
     fig.update_layout(
         height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        title=_pretty_angle(snap.principal_angle or "") + " (°)",
+        title=report.pretty_angle(snap.principal_angle or "") + " (°)",
         xaxis_title="time (s)", yaxis_title=None, showlegend=False,
     )
     return fig
@@ -154,7 +147,7 @@ def _panels(session: LiveSession) -> None:
         st.info(line)
     _last_rep(snap, session.config.mirror)
     if snap.angles:
-        rows = [{"angle": _pretty_angle(n), "now (°)": round(a.current), "min (°)": round(a.min),
+        rows = [{"angle": report.pretty_angle(n), "now (°)": round(a.current), "min (°)": round(a.min),
                  "max (°)": round(a.max)} for n, a in snap.angles.items()]
         show_table(rows, width="stretch")
     if snap.chart_times:

@@ -26,7 +26,7 @@ def pretty_exercise(name: str, short: bool = False) -> str:
     """'deep_squat' -> 'Deep squat'; with ``short`` 'standing_shoulder_scaption' -> 'Shoulder scaption'."""
     if name == "auto":
         return NOT_RECOGNISED
-    if short and name in SHORT_EXERCISE:
+    if (short or name == "other") and name in SHORT_EXERCISE:  # "other" has no long name
         return SHORT_EXERCISE[name]
     return name.replace("_", " ").capitalize()
 

@@ -198,6 +198,9 @@ def test_live_page_shows_the_last_rep_panel(live_app, squat_set, mirror):
         assert at.session_state["live_session"] is session
         assert any(m.value.startswith("**Last rep: #2**") and m.value.endswith(f" · {v.tempo()}")
                    and "to the turn" in m.value for m in at.markdown)
+        # the angles named as on every other page and chart
+        angles = next(d.value for d in at.dataframe if "now (°)" in d.value.columns)
+        assert "Knee angle (R)" in set(angles["angle"]) and not angles["angle"].str.contains("right").any()
         metrics = {m.label: m.value for m in at.metric}
         assert metrics["Mistake check"] == v.mistake
         assert metrics["Stability"] == f"{v.stability_score:.2f}"

@@ -164,6 +164,8 @@ def test_upload_flow_on_the_real_clip(app_env):
         assert 0.0 <= float(metrics["Injury risk"]) <= 1.0
     else:
         assert not {"Stability", "Balance", "Injury risk", "Correct reps"} & set(metrics)  # no empty tiles
+        # its help names it as the tile does, not "Other (model confidence 80%)"
+        assert next(m for m in at.metric if m.label == "Exercise").help.startswith("No known exercise (model")
         assert any("No known exercise" in w.value for w in at.warning)
         # the rep picker says why a rep has no verdict, not a bare "?"
         picker = at.selectbox(key="upload_corr_rep")
