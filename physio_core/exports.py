@@ -31,6 +31,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from physio_core import report
+from physio_core.names import in_sentence
 from physio_core.results import AngleSeries, SessionResult, on_clock
 from physio_core.skeleton import JOINT_NAMES, N_JOINTS, PoseSequence
 
@@ -406,7 +407,7 @@ def html_report(
     s = session
     title = title or (f"Session #{s.id} · {s.athlete_name}" if s is not None else "PhysioTrack session")
     when = result.started_at or (s.started_at if s is not None else None)
-    exercise = (s.exercise if s is not None else result.exercise).replace("_", " ")
+    exercise = in_sentence(s.exercise if s is not None else result.session_exercise)
     duration = result.frames / result.fps if result.fps else None
     valid = result.pose.valid if len(result.pose) else None
 

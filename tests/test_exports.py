@@ -144,6 +144,10 @@ def test_the_printable_report_tells_the_time_on_the_viewers_clock(result):
     assert meta.format("09:00 (UTC)") in exports.html_report(filmed, include_plotlyjs=False).decode()
     # the data files keep UTC
     assert json.loads(files["Full session (JSON)"].build())["started_at"].startswith("2026-09-01T09:00:00")
+    # the exercise named as in a sentence of the pages, not by its key ("auto")
+    assert "· exercise: deep squat ·" in exports.html_report(filmed, include_plotlyjs=False).decode()
+    unnamed = replace(filmed, exercise="auto", exercise_label=None)
+    assert "· exercise: not recognised ·" in exports.html_report(unnamed, include_plotlyjs=False).decode()
 
 
 def test_the_printable_reports_charts_make_room_for_their_axis_labels(result):
