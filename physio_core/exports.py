@@ -279,6 +279,7 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top
 table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
 th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; }
 th { background: #f4f6f8; } td.l, th.l { text-align: left; }
+td.l { min-width: 8em; }  /* on a phone a reason would wrap a word a line: the table scrolls instead */
 .chart { page-break-inside: avoid; break-inside: avoid; }
 .scroll { overflow-x: auto; }
 .corrections { display: flex; flex-wrap: wrap; gap: 8px; }

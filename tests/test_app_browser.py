@@ -495,6 +495,13 @@ def test_the_printable_reports_fit_a_phone(tmp_path, assessed_squat_result):
                 return [...document.querySelectorAll('table')].map(t => [
                   t.parentElement.className, Math.round(t.parentElement.getBoundingClientRect().right)]);""")
             assert tables and all(cls == "scroll" and right <= 390 for cls, right in tables), (name, tables)
+            # a text cell (a rep's reason) keeps a few words a line: the table scrolls rather than
+            # squeezing it to a word a line
+            lines = driver.execute_script("""
+                return [...document.querySelectorAll('td.l')].map(td => {
+                  const r = document.createRange(); r.selectNodeContents(td);
+                  return new Set([...r.getClientRects()].map(q => Math.round(q.top))).size; });""")
+            assert lines and max(lines) <= 3, (name, lines)
     finally:
         driver.quit()
 
