@@ -24,7 +24,8 @@ from sqlalchemy.engine import Engine
 from physio_core.ml.weights import (RECORDED_SINCE, UNRECORDED, judging_weights, older_rules_said,
                                     other_rules_only, read_judged_by, rules_said)
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
-from physio_core.reps import ONE_SIDED
+from physio_core.kinematics import angle_region, trained_regions
+from physio_core.reps import EXERCISES, ONE_SIDED
 from physio_core.store.access import RomTargetOut, athletes_for, rom_targets
 from physio_core.store.repo import ProgressRow, progress_for_athlete, progress_for_athletes
 
@@ -99,14 +100,19 @@ def _ok(v: float | None) -> bool:
 
 def angles_by_range(rows: Sequence[ProgressRow]) -> list[str]:
     """Angles measured in these sessions, the ones that moved most first; an angle measured
-    only in part of the frames in some session (``ProgressRow.rom_gaps``) after all the others."""
+    only in part of the frames in some session (``ProgressRow.rom_gaps``) after all the others;
+    among each, one of a body part none of the sessions' exercises trains after the others (the
+    ankles' tracker noise in an arm raise; ``kinematics.trained_regions``)."""
     best: dict[str, float] = {}
     for r in rows:
         for name, v in r.rom_deg.items():
             if _ok(v):
                 best[name] = max(best.get(name, 0.0), v)
     gaps = set().union(*(r.rom_gaps for r in rows))
-    return sorted(best, key=lambda n: (n in gaps, -best[n], n))
+    trained = set()
+    for r in rows:
+        trained |= trained_regions([r.rep_angle] if r.rep_angle else EXERCISES.get(r.exercise, ((),))[0])
+    return sorted(best, key=lambda n: (n in gaps, bool(trained) and angle_region(n) not in trained, -best[n], n))
 
 
 def target_for(targets: Sequence[RomTargetOut], angle: str, exercise: str | None = None) -> float | None:

@@ -112,15 +112,15 @@ def principal_angles(angles: AngleSeries, reps: Sequence[Rep] = (), valid: np.nd
                      k: int = 4, exercise: str | None = None) -> list[str]:
     """The rep angle first, then the angles that moved most: those measured throughout
     (``FULLY_MEASURED``) before those measured in at least half the frames. With an exercise
-    known (from the reps' angle, else ``exercise``), the angles of the body part it trains and the
-    trunk's come before the others: an arm raise opens on the arm and the trunk's lean, not on the
+    known (from the reps' angle, else ``exercise``), among each the angles of the body part it
+    trains and the trunk's come before the others: an arm raise opens on the arm and the trunk's lean, not on the
     ankles, whose tracker noise can span more degrees than an elbow moves."""
     ranges = angle_ranges(angles, valid)
     ranges = ranges[ranges["measured"] >= 0.5]
     trained = trained_regions([r.angle for r in reps] or _exercise_angle_families(exercise))
-    ranges = ranges.assign(elsewhere=[bool(trained) and angle_region(a) not in trained for a in ranges["angle"]],
-                           gaps=ranges["measured"] < FULLY_MEASURED).sort_values(
-        ["elsewhere", "gaps", "rom_deg"], ascending=[True, True, False])
+    ranges = ranges.assign(gaps=ranges["measured"] < FULLY_MEASURED,
+                           elsewhere=[bool(trained) and angle_region(a) not in trained for a in ranges["angle"]])
+    ranges = ranges.sort_values(["gaps", "elsewhere", "rom_deg"], ascending=[True, True, False])
     out: list[str] = []
     for r in reps:
         if r.angle in angles.names and r.angle not in out:

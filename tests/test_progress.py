@@ -644,6 +644,7 @@ def test_an_angle_with_gaps_comes_last_in_rankings_and_comparisons(db_engine):
     measured throughout (the comparison read "range: Shoulder flexion (R) 200°")."""
     from conftest import uiprmd_set
     from physio_core import pipeline
+    from physio_core.kinematics import angle_region
     from physio_core.store import repo
 
     trainer = repo.create_user(db_engine, "t@x.test", "T", "trainer", "password-123")
@@ -663,4 +664,10 @@ def test_an_angle_with_gaps_comes_last_in_rankings_and_comparisons(db_engine):
     table = progress.compare_sessions(this, before)
     assert "range: Shoulder abduction (R)" in set(table["measure"])
     assert "range: Shoulder flexion (R)" not in set(table["measure"])
+    # nor an ankle, whose tracker noise spans more than the idle arm or the elbow move: the
+    # angles of the arms and the trunk come first in an arm raise
+    measured = [a for a in ranked if a not in this.rom_gaps and a not in before.rom_gaps]
+    assert all(angle_region(a) in ("arm", "trunk") for a in measured[:11])
+    ranges = [m for m in table["measure"] if m.startswith("range: ")]
+    assert len(ranges) == 4 and not any("Ankle" in m or "Knee" in m or "Hip" in m for m in ranges)
     assert "rom_gaps" not in this.metrics  # not one of its scores
