@@ -690,11 +690,12 @@ def _correction_view(result: SessionResult, key: str) -> None:
                        "To judge these reps, name the exercise with Score again on the session's page "
                        "(or analyse the video again with the exercise picked).")
         return
-    st.plotly_chart(report.rep_correction_figure(result.pose, rep, fixed,
+    green = report.green_name(a.get("mistake"))
+    st.plotly_chart(report.rep_correction_figure(result.pose, rep, fixed, green=green,
                                                  title=report.correction_title(idx, a.get("mistake"))),
                     key=f"{key}_corr_3d", width="stretch")
-    st.caption("Opens where you are farthest from the correction; ▶ Play replays the rep.")
-    st.plotly_chart(report.rep_correction_views_figure(result.pose, rep, fixed, height=300),
+    st.caption(f"Opens where you are farthest from the {green}; ▶ Play replays the rep.")
+    st.plotly_chart(report.rep_correction_views_figure(result.pose, rep, fixed, height=300, green=green),
                     key=f"{key}_corr_flat", width="stretch", config={"displayModeBar": False})
     st.caption("That moment from the front (your left on the right, as a camera in front sees you) "
                "and from the side (facing right).")

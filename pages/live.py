@@ -183,7 +183,7 @@ def _last_rep(snap: LiveSnapshot, mirrored: bool) -> None:
         # as the preview beside it: a mirror image when the preview is mirrored
         st.plotly_chart(report.correction_figure(v.athlete.joints[k], v.corrected.joints[k], height=320,
                                                  title=report.correction_title(v.rep, v.mistake),
-                                                 mirrored=mirrored),
+                                                 mirrored=mirrored, green=report.green_name(v.mistake)),
                         width="stretch", key="live_correction")
 
 

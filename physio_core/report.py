@@ -46,10 +46,15 @@ def pretty_angle(name: str) -> str:
 LEGEND_BELOW = dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0, traceorder="normal")
 
 
+def green_name(mistake: str | None) -> str:
+    """What the green pose beside a rep is called: a rep judged correct still gets the mistake
+    model's pose, but nothing in it is a correction: it is the model's form of the rep."""
+    return "model" if mistake == "correct" else "correction"
+
+
 def correction_title(rep: int, mistake: str | None) -> str:
-    """The title of a rep's 3D view beside its correction. A rep judged correct still gets the
-    mistake model's pose, but nothing in it is a correction: it is the model's form of the rep.
-    As short as the other, for a phone's column."""
+    """The title of a rep's 3D view beside its correction (``green_name``). As short for a rep
+    judged correct as for the other, for a phone's column."""
     if mistake == "correct":
         return f"Rep #{rep} (correct): you (red) vs model (green)"
     return f"Rep #{rep}: you (red) vs correction (green)"
@@ -438,7 +443,8 @@ def _off_by(athlete: np.ndarray, corrected: np.ndarray, tolerance_m: float):
     return a, c, off, np.isfinite(off) & (off > tolerance_m)
 
 
-def _correction_traces(athlete: np.ndarray, corrected: np.ndarray, tolerance_m: float) -> list[dict]:
+def _correction_traces(athlete: np.ndarray, corrected: np.ndarray, tolerance_m: float,
+                       green: str = "correction") -> list[dict]:
     """The correction view of one frame, always these four traces (an animation's frames update
     them by position, so none may be left out): the correction in green, the athlete in red,
     thicker red for the bones into a joint more than ``tolerance_m`` from the correction, and
@@ -453,7 +459,7 @@ def _correction_traces(athlete: np.ndarray, corrected: np.ndarray, tolerance_m: 
                     line=dict(color=colour, width=width), showlegend=legend)
 
     return [
-        bones(c, None, CORRECTED_COLOUR, "correction", 6, True),
+        bones(c, None, CORRECTED_COLOUR, green, 6, True),
         bones(a, ~wrong, ATHLETE_COLOUR, "athlete", 6, True),
         bones(a, wrong, ATHLETE_COLOUR, "athlete", 11, False),
         dict(type="scatter3d", x=a[idx, 0], y=a[idx, 2], z=a[idx, 1],
@@ -480,11 +486,13 @@ def correction_figure(
     tolerance_m: float = 0.08,  # correct UI-PRMD reps stay within ~7 cm of their correction
     height: int = 420,
     mirrored: bool = False,
+    green: str = "correction",
 ) -> go.Figure:
     """3D view of one frame of a rep: the athlete in red (thicker where a joint is more than
     ``tolerance_m`` from the correction) and the corrected pose in green, same axes and box as
-    ``skeleton_figure``; ``mirrored``: as in a mirror (beside a selfie preview)."""
-    fig = go.Figure(_correction_traces(athlete, corrected, tolerance_m))
+    ``skeleton_figure``; ``mirrored``: as in a mirror (beside a selfie preview); ``green``: the
+    corrected pose's name in the legend (``green_name``)."""
+    fig = go.Figure(_correction_traces(athlete, corrected, tolerance_m, green))
     both = np.vstack([np.reshape(athlete, (N_JOINTS, 3)), np.reshape(corrected, (N_JOINTS, 3))])
     _correction_layout(fig, both[:, 1], title, height, mirrored)
     return fig
@@ -499,6 +507,7 @@ def correction_animation(
     title: str | None = None,
     tolerance_m: float = 0.08,
     height: int = 490,
+    green: str = "correction",
 ) -> go.Figure:
     """The whole rep in the correction view: (n, N_JOINTS, 3) athlete and corrected poses at
     ``times`` (s), one animation frame each, played in the browser (Play / Pause and a time
@@ -513,7 +522,7 @@ def correction_animation(
     start = int(np.clip(start, 0, n - 1))
     t = np.asarray(times[:n], dtype=float) - float(times[0])
     names = [f"{v:.2f} s" for v in t]
-    frames = [dict(data=_correction_traces(a[k], c[k], tolerance_m), name=names[k]) for k in range(n)]
+    frames = [dict(data=_correction_traces(a[k], c[k], tolerance_m, green), name=names[k]) for k in range(n)]
     fig = go.Figure(data=frames[start]["data"], frames=frames)  # one check of the frames, in here
     _correction_layout(fig, np.concatenate([a[:n, :, 1].ravel(), c[:n, :, 1].ravel()]), title, height)
     step_ms = 1000.0 * float(np.median(np.diff(t))) if n > 1 else 33.0
@@ -545,6 +554,7 @@ def correction_views_figure(
     title: str | None = None,
     tolerance_m: float = 0.08,
     height: int = 340,
+    green: str = "correction",
 ) -> go.Figure:
     """One frame of a rep seen flat from the front and from the side, as a physio looks at it:
     the athlete in red (thicker into a joint more than ``tolerance_m`` from the correction), the
@@ -557,7 +567,7 @@ def correction_views_figure(
     fig = make_subplots(rows=1, cols=2, subplot_titles=("from the front", "from the side"),
                         horizontal_spacing=0.08)
     for col, across in ((1, 0), (2, 1)):  # _bones_xyz: x = left, y = forward, z = up
-        for p, keep, colour, name, width in ((c, None, CORRECTED_COLOUR, "correction", 3),
+        for p, keep, colour, name, width in ((c, None, CORRECTED_COLOUR, green, 3),
                                               (a, ~wrong, ATHLETE_COLOUR, "athlete", 3),
                                               (a, wrong, ATHLETE_COLOUR, "athlete", 6)):
             xyz = _bones_xyz(p, keep)
@@ -583,24 +593,26 @@ def correction_views_figure(
 
 
 def rep_correction_figure(pose: PoseSequence, rep: Rep, corrected: PoseSequence, *,
-                          title: str | None = None, height: int = 490) -> go.Figure:
+                          title: str | None = None, height: int = 490, green: str = "correction") -> go.Figure:
     """``correction_animation`` of one rep of ``pose`` against its correction, opening on the
     frame that shows the mistake best (``worst_correction_frame``)."""
     n = min(len(corrected), len(pose) - rep.start_frame)
     frames = slice(rep.start_frame, rep.start_frame + n)
     return correction_animation(pose.joints[frames], corrected.joints[:n], pose.times[frames],
-                                start=worst_correction_frame(pose, rep, corrected), title=title, height=height)
+                                start=worst_correction_frame(pose, rep, corrected), title=title, height=height,
+                                green=green)
 
 
 def rep_correction_views_figure(pose: PoseSequence, rep: Rep, corrected: PoseSequence, *,
-                                name: str | None = None, height: int = 340) -> go.Figure:
+                                name: str | None = None, height: int = 340,
+                                green: str = "correction") -> go.Figure:
     """``correction_views_figure`` of one rep of ``pose`` at the frame that shows the mistake best
     (``worst_correction_frame``, where ``rep_correction_figure`` opens); ``name`` ("Rep #3"):
     its title, with how far into the rep that frame is."""
     k = worst_correction_frame(pose, rep, corrected)
     at = float(pose.times[rep.start_frame + k] - pose.times[rep.start_frame])
     return correction_views_figure(pose.joints[rep.start_frame + k], corrected.joints[k], height=height,
-                                   title=None if name is None else f"{name}, {at:.1f} s into it")
+                                   title=None if name is None else f"{name}, {at:.1f} s into it", green=green)
 
 
 def worst_correction_frame(pose: PoseSequence, rep: Rep, corrected: PoseSequence) -> int:

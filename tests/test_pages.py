@@ -538,6 +538,11 @@ def test_session_detail_shows_the_stored_model_report(app_env, assessed_squat_re
     # a rep judged correct has nothing to correct: its title does not call the model's pose one
     ok = next(c.proto.spec for c in elements(at, "plotly_chart") if c.proto.id.endswith(f"session{sid}_corr_3d"))
     assert f"Rep #{result.reps[0].index} (correct): you (red) vs model (green)" in ok and "vs correction" not in ok
+    # nor do its legends, nor the line under it
+    flat_ok = next(c.proto.spec for c in elements(at, "plotly_chart") if c.proto.id.endswith(f"session{sid}_corr_flat"))
+    for spec in (ok, flat_ok):
+        assert {t.get("name") for t in json.loads(spec)["data"]} - {None} == {"model", "athlete"}
+    assert "Opens where you are farthest from the model; ▶ Play replays the rep." in [c.value for c in at.caption]
     at.selectbox(key=f"session{sid}_corr_rep").set_value(bad)
     at.run()
     assert not at.exception
