@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
@@ -41,6 +42,7 @@ from physio_core.kinematics import unwrapped
 from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot
 from physio_core.names import in_sentence
 from physio_core.reps import EXERCISES as REP_EXERCISES
+from physio_core.skeleton import N_JOINTS
 
 log = logging.getLogger("physiotrack.live")
 
@@ -154,6 +156,20 @@ def _panels(session: LiveSession) -> None:
         st.plotly_chart(_angle_chart(snap), width="stretch", key="live_chart")
     elif snap.frames_processed == 0:
         st.caption("Press START: the panels fill in as soon as frames arrive.")
+
+
+def _pose_now(session: LiveSession) -> None:
+    """The person's 3D skeleton as it is now, under the video: turned by hand, it stays turned
+    while it moves (``uirevision``). An empty box while nobody is in view, so that nothing under
+    it moves."""
+    snap = session.snapshot()
+    nobody = snap.pose_joints is None
+    fig = report.skeleton_figure(np.full((N_JOINTS, 3), np.nan) if nobody else snap.pose_joints,
+                                 None if nobody else snap.pose_confidence, height=340,
+                                 title="3D pose now" + (": nobody in view" if nobody else ""),
+                                 mirrored=session.config.mirror)
+    fig.update_layout(uirevision="live_pose")
+    st.plotly_chart(fig, width="stretch", key="live_pose_3d")
 
 
 def _last_rep(snap: LiveSnapshot, mirrored: bool) -> None:
@@ -297,6 +313,9 @@ with left:
     st.caption("The whole body should be in view, feet included. Video is processed on the "
                "server and not stored unless **Record video** is ticked.")
 playing = bool(ctx.state.playing)
+if playing:
+    with left:
+        st.fragment(_pose_now, run_every=0.5)(session)
 
 if playing:
     if not was_playing:

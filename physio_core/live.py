@@ -204,12 +204,17 @@ class LiveSnapshot:
     reps_judged: int = 0  # reps of the set the mistake model has judged so far
     reps_correct: int = 0  # of those, judged correct
     recording_problem: str | None = None  # why "Record video" stopped recording (analysis goes on)
+    # the person's 3D pose now (filtered, as the angles are measured): (N_JOINTS, 3) metres and
+    # its confidences; None while nobody is in view
+    pose_joints: np.ndarray | None = None
+    pose_confidence: np.ndarray | None = None
 
     def stats(self) -> dict[str, Any]:
         """The JSON-friendly counters (no chart, no poses), as written to the debug stats file."""
-        d = asdict(replace(self, chart_times=(), chart_values=(), last_rep=None))
-        d.pop("chart_times")
-        d.pop("chart_values")
+        d = asdict(replace(self, chart_times=(), chart_values=(), last_rep=None, pose_joints=None,
+                           pose_confidence=None))
+        for key in ("chart_times", "chart_values", "pose_joints", "pose_confidence"):
+            d.pop(key)
         d["last_rep"] = None if self.last_rep is None else self.last_rep.summary()
         return _finite_json(d)
 
@@ -377,6 +382,7 @@ class LiveSession:
         self._last_person_at: float | None = None
         self._people_in_view = 0
         self._partial_body = False
+        self._pose_now: tuple[np.ndarray, np.ndarray] | None = None  # filtered joints, confidence
         self._error: str | None = None
         self._backend = ""
         self._last_stats_write = 0.0
@@ -569,6 +575,7 @@ class LiveSession:
             if pose is not None:
                 self._last_person_at = now
                 self._partial_body = _cut_off(pose, *rgb.shape[:2])
+                self._pose_now = (joints.copy(), pose.confidence)
             message = self._message_locked(now)
         if self._counter.completed != self._reps_completed:  # a rep ended (rare): assess it
             self._reps_completed = self._counter.completed
@@ -903,6 +910,8 @@ class LiveSession:
                 reps_judged=len(self._mistakes),
                 reps_correct=sum(m == "correct" for m in self._mistakes.values()),
                 recording_problem=self._record_failure,
+                pose_joints=self._pose_now[0].copy() if person and self._pose_now else None,
+                pose_confidence=self._pose_now[1].copy() if person and self._pose_now else None,
             )
 
     def latencies_ms(self, start: int = 0) -> np.ndarray:

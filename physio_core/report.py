@@ -385,10 +385,12 @@ def skeleton_figure(
     title: str | None = None,
     min_conf: float = 0.05,
     height: int = 420,
+    mirrored: bool = False,
 ) -> go.Figure:
     """3D view of one canonical pose: left side blue, right orange; Plotly's z axis is up.
 
     Canonical +X (subject's left) -> plot x, +Z (forward) -> plot y, +Y (up) -> plot z.
+    ``mirrored``: as in a mirror (beside a selfie preview).
     """
     p = np.asarray(joints, dtype=float).reshape(N_JOINTS, 3)
     ok = np.isfinite(p).all(axis=1)
@@ -412,7 +414,7 @@ def skeleton_figure(
         ))
     lo = float(np.nanmin(p[ok, 1])) if idx.size else -1.0
     hi = float(np.nanmax(p[ok, 1])) if idx.size else 1.0
-    fig.update_layout(**_view_layout(lo, hi, height, title))
+    fig.update_layout(**_view_layout(lo, hi, height, title, mirrored))
     return fig
 
 

@@ -24,7 +24,7 @@ from physio_core.live import (
     tracked_angles,
 )
 from physio_core.overlay import LEFT_RGB, RIGHT_RGB
-from physio_core.skeleton import J
+from physio_core.skeleton import N_JOINTS, J
 
 CLIP = Path(__file__).resolve().parent / "data" / "sports2d_demo.mp4"
 
@@ -124,6 +124,13 @@ def test_callback_draws_the_skeleton_on_a_real_person(frames):
     assert np.allclose(_angle_chart(snap).data[0].y, snap.chart_values, equal_nan=True)
     wrapped = replace(snap, chart_times=(0.0, 0.1, 0.2, 0.3), chart_values=(-85.0, -89.0, 269.0, -88.0))
     assert list(_angle_chart(wrapped).data[0].y) == [-85.0, -89.0, -91.0, -88.0]
+    # the person's 3D pose now, for the page's 3D view: the last frame's, a head above the knees
+    now = snap.pose_joints
+    assert now.shape == (N_JOINTS, 3) and snap.pose_confidence.shape == (N_JOINTS,)
+    assert now[J.HEAD, 1] > now[J.PELVIS, 1] > now[J.R_KNEE, 1] > now[J.R_ANKLE, 1]
+    last = result.pose.joints[int(np.flatnonzero(result.pose.valid)[-1])]
+    assert np.nanmean(np.linalg.norm(now - last, axis=1)) < 0.1
+    assert "pose_joints" not in snap.stats() and json.dumps(snap.stats())
 
 
 def test_mirrored_preview_draws_the_pose_where_it_appears(frames):
@@ -173,7 +180,7 @@ def test_no_person_in_view_says_step_back(frames):
         snap = session.snapshot()
     finally:
         session.close()
-    assert snap.frames_with_person == 0 and not snap.person_in_view
+    assert snap.frames_with_person == 0 and not snap.person_in_view and snap.pose_joints is None
     assert snap.message == NO_PERSON_MESSAGE
     assert "step back so your whole body is visible" in NO_PERSON_MESSAGE
 

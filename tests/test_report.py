@@ -206,6 +206,11 @@ def test_skeleton_figure_axes(squat_result):
     np.testing.assert_allclose(markers.z[list(markers.text).index("head")], pose.joints[i, J.HEAD, 1])
     np.testing.assert_allclose(markers.y[list(markers.text).index("head")], pose.joints[i, J.HEAD, 2])
     assert fig.layout.scene.zaxis.title.text == "up (m)"
+    # the athlete's left on the right, as a camera in front sees them; beside a selfie preview
+    # (the live page's 3D view) as in a mirror
+    assert list(fig.layout.scene.xaxis.range) == [1.0, -1.0]
+    mirrored = report.skeleton_figure(pose.joints[i], pose.confidence[i], mirrored=True)
+    assert list(mirrored.layout.scene.xaxis.range) == [-1.0, 1.0]
     # a tick every 0.5 m, none at the floor of the box, where it would cover the forward axis's label
     z = fig.layout.scene.zaxis
     assert list(z.tickvals) == [-0.5, 0.0, 0.5, 1.0] and z.range[0] == pytest.approx(-1.05)

@@ -196,7 +196,7 @@ def test_live_session_over_webrtc(tmp_path):
                     "--disable-component-update", "--disable-sync",
                     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                     f"--use-file-for-fake-video-capture={clip}",
-                    "--allow-loopback-in-peer-connection", "--window-size=1400,1000",
+                    "--allow-loopback-in-peer-connection", "--window-size=1400,1500",
                     "--disable-dev-shm-usage"):
             opts.add_argument(arg)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console, for failures
@@ -304,6 +304,18 @@ def test_live_session_over_webrtc(tmp_path):
             seen = grabs[:5] + ["..."] + grabs[-10:] if len(grabs) > 15 else grabs
             raise AssertionError(f"{exc}; {len(grabs)} looks:\n" + "\n".join(seen)) from None
         driver.switch_to.default_content()
+
+        # under the video, the person's 3D skeleton as it is now, drawn by the page (WebGL); the
+        # page refreshes it, and it stays there ("3D pose now: nobody in view" for a moment lost)
+        def pose_views() -> list[str]:
+            return driver.execute_script("""
+                return [...document.querySelectorAll('.js-plotly-plot')]
+                  .filter(p => p.querySelector('.gl-container canvas') !== null)
+                  .map(p => (p.querySelector('.gtitle') || {}).textContent || '');""")
+
+        _wait(lambda: "3D pose now" in pose_views(), "the live 3D pose view of the person", 60, app)
+        time.sleep(2.0)
+        assert any(t.startswith("3D pose now") for t in pose_views())
         driver.save_screenshot(str(artifacts / "live_page.png"))
         cv2.imwrite(str(artifacts / "returned_frame.png"), shown[..., ::-1])
         # the browser's encoder may scale the picture down (CPU / bandwidth), never reshape it
