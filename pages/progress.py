@@ -217,7 +217,9 @@ if angle_rows:
                 for k in ("first", "last")})
             st.caption(f"{_exercise(rom_exercise)}: what the corrected pose asked of the reps judged "
                        "incorrect, joint by joint (the athlete's own left and right), and in how many "
-                       "reps and sessions. A correction that keeps coming back is the one to work on.")
+                       "reps and sessions; *other way*: the reps that asked the same joint the opposite "
+                       "way. A correction that keeps coming back, and seldom the other way, is the one "
+                       "to work on.")
 else:
     st.caption("Range of motion and left/right asymmetry come from video sessions; these sessions "
                "are wrist-sensor sets, which measure no joint angle.")

@@ -81,6 +81,19 @@ def _words(j: J, move: np.ndarray) -> str:
     return " and ".join(said)
 
 
+# each direction a correction says (``_words``) and the opposite one
+OPPOSITE = {"higher": "lower", "lower": "higher", "forward": "back", "back": "forward",
+            "inward": "outward", "outward": "inward", "to the left": "to the right", "to the right": "to the left"}
+
+
+def opposite_focus(focus: str) -> str | None:
+    """The same joint asked the other way: "hips lower" -> "hips higher"; None for another text."""
+    for towards in sorted(OPPOSITE, key=len, reverse=True):  # "to the left" before "left"
+        if focus.endswith(" " + towards):
+            return focus[: -len(towards)] + OPPOSITE[towards]
+    return None
+
+
 @dataclass(frozen=True)
 class Correction:
     """A rep's correction, joint by joint: (name, cm, directions) farthest first, and when."""

@@ -658,7 +658,7 @@ def progress_report_html(
                          + _table(recurring, left=("correction", "first", "last"))
                          + "<p class='meta'>What the corrected pose asked of the reps judged incorrect, "
                            "joint by joint (the athlete's own left and right), and in how many reps and "
-                           "sessions.</p>")
+                           "sessions; other way: the reps that asked the same joint the opposite way.</p>")
 
     table = progress.sessions_frame(rows)
     table["date"] = [f"{d:%Y-%m-%d %H:%M}" for d in table["date"]]

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from physio_core.ml.weights import (RECORDED_SINCE, UNRECORDED, judging_weights, older_rules_said,
                                     other_rules_only, read_judged_by, rules_said)
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
+from physio_core.correction_cue import opposite_focus
 from physio_core.kinematics import angle_region, trained_regions
 from physio_core.reps import EXERCISES, ONE_SIDED
 from physio_core.store.access import RomTargetOut, athletes_for, rom_targets
@@ -288,14 +289,16 @@ def sessions_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
                                "injury_risk"])
 
 
-RECURRING_COLUMNS = ["correction", "reps", "sessions", "first", "last"]
+RECURRING_COLUMNS = ["correction", "reps", "sessions", "first", "last", "other way"]
 
 
 def recurring_corrections(rows: Sequence[ProgressRow]) -> pd.DataFrame:
     """What the corrected pose asked of the reps judged incorrect, session after session: one row
-    per joint and direction ("hips lower"), with how many reps and sessions asked it and the
-    dates of the first and last, most reps first. Empty when no stored session has any (those
-    analysed before the corrections were put in words have none)."""
+    per joint and direction ("hips lower"), with how many reps and sessions asked it, the dates of
+    the first and last, and in how many reps the same joint was asked the other way ("hips
+    higher"; the mistake model's corrections can differ rep to rep: one asked both ways is no
+    habit to work on), most reps first. Empty when no stored session has any (those analysed
+    before the corrections were put in words have none)."""
     seen: dict[str, dict] = {}
     for r in rows:
         for focus, n in (r.metrics.get("correction_focus") or {}).items():
@@ -304,6 +307,8 @@ def recurring_corrections(rows: Sequence[ProgressRow]) -> pd.DataFrame:
             entry["reps"] += int(n)
             entry["sessions"] += 1
             entry["first"], entry["last"] = min(entry["first"], r.date), max(entry["last"], r.date)
+    for entry in seen.values():
+        entry["other way"] = seen.get(opposite_focus(entry["correction"]) or "", {}).get("reps", 0)
     table = pd.DataFrame(list(seen.values()), columns=RECURRING_COLUMNS)
     return table.sort_values(["reps", "last"], ascending=[False, False], kind="stable").reset_index(drop=True)
 

@@ -638,6 +638,11 @@ def test_progress_counts_the_corrections_that_come_back(app_env, assessed_squat_
     assert dict(zip(table["correction"], table["reps"])) == {k: 2 * n for k, n in asked.items()}
     assert set(table["sessions"]) == {2}
     assert list(table["reps"]) == sorted(table["reps"], reverse=True)
+    # with the reps that asked each joint the other way, as the table's own rule counts them
+    from physio_core.correction_cue import opposite_focus
+
+    by_focus = dict(zip(table["correction"], table["reps"]))
+    assert list(table["other way"]) == [by_focus.get(opposite_focus(f), 0) for f in table["correction"]]
 
     # and the printable progress report, under the exercise picked for the range of motion
     from physio_core import exports

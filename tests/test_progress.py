@@ -104,16 +104,22 @@ def test_recurring_corrections_add_up_across_sessions():
 
     from physio_core.store import ProgressRow
 
-    asked = [{"hips lower": 2, "head back": 1}, {}, {"hips lower": 1, "left knee outward": 3}]
+    asked = [{"hips lower": 2, "head back": 1}, {}, {"hips lower": 1, "left knee outward": 3, "hips higher": 1}]
     rows = [ProgressRow(session_id=i, date=datetime(2026, 11, 1 + 7 * i), exercise="deep_squat", reps=5,
                         duration_s=30.0, rom_deg={}, mean_rep_rom_deg=None, balance_score=None,
                         stability_score=None, injury_risk=None, metrics={"correction_focus": f} if f else {})
             for i, f in enumerate(asked)]
     table = progress.recurring_corrections(rows)
+    # each with the reps that asked the same joint the other way: the model said "hips higher" once
     assert table.to_dict("records") == [
-        {"correction": "hips lower", "reps": 3, "sessions": 2, "first": rows[0].date, "last": rows[2].date},
-        {"correction": "left knee outward", "reps": 3, "sessions": 1, "first": rows[2].date, "last": rows[2].date},
-        {"correction": "head back", "reps": 1, "sessions": 1, "first": rows[0].date, "last": rows[0].date},
+        {"correction": "hips lower", "reps": 3, "sessions": 2, "first": rows[0].date, "last": rows[2].date,
+         "other way": 1},
+        {"correction": "left knee outward", "reps": 3, "sessions": 1, "first": rows[2].date, "last": rows[2].date,
+         "other way": 0},
+        {"correction": "hips higher", "reps": 1, "sessions": 1, "first": rows[2].date, "last": rows[2].date,
+         "other way": 3},
+        {"correction": "head back", "reps": 1, "sessions": 1, "first": rows[0].date, "last": rows[0].date,
+         "other way": 0},
     ]  # most reps first; of two as many, the one asked last
     assert progress.recurring_corrections(rows[1:2]).empty
 
