@@ -307,6 +307,21 @@ def _timeline(suite, pose: PoseSequence, fps: float) -> list[dict]:
     return out
 
 
+def most_asked(rows: list[dict]) -> tuple[list[str], int, int] | None:
+    """The corrections the set's reps judged incorrect asked most ("hips lower"; two when they tie),
+    in how many reps each and in how many the other way, counting against each the reps that
+    asked the same joint the other way (the mistake model's corrections can differ rep to rep): a set's one thing to work on.
+    None when no correction was asked, so counted, by at least two reps."""
+    from physio_core.correction_cue import opposite_focus
+
+    asked = Counter(f for r in rows if r.get("mistake") == "incorrect" for f in r.get("correction_focus", ()))
+    rank = {f: (n - asked.get(opposite_focus(f) or "", 0), n) for f, n in asked.items()}
+    if not rank or max(rank.values())[0] < 2:
+        return None
+    best = max(rank.values())
+    return [f for f in asked if rank[f] == best][:2], best[1], best[1] - best[0]  # in the order first asked
+
+
 def looks_like_instead(exercise: str, timeline: list[dict]) -> str | None:
     """What most of a session's ``timeline`` (its reps', or windows', recognised exercise) was
     recognised as, when that is not ``exercise`` and holds more than half of it: the exercise
@@ -412,5 +427,10 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
     if bad:
         feedback.append("Reps judged incorrect: " + ", ".join(f"#{k}" for k in bad)
                         + " (see the corrected pose in the 3D view).")
+        if (most := most_asked(rows)) is not None:
+            focus, n, other = most
+            feedback.append(f"Asked most: {' and '.join(focus)}, {'each ' * (len(focus) > 1)}in {n} of the "
+                            f"{len(bad)} reps judged incorrect" + (f" (the other way in {other})" if other else "")
+                            + ".")
     return SessionAssessment(label, conf, timeline, rows, corrected, metrics, feedback, warnings,
                              judged_by(suite.fingerprint))

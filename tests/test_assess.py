@@ -131,6 +131,42 @@ def test_finish_sequence_carries_the_assessment(squat_set):
     assert df["injury_risk"].between(0, 1).all() and df["mistake"].notna().all()
 
 
+def test_a_set_says_the_correction_its_reps_asked_most():
+    """Subject 4's incorrect inline lunges: the set's feedback names the correction most of its
+    incorrect reps asked, with how many asked it and how many the same joint the other way, as
+    each rep's own correction says."""
+    from conftest import uiprmd_set
+
+    from physio_core.correction_cue import opposite_focus
+
+    seq, _, _ = uiprmd_set([("inline_lunge", 4, False)] * 6, rng=1)
+    result = finish_sequence(seq, backend="uiprmd-kinect", exercise="inline_lunge", smooth=False)
+    wrong = [a for a in result.rep_assessments if a.get("mistake") == "incorrect"]
+    asked = [f for a in wrong for f in a.get("correction_focus", ())]
+    line = next(f for f in result.feedback if f.startswith("Asked most: "))
+    focus = line.removeprefix("Asked most: ").split(", ")[0]
+    n, other = asked.count(focus), asked.count(opposite_focus(focus))
+    assert n - other >= 2 and all(asked.count(f) - asked.count(opposite_focus(f)) <= n - other for f in asked)
+    assert line == (f"Asked most: {focus}, in {n} of the {len(wrong)} reps judged incorrect"
+                    + (f" (the other way in {other})" if other else "") + ".")
+
+
+def test_most_asked_counts_a_correction_against_its_opposite():
+    from physio_core.assess import most_asked
+
+    def rows(*focus):
+        return [{"mistake": "incorrect", "correction_focus": list(f)} for f in focus]
+
+    # two reps ask the head to the right, one to the left: the hips, asked twice, lead
+    assert most_asked(rows(["head to the right", "hips lower"], ["head to the right"], ["head to the left"],
+                           ["hips lower"])) == (["hips lower"], 2, 0)
+    assert most_asked(rows(["hips lower"], ["hips higher"], ["hips lower"])) is None  # 2 - 1 < 2
+    assert most_asked(rows(["hips lower"], ["knees outward"], ["knees outward", "hips lower"])) == (
+        ["hips lower", "knees outward"], 2, 0)  # a tie: both, in the order first asked
+    assert most_asked(rows(["hips lower"])) is None and most_asked([{"mistake": "correct",
+                                                                     "correction_focus": ["a b"]}] * 3) is None
+
+
 def _without_toes(seq):
     """``seq`` as a source without toes gives it (MMPose's Human3.6M skeleton): toes NaN."""
     from dataclasses import replace
