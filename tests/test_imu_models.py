@@ -172,6 +172,19 @@ def test_stability_in_unit_interval_with_reason(loaded):
                 assert 0.0 <= part <= 1.0
 
 
+def test_an_unsteady_path_is_said_in_plain_words(loaded):
+    """A set whose weakest part is its bar path says how much of it is off its line and how jerky
+    it is against a smooth rep at its pace, with the numbers it was scored on (it said "jerk x3.4")."""
+    said = []
+    for s, x in loaded:
+        st = stability(x, count_reps(x, s.lift))
+        if st.reason.startswith("unsteady bar path"):
+            said.append(st)
+            assert st.reason == (f"unsteady bar path: {st.sway_share:.0%} of the movement is off its main line, "
+                                 f"and it is {st.jerk_ratio:.1f}× as jerky as a smooth rep at this pace")
+    assert said  # A-squat-heavy among them
+
+
 def _time_warp(x: ImuSeries, t_from: float, factor: float) -> ImuSeries:
     """The same recording played `factor` times slower after t_from (slower reps late in the set)."""
     t = np.where(x.times < t_from, x.times, t_from + (x.times - t_from) * factor)

@@ -91,6 +91,7 @@ def stability(series: ImuSeries, reps: RepCount) -> Stability:
     elif weakest == "amplitude":
         reason = f"uneven reps: rep amplitude varies by {amp_cv:.0%} from rep to rep"
     else:
-        reason = f"unsteady bar path: {sway:.0%} of the movement is off the main axis, jerk x{jerk:.1f}"
+        reason = (f"unsteady bar path: {sway:.0%} of the movement is off its main line, and it is "
+                  f"{jerk:.1f}× as jerky as a smooth rep at this pace")
     return Stability(score, parts["tempo"], parts["amplitude"], parts["path"],
                      dur_cv, amp_cv, sway, jerk, reason)
