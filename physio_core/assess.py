@@ -308,10 +308,10 @@ def _timeline(suite, pose: PoseSequence, fps: float) -> list[dict]:
 
 
 def most_asked(rows: list[dict]) -> tuple[list[str], int, int] | None:
-    """The corrections the set's reps judged incorrect asked most ("hips lower"; two when they tie),
-    in how many reps each and in how many the other way, counting against each the reps that
-    asked the same joint the other way (the mistake model's corrections can differ rep to rep): a set's one thing to work on.
-    None when no correction was asked, so counted, by at least two reps."""
+    """A set's one thing to work on: the corrections its reps judged incorrect asked most ("hips
+    lower"; two when they tie), in how many reps each and in how many the other way ("hips
+    higher"), which count against it (the mistake model's corrections can differ rep to rep).
+    None unless one leads its other way by two reps or more."""
     from physio_core.correction_cue import opposite_focus
 
     asked = Counter(f for r in rows if r.get("mistake") == "incorrect" for f in r.get("correction_focus", ()))
@@ -429,8 +429,7 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
                         + " (see the corrected pose in the 3D view).")
         if (most := most_asked(rows)) is not None:
             focus, n, other = most
-            feedback.append(f"Asked most: {' and '.join(focus)}, {'each ' * (len(focus) > 1)}in {n} of the "
-                            f"{len(bad)} reps judged incorrect" + (f" (the other way in {other})" if other else "")
-                            + ".")
+            said = f"Asked most: {' and '.join(focus)}, {'each ' * (len(focus) > 1)}in {n} of the {len(bad)} "
+            feedback.append(said + "reps judged incorrect" + (f" (the other way in {other})." if other else "."))
     return SessionAssessment(label, conf, timeline, rows, corrected, metrics, feedback, warnings,
                              judged_by(suite.fingerprint))

@@ -82,8 +82,8 @@ def _words(j: J, move: np.ndarray) -> str:
 
 
 # each direction a correction says (``_words``) and the opposite one
-OPPOSITE = {"higher": "lower", "lower": "higher", "forward": "back", "back": "forward",
-            "inward": "outward", "outward": "inward", "to the left": "to the right", "to the right": "to the left"}
+OPPOSITE = {"higher": "lower", "lower": "higher", "forward": "back", "back": "forward", "inward": "outward",
+            "outward": "inward", "to the left": "to the right", "to the right": "to the left"}
 
 
 def opposite_focus(focus: str) -> str | None:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from physio_core.kinematics import FULLY_MEASURED, angle_region, robust_range, trained_regions, unwrapped
+from physio_core.kinematics import FULLY_MEASURED, angle_region, robust_range, unwrapped
 from physio_core.names import SHORT_EXERCISE, pretty_exercise
 from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import BONES, JOINT_NAMES, N_JOINTS, J, PoseSequence, farthest_frame
@@ -122,9 +122,11 @@ def principal_angles(angles: AngleSeries, reps: Sequence[Rep] = (), valid: np.nd
     ankles, whose tracker noise can span more degrees than an elbow moves."""
     ranges = angle_ranges(angles, valid)
     ranges = ranges[ranges["measured"] >= 0.5]
-    trained = trained_regions([r.angle for r in reps] or _exercise_angle_families(exercise))
-    ranges = ranges.assign(gaps=ranges["measured"] < FULLY_MEASURED,
-                           elsewhere=[bool(trained) and angle_region(a) not in trained for a in ranges["angle"]])
+    from physio_core.reps import trained_regions_of
+
+    trained = trained_regions_of([r.angle for r in reps], exercise)
+    elsewhere = [bool(trained) and angle_region(a) not in trained for a in ranges["angle"]]
+    ranges = ranges.assign(gaps=ranges["measured"] < FULLY_MEASURED, elsewhere=elsewhere)
     ranges = ranges.sort_values(["gaps", "elsewhere", "rom_deg"], ascending=[True, True, False])
     out: list[str] = []
     for r in reps:
@@ -136,12 +138,6 @@ def principal_angles(angles: AngleSeries, reps: Sequence[Rep] = (), valid: np.nd
         if name not in out:
             out.append(name)
     return out or list(angles.names[:k])
-
-
-def _exercise_angle_families(exercise: str | None) -> tuple[str, ...]:
-    from physio_core.reps import EXERCISES
-
-    return EXERCISES.get(exercise or "", ((),))[0]
 
 
 ASSESSMENT_COLUMNS = ("exercise", "stability_score", "balance_score", "injury_risk", "mistake",

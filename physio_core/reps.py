@@ -53,7 +53,7 @@ import numpy as np
 from scipy.signal import butter, find_peaks, group_delay, sos2tf
 
 from physio_core.filters import StreamingLowpass, butter_lowpass, fill_gaps
-from physio_core.kinematics import ANGLE_NAMES, StreamingUnwrap, unwrapped
+from physio_core.kinematics import ANGLE_NAMES, StreamingUnwrap, trained_regions, unwrapped
 from physio_core.results import AngleSeries, Rep
 from physio_core.skeleton import J
 
@@ -106,6 +106,12 @@ ONE_SIDED: dict[str, str] = {
     "standing_shoulder_internal_external_rotation": "shoulder_rotation",
     "standing_shoulder_scaption": "shoulder_abduction",
 }
+def trained_regions_of(rep_angles: Sequence[str] = (), exercise: str | None = None) -> frozenset[str]:
+    """The body parts (``kinematics.REGIONS``) a set trains, with the trunk: those of the angles its
+    reps were counted on, else those its exercise's reps are counted on; empty when neither says."""
+    return trained_regions(list(rep_angles) or EXERCISES.get(exercise or "", ((),))[0])
+
+
 _ALIASES = {
     "squat": "deep_squat",
     "lunge": "inline_lunge",
