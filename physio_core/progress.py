@@ -383,32 +383,39 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
     """``this`` session against ``before`` (its column headed ``label``), one row per measure
     both have: reps, mean rep range, correct reps, the scores, and the range of the angle the reps
     were counted on, its other side's and then the angles that moved most in ``this``. The change
-    is that of the numbers as written: 123° against 123° is "±0°", not the "+1°" of 123.4 - 122.6."""
+    is that of the numbers as written: 123° against 123° is "±0°", not the "+1°" of 123.4 - 122.6.
+    Column "better / worse" says which way the change goes for the athlete where that is plain
+    (more correct reps, less injury risk, a larger range of the counted angle); the count of reps
+    and the range of another angle (a trunk that leans more) are left unsaid."""
     def fmt(v: float, unit: str, digits: int) -> str:
         return f"{v:.{digits}f}{unit}"
 
-    measures: list[tuple[str, float | None, float | None, str, int]] = [
-        ("reps", this.reps, before.reps, "", 0),
-        ("mean rep range", this.mean_rep_rom_deg, before.mean_rep_rom_deg, "°", 0),
+    # (measure, this, before, unit, digits, +1 / -1: more / less is better, 0: neither)
+    measures: list[tuple[str, float | None, float | None, str, int, int]] = [
+        ("reps", this.reps, before.reps, "", 0, 0),
+        ("mean rep range", this.mean_rep_rom_deg, before.mean_rep_rom_deg, "°", 0, +1),
         ("correct reps", None if this.correct_share is None else 100 * this.correct_share,
-         None if before.correct_share is None else 100 * before.correct_share, "%", 0),
-        ("stability", this.stability_score, before.stability_score, "", 2),
-        ("balance", this.balance_score, before.balance_score, "", 2),
-        ("injury risk", this.injury_risk, before.injury_risk, "", 2),
+         None if before.correct_share is None else 100 * before.correct_share, "%", 0, +1),
+        ("stability", this.stability_score, before.stability_score, "", 2, +1),
+        ("balance", this.balance_score, before.balance_score, "", 2, +1),
+        ("injury risk", this.injury_risk, before.injury_risk, "", 2, -1),
     ]
     # the angle the reps were counted on and its other side first, as on the progress chart
-    angles = list(dict.fromkeys(default_rom_angles([this], (), this.exercise) + angles_by_range([this])))
-    measures += [(f"range: {pretty_angle(a)}", this.rom_deg.get(a), before.rom_deg.get(a), "°", 0)
-                 for a in angles[:max_angles]]
+    counted = default_rom_angles([this], (), this.exercise)
+    angles = list(dict.fromkeys(counted + angles_by_range([this])))
+    measures += [(f"range: {pretty_angle(a)}", this.rom_deg.get(a), before.rom_deg.get(a), "°", 0,
+                  +1 if a in counted else 0) for a in angles[:max_angles]]
     recs = []
-    for name, now, then, unit, digits in measures:
+    for name, now, then, unit, digits, good in measures:
         if not (_ok(now) and _ok(then)):
             continue
         change = round(now, digits) - round(then, digits)
+        way = "" if not good or not change else ("better" if good * change > 0 else "worse")
         recs.append({"measure": name, "this session": fmt(now, unit, digits),
                      label: fmt(then, unit, digits),
-                     "change": signed_change(change, digits, " pts" if unit == "%" else unit)})
-    return pd.DataFrame(recs, columns=["measure", "this session", label, "change"])
+                     "change": signed_change(change, digits, " pts" if unit == "%" else unit),
+                     "better / worse": way})
+    return pd.DataFrame(recs, columns=["measure", "this session", label, "change", "better / worse"])
 
 
 # ------------------------------------------------------------------ all athletes at a glance

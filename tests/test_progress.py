@@ -498,11 +498,11 @@ def test_a_session_against_the_previous_one_of_its_exercise(seeded):
     assert progress.previous_session(rows, hurdles[1]) is hurdles[0]
     assert progress.previous_session(rows, squats[0]) is None
     table = progress.compare_sessions(squats[2], squats[1]).set_index("measure")
-    assert table.loc["correct reps"].tolist() == ["100%", "0%", "+100 pts"]
+    assert table.loc["correct reps"].tolist() == ["100%", "0%", "+100 pts", "better"]
     knee = table.loc["range: Knee angle (R)"]
     assert knee["this session"] == f"{squats[2].rom_deg['knee_angle_r']:.0f}°"
     # every change is the difference of the two numbers as written beside it
-    for measure, (now, then, change) in table.iterrows():
+    for measure, (now, then, change, _) in table.iterrows():
         number = re.compile(r"[+-]?\d+(?:\.\d+)?")
         now, then = (float(number.search(v)[0]) for v in (now, then))
         assert float(number.search(change.replace("±", ""))[0]) == pytest.approx(now - then), measure
@@ -516,7 +516,19 @@ def test_a_session_against_the_previous_one_of_its_exercise(seeded):
     # numbers that round to the same degree differ by nothing, not by the "+1°" of their decimals
     a, b = replace(squats[2], mean_rep_rom_deg=123.4), replace(squats[1], mean_rep_rom_deg=122.6)
     assert progress.compare_sessions(a, b).set_index("measure").loc["mean rep range"].tolist() == \
-        ["123°", "123°", "±0°"]
+        ["123°", "123°", "±0°", ""]
+    # which way a change goes for the athlete, where that is plain: less injury risk is better, a
+    # larger range of the counted angle too; another angle's range and the count of reps say nothing
+    table = progress.compare_sessions(squats[2], squats[1]).set_index("measure")
+    risk = table.loc["injury risk", "change"]
+    assert table.loc["injury risk", "better / worse"] == ("" if risk == "±0.00" else
+                                                          "better" if risk.startswith("-") else "worse")
+    knee = table.loc["range: Knee angle (R)"]
+    assert knee["better / worse"] == ("" if knee["change"] == "±0°" else
+                                      "better" if knee["change"].startswith("+") else "worse")
+    assert table.loc["reps", "better / worse"] == ""
+    others = [m for m in table.index if m.startswith("range: ") and "Knee" not in m]
+    assert others and all(table.loc[m, "better / worse"] == "" for m in others)
 
 
 def test_progress_rows_match_the_table(seeded):

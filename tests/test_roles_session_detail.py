@@ -335,12 +335,13 @@ def test_a_session_compares_with_any_earlier_one_of_its_exercise(seeded, make_ui
     assert picker.value == previous.session_id
     assert picker.options == [f"#{previous.session_id} on {previous.date:%Y-%m-%d} (previous)",
                               f"#{first.session_id} on {first.date:%Y-%m-%d} (first)"]
-    assert list(at.dataframe[0].value.columns) == ["measure", "this session", f"#{previous.session_id}", "change"]
+    assert list(at.dataframe[0].value.columns) == [
+        "measure", "this session", f"#{previous.session_id}", "change", "better / worse"]
 
     picker.set_value(first.session_id)
     run(at)
     shown = at.dataframe[0].value
-    assert list(shown.columns) == ["measure", "this session", f"#{first.session_id}", "change"]
+    assert list(shown.columns) == ["measure", "this session", f"#{first.session_id}", "change", "better / worse"]
     assert shown.equals(progress.compare_sessions(this, first, label=f"#{first.session_id}"))
     # the page run on its own (no navigation): its link is a plain one
     link = f"[Open session #{first.session_id}](session_detail?id={first.session_id})"
