@@ -378,6 +378,12 @@ def previous_session(rows: Sequence[ProgressRow], this: ProgressRow) -> Progress
     return next(iter(earlier_sessions(rows, this)), None)
 
 
+# a change a session comparison calls better or worse is larger than this, by unit: a range of
+# motion by 5°, about the least change goniometry measures reliably (and a session's range moves
+# a few degrees between sets of one day), a 0-1 score by 0.05, a share of correct reps by any
+COMPARE_LEAST = {"°": 5.0, "": 0.05, "%": 0.0}
+
+
 def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int = 4,
                      label: str = "previous") -> pd.DataFrame:
     """``this`` session against ``before`` (its column headed ``label``), one row per measure
@@ -385,8 +391,9 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
     were counted on, its other side's and then the angles that moved most in ``this``. The change
     is that of the numbers as written: 123° against 123° is "±0°", not the "+1°" of 123.4 - 122.6.
     Column "better / worse" says which way the change goes for the athlete where that is plain
-    (more correct reps, less injury risk, a larger range of the counted angle); the count of reps
-    and the range of another angle (a trunk that leans more) are left unsaid."""
+    (more correct reps, less injury risk, a larger range of the counted angle) and the change is
+    more than ``COMPARE_LEAST``; the count of reps and the range of another angle (a trunk that
+    leans more) are left unsaid."""
     def fmt(v: float, unit: str, digits: int) -> str:
         return f"{v:.{digits}f}{unit}"
 
@@ -410,7 +417,8 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
         if not (_ok(now) and _ok(then)):
             continue
         change = round(now, digits) - round(then, digits)
-        way = "" if not good or not change else ("better" if good * change > 0 else "worse")
+        least = COMPARE_LEAST.get(unit, 0.0)
+        way = "" if not good or abs(change) <= least else ("better" if good * change > 0 else "worse")
         recs.append({"measure": name, "this session": fmt(now, unit, digits),
                      label: fmt(then, unit, digits),
                      "change": signed_change(change, digits, " pts" if unit == "%" else unit),

@@ -519,14 +519,24 @@ def test_a_session_against_the_previous_one_of_its_exercise(seeded):
         ["123°", "123°", "±0°", ""]
     # which way a change goes for the athlete, where that is plain: less injury risk is better, a
     # larger range of the counted angle too; another angle's range and the count of reps say nothing
+    # and only a change larger than COMPARE_LEAST (a range by more than 5°, a score by 0.05)
     table = progress.compare_sessions(squats[2], squats[1]).set_index("measure")
-    risk = table.loc["injury risk", "change"]
-    assert table.loc["injury risk", "better / worse"] == ("" if risk == "±0.00" else
-                                                          "better" if risk.startswith("-") else "worse")
-    knee = table.loc["range: Knee angle (R)"]
-    assert knee["better / worse"] == ("" if knee["change"] == "±0°" else
-                                      "better" if knee["change"].startswith("+") else "worse")
+
+    def way(measure: str, good: int, least: float) -> str:
+        change = float(table.loc[measure, "change"].replace("±", "").rstrip("°"))
+        return "" if abs(change) <= least else "better" if good * change > 0 else "worse"
+
+    for measure in ("injury risk", "stability", "range: Knee angle (R)", "mean rep range"):
+        good, least = (-1, 0.05) if measure == "injury risk" else (1, 5.0 if "range" in measure else 0.05)
+        assert table.loc[measure, "better / worse"] == way(measure, good, least), measure
     assert table.loc["reps", "better / worse"] == ""
+    a, b = replace(squats[2], injury_risk=0.30), replace(squats[1], injury_risk=0.50)
+    near = replace(a, rom_deg={**a.rom_deg, "knee_angle_r": b.rom_deg["knee_angle_r"] + 4.4})
+    said = progress.compare_sessions(near, b).set_index("measure")["better / worse"]
+    assert said["injury risk"] == "better" and said["range: Knee angle (R)"] == ""  # within 5°: the noise
+    far = replace(a, rom_deg={**a.rom_deg, "knee_angle_r": b.rom_deg["knee_angle_r"] - 9.0})
+    assert progress.compare_sessions(far, b).set_index("measure").loc["range: Knee angle (R)", "better / worse"] \
+        == "worse"
     others = [m for m in table.index if m.startswith("range: ") and "Knee" not in m]
     assert others and all(table.loc[m, "better / worse"] == "" for m in others)
 
