@@ -67,12 +67,16 @@ def _name(j: J) -> str:
     return f"{'left' if side == 'l' else 'right'} {part}"
 
 
+# the words for a move along each canonical axis (+, -): +X is the athlete's left, outward for a
+# left joint and inward for a right one
+_SIDEWAYS = {"L_": ("outward", "inward"), "R_": ("inward", "outward")}
+_MIDLINE = ("to the left", "to the right")
+_UP_DOWN, _FORE_AFT = ("higher", "lower"), ("forward", "back")
+
+
 def _words(j: J, move: np.ndarray) -> str:
     """The directions of ``move`` (metres, canonical axes) for joint ``j``, largest first."""
-    side = j.name[:2]
-    sideways = ("outward" if side == "L_" else "inward" if side == "R_" else "to the left",
-                "inward" if side == "L_" else "outward" if side == "R_" else "to the right")
-    words = (sideways, ("higher", "lower"), ("forward", "back"))
+    words = (_SIDEWAYS.get(j.name[:2], _MIDLINE), _UP_DOWN, _FORE_AFT)
     size = np.abs(move)
     order = np.argsort(-size)
     said = [words[order[0]][0 if move[order[0]] > 0 else 1]]
@@ -82,8 +86,8 @@ def _words(j: J, move: np.ndarray) -> str:
 
 
 # each direction a correction says (``_words``) and the opposite one
-OPPOSITE = {"higher": "lower", "lower": "higher", "forward": "back", "back": "forward", "inward": "outward",
-            "outward": "inward", "to the left": "to the right", "to the right": "to the left"}
+OPPOSITE = {a: b for pair in (*_SIDEWAYS.values(), _MIDLINE, _UP_DOWN, _FORE_AFT)
+            for a, b in (pair, pair[::-1])}
 
 
 def opposite_focus(focus: str) -> str | None:

@@ -340,6 +340,12 @@ def trained_regions(angle_names) -> frozenset[str]:
     return frozenset(limbs | {"trunk"}) if limbs else frozenset()
 
 
+def outside_regions(name: str, regions: frozenset[str]) -> bool:
+    """Whether angle ``name`` is of none of ``regions`` (``trained_regions``); False when those
+    are unknown (empty)."""
+    return bool(regions) and angle_region(name) not in regions
+
+
 def angle_def(name: str) -> AngleDef:
     """The table entry for one angle name (KeyError with the known names otherwise)."""
     try:

@@ -910,8 +910,9 @@ class LiveSession:
                 reps_judged=len(self._mistakes),
                 reps_correct=sum(m == "correct" for m in self._mistakes.values()),
                 recording_problem=self._record_failure,
-                pose_joints=self._pose_now[0].copy() if person and self._pose_now else None,
-                pose_confidence=self._pose_now[1].copy() if person and self._pose_now else None,
+                # replaced each frame, never changed in place: the snapshot may hold it
+                pose_joints=self._pose_now[0] if person and self._pose_now else None,
+                pose_confidence=self._pose_now[1] if person and self._pose_now else None,
             )
 
     def latencies_ms(self, start: int = 0) -> np.ndarray:

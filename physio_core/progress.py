@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from physio_core.ml.weights import (RECORDED_SINCE, UNRECORDED, judging_weights, older_rules_said,
                                     other_rules_only, read_judged_by, rules_said)
 from physio_core.correction_cue import opposite_focus
-from physio_core.kinematics import angle_region
+from physio_core.kinematics import outside_regions
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
 from physio_core.reps import ONE_SIDED, trained_regions_of
 from physio_core.store.access import RomTargetOut, athletes_for, rom_targets
@@ -112,11 +112,7 @@ def angles_by_range(rows: Sequence[ProgressRow]) -> list[str]:
     gaps = set().union(*(r.rom_gaps for r in rows))
     trained = frozenset().union(*(trained_regions_of([r.rep_angle] if r.rep_angle else [], r.exercise)
                                   for r in rows))
-
-    def elsewhere(n: str) -> bool:
-        return bool(trained) and angle_region(n) not in trained
-
-    return sorted(best, key=lambda n: (n in gaps, elsewhere(n), -best[n], n))
+    return sorted(best, key=lambda n: (n in gaps, outside_regions(n, trained), -best[n], n))
 
 
 def target_for(targets: Sequence[RomTargetOut], angle: str, exercise: str | None = None) -> float | None:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from physio_core.kinematics import FULLY_MEASURED, angle_region, robust_range, unwrapped
+from physio_core.kinematics import FULLY_MEASURED, outside_regions, robust_range, unwrapped
 from physio_core.names import SHORT_EXERCISE, pretty_exercise
 from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import BONES, JOINT_NAMES, N_JOINTS, J, PoseSequence, farthest_frame
@@ -55,9 +55,8 @@ def green_name(mistake: str | None) -> str:
 def correction_title(rep: int, mistake: str | None) -> str:
     """The title of a rep's 3D view beside its correction (``green_name``). As short for a rep
     judged correct as for the other, for a phone's column."""
-    if mistake == "correct":
-        return f"Rep #{rep} (correct): you (red) vs model (green)"
-    return f"Rep #{rep}: you (red) vs correction (green)"
+    verdict = " (correct)" if mistake == "correct" else ""
+    return f"Rep #{rep}{verdict}: you (red) vs {green_name(mistake)} (green)"
 
 
 def lift_name(lift: str, short: bool = True) -> str:
@@ -118,14 +117,14 @@ def principal_angles(angles: AngleSeries, reps: Sequence[Rep] = (), valid: np.nd
     """The rep angle first, then the angles that moved most: those measured throughout
     (``FULLY_MEASURED``) before those measured in at least half the frames. With an exercise
     known (from the reps' angle, else ``exercise``), among each the angles of the body part it
-    trains and the trunk's come before the others: an arm raise opens on the arm and the trunk's lean, not on the
-    ankles, whose tracker noise can span more degrees than an elbow moves."""
-    ranges = angle_ranges(angles, valid)
-    ranges = ranges[ranges["measured"] >= 0.5]
+    trains and the trunk's come before the others: an arm raise opens on the arm and the trunk's
+    lean, not on the ankles, whose tracker noise can span more degrees than an elbow moves."""
     from physio_core.reps import trained_regions_of
 
+    ranges = angle_ranges(angles, valid)
+    ranges = ranges[ranges["measured"] >= 0.5]
     trained = trained_regions_of([r.angle for r in reps], exercise)
-    elsewhere = [bool(trained) and angle_region(a) not in trained for a in ranges["angle"]]
+    elsewhere = [outside_regions(a, trained) for a in ranges["angle"]]
     ranges = ranges.assign(gaps=ranges["measured"] < FULLY_MEASURED, elsewhere=elsewhere)
     ranges = ranges.sort_values(["gaps", "elsewhere", "rom_deg"], ascending=[True, True, False])
     out: list[str] = []

@@ -106,6 +106,8 @@ ONE_SIDED: dict[str, str] = {
     "standing_shoulder_internal_external_rotation": "shoulder_rotation",
     "standing_shoulder_scaption": "shoulder_abduction",
 }
+
+
 def trained_regions_of(rep_angles: Sequence[str] = (), exercise: str | None = None) -> frozenset[str]:
     """The body parts (``kinematics.REGIONS``) a set trains, with the trunk: those of the angles its
     reps were counted on, else those its exercise's reps are counted on; empty when neither says."""
