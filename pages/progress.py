@@ -205,10 +205,14 @@ if angle_rows:
             st.caption(progress.sides_note(ex_rows, rom_exercise))
         else:
             st.subheader("Left / right asymmetry")
-            st.plotly_chart(progress.asymmetry_figure(ex_rows), width="stretch", key="progress_asym")
-            st.caption(f"{_exercise(rom_exercise)}: range of motion left minus right, "
-                       f"in % of their mean (positive: the left moves more); the band is "
-                       f"±{progress.ASYMMETRY_FLAG_PCT:.0f} %.")
+            asym = progress.asymmetry_figure(ex_rows)
+            if asym.data:
+                st.plotly_chart(asym, width="stretch", key="progress_asym")
+                st.caption(f"{_exercise(rom_exercise)}: {progress.ASYMMETRY_NOTE}")
+            else:
+                st.caption(f"{_exercise(rom_exercise)}: no angle its sessions measured on both sides "
+                           f"is one whose sides can be compared (the knee, the hip's flexion, or the "
+                           f"angle the reps were counted on).")
         recurring = progress.recurring_corrections(ex_rows)
         if not recurring.empty:
             st.subheader("Recurring corrections")

@@ -647,9 +647,8 @@ def progress_report_html(
                              f"{html.escape(progress.sides_note(ex_rows, rom_exercise))}</p>")
         elif (asym := progress.asymmetry_figure(ex_rows)).data:
             parts.append(f"<h2>Left / right asymmetry · {html.escape(name)}</h2>"
-                         f"<div class='chart'>{chart(asym)}</div><p class='meta'>Range of motion left "
-                         f"minus right, in % of their mean (positive: the left moves more); the band "
-                         f"is ±{progress.ASYMMETRY_FLAG_PCT:.0f} %.</p>")
+                         f"<div class='chart'>{chart(asym)}</div><p class='meta'>"
+                         f"{html.escape(progress.ASYMMETRY_NOTE[0].upper() + progress.ASYMMETRY_NOTE[1:])}</p>")
         recurring = progress.recurring_corrections(ex_rows)
         if not recurring.empty:
             for k in ("first", "last"):

@@ -280,11 +280,21 @@ def test_asymmetry_matches_the_stored_ranges(seeded):
     hurdle = knee[knee["exercise"] == "hurdle_step"]["asymmetry_pct"].abs()
     squat = knee[knee["exercise"] == "deep_squat"]["asymmetry_pct"].abs()
     assert hurdle.min() > 5 * squat.max()
-    everything = progress.asymmetry_figure(rows, max_joints=None)
-    assert {t.name for t in everything.data} == set(df["joint"])
-    # by default the four joints that move most: hip and knee flexion lead in squats and steps
-    top = {t.name for t in progress.asymmetry_figure(rows).data}
-    assert len(top) == 4 and {"Knee angle", "Hip flexion"} <= top
+    assert {t.name for t in progress.asymmetry_figure(rows).data} == set(df["joint"])
+    # the knee, the hip's flexion and the angle the reps were counted on (the hurdle step's is its
+    # hip flexion): not the hip's rotation and adduction or the ankle, which moved more than 10°
+    # here and whose sides differ by more than the band in correct reps too
+    assert set(df["joint"]) == {"Knee angle", "Hip flexion"}
+    for noisy in ("hip_rotation", "hip_adduction", "ankle_angle"):
+        assert any(r.rom_deg.get(noisy + "_l", 0) > 10 for r in rows)
+
+
+def test_asymmetry_draws_the_counted_angle_of_a_two_sided_arm_exercise(seeded):
+    engine, ids = seeded
+    squat = progress.load_progress(engine, ids["athlete"]).rows[0]
+    # both arms raised at once, reps counted on the right elbow
+    arms = replace(squat, exercise="other", rep_angle="elbow_flexion_r")
+    assert set(progress.asymmetry_frame([arms])["joint"]) == {"Knee angle", "Hip flexion", "Elbow flexion"}
 
 
 def test_main_exercise_is_the_most_frequent(seeded):
