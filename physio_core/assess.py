@@ -420,9 +420,16 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
     elif label != "other":
         feedback.append(f"Exercise recognised: {in_sentence(label)} ({conf:.0%}).")
     if "injury_risk" in metrics and rows:
-        worst = max((r for r in rows if "injury_risk" in r), key=lambda r: r["injury_risk"])
-        feedback.append(f"Highest injury risk on rep {worst['rep']} ({worst['injury_risk']:.2f}): "
-                        f"{worst['reason']}")
+        from physio_core.ml.stability import CLOSE_TO
+
+        scored = [r for r in rows if "injury_risk" in r]
+        worst = max(scored, key=lambda r: r["injury_risk"])
+        if all(r["reason"].startswith(CLOSE_TO) for r in scored):
+            feedback.append(f"No rep stands out: each is {worst['reason']} (injury risk "
+                            f"{worst['injury_risk']:.2f} at most, on rep {worst['rep']}).")
+        else:
+            feedback.append(f"Highest injury risk on rep {worst['rep']} ({worst['injury_risk']:.2f}): "
+                            f"{worst['reason']}")
     bad = [r["rep"] for r in rows if r.get("mistake") == "incorrect"]
     if bad:
         feedback.append("Reps judged incorrect: " + ", ".join(f"#{k}" for k in bad)

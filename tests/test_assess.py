@@ -151,6 +151,30 @@ def test_a_set_says_the_correction_its_reps_asked_most():
                     + (f" (the other way in {other})" if other else "") + ".")
 
 
+def test_the_injury_line_says_when_no_rep_stands_out():
+    """Subject 6's correct side lunges: every rep's reason is "close to your usual", and the set's
+    feedback says no rep stands out instead of calling one the riskiest; subject 4's incorrect
+    inline lunges name the riskiest rep and its reason."""
+    from conftest import uiprmd_set
+
+    def set_of(movement, subject, ok):
+        seq, _, _ = uiprmd_set([(movement, subject, ok)] * 6, rng=6)
+        return finish_sequence(seq, backend="uiprmd-kinect", exercise=movement, smooth=False)
+
+    calm = set_of("side_lunge", 6, True)
+    risks = [a["injury_risk"] for a in calm.rep_assessments]
+    assert {a["reason"] for a in calm.rep_assessments} == {"close to your usual"}
+    worst = int(np.argmax(risks))
+    line = (f"No rep stands out: each is close to your usual (injury risk {risks[worst]:.2f} at most, "
+            f"on rep {calm.rep_assessments[worst]['rep']}).")
+    assert line in calm.feedback and not any(f.startswith("Highest injury risk") for f in calm.feedback)
+
+    lunges = set_of("inline_lunge", 4, False)
+    top = max(lunges.rep_assessments, key=lambda a: a["injury_risk"])
+    assert not top["reason"].startswith("close to")
+    assert f"Highest injury risk on rep {top['rep']} ({top['injury_risk']:.2f}): {top['reason']}" in lunges.feedback
+
+
 def test_most_asked_counts_a_correction_against_its_opposite():
     from physio_core.assess import most_asked
 

@@ -184,6 +184,10 @@ class StabilityConfig:
     seed: int = 23
 
 
+# a rep's reason when nothing in it stands out: "close to your usual", "close to correct reps"
+CLOSE_TO = "close to "
+
+
 @dataclass
 class StabilityResult:
     stability_score: float
@@ -365,7 +369,7 @@ class StabilityModel:
         elif anomaly >= 0.5:
             reason = f"shape or timing unlike {who}"
         else:
-            reason = f"close to {who}"
+            reason = CLOSE_TO + who
         return StabilityResult(1.0 - anomaly, balance, injury, reason, anomaly, comps)
 
     # ---------------------------------------------------------------- persistence
