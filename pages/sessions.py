@@ -90,8 +90,9 @@ show_table(
         "reps": st.column_config.NumberColumn("reps", width="small"),
         "date": st.column_config.DatetimeColumn("date", format="YYYY-MM-DD HH:mm", timezone=tz_name(),
                                                 help=f"When it was filmed ({tz_name()})"),
+        # blue, not the theme's red: a full bar is the good case
         "in view": st.column_config.ProgressColumn("in view", min_value=0, max_value=100, format="%.0f%%",
-                                                   width="small", help="Frames with the person found"),
+                                                   color="blue", width="small", help="Frames with the person found"),
         "stability": st.column_config.NumberColumn("stability", format="%.2f",
                                                    help="0–1, from the models (a sensor set: its own)"),
         "status": st.column_config.TextColumn(

@@ -719,7 +719,11 @@ def asymmetry_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Fi
             hovertemplate="%{y:+.0f}% (left %{customdata[0]:.0f}°, right %{customdata[1]:.0f}°) "
                           "— session #%{customdata[2]}<extra></extra>",
         ))
-    return _layout(fig, height, "left − right (% of mean range)")
+    fig = _layout(fig, height, "left − right (% of mean range)")
+    # twice the band at least, so that the band reads as a band and not as the chart's background
+    reach = max([2 * ASYMMETRY_FLAG_PCT, *(abs(df["asymmetry_pct"]) * 1.1)])
+    fig.update_yaxes(range=[-reach, reach])
+    return fig
 
 
 SIDE_COLOURS = {"left": "#e67e22", "right": "#2e86de"}

@@ -280,7 +280,12 @@ def test_asymmetry_matches_the_stored_ranges(seeded):
     hurdle = knee[knee["exercise"] == "hurdle_step"]["asymmetry_pct"].abs()
     squat = knee[knee["exercise"] == "deep_squat"]["asymmetry_pct"].abs()
     assert hurdle.min() > 5 * squat.max()
-    assert {t.name for t in progress.asymmetry_figure(rows).data} == set(df["joint"])
+    fig = progress.asymmetry_figure(rows)
+    assert {t.name for t in fig.data} == set(df["joint"])
+    # the ±10 % band is at most half the axis, and every point is on it
+    low, high = fig.layout.yaxis.range
+    assert low <= -2 * progress.ASYMMETRY_FLAG_PCT and high >= 2 * progress.ASYMMETRY_FLAG_PCT
+    assert low < df["asymmetry_pct"].min() and df["asymmetry_pct"].max() < high
     # the knee, the hip's flexion and the angle the reps were counted on (the hurdle step's is its
     # hip flexion): not the hip's rotation and adduction or the ankle, which moved more than 10°
     # here and whose sides differ by more than the band in correct reps too
