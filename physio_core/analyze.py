@@ -77,6 +77,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _exercise(text: str) -> str:
+    """``auto``, or the exercise's own name for a name or alias ``reps.exercise_key`` knows: a
+    misspelt name is an error, not a silent ``auto``."""
+    from physio_core.reps import EXERCISE_ALIASES, EXERCISES, exercise_key
+
+    if text.strip().lower() == "auto":
+        return "auto"
+    key = exercise_key(text)
+    if key is None:
+        raise argparse.ArgumentTypeError(
+            f"unknown exercise {text!r}; known: auto, {', '.join(EXERCISES)} "
+            f"(or {', '.join(EXERCISE_ALIASES)})")
+    return key
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m physio_core.analyze",
@@ -86,8 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="mp4 / mov / avi / webm file; several (e.g. FOLDER/*.mp4) make a batch")
     ap.add_argument("--out", required=True,
                     help="output folder (created if missing); a batch writes a folder per video in it")
-    ap.add_argument("--exercise", default="auto",
-                    help="exercise name (e.g. deep_squat, standing_shoulder_abduction) or auto")
+    ap.add_argument("--exercise", type=_exercise, default="auto",
+                    help="exercise name (e.g. deep_squat, standing_shoulder_abduction, or short: squat, "
+                         "scaption) or auto")
     ap.add_argument("--backend", choices=["embedded", "mmpose"], default=None,
                     help="pose backend (default: PHYSIO_POSE_BACKEND, else embedded)")
     ap.add_argument("--max-side", type=int, default=640,

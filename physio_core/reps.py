@@ -114,7 +114,7 @@ def trained_regions_of(rep_angles: Sequence[str] = (), exercise: str | None = No
     return trained_regions(list(rep_angles) or EXERCISES.get(exercise or "", ((),))[0])
 
 
-_ALIASES = {
+EXERCISE_ALIASES = {
     "squat": "deep_squat",
     "lunge": "inline_lunge",
     "shoulder_abduction": "standing_shoulder_abduction",
@@ -162,7 +162,7 @@ def exercise_key(exercise: str | None) -> str | None:
     if exercise is None or exercise in ("", "auto"):
         return None
     key = exercise.strip().lower().replace(" ", "_").replace("-", "_")
-    key = _ALIASES.get(key, key)
+    key = EXERCISE_ALIASES.get(key, key)
     return key if key in EXERCISES else None
 
 

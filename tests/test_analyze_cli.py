@@ -166,6 +166,23 @@ def test_corrupt_file(tmp_path):
     assert_one_line_error(r, 2, "bad.mp4")
 
 
+def test_an_unknown_exercise_is_refused_before_any_work(tmp_path):
+    """A misspelt exercise was analysed as 'auto' without a word; now it is refused with the names
+    it could have been."""
+    r = run_cli(str(CLIP), "--out", str(tmp_path / "o"), "--exercise", "squatz")
+    assert r.returncode == 2, r.stderr
+    assert "unknown exercise 'squatz'" in r.stderr and "deep_squat" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_exercise_names_the_page_and_the_aliases_use_are_read_as_the_exercise():
+    from physio_core.analyze import _exercise
+
+    assert _exercise("Deep squat") == _exercise("squat") == _exercise("deep-squat") == "deep_squat"
+    assert _exercise("scaption") == "standing_shoulder_scaption"
+    assert _exercise("AUTO") == "auto"
+
+
 def test_too_large_file(tmp_path):
     r = run_cli(str(CLIP), "--out", str(tmp_path / "o"), env={"PHYSIO_MAX_UPLOAD_MB": "0"})
     assert_one_line_error(r, 2, "limit is 0 MB")
