@@ -213,17 +213,22 @@ if angle_rows:
                 st.caption(f"{_exercise(rom_exercise)}: no angle its sessions measured on both sides "
                            f"is one whose sides can be compared (the knee, the hip's flexion, or the "
                            f"angle the reps were counted on).")
-        recurring = progress.recurring_corrections(ex_rows)
-        if not recurring.empty:
+        asked = progress.recurring_corrections(ex_rows)
+        if not asked.empty:
+            recurring, once = progress.recurring_only(asked)
             st.subheader("Recurring corrections")
-            show_table(recurring, width="stretch", column_config={
-                k: st.column_config.DatetimeColumn(k, format="YYYY-MM-DD", timezone=tz_name())
-                for k in ("first", "last")})
-            st.caption(f"{_exercise(rom_exercise)}: what the corrected pose asked of the reps judged "
-                       "incorrect, joint by joint (the athlete's own left and right), and in how many "
-                       "reps and sessions; *other way*: the reps that asked the same joint the opposite "
-                       "way. A correction that keeps coming back, and seldom the other way, is the one "
-                       "to work on.")
+            if recurring.empty:
+                st.caption(f"{_exercise(rom_exercise)}: the corrected pose asked nothing of more than one "
+                           f"rep judged incorrect. {once}")
+            else:
+                show_table(recurring, width="stretch", column_config={
+                    k: st.column_config.DatetimeColumn(k, format="YYYY-MM-DD", timezone=tz_name())
+                    for k in ("first", "last")})
+                st.caption(f"{_exercise(rom_exercise)}: what the corrected pose asked of the reps judged "
+                           "incorrect, joint by joint (the athlete's own left and right), and in how many "
+                           "reps and sessions; *other way*: the reps that asked the same joint the opposite "
+                           "way. A correction that keeps coming back, and seldom the other way, is the one "
+                           f"to work on. {once}")
 else:
     st.caption("Range of motion and left/right asymmetry come from video sessions; these sessions "
                "are wrist-sensor sets, which measure no joint angle.")

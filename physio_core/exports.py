@@ -649,7 +649,7 @@ def progress_report_html(
             parts.append(f"<h2>Left / right asymmetry · {html.escape(name)}</h2>"
                          f"<div class='chart'>{chart(asym)}</div><p class='meta'>"
                          f"{html.escape(progress.ASYMMETRY_NOTE[0].upper() + progress.ASYMMETRY_NOTE[1:])}</p>")
-        recurring = progress.recurring_corrections(ex_rows)
+        recurring, once = progress.recurring_only(progress.recurring_corrections(ex_rows))
         if not recurring.empty:
             for k in ("first", "last"):
                 recurring[k] = [f"{d:%Y-%m-%d}" for d in recurring[k]]
@@ -657,7 +657,8 @@ def progress_report_html(
                          + _table(recurring, left=("correction", "first", "last"))
                          + "<p class='meta'>What the corrected pose asked of the reps judged incorrect, "
                            "joint by joint (the athlete's own left and right), and in how many reps and "
-                           "sessions; other way: the reps that asked the same joint the opposite way.</p>")
+                           "sessions; other way: the reps that asked the same joint the opposite way. "
+                         + html.escape(once) + "</p>")
 
     table = progress.sessions_frame(rows)
     table["date"] = [f"{d:%Y-%m-%d %H:%M}" for d in table["date"]]

@@ -317,6 +317,7 @@ def sessions_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
 
 
 RECURRING_COLUMNS = ["correction", "reps", "sessions", "first", "last", "other way"]
+RECURRING_LEAST_REPS = 2  # a correction asked of fewer reps is not listed (``recurring_only``)
 
 
 def recurring_corrections(rows: Sequence[ProgressRow]) -> pd.DataFrame:
@@ -338,6 +339,17 @@ def recurring_corrections(rows: Sequence[ProgressRow]) -> pd.DataFrame:
         entry["other way"] = seen.get(opposite_focus(entry["correction"]) or "", {}).get("reps", 0)
     table = pd.DataFrame(list(seen.values()), columns=RECURRING_COLUMNS)
     return table.sort_values(["reps", "last"], ascending=[False, False], kind="stable").reset_index(drop=True)
+
+
+def recurring_only(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The rows of ``recurring_corrections`` asked in ``RECURRING_LEAST_REPS`` reps or more, and a
+    sentence on the rest ("" when there is none): a correction asked of one rep is no habit, and on
+    the walk's three squat sessions eight of the ten listed were."""
+    keep = table["reps"] >= RECURRING_LEAST_REPS
+    once = int((~keep).sum())
+    note = "" if not once else (f"{once} other correction{'s were' if once > 1 else ' was'} asked of "
+                                f"one rep only, and {'are' if once > 1 else 'is'} not listed.")
+    return table[keep].reset_index(drop=True), note
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,12 @@ def test_recurring_corrections_add_up_across_sessions():
          "other way": 0},
     ]  # most reps first; of two as many, the one asked last
     assert progress.recurring_corrections(rows[1:2]).empty
+    # listed: those asked of two reps or more; "hips higher" still counts against "hips lower"
+    listed, note = progress.recurring_only(table)
+    assert list(listed["correction"]) == ["hips lower", "left knee outward"] and listed["other way"][0] == 1
+    assert note == "2 other corrections were asked of one rep only, and are not listed."
+    assert progress.recurring_only(table.iloc[:3])[1] == "1 other correction was asked of one rep only, and is not listed."
+    assert progress.recurring_only(table.iloc[:2])[1] == ""
 
 
 def test_a_word_when_other_weights_judged_the_sessions():
