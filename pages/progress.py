@@ -115,12 +115,15 @@ if not everything.rows:
 
 # ------------------------------------------------------------------ filters
 f1, f2 = st.columns([2, 3])
+opens = progress.opening(everything.rows)
 picked = f1.date_input(
-    "Dates", value=(everything.first_date, everything.last_date), min_value=everything.first_date,
+    "Dates", value=(opens.start, everything.last_date), min_value=everything.first_date,
     max_value=everything.last_date, key="progress_dates", format="YYYY-MM-DD",
 )
 # a range while it is being picked has one end only
 start, end = (picked[0], picked[-1]) if isinstance(picked, (tuple, list)) and picked else (picked, picked)
+if opens.note and start == opens.start:
+    f1.caption(opens.note)
 chosen_ex = f2.multiselect("Exercises", everything.exercises, default=everything.exercises,
                            format_func=_exercise, key="progress_exercises")
 if not chosen_ex:

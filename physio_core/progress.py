@@ -98,6 +98,41 @@ def load_progress(
     )
 
 
+# ------------------------------------------------------------------ where the page opens
+
+# A break longer than this between two of an athlete's sessions (a season off; sets imported from
+# sensor files recorded years before) squeezes every chart's time axis into two clumps with nothing
+# between them: Progress opens on the sessions after the last such break.
+LONG_BREAK = timedelta(weeks=26)
+
+
+@dataclass(frozen=True)
+class Opening:
+    start: date | None  # the first day Progress shows until Dates is changed
+    before: int  # sessions left out, before the last break longer than LONG_BREAK
+    note: str  # in words; "" when none is left out
+
+
+def _span(days: int) -> str:
+    months = days / 30.44
+    return f"{months:.0f} months" if months < 24 else f"{months / 12:.0f} years"
+
+
+def opening(rows: Sequence[ProgressRow]) -> Opening:
+    """Where Progress's Dates start for ``rows`` (oldest first): at the first session after the last
+    break longer than ``LONG_BREAK``, else at the first session."""
+    days = [_day(r.date) for r in rows]
+    breaks = [k for k in range(1, len(days)) if days[k] - days[k - 1] > LONG_BREAK]
+    if not breaks:
+        return Opening(days[0] if days else None, 0, "")
+    k = breaks[-1]
+    earlier = f"{days[0]:%Y-%m-%d}" + ("" if days[0] == days[k - 1] else f" to {days[k - 1]:%Y-%m-%d}")
+    note = (f"Opens on {days[k]:%Y-%m-%d}, after a break of {_span((days[k] - days[k - 1]).days)}: "
+            f"{'the earlier session' if k == 1 else f'the {k} earlier sessions'} ({earlier}) "
+            f"{'is' if k == 1 else 'are'} left out until Dates include {'it' if k == 1 else 'them'}.")
+    return Opening(days[k], k, note)
+
+
 # ------------------------------------------------------------------ derived numbers
 
 

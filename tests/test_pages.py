@@ -655,6 +655,39 @@ def test_progress_counts_the_corrections_that_come_back(app_env, assessed_squat_
         assert f">{focus}</td><td class=\"\">{2 * n}</td><td class=\"\">2</td>" in doc.replace("'", '"')
 
 
+def test_progress_opens_after_a_long_break(app_env, assessed_squat_result):
+    """A set recorded years before the others (a sensor file's own date) squeezed every chart's
+    time axis into two clumps; Progress opens on the sessions after the break and says what it
+    left out, until Dates include it."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from physio_core.store import get_or_create_athlete, init_db, save_session_result
+
+    engine = init_db()
+    athlete = get_or_create_athlete(engine, "Returner")
+    first = assessed_squat_result.started_at
+    when = [first - timedelta(days=7 * 365), first, first + timedelta(weeks=1)]
+    ids = [save_session_result(engine, replace(assessed_squat_result, started_at=t), athlete.id) for t in when]
+
+    at = new_app()
+    at.switch_page("pages/progress.py")
+    at.query_params["athlete"] = str(athlete.id)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    dates = at.date_input(key="progress_dates")
+    assert tuple(dates.value) == (first.date(), (first + timedelta(weeks=1)).date())
+    assert dates.min == when[0].date()  # still there to pick
+    said = f"Opens on {first:%Y-%m-%d}, after a break of 7 years: the earlier session ({when[0]:%Y-%m-%d})"
+    assert [c for c in at.caption if c.value.startswith(said)]
+    assert next(m for m in at.metric if m.label == "Sessions").value == "2"
+    # widened, the earlier session is counted and the note is gone
+    dates.set_value((when[0].date(), dates.value[1])).run()
+    assert next(m for m in at.metric if m.label == "Sessions").value == "3"
+    assert not [c for c in at.caption if c.value.startswith("Opens on")]
+    assert len(ids) == 3
+
+
 def test_every_exercise_has_a_name_that_fits_its_metric_tile():
     """Streamlit cuts a metric's value that is wider than its tile ("standing sh…"); the report's
     tiles wrap onto another line on a narrow page, but one alone on its line still cuts a name

@@ -130,6 +130,27 @@ def test_recurring_corrections_add_up_across_sessions():
     assert progress.recurring_only(table.iloc[:2])[1] == ""
 
 
+def test_progress_opens_after_the_last_long_break():
+    from datetime import datetime
+
+    from physio_core.store import ProgressRow
+
+    def rows(*days):
+        return [ProgressRow(session_id=i, date=datetime(*d, 10, tzinfo=UTC), exercise="deep_squat", reps=5,
+                            duration_s=30.0, rom_deg={}, mean_rep_rom_deg=None, balance_score=None,
+                            stability_score=None, injury_risk=None, metrics={}) for i, d in enumerate(days)]
+
+    # weekly sessions with a 3-month pause: all of them
+    steady = progress.opening(rows((2026, 3, 2), (2026, 3, 9), (2026, 6, 15), (2026, 6, 22)))
+    assert steady == progress.Opening(date(2026, 3, 2), 0, "")
+    # two old sets, then the present block after a break of 27 weeks
+    back = progress.opening(rows((2024, 1, 10), (2024, 1, 12), (2024, 7, 20), (2025, 1, 25), (2025, 2, 1)))
+    assert back.start == date(2025, 1, 25) and back.before == 3
+    assert back.note == ("Opens on 2025-01-25, after a break of 6 months: the 3 earlier sessions (2024-01-10 "
+                         "to 2024-07-20) are left out until Dates include them.")
+    assert progress.opening([]) == progress.Opening(None, 0, "")
+
+
 def test_a_word_when_other_weights_judged_the_sessions():
     """Progress says when the sessions' verdicts come from other weights than the installed
     ones, or from several, naming which judged which session; nothing when the installed ones
