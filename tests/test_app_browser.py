@@ -511,7 +511,6 @@ def test_an_angle_chip_shows_its_whole_name(tmp_path):
     a chip at 128 px, so that it and "(L)" both read "Shoulder abductio…": every chip of the page
     now shows its name whole, at a tablet's width and at a phone's."""
     _needs_browser()
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     from conftest import uiprmd_set

@@ -17,7 +17,6 @@ from physio_core.store import (
     FeedbackKind,
     Role,
     SessionStatus,
-    StorageUnavailable,
     add_feedback,
     append_live_data,
     assign_athlete,
