@@ -182,7 +182,7 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
             st.caption("No feedback from your trainer yet.")
         return
     if s.status is SessionStatus.ENDED:
-        _filmed_date(engine, viewer_id, s)
+        _filmed_date(engine, viewer_id, s, sensor=detail.imu_series is not None)
     with st.form("trainer_notes"):
         notes = st.text_area("Session notes", value=s.notes, key="session_notes")
         if st.form_submit_button("Save notes"):
@@ -207,10 +207,10 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
                 _done("Feedback added.")
 
 
-def _filmed_date(engine, viewer_id: int, s) -> None:
+def _filmed_date(engine, viewer_id: int, s, *, sensor: bool) -> None:
     """Re-date the session: a video whose file did not say when it was filmed (a clip sent
     through a messenger loses it) is dated by its upload, which puts it in the wrong week.
-    Read and written on the viewer's clock."""
+    Read and written on the viewer's clock. ``sensor``: a wrist-sensor set, recorded, not filmed."""
     from datetime import datetime
 
     from physio_core.results import EARLIEST_FILMED
@@ -218,7 +218,7 @@ def _filmed_date(engine, viewer_id: int, s) -> None:
     shown = local_time(s.started_at)
     with st.form(f"filmed_date_{s.id}"):
         c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-        day = c1.date_input("Filmed on", value=shown.date(), key=f"filmed_day_{s.id}", format="YYYY-MM-DD",
+        day = c1.date_input("Recorded on" if sensor else "Filmed on", value=shown.date(), key=f"filmed_day_{s.id}", format="YYYY-MM-DD",
                             min_value=EARLIEST_FILMED.date(), max_value=local_time(utcnow()).date())
         at = c2.time_input(f"at ({tz_name()})", value=shown.time().replace(second=0, microsecond=0),
                            key=f"filmed_time_{s.id}", step=60)

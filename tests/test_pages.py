@@ -776,6 +776,7 @@ def test_imu_page_analyses_an_uploaded_pair_and_saves_it(app_env):
     labels = [d.proto.label for d in elements(at, "download_button")]
     assert labels == ["Sensor data (CSV)", "Analysis (JSON)", "Printable report (HTML)"]
     assert "Exports" not in [h.value for h in at.subheader]
+    assert at.date_input(key="filmed_day_1").label == "Recorded on"  # a sensor set is not filmed
     # it names the lift classifier's weights, the installed ones: nothing to say about them
     from physio_core.ml.weights import installed_lift_fingerprint
 

@@ -263,6 +263,7 @@ def test_a_trainer_dates_a_session_when_it_was_filmed(seeded):
     newest = list_sessions(engine, athlete_id=ids["athlete"])[0]
     length = newest.ended_at - newest.started_at
     at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=newest.id))
+    assert at.date_input(key=f"filmed_day_{newest.id}").label == "Filmed on"
     at.date_input(key=f"filmed_day_{newest.id}").set_value(date(2026, 8, 31))
     at.time_input(key=f"filmed_time_{newest.id}").set_value(time(17, 45))
     button(at, "Save date").click()
