@@ -166,6 +166,13 @@ with left:
         st.plotly_chart(progress.scores_figure(rows), width="stretch", key="progress_scores")
     else:
         st.caption(progress.NO_SCORES)
+    st.subheader("Pain and effort")
+    if progress.has_felt(rows):
+        st.plotly_chart(progress.felt_figure(rows), width="stretch", key="progress_felt")
+        st.caption("As the athlete said: pain 0 none … 10 the worst imaginable; effort 0 rest … "
+                   "10 maximal (Borg CR10).")
+    else:
+        st.caption(progress.NO_FELT)
     installed = installed_judged_by()
     if note := progress.weights_note(rows, installed):
         st.info(note)

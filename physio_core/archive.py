@@ -42,7 +42,7 @@ from physio_core.results import on_clock
 
 SESSION_COLUMNS = ("id", "started_at_utc", "exercise", "source", "status", "rep_count", "frames",
                    "frames_with_person", "fps", "backend", "stability_score", "reps_judged", "reps_correct",
-                   "notes")
+                   "notes", "pain", "effort")
 TARGET_COLUMNS = ("angle", "exercise", "target_deg", "updated_at_utc")
 _PLOTLY_JS = "plotly.min.js"
 
@@ -140,7 +140,8 @@ def _sessions_csv(rows) -> str:
                     "" if r.fps is None else round(r.fps, 3), r.backend,
                     "" if r.stability_score is None else round(r.stability_score, 4),
                     "" if r.reps_judged is None else r.reps_judged,
-                    "" if r.reps_correct is None else r.reps_correct, r.notes])
+                    "" if r.reps_correct is None else r.reps_correct, r.notes,
+                    "" if r.pain is None else r.pain, "" if r.effort is None else r.effort])
     return out.getvalue()
 
 

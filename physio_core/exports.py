@@ -30,7 +30,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from physio_core import report
+from physio_core import felt, report
 from physio_core.names import in_sentence
 from physio_core.results import AngleSeries, SessionResult, on_clock
 from physio_core.skeleton import JOINT_NAMES, N_JOINTS, PoseSequence
@@ -150,9 +150,22 @@ def _meta(session: Any | None) -> dict[str, Any] | None:
         "started_at": session.started_at.isoformat() if session.started_at else None,
         "ended_at": session.ended_at.isoformat() if session.ended_at else None,
         "notes": session.notes,
+        # how the set felt, 0-10, as the athlete said (physio_core.felt); null: not asked
+        "pain": getattr(session, "pain", None), "effort": getattr(session, "effort", None),
         # where it came from, when it was imported (read back by a later import as its history)
         **({"imported": session.imported} if getattr(session, "imported", None) else {}),
     }
+
+
+def _felt_and_notes(session: Any | None) -> list[str]:
+    """The printable report's lines on how the set felt and the trainer's notes."""
+    parts = []
+    if session is not None and (said := felt.in_words(getattr(session, "pain", None),
+                                                      getattr(session, "effort", None))):
+        parts.append(f"<p><b>How it felt:</b> {html.escape(said)}</p>")
+    if session is not None and session.notes:
+        parts.append(f"<p><b>Trainer notes:</b> {html.escape(session.notes)}</p>")
+    return parts
 
 
 def _feedback_docs(feedback: Sequence[Any]) -> list[dict[str, Any]]:
@@ -435,8 +448,7 @@ def html_report(
         _kpis(kpis),
     ]
     parts += _origin(s, tz, sensor_set=False)
-    if s is not None and s.notes:
-        parts.append(f"<p><b>Trainer notes:</b> {html.escape(s.notes)}</p>")
+    parts += _felt_and_notes(s)
 
     figures = []
     if result.angles.names and len(result.angles.times):
@@ -551,8 +563,7 @@ def imu_html_report(
         _kpis(kpis),
     ]
     parts += _origin(s, tz, sensor_set=True)
-    if s is not None and s.notes:
-        parts.append(f"<p><b>Trainer notes:</b> {html.escape(s.notes)}</p>")
+    parts += _felt_and_notes(s)
     if stab.get("reason"):
         parts.append(f"<p>Stability: {html.escape(stab['reason'])}.</p>")
     if not reps and counting.get("reason"):
@@ -628,6 +639,10 @@ def progress_report_html(
     parts.append("<h2>Form, stability and injury risk</h2>" + (
         f"<div class='chart'>{chart(progress.scores_figure(rows))}</div>" if progress.has_scores(rows)
         else f"<p class='meta'>{html.escape(progress.NO_SCORES)}</p>"))
+    if progress.has_felt(rows):
+        parts.append(f"<h2>Pain and effort</h2><div class='chart'>{chart(progress.felt_figure(rows))}</div>"
+                     "<p class='meta'>As the athlete said: pain 0 none … 10 the worst imaginable; effort "
+                     "0 rest … 10 maximal (Borg CR10).</p>")
     if note := progress.weights_note(rows, installed_judged_by()):
         parts.append(f"<p class='meta'>{html.escape(note)}</p>")
 

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.engine import Engine
 
+from physio_core import felt as felt_scale
 from physio_core.results import SessionResult, on_clock
 from physio_core.skeleton import JOINT_NAMES, PoseSequence
 
@@ -60,6 +61,7 @@ class ImportedSession:
     source: str
     exercise: str  # what it was analysed as ("auto": recognised by the models)
     notes: str = ""
+    felt: tuple[int | None, int | None] = (None, None)  # pain, effort (physio_core.felt)
     backend: str = ""
     pose: PoseSequence | None = None  # a video session's skeleton
     warnings: list[str] = field(default_factory=list)  # the recording's, kept
@@ -194,12 +196,25 @@ def _session_from_doc(doc: Any, name: str) -> ImportedSession:
         source=str(meta.get("source") or doc.get("source") or ""),
         exercise=exercise,
         notes=str(meta.get("notes") or ""),
+        felt=_felt(meta.get("pain"), meta.get("effort")),
         backend=str(doc.get("backend") or ""),
         pose=pose,
         warnings=[str(f["text"]) for f in items if f.get("kind") == "warning"],
         trainer_lines=_trainer_lines(items),
         origin=origin,
     )
+
+
+def _felt(pain: Any, effort: Any) -> tuple[int | None, int | None]:
+    """Pain and effort as an export wrote them (JSON numbers, or a CSV's text; missing in exports
+    made before 2026-12-06): a whole number 0..10 each, else None (not asked)."""
+    def one(v: Any) -> int | None:
+        try:
+            n = int(str(v).strip()) if v not in (None, "") and not isinstance(v, bool) else None
+        except ValueError:
+            return None
+        return n if n is not None and n in felt_scale.SCALE else None
+    return one(pain), one(effort)
 
 
 def _trainer_lines(items: Any) -> list[tuple[str, int | None, str | None]]:
@@ -245,6 +260,7 @@ def read_archive(data: bytes, name: str = "archive.zip") -> ArchiveContents:
                 out.sessions.append(ImportedSession(
                     label=label, started_at=started, source=row.get("source") or "",
                     exercise=row.get("exercise") or "auto", notes=row.get("notes") or "",
+                    felt=_felt(row.get("pain"), row.get("effort")),
                     loader=_json_loader(data, f"{folder}{sid}.json"), origin=origin))
             elif f"{folder}{sid}_imu.csv" in names:
                 try:
@@ -260,7 +276,8 @@ def read_archive(data: bytes, name: str = "archive.zip") -> ArchiveContents:
                 out.sessions.append(ImportedSession(
                     label=label, started_at=_when(meta.get("started_at")) or started,
                     source=row.get("source") or "", exercise=row.get("exercise") or "auto",
-                    notes=row.get("notes") or "", imu=series, lift=analysis.get("lift"),
+                    notes=row.get("notes") or "", felt=_felt(row.get("pain"), row.get("effort")),
+                    imu=series, lift=analysis.get("lift"),
                     trainer_lines=_trainer_lines(analysis.get("feedback_items")),
                     origin={**origin, "earlier": meta.get("imported") if isinstance(meta.get("imported"), dict)
                             else None}))
@@ -392,19 +409,19 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
                 if viewer_id is None:
                     sid = repo.save_imu_session(engine, s.imu, result, athlete_id, source=s.source,
                                                 started_at=s.started_at, notes=s.notes, trainer_lines=lines,
-                                                extra_data=provenance)
+                                                extra_data=provenance, felt=s.felt)
                 else:
                     sid = access.save_imu_as(engine, viewer_id, s.imu, result, athlete_id, source=s.source,
                                              started_at=s.started_at, notes=s.notes, trainer_lines=lines,
-                                             extra_data=provenance)
+                                             extra_data=provenance, felt=s.felt)
             else:
                 result = s.analyse()
                 if viewer_id is None:
                     sid = repo.save_session_result(engine, result, athlete_id, notes=s.notes, trainer_lines=lines,
-                                                   extra_data=provenance)
+                                                   extra_data=provenance, felt=s.felt)
                 else:
                     sid = access.save_result_as(engine, viewer_id, result, athlete_id, notes=s.notes,
-                                                trainer_lines=lines, extra_data=provenance)
+                                                trainer_lines=lines, extra_data=provenance, felt=s.felt)
         except StorageUnavailable:
             raise  # the sessions stored so far stay; the next run stores the rest
         except (ValueError, RuntimeError) as exc:  # a damaged series, a skeleton nobody is in

@@ -346,9 +346,10 @@ def sessions_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
         "mean_rep_rom_deg": None if r.mean_rep_rom_deg is None else round(r.mean_rep_rom_deg, 1),
         "correct_reps_pct": None if r.correct_share is None else round(100 * r.correct_share),
         "stability": r.stability_score, "balance": r.balance_score, "injury_risk": r.injury_risk,
+        "pain": r.pain, "effort": r.effort,
     } for r in rows], columns=["session", "date", "exercise", "source", "reps", "duration_s",
                                "mean_rep_rom_deg", "correct_reps_pct", "stability", "balance",
-                               "injury_risk"])
+                               "injury_risk", "pain", "effort"])
 
 
 RECURRING_COLUMNS = ["correction", "reps", "sessions", "first", "last", "other way"]
@@ -451,8 +452,10 @@ def previous_session(rows: Sequence[ProgressRow], this: ProgressRow) -> Progress
 
 # a change a session comparison calls better or worse is larger than this, by unit: a range of
 # motion by 5°, about the least change goniometry measures reliably (and a session's range moves
-# a few degrees between sets of one day), a 0-1 score by 0.05, a share of correct reps by any
-COMPARE_LEAST = {"°": 5.0, "": 0.05, "%": 0.0}
+# a few degrees between sets of one day), a 0-1 score by 0.05, a share of correct reps by any, the
+# athlete's pain by 2 points of 10 (the numeric rating scale's least change that matters to
+# patients, Farrar et al. 2001)
+COMPARE_LEAST = {"°": 5.0, "": 0.05, "%": 0.0, "/10": 1.0}
 
 
 def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int = 4,
@@ -462,7 +465,7 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
     were counted on, its other side's and then the angles that moved most in ``this``. The change
     is that of the numbers as written: 123° against 123° is "±0°", not the "+1°" of 123.4 - 122.6.
     Column "better / worse" says which way the change goes for the athlete where that is plain
-    (more correct reps, less injury risk, a larger range of the counted angle) and the change is
+    (more correct reps, less injury risk or pain, a larger range of the counted angle) and the change is
     more than ``COMPARE_LEAST``; the count of reps and the range of another angle (a trunk that
     leans more) are left unsaid."""
     def fmt(v: float, unit: str, digits: int) -> str:
@@ -477,6 +480,8 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
         ("stability", this.stability_score, before.stability_score, "", 2, +1),
         ("balance", this.balance_score, before.balance_score, "", 2, +1),
         ("injury risk", this.injury_risk, before.injury_risk, "", 2, -1),
+        ("pain", this.pain, before.pain, "/10", 0, -1),  # as the athlete said (physio_core.felt)
+        ("effort", this.effort, before.effort, "/10", 0, 0),
     ]
     # the angle the reps were counted on and its other side first, as on the progress chart
     counted = default_rom_angles([this], (), this.exercise)
@@ -492,7 +497,7 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
         way = "" if not good or abs(change) <= least else ("better" if good * change > 0 else "worse")
         recs.append({"measure": name, "this session": fmt(now, unit, digits),
                      label: fmt(then, unit, digits),
-                     "change": signed_change(change, digits, " pts" if unit == "%" else unit),
+                     "change": signed_change(change, digits, " pts" if unit in ("%", "/10") else unit),
                      "better / worse": way})
     return pd.DataFrame(recs, columns=["measure", "this session", label, "change", "better / worse"])
 
@@ -880,6 +885,35 @@ def scores_panels(rows: Sequence[ProgressRow]) -> list[tuple[str, bool]]:
         if (r.exercise, r.sensor_set) not in out and any(_ok(getattr(r, key)) for key, _ in SCORES):
             out.append((r.exercise, r.sensor_set))
     return out
+
+
+FELT = (("pain", "Pain", "#e74c3c"), ("effort", "Effort", "#2e86de"))
+NO_FELT = ("No session says how it felt yet: the athlete (or their trainer) gives pain and effort, "
+           "0–10, under Notes and feedback on the session's page.")
+
+
+def has_felt(rows: Sequence[ProgressRow]) -> bool:
+    """Whether any session says how it felt (pain or effort)."""
+    return any(r.pain is not None or r.effort is not None for r in rows)
+
+
+def felt_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
+    """Pain (0-10 numeric rating scale) and effort (Borg CR10) of the sessions that say them, one
+    line each over the dates, whatever the exercise (``physio_core.felt``)."""
+    fig = go.Figure()
+    for key, label, colour in FELT:
+        said = [r for r in rows if getattr(r, key) is not None]
+        if not said:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[r.date for r in said], y=[getattr(r, key) for r in said], mode="lines+markers", name=label,
+            line=dict(color=colour), customdata=[[r.session_id, pretty_exercise(r.exercise, short=True)]
+                                                 for r in said],
+            hovertemplate=label + " %{y}/10 — session #%{customdata[0]}, %{customdata[1]}<extra></extra>",
+        ))
+    fig = _layout(fig, height, "0–10")
+    fig.update_yaxes(range=[-0.5, 10.5], dtick=2)
+    return fig
 
 
 def scores_figure(rows: Sequence[ProgressRow], *, panel_height: int = SCORES_PANEL_HEIGHT) -> go.Figure:

@@ -7,9 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from physio_core.store import (
-    FeedbackKind,
     Role,
-    add_feedback,
     create_user,
     current_revision,
     downgrade,
@@ -42,31 +40,35 @@ def _kinds(engine, sid: int) -> list[tuple[str, str]]:
             sa.text("SELECT kind, text FROM feedback WHERE session_id = :s ORDER BY id"), {"s": sid})]
 
 
-def _insert(engine, sid: int, kind: str) -> None:
+def _insert(engine, sid: int, kind: str, text: str = "x", author_id: int | None = None) -> None:
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO feedback (session_id, kind, text, created_at) "
-                             "VALUES (:s, :k, 'x', CURRENT_TIMESTAMP)"), {"s": sid, "k": kind})
+        conn.execute(sa.text("INSERT INTO feedback (session_id, kind, text, author_id, created_at) "
+                             "VALUES (:s, :k, :t, :a, CURRENT_TIMESTAMP)"),
+                     {"s": sid, "k": kind, "t": text, "a": author_id})
 
 
 def test_stored_scoring_messages_move_to_their_own_kind_and_back(db_url, make_uiprmd_session_result):
     engine = make_engine(db_url)
     try:
-        upgrade(engine, "0004")
+        # the session is stored by this code, at head, and the database taken back to 0004: the
+        # models of this code have columns 0004 has not
+        upgrade(engine)
         trainer = create_user(engine, "coach@clinic.org", "Coach", Role.TRAINER, "coach-password")
         athlete = get_or_create_athlete(engine, "Ana", trainer.id)
         result = make_uiprmd_session_result(episodes=(1,))
         result.warnings, result.analysis_warnings = [], []
         sid = save_session_result(engine, result, athlete.id, trainer.id)
+        downgrade(engine, "0004")
         # as the code before 0005 stored them: every message of both origins as a warning
         for text in (RECORDING[0], SCORING[0], RECORDING[1], *SCORING[1:], RECORDING[2]):
-            add_feedback(engine, sid, text, kind=FeedbackKind.WARNING)
-        add_feedback(engine, sid, "Rep 2 looks fine to me", author_id=trainer.id)  # a person's, kept
+            _insert(engine, sid, "warning", text)
+        _insert(engine, sid, "trainer", "Rep 2 looks fine to me", trainer.id)  # a person's, kept
         before = _kinds(engine, sid)
         with pytest.raises(sa.exc.IntegrityError):
             _insert(engine, sid, "analysis")
 
         upgrade(engine)
-        assert current_revision(engine) == "0006"
+        assert current_revision(engine) == "0007"
         after = _kinds(engine, sid)
         assert [t for _, t in after] == [t for _, t in before]  # same rows, same order
         assert {t for k, t in after if k == "analysis"} == set(SCORING)

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import PgDatabases, seed_progress_world
 from physio_core import progress
-from physio_core.report import pretty_angle
+from physio_core.report import pretty_angle, signed_change
 from physio_core.store import (
     AccessDenied,
     dispose_engines,
@@ -581,6 +581,14 @@ def test_a_session_against_the_previous_one_of_its_exercise(seeded):
         == "worse"
     others = [m for m in table.index if m.startswith("range: ") and "Knee" not in m]
     assert others and all(table.loc[m, "better / worse"] == "" for m in others)
+    # how the set felt, where both sessions say it: less pain is better by 2 points of 10 or more;
+    # effort is neither
+    assert "pain" not in table.index and "effort" not in table.index  # not asked
+    for pain, effort, said in ((3, 6, "better"), (4, 6, ""), (7, 2, "worse")):
+        felt = progress.compare_sessions(replace(a, pain=pain, effort=effort), replace(b, pain=5, effort=4))
+        felt = felt.set_index("measure")
+        assert felt.loc["pain"].tolist() == [f"{pain}/10", "5/10", signed_change(pain - 5, 0, " pts"), said]
+        assert felt.loc["effort", "better / worse"] == ""
 
 
 def test_progress_rows_match_the_table(seeded):

@@ -387,3 +387,39 @@ def test_an_athletes_own_list_has_no_switch_for_other_athletes(seeded):
     at.session_state["athlete_id"] = ids["athlete"]
     run(at)
     assert [t.label for t in at.toggle] == ["Only the athlete picked in the sidebar"]
+
+
+def test_the_athlete_says_how_the_set_felt_and_progress_draws_it(seeded):
+    """The athlete opens their own session and gives pain and effort; the page says it is saved,
+    the session keeps it, and their Progress draws it. Their trainer sees what they said."""
+    from physio_core.progress import felt_figure
+    from physio_core.store import progress_for_athlete
+
+    engine, ids = seeded
+    newest = list_sessions(engine, athlete_id=ids["athlete"])[0]
+    at = run(as_user(engine, "ana@clinic.org", SEED_PASSWORDS["athlete"], id=newest.id))
+    pain, effort = at.selectbox(key=f"felt_pain_{newest.id}"), at.selectbox(key=f"felt_effort_{newest.id}")
+    assert (pain.label, pain.value, effort.label, effort.value) == ("Pain during the set", None, "Effort", None)
+    pain.set_value(3)
+    effort.set_value(7)
+    button(at, "Save").click()
+    run(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any(f"Saved how session #{newest.id} felt: pain 3/10 (mild), effort 7/10 (very hard)." in s.value
+               for s in at.success)
+    s = get_session_detail(engine, newest.id).session
+    assert (s.pain, s.effort) == (3, 7)
+    fig = felt_figure(progress_for_athlete(engine, ids["athlete"]))
+    assert {t.name: list(t.y) for t in fig.data} == {"Pain": [3], "Effort": [7]}
+
+    coach = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=newest.id))
+    assert coach.selectbox(key=f"felt_pain_{newest.id}").value == 3
+    assert coach.selectbox(key=f"felt_effort_{newest.id}").value == 7
+
+    progress_page = run(as_user(engine, "ana@clinic.org", SEED_PASSWORDS["athlete"],
+                                page=str(ROOT / "pages" / "progress.py")))
+    assert "Pain and effort" in [h.value for h in progress_page.subheader]
+    from physio_core.progress import NO_FELT  # the chart, not the word that nothing was said
+
+    assert NO_FELT not in [c.value for c in progress_page.caption]
+    assert any(c.value.startswith("As the athlete said: pain 0 none") for c in progress_page.caption)

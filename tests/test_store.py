@@ -48,7 +48,7 @@ from physio_core.store import codec
 
 APP_TABLES = {"users", "trainer_athlete", "sessions", "sensor_data", "performance_metrics", "feedback",
               "auth_sessions", "rom_targets"}  # the last two from 0002
-HEAD = "0006"
+HEAD = "0007"
 SESSION_TABLES = ("sensor_data", "performance_metrics", "feedback")
 
 POSE_ATOL = 0.5 * 10**-codec.POSE_DECIMALS + 1e-12

@@ -50,6 +50,7 @@ from physio_core.store.repo import (
     save_session_result,
     session_exercises,
     set_active,
+    set_felt,
     set_password,
     set_session_notes,
     start_session,

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from physio_core import felt
 from physio_core.results import AngleSeries, Rep, SessionResult, plausible_filming_time
 from physio_core.skeleton import PoseSequence
 from physio_core.store import repo
@@ -302,13 +303,15 @@ def save_result_as(
     notes: str = "",
     extra_data: Mapping[str, dict[str, Any]] | None = None,
     trainer_lines: Sequence[tuple[str, int | None]] = (),
+    felt: tuple[int | None, int | None] = (None, None),
 ) -> int:
     """Store a finished analysis (upload page) for an athlete the viewer may record for; with
     ``trainer_lines`` (an import's trainer feedback, written by the viewer) staff only."""
     trainer_id = _recording_trainer_id(engine, viewer_id, athlete_id)
     _staff_to_write_lines(engine, viewer_id, athlete_id, trainer_lines)
     return repo.save_session_result(engine, result, athlete_id, trainer_id, exercise, notes=notes,
-                                    extra_data=extra_data, trainer_lines=trainer_lines, author_id=viewer_id)
+                                    extra_data=extra_data, trainer_lines=trainer_lines, author_id=viewer_id,
+                                    felt=felt)
 
 
 def _staff_to_write_lines(engine: Engine, viewer_id: int, athlete_id: int, lines: Sequence) -> None:
@@ -319,14 +322,15 @@ def _staff_to_write_lines(engine: Engine, viewer_id: int, athlete_id: int, lines
 def save_imu_as(engine: Engine, viewer_id: int, series, result, athlete_id: int, *,
                 source: str = "", notes: str = "", started_at: datetime | None = None,
                 trainer_lines: Sequence[tuple[str, int | None]] = (),
-                extra_data: Mapping[str, dict[str, Any]] | None = None) -> int:
+                extra_data: Mapping[str, dict[str, Any]] | None = None,
+                felt: tuple[int | None, int | None] = (None, None)) -> int:
     """Store an analysed wrist-IMU set (``repo.save_imu_session``) for an athlete the viewer may
     record for (``trainer_lines`` as for ``save_result_as``)."""
     trainer_id = _recording_trainer_id(engine, viewer_id, athlete_id)
     _staff_to_write_lines(engine, viewer_id, athlete_id, trainer_lines)
     return repo.save_imu_session(engine, series, result, athlete_id, trainer_id, source=source, notes=notes,
                                  started_at=started_at, trainer_lines=trainer_lines, author_id=viewer_id,
-                                 extra_data=extra_data)
+                                 extra_data=extra_data, felt=felt)
 
 
 def append_live_as(
@@ -369,6 +373,19 @@ def set_notes_as(engine: Engine, viewer_id: int, session_id: int, notes: str) ->
     def fn(s: Session) -> None:
         _, rec = _session_for(s, viewer_id, session_id, staff=True)
         rec.notes = notes.strip()
+        s.add(rec)
+
+    run_write(engine, fn)
+
+
+def set_felt_as(engine: Engine, viewer_id: int, session_id: int, pain: int | None, effort: int | None) -> None:
+    """How the set felt (``repo.set_felt``): the athlete themself, or their staff writing down
+    what the athlete said."""
+    felt.check(pain, effort)
+
+    def fn(s: Session) -> None:
+        _, rec = _session_for(s, viewer_id, session_id, staff=False)
+        rec.pain, rec.effort = pain, effort
         s.add(rec)
 
     run_write(engine, fn)

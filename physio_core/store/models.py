@@ -128,6 +128,8 @@ class SessionRecord(SQLModel, table=True):
     __tablename__ = "sessions"
     __table_args__ = (
         sa.CheckConstraint("status IN ('active', 'ended')", name="status"),
+        sa.CheckConstraint("pain BETWEEN 0 AND 10", name="pain"),
+        sa.CheckConstraint("effort BETWEEN 0 AND 10", name="effort"),
         sa.Index("ix_sessions_athlete_id_started_at", "athlete_id", "started_at"),
         NEVER_REUSE_IDS,
     )
@@ -161,6 +163,10 @@ class SessionRecord(SQLModel, table=True):
         default="", sa_column=sa.Column(sa.String(64), nullable=False, server_default="")
     )
     notes: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    # how the set felt, as the athlete said (None: not asked): pain on the 0-10 numeric rating
+    # scale (0 none, 10 the worst imaginable) and effort on Borg's CR10 scale (0 rest, 10 maximal)
+    pain: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger))
+    effort: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger))
 
 
 class SensorData(SQLModel, table=True):

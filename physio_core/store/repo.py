@@ -25,6 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from physio_core import felt as felt_module
 from physio_core.assess import rep_feedback
 from physio_core.results import AngleSeries, Rep, SessionResult
 from physio_core.skeleton import PoseSequence
@@ -104,6 +105,8 @@ class SessionRow:
     # read with the session's detail only, None in lists
     imported: dict[str, Any] | None = None
     from_import: bool = False  # brought in from another PhysioTrack (lists say so too)
+    pain: int | None = None  # how the set felt, as the athlete said (``set_felt``); None: not asked
+    effort: int | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -259,6 +262,8 @@ class ProgressRow:
     # angles measured in only part of the frames (kinematics.FULLY_MEASURED): their range leaps
     # across the gaps; stored since 2026-12-05, so older sessions have none
     rom_gaps: frozenset[str] = frozenset()
+    pain: int | None = None  # 0-10 as the athlete said (``set_felt``); None: not asked
+    effort: int | None = None
 
     @property
     def correct_share(self) -> float | None:
@@ -296,7 +301,7 @@ def _session_row(
         frames_with_person=s.frames_with_person, rep_count=s.rep_count, backend=s.backend,
         notes=s.notes, stability_score=_finite_or_none(m.stability_score) if m is not None else None,
         reps_correct=verdicts[0] if verdicts else None, reps_judged=verdicts[1] if verdicts else None,
-        last_data_at=last_data_at, from_import=bool(from_import),
+        last_data_at=last_data_at, from_import=bool(from_import), pain=s.pain, effort=s.effort,
     )
 
 
@@ -712,6 +717,7 @@ def save_session_result(
     extra_data: Mapping[str, dict[str, Any]] | None = None,
     trainer_lines: Sequence[tuple[str, int | None]] = (),
     author_id: int | None = None,
+    felt: tuple[int | None, int | None] = (None, None),
 ) -> int:
     """Store a finished analysis as one ended session (one transaction) and return its id.
 
@@ -719,8 +725,10 @@ def save_session_result(
     recognised movement, so that the athlete's progress groups it with the sessions where it
     was named). ``extra_data`` adds more series by kind, e.g. ``{"imu": {"t": [...], "ax":
     [...]}}`` (column lists; stored under ``series``). ``trainer_lines``: (text, rep index)
-    of trainer feedback stored with it, by ``author_id`` (an import's).
+    of trainer feedback stored with it, by ``author_id`` (an import's). ``felt``: (pain, effort),
+    how the set felt (``set_felt``).
     """
+    felt_module.check(*felt)
     started = result.started_at or utcnow()
     # no end time given: the recording's own length
     ended = result.ended_at or started + timedelta(seconds=result.frames / result.fps if result.fps else 0.0)
@@ -732,7 +740,7 @@ def save_session_result(
             source=result.source or "", started_at=started, ended_at=ended,
             status=SessionStatus.ENDED.value, fps=_finite_or_none(result.fps), frames=int(result.frames),
             frames_with_person=int(result.frames_with_person), rep_count=result.rep_count,
-            backend=result.backend or "", notes=notes,
+            backend=result.backend or "", notes=notes, pain=felt[0], effort=felt[1],
         )
         s.add(rec)
         s.flush()
@@ -1055,6 +1063,7 @@ def save_imu_session(
     trainer_lines: Sequence[tuple[str, int | None]] = (),
     author_id: int | None = None,
     extra_data: Mapping[str, dict[str, Any]] | None = None,
+    felt: tuple[int | None, int | None] = (None, None),
 ) -> int:
     """Store one analysed wrist-IMU set as an ended session (one transaction) and return its id.
 
@@ -1062,9 +1071,10 @@ def save_imu_session(
     ``imu_analysis``); the session is filed under the lift (``ImuSetResult.exercise``), its
     stability in ``performance_metrics`` and the reasons in ``feedback``. ``started_at``
     defaults to the sensor's own clock when the file has one (MetaMotion), else now.
-    ``trainer_lines`` and ``extra_data`` as for ``save_session_result``."""
+    ``trainer_lines``, ``extra_data`` and ``felt`` as for ``save_session_result``."""
     from physio_core.imu.io import IMU_BACKEND  # imu.io: no models imported to read a name
 
+    felt_module.check(*felt)
     epoch = series.meta.get("start_epoch_s")
     started = started_at or (datetime.fromtimestamp(epoch, UTC) if epoch else utcnow())
 
@@ -1075,7 +1085,7 @@ def save_imu_session(
             source=source or str(series.meta.get("source") or ""), started_at=started,
             ended_at=started + timedelta(seconds=series.duration_s), status=SessionStatus.ENDED.value,
             fps=_finite_or_none(series.rate_hz), frames=len(series), frames_with_person=0,
-            rep_count=result.rep_count, backend=IMU_BACKEND, notes=notes,
+            rep_count=result.rep_count, backend=IMU_BACKEND, notes=notes, pain=felt[0], effort=felt[1],
         )
         s.add(rec)
         s.flush()
@@ -1153,6 +1163,21 @@ def delete_session(engine: Engine, session_id: int, viewer_id: int | None = None
     return deleted
 
 
+def set_felt(engine: Engine, session_id: int, pain: int | None, effort: int | None) -> None:
+    """How the set felt, as the athlete said: pain 0-10 (numeric rating scale) and effort 0-10
+    (Borg CR10); None: not asked (``physio_core.felt``)."""
+    felt_module.check(pain, effort)
+
+    def fn(s: Session) -> None:
+        rec = s.get(SessionRecord, session_id)
+        if rec is None:
+            raise NotFound(f"no session {session_id}")
+        rec.pain, rec.effort = pain, effort
+        s.add(rec)
+
+    run_write(engine, fn)
+
+
 def set_session_notes(engine: Engine, session_id: int, notes: str) -> None:
     def fn(s: Session) -> None:
         rec = _session_or_missing(s, session_id)
@@ -1193,7 +1218,7 @@ def _progress_query():
     # plain columns, not ORM objects: building thousands of SQLModel instances costs ten times the query
     return (
         select(SessionRecord.id, SessionRecord.athlete_id, SessionRecord.started_at, SessionRecord.ended_at,
-               SessionRecord.exercise, SessionRecord.rep_count,
+               SessionRecord.exercise, SessionRecord.rep_count, SessionRecord.pain, SessionRecord.effort,
                (SessionRecord.backend == IMU_BACKEND).label("sensor_set"),
                PerformanceMetrics.extra, PerformanceMetrics.balance_score,
                PerformanceMetrics.stability_score, PerformanceMetrics.injury_risk)
@@ -1216,7 +1241,7 @@ def _progress_row(r: sa.Row) -> ProgressRow:
         rom_deg={k: float(v) for k, v in rom.items()}, mean_rep_rom_deg=mean_rom,
         balance_score=r.balance_score, stability_score=r.stability_score,
         injury_risk=r.injury_risk, metrics=extra, sensor_set=bool(r.sensor_set), rep_angle=rep_angle,
-        rom_gaps=gaps,
+        rom_gaps=gaps, pain=r.pain, effort=r.effort,
     )
 
 
