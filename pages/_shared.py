@@ -353,11 +353,15 @@ def save_for_athlete(entry: dict, as_viewer: Callable[[Any, int, int], int],
         entry["save_error"] = str(exc)
 
 
+FELT_HINT = "On its page, the athlete says how the set felt: pain and effort, 0–10."
+
+
 def save_status(entry: dict, save: Callable[[], None], what: str) -> None:
     """Under an analysis: where it was saved, why it was not (with a retry), or how to save it."""
     if entry.get("session_id") is not None:
         st.success(f"Saved as session #{entry['session_id']}.")
         link_to_session(entry["session_id"])
+        st.caption(FELT_HINT)
     elif entry.get("save_error"):
         st.warning(f"The {what} could not be saved: {entry['save_error']}")
         if st.button("Try saving again"):

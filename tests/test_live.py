@@ -679,6 +679,7 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
     outcome = at.session_state["live_outcome"]
     assert outcome.session_id is not None
     assert any(f"Session #{outcome.session_id} saved" in s.value for s in at.success)
+    assert "On its page, the athlete says how the set felt: pain and effort, 0–10." in [c.value for c in at.caption]
     assert not session.worker_alive and session.snapshot().state == "stopped"
     fresh = at.session_state["live_session"]
     assert fresh is not session and fresh.snapshot().frames_received == 0
