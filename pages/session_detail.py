@@ -7,7 +7,7 @@ import streamlit as st
 from pages._session_actions import render_actions, show_notice
 from pages._shared import (link_to_session, render_report, require_engine, show_table,
                            local_time, shown_time, tile_row, viewer_id, viewer_tz)
-from physio_core import exports, progress
+from physio_core import exports, felt, progress
 from physio_core.imports import origin_sentence
 from physio_core.report import pretty_exercise
 
@@ -116,8 +116,9 @@ if detail is None:
 
 s = detail.session
 st.subheader(f"#{s.id} · {s.athlete_name} · {pretty_exercise(s.exercise)}")
-st.caption(f"{shown_time(s.started_at)} · source {s.source or '–'} · "
-           f"status {getattr(s.status, 'value', s.status)}" + (f" · {s.notes}" if s.notes else ""))
+st.caption(" · ".join(x for x in (
+    shown_time(s.started_at), f"source {s.source or '–'}", f"status {getattr(s.status, 'value', s.status)}",
+    felt.in_words(s.pain, s.effort), s.notes) if x))
 _against_earlier(s)
 _left_running(detail.session)
 _never_recorded(detail.session)

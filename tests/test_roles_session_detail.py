@@ -413,6 +413,7 @@ def test_the_athlete_says_how_the_set_felt_and_progress_draws_it(seeded):
     assert {t.name: list(t.y) for t in fig.data} == {"Pain": [3], "Effort": [7]}
 
     coach = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=newest.id))
+    assert "pain 3/10 (mild), effort 7/10 (very hard)" in coach.caption[0].value  # under the title
     assert coach.selectbox(key=f"felt_pain_{newest.id}").value == 3
     assert coach.selectbox(key=f"felt_effort_{newest.id}").value == 7
 
