@@ -46,10 +46,13 @@ if glances:
         "last session": st.column_config.DatetimeColumn(format="YYYY-MM-DD", timezone=tz_name()),
         "progress": st.column_config.LinkColumn(display_text="open"),
         "change (pts)": st.column_config.NumberColumn(format="%+d"),  # a change: +50, -10
+        f"pain change ({progress.ROSTER_WINDOW_DAYS} days)": st.column_config.NumberColumn(format="%+d"),
     })
     st.caption("Correct reps: the share of reps the models judged correct in the athlete's last "
                "judged session; its change is against their first session of that exercise. "
-               "Stability: the last session's that has one. Click a column to sort.")
+               "Stability: the last session's that has one. Pain: the last the athlete gave (0–10), and "
+               f"its change over the sessions of the last {progress.ROSTER_WINDOW_DAYS} days that give it. "
+               "Click a column to sort.")
 
 
 def _run(action, success: str, *, forget: tuple[str, ...] = ()) -> None:

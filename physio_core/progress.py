@@ -521,6 +521,8 @@ class AthleteGlance:
     correct_share: float | None  # of the last session the models judged (Summary)
     correct_change: float | None
     stability: float | None  # of the last session that has one (Summary)
+    pain: int | None = None  # of the last session that says it (physio_core.felt)
+    pain_change: int | None = None  # against the first session in the last ROSTER_WINDOW_DAYS days that says it
 
 
 def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list[AthleteGlance]:
@@ -538,9 +540,17 @@ def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list
             recent_sessions=sum((today - _day(r.date)).days < ROSTER_WINDOW_DAYS for r in rows),
             last=last.date if last else None, days_since=(today - _day(last.date)).days if last else None,
             last_exercise=last.exercise if last else None, correct_share=s.correct_share,
-            correct_change=s.correct_change, stability=s.stability_score,
+            correct_change=s.correct_change, stability=s.stability_score, **_pain_glance(rows, today),
         ))
     return out
+
+
+def _pain_glance(rows: Sequence[ProgressRow], today: date) -> dict[str, int | None]:
+    """The last pain the athlete gave, and its change since the first they gave in the window."""
+    said = [r for r in rows if r.pain is not None]
+    recent = [r for r in said if (today - _day(r.date)).days < ROSTER_WINDOW_DAYS]
+    return {"pain": said[-1].pain if said else None,
+            "pain_change": recent[-1].pain - recent[0].pain if len(recent) >= 2 else None}
 
 
 def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
@@ -551,10 +561,10 @@ def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
         "last exercise": pretty_exercise(g.last_exercise, short=True) if g.last_exercise else None,
         "correct reps (%)": None if g.correct_share is None else round(100 * g.correct_share),
         "change (pts)": None if g.correct_change is None else round(100 * g.correct_change),
-        "stability": g.stability,
+        "stability": g.stability, "pain (0–10)": g.pain, f"pain change ({ROSTER_WINDOW_DAYS} days)": g.pain_change,
     } for g in glances], columns=["athlete", "sessions", f"last {ROSTER_WINDOW_DAYS} days", "last session",
                                   "days since", "last exercise", "correct reps (%)", "change (pts)",
-                                  "stability"])
+                                  "stability", "pain (0–10)", f"pain change ({ROSTER_WINDOW_DAYS} days)"])
 
 
 # ------------------------------------------------------------------ figures

@@ -120,3 +120,25 @@ def test_exports_and_imports_carry_it(stored, tmp_path, uiprmd_session_result):
     assert len(report.imported) == 1
     s = get_session_detail(there, report.imported[0]).session
     assert (s.pain, s.effort) == (3, 8)
+
+
+def test_the_roster_shows_the_last_pain_and_its_change(stored, make_uiprmd_session_result):
+    from dataclasses import replace
+    from datetime import timedelta
+
+    engine, sid, ids = stored
+    first = get_session_detail(engine, sid).session.started_at
+    later = save_session_result(engine, replace(make_uiprmd_session_result(episodes=(2,)),
+                                                started_at=first + timedelta(days=7)), ids["athlete"])
+    day = (first + timedelta(days=8)).date()
+    (glance,) = progress.roster(engine, ids["trainer"], today=day)
+    assert (glance.pain, glance.pain_change) == (None, None)
+    set_felt(engine, sid, 6, None)
+    set_felt(engine, later, 3, 5)
+    (glance,) = progress.roster(engine, ids["trainer"], today=day)
+    assert (glance.pain, glance.pain_change) == (3, -3)
+    row = progress.roster_frame([glance]).iloc[0]
+    assert (row["pain (0–10)"], row["pain change (28 days)"]) == (3, -3)
+    # the first pain given more than 28 days before: the change is that of the window's only one
+    (glance,) = progress.roster(engine, ids["trainer"], today=first.date() + timedelta(days=30))
+    assert (glance.pain, glance.pain_change) == (3, None)
