@@ -223,7 +223,7 @@ def _felt(engine, viewer_id: int, s, *, athlete: bool) -> None:
         effort = c2.selectbox("Effort", FELT_CHOICES, index=FELT_CHOICES.index(s.effort),
                               format_func=felt.effort_label, key=f"felt_effort_{s.id}",
                               help="0 rest … 10 maximal (Borg CR10, session RPE)")
-        if c3.form_submit_button("Save", width="stretch"):
+        if c3.form_submit_button("Save how it felt", width="stretch"):
             try:
                 access.set_felt_as(engine, viewer_id, s.id, pain, effort)
             except _ERRORS as exc:

@@ -402,7 +402,7 @@ def test_the_athlete_says_how_the_set_felt_and_progress_draws_it(seeded):
     assert (pain.label, pain.value, effort.label, effort.value) == ("Pain during the set", None, "Effort", None)
     pain.set_value(3)
     effort.set_value(7)
-    button(at, "Save").click()
+    button(at, "Save how it felt").click()
     run(at)
     assert not at.error, [e.value for e in at.error]
     assert any(f"Saved how session #{newest.id} felt: pain 3/10 (mild), effort 7/10 (very hard)." in s.value
