@@ -48,7 +48,8 @@ _PLOTLY_JS = "plotly.min.js"
 
 _README = """PhysioTrack: everything stored about {athlete}, as of {made} (UTC).
 
-sessions.csv           one row per session; times in UTC
+sessions.csv           one row per session; times in UTC; pain and effort 0-10 as the athlete
+                       said them (empty: not asked)
 targets.csv            the range-of-motion targets: angle, exercise (empty: any), degrees
 progress_report.html   the progress page, printable (open it in a browser)
 plotly.min.js          the script that draws the reports' charts; keep it beside them
