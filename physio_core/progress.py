@@ -36,7 +36,7 @@ SCORES = (("correct_share", "Correct reps"), ("stability_score", "Stability"), (
 # left/right asymmetry above this share of the mean range is worth a look (a common clinical cut-off)
 ASYMMETRY_FLAG_PCT = 10.0
 # The angle families whose two sides correct reps move alike, well inside that band: in UI-PRMD's
-# correct squats and sit-to-stands the knee's and the hip flexion's symmetry index is 2-3 %
+# correct squats and sit-to-stands the knee's and the hip flexion's symmetry index is 1.5-3.4 %
 # (median; 90th percentile 4-7 %), every other angle's 10-80 %, the ankle's and the axial
 # rotations' among them (scripts/experiments/symmetry_noise.py). The asymmetry chart draws these
 # and the angle the reps were counted on: the others cross the band in correct reps.
