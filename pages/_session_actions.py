@@ -246,8 +246,9 @@ def _filmed_date(engine, viewer_id: int, s, *, sensor: bool) -> None:
     shown = local_time(s.started_at)
     with st.form(f"filmed_date_{s.id}"):
         c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-        day = c1.date_input("Recorded on" if sensor else "Filmed on", value=shown.date(), key=f"filmed_day_{s.id}", format="YYYY-MM-DD",
-                            min_value=EARLIEST_FILMED.date(), max_value=local_time(utcnow()).date())
+        day = c1.date_input("Recorded on" if sensor else "Filmed on", value=shown.date(), key=f"filmed_day_{s.id}",
+                            format="YYYY-MM-DD", min_value=EARLIEST_FILMED.date(),
+                            max_value=local_time(utcnow()).date())
         at = c2.time_input(f"at ({tz_name()})", value=shown.time().replace(second=0, microsecond=0),
                            key=f"filmed_time_{s.id}", step=60)
         if c3.form_submit_button("Save date", width="stretch"):

@@ -169,8 +169,7 @@ with left:
     st.subheader("Pain and effort")
     if progress.has_felt(rows):
         st.plotly_chart(progress.felt_figure(rows), width="stretch", key="progress_felt")
-        st.caption("As the athlete said: pain 0 none … 10 the worst imaginable; effort 0 rest … "
-                   "10 maximal (Borg CR10).")
+        st.caption(progress.FELT_NOTE)
     else:
         st.caption(progress.NO_FELT)
     installed = installed_judged_by()

@@ -641,8 +641,7 @@ def progress_report_html(
         else f"<p class='meta'>{html.escape(progress.NO_SCORES)}</p>"))
     if progress.has_felt(rows):
         parts.append(f"<h2>Pain and effort</h2><div class='chart'>{chart(progress.felt_figure(rows))}</div>"
-                     "<p class='meta'>As the athlete said: pain 0 none … 10 the worst imaginable; effort "
-                     "0 rest … 10 maximal (Borg CR10).</p>")
+                     f"<p class='meta'>{html.escape(progress.FELT_NOTE)}</p>")
     if note := progress.weights_note(rows, installed_judged_by()):
         parts.append(f"<p class='meta'>{html.escape(note)}</p>")
 

@@ -561,7 +561,8 @@ def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
         "last exercise": pretty_exercise(g.last_exercise, short=True) if g.last_exercise else None,
         "correct reps (%)": None if g.correct_share is None else round(100 * g.correct_share),
         "change (pts)": None if g.correct_change is None else round(100 * g.correct_change),
-        "stability": g.stability, "pain (0–10)": g.pain, f"pain change ({ROSTER_WINDOW_DAYS} days)": g.pain_change,
+        "stability": g.stability, "pain (0–10)": g.pain,
+        f"pain change ({ROSTER_WINDOW_DAYS} days)": g.pain_change,
     } for g in glances], columns=["athlete", "sessions", f"last {ROSTER_WINDOW_DAYS} days", "last session",
                                   "days since", "last exercise", "correct reps (%)", "change (pts)",
                                   "stability", "pain (0–10)", f"pain change ({ROSTER_WINDOW_DAYS} days)"])
@@ -898,6 +899,7 @@ def scores_panels(rows: Sequence[ProgressRow]) -> list[tuple[str, bool]]:
 
 
 FELT = (("pain", "Pain", "#e74c3c"), ("effort", "Effort", "#2e86de"))
+FELT_NOTE = "As the athlete said: pain 0 none … 10 the worst imaginable; effort 0 rest … 10 maximal (Borg CR10)."
 NO_FELT = ("No session says how it felt yet: the athlete (or their trainer) gives pain and effort, "
            "0–10, under Notes and feedback on the session's page.")
 

@@ -1169,9 +1169,7 @@ def set_felt(engine: Engine, session_id: int, pain: int | None, effort: int | No
     felt_module.check(pain, effort)
 
     def fn(s: Session) -> None:
-        rec = s.get(SessionRecord, session_id)
-        if rec is None:
-            raise NotFound(f"no session {session_id}")
+        rec = _session_or_missing(s, session_id)
         rec.pain, rec.effort = pain, effort
         s.add(rec)
 
