@@ -11,12 +11,11 @@ import logging
 
 import streamlit as st
 
-from pages._shared import ATHLETE_KEY, USER_KEY, get_engine, picker_key
+from pages._shared import ATHLETE_KEY, ROLE_KEY, USER_KEY, get_engine, picker_key
 
 log = logging.getLogger("physiotrack.app")
 
 TOKEN_KEY = "auth_token"
-ROLE_KEY = "user_role"
 CACHED_USER_KEY = "auth_user"  # the UserOut last resolved from the token (used while the DB is away)
 NOTICE_KEY = "auth_notice"  # one message for the login page ("your session expired")
 

@@ -9,9 +9,9 @@ import io
 import pandas as pd
 import streamlit as st
 
-from pages._shared import (exercise_choice, forget_report_picks, local_time, show_table, shown_time, tz_name,
+from pages._shared import (exercise_choice, felt_form, forget_report_picks, local_time, show_table, shown_time, tz_name,
                            viewer_tz)
-from physio_core import felt, report
+from physio_core import report
 from physio_core.store import AccessDenied, FeedbackKind, NotFound, Role, SessionStatus, StorageUnavailable
 from physio_core.store import access, codec
 from physio_core.store.models import utcnow
@@ -176,7 +176,7 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
         st.markdown(f"- **Trainer{rep}:** {f.text}  \n  <small>{shown_time(f.created_at)}</small>",
                     unsafe_allow_html=False)
     if s.status is SessionStatus.ENDED:
-        _felt(engine, viewer_id, s, athlete=not staff)
+        _felt(engine, s)
     if not staff:
         if s.notes:
             st.info(f"Trainer notes: {s.notes}")
@@ -209,30 +209,8 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
                 _done("Feedback added.")
 
 
-FELT_CHOICES = [None, *felt.SCALE]
-
-
-def _felt(engine, viewer_id: int, s, *, athlete: bool) -> None:
-    """How the set felt, pain and effort 0-10: the athlete says it, or staff write down what the
-    athlete said. Progress draws them over the weeks."""
-    with st.form(f"felt_{s.id}"):
-        c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-        pain = c1.selectbox("Pain during the set", FELT_CHOICES, index=FELT_CHOICES.index(s.pain),
-                            format_func=felt.pain_label, key=f"felt_pain_{s.id}",
-                            help="0 no pain … 10 the worst pain imaginable (numeric rating scale)")
-        effort = c2.selectbox("Effort", FELT_CHOICES, index=FELT_CHOICES.index(s.effort),
-                              format_func=felt.effort_label, key=f"felt_effort_{s.id}",
-                              help="0 rest … 10 maximal (Borg CR10, session RPE)")
-        if c3.form_submit_button("Save how it felt", width="stretch"):
-            try:
-                access.set_felt_as(engine, viewer_id, s.id, pain, effort)
-            except _ERRORS as exc:
-                st.error(str(exc))
-            else:
-                said = felt.in_words(pain, effort) or "pain and effort not asked"
-                _done(f"Saved how session #{s.id} felt: {said}.")
-        st.caption(("How did the set feel? " if athlete else "How the athlete said the set felt. ")
-                   + "Progress draws it over the weeks.")
+def _felt(engine, s) -> None:
+    felt_form(engine, s.id, s.pain, s.effort, key="felt", on_saved=_done)
 
 
 def _filmed_date(engine, viewer_id: int, s, *, sensor: bool) -> None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import streamlit as st
 
-from physio_core import exports, report
+from physio_core import exports, felt, report
 from physio_core.results import SessionResult, on_clock
 
 log = logging.getLogger("physiotrack.app")
@@ -29,6 +29,7 @@ ATHLETE_KEY = "athlete_id"  # st.session_state key of the athlete picked in the 
 PICKER_KEY = "athlete_select"  # the sidebar's select box (with "_N" once code has picked: ``pick_athlete``)
 _PICKS = "athlete_picks"  # how many times code has picked the athlete
 USER_KEY = "user_id"  # set by a login gate when there is one; None = trusted local use
+ROLE_KEY = "user_role"  # the logged-in user's role ("athlete", "trainer", "admin"), with USER_KEY
 
 
 def viewer_tz() -> tzinfo:
@@ -353,7 +354,54 @@ def save_for_athlete(entry: dict, as_viewer: Callable[[Any, int, int], int],
         entry["save_error"] = str(exc)
 
 
-FELT_HINT = "On its page, the athlete says how the set felt: pain and effort, 0–10."
+FELT_CHOICES = [None, *felt.SCALE]
+
+
+def felt_form(engine, session_id: int, pain: int | None, effort: int | None, *, key: str,
+              on_saved: Callable[[str], None]) -> None:
+    """How the set felt, pain and effort 0-10: the athlete says it, or staff write down what the
+    athlete said. Progress draws them over the weeks. ``on_saved`` gets the sentence saying what
+    was saved; widgets are keyed ``{key}_pain_{session_id}`` and ``{key}_effort_{session_id}``."""
+    from physio_core.store import AccessDenied, NotFound, StorageUnavailable, access, set_felt
+
+    with st.form(f"{key}_{session_id}"):
+        c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+        pain = c1.selectbox("Pain during the set", FELT_CHOICES, index=FELT_CHOICES.index(pain),
+                            format_func=felt.pain_label, key=f"{key}_pain_{session_id}",
+                            help="0 no pain … 10 the worst pain imaginable (numeric rating scale)")
+        effort = c2.selectbox("Effort", FELT_CHOICES, index=FELT_CHOICES.index(effort),
+                              format_func=felt.effort_label, key=f"{key}_effort_{session_id}",
+                              help="0 rest … 10 maximal (Borg CR10, session RPE)")
+        if c3.form_submit_button("Save how it felt", width="stretch"):
+            viewer = st.session_state.get(USER_KEY)
+            try:
+                if viewer is None:  # trusted local use, no login gate
+                    set_felt(engine, session_id, pain, effort)
+                else:
+                    access.set_felt_as(engine, viewer, session_id, pain, effort)
+            except (AccessDenied, NotFound, ValueError, StorageUnavailable) as exc:
+                st.error(str(exc))
+            else:
+                said = felt.in_words(pain, effort) or "pain and effort not asked"
+                on_saved(f"Saved how session #{session_id} felt: {said}.")
+        athlete = st.session_state.get(ROLE_KEY) == "athlete"
+        st.caption(("How did the set feel? " if athlete else "How the athlete said the set felt. ")
+                   + "Progress draws it over the weeks.")
+
+
+def felt_after_save(session_id: int) -> None:
+    """Right after a set is saved, ask how it felt, while the athlete is still there to say."""
+    engine = get_engine()
+    if engine is None:
+        return
+    said = f"felt_said_{session_id}"
+
+    def saved(message: str) -> None:
+        st.session_state[said] = message
+
+    felt_form(engine, session_id, None, None, key="felt_now", on_saved=saved)
+    if message := st.session_state.get(said):
+        st.success(message)
 
 
 def save_status(entry: dict, save: Callable[[], None], what: str) -> None:
@@ -361,7 +409,7 @@ def save_status(entry: dict, save: Callable[[], None], what: str) -> None:
     if entry.get("session_id") is not None:
         st.success(f"Saved as session #{entry['session_id']}.")
         link_to_session(entry["session_id"])
-        st.caption(FELT_HINT)
+        felt_after_save(entry["session_id"])
     elif entry.get("save_error"):
         st.warning(f"The {what} could not be saved: {entry['save_error']}")
         if st.button("Try saving again"):

@@ -24,10 +24,10 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from pages._auth import require_user
 from pages._shared import (
-    FELT_HINT,
     current_athlete_id,
     db_error_message,
     exercise_choice,
+    felt_after_save,
     get_engine,
     link_to_session,
     show_table,
@@ -235,7 +235,7 @@ def _show_outcome(outcome: LiveOutcome) -> None:
             st.info(f"Session #{outcome.replaced_id} was deleted while it was recording, so the whole "
                     f"recording was saved again as #{outcome.session_id}.")
         link_to_session(outcome.session_id)
-        st.caption(FELT_HINT)
+        felt_after_save(outcome.session_id)
     elif outcome.refused:
         st.warning(outcome.message)
     elif outcome.kept_pending:

@@ -6,7 +6,7 @@
   (session RPE): 0 rest, 3 moderate, 5 hard, 7 very hard, 10 maximal.
 
 Stored on the session (``sessions.pain`` / ``sessions.effort``, None: not asked); the athlete or
-their staff sets them on the session's page.
+their staff sets them right after the set is saved, or later on the session's page.
 """
 
 from __future__ import annotations

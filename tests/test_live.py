@@ -679,7 +679,17 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
     outcome = at.session_state["live_outcome"]
     assert outcome.session_id is not None
     assert any(f"Session #{outcome.session_id} saved" in s.value for s in at.success)
-    assert "On its page, the athlete says how the set felt: pain and effort, 0–10." in [c.value for c in at.caption]
+    # asked how the set felt while the athlete is still there; the answer survives the page's reruns
+    at.selectbox(key=f"felt_now_pain_{outcome.session_id}").set_value(2)
+    at.selectbox(key=f"felt_now_effort_{outcome.session_id}").set_value(5)
+    next(b for b in at.button if b.label == "Save how it felt").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    said = f"Saved how session #{outcome.session_id} felt: pain 2/10 (mild), effort 5/10 (hard)."
+    assert said in [s.value for s in at.success]
+    assert any(f"Session #{outcome.session_id} saved" in s.value for s in at.success)
+    felt_row = get_session_detail(init_db(), outcome.session_id).session
+    assert (felt_row.pain, felt_row.effort) == (2, 5)
     assert not session.worker_alive and session.snapshot().state == "stopped"
     fresh = at.session_state["live_session"]
     assert fresh is not session and fresh.snapshot().frames_received == 0

@@ -757,6 +757,17 @@ def test_imu_page_analyses_an_uploaded_pair_and_saves_it(app_env):
     assert [s.value for s in at.success] == ["Saved as session #1."]
     stored = get_session_detail(init_db(), 1)
     assert stored.session.rep_count == int(metrics["Reps"]) and codec.KIND_IMU in stored.data
+    assert (stored.session.pain, stored.session.effort) == (None, None)
+    # how the set felt, asked under the saved set, kept on the session
+    at.selectbox(key="felt_now_pain_1").set_value(0)
+    at.selectbox(key="felt_now_effort_1").set_value(8)
+    next(b for b in at.button if b.label == "Save how it felt").click()
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    assert [s.value for s in at.success] == [
+        "Saved as session #1.", "Saved how session #1 felt: pain 0/10 (no pain), effort 8/10 (very hard)."]
+    felt_row = get_session_detail(init_db(), 1).session
+    assert (felt_row.pain, felt_row.effort) == (0, 8)
     reps = at.dataframe[0].value
     assert list(reps.columns) == ["rep", "start (s)", "duration (s)", "peak at (s)", "amplitude (g)"]
     assert reps["rep"].tolist() == list(range(1, int(metrics["Reps"]) + 1))
@@ -804,7 +815,8 @@ def test_imu_page_analyses_an_uploaded_pair_and_saves_it(app_env):
     assert (progress["Sessions"], progress["Reps"], progress["Stability"]) == \
         ("1", metrics["Reps"], metrics["Stability"])
     assert any("wrist-sensor sets" in c.value for c in at.caption)
-    assert len(elements(at, "plotly_chart")) == 4  # sessions, reps, scores, mix; no ROM
+    # sessions, reps, scores, pain and effort (said under the saved set), mix; no ROM
+    assert len(elements(at, "plotly_chart")) == 5
 
     # named as another lift on its page: counted and scored again from the stored sensor data
     at.switch_page("pages/session_detail.py")
