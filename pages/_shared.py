@@ -384,9 +384,12 @@ def felt_form(engine, session_id: int, pain: int | None, effort: int | None, *, 
             else:
                 said = felt.in_words(pain, effort) or "pain and effort not asked"
                 on_saved(f"Saved how session #{session_id} felt: {said}.")
-        athlete = st.session_state.get(ROLE_KEY) == "athlete"
-        st.caption(("How did the set feel? " if athlete else "How the athlete said the set felt. ")
-                   + "Progress draws it over the weeks.")
+        if st.session_state.get(ROLE_KEY) == "athlete":
+            st.caption("How did the set feel? Progress draws it over the weeks.")
+        elif pain is None and effort is None:
+            st.caption("Ask the athlete how the set felt: Progress draws it over the weeks.")
+        else:
+            st.caption("How the athlete said the set felt. Progress draws it over the weeks.")
 
 
 def felt_after_save(session_id: int) -> None:

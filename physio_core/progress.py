@@ -901,7 +901,7 @@ def scores_panels(rows: Sequence[ProgressRow]) -> list[tuple[str, bool]]:
 FELT = (("pain", "Pain", "#e74c3c"), ("effort", "Effort", "#2e86de"))
 FELT_NOTE = "As the athlete said: pain 0 none … 10 the worst imaginable; effort 0 rest … 10 maximal (Borg CR10)."
 NO_FELT = ("No session says how it felt yet: the athlete (or their trainer) gives pain and effort, "
-           "0–10, under Notes and feedback on the session's page.")
+           "0–10, right after a set is saved, or under Notes and feedback on the session's page.")
 
 
 def has_felt(rows: Sequence[ProgressRow]) -> bool:

@@ -345,6 +345,29 @@ def test_live_session_over_webrtc(tmp_path):
               "the saved message", 60, app)
         driver.save_screenshot(str(artifacts / "live_page_stopped.png"))
         assert not (data_dir / "videos").exists()  # no raw video without "Record video"
+
+        # how the set felt, asked under the saved session while the athlete is there
+        def attempt(action) -> bool:
+            try:
+                action()
+                return True
+            except (StaleElementReferenceException, ElementClickInterceptedException,
+                    ElementNotInteractableException, NoSuchElementException):
+                return False
+
+        def pick(label: str, option: str) -> None:
+            driver.find_element(By.CSS_SELECTOR, f"input[aria-label='{label}']").click()
+            time.sleep(0.5)
+            driver.find_element(By.XPATH, f"//*[@role='option'][normalize-space()='{option}']").click()
+
+        for label, option in (("Pain during the set", "3 · mild"), ("Effort", "6 · hard")):
+            _wait(lambda: attempt(lambda: pick(label, option)), f"{label}: {option}", 30, app)
+        _wait(lambda: attempt(lambda: driver.find_element(
+            By.XPATH, "//button[normalize-space()='Save how it felt']").click()), "Save how it felt", 30, app)
+        _wait(lambda: f"Saved how session #{sid} felt: pain 3/10 (mild), effort 6/10 (hard)."
+              in driver.find_element(By.TAG_NAME, "body").text, "the felt message", 60, app)
+        felt_row = get_session_detail(engine, sid).session
+        assert (felt_row.pain, felt_row.effort) == (3, 6)
     except BaseException:
         if driver is not None:
             try:  # the component logs its peer connection's states: "disconnected" ends a stream
