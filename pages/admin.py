@@ -48,11 +48,10 @@ if glances:
         "change (pts)": st.column_config.NumberColumn(format="%+d"),  # a change: +50, -10
         f"pain change ({progress.ROSTER_WINDOW_DAYS} days)": st.column_config.NumberColumn(format="%+d"),
     })
-    st.caption("Correct reps: the share of reps the models judged correct in the athlete's last "
-               "judged session; its change is against their first session of that exercise. "
-               "Stability: the last session's that has one. Pain: the last the athlete gave (0–10), and "
-               f"its change over the sessions of the last {progress.ROSTER_WINDOW_DAYS} days that give it. "
-               "Click a column to sort.")
+    st.caption("Pain: the last pain the athlete gave (0–10), and its change over the sessions of the last "
+               f"{progress.ROSTER_WINDOW_DAYS} days that give it. Correct reps: the share of reps the models "
+               "judged correct in the athlete's last judged session; its change is against their first "
+               "session of that exercise. Stability: the last session's that has one. Click a column to sort.")
 
 
 def _run(action, success: str, *, forget: tuple[str, ...] = ()) -> None:

@@ -563,9 +563,12 @@ def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
         "change (pts)": None if g.correct_change is None else round(100 * g.correct_change),
         "stability": g.stability, "pain (0–10)": g.pain,
         f"pain change ({ROSTER_WINDOW_DAYS} days)": g.pain_change,
-    } for g in glances], columns=["athlete", "sessions", f"last {ROSTER_WINDOW_DAYS} days", "last session",
-                                  "days since", "last exercise", "correct reps (%)", "change (pts)",
-                                  "stability", "pain (0–10)", f"pain change ({ROSTER_WINDOW_DAYS} days)"])
+    # what needs the trainer first (who is away, whose pain rises) before the table's right edge,
+    # which a laptop's page already cuts
+    } for g in glances], columns=["athlete", "last session", "days since", "pain (0–10)",
+                                  f"pain change ({ROSTER_WINDOW_DAYS} days)", "sessions",
+                                  f"last {ROSTER_WINDOW_DAYS} days", "last exercise", "correct reps (%)",
+                                  "change (pts)", "stability"])
 
 
 # ------------------------------------------------------------------ figures

@@ -137,8 +137,12 @@ def test_the_roster_shows_the_last_pain_and_its_change(stored, make_uiprmd_sessi
     set_felt(engine, later, 3, 5)
     (glance,) = progress.roster(engine, ids["trainer"], today=day)
     assert (glance.pain, glance.pain_change) == (3, -3)
-    row = progress.roster_frame([glance]).iloc[0]
+    frame = progress.roster_frame([glance])
+    row = frame.iloc[0]
     assert (row["pain (0–10)"], row["pain change (28 days)"]) == (3, -3)
+    # the pain columns come before the counts and scores, where a laptop's page still shows them
+    columns = list(frame.columns)
+    assert columns.index("pain change (28 days)") < min(columns.index(c) for c in ("sessions", "stability"))
     # the first pain given more than 28 days before: the change is that of the window's only one
     (glance,) = progress.roster(engine, ids["trainer"], today=first.date() + timedelta(days=30))
     assert (glance.pain, glance.pain_change) == (3, None)
