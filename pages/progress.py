@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages._shared import (SESSION_NUMBER, current_athlete_id, job_under_way, link_to_session, require_engine,
                            session_address, show_table, tile_row, tz_name, viewer_id, viewer_tz)
-from physio_core import archive, background, exports, progress, report
+from physio_core import archive, background, exports, felt, progress, report
 from physio_core.ml.weights import installed_judged_by
 
 
@@ -17,15 +17,15 @@ def _exercise(name: str) -> str:
     return report.pretty_exercise(name, short=True)
 
 
-def _change(value: float | None, digits: int, unit: str = "") -> dict:
+def _change(value: float | None, digits: int, unit: str = "", *, less_is_better: bool = False) -> dict:
     """A tile's change; one that rounds to nothing is grey and without an arrow ("±0 pts"),
-    not a green rise (or a red fall, for -0.001)."""
+    not a green rise (or a red fall, for -0.001). ``less_is_better``: a fall is green (pain)."""
     if value is None:
         return {}
     text = report.signed_change(value, digits, unit)
     if text.startswith("±"):
         return dict(delta=text, delta_color="off", delta_arrow="off")
-    return dict(delta=text)
+    return dict(delta=text, delta_color="inverse" if less_is_better else "normal")
 
 
 def _since(exercise: str | None) -> str:
@@ -149,6 +149,11 @@ row.metric("Correct reps", "–" if s.correct_share is None else f"{s.correct_sh
            help="The share of reps the models judged correct, in the last session they judged"
                 + (f"; the change (percentage points) is against {_since(s.correct_exercise)}"
                    if s.correct_change is not None else ""))
+if s.pain is not None:
+    row.metric("Pain", f"{s.pain}/10", **_change(s.pain_change, 0, less_is_better=True),
+               help=f"As the athlete said for the last session that gives it: {felt.PAIN_WORDS[s.pain]} (0–10)"
+                    + ("; the change is against the first pain given in these dates"
+                       if s.pain_change is not None else ""))
 
 # ------------------------------------------------------------------ charts
 left, right = st.columns(2)

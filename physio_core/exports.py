@@ -624,12 +624,17 @@ def progress_report_html(
             f"made {datetime.now().astimezone():%Y-%m-%d %H:%M}"))) + "</p>",
         _PRINT_HINT,
         _kpis([("Sessions", str(s.sessions)), ("Reps", str(s.reps)), ("Active weeks", str(s.active_weeks)),
-               ("Latest stability", stab), ("Latest correct reps", correct)]),
+               ("Latest stability", stab), ("Latest correct reps", correct)]
+              + ([("Latest pain", f"{s.pain}/10" + ("" if s.pain_change is None
+                                                    else f" ({report.signed_change(s.pain_change, 0)})"))]
+                 if s.pain is not None else [])),
     ]
     since = [f"{what} against the first {report.pretty_exercise(ex, short=True).lower()} session"
              for what, change, ex in (("stability", s.stability_change, s.stability_exercise),
                                       ("correct reps", s.correct_change, s.correct_exercise))
              if change is not None]
+    if s.pain_change is not None:
+        since.append("pain against the first pain the athlete gave")
     if since:
         parts.append(f"<p class='meta'>Changes in brackets: {html.escape('; '.join(since))}.</p>")
     chart = _chart_writer(include_plotlyjs)

@@ -406,6 +406,11 @@ class Summary:
     correct_share: float | None = None
     correct_change: float | None = None
     correct_exercise: str | None = None
+    # the pain the athlete gave for the last session that has one (0-10, physio_core.felt), and
+    # its change against the first pain given in the rows, whatever the exercise: it is the
+    # athlete's pain, not the exercise's
+    pain: int | None = None
+    pain_change: int | None = None
 
 
 def _change(rows: Sequence[ProgressRow], key: str) -> float | None:
@@ -426,11 +431,13 @@ def summary(rows: Sequence[ProgressRow]) -> Summary:
     weeks = {tuple(_day(r.date).isocalendar())[:2] for r in rows}
     stability, stability_change, stability_exercise = _latest(rows, "stability_score")
     correct, correct_change, correct_exercise = _latest(rows, "correct_share")
+    pains = [r.pain for r in rows if r.pain is not None]
     return Summary(
         sessions=len(rows), reps=sum(r.reps for r in rows), active_weeks=len(weeks),
         first=rows[0].date if rows else None, last=rows[-1].date if rows else None,
         stability_score=stability, stability_change=stability_change, stability_exercise=stability_exercise,
         correct_share=correct, correct_change=correct_change, correct_exercise=correct_exercise,
+        pain=pains[-1] if pains else None, pain_change=pains[-1] - pains[0] if len(pains) >= 2 else None,
     )
 
 

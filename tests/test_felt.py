@@ -98,6 +98,34 @@ def test_progress_draws_what_was_said(stored):
     assert (table["pain"][0], table["effort"][0]) == (2, None)
 
 
+def test_progress_tiles_give_the_last_pain_and_its_change(stored, make_uiprmd_session_result):
+    """Progress's Pain tile: the last pain given (a later session without one does not hide it),
+    against the first pain given in the dates shown."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    engine, sid, ids = stored
+    assert progress.summary(progress_for_athlete(engine, ids["athlete"])).pain is None
+    first = get_session_detail(engine, sid).session.started_at
+    later, last = (save_session_result(engine, replace(make_uiprmd_session_result(episodes=(k,)),
+                                                       started_at=first + timedelta(days=7 * k)), ids["athlete"])
+                   for k in (1, 2))
+    set_felt(engine, sid, 6, 4)
+    s = progress.summary(progress_for_athlete(engine, ids["athlete"]))
+    assert (s.pain, s.pain_change) == (6, None)
+    set_felt(engine, later, 2, None)
+    set_felt(engine, last, None, 8)  # effort only
+    rows = progress_for_athlete(engine, ids["athlete"])
+    s = progress.summary(rows)
+    assert (s.pain, s.pain_change) == (2, -4)
+    assert progress.summary(rows[1:]).pain_change is None  # the first pain in view is the last
+    # the printable progress report's key numbers say it too
+    from physio_core.exports import progress_report_html
+
+    page = progress_report_html(rows, athlete="Ana", include_plotlyjs=False).decode()
+    assert "Latest pain" in page and "2/10 (-4)" in page and "pain against the first pain the athlete gave" in page
+
+
 def test_exports_and_imports_carry_it(stored, tmp_path, uiprmd_session_result):
     """The session's JSON and the athlete's archive say it; an import into another clinic keeps it."""
     from physio_core.archive import athlete_archive

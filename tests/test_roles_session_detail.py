@@ -420,6 +420,8 @@ def test_the_athlete_says_how_the_set_felt_and_progress_draws_it(seeded):
     progress_page = run(as_user(engine, "ana@clinic.org", SEED_PASSWORDS["athlete"],
                                 page=str(ROOT / "pages" / "progress.py")))
     assert "Pain and effort" in [h.value for h in progress_page.subheader]
+    tile = next(m for m in progress_page.metric if m.label == "Pain")
+    assert tile.value == "3/10" and tile.help.startswith("As the athlete said for the last session that gives it: mild")
     from physio_core.progress import NO_FELT  # the chart, not the word that nothing was said
 
     assert NO_FELT not in [c.value for c in progress_page.caption]
