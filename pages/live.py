@@ -127,12 +127,13 @@ def _panels(session: LiveSession) -> None:
         st.warning(_looks_like(snap), icon=":material/help:")
     row = tile_row()
     row.metric("Reps", snap.rep_count)
-    row.metric("Processed fps", f"{snap.fps:.1f}")
+    started = snap.frames_processed > 0  # before the first frame: dashes, not "0%" of nobody found
+    row.metric("Processed fps", f"{snap.fps:.1f}" if started else "–")
     row.metric("Latency", _fmt(snap.latency_ms, " ms"),
                help=f"95th percentile {_fmt(snap.latency_p95_ms, ' ms')}; frames dropped "
                     f"{snap.frames_dropped} of {snap.frames_received}")
     share = snap.frames_with_person / snap.frames_processed if snap.frames_processed else 0.0
-    row.metric("Person found", f"{share:.0%}", help=f"{snap.frames_processed} frames analysed")
+    row.metric("Person found", f"{share:.0%}" if started else "–", help=f"{snap.frames_processed} frames analysed")
     # a metric tile would cut the exercise's name beside the video ("Shoulder…"): this one wraps
     if snap.exercise != "auto":
         text_metric("Exercise", report.pretty_exercise(snap.exercise, short=True),

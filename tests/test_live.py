@@ -610,6 +610,9 @@ def test_live_page_renders_its_controls(live_app):
     assert at.checkbox(key="live_mirror").value is True
     assert at.checkbox(key="live_record").value is False  # privacy: no raw video by default
     assert any("Pick or add an athlete" in i.value for i in at.info)
+    # before the first frame nothing was measured: dashes, not "0%" of a person found
+    tiles = {m.label: m.value for m in at.metric}
+    assert (tiles["Reps"], tiles["Processed fps"], tiles["Person found"]) == ("0", "–", "–")
     session = at.session_state["live_session"]
     assert session.config.exercise == "auto" and not session.worker_alive
     # choosing before START re-arms the session with the new choices
@@ -679,6 +682,8 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
     outcome = at.session_state["live_outcome"]
     assert outcome.session_id is not None
     assert any(f"Session #{outcome.session_id} saved" in s.value for s in at.success)
+    found = next(m.value for m in at.metric if m.label == "Person found")
+    assert found.endswith("%") and int(found[:-1]) >= 80  # 5 of 6 frames or more, as stored below
     # asked how the set felt while the athlete is still there; the answer survives the page's reruns
     at.selectbox(key=f"felt_now_pain_{outcome.session_id}").set_value(2)
     at.selectbox(key=f"felt_now_effort_{outcome.session_id}").set_value(5)
