@@ -74,6 +74,7 @@ df = pd.DataFrame([{
     "reps": r.rep_count,
     "correct reps": None if r.reps_judged is None else f"{r.reps_correct} of {r.reps_judged}",
     "stability": r.stability_score,
+    "pain": r.pain,
     "duration (s)": round((r.ended_at - r.started_at).total_seconds(), 1) if r.ended_at else None,
     "in view": 100 * r.frames_with_person / r.frames if r.frames and r.backend != IMU_BACKEND else None,
     "status": "left running" if r.left_running() else "nothing recorded" if r.never_recorded()
@@ -100,6 +101,8 @@ show_table(
                            "(the page was closed without STOP); open it and End and analyse. nothing recorded: a "
                            "session left open with nothing in it; open it to delete it. imported: "
                            "brought in from another PhysioTrack (its page says from where)"),
+        "pain": st.column_config.NumberColumn("pain", format="%d", width="small",
+                                              help="Pain during the set, 0–10, as the athlete said it"),
         "correct reps": st.column_config.TextColumn(
             "correct reps", help="reps the mistake model judged correct, of those it judged"),
     },

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -416,6 +417,12 @@ def test_the_athlete_says_how_the_set_felt_and_progress_draws_it(seeded):
     assert "pain 3/10 (mild), effort 7/10 (very hard)" in coach.caption[0].value  # under the title
     assert coach.selectbox(key=f"felt_pain_{newest.id}").value == 3
     assert coach.selectbox(key=f"felt_effort_{newest.id}").value == 7
+    # and in the Sessions table, beside the scores
+    listing = as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], page=str(ROOT / "pages" / "sessions.py"))
+    listing.session_state["athlete_id"] = ids["athlete"]
+    table = run(listing).dataframe[0].value
+    pains = dict(zip(session_ids(table), table["pain"]))
+    assert pains[newest.id] == 3 and all(pd.isna(p) for sid, p in pains.items() if sid != newest.id)
 
     progress_page = run(as_user(engine, "ana@clinic.org", SEED_PASSWORDS["athlete"],
                                 page=str(ROOT / "pages" / "progress.py")))
