@@ -935,6 +935,11 @@ def felt_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
         ))
     fig = _layout(fig, height, "0–10")
     fig.update_yaxes(range=[-0.5, 10.5], dtick=2)
+    if rows and rows[-1].date - rows[0].date >= timedelta(days=1):
+        # the dates of every session shown, as the charts around it: pain said in two sessions
+        # of ten was drawn across the whole width, its weeks unlike those above it
+        pad = (rows[-1].date - rows[0].date) * 0.04
+        fig.update_xaxes(range=[rows[0].date - pad, rows[-1].date + pad])
     return fig
 
 

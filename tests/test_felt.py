@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -119,6 +120,11 @@ def test_progress_tiles_give_the_last_pain_and_its_change(stored, make_uiprmd_se
     s = progress.summary(rows)
     assert (s.pain, s.pain_change) == (2, -4)
     assert progress.summary(rows[1:]).pain_change is None  # the first pain in view is the last
+    # the chart spans every session shown, not only those that say how they felt
+    set_felt(engine, last, None, None)
+    rows = progress_for_athlete(engine, ids["athlete"])
+    lo, hi = (pd.Timestamp(x) for x in progress.felt_figure(rows).layout.xaxis.range)
+    assert lo <= pd.Timestamp(rows[0].date) and hi >= pd.Timestamp(rows[-1].date)
     # the printable progress report's key numbers say it too
     from physio_core.exports import progress_report_html
 
