@@ -9,8 +9,8 @@ import io
 import pandas as pd
 import streamlit as st
 
-from pages._shared import (exercise_choice, felt_form, forget_report_picks, local_time, show_table, shown_time, tz_name,
-                           viewer_tz)
+from pages._shared import (exercise_choice, felt_form, forget_report_picks, local_time, show_table, shown_time,
+                           tz_name, viewer_tz)
 from physio_core import report
 from physio_core.store import AccessDenied, FeedbackKind, NotFound, Role, SessionStatus, StorageUnavailable
 from physio_core.store import access, codec
@@ -176,7 +176,7 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
         st.markdown(f"- **Trainer{rep}:** {f.text}  \n  <small>{shown_time(f.created_at)}</small>",
                     unsafe_allow_html=False)
     if s.status is SessionStatus.ENDED:
-        _felt(engine, s)
+        felt_form(engine, s.id, s.pain, s.effort, key="felt", on_saved=_done)
     if not staff:
         if s.notes:
             st.info(f"Trainer notes: {s.notes}")
@@ -207,10 +207,6 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
                 st.error(str(exc))
             else:
                 _done("Feedback added.")
-
-
-def _felt(engine, s) -> None:
-    felt_form(engine, s.id, s.pain, s.effort, key="felt", on_saved=_done)
 
 
 def _filmed_date(engine, viewer_id: int, s, *, sensor: bool) -> None:
