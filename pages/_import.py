@@ -55,7 +55,7 @@ def _finished(job: background.Job) -> None:
     else:
         report = job.result
         st.session_state[_NOTICE] = (f"{name}: {report.summary()}", report.failed,
-                                     bool(report.imported or report.targets))
+                                     bool(report.imported or report.targets or report.programme))
     pick_athlete(athlete_id)
 
 
@@ -99,6 +99,8 @@ def import_box(engine, viewer_id: int) -> None:
         whose = f"{contents.athlete}'s" if contents.athlete else "This"
         targets = (f", {len(contents.targets)} range-of-motion target{'s' * (len(contents.targets) != 1)}"
                    if contents.targets else "")
+        if contents.programme:
+            targets += f", {len(contents.programme)} programme item{'s' * (len(contents.programme) != 1)}"
         st.write(f"{whose} {'archive' if upload.name.lower().endswith('.zip') else 'session'}: "
                  f"{len(contents.sessions)} session{'s' * (len(contents.sessions) != 1)} with data{targets}.")
         for why in contents.skipped:
@@ -124,10 +126,11 @@ def import_box(engine, viewer_id: int) -> None:
         except StorageUnavailable as exc:
             st.error(str(exc))
             return
-        sessions, targets = contents.sessions, contents.targets
+        sessions, targets, plan = contents.sessions, contents.targets, contents.programme
         try:
             background.start(_job_key(viewer_id), lambda progress: import_sessions(
-                engine, sessions, athlete.id, viewer_id=viewer_id, targets=targets, progress=progress),
+                engine, sessions, athlete.id, viewer_id=viewer_id, targets=targets, programme=plan,
+                progress=progress),
                 label=upload.name, meta={"athlete_id": athlete.id, "athlete": athlete.display_name},
                 trace_dir=_trace_dir())
         except background.JobRunning as exc:

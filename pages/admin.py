@@ -49,9 +49,11 @@ if glances:
         f"pain change ({progress.ROSTER_WINDOW_DAYS} days)": st.column_config.NumberColumn(format="%+d"),
     })
     st.caption("Pain: the last pain the athlete gave (0–10), and its change over the sessions of the last "
-               f"{progress.ROSTER_WINDOW_DAYS} days that give it. Correct reps: the share of reps the models "
-               "judged correct in the athlete's last judged session; its change is against their first "
-               "session of that exercise. Stability: the last session's that has one. Click a column to sort.")
+               f"{progress.ROSTER_WINDOW_DAYS} days that give it. Programme done: the planned sessions done "
+               "in the four whole weeks before this one (the programme is set on Progress). Correct reps: "
+               "the share of reps the models judged correct in the athlete's last judged session; its change "
+               "is against their first session of that exercise. Stability: the last session's that has one. "
+               "Click a column to sort.")
 
 
 def _run(action, success: str, *, forget: tuple[str, ...] = ()) -> None:

@@ -1,9 +1,12 @@
 """An athlete's progress over sessions: sessions and reps over time, range of motion per angle
 against the trainer's targets, left/right asymmetry, stability and injury-risk trends, exercise
-mix; filtered by date range and exercise. Athletes see their own; trainers and admins the
-athlete picked in the sidebar (and may set the range-of-motion targets)."""
+mix, and the programme done week by week; filtered by date range and exercise. Athletes see their
+own; trainers and admins the athlete picked in the sidebar (and may set the programme and the
+range-of-motion targets)."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import streamlit as st
 
@@ -36,6 +39,7 @@ st.title("Progress")
 
 engine = require_engine()
 
+from pages import _programme  # noqa: E402
 from pages._auth import require_user  # noqa: E402
 from physio_core.store import AccessDenied, StorageUnavailable, get_user  # noqa: E402
 from physio_core.store.access import delete_rom_target, may_manage_athlete, set_rom_target  # noqa: E402
@@ -109,6 +113,9 @@ if notice := st.session_state.pop("progress_notice", None):
     (st.error if kind == "error" else st.success)(text)
     for line in failed:
         st.warning(f"Not scored again: {line}")
+staff = me is not None and may_manage_athlete(engine, me, athlete_id)
+_programme.show(engine, me, athlete_id, everything.programme, everything.rows,
+                datetime.now(viewer_tz()).date(), viewer_tz(), staff)
 if not everything.rows:
     st.info("No finished session for this athlete yet.")
     st.stop()
@@ -164,6 +171,10 @@ with right:
     st.subheader("Reps per session")
     st.plotly_chart(progress.reps_figure(rows), width="stretch", key="progress_reps")
 
+# the programme counts every exercise's sessions in the dates shown, whatever the Exercises picked
+dated = progress.filter_rows(everything.rows, progress.ProgressFilter(start, end))
+_programme.adherence(everything.programme, dated, start, end, viewer_tz())
+
 left, right = st.columns([2, 1])
 with left:
     st.subheader("Form, stability and injury risk")
@@ -184,7 +195,7 @@ with left:
         if (job := background.current(_rescore_key())) is not None and not job.finished:
             job_under_way(_rescore_key(), _describe,
                           "You can leave this page: the sessions are scored meanwhile, and this page says when.")
-        elif older and me is not None and may_manage_athlete(engine, me, athlete_id):
+        elif older and staff:
             _score_older_again(older, athlete.display_name if athlete else str(athlete_id))
 with right:
     st.subheader("Exercise mix")
@@ -264,7 +275,8 @@ with right:
         "Progress report (HTML)", icon=":material/print:", on_click="ignore", mime="text/html",
         data=lambda: exports.progress_report_html(
             rows, athlete=name, targets=everything.targets,
-            rom_exercise=rom_exercise if angle_rows else None, angles=angles if angle_rows else ()),
+            rom_exercise=rom_exercise if angle_rows else None, angles=angles if angle_rows else (),
+            programme=everything.programme, programme_rows=dated),
         file_name=f"progress_{athlete_id}_{rows[0].date:%Y%m%d}-{rows[-1].date:%Y%m%d}.html",
         help="These charts and the sessions table as one page to print or save as PDF; the range "
              "of motion part is the exercise and angles picked above",
@@ -280,7 +292,7 @@ with right:
     )
 
 # ------------------------------------------------------------------ targets (trainers, admins)
-if angle_rows and me is not None and may_manage_athlete(engine, me, athlete_id):
+if angle_rows and staff:
     with st.expander("Range-of-motion targets"):
         for t in everything.targets:
             st.write(f"{report.pretty_angle(t.angle)} · {_exercise(t.exercise) if t.exercise else 'any exercise'}"

@@ -4,6 +4,7 @@ clinic's copy to take elsewhere. It holds what the pages show and export, sessio
     README.txt                   what is where
     sessions.csv                 one row per session (UTC times)
     targets.csv                  the trainers' range-of-motion targets
+    programme.csv                the athlete's programme, current and ended items
     progress_report.html         the progress page, printable
     plotly.min.js                the charts' script, once for every report (they work offline)
     session_<id>/                a video session: its page's own five downloads (long CSV,
@@ -44,6 +45,7 @@ SESSION_COLUMNS = ("id", "started_at_utc", "exercise", "source", "status", "rep_
                    "frames_with_person", "fps", "backend", "stability_score", "reps_judged", "reps_correct",
                    "notes", "pain", "effort")
 TARGET_COLUMNS = ("angle", "exercise", "target_deg", "updated_at_utc")
+PROGRAMME_COLUMNS = ("exercise", "sessions_per_week", "reps_per_set", "note", "started_at_utc", "ended_at_utc")
 _PLOTLY_JS = "plotly.min.js"
 
 _README = """PhysioTrack: everything stored about {athlete}, as of {made} (UTC).
@@ -51,6 +53,8 @@ _README = """PhysioTrack: everything stored about {athlete}, as of {made} (UTC).
 sessions.csv           one row per session; times in UTC; pain and effort 0-10 as the athlete
                        said them (empty: not asked)
 targets.csv            the range-of-motion targets: angle, exercise (empty: any), degrees
+programme.csv          the programme: exercise, sessions a week, reps a set (empty: not said),
+                       the note, from and until when (until empty: in the programme now)
 progress_report.html   the progress page, printable (open it in a browser)
 plotly.min.js          the script that draws the reports' charts; keep it beside them
 session_<id>/          each session's files:
@@ -106,6 +110,7 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
         z.writestr("sessions.csv", _sessions_csv(rows))
         shown = progress.load_progress(engine, athlete_id, viewer_id=viewer_id, tz=tz)
         z.writestr("targets.csv", _targets_csv(shown.targets))
+        z.writestr("programme.csv", _programme_csv(shown.programme))
         if shown.rows:
             # as the page opens: its main exercise's range of motion, on its default angles
             angle_rows = [r for r in shown.rows if r.rom_deg]
@@ -113,7 +118,7 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
             z.writestr("progress_report.html", exports.progress_report_html(
                 shown.rows, athlete=name, targets=shown.targets, rom_exercise=main,
                 angles=progress.default_rom_angles(angle_rows, shown.targets, main) if main else (),
-                include_plotlyjs=_PLOTLY_JS))
+                include_plotlyjs=_PLOTLY_JS, programme=shown.programme))
         script = f"../{_PLOTLY_JS}"
         for row in rows:
             detail = get_session_detail(engine, row.id, viewer_id=viewer_id)
@@ -152,6 +157,20 @@ def _targets_csv(targets) -> str:
     w.writerow(TARGET_COLUMNS)
     for t in sorted(targets, key=lambda t: (t.exercise, t.angle)):
         w.writerow([t.angle, t.exercise, round(t.target_deg, 3), on_clock(t.updated_at, UTC).isoformat(timespec="seconds")])
+    return out.getvalue()
+
+
+def _programme_csv(items) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(PROGRAMME_COLUMNS)
+
+    def utc(t: datetime | None) -> str:
+        return "" if t is None else on_clock(t, UTC).isoformat(timespec="seconds")
+
+    for it in items:
+        w.writerow([it.exercise, it.sessions_per_week, "" if it.reps_per_set is None else it.reps_per_set,
+                    it.note, utc(it.started_at), utc(it.ended_at)])
     return out.getvalue()
 
 

@@ -596,12 +596,17 @@ def progress_report_html(
     rom_exercise: str | None = None,
     angles: Sequence[str] = (),
     include_plotlyjs: bool | str = True,
+    programme: Sequence[Any] = (),
+    programme_rows: Sequence[Any] | None = None,
 ) -> bytes:
     """An athlete's progress over ``rows`` (``store.ProgressRow``, oldest first, as the progress
     page filtered them) as one printable HTML file: key numbers, sessions and reps over time,
     the score trends, range of motion against the targets for ``rom_exercise`` (``angles``;
     with a table of first, latest and best range and when each target was reached), left/right
-    asymmetry, and every session. The figures are the progress page's."""
+    asymmetry, and every session. The figures are the progress page's. ``programme``: the
+    athlete's programme items, charted as the share of planned sessions done each week, counted
+    on ``programme_rows`` (the sessions of every exercise in the dates; default ``rows``)."""
+    from physio_core import programme as plan
     from physio_core import progress
     from physio_core.ml.weights import installed_judged_by
 
@@ -649,6 +654,12 @@ def progress_report_html(
                      f"<p class='meta'>{html.escape(progress.FELT_NOTE)}</p>")
     if note := progress.weights_note(rows, installed_judged_by()):
         parts.append(f"<p class='meta'>{html.escape(note)}</p>")
+    if programme:
+        tz = rows[0].date.tzinfo or UTC
+        weeks = plan.mondays(rows[0].date.astimezone(tz).date(), rows[-1].date.astimezone(tz).date())
+        if plans := plan.week_plans(programme, rows if programme_rows is None else programme_rows, weeks, tz):
+            parts.append(f"<h2>Programme done per week</h2><div class='chart'>{chart(plan.adherence_figure(plans))}"
+                         f"</div><p class='meta'>{html.escape(plan.adherence_note(plans))}</p>")
 
     ex_rows = [r for r in rows if r.exercise == rom_exercise and r.rom_deg]
     if ex_rows and angles:

@@ -2,7 +2,8 @@
 **All data (ZIP)**, ``physio_core.archive``) or one session's **Full session (JSON)**.
 
     contents = read_archive(zip_bytes)          # or read_upload(data, name): a ZIP or one JSON
-    report = import_sessions(engine, contents.sessions, athlete_id, viewer_id=me, targets=contents.targets)
+    report = import_sessions(engine, contents.sessions, athlete_id, viewer_id=me, targets=contents.targets,
+                             programme=contents.programme)
 
 A video session comes back from its JSON: its 3D skeleton (canonical, metres), the exercise it
 was analysed as, its times, notes, the recording's warnings and the trainers' lines. Its reps,
@@ -101,12 +102,23 @@ class ImportedTarget:
     target_deg: float
 
 
+@dataclass(frozen=True)
+class ImportedProgrammeItem:
+    exercise: str
+    sessions_per_week: int
+    reps_per_set: int | None
+    note: str
+    started_at: datetime
+    ended_at: datetime | None  # None: in the programme now
+
+
 @dataclass
 class ArchiveContents:
     athlete: str | None  # whose archive it is, as it says
     sessions: list[ImportedSession]
     skipped: list[str] = field(default_factory=list)  # what holds no data to import, and why
     targets: list[ImportedTarget] = field(default_factory=list)  # the range-of-motion targets
+    programme: list[ImportedProgrammeItem] = field(default_factory=list)  # current and ended items
 
 
 @dataclass
@@ -115,11 +127,14 @@ class ImportReport:
     already: list[str] = field(default_factory=list)  # labels of sessions the athlete has already
     failed: list[str] = field(default_factory=list)  # "label: reason"
     targets: int = 0  # range-of-motion targets set
+    programme: int = 0  # programme items added
 
     def summary(self) -> str:
         parts = [f"{len(self.imported)} session{'s' * (len(self.imported) != 1)} imported"]
         if self.targets:
             parts.append(f"{self.targets} range-of-motion target{'s' * (self.targets != 1)} set")
+        if self.programme:
+            parts.append(f"{self.programme} programme item{'s' * (self.programme != 1)} added")
         if self.already:
             parts.append(f"{len(self.already)} already there, left alone")
         if self.failed:
@@ -250,6 +265,8 @@ def read_archive(data: bytes, name: str = "archive.zip") -> ArchiveContents:
         out = ArchiveContents(m[1] if m else None, [])
         if "targets.csv" in names:  # archives made before 2026-12-05 have none
             out.targets = _targets(z.read("targets.csv"))
+        if "programme.csv" in names:  # archives made before 2026-12-06 have none
+            out.programme = _programme(z.read("programme.csv"))
         for row in rows:
             sid = row.get("id", "?")
             started = _when(row.get("started_at_utc"))
@@ -294,6 +311,23 @@ def _targets(data: bytes) -> list[ImportedTarget]:
             out.append(ImportedTarget(row["angle"], row.get("exercise") or "", float(row["target_deg"])))
         except (KeyError, TypeError, ValueError):
             raise ImportFormatError(f"targets.csv: a row does not read as angle, exercise, target_deg: {row}") from None
+    return out
+
+
+def _programme(data: bytes) -> list[ImportedProgrammeItem]:
+    out = []
+    for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig"))):
+        started = _when(row.get("started_at_utc"))
+        try:
+            if started is None:
+                raise ValueError
+            out.append(ImportedProgrammeItem(
+                row["exercise"], int(row["sessions_per_week"]),
+                int(row["reps_per_set"]) if row.get("reps_per_set") else None, row.get("note") or "",
+                started, _when(row.get("ended_at_utc")) if row.get("ended_at_utc") else None))
+        except (KeyError, TypeError, ValueError):
+            raise ImportFormatError("programme.csv: a row does not read as exercise, sessions_per_week, "
+                                    f"reps_per_set, note, started_at_utc, ended_at_utc: {row}") from None
     return out
 
 
@@ -361,8 +395,31 @@ def origin_sentence(record: dict[str, Any], *, sensor_set: bool = False,
     return text
 
 
+def _import_programme(engine: Engine, items: Sequence[ImportedProgrammeItem], athlete_id: int,
+                      viewer_id: int | None, report: ImportReport) -> None:
+    """The archive's programme items, with their own dates; left alone: one the athlete has
+    already (same exercise and start), and a current one where the athlete has a current item
+    of that exercise here (the programme here stands)."""
+    from physio_core.store import access
+
+    here = access.programme(engine, athlete_id, viewer_id=viewer_id)
+    have = {(it.exercise, it.started_at) for it in here}
+    current = {it.exercise for it in here if it.ended_at is None}
+    for it in items:
+        if (it.exercise, it.started_at) in have or (it.ended_at is None and it.exercise in current):
+            continue
+        try:
+            access.set_programme_item(engine, viewer_id, athlete_id, it.exercise, it.sessions_per_week,
+                                      it.reps_per_set, it.note, started_at=it.started_at, ended_at=it.ended_at)
+        except ValueError as exc:
+            report.failed.append(f"the programme's {it.exercise}: {exc}")
+            continue
+        report.programme += 1
+
+
 def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete_id: int, *,
                     viewer_id: int | None = None, targets: Sequence[ImportedTarget] = (),
+                    programme: Sequence[ImportedProgrammeItem] = (),
                     progress: Callable[[int, int, str], None] | None = None) -> ImportReport:
     """Store ``sessions`` for ``athlete_id``, each analysed again, one by one (each its own
     transaction); as ``viewer_id`` (who must be staff allowed to record for the athlete; None:
@@ -390,6 +447,8 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
                 report.failed.append(f"the {t.angle} target: {exc}")
                 continue
             report.targets += 1
+    if programme:
+        _import_programme(engine, programme, athlete_id, viewer_id, report)
     for k, s in enumerate(sessions):
         if progress is not None:
             progress(k, len(sessions), s.label)
@@ -459,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = init_db()
         for f, c in zip(args.files, contents):
             athlete = get_or_create_athlete(engine, args.athlete or c.athlete)
-            report = import_sessions(engine, c.sessions, athlete.id, targets=c.targets,
+            report = import_sessions(engine, c.sessions, athlete.id, targets=c.targets, programme=c.programme,
                                      progress=lambda k, n, label: print(f"  {label} ({k + 1} of {n})", flush=True))
             print(f"{f}: {athlete.display_name} (#{athlete.id}): {report.summary()}")
             for line in [*c.skipped, *report.failed]:

@@ -26,8 +26,9 @@ from physio_core.ml.weights import (RECORDED_SINCE, UNRECORDED, judging_weights,
 from physio_core.correction_cue import opposite_focus
 from physio_core.kinematics import outside_regions
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
+from physio_core.programme import recent_share
 from physio_core.reps import ONE_SIDED, trained_regions_of
-from physio_core.store.access import RomTargetOut, athletes_for, rom_targets
+from physio_core.store.access import ProgrammeItemOut, RomTargetOut, athletes_for, programme, programmes, rom_targets
 from physio_core.store.repo import ProgressRow, progress_for_athlete, progress_for_athletes
 
 PALETTE = px.colors.qualitative.Plotly
@@ -58,6 +59,7 @@ class ProgressData:
     first_date: date | None  # of all the athlete's sessions (for the date inputs' bounds)
     last_date: date | None
     targets: list[RomTargetOut] = field(default_factory=list)
+    programme: list[ProgrammeItemOut] = field(default_factory=list)  # current and ended (physio_core.programme)
 
 
 def _day(d: datetime) -> date:
@@ -95,6 +97,7 @@ def load_progress(
         first_date=_day(rows[0].date) if rows else None,
         last_date=_day(rows[-1].date) if rows else None,
         targets=targets,
+        programme=programme(engine, athlete_id, viewer_id=viewer_id),
     )
 
 
@@ -530,6 +533,8 @@ class AthleteGlance:
     stability: float | None  # of the last session that has one (Summary)
     pain: int | None = None  # of the last session that says it (physio_core.felt)
     pain_change: int | None = None  # against the first session in the last ROSTER_WINDOW_DAYS days that says it
+    # the programme's planned sessions done over the four whole weeks before this one (None: no plan)
+    programme_done: float | None = None
 
 
 def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list[AthleteGlance]:
@@ -538,6 +543,7 @@ def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list
     out = []
     athletes = athletes_for(engine, viewer_id)
     history = progress_for_athletes(engine, [a.id for a in athletes], viewer_id=viewer_id)
+    plans = programmes(engine, [a.id for a in athletes], viewer_id=viewer_id)
     for a in athletes:
         rows = history[a.id]
         s = summary(rows)
@@ -548,6 +554,7 @@ def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list
             last=last.date if last else None, days_since=(today - _day(last.date)).days if last else None,
             last_exercise=last.exercise if last else None, correct_share=s.correct_share,
             correct_change=s.correct_change, stability=s.stability_score, **_pain_glance(rows, today),
+            programme_done=recent_share(plans[a.id], rows, today),
         ))
     return out
 
@@ -560,22 +567,26 @@ def _pain_glance(rows: Sequence[ProgressRow], today: date) -> dict[str, int | No
             "pain_change": recent[-1].pain - recent[0].pain if len(recent) >= 2 else None}
 
 
+# the trainer's table: what needs them first (who is away, whose pain rises, who skips the
+# programme) before its right edge, which a laptop's page already cuts
+ROSTER_COLUMNS = ("athlete", "last session", "days since", "pain (0–10)", f"pain change ({ROSTER_WINDOW_DAYS} days)",
+                  "programme done (%)", "sessions", f"last {ROSTER_WINDOW_DAYS} days", "last exercise",
+                  "correct reps (%)", "change (pts)", "stability")
+
+
 def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
     """The trainer's table of athletes."""
+    def pct(v: float | None) -> int | None:
+        return None if v is None else round(100 * v)
+
     return pd.DataFrame([{
         "athlete": g.name, "sessions": g.sessions, f"last {ROSTER_WINDOW_DAYS} days": g.recent_sessions,
         "last session": g.last, "days since": g.days_since,
         "last exercise": pretty_exercise(g.last_exercise, short=True) if g.last_exercise else None,
-        "correct reps (%)": None if g.correct_share is None else round(100 * g.correct_share),
-        "change (pts)": None if g.correct_change is None else round(100 * g.correct_change),
-        "stability": g.stability, "pain (0–10)": g.pain,
-        f"pain change ({ROSTER_WINDOW_DAYS} days)": g.pain_change,
-    # what needs the trainer first (who is away, whose pain rises) before the table's right edge,
-    # which a laptop's page already cuts
-    } for g in glances], columns=["athlete", "last session", "days since", "pain (0–10)",
-                                  f"pain change ({ROSTER_WINDOW_DAYS} days)", "sessions",
-                                  f"last {ROSTER_WINDOW_DAYS} days", "last exercise", "correct reps (%)",
-                                  "change (pts)", "stability"])
+        "correct reps (%)": pct(g.correct_share), "change (pts)": pct(g.correct_change),
+        "stability": g.stability, "pain (0–10)": g.pain, f"pain change ({ROSTER_WINDOW_DAYS} days)": g.pain_change,
+        "programme done (%)": pct(g.programme_done),
+    } for g in glances], columns=list(ROSTER_COLUMNS))
 
 
 # ------------------------------------------------------------------ figures

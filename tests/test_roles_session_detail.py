@@ -433,3 +433,73 @@ def test_the_athlete_says_how_the_set_felt_and_progress_draws_it(seeded):
 
     assert NO_FELT not in [c.value for c in progress_page.caption]
     assert any(c.value.startswith("As the athlete said: pain 0 none") for c in progress_page.caption)
+
+
+# ------------------------------------------------------------------ on the Progress page
+
+PROGRESS_PAGE = str(ROOT / "pages" / "progress.py")
+
+
+def _progress(engine, who: str, athlete_id: int):
+    email = {"trainer": "coach@clinic.org", "athlete": "ana@clinic.org"}[who]
+    at = as_user(engine, email, SEED_PASSWORDS[who], page=PROGRESS_PAGE)
+    at.session_state["athlete_id"] = athlete_id
+    return run(at)
+
+
+def test_the_trainer_sets_the_programme_on_progress_and_the_athlete_sees_it(seeded):
+    from datetime import UTC, datetime
+
+    from physio_core.store import get_or_create_athlete, progress_for_athlete
+    from physio_core.store.access import programme as programme_of, set_programme_item
+
+    engine, ids = seeded
+    at = _progress(engine, "trainer", ids["athlete"])
+    assert "Programme" in [h.value for h in at.subheader]
+    assert any(c.value.startswith("No exercise in the programme. Set one below") for c in at.caption)
+    at.selectbox(key="programme_exercise").set_value("deep_squat")
+    at.number_input(key="programme_per_week").set_value(2)
+    at.number_input(key="programme_reps").set_value(8)
+    at.text_input(key="programme_note").set_value("slow on the way down")
+    button(at, "Save in the programme").click()
+    run(at)
+    assert not at.error, [e.value for e in at.error]
+    assert [s.value for s in at.success] == ["Deep squat: 2 sessions a week, 8 reps a set, from now on."]
+    (item,) = programme_of(engine, ids["athlete"])
+    assert (item.exercise, item.sessions_per_week, item.reps_per_set, item.note, item.set_by) == (
+        "deep_squat", 2, 8, "slow on the way down", ids["trainer"])
+    last_squat = [r.date for r in progress_for_athlete(engine, ids["athlete"]) if r.exercise == "deep_squat"][-1]
+    week = at.dataframe[0].value  # this week's table, first on the page
+    assert week.iloc[0].to_dict() == {"exercise": "Deep squat", "this week": "0 of 2",
+                                      "plan": "2 sessions a week, 8 reps a set", "note": "slow on the way down",
+                                      "last session": f"{last_squat:%Y-%m-%d}"}
+    # the seeded weeks had no programme then: no weekly chart
+    assert "Programme done per week" not in [h.value for h in at.subheader]
+
+    # the athlete reads it, and has no form to change it
+    mine = _progress(engine, "athlete", ids["athlete"])
+    assert "Programme" in [h.value for h in mine.subheader]
+    assert mine.dataframe[0].value.iloc[0]["this week"] == "0 of 2"
+    assert "Set the programme" not in [e.label for e in mine.expander]
+
+    # a programme that held over the seeded weeks: each week's share done is charted
+    set_programme_item(engine, None, ids["athlete"], "hurdle_step", 1, started_at=datetime(2026, 9, 1, tzinfo=UTC))
+    mine = _progress(engine, "athlete", ids["athlete"])
+    assert "Programme done per week" in [h.value for h in mine.subheader]
+    assert any(c.value.endswith("sessions beyond the plan count as the plan.") for c in mine.caption)
+
+    # taken off by the trainer
+    at = _progress(engine, "trainer", ids["athlete"])
+    off = at.selectbox(key="programme_off")
+    off.set_value(item.id)
+    button(at, "Take off the programme").click()
+    run(at)
+    assert [s.value for s in at.success] == ["Deep squat (2 sessions a week, 8 reps a set) is taken off the programme."]
+    assert [i.exercise for i in programme_of(engine, ids["athlete"]) if i.ended_at is None] == ["hurdle_step"]
+
+    # a new athlete with no session yet: the programme is set before the first one
+    new = get_or_create_athlete(engine, "Nia New", ids["trainer"])
+    at = _progress(engine, "trainer", new.id)
+    assert "Programme" in [h.value for h in at.subheader]
+    assert any("No finished session for this athlete yet." in i.value for i in at.info)
+    assert next(e for e in at.expander if e.label == "Set the programme")

@@ -47,8 +47,9 @@ from physio_core.store import (
 from physio_core.store import codec
 
 APP_TABLES = {"users", "trainer_athlete", "sessions", "sensor_data", "performance_metrics", "feedback",
-              "auth_sessions", "rom_targets"}  # the last two from 0002
-HEAD = "0007"
+              "auth_sessions", "rom_targets",  # from 0002
+              "programme_items"}  # from 0008
+HEAD = "0008"
 SESSION_TABLES = ("sensor_data", "performance_metrics", "feedback")
 
 POSE_ATOL = 0.5 * 10**-codec.POSE_DECIMALS + 1e-12

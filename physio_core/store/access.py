@@ -35,6 +35,7 @@ from physio_core.store.models import (
     AuthSession,
     Feedback,
     FeedbackKind,
+    ProgrammeItem,
     Role,
     RomTarget,
     SessionRecord,
@@ -59,6 +60,21 @@ class RomTargetOut:
     target_deg: float
     set_by: int | None
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ProgrammeItemOut:
+    """One exercise of an athlete's programme (``models.ProgrammeItem``)."""
+
+    id: int
+    athlete_id: int
+    exercise: str
+    sessions_per_week: int
+    reps_per_set: int | None
+    note: str
+    set_by: int | None
+    started_at: datetime
+    ended_at: datetime | None  # None: in the programme now
 
 
 def check_password_strength(password: str) -> None:
@@ -507,3 +523,101 @@ def rom_targets(engine: Engine, athlete_id: int, viewer_id: int | None = None) -
         return [_target_out(t) for t in rows]
 
     return run_read(engine, fn)
+
+
+# ------------------------------------------------------------------ the athlete's programme
+
+
+def _item_out(p: ProgrammeItem) -> ProgrammeItemOut:
+    return ProgrammeItemOut(p.id, p.athlete_id, p.exercise, p.sessions_per_week, p.reps_per_set, p.note,
+                            p.set_by, p.started_at, p.ended_at)
+
+
+def check_programme_item(exercise: str, sessions_per_week: int, reps_per_set: int | None) -> None:
+    """ValueError unless the exercise is named and the numbers are whole and in range (the
+    database checks the same)."""
+    if not exercise.strip():
+        raise ValueError("a programme item needs an exercise")
+    for what, v, top, may_be_none in (("sessions a week", sessions_per_week, 14, False),
+                                      ("reps a set", reps_per_set, 100, True)):
+        if v is None and may_be_none:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= top:
+            raise ValueError(f"{what} is a whole number from 1 to {top}, not {v!r}")
+
+
+def set_programme_item(
+    engine: Engine, viewer_id: int | None, athlete_id: int, exercise: str, sessions_per_week: int,
+    reps_per_set: int | None = None, note: str = "", *, started_at: datetime | None = None,
+    ended_at: datetime | None = None,
+) -> ProgrammeItemOut:
+    """Put an exercise in the athlete's programme (staff of the athlete only; ``viewer_id=None`` =
+    trusted, an import). The exercise's current item, if any, ends now: a change starts a new
+    item, so the weeks before keep the plan they had. ``started_at`` / ``ended_at``: an item
+    from an archive, with its own dates (then nothing else is ended)."""
+    exercise = exercise.strip()
+    check_programme_item(exercise, sessions_per_week, reps_per_set)
+    note = (note or "").strip()[:500]
+
+    def fn(s: Session) -> ProgrammeItemOut:
+        set_by = None if viewer_id is None else _staff_for_athlete(s, viewer_id, athlete_id).id
+        repo._require_role(s, athlete_id, Role.ATHLETE)
+        now = utcnow()
+        if started_at is None:
+            for old in s.exec(select(ProgrammeItem).where(ProgrammeItem.athlete_id == athlete_id,
+                                                          ProgrammeItem.exercise == exercise,
+                                                          ProgrammeItem.ended_at.is_(None))).all():
+                old.ended_at = now
+                s.add(old)
+        item = ProgrammeItem(athlete_id=athlete_id, exercise=exercise, sessions_per_week=sessions_per_week,
+                             reps_per_set=reps_per_set, note=note, set_by=set_by,
+                             started_at=started_at or now, ended_at=ended_at)
+        s.add(item)
+        s.flush()
+        return _item_out(item)
+
+    return run_write(engine, fn)
+
+
+def end_programme_item(engine: Engine, viewer_id: int, item_id: int) -> bool:
+    """Take an exercise off the athlete's programme from now (staff of the athlete only). False
+    when it was ended already."""
+
+    def fn(s: Session) -> bool:
+        item = s.get(ProgrammeItem, item_id)
+        if item is None:
+            raise NotFound(f"no programme item {item_id}")
+        _staff_for_athlete(s, viewer_id, item.athlete_id)
+        if item.ended_at is not None:
+            return False
+        item.ended_at = utcnow()
+        s.add(item)
+        return True
+
+    return run_write(engine, fn)
+
+
+def programmes(engine: Engine, athlete_ids: Sequence[int], viewer_id: int | None = None
+               ) -> dict[int, list[ProgrammeItemOut]]:
+    """Each athlete's programme items, current and ended, oldest first (anyone who may see the
+    athlete; ``viewer_id=None`` = trusted)."""
+
+    def fn(s: Session) -> dict[int, list[ProgrammeItemOut]]:
+        if viewer_id is not None:
+            v = repo._viewer(s, viewer_id)
+            for a in athlete_ids:
+                if not repo._may_see_athlete(s, v, a):
+                    raise AccessDenied(f"you may not see athlete {a}")
+        out: dict[int, list[ProgrammeItemOut]] = {a: [] for a in athlete_ids}
+        if athlete_ids:
+            for p in s.exec(select(ProgrammeItem).where(ProgrammeItem.athlete_id.in_(list(athlete_ids)))
+                            .order_by(ProgrammeItem.started_at, ProgrammeItem.id)).all():
+                out[p.athlete_id].append(_item_out(p))
+        return out
+
+    return run_read(engine, fn)
+
+
+def programme(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> list[ProgrammeItemOut]:
+    """The athlete's programme items, current and ended, oldest first (``programmes``)."""
+    return programmes(engine, [athlete_id], viewer_id=viewer_id)[athlete_id]

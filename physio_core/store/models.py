@@ -248,3 +248,25 @@ class RomTarget(SQLModel, table=True):
     target_deg: float = Field(sa_column=sa.Column(sa.Float, nullable=False))
     set_by: int | None = Field(default=None, sa_column=_fk("users.id", "SET NULL", True, index=False))
     updated_at: datetime = _created_at()
+
+
+class ProgrammeItem(SQLModel, table=True):
+    """One exercise of an athlete's programme as their trainer set it: sessions a week and, if
+    said, reps a set. Taken off (or changed) it is ended, not deleted, so that the weeks it
+    covered keep the plan they had (``physio_core.programme``)."""
+
+    __tablename__ = "programme_items"
+    __table_args__ = (
+        sa.CheckConstraint("sessions_per_week BETWEEN 1 AND 14", name="sessions_per_week"),
+        sa.CheckConstraint("reps_per_set IS NULL OR reps_per_set BETWEEN 1 AND 100", name="reps_per_set"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    athlete_id: int = Field(sa_column=_fk("users.id", "CASCADE", False))
+    exercise: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    sessions_per_week: int = Field(sa_column=sa.Column(sa.SmallInteger, nullable=False))
+    reps_per_set: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger, nullable=True))
+    note: str = Field(default="", sa_column=sa.Column(sa.String(500), nullable=False, server_default=""))
+    set_by: int | None = Field(default=None, sa_column=_fk("users.id", "SET NULL", True, index=False))
+    started_at: datetime = _created_at()
+    ended_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))

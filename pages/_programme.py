@@ -1,0 +1,101 @@
+"""Progress's programme: this week's sessions against the athlete's programme, the share done per
+week, and, for staff, the form that sets it (``physio_core.programme``)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import streamlit as st
+
+from pages._shared import show_table
+from physio_core import programme, report
+from physio_core.store import AccessDenied, NotFound, StorageUnavailable
+from physio_core.store.access import end_programme_item, set_programme_item
+
+_ERRORS = (AccessDenied, NotFound, ValueError, StorageUnavailable)
+NOTICE = "programme_notice"
+
+
+def _exercise(name: str) -> str:
+    return report.pretty_exercise(name, short=True)
+
+
+def this_week(items, rows, today: date, tz) -> None:
+    """The programme now and this week's sessions of each exercise (nothing without one)."""
+    now = programme.this_week(items, rows, today, tz)
+    if not now:
+        return
+    week = programme.monday(today)
+    st.caption(f"This week, {week:%b %d} to {week + timedelta(days=6):%b %d}: the sessions stored of each "
+               "exercise of the programme.")
+    show_table([{
+        "exercise": _exercise(n.item.exercise),
+        "this week": f"{n.done} of {n.item.sessions_per_week}" + (" ✓" if n.done >= n.item.sessions_per_week else ""),
+        "plan": programme.plan_words(n.item),
+        "note": n.item.note or None,
+        "last session": None if n.last_done is None else f"{n.last_done:%Y-%m-%d}",
+    } for n in now], width="stretch")
+
+
+def staff_form(engine, me: int, athlete_id: int, items) -> None:
+    """Put an exercise in the programme (or change it), or take one off."""
+    current = [it for it in items if it.ended_at is None]
+    with st.expander("Set the programme", expanded=not current):
+        with st.form("programme_set", clear_on_submit=True):
+            c1, c2, c3 = st.columns([3, 2, 2])
+            exercise = c1.selectbox("Exercise", programme.exercises(), format_func=_exercise, key="programme_exercise")
+            per_week = c2.number_input("Sessions a week", min_value=1, max_value=14, value=3, step=1,
+                                       key="programme_per_week")
+            reps = c3.number_input("Reps a set", min_value=0, max_value=100, value=10, step=1, key="programme_reps",
+                                   help="0: not said")
+            note = st.text_input("Note for the athlete", max_chars=500, key="programme_note",
+                                 placeholder="slow on the way down; stop if the knee hurts more than 3 of 10")
+            if st.form_submit_button("Save in the programme", type="primary"):
+                try:
+                    it = set_programme_item(engine, me, athlete_id, exercise, int(per_week), int(reps) or None, note)
+                except _ERRORS as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state[NOTICE] = f"{_exercise(it.exercise)}: {programme.plan_words(it)}, from now on."
+                    st.rerun()
+        st.caption("An exercise already in the programme is changed from now on; the weeks before keep "
+                   "the plan they had.")
+        if current:
+            with st.form("programme_end"):
+                c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+                ids = [it.id for it in current]
+                names = {it.id: f"{_exercise(it.exercise)} ({programme.plan_words(it)})" for it in current}
+                off = c1.selectbox("Exercise to take off", ids, format_func=names.get, key="programme_off")
+                if c2.form_submit_button("Take off the programme", width="stretch"):
+                    try:
+                        end_programme_item(engine, me, off)
+                    except _ERRORS as exc:
+                        st.error(str(exc))
+                    else:
+                        st.session_state[NOTICE] = f"{names[off]} is taken off the programme."
+                        st.rerun()
+
+
+def show(engine, me: int | None, athlete_id: int, items, rows, today: date, tz, staff: bool) -> None:
+    """The programme section, above the filters: it is what the athlete does this week."""
+    if not items and not staff:
+        return
+    st.subheader("Programme")
+    if notice := st.session_state.pop(NOTICE, None):
+        st.success(notice)
+    if not any(it.ended_at is None for it in items):
+        st.caption("No exercise in the programme." + (" Set one below: Progress then counts the athlete's "
+                                                       "sessions against it each week." if staff else ""))
+    this_week(items, rows, today, tz)
+    if staff and me is not None:
+        staff_form(engine, me, athlete_id, items)
+
+
+def adherence(items, rows, start: date, end: date, tz) -> None:
+    """The share of the planned sessions done, week by week over the dates shown."""
+    plans = programme.week_plans(items, rows, programme.mondays(start, end), tz)
+    if not plans:
+        return
+    st.subheader("Programme done per week")
+    st.plotly_chart(programme.adherence_figure(plans), width="stretch", key="progress_programme")
+    st.caption(programme.adherence_note(plans))

@@ -1,0 +1,147 @@
+"""The athlete's programme against what they did: the exercises their trainer set, each so many
+sessions a week (and, if said, reps a set), counted against the sessions stored.
+
+A week runs Monday to Sunday on the viewer's clock, as Progress's "Sessions per week". A week is
+held to the programme as it stood at the week's end: an exercise put in on Thursday counts for
+that week, one taken off on Thursday does not. An item changed (3 sessions a week, then 4) is the
+old item ended and a new one started (``store.access.set_programme_item``), so past weeks keep the
+plan they had. A session counts for its exercise whatever its scores; more sessions than planned
+count as the plan (a week of 5 squat sessions for 3 planned is 3 of 3, not 5 of 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+import plotly.graph_objects as go
+
+from physio_core.names import pretty_exercise
+from physio_core.reps import EXERCISES as MOVEMENTS
+
+
+def exercises() -> list[str]:
+    """What a programme can hold: the movements the camera counts and the wrist sensor's lifts."""
+    from physio_core.imu.analyze import EXERCISE_OF_LIFT
+
+    return [*MOVEMENTS, *(e for lift, e in EXERCISE_OF_LIFT.items() if lift != "rest")]
+
+
+def monday(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def mondays(start: date, end: date) -> list[date]:
+    """The weeks (their Mondays) from the one holding ``start`` to the one holding ``end``."""
+    first, last = monday(start), monday(end)
+    return [first + timedelta(weeks=k) for k in range((last - first).days // 7 + 1)]
+
+
+def _in_force(items: Sequence, at: datetime) -> dict[str, object]:
+    """Exercise -> the item in force at ``at`` (started before, not ended by then)."""
+    out: dict[str, object] = {}
+    for it in sorted(items, key=lambda i: i.started_at):
+        if it.started_at <= at and (it.ended_at is None or it.ended_at > at):
+            out[it.exercise] = it
+    return out
+
+
+def _week_end(week: date, tz: tzinfo) -> datetime:
+    return datetime.combine(week + timedelta(days=7), time(0), tz) - timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class WeekPlan:
+    """One exercise of the programme in one week."""
+
+    week: date  # its Monday
+    exercise: str
+    planned: int  # sessions a week
+    done: int  # sessions of the exercise stored that week
+
+    @property
+    def counted(self) -> int:
+        return min(self.done, self.planned)
+
+
+def week_plans(items: Sequence, rows: Sequence, weeks: Sequence[date], tz: tzinfo = UTC) -> list[WeekPlan]:
+    """For each week, each exercise the programme held at its end, with the sessions done.
+    ``items``: ``ProgrammeItemOut``; ``rows``: ``ProgressRow`` (``date`` on the clock of ``tz``)."""
+    out = []
+    for week in weeks:
+        days = (week, week + timedelta(days=6))
+        for exercise, it in sorted(_in_force(items, _week_end(week, tz)).items()):
+            done = sum(1 for r in rows if r.exercise == exercise and days[0] <= r.date.astimezone(tz).date() <= days[1])
+            out.append(WeekPlan(week, exercise, it.sessions_per_week, done))
+    return out
+
+
+def share_done(plans: Sequence[WeekPlan]) -> float | None:
+    """The planned sessions done, of those planned (None when nothing was planned)."""
+    planned = sum(p.planned for p in plans)
+    return sum(p.counted for p in plans) / planned if planned else None
+
+
+@dataclass(frozen=True)
+class ItemNow:
+    """An exercise of the programme now, with this week's sessions so far."""
+
+    item: object  # ProgrammeItemOut
+    done: int  # this week, Monday to today
+    last_done: date | None  # the last session of the exercise, ever
+
+
+def this_week(items: Sequence, rows: Sequence, today: date, tz: tzinfo = UTC) -> list[ItemNow]:
+    week = monday(today)
+    current = [it for it in items if it.ended_at is None]
+    out = []
+    for it in sorted(current, key=lambda i: pretty_exercise(i.exercise, short=True)):
+        days = [r.date.astimezone(tz).date() for r in rows if r.exercise == it.exercise]
+        out.append(ItemNow(it, sum(1 for d in days if week <= d <= today), max(days) if days else None))
+    return out
+
+
+def recent_share(items: Sequence, rows: Sequence, today: date, weeks: int = 4, tz: tzinfo = UTC) -> float | None:
+    """The share of planned sessions done over the ``weeks`` whole weeks before this one (a
+    trainer's list: this week is not over)."""
+    this = monday(today)
+    return share_done(week_plans(items, rows, [this - timedelta(weeks=k) for k in range(weeks, 0, -1)], tz))
+
+
+def plan_words(item) -> str:
+    """ "3 sessions a week, 10 reps a set" """
+    per = f"{item.sessions_per_week} session{'s' * (item.sessions_per_week != 1)} a week"
+    return per + (f", {item.reps_per_set} reps a set" if item.reps_per_set else "")
+
+
+def adherence_note(plans: Sequence[WeekPlan]) -> str:
+    """What the weekly chart says, in a sentence, with how it counts."""
+    share = share_done(plans) or 0.0
+    return (f"{share:.0%} of the planned sessions in these weeks were done. A week is held to the programme "
+            "as it stood at the week's end; sessions beyond the plan count as the plan.")
+
+
+def adherence_figure(plans: Sequence[WeekPlan], *, height: int = 280) -> go.Figure:
+    """The share of the week's planned sessions done, one bar a week; its hover lists each
+    exercise's sessions done of planned."""
+    weeks = sorted({p.week for p in plans})
+    shares, texts, labels = [], [], []
+    for w in weeks:
+        these = [p for p in plans if p.week == w]
+        shares.append(100 * (share_done(these) or 0.0))
+        texts.append("<br>".join(f"{pretty_exercise(p.exercise, short=True)}: {p.done} of {p.planned}" for p in these))
+        # on the bar: a week with nothing done has no bar to see, only its "0 of 3"
+        labels.append(f"{sum(p.counted for p in these)} of {sum(p.planned for p in these)}")
+    fig = go.Figure(go.Bar(
+        x=[datetime.combine(w, time(0)) for w in weeks], y=shares, customdata=texts, width=5 * 86400000.0,
+        text=labels, textposition="outside", cliponaxis=False,
+        marker_color=["#10ac84" if s >= 100 else "#2e86de" for s in shares],
+        hovertemplate="week of %{x|%Y-%m-%d}: %{y:.0f}%<br>%{customdata}<extra></extra>",
+    ))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=20, b=10), showlegend=False,
+                      xaxis_title="week", yaxis_title="planned sessions done (%)")
+    fig.update_yaxes(range=[0, 115], tickvals=[0, 20, 40, 60, 80, 100])
+    if len(weeks) <= 12:
+        fig.update_xaxes(tickvals=[datetime.combine(w, time(0)) for w in weeks], tickformat="%b %d")
+    return fig
