@@ -392,11 +392,45 @@ def felt_form(engine, session_id: int, pain: int | None, effort: int | None, *, 
             st.caption("How the athlete said the set felt. Progress draws it over the weeks.")
 
 
-def felt_after_save(session_id: int) -> None:
-    """Right after a set is saved, ask how it felt, while the athlete is still there to say."""
+def programme_line(engine, session_id: int, athlete_id: int) -> str:
+    """Where the saved session leaves its exercise's programme this week ("Deep squat: 2 of 3
+    sessions of the programme this week."); "" when the exercise is not in the programme. Read
+    once per session: the page reruns with every frame scrubbed."""
+    key = f"programme_line_{session_id}"
+    if key in st.session_state:
+        return st.session_state[key]
+    from physio_core import programme
+    from physio_core.store import progress_for_athlete
+    from physio_core.store.access import programme as programme_of
+
+    line = ""
+    try:
+        rows = progress_for_athlete(engine, athlete_id, viewer_id=viewer_id())
+        this = next((r for r in rows if r.session_id == session_id), None)
+        today = datetime.now(viewer_tz()).date()
+        # a set dated in another week (a phone's clip filmed last month) changes nothing this week
+        this_week = this is not None and local_time(this.date).date() >= programme.monday(today)
+        items = [it for it in programme_of(engine, athlete_id, viewer_id=viewer_id())
+                 if this_week and it.exercise == this.exercise]
+        for now in programme.this_week(items, rows, today, viewer_tz()):
+            line = (f"{report.pretty_exercise(this.exercise, short=True)}: {now.done} of "
+                    f"{now.item.sessions_per_week} sessions of the programme this week"
+                    + (", done." if now.done >= now.item.sessions_per_week else "."))
+    except Exception:  # a word of encouragement is not worth an error on the page
+        log.warning("could not read the programme for session %s", session_id, exc_info=True)
+        return ""
+    st.session_state[key] = line
+    return line
+
+
+def felt_after_save(session_id: int, athlete_id: int | None) -> None:
+    """Right after a set is saved: where it leaves the athlete's programme this week, and how it
+    felt, asked while the athlete is still there to say."""
     engine = get_engine()
     if engine is None:
         return
+    if athlete_id is not None and (line := programme_line(engine, session_id, athlete_id)):
+        st.info(line, icon=":material/event_available:")
     said = f"felt_said_{session_id}"
 
     def saved(message: str) -> None:
@@ -412,7 +446,7 @@ def save_status(entry: dict, save: Callable[[], None], what: str) -> None:
     if entry.get("session_id") is not None:
         st.success(f"Saved as session #{entry['session_id']}.")
         link_to_session(entry["session_id"])
-        felt_after_save(entry["session_id"])
+        felt_after_save(entry["session_id"], current_athlete_id())
     elif entry.get("save_error"):
         st.warning(f"The {what} could not be saved: {entry['save_error']}")
         if st.button("Try saving again"):

@@ -228,7 +228,7 @@ def _left_running(engine, athlete_id: int) -> None:
         link_to_session(r.id)
 
 
-def _show_outcome(outcome: LiveOutcome) -> None:
+def _show_outcome(outcome: LiveOutcome, athlete_id: int | None) -> None:
     if outcome.session_id is not None:
         reps = outcome.result.rep_count if outcome.result else 0
         st.success(f"Session #{outcome.session_id} saved ({reps} reps).")
@@ -236,7 +236,7 @@ def _show_outcome(outcome: LiveOutcome) -> None:
             st.info(f"Session #{outcome.replaced_id} was deleted while it was recording, so the whole "
                     f"recording was saved again as #{outcome.session_id}.")
         link_to_session(outcome.session_id)
-        felt_after_save(outcome.session_id)
+        felt_after_save(outcome.session_id, athlete_id)
     elif outcome.refused:
         st.warning(outcome.message)
     elif outcome.kept_pending:
@@ -338,7 +338,7 @@ with right:
     outcome = st.session_state.get(OUTCOME_KEY)
     previous = st.session_state.get(PREVIOUS_KEY)
     if outcome is not None and previous is not None and not playing:
-        _show_outcome(outcome)
+        _show_outcome(outcome, previous.config.athlete_id)
         _panels(previous)
     else:
         st.fragment(_panels, run_every=0.5 if playing else None)(session)

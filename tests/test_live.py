@@ -663,9 +663,13 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
     stores it and links to it; no worker is left behind."""
     from physio_core.store import get_or_create_athlete, get_session_detail, init_db
 
+    from physio_core.store.access import set_programme_item
+
     at = live_app
     athlete = get_or_create_athlete(init_db(), "Ana Live")
+    set_programme_item(init_db(), None, athlete.id, "deep_squat", 2)  # squats twice a week
     at.session_state["athlete_id"] = athlete.id  # what the sidebar picker sets
+    at.selectbox(key="live_exercise").set_value("deep_squat")
     at.run()
     session = at.session_state["live_session"]
     assert session.config.athlete_id == athlete.id
@@ -682,6 +686,8 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
     outcome = at.session_state["live_outcome"]
     assert outcome.session_id is not None
     assert any(f"Session #{outcome.session_id} saved" in s.value for s in at.success)
+    # the saved set counted against the athlete's programme
+    assert "Deep squat: 1 of 2 sessions of the programme this week." in [i.value for i in at.info]
     found = next(m.value for m in at.metric if m.label == "Person found")
     assert found.endswith("%") and int(found[:-1]) >= 80  # 5 of 6 frames or more, as stored below
     # asked how the set felt while the athlete is still there; the answer survives the page's reruns
