@@ -115,7 +115,21 @@ def _angle_chart(snap: LiveSnapshot) -> go.Figure:
     return fig
 
 
-def _panels(session: LiveSession) -> None:
+def _reps_asked(engine, athlete_id: int | None, exercise: str) -> int | None:
+    """The reps a set the athlete's programme asks of this exercise, None when it says none."""
+    if engine is None or athlete_id is None or exercise == "auto":
+        return None
+    from physio_core.store.access import programme
+
+    try:
+        items = programme(engine, athlete_id, viewer_id=st.session_state.get("user_id"))
+    except Exception:  # the counter works without it; the page says elsewhere when the database is away
+        log.warning("could not read the programme", exc_info=True)
+        return None
+    return next((it.reps_per_set for it in items if it.ended_at is None and it.exercise == exercise), None)
+
+
+def _panels(session: LiveSession, reps_asked: int | None = None) -> None:
     snap = session.snapshot()
     if snap.error:
         st.error(snap.error)
@@ -126,7 +140,10 @@ def _panels(session: LiveSession) -> None:
     if snap.looks_like is not None:
         st.warning(_looks_like(snap), icon=":material/help:")
     row = tile_row()
-    row.metric("Reps", snap.rep_count)
+    if reps_asked:
+        row.metric("Reps", f"{snap.rep_count} of {reps_asked}", help="Reps a set, as the athlete's programme asks")
+    else:
+        row.metric("Reps", snap.rep_count)
     started = snap.frames_processed > 0  # before the first frame: dashes, not "0%" of nobody found
     row.metric("Processed fps", f"{snap.fps:.1f}" if started else "–")
     row.metric("Latency", _fmt(snap.latency_ms, " ms"),
@@ -339,6 +356,7 @@ with right:
     previous = st.session_state.get(PREVIOUS_KEY)
     if outcome is not None and previous is not None and not playing:
         _show_outcome(outcome, previous.config.athlete_id)
-        _panels(previous)
+        _panels(previous, _reps_asked(engine, previous.config.athlete_id, previous.config.exercise))
     else:
-        st.fragment(_panels, run_every=0.5 if playing else None)(session)
+        st.fragment(_panels, run_every=0.5 if playing else None)(
+            session, _reps_asked(engine, session.config.athlete_id, session.config.exercise))
