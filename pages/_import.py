@@ -64,6 +64,15 @@ def _describe(job: background.Job) -> str:
             f"({job.done + 1} of {job.total})…" if job.total else f"Importing {job.label} for {job.meta['athlete']}…")
 
 
+def _import_label(contents) -> str:
+    """The import button's words: the sessions, or what an archive without any holds (an athlete
+    whose programme and targets were set before their first session)."""
+    if contents.sessions:
+        return f"Import {len(contents.sessions)} session{'s' * (len(contents.sessions) != 1)}"
+    what = [w for w, n in (("the programme", contents.programme), ("the targets", contents.targets)) if n]
+    return "Import " + " and ".join(what)
+
+
 def import_box(engine, viewer_id: int) -> None:
     job = background.current(_job_key(viewer_id))
     if job is not None and job.finished:  # ended while the page was elsewhere
@@ -105,13 +114,12 @@ def import_box(engine, viewer_id: int) -> None:
                  f"{len(contents.sessions)} session{'s' * (len(contents.sessions) != 1)} with data{targets}.")
         for why in contents.skipped:
             st.caption(f"Not imported: {why}.")
-        if not contents.sessions:
+        if not (contents.sessions or contents.targets or contents.programme):
             return
         with st.form("import_form"):
             name = st.text_input("Into the athlete", value=contents.athlete or "", key="import_athlete",
                                  help="Their name here: an athlete of yours with this name, or a new one")
-            go = st.form_submit_button(f"Import {len(contents.sessions)} session"
-                                       f"{'s' * (len(contents.sessions) != 1)}", type="primary",
+            go = st.form_submit_button(_import_label(contents), type="primary",
                                        disabled=running, help="One import at a time" if running else None)
         if not go:
             return

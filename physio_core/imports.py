@@ -131,6 +131,8 @@ class ImportReport:
 
     def summary(self) -> str:
         parts = [f"{len(self.imported)} session{'s' * (len(self.imported) != 1)} imported"]
+        if not (self.imported or self.already or self.failed) and (self.targets or self.programme):
+            parts = []  # an archive of an athlete without a session yet: say only what it held
         if self.targets:
             parts.append(f"{self.targets} range-of-motion target{'s' * (self.targets != 1)} set")
         if self.programme:
