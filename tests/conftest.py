@@ -117,6 +117,20 @@ def db_engine(db_url: str):
     return init_db(db_url)
 
 
+@pytest.fixture
+def clinic_of_four(db_engine):
+    """An athlete and their trainer, another athlete and a trainer of neither, on each backend:
+    (engine, ids by "athlete", "other", "trainer", "stranger")."""
+    from physio_core.store import assign_athlete, create_user
+
+    athlete = create_user(db_engine, "ana@clinic.org", "Ana", "athlete", password="ana-password-1")
+    other = create_user(db_engine, "ben@clinic.org", "Ben", "athlete", password="ben-password-1")
+    trainer = create_user(db_engine, "tom@clinic.org", "Tom", "trainer", password="tom-password-1")
+    stranger = create_user(db_engine, "sue@clinic.org", "Sue", "trainer", password="sue-password-1")
+    assign_athlete(db_engine, trainer.id, athlete.id)
+    return db_engine, {"athlete": athlete.id, "other": other.id, "trainer": trainer.id, "stranger": stranger.id}
+
+
 def _knee_angle(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
     """Included knee angle in degrees (180 = straight), the simple 3-point definition."""
     a, b = hip - knee, ankle - knee

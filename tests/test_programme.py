@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from physio_core import programme, progress
 from physio_core.store import (
     AccessDenied,
-    assign_athlete,
     create_user,
     delete_athlete,
     downgrade,
@@ -25,24 +24,14 @@ from physio_core.store.access import end_programme_item, programme as programme_
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 
 
-@pytest.fixture
-def world(db_engine):
-    athlete = create_user(db_engine, "ana@clinic.org", "Ana", "athlete", password="ana-password-1")
-    other = create_user(db_engine, "ben@clinic.org", "Ben", "athlete", password="ben-password-1")
-    trainer = create_user(db_engine, "tom@clinic.org", "Tom", "trainer", password="tom-password-1")
-    stranger = create_user(db_engine, "sue@clinic.org", "Sue", "trainer", password="sue-password-1")
-    assign_athlete(db_engine, trainer.id, athlete.id)
-    return db_engine, {"athlete": athlete.id, "other": other.id, "trainer": trainer.id, "stranger": stranger.id}
-
-
 def _squats(engine, athlete_id, make, days: list[int]) -> None:
     """One stored deep-squat session (three real UI-PRMD reps) on each of ``days`` after MONDAY."""
     for d in days:
         save_session_result(engine, replace(make(), started_at=MONDAY + timedelta(days=d)), athlete_id)
 
 
-def test_staff_set_the_programme_and_the_athlete_reads_it(world):
-    engine, ids = world
+def test_staff_set_the_programme_and_the_athlete_reads_it(clinic_of_four):
+    engine, ids = clinic_of_four
     item = set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 3, 10, "slow down")
     assert (item.exercise, item.sessions_per_week, item.reps_per_set, item.note, item.set_by, item.ended_at) == (
         "deep_squat", 3, 10, "slow down", ids["trainer"], None)
@@ -59,8 +48,8 @@ def test_staff_set_the_programme_and_the_athlete_reads_it(world):
         set_programme_item(engine, None, ids["trainer"], "deep_squat", 2)
 
 
-def test_a_change_ends_the_old_item_and_taking_off_ends_it(world):
-    engine, ids = world
+def test_a_change_ends_the_old_item_and_taking_off_ends_it(clinic_of_four):
+    engine, ids = clinic_of_four
     first = set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 3)
     second = set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 4, 12)
     lunge = set_programme_item(engine, ids["trainer"], ids["athlete"], "inline_lunge", 2)
@@ -74,8 +63,8 @@ def test_a_change_ends_the_old_item_and_taking_off_ends_it(world):
 
 
 @pytest.mark.parametrize("per_week, reps", [(0, 10), (15, 10), (3, 0), (3, 101), (2.5, 10), (True, 10)])
-def test_numbers_off_the_range_are_refused(world, per_week, reps):
-    engine, ids = world
+def test_numbers_off_the_range_are_refused(clinic_of_four, per_week, reps):
+    engine, ids = clinic_of_four
     with pytest.raises(ValueError):
         set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", per_week, reps)
     with pytest.raises(ValueError):
@@ -83,8 +72,8 @@ def test_numbers_off_the_range_are_refused(world, per_week, reps):
     assert programme_of(engine, ids["athlete"]) == []
 
 
-def test_the_database_itself_keeps_the_range_and_cascades(world):
-    engine, ids = world
+def test_the_database_itself_keeps_the_range_and_cascades(clinic_of_four):
+    engine, ids = clinic_of_four
     insert = sa.text("INSERT INTO programme_items (athlete_id, exercise, sessions_per_week, reps_per_set) "
                      "VALUES (:a, 'deep_squat', :n, :r)")
     for n, r in ((0, None), (3, 0), (3, 101)):
@@ -96,8 +85,8 @@ def test_the_database_itself_keeps_the_range_and_cascades(world):
         assert conn.execute(sa.text("SELECT COUNT(*) FROM programme_items")).scalar() == 0
 
 
-def test_downgrade_drops_the_table_and_upgrade_brings_it_back(world):
-    engine, ids = world
+def test_downgrade_drops_the_table_and_upgrade_brings_it_back(clinic_of_four):
+    engine, ids = clinic_of_four
     set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 3)
     downgrade(engine, "0007")
     assert "programme_items" not in sa.inspect(engine).get_table_names()
@@ -107,10 +96,10 @@ def test_downgrade_drops_the_table_and_upgrade_brings_it_back(world):
     assert len(programme_of(engine, ids["athlete"])) == 1
 
 
-def test_weeks_are_counted_against_the_plan_they_had(world, make_uiprmd_session_result):
+def test_weeks_are_counted_against_the_plan_they_had(clinic_of_four, make_uiprmd_session_result):
     """Squats twice a week from the first Monday, three times from the third week's Wednesday;
     real stored sessions: two in week 1, one in week 2, four in week 3, none in week 4."""
-    engine, ids = world
+    engine, ids = clinic_of_four
     _squats(engine, ids["athlete"], make_uiprmd_session_result, [0, 3, 9, 14, 15, 16, 18])
     rows = progress_for_athlete(engine, ids["athlete"])
     assert {r.exercise for r in rows} == {"deep_squat"}
@@ -142,8 +131,8 @@ def test_weeks_are_counted_against_the_plan_they_had(world, make_uiprmd_session_
     assert "Programme done per week" not in progress_report_html(rows, athlete="Ana", include_plotlyjs=False).decode()
 
 
-def test_the_trainers_list_shows_the_programme_done(world, make_uiprmd_session_result):
-    engine, ids = world
+def test_the_trainers_list_shows_the_programme_done(clinic_of_four, make_uiprmd_session_result):
+    engine, ids = clinic_of_four
     _squats(engine, ids["athlete"], make_uiprmd_session_result, [0, 7, 8])
     today = (MONDAY + timedelta(days=14)).date()  # the third Monday: weeks 1 and 2 are whole
     (glance,) = progress.roster(engine, ids["trainer"], today=today)
@@ -163,14 +152,14 @@ def test_exercises_a_programme_can_hold():
 
 
 
-def test_the_archive_carries_the_programme_to_another_clinic(world, tmp_path, make_uiprmd_session_result):
+def test_the_archive_carries_the_programme_to_another_clinic(clinic_of_four, tmp_path, make_uiprmd_session_result):
     """All data (ZIP) holds the programme with its history; imported elsewhere, the items keep
     their dates, so the weeks count as they did; importing again adds nothing."""
     from physio_core import imports
     from physio_core.archive import athlete_archive
     from physio_core.store import init_db
 
-    engine, ids = world
+    engine, ids = clinic_of_four
     _squats(engine, ids["athlete"], make_uiprmd_session_result, [0])
     set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 3, 10, "knees out")
     set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 4)  # ends the first

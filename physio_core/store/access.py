@@ -32,6 +32,7 @@ from physio_core.skeleton import PoseSequence
 from physio_core.store import repo
 from physio_core.store.db import run_read, run_write
 from physio_core.store.models import (
+    AthleteProfile,
     AuthSession,
     Feedback,
     FeedbackKind,
@@ -621,3 +622,39 @@ def programmes(engine: Engine, athlete_ids: Sequence[int], viewer_id: int | None
 def programme(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> list[ProgrammeItemOut]:
     """The athlete's programme items, current and ended, oldest first (``programmes``)."""
     return programmes(engine, [athlete_id], viewer_id=viewer_id)[athlete_id]
+
+
+# ------------------------------------------------------------------ the athlete's affected side
+
+SIDES = ("left", "right")
+
+
+def set_affected_side(engine: Engine, viewer_id: int | None, athlete_id: int, side: str | None) -> None:
+    """The athlete's injured or operated side, ``"left"`` / ``"right"``, or None (not said)
+    (staff of the athlete only; ``viewer_id=None`` = trusted, an import)."""
+    if side is not None and side not in SIDES:
+        raise ValueError(f"the affected side is left or right, not {side!r}")
+
+    def fn(s: Session) -> None:
+        if viewer_id is not None:
+            _staff_for_athlete(s, viewer_id, athlete_id)
+        repo._require_role(s, athlete_id, Role.ATHLETE)
+        profile = s.get(AthleteProfile, athlete_id) or AthleteProfile(athlete_id=athlete_id)
+        profile.affected_side, profile.updated_at = side, utcnow()
+        s.add(profile)
+
+    run_write(engine, fn)
+
+
+def affected_side(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> str | None:
+    """The athlete's affected side (``set_affected_side``), to anyone who may see the athlete."""
+
+    def fn(s: Session) -> str | None:
+        if viewer_id is not None and not repo._may_see_athlete(s, repo._viewer(s, viewer_id), athlete_id):
+            raise AccessDenied(f"you may not see athlete {athlete_id}")
+        if s.get(User, athlete_id) is None:
+            raise NotFound(f"no athlete {athlete_id}")
+        profile = s.get(AthleteProfile, athlete_id)
+        return None if profile is None else profile.affected_side
+
+    return run_read(engine, fn)

@@ -270,3 +270,17 @@ class ProgrammeItem(SQLModel, table=True):
     set_by: int | None = Field(default=None, sa_column=_fk("users.id", "SET NULL", True, index=False))
     started_at: datetime = _created_at()
     ended_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
+
+
+class AthleteProfile(SQLModel, table=True):
+    """What an athlete's staff say about the athlete: the affected side, the injured or operated
+    one, which Progress compares against the other (the limb symmetry index). One row at most
+    per athlete; none: nothing said."""
+
+    __tablename__ = "athlete_profiles"
+    __table_args__ = (sa.CheckConstraint("affected_side IN ('left', 'right')", name="affected_side"),)
+
+    athlete_id: int = Field(sa_column=sa.Column(
+        sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True))
+    affected_side: str | None = Field(default=None, sa_column=sa.Column(sa.String(8), nullable=True))
+    updated_at: datetime = _created_at()
