@@ -55,7 +55,8 @@ def _finished(job: background.Job) -> None:
     else:
         report = job.result
         st.session_state[_NOTICE] = (f"{name}: {report.summary()}", report.failed,
-                                     bool(report.imported or report.targets or report.programme))
+                                     bool(report.imported or report.targets or report.programme
+                                          or report.affected_side))
     pick_athlete(athlete_id)
 
 
@@ -69,8 +70,9 @@ def _import_label(contents) -> str:
     whose programme and targets were set before their first session)."""
     if contents.sessions:
         return f"Import {len(contents.sessions)} session{'s' * (len(contents.sessions) != 1)}"
-    what = [w for w, n in (("the programme", contents.programme), ("the targets", contents.targets)) if n]
-    return "Import " + " and ".join(what)
+    what = [w for w, n in (("the programme", contents.programme), ("the targets", contents.targets),
+                           ("the affected side", contents.affected_side)) if n]
+    return "Import " + ", ".join(what[:-1]) + (" and " if len(what) > 1 else "") + what[-1]
 
 
 def import_box(engine, viewer_id: int) -> None:
@@ -110,11 +112,13 @@ def import_box(engine, viewer_id: int) -> None:
                    if contents.targets else "")
         if contents.programme:
             targets += f", {len(contents.programme)} programme item{'s' * (len(contents.programme) != 1)}"
+        if contents.affected_side:
+            targets += f", the affected side ({contents.affected_side})"
         st.write(f"{whose} {'archive' if upload.name.lower().endswith('.zip') else 'session'}: "
                  f"{len(contents.sessions)} session{'s' * (len(contents.sessions) != 1)} with data{targets}.")
         for why in contents.skipped:
             st.caption(f"Not imported: {why}.")
-        if not (contents.sessions or contents.targets or contents.programme):
+        if not (contents.sessions or contents.targets or contents.programme or contents.affected_side):
             return
         with st.form("import_form"):
             name = st.text_input("Into the athlete", value=contents.athlete or "", key="import_athlete",
@@ -134,11 +138,11 @@ def import_box(engine, viewer_id: int) -> None:
         except StorageUnavailable as exc:
             st.error(str(exc))
             return
-        sessions, targets, plan = contents.sessions, contents.targets, contents.programme
+        sessions, targets, plan, side = contents.sessions, contents.targets, contents.programme, contents.affected_side
         try:
             background.start(_job_key(viewer_id), lambda progress: import_sessions(
                 engine, sessions, athlete.id, viewer_id=viewer_id, targets=targets, programme=plan,
-                progress=progress),
+                affected_side=side, progress=progress),
                 label=upload.name, meta={"athlete_id": athlete.id, "athlete": athlete.display_name},
                 trace_dir=_trace_dir())
         except background.JobRunning as exc:

@@ -42,7 +42,8 @@ engine = require_engine()
 from pages import _programme  # noqa: E402
 from pages._auth import require_user  # noqa: E402
 from physio_core.store import AccessDenied, StorageUnavailable, get_user  # noqa: E402
-from physio_core.store.access import delete_rom_target, may_manage_athlete, set_rom_target  # noqa: E402
+from physio_core.store.access import (delete_rom_target, may_manage_athlete, set_affected_side,  # noqa: E402
+                                     set_rom_target)
 
 require_user(engine)  # also when the script is reached without the app shell's login gate
 
@@ -87,6 +88,27 @@ def _rescored(job: background.Job) -> None:
 def _describe(job: background.Job) -> str:
     return (f"Scoring {job.meta['athlete']}'s session {job.current} again ({job.done + 1} of {job.total})…"
             if job.total else f"Scoring {job.meta['athlete']}'s sessions again…")
+
+
+def _affected_side(stored: str | None) -> None:
+    """The athlete's affected side: staff pick it (saved at once), the athlete reads it."""
+    if not staff:
+        if stored:
+            st.caption(f"Affected side: **{stored}**, as the athlete's trainer set it.")
+        return
+    key = f"progress_affected_side_{athlete_id}"
+    st.session_state[key] = stored  # what is stored, also when another trainer changed it meanwhile
+
+    def save() -> None:
+        try:
+            set_affected_side(engine, me, athlete_id, st.session_state[key])
+        except (AccessDenied, ValueError, StorageUnavailable) as exc:
+            st.session_state["progress_notice"] = ("error", str(exc), [])
+
+    st.radio("Affected side", [None, "left", "right"], format_func=lambda v: v or "not said", horizontal=True,
+             key=key, on_change=save,
+             help="The injured or operated side. Its range of motion is then compared against the other "
+                  "side's: the limb symmetry index, affected in % of the other.")
 
 
 athlete_id = current_athlete_id()
@@ -224,16 +246,20 @@ if angle_rows:
                    decimals=progress.ROM_TABLE_DECIMALS)
     left, right = st.columns([3, 2])
     with left:
+        affected = everything.affected_side
         if progress.one_sided(rom_exercise):
             st.subheader("Left side / right side")
-            st.plotly_chart(progress.sides_figure(ex_rows), width="stretch", key="progress_sides")
-            st.caption(progress.sides_note(ex_rows, rom_exercise))
+            _affected_side(affected)
+            st.plotly_chart(progress.sides_figure(ex_rows, affected=affected), width="stretch",
+                            key="progress_sides")
+            st.caption(progress.sides_note(ex_rows, rom_exercise, affected))
         else:
-            st.subheader("Left / right asymmetry")
-            asym = progress.asymmetry_figure(ex_rows)
+            st.subheader("Limb symmetry index" if affected else "Left / right asymmetry")
+            _affected_side(affected)
+            asym = progress.asymmetry_figure(ex_rows, affected=affected)
             if asym.data:
                 st.plotly_chart(asym, width="stretch", key="progress_asym")
-                st.caption(f"{_exercise(rom_exercise)}: {progress.ASYMMETRY_NOTE}")
+                st.caption(f"{_exercise(rom_exercise)}: {progress.asymmetry_note(affected)}")
             else:
                 st.caption(f"{_exercise(rom_exercise)}: no angle its sessions measured on both sides "
                            f"is one whose sides can be compared (the knee, the hip's flexion, or the "
@@ -276,7 +302,7 @@ with right:
         data=lambda: exports.progress_report_html(
             rows, athlete=name, targets=everything.targets,
             rom_exercise=rom_exercise if angle_rows else None, angles=angles if angle_rows else (),
-            programme=everything.programme, programme_rows=dated),
+            programme=everything.programme, programme_rows=dated, affected_side=everything.affected_side),
         file_name=f"progress_{athlete_id}_{rows[0].date:%Y%m%d}-{rows[-1].date:%Y%m%d}.html",
         help="These charts and the sessions table as one page to print or save as PDF; the range "
              "of motion part is the exercise and angles picked above",

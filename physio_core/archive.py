@@ -4,6 +4,7 @@ clinic's copy to take elsewhere. It holds what the pages show and export, sessio
     README.txt                   what is where
     sessions.csv                 one row per session (UTC times)
     targets.csv                  the trainers' range-of-motion targets
+    athlete.csv                  the athlete's name and affected side
     programme.csv                the athlete's programme, current and ended items
     progress_report.html         the progress page, printable
     plotly.min.js                the charts' script, once for every report (they work offline)
@@ -45,6 +46,7 @@ SESSION_COLUMNS = ("id", "started_at_utc", "exercise", "source", "status", "rep_
                    "frames_with_person", "fps", "backend", "stability_score", "reps_judged", "reps_correct",
                    "notes", "pain", "effort")
 TARGET_COLUMNS = ("angle", "exercise", "target_deg", "updated_at_utc")
+ATHLETE_COLUMNS = ("name", "affected_side")
 PROGRAMME_COLUMNS = ("exercise", "sessions_per_week", "reps_per_set", "note", "started_at_utc", "ended_at_utc")
 _PLOTLY_JS = "plotly.min.js"
 
@@ -55,6 +57,7 @@ sessions.csv           one row per session; times in UTC; pain and effort 0-10 a
 targets.csv            the range-of-motion targets: angle, exercise (empty: any), degrees
 programme.csv          the programme: exercise, sessions a week, reps a set (empty: not said),
                        the note, from and until when (until empty: in the programme now)
+athlete.csv            the athlete: name, affected side (left, right; empty: not said)
 progress_report.html   the progress page, printable (open it in a browser)
 plotly.min.js          the script that draws the reports' charts; keep it beside them
 session_<id>/          each session's files:
@@ -111,6 +114,7 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
         shown = progress.load_progress(engine, athlete_id, viewer_id=viewer_id, tz=tz)
         z.writestr("targets.csv", _targets_csv(shown.targets))
         z.writestr("programme.csv", _programme_csv(shown.programme))
+        z.writestr("athlete.csv", _athlete_csv(name, shown.affected_side))
         if shown.rows:
             # as the page opens: its main exercise's range of motion, on its default angles
             angle_rows = [r for r in shown.rows if r.rom_deg]
@@ -118,7 +122,7 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
             z.writestr("progress_report.html", exports.progress_report_html(
                 shown.rows, athlete=name, targets=shown.targets, rom_exercise=main,
                 angles=progress.default_rom_angles(angle_rows, shown.targets, main) if main else (),
-                include_plotlyjs=_PLOTLY_JS, programme=shown.programme))
+                include_plotlyjs=_PLOTLY_JS, programme=shown.programme, affected_side=shown.affected_side))
         script = f"../{_PLOTLY_JS}"
         for row in rows:
             detail = get_session_detail(engine, row.id, viewer_id=viewer_id)
@@ -157,6 +161,14 @@ def _targets_csv(targets) -> str:
     w.writerow(TARGET_COLUMNS)
     for t in sorted(targets, key=lambda t: (t.exercise, t.angle)):
         w.writerow([t.angle, t.exercise, round(t.target_deg, 3), on_clock(t.updated_at, UTC).isoformat(timespec="seconds")])
+    return out.getvalue()
+
+
+def _athlete_csv(name: str, affected_side: str | None) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(ATHLETE_COLUMNS)
+    w.writerow([name, affected_side or ""])
     return out.getvalue()
 
 

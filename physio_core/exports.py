@@ -598,6 +598,7 @@ def progress_report_html(
     include_plotlyjs: bool | str = True,
     programme: Sequence[Any] = (),
     programme_rows: Sequence[Any] | None = None,
+    affected_side: str | None = None,
 ) -> bytes:
     """An athlete's progress over ``rows`` (``store.ProgressRow``, oldest first, as the progress
     page filtered them) as one printable HTML file: key numbers, sessions and reps over time,
@@ -605,7 +606,8 @@ def progress_report_html(
     with a table of first, latest and best range and when each target was reached), left/right
     asymmetry, and every session. The figures are the progress page's. ``programme``: the
     athlete's programme items, charted as the share of planned sessions done each week, counted
-    on ``programme_rows`` (the sessions of every exercise in the dates; default ``rows``)."""
+    on ``programme_rows`` (the sessions of every exercise in the dates; default ``rows``).
+    ``affected_side``: the athlete's injured side, which the asymmetry compares against the other."""
     from physio_core import programme as plan
     from physio_core import progress
     from physio_core.ml.weights import installed_judged_by
@@ -670,15 +672,17 @@ def progress_report_html(
             progress.rom_summary(ex_rows, angles, targets, rom_exercise)), left=("angle", "target reached"),
             decimals=progress.ROM_TABLE_DECIMALS))
         if progress.one_sided(rom_exercise):
-            sides = progress.sides_figure(ex_rows)
+            sides = progress.sides_figure(ex_rows, affected=affected_side)
             if sides.data:
                 parts.append(f"<h2>Left side / right side · {html.escape(name)}</h2>"
                              f"<div class='chart'>{chart(sides)}</div><p class='meta'>"
-                             f"{html.escape(progress.sides_note(ex_rows, rom_exercise))}</p>")
-        elif (asym := progress.asymmetry_figure(ex_rows)).data:
-            parts.append(f"<h2>Left / right asymmetry · {html.escape(name)}</h2>"
+                             f"{html.escape(progress.sides_note(ex_rows, rom_exercise, affected_side))}</p>")
+        elif (asym := progress.asymmetry_figure(ex_rows, affected=affected_side)).data:
+            note = progress.asymmetry_note(affected_side)
+            heading = "Limb symmetry index" if affected_side else "Left / right asymmetry"
+            parts.append(f"<h2>{heading} · {html.escape(name)}</h2>"
                          f"<div class='chart'>{chart(asym)}</div><p class='meta'>"
-                         f"{html.escape(progress.ASYMMETRY_NOTE[0].upper() + progress.ASYMMETRY_NOTE[1:])}</p>")
+                         f"{html.escape(note[0].upper() + note[1:])}</p>")
         recurring, once = progress.recurring_only(progress.recurring_corrections(ex_rows))
         if not recurring.empty:
             for k in ("first", "last"):

@@ -119,6 +119,7 @@ class ArchiveContents:
     skipped: list[str] = field(default_factory=list)  # what holds no data to import, and why
     targets: list[ImportedTarget] = field(default_factory=list)  # the range-of-motion targets
     programme: list[ImportedProgrammeItem] = field(default_factory=list)  # current and ended items
+    affected_side: str | None = None  # the athlete's, "left" / "right"
 
 
 @dataclass
@@ -128,15 +129,19 @@ class ImportReport:
     failed: list[str] = field(default_factory=list)  # "label: reason"
     targets: int = 0  # range-of-motion targets set
     programme: int = 0  # programme items added
+    affected_side: str | None = None  # set here by the import ("left" / "right")
 
     def summary(self) -> str:
         parts = [f"{len(self.imported)} session{'s' * (len(self.imported) != 1)} imported"]
-        if not (self.imported or self.already or self.failed) and (self.targets or self.programme):
+        if not (self.imported or self.already or self.failed) and (self.targets or self.programme
+                                                                   or self.affected_side):
             parts = []  # an archive of an athlete without a session yet: say only what it held
         if self.targets:
             parts.append(f"{self.targets} range-of-motion target{'s' * (self.targets != 1)} set")
         if self.programme:
             parts.append(f"{self.programme} programme item{'s' * (self.programme != 1)} added")
+        if self.affected_side:
+            parts.append(f"the affected side ({self.affected_side}) set")
         if self.already:
             parts.append(f"{len(self.already)} already there, left alone")
         if self.failed:
@@ -269,6 +274,8 @@ def read_archive(data: bytes, name: str = "archive.zip") -> ArchiveContents:
             out.targets = _targets(z.read("targets.csv"))
         if "programme.csv" in names:  # archives made before 2026-12-06 have none
             out.programme = _programme(z.read("programme.csv"))
+        if "athlete.csv" in names:  # archives made before 2026-12-07 have none
+            out.affected_side = _affected_side(z.read("athlete.csv"))
         for row in rows:
             sid = row.get("id", "?")
             started = _when(row.get("started_at_utc"))
@@ -331,6 +338,17 @@ def _programme(data: bytes) -> list[ImportedProgrammeItem]:
             raise ImportFormatError("programme.csv: a row does not read as exercise, sessions_per_week, "
                                     f"reps_per_set, note, started_at_utc, ended_at_utc: {row}") from None
     return out
+
+
+def _affected_side(data: bytes) -> str | None:
+    try:
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    except (UnicodeDecodeError, csv.Error):
+        raise ImportFormatError("athlete.csv does not read as a table") from None
+    side = ((rows[0].get("affected_side") if rows else None) or "").strip().lower() or None
+    if side not in (None, "left", "right"):
+        raise ImportFormatError(f"athlete.csv: the affected side is left, right or empty, not {side!r}")
+    return side
 
 
 def _json_loader(archive: bytes, name: str) -> Callable[[], ImportedSession]:
@@ -421,15 +439,16 @@ def _import_programme(engine: Engine, items: Sequence[ImportedProgrammeItem], at
 
 def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete_id: int, *,
                     viewer_id: int | None = None, targets: Sequence[ImportedTarget] = (),
-                    programme: Sequence[ImportedProgrammeItem] = (),
+                    programme: Sequence[ImportedProgrammeItem] = (), affected_side: str | None = None,
                     progress: Callable[[int, int, str], None] | None = None) -> ImportReport:
     """Store ``sessions`` for ``athlete_id``, each analysed again, one by one (each its own
     transaction); as ``viewer_id`` (who must be staff allowed to record for the athlete; None:
     a trusted caller, the command line). The trainers' lines come back as trainer feedback,
     said to be imported and when they were written. A session the athlete already has (same
     start and source) is left alone, as is a target the athlete has for the same angle and
-    exercise (``targets``: the archive's). A database that goes away raises ``StorageUnavailable``
-    after the sessions stored so far; running the import again stores the rest."""
+    exercise (``targets``: the archive's), and the ``affected_side`` where the athlete has one
+    here. A database that goes away raises ``StorageUnavailable`` after the sessions stored so
+    far; running the import again stores the rest."""
     from physio_core.imu.analyze import analyze_imu
     from physio_core.imu.io import LABELS
     from physio_core.store import StorageUnavailable, access, codec, repo
@@ -451,6 +470,9 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
             report.targets += 1
     if programme:
         _import_programme(engine, programme, athlete_id, viewer_id, report)
+    if affected_side and access.affected_side(engine, athlete_id, viewer_id=viewer_id) is None:
+        access.set_affected_side(engine, viewer_id, athlete_id, affected_side)
+        report.affected_side = affected_side
     for k, s in enumerate(sessions):
         if progress is not None:
             progress(k, len(sessions), s.label)
@@ -521,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         for f, c in zip(args.files, contents):
             athlete = get_or_create_athlete(engine, args.athlete or c.athlete)
             report = import_sessions(engine, c.sessions, athlete.id, targets=c.targets, programme=c.programme,
+                                     affected_side=c.affected_side,
                                      progress=lambda k, n, label: print(f"  {label} ({k + 1} of {n})", flush=True))
             print(f"{f}: {athlete.display_name} (#{athlete.id}): {report.summary()}")
             for line in [*c.skipped, *report.failed]:

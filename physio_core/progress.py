@@ -28,7 +28,8 @@ from physio_core.kinematics import outside_regions
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
 from physio_core.programme import recent_share
 from physio_core.reps import ONE_SIDED, trained_regions_of
-from physio_core.store.access import ProgrammeItemOut, RomTargetOut, athletes_for, programme, programmes, rom_targets
+from physio_core.store.access import (ProgrammeItemOut, RomTargetOut, affected_side, athletes_for, programme,
+                                     programmes, rom_targets)
 from physio_core.store.repo import ProgressRow, progress_for_athlete, progress_for_athletes
 
 PALETTE = px.colors.qualitative.Plotly
@@ -60,6 +61,7 @@ class ProgressData:
     last_date: date | None
     targets: list[RomTargetOut] = field(default_factory=list)
     programme: list[ProgrammeItemOut] = field(default_factory=list)  # current and ended (physio_core.programme)
+    affected_side: str | None = None  # "left" / "right": the injured side, compared against the other
 
 
 def _day(d: datetime) -> date:
@@ -98,6 +100,7 @@ def load_progress(
         last_date=_day(rows[-1].date) if rows else None,
         targets=targets,
         programme=programme(engine, athlete_id, viewer_id=viewer_id),
+        affected_side=affected_side(engine, athlete_id, viewer_id=viewer_id),
     )
 
 
@@ -229,10 +232,27 @@ def _symmetry_pct(left: float, right: float) -> float:
     return 100.0 * (left - right) / ((left + right) / 2)
 
 
+def _lsi_pct(left: float, right: float, affected: str) -> float:
+    """The limb symmetry index: the affected side's range in percent of the other side's."""
+    mine, other = (left, right) if affected == "left" else (right, left)
+    return 100.0 * mine / other if other > 0 else math.nan
+
+
+_DRAWN_FOR = ("Drawn for the knee, the hip's flexion and the angle the reps were counted on: the other "
+              "angles' two sides differ by more than the band even in reps done correctly.")
 ASYMMETRY_NOTE = (f"range of motion left minus right, in % of their mean (positive: the left moves "
-                  f"more); the band is ±{ASYMMETRY_FLAG_PCT:.0f} %. Drawn for the knee, the hip's "
-                  f"flexion and the angle the reps were counted on: the other angles' two sides "
-                  f"differ by more than the band even in reps done correctly.")
+                  f"more); the band is ±{ASYMMETRY_FLAG_PCT:.0f} %. {_DRAWN_FOR}")
+
+
+def asymmetry_note(affected: str | None = None) -> str:
+    """What ``asymmetry_figure`` draws, in words: the symmetry index, or with an affected side
+    the limb symmetry index."""
+    if affected is None:
+        return ASYMMETRY_NOTE
+    other = "right" if affected == "left" else "left"
+    return (f"limb symmetry index: the range of motion of the affected side ({affected}) in % of the "
+            f"{other} side's (100 %: the same; under 100 %: the affected side moves less); the band is "
+            f"{100 - ASYMMETRY_FLAG_PCT:.0f}–{100 + ASYMMETRY_FLAG_PCT:.0f} %. {_DRAWN_FOR}")
 
 
 def compared_sides(rows: Sequence[ProgressRow]) -> list[tuple[str, str, str]]:
@@ -250,10 +270,11 @@ def _family(name: str) -> str:
     return name.split("_", 1)[1] if name.startswith(("left_", "right_")) else name
 
 
-def asymmetry_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
-    """Per session and joint pair of ``compared_sides``: left and right range of motion and the
+def asymmetry_frame(rows: Sequence[ProgressRow], affected: str | None = None) -> pd.DataFrame:
+    """Per session and joint pair of ``compared_sides``: left and right range of motion, the
     symmetry index 100 * (left - right) / mean(left, right) in percent (positive: the left moves
-    more)."""
+    more) and, with the ``affected`` side given, the limb symmetry index 100 * affected / other
+    (NaN without)."""
     recs = []
     for label, left, right in compared_sides(rows):
         for r in rows:
@@ -262,9 +283,10 @@ def asymmetry_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
                 continue
             recs.append({"session_id": r.session_id, "date": r.date, "exercise": r.exercise,
                          "joint": label, "left_deg": lv, "right_deg": rv,
-                         "asymmetry_pct": _symmetry_pct(lv, rv)})
+                         "asymmetry_pct": _symmetry_pct(lv, rv),
+                         "lsi_pct": _lsi_pct(lv, rv, affected) if affected else math.nan})
     return pd.DataFrame(recs, columns=["session_id", "date", "exercise", "joint", "left_deg",
-                                       "right_deg", "asymmetry_pct"])
+                                       "right_deg", "asymmetry_pct", "lsi_pct"])
 
 
 def one_sided(exercise: str) -> bool:
@@ -300,10 +322,11 @@ def sides_frame(rows: Sequence[ProgressRow]) -> pd.DataFrame:
     return pd.DataFrame(recs, columns=SIDES_COLUMNS)
 
 
-def sides_note(rows: Sequence[ProgressRow], exercise: str) -> str:
+def sides_note(rows: Sequence[ProgressRow], exercise: str, affected: str | None = None) -> str:
     """In words, for ``sides_figure``: why the sides are compared across sessions, each side's
     sessions and latest range, and the latest left against the latest right (the symmetry index
-    of ``asymmetry_frame``, with its ±ASYMMETRY_FLAG_PCT band)."""
+    of ``asymmetry_frame``, with its ±ASYMMETRY_FLAG_PCT band; with the ``affected`` side given,
+    the limb symmetry index)."""
     df = sides_frame([r for r in rows if r.exercise == exercise])
     name = pretty_exercise(exercise, short=True)
     angle = pretty_angle(ONE_SIDED[exercise]).lower()
@@ -324,7 +347,14 @@ def sides_note(rows: Sequence[ProgressRow], exercise: str) -> str:
                      f"(#{last['session_id']})")
     text = "; ".join(parts)
     said += f" {text[0].upper()}{text[1:]}."
-    if len(latest) == 2:
+    if len(latest) == 2 and affected:
+        lsi = _lsi_pct(latest["left"], latest["right"], affected)
+        inside = abs(lsi - 100) <= ASYMMETRY_FLAG_PCT
+        other = "right" if affected == "left" else "left"
+        said += (f" The latest affected side ({affected}) against the latest {other}: {lsi:.0f} % of its "
+                 f"range (limb symmetry index), {'within' if inside else 'outside'} the "
+                 f"{100 - ASYMMETRY_FLAG_PCT:.0f}–{100 + ASYMMETRY_FLAG_PCT:.0f} % band.")
+    elif len(latest) == 2:
         pct = _symmetry_pct(latest["left"], latest["right"])
         inside = abs(pct) <= ASYMMETRY_FLAG_PCT
         said += (f" The latest left against the latest right: {pct:+.0f} % of their mean, "
@@ -788,34 +818,41 @@ def default_rom_angles(rows: Sequence[ProgressRow], targets: Sequence[RomTargetO
     return list(dict.fromkeys(targeted + pair))[:4]
 
 
-def asymmetry_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Figure:
+def asymmetry_figure(rows: Sequence[ProgressRow], *, affected: str | None = None, height: int = 320) -> go.Figure:
     """Left/right symmetry index over the sessions of each joint ``compared_sides`` keeps, with
-    the ±10 % band shaded."""
-    df = asymmetry_frame(rows)
+    the ±10 % band shaded; with the ``affected`` side given, the limb symmetry index (affected in %
+    of the other side) and its band 90–110 %."""
+    df = asymmetry_frame(rows, affected)
+    column, centre = ("lsi_pct", 100.0) if affected else ("asymmetry_pct", 0.0)
+    df = df[df[column].notna()]
     fig = go.Figure()
-    fig.add_hrect(y0=-ASYMMETRY_FLAG_PCT, y1=ASYMMETRY_FLAG_PCT, fillcolor="rgba(46, 204, 113, 0.12)",
-                  line_width=0, layer="below")
-    fig.add_hline(y=0, line_color="#999", line_width=1)
+    fig.add_hrect(y0=centre - ASYMMETRY_FLAG_PCT, y1=centre + ASYMMETRY_FLAG_PCT,
+                  fillcolor="rgba(46, 204, 113, 0.12)", line_width=0, layer="below")
+    fig.add_hline(y=centre, line_color="#999", line_width=1)
+    value = "%{y:.0f}% of the other side" if affected else "%{y:+.0f}%"
     for joint, g in df.groupby("joint", sort=True):
         fig.add_trace(go.Scatter(
-            x=g["date"], y=g["asymmetry_pct"], mode="lines+markers", name=joint,
+            x=g["date"], y=g[column], mode="lines+markers", name=joint,
             customdata=g[["left_deg", "right_deg", "session_id"]].to_numpy(),
-            hovertemplate="%{y:+.0f}% (left %{customdata[0]:.0f}°, right %{customdata[1]:.0f}°) "
-                          "— session #%{customdata[2]}<extra></extra>",
+            hovertemplate=value + " (left %{customdata[0]:.0f}°, right %{customdata[1]:.0f}°) "
+                                  "— session #%{customdata[2]}<extra></extra>",
         ))
-    fig = _layout(fig, height, "left − right (% of mean range)")
+    title = f"{affected} (affected) in % of {'right' if affected == 'left' else 'left'}" if affected else \
+        "left − right (% of mean range)"
+    fig = _layout(fig, height, title)
     # twice the band at least, so that the band reads as a band and not as the chart's background
-    reach = max([2 * ASYMMETRY_FLAG_PCT, *(abs(df["asymmetry_pct"]) * 1.1)])
-    fig.update_yaxes(range=[-reach, reach])
+    reach = max([2 * ASYMMETRY_FLAG_PCT, *(abs(df[column] - centre) * 1.1)])
+    fig.update_yaxes(range=[centre - reach, centre + reach])
     return fig
 
 
 SIDE_COLOURS = {"left": "#e67e22", "right": "#2e86de"}
 
 
-def sides_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Figure:
+def sides_figure(rows: Sequence[ProgressRow], *, affected: str | None = None, height: int = 320) -> go.Figure:
     """A one-sided exercise's sessions: the range of motion of the side each worked
-    (``sides_frame``), a line per side, so the two sides compare across sessions."""
+    (``sides_frame``), a line per side, so the two sides compare across sessions (the
+    ``affected`` side's named so in the legend)."""
     df = sides_frame(rows)
     fig = go.Figure()
     for side in ("left", "right"):
@@ -823,7 +860,8 @@ def sides_figure(rows: Sequence[ProgressRow], *, height: int = 320) -> go.Figure
         if g.empty:
             continue
         fig.add_trace(go.Scatter(
-            x=g["date"], y=g["rom_deg"], mode="lines+markers", name=f"{side} side",
+            x=g["date"], y=g["rom_deg"], mode="lines+markers",
+            name=f"{side} side{' (affected)' if side == affected else ''}",
             line=dict(color=SIDE_COLOURS[side]),
             customdata=[[pretty_angle(a), i] for a, i in zip(g["angle"], g["session_id"])],
             hovertemplate="%{customdata[0]}: %{y:.0f}° — session #%{customdata[1]}<extra></extra>",

@@ -930,7 +930,8 @@ def test_sessions_page_imports_another_clinics_archive(app_env, assessed_squat_r
 
 def test_sessions_page_imports_an_archive_with_a_programme_and_no_session(app_env):
     """An athlete whose programme was set before their first session moves clinics: the archive
-    holds no session, and the page still offers to import the programme and the targets."""
+    holds no session, and the page still offers to import the programme, the targets and the
+    affected side."""
     from physio_core import background
     from physio_core.archive import athlete_archive
     from physio_core.store import access, get_or_create_athlete, get_user_by_email, init_db, list_athletes
@@ -939,6 +940,7 @@ def test_sessions_page_imports_an_archive_with_a_programme_and_no_session(app_en
     old = get_or_create_athlete(engine, "Noor Haddad")
     access.set_programme_item(engine, None, old.id, "deep_squat", 3, 12, "knees out")
     access.set_rom_target(engine, None, old.id, "knee_flexion_r", 110.0, "deep_squat")
+    access.set_affected_side(engine, None, old.id, "left")
     archive = athlete_archive(engine, old.id)
 
     at = new_app()
@@ -948,19 +950,20 @@ def test_sessions_page_imports_an_archive_with_a_programme_and_no_session(app_en
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(m.value == "Noor Haddad's archive: 0 sessions with data, 1 range-of-motion target, "
-               "1 programme item." for m in at.markdown)
+               "1 programme item, the affected side (left)." for m in at.markdown)
     at.text_input(key="import_athlete").input("Noor Haddad (moved)")
-    next(b for b in at.button if b.label == "Import the programme and the targets").click()
+    next(b for b in at.button if b.label == "Import the programme, the targets and the affected side").click()
     at.run()
     background.wait(("import", get_user_by_email(engine, ADMIN_EMAIL).id), 60)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert [s.value for s in at.success] == [
-        "Noor Haddad (moved): 1 range-of-motion target set; 1 programme item added."]
+        "Noor Haddad (moved): 1 range-of-motion target set; 1 programme item added; the affected side (left) set."]
     moved = next(a for a in list_athletes(engine) if a.display_name == "Noor Haddad (moved)")
     [item] = access.programme(engine, moved.id)
     assert (item.exercise, item.sessions_per_week, item.reps_per_set, item.note) == ("deep_squat", 3, 12, "knees out")
     assert [(t.angle, t.target_deg) for t in access.rom_targets(engine, moved.id)] == [("knee_flexion_r", 110.0)]
+    assert access.affected_side(engine, moved.id) == "left"
 
 
 # the app's server process importing an archive, stopped for good after its first session

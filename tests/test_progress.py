@@ -749,3 +749,52 @@ def test_an_angle_with_gaps_comes_last_in_rankings_and_comparisons(db_engine):
     ranges = [m for m in table["measure"] if m.startswith("range: ")]
     assert len(ranges) == 4 and not any("Ankle" in m or "Knee" in m or "Hip" in m for m in ranges)
     assert "rom_gaps" not in this.metrics  # not one of its scores
+
+
+def test_the_limb_symmetry_index_compares_the_affected_side_with_the_other(seeded):
+    """With the affected side said, the asymmetry is the limb symmetry index: the affected side's
+    range in % of the other's, on the real stored squats and, for a one-sided exercise, the latest
+    session of each side."""
+    engine, ids = seeded
+    rows = progress.load_progress(engine, ids["athlete"]).rows
+    squats = [r for r in rows if r.exercise == "deep_squat"]
+    for side, mine, other in (("left", "_l", "_r"), ("right", "_r", "_l")):
+        df = progress.asymmetry_frame(squats, side)
+        knee = df[df["joint"] == "Knee angle"].set_index("session_id")
+        for r in squats:
+            assert knee.loc[r.session_id, "lsi_pct"] == pytest.approx(
+                100 * r.rom_deg["knee_angle" + mine] / r.rom_deg["knee_angle" + other])
+        fig = progress.asymmetry_figure(squats, affected=side)
+        drawn = next(t for t in fig.data if t.name == "Knee angle")
+        assert list(drawn.y) == pytest.approx(list(knee["lsi_pct"]))
+        low, high = fig.layout.yaxis.range  # centred on 100 %, the band at most half of it
+        assert low <= 80 and high >= 120 and low < knee["lsi_pct"].min() and knee["lsi_pct"].max() < high
+        assert fig.layout.yaxis.title.text.startswith(f"{side} (affected) in % of {other == '_l' and 'left' or 'right'}")
+    assert progress.asymmetry_frame(squats)["lsi_pct"].isna().all()  # not said: the symmetry index only
+    assert progress.asymmetry_note("left").startswith("limb symmetry index: the range of motion of the "
+                                                      "affected side (left) in % of the right side's")
+
+    steps = [r for r in rows if r.exercise == "hurdle_step"]
+    mirrored = [replace(r, session_id=r.session_id + 100, date=r.date.replace(hour=23),
+                        rep_angle=r.rep_angle[:-1] + ("r" if r.rep_angle.endswith("l") else "l"),
+                        rom_deg={(k[:-1] + ("r" if k.endswith("_l") else "l")) if k.endswith(("_l", "_r")) else k:
+                                 v * 0.8 for k, v in r.rom_deg.items()}) for r in steps]
+    df = progress.sides_frame(steps + mirrored)
+    worked = df["side"].iloc[0]
+    other = "left" if worked == "right" else "right"
+    # the mirrored sessions, at 80 % of the range, are the affected side's
+    note = progress.sides_note(steps + mirrored, "hurdle_step", other)
+    assert f"The latest affected side ({other}) against the latest {worked}: 80 % of its range (limb symmetry " \
+           f"index), outside the 90–110 % band." in note
+    fig = progress.sides_figure(steps + mirrored, affected=other)
+    assert {t.name for t in fig.data} == {f"{worked} side", f"{other} side (affected)"}
+    # the printable progress report draws the same
+    from physio_core import exports
+
+    page = exports.progress_report_html(squats, athlete="Ana", rom_exercise="deep_squat", angles=["knee_angle_r"],
+                                        affected_side="left", include_plotlyjs=False).decode()
+    assert "<h2>Limb symmetry index · Deep squat</h2>" in page and "Left / right asymmetry" not in page
+    assert "Limb symmetry index: the range of motion of the affected side (left) in % of the right side" in page
+    page = exports.progress_report_html(steps + mirrored, athlete="Ana", rom_exercise="hurdle_step",
+                                        angles=["hip_flexion_r"], affected_side=other, include_plotlyjs=False).decode()
+    assert f"The latest affected side ({other}) against the latest {worked}: 80 %" in page

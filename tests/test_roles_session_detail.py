@@ -503,3 +503,32 @@ def test_the_trainer_sets_the_programme_on_progress_and_the_athlete_sees_it(seed
     assert "Programme" in [h.value for h in at.subheader]
     assert any("No finished session for this athlete yet." in i.value for i in at.info)
     assert next(e for e in at.expander if e.label == "Set the programme")
+
+
+def test_the_trainer_says_the_affected_side_and_progress_compares_it_with_the_other(seeded):
+    from physio_core.store.access import affected_side, set_affected_side
+
+    engine, ids = seeded
+    at = _progress(engine, "trainer", ids["athlete"])
+    key = f"progress_affected_side_{ids['athlete']}"
+    assert at.radio(key=key).value is None and "Left / right asymmetry" in [h.value for h in at.subheader]
+    at.radio(key=key).set_value("left")
+    run(at)
+    assert not at.error, [e.value for e in at.error]
+    assert affected_side(engine, ids["athlete"]) == "left"
+    assert "Limb symmetry index" in [h.value for h in at.subheader]
+    assert any(c.value.startswith("Deep squat: limb symmetry index: the range of motion of the affected side "
+                                  "(left) in % of the right side's") for c in at.caption)
+    chart = next(c for c in at.get("plotly_chart") if '"lsi' in c.proto.spec or "(affected)" in c.proto.spec)
+    assert "left (affected) in % of right" in chart.proto.spec
+
+    # changed meanwhile by someone else: the page shows what is stored, and does not write back its own
+    set_affected_side(engine, None, ids["athlete"], "right")
+    run(at)
+    assert at.radio(key=key).value == "right" and affected_side(engine, ids["athlete"]) == "right"
+
+    # the athlete reads it, and cannot change it
+    mine = _progress(engine, "athlete", ids["athlete"])
+    assert not [r for r in mine.radio if r.label == "Affected side"]
+    assert "Affected side: **right**, as the athlete's trainer set it." in [c.value for c in mine.caption]
+    assert "Limb symmetry index" in [h.value for h in mine.subheader]
