@@ -76,6 +76,7 @@ class ProgrammeItemOut:
     set_by: int | None
     started_at: datetime
     ended_at: datetime | None  # None: in the programme now
+    sets_per_session: int | None = None  # None: not said
 
 
 def check_password_strength(password: str) -> None:
@@ -531,16 +532,18 @@ def rom_targets(engine: Engine, athlete_id: int, viewer_id: int | None = None) -
 
 def _item_out(p: ProgrammeItem) -> ProgrammeItemOut:
     return ProgrammeItemOut(p.id, p.athlete_id, p.exercise, p.sessions_per_week, p.reps_per_set, p.note,
-                            p.set_by, p.started_at, p.ended_at)
+                            p.set_by, p.started_at, p.ended_at, p.sets_per_session)
 
 
-def check_programme_item(exercise: str, sessions_per_week: int, reps_per_set: int | None) -> None:
+def check_programme_item(exercise: str, sessions_per_week: int, reps_per_set: int | None,
+                         sets_per_session: int | None = None) -> None:
     """ValueError unless the exercise is named and the numbers are whole and in range (the
     database checks the same)."""
     if not exercise.strip():
         raise ValueError("a programme item needs an exercise")
     for what, v, top, may_be_none in (("sessions a week", sessions_per_week, 14, False),
-                                      ("reps a set", reps_per_set, 100, True)):
+                                      ("reps a set", reps_per_set, 100, True),
+                                      ("sets a session", sets_per_session, 20, True)):
         if v is None and may_be_none:
             continue
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= top:
@@ -550,14 +553,14 @@ def check_programme_item(exercise: str, sessions_per_week: int, reps_per_set: in
 def set_programme_item(
     engine: Engine, viewer_id: int | None, athlete_id: int, exercise: str, sessions_per_week: int,
     reps_per_set: int | None = None, note: str = "", *, started_at: datetime | None = None,
-    ended_at: datetime | None = None,
+    ended_at: datetime | None = None, sets_per_session: int | None = None,
 ) -> ProgrammeItemOut:
     """Put an exercise in the athlete's programme (staff of the athlete only; ``viewer_id=None`` =
     trusted, an import). The exercise's current item, if any, ends now: a change starts a new
     item, so the weeks before keep the plan they had. ``started_at`` / ``ended_at``: an item
     from an archive, with its own dates (then nothing else is ended)."""
     exercise = exercise.strip()
-    check_programme_item(exercise, sessions_per_week, reps_per_set)
+    check_programme_item(exercise, sessions_per_week, reps_per_set, sets_per_session)
     note = (note or "").strip()[:500]
 
     def fn(s: Session) -> ProgrammeItemOut:
@@ -571,7 +574,7 @@ def set_programme_item(
                 old.ended_at = now
                 s.add(old)
         item = ProgrammeItem(athlete_id=athlete_id, exercise=exercise, sessions_per_week=sessions_per_week,
-                             reps_per_set=reps_per_set, note=note, set_by=set_by,
+                             reps_per_set=reps_per_set, sets_per_session=sets_per_session, note=note, set_by=set_by,
                              started_at=started_at or now, ended_at=ended_at)
         s.add(item)
         s.flush()
