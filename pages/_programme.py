@@ -26,11 +26,12 @@ def this_week(items, rows, today: date, tz) -> None:
     if not now:
         return
     week = programme.monday(today)
-    st.caption(f"This week, {week:%b %d} to {week + timedelta(days=6):%b %d}: the sessions stored of each "
-               "exercise of the programme.")
+    st.caption(f"This week, {week:%b %d} to {week + timedelta(days=6):%b %d}: the sessions of each exercise "
+               "of the programme (a session is a day with at least one set of it), and today's sets.")
     show_table([{
         "exercise": _exercise(n.item.exercise),
         "this week": f"{n.done} of {n.item.sessions_per_week}" + (" ✓" if n.done >= n.item.sessions_per_week else ""),
+        "today": programme.sets_words(n),
         "plan": programme.plan_words(n.item),
         "note": n.item.note or None,
         "last session": None if n.last_done is None else f"{n.last_done:%Y-%m-%d}",
@@ -42,17 +43,21 @@ def staff_form(engine, me: int, athlete_id: int, items) -> None:
     current = [it for it in items if it.ended_at is None]
     with st.expander("Set the programme", expanded=not current):
         with st.form("programme_set", clear_on_submit=True):
-            c1, c2, c3 = st.columns([3, 2, 2])
+            c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
             exercise = c1.selectbox("Exercise", programme.exercises(), format_func=_exercise, key="programme_exercise")
             per_week = c2.number_input("Sessions a week", min_value=1, max_value=14, value=3, step=1,
-                                       key="programme_per_week")
-            reps = c3.number_input("Reps a set", min_value=0, max_value=100, value=10, step=1, key="programme_reps",
+                                       key="programme_per_week", help="Days a week with the exercise")
+            sets = c3.number_input("Sets a session", min_value=0, max_value=20, value=3, step=1, key="programme_sets",
+                                   help="0: not said. Each set is one recording: a live session from START to "
+                                        "STOP, an upload, a sensor set")
+            reps = c4.number_input("Reps a set", min_value=0, max_value=100, value=10, step=1, key="programme_reps",
                                    help="0: not said")
             note = st.text_input("Note for the athlete", max_chars=500, key="programme_note",
                                  placeholder="slow on the way down; stop if the knee hurts more than 3 of 10")
             if st.form_submit_button("Save in the programme", type="primary"):
                 try:
-                    it = set_programme_item(engine, me, athlete_id, exercise, int(per_week), int(reps) or None, note)
+                    it = set_programme_item(engine, me, athlete_id, exercise, int(per_week), int(reps) or None, note,
+                                            sets_per_session=int(sets) or None)
                 except _ERRORS as exc:
                     st.error(str(exc))
                 else:

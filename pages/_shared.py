@@ -393,9 +393,9 @@ def felt_form(engine, session_id: int, pain: int | None, effort: int | None, *, 
 
 
 def programme_line(engine, session_id: int, athlete_id: int) -> str:
-    """Where the saved session leaves its exercise's programme this week ("Deep squat: 2 of 3
-    sessions of the programme this week."); "" when the exercise is not in the programme. Read
-    once per session: the page reruns with every frame scrubbed."""
+    """Where the saved session leaves its exercise's programme this week ("Deep squat: set 2 of 3
+    today; 1 of 3 sessions of the programme this week."); "" when the exercise is not in the
+    programme. Read once per session: the page reruns with every frame scrubbed."""
     key = f"programme_line_{session_id}"
     if key in st.session_state:
         return st.session_state[key]
@@ -413,9 +413,13 @@ def programme_line(engine, session_id: int, athlete_id: int) -> str:
         items = [it for it in programme_of(engine, athlete_id, viewer_id=viewer_id())
                  if this_week and it.exercise == this.exercise]
         for now in programme.this_week(items, rows, today, viewer_tz()):
-            line = (f"{report.pretty_exercise(this.exercise, short=True)}: {now.done} of "
-                    f"{now.item.sessions_per_week} sessions of the programme this week"
-                    + (", done." if now.done >= now.item.sessions_per_week else "."))
+            parts = [f"{now.done} of {now.item.sessions_per_week} sessions of the programme this week"
+                     + (", done" if now.done >= now.item.sessions_per_week else "")]
+            sets = now.item.sets_per_session
+            if local_time(this.date).date() == today and sets:  # a session of the programme is a day's sets
+                parts.insert(0, f"set {now.sets_today} of {sets} today" if now.sets_today <= sets
+                             else f"{now.sets_today} sets today, {sets} planned")
+            line = f"{report.pretty_exercise(this.exercise, short=True)}: {'; '.join(parts)}."
     except Exception:  # a word of encouragement is not worth an error on the page
         log.warning("could not read the programme for session %s", session_id, exc_info=True)
         return ""

@@ -47,7 +47,8 @@ SESSION_COLUMNS = ("id", "started_at_utc", "exercise", "source", "status", "rep_
                    "notes", "pain", "effort")
 TARGET_COLUMNS = ("angle", "exercise", "target_deg", "updated_at_utc")
 ATHLETE_COLUMNS = ("name", "affected_side")
-PROGRAMME_COLUMNS = ("exercise", "sessions_per_week", "reps_per_set", "note", "started_at_utc", "ended_at_utc")
+PROGRAMME_COLUMNS = ("exercise", "sessions_per_week", "reps_per_set", "note", "started_at_utc", "ended_at_utc",
+                     "sets_per_session")
 _PLOTLY_JS = "plotly.min.js"
 
 _README = """PhysioTrack: everything stored about {athlete}, as of {made} (UTC).
@@ -55,8 +56,9 @@ _README = """PhysioTrack: everything stored about {athlete}, as of {made} (UTC).
 sessions.csv           one row per session; times in UTC; pain and effort 0-10 as the athlete
                        said them (empty: not asked)
 targets.csv            the range-of-motion targets: angle, exercise (empty: any), degrees
-programme.csv          the programme: exercise, sessions a week, reps a set (empty: not said),
-                       the note, from and until when (until empty: in the programme now)
+programme.csv          the programme: exercise, sessions a week (days), reps a set (empty: not
+                       said), the note, from and until when (until empty: in the programme now),
+                       sets a session (empty: not said)
 athlete.csv            the athlete: name, affected side (left, right; empty: not said)
 progress_report.html   the progress page, printable (open it in a browser)
 plotly.min.js          the script that draws the reports' charts; keep it beside them
@@ -182,7 +184,8 @@ def _programme_csv(items) -> str:
 
     for it in items:
         w.writerow([it.exercise, it.sessions_per_week, "" if it.reps_per_set is None else it.reps_per_set,
-                    it.note, utc(it.started_at), utc(it.ended_at)])
+                    it.note, utc(it.started_at), utc(it.ended_at),
+                    "" if it.sets_per_session is None else it.sets_per_session])
     return out.getvalue()
 
 

@@ -110,6 +110,7 @@ class ImportedProgrammeItem:
     note: str
     started_at: datetime
     ended_at: datetime | None  # None: in the programme now
+    sets_per_session: int | None = None  # archives made before 2026-12-07 have none
 
 
 @dataclass
@@ -333,10 +334,12 @@ def _programme(data: bytes) -> list[ImportedProgrammeItem]:
             out.append(ImportedProgrammeItem(
                 row["exercise"], int(row["sessions_per_week"]),
                 int(row["reps_per_set"]) if row.get("reps_per_set") else None, row.get("note") or "",
-                started, _when(row.get("ended_at_utc")) if row.get("ended_at_utc") else None))
+                started, _when(row.get("ended_at_utc")) if row.get("ended_at_utc") else None,
+                int(row["sets_per_session"]) if row.get("sets_per_session") else None))
         except (KeyError, TypeError, ValueError):
             raise ImportFormatError("programme.csv: a row does not read as exercise, sessions_per_week, "
-                                    f"reps_per_set, note, started_at_utc, ended_at_utc: {row}") from None
+                                    f"reps_per_set, note, started_at_utc, ended_at_utc, sets_per_session: {row}"
+                                    ) from None
     return out
 
 
@@ -430,7 +433,8 @@ def _import_programme(engine: Engine, items: Sequence[ImportedProgrammeItem], at
             continue
         try:
             access.set_programme_item(engine, viewer_id, athlete_id, it.exercise, it.sessions_per_week,
-                                      it.reps_per_set, it.note, started_at=it.started_at, ended_at=it.ended_at)
+                                      it.reps_per_set, it.note, started_at=it.started_at, ended_at=it.ended_at,
+                                      sets_per_session=it.sets_per_session)
         except ValueError as exc:
             report.failed.append(f"the programme's {it.exercise}: {exc}")
             continue

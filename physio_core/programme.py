@@ -1,11 +1,15 @@
 """The athlete's programme against what they did: the exercises their trainer set, each so many
-sessions a week (and, if said, reps a set), counted against the sessions stored.
+sessions a week (and, if said, sets a session and reps a set), counted against the sessions stored.
+
+A session of the programme is a day: each set the app stores (a live session from START to STOP,
+an upload, a sensor set) is one set, and the days on which an exercise has at least one are its
+sessions. Three sets of squats on Monday are one squat session, of three sets.
 
 A week runs Monday to Sunday on the viewer's clock, as Progress's "Sessions per week". A week is
 held to the programme as it stood at the week's end: an exercise put in on Thursday counts for
 that week, one taken off on Thursday does not. An item changed (3 sessions a week, then 4) is the
 old item ended and a new one started (``store.access.set_programme_item``), so past weeks keep the
-plan they had. A session counts for its exercise whatever its scores; more sessions than planned
+plan they had. A set counts for its exercise whatever its scores; more sessions than planned
 count as the plan (a week of 5 squat sessions for 3 planned is 3 of 3, not 5 of 3).
 """
 
@@ -58,7 +62,8 @@ class WeekPlan:
     week: date  # its Monday
     exercise: str
     planned: int  # sessions a week
-    done: int  # sessions of the exercise stored that week
+    done: int  # sessions of the exercise that week: the days with at least one set of it
+    sets: int = 0  # the sets of it stored that week
 
     @property
     def counted(self) -> int:
@@ -72,9 +77,14 @@ def week_plans(items: Sequence, rows: Sequence, weeks: Sequence[date], tz: tzinf
     for week in weeks:
         days = (week, week + timedelta(days=6))
         for exercise, it in sorted(_in_force(items, _week_end(week, tz)).items()):
-            done = sum(1 for r in rows if r.exercise == exercise and days[0] <= r.date.astimezone(tz).date() <= days[1])
-            out.append(WeekPlan(week, exercise, it.sessions_per_week, done))
+            sets = [d for d in _days(rows, exercise, tz) if days[0] <= d <= days[1]]
+            out.append(WeekPlan(week, exercise, it.sessions_per_week, len(set(sets)), len(sets)))
     return out
+
+
+def _days(rows: Sequence, exercise: str, tz: tzinfo) -> list[date]:
+    """The day of each stored set of ``exercise``, on the clock of ``tz``."""
+    return [r.date.astimezone(tz).date() for r in rows if r.exercise == exercise]
 
 
 def share_done(plans: Sequence[WeekPlan]) -> float | None:
@@ -88,8 +98,9 @@ class ItemNow:
     """An exercise of the programme now, with this week's sessions so far."""
 
     item: object  # ProgrammeItemOut
-    done: int  # this week, Monday to today
+    done: int  # sessions (days with a set of it) this week, Monday to today
     last_done: date | None  # the last session of the exercise, ever
+    sets_today: int = 0  # its sets stored today
 
 
 def this_week(items: Sequence, rows: Sequence, today: date, tz: tzinfo = UTC) -> list[ItemNow]:
@@ -97,8 +108,9 @@ def this_week(items: Sequence, rows: Sequence, today: date, tz: tzinfo = UTC) ->
     current = [it for it in items if it.ended_at is None]
     out = []
     for it in sorted(current, key=lambda i: pretty_exercise(i.exercise, short=True)):
-        days = [r.date.astimezone(tz).date() for r in rows if r.exercise == it.exercise]
-        out.append(ItemNow(it, sum(1 for d in days if week <= d <= today), max(days) if days else None))
+        days = _days(rows, it.exercise, tz)
+        out.append(ItemNow(it, len({d for d in days if week <= d <= today}), max(days) if days else None,
+                           days.count(today)))
     return out
 
 
@@ -110,16 +122,30 @@ def recent_share(items: Sequence, rows: Sequence, today: date, weeks: int = 4, t
 
 
 def plan_words(item) -> str:
-    """ "3 sessions a week, 10 reps a set" """
+    """ "3 sessions a week, 3 sets of 10 reps" (or "3 sets", or "10 reps a set", as said) """
     per = f"{item.sessions_per_week} session{'s' * (item.sessions_per_week != 1)} a week"
-    return per + (f", {item.reps_per_set} reps a set" if item.reps_per_set else "")
+    sets, reps = getattr(item, "sets_per_session", None), item.reps_per_set
+    if sets and reps:
+        return f"{per}, {sets} set{'s' * (sets != 1)} of {reps} reps"
+    if sets:
+        return f"{per}, {sets} set{'s' * (sets != 1)}"
+    return per + (f", {reps} reps a set" if reps else "")
+
+
+def sets_words(now: ItemNow) -> str | None:
+    """Today's sets of the exercise, against the plan where it says how many: "2 of 3 sets"."""
+    planned = getattr(now.item, "sets_per_session", None)
+    if planned:
+        return f"{now.sets_today} of {planned} sets" + (" ✓" if now.sets_today >= planned else "")
+    return f"{now.sets_today} set{'s' * (now.sets_today != 1)}" if now.sets_today else None
 
 
 def adherence_note(plans: Sequence[WeekPlan]) -> str:
     """What the weekly chart says, in a sentence, with how it counts."""
     share = share_done(plans) or 0.0
-    return (f"{share:.0%} of the planned sessions in these weeks were done. A week is held to the programme "
-            "as it stood at the week's end; sessions beyond the plan count as the plan.")
+    return (f"{share:.0%} of the planned sessions in these weeks were done. A session is a day with at least "
+            "one set of the exercise. A week is held to the programme as it stood at the week's end; sessions "
+            "beyond the plan count as the plan.")
 
 
 def adherence_figure(plans: Sequence[WeekPlan], *, height: int = 280) -> go.Figure:
@@ -130,7 +156,8 @@ def adherence_figure(plans: Sequence[WeekPlan], *, height: int = 280) -> go.Figu
     for w in weeks:
         these = [p for p in plans if p.week == w]
         shares.append(100 * (share_done(these) or 0.0))
-        texts.append("<br>".join(f"{pretty_exercise(p.exercise, short=True)}: {p.done} of {p.planned}" for p in these))
+        texts.append("<br>".join(f"{pretty_exercise(p.exercise, short=True)}: {p.done} of {p.planned} "
+                                 f"({p.sets} set{'s' * (p.sets != 1)})" for p in these))
         # on the bar: a week with nothing done has no bar to see, only its "0 of 3"
         labels.append(f"{sum(p.counted for p in these)} of {sum(p.planned for p in these)}")
     fig = go.Figure(go.Bar(

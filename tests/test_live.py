@@ -667,7 +667,7 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
 
     at = live_app
     athlete = get_or_create_athlete(init_db(), "Ana Live")
-    set_programme_item(init_db(), None, athlete.id, "deep_squat", 2, 8)  # squats twice a week, 8 a set
+    set_programme_item(init_db(), None, athlete.id, "deep_squat", 2, 8, sets_per_session=3)  # 3 x 8, twice a week
     at.session_state["athlete_id"] = athlete.id  # what the sidebar picker sets
     at.selectbox(key="live_exercise").set_value("deep_squat")
     at.run()
@@ -687,7 +687,7 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
     assert outcome.session_id is not None
     assert any(f"Session #{outcome.session_id} saved" in s.value for s in at.success)
     # the saved set counted against the athlete's programme
-    assert "Deep squat: 1 of 2 sessions of the programme this week." in [i.value for i in at.info]
+    assert "Deep squat: set 1 of 3 today; 1 of 2 sessions of the programme this week." in [i.value for i in at.info]
     assert next(m.value for m in at.metric if m.label == "Reps") == "0 of 8"  # the programme's reps a set
     found = next(m.value for m in at.metric if m.label == "Person found")
     assert found.endswith("%") and int(found[:-1]) >= 80  # 5 of 6 frames or more, as stored below

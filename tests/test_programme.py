@@ -98,9 +98,10 @@ def test_downgrade_drops_the_table_and_upgrade_brings_it_back(clinic_of_four):
 
 def test_weeks_are_counted_against_the_plan_they_had(clinic_of_four, make_uiprmd_session_result):
     """Squats twice a week from the first Monday, three times from the third week's Wednesday;
-    real stored sessions: two in week 1, one in week 2, four in week 3, none in week 4."""
+    real stored sets: two days in week 1, one day of two sets in week 2 (one session of the
+    programme), four days in week 3, none in week 4."""
     engine, ids = clinic_of_four
-    _squats(engine, ids["athlete"], make_uiprmd_session_result, [0, 3, 9, 14, 15, 16, 18])
+    _squats(engine, ids["athlete"], make_uiprmd_session_result, [0, 3, 9, 9.1, 14, 15, 16, 18])
     rows = progress_for_athlete(engine, ids["athlete"])
     assert {r.exercise for r in rows} == {"deep_squat"}
     # the items as they stood (dates given, as an archive's are)
@@ -111,17 +112,20 @@ def test_weeks_are_counted_against_the_plan_they_had(clinic_of_four, make_uiprmd
     weeks = programme.mondays(MONDAY.date(), MONDAY.date() + timedelta(days=27))
     assert weeks == [MONDAY.date() + timedelta(weeks=k) for k in range(4)]
     plans = programme.week_plans(items, rows, weeks)
-    assert [(p.week, p.planned, p.done, p.counted) for p in plans] == [
-        (weeks[0], 2, 2, 2), (weeks[1], 2, 1, 1), (weeks[2], 3, 4, 3), (weeks[3], 3, 0, 0)]
+    assert [(p.week, p.planned, p.done, p.counted, p.sets) for p in plans] == [
+        (weeks[0], 2, 2, 2, 2), (weeks[1], 2, 1, 1, 2), (weeks[2], 3, 4, 3, 4), (weeks[3], 3, 0, 0, 0)]
     assert programme.share_done(plans) == pytest.approx(6 / 10)
     # this week (the fourth, on its Thursday): nothing yet, the last squat on week 3's Friday
     (now,) = programme.this_week(items, rows, weeks[3] + timedelta(days=3))
     assert (now.item.sessions_per_week, now.done, now.last_done) == (3, 0, (MONDAY + timedelta(days=18)).date())
+    # on week 2's Wednesday, the day of its two sets: one session so far, of two sets
+    (now,) = programme.this_week([replace(items[0], ended_at=None)], rows, weeks[1] + timedelta(days=2))
+    assert (now.done, now.sets_today, programme.sets_words(now)) == (1, 2, "2 sets")
     # the trainer's list: the four whole weeks before the fifth
     assert programme.recent_share(items, rows, weeks[3] + timedelta(days=7)) == pytest.approx(6 / 10)
     fig = programme.adherence_figure(plans)
     assert [round(y) for y in fig.data[0].y] == [100, 50, 100, 0]
-    assert fig.data[0].customdata[2] == "Deep squat: 4 of 3"
+    assert list(fig.data[0].customdata[1:3]) == ["Deep squat: 1 of 2 (2 sets)", "Deep squat: 4 of 3 (4 sets)"]
     assert list(fig.data[0].text) == ["2 of 2", "1 of 2", "3 of 3", "0 of 3"]
     # the printable progress report charts the weeks its sessions span (the first three)
     from physio_core.exports import progress_report_html
@@ -144,6 +148,30 @@ def test_the_trainers_list_shows_the_programme_done(clinic_of_four, make_uiprmd_
     assert progress.roster_frame([glance]).iloc[0]["programme done (%)"] == 38
 
 
+def test_sets_a_session_are_said_and_counted_day_by_day(clinic_of_four, make_uiprmd_session_result):
+    """3 sets of 10 reps, twice a week: the sets of one day are one session of the programme."""
+    engine, ids = clinic_of_four
+    _squats(engine, ids["athlete"], make_uiprmd_session_result, [1, 1.05, 1.1, 1.15])  # Tuesday: 4 sets
+    item = set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 2, 10, sets_per_session=3)
+    assert programme.plan_words(item) == "2 sessions a week, 3 sets of 10 reps"
+    assert programme.plan_words(replace(item, reps_per_set=None)) == "2 sessions a week, 3 sets"
+    assert programme.plan_words(replace(item, sets_per_session=None)) == "2 sessions a week, 10 reps a set"
+    rows = progress_for_athlete(engine, ids["athlete"])
+    items = programme_of(engine, ids["athlete"])
+    tuesday = (MONDAY + timedelta(days=1)).date()
+    (now,) = programme.this_week(items, rows[:2], tuesday)
+    assert (now.done, now.sets_today, programme.sets_words(now)) == (1, 2, "2 of 3 sets")
+    (now,) = programme.this_week(items, rows, tuesday)
+    assert (now.done, now.sets_today, programme.sets_words(now)) == (1, 4, "4 of 3 sets ✓")
+    (now,) = programme.this_week(items, rows, tuesday + timedelta(days=1))  # the next day: none yet
+    assert (now.done, programme.sets_words(now)) == (1, "0 of 3 sets")
+    for sets in (0, 21, 2.5):
+        with pytest.raises(ValueError, match="sets a session"):
+            set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 2, sets_per_session=sets)
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.text("UPDATE programme_items SET sets_per_session = 21"))
+
+
 def test_exercises_a_programme_can_hold():
     names = programme.exercises()
     assert "deep_squat" in names and "bench_press" in names and "rest" not in names
@@ -162,12 +190,13 @@ def test_the_archive_carries_the_programme_to_another_clinic(clinic_of_four, tmp
     engine, ids = clinic_of_four
     _squats(engine, ids["athlete"], make_uiprmd_session_result, [0])
     set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 3, 10, "knees out")
-    set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 4)  # ends the first
+    set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 4, sets_per_session=3)  # ends the first
     set_programme_item(engine, ids["trainer"], ids["athlete"], "bench_press", 2)
     mine = programme_of(engine, ids["athlete"])
     archive = imports.read_archive(athlete_archive(engine, ids["athlete"]))
-    assert [(i.exercise, i.sessions_per_week, i.reps_per_set, i.note) for i in archive.programme] == [
-        ("deep_squat", 3, 10, "knees out"), ("deep_squat", 4, None, ""), ("bench_press", 2, None, "")]
+    assert [(i.exercise, i.sessions_per_week, i.reps_per_set, i.note, i.sets_per_session)
+            for i in archive.programme] == [("deep_squat", 3, 10, "knees out", None), ("deep_squat", 4, None, "", 3),
+                                            ("bench_press", 2, None, "", None)]
 
     there = init_db(f"sqlite:///{tmp_path / 'other_clinic.db'}")
     athlete = create_user(there, None, "Ana")
@@ -175,7 +204,8 @@ def test_the_archive_carries_the_programme_to_another_clinic(clinic_of_four, tmp
     assert report.programme == 3 and "3 programme items added" in report.summary()
 
     def shape(items):  # times to the second, as the archive writes them
-        return [(i.exercise, i.sessions_per_week, i.reps_per_set, i.note, i.started_at.replace(microsecond=0),
+        return [(i.exercise, i.sessions_per_week, i.reps_per_set, i.sets_per_session, i.note,
+                 i.started_at.replace(microsecond=0),
                  None if i.ended_at is None else i.ended_at.replace(microsecond=0)) for i in items]
 
     assert shape(programme_of(there, athlete.id)) == shape(mine)

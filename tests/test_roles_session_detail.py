@@ -460,18 +460,19 @@ def test_the_trainer_sets_the_programme_on_progress_and_the_athlete_sees_it(seed
     at.selectbox(key="programme_exercise").set_value("deep_squat")
     at.number_input(key="programme_per_week").set_value(2)
     at.number_input(key="programme_reps").set_value(8)
+    assert at.number_input(key="programme_sets").value == 3  # as most programmes ask
     at.text_input(key="programme_note").set_value("slow on the way down")
     button(at, "Save in the programme").click()
     run(at)
     assert not at.error, [e.value for e in at.error]
-    assert [s.value for s in at.success] == ["Deep squat: 2 sessions a week, 8 reps a set, from now on."]
+    assert [s.value for s in at.success] == ["Deep squat: 2 sessions a week, 3 sets of 8 reps, from now on."]
     (item,) = programme_of(engine, ids["athlete"])
-    assert (item.exercise, item.sessions_per_week, item.reps_per_set, item.note, item.set_by) == (
-        "deep_squat", 2, 8, "slow on the way down", ids["trainer"])
+    assert (item.exercise, item.sessions_per_week, item.sets_per_session, item.reps_per_set, item.note,
+            item.set_by) == ("deep_squat", 2, 3, 8, "slow on the way down", ids["trainer"])
     last_squat = [r.date for r in progress_for_athlete(engine, ids["athlete"]) if r.exercise == "deep_squat"][-1]
     week = at.dataframe[0].value  # this week's table, first on the page
-    assert week.iloc[0].to_dict() == {"exercise": "Deep squat", "this week": "0 of 2",
-                                      "plan": "2 sessions a week, 8 reps a set", "note": "slow on the way down",
+    assert week.iloc[0].to_dict() == {"exercise": "Deep squat", "this week": "0 of 2", "today": "0 of 3 sets",
+                                      "plan": "2 sessions a week, 3 sets of 8 reps", "note": "slow on the way down",
                                       "last session": f"{last_squat:%Y-%m-%d}"}
     # the seeded weeks had no programme then: no weekly chart
     assert "Programme done per week" not in [h.value for h in at.subheader]
@@ -494,7 +495,8 @@ def test_the_trainer_sets_the_programme_on_progress_and_the_athlete_sees_it(seed
     off.set_value(item.id)
     button(at, "Take off the programme").click()
     run(at)
-    assert [s.value for s in at.success] == ["Deep squat (2 sessions a week, 8 reps a set) is taken off the programme."]
+    assert [s.value for s in at.success] == [
+        "Deep squat (2 sessions a week, 3 sets of 8 reps) is taken off the programme."]
     assert [i.exercise for i in programme_of(engine, ids["athlete"]) if i.ended_at is None] == ["hurdle_step"]
 
     # a new athlete with no session yet: the programme is set before the first one
