@@ -110,7 +110,7 @@ class ImportedProgrammeItem:
     note: str
     started_at: datetime
     ended_at: datetime | None  # None: in the programme now
-    sets_per_session: int | None = None  # archives made before 2026-12-07 have none
+    sets_per_session: int | None = None  # older archives have none
 
 
 @dataclass
@@ -275,7 +275,7 @@ def read_archive(data: bytes, name: str = "archive.zip") -> ArchiveContents:
             out.targets = _targets(z.read("targets.csv"))
         if "programme.csv" in names:  # archives made before 2026-12-06 have none
             out.programme = _programme(z.read("programme.csv"))
-        if "athlete.csv" in names:  # archives made before 2026-12-07 have none
+        if "athlete.csv" in names:  # older archives have none
             out.affected_side = _affected_side(z.read("athlete.csv"))
         for row in rows:
             sid = row.get("id", "?")

@@ -124,7 +124,7 @@ def recent_share(items: Sequence, rows: Sequence, today: date, weeks: int = 4, t
 def plan_words(item) -> str:
     """ "3 sessions a week, 3 sets of 10 reps" (or "3 sets", or "10 reps a set", as said) """
     per = f"{item.sessions_per_week} session{'s' * (item.sessions_per_week != 1)} a week"
-    sets, reps = getattr(item, "sets_per_session", None), item.reps_per_set
+    sets, reps = item.sets_per_session, item.reps_per_set
     if sets and reps:
         return f"{per}, {sets} set{'s' * (sets != 1)} of {reps} reps"
     if sets:
@@ -134,7 +134,7 @@ def plan_words(item) -> str:
 
 def sets_words(now: ItemNow) -> str | None:
     """Today's sets of the exercise, against the plan where it says how many: "2 of 3 sets"."""
-    planned = getattr(now.item, "sets_per_session", None)
+    planned = now.item.sets_per_session
     if planned:
         return f"{now.sets_today} of {planned} sets" + (" ✓" if now.sets_today >= planned else "")
     return f"{now.sets_today} set{'s' * (now.sets_today != 1)}" if now.sets_today else None
