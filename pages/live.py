@@ -34,6 +34,7 @@ from pages._shared import (
     shown_time,
     text_metric,
     tile_row,
+    viewer_tz,
     wrapping_columns,
 )
 from physio_core import report
@@ -115,18 +116,43 @@ def _angle_chart(snap: LiveSnapshot) -> go.Figure:
     return fig
 
 
-def _reps_asked(engine, athlete_id: int | None, exercise: str) -> int | None:
-    """The reps a set the athlete's programme asks of this exercise, None when it says none."""
+def _programme_now(engine, athlete_id: int | None, exercise: str):
+    """The athlete's programme for this exercise now, with this week's sessions and today's sets
+    (``programme.ItemNow``); None when the exercise is not in it."""
     if engine is None or athlete_id is None or exercise == "auto":
         return None
-    from physio_core.store.access import programme
+    from datetime import datetime
 
+    from physio_core import programme
+    from physio_core.store import progress_for_athlete
+    from physio_core.store.access import programme as programme_of
+
+    me = st.session_state.get("user_id")
     try:
-        items = programme(engine, athlete_id, viewer_id=st.session_state.get("user_id"))
+        items = [it for it in programme_of(engine, athlete_id, viewer_id=me) if it.exercise == exercise]
+        if not any(it.ended_at is None for it in items):
+            return None
+        rows = progress_for_athlete(engine, athlete_id, viewer_id=me)
     except Exception:  # the counter works without it; the page says elsewhere when the database is away
         log.warning("could not read the programme", exc_info=True)
         return None
-    return next((it.reps_per_set for it in items if it.ended_at is None and it.exercise == exercise), None)
+    return next(iter(programme.this_week(items, rows, datetime.now(viewer_tz()).date(), viewer_tz())), None)
+
+
+def _programme_words(now) -> str:
+    """Above the camera: what the programme asks of the exercise, how far today and this week
+    have got, and the trainer's note."""
+    from physio_core import programme
+
+    said = [f"Programme: {programme.plan_words(now.item)}", f"this week {now.done} of {now.item.sessions_per_week}"]
+    if (today := programme.sets_words(now)) is not None:
+        said.append(f"today {today}")
+    return " · ".join(said) + (f". *{now.item.note}*" if now.item.note else ".")
+
+
+def _reps_asked(now) -> int | None:
+    """The reps a set the athlete's programme asks of this exercise, None when it says none."""
+    return None if now is None else now.item.reps_per_set
 
 
 def _panels(session: LiveSession, reps_asked: int | None = None) -> None:
@@ -298,6 +324,11 @@ record = c_opts.checkbox("Record video", value=False, key="live_record", disable
                          help="Off: only the pose data (skeleton, angles, reps) is stored. "
                               "On: the raw video is stored too; the session's page plays it and "
                               "deleting the session deletes it.")
+# under the exercise while streaming too (the picker is locked then): what went above the camera
+# would move it when it came or went
+planned = _programme_now(engine, athlete_id, exercise)
+if planned is not None:
+    c_ex.caption(_programme_words(planned))
 if engine is None:
     st.info(db_error_message())
 elif athlete_id is None:
@@ -356,7 +387,8 @@ with right:
     previous = st.session_state.get(PREVIOUS_KEY)
     if outcome is not None and previous is not None and not playing:
         _show_outcome(outcome, previous.config.athlete_id)
-        _panels(previous, _reps_asked(engine, previous.config.athlete_id, previous.config.exercise))
+        same = (previous.config.athlete_id, previous.config.exercise) == (athlete_id, exercise)
+        _panels(previous, _reps_asked(planned if same else _programme_now(
+            engine, previous.config.athlete_id, previous.config.exercise)))
     else:
-        st.fragment(_panels, run_every=0.5 if playing else None)(
-            session, _reps_asked(engine, session.config.athlete_id, session.config.exercise))
+        st.fragment(_panels, run_every=0.5 if playing else None)(session, _reps_asked(planned))

@@ -667,10 +667,14 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
 
     at = live_app
     athlete = get_or_create_athlete(init_db(), "Ana Live")
-    set_programme_item(init_db(), None, athlete.id, "deep_squat", 2, 8, sets_per_session=3)  # 3 x 8, twice a week
+    set_programme_item(init_db(), None, athlete.id, "deep_squat", 2, 8, "knees out",
+                       sets_per_session=3)  # 3 x 8, twice a week
     at.session_state["athlete_id"] = athlete.id  # what the sidebar picker sets
     at.selectbox(key="live_exercise").set_value("deep_squat")
     at.run()
+    # what the programme asks, above the camera before the set
+    assert ("Programme: 2 sessions a week, 3 sets of 8 reps · this week 0 of 2 · today 0 of 3 sets. *knees out*"
+            in [c.value for c in at.caption])
     session = at.session_state["live_session"]
     assert session.config.athlete_id == athlete.id
     assert session.start() is not None  # what the page does when the stream starts
