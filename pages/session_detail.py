@@ -24,6 +24,7 @@ from physio_core.store import (  # noqa: E402
     list_sessions,
     progress_for_athlete,
 )
+from physio_core.store.access import affected_side  # noqa: E402
 from physio_core.store.models import utcnow  # noqa: E402
 
 PICKER_SIZE = 200  # sessions offered in the picker when no ?id= is given
@@ -57,6 +58,7 @@ def _against_earlier(session) -> None:
     user picks another (the first, the baseline of a rehabilitation, say)."""
     try:
         rows = progress_for_athlete(engine, session.athlete_id, viewer_id=me)
+        affected = affected_side(engine, session.athlete_id, viewer_id=me)
     except (AccessDenied, StorageUnavailable):
         return
     this = next((r for r in rows if r.session_id == session.id), None)  # None: not ended yet
@@ -77,7 +79,7 @@ def _against_earlier(session) -> None:
         else:
             before = earlier[0]
             st.caption(f"Compared with {name(before)}.")
-        table = progress.compare_sessions(this, before, label=f"#{before.session_id}")
+        table = progress.compare_sessions(this, before, label=f"#{before.session_id}", affected=affected)
         if table.empty:
             st.caption("The two sessions have no measure in common.")
             return

@@ -498,8 +498,27 @@ def previous_session(rows: Sequence[ProgressRow], this: ProgressRow) -> Progress
 COMPARE_LEAST = {"°": 5.0, "": 0.05, "%": 0.0, "/10": 1.0}
 
 
+# a limb symmetry index must come this much nearer 100 % (or go this much farther) to be said better (worse)
+LSI_LEAST_PTS = 5.0
+
+
+def _session_lsi(this: ProgressRow, before: ProgressRow, affected: str) -> tuple[str, float, float] | None:
+    """(joint, LSI now, LSI before) of the side pair the two sessions share that matters most:
+    the family the reps were counted on, else the largest of ``compared_sides``. None for an
+    exercise done one side at a time (its sides differ by design) or with no pair in common."""
+    if one_sided(this.exercise):
+        return None
+    counted = _family(this.rep_angle) if this.rep_angle else None
+    pairs = sorted(compared_sides([this]), key=lambda p: _family(p[1]) != counted)
+    for joint, left, right in pairs:
+        values = [(r.rom_deg.get(left), r.rom_deg.get(right)) for r in (this, before)]
+        if all(_ok(lv) and _ok(rv) and rv > 0 and lv > 0 for lv, rv in values):
+            return joint, _lsi_pct(*values[0], affected), _lsi_pct(*values[1], affected)
+    return None
+
+
 def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int = 4,
-                     label: str = "previous") -> pd.DataFrame:
+                     label: str = "previous", affected: str | None = None) -> pd.DataFrame:
     """``this`` session against ``before`` (its column headed ``label``), one row per measure
     both have: reps, mean rep range, correct reps, the scores, and the range of the angle the reps
     were counted on, its other side's and then the angles that moved most in ``this``. The change
@@ -507,7 +526,9 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
     Column "better / worse" says which way the change goes for the athlete where that is plain
     (more correct reps, less injury risk or pain, a larger range of the counted angle) and the change is
     more than ``COMPARE_LEAST``; the count of reps and the range of another angle (a trunk that
-    leans more) are left unsaid."""
+    leans more) are left unsaid. With the athlete's ``affected`` side, the last row is the limb
+    symmetry index (``_session_lsi``): better when it comes nearer 100 % by more than
+    ``LSI_LEAST_PTS``."""
     def fmt(v: float, unit: str, digits: int) -> str:
         return f"{v:.{digits}f}{unit}"
 
@@ -539,6 +560,12 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
                      label: fmt(then, unit, digits),
                      "change": signed_change(change, digits, " pts" if unit in ("%", "/10") else unit),
                      "better / worse": way})
+    if affected and (lsi := _session_lsi(this, before, affected)) is not None:
+        joint, now, then = lsi
+        nearer = abs(round(then) - 100) - abs(round(now) - 100)
+        recs.append({"measure": f"limb symmetry: {joint}", "this session": f"{now:.0f}%", label: f"{then:.0f}%",
+                     "change": signed_change(round(now) - round(then), 0, " pts"),
+                     "better / worse": "" if abs(nearer) <= LSI_LEAST_PTS else "better" if nearer > 0 else "worse"})
     return pd.DataFrame(recs, columns=["measure", "this session", label, "change", "better / worse"])
 
 

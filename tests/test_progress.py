@@ -798,3 +798,32 @@ def test_the_limb_symmetry_index_compares_the_affected_side_with_the_other(seede
     page = exports.progress_report_html(steps + mirrored, athlete="Ana", rom_exercise="hurdle_step",
                                         angles=["hip_flexion_r"], affected_side=other, include_plotlyjs=False).decode()
     assert f"The latest affected side ({other}) against the latest {worked}: 80 %" in page
+
+
+def test_a_session_against_an_earlier_one_says_the_limb_symmetry_with_an_affected_side(seeded):
+    """The real stored squats: with the affected side said, the comparison's last row is the limb
+    symmetry index of the counted angle's joint, better when it comes nearer 100 %; a hurdle
+    step (one leg at a time) has none."""
+    engine, ids = seeded
+    rows = progress_for_athlete(engine, ids["athlete"])
+    squats = [r for r in rows if r.exercise == "deep_squat"]
+    this, before = squats[2], squats[1]
+    assert "limb symmetry" not in " ".join(progress.compare_sessions(this, before)["measure"])  # not said
+    family = this.rep_angle[:-2]
+    joint = pretty_angle(family + "_l").replace(" (L)", "")
+    table = progress.compare_sessions(this, before, affected="right").set_index("measure")
+    row = table.loc[f"limb symmetry: {joint}"]
+    now = 100 * this.rom_deg[family + "_r"] / this.rom_deg[family + "_l"]
+    then = 100 * before.rom_deg[family + "_r"] / before.rom_deg[family + "_l"]
+    assert row[["this session", "previous", "change"]].tolist() == [
+        f"{now:.0f}%", f"{then:.0f}%", signed_change(round(now) - round(then), 0, " pts")]
+    assert table.index[-1] == f"limb symmetry: {joint}"
+
+    def lsi_of(r, pct):  # the right side at pct % of the left
+        return replace(r, rom_deg={**r.rom_deg, family + "_r": r.rom_deg[family + "_l"] * pct / 100})
+
+    for now_pct, then_pct, said in ((96, 80, "better"), (80, 96, "worse"), (97, 100, ""), (104, 90, "better")):
+        table = progress.compare_sessions(lsi_of(this, now_pct), lsi_of(before, then_pct), affected="right")
+        assert table.set_index("measure").loc[f"limb symmetry: {joint}", "better / worse"] == said, (now_pct, then_pct)
+    hurdles = [r for r in rows if r.exercise == "hurdle_step"]
+    assert "limb symmetry" not in " ".join(progress.compare_sessions(hurdles[1], hurdles[0], affected="left")["measure"])

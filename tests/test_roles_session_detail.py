@@ -348,6 +348,15 @@ def test_a_session_compares_with_any_earlier_one_of_its_exercise(seeded, make_ui
     # the page run on its own (no navigation): its link is a plain one
     link = f"[Open session #{first.session_id}](session_detail?id={first.session_id})"
     assert link in [m.value for m in at.markdown]
+    # with the athlete's affected side said, the table ends on the limb symmetry of the two sessions
+    from physio_core.store.access import set_affected_side
+
+    set_affected_side(engine, ids["trainer"], ids["athlete"], "left")
+    at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=previous.session_id))
+    shown = at.dataframe[0].value
+    assert shown.iloc[-1]["measure"] == "limb symmetry: Knee angle"
+    before = squats[-2]  # the one before the previous
+    assert shown.equals(progress.compare_sessions(previous, before, label=f"#{before.session_id}", affected="left"))
 
 
 def test_the_sessions_list_filters_by_exercise(seeded):
