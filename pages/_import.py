@@ -56,7 +56,7 @@ def _finished(job: background.Job) -> None:
         report = job.result
         st.session_state[_NOTICE] = (f"{name}: {report.summary()}", report.failed,
                                      bool(report.imported or report.targets or report.programme
-                                          or report.affected_side))
+                                          or report.profile))
     pick_athlete(athlete_id)
 
 
@@ -71,7 +71,7 @@ def _import_label(contents) -> str:
     if contents.sessions:
         return f"Import {len(contents.sessions)} session{'s' * (len(contents.sessions) != 1)}"
     what = [w for w, n in (("the programme", contents.programme), ("the targets", contents.targets),
-                           ("the affected side", contents.affected_side)) if n]
+                           ("the condition", contents.profile is not None and contents.profile.said)) if n]
     return "Import " + ", ".join(what[:-1]) + (" and " if len(what) > 1 else "") + what[-1]
 
 
@@ -112,13 +112,16 @@ def import_box(engine, viewer_id: int) -> None:
                    if contents.targets else "")
         if contents.programme:
             targets += f", {len(contents.programme)} programme item{'s' * (len(contents.programme) != 1)}"
-        if contents.affected_side:
-            targets += f", the affected side ({contents.affected_side})"
+        if contents.profile is not None and contents.profile.said:
+            p = contents.profile
+            said = [p.condition, p.since and f"since {p.since:%Y-%m-%d}", p.affected_side and f"{p.affected_side} side"]
+            targets += f", the condition ({', '.join(x for x in said if x)})"
         st.write(f"{whose} {'archive' if upload.name.lower().endswith('.zip') else 'session'}: "
                  f"{len(contents.sessions)} session{'s' * (len(contents.sessions) != 1)} with data{targets}.")
         for why in contents.skipped:
             st.caption(f"Not imported: {why}.")
-        if not (contents.sessions or contents.targets or contents.programme or contents.affected_side):
+        if not (contents.sessions or contents.targets or contents.programme
+                or (contents.profile is not None and contents.profile.said)):
             return
         with st.form("import_form"):
             name = st.text_input("Into the athlete", value=contents.athlete or "", key="import_athlete",
@@ -138,11 +141,11 @@ def import_box(engine, viewer_id: int) -> None:
         except StorageUnavailable as exc:
             st.error(str(exc))
             return
-        sessions, targets, plan, side = contents.sessions, contents.targets, contents.programme, contents.affected_side
+        sessions, targets, plan, profile = contents.sessions, contents.targets, contents.programme, contents.profile
         try:
             background.start(_job_key(viewer_id), lambda progress: import_sessions(
                 engine, sessions, athlete.id, viewer_id=viewer_id, targets=targets, programme=plan,
-                affected_side=side, progress=progress),
+                profile=profile, progress=progress),
                 label=upload.name, meta={"athlete_id": athlete.id, "athlete": athlete.display_name},
                 trace_dir=_trace_dir())
         except background.JobRunning as exc:

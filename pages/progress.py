@@ -43,7 +43,7 @@ from pages import _programme  # noqa: E402
 from pages._auth import require_user  # noqa: E402
 from physio_core.store import AccessDenied, StorageUnavailable, get_user  # noqa: E402
 from physio_core.store.access import (delete_rom_target, may_manage_athlete, set_affected_side,  # noqa: E402
-                                     set_rom_target)
+                                     set_condition, set_rom_target)
 
 require_user(engine)  # also when the script is reached without the app shell's login gate
 
@@ -111,6 +111,31 @@ def _affected_side(stored: str | None) -> None:
                   "side's: the limb symmetry index, affected in % of the other.")
 
 
+def _condition(profile) -> None:
+    """The athlete's condition and how long ago it began; staff say it under it."""
+    today = datetime.now(viewer_tz()).date()
+    if words := progress.condition_words(profile, today):
+        st.caption(words)
+    if not staff:
+        return
+    with st.expander("Condition"):
+        with st.form("condition"):
+            c1, c2 = st.columns([3, 1])
+            text = c1.text_input("Condition", value=profile.condition, max_chars=200, key=f"condition_{athlete_id}",
+                                 placeholder="ACL reconstruction, left knee")
+            since = c2.date_input("Injury or operation on", value=profile.since, max_value=today,
+                                  format="YYYY-MM-DD", key=f"condition_since_{athlete_id}",
+                                  help="Empty: not said. The session pages say how long after it each was.")
+            saved = st.form_submit_button("Save the condition")
+        if saved:
+            try:
+                set_condition(engine, me, athlete_id, text, since, today=today)
+            except (AccessDenied, ValueError, StorageUnavailable) as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+
+
 athlete_id = current_athlete_id()
 if athlete_id is None:
     st.info("Pick an athlete in the sidebar.")
@@ -136,6 +161,7 @@ if notice := st.session_state.pop("progress_notice", None):
     for line in failed:
         st.warning(f"Not scored again: {line}")
 staff = me is not None and may_manage_athlete(engine, me, athlete_id)
+_condition(everything.profile)
 _programme.show(engine, me, athlete_id, everything.programme, everything.rows,
                 datetime.now(viewer_tz()).date(), viewer_tz(), staff)
 if not everything.rows:
@@ -302,7 +328,8 @@ with right:
         data=lambda: exports.progress_report_html(
             rows, athlete=name, targets=everything.targets,
             rom_exercise=rom_exercise if angle_rows else None, angles=angles if angle_rows else (),
-            programme=everything.programme, programme_rows=dated, affected_side=everything.affected_side),
+            programme=everything.programme, programme_rows=dated, affected_side=everything.affected_side,
+            condition=progress.condition_words(everything.profile, datetime.now(viewer_tz()).date())),
         file_name=f"progress_{athlete_id}_{rows[0].date:%Y%m%d}-{rows[-1].date:%Y%m%d}.html",
         help="These charts and the sessions table as one page to print or save as PDF; the range "
              "of motion part is the exercise and angles picked above",

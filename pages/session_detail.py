@@ -24,7 +24,7 @@ from physio_core.store import (  # noqa: E402
     list_sessions,
     progress_for_athlete,
 )
-from physio_core.store.access import affected_side  # noqa: E402
+from physio_core.store.access import AthleteProfileOut, athlete_profile  # noqa: E402
 from physio_core.store.models import utcnow  # noqa: E402
 
 PICKER_SIZE = 200  # sessions offered in the picker when no ?id= is given
@@ -53,12 +53,11 @@ def _never_recorded(row) -> None:
                    "of this page removes it (End and analyse would file it with 0 reps).")
 
 
-def _against_earlier(session) -> None:
+def _against_earlier(session, affected: str | None) -> None:
     """This session against an earlier one of the same exercise: the previous one unless the
     user picks another (the first, the baseline of a rehabilitation, say)."""
     try:
         rows = progress_for_athlete(engine, session.athlete_id, viewer_id=me)
-        affected = affected_side(engine, session.athlete_id, viewer_id=me)
     except (AccessDenied, StorageUnavailable):
         return
     this = next((r for r in rows if r.session_id == session.id), None)  # None: not ended yet
@@ -117,11 +116,16 @@ if detail is None:
     st.stop()
 
 s = detail.session
+try:
+    profile = athlete_profile(engine, s.athlete_id, viewer_id=me)
+except (AccessDenied, StorageUnavailable):
+    profile = AthleteProfileOut()
 st.subheader(f"#{s.id} · {s.athlete_name} · {pretty_exercise(s.exercise)}")
 st.caption(" · ".join(x for x in (
-    shown_time(s.started_at), f"source {s.source or '–'}", f"status {getattr(s.status, 'value', s.status)}",
+    shown_time(s.started_at), progress.session_since_words(profile, local_time(s.started_at).date()),
+    f"source {s.source or '–'}", f"status {getattr(s.status, 'value', s.status)}",
     felt.in_words(s.pain, s.effort), s.notes) if x))
-_against_earlier(s)
+_against_earlier(s, profile.affected_side)
 _left_running(detail.session)
 _never_recorded(detail.session)
 if s.imported:

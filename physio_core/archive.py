@@ -4,7 +4,7 @@ clinic's copy to take elsewhere. It holds what the pages show and export, sessio
     README.txt                   what is where
     sessions.csv                 one row per session (UTC times)
     targets.csv                  the trainers' range-of-motion targets
-    athlete.csv                  the athlete's name and affected side
+    athlete.csv                  the athlete's name, affected side and condition
     programme.csv                the athlete's programme, current and ended items
     progress_report.html         the progress page, printable
     plotly.min.js                the charts' script, once for every report (they work offline)
@@ -46,7 +46,7 @@ SESSION_COLUMNS = ("id", "started_at_utc", "exercise", "source", "status", "rep_
                    "frames_with_person", "fps", "backend", "stability_score", "reps_judged", "reps_correct",
                    "notes", "pain", "effort")
 TARGET_COLUMNS = ("angle", "exercise", "target_deg", "updated_at_utc")
-ATHLETE_COLUMNS = ("name", "affected_side")
+ATHLETE_COLUMNS = ("name", "affected_side", "condition", "since")
 PROGRAMME_COLUMNS = ("exercise", "sessions_per_week", "reps_per_set", "note", "started_at_utc", "ended_at_utc",
                      "sets_per_session")
 _PLOTLY_JS = "plotly.min.js"
@@ -59,7 +59,8 @@ targets.csv            the range-of-motion targets: angle, exercise (empty: any)
 programme.csv          the programme: exercise, sessions a week (days), reps a set (empty: not
                        said), the note, from and until when (until empty: in the programme now),
                        sets a session (empty: not said)
-athlete.csv            the athlete: name, affected side (left, right; empty: not said)
+athlete.csv            the athlete: name, affected side (left, right; empty: not said), the
+                       condition in words and the day of the injury or operation (since)
 progress_report.html   the progress page, printable (open it in a browser)
 plotly.min.js          the script that draws the reports' charts; keep it beside them
 session_<id>/          each session's files:
@@ -116,7 +117,7 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
         shown = progress.load_progress(engine, athlete_id, viewer_id=viewer_id, tz=tz)
         z.writestr("targets.csv", _targets_csv(shown.targets))
         z.writestr("programme.csv", _programme_csv(shown.programme))
-        z.writestr("athlete.csv", _athlete_csv(name, shown.affected_side))
+        z.writestr("athlete.csv", _athlete_csv(name, shown.profile))
         if shown.rows:
             # as the page opens: its main exercise's range of motion, on its default angles
             angle_rows = [r for r in shown.rows if r.rom_deg]
@@ -124,7 +125,8 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
             z.writestr("progress_report.html", exports.progress_report_html(
                 shown.rows, athlete=name, targets=shown.targets, rom_exercise=main,
                 angles=progress.default_rom_angles(angle_rows, shown.targets, main) if main else (),
-                include_plotlyjs=_PLOTLY_JS, programme=shown.programme, affected_side=shown.affected_side))
+                include_plotlyjs=_PLOTLY_JS, programme=shown.programme, affected_side=shown.affected_side,
+                condition=progress.condition_words(shown.profile, datetime.now(tz).date())))
         script = f"../{_PLOTLY_JS}"
         for row in rows:
             detail = get_session_detail(engine, row.id, viewer_id=viewer_id)
@@ -166,11 +168,12 @@ def _targets_csv(targets) -> str:
     return out.getvalue()
 
 
-def _athlete_csv(name: str, affected_side: str | None) -> str:
+def _athlete_csv(name: str, profile) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(ATHLETE_COLUMNS)
-    w.writerow([name, affected_side or ""])
+    w.writerow([name, profile.affected_side or "", profile.condition,
+                "" if profile.since is None else f"{profile.since:%Y-%m-%d}"])
     return out.getvalue()
 
 

@@ -599,6 +599,7 @@ def progress_report_html(
     programme: Sequence[Any] = (),
     programme_rows: Sequence[Any] | None = None,
     affected_side: str | None = None,
+    condition: str | None = None,
 ) -> bytes:
     """An athlete's progress over ``rows`` (``store.ProgressRow``, oldest first, as the progress
     page filtered them) as one printable HTML file: key numbers, sessions and reps over time,
@@ -607,7 +608,8 @@ def progress_report_html(
     asymmetry, and every session. The figures are the progress page's. ``programme``: the
     athlete's programme items, charted as the share of planned sessions done each week, counted
     on ``programme_rows`` (the sessions of every exercise in the dates; default ``rows``).
-    ``affected_side``: the athlete's injured side, which the asymmetry compares against the other."""
+    ``affected_side``: the athlete's injured side, which the asymmetry compares against the other;
+    ``condition``: the athlete's condition in words (``progress.condition_words``), under the title."""
     from physio_core import programme as plan
     from physio_core import progress
     from physio_core.ml.weights import installed_judged_by
@@ -629,6 +631,7 @@ def progress_report_html(
             f"{s.first:%Y-%m-%d} to {s.last:%Y-%m-%d}",
             "exercises: " + ", ".join(report.pretty_exercise(e, short=True).lower() for e in exercises),
             f"made {datetime.now().astimezone():%Y-%m-%d %H:%M}"))) + "</p>",
+        *([f"<p class='meta'>{html.escape(condition)}</p>"] if condition else []),
         _PRINT_HINT,
         _kpis([("Sessions", str(s.sessions)), ("Reps", str(s.reps)), ("Active weeks", str(s.active_weeks)),
                ("Latest stability", stab), ("Latest correct reps", correct)]

@@ -33,7 +33,7 @@ import sys
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +120,7 @@ class ArchiveContents:
     skipped: list[str] = field(default_factory=list)  # what holds no data to import, and why
     targets: list[ImportedTarget] = field(default_factory=list)  # the range-of-motion targets
     programme: list[ImportedProgrammeItem] = field(default_factory=list)  # current and ended items
-    affected_side: str | None = None  # the athlete's, "left" / "right"
+    profile: Any = None  # what the staff said of the athlete (store.access.AthleteProfileOut); None: not in it
 
 
 @dataclass
@@ -130,19 +130,18 @@ class ImportReport:
     failed: list[str] = field(default_factory=list)  # "label: reason"
     targets: int = 0  # range-of-motion targets set
     programme: int = 0  # programme items added
-    affected_side: str | None = None  # set here by the import ("left" / "right")
+    profile: list[str] = field(default_factory=list)  # what of the athlete's profile was set here, in words
 
     def summary(self) -> str:
         parts = [f"{len(self.imported)} session{'s' * (len(self.imported) != 1)} imported"]
-        if not (self.imported or self.already or self.failed) and (self.targets or self.programme
-                                                                   or self.affected_side):
+        if not (self.imported or self.already or self.failed) and (self.targets or self.programme or self.profile):
             parts = []  # an archive of an athlete without a session yet: say only what it held
         if self.targets:
             parts.append(f"{self.targets} range-of-motion target{'s' * (self.targets != 1)} set")
         if self.programme:
             parts.append(f"{self.programme} programme item{'s' * (self.programme != 1)} added")
-        if self.affected_side:
-            parts.append(f"the affected side ({self.affected_side}) set")
+        if self.profile:
+            parts.append(" and ".join(self.profile) + " set")
         if self.already:
             parts.append(f"{len(self.already)} already there, left alone")
         if self.failed:
@@ -276,7 +275,7 @@ def read_archive(data: bytes, name: str = "archive.zip") -> ArchiveContents:
         if "programme.csv" in names:  # archives made before 2026-12-06 have none
             out.programme = _programme(z.read("programme.csv"))
         if "athlete.csv" in names:  # older archives have none
-            out.affected_side = _affected_side(z.read("athlete.csv"))
+            out.profile = _profile(z.read("athlete.csv"))
         for row in rows:
             sid = row.get("id", "?")
             started = _when(row.get("started_at_utc"))
@@ -343,15 +342,22 @@ def _programme(data: bytes) -> list[ImportedProgrammeItem]:
     return out
 
 
-def _affected_side(data: bytes) -> str | None:
+def _profile(data: bytes):
+    from physio_core.store.access import AthleteProfileOut
+
     try:
         rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     except (UnicodeDecodeError, csv.Error):
         raise ImportFormatError("athlete.csv does not read as a table") from None
-    side = ((rows[0].get("affected_side") if rows else None) or "").strip().lower() or None
+    row = rows[0] if rows else {}
+    side = (row.get("affected_side") or "").strip().lower() or None
     if side not in (None, "left", "right"):
         raise ImportFormatError(f"athlete.csv: the affected side is left, right or empty, not {side!r}")
-    return side
+    try:
+        since = date.fromisoformat(row["since"].strip()) if (row.get("since") or "").strip() else None
+    except ValueError:
+        raise ImportFormatError(f"athlete.csv: since is a day (YYYY-MM-DD) or empty, not {row['since']!r}") from None
+    return AthleteProfileOut(side, " ".join((row.get("condition") or "").split()), since)
 
 
 def _json_loader(archive: bytes, name: str) -> Callable[[], ImportedSession]:
@@ -441,17 +447,33 @@ def _import_programme(engine: Engine, items: Sequence[ImportedProgrammeItem], at
         report.programme += 1
 
 
+def _import_profile(engine: Engine, profile, athlete_id: int, viewer_id: int | None, report: ImportReport) -> None:
+    from physio_core.store import access
+
+    here = access.athlete_profile(engine, athlete_id, viewer_id=viewer_id)
+    if profile.affected_side and here.affected_side is None:
+        access.set_affected_side(engine, viewer_id, athlete_id, profile.affected_side)
+        report.profile.append(f"the affected side ({profile.affected_side})")
+    if (profile.condition or profile.since) and not (here.condition or here.since):
+        try:
+            access.set_condition(engine, viewer_id, athlete_id, profile.condition, profile.since)
+        except ValueError as exc:
+            report.failed.append(f"the condition: {exc}")
+        else:
+            report.profile.append("the condition")
+
+
 def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete_id: int, *,
                     viewer_id: int | None = None, targets: Sequence[ImportedTarget] = (),
-                    programme: Sequence[ImportedProgrammeItem] = (), affected_side: str | None = None,
+                    programme: Sequence[ImportedProgrammeItem] = (), profile: Any = None,
                     progress: Callable[[int, int, str], None] | None = None) -> ImportReport:
     """Store ``sessions`` for ``athlete_id``, each analysed again, one by one (each its own
     transaction); as ``viewer_id`` (who must be staff allowed to record for the athlete; None:
     a trusted caller, the command line). The trainers' lines come back as trainer feedback,
     said to be imported and when they were written. A session the athlete already has (same
     start and source) is left alone, as is a target the athlete has for the same angle and
-    exercise (``targets``: the archive's), and the ``affected_side`` where the athlete has one
-    here. A database that goes away raises ``StorageUnavailable`` after the sessions stored so
+    exercise (``targets``: the archive's), and of the athlete's ``profile`` the affected side
+    where the athlete has none here, the condition and its day where neither is said here. A database that goes away raises ``StorageUnavailable`` after the sessions stored so
     far; running the import again stores the rest."""
     from physio_core.imu.analyze import analyze_imu
     from physio_core.imu.io import LABELS
@@ -474,9 +496,8 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
             report.targets += 1
     if programme:
         _import_programme(engine, programme, athlete_id, viewer_id, report)
-    if affected_side and access.affected_side(engine, athlete_id, viewer_id=viewer_id) is None:
-        access.set_affected_side(engine, viewer_id, athlete_id, affected_side)
-        report.affected_side = affected_side
+    if profile is not None and profile.said:
+        _import_profile(engine, profile, athlete_id, viewer_id, report)
     for k, s in enumerate(sessions):
         if progress is not None:
             progress(k, len(sessions), s.label)
@@ -547,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         for f, c in zip(args.files, contents):
             athlete = get_or_create_athlete(engine, args.athlete or c.athlete)
             report = import_sessions(engine, c.sessions, athlete.id, targets=c.targets, programme=c.programme,
-                                     affected_side=c.affected_side,
+                                     profile=c.profile,
                                      progress=lambda k, n, label: print(f"  {label} ({k + 1} of {n})", flush=True))
             print(f"{f}: {athlete.display_name} (#{athlete.id}): {report.summary()}")
             for line in [*c.skipped, *report.failed]:

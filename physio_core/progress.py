@@ -28,8 +28,8 @@ from physio_core.kinematics import outside_regions
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
 from physio_core.programme import recent_share
 from physio_core.reps import ONE_SIDED, trained_regions_of
-from physio_core.store.access import (ProgrammeItemOut, RomTargetOut, affected_side, athletes_for, programme,
-                                     programmes, rom_targets)
+from physio_core.store.access import (AthleteProfileOut, ProgrammeItemOut, RomTargetOut, athlete_profile,
+                                     athletes_for, programme, programmes, rom_targets)
 from physio_core.store.repo import ProgressRow, progress_for_athlete, progress_for_athletes
 
 PALETTE = px.colors.qualitative.Plotly
@@ -61,7 +61,12 @@ class ProgressData:
     last_date: date | None
     targets: list[RomTargetOut] = field(default_factory=list)
     programme: list[ProgrammeItemOut] = field(default_factory=list)  # current and ended (physio_core.programme)
-    affected_side: str | None = None  # "left" / "right": the injured side, compared against the other
+    profile: AthleteProfileOut = field(default_factory=AthleteProfileOut)  # what the staff said of the athlete
+
+    @property
+    def affected_side(self) -> str | None:
+        """"left" / "right": the injured side, compared against the other; None: not said."""
+        return self.profile.affected_side
 
 
 def _day(d: datetime) -> date:
@@ -100,8 +105,41 @@ def load_progress(
         last_date=_day(rows[-1].date) if rows else None,
         targets=targets,
         programme=programme(engine, athlete_id, viewer_id=viewer_id),
-        affected_side=affected_side(engine, athlete_id, viewer_id=viewer_id),
+        profile=athlete_profile(engine, athlete_id, viewer_id=viewer_id),
     )
+
+
+# ------------------------------------------------------------------ the athlete's condition
+
+def _since_span(days: int) -> str:
+    """Days for the first two weeks, weeks for the first year (how rehabilitation counts), then months."""
+    days = abs(days)
+    if days < 14:
+        return f"{days} day{'s' * (days != 1)}"
+    return f"{days // 7} weeks" if days < 365 else f"{days / 30.44:.0f} months"
+
+
+def condition_words(profile: AthleteProfileOut, today: date) -> str | None:
+    """The condition and how long ago it began, for Progress and the printable report: "ACL
+    reconstruction, left knee, on 2026-09-14: 11 weeks ago." None when nothing is said."""
+    if profile.since is None:
+        return f"{profile.condition}." if profile.condition else None
+    what = profile.condition or "Injury or operation"
+    days = (today - profile.since).days
+    return f"{what}, on {profile.since:%Y-%m-%d}: " + (f"{_since_span(days)} ago." if days > 0 else "today.")
+
+
+def session_since_words(profile: AthleteProfileOut, day: date) -> str | None:
+    """Where a session of ``day`` stands against the injury or operation: "11 weeks after ACL
+    reconstruction, left knee (2026-09-14)"; "3 days before …" for one before it. None when
+    the day is not said."""
+    if profile.since is None:
+        return None
+    days = (day - profile.since).days
+    what = f"{profile.condition or 'the injury or operation'} ({profile.since:%Y-%m-%d})"
+    if days == 0:
+        return f"the day of {what}"
+    return f"{_since_span(days)} {'after' if days > 0 else 'before'} {what}"
 
 
 # ------------------------------------------------------------------ where the page opens

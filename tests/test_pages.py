@@ -931,7 +931,7 @@ def test_sessions_page_imports_another_clinics_archive(app_env, assessed_squat_r
 def test_sessions_page_imports_an_archive_with_a_programme_and_no_session(app_env):
     """An athlete whose programme was set before their first session moves clinics: the archive
     holds no session, and the page still offers to import the programme, the targets and the
-    affected side."""
+    condition (here the affected side only)."""
     from physio_core import background
     from physio_core.archive import athlete_archive
     from physio_core.store import access, get_or_create_athlete, get_user_by_email, init_db, list_athletes
@@ -950,9 +950,9 @@ def test_sessions_page_imports_an_archive_with_a_programme_and_no_session(app_en
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(m.value == "Noor Haddad's archive: 0 sessions with data, 1 range-of-motion target, "
-               "1 programme item, the affected side (left)." for m in at.markdown)
+               "1 programme item, the condition (left side)." for m in at.markdown)
     at.text_input(key="import_athlete").input("Noor Haddad (moved)")
-    next(b for b in at.button if b.label == "Import the programme, the targets and the affected side").click()
+    next(b for b in at.button if b.label == "Import the programme, the targets and the condition").click()
     at.run()
     background.wait(("import", get_user_by_email(engine, ADMIN_EMAIL).id), 60)
     at.run()

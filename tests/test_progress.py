@@ -792,7 +792,9 @@ def test_the_limb_symmetry_index_compares_the_affected_side_with_the_other(seede
     from physio_core import exports
 
     page = exports.progress_report_html(squats, athlete="Ana", rom_exercise="deep_squat", angles=["knee_angle_r"],
-                                        affected_side="left", include_plotlyjs=False).decode()
+                                        affected_side="left", include_plotlyjs=False,
+                                        condition="ACL reconstruction, left knee, on 2026-09-14: 11 weeks ago.").decode()
+    assert "<p class='meta'>ACL reconstruction, left knee, on 2026-09-14: 11 weeks ago.</p>" in page
     assert "<h2>Limb symmetry index · Deep squat</h2>" in page and "Left / right asymmetry" not in page
     assert "Limb symmetry index: the range of motion of the affected side (left) in % of the right side" in page
     page = exports.progress_report_html(steps + mirrored, athlete="Ana", rom_exercise="hurdle_step",

@@ -543,3 +543,31 @@ def test_the_trainer_says_the_affected_side_and_progress_compares_it_with_the_ot
     assert not [r for r in mine.radio if r.label == "Affected side"]
     assert "Affected side: **right**, as the athlete's trainer set it." in [c.value for c in mine.caption]
     assert "Limb symmetry index" in [h.value for h in mine.subheader]
+
+
+def test_the_trainer_says_the_condition_and_the_pages_say_how_long_after_it(seeded):
+    from datetime import UTC, datetime, timedelta
+
+    from physio_core.store import progress_for_athlete
+    from physio_core.store.access import athlete_profile
+
+    engine, ids = seeded
+    first = progress_for_athlete(engine, ids["athlete"])[0]
+    operated = first.date.date() - timedelta(days=30)
+    at = _progress(engine, "trainer", ids["athlete"])
+    at.text_input(key=f"condition_{ids['athlete']}").input("ACL reconstruction, left knee")
+    at.date_input(key=f"condition_since_{ids['athlete']}").set_value(operated)
+    button(at, "Save the condition").click()
+    run(at)
+    assert not at.error, [e.value for e in at.error]
+    assert athlete_profile(engine, ids["athlete"]).condition == "ACL reconstruction, left knee"
+    weeks = (datetime.now(UTC).date() - operated).days // 7  # the page's clock: UTC, no browser here
+    said = f"ACL reconstruction, left knee, on {operated:%Y-%m-%d}: {weeks} weeks ago."
+    assert said in [c.value for c in at.caption]
+
+    mine = _progress(engine, "athlete", ids["athlete"])  # the athlete reads it, with no form
+    assert said in [c.value for c in mine.caption] and "Condition" not in [e.label for e in mine.expander]
+
+    # the session's page: how long after the operation it was
+    page = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=first.session_id))
+    assert any(f"4 weeks after ACL reconstruction, left knee ({operated:%Y-%m-%d})" in c.value for c in page.caption)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -627,9 +627,37 @@ def programme(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> 
     return programmes(engine, [athlete_id], viewer_id=viewer_id)[athlete_id]
 
 
-# ------------------------------------------------------------------ the athlete's affected side
+# ------------------------------------------------------------------ the athlete's profile
 
 SIDES = ("left", "right")
+CONDITION_CHARS = 200
+
+
+@dataclass(frozen=True)
+class AthleteProfileOut:
+    """What the athlete's staff said about the athlete (``models.AthleteProfile``)."""
+
+    affected_side: str | None = None  # "left" / "right"; None: not said
+    condition: str = ""  # in words: "ACL reconstruction, left knee"
+    since: date | None = None  # the day of the injury or the operation
+
+    @property
+    def said(self) -> bool:
+        return bool(self.affected_side or self.condition or self.since)
+
+
+def _set_profile(engine: Engine, viewer_id: int | None, athlete_id: int, **values: Any) -> None:
+    def fn(s: Session) -> None:
+        if viewer_id is not None:
+            _staff_for_athlete(s, viewer_id, athlete_id)
+        repo._require_role(s, athlete_id, Role.ATHLETE)
+        profile = s.get(AthleteProfile, athlete_id) or AthleteProfile(athlete_id=athlete_id)
+        for k, v in values.items():
+            setattr(profile, k, v)
+        profile.updated_at = utcnow()
+        s.add(profile)
+
+    run_write(engine, fn)
 
 
 def set_affected_side(engine: Engine, viewer_id: int | None, athlete_id: int, side: str | None) -> None:
@@ -637,27 +665,36 @@ def set_affected_side(engine: Engine, viewer_id: int | None, athlete_id: int, si
     (staff of the athlete only; ``viewer_id=None`` = trusted, an import)."""
     if side is not None and side not in SIDES:
         raise ValueError(f"the affected side is left or right, not {side!r}")
-
-    def fn(s: Session) -> None:
-        if viewer_id is not None:
-            _staff_for_athlete(s, viewer_id, athlete_id)
-        repo._require_role(s, athlete_id, Role.ATHLETE)
-        profile = s.get(AthleteProfile, athlete_id) or AthleteProfile(athlete_id=athlete_id)
-        profile.affected_side, profile.updated_at = side, utcnow()
-        s.add(profile)
-
-    run_write(engine, fn)
+    _set_profile(engine, viewer_id, athlete_id, affected_side=side)
 
 
-def affected_side(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> str | None:
-    """The athlete's affected side (``set_affected_side``), to anyone who may see the athlete."""
+def set_condition(engine: Engine, viewer_id: int | None, athlete_id: int, condition: str,
+                  since: date | None, *, today: date | None = None) -> None:
+    """The athlete's condition in words and the day of the injury or operation (None: not said)
+    (staff of the athlete only; ``viewer_id=None`` = trusted). A day after ``today`` (the
+    viewer's; default UTC's) is refused."""
+    condition = " ".join((condition or "").split())
+    if len(condition) > CONDITION_CHARS:
+        raise ValueError(f"the condition is at most {CONDITION_CHARS} characters")
+    if since is not None and since > (today or utcnow().date()):
+        raise ValueError(f"the day of the injury or operation, {since:%Y-%m-%d}, is still to come")
+    _set_profile(engine, viewer_id, athlete_id, condition=condition, since=since)
 
-    def fn(s: Session) -> str | None:
+
+def athlete_profile(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> AthleteProfileOut:
+    """What the athlete's staff said about the athlete, to anyone who may see the athlete."""
+
+    def fn(s: Session) -> AthleteProfileOut:
         if viewer_id is not None and not repo._may_see_athlete(s, repo._viewer(s, viewer_id), athlete_id):
             raise AccessDenied(f"you may not see athlete {athlete_id}")
         if s.get(User, athlete_id) is None:
             raise NotFound(f"no athlete {athlete_id}")
-        profile = s.get(AthleteProfile, athlete_id)
-        return None if profile is None else profile.affected_side
+        p = s.get(AthleteProfile, athlete_id)
+        return AthleteProfileOut() if p is None else AthleteProfileOut(p.affected_side, p.condition, p.since)
 
     return run_read(engine, fn)
+
+
+def affected_side(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> str | None:
+    """The athlete's affected side (``set_affected_side``), to anyone who may see the athlete."""
+    return athlete_profile(engine, athlete_id, viewer_id).affected_side

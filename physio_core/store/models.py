@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -277,8 +277,8 @@ class ProgrammeItem(SQLModel, table=True):
 
 class AthleteProfile(SQLModel, table=True):
     """What an athlete's staff say about the athlete: the affected side, the injured or operated
-    one, which Progress compares against the other (the limb symmetry index). One row at most
-    per athlete; none: nothing said."""
+    one, which Progress compares against the other (the limb symmetry index), the condition in
+    words and the day of the injury or operation. One row at most per athlete; none: nothing said."""
 
     __tablename__ = "athlete_profiles"
     __table_args__ = (sa.CheckConstraint("affected_side IN ('left', 'right')", name="affected_side"),)
@@ -286,4 +286,6 @@ class AthleteProfile(SQLModel, table=True):
     athlete_id: int = Field(sa_column=sa.Column(
         sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True))
     affected_side: str | None = Field(default=None, sa_column=sa.Column(sa.String(8), nullable=True))
+    condition: str = Field(default="", sa_column=sa.Column(sa.String(200), nullable=False, server_default=""))
+    since: date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
     updated_at: datetime = _created_at()

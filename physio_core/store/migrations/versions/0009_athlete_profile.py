@@ -1,10 +1,11 @@
-"""The athlete's affected side: the injured or operated limb's side, which Progress compares
-against the other (the limb symmetry index).
+"""What the athlete's staff say about the athlete: the affected side (the injured or operated
+limb's, which Progress compares against the other: the limb symmetry index), the condition in
+words and the day of the injury or the operation (pages say how many weeks since).
 
-A table of its own, ``athlete_profiles``, one row at most per athlete (``left`` / ``right``,
-checked by the database; no row or NULL: not said), deleted with the athlete. Not a column of
-``users``: staff have no side, and code of earlier revisions reads ``users`` as it was.
-Downgrade drops the table.
+A table of its own, ``athlete_profiles``, one row at most per athlete (the side ``left`` /
+``right`` or NULL, checked by the database; no row: nothing said), deleted with the athlete. Not
+columns of ``users``: staff have no side, and code of earlier revisions reads ``users`` as it
+was. Downgrade drops the table.
 
 Revision ID: 0009
 Revises: 0008
@@ -29,6 +30,8 @@ def upgrade() -> None:
         "athlete_profiles",
         sa.Column("athlete_id", sa.Integer, nullable=False),
         sa.Column("affected_side", sa.String(8), nullable=True),
+        sa.Column("condition", sa.String(200), nullable=False, server_default=""),
+        sa.Column("since", sa.Date, nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.PrimaryKeyConstraint("athlete_id", name="pk_athlete_profiles"),
         sa.ForeignKeyConstraint(["athlete_id"], ["users.id"], ondelete="CASCADE",
