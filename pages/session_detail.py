@@ -82,7 +82,7 @@ def _against_earlier(session, affected: str | None) -> None:
         if table.empty:
             st.caption("The two sessions have no measure in common.")
             return
-        show_table(table)
+        show_table(table, height="content")  # a dozen rows at most: the last (limb symmetry) in view
         link_to_session(before.session_id, label=f"Open session #{before.session_id}")
 
 
