@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -43,6 +43,9 @@ from sqlalchemy.engine import Engine
 from physio_core import felt as felt_scale
 from physio_core.results import SessionResult, on_clock
 from physio_core.skeleton import JOINT_NAMES, PoseSequence
+
+if TYPE_CHECKING:
+    from physio_core.store.access import AthleteProfileOut
 
 SESSION_FORMAT = "physiotrack-session"
 # an archive whose files would unpack to more than this is refused before anything is read
@@ -120,7 +123,7 @@ class ArchiveContents:
     skipped: list[str] = field(default_factory=list)  # what holds no data to import, and why
     targets: list[ImportedTarget] = field(default_factory=list)  # the range-of-motion targets
     programme: list[ImportedProgrammeItem] = field(default_factory=list)  # current and ended items
-    profile: Any = None  # what the staff said of the athlete (store.access.AthleteProfileOut); None: not in it
+    profile: AthleteProfileOut | None = None  # what the staff said of the athlete; None: not in the archive
 
 
 @dataclass
@@ -342,7 +345,7 @@ def _programme(data: bytes) -> list[ImportedProgrammeItem]:
     return out
 
 
-def _profile(data: bytes):
+def _profile(data: bytes) -> AthleteProfileOut:
     from physio_core.store.access import AthleteProfileOut
 
     try:
@@ -447,7 +450,8 @@ def _import_programme(engine: Engine, items: Sequence[ImportedProgrammeItem], at
         report.programme += 1
 
 
-def _import_profile(engine: Engine, profile, athlete_id: int, viewer_id: int | None, report: ImportReport) -> None:
+def _import_profile(engine: Engine, profile: AthleteProfileOut, athlete_id: int, viewer_id: int | None,
+                    report: ImportReport) -> None:
     from physio_core.store import access
 
     here = access.athlete_profile(engine, athlete_id, viewer_id=viewer_id)
@@ -465,7 +469,7 @@ def _import_profile(engine: Engine, profile, athlete_id: int, viewer_id: int | N
 
 def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete_id: int, *,
                     viewer_id: int | None = None, targets: Sequence[ImportedTarget] = (),
-                    programme: Sequence[ImportedProgrammeItem] = (), profile: Any = None,
+                    programme: Sequence[ImportedProgrammeItem] = (), profile: AthleteProfileOut | None = None,
                     progress: Callable[[int, int, str], None] | None = None) -> ImportReport:
     """Store ``sessions`` for ``athlete_id``, each analysed again, one by one (each its own
     transaction); as ``viewer_id`` (who must be staff allowed to record for the athlete; None:
@@ -473,8 +477,9 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
     said to be imported and when they were written. A session the athlete already has (same
     start and source) is left alone, as is a target the athlete has for the same angle and
     exercise (``targets``: the archive's), and of the athlete's ``profile`` the affected side
-    where the athlete has none here, the condition and its day where neither is said here. A database that goes away raises ``StorageUnavailable`` after the sessions stored so
-    far; running the import again stores the rest."""
+    where the athlete has none here, the condition and its day where neither is said here. A
+    database that goes away raises ``StorageUnavailable`` after the sessions stored so far;
+    running the import again stores the rest."""
     from physio_core.imu.analyze import analyze_imu
     from physio_core.imu.io import LABELS
     from physio_core.store import StorageUnavailable, access, codec, repo

@@ -769,7 +769,8 @@ def test_the_limb_symmetry_index_compares_the_affected_side_with_the_other(seede
         assert list(drawn.y) == pytest.approx(list(knee["lsi_pct"]))
         low, high = fig.layout.yaxis.range  # centred on 100 %, the band at most half of it
         assert low <= 80 and high >= 120 and low < knee["lsi_pct"].min() and knee["lsi_pct"].max() < high
-        assert fig.layout.yaxis.title.text.startswith(f"{side} (affected) in % of {other == '_l' and 'left' or 'right'}")
+        opposite = "right" if side == "left" else "left"
+        assert fig.layout.yaxis.title.text.startswith(f"{side} (affected) in % of {opposite}")
     assert progress.asymmetry_frame(squats)["lsi_pct"].isna().all()  # not said: the symmetry index only
     assert progress.asymmetry_note("left").startswith("limb symmetry index: the range of motion of the "
                                                       "affected side (left) in % of the right side's")
