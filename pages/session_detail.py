@@ -120,9 +120,10 @@ try:
     profile = athlete_profile(engine, s.athlete_id, viewer_id=me)
 except (AccessDenied, StorageUnavailable):
     profile = AthleteProfileOut()
+since = progress.session_since_words(profile, local_time(s.started_at).date())
 st.subheader(f"#{s.id} · {s.athlete_name} · {pretty_exercise(s.exercise)}")
 st.caption(" · ".join(x for x in (
-    shown_time(s.started_at), progress.session_since_words(profile, local_time(s.started_at).date()),
+    shown_time(s.started_at), since,
     f"source {s.source or '–'}", f"status {getattr(s.status, 'value', s.status)}",
     felt.in_words(s.pain, s.effort), s.notes) if x))
 _against_earlier(s, profile.affected_side)
@@ -158,7 +159,7 @@ if detail.metrics is not None and result.exercise_label is None:  # else the rep
 video = detail.video_path  # a live session recorded with "Record video"
 render_report(result, video_path=video, key=f"session{s.id}", file_stem=f"session_{s.id}",
               more_downloads=exports.session_exports(result, session_id=s.id, session=s, feedback=detail.feedback,
-                                                     tz=viewer_tz()))
+                                                     tz=viewer_tz(), since=since))
 if video is not None:
     with st.expander("Recorded video"):
         st.video(str(video))

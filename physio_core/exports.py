@@ -413,11 +413,13 @@ def html_report(
     feedback: Sequence[Any] = (),
     include_plotlyjs: bool | str = True,
     tz: tzinfo = UTC,
+    since: str | None = None,
 ) -> bytes:
     """A single HTML file: key numbers, the angle chart with the reps shaded, ROM per rep, the rep
     table, range per angle, feedback. Plotly's JavaScript is inlined (works offline) unless
     ``include_plotlyjs`` says otherwise ("cdn", False). The session's time is written on the
-    clock of ``tz`` (the viewer's), which the page names."""
+    clock of ``tz`` (the viewer's), which the page names; ``since``: how long after the athlete's
+    injury or operation it was (``progress.session_since_words``), beside it."""
     s = session
     title = title or (f"Session #{s.id} · {s.athlete_name}" if s is not None else "PhysioTrack session")
     when = result.started_at or (s.started_at if s is not None else None)
@@ -440,7 +442,7 @@ def html_report(
     parts = [
         *_head(title),
         "<p class='meta'>" + html.escape(" · ".join(x for x in (
-            f"{on_clock(when, tz):%Y-%m-%d %H:%M} ({tz})" if when else "",
+            f"{on_clock(when, tz):%Y-%m-%d %H:%M} ({tz})" if when else "", since or "",
             f"exercise: {exercise}", f"source: {result.source or '–'}",
             f"pose backend: {result.backend or '–'}",
             f"models: {result.models}" if result.models else "") if x)) + "</p>",
@@ -758,10 +760,10 @@ def imu_session_exports(series: Any, analysis: Mapping[str, Any] | None, *, stem
 
 def session_exports(result: SessionResult, *, session_id: int | str, session: Any | None = None,
                     feedback: Sequence[Any] = (), stem: str | None = None,
-                    tz: tzinfo = UTC, include_plotlyjs: bool | str = True) -> list[Export]:
+                    tz: tzinfo = UTC, include_plotlyjs: bool | str = True, since: str | None = None) -> list[Export]:
     """Every export of one session, built lazily (``st.download_button(data=e.build)``); the
     printable report tells the time on the clock of ``tz``, the data files in UTC.
-    ``include_plotlyjs``: the report's, as ``html_report`` takes it."""
+    ``include_plotlyjs`` and ``since``: the report's, as ``html_report`` takes them."""
     stem = stem or f"session_{session_id}"
     return [
         Export("CSV (long format)", f"{stem}.csv", "text/csv", lambda: long_csv(result, session_id)),
@@ -773,5 +775,5 @@ def session_exports(result: SessionResult, *, session_id: int | str, session: An
                lambda: trc(result.pose, name=f"{stem}.trc")),
         Export("Printable report (HTML)", f"{stem}_report.html", "text/html",
                lambda: html_report(result, session=session, feedback=feedback, tz=tz,
-                                   include_plotlyjs=include_plotlyjs)),
+                                   include_plotlyjs=include_plotlyjs, since=since)),
     ]

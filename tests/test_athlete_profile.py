@@ -121,3 +121,19 @@ def test_an_archive_whose_athlete_does_not_read_is_refused(row, why):
         z.writestr("athlete.csv", f"name,affected_side,condition,since\n{row}\n")
     with pytest.raises(imports.ImportFormatError, match=f"athlete.csv: {why}"):
         imports.read_archive(buf.getvalue())
+
+
+def test_a_sessions_printable_report_says_how_long_after_the_operation(clinic_of_four, make_uiprmd_session_result):
+    """In the archive (as on the session's page): the session of 2026-11-02, 49 days after."""
+    import io
+    import zipfile
+
+    from physio_core.store import save_session_result
+
+    engine, ids = clinic_of_four
+    sid = save_session_result(engine, make_uiprmd_session_result(), ids["athlete"])
+    set_condition(engine, ids["trainer"], ids["athlete"], "ACL reconstruction, left knee", date(2026, 9, 14))
+    with zipfile.ZipFile(io.BytesIO(athlete_archive(engine, ids["athlete"]))) as z:
+        page = z.read(f"session_{sid}/{sid}_report.html").decode()
+        assert "7 weeks after ACL reconstruction, left knee (2026-09-14)" in page
+        assert "ACL reconstruction, left knee, on 2026-09-14:" in z.read("progress_report.html").decode()
