@@ -392,6 +392,23 @@ def felt_form(engine, session_id: int, pain: int | None, effort: int | None, *, 
             st.caption("How the athlete said the set felt. Progress draws it over the weeks.")
 
 
+def programme_now(engine, athlete_id: int, exercise: str, rows=None):
+    """The athlete's programme for ``exercise`` now (``programme.ItemNow``: this week's sessions
+    and today's sets, on the viewer's clock); None when the exercise is not in it. ``rows``: the
+    athlete's sessions, where read already; else only those of the exercise are read. Storage
+    errors are the caller's."""
+    from physio_core import programme
+    from physio_core.store import progress_for_athlete
+    from physio_core.store.access import programme as programme_of
+
+    items = [it for it in programme_of(engine, athlete_id, viewer_id=viewer_id()) if it.exercise == exercise]
+    if not any(it.ended_at is None for it in items):
+        return None
+    if rows is None:
+        rows = progress_for_athlete(engine, athlete_id, exercise, viewer_id=viewer_id())
+    return next(iter(programme.this_week(items, rows, datetime.now(viewer_tz()).date(), viewer_tz())), None)
+
+
 def programme_line(engine, session_id: int, athlete_id: int) -> str:
     """Where the saved session leaves its exercise's programme this week ("Deep squat: set 2 of 3
     today; 1 of 3 sessions of the programme this week."); "" when the exercise is not in the
@@ -401,7 +418,6 @@ def programme_line(engine, session_id: int, athlete_id: int) -> str:
         return st.session_state[key]
     from physio_core import programme
     from physio_core.store import progress_for_athlete
-    from physio_core.store.access import programme as programme_of
 
     line = ""
     try:
@@ -409,10 +425,8 @@ def programme_line(engine, session_id: int, athlete_id: int) -> str:
         this = next((r for r in rows if r.session_id == session_id), None)
         today = datetime.now(viewer_tz()).date()
         # a set dated in another week (a phone's clip filmed last month) changes nothing this week
-        this_week = this is not None and local_time(this.date).date() >= programme.monday(today)
-        items = [it for it in programme_of(engine, athlete_id, viewer_id=viewer_id())
-                 if this_week and it.exercise == this.exercise]
-        for now in programme.this_week(items, rows, today, viewer_tz()):
+        if (this is not None and local_time(this.date).date() >= programme.monday(today)
+                and (now := programme_now(engine, athlete_id, this.exercise, rows)) is not None):
             parts = [f"{now.done} of {now.item.sessions_per_week} sessions of the programme this week"
                      + (", done" if now.done >= now.item.sessions_per_week else "")]
             sets = now.item.sets_per_session

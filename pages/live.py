@@ -30,11 +30,11 @@ from pages._shared import (
     felt_after_save,
     get_engine,
     link_to_session,
+    programme_now,
     show_table,
     shown_time,
     text_metric,
     tile_row,
-    viewer_tz,
     wrapping_columns,
 )
 from physio_core import report
@@ -117,26 +117,14 @@ def _angle_chart(snap: LiveSnapshot) -> go.Figure:
 
 
 def _programme_now(engine, athlete_id: int | None, exercise: str):
-    """The athlete's programme for this exercise now, with this week's sessions and today's sets
-    (``programme.ItemNow``); None when the exercise is not in it."""
+    """``programme_now`` for this page: None without an athlete, an exercise or a database."""
     if engine is None or athlete_id is None or exercise == "auto":
         return None
-    from datetime import datetime
-
-    from physio_core import programme
-    from physio_core.store import progress_for_athlete
-    from physio_core.store.access import programme as programme_of
-
-    me = st.session_state.get("user_id")
     try:
-        items = [it for it in programme_of(engine, athlete_id, viewer_id=me) if it.exercise == exercise]
-        if not any(it.ended_at is None for it in items):
-            return None
-        rows = progress_for_athlete(engine, athlete_id, viewer_id=me)
+        return programme_now(engine, athlete_id, exercise)
     except Exception:  # the counter works without it; the page says elsewhere when the database is away
         log.warning("could not read the programme", exc_info=True)
         return None
-    return next(iter(programme.this_week(items, rows, datetime.now(viewer_tz()).date(), viewer_tz())), None)
 
 
 def _programme_words(now) -> str:

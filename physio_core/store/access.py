@@ -518,8 +518,7 @@ def rom_targets(engine: Engine, athlete_id: int, viewer_id: int | None = None) -
     """The athlete's targets (anyone who may see the athlete; ``viewer_id=None`` = trusted)."""
 
     def fn(s: Session) -> list[RomTargetOut]:
-        if viewer_id is not None and not repo._may_see_athlete(s, repo._viewer(s, viewer_id), athlete_id):
-            raise AccessDenied(f"you may not see athlete {athlete_id}")
+        repo._check_may_see(s, viewer_id, athlete_id)
         rows = s.exec(select(RomTarget).where(RomTarget.athlete_id == athlete_id)
                       .order_by(RomTarget.exercise, RomTarget.angle)).all()
         return [_target_out(t) for t in rows]
@@ -607,11 +606,8 @@ def programmes(engine: Engine, athlete_ids: Sequence[int], viewer_id: int | None
     athlete; ``viewer_id=None`` = trusted)."""
 
     def fn(s: Session) -> dict[int, list[ProgrammeItemOut]]:
-        if viewer_id is not None:
-            v = repo._viewer(s, viewer_id)
-            for a in athlete_ids:
-                if not repo._may_see_athlete(s, v, a):
-                    raise AccessDenied(f"you may not see athlete {a}")
+        for a in athlete_ids:
+            repo._check_may_see(s, viewer_id, a)
         out: dict[int, list[ProgrammeItemOut]] = {a: [] for a in athlete_ids}
         if athlete_ids:
             for p in s.exec(select(ProgrammeItem).where(ProgrammeItem.athlete_id.in_(list(athlete_ids)))
@@ -685,8 +681,7 @@ def athlete_profile(engine: Engine, athlete_id: int, viewer_id: int | None = Non
     """What the athlete's staff said about the athlete, to anyone who may see the athlete."""
 
     def fn(s: Session) -> AthleteProfileOut:
-        if viewer_id is not None and not repo._may_see_athlete(s, repo._viewer(s, viewer_id), athlete_id):
-            raise AccessDenied(f"you may not see athlete {athlete_id}")
+        repo._check_may_see(s, viewer_id, athlete_id)
         if s.get(User, athlete_id) is None:
             raise NotFound(f"no athlete {athlete_id}")
         p = s.get(AthleteProfile, athlete_id)

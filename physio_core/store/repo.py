@@ -539,6 +539,12 @@ def _may_see_athlete(s: Session, viewer: User, athlete_id: int) -> bool:
     return s.get(TrainerAthlete, (viewer.id, athlete_id)) is not None
 
 
+def _check_may_see(s: Session, viewer_id: int | None, athlete_id: int) -> None:
+    """AccessDenied unless ``viewer_id`` may see the athlete (None: a trusted caller)."""
+    if viewer_id is not None and not _may_see_athlete(s, _viewer(s, viewer_id), athlete_id):
+        raise AccessDenied(f"you may not see athlete {athlete_id}")
+
+
 def _may_see_session(s: Session, viewer: User, rec: SessionRecord) -> bool:
     return rec.trainer_id == viewer.id or _may_see_athlete(s, viewer, rec.athlete_id)
 
@@ -1258,8 +1264,7 @@ def progress_for_athlete(
         q = q.where(SessionRecord.exercise == exercise)
 
     def fn(s: Session) -> list[ProgressRow]:
-        if viewer_id is not None and not _may_see_athlete(s, _viewer(s, viewer_id), athlete_id):
-            raise AccessDenied(f"you may not see athlete {athlete_id}")
+        _check_may_see(s, viewer_id, athlete_id)
         return [_progress_row(r) for r in s.exec(q)]
 
     return run_read(engine, fn)
