@@ -270,6 +270,13 @@ def _symmetry_pct(left: float, right: float) -> float:
     return 100.0 * (left - right) / ((left + right) / 2)
 
 
+def _other_side(side: str) -> str:
+    return "right" if side == "left" else "left"
+
+
+LSI_BAND = f"{100 - ASYMMETRY_FLAG_PCT:.0f}–{100 + ASYMMETRY_FLAG_PCT:.0f} %"  # the limb symmetry index's, in words
+
+
 def _lsi_pct(left: float, right: float, affected: str) -> float:
     """The limb symmetry index: the affected side's range in percent of the other side's."""
     mine, other = (left, right) if affected == "left" else (right, left)
@@ -287,10 +294,9 @@ def asymmetry_note(affected: str | None = None) -> str:
     the limb symmetry index."""
     if affected is None:
         return ASYMMETRY_NOTE
-    other = "right" if affected == "left" else "left"
     return (f"limb symmetry index: the range of motion of the affected side ({affected}) in % of the "
-            f"{other} side's (100 %: the same; under 100 %: the affected side moves less); the band is "
-            f"{100 - ASYMMETRY_FLAG_PCT:.0f}–{100 + ASYMMETRY_FLAG_PCT:.0f} %. {_DRAWN_FOR}")
+            f"{_other_side(affected)} side's (100 %: the same; under 100 %: the affected side moves less); "
+            f"the band is {LSI_BAND}. {_DRAWN_FOR}")
 
 
 def compared_sides(rows: Sequence[ProgressRow]) -> list[tuple[str, str, str]]:
@@ -388,10 +394,8 @@ def sides_note(rows: Sequence[ProgressRow], exercise: str, affected: str | None 
     if len(latest) == 2 and affected:
         lsi = _lsi_pct(latest["left"], latest["right"], affected)
         inside = abs(lsi - 100) <= ASYMMETRY_FLAG_PCT
-        other = "right" if affected == "left" else "left"
-        said += (f" The latest affected side ({affected}) against the latest {other}: {lsi:.0f} % of its "
-                 f"range (limb symmetry index), {'within' if inside else 'outside'} the "
-                 f"{100 - ASYMMETRY_FLAG_PCT:.0f}–{100 + ASYMMETRY_FLAG_PCT:.0f} % band.")
+        said += (f" The latest affected side ({affected}) against the latest {_other_side(affected)}: {lsi:.0f} % "
+                 f"of its range (limb symmetry index), {'within' if inside else 'outside'} the {LSI_BAND} band.")
     elif len(latest) == 2:
         pct = _symmetry_pct(latest["left"], latest["right"])
         inside = abs(pct) <= ASYMMETRY_FLAG_PCT
@@ -902,8 +906,7 @@ def asymmetry_figure(rows: Sequence[ProgressRow], *, affected: str | None = None
             hovertemplate=value + " (left %{customdata[0]:.0f}°, right %{customdata[1]:.0f}°) "
                                   "— session #%{customdata[2]}<extra></extra>",
         ))
-    title = f"{affected} (affected) in % of {'right' if affected == 'left' else 'left'}" if affected else \
-        "left − right (% of mean range)"
+    title = f"{affected} (affected) in % of {_other_side(affected)}" if affected else "left − right (% of mean range)"
     fig = _layout(fig, height, title)
     # twice the band at least, so that the band reads as a band and not as the chart's background
     reach = max([2 * ASYMMETRY_FLAG_PCT, *(abs(df[column] - centre) * 1.1)])
