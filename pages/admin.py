@@ -47,12 +47,15 @@ if glances:
         "progress": st.column_config.LinkColumn(display_text="open"),
         "change (pts)": st.column_config.NumberColumn(format="%+d"),  # a change: +50, -10
         f"pain change ({progress.ROSTER_WINDOW_DAYS} days)": st.column_config.NumberColumn(format="%+d"),
+        "limb symmetry (%)": st.column_config.NumberColumn(help=progress.ROSTER_LSI_HELP),
+        "weeks since": st.column_config.NumberColumn(help="Whole weeks since the injury or operation."),
     })
     st.caption("Pain: the last pain the athlete gave (0–10), and its change over the sessions of the last "
                f"{progress.ROSTER_WINDOW_DAYS} days that give it. Programme done: the planned sessions done "
                "in the four whole weeks before this one (the programme is set on Progress). Correct reps: "
                "the share of reps the models judged correct in the athlete's last judged session; its change "
                "is against their first session of that exercise. Stability: the last session's that has one. "
+               f"Limb symmetry: {progress.ROSTER_LSI_HELP} Condition and weeks since: as said on Progress. "
                "Click a column to sort.")
 
 

@@ -29,7 +29,7 @@ from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, sign
 from physio_core.programme import recent_share
 from physio_core.reps import ONE_SIDED, trained_regions_of
 from physio_core.store.access import (AthleteProfileOut, ProgrammeItemOut, RomTargetOut, athlete_profile,
-                                     athletes_for, programme, programmes, rom_targets)
+                                     athlete_profiles, athletes_for, programme, programmes, rom_targets)
 from physio_core.store.repo import ProgressRow, progress_for_athlete, progress_for_athletes
 
 PALETTE = px.colors.qualitative.Plotly
@@ -544,18 +544,49 @@ COMPARE_LEAST = {"°": 5.0, "": 0.05, "%": 0.0, "/10": 1.0}
 LSI_LEAST_PTS = 5.0
 
 
-def _session_lsi(this: ProgressRow, before: ProgressRow, affected: str) -> tuple[str, float, float] | None:
-    """(joint, LSI now, LSI before) of the side pair the two sessions share that matters most:
-    the family the reps were counted on, else the largest of ``compared_sides``. None for an
-    exercise done one side at a time (its sides differ by design) or with no pair in common."""
-    if one_sided(this.exercise):
+def _lsi_of(rows: Sequence[ProgressRow], affected: str) -> tuple[str, list[float]] | None:
+    """(joint, the limb symmetry index of each row) of the side pair all ``rows`` share that
+    matters most: the family the first row's reps were counted on, else the largest of
+    ``compared_sides``. None for an exercise done one side at a time (its sides differ by
+    design) or with no pair in common."""
+    first = rows[0]
+    if one_sided(first.exercise):
         return None
-    counted = _family(this.rep_angle) if this.rep_angle else None
-    pairs = sorted(compared_sides([this]), key=lambda p: _family(p[1]) != counted)
+    counted = _family(first.rep_angle) if first.rep_angle else None
+    pairs = sorted(compared_sides([first]), key=lambda p: _family(p[1]) != counted)
     for joint, left, right in pairs:
-        values = [(r.rom_deg.get(left), r.rom_deg.get(right)) for r in (this, before)]
+        values = [(r.rom_deg.get(left), r.rom_deg.get(right)) for r in rows]
         if all(_ok(lv) and _ok(rv) and rv > 0 and lv > 0 for lv, rv in values):
-            return joint, _lsi_pct(*values[0], affected), _lsi_pct(*values[1], affected)
+            return joint, [_lsi_pct(lv, rv, affected) for lv, rv in values]
+    return None
+
+
+def _session_lsi(this: ProgressRow, before: ProgressRow, affected: str) -> tuple[str, float, float] | None:
+    """(joint, LSI now, LSI before) of the two sessions' pair that matters most (``_lsi_of``)."""
+    if (found := _lsi_of([this, before], affected)) is None:
+        return None
+    joint, (now, then) = found
+    return joint, now, then
+
+
+def latest_lsi(rows: Sequence[ProgressRow], affected: str) -> tuple[float, str, str] | None:
+    """The athlete's latest limb symmetry index: (percent, joint, exercise) of the newest session
+    that has one (``_lsi_of``); for an exercise done one side at a time, its latest session of the
+    affected side against its latest of the other (as ``sides_note``). None when no session has one."""
+    tried: set[str] = set()  # one-sided exercises: their latest session decides, the earlier have less
+    for i in range(len(rows) - 1, -1, -1):
+        r = rows[i]
+        if not one_sided(r.exercise):
+            if (found := _lsi_of([r], affected)) is not None:
+                return found[1][0], found[0], r.exercise
+            continue
+        if r.exercise in tried:
+            continue
+        tried.add(r.exercise)
+        sides = sides_frame([x for x in rows[:i + 1] if x.exercise == r.exercise]).groupby("side")["rom_deg"].last()
+        if len(sides) == 2 and min(sides) > 0:
+            return (_lsi_pct(sides["left"], sides["right"], affected), pretty_angle(ONE_SIDED[r.exercise]),
+                    r.exercise)
     return None
 
 
@@ -634,6 +665,11 @@ class AthleteGlance:
     pain_change: int | None = None  # against the first session in the last ROSTER_WINDOW_DAYS days that says it
     # the programme's planned sessions done over the four whole weeks before this one (None: no plan)
     programme_done: float | None = None
+    condition: str = ""  # as the staff said it (``AthleteProfileOut``)
+    weeks_since: int | None = None  # whole weeks since the injury or operation (None: its day not said)
+    # the latest limb symmetry index (``latest_lsi``) and its joint; None: no affected side, or no session has one
+    lsi_pct: float | None = None
+    lsi_joint: str | None = None
 
 
 def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list[AthleteGlance]:
@@ -643,17 +679,22 @@ def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list
     athletes = athletes_for(engine, viewer_id)
     history = progress_for_athletes(engine, [a.id for a in athletes], viewer_id=viewer_id)
     plans = programmes(engine, [a.id for a in athletes], viewer_id=viewer_id)
+    profiles = athlete_profiles(engine, [a.id for a in athletes], viewer_id=viewer_id)
     for a in athletes:
         rows = history[a.id]
         s = summary(rows)
         last = rows[-1] if rows else None
+        profile = profiles[a.id]
+        lsi = latest_lsi(rows, profile.affected_side) if profile.affected_side else None
         out.append(AthleteGlance(
             athlete_id=a.id, name=a.display_name, sessions=len(rows),
             recent_sessions=sum((today - _day(r.date)).days < ROSTER_WINDOW_DAYS for r in rows),
             last=last.date if last else None, days_since=(today - _day(last.date)).days if last else None,
             last_exercise=last.exercise if last else None, correct_share=s.correct_share,
             correct_change=s.correct_change, stability=s.stability_score, **_pain_glance(rows, today),
-            programme_done=recent_share(plans[a.id], rows, today),
+            programme_done=recent_share(plans[a.id], rows, today), condition=profile.condition,
+            weeks_since=(today - profile.since).days // 7 if profile.since else None,
+            lsi_pct=lsi[0] if lsi else None, lsi_joint=lsi[1] if lsi else None,
         ))
     return out
 
@@ -669,8 +710,14 @@ def _pain_glance(rows: Sequence[ProgressRow], today: date) -> dict[str, int | No
 # the trainer's table: what needs them first (who is away, whose pain rises, who skips the
 # programme) before its right edge, which a laptop's page already cuts
 ROSTER_COLUMNS = ("athlete", "last session", "days since", "pain (0–10)", f"pain change ({ROSTER_WINDOW_DAYS} days)",
-                  "programme done (%)", "sessions", f"last {ROSTER_WINDOW_DAYS} days", "last exercise",
-                  "correct reps (%)", "change (pts)", "stability")
+                  "programme done (%)", "limb symmetry (%)", "sessions", f"last {ROSTER_WINDOW_DAYS} days",
+                  "last exercise", "correct reps (%)", "change (pts)", "stability", "condition", "weeks since")
+
+
+ROSTER_LSI_HELP = (f"the affected side's range of motion in % of the other side's (band {LSI_BAND}) in the "
+                   "latest session that has both sides, on the joint its reps were counted on (else the knee or "
+                   "the hip); for an exercise done one side at a time, its latest session of each side. Empty "
+                   "until the affected side is set on Progress.")
 
 
 def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
@@ -685,6 +732,8 @@ def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
         "correct reps (%)": pct(g.correct_share), "change (pts)": pct(g.correct_change),
         "stability": g.stability, "pain (0–10)": g.pain, f"pain change ({ROSTER_WINDOW_DAYS} days)": g.pain_change,
         "programme done (%)": pct(g.programme_done),
+        "limb symmetry (%)": None if g.lsi_pct is None else round(g.lsi_pct),
+        "condition": g.condition or None, "weeks since": g.weeks_since,
     } for g in glances], columns=list(ROSTER_COLUMNS))
 
 

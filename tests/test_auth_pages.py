@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -207,14 +208,18 @@ def test_admin_creates_a_trainer_and_deletes_an_athlete_after_confirmation(engin
 
 def test_trainer_sees_only_their_athletes_on_the_manage_page(engine):
     from physio_core.auth import login
+    from physio_core.store.access import set_condition
 
     coach = create_user(engine, "coach@clinic.org", "Coach", Role.TRAINER, PASSWORD)
     mine = get_or_create_athlete(engine, "Mine", coach.id)
     get_or_create_athlete(engine, "Not Mine")
+    set_condition(engine, coach.id, mine.id, "Ankle sprain, left", datetime.now(UTC).date() - timedelta(days=15))
     at = page("admin.py", auth_token=login(engine, "coach@clinic.org", PASSWORD).token)
     assert at.title[0].value == "My athletes"
     glance = at.dataframe[0].value  # training at a glance: no session yet
     assert glance["athlete"].tolist() == ["Mine"] and glance["sessions"].tolist() == [0]
+    assert glance[["condition", "weeks since"]].values.tolist() == [["Ankle sprain, left", 2]]
+    assert glance["limb symmetry (%)"].isna().all()  # no affected side said, nor a session
     assert at.selectbox(key="delete_athlete_pick").options == ["Mine"]
     assert at.selectbox(key="delete_athlete_pick").value is None  # nobody preselected
     at.selectbox(key="delete_athlete_pick").set_value(mine.id)

@@ -518,6 +518,54 @@ def test_roster_sums_up_each_athlete_for_whoever_may_see_them(seeded):
     assert table.iloc[0][["sessions", "days since", "correct reps (%)", "change (pts)"]].tolist() == [9, 5, 100, 0]
 
 
+def test_the_roster_gives_the_condition_and_the_latest_limb_symmetry(seeded):
+    """The trainer's list: the condition, the weeks since it and, with the affected side said, the
+    latest limb symmetry index on the real stored sessions: the last session, a hurdle step (one
+    leg at a time, and every stored one worked the same leg), has none, so it is the last squat's."""
+    from physio_core.store.access import set_affected_side, set_condition
+
+    engine, ids = seeded
+    day = date(2026, 10, 20)
+    (ana,) = progress.roster(engine, ids["trainer"], today=day)
+    assert (ana.condition, ana.weeks_since, ana.lsi_pct) == ("", None, None)  # nothing said
+    set_condition(engine, ids["trainer"], ids["athlete"], "ACL reconstruction, left knee", date(2026, 8, 31))
+    (ana,) = progress.roster(engine, ids["trainer"], today=day)
+    assert (ana.condition, ana.weeks_since, ana.lsi_pct) == ("ACL reconstruction, left knee", 7, None)  # 50 days
+
+    set_affected_side(engine, ids["trainer"], ids["athlete"], "left")
+    rows = progress_for_athlete(engine, ids["athlete"])
+    assert rows[-1].exercise == "hurdle_step" and progress.sides_frame(rows)["side"].nunique() == 1
+    squat = [r for r in rows if r.exercise == "deep_squat"][-1]
+    family = squat.rep_angle[:-2]
+    (ana,) = progress.roster(engine, ids["trainer"], today=day)
+    assert ana.lsi_pct == pytest.approx(100 * squat.rom_deg[family + "_l"] / squat.rom_deg[family + "_r"])
+    assert ana.lsi_joint == pretty_angle(family + "_l").replace(" (L)", "")
+    row = progress.roster_frame([ana]).iloc[0]
+    assert row[["limb symmetry (%)", "condition", "weeks since"]].tolist() == [
+        round(ana.lsi_pct), "ACL reconstruction, left knee", 7]
+    # the other trainer's athlete, nothing said, in the admin's one list
+    glances = {g.name: g for g in progress.roster(engine, ids["admin"], today=day)}
+    assert glances["Ben Other"].lsi_pct is None and glances["Ana Lopez"].lsi_pct == ana.lsi_pct
+
+
+def test_the_latest_limb_symmetry_of_a_one_sided_exercise_is_its_latest_of_each_side(seeded):
+    engine, ids = seeded
+    rows = progress_for_athlete(engine, ids["athlete"])
+    steps = [r for r in rows if r.exercise == "hurdle_step"]
+    assert progress.latest_lsi(steps, "left") is None  # one side only
+    # the same steps done with the other leg at 80 % of the range, after every real one
+    mirrored = [replace(r, session_id=r.session_id + 100, date=r.date.replace(hour=23),
+                        rep_angle=r.rep_angle[:-1] + ("r" if r.rep_angle.endswith("l") else "l"),
+                        rom_deg={(k[:-1] + ("r" if k.endswith("_l") else "l")) if k.endswith(("_l", "_r")) else k:
+                                 v * 0.8 for k, v in r.rom_deg.items()}) for r in steps]
+    worked = progress.sides_frame(steps)["side"].iloc[0]
+    other = "left" if worked == "right" else "right"
+    pct, joint, exercise = progress.latest_lsi(sorted(steps + mirrored, key=lambda r: r.date), other)
+    assert (round(pct), exercise) == (80, "hurdle_step") and joint == pretty_angle("hip_flexion")
+    pct, _, _ = progress.latest_lsi(sorted(steps + mirrored, key=lambda r: r.date), worked)
+    assert round(pct) == 125
+
+
 def test_many_athletes_in_one_query_match_one_by_one(seeded):
     engine, ids = seeded
     both = [ids["athlete"], ids["other_athlete"]]

@@ -127,6 +127,8 @@ ACTIONS: dict[str, Action] = {
     # the roster's one query, asked for the viewer's own athlete and this one
     "progress_many": lambda w, v, x: progress_for_athletes(w.engine, {w.athlete("own"), w.athlete(x)}, viewer_id=v),
     "read_targets": lambda w, v, x: access.rom_targets(w.engine, w.athlete(x), viewer_id=v),
+    # the condition and the affected side: the roster reads them all at once
+    "profiles_many": lambda w, v, x: access.athlete_profiles(w.engine, [w.athlete("own"), w.athlete(x)], viewer_id=v),
     # recording
     "start_session": lambda w, v, x: access.start_session_as(w.engine, v, w.athlete(x)),
     "save_result": lambda w, v, x: access.save_result_as(w.engine, v, w.result, w.athlete(x)),
@@ -186,6 +188,7 @@ def _delete_athlete(w: World, v: int, which: str) -> None:
 
 
 TARGETED = {"list_sessions", "athletes_for", "session_detail", "progress", "progress_many", "read_targets",
+            "profiles_many",
             "start_session", "save_result", "save_imu", "append_live", "end_session", "add_feedback",
             "set_notes", "set_target", "delete_session", "delete_athlete"}
 
@@ -194,7 +197,7 @@ ALLOWED: dict[str, set[tuple[str, str]]] = {
     "admin": {(a, x) for a in ACTIONS for x in (("own", "other") if a in TARGETED else ("-",))},
     "trainer": {(a, "own") for a in TARGETED} | {("create_athlete", "-")},
     "athlete": {(a, "own") for a in ("list_sessions", "athletes_for", "session_detail", "progress", "progress_many",
-                                     "read_targets", "start_session", "save_result", "save_imu",
+                                     "read_targets", "profiles_many", "start_session", "save_result", "save_imu",
                                      "append_live", "end_session")},
 }
 

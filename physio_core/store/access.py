@@ -677,17 +677,29 @@ def set_condition(engine: Engine, viewer_id: int | None, athlete_id: int, condit
     _set_profile(engine, viewer_id, athlete_id, condition=condition, since=since)
 
 
-def athlete_profile(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> AthleteProfileOut:
-    """What the athlete's staff said about the athlete, to anyone who may see the athlete."""
+def athlete_profiles(engine: Engine, athlete_ids: Sequence[int], viewer_id: int | None = None
+                     ) -> dict[int, AthleteProfileOut]:
+    """What the athletes' staff said about each athlete (``AthleteProfileOut()`` where nothing),
+    in one query, to anyone who may see every one of them."""
 
-    def fn(s: Session) -> AthleteProfileOut:
-        repo._check_may_see(s, viewer_id, athlete_id)
-        if s.get(User, athlete_id) is None:
-            raise NotFound(f"no athlete {athlete_id}")
-        p = s.get(AthleteProfile, athlete_id)
-        return AthleteProfileOut() if p is None else AthleteProfileOut(p.affected_side, p.condition, p.since)
+    def fn(s: Session) -> dict[int, AthleteProfileOut]:
+        for a in athlete_ids:
+            repo._check_may_see(s, viewer_id, a)
+        found = set(s.exec(select(User.id).where(User.id.in_(list(athlete_ids)))).all()) if athlete_ids else set()
+        if missing := [a for a in athlete_ids if a not in found]:
+            raise NotFound(f"no athlete {missing[0]}")
+        out = {a: AthleteProfileOut() for a in athlete_ids}
+        if athlete_ids:
+            for p in s.exec(select(AthleteProfile).where(AthleteProfile.athlete_id.in_(list(athlete_ids)))).all():
+                out[p.athlete_id] = AthleteProfileOut(p.affected_side, p.condition, p.since)
+        return out
 
     return run_read(engine, fn)
+
+
+def athlete_profile(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> AthleteProfileOut:
+    """What the athlete's staff said about the athlete, to anyone who may see the athlete."""
+    return athlete_profiles(engine, [athlete_id], viewer_id)[athlete_id]
 
 
 def affected_side(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> str | None:
