@@ -136,7 +136,7 @@ if detail.pose is None and detail.imu_series is not None:
 
     if detail.imu_analysis:
         render_imu_report(detail.imu_series, detail.imu_analysis, key=f"session{s.id}", file_stem=f"session_{s.id}",
-                          session=s, feedback=detail.feedback)
+                          session=s, feedback=detail.feedback, since=since)
     else:
         st.info(f"This session holds a wrist-sensor set of {s.rep_count} reps.")
     render_actions(engine, me, detail, role)

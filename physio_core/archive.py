@@ -131,8 +131,8 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
         for row in rows:
             detail = get_session_detail(engine, row.id, viewer_id=viewer_id)
             folder = f"session_{row.id}/"
+            since = progress.session_since_words(shown.profile, on_clock(row.started_at, tz).date())
             if detail is not None and detail.pose is not None:
-                since = progress.session_since_words(shown.profile, on_clock(row.started_at, tz).date())
                 for e in exports.session_exports(detail.to_result(), session_id=row.id, session=detail.session,
                                                  feedback=detail.feedback, stem=str(row.id), tz=tz,
                                                  include_plotlyjs=script, since=since):
@@ -140,7 +140,7 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
             elif detail is not None and (series := detail.imu_series) is not None:
                 for e in exports.imu_session_exports(series, detail.imu_analysis, stem=str(row.id),
                                                      session=detail.session, feedback=detail.feedback,
-                                                     tz=tz, include_plotlyjs=script):
+                                                     tz=tz, include_plotlyjs=script, since=since):
                     z.writestr(folder + e.file_name, e.build())
     return len(rows)
 

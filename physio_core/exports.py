@@ -535,10 +535,12 @@ def imu_html_report(
     feedback: Sequence[Any] = (),
     include_plotlyjs: bool | str = True,
     tz: tzinfo = UTC,
+    since: str | None = None,
 ) -> bytes:
     """A wrist-IMU set (``ImuSeries`` and its ``ImuSetResult.to_dict()``) as one printable HTML
     file, with what its page shows: the lift, reps, stability and its reason, the set's signal
-    with every rep, the rep table, the trainer's notes and feedback."""
+    with every rep, the rep table, the trainer's notes and feedback. ``since``: as
+    ``html_report`` takes it."""
     from physio_core.imu.reps import count_reps
 
     s = session
@@ -558,7 +560,7 @@ def imu_html_report(
     parts = [
         *_head(title),
         "<p class='meta'>" + html.escape(" · ".join(x for x in (
-            f"{on_clock(when, tz):%Y-%m-%d %H:%M} ({tz})" if when else "",
+            f"{on_clock(when, tz):%Y-%m-%d %H:%M} ({tz})" if when else "", since or "",
             f"lift {named}", f"source: {s.source or '–'}" if s is not None else "",
             "wrist sensor: accelerometer" + (" and gyroscope" if series.gyr is not None else "")) if x)) + "</p>",
         _PRINT_HINT,
@@ -734,10 +736,10 @@ def imu_json_doc(analysis: Mapping[str, Any], *, session: Any | None = None,
 
 def imu_session_exports(series: Any, analysis: Mapping[str, Any] | None, *, stem: str,
                         session: Any | None = None, feedback: Sequence[Any] = (), tz: tzinfo = UTC,
-                        include_plotlyjs: bool | str = True) -> list[Export]:
+                        include_plotlyjs: bool | str = True, since: str | None = None) -> list[Export]:
     """Every export of one wrist-sensor set (``ImuSeries`` and its ``ImuSetResult.to_dict()``),
     built lazily: the raw series as CSV (the generic format ``read_imu_csv`` reads back), and, when
-    the analysis is at hand, the analysis as JSON and the printable report."""
+    the analysis is at hand, the analysis as JSON and the printable report (``since``: its)."""
     from physio_core.imu.io import write_imu_csv
 
     def raw_csv() -> bytes:
@@ -753,7 +755,7 @@ def imu_session_exports(series: Any, analysis: Mapping[str, Any] | None, *, stem
                                       default=str).encode()),
             Export("Printable report (HTML)", f"{stem}_report.html", "text/html",
                    lambda: imu_html_report(series, analysis, session=session, feedback=feedback, tz=tz,
-                                           include_plotlyjs=include_plotlyjs)),
+                                           include_plotlyjs=include_plotlyjs, since=since)),
         ]
     return out
 

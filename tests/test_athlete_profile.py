@@ -137,3 +137,36 @@ def test_a_sessions_printable_report_says_how_long_after_the_operation(clinic_of
         page = z.read(f"session_{sid}/{sid}_report.html").decode()
         assert "7 weeks after ACL reconstruction, left knee (2026-09-14)" in page
         assert "ACL reconstruction, left knee, on 2026-09-14:" in z.read("progress_report.html").decode()
+
+
+def test_a_sensor_sets_report_says_how_long_after_the_operation(clinic_of_four):
+    """A real MetaMotion deadlift set filmed on 2026-10-12, four weeks after: its printable report
+    says it, in the archive and among the page's downloads."""
+    import io
+    import zipfile
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from physio_core import exports
+    from physio_core.imu import list_sets, read_upload
+    from physio_core.imu.analyze import analyze_imu
+    from physio_core.store import get_session_detail, save_imu_session
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "metamotion-imu"
+    if not data.is_dir():
+        pytest.skip(f"MetaMotion data set not found at {data}")
+    engine, ids = clinic_of_four
+    found = next(s for s in list_sets(data) if s.lift == "dead" and s.category == "heavy")
+    series = read_upload([(f.name, f.read_bytes()) for f in (found.acc_path, found.gyr_path)])
+    sid = save_imu_session(engine, series, analyze_imu(series), ids["athlete"], source=found.acc_path.name,
+                           started_at=datetime(2026, 10, 12, 9, 30, tzinfo=UTC))
+    set_condition(engine, ids["trainer"], ids["athlete"], "ACL reconstruction, left knee", date(2026, 9, 14))
+    said = "4 weeks after ACL reconstruction, left knee (2026-09-14)"
+    with zipfile.ZipFile(io.BytesIO(athlete_archive(engine, ids["athlete"]))) as z:
+        assert said in z.read(f"session_{sid}/{sid}_report.html").decode()
+    detail = get_session_detail(engine, sid)
+    since = progress.session_since_words(athlete_profile(engine, ids["athlete"]), date(2026, 10, 12))
+    (report,) = [e for e in exports.imu_session_exports(detail.imu_series, detail.imu_analysis, stem="s",
+                                                        session=detail.session, since=since, include_plotlyjs=False)
+                 if e.file_name.endswith(".html")]
+    assert since == said and said in report.build().decode()
