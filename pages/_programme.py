@@ -81,7 +81,21 @@ def staff_form(engine, me: int, athlete_id: int, items) -> None:
                         st.rerun()
 
 
-def show(engine, me: int | None, athlete_id: int, items, rows, today: date, tz, staff: bool) -> None:
+def handout_button(engine, me: int | None, athlete_id: int, athlete_name: str, today: date, tz) -> None:
+    """The programme as a sheet to print for home (``physio_core.handout``), made when clicked."""
+    from physio_core import exports, handout
+
+    st.download_button(
+        "Home programme (printable)", icon=":material/print:", on_click="ignore", mime="text/html",
+        data=lambda: exports.handout_html(handout.build_handout(engine, athlete_id, viewer_id=me, today=today, tz=tz,
+                                                                athlete=athlete_name)),
+        file_name=f"home_programme_{athlete_id}_{today:%Y%m%d}.html", key="programme_handout",
+        help="Each exercise of the programme on one page to print: the plan, the note, how it is done, "
+             "the targets, and the athlete's own rep drawn at its start, turning point and end")
+
+
+def show(engine, me: int | None, athlete_id: int, items, rows, today: date, tz, staff: bool,
+         athlete_name: str = "") -> None:
     """The programme section, above the filters: it is what the athlete does this week."""
     if not items and not staff:
         return
@@ -92,6 +106,8 @@ def show(engine, me: int | None, athlete_id: int, items, rows, today: date, tz, 
         st.caption("No exercise in the programme." + (" Set one below: Progress then counts the athlete's "
                                                        "sessions against it each week." if staff else ""))
     this_week(items, rows, today, tz)
+    if any(it.ended_at is None for it in items):
+        handout_button(engine, me, athlete_id, athlete_name or str(athlete_id), today, tz)
     if staff and me is not None:
         staff_form(engine, me, athlete_id, items)
 

@@ -163,7 +163,8 @@ if notice := st.session_state.pop("progress_notice", None):
 staff = me is not None and may_manage_athlete(engine, me, athlete_id)
 _condition(everything.profile)
 _programme.show(engine, me, athlete_id, everything.programme, everything.rows,
-                datetime.now(viewer_tz()).date(), viewer_tz(), staff)
+                datetime.now(viewer_tz()).date(), viewer_tz(), staff,
+                athlete_name=athlete.display_name if athlete else "")
 if not everything.rows:
     st.info("No finished session for this athlete yet.")
     st.stop()

@@ -585,6 +585,54 @@ def imu_html_report(
     return "\n".join(p for p in parts if p).encode("utf-8")
 
 
+# ------------------------------------------------------------------ the home programme
+
+_HANDOUT_CSS = """
+.item { page-break-inside: avoid; break-inside: avoid; border: 1px solid #ddd; border-radius: 8px;
+        padding: 4px 16px 12px; margin: 16px 0; }
+.item h2 { border: none; margin-top: 0.6em; } .plan { font-size: 1.15em; font-weight: 600; }
+.note { background: #fff7e0; border-left: 4px solid #f0b400; padding: 6px 10px; }
+svg.poses { max-width: 100%; height: auto; display: block; margin: 8px 0 2px; }
+.tick { display: inline-block; width: 1.3em; height: 1.3em; border: 1.5px solid #555; border-radius: 3px;
+        margin-right: 4px; vertical-align: middle; }
+"""
+
+HANDOUT_DAYS = 7  # boxes to tick, one a day of the week the sheet is for
+
+
+def handout_html(handout: Any) -> bytes:
+    """The athlete's home programme (``handout.Handout``) as one page to print: per exercise, the
+    plan, the trainer's note, how it is done, the range-of-motion targets, the athlete's own rep
+    at its key moments (``handout.poses_svg``) and a box to tick each day."""
+    from physio_core.handout import poses_svg
+
+    h = handout
+    title = f"Home programme · {h.athlete}"
+    parts = _head(title)
+    parts[1] = parts[1].replace("</style>", _HANDOUT_CSS + "</style>")
+    parts.append("<p class='meta'>" + html.escape(" · ".join(x for x in (f"{h.day:%Y-%m-%d}", h.condition) if x))
+                 + "</p>")
+    parts.append(_PRINT_HINT)
+    if not h.items:
+        parts.append("<p>No exercise in the programme now. The trainer sets it on Progress.</p>")
+    for it in h.items:
+        parts.append(f"<div class='item'><h2>{html.escape(report.pretty_exercise(it.exercise))}</h2>"
+                     f"<p class='plan'>{html.escape(it.plan[0].upper() + it.plan[1:])}</p>")
+        if it.note:
+            parts.append(f"<p class='note'>{html.escape(it.note)}</p>")
+        if it.how:
+            parts.append(f"<p>{html.escape(it.how)}</p>")
+        if it.example is not None:
+            parts.append(poses_svg(it.example) + f"<p class='meta'>{html.escape(it.example.words)}</p>")
+        if it.targets:
+            parts.append("<p>Range-of-motion targets: " + html.escape("; ".join(it.targets)) + ".</p>")
+        parts.append("<p>Done: " + "".join("<span class='tick'></span>" for _ in range(HANDOUT_DAYS)) + "</p></div>")
+    parts.append("<p class='meta'>Stop and tell your trainer if an exercise hurts more than they said it "
+                 "may. Record your sets with PhysioTrack: your trainer sees them on Progress.</p>")
+    parts.append(_FOOT)
+    return "\n".join(parts).encode("utf-8")
+
+
 # ------------------------------------------------------------------ an athlete's progress
 
 

@@ -417,6 +417,11 @@ ATHLETE_COLOUR = "#e74c3c"
 CORRECTED_COLOUR = "#27ae60"
 
 
+def side_colour(joint: int) -> str:
+    """The colour of a joint's side (and of the bone ending in it): left blue, right orange."""
+    return LEFT_COLOUR if joint in _LEFT else RIGHT_COLOUR if joint in _RIGHT else MID_COLOUR
+
+
 def _bones_xyz(p: np.ndarray, keep: np.ndarray | None = None) -> tuple[list, list, list]:
     """Plot coordinates (as in skeleton_figure) of the bones of one pose, None between bones;
     ``keep`` (bool per joint): only the bones ending in a kept joint."""

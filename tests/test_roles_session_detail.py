@@ -485,12 +485,14 @@ def test_the_trainer_sets_the_programme_on_progress_and_the_athlete_sees_it(seed
                                       "last session": f"{last_squat:%Y-%m-%d}"}
     # the seeded weeks had no programme then: no weekly chart
     assert "Programme done per week" not in [h.value for h in at.subheader]
+    assert "Home programme (printable)" in [d.proto.label for d in at.get("download_button")]
 
     # the athlete reads it, and has no form to change it
     mine = _progress(engine, "athlete", ids["athlete"])
     assert "Programme" in [h.value for h in mine.subheader]
     assert mine.dataframe[0].value.iloc[0]["this week"] == "0 of 2"
     assert "Set the programme" not in [e.label for e in mine.expander]
+    assert "Home programme (printable)" in [d.proto.label for d in mine.get("download_button")]
 
     # a programme that held over the seeded weeks: each week's share done is charted
     set_programme_item(engine, None, ids["athlete"], "hurdle_step", 1, started_at=datetime(2026, 9, 1, tzinfo=UTC))
@@ -514,6 +516,7 @@ def test_the_trainer_sets_the_programme_on_progress_and_the_athlete_sees_it(seed
     assert "Programme" in [h.value for h in at.subheader]
     assert any("No finished session for this athlete yet." in i.value for i in at.info)
     assert next(e for e in at.expander if e.label == "Set the programme")
+    assert not at.get("download_button")  # no programme, no sheet
 
 
 def test_the_trainer_says_the_affected_side_and_progress_compares_it_with_the_other(seeded):
