@@ -593,11 +593,12 @@ _HANDOUT_CSS = """
 .item h2 { border: none; margin-top: 0.6em; } .plan { font-size: 1.15em; font-weight: 600; }
 .note { background: #fff7e0; border-left: 4px solid #f0b400; padding: 6px 10px; }
 svg.poses { max-width: 100%; height: auto; display: block; margin: 8px 0 2px; }
-.tick { display: inline-block; width: 1.3em; height: 1.3em; border: 1.5px solid #555; border-radius: 3px;
-        margin-right: 4px; vertical-align: middle; }
+.tick { display: inline-block; width: 1.5em; height: 1.5em; border: 1.5px solid #555; border-radius: 3px;
+        margin-right: 4px; vertical-align: middle; text-align: center; font-size: 0.75em; line-height: 1.5em;
+        color: #999; }
 """
 
-HANDOUT_DAYS = 7  # boxes to tick, one a day of the week the sheet is for
+HANDOUT_DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")  # a box to tick a day
 
 
 def handout_html(handout: Any) -> bytes:
@@ -626,7 +627,7 @@ def handout_html(handout: Any) -> bytes:
             parts.append(poses_svg(it.example) + f"<p class='meta'>{html.escape(it.example.words)}</p>")
         if it.targets:
             parts.append("<p>Range-of-motion targets: " + html.escape("; ".join(it.targets)) + ".</p>")
-        parts.append("<p>Done: " + "".join("<span class='tick'></span>" for _ in range(HANDOUT_DAYS)) + "</p></div>")
+        parts.append("<p>Done: " + "".join(f"<span class='tick'>{d}</span>" for d in HANDOUT_DAYS) + "</p></div>")
     parts.append("<p class='meta'>Stop and tell your trainer if an exercise hurts more than they said it "
                  "may. Record your sets with PhysioTrack: your trainer sees them on Progress.</p>")
     parts.append(_FOOT)
