@@ -544,6 +544,9 @@ TEMPO_HELP = {"to turn (s)": "From the rep's start to its turning point: the way
               "back (s)": "From the turning point to the rep's end"}
 
 
+REPS_ASKED_HELP = "Reps a set, as the athlete's programme asks"
+
+
 def render_report(
     result: SessionResult,
     *,
@@ -553,15 +556,21 @@ def render_report(
     file_stem: str = "session",
     printable: str | None = None,
     more_downloads: Sequence[exports.Export] = (),
+    reps_asked: int | None = None,
 ) -> None:
     """The full report of one result: scrubber with the skeleton, 3D view, angle chart,
     reps (table + chart) and downloads. ``video_path`` enables the video frames. ``printable``:
     the title of a printable report among the downloads. ``more_downloads``: a stored session's
-    own files (``exports.session_exports``, its printable report among them), in the same row."""
+    own files (``exports.session_exports``, its printable report among them), in the same row.
+    ``reps_asked``: the reps a set the athlete's programme asks of the exercise (the Reps tile
+    reads "7 of 10")."""
     n = len(result.pose)
 
     row = tile_row()
-    row.metric("Reps", result.rep_count)
+    if reps_asked:
+        row.metric("Reps", f"{result.rep_count} of {reps_asked}", help=REPS_ASKED_HELP)
+    else:
+        row.metric("Reps", result.rep_count)
     row.metric("Person found", f"{result.frames_with_person / max(1, result.frames):.0%}",
                help=f"{result.frames_with_person} of {result.frames} frames"
                     + (f", by the pose estimator {result.backend}" if result.backend else ""))

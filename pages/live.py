@@ -31,6 +31,7 @@ from pages._shared import (
     get_engine,
     link_to_session,
     programme_now,
+    REPS_ASKED_HELP,
     show_table,
     shown_time,
     text_metric,
@@ -155,7 +156,7 @@ def _panels(session: LiveSession, reps_asked: int | None = None) -> None:
         st.warning(_looks_like(snap), icon=":material/help:")
     row = tile_row()
     if reps_asked:
-        row.metric("Reps", f"{snap.rep_count} of {reps_asked}", help="Reps a set, as the athlete's programme asks")
+        row.metric("Reps", f"{snap.rep_count} of {reps_asked}", help=REPS_ASKED_HELP)
     else:
         row.metric("Reps", snap.rep_count)
     started = snap.frames_processed > 0  # before the first frame: dashes, not "0%" of nobody found

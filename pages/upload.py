@@ -9,7 +9,10 @@ import streamlit as st
 
 from pages._auth import require_login
 from pages._shared import (
+    current_athlete_id,
     exercise_choice,
+    get_engine,
+    programme_now,
     forget_report_picks,
     render_report,
     save_for_athlete,
@@ -89,6 +92,23 @@ def _analyse(uploaded, exercise: str) -> None:
     _save(st.session_state[RESULT_KEY], exercise)
 
 
+def _reps_asked(entry: dict, exercise: str) -> int | None:
+    """The reps a set the programme of the athlete picked asks of ``exercise``, read once per
+    athlete and exercise (the page reruns with every frame scrubbed); None when it says none."""
+    athlete, engine = current_athlete_id(), get_engine()
+    if athlete is None or engine is None or exercise not in REP_EXERCISES:
+        return None
+    key = f"reps_asked_{athlete}_{exercise}"
+    if key not in entry:
+        try:
+            now = programme_now(engine, athlete, exercise)
+        except Exception:  # the report works without it
+            log.warning("could not read the programme", exc_info=True)
+            return None
+        entry[key] = None if now is None else now.item.reps_per_set
+    return entry[key]
+
+
 def _save(entry: dict, exercise: str) -> None:
     from physio_core.store import save_session_result
     from physio_core.store.access import save_result_as
@@ -138,4 +158,4 @@ if entry is not None:
                       "the time of the analysis, since the video file does not say when it was filmed."))
     save_status(entry, lambda: _save(entry, result.exercise), "analysis")
     render_report(result, video_path=entry["video"], key="upload", printable=f"Upload · {entry['name']}",
-                  file_stem=Path(entry["name"]).stem)
+                  file_stem=Path(entry["name"]).stem, reps_asked=_reps_asked(entry, result.exercise))

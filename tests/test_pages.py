@@ -253,6 +253,23 @@ def test_upload_flow_on_the_real_clip(app_env):
     assert [d.proto.label for d in elements(at, "download_button")] == ["Progress report (HTML)", "All data (ZIP)"]
 
 
+def test_an_uploads_reps_read_against_the_programme_of_the_athlete_picked(app_env):
+    from pages._shared import REPS_ASKED_HELP
+    from physio_core.store import init_db
+    from physio_core.store.access import set_programme_item
+
+    at = new_app()
+    add_athlete(at, "Jumper")
+    set_programme_item(init_db(), None, at.session_state["athlete_id"], "standing_shoulder_abduction", 3, 12)
+    at.selectbox(key="upload_exercise").set_value("standing_shoulder_abduction")
+    upload_and_analyse(at, "jumping.mp4", TEST_CLIP.read_bytes())
+    tile = next(m for m in at.metric if m.label == "Reps")
+    count, asked = tile.value.split(" of ")
+    assert asked == "12" and int(count) >= 2 and tile.help == REPS_ASKED_HELP
+    add_athlete(at, "No Programme")  # the report stays; this athlete's programme asks nothing
+    assert next(m for m in at.metric if m.label == "Reps").value == count
+
+
 def test_an_upload_is_dated_when_it_was_filmed(app_env, tmp_path):
     """A phone's clip uploaded days later is filed on the day it was filmed (its file says when),
     so the progress charts put it in its week; a clip whose file does not say is dated now."""
