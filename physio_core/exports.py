@@ -604,8 +604,8 @@ HANDOUT_DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")  # a box to tick a day
 def handout_html(handout: Any) -> bytes:
     """The athlete's home programme (``handout.Handout``) as one page to print: per exercise, the
     plan, the trainer's note, how it is done, the range-of-motion targets, the athlete's own rep
-    at its key moments (``handout.poses_svg``) and a box to tick each day."""
-    from physio_core.handout import poses_svg
+    at its key moments (``keyposes.poses_svg``) and a box to tick each day."""
+    from physio_core.keyposes import poses_svg
 
     h = handout
     title = f"Home programme · {h.athlete}"

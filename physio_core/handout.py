@@ -5,13 +5,11 @@ point and its end.
 
 The picture is the athlete's own movement, not a stock drawing: a rep the models judged correct
 in one of their latest sessions of the exercise; else the models' correction of a rep; else,
-where the reps were not judged, a rep of median range. Drawn in SVG, it prints without
-JavaScript and keeps the page small enough to send.
+where the reps were not judged, a rep of median range (``physio_core.keyposes`` picks and draws it).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
@@ -19,8 +17,7 @@ from datetime import date, tzinfo
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from physio_core.results import Rep, SessionResult
-from physio_core.skeleton import BONES, J, N_JOINTS
+from physio_core.keyposes import KeyPoses, key_poses
 
 # How each exercise the programme can hold is done, in general; the trainer's note says what is
 # this athlete's own.
@@ -59,28 +56,6 @@ HOW_TO = {
 
 LOOK_BACK = 5  # the latest sessions of an exercise searched for a rep to draw
 
-KEY_MOMENTS = ("start", "turning point", "end")
-
-
-@dataclass(frozen=True)
-class KeyPoses:
-    """One rep of the athlete drawn at ``KEY_MOMENTS``."""
-
-    session_id: int
-    day: date
-    rep: int  # its index in the session
-    poses: np.ndarray  # (3, N_JOINTS, 3), canonical, metres
-    kind: str  # "correct": judged correct; "corrected": the models' correction; "unjudged"
-    view: str  # "front" / "side": where the movement shows best
-
-    @property
-    def words(self) -> str:
-        said = {"correct": "a rep the models judged correct",
-                "corrected": "the models' correction of a rep judged incorrect (no rep was judged correct)",
-                "unjudged": "a rep of median range (the reps were not judged)"}[self.kind]
-        return f"You, {self.day:%Y-%m-%d} (session #{self.session_id}, rep {self.rep}): {said}; from the {self.view}."
-
-
 @dataclass(frozen=True)
 class HandoutItem:
     exercise: str
@@ -97,57 +72,6 @@ class Handout:
     day: date
     condition: str | None  # progress.condition_words
     items: list[HandoutItem]
-
-
-def _turning_frame(result: SessionResult, rep: Rep) -> int:
-    """The frame of the rep's turning point: its ``peak_s``, else where its angle is farthest
-    from where it started."""
-    frames = np.arange(rep.start_frame, rep.end_frame + 1)
-    if rep.peak_s is not None:
-        return int(frames[np.argmin(np.abs(result.pose.times[frames] - rep.peak_s))])
-    if rep.angle in result.angles.names:
-        a = result.angles[rep.angle][frames]
-        if np.isfinite(a).any():
-            return int(frames[np.nanargmax(np.abs(a - a[np.isfinite(a)][0]))])
-    return int((rep.start_frame + rep.end_frame) // 2)
-
-
-def _view(joints: np.ndarray) -> str:
-    """The side when the joints travel more forward and back than sideways over the rep (a
-    squat's knees, an arm moved backward), else the front (an arm raised sideways)."""
-    move = np.nan_to_num(np.abs(np.diff(joints, axis=0))).sum(axis=(0, 1))
-    return "side" if move[2] >= move[0] else "front"
-
-
-def key_poses(result: SessionResult, session_id: int, day: date) -> KeyPoses | None:
-    """The rep of one session to draw: the one the models judged correct most surely; else the
-    correction of the rep they judged incorrect most surely; with no rep judged, the rep of median
-    range. None without reps, or when every rep was judged incorrect and none has a correction."""
-    reps = [r for r in result.reps if 0 <= r.start_frame <= r.end_frame < len(result.pose)]
-    if not reps:
-        return None
-    judged = {a["rep"]: a for a in result.rep_assessments}
-    sure = lambda r: judged[r.index].get("mistake_confidence") or 0.0  # noqa: E731
-    correct = [r for r in reps if judged.get(r.index, {}).get("mistake") == "correct"]
-    corrected = [r for r in reps if r.index in result.corrected_poses and r.index in judged]
-    if correct:
-        rep, kind = max(correct, key=sure), "correct"
-    elif corrected:
-        rep, kind = max(corrected, key=sure), "corrected"
-    elif not judged:
-        rep, kind = sorted(reps, key=lambda r: r.rom_deg)[(len(reps) - 1) // 2], "unjudged"
-    else:
-        return None
-    frames = [rep.start_frame, _turning_frame(result, rep), rep.end_frame]
-    if kind == "corrected":
-        whole = result.corrected_poses[rep.index].joints
-        poses = whole[np.clip([f - rep.start_frame for f in frames], 0, len(whole) - 1)]
-    else:
-        whole = result.pose.joints[rep.start_frame:rep.end_frame + 1]
-        poses = result.pose.joints[frames]
-    if not np.isfinite(poses[:, J.PELVIS]).all():
-        return None
-    return KeyPoses(session_id, day, rep.index, poses, kind, _view(whole))
 
 
 def _example(engine: Engine, rows: Sequence, viewer_id: int | None) -> KeyPoses | None:
@@ -201,50 +125,3 @@ def build_handout(engine: Engine, athlete_id: int, *, viewer_id: int | None, tod
             how=HOW_TO.get(it.exercise, ""), targets=_target_words(data.targets, it.exercise, rows),
             example=_example(engine, rows, viewer_id)))
     return Handout(athlete=athlete, day=today, condition=progress.condition_words(data.profile, today), items=items)
-
-
-# ------------------------------------------------------------------ the drawing
-
-_FEET = (J.L_ANKLE, J.R_ANKLE, J.L_TOE, J.R_TOE)
-
-
-def poses_svg(example: KeyPoses, *, panel_px: int = 170) -> str:
-    """The key poses side by side as an SVG, one scale for all, standing on one floor line. From
-    the front the athlete's left is on the right, as a camera in front sees them; from the side
-    they face right. Left limbs blue, right orange, as in the app's 3D view."""
-    from physio_core.report import side_colour
-
-    across = 0 if example.view == "front" else 2
-    poses = example.poses.reshape(len(example.poses), N_JOINTS, 3)
-    ok = np.isfinite(poses).all(axis=2)
-    feet = [p[list(_FEET), 1][ok_[list(_FEET)]] for p, ok_ in zip(poses, ok)]
-    floors = [float(f.min()) if f.size else float(np.nanmin(p[:, 1])) for f, p in zip(feet, poses)]
-    ups = [p[:, 1] - fl for p, fl in zip(poses, floors)]  # height above the floor
-    xs = [p[:, across] for p in poses]
-    top = max(float(np.nanmax(u)) for u in ups)
-    half = max(float(np.nanmax(np.abs(x))) for x in xs)
-    pad = 14.0
-    scale = min((panel_px - 2 * pad) / max(2 * half, 1e-6), (1.6 * panel_px - 2 * pad - 18) / max(top, 1e-6))
-    height = top * scale + 2 * pad + 18
-    floor_y = pad + top * scale
-    parts = [f"<svg class='poses' xmlns='http://www.w3.org/2000/svg' width='{panel_px * len(poses)}' "
-             f"height='{height:.0f}' viewBox='0 0 {panel_px * len(poses)} {height:.0f}' role='img' "
-             f"aria-label='{html.escape(example.words)}'>"]
-    for k, (x, u, good) in enumerate(zip(xs, ups, ok)):
-        cx = panel_px * k + panel_px / 2
-        px = cx + x * scale
-        py = floor_y - u * scale
-        parts.append(f"<line x1='{panel_px * k + 8}' y1='{floor_y:.1f}' x2='{panel_px * (k + 1) - 8}' "
-                     f"y2='{floor_y:.1f}' stroke='#bbb' stroke-width='2'/>")
-        for a, b in BONES:
-            if good[a] and good[b]:
-                parts.append(f"<line x1='{px[a]:.1f}' y1='{py[a]:.1f}' x2='{px[b]:.1f}' y2='{py[b]:.1f}' "
-                             f"stroke='{side_colour(b)}' stroke-width='5' stroke-linecap='round'/>")
-        if good[J.HEAD]:
-            parts.append(f"<circle cx='{px[J.HEAD]:.1f}' cy='{py[J.HEAD]:.1f}' r='{0.09 * scale:.1f}' "
-                         f"fill='white' stroke='#555' stroke-width='3'/>")
-        parts.append(f"<text x='{cx:.0f}' y='{height - 4:.0f}' text-anchor='middle' font-size='13' "
-                     f"fill='#555'>{KEY_MOMENTS[k] if len(poses) == len(KEY_MOMENTS) else k + 1}</text>")
-    parts.append("</svg>")
-    return "".join(parts)
-

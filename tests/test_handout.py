@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import uiprmd_set
-from physio_core import exports, handout
+from physio_core import exports, handout, keyposes
 from physio_core.skeleton import J
 
 
@@ -31,7 +31,7 @@ def _assessed(movement: str, subject: int, order: str, started: datetime | None 
 
 def test_the_rep_drawn_is_the_one_judged_correct_most_surely_at_its_deepest(assessed_squat_result):
     result = assessed_squat_result
-    example = handout.key_poses(result, 7, date(2026, 11, 3))
+    example = keyposes.key_poses(result, 7, date(2026, 11, 3))
     judged = {a["rep"]: a for a in result.rep_assessments}
     correct = [i for i, a in judged.items() if a["mistake"] == "correct"]
     assert example.kind == "correct" and example.rep == max(correct, key=lambda i: judged[i]["mistake_confidence"])
@@ -54,28 +54,28 @@ def test_the_rep_drawn_is_the_one_judged_correct_most_surely_at_its_deepest(asse
 def test_without_a_correct_rep_the_correction_is_drawn_and_unjudged_reps_give_the_median(assessed_squat_result):
     result = assessed_squat_result
     wrong = replace(result, rep_assessments=[{**a, "mistake": "incorrect"} for a in result.rep_assessments])
-    example = handout.key_poses(wrong, 1, date(2026, 11, 3))
+    example = keyposes.key_poses(wrong, 1, date(2026, 11, 3))
     judged = {a["rep"]: a["mistake_confidence"] for a in wrong.rep_assessments}
     assert example.kind == "corrected" and example.rep == max(judged, key=judged.get)
     assert np.array_equal(example.poses[0], wrong.corrected_poses[example.rep].joints[0], equal_nan=True)
     assert "correction" in example.words
 
     unjudged = replace(result, rep_assessments=[], corrected_poses={})
-    example = handout.key_poses(unjudged, 1, date(2026, 11, 3))
+    example = keyposes.key_poses(unjudged, 1, date(2026, 11, 3))
     ranges = sorted(r.rom_deg for r in result.reps)
     assert example.kind == "unjudged"
     assert next(r.rom_deg for r in result.reps if r.index == example.rep) == ranges[(len(ranges) - 1) // 2]
     # judged, every rep incorrect, and no correction: nothing fit to show
-    assert handout.key_poses(replace(wrong, corrected_poses={}), 1, date(2026, 11, 3)) is None
-    assert handout.key_poses(replace(result, reps=[]), 1, date(2026, 11, 3)) is None
+    assert keyposes.key_poses(replace(wrong, corrected_poses={}), 1, date(2026, 11, 3)) is None
+    assert keyposes.key_poses(replace(result, reps=[]), 1, date(2026, 11, 3)) is None
 
 
 def test_an_arm_raised_sideways_is_seen_from_the_front_with_its_left_on_the_right():
     result = _assessed("standing_shoulder_abduction", 3, "ccc")
-    example = handout.key_poses(result, 2, date(2026, 11, 20))
+    example = keyposes.key_poses(result, 2, date(2026, 11, 20))
     assert example.kind == "correct" and example.view == "front"
-    svg = handout.poses_svg(example)
-    assert re.findall(r">(start|turning point|end)</text>", svg) == list(handout.KEY_MOMENTS)
+    svg = keyposes.poses_svg(example)
+    assert re.findall(r">(start|turning point|end)</text>", svg) == list(keyposes.KEY_MOMENTS)
     # from the front a camera sees the athlete's left on the right: the left shoulder is drawn
     # right of the right one, in the first panel
     blue = re.findall(r"<line x1='([\d.]+)' y1='[\d.]+' x2='([\d.]+)' y2='[\d.]+' stroke='#4287f5'", svg)
@@ -86,8 +86,8 @@ def test_an_arm_raised_sideways_is_seen_from_the_front_with_its_left_on_the_righ
 
 
 def test_the_poses_stand_on_the_floor_line(assessed_squat_result):
-    example = handout.key_poses(assessed_squat_result, 7, date(2026, 11, 3))
-    svg = handout.poses_svg(example)
+    example = keyposes.key_poses(assessed_squat_result, 7, date(2026, 11, 3))
+    svg = keyposes.poses_svg(example)
     floors = {float(y) for y in re.findall(r"<line x1='[\d.]+' y1='([\d.]+)' x2='[\d.]+' y2='\1' stroke='#bbb'", svg)}
     assert len(floors) == 1
     (floor,) = floors
@@ -142,3 +142,20 @@ def test_every_exercise_a_programme_can_hold_has_its_instructions():
     from physio_core import programme
 
     assert set(handout.HOW_TO) == set(programme.exercises())
+
+
+def test_a_session_set_against_an_earlier_one_draws_a_typical_rep_of_each(make_uiprmd_session_result):
+    from physio_core.skeleton import N_JOINTS
+
+    this = make_uiprmd_session_result(subject=2, episodes=(1, 2, 3))
+    before = make_uiprmd_session_result(subject=2, episodes=(4, 5, 6), correct=False)
+    now, then = keyposes.then_and_now(this, 9, date(2026, 11, 20), before, 4, date(2026, 11, 6))
+    assert (now.kind, then.kind, now.session_id, then.session_id) == ("typical", "typical", 9, 4)
+    for shown, result in ((now, this), (then, before)):  # the rep of median range, whatever its verdict
+        ranges = sorted(r.rom_deg for r in result.reps)
+        assert next(r.rom_deg for r in result.reps if r.index == shown.rep) == ranges[(len(ranges) - 1) // 2]
+    assert then.view == now.view
+    svg = keyposes.poses_svg(now, under=then)
+    grey = re.findall(r"<line [^>]*stroke='#c4c4c4' stroke-width='5'", svg)
+    assert len(grey) == 3 * (N_JOINTS - 1) and svg.index("#c4c4c4") < svg.index("#4287f5")  # beneath
+    assert keyposes.then_and_now(this, 9, date(2026, 11, 20), replace(before, reps=[]), 4, date(2026, 11, 6)) is None

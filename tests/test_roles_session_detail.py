@@ -317,6 +317,8 @@ def test_other_trainer_is_refused_the_session(seeded):
 def test_a_session_compares_with_any_earlier_one_of_its_exercise(seeded, make_uiprmd_session_result):
     """Three deep squat sessions: the newest opens against the previous one, and the trainer can
     pick the first, the baseline, instead; the table's numbers are those two sessions'."""
+    import base64
+    import re
     from datetime import timedelta
 
     from physio_core import progress
@@ -339,9 +341,19 @@ def test_a_session_compares_with_any_earlier_one_of_its_exercise(seeded, make_ui
                               f"#{first.session_id} on {first.date:%Y-%m-%d} (first)"]
     assert list(at.dataframe[0].value.columns) == [
         "measure", "this session", f"#{previous.session_id}", "change", "better / worse"]
+    # a typical rep of each drawn one over the other, from the side (a squat's knees go forward)
+    (drawn,) = [i for i in at.get("image") if i.captions[0].startswith("A typical rep")]
+    assert f"from the side: #{previous.session_id} (rep " in drawn.captions[0]
+    assert "in grey, this session (rep " in drawn.captions[0]
+    svg = base64.b64decode(drawn.proto.imgs[0].url.split(",", 1)[1]).decode()
+    bones = re.findall(r"<line [^>]*stroke='(#[0-9a-f]{6})' stroke-width='5'", svg)
+    grey = bones.count("#c4c4c4")  # the earlier rep beneath, bone for bone
+    assert grey >= 3 * 16 and len(bones) == 2 * grey and bones[:grey // 3] == ["#c4c4c4"] * (grey // 3)
 
     picker.set_value(first.session_id)
     run(at)
+    (drawn,) = [i for i in at.get("image") if i.captions[0].startswith("A typical rep")]
+    assert f": #{first.session_id} (rep " in drawn.captions[0]
     shown = at.dataframe[0].value
     assert list(shown.columns) == ["measure", "this session", f"#{first.session_id}", "change", "better / worse"]
     assert shown.equals(progress.compare_sessions(this, first, label=f"#{first.session_id}"))
