@@ -75,7 +75,10 @@ def _then_and_now(detail, before) -> None:
             pass
         st.session_state[key] = drawn
     if (drawn := st.session_state[key]) is not None:
-        st.image(drawn[0], caption=drawn[1])
+        # two thirds of a desktop's column; a phone stacks the columns, and it takes the screen's
+        # width (a fixed width overflowed it; st.html drops the SVG)
+        drawing, _ = st.columns([2, 1])
+        drawing.image(drawn[0], caption=drawn[1], width="stretch")
 
 
 def _against_earlier(session, affected: str | None, detail=None) -> None:

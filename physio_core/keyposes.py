@@ -117,17 +117,28 @@ _FEET = (J.L_ANKLE, J.R_ANKLE, J.L_TOE, J.R_TOE)
 
 
 UNDER_COLOUR = "#c4c4c4"  # the earlier session's rep, drawn beneath
+FLAT_FOOT_M = 0.05  # an ankle this near the lower one's height stands on the floor too
 
 
 def _standing(example: KeyPoses, across: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per key pose: the joints' coordinate ``across`` (m), their height above the floor the
-    lowest foot stands on (m), and which joints are known."""
+    """Per key pose: the joints' coordinate ``across`` (m) from the foot the athlete stands on,
+    their height above the floor that foot stands on (m), and which joints are known.
+
+    The joints are body-centred (the pelvis at the origin); drawn from the feet, the hips move
+    back in a squat as they do, and two people's reps drawn one over the other share their base
+    of support. Both feet on the floor (within ``FLAT_FOOT_M``), their middle."""
     out = []
     for p in example.poses.reshape(len(example.poses), N_JOINTS, 3):
         ok = np.isfinite(p).all(axis=1)
+        ankles = [j for j in (J.L_ANKLE, J.R_ANKLE) if ok[j]]
         feet = p[list(_FEET), 1][ok[list(_FEET)]]
         floor = float(feet.min()) if feet.size else float(np.nanmin(p[:, 1]))
-        out.append((p[:, across], p[:, 1] - floor, ok))
+        if ankles:
+            low = min(p[j, 1] for j in ankles)
+            base = float(np.mean([p[j, across] for j in ankles if p[j, 1] - low <= FLAT_FOOT_M]))
+        else:
+            base = 0.0
+        out.append((p[:, across] - base, p[:, 1] - floor, ok))
     return out
 
 
@@ -168,6 +179,6 @@ def poses_svg(example: KeyPoses, *, under: KeyPoses | None = None, panel_px: int
                 parts.append(f"<circle cx='{px[J.HEAD]:.1f}' cy='{py[J.HEAD]:.1f}' r='{0.09 * scale:.1f}' "
                              f"fill='white' stroke='{head}' stroke-width='3'/>")
         parts.append(f"<text x='{cx:.0f}' y='{height - 4:.0f}' text-anchor='middle' font-size='13' "
-                     f"fill='#555'>{KEY_MOMENTS[k] if n == len(KEY_MOMENTS) else k + 1}</text>")
+                     f"font-family='sans-serif' fill='#555'>{KEY_MOMENTS[k] if n == len(KEY_MOMENTS) else k + 1}</text>")
     parts.append("</svg>")
     return "".join(parts)
