@@ -36,6 +36,7 @@ from pages._shared import (
     shown_time,
     text_metric,
     tile_row,
+    viewer_id,
     wrapping_columns,
 )
 from physio_core import report
@@ -137,6 +138,26 @@ def _programme_words(now) -> str:
     if (today := programme.sets_words(now)) is not None:
         said.append(f"today {today}")
     return " · ".join(said) + (f". *{now.item.note}*" if now.item.note else ".")
+
+
+def _good_rep(engine, athlete_id: int | None, exercise: str) -> tuple[str, str] | None:
+    """The athlete's own rep of ``exercise`` to copy (``handout.example_rep``: one the models
+    judged correct, if any) drawn, and its words; read once per athlete and exercise."""
+    if engine is None or athlete_id is None or exercise == "auto":
+        return None
+    key = f"live_good_rep_{athlete_id}_{exercise}"
+    if key not in st.session_state:
+        from physio_core import handout, keyposes
+        from physio_core.store import progress_for_athlete
+
+        try:
+            rows = progress_for_athlete(engine, athlete_id, exercise, viewer_id=viewer_id())
+            example = handout.example_rep(engine, rows, viewer_id())
+        except Exception:  # the counter works without it
+            log.warning("could not read the athlete's reps", exc_info=True)
+            return None
+        st.session_state[key] = None if example is None else (keyposes.poses_svg(example), example.words)
+    return st.session_state[key]
 
 
 def _reps_asked(now) -> int | None:
@@ -318,6 +339,9 @@ record = c_opts.checkbox("Record video", value=False, key="live_record", disable
 planned = _programme_now(engine, athlete_id, exercise)
 if planned is not None:
     c_ex.caption(_programme_words(planned))
+if (good := _good_rep(engine, athlete_id, exercise)) is not None:
+    with c_ex.expander("Your rep to copy"):
+        st.image(good[0], caption=good[1], width="stretch")
 if engine is None:
     st.info(db_error_message())
 elif athlete_id is None:

@@ -74,7 +74,7 @@ class Handout:
     items: list[HandoutItem]
 
 
-def _example(engine: Engine, rows: Sequence, viewer_id: int | None) -> KeyPoses | None:
+def example_rep(engine: Engine, rows: Sequence, viewer_id: int | None) -> KeyPoses | None:
     """The rep to draw from the newest ``LOOK_BACK`` sessions ``rows`` (one exercise's, oldest
     first): a correct rep from any of them before a correction or an unjudged one."""
     from physio_core.store import get_session_detail
@@ -123,5 +123,5 @@ def build_handout(engine: Engine, athlete_id: int, *, viewer_id: int | None, tod
         items.append(HandoutItem(
             exercise=it.exercise, plan=programme.plan_words(it), note=it.note,
             how=HOW_TO.get(it.exercise, ""), targets=_target_words(data.targets, it.exercise, rows),
-            example=_example(engine, rows, viewer_id)))
+            example=example_rep(engine, rows, viewer_id)))
     return Handout(athlete=athlete, day=today, condition=progress.condition_words(data.profile, today), items=items)

@@ -713,6 +713,28 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
     assert len(detail.pose) == 6 and detail.session.frames_with_person >= 5
 
 
+def test_the_live_page_shows_the_athletes_own_good_rep_of_the_exercise(live_app, assessed_squat_result):
+    """Before the set: the athlete's own rep the models judged correct, drawn at its start,
+    turning point and end; none for an exercise the athlete never did."""
+    from physio_core.store import get_or_create_athlete, init_db, save_session_result
+
+    at = live_app
+    athlete = get_or_create_athlete(init_db(), "Ana Copy")
+    sid = save_session_result(init_db(), assessed_squat_result, athlete.id)
+    at.session_state["athlete_id"] = athlete.id
+    at.selectbox(key="live_exercise").set_value("deep_squat")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Your rep to copy" in [e.label for e in at.expander]
+    (drawn,) = at.get("image")
+    assert drawn.captions[0].startswith(f"You, 2026-11-03 (session #{sid}, rep ")
+    assert drawn.captions[0].endswith("a rep the models judged correct; from the side.")
+    assert drawn.proto.imgs[0].url.startswith("data:image/svg+xml")
+    at.selectbox(key="live_exercise").set_value("standing_shoulder_abduction")
+    at.run()
+    assert "Your rep to copy" not in [e.label for e in at.expander] and not at.get("image")
+
+
 @pytest.mark.parametrize("deleted", ["session", "athlete"])
 def test_the_page_says_what_became_of_a_session_deleted_while_it_recorded(live_app, frames, deleted):
     """While the stream runs, the session's row (or its athlete) is deleted from another page:
