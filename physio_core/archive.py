@@ -39,7 +39,7 @@ from typing import BinaryIO
 
 from sqlalchemy.engine import Engine
 
-from physio_core import exports
+from physio_core import exports, handout
 from physio_core.results import on_clock
 
 SESSION_COLUMNS = ("id", "started_at_utc", "exercise", "source", "status", "rep_count", "frames",
@@ -62,6 +62,7 @@ programme.csv          the programme: exercise, sessions a week (days), reps a s
 athlete.csv            the athlete: name, affected side (left, right; empty: not said), the
                        condition in words and the day of the injury or operation (since)
 progress_report.html   the progress page, printable (open it in a browser)
+home_programme.html    the programme now, a sheet to print for home (when there is one)
 plotly.min.js          the script that draws the reports' charts; keep it beside them
 session_<id>/          each session's files:
   video sessions       <id>.csv (every measured value, long format), <id>.json (the whole
@@ -118,6 +119,9 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
         z.writestr("targets.csv", _targets_csv(shown.targets))
         z.writestr("programme.csv", _programme_csv(shown.programme))
         z.writestr("athlete.csv", _athlete_csv(name, shown.profile))
+        if any(it.ended_at is None for it in shown.programme):
+            z.writestr("home_programme.html", exports.handout_html(handout.build_handout(
+                engine, athlete_id, viewer_id=viewer_id, today=datetime.now(tz).date(), tz=tz, athlete=name)))
         if shown.rows:
             # as the page opens: its main exercise's range of motion, on its default angles
             angle_rows = [r for r in shown.rows if r.rom_deg]

@@ -131,6 +131,18 @@ def test_the_sheet_holds_the_programme_now_with_the_athletes_own_reps(clinic_of_
     assert page.count("<svg class='poses'") == 1 and page.count("<div class='item'>") == 2
     assert "<script" not in page  # prints and mails without JavaScript
 
+    # the athlete's archive carries the sheet as the page makes it
+    import io
+    import zipfile
+
+    from physio_core.archive import athlete_archive
+
+    with zipfile.ZipFile(io.BytesIO(athlete_archive(engine, ids["athlete"]))) as z:
+        kept = z.read("home_programme.html").decode()
+    assert "<p class='plan'>3 sessions a week, 3 sets of 10 reps</p>" in kept and "<svg class='poses'" in kept
+    with zipfile.ZipFile(io.BytesIO(athlete_archive(engine, ids["other"]))) as z:
+        assert "home_programme.html" not in z.namelist()  # no programme, no sheet
+
     with pytest.raises(AccessDenied):  # a trainer of neither athlete
         handout.build_handout(engine, ids["athlete"], viewer_id=ids["stranger"], today=date(2026, 12, 6), tz=UTC,
                               athlete="Ana")
