@@ -55,8 +55,7 @@ def _finished(job: background.Job) -> None:
     else:
         report = job.result
         st.session_state[_NOTICE] = (f"{name}: {report.summary()}", report.failed,
-                                     bool(report.imported or report.targets or report.programme
-                                          or report.profile))
+                                     bool(report.imported or report.set_more))
     pick_athlete(athlete_id)
 
 
@@ -71,7 +70,8 @@ def _import_label(contents) -> str:
     if contents.sessions:
         return f"Import {len(contents.sessions)} session{'s' * (len(contents.sessions) != 1)}"
     what = [w for w, n in (("the programme", contents.programme), ("the targets", contents.targets),
-                           ("the condition", contents.profile is not None and contents.profile.said)) if n]
+                           ("the condition", contents.profile is not None and contents.profile.said),
+                           ("the mornings' pain", contents.morning)) if n]
     return "Import " + ", ".join(what[:-1]) + (" and " if len(what) > 1 else "") + what[-1]
 
 
@@ -116,12 +116,13 @@ def import_box(engine, viewer_id: int) -> None:
             p = contents.profile
             said = [p.condition, p.since and f"since {p.since:%Y-%m-%d}", p.affected_side and f"{p.affected_side} side"]
             targets += f", the condition ({', '.join(x for x in said if x)})"
+        if contents.morning:
+            targets += f", the pain of {len(contents.morning)} morning{'s' * (len(contents.morning) != 1)} after"
         st.write(f"{whose} {'archive' if upload.name.lower().endswith('.zip') else 'session'}: "
                  f"{len(contents.sessions)} session{'s' * (len(contents.sessions) != 1)} with data{targets}.")
         for why in contents.skipped:
             st.caption(f"Not imported: {why}.")
-        if not (contents.sessions or contents.targets or contents.programme
-                or (contents.profile is not None and contents.profile.said)):
+        if not (contents.sessions or contents.holds_more):
             return
         with st.form("import_form"):
             name = st.text_input("Into the athlete", value=contents.athlete or "", key="import_athlete",
@@ -142,10 +143,11 @@ def import_box(engine, viewer_id: int) -> None:
             st.error(str(exc))
             return
         sessions, targets, plan, profile = contents.sessions, contents.targets, contents.programme, contents.profile
+        morning = contents.morning
         try:
             background.start(_job_key(viewer_id), lambda progress: import_sessions(
                 engine, sessions, athlete.id, viewer_id=viewer_id, targets=targets, programme=plan,
-                profile=profile, progress=progress),
+                profile=profile, morning=morning, progress=progress),
                 label=upload.name, meta={"athlete_id": athlete.id, "athlete": athlete.display_name},
                 trace_dir=_trace_dir())
         except background.JobRunning as exc:

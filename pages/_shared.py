@@ -392,6 +392,39 @@ def felt_form(engine, session_id: int, pain: int | None, effort: int | None, *, 
             st.caption("How the athlete said the set felt. Progress draws it over the weeks.")
 
 
+def morning_pain_form(engine, athlete_id: int, *, key: str, pick_day: bool, pain: int | None = None) -> None:
+    """The pain the athlete feels the morning after training (``felt.morning_note``), 0-10: the
+    athlete says it, or staff write down what they said. ``pick_day``: a day to pick (Progress,
+    for a morning not said at the time); else this morning's (the live page). Saved: the page
+    runs again with what was said."""
+    from physio_core.store import AccessDenied, NotFound, StorageUnavailable
+    from physio_core.store.access import set_morning_pain
+
+    today = datetime.now(viewer_tz()).date()
+    with st.form(key):
+        if pick_day:
+            c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+            day = c1.date_input("Morning of", value=today, max_value=today, key=f"{key}_day")
+        else:
+            c2, c3 = st.columns([4, 1], vertical_alignment="bottom")
+            day = today
+        said = c2.selectbox("Pain that morning" if pick_day else "Pain this morning", FELT_CHOICES[1:],
+                            index=FELT_CHOICES[1:].index(pain) if pain is not None else 0,
+                            format_func=felt.pain_label, key=f"{key}_pain",
+                            help="0 no pain … 10 the worst pain imaginable, on waking, the morning after training")
+        if c3.form_submit_button("Save", width="stretch"):
+            try:
+                set_morning_pain(engine, viewer_id(), athlete_id, day, said, today=today)
+            except (AccessDenied, NotFound, ValueError, StorageUnavailable) as exc:
+                st.error(str(exc))
+            else:
+                st.session_state[MORNING_NOTICE] = f"Saved: pain {said}/10 on the morning of {day:%Y-%m-%d}."
+                st.rerun()
+
+
+MORNING_NOTICE = "morning_pain_notice"
+
+
 def programme_now(engine, athlete_id: int, exercise: str, rows=None):
     """The athlete's programme for ``exercise`` now (``programme.ItemNow``: this week's sessions
     and today's sets, on the viewer's clock); None when the exercise is not in it. ``rows``: the

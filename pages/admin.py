@@ -22,7 +22,7 @@ from physio_core.store import (  # noqa: E402
     StorageUnavailable,
     count_sessions,
 )
-from physio_core import archive, progress  # noqa: E402
+from physio_core import archive, felt, progress  # noqa: E402
 from physio_core.store import access  # noqa: E402
 
 me = require_user(engine, Role.ADMIN, Role.TRAINER)
@@ -51,7 +51,9 @@ if glances:
         "weeks since": st.column_config.NumberColumn(help="Whole weeks since the injury or operation."),
     })
     st.caption("Pain: the last pain the athlete gave (0–10), and its change over the sessions of the last "
-               f"{progress.ROSTER_WINDOW_DAYS} days that give it. Programme done: the planned sessions done "
+               f"{progress.ROSTER_WINDOW_DAYS} days that give it. Morning pain: the latest pain the morning after "
+               f"training, said in the last {progress.MORNING_WINDOW_DAYS} days (the pain-monitoring model allows "
+               f"up to {felt.MORNING_LIMIT}). Programme done: the planned sessions done "
                "in the four whole weeks before this one (the programme is set on Progress). Correct reps: "
                "the share of reps the models judged correct in the athlete's last judged session; its change "
                "is against their first session of that exercise. Stability: the last session's that has one. "

@@ -30,6 +30,9 @@ from pages._shared import (
     felt_after_save,
     get_engine,
     link_to_session,
+    local_time,
+    MORNING_NOTICE,
+    morning_pain_form,
     programme_now,
     REPS_ASKED_HELP,
     show_table,
@@ -37,6 +40,7 @@ from pages._shared import (
     text_metric,
     tile_row,
     viewer_id,
+    viewer_tz,
     wrapping_columns,
 )
 from physio_core import report
@@ -158,6 +162,47 @@ def _good_rep(engine, athlete_id: int | None, exercise: str) -> tuple[str, str] 
             return None
         st.session_state[key] = None if example is None else (keyposes.poses_svg(example), example.words)
     return st.session_state[key]
+
+
+MORNING_DAYS_READ = 50  # the latest sessions read to know whether yesterday was a training day
+
+
+def _morning_prompt(engine, athlete_id: int | None) -> None:
+    """The morning after a training day, before the set: how much it hurts on waking (the
+    pain-monitoring model, ``felt.morning_note``). Read once a day per athlete; asked until said."""
+    if engine is None or athlete_id is None:
+        return
+    from datetime import datetime
+
+    from physio_core import felt
+    from physio_core.store import list_sessions
+    from physio_core.store.access import morning_pain
+
+    today = datetime.now(viewer_tz()).date()
+    key = f"live_morning_asked_{athlete_id}_{today}"
+    if said := st.session_state.pop(MORNING_NOTICE, None):
+        st.session_state[key] = False
+        st.success(said)
+        try:  # too much by the pain-monitoring model: said before the set, not only on Progress
+            note = felt.morning_note(morning_pain(engine, athlete_id, viewer_id=viewer_id()), today)
+        except Exception:
+            log.warning("could not read the athlete's mornings", exc_info=True)
+            return
+        if note is not None and not note[1]:
+            st.warning(note[0])
+        return
+    if key not in st.session_state:
+        try:
+            recent = list_sessions(engine, athlete_id=athlete_id, viewer_id=viewer_id(), limit=MORNING_DAYS_READ)
+            mornings = morning_pain(engine, athlete_id, viewer_id=viewer_id())
+        except Exception:  # the counter works without it
+            log.warning("could not read the athlete's sessions", exc_info=True)
+            return
+        st.session_state[key] = felt.morning_asked([local_time(r.started_at).date() for r in recent], mornings, today)
+    if st.session_state[key]:
+        st.caption("Yesterday was a training day: how much does it hurt this morning, on waking? Training may "
+                   f"hurt up to {felt.MORNING_LIMIT}/10, but it should have settled by the next morning.")
+        morning_pain_form(engine, athlete_id, key="live_morning", pick_day=False)
 
 
 def _reps_asked(now) -> int | None:
@@ -377,6 +422,9 @@ with left:
     st.caption("The whole body should be in view, feet included. Video is processed on the "
                "server and not stored unless **Record video** is ticked.")
 playing = bool(ctx.state.playing)
+if not playing:
+    with left:
+        _morning_prompt(engine, athlete_id)
 if playing:
     with left:
         st.fragment(_pose_now, run_every=0.5)(session)

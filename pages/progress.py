@@ -10,8 +10,9 @@ from datetime import datetime
 
 import streamlit as st
 
-from pages._shared import (SESSION_NUMBER, current_athlete_id, job_under_way, link_to_session, require_engine,
-                           session_address, show_table, tile_row, tz_name, viewer_id, viewer_tz)
+from pages._shared import (MORNING_NOTICE, SESSION_NUMBER, current_athlete_id, job_under_way, link_to_session,
+                           morning_pain_form, require_engine, session_address, show_table, tile_row, tz_name,
+                           viewer_id, viewer_tz)
 from physio_core import archive, background, exports, felt, progress, report
 from physio_core.ml.weights import installed_judged_by
 
@@ -232,11 +233,20 @@ with left:
     else:
         st.caption(progress.NO_SCORES)
     st.subheader("Pain and effort")
-    if progress.has_felt(rows):
-        st.plotly_chart(progress.felt_figure(rows), width="stretch", key="progress_felt")
-        st.caption(progress.FELT_NOTE)
+    mornings = progress.mornings_between(everything.morning, start, end)
+    if progress.has_felt(rows, mornings):
+        st.plotly_chart(progress.felt_figure(rows, morning=mornings), width="stretch", key="progress_felt")
+        st.caption(progress.FELT_NOTE + (f" {progress.MORNING_NOTE}" if mornings else ""))
     else:
         st.caption(progress.NO_FELT)
+    if said := st.session_state.pop(MORNING_NOTICE, None):
+        st.success(said)
+    if (note := felt.morning_note(everything.morning, datetime.now(viewer_tz()).date())) is not None:
+        (st.caption if note[1] else st.warning)(note[0])
+    with st.expander("Pain the morning after"):
+        st.caption("How much it hurts on waking, the morning after training: the training's pain should "
+                   "have settled by then. The athlete says it on the live page the morning after, or here.")
+        morning_pain_form(engine, athlete_id, key="progress_morning", pick_day=True)
     installed = installed_judged_by()
     if note := progress.weights_note(rows, installed):
         st.info(note)
@@ -330,7 +340,8 @@ with right:
             rows, athlete=name, targets=everything.targets,
             rom_exercise=rom_exercise if angle_rows else None, angles=angles if angle_rows else (),
             programme=everything.programme, programme_rows=dated, affected_side=everything.affected_side,
-            condition=progress.condition_words(everything.profile, datetime.now(viewer_tz()).date())),
+            condition=progress.condition_words(everything.profile, datetime.now(viewer_tz()).date()),
+            morning=progress.mornings_between(everything.morning, start, end)),
         file_name=f"progress_{athlete_id}_{rows[0].date:%Y%m%d}-{rows[-1].date:%Y%m%d}.html",
         help="These charts and the sessions table as one page to print or save as PDF; the range "
              "of motion part is the exercise and angles picked above",

@@ -63,6 +63,7 @@ athlete.csv            the athlete: name, affected side (left, right; empty: not
                        condition in words and the day of the injury or operation (since)
 progress_report.html   the progress page, printable (open it in a browser)
 home_programme.html    the programme now, a sheet to print for home (when there is one)
+morning_pain.csv       the pain the athlete felt the morning after training: day, pain (0-10)
 plotly.min.js          the script that draws the reports' charts; keep it beside them
 session_<id>/          each session's files:
   video sessions       <id>.csv (every measured value, long format), <id>.json (the whole
@@ -119,6 +120,7 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
         z.writestr("targets.csv", _targets_csv(shown.targets))
         z.writestr("programme.csv", _programme_csv(shown.programme))
         z.writestr("athlete.csv", _athlete_csv(name, shown.profile))
+        z.writestr("morning_pain.csv", "day,pain\n" + "".join(f"{m.day:%Y-%m-%d},{m.pain}\n" for m in shown.morning))
         if any(it.ended_at is None for it in shown.programme):
             z.writestr("home_programme.html", exports.handout_html(handout.build_handout(
                 engine, athlete_id, viewer_id=viewer_id, today=datetime.now(tz).date(), tz=tz, athlete=name)))
@@ -130,6 +132,7 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
                 shown.rows, athlete=name, targets=shown.targets, rom_exercise=main,
                 angles=progress.default_rom_angles(angle_rows, shown.targets, main) if main else (),
                 include_plotlyjs=_PLOTLY_JS, programme=shown.programme, affected_side=shown.affected_side,
+                morning=shown.morning,
                 condition=progress.condition_words(shown.profile, datetime.now(tz).date())))
         script = f"../{_PLOTLY_JS}"
         for row in rows:

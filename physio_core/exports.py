@@ -653,6 +653,7 @@ def progress_report_html(
     programme_rows: Sequence[Any] | None = None,
     affected_side: str | None = None,
     condition: str | None = None,
+    morning: Sequence[Any] = (),
 ) -> bytes:
     """An athlete's progress over ``rows`` (``store.ProgressRow``, oldest first, as the progress
     page filtered them) as one printable HTML file: key numbers, sessions and reps over time,
@@ -662,7 +663,9 @@ def progress_report_html(
     athlete's programme items, charted as the share of planned sessions done each week, counted
     on ``programme_rows`` (the sessions of every exercise in the dates; default ``rows``).
     ``affected_side``: the athlete's injured side, which the asymmetry compares against the other;
-    ``condition``: the athlete's condition in words (``progress.condition_words``), under the title."""
+    ``condition``: the athlete's condition in words (``progress.condition_words``), under the title.
+    ``morning``: the pain of the mornings after in the dates (``store.access.MorningPainOut``),
+    drawn with the sessions' pain, and the latest against the pain-monitoring model."""
     from physio_core import programme as plan
     from physio_core import progress
     from physio_core.ml.weights import installed_judged_by
@@ -707,9 +710,12 @@ def progress_report_html(
     parts.append("<h2>Form, stability and injury risk</h2>" + (
         f"<div class='chart'>{chart(progress.scores_figure(rows))}</div>" if progress.has_scores(rows)
         else f"<p class='meta'>{html.escape(progress.NO_SCORES)}</p>"))
-    if progress.has_felt(rows):
-        parts.append(f"<h2>Pain and effort</h2><div class='chart'>{chart(progress.felt_figure(rows))}</div>"
-                     f"<p class='meta'>{html.escape(progress.FELT_NOTE)}</p>")
+    if progress.has_felt(rows, morning):
+        said = [progress.FELT_NOTE] + ([progress.MORNING_NOTE] if morning else [])
+        parts.append(f"<h2>Pain and effort</h2><div class='chart'>{chart(progress.felt_figure(rows, morning=morning))}"
+                     f"</div><p class='meta'>{html.escape(' '.join(said))}</p>")
+        if morning and (note := felt.morning_note(morning, morning[-1].day)) is not None:
+            parts.append(f"<p class='{'meta' if note[1] else 'warn'}'>{html.escape(note[0])}</p>")
     if note := progress.weights_note(rows, installed_judged_by()):
         parts.append(f"<p class='meta'>{html.escape(note)}</p>")
     if programme:

@@ -7,9 +7,17 @@
 
 Stored on the session (``sessions.pain`` / ``sessions.effort``, None: not asked); the athlete or
 their staff sets them right after the set is saved, or later on the session's page.
+
+- **Pain the morning after** (``morning_pain``: one number a day, on the same 0-10 scale), read
+  against the pain-monitoring model (Thomeé 1997; Silbernagel et al. 2007): training may hurt up
+  to 5/10, but the pain should have settled by the next morning, and should not rise from week
+  to week. ``morning_note`` says where the latest morning stands.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
 
 SCALE = range(0, 11)
 PAIN_WORDS = {0: "no pain", 1: "mild", 2: "mild", 3: "mild", 4: "moderate", 5: "moderate", 6: "moderate",
@@ -38,3 +46,35 @@ def in_words(pain: int | None, effort: int | None) -> str:
     parts = [f"{what} {v}/10 ({words[v]})" for what, v, words in
              (("pain", pain, PAIN_WORDS), ("effort", effort, EFFORT_WORDS)) if v is not None]
     return ", ".join(parts)
+
+
+MORNING_LIMIT = 5  # the pain-monitoring model's: more than 5/10 the morning after is too much
+MORNING_RISE = 2  # up this much on the morning before: the training's pain has not settled
+WEEK_RISE = 1.0  # the mean of a week's mornings up this much on the week before's: rising
+
+
+def morning_note(mornings: Sequence, today: date) -> tuple[str, bool] | None:
+    """The latest morning pain (``MorningPainOut``s, oldest first) against the pain-monitoring
+    model, in words, and whether it stays within it; None without a morning in the last week."""
+    if not mornings or (today - mornings[-1].day).days > 6:
+        return None
+    last = mornings[-1]
+    said = f"Pain on the morning of {last.day:%Y-%m-%d}: {last.pain}/10 ({PAIN_WORDS[last.pain]})"
+    before = mornings[-2] if len(mornings) > 1 and (last.day - mornings[-2].day).days <= 7 else None
+    if last.pain > MORNING_LIMIT:
+        return f"{said}, above the {MORNING_LIMIT}/10 the pain-monitoring model allows: ease the load.", False
+    if before is not None and last.pain - before.pain >= MORNING_RISE:
+        return (f"{said}, up {last.pain - before.pain} on the morning of {before.day:%Y-%m-%d}: the pain has "
+                "not settled by the morning; ease the load."), False
+    week = [m.pain for m in mornings if 0 <= (last.day - m.day).days < 7]
+    earlier = [m.pain for m in mornings if 7 <= (last.day - m.day).days < 14]
+    if earlier and sum(week) / len(week) - sum(earlier) / len(earlier) >= WEEK_RISE:
+        return (f"{said}; this week's mornings average {sum(week) / len(week):.1f}, the week before's "
+                f"{sum(earlier) / len(earlier):.1f}: rising from week to week; ease the load."), False
+    return f"{said}, within the pain-monitoring model (at most {MORNING_LIMIT}/10, settled, not rising).", True
+
+
+def morning_asked(trained_days: Sequence[date], mornings: Sequence, today: date) -> bool:
+    """Whether to ask for this morning's pain: the athlete trained yesterday and has not said it."""
+    return (today - timedelta(days=1)) in set(trained_days) and all(m.day != today for m in mornings)
+

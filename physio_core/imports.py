@@ -45,7 +45,7 @@ from physio_core.results import SessionResult, on_clock
 from physio_core.skeleton import JOINT_NAMES, PoseSequence
 
 if TYPE_CHECKING:
-    from physio_core.store.access import AthleteProfileOut
+    from physio_core.store.access import AthleteProfileOut, MorningPainOut
 
 SESSION_FORMAT = "physiotrack-session"
 # an archive whose files would unpack to more than this is refused before anything is read
@@ -124,6 +124,13 @@ class ArchiveContents:
     targets: list[ImportedTarget] = field(default_factory=list)  # the range-of-motion targets
     programme: list[ImportedProgrammeItem] = field(default_factory=list)  # current and ended items
     profile: AthleteProfileOut | None = None  # what the staff said of the athlete; None: not in the archive
+    morning: list[MorningPainOut] = field(default_factory=list)  # the pain of the mornings after
+
+    @property
+    def holds_more(self) -> bool:
+        """Whether it holds more than sessions: targets, a programme, the condition, mornings' pain."""
+        return bool(self.targets or self.programme or (self.profile is not None and self.profile.said)
+                    or self.morning)
 
 
 @dataclass
@@ -134,10 +141,15 @@ class ImportReport:
     targets: int = 0  # range-of-motion targets set
     programme: int = 0  # programme items added
     profile: list[str] = field(default_factory=list)  # what of the athlete's profile was set here, in words
+    morning: int = 0  # mornings' pain added
+
+    @property
+    def set_more(self) -> bool:
+        return bool(self.targets or self.programme or self.profile or self.morning)
 
     def summary(self) -> str:
         parts = [f"{len(self.imported)} session{'s' * (len(self.imported) != 1)} imported"]
-        if not (self.imported or self.already or self.failed) and (self.targets or self.programme or self.profile):
+        if not (self.imported or self.already or self.failed) and self.set_more:
             parts = []  # an archive of an athlete without a session yet: say only what it held
         if self.targets:
             parts.append(f"{self.targets} range-of-motion target{'s' * (self.targets != 1)} set")
@@ -145,6 +157,8 @@ class ImportReport:
             parts.append(f"{self.programme} programme item{'s' * (self.programme != 1)} added")
         if self.profile:
             parts.append(" and ".join(self.profile) + " set")
+        if self.morning:
+            parts.append(f"the pain of {self.morning} morning{'s' * (self.morning != 1)} after added")
         if self.already:
             parts.append(f"{len(self.already)} already there, left alone")
         if self.failed:
@@ -279,6 +293,8 @@ def read_archive(data: bytes, name: str = "archive.zip") -> ArchiveContents:
             out.programme = _programme(z.read("programme.csv"))
         if "athlete.csv" in names:  # older archives have none
             out.profile = _profile(z.read("athlete.csv"))
+        if "morning_pain.csv" in names:  # nor this
+            out.morning = _morning(z.read("morning_pain.csv"))
         for row in rows:
             sid = row.get("id", "?")
             started = _when(row.get("started_at_utc"))
@@ -361,6 +377,16 @@ def _profile(data: bytes) -> AthleteProfileOut:
     except ValueError:
         raise ImportFormatError(f"athlete.csv: since is a day (YYYY-MM-DD) or empty, not {row['since']!r}") from None
     return AthleteProfileOut(side, " ".join((row.get("condition") or "").split()), since)
+
+
+def _morning(data: bytes) -> list[MorningPainOut]:
+    from physio_core.store.access import MorningPainOut
+
+    try:
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+        return [MorningPainOut(date.fromisoformat(r["day"].strip()), int(r["pain"])) for r in rows]
+    except (UnicodeDecodeError, csv.Error, KeyError, AttributeError, ValueError):
+        raise ImportFormatError("morning_pain.csv does not read as days (YYYY-MM-DD) and pains (0-10)") from None
 
 
 def _json_loader(archive: bytes, name: str) -> Callable[[], ImportedSession]:
@@ -467,9 +493,27 @@ def _import_profile(engine: Engine, profile: AthleteProfileOut, athlete_id: int,
             report.profile.append("the condition")
 
 
+def _import_morning(engine: Engine, morning: Sequence[MorningPainOut], athlete_id: int, viewer_id: int | None,
+                    report: ImportReport) -> None:
+    """The mornings' pain of days the athlete has none for here."""
+    from physio_core.store import access
+
+    have = {m.day for m in access.morning_pain(engine, athlete_id, viewer_id=viewer_id)}
+    for m in morning:
+        if m.day in have:
+            continue
+        try:
+            access.set_morning_pain(engine, viewer_id, athlete_id, m.day, m.pain)
+        except ValueError as exc:
+            report.failed.append(f"the pain of the morning of {m.day:%Y-%m-%d}: {exc}")
+            continue
+        report.morning += 1
+
+
 def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete_id: int, *,
                     viewer_id: int | None = None, targets: Sequence[ImportedTarget] = (),
                     programme: Sequence[ImportedProgrammeItem] = (), profile: AthleteProfileOut | None = None,
+                    morning: Sequence[MorningPainOut] = (),
                     progress: Callable[[int, int, str], None] | None = None) -> ImportReport:
     """Store ``sessions`` for ``athlete_id``, each analysed again, one by one (each its own
     transaction); as ``viewer_id`` (who must be staff allowed to record for the athlete; None:
@@ -477,7 +521,8 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
     said to be imported and when they were written. A session the athlete already has (same
     start and source) is left alone, as is a target the athlete has for the same angle and
     exercise (``targets``: the archive's), and of the athlete's ``profile`` the affected side
-    where the athlete has none here, the condition and its day where neither is said here. A
+    where the athlete has none here, the condition and its day where neither is said here, and
+    the pain of the mornings (``morning``) the athlete has said none for here. A
     database that goes away raises ``StorageUnavailable`` after the sessions stored so far;
     running the import again stores the rest."""
     from physio_core.imu.analyze import analyze_imu
@@ -503,6 +548,8 @@ def import_sessions(engine: Engine, sessions: Sequence[ImportedSession], athlete
         _import_programme(engine, programme, athlete_id, viewer_id, report)
     if profile is not None and profile.said:
         _import_profile(engine, profile, athlete_id, viewer_id, report)
+    if morning:
+        _import_morning(engine, morning, athlete_id, viewer_id, report)
     for k, s in enumerate(sessions):
         if progress is not None:
             progress(k, len(sessions), s.label)
@@ -573,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
         for f, c in zip(args.files, contents):
             athlete = get_or_create_athlete(engine, args.athlete or c.athlete)
             report = import_sessions(engine, c.sessions, athlete.id, targets=c.targets, programme=c.programme,
-                                     profile=c.profile,
+                                     profile=c.profile, morning=c.morning,
                                      progress=lambda k, n, label: print(f"  {label} ({k + 1} of {n})", flush=True))
             print(f"{f}: {athlete.display_name} (#{athlete.id}): {report.summary()}")
             for line in [*c.skipped, *report.failed]:

@@ -14,7 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import pandas as pd
 import plotly.express as px
@@ -23,13 +23,15 @@ from sqlalchemy.engine import Engine
 
 from physio_core.ml.weights import (RECORDED_SINCE, UNRECORDED, judging_weights, older_rules_said,
                                     other_rules_only, read_judged_by, rules_said)
+from physio_core import felt
 from physio_core.correction_cue import opposite_focus
 from physio_core.kinematics import outside_regions
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
 from physio_core.programme import recent_share
 from physio_core.reps import ONE_SIDED, trained_regions_of
-from physio_core.store.access import (AthleteProfileOut, ProgrammeItemOut, RomTargetOut, athlete_profile,
-                                     athlete_profiles, athletes_for, programme, programmes, rom_targets)
+from physio_core.store.access import (AthleteProfileOut, MorningPainOut, ProgrammeItemOut, RomTargetOut,
+                                     athlete_profile, athlete_profiles, athletes_for, morning_pain, morning_pains,
+                                     programme, programmes, rom_targets)
 from physio_core.store.repo import ProgressRow, progress_for_athlete, progress_for_athletes
 
 PALETTE = px.colors.qualitative.Plotly
@@ -62,6 +64,7 @@ class ProgressData:
     targets: list[RomTargetOut] = field(default_factory=list)
     programme: list[ProgrammeItemOut] = field(default_factory=list)  # current and ended (physio_core.programme)
     profile: AthleteProfileOut = field(default_factory=AthleteProfileOut)  # what the staff said of the athlete
+    morning: list[MorningPainOut] = field(default_factory=list)  # the pain the mornings after, every day said
 
     @property
     def affected_side(self) -> str | None:
@@ -106,6 +109,7 @@ def load_progress(
         targets=targets,
         programme=programme(engine, athlete_id, viewer_id=viewer_id),
         profile=athlete_profile(engine, athlete_id, viewer_id=viewer_id),
+        morning=morning_pain(engine, athlete_id, viewer_id=viewer_id),
     )
 
 
@@ -645,6 +649,7 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
 # ------------------------------------------------------------------ all athletes at a glance
 
 ROSTER_WINDOW_DAYS = 28  # "recent" sessions: the last four weeks
+MORNING_WINDOW_DAYS = 7  # the roster's morning pain: said in the last week
 
 
 @dataclass(frozen=True)
@@ -670,6 +675,7 @@ class AthleteGlance:
     # the latest limb symmetry index (``latest_lsi``) and its joint; None: no affected side, or no session has one
     lsi_pct: float | None = None
     lsi_joint: str | None = None
+    morning_pain: int | None = None  # the latest morning's in the last MORNING_WINDOW_DAYS days
 
 
 def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list[AthleteGlance]:
@@ -680,6 +686,7 @@ def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list
     history = progress_for_athletes(engine, [a.id for a in athletes], viewer_id=viewer_id)
     plans = programmes(engine, [a.id for a in athletes], viewer_id=viewer_id)
     profiles = athlete_profiles(engine, [a.id for a in athletes], viewer_id=viewer_id)
+    mornings = morning_pains(engine, [a.id for a in athletes], viewer_id=viewer_id)
     for a in athletes:
         rows = history[a.id]
         s = summary(rows)
@@ -695,6 +702,8 @@ def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list
             programme_done=recent_share(plans[a.id], rows, today), condition=profile.condition,
             weeks_since=(today - profile.since).days // 7 if profile.since else None,
             lsi_pct=lsi[0] if lsi else None, lsi_joint=lsi[1] if lsi else None,
+            morning_pain=next((m.pain for m in reversed(mornings[a.id])
+                               if 0 <= (today - m.day).days < MORNING_WINDOW_DAYS), None),
         ))
     return out
 
@@ -710,8 +719,9 @@ def _pain_glance(rows: Sequence[ProgressRow], today: date) -> dict[str, int | No
 # the trainer's table: what needs them first (who is away, whose pain rises, who skips the
 # programme) before its right edge, which a laptop's page already cuts
 ROSTER_COLUMNS = ("athlete", "last session", "days since", "pain (0–10)", f"pain change ({ROSTER_WINDOW_DAYS} days)",
-                  "programme done (%)", "limb symmetry (%)", "sessions", f"last {ROSTER_WINDOW_DAYS} days",
-                  "last exercise", "correct reps (%)", "change (pts)", "stability", "condition", "weeks since")
+                  "morning pain (0–10)", "programme done (%)", "limb symmetry (%)", "sessions",
+                  f"last {ROSTER_WINDOW_DAYS} days", "last exercise", "correct reps (%)", "change (pts)", "stability",
+                  "condition", "weeks since")
 
 
 ROSTER_LSI_HELP = (f"the affected side's range of motion in % of the other side's (band {LSI_BAND}) in the "
@@ -732,7 +742,7 @@ def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
         "correct reps (%)": pct(g.correct_share), "change (pts)": pct(g.correct_change),
         "stability": g.stability, "pain (0–10)": g.pain, f"pain change ({ROSTER_WINDOW_DAYS} days)": g.pain_change,
         "programme done (%)": pct(g.programme_done),
-        "limb symmetry (%)": None if g.lsi_pct is None else round(g.lsi_pct),
+        "limb symmetry (%)": None if g.lsi_pct is None else round(g.lsi_pct), "morning pain (0–10)": g.morning_pain,
         "condition": g.condition or None, "weeks since": g.weeks_since,
     } for g in glances], columns=list(ROSTER_COLUMNS))
 
@@ -1080,15 +1090,38 @@ NO_FELT = ("No session says how it felt yet: the athlete (or their trainer) give
            "0–10, right after a set is saved, or under Notes and feedback on the session's page.")
 
 
-def has_felt(rows: Sequence[ProgressRow]) -> bool:
-    """Whether any session says how it felt (pain or effort)."""
-    return any(r.pain is not None or r.effort is not None for r in rows)
+MORNING_NOTE = ("Pain the morning after: as the athlete said it the next morning, 0–10; the pain-monitoring "
+                f"model allows up to {felt.MORNING_LIMIT}/10, settled by the morning and not rising from week to week.")
 
 
-def felt_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
+def has_felt(rows: Sequence[ProgressRow], morning: Sequence[MorningPainOut] = ()) -> bool:
+    """Whether any session says how it felt (pain or effort), or any morning its pain."""
+    return bool(morning) or any(r.pain is not None or r.effort is not None for r in rows)
+
+
+def mornings_between(morning: Sequence[MorningPainOut], start: date | None, end: date | None) -> list[MorningPainOut]:
+    """The mornings of the days from ``start`` to ``end`` (None: open), and the morning after
+    ``end``: it tells how that day's training settled."""
+    return [m for m in morning
+            if (start is None or m.day >= start) and (end is None or m.day <= end + timedelta(days=1))]
+
+
+MORNING_HOUR = 7  # a morning's pain is drawn at this hour of its day
+
+
+def felt_figure(rows: Sequence[ProgressRow], *, morning: Sequence[MorningPainOut] = (),
+                height: int = 300) -> go.Figure:
     """Pain (0-10 numeric rating scale) and effort (Borg CR10) of the sessions that say them, one
-    line each over the dates, whatever the exercise (``physio_core.felt``)."""
+    line each over the dates, whatever the exercise, and the pain of the mornings after, dotted
+    (``physio_core.felt``)."""
     fig = go.Figure()
+    if morning:
+        tz = rows[0].date.tzinfo if rows else None
+        fig.add_trace(go.Scatter(
+            x=[datetime.combine(m.day, time(MORNING_HOUR), tzinfo=tz) for m in morning], y=[m.pain for m in morning],
+            mode="lines+markers", name="Pain next morning", line=dict(color=FELT[0][2], dash="dot"), showlegend=True,
+            marker=dict(symbol="diamond"), customdata=[f"{m.day:%Y-%m-%d}" for m in morning],
+            hovertemplate="Pain the morning of %{customdata}: %{y}/10<extra></extra>"))
     for key, label, colour in FELT:
         said = [r for r in rows if getattr(r, key) is not None]
         if not said:
@@ -1099,13 +1132,18 @@ def felt_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
                                                  for r in said],
             hovertemplate=label + " %{y}/10 — session #%{customdata[0]}, %{customdata[1]}<extra></extra>",
         ))
+    if morning:  # the model's limit for the morning after
+        fig.add_hline(y=felt.MORNING_LIMIT, line=dict(color="#bbbbbb", dash="dash", width=1),
+                      annotation_text="the morning's limit", annotation_position="top left",
+                      annotation_font=dict(size=11, color="#888888"))
     fig = _layout(fig, height, "0–10")
     fig.update_yaxes(range=[-0.5, 10.5], dtick=2)
-    if rows and rows[-1].date - rows[0].date >= timedelta(days=1):
-        # the dates of every session shown, as the charts around it: pain said in two sessions
-        # of ten was drawn across the whole width, its weeks unlike those above it
-        pad = (rows[-1].date - rows[0].date) * 0.04
-        fig.update_xaxes(range=[rows[0].date - pad, rows[-1].date + pad])
+    shown = [*(r.date for r in rows), *(x for trace in fig.data if trace.name == "Pain next morning" for x in trace.x)]
+    if shown and max(shown) - min(shown) >= timedelta(days=1):
+        # the dates of every session (and morning) shown, as the charts around it: pain said in
+        # two sessions of ten was drawn across the whole width, its weeks unlike those above it
+        pad = (max(shown) - min(shown)) * 0.04
+        fig.update_xaxes(range=[min(shown) - pad, max(shown) + pad])
     return fig
 
 

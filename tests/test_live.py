@@ -735,6 +735,39 @@ def test_the_live_page_shows_the_athletes_own_good_rep_of_the_exercise(live_app,
     assert "Your rep to copy" not in [e.label for e in at.expander] and not at.get("image")
 
 
+def test_the_morning_after_a_training_day_the_live_page_asks_how_much_it_hurts(live_app,
+                                                                           make_uiprmd_session_result):
+    from datetime import UTC, datetime, timedelta
+
+    from physio_core.store import get_or_create_athlete, init_db, save_session_result
+    from physio_core.store.access import morning_pain
+
+    at = live_app
+    fresh = get_or_create_athlete(init_db(), "Ben Fresh")
+    at.session_state["athlete_id"] = fresh.id
+    at.run()
+    assert "live_morning_pain" not in [b.key for b in at.selectbox]  # no training yesterday
+    athlete = get_or_create_athlete(init_db(), "Ana Morning")
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    save_session_result(init_db(), make_uiprmd_session_result(started_at=yesterday), athlete.id)
+    at.session_state["athlete_id"] = athlete.id
+    at.run()
+    assert any(c.value.startswith("Yesterday was a training day: how much does it hurt this morning") for c in at.caption)
+    at.selectbox(key="live_morning_pain").set_value(6)
+    next(b for b in at.button if b.label == "Save").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    today = datetime.now(UTC).date()
+    assert [(m.day, m.pain) for m in morning_pain(init_db(), athlete.id)] == [(today, 6)]
+    assert f"Saved: pain 6/10 on the morning of {today:%Y-%m-%d}." in [s.value for s in at.success]
+    # too much: said before the set
+    assert f"Pain on the morning of {today:%Y-%m-%d}: 6/10 (moderate), above the 5/10 the pain-monitoring " \
+           "model allows: ease the load." in [w.value for w in at.warning]
+    # said: not asked again today (AppTest keeps the form's elements from before the page's
+    # st.rerun in its tree, where a browser drops them: the flag the page reads says it)
+    assert at.session_state[f"live_morning_asked_{athlete.id}_{today}"] is False
+
+
 @pytest.mark.parametrize("deleted", ["session", "athlete"])
 def test_the_page_says_what_became_of_a_session_deleted_while_it_recorded(live_app, frames, deleted):
     """While the stream runs, the session's row (or its athlete) is deleted from another page:

@@ -10,6 +10,7 @@ fresh athlete / session made for that case, so the world stays the same for the 
 from __future__ import annotations
 
 import functools
+from datetime import date
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,6 +130,9 @@ ACTIONS: dict[str, Action] = {
     "read_targets": lambda w, v, x: access.rom_targets(w.engine, w.athlete(x), viewer_id=v),
     # the condition and the affected side: the roster reads them all at once
     "profiles_many": lambda w, v, x: access.athlete_profiles(w.engine, [w.athlete("own"), w.athlete(x)], viewer_id=v),
+    "morning_pains": lambda w, v, x: access.morning_pains(w.engine, [w.athlete("own"), w.athlete(x)], viewer_id=v),
+    # the pain the morning after: the athlete at home, or their staff
+    "say_morning_pain": lambda w, v, x: access.set_morning_pain(w.engine, v, w.athlete(x), date(2026, 12, 1), 3),
     # recording
     "start_session": lambda w, v, x: access.start_session_as(w.engine, v, w.athlete(x)),
     "save_result": lambda w, v, x: access.save_result_as(w.engine, v, w.result, w.athlete(x)),
@@ -188,7 +192,7 @@ def _delete_athlete(w: World, v: int, which: str) -> None:
 
 
 TARGETED = {"list_sessions", "athletes_for", "session_detail", "progress", "progress_many", "read_targets",
-            "profiles_many",
+            "profiles_many", "morning_pains", "say_morning_pain",
             "start_session", "save_result", "save_imu", "append_live", "end_session", "add_feedback",
             "set_notes", "set_target", "delete_session", "delete_athlete"}
 
@@ -197,7 +201,8 @@ ALLOWED: dict[str, set[tuple[str, str]]] = {
     "admin": {(a, x) for a in ACTIONS for x in (("own", "other") if a in TARGETED else ("-",))},
     "trainer": {(a, "own") for a in TARGETED} | {("create_athlete", "-")},
     "athlete": {(a, "own") for a in ("list_sessions", "athletes_for", "session_detail", "progress", "progress_many",
-                                     "read_targets", "profiles_many", "start_session", "save_result", "save_imu",
+                                     "read_targets", "profiles_many", "morning_pains", "say_morning_pain",
+                                     "start_session", "save_result", "save_imu",
                                      "append_live", "end_session")},
 }
 

@@ -531,6 +531,37 @@ def test_the_trainer_sets_the_programme_on_progress_and_the_athlete_sees_it(seed
     assert not at.get("download_button")  # no programme, no sheet
 
 
+def test_the_athlete_says_the_morning_pain_on_progress_and_reads_it_against_the_model(seeded):
+    from datetime import UTC, datetime, timedelta
+
+    from physio_core.store import progress_for_athlete
+    from physio_core.store.access import morning_pain, set_morning_pain
+
+    engine, ids = seeded
+    at = _progress(engine, "athlete", ids["athlete"])
+    assert "Pain the morning after" in [e.label for e in at.expander]
+    last = progress_for_athlete(engine, ids["athlete"])[-1].date.date()
+    at.date_input(key="progress_morning_day").set_value(last + timedelta(days=1))  # the morning after the last set
+    at.selectbox(key="progress_morning_pain").set_value(7)
+    button(at, "Save").click()
+    run(at)
+    assert [(m.day, m.pain) for m in morning_pain(engine, ids["athlete"])] == [(last + timedelta(days=1), 7)]
+    assert f"Saved: pain 7/10 on the morning of {last + timedelta(days=1):%Y-%m-%d}." in [s.value for s in at.success]
+    # drawn with the sessions' pain (the morning after the last day shown), and said too much,
+    # where it is the last week's
+    chart = next(c for c in at.get("plotly_chart") if "Pain next morning" in c.proto.spec)
+    assert '"y":[7]' in chart.proto.spec.replace(" ", "")
+    # a day still to come is not offered
+    today = datetime.now(UTC).date()
+    assert at.date_input(key="progress_morning_day").proto.max == f"{today:%Y-%m-%d}"
+    # this morning's, too much by the pain-monitoring model: said so over the chart
+    assert not any("pain-monitoring model allows" in w.value for w in at.warning)
+    set_morning_pain(engine, ids["athlete"], ids["athlete"], today, 7)
+    at = _progress(engine, "trainer", ids["athlete"])
+    assert any(w.value == f"Pain on the morning of {today:%Y-%m-%d}: 7/10 (severe), above the 5/10 the "
+               "pain-monitoring model allows: ease the load." for w in at.warning)
+
+
 def test_the_trainer_says_the_affected_side_and_progress_compares_it_with_the_other(seeded):
     from physio_core.store.access import affected_side, set_affected_side
 

@@ -49,8 +49,9 @@ from physio_core.store import codec
 APP_TABLES = {"users", "trainer_athlete", "sessions", "sensor_data", "performance_metrics", "feedback",
               "auth_sessions", "rom_targets",  # from 0002
               "programme_items",  # from 0008
-              "athlete_profiles"}  # from 0009
-HEAD = "0010"
+              "athlete_profiles",  # from 0009
+              "morning_pain"}  # from 0011
+HEAD = "0011"
 SESSION_TABLES = ("sensor_data", "performance_metrics", "feedback")
 
 POSE_ATOL = 0.5 * 10**-codec.POSE_DECIMALS + 1e-12

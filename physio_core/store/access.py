@@ -36,6 +36,7 @@ from physio_core.store.models import (
     AuthSession,
     Feedback,
     FeedbackKind,
+    MorningPain,
     ProgrammeItem,
     Role,
     RomTarget,
@@ -705,3 +706,63 @@ def athlete_profile(engine: Engine, athlete_id: int, viewer_id: int | None = Non
 def affected_side(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> str | None:
     """The athlete's affected side (``set_affected_side``), to anyone who may see the athlete."""
     return athlete_profile(engine, athlete_id, viewer_id).affected_side
+
+
+# ------------------------------------------------------------------ the pain the morning after
+
+
+@dataclass(frozen=True)
+class MorningPainOut:
+    """The pain the athlete felt on the morning of ``day`` (``models.MorningPain``)."""
+
+    day: date
+    pain: int
+
+
+def set_morning_pain(engine: Engine, viewer_id: int | None, athlete_id: int, day: date, pain: int | None, *,
+                     today: date | None = None) -> None:
+    """The pain the athlete felt on the morning of ``day``, 0..10, or None to take it back: the
+    athlete themself or their staff writing down what the athlete said (``viewer_id=None`` =
+    trusted, an import). A day after ``today`` (the viewer's; default UTC's) is refused."""
+    felt.check(pain, None)
+    if day > (today or utcnow().date()):
+        raise ValueError(f"the morning of {day:%Y-%m-%d} is still to come")
+
+    def fn(s: Session) -> None:
+        if viewer_id is not None:
+            _may_record_for(s, viewer_id, athlete_id)
+        repo._require_role(s, athlete_id, Role.ATHLETE)
+        row = s.exec(select(MorningPain).where(MorningPain.athlete_id == athlete_id, MorningPain.day == day)).first()
+        if pain is None:
+            if row is not None:
+                s.delete(row)
+            return
+        row = row or MorningPain(athlete_id=athlete_id, day=day, pain=pain)
+        row.pain, row.said_by, row.said_at = pain, viewer_id, utcnow()
+        s.add(row)
+
+    run_write(engine, fn)
+
+
+def morning_pains(engine: Engine, athlete_ids: Sequence[int], viewer_id: int | None = None
+                  ) -> dict[int, list[MorningPainOut]]:
+    """Each athlete's morning pain, oldest day first, in one query, to anyone who may see every
+    one of them."""
+
+    def fn(s: Session) -> dict[int, list[MorningPainOut]]:
+        for a in athlete_ids:
+            repo._check_may_see(s, viewer_id, a)
+        out: dict[int, list[MorningPainOut]] = {a: [] for a in athlete_ids}
+        if athlete_ids:
+            for m in s.exec(select(MorningPain).where(MorningPain.athlete_id.in_(list(athlete_ids)))
+                            .order_by(MorningPain.day)).all():
+                out[m.athlete_id].append(MorningPainOut(m.day, m.pain))
+        return out
+
+    return run_read(engine, fn)
+
+
+def morning_pain(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> list[MorningPainOut]:
+    """The athlete's morning pain, oldest day first (``morning_pains``)."""
+    return morning_pains(engine, [athlete_id], viewer_id)[athlete_id]
+

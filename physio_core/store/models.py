@@ -289,3 +289,20 @@ class AthleteProfile(SQLModel, table=True):
     condition: str = Field(default="", sa_column=sa.Column(sa.String(200), nullable=False, server_default=""))
     since: date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
     updated_at: datetime = _created_at()
+
+
+class MorningPain(SQLModel, table=True):
+    """The pain an athlete felt on the morning of ``day`` (0-10), after training the day before
+    (the pain-monitoring model, ``physio_core.felt``): said by the athlete or written down by
+    their staff. One per athlete and day."""
+
+    __tablename__ = "morning_pain"
+    __table_args__ = (sa.UniqueConstraint("athlete_id", "day"),
+                      sa.CheckConstraint("pain BETWEEN 0 AND 10", name="pain"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    athlete_id: int = Field(sa_column=_fk("users.id", "CASCADE", False, index=False))
+    day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    pain: int = Field(sa_column=sa.Column(sa.SmallInteger, nullable=False))
+    said_by: int | None = Field(default=None, sa_column=_fk("users.id", "SET NULL", True, index=False))
+    said_at: datetime = _created_at()
