@@ -50,7 +50,10 @@ if glances:
         "limb symmetry (%)": st.column_config.NumberColumn(help=progress.ROSTER_LSI_HELP),
         "weeks since": st.column_config.NumberColumn(help="Whole weeks since the injury or operation."),
     })
-    st.caption("Pain: the last pain the athlete gave (0–10), and its change over the sessions of the last "
+    st.caption(f"Attention: a morning's pain above {felt.MORNING_LIMIT}/10, the pain given up "
+               f"{progress.PAIN_RISE} or more, the limb symmetry outside {progress.LSI_BAND}, less than "
+               f"{progress.PROGRAMME_LOW:.0%} of the programme done, more than {progress.AWAY_DAYS} days without a "
+               "session. Pain: the last pain the athlete gave (0–10), and its change over the sessions of the last "
                f"{progress.ROSTER_WINDOW_DAYS} days that give it. Morning pain: the latest pain the morning after "
                f"training, said in the last {progress.MORNING_WINDOW_DAYS} days (the pain-monitoring model allows "
                f"up to {felt.MORNING_LIMIT}). Programme done: the planned sessions done "

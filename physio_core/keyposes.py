@@ -29,7 +29,8 @@ class KeyPoses:
     day: date
     rep: int  # its index in the session
     poses: np.ndarray  # (3, N_JOINTS, 3), canonical, metres
-    kind: str  # "correct": judged correct; "corrected": the models' correction; "unjudged"
+    # "correct": judged correct; "corrected": the models' correction; "unjudged"; "typical": of median range
+    kind: str
     view: str  # "front" / "side": where the movement shows best
 
     @property
@@ -114,8 +115,6 @@ def then_and_now(this: SessionResult, this_id: int, this_day: date, before: Sess
 # ------------------------------------------------------------------ the drawing
 
 _FEET = (J.L_ANKLE, J.R_ANKLE, J.L_TOE, J.R_TOE)
-
-
 UNDER_COLOUR = "#c4c4c4"  # the earlier session's rep, drawn beneath
 FLAT_FOOT_M = 0.05  # an ankle this near the lower one's height stands on the floor too
 

@@ -716,9 +716,33 @@ def _pain_glance(rows: Sequence[ProgressRow], today: date) -> dict[str, int | No
             "pain_change": recent[-1].pain - recent[0].pain if len(recent) >= 2 else None}
 
 
+# what the trainer's list flags (``attention``)
+AWAY_DAYS = 14  # no session for more than this
+PAIN_RISE = 2  # the pain given rose this much over the last four weeks
+PROGRAMME_LOW = 0.5  # less than this share of the planned sessions done
+
+
+def attention(g: AthleteGlance) -> str:
+    """What on the trainer's list asks for them, in a few words, most pressing first: the
+    morning pain above the pain-monitoring model's limit, the pain risen, the limb symmetry
+    outside its band, the programme not half done, no session for two weeks. "" when nothing."""
+    said = []
+    if g.morning_pain is not None and g.morning_pain > felt.MORNING_LIMIT:
+        said.append(f"morning pain {g.morning_pain}/10")
+    if g.pain_change is not None and g.pain_change >= PAIN_RISE:
+        said.append(f"pain up {g.pain_change}")
+    if g.lsi_pct is not None and abs(g.lsi_pct - 100) > ASYMMETRY_FLAG_PCT:
+        said.append(f"limb symmetry {g.lsi_pct:.0f}%")
+    if g.programme_done is not None and g.programme_done < PROGRAMME_LOW:
+        said.append(f"programme {100 * g.programme_done:.0f}% done")
+    if g.days_since is not None and g.days_since > AWAY_DAYS:
+        said.append(f"{g.days_since} days without a session")
+    return "; ".join(said)
+
+
 # the trainer's table: what needs them first (who is away, whose pain rises, who skips the
 # programme) before its right edge, which a laptop's page already cuts
-ROSTER_COLUMNS = ("athlete", "last session", "days since", "pain (0–10)", f"pain change ({ROSTER_WINDOW_DAYS} days)",
+ROSTER_COLUMNS = ("athlete", "attention", "last session", "days since", "pain (0–10)", f"pain change ({ROSTER_WINDOW_DAYS} days)",
                   "morning pain (0–10)", "programme done (%)", "limb symmetry (%)", "sessions",
                   f"last {ROSTER_WINDOW_DAYS} days", "last exercise", "correct reps (%)", "change (pts)", "stability",
                   "condition", "weeks since")
@@ -736,7 +760,7 @@ def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
         return None if v is None else round(100 * v)
 
     return pd.DataFrame([{
-        "athlete": g.name, "sessions": g.sessions, f"last {ROSTER_WINDOW_DAYS} days": g.recent_sessions,
+        "athlete": g.name, "attention": attention(g) or None, "sessions": g.sessions, f"last {ROSTER_WINDOW_DAYS} days": g.recent_sessions,
         "last session": g.last, "days since": g.days_since,
         "last exercise": pretty_exercise(g.last_exercise, short=True) if g.last_exercise else None,
         "correct reps (%)": pct(g.correct_share), "change (pts)": pct(g.correct_change),

@@ -878,3 +878,18 @@ def test_a_session_against_an_earlier_one_says_the_limb_symmetry_with_an_affecte
         assert table.set_index("measure").loc[f"limb symmetry: {joint}", "better / worse"] == said, (now_pct, then_pct)
     hurdles = [r for r in rows if r.exercise == "hurdle_step"]
     assert "limb symmetry" not in " ".join(progress.compare_sessions(hurdles[1], hurdles[0], affected="left")["measure"])
+
+
+def test_the_roster_says_what_asks_for_the_trainer_first():
+    glance = progress.AthleteGlance(athlete_id=1, name="Ana", sessions=4, recent_sessions=2, last=None, days_since=3,
+                                    last_exercise="deep_squat", correct_share=0.8, correct_change=0.1, stability=0.7,
+                                    pain=2, pain_change=0, programme_done=0.75, lsi_pct=95.0, morning_pain=3)
+    assert progress.attention(glance) == ""  # nothing
+    assert progress.roster_frame([glance]).iloc[0]["attention"] is None
+    worse = replace(glance, morning_pain=6, pain_change=2, lsi_pct=82.4, programme_done=0.25, days_since=15)
+    assert progress.attention(worse) == ("morning pain 6/10; pain up 2; limb symmetry 82%; programme 25% done; "
+                                         "15 days without a session")
+    # at the limits: none of them
+    edge = replace(glance, morning_pain=5, pain_change=1, lsi_pct=110.0, programme_done=0.5, days_since=14)
+    assert progress.attention(edge) == ""
+    assert list(progress.roster_frame([worse]).columns[:3]) == ["athlete", "attention", "last session"]
