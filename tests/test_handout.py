@@ -112,6 +112,8 @@ def test_the_sheet_holds_the_programme_now_with_the_athletes_own_reps(clinic_of_
     end_programme_item(engine, ids["trainer"], gone.id)
     set_programme_item(engine, ids["trainer"], ids["athlete"], "bench_press", 2, 5)
     set_rom_target(engine, ids["trainer"], ids["athlete"], "knee_angle_r", 120, "deep_squat")
+    set_rom_target(engine, ids["trainer"], ids["athlete"], "hip_flexion_r", 100)  # any exercise: a leg's
+    set_rom_target(engine, ids["trainer"], ids["athlete"], "shoulder_abduction_r", 150)  # any: an arm's
     set_condition(engine, ids["trainer"], ids["athlete"], "ACL reconstruction, left knee", date(2026, 9, 14),
                   today=date(2026, 12, 6))
     sheet = handout.build_handout(engine, ids["athlete"], viewer_id=ids["athlete"], today=date(2026, 12, 6), tz=UTC,
@@ -120,7 +122,8 @@ def test_the_sheet_holds_the_programme_now_with_the_athletes_own_reps(clinic_of_
     squat, bench = sheet.items
     assert (squat.plan, squat.note) == ("3 sessions a week, 3 sets of 10 reps", "slow on the way down")
     assert squat.example.session_id == sid and squat.example.kind == "correct"
-    assert squat.targets and squat.targets[0].startswith("Knee angle (R): 120° of range; your latest ")
+    assert [t.split(":")[0] for t in squat.targets] == ["Hip flexion (R)", "Knee angle (R)"]  # not the arm's
+    assert squat.targets[1].startswith("Knee angle (R): 120° of range; your latest ")
     assert bench.example is None and bench.how == handout.HOW_TO["bench_press"]  # a sensor lift: no skeleton
 
     page = exports.handout_html(sheet).decode()
