@@ -29,10 +29,10 @@ def other_lift_weights(pred: dict | None) -> str | None:
 
 
 def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem: str,
-                      counted: RepCount | None = None, session=None, feedback=(), since: str | None = None) -> None:
+                      counted: RepCount | None = None, session=None, feedback=(), about: str | None = None) -> None:
     """``analysis``: ``ImuSetResult.to_dict()`` as it was when the set was analysed; ``counted``:
     its RepCount when at hand (a stored set is counted again, only for the signal drawn).
-    ``session``, ``feedback``, ``since``: a stored set's, for its printable report."""
+    ``session``, ``feedback``, ``about``: a stored set's, for its printable report."""
     lift = analysis["lift"]
     pred = analysis.get("lift_prediction")
     stab = analysis.get("stability") or {}
@@ -73,7 +73,7 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
 
     row = st.container(horizontal=True)
     files = exports.imu_session_exports(series, analysis, stem=file_stem, session=session, feedback=feedback,
-                                        tz=viewer_tz(), since=since)
+                                        tz=viewer_tz(), about=about)
     for e, name in zip(files, ("csv", "json", "html")):
         row.download_button(e.label, data=e.build, file_name=e.file_name, mime=e.mime, key=f"{key}_imu_{name}",
                             on_click="ignore", icon=":material/print:" if name == "html" else None)

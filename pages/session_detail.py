@@ -81,13 +81,10 @@ def _then_and_now(detail, before) -> None:
         drawing.image(drawn[0], caption=drawn[1], width="stretch")
 
 
-def _against_earlier(session, affected: str | None, detail=None) -> None:
+def _against_earlier(session, affected: str | None, rows, detail=None) -> None:
     """This session against an earlier one of the same exercise: the previous one unless the
-    user picks another (the first, the baseline of a rehabilitation, say)."""
-    try:
-        rows = progress_for_athlete(engine, session.athlete_id, viewer_id=me)
-    except (AccessDenied, StorageUnavailable):
-        return
+    user picks another (the first, the baseline of a rehabilitation, say). ``rows``: the
+    athlete's sessions (``progress_for_athlete``)."""
     this = next((r for r in rows if r.session_id == session.id), None)  # None: not ended yet
     earlier = [] if this is None else progress.earlier_sessions(rows, this)
     if not earlier:
@@ -150,13 +147,18 @@ try:
     profile = athlete_profile(engine, s.athlete_id, viewer_id=me)
 except (AccessDenied, StorageUnavailable):
     profile = AthleteProfileOut()
-since = progress.session_since_words(profile, local_time(s.started_at).date())
+try:
+    athlete_rows = progress_for_athlete(engine, s.athlete_id, viewer_id=me)
+except (AccessDenied, StorageUnavailable):
+    athlete_rows = []
+this_row = next((r for r in athlete_rows if r.session_id == s.id), None)  # None: not ended yet
+about = progress.session_about(profile, local_time(s.started_at).date(), this_row)
 st.subheader(f"#{s.id} · {s.athlete_name} · {pretty_exercise(s.exercise)}")
 st.caption(" · ".join(x for x in (
-    shown_time(s.started_at), since,
+    shown_time(s.started_at), about,
     f"source {s.source or '–'}", f"status {getattr(s.status, 'value', s.status)}",
     felt.in_words(s.pain, s.effort), s.notes) if x))
-_against_earlier(s, profile.affected_side, detail)
+_against_earlier(s, profile.affected_side, athlete_rows, detail)
 _left_running(detail.session)
 _never_recorded(detail.session)
 if s.imported:
@@ -166,7 +168,7 @@ if detail.pose is None and detail.imu_series is not None:
 
     if detail.imu_analysis:
         render_imu_report(detail.imu_series, detail.imu_analysis, key=f"session{s.id}", file_stem=f"session_{s.id}",
-                          session=s, feedback=detail.feedback, since=since)
+                          session=s, feedback=detail.feedback, about=about)
     else:
         st.info(f"This session holds a wrist-sensor set of {s.rep_count} reps.")
     render_actions(engine, me, detail, role)
@@ -189,7 +191,7 @@ if detail.metrics is not None and result.exercise_label is None:  # else the rep
 video = detail.video_path  # a live session recorded with "Record video"
 render_report(result, video_path=video, key=f"session{s.id}", file_stem=f"session_{s.id}",
               more_downloads=exports.session_exports(result, session_id=s.id, session=s, feedback=detail.feedback,
-                                                     tz=viewer_tz(), since=since))
+                                                     tz=viewer_tz(), about=about))
 if video is not None:
     with st.expander("Recorded video"):
         st.video(str(video))

@@ -135,19 +135,21 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
                 morning=shown.morning,
                 condition=progress.condition_words(shown.profile, datetime.now(tz).date())))
         script = f"../{_PLOTLY_JS}"
+        ended = {r.session_id: r for r in shown.rows}
         for row in rows:
             detail = get_session_detail(engine, row.id, viewer_id=viewer_id)
             folder = f"session_{row.id}/"
-            since = progress.session_since_words(shown.profile, on_clock(row.started_at, tz).date())
+            about = progress.session_about(shown.profile, on_clock(row.started_at, tz).date(),
+                                           ended.get(row.id))
             if detail is not None and detail.pose is not None:
                 for e in exports.session_exports(detail.to_result(), session_id=row.id, session=detail.session,
                                                  feedback=detail.feedback, stem=str(row.id), tz=tz,
-                                                 include_plotlyjs=script, since=since):
+                                                 include_plotlyjs=script, about=about):
                     z.writestr(folder + e.file_name, e.build())
             elif detail is not None and (series := detail.imu_series) is not None:
                 for e in exports.imu_session_exports(series, detail.imu_analysis, stem=str(row.id),
                                                      session=detail.session, feedback=detail.feedback,
-                                                     tz=tz, include_plotlyjs=script, since=since):
+                                                     tz=tz, include_plotlyjs=script, about=about):
                     z.writestr(folder + e.file_name, e.build())
     return len(rows)
 

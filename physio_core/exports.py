@@ -413,13 +413,14 @@ def html_report(
     feedback: Sequence[Any] = (),
     include_plotlyjs: bool | str = True,
     tz: tzinfo = UTC,
-    since: str | None = None,
+    about: str | None = None,
 ) -> bytes:
     """A single HTML file: key numbers, the angle chart with the reps shaded, ROM per rep, the rep
     table, range per angle, feedback. Plotly's JavaScript is inlined (works offline) unless
     ``include_plotlyjs`` says otherwise ("cdn", False). The session's time is written on the
-    clock of ``tz`` (the viewer's), which the page names; ``since``: how long after the athlete's
-    injury or operation it was (``progress.session_since_words``), beside it."""
+    clock of ``tz`` (the viewer's), which the page names; ``about``: what its page says of it in the
+    athlete's care (``progress.session_about``: how long after the injury, the limb symmetry),
+    beside it."""
     s = session
     title = title or (f"Session #{s.id} · {s.athlete_name}" if s is not None else "PhysioTrack session")
     when = result.started_at or (s.started_at if s is not None else None)
@@ -442,7 +443,7 @@ def html_report(
     parts = [
         *_head(title),
         "<p class='meta'>" + html.escape(" · ".join(x for x in (
-            f"{on_clock(when, tz):%Y-%m-%d %H:%M} ({tz})" if when else "", since or "",
+            f"{on_clock(when, tz):%Y-%m-%d %H:%M} ({tz})" if when else "", about or "",
             f"exercise: {exercise}", f"source: {result.source or '–'}",
             f"pose backend: {result.backend or '–'}",
             f"models: {result.models}" if result.models else "") if x)) + "</p>",
@@ -535,11 +536,11 @@ def imu_html_report(
     feedback: Sequence[Any] = (),
     include_plotlyjs: bool | str = True,
     tz: tzinfo = UTC,
-    since: str | None = None,
+    about: str | None = None,
 ) -> bytes:
     """A wrist-IMU set (``ImuSeries`` and its ``ImuSetResult.to_dict()``) as one printable HTML
     file, with what its page shows: the lift, reps, stability and its reason, the set's signal
-    with every rep, the rep table, the trainer's notes and feedback. ``since``: as
+    with every rep, the rep table, the trainer's notes and feedback. ``about``: as
     ``html_report`` takes it."""
     from physio_core.imu.reps import count_reps
 
@@ -560,7 +561,7 @@ def imu_html_report(
     parts = [
         *_head(title),
         "<p class='meta'>" + html.escape(" · ".join(x for x in (
-            f"{on_clock(when, tz):%Y-%m-%d %H:%M} ({tz})" if when else "", since or "",
+            f"{on_clock(when, tz):%Y-%m-%d %H:%M} ({tz})" if when else "", about or "",
             f"lift {named}", f"source: {s.source or '–'}" if s is not None else "",
             "wrist sensor: accelerometer" + (" and gyroscope" if series.gyr is not None else "")) if x)) + "</p>",
         _PRINT_HINT,
@@ -791,10 +792,10 @@ def imu_json_doc(analysis: Mapping[str, Any], *, session: Any | None = None,
 
 def imu_session_exports(series: Any, analysis: Mapping[str, Any] | None, *, stem: str,
                         session: Any | None = None, feedback: Sequence[Any] = (), tz: tzinfo = UTC,
-                        include_plotlyjs: bool | str = True, since: str | None = None) -> list[Export]:
+                        include_plotlyjs: bool | str = True, about: str | None = None) -> list[Export]:
     """Every export of one wrist-sensor set (``ImuSeries`` and its ``ImuSetResult.to_dict()``),
     built lazily: the raw series as CSV (the generic format ``read_imu_csv`` reads back), and, when
-    the analysis is at hand, the analysis as JSON and the printable report (``since``: its)."""
+    the analysis is at hand, the analysis as JSON and the printable report (``about``: its)."""
     from physio_core.imu.io import write_imu_csv
 
     def raw_csv() -> bytes:
@@ -810,17 +811,17 @@ def imu_session_exports(series: Any, analysis: Mapping[str, Any] | None, *, stem
                                       default=str).encode()),
             Export("Printable report (HTML)", f"{stem}_report.html", "text/html",
                    lambda: imu_html_report(series, analysis, session=session, feedback=feedback, tz=tz,
-                                           include_plotlyjs=include_plotlyjs, since=since)),
+                                           include_plotlyjs=include_plotlyjs, about=about)),
         ]
     return out
 
 
 def session_exports(result: SessionResult, *, session_id: int | str, session: Any | None = None,
                     feedback: Sequence[Any] = (), stem: str | None = None,
-                    tz: tzinfo = UTC, include_plotlyjs: bool | str = True, since: str | None = None) -> list[Export]:
+                    tz: tzinfo = UTC, include_plotlyjs: bool | str = True, about: str | None = None) -> list[Export]:
     """Every export of one session, built lazily (``st.download_button(data=e.build)``); the
     printable report tells the time on the clock of ``tz``, the data files in UTC.
-    ``include_plotlyjs`` and ``since``: the report's, as ``html_report`` takes them."""
+    ``include_plotlyjs`` and ``about``: the report's, as ``html_report`` takes them."""
     stem = stem or f"session_{session_id}"
     return [
         Export("CSV (long format)", f"{stem}.csv", "text/csv", lambda: long_csv(result, session_id)),
@@ -832,5 +833,5 @@ def session_exports(result: SessionResult, *, session_id: int | str, session: An
                lambda: trc(result.pose, name=f"{stem}.trc")),
         Export("Printable report (HTML)", f"{stem}_report.html", "text/html",
                lambda: html_report(result, session=session, feedback=feedback, tz=tz,
-                                   include_plotlyjs=include_plotlyjs, since=since)),
+                                   include_plotlyjs=include_plotlyjs, about=about)),
     ]

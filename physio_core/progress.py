@@ -573,6 +573,26 @@ def _session_lsi(this: ProgressRow, before: ProgressRow, affected: str) -> tuple
     return joint, now, then
 
 
+def session_lsi_words(row: ProgressRow, affected: str | None) -> str | None:
+    """A session's limb symmetry index in words, for its page and report: "limb symmetry 87 %
+    (Knee angle: left, affected, in % of right)"; None without an affected side, for an exercise
+    done one side at a time, or with no side pair measured."""
+    if affected is None or (found := _lsi_of([row], affected)) is None:
+        return None
+    joint, (pct,) = found
+    inside = abs(pct - 100) <= ASYMMETRY_FLAG_PCT
+    return (f"limb symmetry {pct:.0f} % ({joint}: {affected}, affected, in % of {_other_side(affected)}; "
+            f"{'within' if inside else 'outside'} {LSI_BAND})")
+
+
+def session_about(profile: AthleteProfileOut, day: date, row: ProgressRow | None = None) -> str | None:
+    """What a session's page and report say of it in the athlete's care, beside its time: how long
+    after the injury or operation it was, and its limb symmetry index (``row``: the session's,
+    when it has ended)."""
+    said = [session_since_words(profile, day), None if row is None else session_lsi_words(row, profile.affected_side)]
+    return " · ".join(x for x in said if x) or None
+
+
 def latest_lsi(rows: Sequence[ProgressRow], affected: str) -> tuple[float, str, str] | None:
     """The athlete's latest limb symmetry index: (percent, joint, exercise) of the newest session
     that has one (``_lsi_of``); for an exercise done one side at a time, its latest session of the

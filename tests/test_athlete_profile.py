@@ -137,6 +137,11 @@ def test_a_sessions_printable_report_says_how_long_after_the_operation(clinic_of
         page = z.read(f"session_{sid}/{sid}_report.html").decode()
         assert "7 weeks after ACL reconstruction, left knee (2026-09-14)" in page
         assert "ACL reconstruction, left knee, on 2026-09-14:" in z.read("progress_report.html").decode()
+        assert "limb symmetry" not in page  # no affected side said
+    set_affected_side(engine, ids["trainer"], ids["athlete"], "left")
+    with zipfile.ZipFile(io.BytesIO(athlete_archive(engine, ids["athlete"]))) as z:
+        page = z.read(f"session_{sid}/{sid}_report.html").decode()
+        assert "7 weeks after ACL reconstruction, left knee (2026-09-14) · limb symmetry " in page
 
 
 def test_a_sensor_sets_report_says_how_long_after_the_operation(clinic_of_four):
@@ -167,6 +172,6 @@ def test_a_sensor_sets_report_says_how_long_after_the_operation(clinic_of_four):
     detail = get_session_detail(engine, sid)
     since = progress.session_since_words(athlete_profile(engine, ids["athlete"]), date(2026, 10, 12))
     (report,) = [e for e in exports.imu_session_exports(detail.imu_series, detail.imu_analysis, stem="s",
-                                                        session=detail.session, since=since, include_plotlyjs=False)
+                                                        session=detail.session, about=since, include_plotlyjs=False)
                  if e.file_name.endswith(".html")]
     assert since == said and said in report.build().decode()

@@ -893,3 +893,20 @@ def test_the_roster_says_what_asks_for_the_trainer_first():
     edge = replace(glance, morning_pain=5, pain_change=1, lsi_pct=110.0, programme_done=0.5, days_since=14)
     assert progress.attention(edge) == ""
     assert list(progress.roster_frame([worse]).columns[:3]) == ["athlete", "attention", "last session"]
+
+
+def test_a_sessions_own_limb_symmetry_in_words(seeded):
+    engine, ids = seeded
+    rows = progress_for_athlete(engine, ids["athlete"])
+    squat = next(r for r in rows if r.exercise == "deep_squat")
+    family = squat.rep_angle[:-2]
+    pct = 100 * squat.rom_deg[family + "_r"] / squat.rom_deg[family + "_l"]
+    inside = "within" if abs(pct - 100) <= 10 else "outside"
+    assert progress.session_lsi_words(squat, "right") == (
+        f"limb symmetry {pct:.0f} % (Knee angle: right, affected, in % of left; {inside} 90–110 %)")
+    assert progress.session_lsi_words(squat, None) is None
+    step = next(r for r in rows if r.exercise == "hurdle_step")
+    assert progress.session_lsi_words(step, "left") is None  # one leg at a time
+    lopsided = replace(squat, rom_deg={**squat.rom_deg, family + "_r": squat.rom_deg[family + "_l"] * 0.8})
+    assert progress.session_lsi_words(lopsided, "right").startswith("limb symmetry 80 % (")
+    assert progress.session_lsi_words(lopsided, "right").endswith("; outside 90–110 %)")

@@ -617,3 +617,14 @@ def test_the_trainer_says_the_condition_and_the_pages_say_how_long_after_it(seed
     # the session's page: how long after the operation it was
     page = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=first.session_id))
     assert any(f"4 weeks after ACL reconstruction, left knee ({operated:%Y-%m-%d})" in c.value for c in page.caption)
+    assert not any("limb symmetry" in c.value for c in page.caption)  # no affected side said
+    # with it said: the session's own limb symmetry beside it, on the counted joint
+    from physio_core.store.access import set_affected_side
+
+    set_affected_side(engine, ids["trainer"], ids["athlete"], "left")
+    page = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=first.session_id))
+    family = first.rep_angle[:-2]
+    pct = 100 * first.rom_deg[family + "_l"] / first.rom_deg[family + "_r"]
+    assert any(f"4 weeks after ACL reconstruction, left knee ({operated:%Y-%m-%d}) · limb symmetry {pct:.0f} % "
+               "(Knee angle: left, affected, in % of right; " in c.value for c in page.caption), \
+        [c.value for c in page.caption]
