@@ -20,22 +20,37 @@ def _exercise(name: str) -> str:
     return report.pretty_exercise(name, short=True)
 
 
-def this_week(items, rows, today: date, tz) -> None:
-    """The programme now and this week's sessions of each exercise (nothing without one)."""
+def this_week(items, rows, today: date, tz, mornings=None) -> None:
+    """The programme now and this week's sessions of each exercise (nothing without one);
+    ``mornings`` (staff): the athlete's morning pain, for each exercise's load by the
+    pain-monitoring model."""
     now = programme.this_week(items, rows, today, tz)
     if not now:
         return
     week = programme.monday(today)
     st.caption(f"This week, {week:%b %d} to {week + timedelta(days=6):%b %d}: the sessions of each exercise "
                "of the programme (a session is a day with at least one set of it), and today's sets.")
-    show_table([{
+    loads = {} if mornings is None else {n.item.exercise: programme.load_advice(n.item, rows, mornings, today, tz)
+                                         for n in now}
+    table = [{
         "exercise": _exercise(n.item.exercise),
         "this week": f"{n.done} of {n.item.sessions_per_week}" + (" ✓" if n.done >= n.item.sessions_per_week else ""),
         "today": programme.sets_words(n),
         "plan": programme.plan_words(n.item),
         "note": n.item.note or None,
         "last session": None if n.last_done is None else f"{n.last_done:%Y-%m-%d}",
-    } for n in now], width="stretch")
+    } for n in now]
+    if any(loads.values()):  # no column while no pain was said lately: nothing to go on
+        for row, n in zip(table, now):
+            advice = loads[n.item.exercise]
+            row["load"] = None if advice is None else f"{advice.word}: {advice.why}"
+    show_table(table, width="stretch")
+    if any(loads.values()):
+        st.caption("Load, by the pain-monitoring model (staff only): the exercise may hurt up to 5/10 during the "
+                   "set, the pain should have settled by the next morning and not rise from week to week. Ease "
+                   "the load when the last set or the latest morning is outside it; it may increase when the sets "
+                   f"and mornings of the last {programme.LOAD_WEEKS} whole weeks were within it and every planned "
+                   "session was done. A suggestion: the decision is the trainer's.")
 
 
 def staff_form(engine, me: int, athlete_id: int, items) -> None:
@@ -95,7 +110,7 @@ def handout_button(engine, me: int | None, athlete_id: int, athlete_name: str, t
 
 
 def show(engine, me: int | None, athlete_id: int, items, rows, today: date, tz, staff: bool,
-         athlete_name: str = "") -> None:
+         athlete_name: str = "", mornings=()) -> None:
     """The programme section, above the filters: it is what the athlete does this week."""
     if not items and not staff:
         return
@@ -105,7 +120,7 @@ def show(engine, me: int | None, athlete_id: int, items, rows, today: date, tz, 
     if not any(it.ended_at is None for it in items):
         st.caption("No exercise in the programme." + (" Set one below: Progress then counts the athlete's "
                                                        "sessions against it each week." if staff else ""))
-    this_week(items, rows, today, tz)
+    this_week(items, rows, today, tz, mornings if staff else None)
     if any(it.ended_at is None for it in items):
         handout_button(engine, me, athlete_id, athlete_name or str(athlete_id), today, tz)
     if staff and me is not None:

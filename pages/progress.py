@@ -165,7 +165,7 @@ staff = me is not None and may_manage_athlete(engine, me, athlete_id)
 _condition(everything.profile)
 _programme.show(engine, me, athlete_id, everything.programme, everything.rows,
                 datetime.now(viewer_tz()).date(), viewer_tz(), staff,
-                athlete_name=athlete.display_name if athlete else "")
+                athlete_name=athlete.display_name if athlete else "", mornings=everything.morning)
 if not everything.rows:
     st.info("No finished session for this athlete yet.")
     st.stop()

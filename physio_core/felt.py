@@ -49,6 +49,7 @@ def in_words(pain: int | None, effort: int | None) -> str:
 
 
 MORNING_LIMIT = 5  # the pain-monitoring model's: more than 5/10 the morning after is too much
+SET_LIMIT = 5  # and during the exercise
 MORNING_RISE = 2  # up this much on the morning before: the training's pain has not settled
 WEEK_RISE = 1.0  # the mean of a week's mornings up this much on the week before's: rising
 

@@ -172,3 +172,48 @@ def adherence_figure(plans: Sequence[WeekPlan], *, height: int = 280) -> go.Figu
     if len(weeks) <= 12:
         fig.update_xaxes(tickvals=[datetime.combine(w, time(0)) for w in weeks], tickformat="%b %d")
     return fig
+
+
+# ------------------------------------------------------------------ the load, by the pain-monitoring model
+
+LOAD_WEEKS = 2  # the whole weeks before this one that a step up of the load looks back on
+
+
+@dataclass(frozen=True)
+class LoadAdvice:
+    word: str  # "ease", "keep", "may increase"
+    why: str
+
+
+def load_advice(item, rows: Sequence, mornings: Sequence, today: date, tz: tzinfo = UTC) -> LoadAdvice | None:
+    """Whether an exercise's load may go up, by the pain-monitoring model (``physio_core.felt``):
+    ease it when the last set of it hurt more than ``felt.SET_LIMIT`` or the latest morning is
+    outside the model; it may increase when every set of it since ``LOAD_WEEKS`` whole weeks ago
+    that says its pain stayed within the limit, the mornings too, and every planned session of
+    those weeks was done; else keep it. None when no pain was said since then: nothing to go on.
+    ``rows``: the athlete's ``ProgressRow``s; ``mornings``: their ``MorningPainOut``s."""
+    from physio_core import felt
+
+    since = monday(today) - timedelta(weeks=LOAD_WEEKS)
+    pains = [r.pain for r in rows if r.exercise == item.exercise and r.pain is not None
+             and r.date.astimezone(tz).date() >= since]
+    recent = [m for m in mornings if m.day >= since]
+    if not pains and not recent:
+        return None
+    note = felt.morning_note(mornings, today)
+    if pains and pains[-1] > felt.SET_LIMIT:
+        return LoadAdvice("ease", f"the last set hurt {pains[-1]}/10, more than the {felt.SET_LIMIT} the "
+                                  "pain-monitoring model allows")
+    if note is not None and not note[1]:
+        return LoadAdvice("ease", "the latest morning's pain is outside the pain-monitoring model")
+    done = share_done(week_plans([item], rows, [since + timedelta(weeks=k) for k in range(LOAD_WEEKS)], tz))
+    if done is None or done < 1:
+        return LoadAdvice("keep", "pain within the pain-monitoring model, but not every planned session of the "
+                                  f"last {LOAD_WEEKS} weeks was done" if done is not None else
+                                  f"pain within the pain-monitoring model; the exercise is in the programme for "
+                                  f"less than {LOAD_WEEKS} whole weeks")
+    if all(p <= felt.SET_LIMIT for p in pains) and all(m.pain <= felt.MORNING_LIMIT for m in recent):
+        return LoadAdvice("may increase", f"pain within the pain-monitoring model and every planned session of "
+                                          f"the last {LOAD_WEEKS} weeks done")
+    return LoadAdvice("keep", f"a set or a morning of the last {LOAD_WEEKS} weeks hurt more than the model allows")
+

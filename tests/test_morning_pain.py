@@ -150,3 +150,38 @@ def test_the_morning_after_the_last_day_shown_is_drawn_with_it():
     mornings = _m((0, 2), (1, 3), (2, 4))
     assert progress.mornings_between(mornings, DAY, DAY) == mornings[:2]  # the day, and the morning after it
     assert progress.mornings_between(mornings, DAY + timedelta(days=2), None) == mornings[2:]
+
+
+def test_the_load_by_the_pain_monitoring_model(clinic_of_four, make_uiprmd_session_result):
+    """Two whole weeks of squats as planned (twice a week), the sets' pain and the mornings said:
+    the load may increase while all stay within the model, is kept when a planned session was
+    missed, and eased after a set that hurt 6/10 or a morning above 5."""
+    from physio_core import programme
+    from physio_core.store import progress_for_athlete, save_session_result, set_felt
+    from physio_core.store.access import programme as programme_of, set_programme_item
+
+    engine, ids = clinic_of_four
+    monday = date(2026, 11, 16)  # two whole weeks before the week of Dec 3
+    today = date(2026, 12, 3)
+    set_programme_item(engine, None, ids["athlete"], "deep_squat", 2, 10,
+                       started_at=datetime(2026, 11, 1, tzinfo=UTC))
+    (item,) = programme_of(engine, ids["athlete"])
+    days = [monday, monday + timedelta(days=3), monday + timedelta(days=7), monday + timedelta(days=10)]
+    sids = [save_session_result(engine, make_uiprmd_session_result(started_at=datetime.combine(d, datetime.min.time(),
+                                                                                               UTC).replace(hour=9)),
+                                ids["athlete"]) for d in days]
+    for sid in sids:
+        set_felt(engine, sid, 3, 6)
+    mornings = _m((1, 2), (2, 3))  # Dec 2 and 3
+    rows = progress_for_athlete(engine, ids["athlete"])
+    advice = programme.load_advice(item, rows, mornings, today)
+    assert advice.word == "may increase" and "every planned session of the last 2 weeks done" in advice.why
+    assert programme.load_advice(item, rows, _m((1, 2), (2, 6)), today).word == "ease"  # a morning above 5
+    set_felt(engine, sids[-1], 6, 8)  # the last set hurt 6/10
+    rows = progress_for_athlete(engine, ids["athlete"])
+    advice = programme.load_advice(item, rows, mornings, today)
+    assert advice.word == "ease" and advice.why.startswith("the last set hurt 6/10")
+    set_felt(engine, sids[-1], 3, 6)
+    missed = [r for r in progress_for_athlete(engine, ids["athlete"]) if r.session_id != sids[1]]
+    assert programme.load_advice(item, missed, mornings, today).word == "keep"  # 3 of 4 planned sessions
+    assert programme.load_advice(item, [], [], today) is None  # no pain said: nothing to go on
