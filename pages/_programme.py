@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import streamlit as st
 
 from pages._shared import show_table
-from physio_core import programme, report
+from physio_core import felt, programme, report
 from physio_core.store import AccessDenied, NotFound, StorageUnavailable
 from physio_core.store.access import end_programme_item, set_programme_item
 
@@ -41,16 +41,21 @@ def this_week(items, rows, today: date, tz, mornings=None) -> None:
         "last session": None if n.last_done is None else f"{n.last_done:%Y-%m-%d}",
     } for n in now]
     if any(loads.values()):  # no column while no pain was said lately: nothing to go on
-        for row, n in zip(table, now):
-            advice = loads[n.item.exercise]
-            row["load"] = None if advice is None else f"{advice.word}: {advice.why}"
+        # beside the exercise: the table's right edge is cut on a laptop; why, under the table
+        table = [{"exercise": row["exercise"], "load": None if (a := loads[n.item.exercise]) is None else a.word,
+                  **{k: v for k, v in row.items() if k != "exercise"}} for row, n in zip(table, now)]
     show_table(table, width="stretch")
     if any(loads.values()):
-        st.caption("Load, by the pain-monitoring model (staff only): the exercise may hurt up to 5/10 during the "
-                   "set, the pain should have settled by the next morning and not rise from week to week. Ease "
-                   "the load when the last set or the latest morning is outside it; it may increase when the sets "
-                   f"and mornings of the last {programme.LOAD_WEEKS} whole weeks were within it and every planned "
-                   "session was done. A suggestion: the decision is the trainer's.")
+        why: dict[tuple[str, str], list[str]] = {}
+        for n in now:
+            if (a := loads[n.item.exercise]) is not None:
+                why.setdefault((a.word, a.why), []).append(_exercise(n.item.exercise))
+        st.caption("Load, by the pain-monitoring model (staff only; a suggestion, the decision is the trainer's): "
+                   + " ".join(f"{word.capitalize()}, {', '.join(names)}: {reason}." for (word, reason), names
+                              in why.items())
+                   + f" The set may hurt up to {felt.SET_LIMIT}/10; the pain should have settled by the next "
+                     "morning and not rise from week to week. It may increase when the sets and mornings of the "
+                     f"last {programme.LOAD_WEEKS} whole weeks stayed within that and every planned session was done.")
 
 
 def staff_form(engine, me: int, athlete_id: int, items) -> None:

@@ -628,3 +628,25 @@ def test_the_trainer_says_the_condition_and_the_pages_say_how_long_after_it(seed
     assert any(f"4 weeks after ACL reconstruction, left knee ({operated:%Y-%m-%d}) · limb symmetry {pct:.0f} % "
                "(Knee angle: left, affected, in % of right; " in c.value for c in page.caption), \
         [c.value for c in page.caption]
+
+
+def test_staff_read_each_exercises_load_by_the_pain_monitoring_model(seeded, make_uiprmd_session_result):
+    from datetime import UTC, datetime, timedelta
+
+    from physio_core.store import save_session_result, set_felt
+    from physio_core.store.access import set_programme_item
+
+    engine, ids = seeded
+    set_programme_item(engine, None, ids["athlete"], "deep_squat", 2, 10)
+    at = _progress(engine, "trainer", ids["athlete"])
+    assert "load" not in at.dataframe[0].value.columns  # no pain said lately: nothing to go on
+    sid = save_session_result(engine, make_uiprmd_session_result(started_at=datetime.now(UTC) - timedelta(hours=2)),
+                              ids["athlete"])
+    set_felt(engine, sid, 7, 8)  # the set hurt 7/10
+    at = _progress(engine, "trainer", ids["athlete"])
+    week = at.dataframe[0].value
+    assert list(week.columns[:2]) == ["exercise", "load"] and week.iloc[0]["load"] == "ease"
+    assert any(c.value.startswith("Load, by the pain-monitoring model (staff only; a suggestion, the decision is "
+                                  "the trainer's): Ease, Deep squat: the last set hurt 7/10, more than the 5") for c in at.caption)
+    mine = _progress(engine, "athlete", ids["athlete"])  # the trainer's call, not the athlete's
+    assert "load" not in mine.dataframe[0].value.columns
