@@ -646,7 +646,8 @@ def test_staff_read_each_exercises_load_by_the_pain_monitoring_model(seeded, mak
     at = _progress(engine, "trainer", ids["athlete"])
     week = at.dataframe[0].value
     assert list(week.columns[:2]) == ["exercise", "load"] and week.iloc[0]["load"] == "ease"
-    assert any(c.value.startswith("Load, by the pain-monitoring model (staff only; a suggestion, the decision is "
-                                  "the trainer's): Ease, Deep squat: the last set hurt 7/10, more than the 5") for c in at.caption)
+    said = ("Load, by the pain-monitoring model (staff only; a suggestion, the decision is the trainer's): Ease, "
+            "Deep squat: the last set hurt 7/10, more than the 5")
+    assert any(c.value.startswith(said) for c in at.caption)
     mine = _progress(engine, "athlete", ids["athlete"])  # the trainer's call, not the athlete's
     assert "load" not in mine.dataframe[0].value.columns
