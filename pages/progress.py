@@ -21,6 +21,20 @@ def _exercise(name: str) -> str:
     return report.pretty_exercise(name, short=True)
 
 
+def _first_and_latest(ex_rows) -> tuple[str, str] | None:
+    """``progress.first_and_latest``, made once per pair of sessions: the page reruns with every
+    widget, and each side reads a whole session."""
+    if len(ex_rows) < 2:
+        return None
+    key = f"progress_first_latest_{ex_rows[0].session_id}_{ex_rows[-1].session_id}"
+    if key not in st.session_state:
+        try:
+            st.session_state[key] = progress.first_and_latest(engine, ex_rows, viewer_id=viewer_id())
+        except (AccessDenied, StorageUnavailable):
+            return None
+    return st.session_state[key]
+
+
 def _change(value: float | None, digits: int, unit: str = "", *, less_is_better: bool = False) -> dict:
     """A tile's change; one that rounds to nothing is grey and without an arrow ("±0 pts"),
     not a green rise (or a red fall, for -0.001). ``less_is_better``: a fall is green (pain)."""
@@ -281,6 +295,10 @@ if angle_rows:
         show_table(progress.rom_summary_table(progress.rom_summary(ex_rows, angles, everything.targets,
                                                                    rom_exercise)),
                    decimals=progress.ROM_TABLE_DECIMALS)
+    if (drawn := _first_and_latest(ex_rows)) is not None:  # the printable report draws it too
+        st.subheader(f"First and latest · {_exercise(rom_exercise)}")
+        drawing, _ = st.columns([2, 1])  # a phone stacks them: the drawing takes its width
+        drawing.image(drawn[0], caption=drawn[1], width="stretch")
     left, right = st.columns([3, 2])
     with left:
         affected = everything.affected_side
@@ -341,7 +359,8 @@ with right:
             rom_exercise=rom_exercise if angle_rows else None, angles=angles if angle_rows else (),
             programme=everything.programme, programme_rows=dated, affected_side=everything.affected_side,
             condition=progress.condition_words(everything.profile, datetime.now(viewer_tz()).date()),
-            morning=progress.mornings_between(everything.morning, start, end)),
+            morning=progress.mornings_between(everything.morning, start, end),
+            first_and_latest=_first_and_latest(ex_rows) if angle_rows else None),
         file_name=f"progress_{athlete_id}_{rows[0].date:%Y%m%d}-{rows[-1].date:%Y%m%d}.html",
         help="These charts and the sessions table as one page to print or save as PDF; the range "
              "of motion part is the exercise and angles picked above",

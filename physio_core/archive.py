@@ -132,7 +132,8 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
                 shown.rows, athlete=name, targets=shown.targets, rom_exercise=main,
                 angles=progress.default_rom_angles(angle_rows, shown.targets, main) if main else (),
                 include_plotlyjs=_PLOTLY_JS, programme=shown.programme, affected_side=shown.affected_side,
-                morning=shown.morning,
+                morning=shown.morning, first_and_latest=progress.first_and_latest(
+                    engine, [r for r in angle_rows if r.exercise == main], viewer_id=viewer_id) if main else None,
                 condition=progress.condition_words(shown.profile, datetime.now(tz).date())))
         script = f"../{_PLOTLY_JS}"
         ended = {r.session_id: r for r in shown.rows}

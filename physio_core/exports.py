@@ -294,6 +294,7 @@ th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; }
 th { background: #f4f6f8; } td.l, th.l { text-align: left; }
 td.l { min-width: 8em; }  /* on a phone a reason would wrap a word a line: the table scrolls instead */
 .chart { page-break-inside: avoid; break-inside: avoid; }
+svg.poses { max-width: 100%; height: auto; display: block; margin: 8px 0 2px; }
 .scroll { overflow-x: auto; }
 .corrections { display: flex; flex-wrap: wrap; gap: 8px; }
 .corrections .chart { flex: 1 1 420px; max-width: 460px; }
@@ -593,7 +594,6 @@ _HANDOUT_CSS = """
         padding: 4px 16px 12px; margin: 16px 0; }
 .item h2 { border: none; margin-top: 0.6em; } .plan { font-size: 1.15em; font-weight: 600; }
 .note { background: #fff7e0; border-left: 4px solid #f0b400; padding: 6px 10px; }
-svg.poses { max-width: 100%; height: auto; display: block; margin: 8px 0 2px; }
 .tick { display: inline-block; width: 1.5em; height: 1.5em; border: 1.5px solid #555; border-radius: 3px;
         margin-right: 4px; vertical-align: middle; text-align: center; font-size: 0.75em; line-height: 1.5em;
         color: #999; }
@@ -655,6 +655,7 @@ def progress_report_html(
     affected_side: str | None = None,
     condition: str | None = None,
     morning: Sequence[Any] = (),
+    first_and_latest: tuple[str, str] | None = None,
 ) -> bytes:
     """An athlete's progress over ``rows`` (``store.ProgressRow``, oldest first, as the progress
     page filtered them) as one printable HTML file: key numbers, sessions and reps over time,
@@ -666,7 +667,9 @@ def progress_report_html(
     ``affected_side``: the athlete's injured side, which the asymmetry compares against the other;
     ``condition``: the athlete's condition in words (``progress.condition_words``), under the title.
     ``morning``: the pain of the mornings after in the dates (``store.access.MorningPainOut``),
-    drawn with the sessions' pain, and the latest against the pain-monitoring model."""
+    drawn with the sessions' pain, and the latest against the pain-monitoring model.
+    ``first_and_latest``: ``progress.first_and_latest`` of ``rom_exercise``'s sessions (an SVG
+    and its caption), drawn under its range of motion."""
     from physio_core import programme as plan
     from physio_core import progress
     from physio_core.ml.weights import installed_judged_by
@@ -734,6 +737,9 @@ def progress_report_html(
         parts.append(_table(progress.rom_summary_table(
             progress.rom_summary(ex_rows, angles, targets, rom_exercise)), left=("angle", "target reached"),
             decimals=progress.ROM_TABLE_DECIMALS))
+        if first_and_latest is not None:
+            parts.append(f"<h2>First and latest · {html.escape(name)}</h2><div class='chart'>{first_and_latest[0]}"
+                         f"</div><p class='meta'>{html.escape(first_and_latest[1])}</p>")
         if progress.one_sided(rom_exercise):
             sides = progress.sides_figure(ex_rows, affected=affected_side)
             if sides.data:

@@ -666,6 +666,35 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
     return pd.DataFrame(recs, columns=["measure", "this session", label, "change", "better / worse"])
 
 
+# ------------------------------------------------------------------ the first session and the latest, drawn
+
+def first_and_latest(engine: Engine, rows: Sequence[ProgressRow], viewer_id: int | None = None) -> tuple[str, str] | None:
+    """A typical rep (of median range) of the first of ``rows`` (one exercise's sessions, oldest
+    first) drawn in grey, the latest's over it (``keyposes``): the SVG and its caption. None with
+    fewer than two sessions, or when either holds no skeleton or no rep."""
+    from physio_core import keyposes
+    from physio_core.store import get_session_detail
+
+    if len(rows) < 2:
+        return None
+    results = []
+    for r in (rows[-1], rows[0]):
+        detail = get_session_detail(engine, r.session_id, viewer_id=viewer_id)
+        if detail is None or detail.pose is None:
+            return None
+        results.append(detail.to_result())
+    first, latest = rows[0], rows[-1]
+    pair = keyposes.then_and_now(results[0], latest.session_id, _day(latest.date), results[1], first.session_id,
+                                 _day(first.date))
+    if pair is None:
+        return None
+    now, then = pair
+    return keyposes.poses_svg(now, under=then), (
+        f"A typical rep (of median range) at its start, turning point and end, from the {now.view}: the first "
+        f"session, #{first.session_id} on {_day(first.date):%Y-%m-%d}, in grey, and the latest, "
+        f"#{latest.session_id} on {_day(latest.date):%Y-%m-%d}, in colour over it.")
+
+
 # ------------------------------------------------------------------ all athletes at a glance
 
 ROSTER_WINDOW_DAYS = 28  # "recent" sessions: the last four weeks

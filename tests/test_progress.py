@@ -910,3 +910,23 @@ def test_a_sessions_own_limb_symmetry_in_words(seeded):
     lopsided = replace(squat, rom_deg={**squat.rom_deg, family + "_r": squat.rom_deg[family + "_l"] * 0.8})
     assert progress.session_lsi_words(lopsided, "right").startswith("limb symmetry 80 % (")
     assert progress.session_lsi_words(lopsided, "right").endswith("; outside 90–110 %)")
+
+
+def test_the_first_and_the_latest_session_drawn_one_over_the_other(seeded):
+    """The stored squats' first and latest sessions: a typical rep of each, the first in grey
+    under the latest, on the page's exercise and in the printable report."""
+    from physio_core.exports import progress_report_html
+
+    engine, ids = seeded
+    squats = [r for r in progress_for_athlete(engine, ids["athlete"]) if r.exercise == "deep_squat"]
+    svg, caption = progress.first_and_latest(engine, squats, viewer_id=ids["trainer"])
+    assert caption.startswith("A typical rep (of median range) at its start, turning point and end, from the side: "
+                              f"the first session, #{squats[0].session_id} on {squats[0].date:%Y-%m-%d}, in grey, "
+                              f"and the latest, #{squats[-1].session_id} on {squats[-1].date:%Y-%m-%d}")
+    assert svg.startswith("<svg class='poses'") and "#c4c4c4" in svg
+    assert progress.first_and_latest(engine, squats[:1]) is None  # one session: nothing to set against
+    with pytest.raises(AccessDenied):
+        progress.first_and_latest(engine, squats, viewer_id=ids["other_trainer"])
+    page = progress_report_html(squats, athlete="Ana", rom_exercise="deep_squat", angles=["knee_angle_r"],
+                                first_and_latest=(svg, caption), include_plotlyjs=False).decode()
+    assert "<h2>First and latest · Deep squat</h2>" in page and svg in page

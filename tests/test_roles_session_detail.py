@@ -651,3 +651,22 @@ def test_staff_read_each_exercises_load_by_the_pain_monitoring_model(seeded, mak
     assert any(c.value.startswith(said) for c in at.caption)
     mine = _progress(engine, "athlete", ids["athlete"])  # the trainer's call, not the athlete's
     assert "load" not in mine.dataframe[0].value.columns
+
+
+def test_progress_draws_the_first_and_the_latest_session_of_the_exercise(seeded):
+    from physio_core.store import progress_for_athlete
+
+    engine, ids = seeded
+    mine = _progress(engine, "athlete", ids["athlete"])
+    shown = mine.selectbox(key="progress_rom_exercise").value
+    sessions = [r for r in progress_for_athlete(engine, ids["athlete"]) if r.exercise == shown]
+    assert f"First and latest · {_short(shown)}" in [h.value for h in mine.subheader]
+    (drawn,) = mine.get("image")
+    assert f"the first session, #{sessions[0].session_id} on " in drawn.captions[0]
+    assert f"the latest, #{sessions[-1].session_id} on " in drawn.captions[0]
+
+
+def _short(exercise: str) -> str:
+    from physio_core.report import pretty_exercise
+
+    return pretty_exercise(exercise, short=True)
