@@ -177,6 +177,9 @@ if notice := st.session_state.pop("progress_notice", None):
         st.warning(f"Not scored again: {line}")
 staff = me is not None and may_manage_athlete(engine, me, athlete_id)
 _condition(everything.profile)
+if in_short := progress.in_short(everything, datetime.now(viewer_tz()).date()):
+    with st.container(border=True):
+        st.markdown("**In short**\n" + "\n".join(f"- {line}" for line in in_short))
 _programme.show(engine, me, athlete_id, everything.programme, everything.rows,
                 datetime.now(viewer_tz()).date(), viewer_tz(), staff,
                 athlete_name=athlete.display_name if athlete else "", mornings=everything.morning)

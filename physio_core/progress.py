@@ -666,6 +666,50 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
     return pd.DataFrame(recs, columns=["measure", "this session", label, "change", "better / worse"])
 
 
+# ------------------------------------------------------------------ in short, in words
+
+def in_short(data: ProgressData, today: date) -> list[str]:
+    """Where the athlete stands, a line each, for the top of Progress: the sessions, the range of
+    the main exercise's counted angle at first and now (against its target), the latest limb
+    symmetry index with the affected side said, the share of reps judged correct, and the latest
+    morning's pain against the pain-monitoring model. Over all the athlete's sessions."""
+    rows = data.rows
+    said = []
+    if rows:
+        ago = (today - _day(rows[-1].date)).days
+        when = "today" if ago == 0 else "yesterday" if ago == 1 else f"{_since_span(ago)} ago"
+        said.append(f"{len(rows)} session{'s' * (len(rows) != 1)} since {_day(rows[0].date):%Y-%m-%d}; "
+                    f"the latest {when}.")
+    angle_rows = [r for r in rows if r.rom_deg]
+    if (main := main_exercise(angle_rows)) is not None:
+        ex_rows = [r for r in angle_rows if r.exercise == main]
+        counted = next((r.rep_angle for r in reversed(ex_rows) if r.rep_angle), None)
+        table = rom_summary(ex_rows, [counted] if counted else [], data.targets, main)
+        if not table.empty and len(ex_rows) > 1:
+            t = table.iloc[0]
+            line = (f"{pretty_exercise(main, short=True)}, {pretty_angle(counted)}: {t['first_deg']:.0f}° of range "
+                    f"at first, {t['latest_deg']:.0f}° in the latest session ({signed_change(t['change_deg'], 0, '°')})")
+            if pd.notna(t["target_deg"]):
+                line += (f"; the {t['target_deg']:.0f}° target reached" if t["latest_deg"] >= t["target_deg"]
+                         else f"; {t['target_deg'] - t['latest_deg']:.0f}° short of the {t['target_deg']:.0f}° target")
+            said.append(line + ".")
+    if data.affected_side and (lsi := latest_lsi(rows, data.affected_side)) is not None:
+        pct, joint, exercise = lsi
+        inside = abs(pct - 100) <= ASYMMETRY_FLAG_PCT
+        said.append(f"Limb symmetry: the {data.affected_side} (affected) side moves {pct:.0f} % of the "
+                    f"{_other_side(data.affected_side)}'s range ({joint}, {pretty_exercise(exercise, short=True)}), "
+                    f"{'within' if inside else 'outside'} {LSI_BAND}.")
+    s = summary(rows)
+    if s.correct_share is not None:
+        line = f"Reps judged correct in the latest judged session: {s.correct_share:.0%}"
+        if s.correct_change:
+            line += f" ({signed_change(100 * s.correct_change, 0, ' pts')} since the first)"
+        said.append(line + ".")
+    if (note := felt.morning_note(data.morning, today)) is not None:
+        said.append(note[0])
+    return said
+
+
 # ------------------------------------------------------------------ the first session and the latest, drawn
 
 def first_and_latest(engine: Engine, rows: Sequence[ProgressRow], viewer_id: int | None = None) -> tuple[str, str] | None:

@@ -930,3 +930,26 @@ def test_the_first_and_the_latest_session_drawn_one_over_the_other(seeded):
     page = progress_report_html(squats, athlete="Ana", rom_exercise="deep_squat", angles=["knee_angle_r"],
                                 first_and_latest=(svg, caption), include_plotlyjs=False).decode()
     assert "<h2>First and latest · Deep squat</h2>" in page and svg in page
+
+
+def test_in_short_says_where_the_athlete_stands_in_words(seeded):
+    from physio_core.store.access import MorningPainOut, set_affected_side
+
+    engine, ids = seeded
+    counted = [r for r in progress_for_athlete(engine, ids["athlete"]) if r.exercise == "deep_squat"][-1].rep_angle
+    set_rom_target(engine, ids["trainer"], ids["athlete"], counted, 200, "deep_squat")
+    set_affected_side(engine, ids["trainer"], ids["athlete"], "left")
+    data = progress.load_progress(engine, ids["athlete"])
+    squats = [r for r in data.rows if r.exercise == "deep_squat"]
+    first, latest = squats[0].rom_deg[counted], squats[-1].rom_deg[counted]
+    lines = progress.in_short(data, date(2026, 10, 20))
+    assert lines[0] == "9 sessions since 2026-09-07; the latest 5 days ago."
+    range_line = (f"Deep squat, {pretty_angle(counted)}: {first:.0f}° of range at first, {latest:.0f}° in the latest "
+                  f"session ({signed_change(latest - first, 0, '°')})")
+    assert lines[1] == range_line + f"; {200 - latest:.0f}° short of the 200° target."
+    pct, joint, _ = progress.latest_lsi(data.rows, "left")
+    assert lines[2].startswith(f"Limb symmetry: the left (affected) side moves {pct:.0f} % of the right's range ({joint}")
+    assert lines[3].startswith("Reps judged correct in the latest judged session: 100%")
+    assert len(lines) == 4  # no morning said
+    data.morning.append(MorningPainOut(date(2026, 10, 19), 7))
+    assert progress.in_short(data, date(2026, 10, 20))[-1].endswith("ease the load.")

@@ -663,6 +663,9 @@ def test_progress_draws_the_first_and_the_latest_session_of_the_exercise(seeded)
     assert f"First and latest · {_short(shown)}" in [h.value for h in mine.subheader]
     (drawn,) = mine.get("image")
     assert f"the first session, #{sessions[0].session_id} on " in drawn.captions[0]
+    # and at the top, in short, in words
+    (short,) = [m.value for m in mine.markdown if m.value.startswith("**In short**")]
+    assert f"\n- {len(progress_for_athlete(engine, ids['athlete']))} sessions since " in short
     assert f"the latest, #{sessions[-1].session_id} on " in drawn.captions[0]
 
 
