@@ -35,7 +35,7 @@ def this_week(items, rows, today: date, tz, mornings=None) -> None:
     table = [{
         "exercise": _exercise(n.item.exercise),
         "this week": f"{n.done} of {n.item.sessions_per_week}" + (" ✓" if n.done >= n.item.sessions_per_week else ""),
-        "today": programme.sets_words(n),
+        "today": ", ".join(x for x in (programme.day_words(n), programme.sets_words(n)) if x) or None,
         "plan": programme.plan_words(n.item),
         "note": n.item.note or None,
         "last session": None if n.last_done is None else f"{n.last_done:%Y-%m-%d}",
@@ -72,12 +72,18 @@ def staff_form(engine, me: int, athlete_id: int, items) -> None:
                                         "STOP, an upload, a sensor set")
             reps = c4.number_input("Reps a set", min_value=0, max_value=100, value=10, step=1, key="programme_reps",
                                    help="0: not said")
-            note = st.text_input("Note for the athlete", max_chars=500, key="programme_note",
+            d1, d2 = st.columns([2, 2])
+            days = d1.multiselect("Days (if said)", range(7), format_func=lambda d: programme.DAY_NAMES[d],
+                                  key="programme_days", placeholder="any days",
+                                  help="The days of the week it is planned on; their number is then the sessions a "
+                                       "week. Empty: any days")
+            note = d2.text_input("Note for the athlete", max_chars=500, key="programme_note",
                                  placeholder="slow on the way down; stop if the knee hurts more than 3 of 10")
             if st.form_submit_button("Save in the programme", type="primary"):
                 try:
-                    it = set_programme_item(engine, me, athlete_id, exercise, int(per_week), int(reps) or None, note,
-                                            sets_per_session=int(sets) or None)
+                    it = set_programme_item(engine, me, athlete_id, exercise, len(days) or int(per_week),
+                                            int(reps) or None, note, sets_per_session=int(sets) or None,
+                                            days=tuple(sorted(days)))
                 except _ERRORS as exc:
                     st.error(str(exc))
                 else:

@@ -139,6 +139,8 @@ def _programme_words(now) -> str:
     from physio_core import programme
 
     said = [f"Programme: {programme.plan_words(now.item)}", f"this week {now.done} of {now.item.sessions_per_week}"]
+    if (day := programme.day_words(now)) is not None:
+        said.append(day)
     if (today := programme.sets_words(now)) is not None:
         said.append(f"today {today}")
     return " · ".join(said) + (f". *{now.item.note}*" if now.item.note else ".")

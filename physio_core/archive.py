@@ -40,6 +40,7 @@ from typing import BinaryIO
 from sqlalchemy.engine import Engine
 
 from physio_core import exports, handout
+from physio_core.programme import DAY_NAMES
 from physio_core.results import on_clock
 
 SESSION_COLUMNS = ("id", "started_at_utc", "exercise", "source", "status", "rep_count", "frames",
@@ -48,7 +49,7 @@ SESSION_COLUMNS = ("id", "started_at_utc", "exercise", "source", "status", "rep_
 TARGET_COLUMNS = ("angle", "exercise", "target_deg", "updated_at_utc")
 ATHLETE_COLUMNS = ("name", "affected_side", "condition", "since")
 PROGRAMME_COLUMNS = ("exercise", "sessions_per_week", "reps_per_set", "note", "started_at_utc", "ended_at_utc",
-                     "sets_per_session")
+                     "sets_per_session", "days")
 _PLOTLY_JS = "plotly.min.js"
 
 _README = """PhysioTrack: everything stored about {athlete}, as of {made} (UTC).
@@ -58,7 +59,8 @@ sessions.csv           one row per session; times in UTC; pain and effort 0-10 a
 targets.csv            the range-of-motion targets: angle, exercise (empty: any), degrees
 programme.csv          the programme: exercise, sessions a week (days), reps a set (empty: not
                        said), the note, from and until when (until empty: in the programme now),
-                       sets a session (empty: not said)
+                       sets a session (empty: not said), the days of the week it is planned on
+                       (Mon Wed Fri; empty: any)
 athlete.csv            the athlete: name, affected side (left, right; empty: not said), the
                        condition in words and the day of the injury or operation (since)
 progress_report.html   the progress page, printable (open it in a browser)
@@ -199,7 +201,8 @@ def _programme_csv(items) -> str:
     for it in items:
         w.writerow([it.exercise, it.sessions_per_week, "" if it.reps_per_set is None else it.reps_per_set,
                     it.note, utc(it.started_at), utc(it.ended_at),
-                    "" if it.sets_per_session is None else it.sets_per_session])
+                    "" if it.sets_per_session is None else it.sets_per_session,
+                    " ".join(DAY_NAMES[d] for d in it.days)])
     return out.getvalue()
 
 

@@ -597,6 +597,7 @@ _HANDOUT_CSS = """
 .tick { display: inline-block; width: 1.5em; height: 1.5em; border: 1.5px solid #555; border-radius: 3px;
         margin-right: 4px; vertical-align: middle; text-align: center; font-size: 0.75em; line-height: 1.5em;
         color: #999; }
+.tick.off { background: #eee; border-color: #ccc; color: #bbb; }
 """
 
 HANDOUT_DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")  # a box to tick a day
@@ -628,7 +629,9 @@ def handout_html(handout: Any) -> bytes:
             parts.append(poses_svg(it.example) + f"<p class='meta'>{html.escape(it.example.words)}</p>")
         if it.targets:
             parts.append("<p>Range-of-motion targets: " + html.escape("; ".join(it.targets)) + ".</p>")
-        parts.append("<p>Done: " + "".join(f"<span class='tick'>{d}</span>" for d in HANDOUT_DAYS) + "</p></div>")
+        # with its days said, the others are greyed: no box to tick on a day off
+        parts.append("<p>Done: " + "".join(f"<span class='tick{' off' if it.days and k not in it.days else ''}'>{d}"
+                                           "</span>" for k, d in enumerate(HANDOUT_DAYS)) + "</p></div>")
     parts.append("<p class='meta'>Stop and tell your trainer if an exercise hurts more than they said it "
                  "may. Record your sets with PhysioTrack: your trainer sees them on Progress.</p>")
     parts.append(_FOOT)

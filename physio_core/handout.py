@@ -65,6 +65,7 @@ class HandoutItem:
     how: str  # HOW_TO's
     targets: list[str] = field(default_factory=list)  # "Knee angle (R): 110° of range; your latest 96° (…)"
     example: KeyPoses | None = None
+    days: tuple[int, ...] = ()  # the days of the week it is planned on (0 Monday); (): any
 
 
 @dataclass(frozen=True)
@@ -129,5 +130,5 @@ def build_handout(engine: Engine, athlete_id: int, *, viewer_id: int | None, tod
         items.append(HandoutItem(
             exercise=it.exercise, plan=programme.plan_words(it), note=it.note,
             how=HOW_TO.get(it.exercise, ""), targets=_target_words(data.targets, it.exercise, rows),
-            example=example_rep(engine, rows, viewer_id)))
+            example=example_rep(engine, rows, viewer_id), days=it.days))
     return Handout(athlete=athlete, day=today, condition=progress.condition_words(data.profile, today), items=items)

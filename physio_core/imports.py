@@ -41,6 +41,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 
 from physio_core import felt as felt_scale
+from physio_core.programme import DAY_NAMES
 from physio_core.results import SessionResult, on_clock
 from physio_core.skeleton import JOINT_NAMES, PoseSequence
 
@@ -114,6 +115,7 @@ class ImportedProgrammeItem:
     started_at: datetime
     ended_at: datetime | None  # None: in the programme now
     sets_per_session: int | None = None  # older archives have none
+    days: tuple[int, ...] = ()  # nor these: the days of the week it is planned on (0 Monday)
 
 
 @dataclass
@@ -353,10 +355,11 @@ def _programme(data: bytes) -> list[ImportedProgrammeItem]:
                 row["exercise"], int(row["sessions_per_week"]),
                 int(row["reps_per_set"]) if row.get("reps_per_set") else None, row.get("note") or "",
                 started, _when(row.get("ended_at_utc")) if row.get("ended_at_utc") else None,
-                int(row["sets_per_session"]) if row.get("sets_per_session") else None))
+                int(row["sets_per_session"]) if row.get("sets_per_session") else None,
+                tuple(DAY_NAMES.index(d) for d in (row.get("days") or "").split())))
         except (KeyError, TypeError, ValueError):
             raise ImportFormatError("programme.csv: a row does not read as exercise, sessions_per_week, "
-                                    f"reps_per_set, note, started_at_utc, ended_at_utc, sets_per_session: {row}"
+                                    f"reps_per_set, note, started_at_utc, ended_at_utc, sets_per_session, days: {row}"
                                     ) from None
     return out
 
@@ -469,7 +472,7 @@ def _import_programme(engine: Engine, items: Sequence[ImportedProgrammeItem], at
         try:
             access.set_programme_item(engine, viewer_id, athlete_id, it.exercise, it.sessions_per_week,
                                       it.reps_per_set, it.note, started_at=it.started_at, ended_at=it.ended_at,
-                                      sets_per_session=it.sets_per_session)
+                                      sets_per_session=it.sets_per_session, days=it.days)
         except ValueError as exc:
             report.failed.append(f"the programme's {it.exercise}: {exc}")
             continue

@@ -93,6 +93,14 @@ def share_done(plans: Sequence[WeekPlan]) -> float | None:
     return sum(p.counted for p in plans) / planned if planned else None
 
 
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def days_words(days: Sequence[int]) -> str:
+    """(0, 2, 4) -> "Mon, Wed, Fri"."""
+    return ", ".join(DAY_NAMES[d] for d in sorted(days))
+
+
 @dataclass(frozen=True)
 class ItemNow:
     """An exercise of the programme now, with this week's sessions so far."""
@@ -101,6 +109,14 @@ class ItemNow:
     done: int  # sessions (days with a set of it) this week, Monday to today
     last_done: date | None  # the last session of the exercise, ever
     sets_today: int = 0  # its sets stored today
+    # with the item's days said: whether today is one, and the next one after today
+    planned_today: bool | None = None
+    next_day: date | None = None
+
+
+def _next_day(days: Sequence[int], today: date) -> date | None:
+    return next((today + timedelta(days=k) for k in range(1, 8) if (today + timedelta(days=k)).weekday() in days),
+                None)
 
 
 def this_week(items: Sequence, rows: Sequence, today: date, tz: tzinfo = UTC) -> list[ItemNow]:
@@ -109,9 +125,19 @@ def this_week(items: Sequence, rows: Sequence, today: date, tz: tzinfo = UTC) ->
     out = []
     for it in sorted(current, key=lambda i: pretty_exercise(i.exercise, short=True)):
         days = _days(rows, it.exercise, tz)
+        planned = it.days
         out.append(ItemNow(it, len({d for d in days if week <= d <= today}), max(days) if days else None,
-                           days.count(today)))
+                           days.count(today), today.weekday() in planned if planned else None,
+                           _next_day(planned, today) if planned else None))
     return out
+
+
+def day_words(now: ItemNow) -> str | None:
+    """Where today stands in an item with its days said: "planned today", "next Wed"; None
+    without days."""
+    if now.planned_today is None:
+        return None
+    return "planned today" if now.planned_today else f"next {DAY_NAMES[now.next_day.weekday()]}"
 
 
 def recent_share(items: Sequence, rows: Sequence, today: date, weeks: int = 4, tz: tzinfo = UTC) -> float | None:
@@ -122,8 +148,11 @@ def recent_share(items: Sequence, rows: Sequence, today: date, weeks: int = 4, t
 
 
 def plan_words(item) -> str:
-    """ "3 sessions a week, 3 sets of 10 reps" (or "3 sets", or "10 reps a set", as said) """
+    """ "3 sessions a week (Mon, Wed, Fri), 3 sets of 10 reps" (or "3 sets", or "10 reps a set",
+    as said) """
     per = f"{item.sessions_per_week} session{'s' * (item.sessions_per_week != 1)} a week"
+    if days := item.days:
+        per += f" ({days_words(days)})"
     sets, reps = item.sets_per_session, item.reps_per_set
     if sets and reps:
         return f"{per}, {sets} set{'s' * (sets != 1)} of {reps} reps"

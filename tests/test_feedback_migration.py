@@ -68,7 +68,7 @@ def test_stored_scoring_messages_move_to_their_own_kind_and_back(db_url, make_ui
             _insert(engine, sid, "analysis")
 
         upgrade(engine)
-        assert current_revision(engine) == "0011"
+        assert current_revision(engine) == "0012"
         after = _kinds(engine, sid)
         assert [t for _, t in after] == [t for _, t in before]  # same rows, same order
         assert {t for k, t in after if k == "analysis"} == set(SCORING)

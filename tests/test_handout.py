@@ -110,7 +110,7 @@ def test_the_sheet_holds_the_programme_now_with_the_athletes_own_reps(clinic_of_
                        sets_per_session=3)
     gone = set_programme_item(engine, ids["trainer"], ids["athlete"], "hurdle_step", 2, 8)
     end_programme_item(engine, ids["trainer"], gone.id)
-    set_programme_item(engine, ids["trainer"], ids["athlete"], "bench_press", 2, 5)
+    set_programme_item(engine, ids["trainer"], ids["athlete"], "bench_press", 2, 5, days=(1, 3))
     set_rom_target(engine, ids["trainer"], ids["athlete"], "knee_angle_r", 120, "deep_squat")
     set_rom_target(engine, ids["trainer"], ids["athlete"], "hip_flexion_r", 100)  # any exercise: a leg's
     set_rom_target(engine, ids["trainer"], ids["athlete"], "shoulder_abduction_r", 150)  # any: an arm's
@@ -133,6 +133,13 @@ def test_the_sheet_holds_the_programme_now_with_the_athletes_own_reps(clinic_of_
     assert "<p class='note'>slow on the way down</p>" in page and "Hurdle step" not in page
     assert page.count("<svg class='poses'") == 1 and page.count("<div class='item'>") == 2
     assert "<script" not in page  # prints and mails without JavaScript
+    # a box a day; the bench press's, on Tuesday and Thursday, the others greyed
+    bench_part = page.split("<h2>Bench press</h2>")[1]
+    assert "<p class='plan'>2 sessions a week (Tue, Thu), 5 reps a set</p>" in bench_part
+    assert re.findall(r"<span class='tick( off)?'>(\w\w)</span>", bench_part) == [
+        (" off", "Mo"), ("", "Tu"), (" off", "We"), ("", "Th"), (" off", "Fr"), (" off", "Sa"), (" off", "Su")]
+    squat_part = page.split("<h2>Deep squat</h2>")[1].split("<h2>")[0]
+    assert squat_part.count("<span class='tick'>") == 7  # any days
 
     # the athlete's archive carries the sheet as the page makes it
     import io

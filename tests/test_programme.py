@@ -172,6 +172,31 @@ def test_sets_a_session_are_said_and_counted_day_by_day(clinic_of_four, make_uip
         conn.execute(sa.text("UPDATE programme_items SET sets_per_session = 21"))
 
 
+def test_the_days_of_the_week_are_said_and_the_week_counts_on_them(clinic_of_four, make_uiprmd_session_result):
+    """Mon, Wed, Fri: the plan says them, the day says whether it is one of them or which comes
+    next, and the database keeps them to days of the week."""
+    engine, ids = clinic_of_four
+    _squats(engine, ids["athlete"], make_uiprmd_session_result, [0])  # Monday's set
+    item = set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 3, 10, days=(4, 0, 2))
+    assert item.days == (0, 2, 4) and programme_of(engine, ids["athlete"])[0].days == (0, 2, 4)
+    assert programme.plan_words(item) == "3 sessions a week (Mon, Wed, Fri), 10 reps a set"
+    rows = progress_for_athlete(engine, ids["athlete"])
+    monday = MONDAY.date()
+    (now,) = programme.this_week([item], rows, monday)
+    assert (now.planned_today, now.next_day, programme.day_words(now)) == (True, monday + timedelta(days=2),
+                                                                           "planned today")
+    (now,) = programme.this_week([item], rows, monday + timedelta(days=5))  # Saturday
+    assert (now.planned_today, programme.day_words(now), now.done) == (False, "next Mon", 1)
+    (now,) = programme.this_week([replace(item, days=())], rows, monday)
+    assert (now.planned_today, programme.day_words(now)) == (None, None)  # no days said
+    for days, why in (((0, 2), "2 days for 3 sessions"), ((0, 0, 2), "each once"), ((0, 2, 7), "each once")):
+        with pytest.raises(ValueError, match=why):
+            set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 3, days=days)
+    for mask in (0, 128):
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text("UPDATE programme_items SET days_mask = :m"), {"m": mask})
+
+
 def test_exercises_a_programme_can_hold():
     names = programme.exercises()
     assert "deep_squat" in names and "bench_press" in names and "rest" not in names
@@ -191,12 +216,12 @@ def test_the_archive_carries_the_programme_to_another_clinic(clinic_of_four, tmp
     _squats(engine, ids["athlete"], make_uiprmd_session_result, [0])
     set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 3, 10, "knees out")
     set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 4, sets_per_session=3)  # ends the first
-    set_programme_item(engine, ids["trainer"], ids["athlete"], "bench_press", 2)
+    set_programme_item(engine, ids["trainer"], ids["athlete"], "bench_press", 2, days=(1, 3))
     mine = programme_of(engine, ids["athlete"])
     archive = imports.read_archive(athlete_archive(engine, ids["athlete"]))
-    assert [(i.exercise, i.sessions_per_week, i.reps_per_set, i.note, i.sets_per_session)
-            for i in archive.programme] == [("deep_squat", 3, 10, "knees out", None), ("deep_squat", 4, None, "", 3),
-                                            ("bench_press", 2, None, "", None)]
+    assert [(i.exercise, i.sessions_per_week, i.reps_per_set, i.note, i.sets_per_session, i.days)
+            for i in archive.programme] == [("deep_squat", 3, 10, "knees out", None, ()),
+                                            ("deep_squat", 4, None, "", 3, ()), ("bench_press", 2, None, "", None, (1, 3))]
 
     there = init_db(f"sqlite:///{tmp_path / 'other_clinic.db'}")
     athlete = create_user(there, None, "Ana")
@@ -204,7 +229,7 @@ def test_the_archive_carries_the_programme_to_another_clinic(clinic_of_four, tmp
     assert report.programme == 3 and "3 programme items added" in report.summary()
 
     def shape(items):  # times to the second, as the archive writes them
-        return [(i.exercise, i.sessions_per_week, i.reps_per_set, i.sets_per_session, i.note,
+        return [(i.exercise, i.sessions_per_week, i.reps_per_set, i.sets_per_session, i.days, i.note,
                  i.started_at.replace(microsecond=0),
                  None if i.ended_at is None else i.ended_at.replace(microsecond=0)) for i in items]
 

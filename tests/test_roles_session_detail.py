@@ -673,3 +673,24 @@ def _short(exercise: str) -> str:
     from physio_core.report import pretty_exercise
 
     return pretty_exercise(exercise, short=True)
+
+
+def test_the_trainer_plans_the_days_of_the_week(seeded):
+    from physio_core.store.access import programme as programme_of
+
+    engine, ids = seeded
+    at = _progress(engine, "trainer", ids["athlete"])
+    at.selectbox(key="programme_exercise").set_value("sit_to_stand")
+    at.multiselect(key="programme_days").set_value([0, 2, 4])
+    at.number_input(key="programme_per_week").set_value(2)  # the days decide: three of them
+    button(at, "Save in the programme").click()
+    run(at)
+    assert not at.error, [e.value for e in at.error]
+    assert [s.value for s in at.success] == [
+        "Sit to stand: 3 sessions a week (Mon, Wed, Fri), 3 sets of 10 reps, from now on."]
+    (item,) = programme_of(engine, ids["athlete"])
+    assert (item.sessions_per_week, item.days) == (3, (0, 2, 4))
+    from datetime import UTC, datetime
+
+    today = at.dataframe[0].value.iloc[0]["today"]  # the page's clock: UTC, no browser here
+    assert today.startswith("planned today" if datetime.now(UTC).weekday() in (0, 2, 4) else "next ")

@@ -68,7 +68,7 @@ def test_stored_ranges_go_round_the_circle_and_back(db_url):
         assert before["hurdle_step"][0]["rom_deg"]["shoulder_flexion_l"] > 300
 
         store.upgrade(engine)
-        assert store.current_revision(engine) == "0011"
+        assert store.current_revision(engine) == "0012"
         for movement, sid in sids.items():
             old, angles = before[movement]
             new = _extra(engine, sid)

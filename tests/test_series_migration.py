@@ -52,7 +52,7 @@ def test_stored_series_unpack_on_downgrade_and_pack_again_on_upgrade(db_url, mak
     engine = make_engine(db_url)
     try:
         upgrade(engine)
-        assert current_revision(engine) == "0011"
+        assert current_revision(engine) == "0012"
         athlete = get_or_create_athlete(engine, "Ana")
         result = make_uiprmd_session_result(episodes=(1,))
         joints = result.pose.joints.copy()

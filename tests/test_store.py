@@ -51,7 +51,7 @@ APP_TABLES = {"users", "trainer_athlete", "sessions", "sensor_data", "performanc
               "programme_items",  # from 0008
               "athlete_profiles",  # from 0009
               "morning_pain"}  # from 0011
-HEAD = "0011"
+HEAD = "0012"
 SESSION_TABLES = ("sensor_data", "performance_metrics", "feedback")
 
 POSE_ATOL = 0.5 * 10**-codec.POSE_DECIMALS + 1e-12

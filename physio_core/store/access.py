@@ -78,6 +78,7 @@ class ProgrammeItemOut:
     started_at: datetime
     ended_at: datetime | None  # None: in the programme now
     sets_per_session: int | None = None  # None: not said
+    days: tuple[int, ...] = ()  # the days of the week it is planned on, 0 Monday .. 6 Sunday; (): not said
 
 
 def check_password_strength(password: str) -> None:
@@ -532,15 +533,22 @@ def rom_targets(engine: Engine, athlete_id: int, viewer_id: int | None = None) -
 
 def _item_out(p: ProgrammeItem) -> ProgrammeItemOut:
     return ProgrammeItemOut(p.id, p.athlete_id, p.exercise, p.sessions_per_week, p.reps_per_set, p.note,
-                            p.set_by, p.started_at, p.ended_at, p.sets_per_session)
+                            p.set_by, p.started_at, p.ended_at, p.sets_per_session,
+                            tuple(d for d in range(7) if (p.days_mask or 0) >> d & 1))
 
 
 def check_programme_item(exercise: str, sessions_per_week: int, reps_per_set: int | None,
-                         sets_per_session: int | None = None) -> None:
-    """ValueError unless the exercise is named and the numbers are whole and in range (the
-    database checks the same)."""
+                         sets_per_session: int | None = None, days: Sequence[int] = ()) -> None:
+    """ValueError unless the exercise is named, the numbers are whole and in range (the
+    database checks the same) and the days, if said, are days of the week (0 Monday .. 6
+    Sunday), as many as the sessions a week."""
     if not exercise.strip():
         raise ValueError("a programme item needs an exercise")
+    if days:
+        if len(set(days)) != len(days) or not all(isinstance(d, int) and 0 <= d <= 6 for d in days):
+            raise ValueError(f"the days are days of the week, 0 (Monday) to 6 (Sunday), each once, not {days!r}")
+        if len(days) != sessions_per_week:
+            raise ValueError(f"{len(days)} days for {sessions_per_week} sessions a week: as many days as sessions")
     for what, v, top, may_be_none in (("sessions a week", sessions_per_week, 14, False),
                                       ("reps a set", reps_per_set, 100, True),
                                       ("sets a session", sets_per_session, 20, True)):
@@ -553,14 +561,15 @@ def check_programme_item(exercise: str, sessions_per_week: int, reps_per_set: in
 def set_programme_item(
     engine: Engine, viewer_id: int | None, athlete_id: int, exercise: str, sessions_per_week: int,
     reps_per_set: int | None = None, note: str = "", *, started_at: datetime | None = None,
-    ended_at: datetime | None = None, sets_per_session: int | None = None,
+    ended_at: datetime | None = None, sets_per_session: int | None = None, days: Sequence[int] = (),
 ) -> ProgrammeItemOut:
     """Put an exercise in the athlete's programme (staff of the athlete only; ``viewer_id=None`` =
     trusted, an import). The exercise's current item, if any, ends now: a change starts a new
     item, so the weeks before keep the plan they had. ``started_at`` / ``ended_at``: an item
-    from an archive, with its own dates (then nothing else is ended)."""
+    from an archive, with its own dates (then nothing else is ended). ``days``: the days of the
+    week it is planned on (0 Monday .. 6 Sunday), as many as ``sessions_per_week``; (): not said."""
     exercise = exercise.strip()
-    check_programme_item(exercise, sessions_per_week, reps_per_set, sets_per_session)
+    check_programme_item(exercise, sessions_per_week, reps_per_set, sets_per_session, days)
     note = (note or "").strip()[:500]
 
     def fn(s: Session) -> ProgrammeItemOut:
@@ -575,7 +584,8 @@ def set_programme_item(
                 s.add(old)
         item = ProgrammeItem(athlete_id=athlete_id, exercise=exercise, sessions_per_week=sessions_per_week,
                              reps_per_set=reps_per_set, sets_per_session=sets_per_session, note=note, set_by=set_by,
-                             started_at=started_at or now, ended_at=ended_at)
+                             started_at=started_at or now, ended_at=ended_at,
+                             days_mask=sum(1 << d for d in set(days)) or None)
         s.add(item)
         s.flush()
         return _item_out(item)

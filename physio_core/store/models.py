@@ -260,6 +260,7 @@ class ProgrammeItem(SQLModel, table=True):
         sa.CheckConstraint("sessions_per_week BETWEEN 1 AND 14", name="sessions_per_week"),
         sa.CheckConstraint("reps_per_set IS NULL OR reps_per_set BETWEEN 1 AND 100", name="reps_per_set"),
         sa.CheckConstraint("sets_per_session IS NULL OR sets_per_session BETWEEN 1 AND 20", name="sets_per_session"),
+        sa.CheckConstraint("days_mask IS NULL OR days_mask BETWEEN 1 AND 127", name="days_mask"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -269,6 +270,8 @@ class ProgrammeItem(SQLModel, table=True):
     reps_per_set: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger, nullable=True))
     # a session of the programme is a day with the exercise; its sets are stored sessions (0010)
     sets_per_session: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger, nullable=True))
+    # the days of the week it is planned on, a bit a day, Monday the lowest; None: not said (0012)
+    days_mask: int | None = Field(default=None, sa_column=sa.Column(sa.SmallInteger, nullable=True))
     note: str = Field(default="", sa_column=sa.Column(sa.String(500), nullable=False, server_default=""))
     set_by: int | None = Field(default=None, sa_column=_fk("users.id", "SET NULL", True, index=False))
     started_at: datetime = _created_at()
