@@ -133,6 +133,27 @@ def _programme_now(engine, athlete_id: int | None, exercise: str):
         return None
 
 
+def _today_line(engine, athlete_id: int | None) -> str | None:
+    """What the athlete's programme asks today (``programme.today_words``); None without it."""
+    if engine is None or athlete_id is None:
+        return None
+    from datetime import datetime
+
+    from physio_core import programme
+    from physio_core.store import progress_for_athlete
+    from physio_core.store.access import programme as programme_of
+
+    try:
+        items = programme_of(engine, athlete_id, viewer_id=viewer_id())
+        if not any(it.ended_at is None for it in items):
+            return None
+        rows = progress_for_athlete(engine, athlete_id, viewer_id=viewer_id())
+    except Exception:  # the counter works without it
+        log.warning("could not read the programme", exc_info=True)
+        return None
+    return programme.today_words(programme.this_week(items, rows, datetime.now(viewer_tz()).date(), viewer_tz()))
+
+
 def _programme_words(now) -> str:
     """Above the camera: what the programme asks of the exercise, how far today and this week
     have got, and the trainer's note."""
@@ -368,6 +389,8 @@ if engine is not None:  # without a database the session is kept in memory (app 
 warm_up(settings.model_dir)  # load the models now, not while the stream is being set up
 athlete_id = current_athlete_id()
 was_playing = bool(st.session_state.get(PLAYING_KEY))
+if (today_asked := _today_line(engine, athlete_id)) is not None:
+    st.markdown(f"**Today's programme:** {today_asked}.")
 
 c_ex, c_cam, c_opts = st.columns([2, 2, 2])
 exercise = c_ex.selectbox("Exercise", EXERCISES, format_func=exercise_choice, key="live_exercise",

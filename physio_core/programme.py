@@ -132,6 +132,20 @@ def this_week(items: Sequence, rows: Sequence, today: date, tz: tzinfo = UTC) ->
     return out
 
 
+def today_words(now: Sequence[ItemNow]) -> str | None:
+    """What the programme asks today, for the athlete opening the live page: each exercise
+    planned today (or, without days said, with sessions of the week still to do, or a set done
+    today) and its sets: "Deep squat 1 of 3 sets, Sit to stand". None when nothing."""
+    said = []
+    for n in now:
+        if n.planned_today is False or (n.planned_today is None and n.done >= n.item.sessions_per_week
+                                        and not n.sets_today):
+            continue
+        sets = sets_words(n)
+        said.append(pretty_exercise(n.item.exercise, short=True) + (f" {sets}" if sets else ""))
+    return ", ".join(said) or None
+
+
 def day_words(now: ItemNow) -> str | None:
     """Where today stands in an item with its days said: "planned today", "next Wed"; None
     without days."""

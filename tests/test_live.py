@@ -675,6 +675,7 @@ def test_leaving_the_page_mid_stream_stores_the_session(live_app, frames):
     # what the programme asks, above the camera before the set
     assert ("Programme: 2 sessions a week, 3 sets of 8 reps · this week 0 of 2 · today 0 of 3 sets. *knees out*"
             in [c.value for c in at.caption])
+    assert "**Today's programme:** Deep squat 0 of 3 sets." in [m.value for m in at.markdown]
     session = at.session_state["live_session"]
     assert session.config.athlete_id == athlete.id
     assert session.start() is not None  # what the page does when the stream starts

@@ -189,6 +189,13 @@ def test_the_days_of_the_week_are_said_and_the_week_counts_on_them(clinic_of_fou
     assert (now.planned_today, programme.day_words(now), now.done) == (False, "next Mon", 1)
     (now,) = programme.this_week([replace(item, days=())], rows, monday)
     assert (now.planned_today, programme.day_words(now)) == (None, None)  # no days said
+    # what the live page says is asked today: on a planned day, and on any day while the week's
+    # sessions are not all done; not on a day off
+    bench = replace(item, exercise="bench_press", days=(), sessions_per_week=1, sets_per_session=None)
+    assert programme.today_words(programme.this_week([item, bench], rows, monday)) == "Bench press, Deep squat 1 set"
+    assert programme.today_words(programme.this_week([item], rows, monday + timedelta(days=5))) is None
+    done = programme.this_week([replace(item, days=(), sessions_per_week=1)], rows, monday + timedelta(days=1))
+    assert programme.today_words(done) is None  # the week's one session done on Monday
     for days, why in (((0, 2), "2 days for 3 sessions"), ((0, 0, 2), "each once"), ((0, 2, 7), "each once")):
         with pytest.raises(ValueError, match=why):
             set_programme_item(engine, ids["trainer"], ids["athlete"], "deep_squat", 3, days=days)
