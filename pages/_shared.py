@@ -425,16 +425,18 @@ def morning_pain_form(engine, athlete_id: int, *, key: str, pick_day: bool, pain
 MORNING_NOTICE = "morning_pain_notice"
 
 
-def programme_now(engine, athlete_id: int, exercise: str, rows=None):
+def programme_now(engine, athlete_id: int, exercise: str, rows=None, items=None):
     """The athlete's programme for ``exercise`` now (``programme.ItemNow``: this week's sessions
-    and today's sets, on the viewer's clock); None when the exercise is not in it. ``rows``: the
-    athlete's sessions, where read already; else only those of the exercise are read. Storage
-    errors are the caller's."""
+    and today's sets, on the viewer's clock); None when the exercise is not in it. ``rows``,
+    ``items``: the athlete's sessions and programme, where read already; else the programme and
+    only the sessions of the exercise are read. Storage errors are the caller's."""
     from physio_core import programme
     from physio_core.store import progress_for_athlete
     from physio_core.store.access import programme as programme_of
 
-    items = [it for it in programme_of(engine, athlete_id, viewer_id=viewer_id()) if it.exercise == exercise]
+    if items is None:
+        items = programme_of(engine, athlete_id, viewer_id=viewer_id())
+    items = [it for it in items if it.exercise == exercise]
     if not any(it.ended_at is None for it in items):
         return None
     if rows is None:

@@ -122,24 +122,11 @@ def _angle_chart(snap: LiveSnapshot) -> go.Figure:
     return fig
 
 
-def _programme_now(engine, athlete_id: int | None, exercise: str):
-    """``programme_now`` for this page: None without an athlete, an exercise or a database."""
-    if engine is None or athlete_id is None or exercise == "auto":
-        return None
-    try:
-        return programme_now(engine, athlete_id, exercise)
-    except Exception:  # the counter works without it; the page says elsewhere when the database is away
-        log.warning("could not read the programme", exc_info=True)
-        return None
-
-
-def _today_line(engine, athlete_id: int | None) -> str | None:
-    """What the athlete's programme asks today (``programme.today_words``); None without it."""
+def _read_programme(engine, athlete_id: int | None) -> tuple[list, list] | None:
+    """The athlete's programme items and sessions, read once a run for the lines below; None
+    without an athlete, a database or a current programme."""
     if engine is None or athlete_id is None:
         return None
-    from datetime import datetime
-
-    from physio_core import programme
     from physio_core.store import progress_for_athlete
     from physio_core.store.access import programme as programme_of
 
@@ -147,10 +134,35 @@ def _today_line(engine, athlete_id: int | None) -> str | None:
         items = programme_of(engine, athlete_id, viewer_id=viewer_id())
         if not any(it.ended_at is None for it in items):
             return None
-        rows = progress_for_athlete(engine, athlete_id, viewer_id=viewer_id())
+        return items, progress_for_athlete(engine, athlete_id, viewer_id=viewer_id())
+    except Exception:  # the counter works without it; the page says elsewhere when the database is away
+        log.warning("could not read the programme", exc_info=True)
+        return None
+
+
+def _programme_now(engine, athlete_id: int | None, exercise: str, read: tuple[list, list] | None = None):
+    """``programme_now`` for this page: None without an athlete, an exercise, a database or a
+    programme. ``read``: ``_read_programme``'s, where read already."""
+    if engine is None or athlete_id is None or exercise == "auto":
+        return None
+    try:
+        if read is not None:
+            return programme_now(engine, athlete_id, exercise, rows=read[1], items=read[0])
+        return programme_now(engine, athlete_id, exercise)
     except Exception:  # the counter works without it
         log.warning("could not read the programme", exc_info=True)
         return None
+
+
+def _today_line(read: tuple[list, list] | None) -> str | None:
+    """What the athlete's programme asks today (``programme.today_words``); None without it."""
+    if read is None:
+        return None
+    from datetime import datetime
+
+    from physio_core import programme
+
+    items, rows = read
     return programme.today_words(programme.this_week(items, rows, datetime.now(viewer_tz()).date(), viewer_tz()))
 
 
@@ -389,7 +401,8 @@ if engine is not None:  # without a database the session is kept in memory (app 
 warm_up(settings.model_dir)  # load the models now, not while the stream is being set up
 athlete_id = current_athlete_id()
 was_playing = bool(st.session_state.get(PLAYING_KEY))
-if (today_asked := _today_line(engine, athlete_id)) is not None:
+programme_read = _read_programme(engine, athlete_id)
+if (today_asked := _today_line(programme_read)) is not None:
     st.markdown(f"**Today's programme:** {today_asked}.")
 
 c_ex, c_cam, c_opts = st.columns([2, 2, 2])
@@ -406,7 +419,8 @@ record = c_opts.checkbox("Record video", value=False, key="live_record", disable
                               "deleting the session deletes it.")
 # under the exercise while streaming too (the picker is locked then): what went above the camera
 # would move it when it came or went
-planned = _programme_now(engine, athlete_id, exercise)
+# read above; without a programme there is nothing to read again
+planned = _programme_now(engine, athlete_id, exercise, programme_read) if programme_read is not None else None
 if planned is not None:
     c_ex.caption(_programme_words(planned))
 if (good := _good_rep(engine, athlete_id, exercise)) is not None:

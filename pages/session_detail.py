@@ -24,7 +24,7 @@ from physio_core.store import (  # noqa: E402
     list_sessions,
     progress_for_athlete,
 )
-from physio_core.store.access import AthleteProfileOut, athlete_profile  # noqa: E402
+from physio_core.store.access import AthleteProfileOut, athlete_profile, morning_pain  # noqa: E402
 from physio_core.store.models import utcnow  # noqa: E402
 
 PICKER_SIZE = 200  # sessions offered in the picker when no ?id= is given
@@ -152,7 +152,11 @@ try:
 except (AccessDenied, StorageUnavailable):
     athlete_rows = []
 this_row = next((r for r in athlete_rows if r.session_id == s.id), None)  # None: not ended yet
-about = progress.session_about(profile, local_time(s.started_at).date(), this_row)
+try:
+    mornings = morning_pain(engine, s.athlete_id, viewer_id=me)
+except (AccessDenied, StorageUnavailable):
+    mornings = []
+about = progress.session_about(profile, local_time(s.started_at).date(), this_row, mornings)
 st.subheader(f"#{s.id} · {s.athlete_name} · {pretty_exercise(s.exercise)}")
 st.caption(" · ".join(x for x in (
     shown_time(s.started_at), about,

@@ -143,7 +143,7 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
             detail = get_session_detail(engine, row.id, viewer_id=viewer_id)
             folder = f"session_{row.id}/"
             about = progress.session_about(shown.profile, on_clock(row.started_at, tz).date(),
-                                           ended.get(row.id))
+                                           ended.get(row.id), shown.morning)
             if detail is not None and detail.pose is not None:
                 for e in exports.session_exports(detail.to_result(), session_id=row.id, session=detail.session,
                                                  feedback=detail.feedback, stem=str(row.id), tz=tz,

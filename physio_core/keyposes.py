@@ -177,7 +177,8 @@ def poses_svg(example: KeyPoses, *, under: KeyPoses | None = None, panel_px: int
             if good[J.HEAD]:
                 parts.append(f"<circle cx='{px[J.HEAD]:.1f}' cy='{py[J.HEAD]:.1f}' r='{0.09 * scale:.1f}' "
                              f"fill='white' stroke='{head}' stroke-width='3'/>")
+        label = KEY_MOMENTS[k] if n == len(KEY_MOMENTS) else k + 1
         parts.append(f"<text x='{cx:.0f}' y='{height - 4:.0f}' text-anchor='middle' font-size='13' "
-                     f"font-family='sans-serif' fill='#555'>{KEY_MOMENTS[k] if n == len(KEY_MOMENTS) else k + 1}</text>")
+                     f"font-family='sans-serif' fill='#555'>{label}</text>")
     parts.append("</svg>")
     return "".join(parts)

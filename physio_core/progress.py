@@ -585,11 +585,14 @@ def session_lsi_words(row: ProgressRow, affected: str | None) -> str | None:
             f"{'within' if inside else 'outside'} {LSI_BAND})")
 
 
-def session_about(profile: AthleteProfileOut, day: date, row: ProgressRow | None = None) -> str | None:
+def session_about(profile: AthleteProfileOut, day: date, row: ProgressRow | None = None,
+                  morning: Sequence[MorningPainOut] = ()) -> str | None:
     """What a session's page and report say of it in the athlete's care, beside its time: how long
-    after the injury or operation it was, and its limb symmetry index (``row``: the session's,
-    when it has ended)."""
-    said = [session_since_words(profile, day), None if row is None else session_lsi_words(row, profile.affected_side)]
+    after the injury or operation it was, its limb symmetry index (``row``: the session's, when it
+    has ended) and the pain of the morning after it (``morning``: the athlete's)."""
+    after = next((m for m in morning if m.day == day + timedelta(days=1)), None)
+    said = [session_since_words(profile, day), None if row is None else session_lsi_words(row, profile.affected_side),
+            None if after is None else f"pain the next morning {after.pain}/10 ({felt.PAIN_WORDS[after.pain]})"]
     return " · ".join(x for x in said if x) or None
 
 
@@ -687,8 +690,9 @@ def in_short(data: ProgressData, today: date) -> list[str]:
         table = rom_summary(ex_rows, [counted] if counted else [], data.targets, main)
         if not table.empty and len(ex_rows) > 1:
             t = table.iloc[0]
+            change = signed_change(t["change_deg"], 0, "°")
             line = (f"{pretty_exercise(main, short=True)}, {pretty_angle(counted)}: {t['first_deg']:.0f}° of range "
-                    f"at first, {t['latest_deg']:.0f}° in the latest session ({signed_change(t['change_deg'], 0, '°')})")
+                    f"at first, {t['latest_deg']:.0f}° in the latest session ({change})")
             if pd.notna(t["target_deg"]):
                 line += (f"; the {t['target_deg']:.0f}° target reached" if t["latest_deg"] >= t["target_deg"]
                          else f"; {t['target_deg'] - t['latest_deg']:.0f}° short of the {t['target_deg']:.0f}° target")
@@ -712,7 +716,8 @@ def in_short(data: ProgressData, today: date) -> list[str]:
 
 # ------------------------------------------------------------------ the first session and the latest, drawn
 
-def first_and_latest(engine: Engine, rows: Sequence[ProgressRow], viewer_id: int | None = None) -> tuple[str, str] | None:
+def first_and_latest(engine: Engine, rows: Sequence[ProgressRow],
+                     viewer_id: int | None = None) -> tuple[str, str] | None:
     """A typical rep (of median range) of the first of ``rows`` (one exercise's sessions, oldest
     first) drawn in grey, the latest's over it (``keyposes``): the SVG and its caption. None with
     fewer than two sessions, or when either holds no skeleton or no rep."""
@@ -835,10 +840,10 @@ def attention(g: AthleteGlance) -> str:
 
 # the trainer's table: what needs them first (who is away, whose pain rises, who skips the
 # programme) before its right edge, which a laptop's page already cuts
-ROSTER_COLUMNS = ("athlete", "attention", "last session", "days since", "pain (0–10)", f"pain change ({ROSTER_WINDOW_DAYS} days)",
-                  "morning pain (0–10)", "programme done (%)", "limb symmetry (%)", "sessions",
-                  f"last {ROSTER_WINDOW_DAYS} days", "last exercise", "correct reps (%)", "change (pts)", "stability",
-                  "condition", "weeks since")
+ROSTER_COLUMNS = ("athlete", "attention", "last session", "days since", "pain (0–10)",
+                  f"pain change ({ROSTER_WINDOW_DAYS} days)", "morning pain (0–10)", "programme done (%)",
+                  "limb symmetry (%)", "sessions", f"last {ROSTER_WINDOW_DAYS} days", "last exercise",
+                  "correct reps (%)", "change (pts)", "stability", "condition", "weeks since")
 
 
 ROSTER_LSI_HELP = (f"the affected side's range of motion in % of the other side's (band {LSI_BAND}) in the "
@@ -853,7 +858,8 @@ def roster_frame(glances: Sequence[AthleteGlance]) -> pd.DataFrame:
         return None if v is None else round(100 * v)
 
     return pd.DataFrame([{
-        "athlete": g.name, "attention": attention(g) or None, "sessions": g.sessions, f"last {ROSTER_WINDOW_DAYS} days": g.recent_sessions,
+        "athlete": g.name, "attention": attention(g) or None, "sessions": g.sessions,
+        f"last {ROSTER_WINDOW_DAYS} days": g.recent_sessions,
         "last session": g.last, "days since": g.days_since,
         "last exercise": pretty_exercise(g.last_exercise, short=True) if g.last_exercise else None,
         "correct reps (%)": pct(g.correct_share), "change (pts)": pct(g.correct_change),

@@ -185,3 +185,13 @@ def test_the_load_by_the_pain_monitoring_model(clinic_of_four, make_uiprmd_sessi
     missed = [r for r in progress_for_athlete(engine, ids["athlete"]) if r.session_id != sids[1]]
     assert programme.load_advice(item, missed, mornings, today).word == "keep"  # 3 of 4 planned sessions
     assert programme.load_advice(item, [], [], today) is None  # no pain said: nothing to go on
+
+
+def test_a_sessions_page_says_the_pain_of_the_morning_after_it():
+    from physio_core.store.access import AthleteProfileOut
+
+    profile = AthleteProfileOut(condition="Achilles tendinopathy, right", since=date(2026, 10, 1))
+    mornings = _m((0, 2), (1, 4))  # Dec 1 and 2
+    assert progress.session_about(profile, DAY, None, mornings) == (
+        "8 weeks after Achilles tendinopathy, right (2026-10-01) · pain the next morning 4/10 (moderate)")
+    assert progress.session_about(AthleteProfileOut(), DAY + timedelta(days=1), None, mornings) is None  # none said

@@ -551,6 +551,10 @@ def test_the_athlete_says_the_morning_pain_on_progress_and_reads_it_against_the_
     # where it is the last week's
     chart = next(c for c in at.get("plotly_chart") if "Pain next morning" in c.proto.spec)
     assert '"y":[7]' in chart.proto.spec.replace(" ", "")
+    # the last session's page says how it settled
+    last_id = progress_for_athlete(engine, ids["athlete"])[-1].session_id
+    page = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=last_id))
+    assert any("pain the next morning 7/10 (severe)" in c.value for c in page.caption)
     # a day still to come is not offered
     today = datetime.now(UTC).date()
     assert at.date_input(key="progress_morning_day").proto.max == f"{today:%Y-%m-%d}"
