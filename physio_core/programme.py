@@ -176,7 +176,10 @@ def plan_words(item) -> str:
 
 
 def sets_words(now: ItemNow) -> str | None:
-    """Today's sets of the exercise, against the plan where it says how many: "2 of 3 sets"."""
+    """Today's sets of the exercise, against the plan where it says how many: "2 of 3 sets";
+    None on a day off the plan's days with none done."""
+    if now.planned_today is False and not now.sets_today:
+        return None
     planned = now.item.sets_per_session
     if planned:
         return f"{now.sets_today} of {planned} sets" + (" ✓" if now.sets_today >= planned else "")
