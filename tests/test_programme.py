@@ -187,7 +187,10 @@ def test_the_days_of_the_week_are_said_and_the_week_counts_on_them(clinic_of_fou
                                                                            "planned today")
     (now,) = programme.this_week([item], rows, monday + timedelta(days=5))  # Saturday
     assert (now.planned_today, programme.day_words(now), now.done) == (False, "next Mon", 1)
-    assert programme.sets_words(now) is None  # a day off with no set: no "0 of 3 sets"
+    (off,) = programme.this_week([replace(item, sets_per_session=3)], rows, monday + timedelta(days=5))
+    assert programme.sets_words(off) is None  # a day off with no set: no "0 of 3 sets"
+    (on,) = programme.this_week([replace(item, sets_per_session=3)], rows, monday + timedelta(days=4))
+    assert programme.sets_words(on) == "0 of 3 sets"  # Friday, planned
     (now,) = programme.this_week([replace(item, days=())], rows, monday)
     assert (now.planned_today, programme.day_words(now)) == (None, None)  # no days said
     # what the live page says is asked today: on a planned day, and on any day while the week's
