@@ -17,7 +17,7 @@ live here; the bigger writes (saving a result) check first and then call ``repo`
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -611,22 +611,30 @@ def end_programme_item(engine: Engine, viewer_id: int, item_id: int) -> bool:
     return run_write(engine, fn)
 
 
+def _rows_by_athlete(engine: Engine, athlete_ids: Sequence[int], viewer_id: int | None, table: Any,
+                     order: Sequence[Any], out: Callable[[Any], Any]) -> dict[int, list]:
+    """Each athlete's rows of ``table`` (a model with ``athlete_id``) in ``order``, as ``out``
+    makes them, in one query, to anyone who may see every one of them (``viewer_id=None`` =
+    trusted)."""
+
+    def fn(s: Session) -> dict[int, list]:
+        for a in athlete_ids:
+            repo._check_may_see(s, viewer_id, a)
+        found: dict[int, list] = {a: [] for a in athlete_ids}
+        if athlete_ids:
+            for row in s.exec(select(table).where(table.athlete_id.in_(list(athlete_ids))).order_by(*order)).all():
+                found[row.athlete_id].append(out(row))
+        return found
+
+    return run_read(engine, fn)
+
+
 def programmes(engine: Engine, athlete_ids: Sequence[int], viewer_id: int | None = None
                ) -> dict[int, list[ProgrammeItemOut]]:
     """Each athlete's programme items, current and ended, oldest first (anyone who may see the
     athlete; ``viewer_id=None`` = trusted)."""
-
-    def fn(s: Session) -> dict[int, list[ProgrammeItemOut]]:
-        for a in athlete_ids:
-            repo._check_may_see(s, viewer_id, a)
-        out: dict[int, list[ProgrammeItemOut]] = {a: [] for a in athlete_ids}
-        if athlete_ids:
-            for p in s.exec(select(ProgrammeItem).where(ProgrammeItem.athlete_id.in_(list(athlete_ids)))
-                            .order_by(ProgrammeItem.started_at, ProgrammeItem.id)).all():
-                out[p.athlete_id].append(_item_out(p))
-        return out
-
-    return run_read(engine, fn)
+    return _rows_by_athlete(engine, athlete_ids, viewer_id, ProgrammeItem,
+                            (ProgrammeItem.started_at, ProgrammeItem.id), _item_out)
 
 
 def programme(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> list[ProgrammeItemOut]:
@@ -758,18 +766,8 @@ def morning_pains(engine: Engine, athlete_ids: Sequence[int], viewer_id: int | N
                   ) -> dict[int, list[MorningPainOut]]:
     """Each athlete's morning pain, oldest day first, in one query, to anyone who may see every
     one of them."""
-
-    def fn(s: Session) -> dict[int, list[MorningPainOut]]:
-        for a in athlete_ids:
-            repo._check_may_see(s, viewer_id, a)
-        out: dict[int, list[MorningPainOut]] = {a: [] for a in athlete_ids}
-        if athlete_ids:
-            for m in s.exec(select(MorningPain).where(MorningPain.athlete_id.in_(list(athlete_ids)))
-                            .order_by(MorningPain.day)).all():
-                out[m.athlete_id].append(MorningPainOut(m.day, m.pain))
-        return out
-
-    return run_read(engine, fn)
+    return _rows_by_athlete(engine, athlete_ids, viewer_id, MorningPain, (MorningPain.day,),
+                            lambda m: MorningPainOut(m.day, m.pain))
 
 
 def morning_pain(engine: Engine, athlete_id: int, viewer_id: int | None = None) -> list[MorningPainOut]:
