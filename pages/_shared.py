@@ -392,7 +392,7 @@ def felt_form(engine, session_id: int, pain: int | None, effort: int | None, *, 
             st.caption("How the athlete said the set felt. Progress draws it over the weeks.")
 
 
-def morning_pain_form(engine, athlete_id: int, *, key: str, pick_day: bool, pain: int | None = None) -> None:
+def morning_pain_form(engine, athlete_id: int, *, key: str, pick_day: bool) -> None:
     """The pain the athlete feels the morning after training (``felt.morning_note``), 0-10: the
     athlete says it, or staff write down what they said. ``pick_day``: a day to pick (Progress,
     for a morning not said at the time); else this morning's (the live page). Saved: the page
@@ -408,8 +408,7 @@ def morning_pain_form(engine, athlete_id: int, *, key: str, pick_day: bool, pain
         else:
             c2, c3 = st.columns([4, 1], vertical_alignment="bottom")
             day = today
-        said = c2.selectbox("Pain that morning" if pick_day else "Pain this morning", FELT_CHOICES[1:],
-                            index=FELT_CHOICES[1:].index(pain) if pain is not None else 0,
+        said = c2.selectbox("Pain that morning" if pick_day else "Pain this morning", felt.SCALE,
                             format_func=felt.pain_label, key=f"{key}_pain",
                             help="0 no pain … 10 the worst pain imaginable, on waking, the morning after training")
         if c3.form_submit_button("Save", width="stretch"):
