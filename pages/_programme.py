@@ -32,20 +32,20 @@ def this_week(items, rows, today: date, tz, mornings=None) -> None:
                "of the programme (a session is a day with at least one set of it), and today's sets.")
     loads = {} if mornings is None else {n.item.exercise: programme.load_advice(n.item, rows, mornings, today, tz)
                                          for n in now}
+    # the load beside the exercise (the table's right edge is cut on a laptop), why under the
+    # table; no column while no pain was said lately: nothing to go on
+    with_load = any(loads.values())
     table = [{
         "exercise": _exercise(n.item.exercise),
+        **({"load": None if (a := loads[n.item.exercise]) is None else a.word} if with_load else {}),
         "this week": f"{n.done} of {n.item.sessions_per_week}" + (" ✓" if n.done >= n.item.sessions_per_week else ""),
         "today": ", ".join(x for x in (programme.day_words(n), programme.sets_words(n)) if x) or None,
         "plan": programme.plan_words(n.item),
         "note": n.item.note or None,
         "last session": None if n.last_done is None else f"{n.last_done:%Y-%m-%d}",
     } for n in now]
-    if any(loads.values()):  # no column while no pain was said lately: nothing to go on
-        # beside the exercise: the table's right edge is cut on a laptop; why, under the table
-        table = [{"exercise": row["exercise"], "load": None if (a := loads[n.item.exercise]) is None else a.word,
-                  **{k: v for k, v in row.items() if k != "exercise"}} for row, n in zip(table, now)]
     show_table(table, width="stretch")
-    if any(loads.values()):
+    if with_load:
         why: dict[tuple[str, str], list[str]] = {}
         for n in now:
             if (a := loads[n.item.exercise]) is not None:

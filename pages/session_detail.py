@@ -7,7 +7,7 @@ import streamlit as st
 from pages._session_actions import render_actions, show_notice
 from pages._shared import (link_to_session, render_report, require_engine, show_table,
                            local_time, shown_time, tile_row, viewer_id, viewer_tz)
-from physio_core import exports, felt, keyposes, progress
+from physio_core import exports, felt, progress
 from physio_core.imports import origin_sentence
 from physio_core.report import pretty_exercise
 
@@ -53,24 +53,20 @@ def _never_recorded(row) -> None:
                    "of this page removes it (End and analyse would file it with 0 reps).")
 
 
-def _then_and_now(detail, before) -> None:
+def _then_and_now(detail, this, before) -> None:
     """A typical rep of this session drawn over one of the earlier session, at their start,
-    turning point and end. Made once per pair: the page reruns with every frame scrubbed."""
+    turning point and end (``progress.reps_drawn``). Made once per pair: the page reruns with
+    every frame scrubbed."""
     key = f"then_and_now_{detail.session.id}_{before.session_id}"
     if key not in st.session_state:
         drawn = None
         try:
-            earlier = get_session_detail(engine, before.session_id, viewer_id=me)
-            if detail.pose is not None and earlier is not None and earlier.pose is not None:
-                pair = keyposes.then_and_now(detail.to_result(), detail.session.id,
-                                             local_time(detail.session.started_at).date(), earlier.to_result(),
-                                             before.session_id, local_time(before.date).date())
-                if pair is not None:
-                    now, then = pair
-                    drawn = (keyposes.poses_svg(now, under=then),
-                             f"A typical rep of each session (its range the median of the session's) at its "
-                             f"start, turning point and end, from the {now.view}: #{then.session_id} (rep "
-                             f"{then.rep}) in grey, this session (rep {now.rep}) in colour over it.")
+            if detail.pose is not None and (found := progress.reps_drawn(
+                    engine, this, before, viewer_id=me, this_result=detail.to_result(), tz=viewer_tz())) is not None:
+                svg, now, then = found
+                drawn = (svg, f"A typical rep of each session (its range the median of the session's) at its "
+                              f"start, turning point and end, from the {now.view}: #{then.session_id} (rep "
+                              f"{then.rep}) in grey, this session (rep {now.rep}) in colour over it.")
         except (AccessDenied, StorageUnavailable):
             pass
         st.session_state[key] = drawn
@@ -109,7 +105,7 @@ def _against_earlier(session, affected: str | None, rows, detail=None) -> None:
             return
         show_table(table, height="content")  # a dozen rows at most: the last (limb symmetry) in view
         if detail is not None:
-            _then_and_now(detail, before)
+            _then_and_now(detail, this, before)
         link_to_session(before.session_id, label=f"Open session #{before.session_id}")
 
 

@@ -125,7 +125,8 @@ def write_athlete_archive(engine: Engine, athlete_id: int, file: BinaryIO, *, vi
         z.writestr("morning_pain.csv", "day,pain\n" + "".join(f"{m.day:%Y-%m-%d},{m.pain}\n" for m in shown.morning))
         if any(it.ended_at is None for it in shown.programme):
             z.writestr("home_programme.html", exports.handout_html(handout.build_handout(
-                engine, athlete_id, viewer_id=viewer_id, today=datetime.now(tz).date(), tz=tz, athlete=name)))
+                engine, athlete_id, viewer_id=viewer_id, today=datetime.now(tz).date(), tz=tz, athlete=name,
+                data=shown)))
         if shown.rows:
             # as the page opens: its main exercise's range of motion, on its default angles
             angle_rows = [r for r in shown.rows if r.rom_deg]

@@ -52,12 +52,14 @@ MORNING_LIMIT = 5  # the pain-monitoring model's: more than 5/10 the morning aft
 SET_LIMIT = 5  # and during the exercise
 MORNING_RISE = 2  # up this much on the morning before: the training's pain has not settled
 WEEK_RISE = 1.0  # the mean of a week's mornings up this much on the week before's: rising
+MORNING_RECENT_DAYS = 7  # a morning said in the last week stands for how the athlete is now
 
 
 def morning_note(mornings: Sequence, today: date) -> tuple[str, bool] | None:
     """The latest morning pain (``MorningPainOut``s, oldest first) against the pain-monitoring
-    model, in words, and whether it stays within it; None without a morning in the last week."""
-    if not mornings or (today - mornings[-1].day).days > 6:
+    model, in words, and whether it stays within it; None without a morning in the last
+    ``MORNING_RECENT_DAYS``."""
+    if not mornings or (today - mornings[-1].day).days >= MORNING_RECENT_DAYS:
         return None
     last = mornings[-1]
     said = f"Pain on the morning of {last.day:%Y-%m-%d}: {last.pain}/10 ({PAIN_WORDS[last.pain]})"

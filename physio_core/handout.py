@@ -116,12 +116,14 @@ def _target_words(targets: Sequence, exercise: str, rows: Sequence) -> list[str]
 
 
 def build_handout(engine: Engine, athlete_id: int, *, viewer_id: int | None, today: date, tz: tzinfo,
-                  athlete: str) -> Handout:
+                  athlete: str, data=None) -> Handout:
     """The handout of the athlete's programme now, for anyone who may see the athlete (raises
-    AccessDenied otherwise). Dates are on the clock of ``tz`` (the viewer's)."""
+    AccessDenied otherwise). Dates are on the clock of ``tz`` (the viewer's). ``data``: the
+    athlete's unfiltered ``progress.ProgressData`` on that clock, where read already."""
     from physio_core import programme, progress
 
-    data = progress.load_progress(engine, athlete_id, viewer_id=viewer_id, tz=tz)
+    if data is None:
+        data = progress.load_progress(engine, athlete_id, viewer_id=viewer_id, tz=tz)
     items = []
     for it in data.programme:
         if it.ended_at is not None:

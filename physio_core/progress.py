@@ -25,10 +25,12 @@ from physio_core.ml.weights import (RECORDED_SINCE, UNRECORDED, judging_weights,
                                     other_rules_only, read_judged_by, rules_said)
 from physio_core import felt
 from physio_core.correction_cue import opposite_focus
+from physio_core.keyposes import KeyPoses
 from physio_core.kinematics import outside_regions
 from physio_core.report import LEGEND_BELOW, pretty_angle, pretty_exercise, signed_change
 from physio_core.programme import recent_share
 from physio_core.reps import ONE_SIDED, trained_regions_of
+from physio_core.results import SessionResult
 from physio_core.store.access import (AthleteProfileOut, MorningPainOut, ProgrammeItemOut, RomTargetOut,
                                      athlete_profile, athlete_profiles, athletes_for, morning_pain, morning_pains,
                                      programme, programmes, rom_targets)
@@ -281,6 +283,16 @@ def _other_side(side: str) -> str:
 LSI_BAND = f"{100 - ASYMMETRY_FLAG_PCT:.0f}–{100 + ASYMMETRY_FLAG_PCT:.0f} %"  # the limb symmetry index's, in words
 
 
+def lsi_within(pct: float) -> bool:
+    """Whether a limb symmetry index (%) is within its band (``LSI_BAND``)."""
+    return abs(pct - 100) <= ASYMMETRY_FLAG_PCT
+
+
+def _lsi_band_words(pct: float) -> str:
+    """ "within 90–110 %" / "outside 90–110 %" """
+    return f"{'within' if lsi_within(pct) else 'outside'} {LSI_BAND}"
+
+
 def _lsi_pct(left: float, right: float, affected: str) -> float:
     """The limb symmetry index: the affected side's range in percent of the other side's."""
     mine, other = (left, right) if affected == "left" else (right, left)
@@ -397,9 +409,9 @@ def sides_note(rows: Sequence[ProgressRow], exercise: str, affected: str | None 
     said += f" {text[0].upper()}{text[1:]}."
     if len(latest) == 2 and affected:
         lsi = _lsi_pct(latest["left"], latest["right"], affected)
-        inside = abs(lsi - 100) <= ASYMMETRY_FLAG_PCT
         said += (f" The latest affected side ({affected}) against the latest {_other_side(affected)}: {lsi:.0f} % "
-                 f"of its range (limb symmetry index), {'within' if inside else 'outside'} the {LSI_BAND} band.")
+                 f"of its range (limb symmetry index), {'within' if lsi_within(lsi) else 'outside'} the {LSI_BAND} "
+                 "band.")
     elif len(latest) == 2:
         pct = _symmetry_pct(latest["left"], latest["right"])
         inside = abs(pct) <= ASYMMETRY_FLAG_PCT
@@ -580,9 +592,8 @@ def session_lsi_words(row: ProgressRow, affected: str | None) -> str | None:
     if affected is None or (found := _lsi_of([row], affected)) is None:
         return None
     joint, (pct,) = found
-    inside = abs(pct - 100) <= ASYMMETRY_FLAG_PCT
     return (f"limb symmetry {pct:.0f} % ({joint}: {affected}, affected, in % of {_other_side(affected)}; "
-            f"{'within' if inside else 'outside'} {LSI_BAND})")
+            f"{_lsi_band_words(pct)})")
 
 
 def session_about(profile: AthleteProfileOut, day: date, row: ProgressRow | None = None,
@@ -699,10 +710,9 @@ def in_short(data: ProgressData, today: date) -> list[str]:
             said.append(line + ".")
     if data.affected_side and (lsi := latest_lsi(rows, data.affected_side)) is not None:
         pct, joint, exercise = lsi
-        inside = abs(pct - 100) <= ASYMMETRY_FLAG_PCT
         said.append(f"Limb symmetry: the {data.affected_side} (affected) side moves {pct:.0f} % of the "
                     f"{_other_side(data.affected_side)}'s range ({joint}, {pretty_exercise(exercise, short=True)}), "
-                    f"{'within' if inside else 'outside'} {LSI_BAND}.")
+                    f"{_lsi_band_words(pct)}.")
     s = summary(rows)
     if s.correct_share is not None:
         line = f"Reps judged correct in the latest judged session: {s.correct_share:.0%}"
@@ -716,29 +726,44 @@ def in_short(data: ProgressData, today: date) -> list[str]:
 
 # ------------------------------------------------------------------ the first session and the latest, drawn
 
-def first_and_latest(engine: Engine, rows: Sequence[ProgressRow],
-                     viewer_id: int | None = None) -> tuple[str, str] | None:
-    """A typical rep (of median range) of the first of ``rows`` (one exercise's sessions, oldest
-    first) drawn in grey, the latest's over it (``keyposes``): the SVG and its caption. None with
-    fewer than two sessions, or when either holds no skeleton or no rep."""
+def reps_drawn(engine: Engine, this: ProgressRow, before: ProgressRow, *, viewer_id: int | None = None,
+               this_result: SessionResult | None = None,
+               tz: tzinfo | None = None) -> tuple[str, KeyPoses, KeyPoses] | None:
+    """A typical rep (of median range) of session ``this`` drawn over one of the earlier session
+    ``before`` in grey (``keyposes``): the SVG and the two reps (now, then). None when either holds
+    no skeleton or no rep. ``this_result``: this session's, where read already; ``tz``: the clock
+    the reps' days are told on (default: the rows' own)."""
     from physio_core import keyposes
     from physio_core.store import get_session_detail
 
-    if len(rows) < 2:
-        return None
-    results = []
-    for r in (rows[-1], rows[0]):
+    def result(r: ProgressRow) -> SessionResult | None:
         detail = get_session_detail(engine, r.session_id, viewer_id=viewer_id)
-        if detail is None or detail.pose is None:
-            return None
-        results.append(detail.to_result())
-    first, latest = rows[0], rows[-1]
-    pair = keyposes.then_and_now(results[0], latest.session_id, _day(latest.date), results[1], first.session_id,
-                                 _day(first.date))
+        return None if detail is None or detail.pose is None else detail.to_result()
+
+    def day(r: ProgressRow) -> date:
+        return _day(r.date if tz is None else r.date.astimezone(tz))
+
+    if (now_result := this_result or result(this)) is None or (then_result := result(before)) is None:
+        return None
+    pair = keyposes.then_and_now(now_result, this.session_id, day(this), then_result, before.session_id, day(before))
     if pair is None:
         return None
     now, then = pair
-    return keyposes.poses_svg(now, under=then), (
+    return keyposes.poses_svg(now, under=then), now, then
+
+
+def first_and_latest(engine: Engine, rows: Sequence[ProgressRow],
+                     viewer_id: int | None = None) -> tuple[str, str] | None:
+    """A typical rep (of median range) of the first of ``rows`` (one exercise's sessions, oldest
+    first) drawn in grey, the latest's over it (``reps_drawn``): the SVG and its caption. None with
+    fewer than two sessions, or when either holds no skeleton or no rep."""
+    if len(rows) < 2:
+        return None
+    first, latest = rows[0], rows[-1]
+    if (drawn := reps_drawn(engine, latest, first, viewer_id=viewer_id)) is None:
+        return None
+    svg, now, _ = drawn
+    return svg, (
         f"A typical rep (of median range) at its start, turning point and end, from the {now.view}: the first "
         f"session, #{first.session_id} on {_day(first.date):%Y-%m-%d}, in grey, and the latest, "
         f"#{latest.session_id} on {_day(latest.date):%Y-%m-%d}, in colour over it.")
@@ -747,7 +772,7 @@ def first_and_latest(engine: Engine, rows: Sequence[ProgressRow],
 # ------------------------------------------------------------------ all athletes at a glance
 
 ROSTER_WINDOW_DAYS = 28  # "recent" sessions: the last four weeks
-MORNING_WINDOW_DAYS = 7  # the roster's morning pain: said in the last week
+MORNING_WINDOW_DAYS = felt.MORNING_RECENT_DAYS  # the roster's morning pain: said in the last week
 
 
 @dataclass(frozen=True)
@@ -829,7 +854,7 @@ def attention(g: AthleteGlance) -> str:
         said.append(f"morning pain {g.morning_pain}/10")
     if g.pain_change is not None and g.pain_change >= PAIN_RISE:
         said.append(f"pain up {g.pain_change}")
-    if g.lsi_pct is not None and abs(g.lsi_pct - 100) > ASYMMETRY_FLAG_PCT:
+    if g.lsi_pct is not None and not lsi_within(g.lsi_pct):
         said.append(f"limb symmetry {g.lsi_pct:.0f}%")
     if g.programme_done is not None and g.programme_done < PROGRAMME_LOW:
         said.append(f"programme {100 * g.programme_done:.0f}% done")
@@ -1238,10 +1263,11 @@ def felt_figure(rows: Sequence[ProgressRow], *, morning: Sequence[MorningPainOut
     line each over the dates, whatever the exercise, and the pain of the mornings after, dotted
     (``physio_core.felt``)."""
     fig = go.Figure()
+    tz = rows[0].date.tzinfo if rows else None
+    mornings_at = [datetime.combine(m.day, time(MORNING_HOUR), tzinfo=tz) for m in morning]
     if morning:
-        tz = rows[0].date.tzinfo if rows else None
         fig.add_trace(go.Scatter(
-            x=[datetime.combine(m.day, time(MORNING_HOUR), tzinfo=tz) for m in morning], y=[m.pain for m in morning],
+            x=mornings_at, y=[m.pain for m in morning],
             mode="lines+markers", name="Pain next morning", line=dict(color=FELT[0][2], dash="dot"), showlegend=True,
             marker=dict(symbol="diamond"), customdata=[f"{m.day:%Y-%m-%d}" for m in morning],
             hovertemplate="Pain the morning of %{customdata}: %{y}/10<extra></extra>"))
@@ -1261,7 +1287,7 @@ def felt_figure(rows: Sequence[ProgressRow], *, morning: Sequence[MorningPainOut
                       annotation_font=dict(size=11, color="#888888"))
     fig = _layout(fig, height, "0–10")
     fig.update_yaxes(range=[-0.5, 10.5], dtick=2)
-    shown = [*(r.date for r in rows), *(x for trace in fig.data if trace.name == "Pain next morning" for x in trace.x)]
+    shown = [*(r.date for r in rows), *mornings_at]
     if shown and max(shown) - min(shown) >= timedelta(days=1):
         # the dates of every session (and morning) shown, as the charts around it: pain said in
         # two sessions of ten was drawn across the whole width, its weeks unlike those above it
