@@ -202,7 +202,8 @@ def write_annotated_video(
     settings: Settings | None = None,
 ) -> AnnotatedVideo:
     """Write ``dst`` (H.264 MP4, playable in browsers): ``video``, the file ``result`` was
-    analysed from, with the analysis drawn on every frame it keeps.
+    analysed from, with the analysis drawn on every frame it keeps. A ``result`` of a set of
+    the recording (``physio_core.sets``) gets only the set's stretch, timed from its start.
 
     ``max_side`` must be the size the analysis ran at (its keypoints are in those pixels; the app
     and ``analyze`` default to 640). ``step``: keep one frame in ``step``, as the analysis did
@@ -221,7 +222,13 @@ def write_annotated_video(
     reader.step = step or analysis_step(reader.info.fps)
     width, height = reader.output_size
     rate = Fraction(reader.info.fps / reader.step).limit_denominator(1001)
+    # a set of a longer recording (``physio_core.sets``): only its stretch of the video
+    half = 0.5 / (result.fps or 30.0)
+    span = ((float(result.pose.times[0]) - half, float(result.pose.times[-1]) + half) if len(result.pose)
+            else (-np.inf, np.inf))
     expected = max(1, reader.expected_frames)
+    if len(result.pose):
+        expected = min(expected, max(1, int(round((span[1] - span[0]) * reader.info.fps / reader.step))))
     every = max(1, expected // 100)
     tb = Fraction(1, 1000)
     written, last_pts = 0, -1
@@ -233,12 +240,18 @@ def write_annotated_video(
             stream.options = {"preset": "veryfast", "crf": "23"}
             stream.codec_context.time_base = tb
             corner = hud_corner(result, (height, width))
+            first = None
             for frame in reader:
+                if not span[0] <= frame.time_s <= span[1]:
+                    if frame.time_s > span[1]:
+                        break
+                    continue
+                first = frame.time_s if first is None else first
                 shown = frame_index_at(result, frame.time_s)
                 drawn = draw_result_frame(frame.rgb, result, shown, frame.time_s, copy=False,
                                           corner=corner)
                 vf = av.VideoFrame.from_ndarray(drawn, format="rgb24")
-                pts = max(last_pts + 1, int(round(frame.time_s * 1000)))
+                pts = max(last_pts + 1, int(round((frame.time_s - first) * 1000)))
                 vf.pts, vf.time_base, last_pts = pts, tb, pts
                 for packet in stream.encode(vf):
                     out.mux(packet)

@@ -1,0 +1,229 @@
+"""One recording of several sets -> one analysis per set.
+
+A coach films a whole session: squats, a rest, shoulder abductions. Analysed as one, the
+recording gets one exercise (the one most of it shows) and every rep is counted on that
+exercise's angle, so the other exercise's reps are lost. Here the exercise classifier reads the
+recording in 3 s windows, 1.5 s apart, as the session's timeline does (``assess.WINDOW_S``), and
+a set is a run of windows of one movement the models know that lasts at least ``MIN_SET_S``.
+
+A rest of ``REST_S`` or more between two stretches of one exercise makes them two sets. A rest
+is time in which no joint moves ``STILL_M`` within a second, or no one is in view, or the
+classifier reads no exercise. Standing still between two sets reads as their movement, so it is
+stillness that says rest. Where two sets touch with no rest, they are cut at the stillest moment
+between them, so that no rep is cut in two. The time between sets (rests, walking about) is in
+no set.
+
+Each set is then analysed on its own (``pipeline.finish_sequence`` on "auto": its exercise
+recognised and its reps counted on its own angles; or as the exercise the user named), from the
+recording's filtered pose. A set keeps the recording's times, so its frames are found in the
+video by time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+from physio_core.results import SessionResult
+from physio_core.skeleton import PoseSequence
+
+# a run of one exercise at least this long is a set (the windows' span: four windows 1.5 s apart)
+MIN_SET_S = 7.5
+# windows of no exercise (or no one in view) this long between two runs of one exercise make
+# them two sets; shorter, they are pauses within a set
+REST_S = 20.0
+# a frame is still when no joint moves this far (metres) within STILL_S around it
+STILL_M = 0.08
+STILL_S = 1.0
+# each window's label is the most common of this many around it: a window or two read wrong
+# inside a set do not cut it
+SMOOTH_WINDOWS = 5
+
+
+@dataclass(frozen=True)
+class SetSpan:
+    """A set found in a recording: its time span (the recording's seconds) and exercise."""
+
+    start_s: float
+    end_s: float
+    exercise: str  # a movement the models know
+    confidence: float  # the classifier's mean over the set's windows
+
+
+def _window_labels(pose: PoseSequence, suite) -> tuple[list[PoseSequence], list[str | None], list[float]]:
+    from physio_core.assess import _has_person, _windows
+    from physio_core.ml.data import CLASS_NAMES, OTHER
+
+    windows = _windows(pose, pose.fps)
+    labels: list[str | None] = []
+    confidences: list[float] = []
+    for w in windows:
+        if not _has_person(w):
+            labels.append(None)
+            confidences.append(0.0)
+            continue
+        p = suite.classify_window(w, pose.fps)
+        labels.append(p.label if p.label in CLASS_NAMES[:OTHER] else None)
+        confidences.append(p.confidence)
+    return windows, labels, confidences
+
+
+def _smoothed(labels: list[str | None]) -> list[str | None]:
+    half = SMOOTH_WINDOWS // 2
+    out = []
+    for i in range(len(labels)):
+        around = Counter(labels[max(0, i - half): i + half + 1]).most_common()
+        best = around[0][1]
+        tied = [lab for lab, n in around if n == best]
+        out.append(labels[i] if labels[i] in tied else tied[0])  # a tie keeps the window's own
+    return out
+
+
+def _runs(labels: list[str | None]) -> list[tuple[int, int, str]]:
+    """(first window, last window, exercise) of each run of one exercise."""
+    runs: list[tuple[int, int, str]] = []
+    for i, lab in enumerate(labels):
+        if lab is None:
+            continue
+        if runs and runs[-1][2] == lab and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i, lab)
+        else:
+            runs.append((i, i, lab))
+    return runs
+
+
+def _resting(pose: PoseSequence, labels: list[str | None], starts: list[float]) -> np.ndarray:
+    """Per frame: still (no joint moves ``STILL_M`` within ``STILL_S``), no one in view, or in a
+    window read as no exercise."""
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+    k = max(3, int(round(STILL_S * pose.fps)) | 1)
+    j = pose.joints.reshape(len(pose), -1)
+    missing = ~np.isfinite(j)
+    hi = maximum_filter1d(np.where(missing, -np.inf, j), k, axis=0)
+    lo = minimum_filter1d(np.where(missing, np.inf, j), k, axis=0)
+    spread = np.where(np.isfinite(hi - lo), hi - lo, 0.0).reshape(len(pose), -1, 3)
+    still = np.linalg.norm(spread, axis=-1).max(axis=-1) < STILL_M
+    # a frame's label: the window starting nearest before it (windows are WINDOW_STEP_S apart)
+    at = np.clip(np.searchsorted(np.asarray(starts), pose.times, side="right") - 1, 0, len(labels) - 1)
+    none = np.array([labels[i] is None for i in at])
+    return still | ~pose.valid | none
+
+
+def _stillest(pose: PoseSequence, start_s: float, end_s: float) -> float:
+    """The time in [start_s, end_s] at which the body moves least (mean joint speed, 0.3 s
+    smoothed): where one set gives way to the next with no rest between."""
+    t = pose.times
+    inside = np.flatnonzero((t >= start_s) & (t <= end_s))
+    if len(inside) < 3:
+        return (start_s + end_s) / 2
+    j = pose.joints
+    speed = np.nanmean(np.linalg.norm(np.diff(j, axis=0), axis=-1), axis=-1)
+    speed = np.concatenate([speed[:1], speed])
+    k = max(1, int(round(0.3 * pose.fps)))
+    speed = np.convolve(np.nan_to_num(speed, nan=np.nanmax(speed) if np.isfinite(speed).any() else 0.0),
+                        np.ones(k) / k, mode="same")
+    return float(t[inside[int(np.argmin(speed[inside]))]])
+
+
+def find_sets(pose: PoseSequence, exercise: str = "auto", models_dir: str | Path | None = None
+              ) -> list[SetSpan]:
+    """The sets of ``pose``, in time order: [] when the exercise classifier is not available or
+    no run of a known exercise lasts ``MIN_SET_S``. One set means the recording is one set.
+    ``exercise`` named (not "auto"): the user says the recording is of that one exercise, so
+    only rests split it, and every set is of it."""
+    from physio_core.assess import get_suite
+
+    if len(pose) < 2:
+        return []
+    suite = get_suite(models_dir)
+    if not suite.has("classifier"):
+        return []
+    windows, labels, confidences = _window_labels(pose, suite)
+    if exercise not in ("", "auto"):
+        labels = [None if lab is None else exercise for lab in labels]
+    if not windows:
+        return []
+    start = [float(w.times[0]) for w in windows]
+    end = [float(w.times[-1]) for w in windows]
+    runs = [r for r in _runs(_smoothed(labels)) if end[r[1]] - start[r[0]] >= MIN_SET_S]
+    # one exercise's runs with only a short pause (or a short misreading) between are one set
+    joined: list[tuple[int, int, str]] = []
+    for run in runs:
+        if joined and joined[-1][2] == run[2] and start[run[0]] - end[joined[-1][1]] < REST_S:
+            joined[-1] = (joined[-1][0], run[1], run[2])
+        else:
+            joined.append(run)
+    resting = _resting(pose, labels, start)
+    rests = [(pose.times[a], pose.times[b]) for a, b in _true_runs(resting)
+             if pose.times[b] - pose.times[a] >= REST_S]
+    pieces: list[tuple[float, float, int, int, str]] = []  # start, end, first and last window, exercise
+    for a, b, exercise in joined:
+        t0, lo = start[a], a
+        for r0, r1 in rests:  # a rest inside a set ends it; a new set starts after it
+            if t0 < r0 and r1 < end[b]:
+                last = max((i for i in range(lo, b + 1) if start[i] < r0), default=lo)
+                pieces.append((t0, float(r0), lo, last, exercise))
+                t0, lo = float(r1), min((i for i in range(lo, b + 1) if end[i] > r1), default=b)
+        pieces.append((t0, end[b], lo, b, exercise))
+    pieces = [p for p in pieces if p[1] - p[0] >= MIN_SET_S]
+    spans = []
+    for t0, t1, a, b, exercise in pieces:
+        mine = [confidences[i] for i in range(a, b + 1) if labels[i] == exercise]
+        spans.append(SetSpan(t0, t1, exercise, float(np.mean(mine)) if mine else 0.0))
+    # windows overlap, so two sets with no rest between share a stretch: cut it where the body
+    # is stillest, between the middles of the last window of one and the first of the next
+    for k in range(len(spans) - 1):
+        this, after = spans[k], spans[k + 1]
+        if after.start_s < this.end_s:
+            a, b = pieces[k][3], pieces[k + 1][2]
+            cut = _stillest(pose, (start[a] + end[a]) / 2, (start[b] + end[b]) / 2)
+            spans[k], spans[k + 1] = replace(this, end_s=cut), replace(after, start_s=cut)
+    return spans
+
+
+def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1))
+
+
+def _part(pose: PoseSequence, span: SetSpan, *, open_end: bool = False) -> PoseSequence:
+    """The frames of ``span``; ``open_end``: not its last instant (the next set's first frame)."""
+    t = pose.times
+    inside = np.flatnonzero((t >= span.start_s) & ((t < span.end_s) if open_end else (t <= span.end_s)))
+    return pose.slice(int(inside[0]), int(inside[-1]) + 1)
+
+
+def split_sets(result: SessionResult, spans: list[SetSpan] | None = None) -> list[SessionResult]:
+    """``result`` (a recording analysed as one) as one analysis per set, or ``[result]`` when it
+    holds fewer than two sets. Each set's ``source`` says which it is and where it lies in the
+    recording; its start time is the recording's plus its offset. The recording's warnings are
+    kept with every set (they say where in the recording they were seen)."""
+    from physio_core.pipeline import finish_sequence
+
+    named = result.exercise not in ("", "auto")
+    spans = find_sets(result.pose, result.exercise) if spans is None else spans
+    if len(spans) < 2:
+        return [result]
+    t0 = float(result.pose.times[0])
+    out = []
+    for k, span in enumerate(spans, 1):
+        part = _part(result.pose, span, open_end=k < len(spans) and spans[k].start_s <= span.end_s)
+        offset = timedelta(seconds=float(part.times[0]) - t0)
+        started = None if result.started_at is None else result.started_at + offset
+        where = f"set {k} of {len(spans)} ({clock(part.times[0])}–{clock(part.times[-1])})"
+        source = f"{result.source} · {where}" if result.source else where
+        out.append(finish_sequence(part, backend=result.backend, exercise=result.exercise if named else "auto",
+                                   source=source, started_at=started, warnings=result.warnings, smooth=False))
+    return out
+
+
+def clock(seconds: float) -> str:
+    """75.4 -> "1:15": where in the recording."""
+    s = int(round(seconds))
+    return f"{s // 60}:{s % 60:02d}"

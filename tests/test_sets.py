@@ -1,0 +1,121 @@
+"""A recording of several sets, found and analysed set by set (physio_core.sets), on real UI-PRMD
+reps joined into sets as a camera would see them, and on the real test clip."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from conftest import uiprmd_set
+from physio_core.datasets.continuous import concatenate_reps
+from physio_core.pipeline import analyze_video, finish_sequence
+from physio_core.sets import REST_S, SetSpan, clock, find_sets, split_sets
+
+CLIP = Path(__file__).resolve().parent / "data" / "sports2d_demo.mp4"
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def session(first: tuple[str, int, bool, int], second: tuple[str, int, bool, int], rest_s: float, seed: int):
+    """Two real sets of one subject, (movement, subject, correct, reps) each, with ``rest_s`` of
+    standing between them. Returns the recording analysed as one, and the true (start, end)
+    times of every rep, in the recording."""
+    a, a_reps, _ = uiprmd_set([first[:3]] * first[3], rng=seed)
+    b, b_reps, _ = uiprmd_set([second[:3]] * second[3], rng=seed + 1)
+    seq, (at_a, at_b) = concatenate_reps([a, b], pause_s=(rest_s, rest_s), lead_s=(1.0, 1.0), rng=seed)
+    true = [(float(seq.times[at + lo]), float(seq.times[at + hi]))
+            for at, reps in ((at_a[0], a_reps), (at_b[0], b_reps)) for lo, hi in reps]
+    return finish_sequence(seq, backend="uiprmd-kinect", smooth=False, started_at=T0, source="gym.mp4"), true
+
+
+@pytest.fixture(scope="module")
+def squats_then_abductions():
+    # set 2 starts 1.5 s after set 1's last frame: no rest to cut at, the sets touch
+    return session(("deep_squat", 3, True, 6), ("standing_shoulder_abduction", 3, True, 7), 1.5, seed=1)
+
+
+def test_two_exercises_are_two_sets_each_counted_on_its_own(squats_then_abductions):
+    whole, true = squats_then_abductions
+    sets = split_sets(whole)
+    assert [s.session_exercise for s in sets] == ["deep_squat", "standing_shoulder_abduction"]
+    assert abs(sets[0].rep_count - 6) <= 1 and abs(sets[1].rep_count - 7) <= 1
+    # each set is analysed as its own exercise: the recording as one is not (one exercise for both)
+    assert whole.session_exercise in ("deep_squat", "standing_shoulder_abduction")
+    assert all(r.exercise == "auto" for r in sets)
+    assert all(r.exercise_label == r.session_exercise and r.rep_assessments for r in sets)
+    # the cut lies between the squats' end and the abductions' start: no rep cut in two
+    squats_end, abductions_start = true[5][1], true[6][0]
+    cut = float(sets[1].pose.times[0])
+    assert squats_end <= cut <= abductions_start
+    assert float(sets[0].pose.times[-1]) < cut
+
+
+def test_a_set_keeps_the_recordings_times_and_says_where_it_lies(squats_then_abductions):
+    whole, _ = squats_then_abductions
+    sets = split_sets(whole)
+    for k, r in enumerate(sets, 1):
+        start, end = float(r.pose.times[0]), float(r.pose.times[-1])
+        i = int(np.searchsorted(whole.pose.times, start))
+        np.testing.assert_allclose(r.pose.joints, whole.pose.joints[i:i + len(r.pose)])
+        assert r.started_at == T0 + timedelta(seconds=start - float(whole.pose.times[0]))
+        assert r.source == f"gym.mp4 · set {k} of 2 ({clock(start)}–{clock(end)})"
+        assert all(start <= rep.start_s < rep.end_s <= end for rep in r.reps)
+
+
+def test_a_rest_splits_one_exercise_into_sets_and_is_in_neither():
+    whole, true = session(("side_lunge", 6, True, 7), ("side_lunge", 6, False, 6), 30.0, seed=3)
+    spans = find_sets(whole.pose)
+    assert [s.exercise for s in spans] == ["side_lunge", "side_lunge"]
+    rest = (true[6][1], true[7][0])  # the first set's last rep ends, the second's first begins
+    assert rest[1] - rest[0] > REST_S
+    assert spans[0].start_s <= true[0][0] and spans[0].end_s < rest[0] + 2.0
+    assert spans[1].start_s > rest[1] - 2.0 and spans[1].end_s >= true[-1][1] - 0.5
+    sets = split_sets(whole)
+    assert [abs(r.rep_count - n) <= 1 for r, n in zip(sets, (7, 6))] == [True, True]
+    # named, the exercise is the user's, and the rest still splits it
+    named = finish_sequence(whole.pose, backend="uiprmd-kinect", exercise="side_lunge", smooth=False)
+    assert [r.exercise for r in split_sets(named)] == ["side_lunge", "side_lunge"]
+
+
+def test_pauses_shorter_than_a_rest_keep_one_set():
+    whole, _ = session(("sit_to_stand", 4, True, 5), ("sit_to_stand", 4, True, 5), 6.0, seed=5)
+    spans = find_sets(whole.pose)
+    assert [s.exercise for s in spans] == ["sit_to_stand"]
+    assert split_sets(whole) == [whole]
+
+
+def test_a_named_exercise_is_split_by_rests_only(squats_then_abductions):
+    """The user said what the whole recording is: two exercises without a rest stay one set."""
+    whole, _ = squats_then_abductions
+    named = finish_sequence(whole.pose, backend="uiprmd-kinect", exercise="deep_squat", smooth=False)
+    assert [s.exercise for s in find_sets(named.pose, "deep_squat")] == ["deep_squat"]
+    assert split_sets(named) == [named]
+
+
+def test_no_sets_without_the_exercise_classifier(squats_then_abductions, tmp_path):
+    whole, _ = squats_then_abductions
+    assert find_sets(whole.pose, models_dir=tmp_path) == []
+
+
+def test_the_real_clip_is_one_recording():
+    """7.7 s of jumping jacks and a walk: no exercise the models know for a set's length."""
+    result = analyze_video(CLIP)
+    assert len(find_sets(result.pose)) <= 1
+    assert split_sets(result) == [result]
+
+
+def test_a_sets_annotated_video_is_its_stretch_of_the_video(tmp_path):
+    from physio_core.annotate import write_annotated_video
+
+    result = analyze_video(CLIP)
+    second = split_sets(result, [SetSpan(0.0, 3.0, "deep_squat", 1.0), SetSpan(4.0, 7.0, "deep_squat", 1.0)])[1]
+    made = write_annotated_video(CLIP, second, tmp_path / "set2.mp4")
+    with av.open(str(made.path)) as c:
+        times = [f.time for f in c.decode(c.streams.video[0])]
+    assert made.frames == len(second.pose) == len(times)
+    assert times[0] == pytest.approx(0.0, abs=0.01)
+    assert times[-1] == pytest.approx(float(second.pose.times[-1] - second.pose.times[0]), abs=0.02)
+
