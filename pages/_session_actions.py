@@ -142,6 +142,54 @@ def _score_again(engine, viewer_id: int, detail) -> None:
                 "trainer feedback stay.")
 
 
+SPLIT_CAPTION = ("A recording of several exercises, or of sets of one with rests of 20 s or more between them, "
+                 "as sessions of one set each: each set's exercise is recognised and its reps counted on its "
+                 "own angles. This session becomes the first set and keeps its notes and how it felt; a "
+                 "trainer's line on a rep goes with the rep. The time between sets is in none.")
+
+
+def _split(engine, viewer_id: int, detail) -> None:
+    """Split into sets: look for the sets of a stored session, then split it into them."""
+    from physio_core.rescore import sets_of_stored, split_stored
+    from physio_core.sets import clock
+
+    s = detail.session
+    found = f"split_sets_{s.id}"
+    with st.expander("Split into sets", expanded=found in st.session_state):
+        st.caption(SPLIT_CAPTION)
+        if found not in st.session_state:
+            if st.button("Look for sets", key=f"split_look_{s.id}"):
+                try:
+                    with st.spinner("Reading the exercise along the recording…"):
+                        st.session_state[found] = sets_of_stored(engine, viewer_id, s.id)
+                except _ERRORS as exc:
+                    st.error(str(exc))
+                    return
+                st.rerun()
+            return
+        spans = st.session_state[found]
+        if len(spans) < 2:
+            st.info("This session is one set: there is nothing to split." if spans else
+                    "No set of an exercise the models know was found: there is nothing to split.")
+            return
+        show_table(pd.DataFrame({
+            "set": range(1, len(spans) + 1),
+            "exercise": [report.pretty_exercise(sp.exercise) for sp in spans],
+            "from": [clock(sp.start_s) for sp in spans], "to": [clock(sp.end_s) for sp in spans]}),
+            key=f"split_table_{s.id}")
+        if st.button(f"Split into {len(spans)} sessions", type="primary", key=f"split_go_{s.id}"):
+            try:
+                with st.spinner("Analysing each set…"):
+                    ids = split_stored(engine, viewer_id, s.id, spans)
+            except _ERRORS as exc:
+                st.error(str(exc))
+                return
+            st.session_state.pop(found, None)
+            forget_report_picks(f"session{s.id}")
+            _done(f"Session #{s.id} is now set 1 of {len(ids)}; the other sets are sessions "
+                  + ", ".join(f"#{i}" for i in ids[1:]) + ".")
+
+
 def _score_imu_again(engine, viewer_id: int, detail) -> None:
     """A stored wrist-sensor set analysed again from its stored series, as the lift picked: a set
     whose lift was not recognised right (the sensor file is not needed again)."""
@@ -272,6 +320,7 @@ def render_actions(engine, viewer_id: int | None, detail, role: Role | None) -> 
     if signed_in_staff and s.status is SessionStatus.ENDED:
         if detail.scorable:
             _score_again(engine, viewer_id, detail)
+            _split(engine, viewer_id, detail)
         elif detail.pose is None and detail.imu_series is not None:
             _score_imu_again(engine, viewer_id, detail)
     _sensor_data(detail)

@@ -1,6 +1,6 @@
 """Stored sessions scored again from their stored skeleton by the installed models: the session
 page's **Score again** (one session, maybe as another exercise) and Progress's (every session
-that other weights judged).
+that other weights judged); and a stored session split into its sets (**Split into sets**).
 
 From the command line, after the weights changed (the database of DATABASE_URL, else the app's
 SQLite file):
@@ -47,6 +47,45 @@ def score_again_stored(engine: Engine, viewer_id: int | None, session_id: int,
 
         return repo.rescore_session(engine, session_id, result)
     return access.rescore_session_as(engine, viewer_id, session_id, result)
+
+
+def _stored_whole(engine: Engine, viewer_id: int | None, session_id: int):
+    """A stored session's analysis as a recording of no exercise named, for ``physio_core.sets``."""
+    from dataclasses import replace
+
+    detail = get_session_detail(engine, session_id, viewer_id=viewer_id)
+    if detail is None:
+        raise NotFound(f"no session #{session_id}")
+    if not detail.scorable:
+        raise ValueError(f"session #{session_id} has no skeleton to split (a wrist-sensor set, or nobody in view)")
+    whole = detail.to_result()
+    pose = whole.pose.at_measured_rate()
+    return replace(whole, pose=pose, fps=pose.fps, exercise="auto")
+
+
+def sets_of_stored(engine: Engine, viewer_id: int | None, session_id: int):
+    """The sets (``physio_core.sets.find_sets``, exercise recognised) in a stored session: the
+    session page shows them before **Split into sets**."""
+    from physio_core.sets import find_sets
+
+    return find_sets(_stored_whole(engine, viewer_id, session_id).pose)
+
+
+def split_stored(engine: Engine, viewer_id: int | None, session_id: int, spans=None) -> list[int]:
+    """Session ``session_id`` split into its sets (``spans``, else found again), each analysed on
+    its own (``store.repo.split_session``; staff only, ``viewer_id=None``: a trusted caller).
+    Returns the sets' session ids, the first being ``session_id``. ValueError when it holds
+    fewer than two sets."""
+    from physio_core.sets import split_sets
+
+    parts = split_sets(_stored_whole(engine, viewer_id, session_id), spans)
+    if len(parts) < 2:
+        raise ValueError(f"session #{session_id} holds one set: there is nothing to split")
+    if viewer_id is None:
+        from physio_core.store import repo
+
+        return repo.split_session(engine, session_id, parts)
+    return access.split_session_as(engine, viewer_id, session_id, parts)
 
 
 def score_all_again(engine: Engine, viewer_id: int | None, session_ids: Sequence[int],

@@ -698,3 +698,45 @@ def test_the_trainer_plans_the_days_of_the_week(seeded):
 
     today = at.dataframe[0].value.iloc[0]["today"]  # the page's clock: UTC, no browser here
     assert today.startswith("planned today" if datetime.now(UTC).weekday() in (0, 2, 4) else "next ")
+
+
+def test_a_trainer_splits_a_session_of_two_exercises_into_its_sets(seeded):
+    """A live session that went from squats to shoulder abductions (real UI-PRMD reps, joined as
+    a camera sees them), stored as one: the trainer looks for its sets, sees them and splits it;
+    a session of one set says there is nothing to split. The athlete is not offered it."""
+    from conftest import uiprmd_set
+    from pages._session_actions import SPLIT_CAPTION
+    from physio_core.datasets.continuous import concatenate_reps
+    from physio_core.pipeline import finish_sequence
+    from physio_core.store import save_session_result
+
+    engine, ids = seeded
+    squats, _, _ = uiprmd_set([("deep_squat", 3, True)] * 6, rng=1)
+    raises, _, _ = uiprmd_set([("standing_shoulder_abduction", 3, True)] * 7, rng=2)
+    seq, _ = concatenate_reps([squats, raises], pause_s=(1.5, 1.5), rng=1)
+    sid = save_session_result(engine, finish_sequence(seq, backend="embedded", smooth=False, source="live"),
+                              ids["athlete"], ids["trainer"])
+    before = {s.id for s in list_sessions(engine, athlete_id=ids["athlete"])}
+
+    at = run(as_user(engine, "ana@clinic.org", SEED_PASSWORDS["athlete"], id=sid))
+    assert "Look for sets" not in {b.label for b in at.button}
+    at = run(as_user(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], id=sid))
+    assert SPLIT_CAPTION in [c.value for c in at.caption]
+    button(at, "Look for sets").click()
+    run(at)
+    table = next(d.value for d in at.dataframe if list(d.value.columns) == ["set", "exercise", "from", "to"])
+    assert list(table["exercise"]) == ["Deep squat", "Standing shoulder abduction"]
+    assert list(table["from"])[0] == "0:00"
+    button(at, "Split into 2 sessions").click()
+    run(at)
+    new = sorted({s.id for s in list_sessions(engine, athlete_id=ids["athlete"])} - before)
+    assert len(new) == 1
+    assert at.success[0].value == f"Session #{sid} is now set 1 of 2; the other sets are sessions #{new[0]}."
+    a, b = get_session_detail(engine, sid).session, get_session_detail(engine, new[0]).session
+    assert (a.exercise, b.exercise) == ("deep_squat", "standing_shoulder_abduction")
+    assert a.source.startswith("live · set 1 of 2 (0:00–") and b.source.startswith("live · set 2 of 2 (0:")
+    assert at.subheader[0].value.endswith("· Deep squat")
+    # the set it now is holds one set
+    button(at, "Look for sets").click()
+    run(at)
+    assert any("This session is one set" in i.value for i in at.info)

@@ -119,3 +119,54 @@ def test_a_sets_annotated_video_is_its_stretch_of_the_video(tmp_path):
     assert times[0] == pytest.approx(0.0, abs=0.01)
     assert times[-1] == pytest.approx(float(second.pose.times[-1] - second.pose.times[0]), abs=0.02)
 
+
+def test_a_stored_session_is_split_into_its_sets(clinic_of_four, squats_then_abductions):
+    """A live session that went from squats to shoulder abductions, stored as one (on SQLite and
+    PostgreSQL): staff split it; it becomes the squats, keeping its notes, pain and the trainer's
+    general line, and a new session holds the abductions with the trainer's line on its rep."""
+    from physio_core.rescore import sets_of_stored, split_stored
+    from physio_core.store import AccessDenied, FeedbackKind, get_session_detail, save_session_result
+    from physio_core.store.access import add_feedback_as, set_felt_as, set_notes_as
+
+    engine, ids = clinic_of_four
+    whole, true = squats_then_abductions
+    sid = save_session_result(engine, whole, ids["athlete"], ids["trainer"])
+    trainer = ids["trainer"]
+    set_notes_as(engine, trainer, sid, "changed exercise half-way")
+    set_felt_as(engine, ids["athlete"], sid, 3, 6)
+    stored = get_session_detail(engine, sid)
+    # analysed as one, the recording is all shoulder abductions: the squats are not counted
+    assert stored.session.exercise == "standing_shoulder_abduction"
+    assert all(r.start_s > true[5][1] for r in stored.reps)
+    # the trainer's line on the third rep it counted
+    third = (stored.reps[2].start_s + stored.reps[2].end_s) / 2
+    add_feedback_as(engine, trainer, sid, "elbow straight here", rep_index=stored.reps[2].index)
+    add_feedback_as(engine, trainer, sid, "good session")
+
+    spans = sets_of_stored(engine, trainer, sid)
+    assert [sp.exercise for sp in spans] == ["deep_squat", "standing_shoulder_abduction"]
+    with pytest.raises(AccessDenied):
+        split_stored(engine, ids["athlete"], sid, spans)
+    with pytest.raises(AccessDenied):
+        split_stored(engine, ids["stranger"], sid, spans)
+    assert get_session_detail(engine, sid).session.rep_count == stored.session.rep_count  # nothing changed
+
+    first, second = split_stored(engine, trainer, sid, spans)
+    assert first == sid
+    a, b = get_session_detail(engine, first), get_session_detail(engine, second)
+    assert (a.session.exercise, b.session.exercise) == ("deep_squat", "standing_shoulder_abduction")
+    assert abs(a.session.rep_count - 6) <= 1 and abs(b.session.rep_count - 7) <= 1
+    assert b.session.athlete_id == ids["athlete"] and b.session.trainer_id == trainer
+    assert a.session.notes == "changed exercise half-way" and (a.session.pain, a.session.effort) == (3, 6)
+    assert b.session.notes == "" and b.session.pain is None
+    assert a.session.started_at == stored.session.started_at
+    assert b.session.started_at == stored.session.started_at + timedelta(
+        seconds=float(b.pose.times[0] - stored.pose.times[0]))
+    assert len(a.pose) + len(b.pose) <= len(stored.pose)
+    lines = {f.text: f for f in a.feedback + b.feedback if f.kind == FeedbackKind.TRAINER}
+    assert lines["good session"].session_id == first and lines["good session"].rep_index is None
+    moved = lines["elbow straight here"]
+    assert moved.session_id == second
+    rep = next(r for r in b.reps if r.index == moved.rep_index)
+    assert abs((rep.start_s + rep.end_s) / 2 - third) < 3.0
+    assert a.metrics is not None and b.metrics is not None and b.rep_assessments

@@ -381,6 +381,12 @@ def rescore_session_as(engine: Engine, viewer_id: int, session_id: int, result: 
     return repo.rescore_session(engine, session_id, result)
 
 
+def split_session_as(engine: Engine, viewer_id: int, session_id: int, parts: Sequence[SessionResult]) -> list[int]:
+    """An ended session as its sets (``repo.split_session``; staff only)."""
+    run_read(engine, lambda s: _session_for(s, viewer_id, session_id, staff=True))
+    return repo.split_session(engine, session_id, parts)
+
+
 def rescore_imu_session_as(engine: Engine, viewer_id: int, session_id: int, result: ImuSetResult) -> SessionRow:
     """A new analysis of a stored wrist-sensor set (``repo.rescore_imu_session``; staff only)."""
     run_read(engine, lambda s: _session_for(s, viewer_id, session_id, staff=True))

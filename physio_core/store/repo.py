@@ -900,6 +900,55 @@ def end_session(
     return run_write(engine, fn)
 
 
+def split_session(engine: Engine, session_id: int, parts: Sequence[SessionResult]) -> list[int]:
+    """An ended session as the sets ``parts`` (``physio_core.sets.split_sets`` of its stored
+    pose), in one transaction; returns the sets' session ids. The session becomes the first set
+    (its times, skeleton, angles, reps and scores are the set's) and keeps its notes, how it
+    felt and its other series; each other set is a new session of the same athlete and trainer.
+    A trainer's line on a rep goes to the set holding the rep's middle, on the set's rep that
+    overlaps it most (on no rep when none does); the other trainer lines stay with the first."""
+    if len(parts) < 2:
+        raise ValueError("a split needs two sets or more")
+
+    def fn(s: Session) -> list[int]:
+        rec = _session_or_missing(s, session_id)
+        if rec.status != SessionStatus.ENDED.value:
+            raise ValueError(f"session {session_id} has not ended: end and analyse it first")
+        old = _load_series(s, session_id, except_kinds=(codec.KIND_POSE, codec.KIND_ANGLES, codec.KIND_ASSESSMENT,
+                                                        codec.KIND_CORRECTED, codec.KIND_IMU))
+        old_reps = codec.decode_reps(old[codec.KIND_REPS]) if codec.KIND_REPS in old else []
+        recs = [rec]
+        for k, part in enumerate(parts):
+            if k:
+                recs.append(SessionRecord(trainer_id=rec.trainer_id, athlete_id=rec.athlete_id,
+                                          status=SessionStatus.ENDED.value, backend=rec.backend))
+            r = recs[k]
+            r.exercise, r.source = part.session_exercise, part.source
+            r.started_at = part.started_at or rec.started_at
+            r.ended_at = part.ended_at or r.started_at
+            r.fps, r.frames = _finite_or_none(part.fps), int(part.frames)
+            r.frames_with_person, r.rep_count = int(part.frames_with_person), part.rep_count
+            s.add(r)
+            s.flush()
+            _put_result(s, r, part, None)
+        lines = s.exec(select(Feedback).where(Feedback.session_id == rec.id,
+                                              Feedback.kind == FeedbackKind.TRAINER.value,
+                                              col(Feedback.rep_index).is_not(None))).all()
+        for line in lines:
+            rep = next((r for r in old_reps if r.index == line.rep_index), None)
+            if rep is None:
+                continue
+            mid = (rep.start_s + rep.end_s) / 2
+            k = next((k for k, p in enumerate(parts) if p.pose.times[0] <= mid <= p.pose.times[-1]), 0)
+            line.session_id = recs[k].id
+            overlaps = [(min(r.end_s, rep.end_s) - max(r.start_s, rep.start_s), r.index) for r in parts[k].reps]
+            line.rep_index = max(overlaps)[1] if overlaps and max(overlaps)[0] > 0 else None
+            s.add(line)
+        return [r.id for r in recs]
+
+    return run_write(engine, fn)
+
+
 def rescore_session(engine: Engine, session_id: int, result: SessionResult) -> SessionRow:
     """Replace an ended session's analysis (reps, the models' verdicts and scores, the analysis'
     own messages) by ``result``, a new analysis of its stored pose; its exercise becomes
