@@ -21,6 +21,7 @@ from pages._shared import (
     tz_name,
 )
 from physio_core.config import get_settings
+from physio_core.names import pretty_exercise
 from physio_core.reps import EXERCISES as REP_EXERCISES
 from physio_core.uploads import store_upload
 from physio_core.video import VIDEO_EXTENSIONS, VideoError, check_size, probe_video
@@ -30,10 +31,14 @@ log = logging.getLogger("physiotrack.upload")
 # the exercises the rep counter knows (UI-PRMD movements); on "auto" it counts on the angle whose
 # reps are largest and most regular
 EXERCISES = ["auto", *REP_EXERCISES]
-RESULT_KEY = "upload_result"  # {"result", "video", "name", "session_id", "file_id"}
+RESULT_KEY = "upload_result"  # {"result", "video", "name", "session_id", "file_id", "filmed", "sets"}
+SET_KEY = "upload_set"  # the set shown, of a video of several
+SPLIT_HELP = ("A video of several exercises, or of sets of one with a rest of 20 s or more between them, "
+              "is saved as one session per set, each counted on its own exercise. Untick it to keep the "
+              "whole video as one session.")
 
 
-def _analyse(uploaded, exercise: str) -> None:
+def _analyse(uploaded, exercise: str, split: bool) -> None:
     from physio_core.pipeline import NoPersonFound, analyze_video
     from physio_core.pose.base import PoseBackendUnavailable
 
@@ -81,15 +86,55 @@ def _analyse(uploaded, exercise: str) -> None:
         filmed = probe_video(path, settings).filmed_at is not None
     except (VideoError, OSError):
         filmed = False
+    sets = _sets(result, uploaded.name) if split else []
     previous = st.session_state.get(RESULT_KEY)
-    if previous is not None and Path(previous["video"]) != path:
-        Path(previous["video"]).unlink(missing_ok=True)  # only the shown report keeps its video
+    if previous is not None:
+        if Path(previous["video"]) != path:
+            Path(previous["video"]).unlink(missing_ok=True)  # only the shown report keeps its video
+        for key in _report_keys(previous):
+            forget_report_picks(key)
+            st.session_state.pop(f"{key}_annotated", None)
+    st.session_state.pop(SET_KEY, None)
     st.session_state[RESULT_KEY] = {
         "result": result, "video": path, "name": uploaded.name, "session_id": None,
-        "file_id": uploaded.file_id, "filmed": filmed,
+        "file_id": uploaded.file_id, "filmed": filmed, "sets": sets,
     }
     forget_report_picks("upload")
-    _save(st.session_state[RESULT_KEY], exercise)
+    _save_all(st.session_state[RESULT_KEY], exercise)
+
+
+def _sets(result, name: str) -> list[dict]:
+    """The video's sets (``physio_core.sets``), each an entry of its own to save and show; none
+    when it is one set (or the search fails: the whole video is still analysed)."""
+    from physio_core.sets import split_sets
+
+    bar = st.progress(1.0, text=f"Looking for sets in {name}…")
+    try:
+        parts = split_sets(result)
+    except Exception:
+        log.exception("looking for the sets of %s failed", name)
+        parts = [result]
+    bar.empty()
+    return [{"result": p, "session_id": None} for p in parts] if len(parts) > 1 else []
+
+
+def _report_keys(entry: dict) -> list[str]:
+    """The widget keys of an upload's reports: one, or one per set."""
+    return [f"upload_set{k}" for k in range(1, len(entry.get("sets") or []) + 1)] or ["upload"]
+
+
+def _save_all(entry: dict, exercise: str) -> None:
+    for one in entry.get("sets") or [entry]:
+        _save(one, exercise)
+
+
+def set_label(result, k: int) -> str:
+    """"2 · Sit to stand · 0:31–0:58 · 8 reps": a set of the video, for its picker."""
+    from physio_core.sets import clock
+
+    t = result.pose.times
+    return (f"{k} · {pretty_exercise(result.session_exercise, short=True)} · {clock(t[0])}–{clock(t[-1])} · "
+            f"{result.rep_count} rep{'s' * (result.rep_count != 1)}")
 
 
 def _reps_asked(entry: dict, exercise: str) -> int | None:
@@ -134,9 +179,10 @@ uploaded = st.file_uploader(
 col_ex, col_go = st.columns([3, 1], vertical_alignment="bottom")
 exercise = col_ex.selectbox("Exercise", EXERCISES, format_func=exercise_choice, key="upload_exercise")
 go = col_go.button("Analyse", type="primary", disabled=uploaded is None, width="stretch")
+split = st.checkbox("Split into sets", value=True, key="upload_split", help=SPLIT_HELP)
 
 if uploaded is not None and go:
-    _analyse(uploaded, exercise)
+    _analyse(uploaded, exercise, split)
 elif (shown := st.session_state.get(RESULT_KEY)) is None or (uploaded is not None
                                                           and uploaded.file_id != shown["file_id"]):
     # a video is about to be picked or analysed: the pose processes and the learned models load
@@ -149,13 +195,21 @@ elif (shown := st.session_state.get(RESULT_KEY)) is None or (uploaded is not Non
 
 entry = st.session_state.get(RESULT_KEY)
 if entry is not None:
-    result = entry["result"]
     st.divider()
     st.subheader(f"Report — {entry['name']}")
+    shown, key, printable, stem = entry, "upload", f"Upload · {entry['name']}", Path(entry["name"]).stem
+    if sets := entry.get("sets"):
+        st.info(f"This video holds {len(sets)} sets. Each is saved as a session of its own, with its reps "
+                "counted on its own exercise; the time between them is in none.")
+        k = st.radio("Set", range(1, len(sets) + 1), format_func=lambda k: set_label(sets[k - 1]["result"], k),
+                     horizontal=True, key=SET_KEY)
+        shown, key = sets[k - 1], f"upload_set{k}"
+        printable, stem = f"{printable} · set {k} of {len(sets)}", f"{stem}_set{k}"
+    result = shown["result"]
     if result.started_at is not None:
         st.caption(f"Dated {shown_time(result.started_at)} ({tz_name()}): "
                    + ("when it was filmed, as the video file says." if entry.get("filmed") else
                       "the time of the analysis, since the video file does not say when it was filmed."))
-    save_status(entry, lambda: _save(entry, result.exercise), "analysis")
-    render_report(result, video_path=entry["video"], key="upload", printable=f"Upload · {entry['name']}",
-                  file_stem=Path(entry["name"]).stem, reps_asked=_reps_asked(entry, result.exercise))
+    save_status(shown, lambda: _save(shown, result.exercise), "set" if sets else "analysis")
+    render_report(result, video_path=entry["video"], key=key, printable=printable, file_stem=stem,
+                  reps_asked=_reps_asked(shown, result.exercise))

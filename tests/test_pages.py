@@ -1100,3 +1100,52 @@ def test_progress_scores_again_the_sessions_other_weights_judged(app_env, assess
     at.run()  # AppTest keeps the elements of the run that st.rerun cut short until the next one
     assert not [i.value for i in at.info if "model weights" in i.value]
     assert not [b for b in at.button if "again with the installed weights" in b.label]
+
+
+def test_an_upload_of_two_sets_shows_and_saves_each_set(app_env, tmp_path):
+    """A video of squats then shoulder abductions (real UI-PRMD sets joined as a camera would see
+    them; no real video of two exercises ships): the report picks a set, and each is saved as a
+    session of its own exercise and reps."""
+    from conftest import uiprmd_set
+    from pages.upload import SET_KEY, SPLIT_HELP
+    from physio_core.datasets.continuous import concatenate_reps
+    from physio_core.pipeline import finish_sequence
+    from physio_core.sets import clock, split_sets
+    from physio_core.store import get_session_detail, init_db
+
+    squats, _, _ = uiprmd_set([("deep_squat", 3, True)] * 6, rng=1)
+    raises, _, _ = uiprmd_set([("standing_shoulder_abduction", 3, True)] * 7, rng=2)
+    seq, _ = concatenate_reps([squats, raises], pause_s=(1.5, 1.5), rng=1)
+    whole = finish_sequence(seq, backend="uiprmd-kinect", smooth=False, source="gym.mp4")
+    sets = split_sets(whole)
+    assert len(sets) == 2
+
+    at = new_app()
+    assert at.checkbox(key="upload_split").value is True and at.checkbox(key="upload_split").help == SPLIT_HELP
+    add_athlete(at, "Two Sets")
+    at.session_state["upload_result"] = {
+        "result": whole, "video": tmp_path / "gone.mp4", "name": "gym.mp4", "session_id": None,
+        "file_id": "gym", "filmed": False, "sets": [{"result": r, "session_id": None} for r in sets]}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("This video holds 2 sets" in i.value for i in at.info)
+    picker = at.radio(key=SET_KEY)
+    assert list(picker.options) == [
+        f"{k} · {name} · {clock(r.pose.times[0])}–{clock(r.pose.times[-1])} · {r.rep_count} reps"
+        for k, (name, r) in enumerate(zip(("Deep squat", "Shoulder abduction"), sets), 1)]
+    assert clock(sets[0].pose.times[0]) == "0:00" and clock(sets[1].pose.times[-1]).startswith("1:")
+    assert next(m for m in at.metric if m.label == "Reps").value == str(sets[0].rep_count)
+    ids = []
+    for k in (1, 2):
+        at.radio(key=SET_KEY).set_value(k).run()
+        assert next(m for m in at.metric if m.label == "Reps").value == str(sets[k - 1].rep_count)
+        next(b for b in at.button if b.label == "Save session").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        ids.append(at.session_state["upload_result"]["sets"][k - 1]["session_id"])
+        assert any(s.value == f"Saved as session #{ids[-1]}." for s in at.success)
+    engine = init_db()
+    stored = [get_session_detail(engine, i).session for i in ids]
+    assert [s.exercise for s in stored] == ["deep_squat", "standing_shoulder_abduction"]
+    assert [s.rep_count for s in stored] == [r.rep_count for r in sets]
+    assert [s.source for s in stored] == [r.source for r in sets]
+    assert stored[0].source.startswith("gym.mp4 · set 1 of 2 (0:00–")
