@@ -2,6 +2,7 @@
 
     python -m physio_core.analyze VIDEO [VIDEO ...] --out DIR [--exercise X] [--backend embedded|mmpose]
                                   [--save --athlete NAME] [--max-side 640] [--step N] [--annotated] [--exports]
+                                  [--sets]
 
 For one video it writes DIR/summary.json (frames, fps, frames_with_person, rep_count, reps, backend, ...; with
 the trained models also exercise_label and per rep exercise, stability_score, balance_score,
@@ -12,6 +13,13 @@ format, NAME.json, NAME.mot and NAME.trc for OpenSim, NAME_report.html to print)
 input (missing file, not a video, damaged, too large, no person, backend unavailable, database
 away) it prints ONE line to stderr and exits non-zero: 2 input file, 3 no person, 4 pose
 backend, 5 database, 1 anything else.
+
+With --sets, a video of several sets (physio_core.sets: several exercises, or rests of 20 s or
+more between sets of one) is also analysed set by set: DIR/set-1/, DIR/set-2/, ... each get the
+files above for that set alone (and --save stores each set as a session of its own, not the
+whole video), and DIR/summary.json, of the whole video, gets "sets": [{set, start_s, end_s,
+exercise, rep_count, out, session_id}]. A video of one set is written as without --sets, with
+"sets": [].
 
 Several videos are a batch, analysed one after the other in this one process (the modules and
 models load once). Each video's files go to DIR/<its name without extension>/ (DIR/<name>-2/ for
@@ -115,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--exports", action="store_true",
                     help="also write the session page's exports, named after the video: NAME.csv (long "
                          "format), NAME.json, NAME.mot and NAME.trc (OpenSim), NAME_report.html (printable)")
+    ap.add_argument("--sets", action="store_true",
+                    help="also analyse each set of a video of several (several exercises, or rests of 20 s "
+                         "or more) on its own, in DIR/set-1/, DIR/set-2/, ...; --save then stores the sets")
     ap.add_argument("--save", action="store_true", help="store the session in the database")
     ap.add_argument("--athlete", default="Unnamed athlete",
                     help="athlete name for --save (created if new)")
@@ -127,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 # batch.csv: one row per video; figures empty where the video failed or the models did not run
 BATCH_COLUMNS = ("video", "out", "exit_code", "error", "frames", "fps", "frames_with_person", "rep_count",
                  "exercise_label", "stability_score", "balance_score", "injury_risk", "session_id",
-                 "seconds")
+                 "seconds", "sets")
 
 
 @dataclass
@@ -209,7 +220,6 @@ def _run(video: Path, out: Path, args: argparse.Namespace, *, batch: bool = Fals
     from physio_core.config import get_settings
     from physio_core.pipeline import NoPersonFound, analyze_video
     from physio_core.pose.base import PoseBackendUnavailable
-    from physio_core.report import angles_csv, summary_json
     from physio_core.video import VideoError
 
     settings = get_settings()
@@ -246,36 +256,29 @@ def _run(video: Path, out: Path, args: argparse.Namespace, *, batch: bool = Fals
     row.update({k: round(result.metrics[k], 4) for k in ("stability_score", "balance_score", "injury_risk")
                 if result.metrics.get(k) is not None})
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_bytes(summary_json(result))
-    (out / "angles.csv").write_bytes(angles_csv(result.angles))
-    if args.annotated:
-        from physio_core.annotate import write_annotated_video
+    parts = []
+    if args.sets:
+        from physio_core.sets import split_sets
 
-        try:
-            write_annotated_video(video, result, out / "annotated.mp4", max_side=args.max_side or None,
-                                  step=args.step, settings=settings)
-        except (OSError, VideoError) as exc:
-            return _fail(EXIT_INPUT, f"could not write annotated.mp4: {one_line(exc)}", video, batch, row)
-
-    session_id = None
-    if args.save:
-        try:
-            from physio_core.store import get_or_create_athlete, init_db, save_session_result
-
-            engine = init_db()
-            athlete = get_or_create_athlete(engine, args.athlete)
-            session_id = save_session_result(engine, result, athlete_id=athlete.id,
-                                             exercise=args.exercise)
-        except Exception as exc:  # StorageUnavailable and driver errors alike: one line
-            return _fail(EXIT_STORAGE, f"could not save the session: {one_line(exc)}", video, batch, row)
-    if args.exports:
-        try:
-            _write_exports(result, out, video, session_id)
-        except OSError as exc:
-            return _fail(EXIT_INPUT, f"could not write the exports: {one_line(exc)}", video, batch, row)
-    row.update(exit_code=0, session_id=session_id if session_id is not None else "",
-               seconds=round(time.perf_counter() - t0, 2))
+        parts = split_sets(result)
+        parts = parts if len(parts) > 1 else []
+    ids = []
+    for k, part in enumerate(parts, 1):
+        written = _write(part, out / f"set-{k}", video, args, settings, batch, row)
+        if isinstance(written, Outcome):
+            return written
+        ids.append(written)
+    sets = [{"set": k, "start_s": round(float(p.pose.times[0]), 3), "end_s": round(float(p.pose.times[-1]), 3),
+             "exercise": p.session_exercise, "rep_count": p.rep_count, "out": f"set-{k}", "session_id": i}
+            for k, (p, i) in enumerate(zip(parts, ids), 1)]
+    written = _write(result, out, video, args, settings, batch, row, save=not parts,
+                     extra={"sets": sets} if args.sets else None)
+    if isinstance(written, Outcome):
+        return written
+    session_id = written
+    saved = [str(i) for i in ([session_id] if session_id is not None else ids) if i is not None]
+    row.update(exit_code=0, session_id=" ".join(saved), seconds=round(time.perf_counter() - t0, 2),
+               sets=len(parts) if args.sets else "")
 
     print(
         f"{video.name}: {result.frames} frames, person in {result.frames_with_person}, "
@@ -291,7 +294,54 @@ def _run(video: Path, out: Path, args: argparse.Namespace, *, batch: bool = Fals
         print(f"feedback: {line}")
     for w in result.all_warnings:
         print(f"warning: {w}")
+    for one in sets:
+        print(f"set {one['set']}: {one['exercise']}, {one['rep_count']} reps, {one['start_s']:.1f}–"
+              f"{one['end_s']:.1f} s -> {out / one['out']}"
+              + (f" (saved as session #{one['session_id']})" if one["session_id"] is not None else ""))
     return Outcome(0, row)
+
+
+def _write(result, out: Path, video: Path, args: argparse.Namespace, settings, batch: bool, row: dict,
+           *, save: bool = True, extra: dict | None = None) -> int | None | Outcome:
+    """One analysis's files in ``out`` (and its session, with --save and ``save``): the saved
+    session's id (None unsaved), or the failure's Outcome."""
+    import json
+
+    from physio_core.report import angles_csv, summary_json
+    from physio_core.video import VideoError
+
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summary_json(result)
+    if extra is not None:
+        summary = json.dumps({**json.loads(summary), **extra}, indent=2).encode("utf-8")
+    (out / "summary.json").write_bytes(summary)
+    (out / "angles.csv").write_bytes(angles_csv(result.angles))
+    if args.annotated:
+        from physio_core.annotate import write_annotated_video
+
+        try:
+            write_annotated_video(video, result, out / "annotated.mp4", max_side=args.max_side or None,
+                                  step=args.step, settings=settings)
+        except (OSError, VideoError) as exc:
+            return _fail(EXIT_INPUT, f"could not write annotated.mp4: {one_line(exc)}", video, batch, row)
+
+    session_id = None
+    if args.save and save:
+        try:
+            from physio_core.store import get_or_create_athlete, init_db, save_session_result
+
+            engine = init_db()
+            athlete = get_or_create_athlete(engine, args.athlete)
+            session_id = save_session_result(engine, result, athlete_id=athlete.id,
+                                             exercise=args.exercise)
+        except Exception as exc:  # StorageUnavailable and driver errors alike: one line
+            return _fail(EXIT_STORAGE, f"could not save the session: {one_line(exc)}", video, batch, row)
+    if args.exports:
+        try:
+            _write_exports(result, out, video, session_id)
+        except OSError as exc:
+            return _fail(EXIT_INPUT, f"could not write the exports: {one_line(exc)}", video, batch, row)
+    return session_id
 
 
 if __name__ == "__main__":

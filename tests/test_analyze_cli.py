@@ -241,3 +241,20 @@ def test_a_batch_goes_on_past_a_bad_video(tmp_path):
         assert {s.athlete_name for s in saved} == {"Jumper"}
     finally:
         dispose_engines(url)
+
+
+def test_sets_on_a_video_of_one_set(tmp_path):
+    """--sets on the real clip (7.7 s: no set of an exercise the models know): the video is
+    written and saved as without it, and says it holds no sets; batch.csv says 0."""
+    out = tmp_path / "o"
+    db = tmp_path / "sets.db"
+    r = run_cli(str(CLIP), str(CLIP), "--out", str(out), "--step", "4", "--quiet", "--sets", "--save",
+                "--athlete", "Jumper", env={"DATABASE_URL": f"sqlite:///{db}"})
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((out / "sports2d_demo" / "summary.json").read_text())
+    assert doc["sets"] == [] and doc["frames"] == 58 and doc["rep_count"] >= 2
+    assert not (out / "sports2d_demo" / "set-1").exists()
+    with (out / "batch.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [row["sets"] for row in rows] == ["0", "0"] and all(row["session_id"].isdigit() for row in rows)
+    assert "set 1:" not in r.stdout
