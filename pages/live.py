@@ -361,6 +361,30 @@ def _left_running(engine, athlete_id: int) -> None:
         link_to_session(r.id)
 
 
+def _sets_hint(session_id: int, result) -> str | None:
+    """A session that changed exercise, or rested 20 s between sets: which sets it holds, and
+    where to split it (looked for once per session saved)."""
+    key = f"live_sets_{session_id}"
+    if key not in st.session_state:
+        from physio_core.sets import find_sets
+
+        try:
+            st.session_state[key] = find_sets(result.pose)
+        except Exception:  # the session is saved; the hint can go
+            log.warning("looking for the sets of session %s failed", session_id, exc_info=True)
+            st.session_state[key] = []
+    spans = st.session_state[key]
+    if len(spans) < 2:
+        return None
+    from physio_core.sets import clock
+
+    sets = ", ".join(f"{report.pretty_exercise(sp.exercise, short=True)} {clock(sp.start_s)}–{clock(sp.end_s)}"
+                     for sp in spans)
+    return (f"This session holds {len(spans)} sets ({sets}); it was counted as one exercise. Its trainer can "
+            "split it into sessions of one set each, each counted on its own exercise: **Split into sets** "
+            "on its page.")
+
+
 def _show_outcome(outcome: LiveOutcome, athlete_id: int | None) -> None:
     if outcome.session_id is not None:
         reps = outcome.result.rep_count if outcome.result else 0
@@ -369,6 +393,8 @@ def _show_outcome(outcome: LiveOutcome, athlete_id: int | None) -> None:
             st.info(f"Session #{outcome.replaced_id} was deleted while it was recording, so the whole "
                     f"recording was saved again as #{outcome.session_id}.")
         link_to_session(outcome.session_id)
+        if outcome.result is not None and (said := _sets_hint(outcome.session_id, outcome.result)):
+            st.info(said)
         felt_after_save(outcome.session_id, athlete_id)
     elif outcome.refused:
         st.warning(outcome.message)

@@ -831,3 +831,34 @@ def test_session_detail_shows_a_recorded_live_session_with_its_video(live_app, f
     at.run()
     assert not at.exception and not at.get("image") and not at.get("video")
     assert any("video itself is not stored" in c.value for c in at.caption)
+
+
+def test_after_stop_the_live_page_says_a_session_holds_two_sets(live_app, tmp_path):
+    """A live set that went from squats to shoulder abductions (real UI-PRMD reps joined as a
+    camera sees them), saved at STOP: the page names its two sets and where to split it."""
+    from conftest import uiprmd_set
+    from physio_core.datasets.continuous import concatenate_reps
+    from physio_core.live import LiveOutcome
+    from physio_core.pipeline import finish_sequence
+    from physio_core.store import get_or_create_athlete, init_db, save_session_result
+
+    squats, _, _ = uiprmd_set([("deep_squat", 3, True)] * 6, rng=1)
+    raises, _, _ = uiprmd_set([("standing_shoulder_abduction", 3, True)] * 7, rng=2)
+    seq, _ = concatenate_reps([squats, raises], pause_s=(1.5, 1.5), rng=1)
+    result = finish_sequence(seq, backend="embedded", smooth=False, source="live")
+    athlete = get_or_create_athlete(init_db(), "Ana Sets")
+    sid = save_session_result(init_db(), result, athlete.id)
+    at = live_app
+    at.session_state["athlete_id"] = athlete.id
+    previous = LiveSession(LiveConfig(athlete_id=athlete.id), settings=Settings(data_dir=tmp_path), engine=init_db())
+    try:
+        at.session_state["live_outcome"] = LiveOutcome(result, sid)
+        at.session_state["live_previous"] = previous
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.success[0].value == f"Session #{sid} saved ({result.rep_count} reps)."
+        (said,) = [i.value for i in at.info if "sets" in i.value]
+        assert said.startswith("This session holds 2 sets (Deep squat 0:00–0:")
+        assert ", Shoulder abduction 0:" in said and said.endswith("**Split into sets** on its page.")
+    finally:
+        previous.close()
