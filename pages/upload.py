@@ -108,13 +108,12 @@ def _sets(result, name: str) -> list[dict]:
     when it is one set (or the search fails: the whole video is still analysed)."""
     from physio_core.sets import split_sets
 
-    bar = st.progress(1.0, text=f"Looking for sets in {name}…")
     try:
-        parts = split_sets(result)
+        with st.spinner(f"Looking for sets in {name}…"):
+            parts = split_sets(result)
     except Exception:
         log.exception("looking for the sets of %s failed", name)
         parts = [result]
-    bar.empty()
     return [{"result": p, "session_id": None} for p in parts] if len(parts) > 1 else []
 
 
@@ -212,4 +211,4 @@ if entry is not None:
                       "the time of the analysis, since the video file does not say when it was filmed."))
     save_status(shown, lambda: _save(shown, result.exercise), "set" if sets else "analysis")
     render_report(result, video_path=entry["video"], key=key, printable=printable, file_stem=stem,
-                  reps_asked=_reps_asked(shown, result.exercise))
+                  reps_asked=_reps_asked(shown, result.session_exercise))

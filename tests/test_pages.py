@@ -1112,6 +1112,7 @@ def test_an_upload_of_two_sets_shows_and_saves_each_set(app_env, tmp_path):
     from physio_core.pipeline import finish_sequence
     from physio_core.sets import clock, split_sets
     from physio_core.store import get_session_detail, init_db
+    from physio_core.store.access import set_programme_item
 
     squats, _, _ = uiprmd_set([("deep_squat", 3, True)] * 6, rng=1)
     raises, _, _ = uiprmd_set([("standing_shoulder_abduction", 3, True)] * 7, rng=2)
@@ -1123,6 +1124,7 @@ def test_an_upload_of_two_sets_shows_and_saves_each_set(app_env, tmp_path):
     at = new_app()
     assert at.checkbox(key="upload_split").value is True and at.checkbox(key="upload_split").help == SPLIT_HELP
     add_athlete(at, "Two Sets")
+    set_programme_item(init_db(), None, at.session_state["athlete_id"], "deep_squat", 3, 8)
     at.session_state["upload_result"] = {
         "result": whole, "video": tmp_path / "gone.mp4", "name": "gym.mp4", "session_id": None,
         "file_id": "gym", "filmed": False, "sets": [{"result": r, "session_id": None} for r in sets]}
@@ -1134,11 +1136,13 @@ def test_an_upload_of_two_sets_shows_and_saves_each_set(app_env, tmp_path):
         f"{k} · {name} · {clock(r.pose.times[0])}–{clock(r.pose.times[-1])} · {r.rep_count} reps"
         for k, (name, r) in enumerate(zip(("Deep squat", "Shoulder abduction"), sets), 1)]
     assert clock(sets[0].pose.times[0]) == "0:00" and clock(sets[1].pose.times[-1]).startswith("1:")
-    assert next(m for m in at.metric if m.label == "Reps").value == str(sets[0].rep_count)
+    # each set's reps against the programme's of its exercise: only the squats' asks 8 a set
+    shown = [f"{sets[0].rep_count} of 8", str(sets[1].rep_count)]
+    assert next(m for m in at.metric if m.label == "Reps").value == shown[0]
     ids = []
     for k in (1, 2):
         at.radio(key=SET_KEY).set_value(k).run()
-        assert next(m for m in at.metric if m.label == "Reps").value == str(sets[k - 1].rep_count)
+        assert next(m for m in at.metric if m.label == "Reps").value == shown[k - 1]
         next(b for b in at.button if b.label == "Save session").click().run()
         assert not at.exception, [e.value for e in at.exception]
         ids.append(at.session_state["upload_result"]["sets"][k - 1]["session_id"])

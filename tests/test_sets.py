@@ -170,3 +170,10 @@ def test_a_stored_session_is_split_into_its_sets(clinic_of_four, squats_then_abd
     rep = next(r for r in b.reps if r.index == moved.rep_index)
     assert abs((rep.start_s + rep.end_s) / 2 - third) < 3.0
     assert a.metrics is not None and b.metrics is not None and b.rep_assessments
+
+
+def test_the_set_search_score_says_a_missing_folder(tmp_path, capsys):
+    from physio_core.sets import main
+
+    assert main(["--ui-prmd", str(tmp_path / "nowhere")]) == 2
+    assert "UI-PRMD folder not found" in capsys.readouterr().err
