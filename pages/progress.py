@@ -232,7 +232,7 @@ if s.pain is not None:
 # ------------------------------------------------------------------ charts
 left, right = st.columns(2)
 with left:
-    st.subheader("Sessions per week")
+    st.subheader("Sessions per week", help=progress.SESSIONS_HELP)
     st.plotly_chart(progress.sessions_figure(rows), width="stretch", key="progress_sessions")
 with right:
     st.subheader("Reps per session")

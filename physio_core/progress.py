@@ -935,21 +935,29 @@ def _colours(names: Sequence[str]) -> dict[str, str]:
 MAX_WEEK_TICKS = 16  # the weekly chart labels every week up to this many
 
 
+SESSIONS_HELP = ("A session of an exercise is a day with a set of it, as the programme counts them: three sets "
+                 "of squats on Monday are one squat session. Point at a bar for its sets and reps.")
+
+
 def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
-    """Sessions per week (bars stacked by exercise) with the reps of each week as hover text."""
+    """Sessions per week (bars stacked by exercise) with the sets and reps of each week as hover
+    text. A session of an exercise is a day with a set of it, as the programme counts them
+    (``physio_core.programme``): three sets of squats on Monday are one squat session."""
     fig = go.Figure()
     if rows:
         df = pd.DataFrame({"week": [pd.Timestamp(_day(r.date) - timedelta(days=_day(r.date).weekday()))
                                     for r in rows],
+                           "day": [_day(r.date) for r in rows],
                            "exercise": [r.exercise for r in rows], "reps": [r.reps for r in rows]})
         colours = _colours(sorted(df["exercise"].unique()))
         width, _ = _bar_ms(sorted({w.date() for w in df["week"]}), 5.0)
         for ex, g in df.groupby("exercise", sort=True):
-            w = g.groupby("week").agg(sessions=("reps", "size"), reps=("reps", "sum")).reset_index()
+            w = g.groupby("week").agg(sessions=("day", "nunique"), sets=("reps", "size"),
+                                      reps=("reps", "sum")).reset_index()
             fig.add_trace(go.Bar(x=w["week"], y=w["sessions"], name=pretty_exercise(ex, short=True),
-                                 marker_color=colours[ex], customdata=w[["reps"]], width=width,
-                                 hovertemplate="week of %{x|%Y-%m-%d}: %{y} sessions, "
-                                               "%{customdata[0]} reps<extra></extra>"))
+                                 marker_color=colours[ex], customdata=w[["sets", "reps"]], width=width,
+                                 hovertemplate="week of %{x|%Y-%m-%d}: %{y} sessions (%{customdata[0]} sets), "
+                                               "%{customdata[1]} reps<extra></extra>"))
         fig.update_layout(barmode="stack")
         weeks = (df["week"].max() - df["week"].min()).days // 7 + 1
         if weeks <= MAX_WEEK_TICKS:  # a tick on every week
@@ -957,7 +965,7 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
                              tick0=df["week"].min())
         # over more weeks Plotly's own date ticks: a tick per week over two years of sessions
         # crowded the axis, and the browser took seconds to lay out their labels
-        _whole_ticks(fig, int(df.groupby("week").size().max()))
+        _whole_ticks(fig, int(df.groupby(["week", "exercise"])["day"].nunique().groupby("week").sum().max()))
         _widen(fig, unit=pd.Timedelta(weeks=1), bar=pd.Timedelta(days=5))  # an athlete's first week
     return _layout(fig, height, "sessions", "week", widen=False)  # widened by weeks above
 

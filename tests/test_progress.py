@@ -351,6 +351,15 @@ def test_session_reps_scores_and_mix_figures(seeded):
     long = progress.sessions_figure(years)
     assert long.layout.xaxis.dtick is None and long.layout.xaxis.tickformat is None
     assert sum(sum(t.y) for t in long.data) == len(rows)
+    # three sets of squats on one day (a video split into its sets) are one session of three sets,
+    # as the programme counts them; a hurdle step set that day is a session of its own exercise
+    squats = [r for r in rows if r.exercise == "deep_squat"]
+    day = [replace(r, date=squats[0].date + timedelta(minutes=10 * k)) for k, r in enumerate(squats[:3])]
+    hurdle = replace(next(r for r in rows if r.exercise == "hurdle_step"), date=squats[0].date)
+    one_day = progress.sessions_figure([*day, hurdle])
+    assert {t.name: (list(t.y), [list(c) for c in t.customdata]) for t in one_day.data} == {
+        "Deep squat": ([1], [[3, sum(r.reps for r in day)]]), "Hurdle step": ([1], [[1, hurdle.reps]])}
+    assert "%{y} sessions (%{customdata[0]} sets), %{customdata[1]} reps" in one_day.data[0].hovertemplate
 
     reps = progress.reps_figure(rows)
     assert sum(sum(t.y) for t in reps.data) == sum(r.reps for r in rows) == 6 * 3 + 3 * 2
