@@ -177,3 +177,27 @@ def test_the_set_search_score_says_a_missing_folder(tmp_path, capsys):
 
     assert main(["--ui-prmd", str(tmp_path / "nowhere")]) == 2
     assert "UI-PRMD folder not found" in capsys.readouterr().err
+
+
+def test_a_rest_out_of_view_splits_the_sets():
+    """The athlete walks out of view between two sets of squats (no one in the frames for 25 s of
+    a 30 s rest): two sets, each counted, and no warning about empty frames."""
+    import warnings
+
+    from physio_core.skeleton import PoseSequence
+
+    whole, true = session(("deep_squat", 5, True, 6), ("deep_squat", 5, True, 6), 30.0, seed=7)
+    p = whole.pose
+    gone = (p.times > true[5][1] + 2.5) & (p.times < true[6][0] - 2.5)
+    joints, conf = p.joints.copy(), p.confidence.copy()
+    joints[gone], conf[gone] = np.nan, 0.0
+    out_of_view = finish_sequence(PoseSequence(joints, conf, p.times, p.fps, p.root), backend="uiprmd-kinect",
+                                  smooth=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sets = split_sets(out_of_view)
+    assert [r.session_exercise for r in sets] == ["deep_squat", "deep_squat"]
+    assert [abs(r.rep_count - 6) <= 1 for r in sets] == [True, True]
+    # the time out of view is in neither set
+    assert all(r.frames_with_person / r.frames > 0.9 for r in sets)
+    assert sets[0].pose.times[-1] < p.times[gone][0] + 1.0 and sets[1].pose.times[0] > p.times[gone][-1] - 1.0
