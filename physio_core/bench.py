@@ -480,6 +480,25 @@ def bench_models(poses: Sequence[Any], repeat: int) -> list[Figure]:
     return [rec, rep, replay]
 
 
+def bench_sets(result, repeat: int) -> list[Figure]:
+    """The set search (``physio_core.sets.find_sets``) along a recording: what Split into sets
+    adds to an upload, and what Look for sets costs on a session's page."""
+    from physio_core.sets import find_sets
+
+    fig = Figure(f"sets: set search, {len(result.pose) / CAMERA_FPS:.0f} s recording", "ms",
+                 note="the exercise read in 3 s windows 1.5 s apart, rests found; once per upload")
+    suite, note = load_models()
+    if suite is None:
+        fig.na_reason = note
+        return [fig]
+    find_sets(result.pose)  # models loaded before timing
+    for _ in range(repeat):
+        c0 = time.perf_counter()
+        find_sets(result.pose)
+        fig.runs.append((time.perf_counter() - c0) * 1e3)
+    return [fig]
+
+
 # ---------------------------------------------------------------------------- upload
 
 
@@ -919,6 +938,9 @@ def run(plan: Plan, progress: Callable[[str], None] = lambda s: None
 
     progress("session report")
     figs += bench_report(realistic_result(poses, plan.report_s), plan.repeat)
+
+    progress("set search")
+    figs += bench_sets(realistic_result(poses, 60.0), plan.repeat)
     return machine, figs, detail
 
 

@@ -59,16 +59,12 @@ def _window_labels(pose: PoseSequence, suite) -> tuple[list[PoseSequence], list[
     from physio_core.ml.data import CLASS_NAMES, OTHER
 
     windows = _windows(pose, pose.fps)
-    labels: list[str | None] = []
-    confidences: list[float] = []
-    for w in windows:
-        if not _has_person(w):
-            labels.append(None)
-            confidences.append(0.0)
-            continue
-        p = suite.classify_window(w, pose.fps)
-        labels.append(p.label if p.label in CLASS_NAMES[:OTHER] else None)
-        confidences.append(p.confidence)
+    seen = [k for k, w in enumerate(windows) if _has_person(w)]
+    labels: list[str | None] = [None] * len(windows)
+    confidences = [0.0] * len(windows)
+    for k, p in zip(seen, suite.classify_windows([windows[k] for k in seen])):
+        labels[k] = p.label if p.label in CLASS_NAMES[:OTHER] else None
+        confidences[k] = p.confidence
     return windows, labels, confidences
 
 

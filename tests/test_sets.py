@@ -201,3 +201,16 @@ def test_a_rest_out_of_view_splits_the_sets():
     # the time out of view is in neither set
     assert all(r.frames_with_person / r.frames > 0.9 for r in sets)
     assert sets[0].pose.times[-1] < p.times[gone][0] + 1.0 and sets[1].pose.times[0] > p.times[gone][-1] - 1.0
+
+
+def test_windows_read_in_one_batch_as_one_by_one(squats_then_abductions):
+    from physio_core.assess import _windows, get_suite
+
+    whole, _ = squats_then_abductions
+    suite = get_suite()
+    windows = _windows(whole.pose, whole.pose.fps)[::5]
+    batch = suite.classify_windows(windows)
+    single = [suite.classify_window(w, whole.pose.fps) for w in windows]
+    assert [p.label for p in batch] == [p.label for p in single]
+    np.testing.assert_allclose([p.confidence for p in batch], [p.confidence for p in single], atol=1e-5)
+    assert {p.label for p in batch} >= {"deep_squat", "standing_shoulder_abduction"}

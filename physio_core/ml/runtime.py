@@ -13,6 +13,7 @@ raise ``ModelUnavailable`` with the reason (``suite.missing`` lists them), the o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +118,15 @@ class ModelSuite:
         k = int(p.argmax())
         return ExercisePrediction(CLASS_NAMES[k], k, float(p[k]),
                                   {n: float(v) for n, v in zip(CLASS_NAMES, p)})
+
+    def classify_windows(self, windows: Sequence[PoseSequence | np.ndarray]) -> list[ExercisePrediction]:
+        """``classify_window`` of each whole window, in one batch (a recording read window by
+        window: ``physio_core.sets``)."""
+        if not windows:
+            return []
+        probs = self._need("classifier").predict_proba([_joints(w) for w in windows])
+        return [ExercisePrediction(CLASS_NAMES[k], k, float(p[k]), {n: float(v) for n, v in zip(CLASS_NAMES, p)})
+                for p, k in zip(probs, probs.argmax(1))]
 
     # ---------------------------------------------------------------- reps
     def rep_phase(self, seq: PoseSequence | np.ndarray, fps: float | None = None) -> np.ndarray:
