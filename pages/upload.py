@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from pages._auth import require_login
@@ -17,11 +18,13 @@ from pages._shared import (
     render_report,
     save_for_athlete,
     save_status,
+    show_table,
     shown_time,
     tz_name,
 )
 from physio_core.config import get_settings
 from physio_core.names import pretty_exercise
+from physio_core.sets import overview
 from physio_core.reps import EXERCISES as REP_EXERCISES
 from physio_core.uploads import store_upload
 from physio_core.video import VIDEO_EXTENSIONS, VideoError, check_size, probe_video
@@ -200,6 +203,8 @@ if entry is not None:
     if sets := entry.get("sets"):
         st.info(f"This video holds {len(sets)} sets. Each is saved as a session of its own, with its reps "
                 "counted on its own exercise; the time between them is in none.")
+        show_table(pd.DataFrame(overview([one["result"] for one in sets])),
+                   decimals={"stability": 2, "injury risk": 2})
         k = st.radio("Set", range(1, len(sets) + 1), format_func=lambda k: set_label(sets[k - 1]["result"], k),
                      horizontal=True, key=SET_KEY)
         shown, key = sets[k - 1], f"upload_set{k}"

@@ -1131,6 +1131,12 @@ def test_an_upload_of_two_sets_shows_and_saves_each_set(app_env, tmp_path):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("This video holds 2 sets" in i.value for i in at.info)
+    table = shown_table(next(d for d in at.dataframe if "correct reps" in d.value.columns))
+    assert table["exercise"] == ["Deep squat", "Shoulder abduction"]
+    assert table["reps"] == [str(r.rep_count) for r in sets]
+    assert table["correct reps"] == [f"{r.metrics['reps_judged'] - r.metrics['reps_incorrect']:.0f} of "
+                                     f"{r.metrics['reps_judged']:.0f}" for r in sets]
+    assert table["stability"] == [f"{r.metrics['stability_score']:.2f}" for r in sets]
     picker = at.radio(key=SET_KEY)
     assert list(picker.options) == [
         f"{k} · {name} · {clock(r.pose.times[0])}–{clock(r.pose.times[-1])} · {r.rep_count} reps"
