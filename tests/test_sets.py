@@ -214,3 +214,20 @@ def test_windows_read_in_one_batch_as_one_by_one(squats_then_abductions):
     assert [p.label for p in batch] == [p.label for p in single]
     np.testing.assert_allclose([p.confidence for p in batch], [p.confidence for p in single], atol=1e-5)
     assert {p.label for p in batch} >= {"deep_squat", "standing_shoulder_abduction"}
+
+
+def test_a_rest_is_found_through_tracker_noise():
+    """Two sets of squats 30 s apart seen through a camera tracker's noise (the models' own
+    augmentation: 1.5 cm white noise, 1 cm drift, a tilted camera), filtered as an upload is:
+    the standing between them is still a rest."""
+    from physio_core.ml.data import Augment
+    from physio_core.skeleton import PoseSequence
+
+    whole, true = session(("deep_squat", 3, True, 6), ("deep_squat", 3, True, 7), 30.0, seed=1)
+    p = whole.pose
+    noisy = Augment(mirror_p=0.0)(p.joints, np.random.default_rng(1), mirror=False, time_warp=False)
+    seen = finish_sequence(PoseSequence(noisy, p.confidence, p.times, p.fps, p.root), backend="camera")
+    spans = find_sets(seen.pose)
+    assert [s.exercise for s in spans] == ["deep_squat", "deep_squat"]
+    assert spans[0].end_s < true[5][1] + 5.0 and spans[1].start_s > true[6][0] - 5.0
+    assert spans[0].end_s < true[6][0] - REST_S and spans[1].start_s > true[5][1] + REST_S
