@@ -33,8 +33,8 @@ from physio_core.skeleton import PoseSequence
 
 # a run of one exercise at least this long is a set (the windows' span: four windows 1.5 s apart)
 MIN_SET_S = 7.5
-# windows of no exercise (or no one in view) this long between two runs of one exercise make
-# them two sets; shorter, they are pauses within a set
+# a rest this long (still, no one in view, or no exercise read) between two stretches of one
+# exercise makes them two sets; a shorter one is a pause within a set
 REST_S = 20.0
 # a frame is still when no joint moves this far (metres) within STILL_S around it
 STILL_M = 0.08
