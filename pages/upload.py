@@ -203,8 +203,10 @@ if entry is not None:
     if sets := entry.get("sets"):
         st.info(f"This video holds {len(sets)} sets. Each is saved as a session of its own, with its reps "
                 "counted on its own exercise; the time between them is in none.")
-        show_table(pd.DataFrame(overview([one["result"] for one in sets])),
-                   decimals={"stability": 2, "injury risk": 2})
+        table = pd.DataFrame(overview([one["result"] for one in sets]))
+        table["session"] = [f"#{one['session_id']}" if one.get("session_id") is not None else "not saved"
+                            for one in sets]
+        show_table(table, decimals={"stability": 2, "injury risk": 2})
         k = st.radio("Set", range(1, len(sets) + 1), format_func=lambda k: set_label(sets[k - 1]["result"], k),
                      horizontal=True, key=SET_KEY)
         shown, key = sets[k - 1], f"upload_set{k}"

@@ -1137,6 +1137,7 @@ def test_an_upload_of_two_sets_shows_and_saves_each_set(app_env, tmp_path):
     assert table["correct reps"] == [f"{r.metrics['reps_judged'] - r.metrics['reps_incorrect']:.0f} of "
                                      f"{r.metrics['reps_judged']:.0f}" for r in sets]
     assert table["stability"] == [f"{r.metrics['stability_score']:.2f}" for r in sets]
+    assert table["session"] == ["not saved", "not saved"]  # put in the page's state unsaved
     picker = at.radio(key=SET_KEY)
     assert list(picker.options) == [
         f"{k} · {name} · {clock(r.pose.times[0])}–{clock(r.pose.times[-1])} · {r.rep_count} reps"
@@ -1153,6 +1154,8 @@ def test_an_upload_of_two_sets_shows_and_saves_each_set(app_env, tmp_path):
         assert not at.exception, [e.value for e in at.exception]
         ids.append(at.session_state["upload_result"]["sets"][k - 1]["session_id"])
         assert any(s.value == f"Saved as session #{ids[-1]}." for s in at.success)
+    table = shown_table(next(d for d in at.dataframe if "correct reps" in d.value.columns))
+    assert table["session"] == [f"#{i}" for i in ids]
     engine = init_db()
     stored = [get_session_detail(engine, i).session for i in ids]
     assert [s.exercise for s in stored] == ["deep_squat", "standing_shoulder_abduction"]
