@@ -53,10 +53,10 @@ def _never_recorded(row) -> None:
                    "of this page removes it (End and analyse would file it with 0 reps).")
 
 
-def _then_and_now(detail, this, before) -> None:
+def _then_and_now(detail, this, before) -> tuple[str, str] | None:
     """A typical rep of this session drawn over one of the earlier session, at their start,
-    turning point and end (``progress.reps_drawn``). Made once per pair: the page reruns with
-    every frame scrubbed."""
+    turning point and end (``progress.reps_drawn``), and its caption. Made once per pair: the page
+    reruns with every frame scrubbed."""
     key = f"then_and_now_{detail.session.id}_{before.session_id}"
     if key not in st.session_state:
         drawn = None
@@ -75,16 +75,18 @@ def _then_and_now(detail, this, before) -> None:
         # width (a fixed width overflowed it; st.html drops the SVG)
         drawing, _ = st.columns([2, 1])
         drawing.image(drawn[0], caption=drawn[1], width="stretch")
+    return drawn
 
 
-def _against_earlier(session, affected: str | None, rows, detail=None) -> None:
+def _against_earlier(session, affected: str | None, rows, detail=None) -> exports.Versus | None:
     """This session against an earlier one of the same exercise: the previous one unless the
     user picks another (the first, the baseline of a rehabilitation, say). ``rows``: the
-    athlete's sessions (``progress_for_athlete``)."""
+    athlete's sessions (``progress_for_athlete``). Returns the comparison shown, for the
+    printable report."""
     this = next((r for r in rows if r.session_id == session.id), None)  # None: not ended yet
     earlier = [] if this is None else progress.earlier_sessions(rows, this)
     if not earlier:
-        return
+        return None
     kind = ("sessions with no exercise recognised" if this.exercise == "auto"
             else f"{pretty_exercise(this.exercise, short=True).lower()} sessions")
     with st.expander(f"Against earlier {kind} ({len(earlier)})", expanded=True):
@@ -102,11 +104,11 @@ def _against_earlier(session, affected: str | None, rows, detail=None) -> None:
         table = progress.compare_sessions(this, before, label=f"#{before.session_id}", affected=affected)
         if table.empty:
             st.caption("The two sessions have no measure in common.")
-            return
+            return None
         show_table(table, height="content")  # a dozen rows at most: the last (limb symmetry) in view
-        if detail is not None:
-            _then_and_now(detail, this, before)
+        drawn = _then_and_now(detail, this, before) if detail is not None else None
         link_to_session(before.session_id, label=f"Open session #{before.session_id}")
+    return exports.Versus(f"Against session {name(before)}", table, *(drawn or ()))
 
 
 show_notice()
@@ -158,7 +160,7 @@ st.caption(" · ".join(x for x in (
     shown_time(s.started_at), about,
     f"source {s.source or '–'}", f"status {getattr(s.status, 'value', s.status)}",
     felt.in_words(s.pain, s.effort), s.notes) if x))
-_against_earlier(s, profile.affected_side, athlete_rows, detail)
+versus = _against_earlier(s, profile.affected_side, athlete_rows, detail)
 _left_running(detail.session)
 _never_recorded(detail.session)
 if s.imported:
@@ -191,7 +193,7 @@ if detail.metrics is not None and result.exercise_label is None:  # else the rep
 video = detail.video_path  # a live session recorded with "Record video"
 render_report(result, video_path=video, key=f"session{s.id}", file_stem=f"session_{s.id}",
               more_downloads=exports.session_exports(result, session_id=s.id, session=s, feedback=detail.feedback,
-                                                     tz=viewer_tz(), about=about))
+                                                     tz=viewer_tz(), about=about, versus=versus))
 if video is not None:
     with st.expander("Recorded video"):
         st.video(str(video))

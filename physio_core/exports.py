@@ -406,6 +406,27 @@ def _origin(session: Any | None, tz: tzinfo, *, sensor_set: bool) -> list[str]:
     return [f"<p class='meta'>{html.escape(text)}</p>"]
 
 
+@dataclass(frozen=True)
+class Versus:
+    """A session against an earlier one, as its page shows it (``progress.compare_sessions``):
+    the heading, the table, and a typical rep of each drawn (``progress.reps_drawn``: SVG)."""
+
+    heading: str
+    table: pd.DataFrame
+    drawing: str | None = None
+    caption: str = ""
+
+
+def _versus_html(versus: Versus | None) -> list[str]:
+    if versus is None or versus.table.empty:
+        return []
+    out = [f"<h2>{html.escape(versus.heading)}</h2>", _table(versus.table, left=[versus.table.columns[0]])]
+    if versus.drawing:
+        out.append(f"<div class='drawing'>{versus.drawing}</div>")
+        out.append(f"<p class='meta'>{html.escape(versus.caption)}</p>")
+    return out
+
+
 def html_report(
     result: SessionResult,
     *,
@@ -415,13 +436,14 @@ def html_report(
     include_plotlyjs: bool | str = True,
     tz: tzinfo = UTC,
     about: str | None = None,
+    versus: Versus | None = None,
 ) -> bytes:
     """A single HTML file: key numbers, the angle chart with the reps shaded, ROM per rep, the rep
     table, range per angle, feedback. Plotly's JavaScript is inlined (works offline) unless
     ``include_plotlyjs`` says otherwise ("cdn", False). The session's time is written on the
     clock of ``tz`` (the viewer's), which the page names; ``about``: what its page says of it in the
     athlete's care (``progress.session_about``: how long after the injury, the limb symmetry),
-    beside it."""
+    beside it; ``versus``: the session against an earlier one, as its page compares them."""
     s = session
     title = title or (f"Session #{s.id} · {s.athlete_name}" if s is not None else "PhysioTrack session")
     when = result.started_at or (s.started_at if s is not None else None)
@@ -453,6 +475,7 @@ def html_report(
     ]
     parts += _origin(s, tz, sensor_set=False)
     parts += _felt_and_notes(s)
+    parts += _versus_html(versus)
 
     figures = []
     if result.angles.names and len(result.angles.times):
@@ -827,10 +850,11 @@ def imu_session_exports(series: Any, analysis: Mapping[str, Any] | None, *, stem
 
 def session_exports(result: SessionResult, *, session_id: int | str, session: Any | None = None,
                     feedback: Sequence[Any] = (), stem: str | None = None,
-                    tz: tzinfo = UTC, include_plotlyjs: bool | str = True, about: str | None = None) -> list[Export]:
+                    tz: tzinfo = UTC, include_plotlyjs: bool | str = True, about: str | None = None,
+                    versus: Versus | None = None) -> list[Export]:
     """Every export of one session, built lazily (``st.download_button(data=e.build)``); the
     printable report tells the time on the clock of ``tz``, the data files in UTC.
-    ``include_plotlyjs`` and ``about``: the report's, as ``html_report`` takes them."""
+    ``include_plotlyjs``, ``about`` and ``versus``: the report's, as ``html_report`` takes them."""
     stem = stem or f"session_{session_id}"
     return [
         Export("CSV (long format)", f"{stem}.csv", "text/csv", lambda: long_csv(result, session_id)),
@@ -842,5 +866,5 @@ def session_exports(result: SessionResult, *, session_id: int | str, session: An
                lambda: trc(result.pose, name=f"{stem}.trc")),
         Export("Printable report (HTML)", f"{stem}_report.html", "text/html",
                lambda: html_report(result, session=session, feedback=feedback, tz=tz,
-                                   include_plotlyjs=include_plotlyjs, about=about)),
+                                   include_plotlyjs=include_plotlyjs, about=about, versus=versus)),
     ]

@@ -371,6 +371,29 @@ def test_a_session_compares_with_any_earlier_one_of_its_exercise(seeded, make_ui
     assert shown.equals(progress.compare_sessions(previous, before, label=f"#{before.session_id}", affected="left"))
 
 
+def test_a_sessions_printable_report_carries_its_comparison(seeded):
+    """The printable report of a session holds what its page compares: the table against the
+    earlier session and a typical rep of each drawn (no JavaScript needed to print them)."""
+    from physio_core import exports, progress
+    from physio_core.store import get_session_detail, progress_for_athlete
+
+    engine, ids = seeded
+    squats = [r for r in progress_for_athlete(engine, ids["athlete"]) if r.exercise == "deep_squat"]
+    this, before = squats[-1], squats[-2]
+    table = progress.compare_sessions(this, before, label=f"#{before.session_id}")
+    svg, now, then = progress.reps_drawn(engine, this, before)
+    detail = get_session_detail(engine, this.session_id)
+    versus = exports.Versus(f"Against session #{before.session_id}", table, svg, "the earlier rep in grey")
+    page = exports.html_report(detail.to_result(), session=detail.session, versus=versus).decode()
+    section = page[page.index(f"<h2>Against session #{before.session_id}</h2>"):]
+    assert section.index("<table") < section.index("<svg") < section.index("the earlier rep in grey")
+    for measure, mine, theirs in zip(table["measure"], table["this session"], table[f"#{before.session_id}"]):
+        assert measure in section and str(mine) in section and str(theirs) in section
+    assert "class='poses'" in svg and svg in section
+    plain = exports.html_report(detail.to_result(), session=detail.session).decode()
+    assert "Against session" not in plain and "class='poses'" not in plain
+
+
 def test_the_sessions_list_filters_by_exercise(seeded):
     """The trainer's list of the athlete's sessions offers the exercises they have, and shows
     only those of the one picked; the athlete's own list offers the same."""
