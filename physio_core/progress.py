@@ -683,7 +683,8 @@ def compare_sessions(this: ProgressRow, before: ProgressRow, *, max_angles: int 
 # ------------------------------------------------------------------ in short, in words
 
 def in_short(data: ProgressData, today: date) -> list[str]:
-    """Where the athlete stands, a line each, for the top of Progress: the sessions, the range of
+    """Where the athlete stands, a line each, for the top of Progress: the training days (and
+    sets, where a day held several), the range of
     the main exercise's counted angle at first and now (against its target), the latest limb
     symmetry index with the affected side said, the share of reps judged correct, and the latest
     morning's pain against the pain-monitoring model. Over all the athlete's sessions."""
@@ -692,7 +693,9 @@ def in_short(data: ProgressData, today: date) -> list[str]:
     if rows:
         ago = (today - _day(rows[-1].date)).days
         when = "today" if ago == 0 else "yesterday" if ago == 1 else f"{_since_span(ago)} ago"
-        said.append(f"{len(rows)} session{'s' * (len(rows) != 1)} since {_day(rows[0].date):%Y-%m-%d}; "
+        days = len({_day(r.date) for r in rows})  # a day of several sets is one training day
+        sets = f" ({len(rows)} sets)" if len(rows) != days else ""
+        said.append(f"{days} training day{'s' * (days != 1)}{sets} since {_day(rows[0].date):%Y-%m-%d}; "
                     f"the latest {when}.")
     angle_rows = [r for r in rows if r.rom_deg]
     if (main := main_exercise(angle_rows)) is not None:

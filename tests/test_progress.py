@@ -952,7 +952,10 @@ def test_in_short_says_where_the_athlete_stands_in_words(seeded):
     squats = [r for r in data.rows if r.exercise == "deep_squat"]
     first, latest = squats[0].rom_deg[counted], squats[-1].rom_deg[counted]
     lines = progress.in_short(data, date(2026, 10, 20))
-    assert lines[0] == "9 sessions since 2026-09-07; the latest 5 days ago."
+    assert lines[0] == "9 training days since 2026-09-07; the latest 5 days ago."
+    # two sets on one day (a video split into its sets) are one training day
+    twice = replace(data, rows=[*data.rows[:-1], replace(data.rows[-1], date=data.rows[-2].date)])
+    assert progress.in_short(twice, date(2026, 10, 20))[0].startswith("8 training days (9 sets) since 2026-09-07;")
     range_line = (f"Deep squat, {pretty_angle(counted)}: {first:.0f}° of range at first, {latest:.0f}° in the latest "
                   f"session ({signed_change(latest - first, 0, '°')})")
     assert lines[1] == range_line + f"; {200 - latest:.0f}° short of the 200° target."

@@ -692,7 +692,8 @@ def test_progress_draws_the_first_and_the_latest_session_of_the_exercise(seeded)
     assert f"the first session, #{sessions[0].session_id} on " in drawn.captions[0]
     # and at the top, in short, in words
     (short,) = [m.value for m in mine.markdown if m.value.startswith("**In short**")]
-    assert f"\n- {len(progress_for_athlete(engine, ids['athlete']))} sessions since " in short
+    days = {r.date.date() for r in progress_for_athlete(engine, ids["athlete"])}
+    assert f"\n- {len(days)} training days since " in short
     assert f"the latest, #{sessions[-1].session_id} on " in drawn.captions[0]
 
 
