@@ -211,7 +211,9 @@ if not rows:
 # ------------------------------------------------------------------ key numbers
 s = progress.summary(rows)
 row = tile_row()
-row.metric("Sessions", s.sessions)
+row.metric("Sessions", s.sessions,
+           help=f"Sessions stored (each a live session, an upload or a set of a video split into its sets, or a "
+                f"sensor set), on {s.training_days} training day{'s' * (s.training_days != 1)}")
 row.metric("Reps", s.reps)
 row.metric("Active weeks", s.active_weeks)
 row.metric("Stability", "–" if s.stability_score is None else f"{s.stability_score:.2f}",

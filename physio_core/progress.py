@@ -502,6 +502,7 @@ class Summary:
     # athlete's pain, not the exercise's
     pain: int | None = None
     pain_change: int | None = None
+    training_days: int = 0  # the days with a session: three sets on a day are one training day
 
 
 def _change(rows: Sequence[ProgressRow], key: str) -> float | None:
@@ -525,6 +526,7 @@ def summary(rows: Sequence[ProgressRow]) -> Summary:
     pains = [r.pain for r in rows if r.pain is not None]
     return Summary(
         sessions=len(rows), reps=sum(r.reps for r in rows), active_weeks=len(weeks),
+        training_days=len({_day(r.date) for r in rows}),
         first=rows[0].date if rows else None, last=rows[-1].date if rows else None,
         stability_score=stability, stability_change=stability_change, stability_exercise=stability_exercise,
         correct_share=correct, correct_change=correct_change, correct_exercise=correct_exercise,

@@ -700,7 +700,8 @@ def test_progress_opens_after_a_long_break(app_env, assessed_squat_result):
     assert next(m for m in at.metric if m.label == "Sessions").value == "2"
     # widened, the earlier session is counted and the note is gone
     dates.set_value((when[0].date(), dates.value[1])).run()
-    assert next(m for m in at.metric if m.label == "Sessions").value == "3"
+    tile = next(m for m in at.metric if m.label == "Sessions")
+    assert tile.value == "3" and tile.help.endswith("on 3 training days")
     assert not [c for c in at.caption if c.value.startswith("Opens on")]
     assert len(ids) == 3
 
