@@ -181,10 +181,12 @@ def _programme_words(now) -> str:
 
 def _good_rep(engine, athlete_id: int | None, exercise: str) -> tuple[str, str] | None:
     """The athlete's own rep of ``exercise`` to copy (``handout.example_rep``: one the models
-    judged correct, if any) drawn, and its words; read once per athlete and exercise."""
+    judged correct, if any) drawn, and its words; read once per athlete and exercise, and again
+    after each set saved here (its rep may be the one to copy now)."""
     if engine is None or athlete_id is None or exercise == "auto":
         return None
-    key = f"live_good_rep_{athlete_id}_{exercise}"
+    saved = getattr(st.session_state.get(OUTCOME_KEY), "session_id", None)
+    key = f"live_good_rep_{athlete_id}_{exercise}_{saved}"
     if key not in st.session_state:
         from physio_core import handout, keyposes
         from physio_core.store import progress_for_athlete

@@ -862,3 +862,30 @@ def test_after_stop_the_live_page_says_a_session_holds_two_sets(live_app, tmp_pa
         assert ", Shoulder abduction 0:" in said and said.endswith("**Split into sets** on its page.")
     finally:
         previous.close()
+
+
+def test_the_rep_to_copy_is_read_again_after_a_set_is_saved(live_app, assessed_squat_result, tmp_path):
+    """An athlete with no rep judged correct yet has none to copy; after STOP saves a set whose
+    reps the models judged correct, the page draws one of them."""
+    from physio_core.live import LiveOutcome
+    from physio_core.store import get_or_create_athlete, init_db, save_session_result
+
+    at = live_app
+    athlete = get_or_create_athlete(init_db(), "Ana First Set")
+    at.session_state["athlete_id"] = athlete.id
+    at.selectbox(key="live_exercise").set_value("deep_squat")
+    at.run()
+    assert "Your rep to copy" not in [e.label for e in at.expander]
+    sid = save_session_result(init_db(), assessed_squat_result, athlete.id)  # as STOP saves it
+    previous = LiveSession(LiveConfig(athlete_id=athlete.id, exercise="deep_squat"),
+                           settings=Settings(data_dir=tmp_path), engine=init_db())
+    try:
+        at.session_state["live_outcome"] = LiveOutcome(assessed_squat_result, sid)
+        at.session_state["live_previous"] = previous
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert "Your rep to copy" in [e.label for e in at.expander]
+        (drawn,) = at.get("image")
+        assert f"(session #{sid}, rep " in drawn.captions[0]
+    finally:
+        previous.close()
