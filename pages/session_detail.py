@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import streamlit as st
 
 from pages._session_actions import render_actions, show_notice
@@ -76,6 +78,28 @@ def _then_and_now(detail, this, before) -> tuple[str, str] | None:
         drawing, _ = st.columns([2, 1])
         drawing.image(drawn[0], caption=drawn[1], width="stretch")
     return drawn
+
+
+def _other_sets(session) -> None:
+    """A set of a recording split into its sets (``physio_core.sets``): the recording's other
+    sets, a link each."""
+    from physio_core.sets import other_sets, set_of
+
+    if (mine := set_of(session.source)) is None:
+        return
+    try:
+        rows = list_sessions(engine, athlete_id=session.athlete_id, viewer_id=me,
+                             since=session.started_at - timedelta(days=1), limit=1000)
+    except (AccessDenied, StorageUnavailable):
+        return
+    others = other_sets(rows, session)
+    if not others:
+        return
+    recording, k, n = mine
+    st.caption(f"Set {k} of {n} of {recording or 'one recording'}; its other sets:")
+    for r in others:
+        which = set_of(r.source)[1]
+        link_to_session(r.id, label=f"Set {which}: #{r.id} · {pretty_exercise(r.exercise)} · {r.rep_count} reps")
 
 
 def _against_earlier(session, affected: str | None, rows, detail=None) -> exports.Versus | None:
@@ -160,6 +184,7 @@ st.caption(" · ".join(x for x in (
     shown_time(s.started_at), about,
     f"source {s.source or '–'}", f"status {getattr(s.status, 'value', s.status)}",
     felt.in_words(s.pain, s.effort), s.notes) if x))
+_other_sets(s)
 versus = _against_earlier(s, profile.affected_side, athlete_rows, detail)
 _left_running(detail.session)
 _never_recorded(detail.session)

@@ -21,6 +21,7 @@ video by time.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -235,6 +236,32 @@ def overview(sets: list[SessionResult]) -> list[dict]:
                      "correct reps": correct, "stability": r.metrics.get("stability_score"),
                      "injury risk": r.metrics.get("injury_risk")})
     return rows
+
+
+_SET_SOURCE = re.compile(r"^(?:(?P<recording>.*) · )?set (?P<k>\d+) of (?P<n>\d+) \(\d+:\d\d–\d+:\d\d\)$")
+
+
+def set_of(source: str) -> tuple[str, int, int] | None:
+    """("gym.mp4", 2, 3) of a set's source "gym.mp4 · set 2 of 3 (0:31–0:58)" (``split_sets``);
+    None for a session that is no set of a split recording."""
+    m = _SET_SOURCE.match(source or "")
+    return None if m is None else (m["recording"] or "", int(m["k"]), int(m["n"]))
+
+
+def other_sets(rows: list, this) -> list:
+    """The other sets of the recording session ``this`` was split from, in their order: the
+    athlete's sessions (``rows``: ``SessionRow``) of the same recording, numbered of as many sets,
+    begun within a day of it."""
+    mine = set_of(this.source)
+    if mine is None:
+        return []
+    found = {}
+    for r in rows:
+        theirs = set_of(r.source)
+        if (r.id != this.id and theirs is not None and theirs[0] == mine[0] and theirs[2] == mine[2]
+                and theirs[1] != mine[1] and abs((r.started_at - this.started_at).total_seconds()) < 86400):
+            found.setdefault(theirs[1], r)
+    return [found[k] for k in sorted(found)]
 
 
 def clock(seconds: float) -> str:

@@ -760,6 +760,14 @@ def test_a_trainer_splits_a_session_of_two_exercises_into_its_sets(seeded):
     assert (a.exercise, b.exercise) == ("deep_squat", "standing_shoulder_abduction")
     assert a.source.startswith("live · set 1 of 2 (0:00–") and b.source.startswith("live · set 2 of 2 (0:")
     assert at.subheader[0].value.endswith("· Deep squat")
+    # each set points to the recording's other sets
+    assert "Set 1 of 2 of live; its other sets:" in [c.value for c in at.caption]
+    link = f"[Set 2: #{new[0]} · Standing shoulder abduction · {b.rep_count} reps](session_detail?id={new[0]})"
+    assert link in [m.value for m in at.markdown]
+    other = run(as_user(engine, "ana@clinic.org", SEED_PASSWORDS["athlete"], id=new[0]))
+    assert "Set 2 of 2 of live; its other sets:" in [c.value for c in other.caption]
+    assert f"[Set 1: #{sid} · Deep squat · {a.rep_count} reps](session_detail?id={sid})" in [
+        m.value for m in other.markdown]
     # the set it now is holds one set
     button(at, "Look for sets").click()
     run(at)

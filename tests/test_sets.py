@@ -231,3 +231,21 @@ def test_a_rest_is_found_through_tracker_noise():
     assert [s.exercise for s in spans] == ["deep_squat", "deep_squat"]
     assert spans[0].end_s < true[5][1] + 5.0 and spans[1].start_s > true[6][0] - 5.0
     assert spans[0].end_s < true[6][0] - REST_S and spans[1].start_s > true[5][1] + REST_S
+
+
+def test_the_other_sets_of_a_recording_are_found_by_their_source():
+    from types import SimpleNamespace
+
+    from physio_core.sets import other_sets, set_of
+
+    def row(i, source, hours=0.0):
+        return SimpleNamespace(id=i, source=source, started_at=T0 + timedelta(hours=hours))
+
+    this = row(1, "gym.mp4 · set 1 of 3 (0:00–0:29)")
+    rows = [this, row(3, "gym.mp4 · set 3 of 3 (1:05–1:40)"), row(2, "gym.mp4 · set 2 of 3 (0:31–0:58)"),
+            row(4, "gym.mp4 · set 2 of 2 (0:31–0:58)"),  # another recording of the same name, of 2 sets
+            row(5, "gym.mp4 · set 2 of 3 (0:31–0:58)", hours=30),  # the same name filmed days later
+            row(6, "other.mp4 · set 2 of 3 (0:31–0:58)"), row(7, "gym.mp4")]
+    assert [r.id for r in other_sets(rows, this)] == [2, 3]
+    assert set_of("live · set 2 of 2 (0:30–1:03)") == ("live", 2, 2) and set_of("gym.mp4") is None
+    assert other_sets(rows, rows[-1]) == []
