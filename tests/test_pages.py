@@ -972,11 +972,12 @@ def test_sessions_page_imports_an_archive_with_a_programme_and_no_session(app_en
     at.text_input(key="import_athlete").input("Noor Haddad (moved)")
     next(b for b in at.button if b.label == "Import the programme, the targets and the condition").click()
     at.run()
-    background.wait(("import", get_user_by_email(engine, ADMIN_EMAIL).id), 60)
+    background.wait(("import", get_user_by_email(engine, ADMIN_EMAIL).id), 300)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert [s.value for s in at.success] == [
-        "Noor Haddad (moved): 1 range-of-motion target set; 1 programme item added; the affected side (left) set."]
+        "Noor Haddad (moved): 1 range-of-motion target set; 1 programme item added; the affected side (left) set."], \
+        ([i.value for i in at.info], [w.value for w in at.warning], [e.value for e in at.error])
     moved = next(a for a in list_athletes(engine) if a.display_name == "Noor Haddad (moved)")
     [item] = access.programme(engine, moved.id)
     assert (item.exercise, item.sessions_per_week, item.reps_per_set, item.note) == ("deep_squat", 3, 12, "knees out")
