@@ -63,6 +63,12 @@ def _joints(x: PoseSequence | np.ndarray, fill: bool = True) -> np.ndarray:
     return impute_missing_toes(fill_gaps(j) if fill else j)
 
 
+def _prediction(p: np.ndarray) -> ExercisePrediction:
+    """The classifier's probabilities of one window as its prediction."""
+    k = int(p.argmax())
+    return ExercisePrediction(CLASS_NAMES[k], k, float(p[k]), {n: float(v) for n, v in zip(CLASS_NAMES, p)})
+
+
 def _fps(seq: PoseSequence | np.ndarray, fps: float | None) -> float:
     if fps is not None:
         return float(fps)
@@ -114,19 +120,14 @@ class ModelSuite:
         j = _joints(window)
         if seconds is not None:
             j = j[-max(2, int(seconds * fps)) :]
-        p = clf.predict_proba([j])[0]
-        k = int(p.argmax())
-        return ExercisePrediction(CLASS_NAMES[k], k, float(p[k]),
-                                  {n: float(v) for n, v in zip(CLASS_NAMES, p)})
+        return _prediction(clf.predict_proba([j])[0])
 
     def classify_windows(self, windows: Sequence[PoseSequence | np.ndarray]) -> list[ExercisePrediction]:
         """``classify_window`` of each whole window, in one batch (a recording read window by
         window: ``physio_core.sets``)."""
         if not windows:
             return []
-        probs = self._need("classifier").predict_proba([_joints(w) for w in windows])
-        return [ExercisePrediction(CLASS_NAMES[k], k, float(p[k]), {n: float(v) for n, v in zip(CLASS_NAMES, p)})
-                for p, k in zip(probs, probs.argmax(1))]
+        return [_prediction(p) for p in self._need("classifier").predict_proba([_joints(w) for w in windows])]
 
     # ---------------------------------------------------------------- reps
     def rep_phase(self, seq: PoseSequence | np.ndarray, fps: float | None = None) -> np.ndarray:
