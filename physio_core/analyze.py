@@ -305,16 +305,11 @@ def _write(result, out: Path, video: Path, args: argparse.Namespace, settings, b
            *, save: bool = True, extra: dict | None = None) -> int | None | Outcome:
     """One analysis's files in ``out`` (and its session, with --save and ``save``): the saved
     session's id (None unsaved), or the failure's Outcome."""
-    import json
-
     from physio_core.report import angles_csv, summary_json
     from physio_core.video import VideoError
 
     out.mkdir(parents=True, exist_ok=True)
-    summary = summary_json(result)
-    if extra is not None:
-        summary = json.dumps({**json.loads(summary), **extra}, indent=2).encode("utf-8")
-    (out / "summary.json").write_bytes(summary)
+    (out / "summary.json").write_bytes(summary_json(result, extra=extra))
     (out / "angles.csv").write_bytes(angles_csv(result.angles))
     if args.annotated:
         from physio_core.annotate import write_annotated_video

@@ -820,9 +820,10 @@ def _reps_with_assessment(result: SessionResult) -> list[dict[str, Any]]:
             for r in result.reps]
 
 
-def summary_json(result: SessionResult, *, include_series: bool = False) -> bytes:
-    """summary_dict as UTF-8 JSON; ``include_series`` adds the time + angle series."""
-    text = json.dumps(summary_dict(result), indent=2, default=_json_default, allow_nan=False)
+def summary_json(result: SessionResult, *, include_series: bool = False, extra: dict | None = None) -> bytes:
+    """summary_dict as UTF-8 JSON; ``include_series`` adds the time + angle series, ``extra`` more
+    keys (``analyze --sets``: the video's sets)."""
+    text = json.dumps({**summary_dict(result), **(extra or {})}, indent=2, default=_json_default, allow_nan=False)
     if include_series:
         series = {"time_s": json_array(result.angles.times, 4),
                   **{n: json_array(result.angles[n], 3) for n in result.angles.names}}
