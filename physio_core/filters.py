@@ -24,7 +24,7 @@ DEFAULT_CUTOFF_HZ = 6.0  # human movement content sits below ~6 Hz (Winter's bio
 DEFAULT_MAX_GAP_S = 0.25
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) of the runs of True in a 1-D bool array."""
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
@@ -44,7 +44,7 @@ def fill_gaps(x: np.ndarray, max_gap: int) -> np.ndarray:
         if not bad.any() or bad.all():
             continue
         good = ~bad
-        for a, b in _runs(bad):
+        for a, b in true_runs(bad):
             if a == 0 or b == len(col) or b - a > max_gap:
                 continue
             col[a:b] = np.interp(idx[a:b], idx[good], col[good])
@@ -64,7 +64,7 @@ def _apply_runs(x: np.ndarray, fn, min_len: int) -> np.ndarray:
     for c in range(flat.shape[1]):
         groups.setdefault(finite[:, c].tobytes(), []).append(c)
     for cols in groups.values():
-        for a, b in _runs(finite[:, cols[0]]):
+        for a, b in true_runs(finite[:, cols[0]]):
             if b - a >= min_len:
                 flat[a:b, cols] = fn(flat[a:b, cols])
     return out

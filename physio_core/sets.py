@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from physio_core.filters import true_runs
 from physio_core.results import SessionResult
 from physio_core.skeleton import PoseSequence
 
@@ -156,8 +157,8 @@ def find_sets(pose: PoseSequence, exercise: str = "auto", models_dir: str | Path
         else:
             joined.append(run)
     resting = _resting(pose, labels, start)
-    rests = [(pose.times[a], pose.times[b]) for a, b in _true_runs(resting)
-             if pose.times[b] - pose.times[a] >= REST_S]
+    rests = [(pose.times[a], pose.times[b - 1]) for a, b in true_runs(resting)
+             if pose.times[b - 1] - pose.times[a] >= REST_S]
     pieces: list[tuple[float, float, int, int, str]] = []  # start, end, first and last window, exercise
     for a, b, exercise in joined:
         # a rest is in no set: it ends a set, a new one starting after it, and a run read in it
@@ -183,12 +184,6 @@ def find_sets(pose: PoseSequence, exercise: str = "auto", models_dir: str | Path
             cut = _stillest(pose, (start[a] + end[a]) / 2, (start[b] + end[b]) / 2)
             spans[k], spans[k + 1] = replace(this, end_s=cut), replace(after, start_s=cut)
     return spans
-
-
-def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) index of each run of True."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1))
 
 
 def _part(pose: PoseSequence, span: SetSpan, *, open_end: bool = False) -> PoseSequence:
