@@ -221,14 +221,13 @@ def overview(sets: list[SessionResult]) -> list[dict]:
     """A row per set of a recording: where it lies, its exercise, reps, the reps judged correct
     ("5 of 6"), its stability and injury risk (None where the models did not score them)."""
     from physio_core.names import pretty_exercise
+    from physio_core.report import correct_reps
 
     rows = []
     for k, r in enumerate(sets, 1):
-        judged = r.metrics.get("reps_judged")
-        correct = None if not judged else f"{judged - r.metrics.get('reps_incorrect', 0):.0f} of {judged:.0f}"
         rows.append({"set": k, "exercise": pretty_exercise(r.session_exercise, short=True),
                      "from": clock(r.pose.times[0]), "to": clock(r.pose.times[-1]), "reps": r.rep_count,
-                     "correct reps": correct, "stability": r.metrics.get("stability_score"),
+                     "correct reps": correct_reps(r.rep_assessments), "stability": r.metrics.get("stability_score"),
                      "injury risk": r.metrics.get("injury_risk")})
     return rows
 
