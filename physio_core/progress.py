@@ -692,10 +692,11 @@ def in_short(data: ProgressData, today: date) -> list[str]:
     morning's pain against the pain-monitoring model. Over all the athlete's sessions."""
     rows = data.rows
     said = []
+    s = summary(rows)
     if rows:
         ago = (today - _day(rows[-1].date)).days
         when = "today" if ago == 0 else "yesterday" if ago == 1 else f"{_since_span(ago)} ago"
-        days = len({_day(r.date) for r in rows})  # a day of several sets is one training day
+        days = s.training_days  # a day of several sets is one training day
         sets = f" ({len(rows)} sets)" if len(rows) != days else ""
         said.append(f"{days} training day{'s' * (days != 1)}{sets} since {_day(rows[0].date):%Y-%m-%d}; "
                     f"the latest {when}.")
@@ -718,7 +719,6 @@ def in_short(data: ProgressData, today: date) -> list[str]:
         said.append(f"Limb symmetry: the {data.affected_side} (affected) side moves {pct:.0f} % of the "
                     f"{_other_side(data.affected_side)}'s range ({joint}, {pretty_exercise(exercise, short=True)}), "
                     f"{_lsi_band_words(pct)}.")
-    s = summary(rows)
     if s.correct_share is not None:
         line = f"Reps judged correct in the latest judged session: {s.correct_share:.0%}"
         if s.correct_change:
