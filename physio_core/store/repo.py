@@ -837,12 +837,13 @@ def append_live_data(
 _RESULT_KINDS = (codec.KIND_POSE, codec.KIND_ANGLES, codec.KIND_REPS, codec.KIND_ASSESSMENT, codec.KIND_CORRECTED)
 
 
-def _load_series(s: Session, session_id: int, *, except_kinds: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
-    rows = s.exec(
-        select(SensorData)
-        .where(SensorData.session_id == session_id, col(SensorData.kind).not_in(except_kinds))
-        .order_by(SensorData.kind, SensorData.seq)
-    ).all()
+def _load_series(s: Session, session_id: int, *, except_kinds: Sequence[str] = (),
+                 kinds: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """The session's series by kind (chunks merged): all, but ``except_kinds``, or only ``kinds``."""
+    query = select(SensorData).where(SensorData.session_id == session_id, col(SensorData.kind).not_in(except_kinds))
+    if kinds is not None:
+        query = query.where(col(SensorData.kind).in_(kinds))
+    rows = s.exec(query.order_by(SensorData.kind, SensorData.seq)).all()
     chunks: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         chunks.setdefault(r.kind, []).append(r.payload)
@@ -914,8 +915,7 @@ def split_session(engine: Engine, session_id: int, parts: Sequence[SessionResult
         rec = _session_or_missing(s, session_id)
         if rec.status != SessionStatus.ENDED.value:
             raise ValueError(f"session {session_id} has not ended: end and analyse it first")
-        old = _load_series(s, session_id, except_kinds=(codec.KIND_POSE, codec.KIND_ANGLES, codec.KIND_ASSESSMENT,
-                                                        codec.KIND_CORRECTED, codec.KIND_IMU))
+        old = _load_series(s, session_id, kinds=(codec.KIND_REPS,))
         old_reps = codec.decode_reps(old[codec.KIND_REPS]) if codec.KIND_REPS in old else []
         recs = [rec]
         for k, part in enumerate(parts):
