@@ -73,6 +73,8 @@ ROWS = (
     ("anomaly_auc_mistake", "stability: mistake GCN's P(incorrect) alone"),
     ("imu_rep_exact", "IMU: sets counted exactly"),
     ("imu_rep_within1", "IMU: sets counted within +-1"),
+    ("imu_edges_still_within1", "IMU: within +-1, 6 s held still before and after"),
+    ("imu_edges_moving_within1", "IMU: within +-1, 6 s moving about before and after"),
 )
 
 
@@ -104,6 +106,8 @@ def _imu(dir_: Path | None, figs: dict, cv: bool) -> None:
     res = evaluate_imu(dir_, cv=cv)
     for k in ("imu_rep_within1", "imu_rep_exact"):
         figs[k] = float(res[k])
+    for kind in ("still", "moving"):
+        figs[f"imu_edges_{kind}_within1"] = float(res["imu_edges"][f"{kind}_rep_within1"])
 
 
 def _cv_fold(s: int, train: list, train_targets: list, test: list):

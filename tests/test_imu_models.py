@@ -17,8 +17,8 @@ from physio_core.imu import ImuSeries, list_sets, read_imu_csv, write_imu_csv
 from physio_core.imu.analyze import analyze_imu
 from physio_core.imu.analyze import main as analyze_main
 from physio_core.imu.classifier import LiftClassifier, SetFeatures, default_model_path
-from physio_core.imu.evaluate import evaluate_imu
-from physio_core.imu.reps import REP_PARAMS, count_reps, movement_periodicity
+from physio_core.imu.evaluate import evaluate_imu, held_still, join
+from physio_core.imu.reps import REP_PARAMS, count_reps, movement_periodicity, set_stretch
 from physio_core.imu.stability import stability
 from physio_core.imu.train import train
 
@@ -224,6 +224,11 @@ def test_evaluate_held_in_report(loaded):
     assert report["imu_rep_within1"] >= 0.85 and report["imu_rep_exact"] >= 0.75
     assert report["imu_rest_zero"] == 1.0
     assert report["imu_rep_within1"] >= report["imu_rep_exact"]
+    edges = report["imu_edges"]
+    assert edges["n_sets"] == report["n_lifting_sets"] and edges["pad_s"] == 6.0
+    # a sensor started early and stopped late: most sets still count within one rep
+    assert edges["still_rep_within1"] >= 0.8 and edges["moving_rep_within1"] >= 0.7
+    assert edges["still_lift_accuracy"] >= 0.95 and edges["moving_lift_accuracy"] >= 0.9
     # the model card quotes exactly what `python -m physio_core.imu.evaluate` prints
     printed = json.dumps({k: v for k, v in report.items() if k != "sets"}, indent=2)
     assert printed in (PROJECT_ROOT / "models" / "imu.md").read_text()
@@ -241,3 +246,47 @@ def test_analyze_cli(loaded, tmp_path, capsys):
     assert "time_s, acc_x, acc_y, acc_z" in capsys.readouterr().err
     assert analyze_main([str(tmp_path)]) == 2  # a folder: one error line, not a traceback
     assert "Is a directory" in capsys.readouterr().err
+
+
+# the squat's wrist turn into the set reads as one more rep: within one, as evaluate's imu_edges counts
+@pytest.mark.parametrize("name, lift, off", [("C-dead-medium", "dead", 0), ("C-row-medium", "row", 0),
+                                             ("C-bench-heavy1", "bench", 0), ("A-squat-medium2-rpe8", "squat", 1)])
+def test_standing_before_and_after_the_set_is_not_counted(loaded, name, lift, off):
+    """The sensor runs while the lifter stands with the arm hanging, turns the wrist to take the bar,
+    lifts, and stands again: the set is found and counted as if the recording held only the set."""
+    s, x = _get(loaded, name)
+    rng = np.random.default_rng(1)
+    before, after = held_still(8.0, [0.2, -0.9, 0.3], rng), held_still(8.0, [-0.6, 0.1, -0.8], rng)
+    y = join([before, x, after])  # a one-second wrist turn between each two
+    clean, long = count_reps(x, lift), count_reps(y, lift)
+    assert clean.count == s.expected_reps
+    assert 0 <= long.count - clean.count <= off, (long.count, long.reason)
+    # the set found is where the set was put (8 s + the 1 s turn in), to within two seconds
+    assert abs(long.set_start_s - 9.0) < 2.0 and abs(long.set_end_s - (9.0 + x.duration_s)) < 2.0
+    assert all(long.set_start_s <= r.start_s < r.peak_s < r.end_s <= long.set_end_s for r in long.reps)
+    # the lift is recognised on the set found, and stability judged on its reps only
+    result = analyze_imu(y, classifier=LiftClassifier.load())
+    assert result.lift == lift and result.rep_count == long.count
+    assert result.stability.score is not None and result.stability.reason
+
+
+def test_moving_about_before_the_set_is_not_counted(loaded):
+    """Moving about with the sensor on (10 s of a real rest recording) and then lifting. Not every
+    such join counts exactly: evaluate's imu_edges gives how many stay within one rep."""
+    s, x = _get(loaded, "C-dead-medium")
+    rest = next(r for q, r in loaded if q.lift == "rest" and "standing" in q.name)
+    before = ImuSeries(rest.times[250:500], rest.acc[250:500], rest.gyr[250:500])
+    y = join([before, x])
+    rc = count_reps(y, "dead")
+    assert rc.count == s.expected_reps, rc.reason
+    assert rc.reps[0].start_s >= 10.0  # the first rep counted is the set's
+    # the rest recording alone has no set in it, whatever it is counted as
+    assert all(count_reps(rest, lift).count == 0 for lift in (*REP_PARAMS, None))
+
+
+def test_a_recording_of_only_the_set_is_all_set(loaded):
+    for s, x in loaded:
+        if s.lift != "rest":
+            found = set_stretch(x)
+            # at most a few seconds of quiet at an end are left out
+            assert found.duration_s >= x.duration_s - 4.0, s.name

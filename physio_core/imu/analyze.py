@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from physio_core.analyze import EXIT_INPUT, EXIT_STORAGE, one_line
 from physio_core.imu.classifier import LiftClassifier, LiftPrediction
 from physio_core.imu.io import LABELS, ImuFormatError, ImuSeries, read_imu_csv, read_metamotion
-from physio_core.imu.reps import RepCount, count_reps
+from physio_core.imu.reps import RepCount, count_reps, set_stretch
 from physio_core.imu.stability import Stability, stability
 
 
@@ -63,11 +63,13 @@ def analyze_imu(
 ) -> ImuSetResult:
     """Recognise the lift (unless ``lift`` is given), count its reps and score stability.
 
-    ``classifier`` defaults to the shipped model (models/imu_lift_classifier.joblib).
+    The lift is recognised on the set itself (``set_stretch``), not on the standing about or
+    walking before and after it. ``classifier`` defaults to the shipped model
+    (models/imu_lift_classifier.joblib).
     """
     prediction = None
     if lift is None:
-        prediction = (classifier or LiftClassifier.load()).predict_set(series)
+        prediction = (classifier or LiftClassifier.load()).predict_set(set_stretch(series))
         lift = prediction.label
     reps = count_reps(series, lift)
     return ImuSetResult(lift, prediction, reps, stability(series, reps), series.duration_s)

@@ -6,7 +6,14 @@ Rep figures are over the lifting sets (rest sets are reported apart, in imu_rest
 the lift the classifier predicted, as the product does; ``*_true_lift`` use the labelled lift.
 Held-in (default) uses the shipped model, which was trained on these very sets; ``--cv`` refits
 the classifier leaving each participant out in turn (rep counting has no fitted part, only its
-lift input changes).
+lift input changes). The lift is recognised on the set the counter finds in the recording, as
+``analyze_imu`` does.
+
+``imu_edges`` scores recordings that hold more than the set, as a sensor started early and
+stopped late records: every lifting set with EDGE_PAD_S seconds before and after it, joined by a
+one-second turn of the wrist to the set's posture, either standing still in another posture
+(``still``) or a stretch of a rest recording, moving about (``moving``, the folder's rest
+recordings, from a fixed seed). Lift and reps are read as the product reads them.
 """
 
 from __future__ import annotations
@@ -21,15 +28,77 @@ import numpy as np
 
 from physio_core.config import PROJECT_ROOT
 from physio_core.imu.classifier import LiftClassifier, default_model_path
-from physio_core.imu.io import LABELS, list_sets
-from physio_core.imu.reps import count_reps
+from physio_core.imu.io import DEFAULT_RATE_HZ, LABELS, ImuSeries, list_sets
+from physio_core.imu.reps import count_reps, set_stretch
 from physio_core.imu.train import SEED
 
 DEFAULT_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "metamotion-imu"
 
 
+EDGE_PAD_S = 6.0
+TURN_S = 1.0
+
+
 def _frac(x: list[bool]) -> float:
     return round(float(np.mean(x)), 4) if x else 0.0
+
+
+def wrist_turn(a: ImuSeries, b: ImuSeries, seconds: float = TURN_S) -> ImuSeries:
+    """The wrist turning smoothly from the last posture of ``a`` to the first of ``b``: gravity's
+    direction rotates (slerp) and its measured size changes linearly; no rotation rate recorded."""
+    n = max(2, int(seconds * DEFAULT_RATE_HZ))
+    g0, g1 = a.acc[-5:].mean(axis=0), b.acc[:5].mean(axis=0)
+    m0, m1 = np.linalg.norm(g0), np.linalg.norm(g1)
+    u0, u1 = g0 / m0, g1 / m1
+    angle = float(np.arccos(np.clip(u0 @ u1, -1.0, 1.0)))
+    w = (1 - np.cos(np.linspace(0, np.pi, n))) / 2
+    if angle < 1e-6:
+        d = np.outer(1 - w, u0) + np.outer(w, u1)
+    else:
+        d = (np.sin((1 - w) * angle)[:, None] * u0 + np.sin(w * angle)[:, None] * u1) / np.sin(angle)
+    gyr = None if a.gyr is None or b.gyr is None else np.zeros((n, 3))
+    return ImuSeries(np.arange(n) / DEFAULT_RATE_HZ, d * ((1 - w) * m0 + w * m1)[:, None], gyr)
+
+
+def join(parts: list[ImuSeries]) -> ImuSeries:
+    """One 25 Hz recording of the parts in turn, a wrist turn between each two."""
+    parts = [p.resample(DEFAULT_RATE_HZ) for p in parts]
+    joined = [parts[0]]
+    for p in parts[1:]:
+        joined += [wrist_turn(joined[-1], p), p]
+    acc = np.concatenate([p.acc for p in joined])
+    gyr = None if any(p.gyr is None for p in joined) else np.concatenate([p.gyr for p in joined])
+    return ImuSeries(np.arange(len(acc)) / DEFAULT_RATE_HZ, acc, gyr)
+
+
+def held_still(seconds: float, down, rng: np.random.Generator) -> ImuSeries:
+    """The wrist held still, gravity along ``down``: sensor noise of 0.01 g and 1 deg/s."""
+    n = int(seconds * DEFAULT_RATE_HZ)
+    g = np.asarray(down, dtype=float)
+    acc = g / np.linalg.norm(g) + rng.normal(scale=0.01, size=(n, 3))
+    return ImuSeries(np.arange(n) / DEFAULT_RATE_HZ, acc, rng.normal(scale=1.0, size=(n, 3)))
+
+
+def _stretch(x: ImuSeries, start: int, seconds: float) -> ImuSeries:
+    n = int(seconds * DEFAULT_RATE_HZ)
+    return ImuSeries(x.times[start:start + n], x.acc[start:start + n],
+                     None if x.gyr is None else x.gyr[start:start + n])
+
+
+def padded_sets(lifting: list[ImuSeries], rests: list[ImuSeries], seed: int = SEED) -> dict[str, list[ImuSeries]]:
+    """Each set with EDGE_PAD_S s before and after it: still in a random posture, or moving about
+    (two stretches of a rest recording, taken in turn)."""
+    rng = np.random.default_rng(seed)
+    n = int(EDGE_PAD_S * DEFAULT_RATE_HZ)
+    out: dict[str, list[ImuSeries]] = {"still": [], "moving": []}
+    for k, x in enumerate(lifting):
+        still = [held_still(EDGE_PAD_S, rng.normal(size=3), rng) for _ in range(2)]
+        out["still"].append(join([still[0], x, still[1]]))
+        if rests:
+            r = rests[k % len(rests)].resample(DEFAULT_RATE_HZ)
+            start = int(rng.integers(0, len(r) - 2 * n))
+            out["moving"].append(join([_stretch(r, start, EDGE_PAD_S), x, _stretch(r, start + n, EDGE_PAD_S)]))
+    return out
 
 
 def evaluate_imu(directory: str | Path = DEFAULT_DIR, *, cv: bool = False,
@@ -43,21 +112,40 @@ def evaluate_imu(directory: str | Path = DEFAULT_DIR, *, cv: bool = False,
     truth = [s.lift for s in sets]
     participants = np.array([s.participant for s in sets])
 
+    lifting = [i for i, s in enumerate(sets) if s.lift != "rest"]
+    padded = padded_sets([series[i] for i in lifting], [x for s, x in zip(sets, series) if s.lift == "rest"])
+    # every recording to recognise: the sets, then the padded ones (by kind, in the order of lifting)
+    recordings = series + [x for kind in padded for x in padded[kind]]
+    owner = list(range(len(sets))) + [i for kind in padded for i in lifting[:len(padded[kind])]]
+
+    proto = LiftClassifier(seed=SEED)
     if cv:
-        proto = LiftClassifier(seed=SEED)
         feats = [proto.featurize(x) for x in series]
-        predicted = [""] * len(sets)
+        found = [proto.featurize(set_stretch(x)) for x in recordings]
+        predicted_all = [""] * len(recordings)
         for p in sorted(set(participants)):
             train = np.where(participants != p)[0]
             model = LiftClassifier(seed=SEED).fit([feats[i] for i in train], [truth[i] for i in train])
-            for i in np.where(participants == p)[0]:
-                predicted[i] = model.predict(feats[i])
+            for j, i in enumerate(owner):
+                if participants[i] == p:
+                    predicted_all[j] = model.predict(found[j])
         model_desc = "leave-one-participant-out refits (seed %d)" % SEED
     else:
         path = Path(model_path) if model_path else default_model_path()
         model = LiftClassifier.load(path)
-        predicted = [model.predict(x) for x in series]
+        predicted_all = [model.predict(set_stretch(x)) for x in recordings]
         model_desc = f"shipped model {path.name} (trained on these sets)"
+    predicted = predicted_all[:len(sets)]
+
+    edges: dict = {"pad_s": EDGE_PAD_S, "n_sets": len(lifting)}
+    at = len(sets)
+    for kind, xs in padded.items():
+        preds = predicted_all[at:at + len(xs)]
+        at += len(xs)
+        own = [sets[i] for i in lifting[:len(xs)]]
+        edges[f"{kind}_lift_accuracy"] = _frac([p == s.lift for p, s in zip(preds, own)])
+        edges[f"{kind}_rep_within1"] = _frac(
+            [abs(count_reps(x, p).count - s.expected_reps) <= 1 for x, p, s in zip(xs, preds, own)])
 
     rows = []
     for s, x, pred in zip(sets, series, predicted):
@@ -108,6 +196,7 @@ def evaluate_imu(directory: str | Path = DEFAULT_DIR, *, cv: bool = False,
         "imu_rep_exact_true_lift": _frac([e == 0 for e in err_true]),
         "imu_rep_within1_true_lift": _frac([abs(e) <= 1 for e in err_true]),
         "imu_rest_zero": _frac([r["counted"] == 0 for r in rest]),
+        "imu_edges": edges,
         "per_lift": per_lift,
         "per_participant": per_participant,
         "misclassified": dict(sorted(confusion.items())),

@@ -76,7 +76,10 @@ def stability(series: ImuSeries, reps: RepCount) -> Stability:
     dur = np.array([r.duration_s for r in reps.reps])
     amp = np.array([r.amplitude_g for r in reps.reps])
     dur_cv, amp_cv = _cv(dur), _cv(amp)
-    sway, jerk = path_metrics(series, reps.period_s)
+    # the bar path over the counted reps, not the walk to the bar before them
+    s = uniform(series, DEFAULT_RATE_HZ)
+    inside = (s.times >= reps.reps[0].start_s) & (s.times <= reps.reps[-1].end_s)
+    sway, jerk = path_metrics(ImuSeries(s.times[inside], s.acc[inside]), reps.period_s)
     parts = {
         "tempo": _unit(dur_cv, CV_ZERO),
         "amplitude": _unit(amp_cv, CV_ZERO),
