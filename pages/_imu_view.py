@@ -66,8 +66,13 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
 
     if counted is None:  # the signal again, from the raw series (the reps drawn are the stored ones)
         counted = count_reps(series, lift)
-    st.plotly_chart(report.imu_set_figure(series.times, series.acc, reps, counted.times, counted.signal),
+    counting = analysis.get("reps") or {}
+    span = (counting["set_start_s"], counting["set_end_s"]) if "set_start_s" in counting else None
+    st.plotly_chart(report.imu_set_figure(series.times, series.acc, reps, counted.times, counted.signal,
+                                          set_span=span),
                     key=f"{key}_imu_plot", width="stretch")
+    if (words := report.outside_set_words(series.times, counting)) is not None:
+        st.caption(words)
     if reps:
         show_table(report.imu_reps_view_table(reps), width="stretch", decimals=report.IMU_REPS_VIEW_DECIMALS)
 

@@ -667,11 +667,39 @@ def reps_figure(reps: Sequence[Rep], assessments: Sequence[dict] = (), *, height
     return fig
 
 
+# a recording's time before and after the set it holds (not counted)
+OUTSIDE_SET_FILL = "#d5d8dc"
+OUTSIDE_SET_AT_LEAST_S = 1.0  # less is not worth a word
+
+
+def outside_set(times: np.ndarray, counting: dict) -> tuple[float, float]:
+    """(seconds before, seconds after) the set in a wrist-IMU recording; ``counting``: RepCount.to_dict()
+    (sets analysed before the counter looked for the set in the recording: (0, 0))."""
+    if "set_start_s" not in counting or len(times) == 0:
+        return 0.0, 0.0
+    return (max(0.0, counting["set_start_s"] - float(times[0])),
+            max(0.0, float(times[-1]) - counting["set_end_s"]))
+
+
+def outside_set_words(times: np.ndarray, counting: dict) -> str | None:
+    """What of a wrist-IMU recording is not the set, in a sentence; None when it is all set."""
+    before, after = outside_set(times, counting)
+    said = [f"the first {before:.0f} s" if before >= OUTSIDE_SET_AT_LEAST_S else "",
+            f"the last {after:.0f} s" if after >= OUTSIDE_SET_AT_LEAST_S else ""]
+    said = [w for w in said if w]
+    if not said:
+        return None
+    return (f"Reps are counted in the set ({counting['set_start_s']:.0f}–{counting['set_end_s']:.0f} s): "
+            f"{' and '.join(said)} of the recording (standing, moving about, taking or racking the bar) "
+            "are not.")
+
+
 def imu_set_figure(times: np.ndarray, acc: np.ndarray, reps: Sequence[dict],
                    signal_times: np.ndarray | None = None, signal: np.ndarray | None = None,
-                   *, height: int = 340) -> go.Figure:
+                   *, set_span: tuple[float, float] | None = None, height: int = 340) -> go.Figure:
     """A wrist-IMU set: acceleration magnitude (g), the signal the reps were counted on, every
-    rep shaded and numbered with its peak marked. ``reps``: ImuRep.to_dict() rows."""
+    rep shaded and numbered with its peak marked. ``reps``: ImuRep.to_dict() rows. ``set_span``:
+    (start, end) s of the set in the recording; the time outside it is greyed, "not the set"."""
     fig = go.Figure()
     has_signal = signal is not None and signal_times is not None and len(signal) > 0
     mag = np.linalg.norm(np.asarray(acc, dtype=float), axis=1)
@@ -686,6 +714,11 @@ def imu_set_figure(times: np.ndarray, acc: np.ndarray, reps: Sequence[dict],
     _shade_reps(fig, [(r["start_s"], r["end_s"]) for r in reps], [f"#{r['index']}" for r in reps],
                 fills=[REP_FILL] * len(reps),  # an IMU set's reps touch: every other one lighter
                 opacities=[1.0 if k % 2 == 0 else 0.45 for k in range(len(reps))])
+    if set_span is not None and len(times):
+        outside = [(float(times[0]), set_span[0]), (set_span[1], float(times[-1]))]
+        outside = [(a, b) for a, b in outside if b - a >= OUTSIDE_SET_AT_LEAST_S]
+        _shade_reps(fig, outside, ["not the set"] * len(outside), fills=[OUTSIDE_SET_FILL] * len(outside),
+                    opacities=[0.5] * len(outside), text_colors=["#7f8c8d"] * len(outside))
     if reps and has_signal:
         peaks = np.array([r["peak_s"] for r in reps])
         fig.add_trace(go.Scatter(x=peaks, y=np.interp(peaks, signal_times, signal), mode="markers",

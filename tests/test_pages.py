@@ -857,6 +857,42 @@ def test_imu_page_analyses_an_uploaded_pair_and_saves_it(app_env):
     assert {m.label: m.value for m in at.metric}["Reps"] == str(squat.rep_count)
 
 
+def test_imu_page_counts_only_the_set_of_a_longer_recording(app_env, tmp_path):
+    """The sensor ran while the lifter stood for 8 s before the set (then turned the wrist to the
+    bar) and for 8 s after it: the reps are the set's, and the page says what was left out."""
+    from physio_core.imu import list_sets, write_imu_csv
+    from physio_core.imu.evaluate import held_still, join
+    from physio_core.imu.reps import count_reps
+
+    if not IMU_DATA.is_dir():
+        pytest.skip(f"MetaMotion data set not found at {IMU_DATA}")
+    s = next(s for s in list_sets(IMU_DATA) if s.label == "C-dead-medium")
+    x = s.load()
+    rng = np.random.default_rng(1)
+    recording = join([held_still(8.0, [0.2, -0.9, 0.3], rng), x, held_still(8.0, [-0.6, 0.1, -0.8], rng)])
+    write_imu_csv(recording, tmp_path / "session.csv")
+    at = new_app()
+    add_athlete(at, "Lifter")
+    analyse_imu_upload(at, [("session.csv", (tmp_path / "session.csv").read_bytes(), "text/csv")])
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Lift"], metrics["Reps"]) == ("Deadlift", str(count_reps(x, "dead").count))
+    counted = count_reps(recording, "dead")
+    after = recording.times[-1] - counted.set_end_s
+    [said] = [c.value for c in at.caption if c.value.startswith("Reps are counted in the set")]
+    assert said == (f"Reps are counted in the set ({counted.set_start_s:.0f}–{counted.set_end_s:.0f} s): "
+                    f"the first {counted.set_start_s:.0f} s and the last {after:.0f} s "
+                    "of the recording (standing, moving about, taking or racking the bar) are not.")
+    assert 7 <= counted.set_start_s <= 11
+    # the printable report says it too
+    from physio_core import exports
+    from physio_core.store import get_session_detail, init_db
+
+    stored = get_session_detail(init_db(), 1)
+    page = exports.imu_html_report(stored.imu_series, stored.imu_analysis).decode()
+    assert "Reps are counted in the set" in page and "not the set" in page
+
+
 def test_imu_page_says_why_a_file_cannot_be_read_and_saves_nothing(app_env):
     from physio_core.store import init_db, list_sessions
 

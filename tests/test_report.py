@@ -79,6 +79,24 @@ def test_imu_set_figure_shades_every_rep_alternately():
     np.testing.assert_allclose(fig.data[-1].y, [1.0, 1.0, 1.0], atol=1e-3)  # the peaks, on the signal
 
 
+def test_imu_set_figure_greys_what_is_not_the_set():
+    t = np.arange(0, 30, 0.04)
+    acc = np.c_[np.zeros_like(t), np.zeros_like(t), np.ones_like(t)]
+    reps = [{"index": 1, "start_s": 10.0, "end_s": 12.0, "peak_s": 11.0}]
+    fig = report.imu_set_figure(t, acc, reps, t, np.zeros_like(t), set_span=(8.5, 29.5))
+    # before the set (8.5 s) is greyed and says so; the half second after it is not worth a band
+    assert [(s.x0, s.x1, s.fillcolor) for s in fig.layout.shapes] == [
+        (10.0, 12.0, report.REP_FILL), (0.0, 8.5, report.OUTSIDE_SET_FILL)]
+    assert [a.text for a in fig.layout.annotations] == ["#1", "not the set"]
+    counting = {"set_start_s": 8.5, "set_end_s": 20.0}
+    assert report.outside_set(t, counting) == pytest.approx((8.5, 9.96))
+    assert report.outside_set_words(t, counting) == (
+        "Reps are counted in the set (8–20 s): the first 8 s and the last 10 s of the recording "
+        "(standing, moving about, taking or racking the bar) are not.")
+    assert report.outside_set_words(t, {"set_start_s": 0.5, "set_end_s": 29.5}) is None
+    assert report.outside_set_words(t, {}) is None  # analysed before the counter looked for the set
+
+
 def test_columns_that_say_the_same_on_every_row_fold_into_one_value():
     table = pd.DataFrame({"rep": [1, 2, 3], "angle": ["Knee angle (L)"] * 3,
                           "recognised as": ["Deep squat", "–", "Deep squat"], "range (°)": [90.0] * 3})
