@@ -70,7 +70,8 @@ def _window_labels(pose: PoseSequence, suite) -> tuple[list[PoseSequence], list[
     return windows, labels, confidences
 
 
-def _smoothed(labels: list[str | None]) -> list[str | None]:
+def smoothed(labels: list[str | None]) -> list[str | None]:
+    """Each window's label the most common of the SMOOTH_WINDOWS around it (a tie keeps its own)."""
     half = SMOOTH_WINDOWS // 2
     out = []
     for i in range(len(labels)):
@@ -81,7 +82,7 @@ def _smoothed(labels: list[str | None]) -> list[str | None]:
     return out
 
 
-def _runs(labels: list[str | None]) -> list[tuple[int, int, str]]:
+def label_runs(labels: list[str | None]) -> list[tuple[int, int, str]]:
     """(first window, last window, exercise) of each run of one exercise."""
     runs: list[tuple[int, int, str]] = []
     for i, lab in enumerate(labels):
@@ -148,7 +149,7 @@ def find_sets(pose: PoseSequence, exercise: str = "auto", models_dir: str | Path
         return []
     start = [float(w.times[0]) for w in windows]
     end = [float(w.times[-1]) for w in windows]
-    runs = [r for r in _runs(_smoothed(labels)) if end[r[1]] - start[r[0]] >= MIN_SET_S]
+    runs = [r for r in label_runs(smoothed(labels)) if end[r[1]] - start[r[0]] >= MIN_SET_S]
     # one exercise's runs with only a short pause (or a short misreading) between are one set
     joined: list[tuple[int, int, str]] = []
     for run in runs:

@@ -1,11 +1,13 @@
 """One wrist-IMU set in, lift + reps + stability out: the one function pages and CLIs call.
 
-    python -m physio_core.imu.analyze SET.csv [--gyr GYRO.csv] [--lift squat] [--save --athlete NAME]
+    python -m physio_core.imu.analyze SET.csv [--gyr GYRO.csv] [--lift squat] [--sets] [--save --athlete NAME]
 
 SET.csv is a generic IMU CSV (time_s, acc_x, acc_y, acc_z[, gyr_x, gyr_y, gyr_z]) or a MetaMotion
 accelerometer export, then optionally paired with its gyroscope file via --gyr. Prints the
-analysis as JSON (with ``session_id`` when --save stored it). Exit 2: the file cannot be read;
-5: the database could not store the set.
+analysis as JSON (with ``session_id`` when --save stored it). With --sets the file is a workout
+(``imu.workout``): it prints ``{"sets": [{"set", "start_s", "end_s", "source", ...analysis,
+"session_id"}]}``, one item per set (one for a recording of one set), and --save stores each set
+as a session. Exit 2: the file cannot be read; 5: the database could not store the set.
 """
 
 from __future__ import annotations
@@ -82,26 +84,44 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lift", choices=LABELS, default=None, help="skip recognition, count as this lift")
     ap.add_argument("--save", action="store_true", help="store the set as a session in the database")
     ap.add_argument("--athlete", default="Unnamed athlete", help="athlete name for --save (created if new)")
+    ap.add_argument("--sets", action="store_true", help="a workout: find its sets and analyse each")
     args = ap.parse_args(argv)
     try:
         series = read_metamotion(args.csv, args.gyr) if args.gyr else read_imu_csv(args.csv)
-        result = analyze_imu(series, lift=args.lift)
+        parts = _sets(series, args.csv, args.lift) if args.sets else [(series, analyze_imu(series, lift=args.lift), "")]
     except (ImuFormatError, OSError) as exc:  # OSError: missing file, a folder, no permission
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_INPUT
-    out = result.to_dict()
+    outs = [{**({"set": k, "start_s": round(float(part.times[0]), 3), "end_s": round(float(part.times[-1]), 3),
+                 "source": source} if args.sets else {}), **result.to_dict()}
+            for k, (part, result, source) in enumerate(parts, 1)]
     if args.save:
         try:
             from physio_core.store import get_or_create_athlete, init_db, save_imu_session
 
             engine = init_db()
             athlete = get_or_create_athlete(engine, args.athlete)
-            out["session_id"] = save_imu_session(engine, series, result, athlete.id)
+            for out, (part, result, source) in zip(outs, parts):
+                out["session_id"] = save_imu_session(engine, part, result, athlete.id, source=source)
         except Exception as exc:  # StorageUnavailable and driver errors alike: one line
             print(f"error: could not save the set: {one_line(exc)}", file=sys.stderr)
             return EXIT_STORAGE
-    print(json.dumps(out, indent=2))
+    print(json.dumps({"sets": outs} if args.sets else outs[0], indent=2))
     return 0
+
+
+def _sets(series: ImuSeries, path: str, lift: str | None) -> list[tuple[ImuSeries, ImuSetResult, str]]:
+    """(stretch, analysis, source) of each set of a workout recording; the whole recording when it
+    holds one set."""
+    from pathlib import Path
+
+    from physio_core.imu.workout import split_workout
+
+    name = Path(path).stem.split("_MetaWear_")[0]
+    found = split_workout(series, lift=lift)
+    if not found:
+        return [(series, analyze_imu(series, lift=lift), name)]
+    return [(w.series, w.result, w.source(name)) for w in found]
 
 
 if __name__ == "__main__":

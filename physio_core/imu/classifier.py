@@ -125,6 +125,17 @@ class LiftClassifier:
         probs = {str(c): float(p) for c, p in zip(model.classes_, proba)}
         return LiftPrediction(max(probs, key=probs.get), probs, len(x), use_gyr, self.fingerprint)
 
+    def predict_windows(self, series: ImuSeries) -> tuple[list[str], list[float]]:
+        """Each window's lift and its probability (windows of ``window_s``, ``step_s`` apart, from
+        the start of the series on its uniform grid, as ``features.window_starts`` lays them)."""
+        f = self.featurize(series)
+        if self.acc_only is None:
+            raise RuntimeError("LiftClassifier is not fitted")
+        model, x = (self.full, f.full) if f.full is not None and self.full is not None else (self.acc_only, f.acc_only)
+        proba = model.predict_proba(x)
+        best = proba.argmax(axis=1)
+        return [str(model.classes_[k]) for k in best], [float(p[k]) for p, k in zip(proba, best)]
+
     def predict(self, series: ImuSeries | SetFeatures) -> str:
         return self.predict_set(series).label
 

@@ -1,0 +1,233 @@
+"""One wrist-sensor recording of a workout (several sets, rests between) -> one analysis per set.
+
+    python -m physio_core.imu.workout [DIR] [--workouts N] [--seed S] [--json FILE]
+
+A lifter starts the sensor, does a set of squats, rests, two sets of bench press, and stops it.
+Analysed as one set, the recording gets one lift and one count. Here the lift classifier reads
+the recording in its 4 s windows, 1 s apart (a window in which the wrist is still, moving less
+than ``reps.STILL_G``, is rest whatever the classifier reads: it never saw standing still, and
+reads it as some lift); each window takes the most common label of the five
+around it (``sets.smoothed``), and a set is a run of one lift lasting ``MIN_SET_S`` or more. A
+rest of ``REST_S`` or more between two runs of one lift makes them two sets; a shorter one is a
+pause inside the set. Each set is then analysed on its own (``analyze_imu``: the set found in its
+stretch, its lift recognised there, its reps counted, its stability), so a set's edges need not be
+exact: the counter finds the set inside the stretch it is given.
+
+Each set keeps the recording's times and says where it lies in it ("gym.csv · set 2 of 3
+(1:05–1:41)", as a video's sets do, so that a set's page links to its recording's other sets).
+
+``evaluate`` builds workouts from one participant's MetaMotion sets with rest recordings (moving
+about) or standing still between them, joined by turns of the wrist, and scores the search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from physio_core.imu.analyze import ImuSetResult, analyze_imu
+from physio_core.imu.classifier import LiftClassifier
+from physio_core.imu.features import WINDOW_S, window_starts
+from physio_core.imu.io import DEFAULT_RATE_HZ, ImuSeries
+from physio_core.imu.reps import DEFAULT_PARAMS, STILL_G, rep_signal
+from physio_core.imu.signal import uniform
+from physio_core.sets import clock, label_runs, smoothed
+
+MIN_SET_S = 8.0  # a lift read for less (window span) is not a set
+REST_S = 10.0  # a rest this long between two runs of one lift makes them two sets
+
+
+@dataclass(frozen=True)
+class LiftSpan:
+    """A set found in a recording: its time span (the recording's seconds) and lift."""
+
+    start_s: float
+    end_s: float
+    lift: str
+    confidence: float  # the classifier's mean over the set's windows
+
+
+@dataclass
+class WorkoutSet:
+    index: int  # 1-based
+    of: int  # how many sets the recording holds
+    span: LiftSpan
+    series: ImuSeries  # the set's stretch, in the recording's times
+    result: ImuSetResult
+
+    @property
+    def span_clock(self) -> str:
+        """"1:05–1:41": where it lies in the recording."""
+        return f"{clock(self.series.times[0])}–{clock(self.series.times[-1])}"
+
+    @property
+    def where(self) -> str:
+        """"set 2 of 3 (1:05–1:41)"."""
+        return f"set {self.index} of {self.of} ({self.span_clock})"
+
+    @property
+    def label(self) -> str:
+        """"2 · Deadlift · 1:05–1:41 · 10 reps": the set, for a picker."""
+        from physio_core.report import lift_name
+
+        n = self.result.rep_count
+        return f"{self.index} · {lift_name(self.result.lift, False)} · {self.span_clock} · {n} rep{'s' * (n != 1)}"
+
+    def source(self, recording: str) -> str:
+        return f"{recording} · {self.where}" if recording else self.where
+
+
+def find_lift_sets(series: ImuSeries, classifier: LiftClassifier | None = None,
+                   lift: str | None = None) -> list[LiftSpan]:
+    """The sets of a recording, in order (none when it holds no lift for ``MIN_SET_S``). ``lift``:
+    every set is of this lift (named by the user), so only rests and stillness divide them."""
+    clf = classifier or LiftClassifier.load()
+    s = uniform(series, DEFAULT_RATE_HZ)
+    if s.duration_s < WINDOW_S:
+        return []
+    labels, confidence = clf.predict_windows(s)
+    at = window_starts(len(s), DEFAULT_RATE_HZ)
+    starts = [float(s.times[a]) for a in at]
+    ends = [min(t + WINDOW_S, float(s.times[-1])) for t in starts]
+    # standing still reads as some lift to the classifier (it never saw it): stillness is rest
+    moving = rep_signal(s, DEFAULT_PARAMS)
+    w = int(WINDOW_S * DEFAULT_RATE_HZ)
+    still = [moving[a:a + w].std() < STILL_G for a in at]
+    read = smoothed([None if lab == "rest" or quiet else (lift or lab) for lab, quiet in zip(labels, still)])
+    runs = label_runs(read)
+    merged: list[list] = []  # [first window, last window, lift]
+    for a, b, lift in runs:
+        # the windows between two runs of one lift read rest or another lift: a pause, unless long
+        if merged and merged[-1][2] == lift and starts[a] - ends[merged[-1][1]] < REST_S:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b, lift])
+    return [LiftSpan(starts[a], ends[b], lift, float(np.mean(confidence[a:b + 1])))
+            for a, b, lift in merged if ends[b] - starts[a] >= MIN_SET_S]
+
+
+def _part(series: ImuSeries, span: LiftSpan) -> ImuSeries:
+    s = uniform(series, DEFAULT_RATE_HZ)
+    inside = (s.times >= span.start_s) & (s.times <= span.end_s)
+    meta = dict(s.meta)
+    if meta.get("start_epoch_s") is not None:  # the set began this much later than the recording
+        meta["start_epoch_s"] = float(meta["start_epoch_s"]) + span.start_s - float(s.times[0])
+    return ImuSeries(s.times[inside], s.acc[inside], None if s.gyr is None else s.gyr[inside], meta)
+
+
+def split_workout(series: ImuSeries, classifier: LiftClassifier | None = None, *, lift: str | None = None,
+                  spans: list[LiftSpan] | None = None) -> list[WorkoutSet]:
+    """Each set of the recording analysed on its own (as ``lift`` when named, else recognised);
+    [] when it holds fewer than two sets with reps (it is then one set, analysed as such)."""
+    clf = classifier or LiftClassifier.load()
+    spans = find_lift_sets(series, clf, lift) if spans is None else spans
+    if len(spans) < 2:
+        return []
+    analysed = [(span, part, analyze_imu(part, lift=lift, classifier=clf))
+                for span in spans for part in [_part(series, span)]]
+    # a stretch read as a lift but with no rep in it (a turn of the wrist, standing about) is no set
+    analysed = [a for a in analysed if a[2].rep_count > 0]
+    if len(analysed) < 2:
+        return []
+    return [WorkoutSet(k, len(analysed), span, part, result) for k, (span, part, result) in enumerate(analysed, 1)]
+
+
+def overview(sets: list[WorkoutSet]) -> list[dict]:
+    """A row per set: where it lies, its lift, reps and stability."""
+    from physio_core.report import lift_name
+
+    return [{"set": w.index, "lift": lift_name(w.result.lift, False), "from": clock(w.series.times[0]),
+             "to": clock(w.series.times[-1]), "reps": w.result.rep_count, "stability": w.result.stability.score}
+            for w in sets]
+
+
+# ------------------------------------------------------------------ how well it finds them
+
+REST_RANGE_S = (15.0, 30.0)  # the rests of evaluate's workouts (a rest recording is 34-40 s long)
+
+
+def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_workout: int = 3) -> dict:
+    """Workouts of one participant's sets (drawn at random, participants in turn) with a rest
+    before, between and after them: 15-30 s of a rest recording (moving about), or as long held
+    still in another posture, every part joined by a one-second turn of the wrist. Scored with
+    the shipped classifier, which has seen these sets, so the figures are in-sample."""
+    from physio_core.imu.evaluate import _stretch, held_still, join
+    from physio_core.imu.io import list_sets
+
+    sets = list_sets(directory)
+    loaded = [(s, s.load()) for s in sets]
+    rests = [x.resample(DEFAULT_RATE_HZ) for s, x in loaded if s.lift == "rest"]
+    by_person: dict[str, list] = {}
+    for s, x in loaded:
+        if s.lift != "rest":
+            by_person.setdefault(s.participant, []).append((s, x))
+    people = sorted(p for p, xs in by_person.items() if len(xs) >= sets_per_workout)
+    if not people or not rests:
+        raise FileNotFoundError(f"no participant with {sets_per_workout} sets, or no rest recording, in {directory}")
+    rng = np.random.default_rng(seed)
+    clf = LiftClassifier.load()
+    found_all, lifts_right, within1, counted, rows = 0, 0, 0, 0, []
+    for k in range(workouts):
+        person = people[k % len(people)]
+        picked = [by_person[person][i] for i in rng.choice(len(by_person[person]), sets_per_workout, replace=False)]
+        parts = []
+        for j in range(sets_per_workout + 1):
+            secs = float(rng.uniform(REST_RANGE_S[0], REST_RANGE_S[1]))
+            if k % 2 == 0:
+                r = rests[int(rng.integers(len(rests)))]
+                parts.append(_stretch(r, int(rng.integers(0, len(r) - int(secs * DEFAULT_RATE_HZ))), secs))
+            else:
+                parts.append(held_still(secs, rng.normal(size=3), rng))
+            if j < sets_per_workout:
+                parts.append(picked[j][1])
+        found = split_workout(join(parts), clf)
+        ok = len(found) == sets_per_workout
+        found_all += ok
+        if ok:
+            lifts_right += all(w.result.lift == s.lift for w, (s, _) in zip(found, picked))
+            for w, (s, _) in zip(found, picked):
+                within1 += abs(w.result.rep_count - s.expected_reps) <= 1
+                counted += 1
+        rows.append({"workout": k + 1, "participant": person, "between": "moving" if k % 2 == 0 else "still",
+                     "sets": [s.label for s, _ in picked],
+                     "found": [(w.result.lift, w.result.rep_count) for w in found]})
+    return {
+        "data": Path(directory).name,
+        "workouts": workouts,
+        "sets_per_workout": sets_per_workout,
+        "workouts_split_right": round(found_all / workouts, 4),
+        "lifts_right": round(lifts_right / max(found_all, 1), 4),
+        "reps_within1": round(within1 / max(counted, 1), 4),
+        "workouts_detail": rows,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from physio_core.imu.evaluate import DEFAULT_DIR
+
+    ap = argparse.ArgumentParser(prog="python -m physio_core.imu.workout", description=__doc__.splitlines()[0])
+    ap.add_argument("directory", nargs="?", default=str(DEFAULT_DIR), help="MetaMotion folder")
+    ap.add_argument("--workouts", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures (and each workout) here")
+    args = ap.parse_args(argv)
+    try:
+        res = evaluate(args.directory, args.workouts, args.seed)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=2))
+    print(json.dumps({k: v for k, v in res.items() if k != "workouts_detail"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    from physio_core.config import run_cli
+
+    raise SystemExit(run_cli(main))
