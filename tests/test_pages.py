@@ -893,6 +893,61 @@ def test_imu_page_counts_only_the_set_of_a_longer_recording(app_env, tmp_path):
     assert "Reps are counted in the set" in page and "not the set" in page
 
 
+def test_imu_page_splits_a_workout_into_sets_and_saves_each(app_env, tmp_path):
+    """One sensor file of a whole workout: a deadlift set, a rest, a row set. Each set is saved as
+    a session of its own, dated by its offset in the recording, and the page shows the one picked."""
+    from physio_core.imu import list_sets, write_imu_csv
+    from physio_core.imu.evaluate import held_still, join
+    from physio_core.store import get_session_detail, init_db, list_sessions
+
+    if not IMU_DATA.is_dir():
+        pytest.skip(f"MetaMotion data set not found at {IMU_DATA}")
+    loaded = {s.label: s.load() for s in list_sets(IMU_DATA)}
+    rng = np.random.default_rng(3)
+    workout = join([held_still(6.0, [0.2, -0.9, 0.3], rng), loaded["C-dead-medium"],
+                    held_still(25.0, [-0.6, 0.1, -0.8], rng), loaded["C-row-medium"]])
+    write_imu_csv(workout, tmp_path / "monday.csv")
+    at = new_app()
+    add_athlete(at, "Lifter")
+    analyse_imu_upload(at, [("monday.csv", (tmp_path / "monday.csv").read_bytes(), "text/csv")])
+    assert not at.error, [e.value for e in at.error]
+    assert at.checkbox(key="imu_split").value  # on by default
+    assert at.subheader[0].value == "Workout — monday"
+    assert any(i.value.startswith("This recording holds 2 sets.") for i in at.info)
+    table = next(d.value for d in at.dataframe if "lift" in d.value.columns)
+    assert table[["set", "lift", "reps"]].values.tolist() == [[1, "Deadlift", 10], [2, "Barbell row", 10]]
+    assert table["session"].tolist() == ["#1", "#2"]
+    rows = sorted(list_sessions(init_db()), key=lambda r: r.id)
+    assert [(r.exercise, r.rep_count) for r in rows] == [("deadlift", 10), ("barbell_row", 10)]
+    assert [r.source.split(" (")[0] for r in rows] == ["monday · set 1 of 2", "monday · set 2 of 2"]
+    # the row set began after the deadlift set, the rest and two turns of the wrist (to within a
+    # 4 s window at either set's start)
+    gap = (rows[1].started_at - rows[0].started_at).total_seconds()
+    assert abs(gap - (loaded["C-dead-medium"].duration_s + 25.0 + 2.0)) <= 5.0
+    second = get_session_detail(init_db(), 2)
+    assert second.imu_series.times[0] > 30  # the set keeps the recording's times
+    # the picker shows one set's report at a time
+    picks = at.radio(key="imu_set").options
+    assert [p.split(" · ")[:2] for p in picks] == [["1", "Deadlift"], ["2", "Barbell row"]]
+    assert all(p.endswith(" · 10 reps") for p in picks)
+    at.radio(key="imu_set").set_value(2)
+    at.run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Lift"], metrics["Reps"]) == ("Barbell row", "10")
+    assert [s.value for s in at.success] == ["Saved as session #2."]
+    # unticked, the recording is one set, saved as one session
+    at.checkbox(key="imu_split").uncheck()
+    next(b for b in at.button if b.label == "Analyse").click()
+    at.run()
+    assert at.subheader[0].value == "Set — monday" and len(list_sessions(init_db())) == 3
+    # a set's page links to the workout's other sets
+    at.switch_page("pages/session_detail.py")
+    at.query_params["id"] = "2"
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    assert "Set 2 of 2 of monday; its other sets:" in [c.value for c in at.caption]
+
+
 def test_imu_page_says_why_a_file_cannot_be_read_and_saves_nothing(app_env):
     from physio_core.store import init_db, list_sessions
 
