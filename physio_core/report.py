@@ -669,7 +669,7 @@ def reps_figure(reps: Sequence[Rep], assessments: Sequence[dict] = (), *, height
 
 # a recording's time before and after the set it holds (not counted)
 OUTSIDE_SET_FILL = "#d5d8dc"
-OUTSIDE_SET_AT_LEAST_S = 1.0  # less is not worth a word
+OUTSIDE_SET_AT_LEAST_S = 2.0  # less is not worth a word
 
 
 def outside_set(times: np.ndarray, counting: dict) -> tuple[float, float]:
@@ -684,14 +684,18 @@ def outside_set(times: np.ndarray, counting: dict) -> tuple[float, float]:
 def outside_set_words(times: np.ndarray, counting: dict) -> str | None:
     """What of a wrist-IMU recording is not the set, in a sentence; None when it is all set."""
     before, after = outside_set(times, counting)
-    said = [f"the first {before:.0f} s" if before >= OUTSIDE_SET_AT_LEAST_S else "",
-            f"the last {after:.0f} s" if after >= OUTSIDE_SET_AT_LEAST_S else ""]
-    said = [w for w in said if w]
-    if not said:
+    early, late = before >= OUTSIDE_SET_AT_LEAST_S, after >= OUTSIDE_SET_AT_LEAST_S
+    if early and late:
+        where = f"the {before:.0f} s before it or the {after:.0f} s after it"
+        why = "standing, moving about, taking or racking the bar"
+    elif early:
+        where, why = f"the {before:.0f} s before it", "standing, moving about, taking the bar"
+    elif late:
+        where, why = f"the {after:.0f} s after it", "racking the bar, standing, moving about"
+    else:
         return None
-    return (f"Reps are counted in the set ({counting['set_start_s']:.0f}–{counting['set_end_s']:.0f} s): "
-            f"{' and '.join(said)} of the recording (standing, moving about, taking or racking the bar) "
-            "are not.")
+    span = f"{counting['set_start_s']:.0f}–{counting['set_end_s']:.0f} s"
+    return f"Reps are counted in the set ({span}), not in {where} ({why})."
 
 
 def imu_set_figure(times: np.ndarray, acc: np.ndarray, reps: Sequence[dict],

@@ -91,9 +91,13 @@ def test_imu_set_figure_greys_what_is_not_the_set():
     counting = {"set_start_s": 8.5, "set_end_s": 20.0}
     assert report.outside_set(t, counting) == pytest.approx((8.5, 9.96))
     assert report.outside_set_words(t, counting) == (
-        "Reps are counted in the set (8–20 s): the first 8 s and the last 10 s of the recording "
-        "(standing, moving about, taking or racking the bar) are not.")
-    assert report.outside_set_words(t, {"set_start_s": 0.5, "set_end_s": 29.5}) is None
+        "Reps are counted in the set (8–20 s), not in the 8 s before it or the 10 s after it "
+        "(standing, moving about, taking or racking the bar).")
+    assert report.outside_set_words(t, {"set_start_s": 8.5, "set_end_s": 28.5}) == (
+        "Reps are counted in the set (8–28 s), not in the 8 s before it (standing, moving about, taking the bar).")
+    assert report.outside_set_words(t, {"set_start_s": 1.5, "set_end_s": 20.0}) == (
+        "Reps are counted in the set (2–20 s), not in the 10 s after it (racking the bar, standing, moving about).")
+    assert report.outside_set_words(t, {"set_start_s": 1.5, "set_end_s": 28.5}) is None
     assert report.outside_set_words(t, {}) is None  # analysed before the counter looked for the set
 
 
