@@ -218,16 +218,27 @@ def split_sets(result: SessionResult, spans: list[SetSpan] | None = None) -> lis
     return out
 
 
+def rests_before(spans: list[tuple[float, float]]) -> list[str | None]:
+    """The rest before each set, "1:30" (None before the first): the time from the end of the set
+    before it to its start. ``spans``: (start, end) s of the sets in the recording, in order: of
+    their reps where they have some (the rest is then between the lifting), else of the sets."""
+    return [None] * bool(spans) + [clock(max(0.0, a - prev_end)) for (_, prev_end), (a, _) in zip(spans, spans[1:])]
+
+
 def overview(sets: list[SessionResult]) -> list[dict]:
-    """A row per set of a recording: where it lies, its exercise, reps, the reps judged correct
-    ("5 of 6"), its stability and injury risk (None where the models did not score them)."""
+    """A row per set of a recording: where it lies, the rest before it, its exercise, reps, the
+    reps judged correct ("5 of 6"), its stability and injury risk (None where the models did not
+    score them)."""
     from physio_core.names import pretty_exercise
     from physio_core.report import correct_reps
 
     rows = []
-    for k, r in enumerate(sets, 1):
+    rests = rests_before([(r.reps[0].start_s, r.reps[-1].end_s) if r.reps else
+                          (float(r.pose.times[0]), float(r.pose.times[-1])) for r in sets])
+    for k, (r, rest) in enumerate(zip(sets, rests), 1):
         rows.append({"set": k, "exercise": pretty_exercise(r.session_exercise, short=True),
-                     "from": clock(r.pose.times[0]), "to": clock(r.pose.times[-1]), "reps": r.rep_count,
+                     "from": clock(r.pose.times[0]), "to": clock(r.pose.times[-1]), "rest before": rest,
+                     "reps": r.rep_count,
                      "correct reps": correct_reps(r.rep_assessments), "stability": r.metrics.get("stability_score"),
                      "injury risk": r.metrics.get("injury_risk")})
     return rows

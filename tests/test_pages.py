@@ -916,6 +916,9 @@ def test_imu_page_splits_a_workout_into_sets_and_saves_each(app_env, tmp_path):
     assert any(i.value.startswith("This recording holds 2 sets.") for i in at.info)
     table = next(d.value for d in at.dataframe if "lift" in d.value.columns)
     assert table[["set", "lift", "reps"]].values.tolist() == [[1, "Deadlift", 10], [2, "Barbell row", 10]]
+    # 25 s held still and two turns of the wrist between the last deadlift and the first row
+    rest = table["rest before"].tolist()
+    assert pd.isna(rest[0]) and 25 <= int(rest[1][:-3]) * 60 + int(rest[1][-2:]) <= 31
     assert table["session"].tolist() == ["#1", "#2"]
     rows = sorted(list_sessions(init_db()), key=lambda r: r.id)
     assert [(r.exercise, r.rep_count) for r in rows] == [("deadlift", 10), ("barbell_row", 10)]
@@ -1230,6 +1233,8 @@ def test_an_upload_of_two_sets_shows_and_saves_each_set(app_env, tmp_path):
     assert table["correct reps"] == [f"{r.metrics['reps_judged'] - r.metrics['reps_incorrect']:.0f} of "
                                      f"{r.metrics['reps_judged']:.0f}" for r in sets]
     assert table["stability"] == [f"{r.metrics['stability_score']:.2f}" for r in sets]
+    # the rest before the abductions: from the last squat's end to the first abduction's start
+    assert table["rest before"] == ["–", clock(sets[1].reps[0].start_s - sets[0].reps[-1].end_s)]
     assert table["session"] == ["not saved", "not saved"]  # put in the page's state unsaved
     picker = at.radio(key=SET_KEY)
     assert list(picker.options) == [

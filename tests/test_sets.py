@@ -249,3 +249,10 @@ def test_the_other_sets_of_a_recording_are_found_by_their_source():
     assert [r.id for r in other_sets(rows, this)] == [2, 3]
     assert set_of("live · set 2 of 2 (0:30–1:03)") == ("live", 2, 2) and set_of("gym.mp4") is None
     assert other_sets(rows, rows[-1]) == []
+
+
+def test_the_rest_before_each_set():
+    from physio_core.sets import rests_before
+
+    assert rests_before([(0.0, 10.0), (25.4, 40.0), (40.0, 50.0), (139.6, 150.0)]) == [None, "0:15", "0:00", "1:30"]
+    assert rests_before([]) == [] and rests_before([(3.0, 9.0)]) == [None]

@@ -36,7 +36,7 @@ from physio_core.imu.features import WINDOW_S, window_starts
 from physio_core.imu.io import DEFAULT_RATE_HZ, ImuSeries
 from physio_core.imu.reps import DEFAULT_PARAMS, STILL_G, rep_signal
 from physio_core.imu.signal import uniform
-from physio_core.sets import clock, label_runs, smoothed
+from physio_core.sets import clock, label_runs, rests_before, smoothed
 
 MIN_SET_S = 8.0  # a lift read for less (window span) is not a set
 REST_S = 10.0  # a rest this long between two runs of one lift makes them two sets
@@ -138,12 +138,15 @@ def split_workout(series: ImuSeries, classifier: LiftClassifier | None = None, *
 
 
 def overview(sets: list[WorkoutSet]) -> list[dict]:
-    """A row per set: where it lies, its lift, reps and stability."""
+    """A row per set: its lift, where it lies, the rest before it (from the last rep of the set
+    before to its first: every set of a split has reps), reps and stability."""
     from physio_core.report import lift_name
 
+    rests = rests_before([(w.result.reps.reps[0].start_s, w.result.reps.reps[-1].end_s) for w in sets])
     return [{"set": w.index, "lift": lift_name(w.result.lift, False), "from": clock(w.series.times[0]),
-             "to": clock(w.series.times[-1]), "reps": w.result.rep_count, "stability": w.result.stability.score}
-            for w in sets]
+             "to": clock(w.series.times[-1]), "rest before": rest, "reps": w.result.rep_count,
+             "stability": w.result.stability.score}
+            for w, rest in zip(sets, rests)]
 
 
 # ------------------------------------------------------------------ how well it finds them
