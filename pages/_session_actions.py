@@ -151,7 +151,7 @@ SPLIT_CAPTION = ("A recording of several exercises, or of sets of one with rests
 def _split(engine, viewer_id: int, detail) -> None:
     """Split into sets: look for the sets of a stored session, then split it into them."""
     from physio_core.rescore import sets_of_stored, split_stored
-    from physio_core.sets import clock
+    from physio_core.sets import clock, rests_before
 
     s = detail.session
     found = f"split_sets_{s.id}"
@@ -175,7 +175,8 @@ def _split(engine, viewer_id: int, detail) -> None:
         show_table(pd.DataFrame({
             "set": range(1, len(spans) + 1),
             "exercise": [report.pretty_exercise(sp.exercise) for sp in spans],
-            "from": [clock(sp.start_s) for sp in spans], "to": [clock(sp.end_s) for sp in spans]}),
+            "from": [clock(sp.start_s) for sp in spans], "to": [clock(sp.end_s) for sp in spans],
+            "rest before": rests_before([(sp.start_s, sp.end_s) for sp in spans])}),
             key=f"split_table_{s.id}")
         if st.button(f"Split into {len(spans)} sessions", type="primary", key=f"split_go_{s.id}"):
             try:

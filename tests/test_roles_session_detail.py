@@ -748,9 +748,11 @@ def test_a_trainer_splits_a_session_of_two_exercises_into_its_sets(seeded):
     assert SPLIT_CAPTION in [c.value for c in at.caption]
     button(at, "Look for sets").click()
     run(at)
-    table = next(d.value for d in at.dataframe if list(d.value.columns) == ["set", "exercise", "from", "to"])
+    table = next(d.value for d in at.dataframe
+                 if list(d.value.columns) == ["set", "exercise", "from", "to", "rest before"])
     assert list(table["exercise"]) == ["Deep squat", "Standing shoulder abduction"]
     assert list(table["from"])[0] == "0:00"
+    assert pd.isna(table["rest before"][0]) and table["rest before"][1] in ("0:00", "0:01", "0:02")
     button(at, "Split into 2 sessions").click()
     run(at)
     new = sorted({s.id for s in list_sessions(engine, athlete_id=ids["athlete"])} - before)
