@@ -79,7 +79,8 @@ def held_still(seconds: float, down, rng: np.random.Generator) -> ImuSeries:
     return ImuSeries(np.arange(n) / DEFAULT_RATE_HZ, acc, rng.normal(scale=1.0, size=(n, 3)))
 
 
-def _stretch(x: ImuSeries, start: int, seconds: float) -> ImuSeries:
+def piece(x: ImuSeries, start: int, seconds: float) -> ImuSeries:
+    """``seconds`` of ``x`` from its sample ``start`` (a series on a uniform grid)."""
     n = int(seconds * DEFAULT_RATE_HZ)
     return ImuSeries(x.times[start:start + n], x.acc[start:start + n],
                      None if x.gyr is None else x.gyr[start:start + n])
@@ -97,7 +98,7 @@ def padded_sets(lifting: list[ImuSeries], rests: list[ImuSeries], seed: int = SE
         if rests:
             r = rests[k % len(rests)].resample(DEFAULT_RATE_HZ)
             start = int(rng.integers(0, len(r) - 2 * n))
-            out["moving"].append(join([_stretch(r, start, EDGE_PAD_S), x, _stretch(r, start + n, EDGE_PAD_S)]))
+            out["moving"].append(join([piece(r, start, EDGE_PAD_S), x, piece(r, start + n, EDGE_PAD_S)]))
     return out
 
 
@@ -140,6 +141,8 @@ def evaluate_imu(directory: str | Path = DEFAULT_DIR, *, cv: bool = False,
     edges: dict = {"pad_s": EDGE_PAD_S, "n_sets": len(lifting)}
     at = len(sets)
     for kind, xs in padded.items():
+        if not xs:  # no rest recording in the folder to move about with
+            continue
         preds = predicted_all[at:at + len(xs)]
         at += len(xs)
         own = [sets[i] for i in lifting[:len(xs)]]

@@ -159,7 +159,7 @@ def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_
     before, between and after them: 15-30 s of a rest recording (moving about), or as long held
     still in another posture, every part joined by a one-second turn of the wrist. Scored with
     the shipped classifier, which has seen these sets, so the figures are in-sample."""
-    from physio_core.imu.evaluate import _stretch, held_still, join
+    from physio_core.imu.evaluate import held_still, join, piece
     from physio_core.imu.io import list_sets
 
     sets = list_sets(directory)
@@ -183,7 +183,7 @@ def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_
             secs = float(rng.uniform(REST_RANGE_S[0], REST_RANGE_S[1]))
             if k % 2 == 0:
                 r = rests[int(rng.integers(len(rests)))]
-                parts.append(_stretch(r, int(rng.integers(0, len(r) - int(secs * DEFAULT_RATE_HZ))), secs))
+                parts.append(piece(r, int(rng.integers(0, len(r) - int(secs * DEFAULT_RATE_HZ))), secs))
             else:
                 parts.append(held_still(secs, rng.normal(size=3), rng))
             if j < sets_per_workout:
