@@ -499,6 +499,48 @@ def bench_sets(result, repeat: int) -> list[Figure]:
     return [fig]
 
 
+def synthetic_workout(sets: int = 3, reps: int = 10, period_s: float = 2.5, rest_s: float = 30.0):
+    """A wrist-IMU workout at 25 Hz: ``sets`` sets of ``reps`` reps (0.3 g along gravity, a
+    ``period_s`` rhythm), standing still ``rest_s`` before, between and after them."""
+    from physio_core.imu.io import ImuSeries
+
+    rng = np.random.default_rng(0)
+    rate = 25.0
+    still = np.zeros(int(rest_s * rate))
+    lift = 0.3 * np.sin(2 * np.pi * np.arange(int(reps * period_s * rate)) / (period_s * rate))
+    along = np.concatenate([still] + [np.concatenate([lift, still]) for _ in range(sets)])
+    acc = np.c_[np.zeros_like(along), -(1.0 + along), 0.1 * along] + rng.normal(0, 0.01, (len(along), 3))
+    gyr = np.c_[20 * np.gradient(along), np.zeros_like(along), np.zeros_like(along)] + rng.normal(0, 1, (len(along), 3))
+    return ImuSeries(np.arange(len(along)) / rate, acc, gyr)
+
+
+def bench_imu(repeat: int) -> list[Figure]:
+    """The wrist-sensor page: one set analysed (lift, reps, stability), and a workout split into
+    its sets, each analysed (synthetic recordings: the time depends on their length, not on what
+    they hold)."""
+    from physio_core.imu.analyze import analyze_imu
+    from physio_core.imu.classifier import LiftClassifier
+    from physio_core.imu.workout import split_workout
+
+    workout = synthetic_workout()
+    one = synthetic_workout(sets=1, rest_s=5.0)
+    single = Figure(f"IMU: one set analysed, {one.duration_s:.0f} s", "ms",
+                    note="set found, lift recognised, reps counted, stability")
+    split = Figure(f"IMU: workout split, {workout.duration_s / 60:.0f} min, 3 sets", "ms",
+                   note="windows read, sets found, each analysed; once per upload")
+    clf = LiftClassifier.load()
+    split_workout(workout, clf)  # first call's imports before timing
+    for _ in range(repeat):
+        c0 = time.perf_counter()
+        analyze_imu(one, classifier=clf)
+        c1 = time.perf_counter()
+        split_workout(workout, clf)
+        c2 = time.perf_counter()
+        single.runs.append((c1 - c0) * 1e3)
+        split.runs.append((c2 - c1) * 1e3)
+    return [single, split]
+
+
 # ---------------------------------------------------------------------------- upload
 
 
@@ -941,6 +983,9 @@ def run(plan: Plan, progress: Callable[[str], None] = lambda s: None
 
     progress("set search")
     figs += bench_sets(realistic_result(poses, 60.0), plan.repeat)
+
+    progress("wrist sensor")
+    figs += bench_imu(plan.repeat)
     return machine, figs, detail
 
 

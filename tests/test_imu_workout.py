@@ -136,3 +136,18 @@ def test_analyze_cli_reads_a_workout_set_by_set(loaded, tmp_path, capsys, cli_db
     assert (one["set"], one["lift"], one["rep_count"], one["source"]) == (1, "row", 10, "row")
     assert analyze_main([str(tmp_path / "row.csv")]) == 0
     assert json.loads(capsys.readouterr().out)["rep_count"] == 10
+
+
+def test_a_set_partly_misread_as_another_lift_stays_one_set(classifier):
+    """The benchmark's synthetic workout (three sets of 10 even reps, standing still between): the
+    classifier, which never saw such a signal, reads part of the first set as a row. A stretch read
+    as another lift for less than MIN_SET_S between two runs of one lift is a misreading."""
+    from physio_core.bench import synthetic_workout
+
+    workout = synthetic_workout()
+    labels, _ = classifier.predict_windows(workout)
+    assert len(set(labels) - {"rest"}) > 1  # more than one lift read in it
+    sets = split_workout(workout, classifier)
+    assert [w.result.rep_count for w in sets] == [10, 10, 10]
+    assert len({w.result.lift for w in sets}) == 1
+    assert all(a.span.end_s <= b.span.start_s for a, b in zip(sets, sets[1:]))

@@ -7,9 +7,11 @@ Analysed as one set, the recording gets one lift and one count. Here the lift cl
 the recording in its 4 s windows, 1 s apart (a window in which the wrist is still, moving less
 than ``reps.STILL_G``, is rest whatever the classifier reads: it never saw standing still, and
 reads it as some lift); each window takes the most common label of the five
-around it (``sets.smoothed``), and a set is a run of one lift lasting ``MIN_SET_S`` or more. A
-rest of ``REST_S`` or more between two runs of one lift makes them two sets; a shorter one is a
-pause inside the set. Each set is then analysed on its own (``analyze_imu``: the set found in its
+around it (``sets.smoothed``), and a set is a run of one lift whose windows span ``MIN_SET_S`` or
+more. A rest of ``REST_S`` or more between two runs of one lift makes them two sets; a shorter
+one is a pause inside the set, and so is a stretch between them read as another lift for less
+than ``MIN_SET_S`` (from its first window's start to its last's: a misreading). Two sets whose windows overlap
+meet halfway. Each set is then analysed on its own (``analyze_imu``: the set found in its
 stretch, its lift recognised there, its reps counted, its stability), so a set's edges need not be
 exact: the counter finds the set inside the stretch it is given.
 
@@ -32,13 +34,13 @@ import numpy as np
 
 from physio_core.imu.analyze import ImuSetResult, analyze_imu
 from physio_core.imu.classifier import LiftClassifier
-from physio_core.imu.features import WINDOW_S, window_starts
+from physio_core.imu.features import STEP_S, WINDOW_S, window_starts
 from physio_core.imu.io import DEFAULT_RATE_HZ, ImuSeries
 from physio_core.imu.reps import DEFAULT_PARAMS, STILL_G, rep_signal
 from physio_core.imu.signal import uniform
 from physio_core.sets import clock, label_runs, rests_before, smoothed
 
-MIN_SET_S = 8.0  # a lift read for less (window span) is not a set
+MIN_SET_S = 8.0  # a run of one lift spanning less (its windows) is not a set; read for less, a misreading
 REST_S = 10.0  # a rest this long between two runs of one lift makes them two sets
 
 
@@ -99,16 +101,26 @@ def find_lift_sets(series: ImuSeries, classifier: LiftClassifier | None = None,
     w = int(WINDOW_S * DEFAULT_RATE_HZ)
     still = [moving[a:a + w].std() < STILL_G for a in at]
     read = smoothed([None if lab == "rest" or quiet else (lift or lab) for lab, quiet in zip(labels, still)])
-    runs = label_runs(read)
+    def read_for(run: list) -> float:  # how long the run is read as its lift
+        return starts[run[1]] - starts[run[0]] + STEP_S
+
     merged: list[list] = []  # [first window, last window, lift]
-    for a, b, lift in runs:
-        # the windows between two runs of one lift read rest or another lift: a pause, unless long
-        if merged and merged[-1][2] == lift and starts[a] - ends[merged[-1][1]] < REST_S:
+    for a, b, lift_read in label_runs(read):
+        # two runs of one lift with less than REST_S between them (rest, or a short stretch read
+        # as another lift) are one set
+        if len(merged) >= 2 and merged[-1][2] != lift_read and read_for(merged[-1]) < MIN_SET_S:
+            if merged[-2][2] == lift_read and starts[a] - ends[merged[-2][1]] < REST_S:
+                merged.pop()
+        if merged and merged[-1][2] == lift_read and starts[a] - ends[merged[-1][1]] < REST_S:
             merged[-1][1] = b
         else:
-            merged.append([a, b, lift])
-    return [LiftSpan(starts[a], ends[b], lift, float(np.mean(confidence[a:b + 1])))
-            for a, b, lift in merged if ends[b] - starts[a] >= MIN_SET_S]
+            merged.append([a, b, lift_read])
+    merged = [m for m in merged if ends[m[1]] - starts[m[0]] >= MIN_SET_S]
+    spans = [[starts[a], ends[b], lift_read, float(np.mean(confidence[a:b + 1]))] for a, b, lift_read in merged]
+    for before, after in zip(spans, spans[1:]):  # overlapping windows: two sets meet halfway
+        if before[1] > after[0]:
+            before[1] = after[0] = (before[1] + after[0]) / 2
+    return [LiftSpan(*sp) for sp in spans]
 
 
 def _part(series: ImuSeries, span: LiftSpan) -> ImuSeries:
