@@ -132,11 +132,10 @@ def _save_all(entry: dict, exercise: str) -> None:
 
 def set_label(result, k: int) -> str:
     """"2 · Sit to stand · 0:31–0:58 · 8 reps": a set of the video, for its picker."""
-    from physio_core.sets import clock
+    from physio_core.sets import set_label as label
 
     t = result.pose.times
-    return (f"{k} · {pretty_exercise(result.session_exercise, short=True)} · {clock(t[0])}–{clock(t[-1])} · "
-            f"{result.rep_count} rep{'s' * (result.rep_count != 1)}")
+    return label(k, pretty_exercise(result.session_exercise, short=True), t[0], t[-1], result.rep_count)
 
 
 def _reps_asked(entry: dict, exercise: str) -> int | None:

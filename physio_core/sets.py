@@ -82,6 +82,19 @@ def smoothed(labels: list[str | None]) -> list[str | None]:
     return out
 
 
+def join_runs(runs: list[tuple[int, int, str]], start: list[float], end: list[float],
+              rest_s: float) -> list[tuple[int, int, str]]:
+    """Runs (``label_runs``) of one label less than ``rest_s`` apart (from the end of one's last
+    window, ``end``, to the start of the next's first, ``start``) joined into one."""
+    joined: list[tuple[int, int, str]] = []
+    for run in runs:
+        if joined and joined[-1][2] == run[2] and start[run[0]] - end[joined[-1][1]] < rest_s:
+            joined[-1] = (joined[-1][0], run[1], run[2])
+        else:
+            joined.append(run)
+    return joined
+
+
 def label_runs(labels: list[str | None]) -> list[tuple[int, int, str]]:
     """(first window, last window, exercise) of each run of one exercise."""
     runs: list[tuple[int, int, str]] = []
@@ -151,12 +164,7 @@ def find_sets(pose: PoseSequence, exercise: str = "auto", models_dir: str | Path
     end = [float(w.times[-1]) for w in windows]
     runs = [r for r in label_runs(smoothed(labels)) if end[r[1]] - start[r[0]] >= MIN_SET_S]
     # one exercise's runs with only a short pause (or a short misreading) between are one set
-    joined: list[tuple[int, int, str]] = []
-    for run in runs:
-        if joined and joined[-1][2] == run[2] and start[run[0]] - end[joined[-1][1]] < REST_S:
-            joined[-1] = (joined[-1][0], run[1], run[2])
-        else:
-            joined.append(run)
+    joined = join_runs(runs, start, end, REST_S)
     resting = _resting(pose, labels, start)
     rests = [(pose.times[a], pose.times[b - 1]) for a, b in true_runs(resting)
              if pose.times[b - 1] - pose.times[a] >= REST_S]
@@ -211,8 +219,7 @@ def split_sets(result: SessionResult, spans: list[SetSpan] | None = None) -> lis
         part = _part(result.pose, span, open_end=k < len(spans) and spans[k].start_s <= span.end_s)
         offset = timedelta(seconds=float(part.times[0]) - t0)
         started = None if result.started_at is None else result.started_at + offset
-        where = f"set {k} of {len(spans)} ({clock(part.times[0])}–{clock(part.times[-1])})"
-        source = f"{result.source} · {where}" if result.source else where
+        source = set_source(result.source, k, len(spans), part.times[0], part.times[-1])
         out.append(finish_sequence(part, backend=result.backend, exercise=result.exercise if named else "auto",
                                    source=source, started_at=started, warnings=result.warnings, smooth=False))
     return out
@@ -222,7 +229,9 @@ def rests_before(spans: list[tuple[float, float]]) -> list[str | None]:
     """The rest before each set, "1:30" (None before the first): the time from the end of the set
     before it to its start. ``spans``: (start, end) s of the sets in the recording, in order: of
     their reps where they have some (the rest is then between the lifting), else of the sets."""
-    return [None] * bool(spans) + [clock(max(0.0, a - prev_end)) for (_, prev_end), (a, _) in zip(spans, spans[1:])]
+    if not spans:
+        return []
+    return [None] + [clock(max(0.0, a - prev_end)) for (_, prev_end), (a, _) in zip(spans, spans[1:])]
 
 
 def overview(sets: list[SessionResult]) -> list[dict]:
@@ -242,6 +251,18 @@ def overview(sets: list[SessionResult]) -> list[dict]:
                      "correct reps": correct_reps(r.rep_assessments), "stability": r.metrics.get("stability_score"),
                      "injury risk": r.metrics.get("injury_risk")})
     return rows
+
+
+def set_source(recording: str, k: int, n: int, start_s: float, end_s: float) -> str:
+    """"gym.mp4 · set 2 of 3 (0:31–0:58)": the source of set k of a recording split into n sets
+    (``set_of`` reads it back)."""
+    where = f"set {k} of {n} ({clock(start_s)}–{clock(end_s)})"
+    return f"{recording} · {where}" if recording else where
+
+
+def set_label(k: int, name: str, start_s: float, end_s: float, reps: int) -> str:
+    """"2 · Sit to stand · 0:31–0:58 · 8 reps": set k of a recording, for a picker."""
+    return f"{k} · {name} · {clock(start_s)}–{clock(end_s)} · {reps} rep{'s' * (reps != 1)}"
 
 
 _SET_SOURCE = re.compile(r"^(?:(?P<recording>.*) · )?set (?P<k>\d+) of (?P<n>\d+) \(\d+:\d\d–\d+:\d\d\)$")

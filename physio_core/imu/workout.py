@@ -38,7 +38,7 @@ from physio_core.imu.features import STEP_S, WINDOW_S, window_starts
 from physio_core.imu.io import DEFAULT_RATE_HZ, ImuSeries
 from physio_core.imu.reps import DEFAULT_PARAMS, STILL_G, rep_signal
 from physio_core.imu.signal import uniform
-from physio_core.sets import clock, label_runs, rests_before, smoothed
+from physio_core.sets import clock, join_runs, label_runs, rests_before, set_label, set_source, smoothed
 
 MIN_SET_S = 8.0  # a run of one lift spanning less (its windows) is not a set; read for less, a misreading
 REST_S = 10.0  # a rest this long between two runs of one lift makes them two sets
@@ -63,25 +63,16 @@ class WorkoutSet:
     result: ImuSetResult
 
     @property
-    def span_clock(self) -> str:
-        """"1:05–1:41": where it lies in the recording."""
-        return f"{clock(self.series.times[0])}–{clock(self.series.times[-1])}"
-
-    @property
-    def where(self) -> str:
-        """"set 2 of 3 (1:05–1:41)"."""
-        return f"set {self.index} of {self.of} ({self.span_clock})"
-
-    @property
     def label(self) -> str:
         """"2 · Deadlift · 1:05–1:41 · 10 reps": the set, for a picker."""
         from physio_core.report import lift_name
 
-        n = self.result.rep_count
-        return f"{self.index} · {lift_name(self.result.lift, False)} · {self.span_clock} · {n} rep{'s' * (n != 1)}"
+        return set_label(self.index, lift_name(self.result.lift, False), self.series.times[0],
+                         self.series.times[-1], self.result.rep_count)
 
     def source(self, recording: str) -> str:
-        return f"{recording} · {self.where}" if recording else self.where
+        """"monday · set 2 of 3 (1:05–1:41)", as a video's sets say it."""
+        return set_source(recording, self.index, self.of, self.series.times[0], self.series.times[-1])
 
 
 def find_lift_sets(series: ImuSeries, classifier: LiftClassifier | None = None,
@@ -101,20 +92,13 @@ def find_lift_sets(series: ImuSeries, classifier: LiftClassifier | None = None,
     w = int(WINDOW_S * DEFAULT_RATE_HZ)
     still = [moving[a:a + w].std() < STILL_G for a in at]
     read = smoothed([None if lab == "rest" or quiet else (lift or lab) for lab, quiet in zip(labels, still)])
-    def read_for(run: list) -> float:  # how long the run is read as its lift
-        return starts[run[1]] - starts[run[0]] + STEP_S
-
-    merged: list[list] = []  # [first window, last window, lift]
-    for a, b, lift_read in label_runs(read):
-        # two runs of one lift with less than REST_S between them (rest, or a short stretch read
-        # as another lift) are one set
-        if len(merged) >= 2 and merged[-1][2] != lift_read and read_for(merged[-1]) < MIN_SET_S:
-            if merged[-2][2] == lift_read and starts[a] - ends[merged[-2][1]] < REST_S:
-                merged.pop()
-        if merged and merged[-1][2] == lift_read and starts[a] - ends[merged[-1][1]] < REST_S:
-            merged[-1][1] = b
-        else:
-            merged.append([a, b, lift_read])
+    runs = label_runs(read)
+    # a stretch read as another lift for less than MIN_SET_S (from its first window's start to
+    # its last's) between two runs of one lift less than REST_S apart is a misreading in the set
+    misread = [0 < i < len(runs) - 1 and starts[r[1]] - starts[r[0]] + STEP_S < MIN_SET_S
+               and runs[i - 1][2] == runs[i + 1][2] != r[2] and starts[runs[i + 1][0]] - ends[runs[i - 1][1]] < REST_S
+               for i, r in enumerate(runs)]
+    merged = join_runs([r for r, bad in zip(runs, misread) if not bad], starts, ends, REST_S)
     merged = [m for m in merged if ends[m[1]] - starts[m[0]] >= MIN_SET_S]
     spans = [[starts[a], ends[b], lift_read, float(np.mean(confidence[a:b + 1]))] for a, b, lift_read in merged]
     for before, after in zip(spans, spans[1:]):  # overlapping windows: two sets meet halfway
