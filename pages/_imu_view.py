@@ -67,9 +67,8 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
     if counted is None:  # the signal again, from the raw series (the reps drawn are the stored ones)
         counted = count_reps(series, lift)
     counting = analysis.get("reps") or {}
-    span = (counting["set_start_s"], counting["set_end_s"]) if "set_start_s" in counting else None
     st.plotly_chart(report.imu_set_figure(series.times, series.acc, reps, counted.times, counted.signal,
-                                          set_span=span),
+                                          set_span=report.counted_span(counting)),
                     key=f"{key}_imu_plot", width="stretch")
     if (words := report.outside_set_words(series.times, counting)) is not None:
         st.caption(words)

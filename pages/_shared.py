@@ -493,6 +493,11 @@ def felt_after_save(session_id: int, athlete_id: int | None) -> None:
         st.success(message)
 
 
+def saved_as(entries: list[dict]) -> list[str]:
+    """Each entry's session ("#12"), or "not saved": the session column of a table of sets."""
+    return [f"#{e['session_id']}" if e.get("session_id") is not None else "not saved" for e in entries]
+
+
 def save_status(entry: dict, save: Callable[[], None], what: str) -> None:
     """Under an analysis: where it was saved, why it was not (with a retry), or how to save it."""
     if entry.get("session_id") is not None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from pages._auth import require_login
 from pages._imu_view import render_imu_report
-from pages._shared import save_for_athlete, save_status, show_table
-from physio_core.imu.io import LABELS, MAX_CSV_BYTES, ImuFormatError
+from pages._shared import save_for_athlete, save_status, saved_as, show_table
+from physio_core.imu.io import LABELS, MAX_CSV_BYTES, ImuFormatError, recording_name
 from physio_core.report import lift_name
 
 log = logging.getLogger("physiotrack.app")
@@ -26,20 +25,13 @@ SPLIT_HELP = ("A recording of a whole workout, several sets with rests of 10 s o
               "recording one set.")
 
 
-def _set_name(files) -> str:
-    """What the set is called in the page and the sessions list: a MetaMotion export's name up to
-    "_MetaWear" (participant-lift-category), else the file's name without its extension."""
-    stem = Path(sorted(f.name for f in files)[0]).stem
-    return stem.split("_MetaWear_")[0] or stem
-
-
 def _analyse(files, lift: str, split: bool) -> None:
     from physio_core.imu.analyze import analyze_imu
     from physio_core.imu.classifier import LiftClassifier
     from physio_core.imu.io import read_upload
     from physio_core.imu.workout import split_workout
 
-    name = _set_name(files)
+    name = recording_name(sorted(f.name for f in files)[0])
     named = None if lift == "auto" else lift
     try:
         series = read_upload([(f.name, f.getvalue()) for f in files])
@@ -121,8 +113,7 @@ if entry is not None:
         st.info(f"This recording holds {len(sets)} sets. Each is saved as a session of its own, with its lift, "
                 "reps and stability; the rests between them are in none.")
         table = pd.DataFrame(overview([one["workout_set"] for one in sets]))
-        table["session"] = [f"#{one['session_id']}" if one.get("session_id") is not None else "not saved"
-                            for one in sets]
+        table["session"] = saved_as(sets)
         show_table(table, decimals={"stability": 2})
         k = st.radio("Set", range(1, len(sets) + 1), format_func=lambda k: sets[k - 1]["workout_set"].label,
                      horizontal=True, key=SET_KEY)

@@ -18,6 +18,7 @@ from pages._shared import (
     render_report,
     save_for_athlete,
     save_status,
+    saved_as,
     show_table,
     shown_time,
     tz_name,
@@ -203,8 +204,7 @@ if entry is not None:
         st.info(f"This video holds {len(sets)} sets. Each is saved as a session of its own, with its reps "
                 "counted on its own exercise; the time between them is in none.")
         table = pd.DataFrame(overview([one["result"] for one in sets]))
-        table["session"] = [f"#{one['session_id']}" if one.get("session_id") is not None else "not saved"
-                            for one in sets]
+        table["session"] = saved_as(sets)
         show_table(table, decimals={"stability": 2, "injury risk": 2})
         k = st.radio("Set", range(1, len(sets) + 1), format_func=lambda k: set_label(sets[k - 1]["result"], k),
                      horizontal=True, key=SET_KEY)

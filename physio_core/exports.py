@@ -599,8 +599,8 @@ def imu_html_report(
         parts.append(f"<p>No rep counted: {html.escape(counting['reason'])}.</p>")
 
     counted = count_reps(series, analysis["lift"])  # the signal drawn; the reps are the stored ones
-    span = (counting["set_start_s"], counting["set_end_s"]) if "set_start_s" in counting else None
-    fig = report.imu_set_figure(series.times, series.acc, reps, counted.times, counted.signal, set_span=span)
+    fig = report.imu_set_figure(series.times, series.acc, reps, counted.times, counted.signal,
+                                set_span=report.counted_span(counting))
     parts.append(f"<h2>The set</h2><div class='chart'>{_chart_writer(include_plotlyjs)(fig)}</div>")
     if (words := report.outside_set_words(series.times, counting)) is not None:
         parts.append(f"<p class='meta'>{html.escape(words)}</p>")

@@ -672,13 +672,19 @@ OUTSIDE_SET_FILL = "#d5d8dc"
 OUTSIDE_SET_AT_LEAST_S = 2.0  # less is not worth a word
 
 
+def counted_span(counting: dict) -> tuple[float, float] | None:
+    """(start, end) s of the stretch of a wrist-IMU recording its reps were counted in;
+    ``counting``: RepCount.to_dict(). None for sets analysed before the counter looked for the
+    set in the recording."""
+    return (counting["set_start_s"], counting["set_end_s"]) if "set_start_s" in counting else None
+
+
 def outside_set(times: np.ndarray, counting: dict) -> tuple[float, float]:
-    """(seconds before, seconds after) the set in a wrist-IMU recording; ``counting``: RepCount.to_dict()
-    (sets analysed before the counter looked for the set in the recording: (0, 0))."""
-    if "set_start_s" not in counting or len(times) == 0:
+    """(seconds before, seconds after) the set in a wrist-IMU recording (``counted_span``; (0, 0)
+    without one)."""
+    if (span := counted_span(counting)) is None or len(times) == 0:
         return 0.0, 0.0
-    return (max(0.0, counting["set_start_s"] - float(times[0])),
-            max(0.0, float(times[-1]) - counting["set_end_s"]))
+    return max(0.0, span[0] - float(times[0])), max(0.0, float(times[-1]) - span[1])
 
 
 def outside_set_words(times: np.ndarray, counting: dict) -> str | None:
@@ -694,8 +700,8 @@ def outside_set_words(times: np.ndarray, counting: dict) -> str | None:
         where, why = f"the {after:.0f} s after it", "racking the bar, standing, moving about"
     else:
         return None
-    span = f"{counting['set_start_s']:.0f}–{counting['set_end_s']:.0f} s"
-    return f"Reps are counted in the set ({span}), not in {where} ({why})."
+    start, end = counted_span(counting)
+    return f"Reps are counted in the set ({start:.0f}–{end:.0f} s), not in {where} ({why})."
 
 
 def imu_set_figure(times: np.ndarray, acc: np.ndarray, reps: Sequence[dict],

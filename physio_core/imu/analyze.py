@@ -113,11 +113,10 @@ def main(argv: list[str] | None = None) -> int:
 def _sets(series: ImuSeries, path: str, lift: str | None) -> list[tuple[ImuSeries, ImuSetResult, str]]:
     """(stretch, analysis, source) of each set of a workout recording; the whole recording when it
     holds one set."""
-    from pathlib import Path
-
+    from physio_core.imu.io import recording_name
     from physio_core.imu.workout import split_workout
 
-    name = Path(path).stem.split("_MetaWear_")[0]
+    name = recording_name(path)
     found = split_workout(series, lift=lift)
     if not found:
         return [(series, analyze_imu(series, lift=lift), name)]

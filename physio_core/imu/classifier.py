@@ -115,12 +115,15 @@ class LiftClassifier:
             self.full = _make_model(self.c, self.seed).fit(np.vstack([x for x, _ in with_gyr]), y)
         return self
 
-    def predict_set(self, series: ImuSeries | SetFeatures) -> LiftPrediction:
-        f = series if isinstance(series, SetFeatures) else self.featurize(series)
+    def _model_for(self, f: SetFeatures) -> tuple[Pipeline, np.ndarray, bool]:
+        """(model, its window features, with the gyroscope?): acc + gyr where both have it."""
         if self.acc_only is None:
             raise RuntimeError("LiftClassifier is not fitted")
         use_gyr = f.full is not None and self.full is not None
-        model, x = (self.full, f.full) if use_gyr else (self.acc_only, f.acc_only)
+        return (self.full, f.full, True) if use_gyr else (self.acc_only, f.acc_only, False)
+
+    def predict_set(self, series: ImuSeries | SetFeatures) -> LiftPrediction:
+        model, x, use_gyr = self._model_for(series if isinstance(series, SetFeatures) else self.featurize(series))
         proba = model.predict_proba(x).mean(axis=0)
         probs = {str(c): float(p) for c, p in zip(model.classes_, proba)}
         return LiftPrediction(max(probs, key=probs.get), probs, len(x), use_gyr, self.fingerprint)
@@ -128,10 +131,7 @@ class LiftClassifier:
     def predict_windows(self, series: ImuSeries) -> tuple[list[str], list[float]]:
         """Each window's lift and its probability (windows of ``window_s``, ``step_s`` apart, from
         the start of the series on its uniform grid, as ``features.window_starts`` lays them)."""
-        f = self.featurize(series)
-        if self.acc_only is None:
-            raise RuntimeError("LiftClassifier is not fitted")
-        model, x = (self.full, f.full) if f.full is not None and self.full is not None else (self.acc_only, f.acc_only)
+        model, x, _ = self._model_for(self.featurize(series))
         proba = model.predict_proba(x)
         best = proba.argmax(axis=1)
         return [str(model.classes_[k]) for k in best], [float(p[k]) for p, k in zip(proba, best)]

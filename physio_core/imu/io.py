@@ -400,6 +400,13 @@ class ImuSet:
         return series
 
 
+def recording_name(path: str | Path) -> str:
+    """What a recording is called in the pages and the sessions list: a MetaMotion export's name
+    up to "_MetaWear" (participant-lift-category), else the file's name without its extension."""
+    stem = Path(path).stem
+    return stem.split("_MetaWear_")[0] or stem
+
+
 def parse_set_name(path: str | Path) -> dict[str, Any] | None:
     """Fields of a MetaMotion file name, or None when the name does not follow the pattern."""
     m = _MM_NAME.match(Path(path).name)
