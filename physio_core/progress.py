@@ -956,9 +956,9 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
                            "exercise": [r.exercise for r in rows], "reps": [r.reps for r in rows]})
         colours = _colours(sorted(df["exercise"].unique()))
         width, _ = _bar_ms(sorted({w.date() for w in df["week"]}), 5.0)
-        for ex, g in df.groupby("exercise", sort=True):
-            w = g.groupby("week").agg(sessions=("day", "nunique"), sets=("reps", "size"),
-                                      reps=("reps", "sum")).reset_index()
+        per_week = df.groupby(["exercise", "week"]).agg(sessions=("day", "nunique"), sets=("reps", "size"),
+                                                        reps=("reps", "sum")).reset_index()
+        for ex, w in per_week.groupby("exercise", sort=True):
             fig.add_trace(go.Bar(x=w["week"], y=w["sessions"], name=pretty_exercise(ex, short=True),
                                  marker_color=colours[ex], customdata=w[["sets", "reps"]], width=width,
                                  hovertemplate="week of %{x|%Y-%m-%d}: %{y} sessions (%{customdata[0]} sets), "
@@ -970,7 +970,7 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
                              tick0=df["week"].min())
         # over more weeks Plotly's own date ticks: a tick per week over two years of sessions
         # crowded the axis, and the browser took seconds to lay out their labels
-        _whole_ticks(fig, int(df.groupby(["week", "exercise"])["day"].nunique().groupby("week").sum().max()))
+        _whole_ticks(fig, int(per_week.groupby("week")["sessions"].sum().max()))
         _widen(fig, unit=pd.Timedelta(weeks=1), bar=pd.Timedelta(days=5))  # an athlete's first week
     return _layout(fig, height, "sessions", "week", widen=False)  # widened by weeks above
 
