@@ -150,7 +150,11 @@ def _motion(series: ImuSeries, params: RepParams) -> tuple[np.ndarray, np.ndarra
 
 def rep_signal(series: ImuSeries, params: RepParams) -> np.ndarray:
     """The 1-D signal (g) the reps are counted on, sign applied so that reps are maxima."""
-    posture, motion = _motion(series, params)
+    return _signal(series, params, *_motion(series, params))
+
+
+def _signal(series: ImuSeries, params: RepParams, posture: np.ndarray, motion: np.ndarray) -> np.ndarray:
+    """``rep_signal`` from the series' posture and movement (``_motion``), already at hand."""
     if params.signal == "magnitude":
         y = np.linalg.norm(lowpass(series.acc, params.cutoff_hz, series.rate_hz), axis=1)
         y = y - np.linalg.norm(posture, axis=1)
@@ -217,7 +221,8 @@ def count_reps(
     s = set_stretch(series)
     where = dict(set_start_s=float(s.times[0]), set_end_s=float(s.times[-1])) if len(s) else {}
     p = params or REP_PARAMS.get(lift or "", DEFAULT_PARAMS)
-    y = rep_signal(s, p)
+    posture, motion = _motion(s, p)
+    y = _signal(s, p, posture, motion)
     periodicity = movement_periodicity(s)
     if periodicity < MIN_PERIODICITY:
         return RepCount(
@@ -235,7 +240,7 @@ def count_reps(
     )
     peaks = _drop_bumps(peaks, props["prominences"], p.close * period * rate, p.weak)
     reps = _reps_from_peaks(s.times, y, peaks, int(round(period * rate)))
-    reps = _trim_edges(reps, _motion(s, p)[1], s.times, period)
+    reps = _trim_edges(reps, motion, s.times, period)
     return RepCount(
         lift, reps, period, periodicity, s.times, y,
         f"{len(reps)} peaks of the {p.signal} signal, period {period:.1f} s", **where,
