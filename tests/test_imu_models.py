@@ -198,7 +198,7 @@ def test_counts_survive_slowing_down(loaded):
         if s.lift != "rest":
             slow = _time_warp(x, x.duration_s / 2, 1.5)
             diffs.append(count_reps(slow, s.lift).count - count_reps(x, s.lift).count)
-    assert np.mean(np.abs(diffs) <= 1) >= 0.9  # measured 0.96
+    assert np.mean(np.abs(diffs) <= 1) >= 0.9  # measured 0.944 (0.96 before the counter looked for the set)
 
 
 def test_uneven_tempo_lowers_stability(loaded):
