@@ -15,11 +15,13 @@ Users behind NAT (phones on mobile data, most offices) need the TURN entry.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+import streamlit.components.v1 as components
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from pages._auth import require_user
@@ -51,6 +53,7 @@ from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot
 from physio_core.names import in_sentence
 from physio_core.reps import EXERCISES as REP_EXERCISES
 from physio_core.skeleton import N_JOINTS
+from physio_core.spoken import Announcer
 
 log = logging.getLogger("physiotrack.live")
 
@@ -58,6 +61,7 @@ SESSION_KEY = "live_session"  # the LiveSession armed for (or running) the curre
 PLAYING_KEY = "live_was_playing"  # the stream was playing on the previous run
 OUTCOME_KEY = "live_outcome"  # the LiveOutcome of the last STOP
 PREVIOUS_KEY = "live_previous"  # the stopped LiveSession whose outcome is shown
+ANNOUNCER_KEY = "live_announcer"  # the Announcer of the stream playing: what it has said aloud
 EXERCISES = ["auto", *REP_EXERCISES]
 CAMERAS = {"Front (selfie)": "user", "Back": "environment"}
 
@@ -247,7 +251,40 @@ def _reps_asked(now) -> int | None:
     return None if now is None else now.item.reps_per_set
 
 
-def _panels(session: LiveSession, reps_asked: int | None = None) -> None:
+# Said by the page itself (the iframe's parent): Chrome speaks only in a frame the user has
+# clicked in, and the page's widgets and the camera's START are clicks there. Each key is said
+# once, so a rerun that draws this again says nothing twice; window.__physioSaid lists what was said.
+_SAY_JS = """<script>
+const page = window.parent, said = %s;
+page.__physioSaid = page.__physioSaid || [];
+if (!page.__physioSaid.some(s => s.key === said.key)) {
+  page.__physioSaid.push(said);
+  try {
+    const u = new page.SpeechSynthesisUtterance(said.text);
+    // an English voice, one of the device's own where it has one (others are network voices)
+    const en = page.speechSynthesis.getVoices().filter(v => v.lang.startsWith("en"));
+    u.voice = en.find(v => v.localService) || en[0] || null;
+    u.lang = u.voice ? u.voice.lang : "en";
+    u.rate = 1.1;
+    page.speechSynthesis.speak(u);
+    said.spoken = true;
+  } catch (e) { said.error = String(e); }
+}
+</script>"""
+
+
+def _say_aloud(snap: LiveSnapshot, reps_asked: int | None) -> None:
+    """Say what is new in ``snap`` (``physio_core.spoken``) through the browser's voice."""
+    announcer = st.session_state.get(ANNOUNCER_KEY)
+    if announcer is None:
+        announcer = st.session_state[ANNOUNCER_KEY] = Announcer(reps_asked)
+    announcer.next_words(snap)
+    if (said := announcer.last) is not None:
+        # the latest words stay drawn: the iframe reloads, and speaks, only when they change
+        components.html(_SAY_JS % json.dumps({"key": said.key, "text": said.text}), height=0)
+
+
+def _panels(session: LiveSession, reps_asked: int | None = None, say: bool = False) -> None:
     snap = session.snapshot()
     if snap.error:
         st.error(snap.error)
@@ -293,6 +330,8 @@ def _panels(session: LiveSession, reps_asked: int | None = None) -> None:
         st.plotly_chart(_angle_chart(snap), width="stretch", key="live_chart")
     elif snap.frames_processed == 0:
         st.caption("Press START: the panels fill in as soon as frames arrive.")
+    if say:
+        _say_aloud(snap, reps_asked)
 
 
 def _pose_now(session: LiveSession) -> None:
@@ -445,6 +484,11 @@ record = c_opts.checkbox("Record video", value=False, key="live_record", disable
                          help="Off: only the pose data (skeleton, angles, reps) is stored. "
                               "On: the raw video is stored too; the session's page plays it and "
                               "deleting the session deletes it.")
+say = c_opts.checkbox("Say reps aloud", value=False, key="live_say",
+                      help="This device says each rep's number as it is counted, the main correction "
+                           "of a rep judged incorrect (\"hips lower\") and \"set done\" at the reps the "
+                           "programme asks, so the athlete need not watch the screen. The browser speaks, "
+                           "in a voice of the device where it has one.")
 # under the exercise while streaming too (the picker is locked then): what went above the camera
 # would move it when it came or went
 # read above; without a programme there is nothing to read again
@@ -499,6 +543,7 @@ if playing:
 if playing:
     if not was_playing:
         st.session_state.pop(OUTCOME_KEY, None)
+        st.session_state.pop(ANNOUNCER_KEY, None)  # a new set: its count is said from 1
         session.start()  # opens the session row; frames are kept even if this fails
     st.session_state[PLAYING_KEY] = True
 elif was_playing:
@@ -519,4 +564,4 @@ with right:
         _panels(previous, _reps_asked(planned if same else _programme_now(
             engine, previous.config.athlete_id, previous.config.exercise)))
     else:
-        st.fragment(_panels, run_every=0.5 if playing else None)(session, _reps_asked(planned))
+        st.fragment(_panels, run_every=0.5 if playing else None)(session, _reps_asked(planned), say and playing)

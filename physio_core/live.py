@@ -140,6 +140,7 @@ class RepVerdict:
     corrected: PoseSequence | None
     peak_s: float | None = None  # its turning point (the bottom of a squat), as Rep.peak_s
     correction: str | None = None  # the correction in words (correction_cue), for a rep judged incorrect
+    focus: tuple[str, ...] = ()  # its joints and main directions, farthest first: ("hips lower", ...)
 
     @classmethod
     def from_row(cls, rep: Rep, row: dict, athlete: PoseSequence,
@@ -150,7 +151,7 @@ class RepVerdict:
                    row.get("mistake_confidence"), row.get("stability_score"),
                    row.get("balance_score"), row.get("injury_risk"), row.get("reason"),
                    rep_feedback({"rep": rep.index, **row}), athlete, corrected, rep.peak_s,
-                   row.get("correction"))
+                   row.get("correction"), tuple(row.get("correction_focus") or ()))
 
     def tempo(self) -> str:
         """ "2.2 s: 1.3 to the turn, 0.9 back", or the duration alone without a turning point."""

@@ -609,6 +609,7 @@ def test_live_page_renders_its_controls(live_app):
     assert at.radio(key="live_camera").value == "Front (selfie)"
     assert at.checkbox(key="live_mirror").value is True
     assert at.checkbox(key="live_record").value is False  # privacy: no raw video by default
+    assert at.checkbox(key="live_say").value is False  # a clinic's speaker stays quiet unless asked
     assert any("Pick or add an athlete" in i.value for i in at.info)
     # before the first frame nothing was measured: dashes, not "0%" of a person found
     tiles = {m.label: m.value for m in at.metric}
@@ -622,6 +623,11 @@ def test_live_page_renders_its_controls(live_app):
     session = at.session_state["live_session"]
     assert session.config.exercise == "deep_squat" and session.config.record_video
     assert session.tracked == ("knee_angle_r", "knee_angle_l")
+    # ticked before START, nothing is said before the stream plays (the browser test hears it)
+    at.checkbox(key="live_say").check()
+    at.run()
+    assert not at.exception and at.checkbox(key="live_say").value is True
+    assert "live_announcer" not in at.session_state
 
 
 def test_live_page_points_to_the_athletes_sessions_left_running(live_app):

@@ -177,6 +177,54 @@ def test_stop_stores_the_models_report(live_run):
     assert back.rep_assessments == result.rep_assessments and back.feedback == result.feedback
 
 
+def _said(snaps, reps_asked=None) -> list[str]:
+    from physio_core.spoken import Announcer
+
+    announcer = Announcer(reps_asked)
+    for s in snaps:
+        announcer.next_words(s)
+    assert len({u.key for u in announcer.said}) == len(announcer.said)  # the browser says each key once
+    return [u.text for u in announcer.said]
+
+
+def test_the_set_is_said_aloud_rep_by_rep(live_run, squat_set):
+    """Each rep's number once, as it is counted; the main correction of a rep judged incorrect,
+    while it is the newest rep; "set done" at the reps the programme asks. Polled as the page
+    polls, every 0.5 s, or at every frame: the same words."""
+    seq, _, _ = squat_set
+    snaps, _, _ = live_run
+    verdicts = {}
+    for s in snaps:
+        if s.last_rep is not None:
+            verdicts.setdefault(s.last_rep.rep, s.last_rep)
+    cues = [(str(v.rep), v.focus[0].capitalize()) for v in verdicts.values() if v.mistake == "incorrect" and v.focus]
+    assert cues, [v.summary() for v in verdicts.values()]  # the set has reps judged incorrect, with a correction
+    assert all(v.focus == () for v in verdicts.values() if v.mistake == "correct")
+
+    every = max(1, int(round(0.5 * seq.fps)))
+    polled = _said(snaps[::every] + [snaps[-1]])
+    sentences = [x.strip() for u in polled for x in u.split(".") if x.strip()]
+    assert [x for x in sentences if x.isdigit()] == [str(n) for n in range(1, 7)], polled
+    # each cue after its rep's number, before the next one's: ("3", "Head higher")
+    said_after = [(next(n for n in sentences[k::-1] if n.isdigit()), x) for k, x in enumerate(sentences)
+                  if not x.isdigit()]
+    assert said_after == cues, polled
+    assert "Set done." not in " ".join(polled)  # no programme, no set to finish
+    # nothing before the first rep is counted
+    first = next(k for k, s in enumerate(snaps) if s.rep_count)
+    assert _said(snaps[:first]) == []
+    # at every frame: the same words, however they are grouped
+    assert " ".join(_said(snaps)) == " ".join(polled)
+    # a verdict that comes once the next rep is counted is not said: it would be taken for that rep's
+    late = next(s for s in snaps if s.last_rep is not None and s.last_rep.mistake == "incorrect" and s.last_rep.focus)
+    assert _said([replace(late, rep_count=late.last_rep.rep + 1)]) == [f"{late.last_rep.rep + 1}."]
+
+    asked = _said(snaps[::every] + [snaps[-1]], reps_asked=4)
+    assert sum("Set done." in u for u in asked) == 1
+    done = next(u for u in asked if "Set done." in u)
+    assert done.startswith("4.") and done.endswith("Set done.")
+
+
 
 @pytest.mark.parametrize("mirror", [False, True])
 def test_live_page_shows_the_last_rep_panel(live_app, squat_set, mirror):

@@ -4,8 +4,10 @@ The camera is a y4m clip of a real person (tests/browser/clip.py). The test star
 (``streamlit run app.py``) on an empty SQLite data folder, opens the live page, clicks the
 camera component's START, then checks from the server side (the ``PHYSIO_LIVE_STATS_FILE`` the
 LiveSession writes) that frames were processed with a person found, reads the pixels of the
-video the browser gets back to see the skeleton overlay, clicks STOP and finds the stored
-session with its pose series in the database.
+video the browser gets back to see the skeleton overlay, checks that the page said the reps
+counted aloud (**Say reps aloud**, ticked before START: what it handed the browser's speech is
+in ``window.__physioSaid``), clicks STOP and finds the stored session with its pose series in
+the database.
 
 WebRTC between headless Chromium and the server only connects inside a private network
 namespace, so the test re-runs itself under
@@ -147,6 +149,7 @@ def test_live_session_over_webrtc(tmp_path):
         NoSuchFrameException,
         StaleElementReferenceException,
     )
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
     from physio_core.overlay import LEFT_RGB, RIGHT_RGB
@@ -264,6 +267,24 @@ def test_live_session_over_webrtc(tmp_path):
                 return None
             return found[0] if found else None
 
+        # the rep count said aloud: ticked before START, as a coach would
+        def tick_say() -> bool:
+            # a pointer on the box's words (a plain element click on the label leaves it unticked)
+            driver.switch_to.default_content()
+            try:
+                found = [c for c in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stCheckbox'] label")
+                         if c.text.strip() == "Say reps aloud"]
+                if not found:
+                    return False
+                ActionChains(driver).move_to_element(
+                    found[0].find_element(By.CSS_SELECTOR, "[data-testid='stWidgetLabel']")).click().perform()
+            except (StaleElementReferenceException, NoSuchElementException):  # still being drawn
+                return False
+            return True
+
+        _wait(tick_say, "the Say reps aloud box", 60, app)
+        _wait(lambda: driver.find_element(By.CSS_SELECTOR, "input[aria-label='Say reps aloud']").is_selected(),
+              "Say reps aloud ticked", 30, app)
         _wait(lambda: clicked(lambda: button("START")), "the START button", 120, app)
 
         # server side: frames processed, a person found
@@ -326,6 +347,22 @@ def test_live_session_over_webrtc(tmp_path):
         assert share > 5e-4 and share > 10 * baseline, (share, baseline)
         # both sides of the body are drawn
         assert _colour_share(shown, RIGHT_RGB) > 1e-4 and _colour_share(shown, LEFT_RGB) > 1e-4
+
+        # each rep counted is said by the page, in the browser's voice
+        counted = _wait(lambda: (s := _read_stats(stats_file)).get("rep_count", 0) >= 1 and s,
+                        "a rep counted", 120, app)
+
+        def said() -> list | None:
+            driver.switch_to.default_content()
+            return driver.execute_script("return window.__physioSaid || null")
+
+        spoken = _wait(lambda: (s := said()) and s, "the rep count said aloud", 30, app)
+        numbers = [int(u["text"].split(".")[0]) for u in spoken if u["text"].split(".")[0].isdigit()]
+        assert numbers and numbers == sorted(set(numbers)) and numbers[0] <= counted["rep_count"], spoken
+        assert all(u.get("spoken") and not u.get("error") for u in spoken), spoken
+        assert len({u["key"] for u in spoken}) == len(spoken)
+        print("said aloud:", [u["text"] for u in said()])
+        driver.save_screenshot(str(artifacts / "live_page_said.png"))
 
         # STOP: the session is stored with its pose series
         _wait(lambda: clicked(lambda: button("STOP")), "the STOP button", 60, app)

@@ -1,0 +1,63 @@
+"""What the live page says aloud during a set, so that the athlete need not watch the screen.
+
+An athlete in the middle of a squat cannot read a tablet three metres away. Said aloud:
+- each rep's number as the counter closes it ("7");
+- for a rep the mistake model judged incorrect, its main correction, the joint the corrected
+  pose moves most and which way ("hips lower"), said only while that rep is still the newest:
+  a cue about a rep two reps back would be taken for the one just done;
+- "set done" when the count reaches the reps a set the athlete's programme asks.
+
+``Announcer`` reads the live session's snapshots (``physio_core.live.LiveSnapshot``) as the
+page polls them and gives the words that are new since the last poll. The page speaks them with
+the browser's own speech synthesis, on the device that shows the page.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from physio_core.live import LiveSnapshot
+
+SET_DONE = "Set done."
+
+
+@dataclass
+class Utterance:
+    key: str  # unique over sessions and page reruns: the browser says each key once
+    text: str
+
+
+@dataclass
+class Announcer:
+    """The words of one live set, poll by poll (``next_words``)."""
+
+    reps_asked: int | None = None  # the programme's reps a set: "set done" once they are counted
+    said_count: int = 0  # the last rep count said
+    said_verdict: int = 0  # the last rep whose verdict was read (said or passed over)
+    said: list[Utterance] = field(default_factory=list)
+    token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    def next_words(self, snap: LiveSnapshot) -> Utterance | None:
+        """What is new to say in ``snap``, None when nothing is."""
+        words: list[str] = []
+        if snap.rep_count > self.said_count:
+            words.append(f"{snap.rep_count}.")
+        v = snap.last_rep
+        if v is not None and v.rep > self.said_verdict:
+            self.said_verdict = v.rep
+            if v.rep == snap.rep_count and v.mistake == "incorrect" and v.focus:
+                words.append(v.focus[0].capitalize() + ".")
+        if self.reps_asked and self.said_count < self.reps_asked <= snap.rep_count:
+            words.append(SET_DONE)
+        self.said_count = max(self.said_count, snap.rep_count)
+        if not words:
+            return None
+        self.said.append(Utterance(f"{self.token}-{len(self.said) + 1}", " ".join(words)))
+        return self.said[-1]
+
+    @property
+    def last(self) -> Utterance | None:
+        return self.said[-1] if self.said else None
