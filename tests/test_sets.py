@@ -3,6 +3,7 @@ reps joined into sets as a camera would see them, and on the real test clip."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -170,6 +171,29 @@ def test_a_stored_session_is_split_into_its_sets(clinic_of_four, squats_then_abd
     rep = next(r for r in b.reps if r.index == moved.rep_index)
     assert abs((rep.start_s + rep.end_s) / 2 - third) < 3.0
     assert a.metrics is not None and b.metrics is not None and b.rep_assessments
+
+
+def test_a_trainers_line_on_a_rep_between_sets_goes_to_the_set_nearest_it(clinic_of_four, squats_then_abductions):
+    """A rep counted when the session was one, which no set holds (here after the last set, the
+    second set made to end before it), takes its trainer's line to the set nearest in time."""
+    from physio_core.rescore import sets_of_stored, split_stored
+    from physio_core.store import FeedbackKind, get_session_detail, save_session_result
+    from physio_core.store.access import add_feedback_as
+
+    engine, ids = clinic_of_four
+    whole, _ = squats_then_abductions
+    trainer = ids["trainer"]
+    sid = save_session_result(engine, whole, ids["athlete"], trainer)
+    last = get_session_detail(engine, sid).reps[-1]
+    add_feedback_as(engine, trainer, sid, "arms down slowly", rep_index=last.index)
+    spans = sets_of_stored(engine, trainer, sid)
+    assert [sp.exercise for sp in spans] == ["deep_squat", "standing_shoulder_abduction"]
+    assert spans[1].end_s > (last.start_s + last.end_s) / 2
+    first, second = split_stored(engine, trainer, sid, [spans[0], replace(spans[1], end_s=last.start_s)])
+    assert second != first
+    line = next(f for f in get_session_detail(engine, second).feedback if f.kind == FeedbackKind.TRAINER)
+    assert line.text == "arms down slowly"
+    assert not [f for f in get_session_detail(engine, first).feedback if f.kind == FeedbackKind.TRAINER]
 
 
 def test_the_set_search_score_says_a_missing_folder(tmp_path, capsys):

@@ -906,8 +906,9 @@ def split_session(engine: Engine, session_id: int, parts: Sequence[SessionResult
     pose), in one transaction; returns the sets' session ids. The session becomes the first set
     (its times, skeleton, angles, reps and scores are the set's) and keeps its notes, how it
     felt and its other series; each other set is a new session of the same athlete and trainer.
-    A trainer's line on a rep goes to the set holding the rep's middle, on the set's rep that
-    overlaps it most (on no rep when none does); the other trainer lines stay with the first."""
+    A trainer's line on a rep goes to the set holding the rep's middle (or, for a rep between
+    sets, the set nearest it in time), on the set's rep that overlaps it most (on no rep when
+    none does); the other trainer lines stay with the first."""
     if len(parts) < 2:
         raise ValueError("a split needs two sets or more")
 
@@ -938,8 +939,9 @@ def split_session(engine: Engine, session_id: int, parts: Sequence[SessionResult
             rep = next((r for r in old_reps if r.index == line.rep_index), None)
             if rep is None:
                 continue
-            mid = (rep.start_s + rep.end_s) / 2
-            k = next((k for k, p in enumerate(parts) if p.pose.times[0] <= mid <= p.pose.times[-1]), 0)
+            mid = (rep.start_s + rep.end_s) / 2  # in a set, else between: the set nearest in time
+            k = min(range(len(parts)),
+                    key=lambda k: max(parts[k].pose.times[0] - mid, mid - parts[k].pose.times[-1], 0))
             line.session_id = recs[k].id
             overlaps = [(min(r.end_s, rep.end_s) - max(r.start_s, rep.start_s), r.index) for r in parts[k].reps]
             line.rep_index = max(overlaps)[1] if overlaps and max(overlaps)[0] > 0 else None
