@@ -486,9 +486,10 @@ record = c_opts.checkbox("Record video", value=False, key="live_record", disable
                               "deleting the session deletes it.")
 say = c_opts.checkbox("Say reps aloud", value=False, key="live_say",
                       help="This device says each rep's number as it is counted, the main correction "
-                           "of a rep judged incorrect (\"hips lower\") and \"set done\" at the reps the "
-                           "programme asks, so the athlete need not watch the screen. The browser speaks, "
-                           "in a voice of the device where it has one.")
+                           "of a rep judged incorrect (\"hips lower\"), \"set done\" at the reps the "
+                           "programme asks and \"step back\" when the athlete has been out of view for "
+                           "1.5 s, so the athlete need not watch the screen. The browser speaks, in a voice "
+                           "of the device where it has one.")
 # under the exercise while streaming too (the picker is locked then): what went above the camera
 # would move it when it came or went
 # read above; without a programme there is nothing to read again

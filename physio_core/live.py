@@ -210,6 +210,11 @@ class LiveSnapshot:
     pose_joints: np.ndarray | None = None
     pose_confidence: np.ndarray | None = None
 
+    @property
+    def out_of_view(self) -> bool:
+        """Nobody in view, or a body end (head, wrist, ankle) out of the picture: step back."""
+        return self.message in (NO_PERSON_MESSAGE, PARTIAL_BODY_MESSAGE)
+
     def stats(self) -> dict[str, Any]:
         """The JSON-friendly counters (no chart, no poses), as written to the debug stats file."""
         d = asdict(replace(self, chart_times=(), chart_values=(), last_rep=None, pose_joints=None,

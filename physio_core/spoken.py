@@ -5,7 +5,9 @@ An athlete in the middle of a squat cannot read a tablet three metres away. Said
 - for a rep the mistake model judged incorrect, its main correction, the joint the corrected
   pose moves most and which way ("hips lower"), said only while that rep is still the newest:
   a cue about a rep two reps back would be taken for the one just done;
-- "set done" when the count reaches the reps a set the athlete's programme asks.
+- "set done" when the count reaches the reps a set the athlete's programme asks;
+- "step back so your whole body is visible" once the athlete has been out of view, or partly,
+  for 1.5 s (not for a wrist at the edge for a frame), and again only after they were back in view.
 
 ``Announcer`` reads the live session's snapshots (``physio_core.live.LiveSnapshot``) as the
 page polls them and gives the words that are new since the last poll. The page speaks them with
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     from physio_core.live import LiveSnapshot
 
 SET_DONE = "Set done."
+STEP_BACK = "Step back so your whole body is visible."
+STEP_BACK_AFTER_S = 1.5  # out of view this long (the camera's seconds) before it is said
 
 
 @dataclass
@@ -38,6 +42,8 @@ class Announcer:
     said_count: int = 0  # the last rep count said
     said_verdict: int = 0  # the last rep whose verdict was read (said or passed over)
     said: list[Utterance] = field(default_factory=list)
+    out_since_s: float | None = None  # out of view since (``LiveSnapshot.elapsed_s``), None while in view
+    told_out: bool = False  # STEP_BACK said since the athlete went out of view
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def next_words(self, snap: LiveSnapshot) -> Utterance | None:
@@ -52,6 +58,13 @@ class Announcer:
                 words.append(v.focus[0].capitalize() + ".")
         if self.reps_asked and self.said_count < self.reps_asked <= snap.rep_count:
             words.append(SET_DONE)
+        if not snap.out_of_view:
+            self.out_since_s, self.told_out = None, False
+        elif self.out_since_s is None:
+            self.out_since_s = snap.elapsed_s
+        elif not self.told_out and snap.elapsed_s - self.out_since_s >= STEP_BACK_AFTER_S:
+            words.append(STEP_BACK)
+            self.told_out = True
         self.said_count = max(self.said_count, snap.rep_count)
         if not words:
             return None

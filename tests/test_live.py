@@ -185,6 +185,39 @@ def test_no_person_in_view_says_step_back(frames):
     assert "step back so your whole body is visible" in NO_PERSON_MESSAGE
 
 
+def test_out_of_view_for_a_moment_is_said_aloud_once(frames):
+    """Said aloud (Say reps aloud): "step back" once the athlete has been out of view for 1.5 s
+    of the camera's time, once per time out of view; a moment out is not said."""
+    from physio_core.spoken import STEP_BACK, STEP_BACK_AFTER_S, Announcer
+
+    grass = np.ascontiguousarray(webcam_frames(1, start=40)[0][330:, :])  # box and lawn only
+    empty = av.VideoFrame.from_ndarray(grass, format="rgb24").reformat(
+        width=640, height=480).to_ndarray(format="rgb24")
+    n_short, n_out = 10, int(4.0 / FRAME_S)  # 1.3 s out of view (shown after 0.5 s), then 4 s
+    stream = frames[:8] + [empty] * n_short + frames[8:16] + [empty] * n_out + frames[16:] + [empty] * n_out
+    session = LiveSession(LiveConfig(idle_timeout_s=60))
+    announcer, said_at, out = Announcer(), [], []
+    t0 = time.monotonic()
+    try:
+        for k, f in enumerate(stream):
+            time.sleep(max(0.0, t0 + k * FRAME_S - time.monotonic()))  # at the camera's pace
+            feed_one_by_one(session, [f], first=k)
+            snap = session.snapshot()
+            out.append(snap.out_of_view)
+            if (u := announcer.next_words(snap)) is not None:
+                said_at.append((k, u.text))
+    finally:
+        session.close()
+    back = 8 + n_short
+    assert any(out[8:back]) and not any(out[back + 1:back + 8]), out  # shown for a moment, then back in view
+    steps = [k for k, text in said_at if STEP_BACK in text]  # the others are the reps counted
+    seen = "".join("x" if o else "." for o in out)  # x: out of view
+    assert len(steps) == 2 and all(text.count(STEP_BACK) <= 1 for _, text in said_at), (said_at, seen)
+    first_out = [back + 8, back + 8 + n_out + len(frames[16:])]
+    for k, start in zip(steps, first_out):
+        assert start <= k < start + n_out and (k - start) * FRAME_S >= STEP_BACK_AFTER_S
+
+
 def test_worker_ends_when_frames_stop_and_comes_back(frames):
     session = LiveSession(LiveConfig(idle_timeout_s=0.3))
     try:
