@@ -55,7 +55,8 @@ def this_week(items, rows, today: date, tz, mornings=None) -> None:
                               in why.items())
                    + f" The set may hurt up to {felt.SET_LIMIT}/10; the pain should have settled by the next "
                      "morning and not rise from week to week. It may increase when the sets and mornings of the "
-                     f"last {programme.LOAD_WEEKS} whole weeks stayed within that and every planned session was done.")
+                     f"last {programme.LOAD_WEEKS} whole weeks stayed within that, every planned session was done "
+                     "and the form held (the share of reps judged correct did not fall against the weeks before).")
 
 
 def staff_form(engine, me: int, athlete_id: int, items) -> None:

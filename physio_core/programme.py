@@ -223,6 +223,13 @@ def adherence_figure(plans: Sequence[WeekPlan], *, height: int = 280) -> go.Figu
 # ------------------------------------------------------------------ the load, by the pain-monitoring model
 
 LOAD_WEEKS = 2  # the whole weeks before this one that a step up of the load looks back on
+# its form slipped, and the load stays, when the share of its reps judged correct since then fell
+# against the LOAD_WEEKS weeks before by more than FORM_DROP and by more than chance would (one-sided
+# Fisher's exact test, p < FORM_P). Against the athlete's own earlier weeks, not a fixed share: the
+# mistake model calls 13 % of an unseen subject's correct reps incorrect, and more of some
+# subjects' (models/mistake_gcn.md), so a fixed share would hold some athletes back for good.
+FORM_DROP = 0.10
+FORM_P = 0.05
 
 
 @dataclass(frozen=True)
@@ -231,13 +238,40 @@ class LoadAdvice:
     why: str
 
 
+def _judged(rows: Sequence, exercise: str, start: date, end: date | None, tz: tzinfo) -> tuple[int, int]:
+    """(correct, judged) reps of the exercise's sets on the days from ``start`` to before ``end``."""
+    from physio_core.store.repo import judged_reps
+
+    counts = [judged_reps(r.metrics, r.reps) for r in rows if r.exercise == exercise
+              and start <= r.date.astimezone(tz).date() and (end is None or r.date.astimezone(tz).date() < end)]
+    return sum(c[0] for c in counts if c), sum(c[1] for c in counts if c)
+
+
+def form_slipped(exercise: str, rows: Sequence, since: date, tz: tzinfo = UTC) -> tuple[float, float] | None:
+    """(share now, share before) of the exercise's reps judged correct, since ``since`` and in the
+    ``LOAD_WEEKS`` weeks before it, where it fell by more than ``FORM_DROP`` and by more than chance
+    would; None where it did not, or where the models judged no rep in either stretch."""
+    from scipy.stats import fisher_exact
+
+    now = _judged(rows, exercise, since, None, tz)
+    before = _judged(rows, exercise, since - timedelta(weeks=LOAD_WEEKS), since, tz)
+    if not now[1] or not before[1]:
+        return None
+    share_now, share_before = now[0] / now[1], before[0] / before[1]
+    if share_before - share_now <= FORM_DROP:
+        return None
+    table = [[now[0], now[1] - now[0]], [before[0], before[1] - before[0]]]
+    return (share_now, share_before) if fisher_exact(table, alternative="less").pvalue < FORM_P else None
+
+
 def load_advice(item, rows: Sequence, mornings: Sequence, today: date, tz: tzinfo = UTC) -> LoadAdvice | None:
     """Whether an exercise's load may go up, by the pain-monitoring model (``physio_core.felt``):
     ease it when the last set of it hurt more than ``felt.SET_LIMIT`` or the latest morning is
     outside the model; it may increase when every set of it since ``LOAD_WEEKS`` whole weeks ago
-    that says its pain stayed within the limit, the mornings too, and every planned session of
-    those weeks was done; else keep it. None when no pain was said since then: nothing to go on.
-    ``rows``: the athlete's ``ProgressRow``s; ``mornings``: their ``MorningPainOut``s."""
+    that says its pain stayed within the limit, the mornings too, every planned session of those
+    weeks was done and its form held (``form_slipped``); else keep it. None when no pain was said
+    since then: nothing to go on. ``rows``: the athlete's ``ProgressRow``s; ``mornings``: their
+    ``MorningPainOut``s."""
     from physio_core import felt
 
     since = monday(today) - timedelta(weeks=LOAD_WEEKS)
@@ -259,6 +293,10 @@ def load_advice(item, rows: Sequence, mornings: Sequence, today: date, tz: tzinf
                                   f"pain within the pain-monitoring model; the exercise is in the programme for "
                                   f"less than {LOAD_WEEKS} whole weeks")
     if all(p <= felt.SET_LIMIT for p in pains) and all(m.pain <= felt.MORNING_LIMIT for m in recent):
+        if (form := form_slipped(item.exercise, rows, since, tz)) is not None:
+            return LoadAdvice("keep", f"pain within the pain-monitoring model, but its form slipped: {form[0]:.0%} of "
+                                      f"its reps judged correct since {since:%b %d}, against {form[1]:.0%} in the "
+                                      f"{LOAD_WEEKS} weeks before")
         return LoadAdvice("may increase", f"pain within the pain-monitoring model and every planned session of "
                                           f"the last {LOAD_WEEKS} weeks done")
     return LoadAdvice("keep", f"a set or a morning of the last {LOAD_WEEKS} weeks hurt more than the model allows")

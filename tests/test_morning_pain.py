@@ -187,6 +187,86 @@ def test_the_load_by_the_pain_monitoring_model(clinic_of_four, make_uiprmd_sessi
     assert programme.load_advice(item, [], [], today) is None  # no pain said: nothing to go on
 
 
+def test_the_load_stays_when_the_form_slipped(clinic_of_four):
+    """Pain within the model and every planned session done, but the squats of the last two weeks
+    were the subject's incorrect ones, the two weeks before their correct ones, each judged by the
+    shipped models: the load is kept, with the shares said. The other way round it may increase."""
+    from conftest import build_uiprmd_session_result
+    from physio_core import programme
+    from physio_core.config import PROJECT_ROOT
+    from physio_core.pipeline import add_assessment
+    from physio_core.store import delete_session, progress_for_athlete, save_session_result, set_felt
+    from physio_core.store.access import programme as programme_of, set_programme_item
+    from physio_core.store.repo import judged_reps
+
+    if not (PROJECT_ROOT / "models" / "mistake_gcn.pt").is_file():
+        pytest.skip("trained weights not in models/")
+    engine, ids = clinic_of_four
+    today = date(2026, 12, 3)
+    since = date(2026, 11, 16)  # two whole weeks before the week of Dec 3
+    set_programme_item(engine, None, ids["athlete"], "deep_squat", 2, 5, started_at=datetime(2026, 10, 1, tzinfo=UTC))
+    (item,) = programme_of(engine, ids["athlete"])
+    results = {}
+    for correct in (True, False):
+        results[correct] = []
+        for k in range(2):
+            r = build_uiprmd_session_result(movement=1, subject=1, episodes=tuple(range(1 + 5 * k, 6 + 5 * k)),
+                                            correct=correct)
+            add_assessment(r)
+            results[correct].append(r)
+
+    def athlete_with(before: bool, now: bool) -> list:
+        athlete = ids["athlete"]
+        for s in progress_for_athlete(engine, athlete):
+            delete_session(engine, s.session_id)
+        for start, correct in ((since - timedelta(weeks=2), before), (since, now)):
+            for week in range(2):
+                for k, day in enumerate((0, 3)):  # Monday and Thursday, as planned
+                    r = results[correct][k]
+                    r.started_at = datetime.combine(start + timedelta(weeks=week, days=day), datetime.min.time(),
+                                                    UTC).replace(hour=9)
+                    set_felt(engine, save_session_result(engine, r, athlete), 3, 5)
+        return progress_for_athlete(engine, athlete)
+
+    mornings = _m((1, 2), (2, 2))
+    rows = athlete_with(before=True, now=False)
+    share = {stretch: [judged_reps(r.metrics, r.reps) for r in rows
+                       if (r.date.date() >= since) == (stretch == "now")] for stretch in ("now", "before")}
+    share = {k: sum(c for c, _ in v) / sum(n for _, n in v) for k, v in share.items()}
+    assert share["before"] - share["now"] > 0.5, share  # the models tell them apart (measured 1.0 and 0.0)
+    advice = programme.load_advice(item, rows, mornings, today)
+    assert advice.word == "keep", advice
+    assert advice.why == (f"pain within the pain-monitoring model, but its form slipped: {share['now']:.0%} of its "
+                          f"reps judged correct since Nov 16, against {share['before']:.0%} in the 2 weeks before")
+    # the other way round: form got better
+    advice = programme.load_advice(item, athlete_with(before=False, now=True), mornings, today)
+    assert advice.word == "may increase", advice
+    # the same form throughout: no slip
+    assert programme.load_advice(item, athlete_with(before=True, now=True), mornings, today).word == "may increase"
+
+
+def test_a_slip_of_form_is_more_than_chance():
+    """Form slipped: the share of reps judged correct fell by more than 10 points and by more than
+    chance would (Fisher's exact test); a few reps fewer judged correct among a few is chance."""
+    from physio_core.programme import form_slipped
+    from physio_core.store.repo import ProgressRow
+
+    since = date(2026, 11, 16)
+
+    def sets(start: date, n: int, reps: int, incorrect: int) -> list[ProgressRow]:
+        return [ProgressRow(k, datetime.combine(start + timedelta(days=2 * k), datetime.min.time(), UTC),
+                            "deep_squat", reps, None, {}, None, None, None, None,
+                            {"reps_incorrect": incorrect, "reps_judged": reps}) for k in range(n)]
+
+    before = sets(since - timedelta(weeks=2), 4, 10, 1)  # 90 % judged correct
+    assert form_slipped("deep_squat", before + sets(since, 4, 10, 4), since) == (0.6, 0.9)
+    assert form_slipped("deep_squat", before + sets(since, 4, 10, 2), since) is None  # 80 %: 10 points
+    assert form_slipped("deep_squat", sets(since - timedelta(weeks=2), 1, 5, 0) + sets(since, 1, 5, 2),
+                        since) is None  # 100 % then 60 % of five reps: chance
+    assert form_slipped("other_exercise", before + sets(since, 4, 10, 4), since) is None
+    assert form_slipped("deep_squat", sets(since, 4, 10, 4), since) is None  # nothing before to compare
+
+
 def test_a_sessions_page_says_the_pain_of_the_morning_after_it():
     from physio_core.store.access import AthleteProfileOut
 
