@@ -94,6 +94,15 @@ def live_run(squat_set, tmp_path_factory):
     return snaps, outcome, engine
 
 
+def first_verdicts(snaps) -> dict:
+    """Each rep's verdict as it first came, by rep number."""
+    verdicts = {}
+    for s in snaps:
+        if s.last_rep is not None:
+            verdicts.setdefault(s.last_rep.rep, s.last_rep)
+    return verdicts
+
+
 def test_no_verdict_before_the_first_rep_ends(live_run, squat_set):
     seq, bounds, _ = squat_set
     snaps, _, _ = live_run
@@ -112,10 +121,7 @@ def test_each_rep_gets_the_models_verdict_during_the_set(live_run, squat_set):
 
     seq, bounds, correct = squat_set
     snaps, _, _ = live_run
-    verdicts = {}
-    for s in snaps:
-        if s.last_rep is not None:
-            verdicts.setdefault(s.last_rep.rep, s.last_rep)
+    verdicts = first_verdicts(snaps)
     assert list(verdicts) == [1, 2, 3, 4, 5, 6]
     from physio_core.kinematics import ANGLE_INDEX, angles_from_joints
 
@@ -193,10 +199,7 @@ def test_the_set_is_said_aloud_rep_by_rep(live_run, squat_set):
     polls, every 0.5 s, or at every frame: the same words."""
     seq, _, _ = squat_set
     snaps, _, _ = live_run
-    verdicts = {}
-    for s in snaps:
-        if s.last_rep is not None:
-            verdicts.setdefault(s.last_rep.rep, s.last_rep)
+    verdicts = first_verdicts(snaps)
     cues = [(str(v.rep), v.focus[0].capitalize()) for v in verdicts.values() if v.mistake == "incorrect" and v.focus]
     assert cues, [v.summary() for v in verdicts.values()]  # the set has reps judged incorrect, with a correction
     assert all(v.focus == () for v in verdicts.values() if v.mistake == "correct")
