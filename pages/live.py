@@ -53,7 +53,7 @@ from physio_core.live import LiveConfig, LiveOutcome, LiveSession, LiveSnapshot
 from physio_core.names import in_sentence
 from physio_core.reps import EXERCISES as REP_EXERCISES
 from physio_core.skeleton import N_JOINTS
-from physio_core.spoken import Announcer
+from physio_core.spoken import Announcer, rep_goals
 
 log = logging.getLogger("physiotrack.live")
 
@@ -142,6 +142,33 @@ def _read_programme(engine, athlete_id: int | None) -> tuple[list, list] | None:
     except Exception:  # the counter works without it; the page says elsewhere when the database is away
         log.warning("could not read the programme", exc_info=True)
         return None
+
+
+def _read_targets(engine, athlete_id: int | None) -> list:
+    """The athlete's range-of-motion targets, read once a run; none without an athlete or a database."""
+    if engine is None or athlete_id is None:
+        return []
+    from physio_core.store.access import rom_targets
+
+    try:
+        return rom_targets(engine, athlete_id, viewer_id=viewer_id())
+    except Exception:  # the counter works without them; the page says elsewhere when the database is away
+        log.warning("could not read the range-of-motion targets", exc_info=True)
+        return []
+
+
+def _range_words(v, targets, exercise: str) -> str:
+    """The rep's range of its counted angle and of each angle with a target that concerns it:
+    "Knee angle (R) 104° · Knee angle (L) 92° of the 110° target"."""
+    goals = rep_goals(v, targets, exercise)
+    shown = ([v.angle] if v.angle and v.angle not in goals else []) + list(goals)
+    parts = []
+    for angle in (a for a in shown if a in v.ranges):
+        text = f"{report.pretty_angle(angle)} {v.ranges[angle]:.0f}°"
+        if angle in goals:
+            text += f" of the {goals[angle]:.0f}° target" + (" ✓" if v.ranges[angle] >= goals[angle] else "")
+        parts.append(text)
+    return " · ".join(parts)
 
 
 def _programme_now(engine, athlete_id: int | None, exercise: str, read: tuple[list, list] | None = None):
@@ -273,18 +300,18 @@ if (!page.__physioSaid.some(s => s.key === said.key)) {
 </script>"""
 
 
-def _say_aloud(snap: LiveSnapshot, reps_asked: int | None) -> None:
+def _say_aloud(snap: LiveSnapshot, reps_asked: int | None, targets, exercise: str) -> None:
     """Say what is new in ``snap`` (``physio_core.spoken``) through the browser's voice."""
     announcer = st.session_state.get(ANNOUNCER_KEY)
     if announcer is None:
-        announcer = st.session_state[ANNOUNCER_KEY] = Announcer(reps_asked)
+        announcer = st.session_state[ANNOUNCER_KEY] = Announcer(reps_asked, targets, exercise)
     announcer.next_words(snap)
     if (said := announcer.last) is not None:
         # the latest words stay drawn: the iframe reloads, and speaks, only when they change
         components.html(_SAY_JS % json.dumps({"key": said.key, "text": said.text}), height=0)
 
 
-def _panels(session: LiveSession, reps_asked: int | None = None, say: bool = False) -> None:
+def _panels(session: LiveSession, reps_asked: int | None = None, say: bool = False, targets=()) -> None:
     snap = session.snapshot()
     if snap.error:
         st.error(snap.error)
@@ -321,7 +348,7 @@ def _panels(session: LiveSession, reps_asked: int | None = None, say: bool = Fal
                          "Pick the exercise above to fix it.")
     for line in snap.feedback:
         st.info(line)
-    _last_rep(snap, session.config.mirror)
+    _last_rep(snap, session.config.mirror, targets, session.config.exercise)
     if snap.angles:
         rows = [{"angle": report.pretty_angle(n), "now (°)": round(a.current), "min (°)": round(a.min),
                  "max (°)": round(a.max)} for n, a in snap.angles.items()]
@@ -331,7 +358,7 @@ def _panels(session: LiveSession, reps_asked: int | None = None, say: bool = Fal
     elif snap.frames_processed == 0:
         st.caption("Press START: the panels fill in as soon as frames arrive.")
     if say:
-        _say_aloud(snap, reps_asked)
+        _say_aloud(snap, reps_asked, targets, session.config.exercise)
 
 
 def _pose_now(session: LiveSession) -> None:
@@ -348,7 +375,7 @@ def _pose_now(session: LiveSession) -> None:
     st.plotly_chart(fig, width="stretch", key="live_pose_3d")
 
 
-def _last_rep(snap: LiveSnapshot, mirrored: bool) -> None:
+def _last_rep(snap: LiveSnapshot, mirrored: bool, targets=(), exercise: str = "auto") -> None:
     """The models' verdict on the newest counted rep, with its corrected pose, and the tally of
     the set's verdicts so far."""
     v = snap.last_rep
@@ -357,6 +384,9 @@ def _last_rep(snap: LiveSnapshot, mirrored: bool) -> None:
         return
     st.markdown(f"**Last rep: #{v.rep}**"
                 + (f" · {report.pretty_exercise(v.exercise)}" if v.exercise else "") + f" · {v.tempo()}")
+    if ranges := _range_words(v, targets, exercise):
+        st.markdown(f"**Range:** {ranges}", help="The rep's range of motion of the angle it was counted on, and of "
+                    "each angle the trainer set a target for (Progress), held against it (✓: reached)")
     row = tile_row()
     row.metric("Mistake check", v.mistake or "–", help=None if v.mistake_confidence is None
                else f"model confidence {v.mistake_confidence:.0%}")
@@ -486,7 +516,8 @@ record = c_opts.checkbox("Record video", value=False, key="live_record", disable
                               "deleting the session deletes it.")
 say = c_opts.checkbox("Say reps aloud", value=False, key="live_say",
                       help="This device says each rep's number as it is counted, the main correction "
-                           "of a rep judged incorrect (\"hips lower\"), \"set done\" at the reps the "
+                           "of a rep judged incorrect (\"hips lower\"), \"target reached\" the first time a rep "
+                           "reaches the trainer's range-of-motion target, \"set done\" at the reps the "
                            "programme asks and \"step back\" when the athlete has been out of view for "
                            "1.5 s, so the athlete need not watch the screen. The browser speaks, in a voice "
                            "of the device where it has one.")
@@ -563,6 +594,8 @@ with right:
         _show_outcome(outcome, previous.config.athlete_id)
         same = (previous.config.athlete_id, previous.config.exercise) == (athlete_id, exercise)
         _panels(previous, _reps_asked(planned if same else _programme_now(
-            engine, previous.config.athlete_id, previous.config.exercise)))
+            engine, previous.config.athlete_id, previous.config.exercise)),
+                targets=_read_targets(engine, previous.config.athlete_id))
     else:
-        st.fragment(_panels, run_every=0.5 if playing else None)(session, _reps_asked(planned), say and playing)
+        st.fragment(_panels, run_every=0.5 if playing else None)(
+            session, _reps_asked(planned), say and playing, _read_targets(engine, athlete_id))

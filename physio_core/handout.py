@@ -97,16 +97,11 @@ def _target_words(targets: Sequence, exercise: str, rows: Sequence) -> list[str]
     """The range-of-motion targets of the exercise against the latest session of it that
     measured the angle: its own, and those set for any exercise on the body parts it trains (a
     knee target is no word on a shoulder raise's sheet)."""
-    from physio_core.kinematics import angle_region
-    from physio_core.progress import target_for
+    from physio_core.progress import targets_of
     from physio_core.report import pretty_angle
-    from physio_core.reps import trained_regions_of
 
-    trained = trained_regions_of(exercise=exercise) - {"trunk"}
     out = []
-    for angle in sorted({t.angle for t in targets
-                         if t.exercise == exercise or (t.exercise == "" and angle_region(t.angle) in trained)}):
-        goal = target_for(targets, angle, exercise)
+    for angle, goal in targets_of(targets, exercise).items():
         said = f"{pretty_angle(angle)}: {goal:.0f}° of range"
         latest = next((r for r in reversed(rows) if np.isfinite(r.rom_deg.get(angle, np.nan))), None)
         if latest is not None:

@@ -49,7 +49,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -141,17 +141,21 @@ class RepVerdict:
     peak_s: float | None = None  # its turning point (the bottom of a squat), as Rep.peak_s
     correction: str | None = None  # the correction in words (correction_cue), for a rep judged incorrect
     focus: tuple[str, ...] = ()  # its joints and main directions, farthest first: ("hips lower", ...)
+    angle: str | None = None  # the angle it was counted on
+    # its range of motion of every angle (degrees), as a stored session's (``codec.angle_ranges``),
+    # to hold against the trainer's targets
+    ranges: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, rep: Rep, row: dict, athlete: PoseSequence,
-                 corrected: PoseSequence | None) -> RepVerdict:
+                 corrected: PoseSequence | None, ranges: dict[str, float] | None = None) -> RepVerdict:
         from physio_core.assess import rep_feedback
 
         return cls(rep.index, rep.start_s, rep.end_s, row.get("exercise"), row.get("mistake"),
                    row.get("mistake_confidence"), row.get("stability_score"),
                    row.get("balance_score"), row.get("injury_risk"), row.get("reason"),
                    rep_feedback({"rep": rep.index, **row}), athlete, corrected, rep.peak_s,
-                   row.get("correction"), tuple(row.get("correction_focus") or ()))
+                   row.get("correction"), tuple(row.get("correction_focus") or ()), rep.angle, dict(ranges or {}))
 
     def tempo(self) -> str:
         """ "2.2 s: 1.3 to the turn, 0.9 back", or the duration alone without a turning point."""
@@ -675,9 +679,12 @@ class LiveSession:
             self._assessor.submit(fn, *args)
 
     def _assess_rep(self, rep: Rep, seq: PoseSequence, baseline: list[PoseSequence] | None) -> None:
-        """The assessment thread: the models' verdict on one rep, published for ``snapshot``."""
+        """The assessment thread: the models' verdict on one rep, published for ``snapshot``, with
+        its ranges of motion measured as the stored session's will be (zero-lag filtered pose)."""
         from physio_core.assess import assess_one_rep
+        from physio_core.kinematics import compute_angles
         from physio_core.pipeline import smooth_sequence
+        from physio_core.store.codec import angle_ranges
 
         try:
             pose = smooth_sequence(seq) if int(seq.valid.sum()) >= 2 else seq
@@ -688,7 +695,7 @@ class LiveSession:
         if out is None:
             return
         row, corrected = out
-        verdict = RepVerdict.from_row(rep, row, pose, corrected)
+        verdict = RepVerdict.from_row(rep, row, pose, corrected, angle_ranges(compute_angles(pose)))
         with self._lock:
             if self._last_rep is None or verdict.rep > self._last_rep.rep:
                 self._last_rep = verdict

@@ -214,6 +214,20 @@ def target_for(targets: Sequence[RomTargetOut], angle: str, exercise: str | None
     return found.get("")
 
 
+def targets_of(targets: Sequence[RomTargetOut], exercise: str | None,
+               rep_angles: Sequence[str] = ()) -> dict[str, float]:
+    """The targets that concern a set of ``exercise`` (counted on ``rep_angles``), by angle: those
+    set for the exercise, and those set for any exercise on the body parts it trains (a knee
+    target says nothing of a shoulder raise)."""
+    from physio_core.kinematics import angle_region
+    from physio_core.reps import trained_regions_of
+
+    trained = trained_regions_of(rep_angles, exercise) - {"trunk"}
+    angles = {t.angle for t in targets
+              if (exercise and t.exercise == exercise) or (t.exercise == "" and angle_region(t.angle) in trained)}
+    return {a: target_for(targets, a, exercise) for a in sorted(angles)}
+
+
 def rom_summary(rows: Sequence[ProgressRow], angles: Sequence[str],
                 targets: Sequence[RomTargetOut] = (), exercise: str | None = None) -> pd.DataFrame:
     """Per angle over these sessions (oldest first): the first and the latest range of motion,

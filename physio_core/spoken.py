@@ -5,6 +5,8 @@ An athlete in the middle of a squat cannot read a tablet three metres away. Said
 - for a rep the mistake model judged incorrect, its main correction, the joint the corrected
   pose moves most and which way ("hips lower"), said only while that rep is still the newest:
   a cue about a rep two reps back would be taken for the one just done;
+- "left knee angle: target reached" the first time in the set that a rep's range of an angle
+  reaches the trainer's range-of-motion target for it (``progress.targets_of``);
 - "set done" when the count reaches the reps a set the athlete's programme asks;
 - "step back so your whole body is visible" once the athlete has been out of view, or partly,
   for 1.5 s (not for a wrist at the edge for a frame), and again only after they were back in view.
@@ -17,11 +19,13 @@ the browser's own speech synthesis, on the device that shows the page.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from physio_core.live import LiveSnapshot
+    from physio_core.live import LiveSnapshot, RepVerdict
+    from physio_core.store.access import RomTargetOut
 
 SET_DONE = "Set done."
 STEP_BACK = "Step back so your whole body is visible."
@@ -34,11 +38,29 @@ class Utterance:
     text: str
 
 
+def angle_words(name: str) -> str:
+    """An angle as said aloud: 'knee_angle_l' -> 'left knee angle'."""
+    side = {"_l": "left ", "_r": "right "}.get(name[-2:], "")
+    return side + (name[:-2] if side else name).replace("_", " ")
+
+
+def rep_goals(v: RepVerdict, targets: Sequence[RomTargetOut], exercise: str | None) -> dict[str, float]:
+    """The targets that concern the rep (``progress.targets_of``): of the exercise named, else of
+    the one the models recognised, and of the body parts its counted angle is on."""
+    from physio_core.progress import targets_of
+
+    named = exercise if exercise not in (None, "auto") else v.exercise
+    return targets_of(targets, None if named == "other" else named, [v.angle] if v.angle else [])
+
+
 @dataclass
 class Announcer:
     """The words of one live set, poll by poll (``next_words``)."""
 
     reps_asked: int | None = None  # the programme's reps a set: "set done" once they are counted
+    targets: Sequence[RomTargetOut] = ()  # the athlete's range-of-motion targets
+    exercise: str | None = None  # the exercise named ("auto": the one recognised rep by rep)
+    reached: set[str] = field(default_factory=set)  # angles whose target a rep of the set reached
     said_count: int = 0  # the last rep count said
     said_verdict: int = 0  # the last rep whose verdict was read (said or passed over)
     said: list[Utterance] = field(default_factory=list)
@@ -54,8 +76,8 @@ class Announcer:
         v = snap.last_rep
         if v is not None and v.rep > self.said_verdict:
             self.said_verdict = v.rep
-            if v.rep == snap.rep_count and v.mistake == "incorrect" and v.focus:
-                words.append(v.focus[0].capitalize() + ".")
+            if v.rep == snap.rep_count:  # a word on an older rep would be taken for the newest
+                words += self._rep_words(v)
         if self.reps_asked and self.said_count < self.reps_asked <= snap.rep_count:
             words.append(SET_DONE)
         if not snap.out_of_view:
@@ -70,6 +92,15 @@ class Announcer:
             return None
         self.said.append(Utterance(f"{self.token}-{len(self.said) + 1}", " ".join(words)))
         return self.said[-1]
+
+    def _rep_words(self, v: RepVerdict) -> list[str]:
+        """The newest rep's correction, and the targets it reached first in the set."""
+        words = [v.focus[0].capitalize() + "."] if v.mistake == "incorrect" and v.focus else []
+        for angle, goal in rep_goals(v, self.targets, self.exercise).items():
+            if angle not in self.reached and v.ranges.get(angle, float("nan")) >= goal:
+                self.reached.add(angle)
+                words.append(f"{angle_words(angle).capitalize()}: target reached.")
+        return words
 
     @property
     def last(self) -> Utterance | None:

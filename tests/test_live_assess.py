@@ -123,7 +123,7 @@ def test_each_rep_gets_the_models_verdict_during_the_set(live_run, squat_set):
     snaps, _, _ = live_run
     verdicts = first_verdicts(snaps)
     assert list(verdicts) == [1, 2, 3, 4, 5, 6]
-    from physio_core.kinematics import ANGLE_INDEX, angles_from_joints
+    from physio_core.kinematics import ANGLE_INDEX, angles_from_joints, robust_range
 
     knee = angles_from_joints(seq.joints)[:, ANGLE_INDEX["knee_angle_l"]]
     for (a, b), v in zip(bounds, verdicts.values()):
@@ -134,6 +134,10 @@ def test_each_rep_gets_the_models_verdict_during_the_set(live_run, squat_set):
         assert v.start_s < v.peak_s < v.end_s and abs(v.peak_s - bottom) < 0.5, (v.peak_s, bottom)
         assert v.tempo() == (f"{v.end_s - v.start_s:.1f} s: {v.peak_s - v.start_s:.1f} to the turn, "
                              f"{v.end_s - v.peak_s:.1f} back")
+        # its range of the angle counted, against the recorded skeleton's over the real rep
+        assert v.angle in ("knee_angle_r", "knee_angle_l") and set(v.ranges) <= set(ANGLE_INDEX)
+        real = robust_range(angles_from_joints(seq.joints)[a:b + 1, ANGLE_INDEX[v.angle]], 1, 99)
+        assert abs(v.ranges[v.angle] - real) < 4.0, (v.rep, v.ranges[v.angle], real)  # measured within 1.7°
         assert v.exercise in CLASS_NAMES and v.exercise == "deep_squat"
         assert v.mistake in ("correct", "incorrect") and 0.0 <= v.mistake_confidence <= 1.0
         for k in SCORES:
@@ -183,10 +187,10 @@ def test_stop_stores_the_models_report(live_run):
     assert back.rep_assessments == result.rep_assessments and back.feedback == result.feedback
 
 
-def _said(snaps, reps_asked=None) -> list[str]:
+def _said(snaps, reps_asked=None, targets=()) -> list[str]:
     from physio_core.spoken import Announcer
 
-    announcer = Announcer(reps_asked)
+    announcer = Announcer(reps_asked, targets, "deep_squat")
     for s in snaps:
         announcer.next_words(s)
     assert len({u.key for u in announcer.said}) == len(announcer.said)  # the browser says each key once
@@ -222,6 +226,23 @@ def test_the_set_is_said_aloud_rep_by_rep(live_run, squat_set):
     late = next(s for s in snaps if s.last_rep is not None and s.last_rep.mistake == "incorrect" and s.last_rep.focus)
     assert _said([replace(late, rep_count=late.last_rep.rep + 1)]) == [f"{late.last_rep.rep + 1}."]
 
+    # a range-of-motion target reached: said at the first rep that reaches it, once; a target on
+    # the arms, or for another exercise, is no word on a squat
+    from datetime import datetime
+
+    from physio_core.store.access import RomTargetOut
+
+    ranges = {v.rep: v.ranges["knee_angle_l"] for v in verdicts.values()}
+    deepest = sorted(ranges.values())
+    goal = (deepest[-1] + deepest[-2]) / 2  # only the deepest rep reaches it
+    targets = [RomTargetOut(1, "", "knee_angle_l", goal, None, datetime.now()),
+               RomTargetOut(1, "", "shoulder_abduction_r", 1.0, None, datetime.now()),
+               RomTargetOut(1, "hurdle_step", "knee_angle_r", 1.0, None, datetime.now())]
+    sentences = [x.strip() for u in _said(snaps[::every] + [snaps[-1]], targets=targets) for x in u.split(".")]
+    k = sentences.index("Left knee angle: target reached")
+    assert sentences.count("Left knee angle: target reached") == 1 and sum("target" in x for x in sentences) == 1
+    assert next(n for n in sentences[k::-1] if n.isdigit()) == str(max(ranges, key=ranges.get))
+
     asked = _said(snaps[::every] + [snaps[-1]], reps_asked=4)
     assert sum("Set done." in u for u in asked) == 1
     done = next(u for u in asked if "Set done." in u)
@@ -233,8 +254,15 @@ def test_the_set_is_said_aloud_rep_by_rep(live_run, squat_set):
 def test_live_page_shows_the_last_rep_panel(live_app, squat_set, mirror):
     """The page's panels carry the last rep's verdict and its corrected pose, drawn as the
     preview beside it: a mirror image when the preview is mirrored."""
+    from physio_core.store import get_or_create_athlete, init_db
+    from physio_core.store.access import set_rom_target
+
     seq, bounds, _ = squat_set
     at = live_app
+    athlete = get_or_create_athlete(init_db(), "Ana Deep")
+    set_rom_target(init_db(), None, athlete.id, "knee_angle_l", 120.0)  # the trainer's goal (Progress)
+    at.session_state["athlete_id"] = athlete.id
+    at.run()
     page_cfg = at.session_state["live_session"].config
     session = LiveSession(replace(page_cfg, exercise="deep_squat", nominal_fps=seq.fps, mirror=mirror,
                                   idle_timeout_s=60),
@@ -249,6 +277,11 @@ def test_live_page_shows_the_last_rep_panel(live_app, squat_set, mirror):
         assert at.session_state["live_session"] is session
         assert any(m.value.startswith("**Last rep: #2**") and m.value.endswith(f" · {v.tempo()}")
                    and "to the turn" in m.value for m in at.markdown)
+        # its range, held against the target the trainer set
+        left = v.ranges["knee_angle_l"]
+        counted = [] if v.angle == "knee_angle_l" else [f"Knee angle (R) {v.ranges[v.angle]:.0f}°"]
+        assert f"**Range:** {' · '.join(counted + [f'Knee angle (L) {left:.0f}° of the 120° target'])}" + (
+            " ✓" if left >= 120 else "") in [m.value for m in at.markdown]
         # the angles named as on every other page and chart
         angles = next(d.value for d in at.dataframe if "now (°)" in d.value.columns)
         assert "Knee angle (R)" in set(angles["angle"]) and not angles["angle"].str.contains("right").any()
