@@ -3,8 +3,9 @@
 An athlete in the middle of a squat cannot read a tablet three metres away. Said aloud:
 - each rep's number as the counter closes it ("7");
 - for a rep the mistake model judged incorrect, its main correction, the joint the corrected
-  pose moves most and which way ("hips lower"), said only while that rep is still the newest:
-  a cue about a rep two reps back would be taken for the one just done;
+  pose moves most and which way ("hips lower"), said only within 1.2 s of the rep's end (its
+  verdict comes 0.1 s after it, and the page looks twice a second): a cue about an older rep
+  would be taken for the one just done;
 - "left knee angle: target reached" the first time in the set that a rep's range of an angle
   reaches the trainer's range-of-motion target for it (``progress.targets_of``);
 - "set done" when the count reaches the reps a set the athlete's programme asks;
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 SET_DONE = "Set done."
 STEP_BACK = "Step back so your whole body is visible."
 STEP_BACK_AFTER_S = 1.5  # out of view this long (the camera's seconds) before it is said
+CUE_WITHIN_S = 1.2  # a rep's words are said this soon after its end (the camera's seconds), or never
 
 
 @dataclass
@@ -61,8 +63,11 @@ class Announcer:
     targets: Sequence[RomTargetOut] = ()  # the athlete's range-of-motion targets
     exercise: str | None = None  # the exercise named ("auto": the one recognised rep by rep)
     reached: set[str] = field(default_factory=set)  # angles whose target a rep of the set reached
-    said_count: int = 0  # the last rep count said
-    said_verdict: int = 0  # the last rep whose verdict was read (said or passed over)
+    # the count at the last poll: a rise is said; on "auto" the counter may switch to another
+    # angle and count fewer, which is not said (the next rise is, as the screen shows it)
+    seen_count: int = 0
+    read_verdict: tuple[int, float] | None = None  # (rep, end) of the last verdict read, said or not
+    said_done: bool = False
     said: list[Utterance] = field(default_factory=list)
     out_since_s: float | None = None  # out of view since (``LiveSnapshot.elapsed_s``), None while in view
     told_out: bool = False  # STEP_BACK said since the athlete went out of view
@@ -71,15 +76,16 @@ class Announcer:
     def next_words(self, snap: LiveSnapshot) -> Utterance | None:
         """What is new to say in ``snap``, None when nothing is."""
         words: list[str] = []
-        if snap.rep_count > self.said_count:
+        if snap.rep_count > self.seen_count:
             words.append(f"{snap.rep_count}.")
         v = snap.last_rep
-        if v is not None and v.rep > self.said_verdict:
-            self.said_verdict = v.rep
-            if v.rep == snap.rep_count:  # a word on an older rep would be taken for the newest
+        if v is not None and (v.rep, v.end_s) != self.read_verdict:
+            self.read_verdict = (v.rep, v.end_s)
+            if snap.elapsed_s - v.end_s <= CUE_WITHIN_S:
                 words += self._rep_words(v)
-        if self.reps_asked and self.said_count < self.reps_asked <= snap.rep_count:
+        if self.reps_asked and not self.said_done and snap.rep_count >= self.reps_asked:
             words.append(SET_DONE)
+            self.said_done = True
         if not snap.out_of_view:
             self.out_since_s, self.told_out = None, False
         elif self.out_since_s is None:
@@ -87,7 +93,7 @@ class Announcer:
         elif not self.told_out and snap.elapsed_s - self.out_since_s >= STEP_BACK_AFTER_S:
             words.append(STEP_BACK)
             self.told_out = True
-        self.said_count = max(self.said_count, snap.rep_count)
+        self.seen_count = snap.rep_count
         if not words:
             return None
         self.said.append(Utterance(f"{self.token}-{len(self.said) + 1}", " ".join(words)))

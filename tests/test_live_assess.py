@@ -222,9 +222,9 @@ def test_the_set_is_said_aloud_rep_by_rep(live_run, squat_set):
     assert _said(snaps[:first]) == []
     # at every frame: the same words, however they are grouped
     assert " ".join(_said(snaps)) == " ".join(polled)
-    # a verdict that comes once the next rep is counted is not said: it would be taken for that rep's
+    # a verdict read late is not said: it would be taken for the next rep's
     late = next(s for s in snaps if s.last_rep is not None and s.last_rep.mistake == "incorrect" and s.last_rep.focus)
-    assert _said([replace(late, rep_count=late.last_rep.rep + 1)]) == [f"{late.last_rep.rep + 1}."]
+    assert _said([replace(late, elapsed_s=late.last_rep.end_s + 1.5)]) == [f"{late.rep_count}."]
 
     # a range-of-motion target reached: said at the first rep that reaches it, once; a target on
     # the arms, or for another exercise, is no word on a squat
@@ -242,6 +242,11 @@ def test_the_set_is_said_aloud_rep_by_rep(live_run, squat_set):
     k = sentences.index("Left knee angle: target reached")
     assert sentences.count("Left knee angle: target reached") == 1 and sum("target" in x for x in sentences) == 1
     assert next(n for n in sentences[k::-1] if n.isdigit()) == str(max(ranges, key=ranges.get))
+
+    # on "auto" the counter may switch to another angle and count fewer: not said, the next rise is
+    quiet = replace(snaps[0], last_rep=None)
+    assert _said([replace(quiet, rep_count=n) for n in (1, 2, 3, 2, 3, 4)], reps_asked=3) == [
+        "1.", "2.", "3. Set done.", "3.", "4."]
 
     asked = _said(snaps[::every] + [snaps[-1]], reps_asked=4)
     assert sum("Set done." in u for u in asked) == 1
