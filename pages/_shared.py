@@ -358,10 +358,12 @@ FELT_CHOICES = [None, *felt.SCALE]
 
 
 def felt_form(engine, session_id: int, pain: int | None, effort: int | None, *, key: str,
-              on_saved: Callable[[str], None]) -> None:
+              on_saved: Callable[[str], None], others: Sequence[int] = ()) -> None:
     """How the set felt, pain and effort 0-10: the athlete says it, or staff write down what the
     athlete said. Progress draws them over the weeks. ``on_saved`` gets the sentence saying what
-    was saved; widgets are keyed ``{key}_pain_{session_id}`` and ``{key}_effort_{session_id}``."""
+    was saved; widgets are keyed ``{key}_pain_{session_id}`` and ``{key}_effort_{session_id}``.
+    ``others``: the sessions of the recording's other sets, which a tick gives the same answer
+    where none was given yet (one question for a workout, not one per set)."""
     from physio_core.store import AccessDenied, NotFound, StorageUnavailable, access, set_felt
 
     with st.form(f"{key}_{session_id}"):
@@ -372,18 +374,30 @@ def felt_form(engine, session_id: int, pain: int | None, effort: int | None, *, 
         effort = c2.selectbox("Effort", FELT_CHOICES, index=FELT_CHOICES.index(effort),
                               format_func=felt.effort_label, key=f"{key}_effort_{session_id}",
                               help="0 rest … 10 maximal (Borg CR10, session RPE)")
+        also = others and st.checkbox(
+            "The same for the recording's other " + ("set" if len(others) == 1 else f"{len(others)} sets")
+            + ", where not said yet",
+            value=True, key=f"{key}_others_{session_id}")
         if c3.form_submit_button("Save how it felt", width="stretch"):
             viewer = st.session_state.get(USER_KEY)
-            try:
+
+            def put(sid: int, unsaid_only: bool = False) -> bool:
                 if viewer is None:  # trusted local use, no login gate
-                    set_felt(engine, session_id, pain, effort)
-                else:
-                    access.set_felt_as(engine, viewer, session_id, pain, effort)
+                    return set_felt(engine, sid, pain, effort, unsaid_only=unsaid_only)
+                return access.set_felt_as(engine, viewer, sid, pain, effort, unsaid_only=unsaid_only)
+
+            try:
+                put(session_id)
+                same = [sid for sid in (others if also else ()) if put(sid, unsaid_only=True)]
             except (AccessDenied, NotFound, ValueError, StorageUnavailable) as exc:
                 st.error(str(exc))
             else:
                 said = felt.in_words(pain, effort) or "pain and effort not asked"
-                on_saved(f"Saved how session #{session_id} felt: {said}.")
+                kept = [sid for sid in others if also and sid not in same]
+                on_saved(f"Saved how session #{session_id} felt: {said}."
+                         + (f" The same for {_ids(same)}." if same else "")
+                         + (f" {_ids(kept).capitalize()} had {'its' if len(kept) == 1 else 'their'} own "
+                            "already." if kept else ""))
         if st.session_state.get(ROLE_KEY) == "athlete":
             st.caption("How did the set feel? Progress draws it over the weeks.")
         elif pain is None and effort is None:
@@ -475,9 +489,14 @@ def programme_line(engine, session_id: int, athlete_id: int) -> str:
     return line
 
 
-def felt_after_save(session_id: int, athlete_id: int | None) -> None:
+def _ids(session_ids: Sequence[int]) -> str:
+    """ "session #12", "sessions #12, #13" """
+    return f"session{'s' * (len(session_ids) > 1)} " + ", ".join(f"#{sid}" for sid in session_ids)
+
+
+def felt_after_save(session_id: int, athlete_id: int | None, others: Sequence[int] = ()) -> None:
     """Right after a set is saved: where it leaves the athlete's programme this week, and how it
-    felt, asked while the athlete is still there to say."""
+    felt, asked while the athlete is still there to say (for the recording's ``others`` sets too)."""
     engine = get_engine()
     if engine is None:
         return
@@ -488,7 +507,7 @@ def felt_after_save(session_id: int, athlete_id: int | None) -> None:
     def saved(message: str) -> None:
         st.session_state[said] = message
 
-    felt_form(engine, session_id, None, None, key="felt_now", on_saved=saved)
+    felt_form(engine, session_id, None, None, key="felt_now", on_saved=saved, others=others)
     if message := st.session_state.get(said):
         st.success(message)
 
@@ -498,12 +517,14 @@ def saved_as(entries: list[dict]) -> list[str]:
     return [f"#{e['session_id']}" if e.get("session_id") is not None else "not saved" for e in entries]
 
 
-def save_status(entry: dict, save: Callable[[], None], what: str) -> None:
-    """Under an analysis: where it was saved, why it was not (with a retry), or how to save it."""
+def save_status(entry: dict, save: Callable[[], None], what: str, sets: Sequence[dict] = ()) -> None:
+    """Under an analysis: where it was saved, why it was not (with a retry), or how to save it.
+    ``sets``: the entries of every set of the recording, ``entry`` among them."""
     if entry.get("session_id") is not None:
         st.success(f"Saved as session #{entry['session_id']}.")
         link_to_session(entry["session_id"])
-        felt_after_save(entry["session_id"], current_athlete_id())
+        felt_after_save(entry["session_id"], current_athlete_id(),
+                        [e["session_id"] for e in sets if e is not entry and e.get("session_id") is not None])
     elif entry.get("save_error"):
         st.warning(f"The {what} could not be saved: {entry['save_error']}")
         if st.button("Try saving again"):

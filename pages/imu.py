@@ -121,6 +121,6 @@ if entry is not None:
         st.markdown(f"**Set {k} — {shown['name']}**")
     else:
         st.subheader(f"Set — {entry['name']}")
-    save_status(shown, lambda: _save(shown), "set")
+    save_status(shown, lambda: _save(shown), "set", entry.get("sets") or ())
     render_imu_report(shown["series"], shown["result"].to_dict(), counted=shown["result"].reps, key=key,
                       file_stem=stem)

@@ -215,6 +215,6 @@ if entry is not None:
         st.caption(f"Dated {shown_time(result.started_at)} ({tz_name()}): "
                    + ("when it was filmed, as the video file says." if entry.get("filmed") else
                       "the time of the analysis, since the video file does not say when it was filmed."))
-    save_status(shown, lambda: _save(shown, result.exercise), "set" if sets else "analysis")
+    save_status(shown, lambda: _save(shown, result.exercise), "set" if sets else "analysis", sets or ())
     render_report(result, video_path=entry["video"], key=key, printable=printable, file_stem=stem,
                   reps_asked=_reps_asked(shown, result.session_exercise))

@@ -897,6 +897,7 @@ def test_imu_page_splits_a_workout_into_sets_and_saves_each(app_env, tmp_path):
     """One sensor file of a whole workout: a deadlift set, a rest, a row set. Each set is saved as
     a session of its own, dated by its offset in the recording, and the page shows the one picked."""
     from physio_core.imu import list_sets, write_imu_csv
+    from physio_core import felt
     from physio_core.imu.evaluate import held_still, join
     from physio_core.store import get_session_detail, init_db, list_sessions
 
@@ -938,6 +939,29 @@ def test_imu_page_splits_a_workout_into_sets_and_saves_each(app_env, tmp_path):
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Lift"], metrics["Reps"]) == ("Barbell row", "10")
     assert [s.value for s in at.success] == ["Saved as session #2."]
+    # how the workout felt is asked once: the answer goes to the other set too, which had none
+    def felt_of() -> list[tuple]:
+        return [(r.session.pain, r.session.effort) for r in (get_session_detail(init_db(), k) for k in (1, 2))]
+
+    def say_felt(sid: int, pain: int, effort: int) -> str:
+        at.selectbox(key=f"felt_now_pain_{sid}").set_value(pain)
+        at.selectbox(key=f"felt_now_effort_{sid}").set_value(effort)
+        next(b for b in at.button if b.label == "Save how it felt").click()
+        at.run()
+        assert not at.error, [e.value for e in at.error]
+        return at.success[-1].value
+
+    also = at.checkbox(key="felt_now_others_2")
+    assert also.value and also.label == "The same for the recording's other set, where not said yet"
+    assert say_felt(2, 3, 7) == f"Saved how session #2 felt: {felt.in_words(3, 7)}. The same for session #1."
+    assert felt_of() == [(3, 7), (3, 7)]
+    # set 1 said otherwise: its own answer; set 2 keeps the one it was given
+    at.radio(key="imu_set").set_value(1)
+    at.run()
+    assert say_felt(1, 5, 8) == f"Saved how session #1 felt: {felt.in_words(5, 8)}. Session #2 had its own already."
+    assert felt_of() == [(5, 8), (3, 7)]
+    at.radio(key="imu_set").set_value(2)
+    at.run()
     # unticked, the recording is one set, saved as one session
     at.checkbox(key="imu_split").uncheck()
     next(b for b in at.button if b.label == "Analyse").click()

@@ -404,17 +404,16 @@ def set_notes_as(engine: Engine, viewer_id: int, session_id: int, notes: str) ->
     run_write(engine, fn)
 
 
-def set_felt_as(engine: Engine, viewer_id: int, session_id: int, pain: int | None, effort: int | None) -> None:
+def set_felt_as(engine: Engine, viewer_id: int, session_id: int, pain: int | None, effort: int | None, *,
+                unsaid_only: bool = False) -> bool:
     """How the set felt (``repo.set_felt``): the athlete themself, or their staff writing down
     what the athlete said."""
     felt.check(pain, effort)
 
-    def fn(s: Session) -> None:
-        _, rec = _session_for(s, viewer_id, session_id, staff=False)
-        rec.pain, rec.effort = pain, effort
-        s.add(rec)
+    def fn(s: Session) -> bool:
+        return repo._put_felt(s, _session_for(s, viewer_id, session_id, staff=False)[1], pain, effort, unsaid_only)
 
-    run_write(engine, fn)
+    return run_write(engine, fn)
 
 
 def set_filmed_at_as(engine: Engine, viewer_id: int, session_id: int, started_at: datetime) -> None:

@@ -1220,17 +1220,25 @@ def delete_session(engine: Engine, session_id: int, viewer_id: int | None = None
     return deleted
 
 
-def set_felt(engine: Engine, session_id: int, pain: int | None, effort: int | None) -> None:
+def set_felt(engine: Engine, session_id: int, pain: int | None, effort: int | None, *,
+             unsaid_only: bool = False) -> bool:
     """How the set felt, as the athlete said: pain 0-10 (numeric rating scale) and effort 0-10
-    (Borg CR10); None: not asked (``physio_core.felt``)."""
+    (Borg CR10); None: not asked (``physio_core.felt``). ``unsaid_only``: left as it is where
+    the pain or the effort was said already. Whether it was set."""
     felt_module.check(pain, effort)
 
-    def fn(s: Session) -> None:
-        rec = _session_or_missing(s, session_id)
-        rec.pain, rec.effort = pain, effort
-        s.add(rec)
+    def fn(s: Session) -> bool:
+        return _put_felt(s, _session_or_missing(s, session_id), pain, effort, unsaid_only)
 
-    run_write(engine, fn)
+    return run_write(engine, fn)
+
+
+def _put_felt(s: Session, rec: SessionRecord, pain: int | None, effort: int | None, unsaid_only: bool) -> bool:
+    if unsaid_only and (rec.pain is not None or rec.effort is not None):
+        return False
+    rec.pain, rec.effort = pain, effort
+    s.add(rec)
+    return True
 
 
 def set_session_notes(engine: Engine, session_id: int, notes: str) -> None:
