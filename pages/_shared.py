@@ -374,7 +374,7 @@ def felt_form(engine, session_id: int, pain: int | None, effort: int | None, *, 
         effort = c2.selectbox("Effort", FELT_CHOICES, index=FELT_CHOICES.index(effort),
                               format_func=felt.effort_label, key=f"{key}_effort_{session_id}",
                               help="0 rest … 10 maximal (Borg CR10, session RPE)")
-        also = others and st.checkbox(
+        also = bool(others) and st.checkbox(
             "The same for the recording's other " + ("set" if len(others) == 1 else f"{len(others)} sets")
             + ", where not said yet",
             value=True, key=f"{key}_others_{session_id}")
