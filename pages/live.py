@@ -21,7 +21,6 @@ import logging
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import streamlit.components.v1 as components
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from pages._auth import require_user
@@ -278,25 +277,26 @@ def _reps_asked(now) -> int | None:
     return None if now is None else now.item.reps_per_set
 
 
-# Said by the page itself (the iframe's parent): Chrome speaks only in a frame the user has
-# clicked in, and the page's widgets and the camera's START are clicks there. Each key is said
-# once, so a rerun that draws this again says nothing twice; window.__physioSaid lists what was said.
+# Run in the page itself (st.html, no iframe): Chrome speaks only in a frame the user has clicked
+# in, and the page's widgets are clicks there. The script runs again only when the words change;
+# each key is said once all the same, and window.__physioSaid lists what was said.
 _SAY_JS = """<script>
-const page = window.parent, said = %s;
-page.__physioSaid = page.__physioSaid || [];
-if (!page.__physioSaid.some(s => s.key === said.key)) {
-  page.__physioSaid.push(said);
+(() => {  // a scope of its own: the page runs this again for each new utterance
+  const said = %s;
+  window.__physioSaid = window.__physioSaid || [];
+  if (window.__physioSaid.some(s => s.key === said.key)) return;
+  window.__physioSaid.push(said);
   try {
-    const u = new page.SpeechSynthesisUtterance(said.text);
+    const u = new SpeechSynthesisUtterance(said.text);
     // an English voice, one of the device's own where it has one (others are network voices)
-    const en = page.speechSynthesis.getVoices().filter(v => v.lang.startsWith("en"));
+    const en = speechSynthesis.getVoices().filter(v => v.lang.startsWith("en"));
     u.voice = en.find(v => v.localService) || en[0] || null;
     u.lang = u.voice ? u.voice.lang : "en";
     u.rate = 1.1;
-    page.speechSynthesis.speak(u);
+    speechSynthesis.speak(u);
     said.spoken = true;
   } catch (e) { said.error = String(e); }
-}
+})();
 </script>"""
 
 
@@ -307,8 +307,8 @@ def _say_aloud(snap: LiveSnapshot, reps_asked: int | None, targets, exercise: st
         announcer = st.session_state[ANNOUNCER_KEY] = Announcer(reps_asked, targets, exercise)
     announcer.next_words(snap)
     if (said := announcer.last) is not None:
-        # the latest words stay drawn: the iframe reloads, and speaks, only when they change
-        components.html(_SAY_JS % json.dumps({"key": said.key, "text": said.text}), height=0)
+        # the latest words stay drawn: the script runs, and speaks, only when they change
+        st.html(_SAY_JS % json.dumps({"key": said.key, "text": said.text}), unsafe_allow_javascript=True)
 
 
 def _panels(session: LiveSession, reps_asked: int | None = None, say: bool = False, targets=()) -> None:
