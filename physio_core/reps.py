@@ -339,6 +339,9 @@ class _Event:
     peak: int
     end: int
     rom: float
+    # live, while the rep waits for its end: whether the body was already back where the rep began
+    # when the signal came back (then it is counted at once, else only once its end is known)
+    back: bool = True
 
 
 @dataclass
@@ -711,6 +714,10 @@ class StreamingRepCounter:
     ``choose_principal_angle`` prefers on what has been seen (re-chosen every second, over the
     last ``_CHOICE_WINDOW_S``). ``signal`` plugs in a live rep-phase model instead of the angle.
     ``update`` costs about 0.1 ms a frame with an exercise, about 1 ms with none.
+
+    A rep is counted as its signal comes back (before its end is known) only if the body is back
+    where the rep began too; else once its end is known and it passes, so that the count on the
+    screen does not rise and then fall back when a rep is refused.
     """
 
     def __init__(
@@ -809,7 +816,10 @@ class StreamingRepCounter:
             ys = xs
         for c, machines in enumerate(self._machines):
             for k, m in enumerate(machines):
+                had = m.pending
                 e = m.step(i, float(self._pols[k] * ys[c]))
+                if m.pending is not None and m.pending is not had:
+                    m.pending.back = self._came_back(replace(m.pending, end=i))
                 if e is not None and self._came_back(e):
                     self._add(c, k, e)
         if len(self.cands) > 1 and i % max(1, int(self.fps)) == 0:
@@ -880,7 +890,8 @@ class StreamingRepCounter:
     def count(self) -> int:
         c = self._choice
         k = self._chosen_orientation(c)
-        return len(self._events[c][k]) + (self._machines[c][k].pending is not None)
+        pending = self._machines[c][k].pending
+        return len(self._events[c][k]) + (pending is not None and pending.back)
 
     @property
     def completed(self) -> int:

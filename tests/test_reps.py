@@ -377,20 +377,52 @@ def test_live_counter_takes_one_way_moves_off_the_count():
     """The live path (One-Euro filtered poses, their angles, the streaming counter fed the
     poses) on ten slow one-way moves between real poses (``conftest.one_way_moves``), each
     session set to each movement and to auto: no rep is left once its end shows the body did not
-    come back. Without that check 10 of these 110 sessions keep 1-4 reps, 8 of them on auto."""
+    come back. Without that check 10 of these 110 sessions keep 1-4 reps, 8 of them on auto.
+    Nor is one shown on the way: the screen's count stays 0 throughout (counting a rep as its
+    angle came back, before its end showed the body had not, put a "1" on the screen for a moment
+    in 6 of them)."""
     from conftest import one_way_moves
     from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS
 
     counted = {False: [], True: []}
+    shown = []
     for m, move in enumerate(one_way_moves()):
         joints, angles = live_view(move)
         for named in (*CLASS_NAMES[:N_MOVEMENTS], None):
             for round_trip in (False, True):
-                sc = stream(angles, joints, exercise=named, round_trip=round_trip)
-                if sc.reps:
+                sc = StreamingRepCounter(FPS, angles.names, exercise=named, round_trip=round_trip)
+                most = max(sc.update(row, t, joints[i]) for i, (row, t) in enumerate(zip(angles.values, angles.times)))
+                if sc.finish():
                     counted[round_trip].append((CLASS_NAMES[m], named, len(sc.reps)))
+                if round_trip and most:
+                    shown.append((CLASS_NAMES[m], named, most))
     assert len(counted[False]) >= 5  # not vacuous: the angles alone rise and fall on the way
     assert counted[True] == []
+    assert shown == []
+
+
+@needs_uiprmd
+@pytest.mark.parametrize("movement,subject,correct,named", [
+    ("inline_lunge", 6, True, False),
+    ("standing_shoulder_extension", 3, False, True),
+    ("standing_active_straight_leg_raise", 3, False, True),
+    ("inline_lunge", 2, True, True),
+    ("side_lunge", 7, True, True),
+])
+def test_the_live_count_does_not_fall_back_when_a_rep_is_refused(movement, subject, correct, named):
+    """Ten real reps of one subject joined into a set, streamed with their poses: the count on the
+    screen never falls, and ends at the reps stored. In these sets a rep was first counted as
+    its angle came back and then refused by the motion check, and the count fell by one (1 to 4
+    times a set); such a rep is now counted only once the body is back too."""
+    from conftest import uiprmd_set
+
+    seq, _, _ = uiprmd_set([(movement, subject, correct)] * 10, rng=subject)
+    angles = compute_angles(seq)
+    sc = StreamingRepCounter(seq.fps, angles.names, exercise=movement if named else None)
+    counts = np.array([sc.update(row, t, seq.joints[i]) for i, (row, t) in enumerate(zip(angles.values, angles.times))])
+    assert counts[-1] >= 6
+    assert (np.diff(counts) >= 0).all(), f"the count fell at frames {np.flatnonzero(np.diff(counts) < 0) + 1}"
+    assert len(sc.finish()) == counts[-1]
 
 
 @needs_uiprmd
