@@ -397,7 +397,9 @@ class LiveSession:
         self._backend = ""
         self._last_stats_write = 0.0
         self._last_rep: RepVerdict | None = None
-        self._mistakes: dict[int, str] = {}  # rep index -> "correct" / "incorrect", as judged
+        # rep number -> "correct" / "incorrect", the newest verdict of that number (on "auto" the
+        # counter may move to an angle with fewer reps, and count a number again)
+        self._mistakes: dict[int, str] = {}
         self._recognised: Recognition | None = None
         self._recognising = False  # a window waits on (or runs in) the assessment thread
         # the newest sure reading of another movement than the one named, and how many in a row
@@ -430,8 +432,7 @@ class LiveSession:
         self._video_announced = False  # the session's row knows the recording's path
         self._record_failure: str | None = None  # why the recording stopped; the analysis goes on
         self._reps_completed = 0  # the counter's completed reps at the last frame
-        self._reps_sent = 0  # index of the last rep handed to the assessor
-        self._sent_end_frame = -1  # and its last frame
+        self._sent_end_frame = -1  # the last frame of the last rep handed to the assessor
         # the last reps sent: the "usual" later ones are compared with
         self._rep_poses: deque[PoseSequence] = deque(maxlen=10)
         self._assessor: ThreadPoolExecutor | None = None  # one thread, created at first use
@@ -619,18 +620,19 @@ class LiveSession:
                 self._recent.popleft()
 
     def _send_last_rep(self) -> None:
-        """Hand the newest completed rep to the assessment thread (worker thread, once a rep)."""
-        reps = self._counter.reps
-        # (without an exercise the counter may switch angles: never the same motion twice)
-        if not reps or reps[-1].index <= self._reps_sent or reps[-1].start_frame < self._sent_end_frame:
-            return
-        rep = reps[-1]
-        self._reps_sent, self._sent_end_frame = rep.index, rep.end_frame
-        with self._lock:
-            seq, _ = self._series_locked(rep.start_frame, rep.end_frame + 1)
-        baseline = list(self._rep_poses) if len(self._rep_poses) >= 2 else None
-        self._rep_poses.append(seq)
-        self._assess_later(self._assess_rep, rep, seq, baseline)
+        """Hand the reps completed since the last one handed on to the assessment thread (worker
+        thread, once a rep). Usually that is the newest rep; on "auto" the counter may move to
+        another angle, whose reps are numbered on their own: each motion is assessed once, the
+        reps after the last one assessed, whatever their numbers."""
+        for rep in self._counter.reps:
+            if rep.start_frame < self._sent_end_frame:
+                continue
+            self._sent_end_frame = rep.end_frame
+            with self._lock:
+                seq, _ = self._series_locked(rep.start_frame, rep.end_frame + 1)
+            baseline = list(self._rep_poses) if len(self._rep_poses) >= 2 else None
+            self._rep_poses.append(seq)
+            self._assess_later(self._assess_rep, rep, seq, baseline)
 
     def _send_window(self, t: float) -> None:
         """Hand the last seconds to the assessment thread to recognise the exercise (worker
@@ -697,7 +699,7 @@ class LiveSession:
         row, corrected = out
         verdict = RepVerdict.from_row(rep, row, pose, corrected, angle_ranges(compute_angles(pose)))
         with self._lock:
-            if self._last_rep is None or verdict.rep > self._last_rep.rep:
+            if self._last_rep is None or verdict.end_s > self._last_rep.end_s:
                 self._last_rep = verdict
             if verdict.mistake is not None:
                 self._mistakes[verdict.rep] = verdict.mistake
@@ -920,8 +922,8 @@ class LiveSession:
                 last_rep=self._last_rep,
                 recognised=self._recognised,
                 looks_like=self._unlike[0] if self._unlike[1] >= self.config.looks_like_after else None,
-                reps_judged=len(self._mistakes),
-                reps_correct=sum(m == "correct" for m in self._mistakes.values()),
+                reps_judged=len(judged := [m for n, m in self._mistakes.items() if n <= self._rep_count]),
+                reps_correct=judged.count("correct"),
                 recording_problem=self._record_failure,
                 # replaced each frame, never changed in place: the snapshot may hold it
                 pose_joints=self._pose_now[0] if person and self._pose_now else None,
