@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from physio_core.pipeline import FrameAnalyzer
+    from physio_core.reps import StreamingRepCounter
     from physio_core.store.live import LiveSessionWriter
 
 log = logging.getLogger(__name__)
@@ -271,6 +272,16 @@ def _finite_json(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     return obj
+
+
+def suggest_exercise(counter: StreamingRepCounter, recognised: Recognition | None) -> None:
+    """On "auto": hand the counter the exercise the models recognise, where they are sure of one
+    they know. An unsure reading, or "other" (a pause between reps reads so), leaves the last one:
+    the athlete who rests between reps has not changed exercise."""
+    from physio_core.reps import exercise_key
+
+    if recognised is not None and not recognised.unsure and exercise_key(recognised.exercise) is not None:
+        counter.suggest(recognised.exercise)
 
 
 def tracked_angles(exercise: str) -> tuple[str, ...]:
@@ -593,8 +604,7 @@ class LiveSession:
             self._send_last_rep()
         if t >= self._recognise_due:
             if self.config.exercise == "auto":
-                rec = self._recognised
-                self._counter.suggest(rec.exercise if rec is not None and not rec.unsure else None)
+                suggest_exercise(self._counter, self._recognised)
             self._send_window(t)
 
         h, w = rgb.shape[:2]

@@ -155,6 +155,9 @@ MAX_BODY_GAP = 0.5
 _GAP_END_FRAC = 0.1  # a rep's start and end poses: the median of its first / last 10 % of frames
 _ROM_MARGIN_S = 0.5
 _CHOICE_WINDOW_S = 120.0
+# live on "auto": the exercise recognised picks the angle among its own, unless another angle's reps
+# score more than twice as well (the reading is then likely wrong; live_auto_counts.py)
+SUGGESTION_HOLDS = 0.5
 _MIN_FINITE = 0.6  # an angle needs this fraction of finite frames to be a principal angle
 
 
@@ -770,6 +773,7 @@ class StreamingRepCounter:
         self._choice = 0
         self._finished = False
         self._suggested: list[int] = []  # candidates of the exercise the models recognise (``suggest``)
+        self._suggested_key: str | None = None  # and that exercise
 
     @property
     def angle(self) -> str:
@@ -777,13 +781,23 @@ class StreamingRepCounter:
 
     def suggest(self, exercise: str | None) -> None:
         """The exercise the models recognise in the stream (live, on "auto"; None: none known).
-        Until some candidate has reps, the angle is chosen among that exercise's angles rather
-        than among all, so that the live chart opens on the knee of a squat, not on whichever
-        angle moved most while the athlete got into place. Reps, once counted, decide as before."""
-        fam = set(_candidates(self.cands, exercise)) if exercise_key(exercise) is not None else set()
+        The angle is then chosen as if that exercise were named: among its angles (the side by
+        reps, as ``_scored_candidates`` says) and the way it moves, so that the live chart opens
+        on the knee of a squat, not on whichever angle moved most while the athlete got into
+        place, and the count does not hop to an ankle whose noise looks more regular for a while;
+        unless another angle's reps score more than 1 / ``SUGGESTION_HOLDS`` times as well. Every
+        candidate keeps counting meanwhile: a later exercise's reps are there when it is
+        recognised."""
+        key = exercise_key(exercise)
+        fam = set(_candidates(self.cands, key)) if key is not None else set()
         self._suggested = [c for c, n in enumerate(self.cands) if n in fam and len(fam) < len(self.cands)]
+        self._suggested_key = key if self._suggested else None
 
     def _chosen_orientation(self, c: int) -> int:
+        if self._suggested_key is not None and c in self._suggested:
+            pol = exercise_polarity(self._suggested_key)
+            if pol in self._pols:
+                return self._pols.index(pol)
         firsts = [m.first_count_frame for m in self._machines[c]]
         known = [(f, k) for k, f in enumerate(firsts) if f is not None]
         return min(known)[1] if known else 0
@@ -859,14 +873,21 @@ class StreamingRepCounter:
         # the offline rule on what has been seen: the rep score (within an exercise, among
         # ``_scored_candidates``), the range when nothing has reps
         ranges = _score(np.asarray(self._x[-int(_CHOICE_WINDOW_S * self.fps) :]))
-        sides = (_scored_candidates(self.cands, ranges, self.exercise) if self.exercise is not None
-                 else range(len(self.cands)))
 
         def score(c: int) -> float:
             k = self._chosen_orientation(c)
-            return _rep_score([e.rom for e in self._events[c][k]], self._followed[c][k])
+            return _rep_score([e.rom for e in self._events[c][k]], self._followed[c][k]) if ranges[c] > 0 else -1.0
 
-        scores = [score(c) if ranges[c] > 0 and c in sides else -1.0 for c in range(len(self.cands))]
+        scores = [score(c) for c in range(len(self.cands))]
+        sides: Sequence[int] = range(len(self.cands))
+        if self.exercise is not None:
+            sides = _scored_candidates(self.cands, ranges, self.exercise)
+        elif self._suggested_key is not None:
+            fam = self._suggested
+            sides = [fam[j] for j in _scored_candidates([self.cands[c] for c in fam], ranges[fam], self._suggested_key)]
+            if max(scores[c] for c in sides) < SUGGESTION_HOLDS * max(scores):
+                sides = range(len(self.cands))  # reps far more regular elsewhere: a reading gone wrong
+        scores = [v if c in sides else -1.0 for c, v in enumerate(scores)]
         if max(scores) > 0:
             self._choice = int(np.argmax(scores))
         elif self._suggested and max(ranges[self._suggested]) > 0:
