@@ -361,9 +361,12 @@ def test_live_session_over_webrtc(tmp_path):
 
         spoken = _wait(lambda: (s := said()) and numbers(s) and s, "the rep count said aloud", 30, app)
         assert 1 <= numbers(spoken)[0] <= counted["rep_count"], spoken
-        # the count said is the count the server has (looked at until both agree)
-        spoken = _wait(lambda: (s := said()) and numbers(s)[-1] == _read_stats(stats_file).get("rep_count") and s,
-                       "the count said to catch up with the server's", 30, app)
+        # the count said keeps up with the server's: it reaches the count the server has now (not
+        # equality at one instant: on auto the count can also fall when the counter moves to
+        # another angle, and a fall is not said)
+        server_now = _read_stats(stats_file).get("rep_count", 0)
+        spoken = _wait(lambda: (s := said()) and numbers(s)[-1] >= server_now and s,
+                       f"the count said to reach the server's {server_now}", 60, app)
         assert all(u.get("spoken") and not u.get("error") for u in spoken), spoken
         assert len({u["key"] for u in spoken}) == len(spoken)
         print("said aloud:", [u["text"] for u in said()])
