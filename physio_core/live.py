@@ -599,9 +599,9 @@ class LiveSession:
                 self._partial_body = _cut_off(pose, *rgb.shape[:2])
                 self._pose_now = (joints.copy(), pose.confidence)
             message = self._message_locked(now)
-        if self._counter.completed != self._reps_completed:  # a rep ended (rare): assess it
+        if self._counter.completed != self._reps_completed:  # a rep ended (rare): assess the new ones
             self._reps_completed = self._counter.completed
-            self._send_last_rep()
+            self._send_new_reps()
         if t >= self._recognise_due:
             if self.config.exercise == "auto":
                 suggest_exercise(self._counter, self._recognised)
@@ -629,7 +629,7 @@ class LiveSession:
             while self._recent and done - self._recent[0][0] > 2.0:
                 self._recent.popleft()
 
-    def _send_last_rep(self) -> None:
+    def _send_new_reps(self) -> None:
         """Hand the reps completed since the last one handed on to the assessment thread (worker
         thread, once a rep). Usually that is the newest rep; on "auto" the counter may move to
         another angle, whose reps are numbered on their own: each motion is assessed once, the
@@ -904,6 +904,8 @@ class LiveSession:
                 k = ANGLE_NAMES.index(self._principal)
                 chart_t = tuple(self._times[first:])
                 chart_v = tuple(float(a[k]) for a in self._angles[first:])
+            # the newest verdict of each rep number the screen counts
+            judged = [m for n, m in self._mistakes.items() if n <= self._rep_count]
             person = self._last_person_at is not None and (
                 now - self._last_person_at <= self.config.no_person_after_s)
             return LiveSnapshot(
@@ -932,7 +934,7 @@ class LiveSession:
                 last_rep=self._last_rep,
                 recognised=self._recognised,
                 looks_like=self._unlike[0] if self._unlike[1] >= self.config.looks_like_after else None,
-                reps_judged=len(judged := [m for n, m in self._mistakes.items() if n <= self._rep_count]),
+                reps_judged=len(judged),
                 reps_correct=judged.count("correct"),
                 recording_problem=self._record_failure,
                 # replaced each frame, never changed in place: the snapshot may hold it

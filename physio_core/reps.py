@@ -774,6 +774,7 @@ class StreamingRepCounter:
         self._finished = False
         self._suggested: list[int] = []  # candidates of the exercise the models recognise (``suggest``)
         self._suggested_key: str | None = None  # and that exercise
+        self._suggested_way: int | None = None  # and the orientation (index of _pols) it moves in
 
     @property
     def angle(self) -> str:
@@ -792,12 +793,12 @@ class StreamingRepCounter:
         fam = set(_candidates(self.cands, key)) if key is not None else set()
         self._suggested = [c for c, n in enumerate(self.cands) if n in fam and len(fam) < len(self.cands)]
         self._suggested_key = key if self._suggested else None
+        pol = exercise_polarity(self._suggested_key)
+        self._suggested_way = self._pols.index(pol) if pol in self._pols else None
 
     def _chosen_orientation(self, c: int) -> int:
-        if self._suggested_key is not None and c in self._suggested:
-            pol = exercise_polarity(self._suggested_key)
-            if pol in self._pols:
-                return self._pols.index(pol)
+        if self._suggested_way is not None and c in self._suggested:
+            return self._suggested_way
         firsts = [m.first_count_frame for m in self._machines[c]]
         known = [(f, k) for k, f in enumerate(firsts) if f is not None]
         return min(known)[1] if known else 0
