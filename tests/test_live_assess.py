@@ -309,28 +309,33 @@ def test_live_page_shows_the_last_rep_panel(live_app, squat_set, mirror):
         session.close()
 
 
-def test_auto_recognises_the_exercise_as_it_changes(tmp_path):
-    """With the exercise on "auto", the session names the exercise of the last 3 s twice a
-    second: three deep squats, then three shoulder abductions, streamed as one session."""
+def stream_auto(seq, tmp_path) -> list:
+    """``seq`` streamed through a live session on "auto" (the exercise recognised as the page
+    does): the snapshot after every frame."""
     from physio_core.config import Settings
 
-    seq, bounds, _ = uiprmd_set([("deep_squat", 5, True)] * 3
-                                + [("standing_shoulder_abduction", 5, True)] * 3)
     cfg = LiveConfig(exercise="auto", nominal_fps=seq.fps, mirror=False, idle_timeout_s=60)
     session = LiveSession(cfg, settings=Settings(data_dir=tmp_path),
                           analyzer_factory=lambda: FrameAnalyzer(ReplayEstimator(seq)))
-    seen: list[tuple[float, str]] = []  # (newest frame the reading saw, exercise), each once
-
-    def note() -> None:
-        r = session.snapshot().recognised
-        if r is not None and (not seen or seen[-1][0] != r.end_s):
-            seen.append((r.end_s, r.exercise))
-
+    snaps = []
     try:
-        stream(session, seq, len(seq), each=note)
+        stream(session, seq, len(seq), each=lambda: snaps.append(session.snapshot()))
     finally:
         session.close()
-    assert session.snapshot().recognised is not None
+    return snaps
+
+
+def test_auto_recognises_the_exercise_as_it_changes(tmp_path):
+    """With the exercise on "auto", the session names the exercise of the last 3 s twice a
+    second: three deep squats, then three shoulder abductions, streamed as one session."""
+    seq, bounds, _ = uiprmd_set([("deep_squat", 5, True)] * 3
+                                + [("standing_shoulder_abduction", 5, True)] * 3)
+    snaps = stream_auto(seq, tmp_path)
+    seen: list[tuple[float, str]] = []  # (newest frame the reading saw, exercise), each once
+    for r in (s.recognised for s in snaps):
+        if r is not None and (not seen or seen[-1][0] != r.end_s):
+            seen.append((r.end_s, r.exercise))
+    assert snaps[-1].recognised is not None
     gaps = np.diff([t for t, _ in seen])
     assert 0.4 < np.median(gaps) < 0.6  # twice a second
     # readings whose 3 s lie wholly inside one exercise's reps (pauses between them included)
@@ -346,46 +351,16 @@ def test_auto_charts_the_recognised_exercises_angle_before_the_first_rep(tmp_pat
     """On "auto", before any rep is counted, the live chart follows an angle of the exercise
     the models recognise, not whichever angle moved most while the athlete got into place
     (measured on these abductions: the neck, then a shoulder's rotation and flexion)."""
-    from physio_core.config import Settings
-
     seq, _, _ = uiprmd_set([("standing_shoulder_abduction", 5, True)] * 3)
-    cfg = LiveConfig(exercise="auto", nominal_fps=seq.fps, mirror=False, idle_timeout_s=60)
-    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path),
-                          analyzer_factory=lambda: FrameAnalyzer(ReplayEstimator(seq)))
-    seen = []  # (frame time, recognised exercise if sure, angle charted, reps)
-
-    def note() -> None:
-        snap = session.snapshot()
-        r = snap.recognised
-        seen.append((float(seq.times[len(seen)]), r.exercise if r is not None and not r.unsure else None,
-                     snap.principal_angle, snap.rep_count))
-
-    try:
-        stream(session, seq, len(seq), each=note)
-    finally:
-        session.close()
+    # (frame time, recognised exercise if sure, angle charted, reps)
+    seen = [(float(t), r.exercise if (r := snap.recognised) is not None and not r.unsure else None,
+             snap.principal_angle, snap.rep_count) for t, snap in zip(seq.times, stream_auto(seq, tmp_path))]
     sure = next(t for t, ex, _, _ in seen if ex == "standing_shoulder_abduction")
     # from the next reading (half a second) and the counter's next choice (a second) on
     before_reps = [a for t, _, a, n in seen if sure + 1.6 <= t and n == 0]
     assert before_reps, "the exercise was not recognised before the first rep"
     assert {a.rsplit("_", 1)[0] for a in before_reps} == {"shoulder_abduction"}, before_reps
     assert seen[-1][3] == 3 and seen[-1][2].startswith("shoulder_abduction")
-
-
-def stream_auto(seq, tmp_path) -> list:
-    """``seq`` streamed through a live session on "auto" (the exercise recognised as the page
-    does): the snapshot after every frame."""
-    from physio_core.config import Settings
-
-    cfg = LiveConfig(exercise="auto", nominal_fps=seq.fps, mirror=False, idle_timeout_s=60)
-    session = LiveSession(cfg, settings=Settings(data_dir=tmp_path),
-                          analyzer_factory=lambda: FrameAnalyzer(ReplayEstimator(seq)))
-    snaps = []
-    try:
-        stream(session, seq, len(seq), each=lambda: snaps.append(session.snapshot()))
-    finally:
-        session.close()
-    return snaps
 
 
 def test_auto_counts_on_the_angle_of_the_exercise_recognised(tmp_path):

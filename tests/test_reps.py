@@ -51,10 +51,15 @@ def series(x: np.ndarray, name: str = "knee_angle_r") -> AngleSeries:
     return AngleSeries(ANGLE_NAMES, values, np.arange(len(x)) / FPS)
 
 
+def shown(sc: StreamingRepCounter, angles: AngleSeries, poses: np.ndarray | None = None) -> np.ndarray:
+    """Feed the counter frame by frame: the count it shows after each frame."""
+    return np.array([sc.update(row, t, None if poses is None else poses[i])
+                     for i, (row, t) in enumerate(zip(angles.values, angles.times))])
+
+
 def stream(angles: AngleSeries, poses: np.ndarray | None = None, **kw) -> StreamingRepCounter:
     sc = StreamingRepCounter(FPS, angles.names, **kw)
-    for i, (row, t) in enumerate(zip(angles.values, angles.times)):
-        sc.update(row, t, None if poses is None else poses[i])
+    shown(sc, angles, poses)
     sc.finish()
     return sc
 
@@ -385,20 +390,20 @@ def test_live_counter_takes_one_way_moves_off_the_count():
     from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS
 
     counted = {False: [], True: []}
-    shown = []
+    seen_counted = []
     for m, move in enumerate(one_way_moves()):
         joints, angles = live_view(move)
         for named in (*CLASS_NAMES[:N_MOVEMENTS], None):
             for round_trip in (False, True):
                 sc = StreamingRepCounter(FPS, angles.names, exercise=named, round_trip=round_trip)
-                most = max(sc.update(row, t, joints[i]) for i, (row, t) in enumerate(zip(angles.values, angles.times)))
-                if sc.finish():
-                    counted[round_trip].append((CLASS_NAMES[m], named, len(sc.reps)))
+                most = shown(sc, angles, joints).max()
+                if reps := sc.finish():
+                    counted[round_trip].append((CLASS_NAMES[m], named, len(reps)))
                 if round_trip and most:
-                    shown.append((CLASS_NAMES[m], named, most))
+                    seen_counted.append((CLASS_NAMES[m], named, most))
     assert len(counted[False]) >= 5  # not vacuous: the angles alone rise and fall on the way
     assert counted[True] == []
-    assert shown == []
+    assert seen_counted == []
 
 
 @needs_uiprmd
@@ -419,7 +424,7 @@ def test_the_live_count_does_not_fall_back_when_a_rep_is_refused(movement, subje
     seq, _, _ = uiprmd_set([(movement, subject, correct)] * 10, rng=subject)
     angles = compute_angles(seq)
     sc = StreamingRepCounter(seq.fps, angles.names, exercise=movement if named else None)
-    counts = np.array([sc.update(row, t, seq.joints[i]) for i, (row, t) in enumerate(zip(angles.values, angles.times))])
+    counts = shown(sc, angles, seq.joints)
     assert counts[-1] >= 6
     assert (np.diff(counts) >= 0).all(), f"the count fell at frames {np.flatnonzero(np.diff(counts) < 0) + 1}"
     assert len(sc.finish()) == counts[-1]

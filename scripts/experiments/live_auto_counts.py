@@ -3,7 +3,7 @@
     python scripts/experiments/live_auto_counts.py [--limit N]
 
 Each subject's first ten reps of a movement (correct, then incorrect), joined with pauses (160
-sets), streamed as a live session streams them: the poses One-Euro filtered, their angles into
+sets, `live_count_falls.ten_rep_sets`), streamed as a live session streams them: the poses One-Euro filtered, their angles into
 the streaming counter with the poses, and every `LiveConfig.recognise_every_s` the exercise
 recognised in the last `recognise_window_s` of the stream (`assess.recognise_window`, the shipped
 classifier), the reading handed to the counter as `LiveSession` hands it (`live.suggest_exercise`).
@@ -21,16 +21,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from physio_core.assess import recognise_window  # noqa: E402
-from physio_core.datasets.continuous import concatenate_reps  # noqa: E402
-from physio_core.datasets.uiprmd import list_reps  # noqa: E402
 from physio_core.filters import OneEuroFilter  # noqa: E402
 from physio_core.kinematics import compute_angles_frame  # noqa: E402
 from physio_core.live import LiveConfig  # noqa: E402
 from physio_core.reps import StreamingRepCounter  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "ui-prmd"
+from live_count_falls import ten_rep_sets  # noqa: E402
 
 
 def stream(seq, cfg: LiveConfig) -> np.ndarray:
@@ -59,22 +57,16 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="only the first N sets (a quick look)")
     args = ap.parse_args()
     cfg = LiveConfig()
-    every = list_reps(ROOT)
     rows = []
-    for movement in sorted({r.movement_name for r in every}):
-        for subject in sorted({r.subject for r in every}):
-            for correct in (True, False):
-                if args.limit and len(rows) >= args.limit:
-                    break
-                reps = sorted((r for r in every if (r.movement_name, r.subject, r.correct) == (movement, subject, correct)),
-                              key=lambda r: r.episode)[:10]
-                seq, bounds = concatenate_reps([r.load() for r in reps], rng=subject)
-                counts = stream(seq, cfg)
-                at = [min(end + int(seq.fps), len(seq) - 1) for _, end in bounds]
-                errors = [abs(int(counts[f]) - (j + 1)) for j, f in enumerate(at)]
-                rows.append((movement, errors, bool((np.diff(counts) < 0).any()), int(counts[-1]) - len(bounds)))
-                print(f"{movement:45} s{subject} {'correct' if correct else 'incorrect':9} end {counts[-1]:2d} "
-                      f"of {len(bounds)}  falls {int((np.diff(counts) < 0).sum())}", file=sys.stderr, flush=True)
+    for movement, subject, correct, seq, bounds in ten_rep_sets():
+        if args.limit and len(rows) >= args.limit:
+            break
+        counts = stream(seq, cfg)
+        at = [min(end + int(seq.fps), len(seq) - 1) for _, end in bounds]
+        errors = [abs(int(counts[f]) - (j + 1)) for j, f in enumerate(at)]
+        rows.append((movement, errors, bool((np.diff(counts) < 0).any()), int(counts[-1]) - len(bounds)))
+        print(f"{movement:45} s{subject} {'correct' if correct else 'incorrect':9} end {counts[-1]:2d} "
+              f"of {len(bounds)}  falls {int((np.diff(counts) < 0).sum())}", file=sys.stderr, flush=True)
     print(f"{'movement':45} {'sets':>4} {'exact 1 s after each rep':>24} {'mean |err|':>10} {'with a fall':>11} "
           f"{'end exact':>9} {'end ±1':>6}")
     for name in [*sorted({r[0] for r in rows}), "all"]:

@@ -31,16 +31,21 @@ from physio_core.reps import StreamingRepCounter  # noqa: E402
 ROOT = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "ui-prmd"
 
 
-def main() -> None:
+def ten_rep_sets():
+    """(movement, subject, correct, PoseSequence, rep frame bounds) of each subject's first ten reps
+    of a movement, correct, then incorrect, joined with pauses (as ``conftest.uiprmd_set``)."""
     every = list_reps(ROOT)
-    sets = []
     for movement in sorted({r.movement_name for r in every}):
         for subject in sorted({r.subject for r in every}):
             for correct in (True, False):
                 reps = sorted((r for r in every if (r.movement_name, r.subject, r.correct) == (movement, subject, correct)),
                               key=lambda r: r.episode)[:10]
                 seq, bounds = concatenate_reps([r.load() for r in reps], rng=subject)
-                sets.append((movement, seq, bounds, compute_angles(seq)))
+                yield movement, subject, correct, seq, bounds
+
+
+def main() -> None:
+    sets = [(movement, seq, bounds, compute_angles(seq)) for movement, _, _, seq, bounds in ten_rep_sets()]
     print(f"{'mode':6} {'sets':>4} {'sets with a fall':>16} {'refused':>8} {'switch':>7} "
           f"{'exact 1 s after each rep':>24} {'mean |err|':>10} {'exact at end':>12}")
     for named in (True, False):
