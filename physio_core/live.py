@@ -86,6 +86,9 @@ DEFAULT_TRACKED_ANGLES: tuple[str, ...] = (
 # joints that must be seen for "the whole body is visible"
 _BODY_ENDS = (J.HEAD, J.L_ANKLE, J.R_ANKLE, J.L_WRIST, J.R_WRIST)
 _MIN_CONF = 0.3
+# two reps that share more than this part of the shorter one's time are the same motion (counted
+# on two angles: on "auto" the counter may move from one to another)
+SAME_MOTION = 0.5
 LIVE_REACQUIRE_FRAMES = 5  # processed frames without the athlete before re-taking anyone
 
 
@@ -126,7 +129,7 @@ class RepVerdict:
     """The models' assessment of one rep counted live (``assess.assess_rep``). Scores are None
     when the rep was not scored (an exercise the models do not know, or a model missing)."""
 
-    rep: int  # 1-based, as counted
+    rep: int  # 1-based, as counted (in a snapshot: as counted now, see ``verdicts_of``)
     start_s: float
     end_s: float
     exercise: str | None  # recognised movement ("deep_squat", ..., "other")
@@ -203,10 +206,12 @@ class LiveSnapshot:
     session_id: int | None = None
     stability: float | None = None  # the last assessed rep's stability score
     feedback: tuple[str, ...] = ()
-    last_rep: RepVerdict | None = None  # the newest rep the models assessed
+    last_rep: RepVerdict | None = None  # the newest rep counted now that the models assessed
     recognised: Recognition | None = None  # the exercise in the last few seconds
     # an exercise named: the other movement the readings keep naming instead (LiveConfig.looks_like_after)
     looks_like: Recognition | None = None
+    # the verdicts of the reps counted now, in order, numbered as counted now (``verdicts_of``)
+    verdicts: tuple[RepVerdict, ...] = ()
     reps_judged: int = 0  # reps of the set the mistake model has judged so far
     reps_correct: int = 0  # of those, judged correct
     recording_problem: str | None = None  # why "Record video" stopped recording (analysis goes on)
@@ -222,9 +227,9 @@ class LiveSnapshot:
 
     def stats(self) -> dict[str, Any]:
         """The JSON-friendly counters (no chart, no poses), as written to the debug stats file."""
-        d = asdict(replace(self, chart_times=(), chart_values=(), last_rep=None, pose_joints=None,
+        d = asdict(replace(self, chart_times=(), chart_values=(), last_rep=None, verdicts=(), pose_joints=None,
                            pose_confidence=None))
-        for key in ("chart_times", "chart_values", "pose_joints", "pose_confidence"):
+        for key in ("chart_times", "chart_values", "pose_joints", "pose_confidence", "verdicts"):
             d.pop(key)
         d["last_rep"] = None if self.last_rep is None else self.last_rep.summary()
         return _finite_json(d)
@@ -282,6 +287,35 @@ def suggest_exercise(counter: StreamingRepCounter, recognised: Recognition | Non
 
     if recognised is not None and not recognised.unsure and exercise_key(recognised.exercise) is not None:
         counter.suggest(recognised.exercise)
+
+
+def span_shares(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]]) -> np.ndarray:
+    """(len(a), len(b)): the time each span of ``a`` shares with each of ``b``, as a fraction of
+    the shorter of the two (0 where they do not meet)."""
+    a_, b_ = np.asarray(a, float).reshape(-1, 1, 2), np.asarray(b, float).reshape(1, -1, 2)
+    met = np.minimum(a_[..., 1], b_[..., 1]) - np.maximum(a_[..., 0], b_[..., 0])
+    shorter = np.minimum(a_[..., 1] - a_[..., 0], b_[..., 1] - b_[..., 0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((met > 0) & (shorter > 0), met / shorter, 0.0)
+
+
+def verdicts_of(reps: Sequence[Rep], verdicts: Sequence[RepVerdict]) -> list[RepVerdict]:
+    """The verdicts of the reps counted now, numbered as counted now, in the reps' order.
+
+    On "auto" the counter may move to another angle, whose reps are numbered on their own: a
+    verdict belongs to the rep it shares most of its time with (more than half of the shorter of
+    the two), whatever number it was counted under; of several, the last assessed. A rep no
+    verdict belongs to has none; a verdict that belongs to no rep counted now is not shown."""
+    if not reps or not verdicts:
+        return []
+    shares = span_shares([(r.start_s, r.end_s) for r in reps], [(v.start_s, v.end_s) for v in verdicts])
+    best = shares.argmax(axis=0)
+    mine: dict[int, RepVerdict] = {}
+    for j, v in enumerate(verdicts):
+        i = int(best[j])
+        if shares[i, j] > SAME_MOTION:
+            mine[i] = v if v.rep == reps[i].index else replace(v, rep=reps[i].index)
+    return [mine[i] for i in sorted(mine)]
 
 
 def tracked_angles(exercise: str) -> tuple[str, ...]:
@@ -407,10 +441,9 @@ class LiveSession:
         self._error: str | None = None
         self._backend = ""
         self._last_stats_write = 0.0
-        self._last_rep: RepVerdict | None = None
-        # rep number -> "correct" / "incorrect", the newest verdict of that number (on "auto" the
-        # counter may move to an angle with fewer reps, and count a number again)
-        self._mistakes: dict[int, str] = {}
+        self._verdicts: list[RepVerdict] = []  # every rep assessed, in the order assessed
+        self._counted: tuple[Rep, ...] = ()  # the reps counted now (their end known)
+        self._shown: list[RepVerdict] | None = None  # verdicts_of(counted, verdicts); None: to redo
         self._recognised: Recognition | None = None
         self._recognising = False  # a window waits on (or runs in) the assessment thread
         # the newest sure reading of another movement than the one named, and how many in a row
@@ -442,8 +475,8 @@ class LiveSession:
         self._video_path: Path | None = None
         self._video_announced = False  # the session's row knows the recording's path
         self._record_failure: str | None = None  # why the recording stopped; the analysis goes on
-        self._reps_completed = 0  # the counter's completed reps at the last frame
-        self._sent_end_frame = -1  # the last frame of the last rep handed to the assessor
+        self._tally: tuple | None = None  # the counter's tally at the last frame: a change, new reps
+        self._sent: list[tuple[float, float]] = []  # the spans (s) of the reps handed to the assessor
         # the last reps sent: the "usual" later ones are compared with
         self._rep_poses: deque[PoseSequence] = deque(maxlen=10)
         self._assessor: ThreadPoolExecutor | None = None  # one thread, created at first use
@@ -599,8 +632,8 @@ class LiveSession:
                 self._partial_body = _cut_off(pose, *rgb.shape[:2])
                 self._pose_now = (joints.copy(), pose.confidence)
             message = self._message_locked(now)
-        if self._counter.completed != self._reps_completed:  # a rep ended (rare): assess the new ones
-            self._reps_completed = self._counter.completed
+        if (tally := self._counter.tally) != self._tally:  # a rep ended, or another angle counts (rare)
+            self._tally = tally
             self._send_new_reps()
         if t >= self._recognise_due:
             if self.config.exercise == "auto":
@@ -630,14 +663,21 @@ class LiveSession:
                 self._recent.popleft()
 
     def _send_new_reps(self) -> None:
-        """Hand the reps completed since the last one handed on to the assessment thread (worker
-        thread, once a rep). Usually that is the newest rep; on "auto" the counter may move to
-        another angle, whose reps are numbered on their own: each motion is assessed once, the
-        reps after the last one assessed, whatever their numbers."""
-        for rep in self._counter.reps:
-            if rep.start_frame < self._sent_end_frame:
+        """Publish the reps counted now, and hand those not yet assessed to the assessment thread
+        (worker thread, when a rep ends). Usually that is the newest rep. On "auto" the counter
+        may move to another angle: of its reps, those whose motion was assessed on the former
+        angle keep that verdict (``verdicts_of``), the others are assessed now."""
+        reps = tuple(self._counter.reps)
+        with self._lock:
+            self._counted, self._shown = reps, None
+        if not reps:
+            return
+        spans = [(r.start_s, r.end_s) for r in reps]
+        known = span_shares(spans, self._sent).max(axis=1) > SAME_MOTION if self._sent else np.zeros(len(reps), bool)
+        for rep, span, seen in zip(reps, spans, known):
+            if seen:
                 continue
-            self._sent_end_frame = rep.end_frame
+            self._sent.append(span)
             with self._lock:
                 seq, _ = self._series_locked(rep.start_frame, rep.end_frame + 1)
             baseline = list(self._rep_poses) if len(self._rep_poses) >= 2 else None
@@ -709,10 +749,8 @@ class LiveSession:
         row, corrected = out
         verdict = RepVerdict.from_row(rep, row, pose, corrected, angle_ranges(compute_angles(pose)))
         with self._lock:
-            if self._last_rep is None or verdict.end_s > self._last_rep.end_s:
-                self._last_rep = verdict
-            if verdict.mistake is not None:
-                self._mistakes[verdict.rep] = verdict.mistake
+            self._verdicts.append(verdict)
+            self._shown = None
 
     def _stop_assessor(self) -> None:
         """No more rep verdicts: drop those waiting, let a running one end."""
@@ -904,8 +942,10 @@ class LiveSession:
                 k = ANGLE_NAMES.index(self._principal)
                 chart_t = tuple(self._times[first:])
                 chart_v = tuple(float(a[k]) for a in self._angles[first:])
-            # the newest verdict of each rep number the screen counts
-            judged = [m for n, m in self._mistakes.items() if n <= self._rep_count]
+            if self._shown is None:  # a rep ended or was assessed since the last snapshot
+                self._shown = verdicts_of(self._counted, self._verdicts)
+            last_rep = self._shown[-1] if self._shown else None
+            judged = [v.mistake for v in self._shown if v.mistake is not None]
             person = self._last_person_at is not None and (
                 now - self._last_person_at <= self.config.no_person_after_s)
             return LiveSnapshot(
@@ -930,8 +970,9 @@ class LiveSession:
                 backend=self._backend,
                 error=self._error,
                 session_id=self._session_id_locked(),
-                stability=None if self._last_rep is None else self._last_rep.stability_score,
-                last_rep=self._last_rep,
+                stability=None if last_rep is None else last_rep.stability_score,
+                last_rep=last_rep,
+                verdicts=tuple(self._shown),
                 recognised=self._recognised,
                 looks_like=self._unlike[0] if self._unlike[1] >= self.config.looks_like_after else None,
                 reps_judged=len(judged),

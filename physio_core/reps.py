@@ -919,8 +919,15 @@ class StreamingRepCounter:
     def completed(self) -> int:
         """Reps whose end is known (``count`` also counts one still waiting for its end);
         cheap, unlike ``reps``, so it can be asked every frame."""
+        return self.tally[2]
+
+    @property
+    def tally(self) -> tuple[int, int, int]:
+        """(angle, direction, reps completed): it changes when a rep ends or the counter moves to
+        another angle (or way of counting one), i.e. when ``reps`` may have changed. Cheap."""
         c = self._choice
-        return len(self._events[c][self._chosen_orientation(c)])
+        k = self._chosen_orientation(c)
+        return c, k, len(self._events[c][k])
 
     @property
     def reps(self) -> list[Rep]:

@@ -928,3 +928,43 @@ def test_the_rep_to_copy_is_read_again_after_a_set_is_saved(live_app, assessed_s
         assert f"(session #{sid}, rep " in drawn.captions[0]
     finally:
         previous.close()
+
+
+def _rep(index: int, start_s: float, end_s: float, angle: str = "knee_angle_l"):
+    from physio_core.results import Rep
+
+    return Rep(index, int(start_s * 30), int(end_s * 30), start_s, end_s, angle, 90.0, 80.0, 170.0)
+
+
+def _verdict(rep: int, start_s: float, end_s: float, mistake: str = "correct"):
+    from physio_core.live import RepVerdict
+
+    return RepVerdict(rep, start_s, end_s, "deep_squat", mistake, 0.9, 0.8, 0.8, 0.1, None, None, None, None)
+
+
+def test_span_shares_are_the_time_shared_over_the_shorter_span():
+    from physio_core.live import span_shares
+
+    shares = span_shares([(0.0, 2.0), (5.0, 6.0)], [(1.0, 5.0), (2.0, 3.0), (5.5, 9.5), (7.0, 7.0)])
+    np.testing.assert_allclose(shares, [[0.5, 0.0, 0.0, 0.0], [0.0, 0.0, 0.5, 0.0]])
+
+
+def test_verdicts_follow_the_reps_counted_now():
+    """On "auto" the counter may move to another angle, whose reps are numbered on their own: a
+    verdict takes the number of the rep counted now that shares most of its time; one whose
+    motion is not counted now is not shown; of two on one rep, the later one assessed."""
+    from physio_core.live import verdicts_of
+
+    # counted on the knee: reps 1-3; then the shoulder counts the last two motions, and a third
+    knee = [_verdict(1, 1.0, 3.0), _verdict(2, 4.0, 6.0, "incorrect"), _verdict(3, 7.0, 9.0)]
+    shoulder = [_rep(1, 4.2, 6.1, "shoulder_flexion_r"), _rep(2, 7.1, 8.8, "shoulder_flexion_r"),
+                _rep(3, 10.0, 12.0, "shoulder_flexion_r")]
+    shown = verdicts_of(shoulder, knee)
+    assert [(v.rep, v.start_s, v.mistake) for v in shown] == [(1, 4.0, "incorrect"), (2, 7.0, "correct")]
+    # the third shoulder rep assessed: it follows; a later verdict of its second rep replaces it
+    later = knee + [_verdict(3, 10.0, 12.0, "incorrect"), _verdict(2, 7.1, 8.8, "incorrect")]
+    assert [(v.rep, v.start_s, v.mistake) for v in verdicts_of(shoulder, later)] == [
+        (1, 4.0, "incorrect"), (2, 7.1, "incorrect"), (3, 10.0, "incorrect")]
+    # a motion shared by less than half: another rep, no verdict taken over
+    assert verdicts_of([_rep(1, 2.5, 4.5)], knee) == []
+    assert verdicts_of([], knee) == [] and verdicts_of(shoulder, []) == []

@@ -225,6 +225,9 @@ def test_the_set_is_said_aloud_rep_by_rep(live_run, squat_set):
     # a verdict read late is not said: it would be taken for the next rep's
     late = next(s for s in snaps if s.last_rep is not None and s.last_rep.mistake == "incorrect" and s.last_rep.focus)
     assert _said([replace(late, elapsed_s=late.last_rep.end_s + 1.5)]) == [f"{late.rep_count}."]
+    # the same rep under another number (on "auto" the counter moved to another angle): not said again
+    renumbered = replace(late, last_rep=replace(late.last_rep, rep=late.last_rep.rep - 1))
+    assert _said([late, renumbered]) == _said([late])
 
     # a range-of-motion target reached: said at the first rep that reaches it, once; a target on
     # the arms, or for another exercise, is no word on a squat
@@ -398,6 +401,30 @@ def test_auto_gives_each_rep_of_a_second_exercise_its_verdict(tmp_path):
         assert v.angle.startswith("shoulder_abduction") and v.exercise == "standing_shoulder_abduction", v.summary()
     last = snaps[-1]
     assert last.last_rep.rep == last.rep_count and last.last_rep.start_s >= arms_from
+
+
+def test_auto_numbers_each_verdict_as_the_screen_counts_it(tmp_path):
+    """Subject 1's five sit-to-stands, then five scaptions, on "auto": the counter moves from the
+    knee (5 reps) to the shoulder, whose count starts lower. The last-rep panel and "Correct so far"
+    follow the reps the screen counts now, numbered as it counts them: never a rep numbered above
+    the count, each counted rep's verdict once. Before, after a first hop to the shoulder and back,
+    the panel showed the shoulder's "Last rep #3" beside "Reps 2" for 4.5 s, and at the end 7 of
+    the 8 reps counted had a verdict."""
+    seq, bounds, _ = uiprmd_set([("sit_to_stand", 1, True)] * 5 + [("standing_shoulder_scaption", 1, True)] * 5,
+                                rng=1)
+    snaps = stream_auto(seq, tmp_path)
+    assert {s.principal_angle.rsplit("_", 1)[0] for s in snaps if s.rep_count} >= {"knee_angle", "shoulder_flexion"}
+    for s in snaps:
+        numbers = [v.rep for v in s.verdicts]
+        assert numbers == sorted(set(numbers)) and all(n <= s.rep_count for n in numbers), (s.elapsed_s, numbers)
+        assert s.last_rep == (s.verdicts[-1] if s.verdicts else None)
+        assert s.reps_judged == sum(v.mistake is not None for v in s.verdicts)
+    last = snaps[-1]
+    assert last.principal_angle.startswith("shoulder_flexion")
+    # every rep counted at the end has its verdict, the scaptions' judged as scaptions
+    assert [v.rep for v in last.verdicts] == list(range(1, last.rep_count + 1))
+    scaptions = [v for v in last.verdicts if v.start_s >= seq.times[bounds[5][0]] - 0.5]
+    assert len(scaptions) == 5 and {v.exercise for v in scaptions} == {"standing_shoulder_scaption"}
 
 
 def test_auto_reads_nothing_while_nobody_is_in_view(tmp_path):
