@@ -63,6 +63,7 @@ PREVIOUS_KEY = "live_previous"  # the stopped LiveSession whose outcome is shown
 ANNOUNCER_KEY = "live_announcer"  # the Announcer of the stream playing: what it has said aloud
 EXERCISES = ["auto", *REP_EXERCISES]
 CAMERAS = {"Front (selfie)": "user", "Back": "environment"}
+SET_MARKS = 20  # the last reps whose mistake check the last-rep panel lists
 
 TRANSLATIONS = {
     "device_access_denied": (
@@ -375,6 +376,15 @@ def _pose_now(session: LiveSession) -> None:
     st.plotly_chart(fig, width="stretch", key="live_pose_3d")
 
 
+def _rep_mark(v) -> str:
+    """One rep's mistake check as a coloured mark: ":green[#3 ✓]"."""
+    if v.mistake == "correct":
+        return f":green[#{v.rep}\u00a0✓]"
+    if v.mistake == "incorrect":
+        return f":red[#{v.rep}\u00a0✗]"
+    return f"#{v.rep}\u00a0–"
+
+
 def _last_rep(snap: LiveSnapshot, mirrored: bool, targets=(), exercise: str = "auto") -> None:
     """The models' verdict on the newest counted rep, with its corrected pose, and the tally of
     the set's verdicts so far."""
@@ -394,6 +404,10 @@ def _last_rep(snap: LiveSnapshot, mirrored: bool, targets=(), exercise: str = "a
     row.metric("Injury risk", "–" if v.injury_risk is None else f"{v.injury_risk:.2f}", help="0–1")
     row.metric("Correct so far", f"{snap.reps_correct} of {snap.reps_judged}" if snap.reps_judged else "–",
                help="The set's reps the mistake model judged correct, of those it has judged")
+    if len(snap.verdicts) > 1:
+        st.markdown("**Each rep:** " + " ".join(_rep_mark(x) for x in snap.verdicts[-SET_MARKS:]),
+                    help="The mistake check of each rep counted so far (✓ correct, ✗ incorrect, – not judged)"
+                    + (f", the last {SET_MARKS}" if len(snap.verdicts) > SET_MARKS else ""))
     if v.correction:
         st.markdown(f"**Correction:** {v.correction}")
     if v.reason:

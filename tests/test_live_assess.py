@@ -299,6 +299,11 @@ def test_live_page_shows_the_last_rep_panel(live_app, squat_set, mirror):
         assert metrics["Injury risk"] == f"{v.injury_risk:.2f}"
         snap = session.snapshot()
         assert metrics["Correct so far"] == f"{snap.reps_correct} of 2" and snap.reps_judged == 2
+        # and each rep's check, in order
+        marks = {"correct": ":green[#{}\u00a0✓]", "incorrect": ":red[#{}\u00a0✗]"}
+        assert [x.rep for x in snap.verdicts] == [1, 2] and snap.verdicts[-1] == v
+        assert "**Each rep:** " + " ".join(marks[x.mistake].format(x.rep) for x in snap.verdicts) in [
+            m.value for m in at.markdown]
         assert any(c.value == v.reason for c in at.caption)
         assert (f"**Correction:** {v.correction}" in [m.value for m in at.markdown]) == bool(v.correction)
         chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("live_correction"))
