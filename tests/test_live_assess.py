@@ -301,7 +301,7 @@ def test_live_page_shows_the_last_rep_panel(live_app, squat_set, mirror):
         assert metrics["Correct so far"] == f"{snap.reps_correct} of 2" and snap.reps_judged == 2
         # and each rep's check, in order
         marks = {"correct": ":green[#{}\u00a0✓]", "incorrect": ":red[#{}\u00a0✗]"}
-        assert [x.rep for x in snap.verdicts] == [1, 2] and snap.verdicts[-1] == v
+        assert [x.rep for x in snap.verdicts] == [1, 2] and snap.verdicts[-1] is v
         assert "**Each rep:** " + " ".join(marks[x.mistake].format(x.rep) for x in snap.verdicts) in [
             m.value for m in at.markdown]
         assert any(c.value == v.reason for c in at.caption)
@@ -422,7 +422,7 @@ def test_auto_numbers_each_verdict_as_the_screen_counts_it(tmp_path):
     for s in snaps:
         numbers = [v.rep for v in s.verdicts]
         assert numbers == sorted(set(numbers)) and all(n <= s.rep_count for n in numbers), (s.elapsed_s, numbers)
-        assert s.last_rep == (s.verdicts[-1] if s.verdicts else None)
+        assert s.last_rep is (s.verdicts[-1] if s.verdicts else None)
         assert s.reps_judged == sum(v.mistake is not None for v in s.verdicts)
     last = snaps[-1]
     assert last.principal_angle.startswith("shoulder_flexion")
