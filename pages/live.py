@@ -378,11 +378,7 @@ def _pose_now(session: LiveSession) -> None:
 
 def _rep_mark(v) -> str:
     """One rep's mistake check as a coloured mark: ":green[#3 ✓]"."""
-    if v.mistake == "correct":
-        return f":green[#{v.rep}\u00a0✓]"
-    if v.mistake == "incorrect":
-        return f":red[#{v.rep}\u00a0✗]"
-    return f"#{v.rep}\u00a0–"
+    return f":green[#{v.rep}\u00a0✓]" if v.mistake == "correct" else f":red[#{v.rep}\u00a0✗]"
 
 
 def _last_rep(snap: LiveSnapshot, mirrored: bool, targets=(), exercise: str = "auto") -> None:
@@ -404,10 +400,11 @@ def _last_rep(snap: LiveSnapshot, mirrored: bool, targets=(), exercise: str = "a
     row.metric("Injury risk", "–" if v.injury_risk is None else f"{v.injury_risk:.2f}", help="0–1")
     row.metric("Correct so far", f"{snap.reps_correct} of {snap.reps_judged}" if snap.reps_judged else "–",
                help="The set's reps the mistake model judged correct, of those it has judged")
-    if len(snap.verdicts) > 1:
-        st.markdown("**Each rep:** " + " ".join(_rep_mark(x) for x in snap.verdicts[-SET_MARKS:]),
-                    help="The mistake check of each rep counted so far (✓ correct, ✗ incorrect, – not judged)"
-                    + (f", the last {SET_MARKS}" if len(snap.verdicts) > SET_MARKS else ""))
+    judged = [x for x in snap.verdicts if x.mistake is not None]  # a movement the models do not know: none
+    if len(judged) > 1:
+        st.markdown("**Each rep:** " + " ".join(_rep_mark(x) for x in judged[-SET_MARKS:]),
+                    help="The mistake check of each rep judged so far (✓ correct, ✗ incorrect)"
+                    + (f", the last {SET_MARKS}" if len(judged) > SET_MARKS else ""))
     if v.correction:
         st.markdown(f"**Correction:** {v.correction}")
     if v.reason:
