@@ -66,9 +66,9 @@ class Announcer:
     # the count at the last poll: a rise is said; on "auto" the counter may switch to another
     # angle and count fewer, which is not said (the next rise is, as the screen shows it)
     seen_count: int = 0
-    # (start, end) of the last verdict read, said or not: a verdict renumbered when the counter moves
-    # to another angle (on "auto") is the same rep, not said again
-    read_verdict: tuple[float, float] | None = None
+    # (start, end) of the verdicts read, said or not. By its span, not its number: on "auto" the
+    # counter may move to another angle, which renumbers a rep, or shows an older one as the last
+    read_verdicts: set[tuple[float, float]] = field(default_factory=set)
     said_done: bool = False
     said: list[Utterance] = field(default_factory=list)
     out_since_s: float | None = None  # out of view since (``LiveSnapshot.elapsed_s``), None while in view
@@ -81,8 +81,8 @@ class Announcer:
         if snap.rep_count > self.seen_count:
             words.append(f"{snap.rep_count}.")
         v = snap.last_rep
-        if v is not None and (v.start_s, v.end_s) != self.read_verdict:
-            self.read_verdict = (v.start_s, v.end_s)
+        if v is not None and (v.start_s, v.end_s) not in self.read_verdicts:
+            self.read_verdicts.add((v.start_s, v.end_s))
             if snap.elapsed_s - v.end_s <= CUE_WITHIN_S:
                 words += self._rep_words(v)
         if self.reps_asked and not self.said_done and snap.rep_count >= self.reps_asked:

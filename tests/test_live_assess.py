@@ -225,9 +225,12 @@ def test_the_set_is_said_aloud_rep_by_rep(live_run, squat_set):
     # a verdict read late is not said: it would be taken for the next rep's
     late = next(s for s in snaps if s.last_rep is not None and s.last_rep.mistake == "incorrect" and s.last_rep.focus)
     assert _said([replace(late, elapsed_s=late.last_rep.end_s + 1.5)]) == [f"{late.rep_count}."]
-    # the same rep under another number (on "auto" the counter moved to another angle): not said again
+    # the same rep under another number (on "auto" the counter moved to another angle), or again
+    # after an older rep was shown as the last (it moved back): not said again
     renumbered = replace(late, last_rep=replace(late.last_rep, rep=late.last_rep.rep - 1))
-    assert _said([late, renumbered]) == _said([late])
+    v = late.last_rep
+    older = replace(late, last_rep=replace(v, start_s=v.start_s - 3, end_s=v.end_s - 3))
+    assert _said([late, renumbered]) == _said([late, older, late]) == _said([late])
 
     # a range-of-motion target reached: said at the first rep that reaches it, once; a target on
     # the arms, or for another exercise, is no word on a squat
