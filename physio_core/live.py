@@ -304,8 +304,8 @@ def verdicts_of(reps: Sequence[Rep], verdicts: Sequence[RepVerdict]) -> list[Rep
 
     On "auto" the counter may move to another angle, whose reps are numbered on their own: a
     verdict belongs to the rep it shares most of its time with (more than half of the shorter of
-    the two), whatever number it was counted under; of several, the last assessed. A rep no
-    verdict belongs to has none; a verdict that belongs to no rep counted now is not shown."""
+    the two), whatever number and angle it was counted under; of several, the last assessed. A
+    rep no verdict belongs to has none; a verdict that belongs to no rep counted now is not shown."""
     if not reps or not verdicts:
         return []
     shares = span_shares([(r.start_s, r.end_s) for r in reps], [(v.start_s, v.end_s) for v in verdicts])
@@ -314,7 +314,8 @@ def verdicts_of(reps: Sequence[Rep], verdicts: Sequence[RepVerdict]) -> list[Rep
     for j, v in enumerate(verdicts):
         i = int(best[j])
         if shares[i, j] > SAME_MOTION:
-            mine[i] = v if v.rep == reps[i].index else replace(v, rep=reps[i].index)
+            r = reps[i]
+            mine[i] = v if (v.rep, v.angle) == (r.index, r.angle) else replace(v, rep=r.index, angle=r.angle)
     return [mine[i] for i in sorted(mine)]
 
 

@@ -939,7 +939,8 @@ def _rep(index: int, start_s: float, end_s: float, angle: str = "knee_angle_l"):
 def _verdict(rep: int, start_s: float, end_s: float, mistake: str = "correct"):
     from physio_core.live import RepVerdict
 
-    return RepVerdict(rep, start_s, end_s, "deep_squat", mistake, 0.9, 0.8, 0.8, 0.1, None, None, None, None)
+    return RepVerdict(rep, start_s, end_s, "deep_squat", mistake, 0.9, 0.8, 0.8, 0.1, None, None, None, None,
+                      angle="knee_angle_l")
 
 
 def test_span_shares_are_the_time_shared_over_the_shorter_span():
@@ -961,6 +962,7 @@ def test_verdicts_follow_the_reps_counted_now():
                 _rep(3, 10.0, 12.0, "shoulder_flexion_r")]
     shown = verdicts_of(shoulder, knee)
     assert [(v.rep, v.start_s, v.mistake) for v in shown] == [(1, 4.0, "incorrect"), (2, 7.0, "correct")]
+    assert {v.angle for v in shown} == {"shoulder_flexion_r"}  # the range shown is the angle counted now
     # the third shoulder rep assessed: it follows; a later verdict of its second rep replaces it
     later = knee + [_verdict(3, 10.0, 12.0, "incorrect"), _verdict(2, 7.1, 8.8, "incorrect")]
     assert [(v.rep, v.start_s, v.mistake) for v in verdicts_of(shoulder, later)] == [
