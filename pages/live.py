@@ -400,7 +400,7 @@ def _last_rep(snap: LiveSnapshot, mirrored: bool, targets=(), exercise: str = "a
     row.metric("Injury risk", "–" if v.injury_risk is None else f"{v.injury_risk:.2f}", help="0–1")
     row.metric("Correct so far", f"{snap.reps_correct} of {snap.reps_judged}" if snap.reps_judged else "–",
                help="The set's reps the mistake model judged correct, of those it has judged")
-    judged = [x for x in snap.verdicts if x.mistake is not None]  # a movement the models do not know: none
+    judged = snap.judged
     if len(judged) > 1:
         st.markdown("**Each rep:** " + " ".join(_rep_mark(x) for x in judged[-SET_MARKS:]),
                     help="The mistake check of each rep judged so far (✓ correct, ✗ incorrect)"

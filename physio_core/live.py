@@ -212,13 +212,26 @@ class LiveSnapshot:
     looks_like: Recognition | None = None
     # the verdicts of the reps counted now, in order, numbered as counted now (``verdicts_of``)
     verdicts: tuple[RepVerdict, ...] = ()
-    reps_judged: int = 0  # reps of the set the mistake model has judged so far
-    reps_correct: int = 0  # of those, judged correct
     recording_problem: str | None = None  # why "Record video" stopped recording (analysis goes on)
     # the person's 3D pose now (filtered, as the angles are measured): (N_JOINTS, 3) metres and
     # its confidences; None while nobody is in view
     pose_joints: np.ndarray | None = None
     pose_confidence: np.ndarray | None = None
+
+    @property
+    def judged(self) -> tuple[RepVerdict, ...]:
+        """The verdicts of the set's reps that the mistake model judged (a movement it does not
+        know: none)."""
+        return tuple(v for v in self.verdicts if v.mistake is not None)
+
+    @property
+    def reps_judged(self) -> int:
+        return len(self.judged)
+
+    @property
+    def reps_correct(self) -> int:
+        """Of the reps judged, those judged correct."""
+        return sum(v.mistake == "correct" for v in self.verdicts)
 
     @property
     def out_of_view(self) -> bool:
@@ -232,6 +245,7 @@ class LiveSnapshot:
         for key in ("chart_times", "chart_values", "pose_joints", "pose_confidence", "verdicts"):
             d.pop(key)
         d["last_rep"] = None if self.last_rep is None else self.last_rep.summary()
+        d["reps_judged"], d["reps_correct"] = self.reps_judged, self.reps_correct
         return _finite_json(d)
 
 
@@ -444,7 +458,7 @@ class LiveSession:
         self._last_stats_write = 0.0
         self._verdicts: list[RepVerdict] = []  # every rep assessed, in the order assessed
         self._counted: tuple[Rep, ...] = ()  # the reps counted now (their end known)
-        self._shown: list[RepVerdict] | None = None  # verdicts_of(counted, verdicts); None: to redo
+        self._shown: tuple[RepVerdict, ...] | None = None  # verdicts_of(counted, verdicts); None: to redo
         self._recognised: Recognition | None = None
         self._recognising = False  # a window waits on (or runs in) the assessment thread
         # the newest sure reading of another movement than the one named, and how many in a row
@@ -944,9 +958,8 @@ class LiveSession:
                 chart_t = tuple(self._times[first:])
                 chart_v = tuple(float(a[k]) for a in self._angles[first:])
             if self._shown is None:  # a rep ended or was assessed since the last snapshot
-                self._shown = verdicts_of(self._counted, self._verdicts)
+                self._shown = tuple(verdicts_of(self._counted, self._verdicts))
             last_rep = self._shown[-1] if self._shown else None
-            judged = [v.mistake for v in self._shown if v.mistake is not None]
             person = self._last_person_at is not None and (
                 now - self._last_person_at <= self.config.no_person_after_s)
             return LiveSnapshot(
@@ -973,11 +986,9 @@ class LiveSession:
                 session_id=self._session_id_locked(),
                 stability=None if last_rep is None else last_rep.stability_score,
                 last_rep=last_rep,
-                verdicts=tuple(self._shown),
+                verdicts=self._shown,
                 recognised=self._recognised,
                 looks_like=self._unlike[0] if self._unlike[1] >= self.config.looks_like_after else None,
-                reps_judged=len(judged),
-                reps_correct=judged.count("correct"),
                 recording_problem=self._record_failure,
                 # replaced each frame, never changed in place: the snapshot may hold it
                 pose_joints=self._pose_now[0] if person and self._pose_now else None,
