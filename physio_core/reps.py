@@ -916,15 +916,11 @@ class StreamingRepCounter:
         return len(self._events[c][k]) + (pending is not None and pending.back)
 
     @property
-    def completed(self) -> int:
-        """Reps whose end is known (``count`` also counts one still waiting for its end);
-        cheap, unlike ``reps``, so it can be asked every frame."""
-        return self.tally[2]
-
-    @property
     def tally(self) -> tuple[int, int, int]:
-        """(angle, direction, reps completed): it changes when a rep ends or the counter moves to
-        another angle (or way of counting one), i.e. when ``reps`` may have changed. Cheap."""
+        """(angle, direction, reps whose end is known): it changes when a rep ends or the counter
+        moves to another angle (or way of counting one), i.e. when ``reps`` may have changed.
+        Cheap, unlike ``reps``, so it can be asked every frame (``count`` also counts a rep still
+        waiting for its end)."""
         c = self._choice
         k = self._chosen_orientation(c)
         return c, k, len(self._events[c][k])

@@ -61,7 +61,8 @@ def pairs():
 
 
 def share(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """The time two spans share, as a fraction of the shorter."""
+    """The time two spans share, as a fraction of the shorter (as ``live.span_shares``, which
+    the code the "before" table runs on does not have)."""
     shorter = min(a[1] - a[0], b[1] - b[0])
     return max(0.0, min(a[1], b[1]) - max(a[0], b[0])) / shorter if shorter > 0 else 0.0
 
@@ -91,8 +92,10 @@ def run(seq, data_dir: Path) -> dict:
             session.wait_assessed(120)
             s = session.snapshot()
             counter = session._counter  # the worker waits for the next frame: read it here
-            if (counter.angle, counter.completed) != seen:
-                seen, reps = (counter.angle, counter.completed), counter.reps
+            # the angle and its reps whose end is known (before 2026-12-06: ``completed``)
+            key = counter.tally[::2] if hasattr(counter, "tally") else (counter.angle, counter.completed)
+            if key != seen:
+                seen, reps = key, counter.reps
             if (v := s.last_rep) is not None:
                 ahead += v.rep > s.rep_count
                 mine = [r.index for r in reps if share((r.start_s, r.end_s), (v.start_s, v.end_s)) > 0.5]
