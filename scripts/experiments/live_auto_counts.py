@@ -3,10 +3,11 @@
     python scripts/experiments/live_auto_counts.py [--limit N]
 
 Each subject's first ten reps of a movement (correct, then incorrect), joined with pauses (160
-sets, `live_count_falls.ten_rep_sets`), streamed as a live session streams them: the poses One-Euro filtered, their angles into
-the streaming counter with the poses, and every `LiveConfig.recognise_every_s` the exercise
-recognised in the last `recognise_window_s` of the stream (`assess.recognise_window`, the shipped
-classifier), the reading handed to the counter as `LiveSession` hands it (`live.suggest_exercise`).
+sets, `live_count_falls.ten_rep_sets`), streamed as a live session streams them: the poses
+One-Euro filtered, their angles into the streaming counter with the poses, and every
+`LiveConfig.recognise_every_s` the exercise recognised in the last `recognise_window_s` of the
+stream (`assess.recognise_window`, the shipped classifier), the reading handed to the counter as
+`LiveSession` hands it (`live.suggest_exercise`).
 Prints, per movement and in all: the count shown 1 s after each true rep end (share exact, mean
 |count - true|), sets with a fall of the count, and the count at the end (exact, within one).
 Rep verdicts are not computed (they do not steer the count). About 10 min on 2 cores.
