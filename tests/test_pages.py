@@ -1090,10 +1090,13 @@ def test_sessions_page_imports_an_archive_with_a_programme_and_no_session(app_en
     at.text_input(key="import_athlete").input("Noor Haddad (moved)")
     next(b for b in at.button if b.label == "Import the programme, the targets and the condition").click()
     at.run()
+    # with no session to analyse the import can end before the page's own rerun after the click,
+    # which then says how it ended: what either run says, once
+    said = [s.value for s in at.success]
     background.wait(("import", get_user_by_email(engine, ADMIN_EMAIL).id), 300)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert [s.value for s in at.success] == [
+    assert said + [s.value for s in at.success] == [
         "Noor Haddad (moved): 1 range-of-motion target set; 1 programme item added; the affected side (left) set."], \
         ([i.value for i in at.info], [w.value for w in at.warning], [e.value for e in at.error])
     moved = next(a for a in list_athletes(engine) if a.display_name == "Noor Haddad (moved)")
