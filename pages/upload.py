@@ -64,6 +64,7 @@ def _analyse(uploaded, exercise: str, split: bool) -> None:
         result = analyze_video(
             path, exercise=exercise, settings=settings, source=uploaded.name,
             progress=lambda f: bar.progress(f, text=f"Analysing {uploaded.name}… {f:.0%}"),
+            scored=not split,  # the models assess each set, or the whole when it is one (_sets)
         )
     except (VideoError, FileNotFoundError) as exc:
         bar.empty()
@@ -90,7 +91,7 @@ def _analyse(uploaded, exercise: str, split: bool) -> None:
         filmed = probe_video(path, settings).filmed_at is not None
     except (VideoError, OSError):
         filmed = False
-    sets = _sets(result, uploaded.name) if split else []
+    result, sets = _sets(result, uploaded.name) if split else (result, [])
     previous = st.session_state.get(RESULT_KEY)
     if previous is not None:
         if Path(previous["video"]) != path:
@@ -107,18 +108,17 @@ def _analyse(uploaded, exercise: str, split: bool) -> None:
     _save_all(st.session_state[RESULT_KEY], exercise)
 
 
-def _sets(result, name: str) -> list[dict]:
-    """The video's sets (``physio_core.sets``), each an entry of its own to save and show; none
-    when it is one set (or the search fails: the whole video is still analysed)."""
-    from physio_core.sets import split_sets
+def _sets(result, name: str) -> tuple:
+    """The video counted but not assessed (``scored=False``) -> (the whole, its sets): the
+    sets (``physio_core.sets``) each assessed, an entry of its own to save and show; or, when it is
+    one set (or the search fails), the whole assessed and no sets."""
+    from physio_core.sets import sets_or_whole
 
-    try:
-        with st.spinner(f"Looking for sets in {name}…"):
-            parts = split_sets(result)
-    except Exception:
-        log.exception("looking for the sets of %s failed", name)
-        parts = [result]
-    return [{"result": p, "session_id": None} for p in parts] if len(parts) > 1 else []
+    with st.spinner(f"Looking for sets in {name} and scoring their reps…"):
+        parts = sets_or_whole(result)
+    if len(parts) > 1:
+        return result, [{"result": p, "session_id": None} for p in parts]
+    return parts[0], []
 
 
 def _report_keys(entry: dict) -> list[str]:

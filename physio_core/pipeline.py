@@ -187,13 +187,17 @@ def finish_sequence(
     warnings: list[str] | None = None,
     smooth: bool = True,
     assess: bool = True,
+    scored: bool = True,
 ) -> SessionResult:
     """Filter a raw pose sequence, compute the 23 angles and count reps -> SessionResult.
 
     ``assess``: also count a known movement with the learned rep detector, keeping the larger
     count (``assess.count_set``), and add the learned models' exercise label, per-rep scores and
     mistakes (physio_core.assess); missing models leave it out with a warning, never an error.
-    Without it the principal-angle counter alone counts every set."""
+    Without it the principal-angle counter alone counts every set. ``scored=False`` (with
+    ``assess``) counts the reps so but leaves out the label, scores and mistakes, for
+    ``add_assessment`` to add later, as it would have here: for a recording about to be split into
+    sets, each assessed on its own (``sets.sets_or_whole``)."""
     from physio_core.assess import count_set
     from physio_core.kinematics import compute_angles
 
@@ -226,7 +230,7 @@ def finish_sequence(
         warnings=list(warnings or []),
         analysis_warnings=scoring,
     )
-    if assess and n_person >= 2:
+    if assess and scored and n_person >= 2:
         add_assessment(result)
     return result
 
@@ -242,7 +246,8 @@ def score_again(pose: PoseSequence, exercise: str, *, backend: str, source: str 
 
 
 def add_assessment(result: SessionResult, models_dir: str | Path | None = None) -> None:
-    """The models' per-rep / per-session assessment into ``result``; a failure is a warning."""
+    """The models' per-rep / per-session assessment into ``result``; a failure is a warning.
+    ``result``: one with reps and no assessment yet (``finish_sequence(..., scored=False)``)."""
     import logging
 
     from physio_core.assess import assess_session
@@ -809,6 +814,7 @@ def analyze_video(
     step: int | None = None,
     source: str | None = None,
     parallel: bool | None = None,
+    scored: bool = True,
 ) -> SessionResult:
     """Analyse a recorded video of one person exercising.
 
@@ -819,6 +825,8 @@ def analyze_video(
     ``step``: analyse one frame in ``step`` (None: ``analysis_step`` of the clip's frame rate).
     ``parallel``: run pose in two processes, one per half of the video (None: when no
     estimator is passed, the video lasts at least ``PARALLEL_MIN_S`` and two cores are free).
+    ``scored``: as ``finish_sequence``'s. False for a video about to be split into sets, each
+    assessed on its own (``sets.sets_or_whole``): the whole video's assessment would be thrown away.
     """
     from physio_core.video import VideoReader
 
@@ -891,6 +899,7 @@ def analyze_video(
         source=source if source is not None else path.name,
         started_at=reader.info.filmed_at,  # else now: a session is dated when it was filmed
         warnings=warnings,
+        scored=scored,
     )
     if progress is not None:
         progress(1.0)

@@ -21,6 +21,7 @@ video by time.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -224,6 +225,27 @@ def split_sets(result: SessionResult, spans: list[SetSpan] | None = None) -> lis
                                    source=source, started_at=started, warnings=result.warnings, smooth=False))
     return out
 
+
+def sets_or_whole(result: SessionResult) -> list[SessionResult]:
+    """A recording counted but not yet assessed by the models (``pipeline.analyze_video(...,
+    scored=False)``) as its sets, each assessed on its own (``split_sets``), or, when it holds
+    fewer than two (or the search for them fails), as the whole recording, assessed (a copy). The
+    models assess each set or the whole, never both: an assessment of the whole recording would be
+    thrown away when it is split."""
+    from physio_core.pipeline import add_assessment
+
+    try:
+        parts = split_sets(result)
+    except Exception:  # the whole is still analysed
+        logging.getLogger(__name__).exception("looking for the sets of %s failed", result.source)
+        parts = [result]
+    if len(parts) > 1:
+        return parts
+    whole = replace(result, metrics=dict(result.metrics), feedback=list(result.feedback),
+                    analysis_warnings=list(result.analysis_warnings))
+    if whole.frames_with_person >= 2:
+        add_assessment(whole)
+    return [whole]
 
 def rests_before(spans: list[tuple[float, float]]) -> list[str | None]:
     """The rest before each set, "1:30" (None before the first): the time from the end of the set

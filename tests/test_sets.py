@@ -14,7 +14,7 @@ import pytest
 from conftest import uiprmd_set
 from physio_core.datasets.continuous import concatenate_reps
 from physio_core.pipeline import analyze_video, finish_sequence
-from physio_core.sets import REST_S, SetSpan, clock, find_sets, split_sets
+from physio_core.sets import REST_S, SetSpan, clock, find_sets, sets_or_whole, split_sets
 
 CLIP = Path(__file__).resolve().parent / "data" / "sports2d_demo.mp4"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -88,6 +88,51 @@ def test_pauses_shorter_than_a_rest_keep_one_set():
     assert split_sets(whole) == [whole]
 
 
+def same_analysis(a, b) -> None:
+    assert (a.reps, a.exercise_label, a.metrics, a.feedback) == (b.reps, b.exercise_label, b.metrics, b.feedback)
+    assert (a.rep_assessments, a.all_warnings, a.models) == (b.rep_assessments, b.all_warnings, b.models)
+    assert (a.source, a.started_at, a.ended_at, a.exercise) == (b.source, b.started_at, b.ended_at, b.exercise)
+    np.testing.assert_array_equal(a.pose.joints, b.pose.joints)
+
+
+def assessed_lengths(monkeypatch) -> list[int]:
+    """The frames of every pose the models are asked to assess from now on (the real models run)."""
+    import physio_core.assess as assess
+
+    asked, real = [], assess.assess_session
+    monkeypatch.setattr(assess, "assess_session", lambda pose, *a, **k: asked.append(len(pose)) or real(pose, *a, **k))
+    return asked
+
+
+def test_a_recording_split_into_sets_is_assessed_set_by_set_not_whole(squats_then_abductions, monkeypatch):
+    """The upload's path: the recording counted but not assessed, then each set assessed. The
+    sets are those of the recording assessed whole, and the models never assess the whole."""
+    whole, _ = squats_then_abductions
+    bare = finish_sequence(whole.pose, backend="uiprmd-kinect", smooth=False, started_at=T0, source="gym.mp4",
+                           scored=False)
+    assert bare.exercise_label is None and not bare.rep_assessments
+    expected = split_sets(whole)
+    asked = assessed_lengths(monkeypatch)
+    sets = sets_or_whole(bare)
+    assert len(sets) == len(expected) == 2
+    for got, want in zip(sets, expected):
+        same_analysis(got, want)
+    assert asked == [len(s.pose) for s in sets]
+
+
+def test_a_recording_of_one_set_is_assessed_whole_once(monkeypatch):
+    whole, _ = session(("sit_to_stand", 4, True, 5), ("sit_to_stand", 4, True, 5), 6.0, seed=5)
+    assert whole.exercise_label == "sit_to_stand" and whole.rep_assessments
+    bare = finish_sequence(whole.pose, backend="uiprmd-kinect", smooth=False, started_at=T0, source="gym.mp4",
+                           scored=False)
+    assert bare.reps == whole.reps  # counted with the models already
+    asked = assessed_lengths(monkeypatch)
+    (one,) = sets_or_whole(bare)
+    same_analysis(one, whole)
+    assert bare.exercise_label is None and not bare.feedback  # a copy is assessed
+    assert asked == [len(whole.pose)]
+
+
 def test_a_named_exercise_is_split_by_rests_only(squats_then_abductions):
     """The user said what the whole recording is: two exercises without a rest stay one set."""
     whole, _ = squats_then_abductions
@@ -102,10 +147,17 @@ def test_no_sets_without_the_exercise_classifier(squats_then_abductions, tmp_pat
 
 
 def test_the_real_clip_is_one_recording():
-    """7.7 s of jumping jacks and a walk: no exercise the models know for a set's length."""
+    """7.7 s of jumping jacks and a walk: no exercise the models know for a set's length. Counted,
+    then assessed whole (the upload's path), it is the clip analysed at once,
+    its warnings about the recording (someone else in view, frames without the person) kept."""
     result = analyze_video(CLIP)
     assert len(find_sets(result.pose)) <= 1
     assert split_sets(result) == [result]
+    bare = analyze_video(CLIP, scored=False)
+    assert bare.exercise_label is None and result.exercise_label is not None
+    (one,) = sets_or_whole(bare)
+    assert one.warnings and one.warnings == result.warnings
+    same_analysis(one, replace(result, started_at=bare.started_at, ended_at=bare.ended_at))
 
 
 def test_a_sets_annotated_video_is_its_stretch_of_the_video(tmp_path):
