@@ -11,6 +11,7 @@ subject's two sets, two movements with a 1 or 5 s pause or, one in three, one mo
   assessed, or the whole when it is one set.
 Prints the seconds of each path (median and total) and whether both give the same sets, reps,
 labels, scores and verdicts. The pose estimation before this is the same in both and is left out.
+24 recordings took 7 min here.
 """
 
 from __future__ import annotations
