@@ -195,8 +195,8 @@ def finish_sequence(
     count (``assess.count_set``), and add the learned models' exercise label, per-rep scores and
     mistakes (physio_core.assess); missing models leave it out with a warning, never an error.
     Without it the principal-angle counter alone counts every set. ``scored=False`` (with
-    ``assess``) counts the reps so but leaves out the label, scores and mistakes, for
-    ``add_assessment`` to add later, as it would have here: for a recording about to be split into
+    ``assess``) counts the reps the same way but leaves out the label, scores and mistakes, for
+    ``add_assessment`` to add later as it would have here: for a recording about to be split into
     sets, each assessed on its own (``sets.sets_or_whole``)."""
     from physio_core.assess import count_set
     from physio_core.kinematics import compute_angles
