@@ -321,22 +321,16 @@ def clock(seconds: float) -> str:
 
 # ------------------------------------------------------------------ how well it finds them
 
-def evaluate(root: str | Path, recordings: int = 24, seed: int = 0) -> dict:
-    """The set search with the installed weights on UI-PRMD joined as a camera sees it:
-    every (movement, subject, correct/incorrect) set of one exercise must stay one set of it;
-    ``recordings`` recordings of two sets of one subject (two movements with a pause of 1 or 5 s,
-    or, one in three, one movement with a 30 s rest) must give both sets, each of its exercise
-    and counted within one rep."""
-    from physio_core.datasets.continuous import concatenate_reps, uiprmd_sets
-    from physio_core.pipeline import finish_sequence
+def two_set_recordings(singles: list, recordings: int, seed: int = 0):
+    """``recordings`` recordings of two sets of one subject, drawn from ``singles`` (UI-PRMD sets,
+    ``datasets.continuous.uiprmd_sets``): two movements with a pause of 1 or 5 s, or, one in
+    three, one movement with a 30 s rest. Yields (the recording's pose, first set, second set)."""
+    from physio_core.datasets.continuous import concatenate_reps
 
-    singles = list(uiprmd_sets(root, correct=None, seed=seed))
-    kept = sum([sp.exercise for sp in find_sets(s.pose)] == [s.movement_name] for s in singles)
     rng = np.random.default_rng(seed)
     by_subject: dict[int, list] = {}
     for s in singles:
         by_subject.setdefault(s.subject, []).append(s)
-    found = counted = 0
     for k in range(recordings):
         pool = by_subject[sorted(by_subject)[int(rng.integers(len(by_subject)))]]
         a = pool[int(rng.integers(len(pool)))]
@@ -349,6 +343,21 @@ def evaluate(root: str | Path, recordings: int = 24, seed: int = 0) -> dict:
                 b = pool[int(rng.integers(len(pool)))]
             rest = float(rng.choice([1.0, 5.0]))
         pose, _ = concatenate_reps([a.pose, b.pose], pause_s=(rest, rest), rng=rng)
+        yield pose, a, b
+
+
+def evaluate(root: str | Path, recordings: int = 24, seed: int = 0) -> dict:
+    """The set search with the installed weights on UI-PRMD joined as a camera sees it:
+    every (movement, subject, correct/incorrect) set of one exercise must stay one set of it;
+    ``recordings`` recordings of two sets of one subject (``two_set_recordings``) must give both
+    sets, each of its exercise and counted within one rep."""
+    from physio_core.datasets.continuous import uiprmd_sets
+    from physio_core.pipeline import finish_sequence
+
+    singles = list(uiprmd_sets(root, correct=None, seed=seed))
+    kept = sum([sp.exercise for sp in find_sets(s.pose)] == [s.movement_name] for s in singles)
+    found = counted = 0
+    for pose, a, b in two_set_recordings(singles, recordings, seed):
         sets = split_sets(finish_sequence(pose, backend="uiprmd-kinect", smooth=False))
         right = len(sets) == 2 and [r.session_exercise for r in sets] == [a.movement_name, b.movement_name]
         found += right
@@ -356,7 +365,6 @@ def evaluate(root: str | Path, recordings: int = 24, seed: int = 0) -> dict:
     return {"single_sets": len(singles), "single_kept_one": kept / len(singles),
             "two_set_recordings": recordings, "two_sets_found": found / recordings,
             "two_sets_counted_within1": counted / recordings}
-
 
 def main(argv: list[str] | None = None) -> int:
     import argparse

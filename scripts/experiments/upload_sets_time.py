@@ -25,34 +25,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from physio_core.datasets.continuous import concatenate_reps, uiprmd_sets  # noqa: E402
+from physio_core.datasets.continuous import uiprmd_sets  # noqa: E402
 from physio_core.pipeline import finish_sequence  # noqa: E402
-from physio_core.sets import sets_or_whole, split_sets  # noqa: E402
+from physio_core.sets import sets_or_whole, split_sets, two_set_recordings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "ui-prmd"
 
 
 def recordings(root: Path, n: int, seed: int = 0):
-    """(two-set pose, first set's pose) n times, drawn as ``sets.evaluate`` draws them."""
+    """(two-set pose, first set's pose) n times, as ``sets.evaluate`` draws them."""
     singles = list(uiprmd_sets(root, correct=None, seed=seed))
-    rng = np.random.default_rng(seed)
-    by_subject: dict[int, list] = {}
-    for s in singles:
-        by_subject.setdefault(s.subject, []).append(s)
-    for k in range(n):
-        pool = by_subject[sorted(by_subject)[int(rng.integers(len(by_subject)))]]
-        a = pool[int(rng.integers(len(pool)))]
-        if k % 3 == 0:
-            b = next((s for s in pool if s.movement == a.movement and s is not a), a)
-            rest = 30.0
-        else:
-            b = pool[int(rng.integers(len(pool)))]
-            while b.movement == a.movement:
-                b = pool[int(rng.integers(len(pool)))]
-            rest = float(rng.choice([1.0, 5.0]))
-        pose, _ = concatenate_reps([a.pose, b.pose], pause_s=(rest, rest), rng=rng)
+    for pose, a, _ in two_set_recordings(singles, n, seed):
         yield pose, a.pose
-
 
 def same(a, b) -> bool:
     return ((a.reps, a.exercise_label, a.metrics, a.feedback, a.rep_assessments, a.all_warnings)
