@@ -213,6 +213,34 @@ def test_score_rep_outputs(suite, reps):
 
 
 @needs_data
+def test_a_reps_features_are_computed_once_however_often_they_are_read(suite, reps, monkeypatch):
+    """Each rep of a set is scored against the set's other reps: their features are read once per
+    rep scored. A 12-rep set of real squats, assessed as an upload's is, computes each rep's once
+    (it computed 12 x 14 = 168 before, 35 s of a 100-rep set's assessment)."""
+    from physio_core.assess import assess_session, count_set
+    from physio_core.datasets.continuous import concatenate_reps
+    from physio_core.kinematics import compute_angles
+    from physio_core.ml import stability
+
+    picked = _pick(reps, 0, 2, True, 6) + _pick(reps, 0, 2, False, 6)
+    seq, _ = concatenate_reps([r.pose() for r in picked], rng=0)
+    counted = count_set(seq, compute_angles(seq), "deep_squat", use_models=False)
+    assert len(counted) == 12
+    stability._MEMO.clear()
+    computed, real = [], stability._rep_features
+    monkeypatch.setattr(stability, "_rep_features", lambda j, fps: computed.append(len(j)) or real(j, fps))
+    out = assess_session(seq, counted, seq.fps, "deep_squat")
+    assert len([r for r in out.reps if "stability_score" in r]) == 12
+    assert len(computed) == 12
+    # read again, a rep's features are the same values, and a caller's change to them stays its own
+    j = picked[0].pose().joints
+    first = stability.rep_features(j)
+    first["com_sway"] = -1.0
+    assert stability.rep_features(j) == real(j, 30.0) != first
+    assert stability.rep_features(j, fps=60.0)["speed_mean"] == pytest.approx(2 * real(j, 30.0)["speed_mean"])
+
+
+@needs_data
 def test_reasons_are_short_enough_for_the_rep_table(suite, reps):
     """The rep table shows each rep's reason beside nine other columns: at 40 characters it
     fits a 1400-px window whole. Real reps of every movement, against the athlete's own correct

@@ -18,6 +18,9 @@ sway), and ``reason`` names that cue in plain words.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,9 +68,32 @@ def _arm_moves(movement: int) -> str:
 # ---------------------------------------------------------------- rep features
 
 
+# the features of the reps seen last, by their content: scoring a set's rep reads the features of
+# each of the set's other reps (its "usual"), so without this a set of n reps computed n * n of them
+# (a 100-rep set: 35 s of its assessment); a live set's every rep reads those of its earlier reps
+_MEMO: OrderedDict[bytes, dict[str, float]] = OrderedDict()
+_MEMO_SIZE = 2048
+_memo_lock = threading.Lock()
+
+
 def rep_features(joints: np.ndarray, fps: float = 30.0) -> dict[str, float]:
     """Interpretable features of one rep (T, N_JOINTS, 3), mirror-invariant (side with more motion
     first), sizes in body-size units, angles in degrees."""
+    x = np.ascontiguousarray(joints)
+    key = hashlib.blake2b(x.tobytes(), digest_size=20).digest() + repr((x.shape, x.dtype.str, float(fps))).encode()
+    with _memo_lock:
+        if (seen := _MEMO.get(key)) is not None:
+            _MEMO.move_to_end(key)
+            return dict(seen)
+    f = _rep_features(joints, fps)
+    with _memo_lock:
+        _MEMO[key] = f
+        if len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return dict(f)
+
+
+def _rep_features(joints: np.ndarray, fps: float) -> dict[str, float]:
     j = joints - joints[:, J.PELVIS : J.PELVIS + 1]
     j = yaw_align(j)
     scale = float(np.nanmedian(body_scale(j)))
