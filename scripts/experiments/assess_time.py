@@ -58,8 +58,8 @@ def main() -> int:
             add_assessment(result)
             runs.append(time.perf_counter() - t0)
         s = float(np.median(runs))
-        k = len(result.reps)
-        print(f"| {n} | {k} | {result.pose.times[-1] - result.pose.times[0]:.0f} | {s:.2f} | {1e3 * s / max(k, 1):.0f} |")
+        k, length = len(result.reps), result.pose.times[-1] - result.pose.times[0]
+        print(f"| {n} | {k} | {length:.0f} | {s:.2f} | {1e3 * s / max(k, 1):.0f} |")
         kept[n] = {"rep_assessments": result.rep_assessments, "metrics": result.metrics, "feedback": result.feedback}
     if args.out:
         args.out.write_text(json.dumps(kept, indent=1, sort_keys=True, default=float))
