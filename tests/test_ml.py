@@ -216,7 +216,7 @@ def test_score_rep_outputs(suite, reps):
 def test_a_reps_features_are_computed_once_however_often_they_are_read(suite, reps, monkeypatch):
     """Each rep of a set is scored against the set's other reps: their features are read once per
     rep scored. A 12-rep set of real squats, assessed as an upload's is, computes each rep's once
-    (it computed 12 x 14 = 168 before, 35 s of a 100-rep set's assessment)."""
+    (it computed 12 x 14 = 168 before: a 100-rep set took three times as long)."""
     from physio_core.assess import assess_session, count_set
     from physio_core.datasets.continuous import concatenate_reps
     from physio_core.kinematics import compute_angles

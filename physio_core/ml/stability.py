@@ -70,7 +70,7 @@ def _arm_moves(movement: int) -> str:
 
 # the features of the reps seen last, by their content: scoring a set's rep reads the features of
 # each of the set's other reps (its "usual"), so without this a set of n reps computed n * n of them
-# (a 100-rep set: 35 s of its assessment); a live set's every rep reads those of its earlier reps
+# (a 100-rep set took three times as long to assess); a live set's every rep reads its earlier reps'
 _MEMO: OrderedDict[bytes, dict[str, float]] = OrderedDict()
 _MEMO_SIZE = 2048
 _memo_lock = threading.Lock()
