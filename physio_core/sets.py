@@ -247,6 +247,7 @@ def sets_or_whole(result: SessionResult) -> list[SessionResult]:
         add_assessment(whole)
     return [whole]
 
+
 def rests_before(spans: list[tuple[float, float]]) -> list[str | None]:
     """The rest before each set, "1:30" (None before the first): the time from the end of the set
     before it to its start. ``spans``: (start, end) s of the sets in the recording, in order: of
