@@ -367,6 +367,11 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
     rows: list[dict] = []
     corrected: dict[int, PoseSequence] = {}
     all_rep_poses = [p for _, p in rep_poses]
+    if movement is not None:
+        try:
+            suite.prime_set(all_rep_poses, movement)
+        except ValueError:  # a rep without enough measured joints: it says so below, on its own
+            pass
     for i, (rep, rp) in enumerate(rep_poses):
         if movement is None:
             # scores, mistakes and corrections are defined against a trained movement only:

@@ -216,8 +216,9 @@ def test_score_rep_outputs(suite, reps):
 def test_a_reps_features_are_computed_once_however_often_they_are_read(suite, reps, monkeypatch):
     """Each rep of a set is scored against the set's other reps: their features are read once per
     rep scored. A 12-rep set of real squats, assessed as an upload's is, computes each rep's once
-    (it computed 12 x 14 = 168 before: a 100-rep set took three times as long)."""
-    from physio_core.assess import assess_session, count_set
+    (it computed 12 x 14 = 168 before: a 100-rep set took three times as long), and scores them on
+    the IsolationForest in one call."""
+    from physio_core.assess import assess_session, count_set, get_suite
     from physio_core.datasets.continuous import concatenate_reps
     from physio_core.kinematics import compute_angles
     from physio_core.ml import stability
@@ -229,15 +230,42 @@ def test_a_reps_features_are_computed_once_however_often_they_are_read(suite, re
     stability._MEMO.clear()
     computed, real = [], stability._rep_features
     monkeypatch.setattr(stability, "_rep_features", lambda j, fps: computed.append(len(j)) or real(j, fps))
+    model = get_suite()._m["stability"]  # the installed models, which assess_session uses
+    model._iso_seen.clear()
+    iso = model.per_movement[0]["iso"]
+    forest, score_samples = [], iso.score_samples
+    monkeypatch.setattr(iso, "score_samples", lambda x: forest.append(len(x)) or score_samples(x))
     out = assess_session(seq, counted, seq.fps, "deep_squat")
     assert len([r for r in out.reps if "stability_score" in r]) == 12
     assert len(computed) == 12
+    assert forest == [12]  # the IsolationForest scores the set's reps in one call (prime_set)
     # read again, a rep's features are the same values, and a caller's change to them stays its own
     j = picked[0].pose().joints
     first = stability.rep_features(j)
     first["com_sway"] = -1.0
     assert stability.rep_features(j) == real(j, 30.0) != first
     assert stability.rep_features(j, fps=60.0)["speed_mean"] == pytest.approx(2 * real(j, 30.0)["speed_mean"])
+
+
+@needs_data
+def test_a_sets_isolation_forest_scores_come_from_one_call_and_are_each_reps_own(suite, reps, monkeypatch):
+    """``prime_set`` scores a set's reps on the IsolationForest together; each rep's scores are
+    then those it gets scored alone, and scoring them calls the forest no more."""
+    model = suite._m["stability"]
+    picked = [r.pose() for r in _pick(reps, 0, 5)[:8]]
+    model._iso_seen.clear()
+    alone = [suite.score_rep(p, movement=0) for p in picked]
+    iso = model.per_movement[0]["iso"]
+    calls, real = [], iso.score_samples
+    monkeypatch.setattr(iso, "score_samples", lambda x: calls.append(len(x)) or real(x))
+    suite.prime_set(picked, CLASS_NAMES[0])
+    together = [suite.score_rep(p, movement=0) for p in picked]
+    assert calls == [len(picked)]
+    assert together == alone
+    # a rep the set did not hold is scored on its own
+    other = _pick(reps, 0, 6)[0].pose()
+    suite.score_rep(other, movement=0)
+    assert calls == [len(picked), 1]
 
 
 @needs_data

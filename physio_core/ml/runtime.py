@@ -143,6 +143,12 @@ class ModelSuite:
         return self._need("rep").segment(_joints(seq, fill=False), _fps(seq, fps))
 
     # ---------------------------------------------------------------- stability
+    def prime_set(self, rep_poses: list[PoseSequence | np.ndarray], movement: str) -> None:
+        """Before ``score_rep`` on each rep of a set as ``movement``: the stability model scores
+        their IsolationForest part in one call (``StabilityModel.prime``); the scores are the same."""
+        if self.has("stability") and movement in CLASS_NAMES[:OTHER]:
+            self._m["stability"].prime([_joints(p) for p in rep_poses], CLASS_NAMES.index(movement))
+
     def _movement(self, j: np.ndarray, movement: int | str | None) -> int:
         if isinstance(movement, str):
             if movement not in CLASS_NAMES[:OTHER]:

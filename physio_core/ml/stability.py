@@ -248,6 +248,9 @@ class StabilityModel:
         self.mean = np.zeros(N_FEATURES, np.float32)
         self.std = np.ones(N_FEATURES, np.float32)
         self.per_movement: dict[int, dict] = {}
+        # IsolationForest scores of reps ``prime`` scored together, by (movement, scaled features)
+        self._iso_seen: OrderedDict[bytes, float] = OrderedDict()
+        self._iso_lock = threading.Lock()
 
     # ---------------------------------------------------------------- training
     def fit(self, reps: list[RepRecord]) -> "StabilityModel":
@@ -311,16 +314,41 @@ class StabilityModel:
         return ((self.ae(xt, ct) - xt) ** 2).mean(dim=(1, 2)).numpy()
 
     # ---------------------------------------------------------------- scoring
+    def _scaled(self, joints: np.ndarray, movement: int) -> np.ndarray:
+        return self.per_movement[movement]["scaler"].transform(feature_vector(rep_features(joints))[None])
+
+    @staticmethod
+    def _iso_key(movement: int, fs: np.ndarray) -> bytes:
+        return bytes([movement]) + np.ascontiguousarray(fs, np.float64).tobytes()
+
+    def prime(self, reps: list[np.ndarray], movement: int) -> None:
+        """Score a set's reps on the IsolationForest in one call, for ``anomaly_components`` to
+        read: it walks its trees in Python at every call, so one call per rep was most of a
+        rep's assessment. Each rep's score is the one it gets on its own."""
+        if movement not in self.per_movement or not reps:
+            return
+        fs = np.concatenate([self._scaled(j, movement) for j in reps])
+        scores = self.per_movement[movement]["iso"].score_samples(fs)
+        with self._iso_lock:
+            for row, v in zip(fs, scores):
+                self._iso_seen[self._iso_key(movement, row)] = float(v)
+            while len(self._iso_seen) > _MEMO_SIZE:
+                self._iso_seen.popitem(last=False)
+
+    def _iso_score(self, pm: dict, movement: int, fs: np.ndarray) -> float:
+        with self._iso_lock:
+            seen = self._iso_seen.get(self._iso_key(movement, fs[0]))
+        return seen if seen is not None else float(pm["iso"].score_samples(fs)[0])
+
     def anomaly_components(self, joints: np.ndarray, movement: int,
                            mistake_prob: float | None = None) -> dict[str, float]:
         """The detectors' squashed scores, the supervised parts and their fusion ``anomaly``;
         ``mistake_prob``: the mistake GCN's P(incorrect) for this rep, when it ran."""
         pm = self.per_movement[movement]
-        f = rep_features(joints)
-        fs = pm["scaler"].transform(feature_vector(f)[None])
+        fs = self._scaled(joints, movement)
         raw = np.array([
             self._ae_error([joints], movement)[0],
-            -pm["iso"].score_samples(fs)[0],
+            -self._iso_score(pm, movement, fs),
             -pm["svm"].decision_function(fs)[0],
         ])
         z = (raw - pm["med"]) / pm["iqr"]
