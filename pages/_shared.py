@@ -187,20 +187,22 @@ def get_engine():
 
     try:
         engine = init_db()
-    except StorageUnavailable as exc:
+    except StorageUnavailable as exc:  # says what is wrong, and what to do, in a sentence or two
         st.session_state["db_error"] = str(exc)
         return None
     except Exception as exc:  # a broken URL or driver: same answer for the user
         log.exception("database initialisation failed")
-        st.session_state["db_error"] = str(exc)
+        st.session_state["db_error"] = f"The database cannot be opened: {exc}."
         return None
     st.session_state.pop("db_error", None)
     return engine
 
 
 def db_error_message() -> str:
-    reason = st.session_state.get("db_error") or "unknown error"
-    return f"The database is not reachable ({reason}). Analyses still work but are not saved."
+    """Why nothing is saved: the StorageUnavailable's own words (the database cannot be reached,
+    or holds a schema this version cannot use), and that analyses go on."""
+    why = st.session_state.get("db_error") or "The database cannot be opened."
+    return f"{why} Analyses still work but are not saved."
 
 
 def require_engine():

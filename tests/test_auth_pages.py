@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from physio_core.store import (
     Role,
     create_user,
+    dispose_engines,
     get_or_create_athlete,
     get_session_detail,
     get_user,
@@ -235,3 +236,27 @@ def test_login_page_says_clearly_when_the_database_is_away(engine, monkeypatch):
     at = page("login.py")
     assert any("cannot be reached" in e.value and "127.0.0.1:1" in e.value for e in at.error)
     assert not at.text_input  # no form that could not work
+
+
+def test_login_page_says_a_newer_version_set_the_database_up(engine, tmp_path, monkeypatch):
+    """An older app started on a database a newer one migrated: the page says which, and what
+    to do, not that the database cannot be reached (the reason it gave before)."""
+    import sqlalchemy as sa
+
+    from physio_core.config import get_settings
+    from physio_core.store import make_engine
+
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    init_db(url)
+    dispose_engines(url)
+    newer = make_engine(url)
+    with newer.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'f00d0013'"))
+    newer.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    at = page("login.py")
+    [error] = [e.value for e in at.error]
+    assert "was set up by a newer version of PhysioTrack" in error and "f00d0013" in error
+    assert error.endswith("Analyses still work but are not saved.") and "cannot be reached" not in error
+    assert not at.text_input

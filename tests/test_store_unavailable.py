@@ -10,6 +10,7 @@ from physio_core.config import get_settings
 from physio_core.store import (
     PendingWrites,
     StorageUnavailable,
+    dispose_engines,
     get_or_create_athlete,
     get_session_detail,
     init_db,
@@ -140,3 +141,109 @@ def test_pending_writes_flush_when_database_is_back(down_then_up, make_uiprmd_se
     # once back, save_or_keep saves immediately
     third = pending.save_or_keep(engine, first, ana.id)
     assert third is not None and len(pending) == 0
+
+
+# ------------------------------------------------------------------ a schema this version cannot use
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from physio_core.store.db import _alembic_config
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def _tables(url: str) -> set[str]:
+    import sqlalchemy as sa
+
+    engine = make_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _sql(url: str, *statements: str) -> list:
+    """Run ``statements`` on their own connection; the rows of the last one, if it returns any."""
+    import sqlalchemy as sa
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for s in statements:
+                out = conn.execute(sa.text(s))
+            return out.all() if out.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def test_a_database_a_newer_version_migrated_is_refused_untouched(db_url):
+    """An older PhysioTrack started on the database a newer one migrated (a clinic rolled back)
+    says so, changes nothing, and the database opens again under the version that knows it.
+    Before, Alembic's "Can't locate revision" reached the page as a database that "cannot be
+    reached" (on SQLite) or as library text."""
+    from physio_core.store import SchemaMismatch
+
+    engine = init_db(db_url)
+    ana = get_or_create_athlete(engine, "Ana")
+    dispose_engines(db_url)
+    # what a newer version's migration would have done: a table of its own, and its revision
+    _sql(db_url, "CREATE TABLE future_things (id INTEGER PRIMARY KEY)",
+         "UPDATE alembic_version SET version_num = 'f00d0013'")
+    for _ in range(2):  # refused each time (a refusal is not cached)
+        with pytest.raises(SchemaMismatch) as info:
+            init_db(db_url)
+    msg = str(info.value)
+    assert "newer version of PhysioTrack" in msg and "f00d0013" in msg and f"up to {_head()}" in msg
+    assert "Nothing in it was changed" in msg and "cannot be reached" not in msg
+    assert "alembic" not in msg.lower() and "sqlalchemy" not in msg.lower()
+    assert isinstance(info.value, StorageUnavailable)  # every caller's "not saved, nothing lost" path
+    assert _sql(db_url, "SELECT version_num FROM alembic_version") == [("f00d0013",)]
+    assert "future_things" in _tables(db_url)
+    assert _sql(db_url, f"SELECT display_name FROM users WHERE id = {ana.id}") == [("Ana",)]
+
+    # the version that migrated it (here: its revision put back) opens it, data and all
+    _sql(db_url, "DROP TABLE future_things", f"UPDATE alembic_version SET version_num = '{_head()}'")
+    assert get_or_create_athlete(init_db(db_url), "Ana").id == ana.id
+
+
+def test_another_programs_tables_are_refused_untouched(db_url):
+    """A database that holds a table under one of PhysioTrack's names but no PhysioTrack
+    revision (DATABASE_URL pointed at another program's database) is refused before the first
+    migration writes anything. Before, SQLite's "table users already exists" read as a database
+    that cannot be reached."""
+    from physio_core.store import SchemaMismatch
+
+    _sql(db_url, "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT)", "INSERT INTO users VALUES (7, 'root')")
+    with pytest.raises(SchemaMismatch) as info:
+        init_db(db_url)
+    msg = str(info.value)
+    assert "(users)" in msg and "no record of a PhysioTrack schema" in msg and "cannot be reached" not in msg
+    assert _tables(db_url) == {"users"}  # no version table, none of PhysioTrack's
+    assert _sql(db_url, "SELECT id, login FROM users") == [(7, "root")]
+
+
+def test_tables_of_other_names_share_the_database(db_url):
+    """Tables under other names are no reason to refuse: PhysioTrack's tables go beside them
+    (a hosted PostgreSQL database shared with another service)."""
+    _sql(db_url, "CREATE TABLE inventory (id INTEGER PRIMARY KEY, item TEXT)", "INSERT INTO inventory VALUES (1, 'bar')")
+    engine = init_db(db_url)
+    assert get_or_create_athlete(engine, "Ana").id is not None
+    assert {"inventory", "users", "alembic_version"} <= _tables(db_url)
+    assert _sql(db_url, "SELECT item FROM inventory") == [("bar",)]
+
+
+def test_the_admin_command_says_a_newer_version_migrated_the_database(tmp_path):
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'physiotrack.db'}"
+    init_db(url)
+    dispose_engines(url)
+    _sql(url, "UPDATE alembic_version SET version_num = 'f00d0013'")
+    r = subprocess.run([sys.executable, "-m", "physio_core.admin", "--database-url", url, "list-users"],
+                       capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith("error: The database (SQLite file") and "newer version of PhysioTrack" in r.stderr
+    assert "Traceback" not in r.stderr

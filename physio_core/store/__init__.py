@@ -6,6 +6,7 @@
 """
 
 from physio_core.store.db import (
+    SchemaMismatch,
     StorageUnavailable,
     current_revision,
     describe_url,

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
@@ -47,6 +48,12 @@ class StorageUnavailable(RuntimeError):
         super().__init__(message)
         self.where = where
         self.reason = reason
+
+
+class SchemaMismatch(StorageUnavailable):
+    """The database holds a schema this version cannot use: one a newer version of PhysioTrack
+    migrated, or tables of another program under PhysioTrack's names. Nothing in it was changed,
+    and trying again will not help: another version, or another database, will."""
 
 
 def describe_url(url: str | sa.URL) -> str:
@@ -242,7 +249,41 @@ def migration_connection(engine: Engine) -> Iterator[sa.Connection]:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    _run_alembic(engine, lambda cfg: command.upgrade(cfg, revision))
+    """Migrate to ``revision``; SchemaMismatch, before any change, when the database's schema is
+    not one of ours (``_refuse_foreign_schema``)."""
+
+    def run(cfg: Config) -> None:
+        _refuse_foreign_schema(cfg.attributes["connection"], cfg, describe_url(engine.url))
+        command.upgrade(cfg, revision)
+
+    _run_alembic(engine, run)
+
+
+def _refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None:
+    """SchemaMismatch when migrating would fail half-way, or write into another program's tables:
+    the database is at a revision these migrations do not know (a newer PhysioTrack migrated it,
+    and this older one was started on it), or it has no PhysioTrack revision but already holds
+    tables under PhysioTrack's names. Alembic would say "Can't locate revision" or "table users
+    already exists", which the pages used to show as a database that cannot be reached."""
+    from physio_core.store.models import SQLModel  # the metadata with PhysioTrack's tables on it
+
+    script = ScriptDirectory.from_config(cfg)
+    current = MigrationContext.configure(conn).get_current_heads()
+    known = {s.revision for s in script.walk_revisions()}
+    if unknown := [r for r in current if r not in known]:
+        raise SchemaMismatch(
+            f"The database ({where}) was set up by a newer version of PhysioTrack: its schema is at "
+            f"revision {', '.join(unknown)}, and this version knows revisions up to {script.get_current_head()}. "
+            "Nothing in it was changed. Run the newer version on it, or set DATABASE_URL to another database.",
+            where=where, reason=f"unknown schema revision {', '.join(unknown)}")
+    if not current:
+        taken = sorted(set(SQLModel.metadata.tables) & set(sa.inspect(conn).get_table_names()))
+        if taken:
+            raise SchemaMismatch(
+                f"The database ({where}) already holds tables named as PhysioTrack's ({', '.join(taken)}), "
+                "but no record of a PhysioTrack schema: another program's data, most likely. Nothing in it "
+                "was changed. Set DATABASE_URL to an empty database, or to one PhysioTrack set up.",
+                where=where, reason=f"tables of another program: {', '.join(taken)}")
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
