@@ -247,3 +247,90 @@ def test_the_admin_command_says_a_newer_version_migrated_the_database(tmp_path):
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith("error: The database (SQLite file") and "newer version of PhysioTrack" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+# ------------------------------------------------------------------ a database that will not serve
+
+
+@pytest.fixture
+def pg_user_without_rights(pg_server):
+    """(admin URL, the same database as a new login role with no right beyond PUBLIC's) of a
+    fresh PostgreSQL database: since PostgreSQL 15 such a user may not create tables in
+    ``public``, as on many hosted servers. Both are dropped afterwards."""
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    from conftest import _pg_admin
+
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    role = f"physio_{uuid.uuid4().hex[:8]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    _pg_admin(f"CREATE ROLE {role} LOGIN")
+    admin = make_url(pg_server).set(database=name).render_as_string(hide_password=False)
+    user = make_url(admin).set(username=role, password=None).render_as_string(hide_password=False)
+    yield admin, user, role
+    dispose_engines(admin)
+    dispose_engines(user)
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_admin(f"DROP ROLE IF EXISTS {role}")
+
+
+def _advice(msg: str) -> list[str]:
+    """The GRANT statements a refusal's message tells the database's owner to run."""
+    inside = msg.split("PhysioTrack needs (", 1)[1].split("; or make", 1)[0]
+    return [g.strip() for g in inside.split(";")]
+
+
+def test_a_postgres_user_who_may_not_create_tables_is_told_the_grant(pg_user_without_rights):
+    """Before: psycopg's "permission denied for schema public" with the CREATE TABLE statement
+    under it, on the login page. Now the user, the reason and the owner's GRANT; running that
+    GRANT is all it takes."""
+    admin, user, role = pg_user_without_rights
+    with pytest.raises(StorageUnavailable) as info:
+        init_db(user)
+    msg = str(info.value)
+    assert f"refused the user {role}: permission denied for schema public" in msg and "Nothing was changed" in msg
+    assert "CREATE TABLE" not in msg and "sqlalche" not in msg
+    assert _tables(admin) == set()
+    grants = _advice(msg)
+    assert grants == [f"GRANT CREATE ON SCHEMA public TO {role}"]
+    _sql(admin, *grants)
+    assert get_or_create_athlete(init_db(user), "Ana").display_name == "Ana"
+
+
+def test_a_session_refused_for_want_of_rights_is_kept_and_saved_once_granted(pg_user_without_rights,
+                                                                             make_uiprmd_session_result):
+    """A database set up by its owner, used by a user who may only read PhysioTrack's schema
+    version: saving a session is refused with the grants to run, the session waits in memory,
+    and is saved after the owner runs them."""
+    admin, user, role = pg_user_without_rights
+    init_db(admin)
+    dispose_engines(admin)
+    _sql(admin, f"GRANT SELECT ON alembic_version TO {role}")
+    engine = init_db(user)  # at head: nothing to migrate
+    pending = PendingWrites()
+    result = make_uiprmd_session_result(episodes=(1, 2))
+    assert pending.save_or_keep(engine, result, "Ana") is None and len(pending) == 1
+    with pytest.raises(StorageUnavailable) as info:
+        pending.flush(engine)
+    msg = str(info.value)
+    assert f"refused the user {role}: permission denied for table users" in msg
+    _sql(admin, *_advice(msg))
+    [sid] = pending.flush(engine)
+    assert len(pending) == 0
+    dispose_engines(admin)
+    assert get_session_detail(init_db(admin), sid).session.rep_count == len(result.reps)
+
+
+def test_a_file_that_is_not_a_sqlite_database_is_named_and_left_alone(tmp_path):
+    path = tmp_path / "physiotrack.db"
+    junk = bytes(range(256)) * 40  # what a half-copied or overwritten file might hold
+    path.write_bytes(junk)
+    with pytest.raises(StorageUnavailable) as info:
+        init_db(f"sqlite:///{path}")
+    assert str(info.value) == (
+        f"The database (SQLite file {path}) cannot be read: file is not a database. It is not a SQLite "
+        "database, or it is damaged; PhysioTrack left it as it is. Restore it from a backup, or set "
+        "DATABASE_URL (or PHYSIO_DATA_DIR) to another file.")
+    assert path.read_bytes() == junk

@@ -85,9 +85,40 @@ def unavailable(url: str | sa.URL, err: BaseException) -> StorageUnavailable:
                               where=where, reason=reason)
 
 
+# PostgreSQL's "insufficient privilege" (the user may not create tables in the schema, or use a table)
+_PG_NO_PRIVILEGE = "42501"
+_SQLITE_DAMAGED = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+
+
+def refused(url: str | sa.URL, err: exc.DBAPIError) -> StorageUnavailable | None:
+    """The database answered but will not serve PhysioTrack, as a StorageUnavailable that says
+    what to do (None for any other error): a PostgreSQL user without the right to create or use
+    its tables (since PostgreSQL 15 a new database's users may not create tables in ``public``
+    until its owner grants it), or a SQLite file that is not a database or is damaged. Neither
+    is changed; a session kept for later (``PendingWrites``) is saved once it is put right."""
+    u, orig = make_url(url), getattr(err, "orig", None)
+    where, reason = describe_url(u), _reason(err)
+    if getattr(orig, "sqlstate", None) == _PG_NO_PRIVILEGE:
+        user = u.username or "USER"
+        grant = (f"GRANT CREATE ON SCHEMA public TO {user}" if "schema" in reason else
+                 f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {user}; "
+                 f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {user}")
+        return StorageUnavailable(
+            f"The database ({where}) refused the user {user}: {reason}. Nothing was changed. Its owner can "
+            f"grant what PhysioTrack needs ({grant}; or make {user} the database's owner), or set DATABASE_URL "
+            "to a user who has it.", where=where, reason=reason)
+    if getattr(orig, "sqlite_errorcode", None) in _SQLITE_DAMAGED:
+        return StorageUnavailable(
+            f"The database ({where}) cannot be read: {reason}. It is not a SQLite database, or it is damaged; "
+            "PhysioTrack left it as it is. Restore it from a backup, or set DATABASE_URL (or PHYSIO_DATA_DIR) "
+            "to another file.", where=where, reason=reason)
+    return None
+
+
 @contextmanager
 def translate_errors(url: str | sa.URL) -> Iterator[None]:
-    """Turn connection-level failures into StorageUnavailable; let everything else through."""
+    """Turn connection-level failures, and a database that refuses to serve (``refused``), into
+    StorageUnavailable; let everything else through."""
     try:
         yield
     except _CONNECTION_ERRORS as err:
@@ -95,6 +126,8 @@ def translate_errors(url: str | sa.URL) -> Iterator[None]:
     except exc.DBAPIError as err:
         if err.connection_invalidated:
             raise unavailable(url, err) from err
+        if (why := refused(url, err)) is not None:
+            raise why from err
         raise
 
 
@@ -355,6 +388,8 @@ def run_write(
         except _CONNECTION_ERRORS as err:
             last = err
         except exc.DBAPIError as err:
+            if (why := refused(engine.url, err)) is not None:
+                raise why from err
             if not err.connection_invalidated:
                 raise
             last = err
