@@ -39,6 +39,17 @@ def test_unreachable_url_raises_storage_unavailable(uiprmd_session_result):
         init_db(UNREACHABLE_PG)
 
 
+def test_a_postgres_database_that_does_not_exist_is_named_with_how_to_create_it(pg_databases):
+    name, url = pg_databases.reserve()  # a name on the running server, never created
+    with pytest.raises(StorageUnavailable) as info:
+        init_db(url)
+    msg = str(info.value)
+    assert f'database "{name}" does not exist' in msg and f"Create it (createdb {name}, as a user who may)" in msg
+    assert "Check that it is running" not in msg  # it is running
+    pg_databases.create(name)  # as the advice says
+    assert get_or_create_athlete(init_db(url), "Ana").display_name == "Ana"
+
+
 def test_sqlite_file_that_cannot_be_opened(tmp_path: Path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the data folder should be")

@@ -74,7 +74,11 @@ def _reason(err: BaseException) -> str:
 
 def unavailable(url: str | sa.URL, err: BaseException) -> StorageUnavailable:
     where, reason = describe_url(url), _reason(err)
-    if make_url(url).get_backend_name() != "sqlite":
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" and f'database "{u.database}" does not exist' in reason:
+        advice = (f"Create it (createdb {u.database}, as a user who may) or set DATABASE_URL to a database "
+                  "that exists, then try again.")
+    elif u.get_backend_name() != "sqlite":
         advice = "Check that it is running and that DATABASE_URL is right, then try again."
     elif "locked" in reason:  # after waiting _SQLITE_BUSY_S for another process's write
         advice = "Another program has been writing to the file for a while: try again in a moment."
