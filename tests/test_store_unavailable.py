@@ -345,3 +345,36 @@ def test_a_file_that_is_not_a_sqlite_database_is_named_and_left_alone(tmp_path):
         "database, or it is damaged; PhysioTrack left it as it is. Restore it from a backup, or set "
         "DATABASE_URL (or PHYSIO_DATA_DIR) to another file.")
     assert path.read_bytes() == junk
+
+
+def test_a_full_disk_says_so_and_the_session_waits(tmp_path, make_uiprmd_session_result):
+    """SQLite's own "database or disk is full" (the file held to its current size with
+    ``max_page_count``, as a full disk holds it): free space, not the folder's rights, is the
+    advice; the session waits in memory and is saved once there is room."""
+    from sqlalchemy import event
+
+    url = f"sqlite:///{tmp_path / 'physiotrack.db'}"
+    engine = init_db(url)
+    get_or_create_athlete(engine, "Ana")
+    engine.dispose()
+    room = {"pages": None}
+
+    def cap(dbapi_conn, _):
+        if room["pages"] is not None:
+            dbapi_conn.execute(f"PRAGMA max_page_count = {room['pages']}")
+
+    event.listen(engine, "connect", cap)
+    with engine.connect() as conn:
+        room["pages"] = conn.exec_driver_sql("PRAGMA page_count").scalar()
+    engine.dispose()  # every connection from now on is held to that size
+    pending = PendingWrites()
+    assert pending.save_or_keep(engine, make_uiprmd_session_result(episodes=(1, 2)), "Ana") is None
+    with pytest.raises(StorageUnavailable) as info:
+        pending.flush(engine)
+    msg = str(info.value)
+    assert "database or disk is full" in msg and "Free some space on its disk" in msg
+    assert "Check that its folder exists" not in msg
+    room["pages"] = None
+    engine.dispose()
+    [sid] = pending.flush(engine)
+    assert get_session_detail(engine, sid).session.rep_count == 2

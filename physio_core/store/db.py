@@ -80,6 +80,8 @@ def unavailable(url: str | sa.URL, err: BaseException) -> StorageUnavailable:
                   "that exists, then try again.")
     elif u.get_backend_name() != "sqlite":
         advice = "Check that it is running and that DATABASE_URL is right, then try again."
+    elif getattr(getattr(err, "orig", None), "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        advice = "Free some space on its disk (or set DATABASE_URL to a file on another disk), then try again."
     elif "locked" in reason:  # after waiting _SQLITE_BUSY_S for another process's write
         advice = "Another program has been writing to the file for a while: try again in a moment."
     else:
