@@ -420,3 +420,18 @@ def test_missing_toes_are_put_where_the_training_skeletons_have_them():
     assert np.isnan(out[3]).all()
     np.testing.assert_array_equal(np.delete(out, [J.L_TOE, J.R_TOE], axis=1),
                                   np.delete(joints, [J.L_TOE, J.R_TOE], axis=1))
+
+
+def test_a_bounded_memo_keeps_the_entries_used_last():
+    from physio_core.ml.common import BoundedMemo
+
+    memo: BoundedMemo[str, int] = BoundedMemo(2)
+    memo.put("a", 1)
+    memo.put("b", 2)
+    assert memo.get("a") == 1  # read: "a" is now the one used last
+    memo.put("c", 3)  # past its size: "b", used longest ago, goes
+    assert (memo.get("b"), memo.get("a"), memo.get("c"), len(memo)) == (None, 1, 3, 2)
+    memo.update([("d", 4), ("e", 5), ("f", 6)])
+    assert [memo.get(k) for k in "acdef"] == [None, None, None, 5, 6]
+    memo.clear()
+    assert len(memo) == 0 and memo.get("f") is None

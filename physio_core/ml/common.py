@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+import threading
+from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Generic, Hashable, TypeVar
 
 import numpy as np
 import torch
@@ -14,6 +16,46 @@ from physio_core.features import FEATURE_VERSION
 
 class ModelMissing(FileNotFoundError):
     """The weights file a model needs is not there (train with `python -m physio_core.train`)."""
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class BoundedMemo(Generic[K, V]):
+    """A thread-safe map that keeps the ``size`` entries used last (read or put), for memos keyed
+    by an array's content, which ``functools.lru_cache`` cannot hash."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        self.update([(key, value)])
+
+    def update(self, items) -> None:
+        """Put each (key, value) of ``items``, then drop the least recently used past ``size``."""
+        with self._lock:
+            for key, value in items:
+                self._items[key] = value
+                self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def seed_everything(seed: int) -> np.random.Generator:

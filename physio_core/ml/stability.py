@@ -19,8 +19,6 @@ sway), and ``reason`` names that cue in plain words.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +38,7 @@ from physio_core.features import (
 )
 from physio_core.features import own_angles as _own_angles
 from physio_core.ml.common import (
-    ModelMissing, seed_everything, set_threads, to_tensor, train_loop,
+    BoundedMemo, ModelMissing, seed_everything, set_threads, to_tensor, train_loop,
 )
 from physio_core.ml.data import CLASS_NAMES, N_MOVEMENTS, Augment, RepRecord
 from physio_core.skeleton import J
@@ -71,9 +69,8 @@ def _arm_moves(movement: int) -> str:
 # the features of the reps seen last, by their content: scoring a set's rep reads the features of
 # each of the set's other reps (its "usual"), so without this a set of n reps computed n * n of them
 # (a 100-rep set took three times as long to assess); a live set's every rep reads its earlier reps'
-_MEMO: OrderedDict[bytes, dict[str, float]] = OrderedDict()
 _MEMO_SIZE = 2048
-_memo_lock = threading.Lock()
+_MEMO: BoundedMemo[bytes, dict[str, float]] = BoundedMemo(_MEMO_SIZE)
 
 
 def rep_features(joints: np.ndarray, fps: float = 30.0) -> dict[str, float]:
@@ -81,15 +78,10 @@ def rep_features(joints: np.ndarray, fps: float = 30.0) -> dict[str, float]:
     first), sizes in body-size units, angles in degrees."""
     x = np.ascontiguousarray(joints)
     key = hashlib.blake2b(x.tobytes(), digest_size=20).digest() + repr((x.shape, x.dtype.str, float(fps))).encode()
-    with _memo_lock:
-        if (seen := _MEMO.get(key)) is not None:
-            _MEMO.move_to_end(key)
-            return dict(seen)
+    if (seen := _MEMO.get(key)) is not None:
+        return dict(seen)
     f = _rep_features(joints, fps)
-    with _memo_lock:
-        _MEMO[key] = f
-        if len(_MEMO) > _MEMO_SIZE:
-            _MEMO.popitem(last=False)
+    _MEMO.put(key, f)
     return dict(f)
 
 
@@ -249,8 +241,7 @@ class StabilityModel:
         self.std = np.ones(N_FEATURES, np.float32)
         self.per_movement: dict[int, dict] = {}
         # IsolationForest scores of reps ``prime`` scored together, by (movement, scaled features)
-        self._iso_seen: OrderedDict[bytes, float] = OrderedDict()
-        self._iso_lock = threading.Lock()
+        self._iso_seen: BoundedMemo[bytes, float] = BoundedMemo(_MEMO_SIZE)
 
     # ---------------------------------------------------------------- training
     def fit(self, reps: list[RepRecord]) -> "StabilityModel":
@@ -329,15 +320,10 @@ class StabilityModel:
             return
         fs = np.concatenate([self._scaled(j, movement) for j in reps])
         scores = self.per_movement[movement]["iso"].score_samples(fs)
-        with self._iso_lock:
-            for row, v in zip(fs, scores):
-                self._iso_seen[self._iso_key(movement, row)] = float(v)
-            while len(self._iso_seen) > _MEMO_SIZE:
-                self._iso_seen.popitem(last=False)
+        self._iso_seen.update((self._iso_key(movement, row), float(v)) for row, v in zip(fs, scores))
 
     def _iso_score(self, pm: dict, movement: int, fs: np.ndarray) -> float:
-        with self._iso_lock:
-            seen = self._iso_seen.get(self._iso_key(movement, fs[0]))
+        seen = self._iso_seen.get(self._iso_key(movement, fs[0]))
         return seen if seen is not None else float(pm["iso"].score_samples(fs)[0])
 
     def anomaly_components(self, joints: np.ndarray, movement: int,
