@@ -238,7 +238,8 @@ def test_another_programs_tables_are_refused_untouched(db_url):
 def test_tables_of_other_names_share_the_database(db_url):
     """Tables under other names are no reason to refuse: PhysioTrack's tables go beside them
     (a hosted PostgreSQL database shared with another service)."""
-    _sql(db_url, "CREATE TABLE inventory (id INTEGER PRIMARY KEY, item TEXT)", "INSERT INTO inventory VALUES (1, 'bar')")
+    _sql(db_url, "CREATE TABLE inventory (id INTEGER PRIMARY KEY, item TEXT)",
+         "INSERT INTO inventory VALUES (1, 'bar')")
     engine = init_db(db_url)
     assert get_or_create_athlete(engine, "Ana").id is not None
     assert {"inventory", "users", "alembic_version"} <= _tables(db_url)
