@@ -379,3 +379,30 @@ def test_a_full_disk_says_so_and_the_session_waits(tmp_path, make_uiprmd_session
     engine.dispose()
     [sid] = pending.flush(engine)
     assert get_session_detail(engine, sid).session.rep_count == 2
+
+
+def test_a_read_only_postgres_database_keeps_the_session_until_it_writes_again(pg_databases,
+                                                                               make_uiprmd_session_result):
+    """A database that only reads (a standby server named by mistake, or one set read-only for
+    maintenance: here ``default_transaction_read_only``) opens, since its schema is current,
+    but refuses the first write. Before, psycopg's error and the INSERT statement reached the
+    page; now what to do, and the session waits in memory until the database writes again."""
+    from conftest import _pg_admin
+
+    url = pg_databases.new()
+    name = url.rsplit("/", 1)[1]
+    init_db(url)
+    dispose_engines(url)
+    _pg_admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    engine = init_db(url)
+    pending = PendingWrites()
+    assert pending.save_or_keep(engine, make_uiprmd_session_result(episodes=(1, 2)), "Ana") is None
+    with pytest.raises(StorageUnavailable) as info:
+        pending.flush(engine)
+    msg = str(info.value)
+    assert "only reads: cannot execute INSERT in a read-only transaction" in msg and "primary server" in msg
+    assert "[SQL:" not in msg and "psycopg" not in msg
+    _pg_admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = off')
+    engine.dispose()  # the setting applies to new connections
+    [sid] = pending.flush(engine)
+    assert get_session_detail(engine, sid).session.rep_count == 2

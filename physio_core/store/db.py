@@ -93,6 +93,7 @@ def unavailable(url: str | sa.URL, err: BaseException) -> StorageUnavailable:
 
 # PostgreSQL's "insufficient privilege" (the user may not create tables in the schema, or use a table)
 _PG_NO_PRIVILEGE = "42501"
+_PG_READ_ONLY = "25006"  # a write on a replica, or in a database set to default_transaction_read_only
 _SQLITE_DAMAGED = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
 
@@ -100,7 +101,8 @@ def refused(url: str | sa.URL, err: exc.DBAPIError) -> StorageUnavailable | None
     """The database answered but will not serve PhysioTrack, as a StorageUnavailable that says
     what to do (None for any other error): a PostgreSQL user without the right to create or use
     its tables (since PostgreSQL 15 a new database's users may not create tables in ``public``
-    until its owner grants it), or a SQLite file that is not a database or is damaged. Neither
+    until its owner grants it), a PostgreSQL database that only reads (a standby), or a SQLite
+    file that is not a database or is damaged. Neither
     is changed; a session kept for later (``PendingWrites``) is saved once it is put right."""
     u, orig = make_url(url), getattr(err, "orig", None)
     where, reason = describe_url(u), _reason(err)
@@ -113,6 +115,11 @@ def refused(url: str | sa.URL, err: exc.DBAPIError) -> StorageUnavailable | None
             f"The database ({where}) refused the user {user}: {reason}. Nothing was changed. Its owner can "
             f"grant what PhysioTrack needs ({grant}; or make {user} the database's owner), or set DATABASE_URL "
             "to a user who has it.", where=where, reason=reason)
+    if getattr(orig, "sqlstate", None) == _PG_READ_ONLY:
+        return StorageUnavailable(
+            f"The database ({where}) only reads: {reason}. Nothing was changed. DATABASE_URL may name a "
+            "read-only copy (a standby server): set it to the primary server, or have the database made "
+            "writable again, then try again.", where=where, reason=reason)
     if getattr(orig, "sqlite_errorcode", None) in _SQLITE_DAMAGED:
         return StorageUnavailable(
             f"The database ({where}) cannot be read: {reason}. It is not a SQLite database, or it is damaged; "
