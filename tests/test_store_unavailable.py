@@ -406,3 +406,19 @@ def test_a_read_only_postgres_database_keeps_the_session_until_it_writes_again(p
     engine.dispose()  # the setting applies to new connections
     [sid] = pending.flush(engine)
     assert get_session_detail(engine, sid).session.rep_count == 2
+
+
+def test_another_programs_alembic_revision_is_not_taken_for_a_newer_physiotrack(db_url):
+    """Another program that migrates with Alembic keeps its revision in a table of the same
+    name: with none of PhysioTrack's tables beside it, the database is another program's, not
+    one a newer PhysioTrack set up."""
+    from physio_core.store import SchemaMismatch
+
+    _sql(db_url, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+         "INSERT INTO alembic_version VALUES ('9c1e0b7a4d2f')", "CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+    with pytest.raises(SchemaMismatch) as info:
+        init_db(db_url)
+    msg = str(info.value)
+    assert "another program's schema record (Alembic revision 9c1e0b7a4d2f)" in msg and "newer" not in msg
+    assert _tables(db_url) == {"alembic_version", "orders"}
+    assert _sql(db_url, "SELECT version_num FROM alembic_version") == [("9c1e0b7a4d2f",)]

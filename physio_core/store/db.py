@@ -308,7 +308,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def _refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None:
     """SchemaMismatch when migrating would fail half-way, or write into another program's tables:
     the database is at a revision these migrations do not know (a newer PhysioTrack migrated it,
-    and this older one was started on it), or it has no PhysioTrack revision but already holds
+    and this older one was started on it; or, with none of PhysioTrack's tables, another program's
+    Alembic keeps its revision there), or it has no PhysioTrack revision but already holds
     tables under PhysioTrack's names. Alembic would say "Can't locate revision" or "table users
     already exists", which the pages used to show as a database that cannot be reached."""
     from physio_core.store.models import SQLModel  # the metadata with PhysioTrack's tables on it
@@ -316,14 +317,20 @@ def _refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None
     script = ScriptDirectory.from_config(cfg)
     current = MigrationContext.configure(conn).get_current_heads()
     known = {s.revision for s in script.walk_revisions()}
+    taken = sorted(set(SQLModel.metadata.tables) & set(sa.inspect(conn).get_table_names()))
     if unknown := [r for r in current if r not in known]:
+        if not taken:  # another program's Alembic keeps its revision in the same table name
+            raise SchemaMismatch(
+                f"The database ({where}) holds another program's schema record (Alembic revision "
+                f"{', '.join(unknown)}) and none of PhysioTrack's tables. Nothing in it was changed. Set "
+                "DATABASE_URL to a database of PhysioTrack's own.",
+                where=where, reason=f"another program's schema revision {', '.join(unknown)}")
         raise SchemaMismatch(
             f"The database ({where}) was set up by a newer version of PhysioTrack: its schema is at "
             f"revision {', '.join(unknown)}, and this version knows revisions up to {script.get_current_head()}. "
             "Nothing in it was changed. Run the newer version on it, or set DATABASE_URL to another database.",
             where=where, reason=f"unknown schema revision {', '.join(unknown)}")
     if not current:
-        taken = sorted(set(SQLModel.metadata.tables) & set(sa.inspect(conn).get_table_names()))
         if taken:
             raise SchemaMismatch(
                 f"The database ({where}) already holds tables named as PhysioTrack's ({', '.join(taken)}), "
