@@ -102,8 +102,8 @@ def refused(url: str | sa.URL, err: exc.DBAPIError) -> StorageUnavailable | None
     what to do (None for any other error): a PostgreSQL user without the right to create or use
     its tables (since PostgreSQL 15 a new database's users may not create tables in ``public``
     until its owner grants it), a PostgreSQL database that only reads (a standby), or a SQLite
-    file that is not a database or is damaged. Neither
-    is changed; a session kept for later (``PendingWrites``) is saved once it is put right."""
+    file that is not a database or is damaged. The database is left as it is; a session kept for
+    later (``PendingWrites``) is saved once it is put right."""
     u, orig = make_url(url), getattr(err, "orig", None)
     where, reason = describe_url(u), _reason(err)
     if getattr(orig, "sqlstate", None) == _PG_NO_PRIVILEGE:
