@@ -198,11 +198,12 @@ def get_engine():
     return engine
 
 
-def db_error_message() -> str:
+def db_error_message(analyses_go_on: bool = True) -> str:
     """Why nothing is saved: the StorageUnavailable's own words (the database cannot be reached,
-    or holds a schema this version cannot use), and that analyses go on."""
+    or cannot serve, and what to do), and that analyses go on (not on the login page, where
+    nothing can be analysed before logging in)."""
     why = st.session_state.get("db_error") or "The database cannot be opened."
-    return f"{why} Analyses still work but are not saved."
+    return f"{why} Analyses still work but are not saved." if analyses_go_on else why
 
 
 def require_engine():

@@ -12,7 +12,7 @@ st.caption("Motion analysis for physiotherapists, coaches and their athletes.")
 
 engine = get_engine()
 if engine is None:
-    st.error(db_error_message())
+    st.error(db_error_message(analyses_go_on=False))
     st.info("Logging in needs the database: try again once it is back, or put right as said above.")
     if st.button("Try again"):
         st.rerun()

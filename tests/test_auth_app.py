@@ -159,3 +159,29 @@ def test_a_setting_that_cannot_be_used_stops_the_app_with_its_name(seeded, monke
     [err] = [e.value for e in at.error]
     assert "PHYSIO_MAX_UPLOAD_MB='1 GB'" in err and "valid integer" in err and "restart" in err
     assert not at.text_input  # no login form over a half-configured app
+
+
+def test_a_database_damaged_while_logged_in_is_named_in_the_banner(seeded):
+    """The SQLite file overwritten under the running app (a restore gone wrong): the logged-in
+    trainer stays in, and the banner names the file and what to do, and that analyses go on.
+    Before, SQLite's "file is not a database" came as SQLAlchemy's error, with a link to its
+    documentation."""
+    from physio_core.config import get_settings
+
+    engine, _ = seeded
+    at = run(AppTest.from_file(APP, default_timeout=240))
+    log_in(at, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+    assert not at.warning
+    path = get_settings().data_dir / "physiotrack.db"
+    assert path.is_file()
+    engine.dispose()  # the next query opens the file again, as a new server process would
+    with path.open("r+b") as f:  # overwritten in place: the same file, other bytes
+        f.write(bytes(range(256)) * 16)
+    run(at)
+    assert [t.value for t in at.title] != ["PhysioTrack"]  # still logged in
+    [banner] = [w.value for w in at.warning if w.value.startswith("The database")]
+    assert banner.startswith(f"The database (SQLite file {path}) cannot be read: ")
+    assert "Restore it from a backup" in banner and banner.endswith("Analyses still work but are not saved.")
+    assert "sqlalche" not in banner
+    # the sidebar's athlete picker, which could not read them either, says the same
+    assert [w.value for w in at.sidebar.warning] == [f"Could not read the athletes: {banner.rsplit(' Analyses', 1)[0]}"]

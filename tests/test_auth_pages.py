@@ -258,5 +258,7 @@ def test_login_page_says_a_newer_version_set_the_database_up(engine, tmp_path, m
     at = page("login.py")
     [error] = [e.value for e in at.error]
     assert "was set up by a newer version of PhysioTrack" in error and "f00d0013" in error
-    assert error.endswith("Analyses still work but are not saved.") and "cannot be reached" not in error
+    assert error.endswith("or set DATABASE_URL to another database.") and "cannot be reached" not in error
+    # nothing can be analysed before logging in: the login page does not say analyses go on
+    assert "Analyses still work" not in error
     assert not at.text_input
