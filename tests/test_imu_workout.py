@@ -151,3 +151,23 @@ def test_a_set_partly_misread_as_another_lift_stays_one_set(classifier):
     assert [w.result.rep_count for w in sets] == [10, 10, 10]
     assert len({w.result.lift for w in sets}) == 1
     assert all(a.span.end_s <= b.span.start_s for a, b in zip(sets, sets[1:]))
+
+
+def test_held_out_workouts_are_split_by_classifiers_that_never_saw_their_participant(capsys):
+    """``--cv``: each participant's workouts are split by a classifier fitted on the others'
+    recordings. The two rest recordings are participant A's, so A's classifier knows no rest."""
+    from physio_core.imu.io import list_sets
+    from physio_core.imu.workout import _held_out_classifiers
+
+    loaded = [(s, s.load()) for s in list_sets(DATA)]
+    classifiers = _held_out_classifiers(loaded)
+    lifts = {s.lift for s, _ in loaded}
+    assert set(classifiers) == {s.participant for s, _ in loaded}
+    for p, clf in classifiers.items():
+        assert set(clf.labels) == {s.lift for s, _ in loaded if s.participant != p} <= lifts
+    assert "rest" not in classifiers["A"].labels and "rest" in classifiers["B"].labels
+
+    assert main([str(DATA), "--workouts", "4", "--cv"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["classifier"] == "leave-one-participant-out refits" and printed["workouts"] == 4
+    assert all(0.0 <= printed[k] <= 1.0 for k in ("workouts_split_right", "lifts_right", "reps_within1"))

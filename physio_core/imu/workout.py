@@ -1,6 +1,6 @@
 """One wrist-sensor recording of a workout (several sets, rests between) -> one analysis per set.
 
-    python -m physio_core.imu.workout [DIR] [--workouts N] [--seed S] [--json FILE]
+    python -m physio_core.imu.workout [DIR] [--workouts N] [--seed S] [--cv] [--json FILE]
 
 A lifter starts the sensor, does a set of squats, rests, two sets of bench press, and stops it.
 Analysed as one set, the recording gets one lift and one count. Here the lift classifier reads
@@ -150,16 +150,20 @@ def overview(sets: list[WorkoutSet]) -> list[dict]:
 REST_RANGE_S = (15.0, 30.0)  # the rests of evaluate's workouts (a rest recording is 34-40 s long)
 
 
-def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_workout: int = 3) -> dict:
+def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_workout: int = 3,
+             cv: bool = False) -> dict:
     """Workouts of one participant's sets (drawn at random, participants in turn) with a rest
     before, between and after them: 15-30 s of a rest recording (moving about), or as long held
     still in another posture, every part joined by a one-second turn of the wrist. Scored with
-    the shipped classifier, which has seen these sets, so the figures are in-sample."""
+    the shipped classifier, which has seen these sets, so the figures are in-sample; with ``cv``,
+    a participant's workouts are split by a classifier fitted on the other participants' sets
+    (as ``evaluate_imu --cv``), the same workouts drawn."""
     from physio_core.imu.evaluate import held_still, join, piece
     from physio_core.imu.io import list_sets
 
     sets = list_sets(directory)
     loaded = [(s, s.load()) for s in sets]
+    classifiers = _held_out_classifiers(loaded) if cv else {}
     rests = [x.resample(DEFAULT_RATE_HZ) for s, x in loaded if s.lift == "rest"]
     by_person: dict[str, list] = {}
     for s, x in loaded:
@@ -169,7 +173,7 @@ def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_
     if not people or not rests:
         raise FileNotFoundError(f"no participant with {sets_per_workout} sets, or no rest recording, in {directory}")
     rng = np.random.default_rng(seed)
-    clf = LiftClassifier.load()
+    shipped = None if cv else LiftClassifier.load()
     found_all, lifts_right, within1, counted, rows = 0, 0, 0, 0, []
     for k in range(workouts):
         person = people[k % len(people)]
@@ -184,7 +188,7 @@ def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_
                 parts.append(held_still(secs, rng.normal(size=3), rng))
             if j < sets_per_workout:
                 parts.append(picked[j][1])
-        found = split_workout(join(parts), clf)
+        found = split_workout(join(parts), classifiers[person] if cv else shipped)
         ok = len(found) == sets_per_workout
         found_all += ok
         if ok:
@@ -197,6 +201,7 @@ def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_
                      "found": [(w.result.lift, w.result.rep_count) for w in found]})
     return {
         "data": Path(directory).name,
+        "classifier": "leave-one-participant-out refits" if cv else "shipped (trained on these sets)",
         "workouts": workouts,
         "sets_per_workout": sets_per_workout,
         "workouts_split_right": round(found_all / workouts, 4),
@@ -204,6 +209,18 @@ def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_
         "reps_within1": round(within1 / max(counted, 1), 4),
         "workouts_detail": rows,
     }
+
+
+def _held_out_classifiers(loaded: list) -> dict[str, LiftClassifier]:
+    """Per participant, the lift classifier fitted on every other participant's recordings (rest
+    ones included), with the shipped model's seed."""
+    from physio_core.imu.train import SEED
+
+    proto = LiftClassifier(seed=SEED)
+    feats = [proto.featurize(x) for _, x in loaded]
+    return {p: LiftClassifier(seed=SEED).fit([f for (s, _), f in zip(loaded, feats) if s.participant != p],
+                                             [s.lift for s, _ in loaded if s.participant != p])
+            for p in sorted({s.participant for s, _ in loaded})}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,9 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workouts", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures (and each workout) here")
+    ap.add_argument("--cv", action="store_true",
+                    help="split each participant's workouts with a classifier fitted on the other participants")
     args = ap.parse_args(argv)
     try:
-        res = evaluate(args.directory, args.workouts, args.seed)
+        res = evaluate(args.directory, args.workouts, args.seed, cv=args.cv)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
