@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -347,15 +348,18 @@ def two_set_recordings(singles: list, recordings: int, seed: int = 0):
         yield pose, a, b
 
 
-def evaluate(root: str | Path, recordings: int = 24, seed: int = 0) -> dict:
+def evaluate(root: str | Path, recordings: int = 24, seed: int = 0, subjects: Sequence[int] | None = None) -> dict:
     """The set search with the installed weights on UI-PRMD joined as a camera sees it:
     every (movement, subject, correct/incorrect) set of one exercise must stay one set of it;
     ``recordings`` recordings of two sets of one subject (``two_set_recordings``) must give both
-    sets, each of its exercise and counted within one rep."""
+    sets, each of its exercise and counted within one rep. ``subjects``: those subjects' sets
+    only (``scripts/experiments/sets_loso.py`` scores each on weights trained without it)."""
     from physio_core.datasets.continuous import uiprmd_sets
     from physio_core.pipeline import finish_sequence
 
-    singles = list(uiprmd_sets(root, correct=None, seed=seed))
+    singles = [s for s in uiprmd_sets(root, correct=None, seed=seed) if not subjects or s.subject in subjects]
+    if not singles:
+        raise ValueError(f"no UI-PRMD set{f' of subjects {list(subjects)}' if subjects else ''} in {root}")
     kept = sum([sp.exercise for sp in find_sets(s.pose)] == [s.movement_name] for s in singles)
     found = counted = 0
     for pose, a, b in two_set_recordings(singles, recordings, seed):
@@ -377,12 +381,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ui-prmd", type=Path, required=True, help="folder laid out like ui-prmd")
     ap.add_argument("--recordings", type=int, default=24, help="two-set recordings to make (default 24)")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
+    ap.add_argument("--subjects", type=int, nargs="+", default=None, help="only these subjects' sets")
     args = ap.parse_args(argv)
     if not args.ui_prmd.is_dir():
         print(f"error: UI-PRMD folder not found: {args.ui_prmd}", file=sys.stderr)
         return 2
-    figs = evaluate(args.ui_prmd, args.recordings)
-    print("set search, installed weights, on UI-PRMD subjects they were trained on (not a generalisation figure)")
+    try:
+        figs = evaluate(args.ui_prmd, args.recordings, subjects=args.subjects)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from physio_core.config import PROJECT_ROOT, get_settings
+
+    model_dir = get_settings().model_dir
+    if model_dir.resolve() == (PROJECT_ROOT / "models").resolve():
+        print("set search, installed weights, on UI-PRMD subjects they were trained on (not a generalisation figure)")
+    else:
+        print(f"set search, weights in {model_dir}")
     for key, value in figs.items():
         print(f"  {key:<28} {value:.3f}" if isinstance(value, float) else f"  {key:<28} {value}")
     if args.json is not None:

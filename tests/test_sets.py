@@ -255,6 +255,25 @@ def test_the_set_search_score_says_a_missing_folder(tmp_path, capsys):
     assert "UI-PRMD folder not found" in capsys.readouterr().err
 
 
+def test_the_set_search_score_of_one_subject(capsys):
+    """``--subjects``: that subject's sets only (``scripts/experiments/sets_loso.py`` runs it on
+    weights trained without the subject); the installed weights were trained on it, and the title
+    says so."""
+    from conftest import SHARED_DATASETS
+    from physio_core.sets import main
+
+    root = SHARED_DATASETS / "ui-prmd"
+    if not root.is_dir():
+        pytest.skip("UI-PRMD not in ../shared")
+    assert main(["--ui-prmd", str(root), "--subjects", "99"]) == 2
+    assert "no UI-PRMD set of subjects [99]" in capsys.readouterr().err
+    assert main(["--ui-prmd", str(root), "--subjects", "3", "--recordings", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "installed weights, on UI-PRMD subjects they were trained on" in out
+    # subject 3's sets: the ten movements, correct and incorrect
+    assert "single_sets                  20" in out
+
+
 def test_a_rest_out_of_view_splits_the_sets():
     """The athlete walks out of view between two sets of squats (no one in the frames for 25 s of
     a 30 s rest): two sets, each counted, and no warning about empty frames."""
