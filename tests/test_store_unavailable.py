@@ -311,6 +311,17 @@ def test_a_postgres_user_who_may_not_create_tables_is_told_the_grant(pg_user_wit
     assert get_or_create_athlete(init_db(user), "Ana").display_name == "Ana"
 
 
+def _kept(engine, make_uiprmd_session_result) -> tuple[PendingWrites, str]:
+    """A two-rep session saved on ``engine``, which refuses it: the session waits in the returned
+    PendingWrites, and flushing it again raises StorageUnavailable, whose message is returned."""
+    pending = PendingWrites()
+    assert pending.save_or_keep(engine, make_uiprmd_session_result(episodes=(1, 2)), "Ana") is None
+    assert len(pending) == 1
+    with pytest.raises(StorageUnavailable) as info:
+        pending.flush(engine)
+    return pending, str(info.value)
+
+
 def test_a_session_refused_for_want_of_rights_is_kept_and_saved_once_granted(pg_user_without_rights,
                                                                              make_uiprmd_session_result):
     """A database set up by its owner, used by a user who may only read PhysioTrack's schema
@@ -321,18 +332,13 @@ def test_a_session_refused_for_want_of_rights_is_kept_and_saved_once_granted(pg_
     dispose_engines(admin)
     _sql(admin, f"GRANT SELECT ON alembic_version TO {role}")
     engine = init_db(user)  # at head: nothing to migrate
-    pending = PendingWrites()
-    result = make_uiprmd_session_result(episodes=(1, 2))
-    assert pending.save_or_keep(engine, result, "Ana") is None and len(pending) == 1
-    with pytest.raises(StorageUnavailable) as info:
-        pending.flush(engine)
-    msg = str(info.value)
+    pending, msg = _kept(engine, make_uiprmd_session_result)
     assert f"refused the user {role}: permission denied for table users" in msg
     _sql(admin, *_advice(msg))
     [sid] = pending.flush(engine)
     assert len(pending) == 0
     dispose_engines(admin)
-    assert get_session_detail(init_db(admin), sid).session.rep_count == len(result.reps)
+    assert get_session_detail(init_db(admin), sid).session.rep_count == 2
 
 
 def test_a_file_that_is_not_a_sqlite_database_is_named_and_left_alone(tmp_path):
@@ -368,11 +374,7 @@ def test_a_full_disk_says_so_and_the_session_waits(tmp_path, make_uiprmd_session
     with engine.connect() as conn:
         room["pages"] = conn.exec_driver_sql("PRAGMA page_count").scalar()
     engine.dispose()  # every connection from now on is held to that size
-    pending = PendingWrites()
-    assert pending.save_or_keep(engine, make_uiprmd_session_result(episodes=(1, 2)), "Ana") is None
-    with pytest.raises(StorageUnavailable) as info:
-        pending.flush(engine)
-    msg = str(info.value)
+    pending, msg = _kept(engine, make_uiprmd_session_result)
     assert "database or disk is full" in msg and "Free some space on its disk" in msg
     assert "Check that its folder exists" not in msg
     room["pages"] = None
@@ -395,11 +397,7 @@ def test_a_read_only_postgres_database_keeps_the_session_until_it_writes_again(p
     dispose_engines(url)
     _pg_admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
     engine = init_db(url)
-    pending = PendingWrites()
-    assert pending.save_or_keep(engine, make_uiprmd_session_result(episodes=(1, 2)), "Ana") is None
-    with pytest.raises(StorageUnavailable) as info:
-        pending.flush(engine)
-    msg = str(info.value)
+    pending, msg = _kept(engine, make_uiprmd_session_result)
     assert "only reads: cannot execute INSERT in a read-only transaction" in msg and "primary server" in msg
     assert "[SQL:" not in msg and "psycopg" not in msg
     _pg_admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = off')
