@@ -349,7 +349,8 @@ def two_set_recordings(singles: list, recordings: int, seed: int = 0):
 
 
 def evaluate(root: str | Path, recordings: int = 24, seed: int = 0, subjects: Sequence[int] | None = None) -> dict:
-    """The set search with the installed weights on UI-PRMD joined as a camera sees it:
+    """The set search with the weights of the settings' model folder (the installed ones unless
+    PHYSIO_MODEL_DIR names others) on UI-PRMD joined as a camera sees it:
     every (movement, subject, correct/incorrect) set of one exercise must stay one set of it;
     ``recordings`` recordings of two sets of one subject (``two_set_recordings``) must give both
     sets, each of its exercise and counted within one rep. ``subjects``: those subjects' sets
