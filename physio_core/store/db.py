@@ -314,12 +314,14 @@ def _refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None
     already exists", which the pages used to show as a database that cannot be reached."""
     from physio_core.store.models import SQLModel  # the metadata with PhysioTrack's tables on it
 
+    def taken() -> list[str]:  # read only when the revision is not one of ours: not at every start
+        return sorted(set(SQLModel.metadata.tables) & set(sa.inspect(conn).get_table_names()))
+
     script = ScriptDirectory.from_config(cfg)
     current = MigrationContext.configure(conn).get_current_heads()
     known = {s.revision for s in script.walk_revisions()}
-    taken = sorted(set(SQLModel.metadata.tables) & set(sa.inspect(conn).get_table_names()))
     if unknown := [r for r in current if r not in known]:
-        if not taken:  # another program's Alembic keeps its revision in the same table name
+        if not taken():  # another program's Alembic keeps its revision in the same table name
             raise SchemaMismatch(
                 f"The database ({where}) holds another program's schema record (Alembic revision "
                 f"{', '.join(unknown)}) and none of PhysioTrack's tables. Nothing in it was changed. Set "
@@ -330,13 +332,12 @@ def _refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None
             f"revision {', '.join(unknown)}, and this version knows revisions up to {script.get_current_head()}. "
             "Nothing in it was changed. Run the newer version on it, or set DATABASE_URL to another database.",
             where=where, reason=f"unknown schema revision {', '.join(unknown)}")
-    if not current:
-        if taken:
-            raise SchemaMismatch(
-                f"The database ({where}) already holds tables named as PhysioTrack's ({', '.join(taken)}), "
-                "but no record of a PhysioTrack schema: another program's data, most likely. Nothing in it "
-                "was changed. Set DATABASE_URL to an empty database, or to one PhysioTrack set up.",
-                where=where, reason=f"tables of another program: {', '.join(taken)}")
+    if not current and (theirs := taken()):
+        raise SchemaMismatch(
+            f"The database ({where}) already holds tables named as PhysioTrack's ({', '.join(theirs)}), "
+            "but no record of a PhysioTrack schema: another program's data, most likely. Nothing in it "
+            "was changed. Set DATABASE_URL to an empty database, or to one PhysioTrack set up.",
+            where=where, reason=f"tables of another program: {', '.join(theirs)}")
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
