@@ -156,11 +156,11 @@ def test_a_set_partly_misread_as_another_lift_stays_one_set(classifier):
 def test_held_out_workouts_are_split_by_classifiers_that_never_saw_their_participant(capsys):
     """``--cv``: each participant's workouts are split by a classifier fitted on the others'
     recordings. The two rest recordings are participant A's, so A's classifier knows no rest."""
+    from physio_core.imu.evaluate import held_out_classifiers
     from physio_core.imu.io import list_sets
-    from physio_core.imu.workout import _held_out_classifiers
 
     loaded = [(s, s.load()) for s in list_sets(DATA)]
-    classifiers = _held_out_classifiers(loaded)
+    classifiers = held_out_classifiers([s for s, _ in loaded], [x for _, x in loaded])
     lifts = {s.lift for s, _ in loaded}
     assert set(classifiers) == {s.participant for s, _ in loaded}
     for p, clf in classifiers.items():

@@ -102,6 +102,17 @@ def padded_sets(lifting: list[ImuSeries], rests: list[ImuSeries], seed: int = SE
     return out
 
 
+def held_out_classifiers(sets: list, series: list[ImuSeries]) -> dict[str, LiftClassifier]:
+    """Per participant of ``sets`` (``io.list_sets``, loaded as ``series``), the lift classifier
+    fitted on every other participant's recordings (rest ones included), with the shipped
+    model's seed: the leave-one-participant-out refits."""
+    proto = LiftClassifier(seed=SEED)
+    feats = [proto.featurize(x) for x in series]
+    return {p: LiftClassifier(seed=SEED).fit([f for s, f in zip(sets, feats) if s.participant != p],
+                                             [s.lift for s in sets if s.participant != p])
+            for p in sorted({s.participant for s in sets})}
+
+
 def evaluate_imu(directory: str | Path = DEFAULT_DIR, *, cv: bool = False,
                  model_path: str | Path | None = None) -> dict:
     directory = Path(directory)
@@ -110,7 +121,6 @@ def evaluate_imu(directory: str | Path = DEFAULT_DIR, *, cv: bool = False,
         raise FileNotFoundError(f"no MetaMotion sets in {directory}")
     n_files = len(list_sets(directory, dedupe=False))
     series = [s.load() for s in sets]
-    truth = [s.lift for s in sets]
     participants = np.array([s.participant for s in sets])
 
     lifting = [i for i, s in enumerate(sets) if s.lift != "rest"]
@@ -119,17 +129,9 @@ def evaluate_imu(directory: str | Path = DEFAULT_DIR, *, cv: bool = False,
     recordings = series + [x for kind in padded for x in padded[kind]]
     owner = list(range(len(sets))) + [i for kind in padded for i in lifting[:len(padded[kind])]]
 
-    proto = LiftClassifier(seed=SEED)
     if cv:
-        feats = [proto.featurize(x) for x in series]
-        found = [proto.featurize(set_stretch(x)) for x in recordings]
-        predicted_all = [""] * len(recordings)
-        for p in sorted(set(participants)):
-            train = np.where(participants != p)[0]
-            model = LiftClassifier(seed=SEED).fit([feats[i] for i in train], [truth[i] for i in train])
-            for j, i in enumerate(owner):
-                if participants[i] == p:
-                    predicted_all[j] = model.predict(found[j])
+        refits = held_out_classifiers(sets, series)  # each recording read by its owner's refit
+        predicted_all = [refits[participants[i]].predict(set_stretch(x)) for x, i in zip(recordings, owner)]
         model_desc = "leave-one-participant-out refits (seed %d)" % SEED
     else:
         path = Path(model_path) if model_path else default_model_path()

@@ -158,12 +158,11 @@ def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_
     the shipped classifier, which has seen these sets, so the figures are in-sample; with ``cv``,
     a participant's workouts are split by a classifier fitted on the other participants' sets
     (as ``evaluate_imu --cv``), the same workouts drawn."""
-    from physio_core.imu.evaluate import held_still, join, piece
+    from physio_core.imu.evaluate import held_out_classifiers, held_still, join, piece
     from physio_core.imu.io import list_sets
 
     sets = list_sets(directory)
     loaded = [(s, s.load()) for s in sets]
-    classifiers = _held_out_classifiers(loaded) if cv else {}
     rests = [x.resample(DEFAULT_RATE_HZ) for s, x in loaded if s.lift == "rest"]
     by_person: dict[str, list] = {}
     for s, x in loaded:
@@ -172,8 +171,10 @@ def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_
     people = sorted(p for p, xs in by_person.items() if len(xs) >= sets_per_workout)
     if not people or not rests:
         raise FileNotFoundError(f"no participant with {sets_per_workout} sets, or no rest recording, in {directory}")
+    # the classifier each participant's workouts are split by
+    classifiers = (held_out_classifiers(sets, [x for _, x in loaded]) if cv
+                   else dict.fromkeys(people, LiftClassifier.load()))
     rng = np.random.default_rng(seed)
-    shipped = None if cv else LiftClassifier.load()
     found_all, lifts_right, within1, counted, rows = 0, 0, 0, 0, []
     for k in range(workouts):
         person = people[k % len(people)]
@@ -188,7 +189,7 @@ def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_
                 parts.append(held_still(secs, rng.normal(size=3), rng))
             if j < sets_per_workout:
                 parts.append(picked[j][1])
-        found = split_workout(join(parts), classifiers[person] if cv else shipped)
+        found = split_workout(join(parts), classifiers[person])
         ok = len(found) == sets_per_workout
         found_all += ok
         if ok:
@@ -209,18 +210,6 @@ def evaluate(directory: str | Path, workouts: int = 30, seed: int = 0, sets_per_
         "reps_within1": round(within1 / max(counted, 1), 4),
         "workouts_detail": rows,
     }
-
-
-def _held_out_classifiers(loaded: list) -> dict[str, LiftClassifier]:
-    """Per participant, the lift classifier fitted on every other participant's recordings (rest
-    ones included), with the shipped model's seed."""
-    from physio_core.imu.train import SEED
-
-    proto = LiftClassifier(seed=SEED)
-    feats = [proto.featurize(x) for _, x in loaded]
-    return {p: LiftClassifier(seed=SEED).fit([f for (s, _), f in zip(loaded, feats) if s.participant != p],
-                                             [s.lift for s, _ in loaded if s.participant != p])
-            for p in sorted({s.participant for s, _ in loaded})}
 
 
 def main(argv: list[str] | None = None) -> int:
