@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -61,25 +62,65 @@ def describe_url(url: str | sa.URL) -> str:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         return f"SQLite file {u.database}" if u.database not in (None, "", ":memory:") else "SQLite in memory"
-    port = f":{u.port}" if u.port else ""
     backend = {"postgresql": "PostgreSQL", "mysql": "MySQL"}.get(u.get_backend_name(), u.get_backend_name())
+    if _misread_at(u):  # its "host" and "database" hold pieces of the password
+        return backend
+    port = f":{u.port}" if u.port else ""
     return f"{backend} at {u.host or 'localhost'}{port}/{u.database or ''}"
+
+
+def _misread_at(u: sa.URL) -> bool:
+    """Whether a server address was cut at an @ of its password (or user name) written as is:
+    "postgresql://clinic:p@ss@db/physio" reads as the password "p" on the host "ss@db"."""
+    return u.get_backend_name() != "sqlite" and "@" in f"{u.host or ''}{u.database or ''}"
+
+
+_LIBPQ_PREFIX = re.compile(r'^connection failed: connection to server at "[^"]*", port \d+ failed: (FATAL:\s+)?')
 
 
 def _reason(err: BaseException) -> str:
     orig = getattr(err, "orig", None) or err
     text = str(orig).strip().splitlines()
-    return text[0] if text else type(orig).__name__
+    line = text[0] if text else type(orig).__name__
+    # libpq: 'connection failed: connection to server at "HOST", port N failed: [FATAL:  ]WHY': WHY alone
+    return _LIBPQ_PREFIX.sub("", line)
+
+
+def _pg_advice(u: sa.URL, reason: str) -> tuple[str, str]:
+    """(what the PostgreSQL server did, what to do) for ``unavailable``, from libpq's reason."""
+    user = u.username or "USER"
+    turned_away = "refused the connection"
+    if f'database "{u.database}" does not exist' in reason:
+        return turned_away, (f"Create it (createdb {u.database}, as a user who may) or set DATABASE_URL to a "
+                             "database that exists, then try again.")
+    if "password authentication failed" in reason or "no password supplied" in reason:
+        return turned_away, ("Check the user name and password in DATABASE_URL (written there, an @ in the "
+                             "password is %40 and a % is %25), then try again.")
+    if m := re.search(r'role "(.+)" does not exist', reason):  # no user in the URL: the system's user name
+        return turned_away, (f"Create the user (createuser {m[1]}, as a user who may) or set DATABASE_URL to a "
+                             "user that exists, then try again.")
+    if "is not permitted to log in" in reason:
+        return turned_away, (f"The server's administrator can allow it (ALTER ROLE {user} LOGIN), or set "
+                             "DATABASE_URL to another user, then try again.")
+    if "too many clients" in reason or "too many connections" in reason or "slots are reserved" in reason:
+        return turned_away, ("All the connections it allows are in use (by other programs, or other PhysioTrack "
+                             "servers): try again in a moment. If it keeps happening, its administrator can "
+                             f"raise its max_connections (or the CONNECTION LIMIT of {user} or of the database).")
+    if "no pg_hba.conf entry" in reason:
+        return turned_away, ("The server does not let this machine in as this user to this database: its "
+                             "administrator can add a line for them to the server's pg_hba.conf and reload it, "
+                             "then try again.")
+    if "resolve host" in reason or "translate host name" in reason:
+        return "cannot be reached", "Check the host name in DATABASE_URL (and this machine's network), then try again."
+    return "cannot be reached", "Check that it is running and that DATABASE_URL is right, then try again."
 
 
 def unavailable(url: str | sa.URL, err: BaseException) -> StorageUnavailable:
     where, reason = describe_url(url), _reason(err)
     u = make_url(url)
-    if u.get_backend_name() != "sqlite" and f'database "{u.database}" does not exist' in reason:
-        advice = (f"Create it (createdb {u.database}, as a user who may) or set DATABASE_URL to a database "
-                  "that exists, then try again.")
-    elif u.get_backend_name() != "sqlite":
-        advice = "Check that it is running and that DATABASE_URL is right, then try again."
+    what = "cannot be reached"
+    if u.get_backend_name() != "sqlite":
+        what, advice = _pg_advice(u, reason)
     elif getattr(getattr(err, "orig", None), "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
         advice = "Free some space on its disk (or set DATABASE_URL to a file on another disk), then try again."
     elif "locked" in reason:  # after waiting _SQLITE_BUSY_S for another process's write
@@ -87,8 +128,7 @@ def unavailable(url: str | sa.URL, err: BaseException) -> StorageUnavailable:
     else:
         advice = ("Check that its folder exists and that this user may write there (or set "
                   "DATABASE_URL), then try again.")
-    return StorageUnavailable(f"The database ({where}) cannot be reached: {reason}. {advice}",
-                              where=where, reason=reason)
+    return StorageUnavailable(f"The database ({where}) {what}: {reason}. {advice}", where=where, reason=reason)
 
 
 # PostgreSQL's "insufficient privilege" (the user may not create tables in the schema, or use a table)
@@ -208,6 +248,9 @@ def make_engine(url: str | None = None, *, source: str | None = None) -> Engine:
         raise bad_url("it is not a database address (check its host, port and slashes)", source) from err
     if u.get_backend_name() not in ("sqlite", "postgresql"):
         raise bad_url(f"'{u.get_backend_name()}' is neither PostgreSQL nor SQLite", source)
+    if _misread_at(u):  # refused before connecting: a lookup of the "host" would send a piece of the password
+        raise bad_url("its password (or user name) holds an @ as it is, where it must be written %40 "
+                      "(and a % as %25)", source)
     kwargs: dict = {"json_serializer": _dumps, "pool_pre_ping": True}
     if u.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": _SQLITE_BUSY_S}
