@@ -17,6 +17,7 @@ st.title("Session detail")
 
 engine = require_engine()
 
+from pages._auth import require_user  # noqa: E402
 from physio_core.store import (  # noqa: E402
     AccessDenied,
     Role,
@@ -135,6 +136,7 @@ def _against_earlier(session, affected: str | None, rows, detail=None) -> export
     return exports.Versus(f"Against session {name(before)}", table, *(drawn or ()))
 
 
+require_user(engine)  # also when the script is reached without the app shell's login gate
 show_notice()
 me = viewer_id()
 role = Role(st.session_state["user_role"]) if me is not None and st.session_state.get("user_role") else None

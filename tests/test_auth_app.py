@@ -47,11 +47,13 @@ def test_only_the_login_page_before_logging_in(seeded):
     at = run(AppTest.from_file(APP, default_timeout=240))
     assert [t.value for t in at.title] == ["PhysioTrack"]
     assert not at.sidebar.selectbox  # no athlete picker, no pages
-    # a page asked for directly (AppTest runs its script alone) guards itself as well
-    at.switch_page("pages/progress.py")
-    run(at)
-    assert [w.value for w in at.warning] == ["Please log in first."]
-    assert not at.get("plotly_chart") and not at.metric
+    # a page asked for directly (AppTest runs its script alone, as Streamlit does with the first
+    # request after it starts) guards itself as well: Session detail showed every session's
+    for name in sorted(p.stem for p in (ROOT / "pages").glob("[!_]*.py") if p.stem != "login"):
+        at.switch_page(f"pages/{name}.py")
+        run(at)
+        assert [w.value for w in at.warning] == ["Please log in first."], name
+        assert not at.get("plotly_chart") and not at.metric and not at.selectbox and not at.dataframe, name
     at.switch_page("app.py")
     run(at)
 
