@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from pages._auth import account_box, bootstrap_admin, load_secrets_into_env, signed_in_user, sync_login_cookie
-from pages._shared import app_style, athlete_picker, db_error_message, get_engine, navigation_spec
+from pages._shared import app_style, athlete_picker, database_banner, get_engine, navigation_spec
 from physio_core.auth import auth_settings
 from physio_core.config import ConfigError, get_settings
 from physio_core.recordings import SWEEP_EVERY_S, sweep_orphan_recordings
@@ -78,11 +78,10 @@ if user is None:  # the login gate: nothing else is reachable
 
 page = st.navigation(_pages(user.role.value))
 app_style()
-if st.session_state.get("db_error"):
-    st.warning(db_error_message(), icon=":material/cloud_off:")
-with st.sidebar:
-    st.markdown("### PhysioTrack")
-    account_box(engine, user)
-    sync_login_cookie()  # a log-in just happened: keep it across reloads
-athlete_picker(engine)
-page.run()
+with database_banner():  # the reason said once, above the page; the sidebar and page point to it
+    with st.sidebar:
+        st.markdown("### PhysioTrack")
+        account_box(engine, user)
+        sync_login_cookie()  # a log-in just happened: keep it across reloads
+    athlete_picker(engine)
+    page.run()

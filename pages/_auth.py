@@ -11,7 +11,7 @@ import logging
 
 import streamlit as st
 
-from pages._shared import ATHLETE_KEY, ROLE_KEY, USER_KEY, get_engine, picker_key
+from pages._shared import ATHLETE_KEY, ROLE_KEY, USER_KEY, get_engine, picker_key, stop_for_database
 
 log = logging.getLogger("physiotrack.app")
 
@@ -172,8 +172,14 @@ def log_out(engine) -> None:
 
 def require_user(engine, *roles):
     """The logged-in user if their role is among ``roles`` (any role when none given); else an
-    error and ``st.stop()``. Pages call it before anything else."""
-    user = current_user(engine)
+    error and ``st.stop()``. Pages call it before anything else. A database that cannot be used
+    stops the page too, saying so: the pages that work without it call ``require_login``."""
+    from physio_core.store import StorageUnavailable
+
+    try:
+        user = current_user(engine)
+    except StorageUnavailable as exc:  # the engine was made before: the database went away since
+        stop_for_database(str(exc))
     if user is None:
         st.warning("Please log in first.")
         st.stop()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -29,6 +30,7 @@ ATHLETE_KEY = "athlete_id"  # st.session_state key of the athlete picked in the 
 PICKER_KEY = "athlete_select"  # the sidebar's select box (with "_N" once code has picked: ``pick_athlete``)
 _PICKS = "athlete_picks"  # how many times code has picked the athlete
 USER_KEY = "user_id"  # set by a login gate when there is one; None = trusted local use
+_BANNER_KEY = "db_banner"  # the database's reason the app's banner shows on this run, if any
 ROLE_KEY = "user_role"  # the logged-in user's role ("athlete", "trainer", "admin"), with USER_KEY
 
 
@@ -206,12 +208,43 @@ def db_error_message(analyses_go_on: bool = True) -> str:
     return f"{why} Analyses still work but are not saved." if analyses_go_on else why
 
 
+@contextmanager
+def database_banner() -> Iterator[None]:
+    """The app's banner at the top of every page while the database cannot be used: its reason,
+    said once. ``db_error_here`` points to it from the sidebar and the page drawn inside; a page
+    script run alone (Streamlit's first request, AppTest) gives the reason itself."""
+    if st.session_state.get("db_error"):
+        st.warning(db_error_message(), icon=":material/cloud_off:")
+        st.session_state[_BANNER_KEY] = st.session_state["db_error"]
+    try:
+        yield
+    finally:  # also when the page stops or reruns
+        st.session_state.pop(_BANNER_KEY, None)
+
+
+def db_error_here(what: str, reason: str | None = None) -> str | None:
+    """What a part of the page says of the database it cannot use: ``what`` and a pointer to the
+    banner when the banner gives ``reason`` (default: the page's last one), else ``what`` and the
+    reason in full. The banner's reason said again under it, beside it in the sidebar and in the
+    page read as three problems."""
+    reason = reason or st.session_state.get("db_error") or "The database cannot be opened."
+    if st.session_state.get(_BANNER_KEY) == reason:
+        return f"{what}: the message at the top of the page says why."
+    return f"{what}. {reason}"
+
+
+def stop_for_database(reason: str | None = None) -> NoReturn:
+    """Stop a page of stored data, saying it needs the database (and why it cannot be used:
+    ``db_error_here``)."""
+    st.error(db_error_here("This page shows what is stored, and the database cannot be used now", reason))
+    st.stop()
+
+
 def require_engine():
-    """The database engine for a page that cannot work without it; else the reason and st.stop()."""
+    """The database engine for a page that cannot work without it; else why not and st.stop()."""
     engine = get_engine()
     if engine is None:
-        st.error(db_error_message())
-        st.stop()
+        stop_for_database()
     return engine
 
 
@@ -270,13 +303,13 @@ def athlete_picker(engine, *, container=None) -> int | None:
     box = container or st.sidebar
     box.subheader("Athlete")
     if engine is None:
-        box.warning(db_error_message())
+        box.warning(db_error_here("No athletes to pick while the database cannot be used"))
         return None
     try:
         # logged in: only the athletes this user may work with (the queries check it too)
         athletes = list_athletes(engine) if me is None else athletes_for(engine, me)
     except Exception as exc:
-        box.warning(f"Could not read the athletes: {exc}")
+        box.warning(db_error_here("Could not read the athletes", str(exc)))
         return None
     ids = [a.id for a in athletes]
     names = {a.id: a.display_name for a in athletes}
@@ -535,7 +568,7 @@ def save_status(entry: dict, save: Callable[[], None], what: str, sets: Sequence
             st.rerun()
     elif current_athlete_id() is None:
         if st.session_state.get("db_error"):
-            st.info(db_error_message())
+            st.info(db_error_here(f"This {what} is not saved while the database cannot be used"))
         else:
             st.info(f"Pick or add an athlete in the sidebar to save this {what}.")
     elif st.button("Save session"):

@@ -23,10 +23,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from pages._auth import require_user
+from pages._auth import require_login
 from pages._shared import (
     current_athlete_id,
-    db_error_message,
+    db_error_here,
     exercise_choice,
     felt_after_save,
     get_engine,
@@ -504,8 +504,7 @@ st.caption("Film the athlete with this device's camera: skeleton, joint angles a
 
 settings = get_settings()
 engine = get_engine()
-if engine is not None:  # without a database the session is kept in memory (app gate applies)
-    require_user(engine)
+require_login()  # without a database the session is kept in memory
 warm_up(settings.model_dir)  # load the models now, not while the stream is being set up
 athlete_id = current_athlete_id()
 was_playing = bool(st.session_state.get(PLAYING_KEY))
@@ -542,7 +541,7 @@ if (good := _good_rep(engine, athlete_id, exercise)) is not None:
     with c_ex.expander("Your rep to copy"):
         st.image(good[0], caption=good[1], width="stretch")
 if engine is None:
-    st.info(db_error_message())
+    st.info(db_error_here("The session is analysed but not saved while the database cannot be used"))
 elif athlete_id is None:
     st.info("Pick or add an athlete in the sidebar to save the session; the analysis works "
             "without one.")

@@ -7,8 +7,8 @@ from datetime import timedelta
 import streamlit as st
 
 from pages._session_actions import render_actions, show_notice
-from pages._shared import (link_to_session, render_report, require_engine, show_table,
-                           local_time, shown_time, tile_row, viewer_id, viewer_tz)
+from pages._shared import (link_to_session, render_report, require_engine, show_table, local_time, shown_time,
+                           stop_for_database, tile_row, viewer_id, viewer_tz)
 from physio_core import exports, felt, progress
 from physio_core.imports import origin_sentence
 from physio_core.report import pretty_exercise
@@ -144,7 +144,10 @@ role = Role(st.session_state["user_role"]) if me is not None and st.session_stat
 raw = st.query_params.get("id")
 session_id = int(raw) if raw is not None and str(raw).isdigit() else None
 if session_id is None:
-    rows = list_sessions(engine, viewer_id=viewer_id(), limit=PICKER_SIZE)
+    try:
+        rows = list_sessions(engine, viewer_id=viewer_id(), limit=PICKER_SIZE)
+    except StorageUnavailable as exc:
+        stop_for_database(str(exc))
     if not rows:
         st.info("No session stored yet.")
         st.stop()

@@ -163,7 +163,7 @@ def test_a_setting_that_cannot_be_used_stops_the_app_with_its_name(seeded, monke
     assert not at.text_input  # no login form over a half-configured app
 
 
-def test_a_database_damaged_while_logged_in_is_named_in_the_banner(seeded):
+def test_a_database_damaged_while_logged_in_is_named_in_the_banner(seeded, monkeypatch):
     """The SQLite file overwritten under the running app (a restore gone wrong): the logged-in
     trainer stays in, and the banner names the file and what to do, and that analyses go on.
     Before, SQLite's "file is not a database" came as SQLAlchemy's error, with a link to its
@@ -185,5 +185,40 @@ def test_a_database_damaged_while_logged_in_is_named_in_the_banner(seeded):
     assert banner.startswith(f"The database (SQLite file {path}) cannot be read: ")
     assert "Restore it from a backup" in banner and banner.endswith("Analyses still work but are not saved.")
     assert "sqlalche" not in banner
-    # the sidebar's athlete picker, which could not read them either, says the same
-    assert [w.value for w in at.sidebar.warning] == [f"Could not read the athletes: {banner.rsplit(' Analyses', 1)[0]}"]
+    # the sidebar's athlete picker could not read them either: it points to the banner, which alone
+    # gives the reason (before, the sidebar said it again beside it, and a page of stored data a third time)
+    assert [w.value for w in at.sidebar.warning] == [
+        "Could not read the athletes: the message at the top of the page says why."]
+    reason = banner.rsplit(" Analyses", 1)[0]
+    assert sum(reason in w.value for w in [*at.warning, *at.error, *at.info]) == 1
+    # every page (AppTest runs its script alone, without the banner: the page gives the reason): no
+    # traceback (before, the pages of stored data and the live page stopped on the login check's error)
+    stored = f"This page shows what is stored, and the database cannot be used now. {reason}"
+    for name in ("sessions", "progress", "session_detail", "account"):
+        at.switch_page(f"pages/{name}.py")
+        run(at)
+        assert [e.value for e in at.error] == [stored], name
+    import streamlit_webrtc.component
+
+    monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)  # renders in AppTest
+    at.switch_page("pages/live.py")
+    run(at)
+    assert not at.error and [t.value for t in at.title] == ["Live session"]  # the camera works unsaved
+
+
+def test_a_database_gone_while_logged_in_is_said_once(seeded, monkeypatch):
+    """The app pointed at a server that does not answer (a restart with another DATABASE_URL,
+    the server down at the start) while a trainer's login is still valid in the browser session:
+    the banner gives the reason, the sidebar points to it instead of repeating it."""
+    from physio_core.config import get_settings
+
+    at = run(AppTest.from_file(APP, default_timeout=240))
+    log_in(at, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/physio")  # nothing there
+    get_settings.cache_clear()
+    run(at)
+    [banner] = [w.value for w in at.warning if "127.0.0.1:1" in w.value]  # the sidebar's included
+    assert banner.startswith("The database (PostgreSQL at 127.0.0.1:1/physio) cannot be reached")
+    assert [w.value for w in at.sidebar.warning] == [
+        "No athletes to pick while the database cannot be used: the message at the top of the page says why."]
+    assert not at.error
