@@ -219,3 +219,19 @@ def test_a_host_name_not_known_here_says_to_check_it():
     msg = _refusal("postgresql+psycopg://clinic@no-such-host.invalid:5432/physio")
     assert msg.startswith("The database (PostgreSQL at no-such-host.invalid:5432/physio) cannot be reached: ")
     assert msg.endswith("Check the host name in DATABASE_URL (and this machine's network), then try again.")
+
+
+def test_a_database_closed_to_new_connections_says_how_it_opens_again(pg_databases):
+    """ALTER DATABASE ... ALLOW_CONNECTIONS false, as before a restore: "Check that it is running"
+    said of a server that answered."""
+    from conftest import _pg_admin
+
+    name, url = pg_databases.reserve()
+    pg_databases.create(name)
+    _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    msg = _refusal(url)
+    assert msg.endswith(f'refused the connection: database "{name}" is not currently accepting connections. '
+                        f"It has been closed to new connections (its owner opens it again with ALTER DATABASE {name} "
+                        "ALLOW_CONNECTIONS true): try again once it is open.")
+    _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    assert get_or_create_athlete(init_db(url), "Ana").display_name == "Ana"

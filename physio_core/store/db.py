@@ -110,6 +110,11 @@ def _pg_advice(u: sa.URL, reason: str) -> tuple[str, str]:
         return turned_away, ("The server does not let this machine in as this user to this database: its "
                              "administrator can add a line for them to the server's pg_hba.conf and reload it, "
                              "then try again.")
+    if "is not currently accepting connections" in reason:
+        return turned_away, (f"It has been closed to new connections (its owner opens it again with ALTER DATABASE "
+                             f"{u.database} ALLOW_CONNECTIONS true): try again once it is open.")
+    if any(f"database system is {state}" in reason for state in ("starting up", "shutting down", "in recovery")):
+        return "cannot be reached", "The server is starting or stopping: try again in a moment."
     if "resolve host" in reason or "translate host name" in reason:
         return "cannot be reached", "Check the host name in DATABASE_URL (and this machine's network), then try again."
     return "cannot be reached", "Check that it is running and that DATABASE_URL is right, then try again."
