@@ -30,8 +30,8 @@ ATHLETE_KEY = "athlete_id"  # st.session_state key of the athlete picked in the 
 PICKER_KEY = "athlete_select"  # the sidebar's select box (with "_N" once code has picked: ``pick_athlete``)
 _PICKS = "athlete_picks"  # how many times code has picked the athlete
 USER_KEY = "user_id"  # set by a login gate when there is one; None = trusted local use
-_BANNER_KEY = "db_banner"  # the database's reason the app's banner shows on this run, if any
 ROLE_KEY = "user_role"  # the logged-in user's role ("athlete", "trainer", "admin"), with USER_KEY
+_BANNER_KEY = "db_banner"  # the database's reason the app's banner shows on this run, if any
 
 
 def viewer_tz() -> tzinfo:
@@ -222,7 +222,7 @@ def database_banner() -> Iterator[None]:
         st.session_state.pop(_BANNER_KEY, None)
 
 
-def db_error_here(what: str, reason: str | None = None) -> str | None:
+def db_error_here(what: str, reason: str | None = None) -> str:
     """What a part of the page says of the database it cannot use: ``what`` and a pointer to the
     banner when the banner gives ``reason`` (default: the page's last one), else ``what`` and the
     reason in full. The banner's reason said again under it, beside it in the sidebar and in the
