@@ -212,7 +212,7 @@ def db_error_message(analyses_go_on: bool = True) -> str:
 def database_banner() -> Iterator[None]:
     """The app's banner at the top of every page while the database cannot be used: its reason,
     said once. ``db_error_here`` points to it from the sidebar and the page drawn inside; a page
-    script run alone (Streamlit's first request, AppTest) gives the reason itself."""
+    script run alone (AppTest runs one) gives the reason itself."""
     if st.session_state.get("db_error"):
         st.warning(db_error_message(), icon=":material/cloud_off:")
         st.session_state[_BANNER_KEY] = st.session_state["db_error"]

@@ -47,8 +47,8 @@ def test_only_the_login_page_before_logging_in(seeded):
     at = run(AppTest.from_file(APP, default_timeout=240))
     assert [t.value for t in at.title] == ["PhysioTrack"]
     assert not at.sidebar.selectbox  # no athlete picker, no pages
-    # a page asked for directly (AppTest runs its script alone, as Streamlit does with the first
-    # request after it starts) guards itself as well: Session detail showed every session's
+    # a page asked for directly (AppTest runs its script alone, without the shell's gate) guards
+    # itself as well: Session detail showed every session's
     for name in sorted(p.stem for p in (ROOT / "pages").glob("[!_]*.py") if p.stem != "login"):
         at.switch_page(f"pages/{name}.py")
         run(at)
