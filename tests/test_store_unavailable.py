@@ -420,3 +420,26 @@ def test_another_programs_alembic_revision_is_not_taken_for_a_newer_physiotrack(
     assert "another program's schema record (Alembic revision 9c1e0b7a4d2f)" in msg and "newer" not in msg
     assert _tables(db_url) == {"alembic_version", "orders"}
     assert _sql(db_url, "SELECT version_num FROM alembic_version") == [("9c1e0b7a4d2f",)]
+
+
+def test_a_busy_pool_says_so_and_the_session_waits(tmp_path, make_uiprmd_session_result):
+    """Every connection of the engine's pool in use while a save waits for one: SQLAlchemy's
+    "QueuePool limit of size 1 overflow 0 reached ... (Background on this error at: https://sqlalche.me/...)"
+    reached the page. Now the database is busy, in words, and the session waits for the next save."""
+    url = f"sqlite:///{tmp_path / 'physiotrack.db'}"
+    init_db(url)
+    engine = make_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    held = engine.connect()  # a slow page, or a thread that keeps its connection
+    try:
+        with pytest.raises(StorageUnavailable) as info:
+            list_sessions(engine)
+        assert str(info.value) == (f"The database (SQLite file {tmp_path / 'physiotrack.db'}) is busy: every "
+                                   "connection PhysioTrack keeps to it stayed in use while this waited for one. "
+                                   "Try again in a moment.")
+        pending, msg = _kept(engine, make_uiprmd_session_result)
+        assert "is busy" in msg
+    finally:
+        held.close()
+    [saved] = pending.flush(engine)  # a connection free again
+    assert [r.id for r in list_sessions(engine)] == [saved]
+    engine.dispose()

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -136,6 +136,15 @@ def unavailable(url: str | sa.URL, err: BaseException) -> StorageUnavailable:
     return StorageUnavailable(f"The database ({where}) {what}: {reason}. {advice}", where=where, reason=reason)
 
 
+def busy(url: str | sa.URL) -> StorageUnavailable:
+    """Every connection this process keeps to the database (its engine's pool) stayed in use
+    while a page or a save waited for one: SQLAlchemy's "QueuePool limit ... reached"."""
+    where = describe_url(url)
+    return StorageUnavailable(
+        f"The database ({where}) is busy: every connection PhysioTrack keeps to it stayed in use while this "
+        "waited for one. Try again in a moment.", where=where, reason="every pooled connection in use")
+
+
 # PostgreSQL's "insufficient privilege" (the user may not create tables in the schema, or use a table)
 _PG_NO_PRIVILEGE = "42501"
 _PG_READ_ONLY = "25006"  # a write on a replica, or in a database set to default_transaction_read_only
@@ -179,6 +188,8 @@ def translate_errors(url: str | sa.URL) -> Iterator[None]:
     StorageUnavailable; let everything else through."""
     try:
         yield
+    except exc.TimeoutError as err:
+        raise busy(url) from err
     except _CONNECTION_ERRORS as err:
         raise unavailable(url, err) from err
     except exc.DBAPIError as err:
@@ -241,9 +252,11 @@ def _source(url: str | None) -> str:
     return "DATABASE_URL" if url is None else "The database address given"
 
 
-def make_engine(url: str | None = None, *, source: str | None = None) -> Engine:
+def make_engine(url: str | None = None, *, source: str | None = None, **pool: Any) -> Engine:
     """An engine for ``url`` (default: settings); connects lazily, so it fails here only on an
-    address that names no database we can open (StorageUnavailable, naming ``source``)."""
+    address that names no database we can open (StorageUnavailable, naming ``source``).
+    ``pool``: ``create_engine``'s pool options (pool_size, max_overflow, pool_timeout) over
+    SQLAlchemy's defaults."""
     source = source or _source(url)
     url = resolve_url(url)
     try:
@@ -264,7 +277,7 @@ def make_engine(url: str | None = None, *, source: str | None = None) -> Engine:
     elif u.get_backend_name() == "postgresql":
         kwargs["connect_args"] = {"connect_timeout": 5}
     try:
-        engine = sa.create_engine(url, **kwargs)
+        engine = sa.create_engine(url, **kwargs | pool)
     except (sa.exc.ArgumentError, ImportError) as err:
         raise bad_url(f"its driver '{u.get_driver_name()}' is not installed here", source) from err
     if u.get_backend_name() == "sqlite":
@@ -454,6 +467,8 @@ def run_write(
                 out = fn(session)
                 session.commit()
                 return out
+        except exc.TimeoutError as err:  # it waited already: no retry
+            raise busy(engine.url) from err
         except _CONNECTION_ERRORS as err:
             last = err
         except exc.DBAPIError as err:
