@@ -11,7 +11,7 @@ import logging
 
 import streamlit as st
 
-from pages._shared import ATHLETE_KEY, ROLE_KEY, USER_KEY, get_engine, picker_key, stop_for_database
+from pages._shared import ATHLETE_KEY, ROLE_KEY, USER_KEY, picker_key, stop_for_database
 
 log = logging.getLogger("physiotrack.app")
 
@@ -189,12 +189,13 @@ def require_user(engine, *roles):
     return user
 
 
-def require_login():
-    """For the pages that work without the database (upload, sensor set): the logged-in user,
-    also while the database is away; else a warning and ``st.stop()``. The app shell's gate runs
-    first, except on the first request after the server starts: Streamlit then runs a file of
-    ``pages/`` named like the address by itself."""
-    user = signed_in_user(get_engine())
+def require_login(engine):
+    """For the pages that work without the database (upload, sensor set, live): the logged-in
+    user, also while the database is away (``engine``: the page's ``get_engine()``, None then);
+    else a warning and ``st.stop()``. The app shell's gate runs first, except on the first request
+    after the server starts: Streamlit then runs a file of ``pages/`` named like the address by
+    itself."""
+    user = signed_in_user(engine)
     if user is None:
         st.warning("Please log in first.")
         st.stop()

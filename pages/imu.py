@@ -11,7 +11,7 @@ import streamlit as st
 
 from pages._auth import require_login
 from pages._imu_view import render_imu_report
-from pages._shared import save_for_athlete, save_status, saved_as, show_table
+from pages._shared import get_engine, save_for_athlete, save_status, saved_as, show_table
 from physio_core.imu.io import LABELS, MAX_CSV_BYTES, ImuFormatError, recording_name
 from physio_core.report import lift_name
 
@@ -76,7 +76,7 @@ def _save(entry: dict) -> None:
 
 
 st.title("Sensor set (IMU)")
-require_login()  # also when the script is reached without the app shell's login gate
+require_login(get_engine())  # also when the script is reached without the app shell's login gate
 st.caption("Analyse a barbell set recorded by a wrist sensor, or a whole workout of sets: the lift (bench "
            "press, squat, deadlift, overhead press, row, or rest), its reps and how steady the set was.")
 with st.expander("File formats"):

@@ -504,7 +504,7 @@ st.caption("Film the athlete with this device's camera: skeleton, joint angles a
 
 settings = get_settings()
 engine = get_engine()
-require_login()  # without a database the session is kept in memory
+require_login(engine)  # without a database the session is kept in memory
 warm_up(settings.model_dir)  # load the models now, not while the stream is being set up
 athlete_id = current_athlete_id()
 was_playing = bool(st.session_state.get(PLAYING_KEY))

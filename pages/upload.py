@@ -166,7 +166,7 @@ def _save(entry: dict, exercise: str) -> None:
 
 
 st.title("Upload analysis")
-require_login()  # also when the script is reached without the app shell's login gate
+require_login(get_engine())  # also when the script is reached without the app shell's login gate
 settings = get_settings()
 st.caption("Analyse a recorded video: 3D skeleton, joint angles and repetitions of one person. "
            "The video stays on the server only while its report is open (at most "
