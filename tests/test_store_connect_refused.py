@@ -70,16 +70,15 @@ def own_server() -> Iterator[OwnServer]:
         pytest.skip("PostgreSQL's initdb is not installed (Debian's postgresql package has it)")
     bindir = Path(found[-1]).parent
     root = Path(tempfile.mkdtemp(prefix="physio-own-pg-"))
+    (root / "pw").write_text(PASSWORD + "\n")
     as_postgres: list[str] = []
     if os.geteuid() == 0:  # initdb will not run as root: as the server's own user, in a folder it owns
         import pwd
 
         pg = pwd.getpwnam("postgres")
-        os.chown(root, pg.pw_uid, pg.pw_gid)
+        for path in (root, root / "pw"):
+            os.chown(path, pg.pw_uid, pg.pw_gid)
         as_postgres = ["runuser", "-u", "postgres", "--"]
-    (root / "pw").write_text(PASSWORD + "\n")
-    if as_postgres:
-        os.chown(root / "pw", pg.pw_uid, pg.pw_gid)
     data = root / "data"
     subprocess.run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", "owner", "-A", "scram-sha-256",
                     "--pwfile", str(root / "pw")], check=True, capture_output=True, timeout=120)
