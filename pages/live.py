@@ -505,10 +505,13 @@ st.caption("Film the athlete with this device's camera: skeleton, joint angles a
 settings = get_settings()
 engine = get_engine()
 require_login(engine)  # without a database the session is kept in memory
+# the engine made before the database went away (the login check just failed on it, the banner says
+# why): its reads are skipped, not failed again; the session keeps it, to be saved once it is back
+reads = None if st.session_state.get("db_error") else engine
 warm_up(settings.model_dir)  # load the models now, not while the stream is being set up
 athlete_id = current_athlete_id()
 was_playing = bool(st.session_state.get(PLAYING_KEY))
-programme_read = _read_programme(engine, athlete_id)
+programme_read = _read_programme(reads, athlete_id)
 if (today_asked := _today_line(programme_read)) is not None:
     st.markdown(f"**Today's programme:** {today_asked}.")
 
@@ -534,20 +537,20 @@ say = c_opts.checkbox("Say reps aloud", value=False, key="live_say",
 # under the exercise while streaming too (the picker is locked then): what went above the camera
 # would move it when it came or went
 # read above; without a programme there is nothing to read again
-planned = _programme_now(engine, athlete_id, exercise, programme_read) if programme_read is not None else None
+planned = _programme_now(reads, athlete_id, exercise, programme_read) if programme_read is not None else None
 if planned is not None:
     c_ex.caption(_programme_words(planned))
-if (good := _good_rep(engine, athlete_id, exercise)) is not None:
+if (good := _good_rep(reads, athlete_id, exercise)) is not None:
     with c_ex.expander("Your rep to copy"):
         st.image(good[0], caption=good[1], width="stretch")
-if engine is None:
+if reads is None:
     st.info(db_error_here("The session is analysed but not saved while the database cannot be used"))
 elif athlete_id is None:
     st.info("Pick or add an athlete in the sidebar to save the session; the analysis works "
             "without one.")
 else:
     # shown while playing too: an element appearing or going before the camera would move it
-    _left_running(engine, athlete_id)
+    _left_running(reads, athlete_id)
 
 config = LiveConfig(exercise=exercise, athlete_id=athlete_id,
                     viewer_id=st.session_state.get("user_id"), record_video=record,
@@ -577,7 +580,7 @@ with left:
 playing = bool(ctx.state.playing)
 if not playing:
     with left:
-        _morning_prompt(engine, athlete_id)
+        _morning_prompt(reads, athlete_id)
 if playing:
     with left:
         st.fragment(_pose_now, run_every=0.5)(session)
@@ -604,8 +607,8 @@ with right:
         _show_outcome(outcome, previous.config.athlete_id)
         same = (previous.config.athlete_id, previous.config.exercise) == (athlete_id, exercise)
         _panels(previous, _reps_asked(planned if same else _programme_now(
-            engine, previous.config.athlete_id, previous.config.exercise)),
-                targets=_read_targets(engine, previous.config.athlete_id))
+            reads, previous.config.athlete_id, previous.config.exercise)),
+                targets=_read_targets(reads, previous.config.athlete_id))
     else:
         st.fragment(_panels, run_every=0.5 if playing else None)(
-            session, _reps_asked(planned), say and playing, _read_targets(engine, athlete_id))
+            session, _reps_asked(planned), say and playing, _read_targets(reads, athlete_id))

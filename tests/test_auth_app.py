@@ -204,6 +204,10 @@ def test_a_database_damaged_while_logged_in_is_named_in_the_banner(seeded, monke
     at.switch_page("pages/live.py")
     run(at)
     assert not at.error and [t.value for t in at.title] == ["Live session"]  # the camera works unsaved
+    # and says so, with the trainer's athlete still picked (before: nothing, or "Pick or add an
+    # athlete in the sidebar to save the session" when none was)
+    assert [i.value for i in at.info] == [
+        f"The session is analysed but not saved while the database cannot be used. {reason}"]
 
 
 def test_a_database_gone_while_logged_in_is_said_once(seeded, monkeypatch):
