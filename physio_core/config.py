@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_MODEL_DIR = PROJECT_ROOT / "models"  # the weights the repository ships; PHYSIO_MODEL_DIR may name others
 
 
 class Settings(BaseSettings):
@@ -42,7 +43,7 @@ class Settings(BaseSettings):
     mmpose_fuse_conv_bn: bool = True
     # refuse to run with checkpoints unset (random weights) unless this is true (tests only)
     mmpose_allow_random_weights: bool = False
-    model_dir: Path = PROJECT_ROOT / "models"
+    model_dir: Path = SHIPPED_MODEL_DIR
     # after a video, its two pose worker processes wait this long (seconds) for the next one with
     # their model loaded (MediaPipe's takes ~1 s to load, MMPose's ~6.5 s on CPU); 0: fresh ones
     pose_workers_keep_s: float = Field(default=120.0, ge=0)

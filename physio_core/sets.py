@@ -392,10 +392,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from physio_core.config import PROJECT_ROOT, get_settings
+    from physio_core.config import SHIPPED_MODEL_DIR, get_settings
 
     model_dir = get_settings().model_dir
-    if model_dir.resolve() == (PROJECT_ROOT / "models").resolve():
+    if model_dir.resolve() == SHIPPED_MODEL_DIR.resolve():
         print("set search, installed weights, on UI-PRMD subjects they were trained on (not a generalisation figure)")
     else:
         print(f"set search, weights in {model_dir}")
