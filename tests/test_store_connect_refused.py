@@ -56,6 +56,13 @@ class OwnServer:
         subprocess.run([*self.as_postgres, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", *args],
                        check=True, capture_output=True, timeout=60)
 
+    def start(self, *settings: str) -> None:
+        """Start it (stopped), with ``settings`` ("-c name=value") besides its own."""
+        self.pg_ctl("-l", str(self.data.parent / "log"), "-o",
+                    f"-p {self.port} -k {self.data.parent} -c listen_addresses=127.0.0.1 "
+                    f"-c max_connections={self.MAX_CONNECTIONS} -c superuser_reserved_connections=0 "
+                    + " ".join(settings), "start")
+
     def allow(self, database: str) -> None:
         """What the refusal tells the administrator: a pg_hba.conf line for ``database``, and a reload."""
         with (self.data / "pg_hba.conf").open("a") as f:
@@ -88,10 +95,7 @@ def own_server() -> Iterator[OwnServer]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = OwnServer(bindir, data, port, as_postgres)
-    server.pg_ctl("-l", str(root / "log"), "-o",
-                  f"-p {port} -k {root} -c listen_addresses=127.0.0.1 "
-                  f"-c max_connections={OwnServer.MAX_CONNECTIONS} -c superuser_reserved_connections=0",
-                  "start")
+    server.start()
     try:
         yield server
     finally:
@@ -168,6 +172,49 @@ def test_a_server_that_does_not_let_this_machine_in_says_whom_to_ask(own_server)
         assert get_or_create_athlete(init_db(url), "Ana").display_name == "Ana"
     finally:
         dispose_engines(url)
+
+
+def test_a_server_shutting_down_says_to_try_again_in_a_moment(own_server):
+    """A smart shutdown waits for the connections open to end and turns new ones away meanwhile."""
+    held = own_server.connect()
+    try:
+        own_server.pg_ctl("-m", "smart", "-W", "stop")  # -W: without waiting for it to end
+        msg = _refusal(own_server.url())
+        assert msg.endswith("cannot be reached: the database system is shutting down. The server is starting or "
+                            "stopping: try again in a moment.")
+    finally:
+        held.close()  # the shutdown ends; a restart, and the moment has passed
+    own_server.pg_ctl("stop")  # waits for it to be down
+    own_server.start()
+    url = own_server.url()
+    try:
+        assert get_or_create_athlete(init_db(url), "Ana").display_name == "Ana"
+    finally:
+        dispose_engines(url)
+
+
+def test_a_standby_that_takes_no_connections_says_to_use_the_primary(own_server):
+    """A standby server with hot_standby off: before, "cannot be reached ... Check that it is
+    running", of a server that answered."""
+    own_server.pg_ctl("stop")
+    signal = own_server.data / "standby.signal"
+    signal.touch()
+    if own_server.as_postgres:
+        shutil.chown(signal, "postgres", "postgres")
+    own_server.start("-c hot_standby=off")
+    url = own_server.url()
+    try:
+        msg = _refusal(url)
+        assert msg.endswith("refused the connection: the database system is not accepting connections. It is a "
+                            "standby server (a copy kept up to date from another) that takes no connections: set "
+                            "DATABASE_URL to the primary server, then try again.")
+        own_server.pg_ctl("promote")  # this standby made the primary: the URL now names one
+        assert get_or_create_athlete(init_db(url), "Ana").display_name == "Ana"
+    finally:
+        dispose_engines(url)
+        own_server.pg_ctl("stop")
+        signal.unlink(missing_ok=True)
+        own_server.start()
 
 
 # on the test server (trust: no password asked)

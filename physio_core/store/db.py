@@ -113,7 +113,12 @@ def _pg_advice(u: sa.URL, reason: str) -> tuple[str, str]:
     if "is not currently accepting connections" in reason:
         return turned_away, (f"It has been closed to new connections (its owner opens it again with ALTER DATABASE "
                              f"{u.database} ALLOW_CONNECTIONS true): try again once it is open.")
-    if any(f"database system is {state}" in reason for state in ("starting up", "shutting down", "in recovery")):
+    # PostgreSQL's words for each state in which the server turns every connection away
+    if "database system is not accepting connections" in reason:  # a standby with hot_standby off ("not yet": starting)
+        return turned_away, ("It is a standby server (a copy kept up to date from another) that takes no "
+                             "connections: set DATABASE_URL to the primary server, then try again.")
+    if any(f"database system is {state}" in reason
+           for state in ("starting up", "shutting down", "in recovery", "not yet accepting connections")):
         return "cannot be reached", "The server is starting or stopping: try again in a moment."
     if "resolve host" in reason or "translate host name" in reason:
         return "cannot be reached", "Check the host name in DATABASE_URL (and this machine's network), then try again."
