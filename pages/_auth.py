@@ -192,9 +192,9 @@ def require_user(engine, *roles):
 def require_login(engine):
     """For the pages that work without the database (upload, sensor set, live): the logged-in
     user, also while the database is away (``engine``: the page's ``get_engine()``, None then);
-    else a warning and ``st.stop()``. The app shell's gate runs first, except on the first request
-    after the server starts: Streamlit then runs a file of ``pages/`` named like the address by
-    itself."""
+    else a warning and ``st.stop()``. The app shell's gate runs first (in Chromium the first request
+    after a start, to /live, showed the login page too); a page's script run alone, as AppTest runs
+    one, checks for itself."""
     user = signed_in_user(engine)
     if user is None:
         st.warning("Please log in first.")
