@@ -187,22 +187,30 @@ def refused(url: str | sa.URL, err: exc.DBAPIError) -> StorageUnavailable | None
     return None
 
 
+def _storage_error(url: str | sa.URL, err: BaseException) -> tuple[StorageUnavailable | None, bool]:
+    """What ``err`` from the database means for the user, and whether trying again at once may
+    help: a connection lost or not made (yes), a pool that stayed busy (no: it waited already), a
+    database that refuses to serve (``refused``: no). (None, False) for every other error."""
+    if isinstance(err, exc.TimeoutError):
+        return busy(url), False
+    if isinstance(err, _CONNECTION_ERRORS) or (isinstance(err, exc.DBAPIError) and err.connection_invalidated):
+        return unavailable(url, err), True
+    if isinstance(err, exc.DBAPIError):
+        return refused(url, err), False
+    return None, False
+
+
 @contextmanager
 def translate_errors(url: str | sa.URL) -> Iterator[None]:
-    """Turn connection-level failures, and a database that refuses to serve (``refused``), into
-    StorageUnavailable; let everything else through."""
+    """Turn connection-level failures, a busy pool and a database that refuses to serve into
+    StorageUnavailable (``_storage_error``); let everything else through."""
     try:
         yield
-    except exc.TimeoutError as err:
-        raise busy(url) from err
-    except _CONNECTION_ERRORS as err:
-        raise unavailable(url, err) from err
-    except exc.DBAPIError as err:
-        if err.connection_invalidated:
-            raise unavailable(url, err) from err
-        if (why := refused(url, err)) is not None:
-            raise why from err
-        raise
+    except (exc.TimeoutError, exc.DBAPIError) as err:
+        why, _ = _storage_error(url, err)
+        if why is None:
+            raise
+        raise why from err
 
 
 def _dumps(obj: object) -> str:
@@ -465,25 +473,18 @@ def run_write(
     ``fn`` is re-run from scratch on each attempt (its transaction was rolled back), so it must
     only touch the session. Other errors (integrity, programming) are not retried.
     """
-    last: BaseException | None = None
     for attempt in range(attempts):
         try:
             with Session(engine, expire_on_commit=False) as session:
                 out = fn(session)
                 session.commit()
                 return out
-        except exc.TimeoutError as err:  # it waited already: no retry
-            raise busy(engine.url) from err
-        except _CONNECTION_ERRORS as err:
-            last = err
-        except exc.DBAPIError as err:
-            if (why := refused(engine.url, err)) is not None:
-                raise why from err
-            if not err.connection_invalidated:
+        except (exc.TimeoutError, exc.DBAPIError) as err:
+            why, again = _storage_error(engine.url, err)
+            if why is None:
                 raise
-            last = err
-        if attempt + 1 < attempts:
-            log.warning("database write failed (%s), retrying", _reason(last))
+            if not again or attempt + 1 == attempts:
+                raise why from err
+            log.warning("database write failed (%s), retrying", _reason(err))
             time.sleep(backoff_s * (2**attempt))
-    assert last is not None
-    raise unavailable(engine.url, last) from last
+    raise ValueError(f"attempts must be at least 1, not {attempts}")  # each attempt returns or raises
