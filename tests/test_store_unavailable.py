@@ -422,6 +422,83 @@ def test_another_programs_alembic_revision_is_not_taken_for_a_newer_physiotrack(
     assert _sql(db_url, "SELECT version_num FROM alembic_version") == [("9c1e0b7a4d2f",)]
 
 
+def test_another_programs_users_table_is_not_taken_for_a_newer_physiotrack(db_url):
+    """Another Alembic program with a table named as one of PhysioTrack's ("users", as most have):
+    before, "set up by a newer version of PhysioTrack". On PostgreSQL the message says how the two
+    can share the database (a schema of PhysioTrack's own: the test below does what it says)."""
+    from physio_core.store import SchemaMismatch
+
+    _sql(db_url, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+         "INSERT INTO alembic_version VALUES ('9c1e0b7a4d2f')", "CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    with pytest.raises(SchemaMismatch) as info:
+        init_db(db_url)
+    msg = str(info.value)
+    assert ("another program's schema record (Alembic revision 9c1e0b7a4d2f) and tables named as PhysioTrack's "
+            "(users). Nothing in it was changed.") in msg and "newer" not in msg
+    shared = "a schema of its own in this one (CREATE SCHEMA physiotrack, then ?options=-csearch_path%3Dphysiotrack"
+    assert (shared in msg) == db_url.startswith("postgresql")
+    assert _tables(db_url) == {"alembic_version", "users"}
+
+
+def _in_schema(url: str, schema: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+
+
+def test_a_schema_of_its_own_shares_a_postgres_database_with_another_alembic_program(pg_databases):
+    """What the refusal above says: PhysioTrack's tables and revision in a schema of their own,
+    the other program's in ``public``, each untouched by the other."""
+    from physio_core.store.db import describe_url
+
+    url = pg_databases.new()
+    _sql(url, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+         "INSERT INTO alembic_version VALUES ('9c1e0b7a4d2f')", "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT)",
+         "INSERT INTO users VALUES (7, 'root')", "CREATE SCHEMA physiotrack")
+    ours = _in_schema(url, "physiotrack")
+    assert describe_url(ours) == f"{describe_url(url)}, schema physiotrack"
+    ana = get_or_create_athlete(init_db(ours), "Ana")
+    dispose_engines(ours)
+    assert get_or_create_athlete(init_db(ours), "Ana").id == ana.id  # opened again: found, not refused
+    assert _sql(url, "SELECT version_num FROM public.alembic_version") == [("9c1e0b7a4d2f",)]
+    assert _sql(url, "SELECT id, login FROM public.users") == [(7, "root")]
+    assert _sql(url, "SELECT version_num FROM physiotrack.alembic_version") == [(_head(),)]
+    assert _sql(url, "SELECT display_name FROM physiotrack.users") == [("Ana",)]
+
+
+def test_a_schema_that_is_not_there_or_not_usable_says_how_to_make_it_so(pg_user_without_rights):
+    """A search_path naming a schema that does not exist, or one the user may not use: before,
+    psycopg's "no schema has been selected to create in" with the CREATE TABLE statement under
+    it. Each step the message names opens the way to the next, and then the database."""
+    from physio_core.store.db import describe_url
+
+    admin, user, role = pg_user_without_rights
+    url = _in_schema(user, "clinic")
+    with pytest.raises(StorageUnavailable) as info:
+        init_db(url)
+    msg = str(info.value)
+    assert msg.startswith(f"The database ({describe_url(admin)}, schema clinic) has no schema clinic that {role} may "
+                          "use for PhysioTrack's tables: no schema has been selected to create in. Nothing was changed.")
+    assert f"(CREATE SCHEMA clinic AUTHORIZATION {role}, as a user who may)" in msg
+    assert f"(GRANT USAGE, CREATE ON SCHEMA clinic TO {role})" in msg and "CREATE TABLE" not in msg
+    _sql(admin, "CREATE SCHEMA clinic")  # there, but owned by another: still not usable by the user
+    with pytest.raises(StorageUnavailable) as info:
+        init_db(url)
+    assert "has no schema clinic that" in str(info.value)
+    _sql(admin, f"GRANT USAGE ON SCHEMA clinic TO {role}")  # usable, but no tables may be made in it
+    with pytest.raises(StorageUnavailable) as info:
+        init_db(url)
+    msg = str(info.value)
+    assert f"refused the user {role}: permission denied for schema clinic" in msg
+    assert _advice(msg) == [f"GRANT CREATE ON SCHEMA clinic TO {role}"]
+    assert f"or make {role} the owner of the schema clinic" in msg
+    _sql(admin, *_advice(msg))
+    assert get_or_create_athlete(init_db(url), "Ana").display_name == "Ana"
+    assert _sql(admin, "SELECT display_name FROM clinic.users") == [("Ana",)]
+    dispose_engines(url)
+
+
 def test_a_busy_pool_says_so_and_the_session_waits(tmp_path, make_uiprmd_session_result):
     """Every connection of the engine's pool in use while a save waits for one: SQLAlchemy's
     "QueuePool limit of size 1 overflow 0 reached ... (Background on this error at: https://sqlalche.me/...)"

@@ -66,7 +66,8 @@ def describe_url(url: str | sa.URL) -> str:
     if _misread_at(u):  # its "host" and "database" hold pieces of the password
         return backend
     port = f":{u.port}" if u.port else ""
-    return f"{backend} at {u.host or 'localhost'}{port}/{u.database or ''}"
+    schema = f", schema {pg_schema(u)}" if backend == "PostgreSQL" and pg_schema(u) != "public" else ""
+    return f"{backend} at {u.host or 'localhost'}{port}/{u.database or ''}{schema}"
 
 
 def _misread_at(u: sa.URL) -> bool:
@@ -153,7 +154,19 @@ def busy(url: str | sa.URL) -> StorageUnavailable:
 # PostgreSQL's "insufficient privilege" (the user may not create tables in the schema, or use a table)
 _PG_NO_PRIVILEGE = "42501"
 _PG_READ_ONLY = "25006"  # a write on a replica, or in a database set to default_transaction_read_only
+_PG_NO_SCHEMA = "3F000"  # "no schema has been selected to create in": the search_path names none that exists
 _SQLITE_DAMAGED = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+
+
+def pg_schema(url: str | sa.URL) -> str:
+    """The PostgreSQL schema PhysioTrack's tables go in: the first one of the search_path the URL
+    sets (``?options=-csearch_path%3Dphysio``, to share a database with another program), else
+    ``public``."""
+    options = make_url(url).query.get("options", "")
+    for opts in [options] if isinstance(options, str) else options:
+        if m := re.search(r"-c\s*search_path\s*=\s*([^\s,]+)", opts):
+            return m[1].strip('"')
+    return "public"
 
 
 def refused(url: str | sa.URL, err: exc.DBAPIError) -> StorageUnavailable | None:
@@ -161,19 +174,28 @@ def refused(url: str | sa.URL, err: exc.DBAPIError) -> StorageUnavailable | None
     what to do (None for any other error): a PostgreSQL user without the right to create or use
     its tables (since PostgreSQL 15 a new database's users may not create tables in ``public``
     until its owner grants it), a PostgreSQL database that only reads (a standby), or a SQLite
-    file that is not a database or is damaged. The database is left as it is; a session kept for
-    later (``PendingWrites``) is saved once it is put right."""
+    file that is not a database or is damaged, a PostgreSQL schema named in the URL that does not
+    exist (``pg_schema``). The database is left as it is; a session kept for later
+    (``PendingWrites``) is saved once it is put right."""
     u, orig = make_url(url), getattr(err, "orig", None)
     where, reason = describe_url(u), _reason(err)
+    schema, user = pg_schema(u), u.username or "USER"
     if getattr(orig, "sqlstate", None) == _PG_NO_PRIVILEGE:
-        user = u.username or "USER"
-        grant = (f"GRANT CREATE ON SCHEMA public TO {user}" if "schema" in reason else
-                 f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {user}; "
-                 f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {user}")
+        grant = (f"GRANT CREATE ON SCHEMA {schema} TO {user}" if "schema" in reason else
+                 f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {user}; "
+                 f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {user}")
+        owner = "the database's owner" if schema == "public" else f"the owner of the schema {schema}"
         return StorageUnavailable(
             f"The database ({where}) refused the user {user}: {reason}. Nothing was changed. Its owner can "
-            f"grant what PhysioTrack needs ({grant}; or make {user} the database's owner), or set DATABASE_URL "
+            f"grant what PhysioTrack needs ({grant}; or make {user} {owner}), or set DATABASE_URL "
             "to a user who has it.", where=where, reason=reason)
+    if getattr(orig, "sqlstate", None) == _PG_NO_SCHEMA:
+        # the search_path passes over a schema the user may not use (USAGE) as over one that is not there
+        return StorageUnavailable(
+            f"The database ({where}) has no schema {schema} that {user} may use for PhysioTrack's tables: {reason}. "
+            f"Nothing was changed. Create it (CREATE SCHEMA {schema} AUTHORIZATION {user}, as a user who may) or, "
+            f"if it exists, have its owner grant its use (GRANT USAGE, CREATE ON SCHEMA {schema} TO {user}); or set "
+            "the search_path in DATABASE_URL to another schema. Then try again.", where=where, reason=reason)
     if getattr(orig, "sqlstate", None) == _PG_READ_ONLY:
         return StorageUnavailable(
             f"The database ({where}) only reads: {reason}. Nothing was changed. DATABASE_URL may name a "
@@ -382,24 +404,31 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def _refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None:
     """SchemaMismatch when migrating would fail half-way, or write into another program's tables:
     the database is at a revision these migrations do not know (a newer PhysioTrack migrated it,
-    and this older one was started on it; or, with none of PhysioTrack's tables, another program's
-    Alembic keeps its revision there), or it has no PhysioTrack revision but already holds
-    tables under PhysioTrack's names. Alembic would say "Can't locate revision" or "table users
-    already exists", which the pages used to show as a database that cannot be reached."""
+    and this older one was started on it; or, with few or none of PhysioTrack's tables, another
+    program's Alembic keeps its revision there), or it has no PhysioTrack revision but already
+    holds tables under PhysioTrack's names. Alembic would say "Can't locate revision" or "table
+    users already exists", which the pages used to show as a database that cannot be reached."""
     from physio_core.store.models import SQLModel  # the metadata with PhysioTrack's tables on it
 
     def taken() -> list[str]:  # read only when the revision is not one of ours: not at every start
         return sorted(set(SQLModel.metadata.tables) & set(sa.inspect(conn).get_table_names()))
 
+    # PostgreSQL: the other program may keep its tables, PhysioTrack a schema of its own beside them
+    own = ("Set DATABASE_URL to a database of PhysioTrack's own" if conn.dialect.name != "postgresql" else
+           "Give PhysioTrack a database of its own, or a schema of its own in this one (CREATE SCHEMA physiotrack, "
+           "then ?options=-csearch_path%3Dphysiotrack at the end of DATABASE_URL)")
     script = ScriptDirectory.from_config(cfg)
     current = MigrationContext.configure(conn).get_current_heads()
     known = {s.revision for s in script.walk_revisions()}
     if unknown := [r for r in current if r not in known]:
-        if not taken():  # another program's Alembic keeps its revision in the same table name
+        theirs = taken()
+        # a newer PhysioTrack keeps (nearly) all of these tables; another program's "users" is no sign of one
+        if len(theirs) * 2 <= len(SQLModel.metadata.tables):
+            beside = (f"tables named as PhysioTrack's ({', '.join(theirs)})" if theirs
+                      else "none of PhysioTrack's tables")
             raise SchemaMismatch(
                 f"The database ({where}) holds another program's schema record (Alembic revision "
-                f"{', '.join(unknown)}) and none of PhysioTrack's tables. Nothing in it was changed. Set "
-                "DATABASE_URL to a database of PhysioTrack's own.",
+                f"{', '.join(unknown)}) and {beside}. Nothing in it was changed. {own}.",
                 where=where, reason=f"another program's schema revision {', '.join(unknown)}")
         raise SchemaMismatch(
             f"The database ({where}) was set up by a newer version of PhysioTrack: its schema is at "
@@ -410,7 +439,7 @@ def _refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None
         raise SchemaMismatch(
             f"The database ({where}) already holds tables named as PhysioTrack's ({', '.join(theirs)}), "
             "but no record of a PhysioTrack schema: another program's data, most likely. Nothing in it "
-            "was changed. Set DATABASE_URL to an empty database, or to one PhysioTrack set up.",
+            f"was changed. {own}.",
             where=where, reason=f"tables of another program: {', '.join(theirs)}")
 
 
