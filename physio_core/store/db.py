@@ -154,7 +154,7 @@ def busy(url: str | sa.URL) -> StorageUnavailable:
 # PostgreSQL's "insufficient privilege" (the user may not create tables in the schema, or use a table)
 _PG_NO_PRIVILEGE = "42501"
 _PG_READ_ONLY = "25006"  # a write on a replica, or in a database set to default_transaction_read_only
-_PG_NO_SCHEMA = "3F000"  # "no schema has been selected to create in": the search_path names none that exists
+_PG_NO_SCHEMA = "3F000"  # "no schema has been selected to create in": none in the search_path is there and usable
 _SQLITE_DAMAGED = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
 
@@ -173,9 +173,9 @@ def refused(url: str | sa.URL, err: exc.DBAPIError) -> StorageUnavailable | None
     """The database answered but will not serve PhysioTrack, as a StorageUnavailable that says
     what to do (None for any other error): a PostgreSQL user without the right to create or use
     its tables (since PostgreSQL 15 a new database's users may not create tables in ``public``
-    until its owner grants it), a PostgreSQL database that only reads (a standby), or a SQLite
-    file that is not a database or is damaged, a PostgreSQL schema named in the URL that does not
-    exist (``pg_schema``). The database is left as it is; a session kept for later
+    until its owner grants it), a PostgreSQL schema (``pg_schema``) that is not there or that the
+    user may not use, a PostgreSQL database that only reads (a standby), or a SQLite file that is
+    not a database or is damaged. The database is left as it is; a session kept for later
     (``PendingWrites``) is saved once it is put right."""
     u, orig = make_url(url), getattr(err, "orig", None)
     where, reason = describe_url(u), _reason(err)
