@@ -454,8 +454,9 @@ def test_a_schema_of_its_own_shares_a_postgres_database_with_another_alembic_pro
 
     url = pg_databases.new()
     _sql(url, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
-         "INSERT INTO alembic_version VALUES ('9c1e0b7a4d2f')", "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT)",
-         "INSERT INTO users VALUES (7, 'root')", "CREATE SCHEMA physiotrack")
+         "INSERT INTO alembic_version VALUES ('9c1e0b7a4d2f')",
+         "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT)", "INSERT INTO users VALUES (7, 'root')",
+         "CREATE SCHEMA physiotrack")
     ours = _in_schema(url, "physiotrack")
     assert describe_url(ours) == f"{describe_url(url)}, schema physiotrack"
     ana = get_or_create_athlete(init_db(ours), "Ana")
@@ -478,8 +479,9 @@ def test_a_schema_that_is_not_there_or_not_usable_says_how_to_make_it_so(pg_user
     with pytest.raises(StorageUnavailable) as info:
         init_db(url)
     msg = str(info.value)
-    assert msg.startswith(f"The database ({describe_url(admin)}, schema clinic) has no schema clinic that {role} may "
-                          "use for PhysioTrack's tables: no schema has been selected to create in. Nothing was changed.")
+    assert msg.startswith(f"The database ({describe_url(admin)}, schema clinic) has no schema clinic that {role} "
+                          "may use for PhysioTrack's tables: no schema has been selected to create in. Nothing was "
+                          "changed.")
     assert f"(CREATE SCHEMA clinic AUTHORIZATION {role}, as a user who may)" in msg
     assert f"(GRANT USAGE, CREATE ON SCHEMA clinic TO {role})" in msg and "CREATE TABLE" not in msg
     _sql(admin, "CREATE SCHEMA clinic")  # there, but owned by another: still not usable by the user
