@@ -66,8 +66,9 @@ def describe_url(url: str | sa.URL) -> str:
     if _misread_at(u):  # its "host" and "database" hold pieces of the password
         return backend
     port = f":{u.port}" if u.port else ""
-    schema = f", schema {pg_schema(u)}" if backend == "PostgreSQL" and pg_schema(u) != "public" else ""
-    return f"{backend} at {u.host or 'localhost'}{port}/{u.database or ''}{schema}"
+    schema = pg_schema(u) if backend == "PostgreSQL" else "public"
+    in_schema = f", schema {schema}" if schema != "public" else ""
+    return f"{backend} at {u.host or 'localhost'}{port}/{u.database or ''}{in_schema}"
 
 
 def _misread_at(u: sa.URL) -> bool:
