@@ -233,10 +233,10 @@ def db_error_here(what: str, reason: str | None = None) -> str:
     return f"{what}. {reason}"
 
 
-def stop_for_database(reason: str | None = None) -> NoReturn:
-    """Stop a page of stored data, saying it needs the database (and why it cannot be used:
-    ``db_error_here``)."""
-    st.error(db_error_here("This page shows what is stored, and the database cannot be used now", reason))
+def stop_for_database(reason: str | None = None, *, does: str = "shows what is stored") -> NoReturn:
+    """Stop a page of stored data, saying it needs the database (what the page ``does`` with it,
+    and why it cannot be used: ``db_error_here``)."""
+    st.error(db_error_here(f"This page {does}, and the database cannot be used now", reason))
     st.stop()
 
 

@@ -7,14 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from pages._auth import require_user
-from pages._shared import (ATHLETE_KEY, db_error_here, get_engine, pick_athlete, show_table, tz_name,
+from pages._shared import (ATHLETE_KEY, get_engine, pick_athlete, show_table, stop_for_database, tz_name,
                            viewer_tz)
 
 engine = get_engine()
 if engine is None:
     st.title("Manage")
-    st.error(db_error_here("This page manages what is stored, and the database cannot be used now"))
-    st.stop()
+    stop_for_database(does="manages what is stored")
 
 from physio_core.store import (  # noqa: E402
     AccessDenied,
