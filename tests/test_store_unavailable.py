@@ -406,14 +406,18 @@ def test_a_read_only_postgres_database_keeps_the_session_until_it_writes_again(p
     assert get_session_detail(engine, sid).session.rep_count == 2
 
 
+# another program that migrates with Alembic: its revision in a version table named as PhysioTrack's
+OTHER_PROGRAMS_RECORD = ("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+                         "INSERT INTO alembic_version VALUES ('9c1e0b7a4d2f')")
+
+
 def test_another_programs_alembic_revision_is_not_taken_for_a_newer_physiotrack(db_url):
     """Another program that migrates with Alembic keeps its revision in a table of the same
     name: with none of PhysioTrack's tables beside it, the database is another program's, not
     one a newer PhysioTrack set up."""
     from physio_core.store import SchemaMismatch
 
-    _sql(db_url, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
-         "INSERT INTO alembic_version VALUES ('9c1e0b7a4d2f')", "CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+    _sql(db_url, *OTHER_PROGRAMS_RECORD, "CREATE TABLE orders (id INTEGER PRIMARY KEY)")
     with pytest.raises(SchemaMismatch) as info:
         init_db(db_url)
     msg = str(info.value)
@@ -428,8 +432,7 @@ def test_another_programs_users_table_is_not_taken_for_a_newer_physiotrack(db_ur
     can share the database (a schema of PhysioTrack's own: the test below does what it says)."""
     from physio_core.store import SchemaMismatch
 
-    _sql(db_url, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
-         "INSERT INTO alembic_version VALUES ('9c1e0b7a4d2f')", "CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    _sql(db_url, *OTHER_PROGRAMS_RECORD, "CREATE TABLE users (id INTEGER PRIMARY KEY)")
     with pytest.raises(SchemaMismatch) as info:
         init_db(db_url)
     msg = str(info.value)
@@ -453,10 +456,8 @@ def test_a_schema_of_its_own_shares_a_postgres_database_with_another_alembic_pro
     from physio_core.store.db import describe_url
 
     url = pg_databases.new()
-    _sql(url, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
-         "INSERT INTO alembic_version VALUES ('9c1e0b7a4d2f')",
-         "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT)", "INSERT INTO users VALUES (7, 'root')",
-         "CREATE SCHEMA physiotrack")
+    _sql(url, *OTHER_PROGRAMS_RECORD, "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT)",
+         "INSERT INTO users VALUES (7, 'root')", "CREATE SCHEMA physiotrack")
     ours = _in_schema(url, "physiotrack")
     assert describe_url(ours) == f"{describe_url(url)}, schema physiotrack"
     ana = get_or_create_athlete(init_db(ours), "Ana")
