@@ -438,7 +438,7 @@ def test_another_programs_users_table_is_not_taken_for_a_newer_physiotrack(db_ur
     msg = str(info.value)
     assert ("another program's schema record (Alembic revision 9c1e0b7a4d2f) and tables named as PhysioTrack's "
             "(users). Nothing in it was changed.") in msg and "newer" not in msg
-    shared = "a schema of its own in this one (CREATE SCHEMA physiotrack, then ?options=-csearch_path%3Dphysiotrack"
+    shared = "a schema of its own in this one (CREATE SCHEMA physiotrack, then add ?options=-csearch_path%3Dphysiotrack"
     assert (shared in msg) == db_url.startswith("postgresql")
     assert _tables(db_url) == {"alembic_version", "users"}
 
@@ -451,14 +451,25 @@ def _in_schema(url: str, schema: str) -> str:
 
 
 def test_a_schema_of_its_own_shares_a_postgres_database_with_another_alembic_program(pg_databases):
-    """What the refusal above says: PhysioTrack's tables and revision in a schema of their own,
-    the other program's in ``public``, each untouched by the other."""
+    """What the refusal above says, done as it says on a URL that has a query already (as hosted
+    servers' do): PhysioTrack's tables and revision in a schema of their own, the other program's
+    in ``public``, each untouched by the other."""
+    import re
+
+    from physio_core.store import SchemaMismatch
     from physio_core.store.db import describe_url
 
     url = pg_databases.new()
     _sql(url, *OTHER_PROGRAMS_RECORD, "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT)",
-         "INSERT INTO users VALUES (7, 'root')", "CREATE SCHEMA physiotrack")
-    ours = _in_schema(url, "physiotrack")
+         "INSERT INTO users VALUES (7, 'root')")
+    given = f"{url}?sslmode=disable"
+    with pytest.raises(SchemaMismatch) as info:
+        init_db(given)
+    advice = re.search(r"\((CREATE SCHEMA \w+), then add (\S+) at the end of DATABASE_URL\)", str(info.value))
+    create, step = advice.groups()
+    assert step == "&options=-csearch_path%3Dphysiotrack"  # "?" would make the URL's sslmode read "disable?options=..."
+    _sql(url, create)
+    ours = given + step
     assert describe_url(ours) == f"{describe_url(url)}, schema physiotrack"
     ana = get_or_create_athlete(init_db(ours), "Ana")
     dispose_engines(ours)
@@ -523,3 +534,20 @@ def test_a_busy_pool_says_so_and_the_session_waits(tmp_path, make_uiprmd_session
     [saved] = pending.flush(engine)  # a connection free again
     assert [r.id for r in list_sessions(engine)] == [saved]
     engine.dispose()
+
+
+def test_the_schema_advice_keeps_the_options_a_url_sets(pg_databases):
+    """A URL that sets options of its own, done as the refusal says: its settings still hold, and
+    PhysioTrack's tables go in the schema."""
+    from physio_core.store import SchemaMismatch
+
+    url = pg_databases.new()
+    _sql(url, *OTHER_PROGRAMS_RECORD, "CREATE TABLE users (id INTEGER PRIMARY KEY)", "CREATE SCHEMA physiotrack")
+    given = f"{url}?options=-cstatement_timeout%3D4321"
+    with pytest.raises(SchemaMismatch) as info:
+        init_db(given)
+    assert "then add %20-csearch_path%3Dphysiotrack to the options of DATABASE_URL" in str(info.value)
+    ours = given + "%20-csearch_path%3Dphysiotrack"
+    get_or_create_athlete(init_db(ours), "Ana")
+    assert _sql(ours, "SHOW statement_timeout") == [("4321ms",)]
+    assert _sql(url, "SELECT display_name FROM physiotrack.users") == [("Ana",)]

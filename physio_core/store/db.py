@@ -170,6 +170,17 @@ def pg_schema(url: str | sa.URL) -> str:
     return "public"
 
 
+def own_schema_step(url: str | sa.URL, schema: str = "physiotrack") -> str:
+    """What to write in DATABASE_URL to keep PhysioTrack's tables in ``schema``. The URL may end in
+    a query already (``?sslmode=require``, as hosted servers write it): a second "?" would go into
+    its last value. Or it may set options of its own: PostgreSQL refuses a second "options"
+    ("invalid command-line argument"), and applies each of the settings one holds, parted by %20."""
+    query = make_url(url).query
+    if "options" in query:
+        return f"add %20-csearch_path%3D{schema} to the options of DATABASE_URL, in place of any search_path there"
+    return f"add {'&' if query else '?'}options=-csearch_path%3D{schema} at the end of DATABASE_URL"
+
+
 def refused(url: str | sa.URL, err: exc.DBAPIError) -> StorageUnavailable | None:
     """The database answered but will not serve PhysioTrack, as a StorageUnavailable that says
     what to do (None for any other error): a PostgreSQL user without the right to create or use
@@ -417,7 +428,7 @@ def _refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None
     # PostgreSQL: the other program may keep its tables, PhysioTrack a schema of its own beside them
     own = ("Set DATABASE_URL to a database of PhysioTrack's own" if conn.dialect.name != "postgresql" else
            "Give PhysioTrack a database of its own, or a schema of its own in this one (CREATE SCHEMA physiotrack, "
-           "then ?options=-csearch_path%3Dphysiotrack at the end of DATABASE_URL)")
+           f"then {own_schema_step(conn.engine.url)})")
     script = ScriptDirectory.from_config(cfg)
     current = MigrationContext.configure(conn).get_current_heads()
     known = {s.revision for s in script.walk_revisions()}
