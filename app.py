@@ -12,7 +12,8 @@ from pathlib import Path
 import streamlit as st
 
 from pages._auth import account_box, bootstrap_admin, load_secrets_into_env, signed_in_user, sync_login_cookie
-from pages._shared import app_style, athlete_picker, database_banner, get_engine, navigation_spec
+from pages._shared import (app_style, athlete_picker, database_banner, get_engine, navigation_spec,
+                           one_database_attempt)
 from physio_core.auth import auth_settings
 from physio_core.config import ConfigError, get_settings
 from physio_core.recordings import SWEEP_EVERY_S, sweep_orphan_recordings
@@ -60,28 +61,29 @@ def _pages(role: str) -> dict[str, list]:
     return groups
 
 
-engine = get_engine()
-if engine is not None:  # hourly: recordings no session names, once a day old, are deleted
-    sweep_orphan_recordings(engine, every_s=SWEEP_EVERY_S)
-bootstrap_admin(engine)
-user = signed_in_user(engine)
-if user is None:  # the login gate: nothing else is reachable
-    # every page's address shows the login form, so that a bookmarked or shared link (/sessions,
-    # /session_detail?id=12) opens its page once the user has logged in
-    login = str(ROOT / "pages" / "login.py")
-    gate = st.navigation([st.Page(login, title="Log in", icon=":material/login:", url_path=spec.url_path,
-                          default=spec.url_path == "login") for spec in navigation_spec(ROOT)],
-                         position="hidden")
-    sync_login_cookie()  # a log-out just happened: forget the login in the browser too
-    gate.run()
-    st.stop()
+with one_database_attempt():  # the shell, the page and its parts: one try at an absent database a run
+    engine = get_engine()
+    if engine is not None:  # hourly: recordings no session names, once a day old, are deleted
+        sweep_orphan_recordings(engine, every_s=SWEEP_EVERY_S)
+    bootstrap_admin(engine)
+    user = signed_in_user(engine)
+    if user is None:  # the login gate: nothing else is reachable
+        # every page's address shows the login form, so that a bookmarked or shared link (/sessions,
+        # /session_detail?id=12) opens its page once the user has logged in
+        login = str(ROOT / "pages" / "login.py")
+        gate = st.navigation([st.Page(login, title="Log in", icon=":material/login:", url_path=spec.url_path,
+                              default=spec.url_path == "login") for spec in navigation_spec(ROOT)],
+                             position="hidden")
+        sync_login_cookie()  # a log-out just happened: forget the login in the browser too
+        gate.run()
+        st.stop()
 
-page = st.navigation(_pages(user.role.value))
-app_style()
-with database_banner():  # the reason said once, above the page; the sidebar and page point to it
-    with st.sidebar:
-        st.markdown("### PhysioTrack")
-        account_box(engine, user)
-        sync_login_cookie()  # a log-in just happened: keep it across reloads
-    athlete_picker(engine)
-    page.run()
+    page = st.navigation(_pages(user.role.value))
+    app_style()
+    with database_banner():  # the reason said once, above the page; the sidebar and page point to it
+        with st.sidebar:
+            st.markdown("### PhysioTrack")
+            account_box(engine, user)
+            sync_login_cookie()  # a log-in just happened: keep it across reloads
+        athlete_picker(engine)
+        page.run()

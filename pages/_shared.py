@@ -32,6 +32,7 @@ _PICKS = "athlete_picks"  # how many times code has picked the athlete
 USER_KEY = "user_id"  # set by a login gate when there is one; None = trusted local use
 ROLE_KEY = "user_role"  # the logged-in user's role ("athlete", "trainer", "admin"), with USER_KEY
 _BANNER_KEY = "db_banner"  # the database's reason the app's banner shows on this run, if any
+_FAILED_THIS_RUN_KEY = "db_failed_this_run"  # set by one_database_attempt: the app shell's run
 
 
 def viewer_tz() -> tzinfo:
@@ -183,18 +184,34 @@ def show_table(data, *, decimals: Mapping[str, int] | None = None, labels: Mappi
 # ------------------------------------------------------------------ database
 
 
+@contextmanager
+def one_database_attempt() -> Iterator[None]:
+    """The app shell's run: once the database could not be opened, ``get_engine`` gives None at
+    once for the rest of the run instead of trying again (the shell, the page and its parts each
+    ask; a server that does not answer makes each attempt wait out the connect timeout)."""
+    st.session_state[_FAILED_THIS_RUN_KEY] = False
+    try:
+        yield
+    finally:  # also when the page stops or reruns; a page script run alone tries each time
+        st.session_state.pop(_FAILED_THIS_RUN_KEY, None)
+
+
 def get_engine():
     """The database engine, or None (with the reason in session_state) when it is away."""
     from physio_core.store import StorageUnavailable, init_db
 
+    if st.session_state.get(_FAILED_THIS_RUN_KEY):
+        return None  # db_error holds the reason found earlier in this run
     try:
         engine = init_db()
-    except StorageUnavailable as exc:  # says what is wrong, and what to do, in a sentence or two
-        st.session_state["db_error"] = str(exc)
-        return None
-    except Exception as exc:  # a broken URL or driver: same answer for the user
-        log.exception("database initialisation failed")
-        st.session_state["db_error"] = f"The database cannot be opened: {exc}."
+    except Exception as exc:
+        if isinstance(exc, StorageUnavailable):  # says what is wrong, and what to do, in a sentence or two
+            st.session_state["db_error"] = str(exc)
+        else:  # a broken URL or driver: same answer for the user
+            log.exception("database initialisation failed")
+            st.session_state["db_error"] = f"The database cannot be opened: {exc}."
+        if _FAILED_THIS_RUN_KEY in st.session_state:
+            st.session_state[_FAILED_THIS_RUN_KEY] = True
         return None
     st.session_state.pop("db_error", None)
     return engine
