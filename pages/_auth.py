@@ -170,16 +170,17 @@ def log_out(engine) -> None:
         _clear()
 
 
-def require_user(engine, *roles):
+def require_user(engine, *roles, does: str = "shows what is stored"):
     """The logged-in user if their role is among ``roles`` (any role when none given); else an
     error and ``st.stop()``. Pages call it before anything else. A database that cannot be used
-    stops the page too, saying so: the pages that work without it call ``require_login``."""
+    stops the page too, saying what the page ``does``: the pages that work without it call
+    ``require_login``."""
     from physio_core.store import StorageUnavailable
 
     try:
         user = current_user(engine)
     except StorageUnavailable as exc:  # the engine was made before: the database went away since
-        stop_for_database(str(exc))
+        stop_for_database(str(exc), does=does)
     if user is None:
         st.warning("Please log in first.")
         st.stop()

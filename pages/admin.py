@@ -7,13 +7,19 @@ import pandas as pd
 import streamlit as st
 
 from pages._auth import require_user
-from pages._shared import (ATHLETE_KEY, get_engine, pick_athlete, show_table, stop_for_database, tz_name,
-                           viewer_tz)
+from pages._shared import (ATHLETE_KEY, ROLE_KEY, get_engine, pick_athlete, show_table, stop_for_database,
+                           tz_name, viewer_tz)
 
+DOES = "manages what is stored"  # what the page says it does when the database cannot be used
+TITLES = {"admin": "Administration", "trainer": "My athletes"}  # the menu's, by role
+
+# the title above a stop for the database too, from the role the app shell's login check found;
+# a script run alone learns the role in require_user (which stops athletes without a title)
+if titled := TITLES.get(st.session_state.get(ROLE_KEY)):
+    st.title(titled)
 engine = get_engine()
 if engine is None:
-    st.title("Manage")
-    stop_for_database(does="manages what is stored")
+    stop_for_database(does=DOES)
 
 from physio_core.store import (  # noqa: E402
     AccessDenied,
@@ -24,9 +30,10 @@ from physio_core.store import (  # noqa: E402
 from physio_core import archive, felt, progress  # noqa: E402
 from physio_core.store import access  # noqa: E402
 
-me = require_user(engine, Role.ADMIN, Role.TRAINER)
+me = require_user(engine, Role.ADMIN, Role.TRAINER, does=DOES)
 is_admin = me.role is Role.ADMIN
-st.title("Administration" if is_admin else "My athletes")
+if not titled:
+    st.title(TITLES[me.role.value])
 
 
 NOTICE = "manage_notice"

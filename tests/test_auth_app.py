@@ -198,6 +198,11 @@ def test_a_database_damaged_while_logged_in_is_named_in_the_banner(seeded, monke
         at.switch_page(f"pages/{name}.py")
         run(at)
         assert [e.value for e in at.error] == [stored], name
+    # the trainer's menu title and what the page does (before: no title, and "shows what is stored")
+    at.switch_page("pages/admin.py")
+    run(at)
+    assert [t.value for t in at.title] == ["My athletes"]
+    assert [e.value for e in at.error] == [stored.replace("shows", "manages")]
     import streamlit_webrtc.component
 
     monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)  # renders in AppTest
