@@ -425,10 +425,12 @@ def _refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None
     def taken() -> list[str]:  # read only when the revision is not one of ours: not at every start
         return sorted(set(SQLModel.metadata.tables) & set(sa.inspect(conn).get_table_names()))
 
-    # PostgreSQL: the other program may keep its tables, PhysioTrack a schema of its own beside them
-    own = ("Set DATABASE_URL to a database of PhysioTrack's own" if conn.dialect.name != "postgresql" else
-           "Give PhysioTrack a database of its own, or a schema of its own in this one (CREATE SCHEMA physiotrack, "
-           f"then {own_schema_step(conn.engine.url)})")
+    def own() -> str:  # PostgreSQL: the other program may keep its tables, PhysioTrack a schema beside them
+        if conn.dialect.name != "postgresql":
+            return "Set DATABASE_URL to a database of PhysioTrack's own"
+        return ("Give PhysioTrack a database of its own, or a schema of its own in this one (CREATE SCHEMA "
+                f"physiotrack, then {own_schema_step(conn.engine.url)})")
+
     script = ScriptDirectory.from_config(cfg)
     current = MigrationContext.configure(conn).get_current_heads()
     known = {s.revision for s in script.walk_revisions()}
@@ -440,7 +442,7 @@ def _refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None
                       else "none of PhysioTrack's tables")
             raise SchemaMismatch(
                 f"The database ({where}) holds another program's schema record (Alembic revision "
-                f"{', '.join(unknown)}) and {beside}. Nothing in it was changed. {own}.",
+                f"{', '.join(unknown)}) and {beside}. Nothing in it was changed. {own()}.",
                 where=where, reason=f"another program's schema revision {', '.join(unknown)}")
         raise SchemaMismatch(
             f"The database ({where}) was set up by a newer version of PhysioTrack: its schema is at "
@@ -451,7 +453,7 @@ def _refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None
         raise SchemaMismatch(
             f"The database ({where}) already holds tables named as PhysioTrack's ({', '.join(theirs)}), "
             "but no record of a PhysioTrack schema: another program's data, most likely. Nothing in it "
-            f"was changed. {own}.",
+            f"was changed. {own()}.",
             where=where, reason=f"tables of another program: {', '.join(theirs)}")
 
 
