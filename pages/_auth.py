@@ -11,7 +11,8 @@ import logging
 
 import streamlit as st
 
-from pages._shared import ATHLETE_KEY, ROLE_KEY, USER_KEY, picker_key, stop_for_database
+from pages._shared import (ATHLETE_KEY, ROLE_KEY, USER_KEY, database_failed, database_failed_this_run, picker_key,
+                           stop_for_database)
 
 log = logging.getLogger("physiotrack.app")
 
@@ -123,12 +124,12 @@ def signed_in_user(engine):
     from physio_core.store import StorageUnavailable
 
     cached = st.session_state.get(CACHED_USER_KEY)
-    if engine is None:
+    if engine is None or database_failed_this_run():
         return cached if st.session_state.get(TOKEN_KEY) else None
     try:
         return current_user(engine)
     except StorageUnavailable as exc:
-        st.session_state["db_error"] = str(exc)
+        database_failed(str(exc), opened=True)
         return cached if st.session_state.get(TOKEN_KEY) else None
 
 
@@ -177,10 +178,13 @@ def require_user(engine, *roles, does: str = "shows what is stored"):
     ``require_login``."""
     from physio_core.store import StorageUnavailable
 
+    if database_failed_this_run():  # found by the app shell's login check: not tried again
+        stop_for_database(does=does)
     try:
         user = current_user(engine)
     except StorageUnavailable as exc:  # the engine was made before: the database went away since
-        stop_for_database(str(exc), does=does)
+        database_failed(str(exc), opened=True)
+        stop_for_database(does=does)
     if user is None:
         st.warning("Please log in first.")
         st.stop()

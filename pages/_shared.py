@@ -186,34 +186,50 @@ def show_table(data, *, decimals: Mapping[str, int] | None = None, labels: Mappi
 
 @contextmanager
 def one_database_attempt() -> Iterator[None]:
-    """The app shell's run: once the database could not be opened, ``get_engine`` gives None at
-    once for the rest of the run instead of trying again (the shell, the page and its parts each
-    ask; a server that does not answer makes each attempt wait out the connect timeout)."""
-    st.session_state[_FAILED_THIS_RUN_KEY] = False
+    """The app shell's run: once the database could not be opened, or could not be read through
+    the engine made before, the parts that follow do not try it again in this run (the shell's
+    login check, the athlete picker and the page each ask; a server that does not answer makes
+    each attempt wait out the connect timeout): ``get_engine`` and ``database_failed_this_run``."""
+    st.session_state[_FAILED_THIS_RUN_KEY] = None
     try:
         yield
     finally:  # also when the page stops or reruns; a page script run alone tries each time
         st.session_state.pop(_FAILED_THIS_RUN_KEY, None)
 
 
+def database_failed(reason: str, *, opened: bool) -> None:
+    """The database cannot be used, for ``reason`` (the banner's): its engine could not be made
+    (``opened`` False), or it was made before and a read through it failed."""
+    st.session_state["db_error"] = reason
+    if _FAILED_THIS_RUN_KEY in st.session_state:
+        st.session_state[_FAILED_THIS_RUN_KEY] = "read" if opened else "open"
+
+
+def database_failed_this_run() -> bool:
+    """Whether the database failed earlier in the app shell's run (``db_error`` says why)."""
+    return bool(st.session_state.get(_FAILED_THIS_RUN_KEY))
+
+
 def get_engine():
-    """The database engine, or None (with the reason in session_state) when it is away."""
+    """The database engine, or None (with the reason in session_state) when it cannot be opened.
+    After a failed read in the app shell's run, the engine made before (kept by the live page, to
+    save a session once the database is back), with the failure's reason kept."""
     from physio_core.store import StorageUnavailable, init_db
 
-    if st.session_state.get(_FAILED_THIS_RUN_KEY):
+    failed = st.session_state.get(_FAILED_THIS_RUN_KEY)
+    if failed == "open":
         return None  # db_error holds the reason found earlier in this run
     try:
-        engine = init_db()
+        engine = init_db()  # made before, when a read failed: the cached one, nothing tried
     except Exception as exc:
         if isinstance(exc, StorageUnavailable):  # says what is wrong, and what to do, in a sentence or two
-            st.session_state["db_error"] = str(exc)
+            database_failed(str(exc), opened=False)
         else:  # a broken URL or driver: same answer for the user
             log.exception("database initialisation failed")
-            st.session_state["db_error"] = f"The database cannot be opened: {exc}."
-        if _FAILED_THIS_RUN_KEY in st.session_state:
-            st.session_state[_FAILED_THIS_RUN_KEY] = True
+            database_failed(f"The database cannot be opened: {exc}.", opened=False)
         return None
-    st.session_state.pop("db_error", None)
+    if not failed:
+        st.session_state.pop("db_error", None)
     return engine
 
 
@@ -319,7 +335,7 @@ def athlete_picker(engine, *, container=None) -> int | None:
     me = viewer_id()
     box = container or st.sidebar
     box.subheader("Athlete")
-    if engine is None:
+    if engine is None or database_failed_this_run():
         box.warning(db_error_here("No athletes to pick while the database cannot be used"))
         return None
     try:

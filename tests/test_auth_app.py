@@ -185,10 +185,10 @@ def test_a_database_damaged_while_logged_in_is_named_in_the_banner(seeded, monke
     assert banner.startswith(f"The database (SQLite file {path}) cannot be read: ")
     assert "Restore it from a backup" in banner and banner.endswith("Analyses still work but are not saved.")
     assert "sqlalche" not in banner
-    # the sidebar's athlete picker could not read them either: it points to the banner, which alone
+    # the sidebar's athlete picker does not try the file again: it points to the banner, which alone
     # gives the reason (before, the sidebar said it again beside it, and a page of stored data a third time)
     assert [w.value for w in at.sidebar.warning] == [
-        "Could not read the athletes: the message at the top of the page says why."]
+        "No athletes to pick while the database cannot be used: the message at the top of the page says why."]
     reason = banner.rsplit(" Analyses", 1)[0]
     assert sum(reason in w.value for w in [*at.warning, *at.error, *at.info]) == 1
     # every page (AppTest runs its script alone, without the banner: the page gives the reason): no
@@ -272,3 +272,99 @@ def test_a_database_server_that_hangs_up_is_tried_once_a_run(seeded, monkeypatch
             assert len(hung_up) == one_try * (1 + runs), runs
     finally:
         server.close()
+
+
+class _Relay:
+    """A TCP relay to the PostgreSQL test server that can stop relaying: from then on it closes
+    its connections and each new one at once, as a server that goes away under the app would
+    (and counts the new ones: the app's attempts)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import socket
+        import threading
+
+        self.target, self.relaying, self.refused, self.open = target, True, 0, []
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:  # closed
+                return
+            if not self.relaying:
+                conn.close()
+                self.refused += 1
+                continue
+            upstream = socket.create_connection(self.target)
+            self.open += [conn, upstream]
+            for a, b in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            b.close()
+
+    def stop_relaying(self) -> None:
+        import socket
+
+        self.relaying = False
+        for s in self.open:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.stop_relaying()
+        self.server.close()
+
+
+def test_a_database_gone_after_the_start_is_tried_once_a_run(pg_databases, tmp_path, monkeypatch):
+    """The server goes away under a logged-in trainer (the engine was made before): the shell's
+    login check finds it, and the athlete picker and the page do not try again. Before, each page
+    run tried three times, and a server that does not answer makes each try wait out the connect
+    timeout (5 s)."""
+    from sqlalchemy.engine import make_url
+
+    from physio_core.config import get_settings
+    from physio_core.store import dispose_engines, init_db
+
+    url = pg_databases.new()
+    seed_progress_world(init_db(url))
+    dispose_engines(url)
+    server = make_url(url)
+    relay = _Relay((server.host, server.port))
+    via = server.set(port=relay.port).render_as_string(hide_password=False)
+    for var in ("PHYSIO_DATABASE_URL", "PHYSIO_ADMIN_EMAIL", "PHYSIO_ADMIN_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DATABASE_URL", via)
+    monkeypatch.setenv("PHYSIO_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        at = run(AppTest.from_file(APP, default_timeout=240))
+        log_in(at, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+        relay.stop_relaying()
+        for runs in (1, 2):  # the trainer's start page (Upload analysis), run again
+            run(at)
+            assert relay.refused == runs, runs  # one attempt a run: the shell's login check
+            [banner] = [w.value for w in at.warning if w.value.startswith("The database (PostgreSQL")]
+            assert "Analyses still work" in banner
+            assert [w.value for w in at.sidebar.warning] == [
+                "No athletes to pick while the database cannot be used: the message at the top of the page says why."]
+            assert [t.value for t in at.title] == ["Upload analysis"] and not at.error  # the page works unsaved
+    finally:
+        relay.close()
+        dispose_engines(via)
+        get_settings.cache_clear()
