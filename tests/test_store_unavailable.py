@@ -551,3 +551,33 @@ def test_the_schema_advice_keeps_the_options_a_url_sets(pg_databases):
     get_or_create_athlete(init_db(ours), "Ana")
     assert _sql(ours, "SHOW statement_timeout") == [("4321ms",)]
     assert _sql(url, "SELECT display_name FROM physiotrack.users") == [("Ana",)]
+
+
+def test_a_server_that_does_not_answer_is_waited_for_once_a_save(make_uiprmd_session_result):
+    """A server that takes the connection and never answers (a host gone, a hung server): each save
+    waits out the connect timeout once and keeps the session. Before, it tried three times, so the
+    live page's STOP spun for 15 s where 5 s told as much."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    taken: list[socket.socket] = []
+
+    def take() -> None:  # and say nothing
+        while True:
+            try:
+                taken.append(server.accept()[0])
+            except OSError:  # closed at the end of the test
+                return
+
+    threading.Thread(target=take, daemon=True).start()
+    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{server.getsockname()[1]}/physio")
+    try:
+        pending, msg = _kept(engine, make_uiprmd_session_result)  # saved, then flushed: two saves
+        assert "cannot be reached: connection timeout expired" in msg
+        assert len(taken) == 2 and len(pending) == 1
+    finally:
+        engine.dispose()
+        server.close()
+        for conn in taken:
+            conn.close()

@@ -223,15 +223,26 @@ def refused(url: str | sa.URL, err: exc.DBAPIError) -> StorageUnavailable | None
 
 def _storage_error(url: str | sa.URL, err: BaseException) -> tuple[StorageUnavailable | None, bool]:
     """What ``err`` from the database means for the user, and whether trying again at once may
-    help: a connection lost or not made (yes), a pool that stayed busy (no: it waited already), a
-    database that refuses to serve (``refused``: no). (None, False) for every other error."""
+    help: a connection lost or not made (yes; not after waiting out the connect timeout), a pool
+    that stayed busy (no: it waited already), a database that refuses to serve (``refused``: no).
+    (None, False) for every other error."""
     if isinstance(err, exc.TimeoutError):
         return busy(url), False
     if isinstance(err, _CONNECTION_ERRORS) or (isinstance(err, exc.DBAPIError) and err.connection_invalidated):
-        return unavailable(url, err), True
+        return unavailable(url, err), not _timed_out(err)
     if isinstance(err, exc.DBAPIError):
         return refused(url, err), False
     return None, False
+
+
+def _timed_out(err: BaseException) -> bool:
+    """A connection not made within the connect timeout (a server that does not answer): trying
+    again at once would wait as long again, where a refused or dropped connection is told at once."""
+    try:
+        from psycopg.errors import ConnectionTimeout
+    except ImportError:  # no PostgreSQL driver: no PostgreSQL connection either
+        return False
+    return isinstance(getattr(err, "orig", None), ConnectionTimeout)
 
 
 @contextmanager
