@@ -581,3 +581,30 @@ def test_a_server_that_does_not_answer_is_waited_for_once_a_save(make_uiprmd_ses
         server.close()
         for conn in taken:
             conn.close()
+
+
+def test_the_alembic_command_readme_gives_refuses_another_programs_tables_untouched(tmp_path):
+    """README's ``alembic -c physio_core/store/alembic.ini upgrade head`` (run before starting the
+    app on a database with many long sessions) checks the database as the app's start does. Before,
+    another program's "users" table gave SQLAlchemy's "table users already exists", with the SQL
+    and a traceback (the transaction rolled back)."""
+    import subprocess
+    import sys
+
+    def upgrade(url: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "alembic", "-c", "physio_core/store/alembic.ini", "-x",
+                               f"url={url}", "upgrade", "head"], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[1], timeout=120)
+
+    theirs = f"sqlite:///{tmp_path / 'theirs.db'}"
+    _sql(theirs, "CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    r = upgrade(theirs)
+    said = " ".join((r.stdout + r.stderr).split())  # its "FAILED" line on stdout, wrapped on a terminal
+    assert r.returncode != 0 and "Traceback" not in said
+    assert (f"FAILED: The database (SQLite file {tmp_path / 'theirs.db'}) already holds tables named as "
+            "PhysioTrack's (users), but no record of a PhysioTrack schema") in said
+    assert _tables(theirs) == {"users"}
+    ours = f"sqlite:///{tmp_path / 'ours.db'}"
+    r = upgrade(ours)  # a database of its own: migrated to the head the app expects
+    assert r.returncode == 0, r.stderr
+    assert _sql(ours, "SELECT version_num FROM alembic_version") == [(_head(),)]

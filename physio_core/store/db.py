@@ -415,16 +415,16 @@ def migration_connection(engine: Engine) -> Iterator[sa.Connection]:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate to ``revision``; SchemaMismatch, before any change, when the database's schema is
-    not one of ours (``_refuse_foreign_schema``)."""
+    not one of ours (``refuse_foreign_schema``)."""
 
     def run(cfg: Config) -> None:
-        _refuse_foreign_schema(cfg.attributes["connection"], cfg, describe_url(engine.url))
+        refuse_foreign_schema(cfg.attributes["connection"], cfg, describe_url(engine.url))
         command.upgrade(cfg, revision)
 
     _run_alembic(engine, run)
 
 
-def _refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None:
+def refuse_foreign_schema(conn: sa.Connection, cfg: Config, where: str) -> None:
     """SchemaMismatch when migrating would fail half-way, or write into another program's tables:
     the database is at a revision these migrations do not know (a newer PhysioTrack migrated it,
     and this older one was started on it; or, with few or none of PhysioTrack's tables, another

@@ -33,13 +33,22 @@ def run() -> None:
 
     if config.config_file_name is not None:
         fileConfig(config.config_file_name)
-    from physio_core.store.db import make_engine, migration_connection
+    from alembic.util import CommandError
+
+    from physio_core.store.db import (StorageUnavailable, describe_url, make_engine, migration_connection,
+                                      refuse_foreign_schema, translate_errors)
 
     url = context.get_x_argument(as_dictionary=True).get("url")  # -x url=... ; else settings
     engine = make_engine(url)
+    # alembic's command line: (function, its arguments); the upgrade is the one README tells to run
+    command = getattr(config.cmd_opts, "cmd", None)
     try:
-        with migration_connection(engine) as conn:
+        with translate_errors(engine.url), migration_connection(engine) as conn:
+            if command and command[0].__name__ == "upgrade":  # as the app's own upgrade does
+                refuse_foreign_schema(conn, config, describe_url(engine.url))
             _configure_and_run(conn)
+    except StorageUnavailable as exc:  # what is wrong and what to do, as alembic's own errors are told
+        raise CommandError(str(exc)) from None
     finally:
         engine.dispose()
 
