@@ -12,8 +12,8 @@ from pathlib import Path
 import streamlit as st
 
 from pages._auth import account_box, bootstrap_admin, load_secrets_into_env, signed_in_user, sync_login_cookie
-from pages._shared import (app_style, athlete_picker, database_banner, get_engine, navigation_spec,
-                           one_database_attempt)
+from pages._shared import (app_style, athlete_picker, database_banner, database_failed_this_run, get_engine,
+                           navigation_spec, one_database_attempt)
 from physio_core.auth import auth_settings
 from physio_core.config import ConfigError, get_settings
 from physio_core.recordings import SWEEP_EVERY_S, sweep_orphan_recordings
@@ -63,10 +63,12 @@ def _pages(role: str) -> dict[str, list]:
 
 with one_database_attempt():  # the shell, the page and its parts: one try at an absent database a run
     engine = get_engine()
-    if engine is not None:  # hourly: recordings no session names, once a day old, are deleted
-        sweep_orphan_recordings(engine, every_s=SWEEP_EVERY_S)
     bootstrap_admin(engine)
     user = signed_in_user(engine)
+    # hourly: recordings no session names, once a day old, are deleted (after the login check, which
+    # finds a database gone since the engine was made: then the sweep waits, not the page)
+    if engine is not None and not database_failed_this_run():
+        sweep_orphan_recordings(engine, every_s=SWEEP_EVERY_S)
     if user is None:  # the login gate: nothing else is reachable
         # every page's address shows the login form, so that a bookmarked or shared link (/sessions,
         # /session_detail?id=12) opens its page once the user has logged in

@@ -333,11 +333,15 @@ class _Relay:
 
 def test_a_database_gone_after_the_start_is_tried_once_a_run(pg_databases, tmp_path, monkeypatch):
     """The server goes away under a logged-in trainer (the engine was made before): the shell's
-    login check finds it, and the athlete picker and the page do not try again. Before, each page
-    run tried three times, and a server that does not answer makes each try wait out the connect
-    timeout (5 s)."""
+    login check finds it, and the athlete picker, the page and the hourly sweep of recordings do
+    not try again. Before, each page run tried three times (four with the sweep due), and a server
+    that does not answer makes each try wait out the connect timeout (5 s)."""
+    import os
+    import time
+
     from sqlalchemy.engine import make_url
 
+    from physio_core import recordings
     from physio_core.config import get_settings
     from physio_core.store import dispose_engines, init_db
 
@@ -356,6 +360,11 @@ def test_a_database_gone_after_the_start_is_tried_once_a_run(pg_databases, tmp_p
         at = run(AppTest.from_file(APP, default_timeout=240))
         log_in(at, "coach@clinic.org", SEED_PASSWORDS["trainer"])
         relay.stop_relaying()
+        orphan = recordings.recording_dir() / "live_20261201T080000_0.mp4"  # two days old, named by no session
+        orphan.parent.mkdir(parents=True, exist_ok=True)
+        orphan.write_bytes(b"\0")
+        os.utime(orphan, (time.time() - 48 * 3600,) * 2)
+        recordings._last_sweep.clear()  # an hour on: the sweep is due
         for runs in (1, 2):  # the trainer's start page (Upload analysis), run again
             run(at)
             assert relay.refused == runs, runs  # one attempt a run: the shell's login check
@@ -364,6 +373,7 @@ def test_a_database_gone_after_the_start_is_tried_once_a_run(pg_databases, tmp_p
             assert [w.value for w in at.sidebar.warning] == [
                 "No athletes to pick while the database cannot be used: the message at the top of the page says why."]
             assert [t.value for t in at.title] == ["Upload analysis"] and not at.error  # the page works unsaved
+        assert orphan.is_file()  # which recordings sessions name is not known: none deleted
     finally:
         relay.close()
         dispose_engines(via)
