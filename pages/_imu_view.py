@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import show_table, tile_row, viewer_tz
+from pages._shared import seen_by_athlete, show_table, tile_row, viewer_tz
 from physio_core import exports, report
 from physio_core.imu.analyze import UNSURE_LIFT_BELOW
 from physio_core.imu.io import ImuSeries
@@ -22,6 +22,9 @@ def other_lift_weights(pred: dict | None) -> str | None:
     judged_by = judging_weights(pred.get("weights"), True) if pred is not None else None
     if judged_by is None or installed is None or judged_by == installed:
         return None
+    if seen_by_athlete():
+        return ("The lift was recognised by another version of PhysioTrack's lift model, which may name "
+                "another lift than the current one. Your trainer can have it recognised again.")
     by = (f"lift-classifier weights not recorded (recognised before {RECORDED_SINCE})" if judged_by == UNRECORDED
           else f"other lift-classifier weights ({judged_by})")
     return (f"The lift was recognised by {by}, not the ones installed now ({installed}). Staff can "

@@ -831,6 +831,12 @@ def _assessment_summary(result: SessionResult) -> None:
             for t in result.exercise_timeline[:12]))
 
 
+def seen_by_athlete() -> bool:
+    """Whether an athlete is looking: told in plain words what staff are told with the models'
+    fingerprints, and what staff can do about it."""
+    return st.session_state.get(ROLE_KEY) == "athlete"
+
+
 def _older_models(result: SessionResult) -> str | None:
     """A word when other weights than the installed ones assessed the session (models
     retrained since), or the installed ones under older scoring rules: its verdicts and scores
@@ -840,6 +846,9 @@ def _older_models(result: SessionResult) -> str | None:
 
     installed = installed_judged_by()
     judged_by = judging_weights(result.models, any("mistake" in a for a in result.rep_assessments))
+    if judged_by is not None and installed is not None and judged_by != installed and seen_by_athlete():
+        return ("This session was scored by another version of PhysioTrack's models or scoring rules, so its "
+                "scores may differ from a session scored now. Your trainer can score it again.")
     again = "Staff can score it with the installed ones: **Score again**, under the downloads."
     if judged_by == UNRECORDED:
         return (f"This session does not say which model weights judged it (judged before {RECORDED_SINCE}), "

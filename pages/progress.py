@@ -11,8 +11,8 @@ from datetime import datetime
 import streamlit as st
 
 from pages._shared import (MORNING_NOTICE, SESSION_NUMBER, current_athlete_id, job_under_way, link_to_session,
-                           morning_pain_form, require_engine, session_address, show_table, tile_row, tz_name,
-                           viewer_id, viewer_tz)
+                           morning_pain_form, require_engine, seen_by_athlete, session_address, show_table, tile_row,
+                           tz_name, viewer_id, viewer_tz)
 from physio_core import archive, background, exports, felt, progress, report
 from physio_core.ml.weights import installed_judged_by
 
@@ -268,7 +268,9 @@ with left:
         morning_pain_form(engine, athlete_id, key="progress_morning", pick_day=True)
     installed = installed_judged_by()
     if note := progress.weights_note(rows, installed):
-        st.info(note)
+        st.info(note if not seen_by_athlete() else (
+            "Some of these sessions were scored by another version of PhysioTrack's models or scoring rules, "
+            "so a change in their scores may come from that, not from you. Your trainer can score them again."))
         older = progress.judged_by_other_weights(rows, installed)
         if (job := background.current(_rescore_key())) is not None and not job.finished:
             job_under_way(_rescore_key(), _describe,

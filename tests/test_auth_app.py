@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import SEED_PASSWORDS, seed_progress_world
+from conftest import SEED_PASSWORDS, SHARED_DATASETS, seed_progress_world
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -130,7 +130,11 @@ def test_a_link_with_an_athlete_opens_their_progress(seeded):
         f"The link names an athlete ({ids['other_athlete']}) who is not among yours; showing **Ana Lopez** instead."]
 
 
-def test_athlete_lands_on_own_progress_and_cannot_manage(seeded):
+def test_athlete_lands_on_own_progress_and_cannot_manage(seeded, assessed_squat_result):
+    from dataclasses import replace
+
+    from physio_core.store import save_session_result
+
     engine, ids = seeded
     at = run(AppTest.from_file(APP, default_timeout=240))
     log_in(at, "ana@clinic.org", SEED_PASSWORDS["athlete"])
@@ -146,6 +150,35 @@ def test_athlete_lands_on_own_progress_and_cannot_manage(seeded):
     heads = [h.value for h in at.subheader]
     assert "Left side / right side" in heads and "Left / right asymmetry" not in heads
     assert any(c.value.startswith("Hurdle step works one side at a time") for c in at.caption)
+    # her sessions were judged before the weights were recorded: said in plain words, with what she can do
+    # (before: "model weights ... (3b54aa04ae9e+r2). Staff can score them again ... on Progress")
+    said = [i.value for i in at.info if "another version of PhysioTrack's models" in i.value]
+    assert said == ["Some of these sessions were scored by another version of PhysioTrack's models or scoring "
+                    "rules, so a change in their scores may come from that, not from you. Your trainer can score "
+                    "them again."]
+    # a session whose verdicts do not say which weights gave them (stored before 2026-12-05)
+    older = save_session_result(engine, replace(assessed_squat_result, models=None), ids["athlete"])
+    at.switch_page("pages/session_detail.py")
+    at.query_params["id"] = str(older)
+    run(at)
+    assert [i.value for i in at.info if "another version" in i.value] == [
+        "This session was scored by another version of PhysioTrack's models or scoring rules, so its scores may "
+        "differ from a session scored now. Your trainer can score it again."]
+    # a wrist-sensor set whose lift other weights recognised (the classifier retrained since)
+    from physio_core.imu import list_sets
+    from physio_core.imu.analyze import analyze_imu
+    from physio_core.imu.classifier import LiftClassifier
+    from physio_core.store.repo import save_imu_session
+
+    older_lifts = LiftClassifier.load()
+    older_lifts.fingerprint = "0123456789ab"
+    series = next(s for s in list_sets(SHARED_DATASETS / "metamotion-imu") if s.lift == "bench").load()
+    imu_set = save_imu_session(engine, series, analyze_imu(series, classifier=older_lifts), ids["athlete"])
+    at.query_params["id"] = str(imu_set)
+    run(at)
+    assert [i.value for i in at.info if "lift model" in i.value] == [
+        "The lift was recognised by another version of PhysioTrack's lift model, which may name another lift "
+        "than the current one. Your trainer can have it recognised again."]
     at.switch_page("pages/admin.py")
     run(at)
     assert [e.value for e in at.error] == ["Your account may not open this page."]
