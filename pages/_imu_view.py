@@ -24,7 +24,7 @@ def other_lift_weights(pred: dict | None) -> str | None:
         return None
     if seen_by_athlete():
         return ("The lift was recognised by another version of PhysioTrack's lift model, which may name "
-                "another lift than the current one. Your trainer can have it recognised again.")
+                "another lift than the current one. Your trainer, or an administrator, can have it recognised again.")
     by = (f"lift-classifier weights not recorded (recognised before {RECORDED_SINCE})" if judged_by == UNRECORDED
           else f"other lift-classifier weights ({judged_by})")
     return (f"The lift was recognised by {by}, not the ones installed now ({installed}). Staff can "

@@ -848,7 +848,7 @@ def _older_models(result: SessionResult) -> str | None:
     judged_by = judging_weights(result.models, any("mistake" in a for a in result.rep_assessments))
     if judged_by is not None and installed is not None and judged_by != installed and seen_by_athlete():
         return ("This session was scored by another version of PhysioTrack's models or scoring rules, so its "
-                "scores may differ from a session scored now. Your trainer can score it again.")
+                "scores may differ from a session scored now. Your trainer, or an administrator, can score it again.")
     again = "Staff can score it with the installed ones: **Score again**, under the downloads."
     if judged_by == UNRECORDED:
         return (f"This session does not say which model weights judged it (judged before {RECORDED_SINCE}), "

@@ -270,7 +270,8 @@ with left:
     if note := progress.weights_note(rows, installed):
         st.info(note if not seen_by_athlete() else (
             "Some of these sessions were scored by another version of PhysioTrack's models or scoring rules, "
-            "so a change in their scores may come from that, not from you. Your trainer can score them again."))
+            "so a change in their scores may come from that, not from you. Your trainer, or an administrator, "
+            "can score them again."))
         older = progress.judged_by_other_weights(rows, installed)
         if (job := background.current(_rescore_key())) is not None and not job.finished:
             job_under_way(_rescore_key(), _describe,

@@ -154,8 +154,8 @@ def test_athlete_lands_on_own_progress_and_cannot_manage(seeded, assessed_squat_
     # (before: "model weights ... (3b54aa04ae9e+r2). Staff can score them again ... on Progress")
     said = [i.value for i in at.info if "another version of PhysioTrack's models" in i.value]
     assert said == ["Some of these sessions were scored by another version of PhysioTrack's models or scoring "
-                    "rules, so a change in their scores may come from that, not from you. Your trainer can score "
-                    "them again."]
+                    "rules, so a change in their scores may come from that, not from you. Your trainer, or an "
+                    "administrator, can score them again."]
     # a session whose verdicts do not say which weights gave them (stored before 2026-12-05)
     older = save_session_result(engine, replace(assessed_squat_result, models=None), ids["athlete"])
     at.switch_page("pages/session_detail.py")
@@ -163,7 +163,7 @@ def test_athlete_lands_on_own_progress_and_cannot_manage(seeded, assessed_squat_
     run(at)
     assert [i.value for i in at.info if "another version" in i.value] == [
         "This session was scored by another version of PhysioTrack's models or scoring rules, so its scores may "
-        "differ from a session scored now. Your trainer can score it again."]
+        "differ from a session scored now. Your trainer, or an administrator, can score it again."]
     # a wrist-sensor set whose lift other weights recognised (the classifier retrained since)
     from physio_core.imu import list_sets
     from physio_core.imu.analyze import analyze_imu
@@ -178,7 +178,7 @@ def test_athlete_lands_on_own_progress_and_cannot_manage(seeded, assessed_squat_
     run(at)
     assert [i.value for i in at.info if "lift model" in i.value] == [
         "The lift was recognised by another version of PhysioTrack's lift model, which may name another lift "
-        "than the current one. Your trainer can have it recognised again."]
+        "than the current one. Your trainer, or an administrator, can have it recognised again."]
     at.switch_page("pages/admin.py")
     run(at)
     assert [e.value for e in at.error] == ["Your account may not open this page."]
