@@ -266,57 +266,16 @@ def test_a_database_gone_while_logged_in_is_said_once(seeded, monkeypatch):
     assert not at.error
 
 
-def test_a_database_server_that_hangs_up_is_tried_once_a_run(seeded, monkeypatch):
-    """The app shell, the page and its parts each ask for the database; once it could not be opened,
-    the rest of the run does not try it again. Before, each page run tried twice or more, and a
-    server that does not answer makes each try wait out the connect timeout (5 s)."""
-    import socket
-    import threading
-
-    from physio_core.config import get_settings
-    from physio_core.store import StorageUnavailable, init_db
-
-    server = socket.create_server(("127.0.0.1", 0))
-    hung_up: list[int] = []
-
-    def hang_up() -> None:  # a PostgreSQL port whose server closes each connection at once
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:  # closed at the end of the test
-                return
-            conn.close()
-            hung_up.append(1)
-
-    threading.Thread(target=hang_up, daemon=True).start()
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{server.getsockname()[1]}/physio"
-    try:
-        with pytest.raises(StorageUnavailable):
-            init_db(url)
-        one_try = len(hung_up)  # connections one attempt opens (libpq may try with and without SSL)
-        assert one_try >= 1
-        at = run(AppTest.from_file(APP, default_timeout=240))
-        log_in(at, "coach@clinic.org", SEED_PASSWORDS["trainer"])
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
-        for runs in (1, 2):  # the trainer's start page (Upload analysis), run again
-            run(at)
-            assert [w.value for w in at.warning if w.value.startswith("The database (PostgreSQL")], runs
-            assert len(hung_up) == one_try * (1 + runs), runs
-    finally:
-        server.close()
-
-
 class _Relay:
     """A TCP relay to the PostgreSQL test server that can stop relaying: from then on it closes
     its connections and each new one at once, as a server that goes away under the app would
-    (and counts the new ones: the app's attempts)."""
+    (and counts the new ones: the app's attempts). With no ``target``, it never relays."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int] | None) -> None:
         import socket
         import threading
 
-        self.target, self.relaying, self.refused, self.open = target, True, 0, []
+        self.target, self.relaying, self.refused, self.open = target, target is not None, 0, []
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -362,6 +321,32 @@ class _Relay:
     def close(self) -> None:
         self.stop_relaying()
         self.server.close()
+
+
+def test_a_database_server_that_hangs_up_is_tried_once_a_run(seeded, monkeypatch):
+    """The app shell, the page and its parts each ask for the database; once it could not be opened,
+    the rest of the run does not try it again. Before, each page run tried twice or more, and a
+    server that does not answer makes each try wait out the connect timeout (5 s)."""
+    from physio_core.config import get_settings
+    from physio_core.store import StorageUnavailable, init_db
+
+    server = _Relay(None)  # a PostgreSQL port whose server closes each connection at once
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/physio"
+    try:
+        with pytest.raises(StorageUnavailable):
+            init_db(url)
+        one_try = server.refused  # connections one attempt opens (libpq may try with and without SSL)
+        assert one_try >= 1
+        at = run(AppTest.from_file(APP, default_timeout=240))
+        log_in(at, "coach@clinic.org", SEED_PASSWORDS["trainer"])
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        for runs in (1, 2):  # the trainer's start page (Upload analysis), run again
+            run(at)
+            assert [w.value for w in at.warning if w.value.startswith("The database (PostgreSQL")], runs
+            assert server.refused == one_try * (1 + runs), runs
+    finally:
+        server.close()
 
 
 def test_a_database_gone_after_the_start_is_tried_once_a_run(pg_databases, tmp_path, monkeypatch):
