@@ -22,9 +22,6 @@ def other_lift_weights(pred: dict | None) -> str | None:
     judged_by = judging_weights(pred.get("weights"), True) if pred is not None else None
     if judged_by is None or installed is None or judged_by == installed:
         return None
-    if seen_by_athlete():
-        return ("The lift was recognised by another version of PhysioTrack's lift model, which may name "
-                "another lift than the current one. Your trainer, or an administrator, can have it recognised again.")
     by = (f"lift-classifier weights not recorded (recognised before {RECORDED_SINCE})" if judged_by == UNRECORDED
           else f"other lift-classifier weights ({judged_by})")
     return (f"The lift was recognised by {by}, not the ones installed now ({installed}). Staff can "
@@ -61,7 +58,9 @@ def render_imu_report(series: ImuSeries, analysis: dict, *, key: str, file_stem:
                    f"{lift_name(lift).lower()}, name the lift with Score again on the session's page "
                    "(or analyse the file again with the lift named).")
     if session is not None and (other := other_lift_weights(pred)) is not None:
-        st.info(other)
+        st.info(other if not seen_by_athlete() else (
+            "The lift was recognised by another version of PhysioTrack's lift model, which may name another lift "
+            "than the current one. Your trainer, or an administrator, can have it recognised again."))
     if stab.get("reason"):
         st.info(f"Stability: {stab['reason']}.")
     if not reps and (analysis.get("reps") or {}).get("reason"):

@@ -824,7 +824,9 @@ def _assessment_summary(result: SessionResult) -> None:
         row.metric("Correct reps", correct or "–",
                    help="The reps the mistake model judged correct, of those it judged")
     if (older := _older_models(result)) is not None:
-        st.info(older)
+        st.info(older if not seen_by_athlete() else (
+            "This session was scored by another version of PhysioTrack's models or scoring rules, so its scores "
+            "may differ from a session scored now. Your trainer, or an administrator, can score it again."))
     if len({t["exercise"] for t in result.exercise_timeline}) > 1:
         st.caption("Exercise over time: " + ", ".join(
             f"{t['start_s']:.1f}–{t['end_s']:.1f} s {t['exercise'].replace('_', ' ')}"
@@ -846,9 +848,6 @@ def _older_models(result: SessionResult) -> str | None:
 
     installed = installed_judged_by()
     judged_by = judging_weights(result.models, any("mistake" in a for a in result.rep_assessments))
-    if judged_by is not None and installed is not None and judged_by != installed and seen_by_athlete():
-        return ("This session was scored by another version of PhysioTrack's models or scoring rules, so its "
-                "scores may differ from a session scored now. Your trainer, or an administrator, can score it again.")
     again = "Staff can score it with the installed ones: **Score again**, under the downloads."
     if judged_by == UNRECORDED:
         return (f"This session does not say which model weights judged it (judged before {RECORDED_SINCE}), "
