@@ -290,8 +290,8 @@ class _Relay:
             except OSError:  # closed
                 return
             if not self.relaying:
+                self.refused += 1  # before the close: the client, seeing the close, may read the count at once
                 conn.close()
-                self.refused += 1
                 continue
             upstream = socket.create_connection(self.target)
             self.open += [conn, upstream]
