@@ -439,6 +439,7 @@ class LiveSession:
         self._wake = threading.Condition(self._lock)
         self._mailbox: tuple[np.ndarray, float, float] | None = None  # rgb, time_s, arrival
         self._worker: threading.Thread | None = None
+        self._leaving = False  # the worker has found no frame for idle_timeout_s and is ending
         self._stop_requested = False
         self._stopped = False
         self._t0: float | None = None  # monotonic time of the first frame
@@ -534,10 +535,13 @@ class LiveSession:
             if self._mailbox is not None:
                 self._dropped += 1
             self._mailbox = (frame_rgb, t, now)
-            if self._worker is None or not self._worker.is_alive():
-                self._stop_requested = False
+            if self._worker is None or not self._worker.is_alive() or self._leaving:
+                # a worker still ending would leave this frame in the mailbox: the new one takes
+                # it once the old one has let its analyzer go
+                ending = self._worker if self._leaving else None
+                self._stop_requested = self._leaving = False
                 self._worker = threading.Thread(
-                    target=self._run, name="physio-live-worker", daemon=True
+                    target=self._run, args=(ending,), name="physio-live-worker", daemon=True
                 )
                 self._worker.start()
             self._wake.notify()
@@ -561,7 +565,9 @@ class LiveSession:
         tracker = PersonTracker(TrackerConfig(reacquire_anywhere_after=LIVE_REACQUIRE_FRAMES))
         return FrameAnalyzer(settings=self.settings, tracker=tracker)
 
-    def _run(self) -> None:
+    def _run(self, ending: threading.Thread | None = None) -> None:
+        if ending is not None:
+            ending.join()
         try:
             self._ensure_pipeline()
         except Exception as exc:  # PoseBackendUnavailable and friends: tell the page
@@ -581,6 +587,7 @@ class LiveSession:
                             break
                         self._wake.wait(left)
                     if self._stop_requested or self._mailbox is None:
+                        self._leaving = True
                         break
                     rgb, t, arrived = self._mailbox
                     self._mailbox = None

@@ -231,6 +231,38 @@ def test_worker_ends_when_frames_stop_and_comes_back(frames):
     assert not session.worker_alive
 
 
+def test_a_frame_that_comes_while_the_worker_ends_is_processed(frames):
+    """The worker found no frame for ``idle_timeout_s`` and is letting its analyzer go when the
+    camera sends again: a new worker, with an analyzer of its own, processes that frame. Before,
+    the frame waited in the mailbox for the next one, as the ending worker still counted as alive."""
+    import threading
+
+    closing, go_on, made = threading.Event(), threading.Event(), []
+
+    def analyzer():  # the real one, held in its close until the test says
+        made.append(a := LiveSession._default_analyzer(session))
+        real_close = a.close
+
+        def close():
+            closing.set()
+            go_on.wait(60)
+            real_close()
+        a.close = close
+        return a
+
+    session = LiveSession(LiveConfig(idle_timeout_s=0.3), analyzer_factory=analyzer)
+    try:
+        feed_one_by_one(session, frames[:1])
+        assert closing.wait(60), "the worker did not end after the idle timeout"
+        session.submit(frames[1], capture_time_s=FRAME_S)
+        go_on.set()
+        wait_for(lambda: session.snapshot().frames_processed == 2, "the frame sent while the worker ended", 60)
+        assert len(made) == 2 and made[0] is not made[1]
+    finally:
+        go_on.set()
+        session.close()
+
+
 @pytest.fixture()
 def engine(tmp_path):
     from physio_core.store import init_db
