@@ -1212,8 +1212,8 @@ def benchmark_live(
 
     Returns fps (annotated frames per second), latency_ms_median / latency_ms_p95 (frame arrival
     -> annotated frame ready), dropped (frames replaced by a newer one before being processed),
-    received, processed, with_person, backend. The first ``warmup_s`` (model loading) are fed
-    but not counted.
+    received, processed, with_person, backend. The first ``warmup_s``, and any time after them
+    until the first frame is processed (model loading), are fed but not counted.
     """
     import av
 
@@ -1231,8 +1231,11 @@ def benchmark_live(
         i = 0
         while True:
             now = time.monotonic()
-            if base is None and now - start >= warmup_s:
-                base, measured_from = session.snapshot(), now
+            # the window opens once the model has answered: loading it may take longer than warmup_s
+            if base is None and now - start >= warmup_s and (snap := session.snapshot()).frames_processed:
+                base, measured_from = snap, now
+            elif base is None and now - start >= warmup_s + 120:
+                raise RuntimeError("the live path processed no frame in two minutes")
             if measured_from is not None and now - measured_from >= seconds:
                 break
             session.video_frame_callback(vframes[i % len(vframes)])
