@@ -281,7 +281,9 @@ def test_stop_stores_the_session_with_its_pose_series(frames, engine, tmp_path):
     sid = session.start()
     assert sid is not None
     feed_one_by_one(session, frames[:8])
-    live = get_session_detail(engine, sid)  # appended chunks are readable while it runs
+    # appended chunks are readable while it runs (the session's storage thread writes them)
+    wait_for(lambda: get_session_detail(engine, sid).pose is not None, "a chunk stored", 60)
+    live = get_session_detail(engine, sid)
     assert live.session.status == SessionStatus.ACTIVE and live.pose is not None
     assert 1 <= len(live.pose) <= 8
     outcome = session.stop()

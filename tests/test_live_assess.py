@@ -80,8 +80,9 @@ def live_run(squat_set, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live_assess")
     engine = init_db(f"sqlite:///{tmp / 'live.db'}")
     athlete = create_user(engine, None, "Live Squatter")
+    # no_person_after_s: a rep's assessment, waited for between frames, must not read as nobody in view
     cfg = LiveConfig(exercise="deep_squat", athlete_id=athlete.id, nominal_fps=seq.fps,
-                     mirror=False, idle_timeout_s=60, flush_every_s=1.0)
+                     mirror=False, idle_timeout_s=60, flush_every_s=1.0, no_person_after_s=3600)
     session = LiveSession(cfg, settings=Settings(data_dir=tmp), engine=engine,
                           analyzer_factory=lambda: FrameAnalyzer(ReplayEstimator(seq)))
     snaps = []
@@ -600,8 +601,9 @@ def test_step_back_only_when_a_body_end_is_out_of_the_picture(tmp_path, squat_se
     said = {}
     for name, estimator in (("all seen", ReplayEstimator), ("wrists hidden", unseen(wrists, False)),
                             ("ankles below the frame", unseen(ankles, True))):
-        session = LiveSession(LiveConfig(exercise="deep_squat", nominal_fps=seq.fps, mirror=True, idle_timeout_s=60),
-                              settings=Settings(data_dir=tmp_path),
+        cfg = LiveConfig(exercise="deep_squat", nominal_fps=seq.fps, mirror=True, idle_timeout_s=60,
+                         no_person_after_s=3600)  # the message of the joints, not of a slow moment
+        session = LiveSession(cfg, settings=Settings(data_dir=tmp_path),
                               analyzer_factory=lambda e=estimator: FrameAnalyzer(e(seq)))
         try:
             stream(session, seq, 15)

@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,16 +46,24 @@ class OwnServer:
     def connect(self, database: str = "postgres"):
         import psycopg
 
-        return psycopg.connect(host="127.0.0.1", port=self.port, user="owner", password=PASSWORD,
-                               dbname=database, autocommit=True, connect_timeout=5)
+        return _once_a_slot_is_free(lambda: psycopg.connect(
+            host="127.0.0.1", port=self.port, user="owner", password=PASSWORD, dbname=database,
+            autocommit=True, connect_timeout=5))
 
     def sql(self, statement: str) -> None:
         with self.connect() as conn:
             conn.execute(statement)
 
-    def pg_ctl(self, *args: str) -> None:
-        subprocess.run([*self.as_postgres, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", *args],
-                       check=True, capture_output=True, timeout=60)
+    def pg_ctl(self, *args: str, check: bool = True) -> int:
+        return subprocess.run([*self.as_postgres, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", *args],
+                              check=check, capture_output=True, timeout=60).returncode
+
+    def wait_stopped(self, limit_s: float = 60.0) -> None:
+        """Wait for a shutdown under way to end (``pg_ctl stop`` would fail had it ended already)."""
+        end = time.monotonic() + limit_s
+        while self.pg_ctl("status", check=False) != 3:  # 3: not running
+            assert time.monotonic() < end, "the server did not stop"
+            time.sleep(0.1)
 
     def start(self, *settings: str) -> None:
         """Start it (stopped), with ``settings`` ("-c name=value") besides its own."""
@@ -68,6 +77,19 @@ class OwnServer:
         with (self.data / "pg_hba.conf").open("a") as f:
             f.write(f"host {database} all 127.0.0.1/32 scram-sha-256\n")
         self.pg_ctl("reload")
+
+
+def _once_a_slot_is_free(connect, limit_s: float = 10.0):
+    """``connect()``, tried again while the server is full: a closed connection's server process
+    gives its slot back a moment after the client has closed it."""
+    end = time.monotonic() + limit_s
+    while True:
+        try:
+            return connect()
+        except Exception as exc:
+            if "too many clients" not in str(exc) or time.monotonic() > end:
+                raise
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +176,8 @@ def test_a_full_server_says_to_try_again_in_a_moment(own_server):
         assert "try again in a moment" in msg and "raise its max_connections" in msg
         held.pop().close()
         url = own_server.url()
-        assert get_or_create_athlete(init_db(url), "Ana").display_name == "Ana"  # a slot free again
+        engine = _once_a_slot_is_free(lambda: init_db(url))
+        assert get_or_create_athlete(engine, "Ana").display_name == "Ana"  # a slot free again
     finally:
         dispose_engines(own_server.url())
         for conn in held:
@@ -184,7 +207,7 @@ def test_a_server_shutting_down_says_to_try_again_in_a_moment(own_server):
                             "stopping: try again in a moment.")
     finally:
         held.close()  # the shutdown ends; a restart, and the moment has passed
-    own_server.pg_ctl("stop")  # waits for it to be down
+    own_server.wait_stopped()
     own_server.start()
     url = own_server.url()
     try:
