@@ -439,8 +439,9 @@ class LiveSession:
         self._wake = threading.Condition(self._lock)
         self._mailbox: tuple[np.ndarray, float, float] | None = None  # rgb, time_s, arrival
         self._worker: threading.Thread | None = None
-        self._leaving = False  # the worker has found no frame for idle_timeout_s and is ending
+        self._leaving = False  # the worker is leaving its loop (no frame for idle_timeout_s, or a stop)
         self._stop_requested = False
+        self._closing = False  # stop() or close() has begun: frames from now on are not analysed
         self._stopped = False
         self._t0: float | None = None  # monotonic time of the first frame
         self._started_at: datetime | None = None
@@ -522,7 +523,7 @@ class LiveSession:
         Session times count from the first frame."""
         now = time.monotonic()
         with self._lock:
-            if self._stopped:
+            if self._stopped or self._closing:
                 return self._passthrough(frame_rgb)
             stamp = now if capture_time_s is None else float(capture_time_s)
             if self._t0 is None:
@@ -568,6 +569,9 @@ class LiveSession:
     def _run(self, ending: threading.Thread | None = None) -> None:
         if ending is not None:
             ending.join()
+            with self._lock:
+                if self._stop_requested:  # stopped meanwhile: no model to load for nothing
+                    return
         try:
             self._ensure_pipeline()
         except Exception as exc:  # PoseBackendUnavailable and friends: tell the page
@@ -1021,7 +1025,8 @@ class LiveSession:
             return
         self._last_stats_write = now
         doc = self.snapshot().stats() | (extra or {})
-        tmp = self.stats_file.with_name(self.stats_file.name + f".{os.getpid()}.tmp")
+        # a file of this thread's own: two sessions (two tabs), or a session's worker and its stop(), write at once
+        tmp = self.stats_file.with_name(self.stats_file.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             self.stats_file.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps(doc))
@@ -1033,7 +1038,8 @@ class LiveSession:
 
     def _halt_worker(self) -> None:
         with self._lock:
-            self._stop_requested = True
+            # _closing: a late frame must not start a worker while the session is being ended
+            self._stop_requested = self._closing = True
             self._wake.notify_all()
             worker = self._worker
         if worker is not None and worker is not threading.current_thread():

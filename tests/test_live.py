@@ -263,6 +263,43 @@ def test_a_frame_that_comes_while_the_worker_ends_is_processed(frames):
         session.close()
 
 
+def test_a_frame_that_comes_while_the_session_stops_starts_no_worker(frames):
+    """STOP has begun and the worker is letting its analyzer go when a late camera frame comes
+    (the browser's connection closes after the click): the frame is shown as it is and starts no
+    worker. Before, it started one that loaded a model and went on analysing, and recording,
+    while stop() built and stored the result."""
+    import threading
+
+    closing, go_on, made = threading.Event(), threading.Event(), []
+
+    def analyzer():  # the real one, held in its close until the test says
+        made.append(a := LiveSession._default_analyzer(session))
+        real_close = a.close
+
+        def close():
+            closing.set()
+            go_on.wait(60)
+            real_close()
+        a.close = close
+        return a
+
+    session = LiveSession(LiveConfig(mirror=False, idle_timeout_s=60), analyzer_factory=analyzer)
+    stopping = threading.Thread(target=session.stop)
+    try:
+        feed_one_by_one(session, frames[:1])
+        stopping.start()
+        assert closing.wait(60), "stop() did not end the worker"
+        late = session.submit(frames[1], capture_time_s=FRAME_S)
+        go_on.set()
+        stopping.join(120)
+        assert not stopping.is_alive() and not session.worker_alive
+        assert len(made) == 1 and session.snapshot().frames_processed == 1
+        assert late is frames[1]  # as it came: not analysed, not drawn on
+    finally:
+        go_on.set()
+        session.close()
+
+
 @pytest.fixture()
 def engine(tmp_path):
     from physio_core.store import init_db
