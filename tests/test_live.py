@@ -231,35 +231,44 @@ def test_worker_ends_when_frames_stop_and_comes_back(frames):
     assert not session.worker_alive
 
 
+class HeldClose:
+    """The session's own analyzer factory, each analyzer held in its close until ``go_on`` is set
+    (``closing`` says one is waiting there); ``made`` keeps the analyzers made."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.closing, self.go_on, self.made = threading.Event(), threading.Event(), []
+        self.session: LiveSession | None = None
+
+    def __call__(self):
+        analyzer = LiveSession._default_analyzer(self.session)
+        real_close = analyzer.close
+
+        def close():
+            self.closing.set()
+            self.go_on.wait(60)
+            real_close()
+        analyzer.close = close
+        self.made.append(analyzer)
+        return analyzer
+
+
 def test_a_frame_that_comes_while_the_worker_ends_is_processed(frames):
     """The worker found no frame for ``idle_timeout_s`` and is letting its analyzer go when the
     camera sends again: a new worker, with an analyzer of its own, processes that frame. Before,
     the frame waited in the mailbox for the next one, as the ending worker still counted as alive."""
-    import threading
-
-    closing, go_on, made = threading.Event(), threading.Event(), []
-
-    def analyzer():  # the real one, held in its close until the test says
-        made.append(a := LiveSession._default_analyzer(session))
-        real_close = a.close
-
-        def close():
-            closing.set()
-            go_on.wait(60)
-            real_close()
-        a.close = close
-        return a
-
-    session = LiveSession(LiveConfig(idle_timeout_s=0.3), analyzer_factory=analyzer)
+    held = HeldClose()
+    session = held.session = LiveSession(LiveConfig(idle_timeout_s=0.3), analyzer_factory=held)
     try:
         feed_one_by_one(session, frames[:1])
-        assert closing.wait(60), "the worker did not end after the idle timeout"
+        assert held.closing.wait(60), "the worker did not end after the idle timeout"
         session.submit(frames[1], capture_time_s=FRAME_S)
-        go_on.set()
+        held.go_on.set()
         wait_for(lambda: session.snapshot().frames_processed == 2, "the frame sent while the worker ended", 60)
-        assert len(made) == 2 and made[0] is not made[1]
+        assert len(held.made) == 2 and held.made[0] is not held.made[1]
     finally:
-        go_on.set()
+        held.go_on.set()
         session.close()
 
 
@@ -270,33 +279,21 @@ def test_a_frame_that_comes_while_the_session_stops_starts_no_worker(frames):
     while stop() built and stored the result."""
     import threading
 
-    closing, go_on, made = threading.Event(), threading.Event(), []
-
-    def analyzer():  # the real one, held in its close until the test says
-        made.append(a := LiveSession._default_analyzer(session))
-        real_close = a.close
-
-        def close():
-            closing.set()
-            go_on.wait(60)
-            real_close()
-        a.close = close
-        return a
-
-    session = LiveSession(LiveConfig(mirror=False, idle_timeout_s=60), analyzer_factory=analyzer)
+    held = HeldClose()
+    session = held.session = LiveSession(LiveConfig(mirror=False, idle_timeout_s=60), analyzer_factory=held)
     stopping = threading.Thread(target=session.stop)
     try:
         feed_one_by_one(session, frames[:1])
         stopping.start()
-        assert closing.wait(60), "stop() did not end the worker"
+        assert held.closing.wait(60), "stop() did not end the worker"
         late = session.submit(frames[1], capture_time_s=FRAME_S)
-        go_on.set()
+        held.go_on.set()
         stopping.join(120)
         assert not stopping.is_alive() and not session.worker_alive
-        assert len(made) == 1 and session.snapshot().frames_processed == 1
+        assert len(held.made) == 1 and session.snapshot().frames_processed == 1
         assert late is frames[1]  # as it came: not analysed, not drawn on
     finally:
-        go_on.set()
+        held.go_on.set()
         session.close()
 
 
