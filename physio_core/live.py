@@ -440,8 +440,7 @@ class LiveSession:
         self._mailbox: tuple[np.ndarray, float, float] | None = None  # rgb, time_s, arrival
         self._worker: threading.Thread | None = None
         self._leaving = False  # the worker is leaving its loop (no frame for idle_timeout_s, or a stop)
-        self._stop_requested = False
-        self._closing = False  # stop() or close() has begun: frames from now on are not analysed
+        self._stop_requested = False  # stop() or close() has begun: frames from now on are not analysed
         self._stopped = False
         self._t0: float | None = None  # monotonic time of the first frame
         self._started_at: datetime | None = None
@@ -523,7 +522,7 @@ class LiveSession:
         Session times count from the first frame."""
         now = time.monotonic()
         with self._lock:
-            if self._stopped or self._closing:
+            if self._stop_requested:  # a late frame starts no worker while the session is being ended
                 return self._passthrough(frame_rgb)
             stamp = now if capture_time_s is None else float(capture_time_s)
             if self._t0 is None:
@@ -540,7 +539,7 @@ class LiveSession:
                 # a worker still ending would leave this frame in the mailbox: the new one takes
                 # it once the old one has let its analyzer go
                 ending = self._worker if self._leaving else None
-                self._stop_requested = self._leaving = False
+                self._leaving = False
                 self._worker = threading.Thread(
                     target=self._run, args=(ending,), name="physio-live-worker", daemon=True
                 )
@@ -1038,8 +1037,7 @@ class LiveSession:
 
     def _halt_worker(self) -> None:
         with self._lock:
-            # _closing: a late frame must not start a worker while the session is being ended
-            self._stop_requested = self._closing = True
+            self._stop_requested = True
             self._wake.notify_all()
             worker = self._worker
         if worker is not None and worker is not threading.current_thread():
