@@ -121,12 +121,13 @@ def _has_person(pose: PoseSequence) -> bool:
 
 def assess_rep(suite, rep_pose: PoseSequence, movement: str | None,
                baseline: list[PoseSequence] | None = None,
-               recognised=None) -> tuple[dict, PoseSequence | None]:
+               recognised=None, usual: dict[str, float] | None = None) -> tuple[dict, PoseSequence | None]:
     """One rep: exercise label, scores with reason, mistake label; plus the corrected pose.
     Parts whose model is unavailable are left out of the dict. ``movement``: a UI-PRMD name, or
     None: the recognised one, and a rep recognised as "other" (or not recognised: no classifier)
     gets no scores, mistake or correction. ``recognised``: the classifier's prediction for this
-    rep when the caller already has it."""
+    rep when the caller already has it; ``usual``: the baseline's features, when the caller has
+    them (``suite.set_usuals``)."""
     from physio_core.ml.data import OTHER
     from physio_core.ml.runtime import ModelUnavailable
 
@@ -146,7 +147,7 @@ def assess_rep(suite, rep_pose: PoseSequence, movement: str | None,
     except ModelUnavailable:
         pass
     try:
-        s = suite.score_rep(rep_pose, movement, baseline, mistake=label)
+        s = suite.score_rep(rep_pose, movement, baseline, mistake=label, usual=usual)
         out.update({k: s[k] for k in ("stability_score", "balance_score", "injury_risk",
                                       "reason", "anomaly")})
     except ModelUnavailable:
@@ -372,6 +373,8 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
             suite.prime_set(all_rep_poses, movement)
         except ValueError:  # a rep without enough measured joints: it says so below, on its own
             pass
+    # the session's other reps are the athlete's "usual" for the reason text
+    usuals = suite.set_usuals(all_rep_poses) if movement is not None and len(all_rep_poses) >= 3 else None
     for i, (rep, rp) in enumerate(rep_poses):
         if movement is None:
             # scores, mistakes and corrections are defined against a trained movement only:
@@ -381,10 +384,9 @@ def assess_session(pose: PoseSequence, reps: list[Rep], fps: float, exercise: st
                 row.update(exercise=timeline[i]["exercise"], exercise_confidence=timeline[i]["confidence"])
             rows.append(row)
             continue
-        # the session's other reps are the athlete's "usual" for the reason text
-        baseline = [q for k, q in enumerate(all_rep_poses) if k != i] if len(all_rep_poses) >= 3 else None
         try:
-            row, fixed = assess_rep(suite, rp, movement, baseline, preds[i] if preds else None)
+            row, fixed = assess_rep(suite, rp, movement, recognised=preds[i] if preds else None,
+                                    usual=usuals[i] if usuals else None)
         except ValueError as exc:  # e.g. a rep without enough measured joints
             warnings.append(f"Rep {rep.index} could not be assessed: {exc}")
             continue

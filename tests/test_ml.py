@@ -248,6 +248,30 @@ def test_a_reps_features_are_computed_once_however_often_they_are_read(suite, re
 
 
 @needs_data
+def test_a_sets_usuals_are_each_reps_set_mates(suite, reps):
+    """An upload's set is scored rep by rep against the set's other reps, their usual worked out
+    once for the set (``set_usuals``): each rep's score is the one it gets with the others as its
+    baseline. A rep that cannot be read is left out of the others' usual, and a rep with fewer
+    than two readable mates is scored against the correct reps."""
+    from physio_core.ml.runtime import _joints
+    from physio_core.ml.stability import rep_features, usual_features
+
+    poses = [r.pose() for r in _pick(reps, 0, 3)[:5]]
+    usuals = suite.set_usuals(poses)
+    for i, p in enumerate(poses):
+        mates = poses[:i] + poses[i + 1:]
+        assert suite.score_rep(p, movement=0, usual=usuals[i]) == suite.score_rep(p, movement=0, baseline=mates)
+    reasons = [suite.score_rep(p, movement=0, usual=u)["reason"] for p, u in zip(poses, usuals)]
+    assert all(r.endswith("your usual") or r == "knees cave in at the bottom" for r in reasons), reasons
+    nobody = poses[0].joints * np.nan
+    with_nobody = suite.set_usuals([nobody] + poses[:3])
+    readable = [rep_features(_joints(p)) for p in poses[:3]]
+    assert with_nobody[0] == usual_features(readable)
+    assert with_nobody[1] == usual_features(readable[1:])
+    assert suite.set_usuals([nobody] + poses[:2]) == [usual_features(readable[:2]), None, None]
+
+
+@needs_data
 def test_a_sets_isolation_forest_scores_come_from_one_call_and_are_each_reps_own(suite, reps, monkeypatch):
     """``prime_set`` scores a set's reps on the IsolationForest together; each rep's scores are
     then those it gets scored alone, and scoring them calls the forest no more."""

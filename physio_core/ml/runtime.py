@@ -149,6 +149,21 @@ class ModelSuite:
         if self.has("stability") and movement in CLASS_NAMES[:OTHER]:
             self._m["stability"].prime([_joints(p) for p in rep_poses], CLASS_NAMES.index(movement))
 
+    @staticmethod
+    def set_usuals(rep_poses: Sequence[PoseSequence | np.ndarray]) -> list[dict[str, float] | None]:
+        """For each rep of a set, its set mates' usual features: what ``score_rep`` reads from a
+        ``baseline`` of the other reps, worked out once for the whole set. A rep that cannot be
+        read (too few measured joints) is left out of the others' usual."""
+        from physio_core.ml.stability import rep_features, set_usuals
+
+        def features(p: PoseSequence | np.ndarray) -> dict[str, float] | None:
+            try:
+                return rep_features(_joints(p))
+            except ValueError:
+                return None
+
+        return set_usuals([features(p) for p in rep_poses])
+
     def _movement(self, j: np.ndarray, movement: int | str | None) -> int:
         if isinstance(movement, str):
             if movement not in CLASS_NAMES[:OTHER]:
@@ -164,17 +179,18 @@ class ModelSuite:
 
     def score_rep(self, rep_pose: PoseSequence | np.ndarray, movement: int | str | None = None,
                   baseline: list[PoseSequence] | None = None,
-                  mistake: MistakeLabel | None = None) -> dict:
+                  mistake: MistakeLabel | None = None, usual: dict[str, float] | None = None) -> dict:
         """{stability_score, balance_score, injury_risk, reason, movement, ...} for one rep.
         ``movement``: index or name (classified when None); ``baseline``: the athlete's own
         earlier reps of it, so the reason reads "than your usual"; ``mistake``: this rep's
-        ``mistake_and_correction`` label when the caller has it (else the GCN runs here)."""
+        ``mistake_and_correction`` label when the caller has it (else the GCN runs here);
+        ``usual``: the baseline's features, when the caller has them (``set_usuals``)."""
         model = self._need("stability")
         j = _joints(rep_pose)
         m = self._movement(j, movement)
-        base = [_joints(b) for b in baseline] if baseline else None
+        base = [_joints(b) for b in baseline] if baseline and usual is None else None
         p_bad = mistake.p_incorrect if mistake is not None else self.mistake_prob(j)
-        out = model.score(j, m, base, p_bad).to_dict()
+        out = model.score(j, m, base, p_bad, usual=usual).to_dict()
         out["movement"] = CLASS_NAMES[m]
         return out
 

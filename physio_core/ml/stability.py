@@ -131,6 +131,23 @@ FEATURE_KEYS: tuple[str, ...] = tuple(rep_features(np.random.default_rng(0).norm
 MODEL_KEYS = tuple(k for k in FEATURE_KEYS if k != "body_scale_m")
 
 
+def usual_features(features: list[dict[str, float]]) -> dict[str, float]:
+    """An athlete's usual rep: the median of each feature over their reps (``rep_features``)."""
+    return {k: float(np.median([f[k] for f in features])) for k in FEATURE_KEYS}
+
+
+def set_usuals(features: list[dict[str, float] | None]) -> list[dict[str, float] | None]:
+    """``usual_features`` of each rep's set mates: for each rep, the median over the others, None
+    where fewer than two others have features (None: a rep that could not be read). One array for
+    the whole set, where a rep's own call would gather its n - 1 mates again."""
+    read = np.array([f is not None for f in features], dtype=bool)
+    f = np.array([[x[k] for k in FEATURE_KEYS] if x is not None else [np.nan] * len(FEATURE_KEYS)
+                  for x in features], dtype=float).reshape(len(features), len(FEATURE_KEYS))
+    mates = read[None, :] & ~np.eye(len(f), dtype=bool)
+    return [dict(zip(FEATURE_KEYS, map(float, np.median(f[m], axis=0)))) if m.sum() >= 2 else None
+            for m in mates]
+
+
 def feature_vector(f: dict[str, float]) -> np.ndarray:
     return np.array([f[k] for k in MODEL_KEYS], np.float64)
 
@@ -357,19 +374,21 @@ class StabilityModel:
 
     def score(self, joints: np.ndarray, movement: int,
               baseline: list[np.ndarray] | None = None,
-              mistake_prob: float | None = None) -> StabilityResult:
+              mistake_prob: float | None = None,
+              usual: dict[str, float] | None = None) -> StabilityResult:
         """Score one rep; ``baseline``: the athlete's own earlier reps of this movement, if any
         (the reason then compares with "your usual", else with the correct reference);
-        ``mistake_prob``: the mistake GCN's P(incorrect), fused into the anomaly."""
+        ``mistake_prob``: the mistake GCN's P(incorrect), fused into the anomaly; ``usual``: the
+        baseline's ``usual_features`` when the caller has them (``baseline`` is then not read)."""
         if movement not in self.per_movement:
             raise ModelMissing(f"no stability model for movement {movement}")
         comps = self.anomaly_components(joints, movement, mistake_prob)
         anomaly = comps.pop("anomaly")
         pm = self.per_movement[movement]
         f = rep_features(joints)
-        if baseline:
-            bf = [rep_features(b) for b in baseline]
-            usual = {k: float(np.median([b[k] for b in bf])) for k in FEATURE_KEYS}
+        if usual is None and baseline:
+            usual = usual_features([rep_features(b) for b in baseline])
+        if usual is not None:
             who = "your usual"
         else:
             usual = pm["ref_median"]
