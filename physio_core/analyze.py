@@ -11,8 +11,9 @@ also DIR/annotated.mp4 (the video with skeleton, angles, rep count and verdicts 
 --exports also the session page's five export files, named after the video (NAME.csv long
 format, NAME.json, NAME.mot and NAME.trc for OpenSim, NAME_report.html to print). On bad
 input (missing file, not a video, damaged, too large, no person, backend unavailable, database
-away) it prints ONE line to stderr and exits non-zero: 2 input file, 3 no person, 4 pose
-backend, 5 database, 1 anything else.
+away, an output folder that cannot be written) it prints ONE line to stderr and exits non-zero: 2
+input file or output folder, 3 no person, 4 pose backend, 5 database, 1 anything else. The output
+folder is checked before any video is analysed.
 
 With --sets, a video of several sets (physio_core.sets: several exercises, or rests of 20 s or
 more between sets of one) is also analysed set by set: DIR/set-1/, DIR/set-2/, ... each get the
@@ -23,10 +24,10 @@ exercise, rep_count, out, session_id}]. A video of one set is written as without
 
 Several videos are a batch, analysed one after the other in this one process (the modules and
 models load once). Each video's files go to DIR/<its name without extension>/ (DIR/<name>-2/ for
-a second video of the same name), and DIR/batch.csv gets one row per video, in the order given:
-its figures, or what went wrong with it. A video that fails is its line on stderr and its row;
-the batch goes on. The exit status is 0 when every video was analysed, else the first failed
-video's code.
+a second video of the same name, or one whose name another video's folder took), and
+DIR/batch.csv gets one row per video, in the order given: its figures, or what went wrong with it.
+A video that fails is its line on stderr and its row; the batch goes on. The exit status is 0 when
+every video was analysed, else the first failed video's code.
 """
 
 from __future__ import annotations
@@ -85,6 +86,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+MIN_SIDE = 128  # a smaller frame holds too few pixels for a person to be found in it
+
+
+def _max_side(text: str) -> int:
+    value = int(text) if text.strip().lstrip("+").isdigit() else -1
+    if value != 0 and value < MIN_SIDE:
+        raise argparse.ArgumentTypeError(f"expected 0 (keep the size) or a side of {MIN_SIDE} pixels or more, "
+                                         f"got {text!r}")
+    return value
+
+
 def _exercise(text: str) -> str:
     """``auto``, or the exercise's own name for a name or alias ``reps.exercise_key`` knows: a
     misspelt name is an error, not a silent ``auto``."""
@@ -114,8 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "scaption) or auto")
     ap.add_argument("--backend", choices=["embedded", "mmpose"], default=None,
                     help="pose backend (default: PHYSIO_POSE_BACKEND, else embedded)")
-    ap.add_argument("--max-side", type=int, default=640,
-                    help="downscale frames so the longer side is at most this (0: keep)")
+    ap.add_argument("--max-side", type=_max_side, default=640,
+                    help=f"downscale frames so the longer side is at most this, {MIN_SIDE} or more (0: keep)")
     ap.add_argument("--step", type=_positive_int, default=None,
                     help="analyse one frame in STEP (default: every frame up to 60 fps; 120 fps clips 2, 240 fps 4)")
     ap.add_argument("--annotated", action="store_true",
@@ -151,20 +163,42 @@ class Outcome:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if (problem := _unwritable(Path(args.out))) is not None:
+        print(f"error: cannot write to the output folder {args.out}: {problem}", file=sys.stderr)
+        return EXIT_INPUT
     with quiet_native_stderr(not args.verbose):
         if len(args.video) == 1:
             return _run(Path(args.video[0]), Path(args.out), args).code
         return _run_batch(args)
 
 
+def _unwritable(out: Path) -> str | None:
+    """Why no file can be written in ``out`` (created if missing), or None: found before any video
+    is analysed, not after the first."""
+    import tempfile
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        return one_line(exc)
+    return None
+
+
 def _batch_folders(videos: list[Path], out: Path) -> list[Path]:
-    """DIR/<stem> for each video; a stem met before gets -2, -3, ..."""
-    seen: dict[str, int] = {}
+    """DIR/<stem> for each video; a name taken before (by an earlier video's folder, ``batch.csv``,
+    or the same name in other case, one folder on macOS and Windows) gets -2, -3, ..."""
+    taken = {"batch.csv"}
     folders = []
     for v in videos:
-        stem = v.stem or "video"
-        seen[stem] = seen.get(stem, 0) + 1
-        folders.append(out / (stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"))
+        stem = v.stem if v.stem not in ("", ".", "..") else "video"
+        name, k = stem, 1
+        while name.casefold() in taken:
+            k += 1
+            name = f"{stem}-{k}"
+        taken.add(name.casefold())
+        folders.append(out / name)
     return folders
 
 
@@ -301,6 +335,16 @@ def _run(video: Path, out: Path, args: argparse.Namespace, *, batch: bool = Fals
     return Outcome(0, row)
 
 
+def _write_whole(path: Path, data: bytes) -> None:
+    """``data`` into ``path`` whole or not at all: a full disk leaves no half file to be read as done."""
+    part = path.with_name(path.name + ".part")
+    try:
+        part.write_bytes(data)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
 def _write(result, out: Path, video: Path, args: argparse.Namespace, settings, batch: bool, row: dict,
            *, save: bool = True, extra: dict | None = None) -> int | None | Outcome:
     """One analysis's files in ``out`` (and its session, with --save and ``save``): the saved
@@ -308,9 +352,12 @@ def _write(result, out: Path, video: Path, args: argparse.Namespace, settings, b
     from physio_core.report import angles_csv, summary_json
     from physio_core.video import VideoError
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_bytes(summary_json(result, extra=extra))
-    (out / "angles.csv").write_bytes(angles_csv(result.angles))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_whole(out / "summary.json", summary_json(result, extra=extra))
+        _write_whole(out / "angles.csv", angles_csv(result.angles))
+    except OSError as exc:  # a full disk, a folder made read-only meanwhile
+        return _fail(EXIT_INPUT, f"could not write the results in {out}: {one_line(exc)}", video, batch, row)
     if args.annotated:
         from physio_core.annotate import write_annotated_video
 

@@ -183,6 +183,50 @@ def test_exercise_names_the_page_and_the_aliases_use_are_read_as_the_exercise():
     assert _exercise("AUTO") == "auto"
 
 
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path):
+    """--out naming a file, or a folder under a file, was found only when the first video's results
+    were written: a traceback after the whole analysis."""
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    for out in (taken, taken / "sub"):
+        r = run_cli(str(CLIP), "--out", str(out))
+        assert_one_line_error(r, 2, "cannot write to the output folder", str(out))
+        assert "analysing" not in r.stderr
+    assert taken.read_text() == "mine"
+
+
+def test_results_that_cannot_be_written_are_one_line_and_no_half_file(tmp_path):
+    """A write that fails once the video is analysed (a full disk; here summary.json's name is
+    taken by a folder) is one line, and leaves no part-written file."""
+    out = tmp_path / "o"
+    (out / "summary.json").mkdir(parents=True)
+    r = run_cli(str(CLIP), "--out", str(out), "--step", "8", "--quiet")
+    assert_one_line_error(r, 2, "could not write the results")
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+
+
+def test_a_frame_side_too_small_to_find_anyone_in_is_refused_before_any_work(tmp_path):
+    for side in ("-5", "8", "x"):
+        r = run_cli(str(CLIP), "--out", str(tmp_path / "o"), "--max-side", side)
+        assert r.returncode == 2 and "--max-side" in r.stderr and "128" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_no_two_videos_of_a_batch_share_a_folder(tmp_path):
+    """The second squat.mp4 was put in squat-2/, where squat-2.mp4 then went too, and overwrote it;
+    a video named batch.csv.mp4 would have written over batch.csv; "Squat" and "squat" are one
+    folder on macOS and Windows."""
+    from physio_core.analyze import _batch_folders
+
+    videos = [Path(p) for p in ("a/squat.mp4", "b/squat.mp4", "c/squat-2.mp4", "d/Squat.MOV",
+                                "e/batch.csv.mp4", "f/..mp4", "g/video.mp4")]
+    names = [f.name for f in _batch_folders(videos, tmp_path)]
+    assert names[:3] == ["squat", "squat-2", "squat-2-2"]
+    assert len({n.casefold() for n in names}) == len(names) and "batch.csv" not in names
+    assert all(f.parent == tmp_path for f in _batch_folders(videos, tmp_path))
+
+
 def test_too_large_file(tmp_path):
     r = run_cli(str(CLIP), "--out", str(tmp_path / "o"), env={"PHYSIO_MAX_UPLOAD_MB": "0"})
     assert_one_line_error(r, 2, "limit is 0 MB")
