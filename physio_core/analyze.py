@@ -162,7 +162,10 @@ class Outcome:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from physio_core.config import get_settings
+
     args = build_parser().parse_args(argv)
+    get_settings()  # a bad setting is its one line before any folder is made
     if (problem := _unwritable(Path(args.out))) is not None:
         print(f"error: cannot write to the output folder {args.out}: {problem}", file=sys.stderr)
         return EXIT_INPUT
