@@ -185,6 +185,54 @@ def test_metamotion_pair_that_does_not_overlap(sets):
         read_metamotion(a.acc_path, b.gyr_path)
 
 
+def _rows_shifted(x: ImuSeries, rows: slice, by_s: float) -> str:
+    t = x.times.copy()
+    t[rows] += by_s
+    return "time_s,acc_x,acc_y,acc_z\n" + "\n".join(f"{a:.3f},{b},{c},{d}" for a, (b, c, d) in zip(t, x.acc))
+
+
+def test_two_recordings_in_one_file_are_refused_not_interleaved(sets):
+    """A file whose time goes back by seconds holds two recordings: sorted together, their samples
+    interleaved into a signal nobody made, analysed without a word. Rows a few samples late (a
+    sensor's packets can come out of order) and a file written newest first still read."""
+    x = _by_label(sets, "C-row-medium").load()
+    with pytest.raises(ImuFormatError, match=r"two.csv: time_s goes back 1.96 s at data row 101; are two recordings"):
+        read_imu_csv(io.StringIO(_rows_shifted(x, slice(100, 200), -2.0)), name="two.csv")
+    lines = _rows_shifted(x, slice(0, 0), 0.0).splitlines()
+    in_order = read_imu_csv(io.StringIO("\n".join(lines)))
+    late = lines[:101] + lines[103:106] + lines[101:103] + lines[106:]  # two rows three samples late
+    newest_first = lines[:1] + lines[:0:-1]
+    for text in (late, newest_first):
+        y = read_imu_csv(io.StringIO("\n".join(text)))
+        assert np.array_equal(y.times, in_order.times) and np.array_equal(y.acc, in_order.acc)
+    # a MetaMotion pair's file is checked alike, in its own milliseconds
+    s = _by_label(sets, "C-row-medium")
+    raw = pd.read_csv(s.acc_path)
+    raw.loc[100:199, "epoch (ms)"] -= 3000
+    with pytest.raises(ImuFormatError, match=r"acc.csv: epoch \(ms\) goes back 2.92 s at data row 101"):
+        read_metamotion(raw.to_csv(index=False).encode(), s.gyr_path.read_bytes(), acc_name="acc.csv")
+
+
+def test_a_metamotion_pair_from_a_european_spreadsheet(sets):
+    """A MetaMotion pair opened and saved again in a spreadsheet that writes ';' and decimal
+    commas: read as the files were, as files and as an upload (which tells the two apart by
+    their headers). Only a lone accelerometer file was read so before."""
+    from physio_core.imu.io import read_upload
+
+    s = _by_label(sets, "C-row-medium")
+
+    def euro(path: Path) -> bytes:
+        return "\n".join(line.replace(",", ";").replace(".", ",")
+                         for line in path.read_text().splitlines()).encode("utf-8-sig")
+
+    want = read_metamotion(s.acc_path, s.gyr_path)
+    got = read_metamotion(euro(s.acc_path), euro(s.gyr_path), acc_name="a.csv", gyr_name="g.csv")
+    assert np.array_equal(got.times, want.times)
+    assert np.array_equal(got.acc, want.acc) and np.array_equal(got.gyr, want.gyr)
+    uploaded = read_upload([("g.csv", euro(s.gyr_path)), ("a.csv", euro(s.acc_path))])
+    assert np.array_equal(uploaded.acc, want.acc) and np.array_equal(uploaded.gyr, want.gyr)
+
+
 def test_json_payload_round_trip(sets):
     x = _by_label(sets, "E-bench-medium").load()
     payload = x.to_json_payload()

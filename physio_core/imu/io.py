@@ -240,12 +240,36 @@ def _numeric(df: pd.DataFrame, cols: list[str], name: str) -> np.ndarray:
     return values
 
 
+# rows out of time order by less than this are put in order (a sensor's packets can come late); a
+# bigger step back is two recordings in one file, whose samples sorted together would interleave
+MAX_STEP_BACK_S = 0.5
+
+
+def _step_back(t: np.ndarray, most: float) -> tuple[int, float] | None:
+    """(data row, size) of the first step back in time larger than ``most``, or None. A file
+    written newest first is read in its own order: its steps forward are the ones that count."""
+    d = np.diff(t)
+    if len(d) and np.median(d) < 0:
+        d = -d
+    back = np.flatnonzero(d < -most)
+    return None if not back.size else (int(back[0]) + 2, float(-d[back[0]]))
+
+
+def _refuse_step_back(name: str, column: str, back: tuple[int, float], seconds_per_unit: float) -> None:
+    row, size = back
+    raise ImuFormatError(
+        f"{name}: {column} goes back {size * seconds_per_unit:.2f} s at data row {row}; are two recordings "
+        "in one file? A set is one recording, its time increasing"
+    )
+
+
 def _finish(
     t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None, meta: dict[str, Any]
 ) -> ImuSeries:
     name = meta.get("source") or "file"
     if len(t) < 2:
         raise ImuFormatError(f"{name}: needs at least 2 samples, found {len(t)}")
+    back = _step_back(t, MAX_STEP_BACK_S)
     order = np.argsort(t, kind="stable")
     t, acc = t[order], acc[order]
     gyr = None if gyr is None else gyr[order]
@@ -266,6 +290,8 @@ def _finish(
             f"{name}: the acceleration's typical size is {g:.2f}; acc_x, acc_y, acc_z must be in g "
             "(m/s^2? divide by 9.81)"
         )
+    if back is not None:  # after the unit checks: in milliseconds every jitter is a big step
+        _refuse_step_back(name, GENERIC_TIME if meta.get("format") == "generic" else "time", back, 1.0)
     return ImuSeries(t - t[0], acc, gyr, meta)
 
 
@@ -273,8 +299,9 @@ def _finish(
 
 def _read_mm_sensor(source: Path | bytes, name: str, value_cols: tuple[str, ...]
                     ) -> tuple[np.ndarray, np.ndarray]:
+    data = source if isinstance(source, bytes) else source.read_bytes()
     try:
-        df = pd.read_csv(io.BytesIO(source) if isinstance(source, bytes) else source)
+        df = pd.read_csv(io.BytesIO(data), sep=_separator(data))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ImuFormatError(f"{name}: not a readable CSV ({exc})")
     df.columns = [str(c).strip() for c in df.columns]
@@ -286,6 +313,8 @@ def _read_mm_sensor(source: Path | bytes, name: str, value_cols: tuple[str, ...]
         )
     t = _numeric(df, [MM_EPOCH], name)[:, 0]  # ms, kept whole so that differences stay exact
     v = _numeric(df, list(value_cols), name)
+    if (back := _step_back(t, 1000.0 * MAX_STEP_BACK_S)) is not None:
+        _refuse_step_back(name, MM_EPOCH, back, 0.001)
     order = np.argsort(t, kind="stable")
     t, v = t[order], v[order]
     keep = np.concatenate([[True], np.diff(t) > 0])
@@ -330,8 +359,8 @@ def read_metamotion(
 
 def _mm_kind(data: bytes) -> str:
     """"acc" or "gyr" for a MetaMotion export (by its header), "?" for anything else."""
-    first = data[:4096].split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    header = {c.strip().strip('"') for c in first.split(",")}
+    first = data[:4096].split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+    header = {c.strip().strip('"') for c in first.split(_separator(data))}
     return "acc" if set(MM_ACC) <= header else "gyr" if set(MM_GYR) <= header else "?"
 
 
