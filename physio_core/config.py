@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -108,9 +109,16 @@ def get_settings() -> Settings:
 
 
 def run_cli(main: Callable[[], int]) -> int:
-    """A command line's exit status: a bad setting is one line on stderr and exit 1, not a traceback."""
+    """A command line's exit status: a bad setting is one line on stderr and exit 1, not a traceback;
+    a reader that stops reading (``| head``) ends it quietly, as it does ``cat``."""
     try:
-        return main()
+        try:
+            return main()
+        finally:  # here, not at exit, where a closed pipe is a traceback nothing can catch
+            sys.stdout.flush()
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
         return 1

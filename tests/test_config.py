@@ -50,3 +50,18 @@ def test_a_command_line_says_it_in_one_line(tmp_path):
         "error: PHYSIO_MAX_VIDEO_S='30 min': Input should be a valid number, unable to parse string as a number"
     ]
     assert not (tmp_path / "o").exists()
+
+
+IMU = ROOT.parent / "shared" / "datasets" / "metamotion-imu"
+
+
+@pytest.mark.skipif(not IMU.is_dir(), reason=f"MetaMotion data set not found at {IMU}")
+def test_a_reader_that_stops_reading_ends_the_command_quietly():
+    """`python -m physio_core.imu.analyze SET.csv | head`: the reader closes the pipe before the JSON
+    is written, and the command ends without a traceback (it printed a BrokenPipeError's)."""
+    recording = sorted(IMU.glob("C-row-medium_*Accelerometer*.csv"))[0]
+    p = subprocess.Popen([sys.executable, "-m", "physio_core.imu.analyze", str(recording)], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.stdout.close()  # before the command has imported anything, let alone written
+    err = p.stderr.read()
+    assert p.wait(timeout=120) == 1 and err == "", err

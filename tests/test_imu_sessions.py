@@ -191,6 +191,32 @@ def test_the_cli_saves_a_set_for_an_athlete(tmp_path, monkeypatch, capsys):
         get_settings.cache_clear()
 
 
+def test_the_cli_prints_the_analysis_when_the_database_is_away(tmp_path, monkeypatch, capsys):
+    """--save with the database away: exit 5 and one error line, as before, and the analysis is
+    printed all the same (it was lost), with no session id. A missing file is named as such."""
+    import json
+
+    from physio_core.config import get_settings
+    from physio_core.imu.analyze import main
+    from physio_core.store import dispose_engines
+
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        s, _, _ = a_set("row")
+        assert main([str(s.acc_path), "--gyr", str(s.gyr_path), "--save", "--athlete", "Rower"]) == 5
+        printed = capsys.readouterr()
+        out = json.loads(printed.out)
+        assert out["lift"] == "row" and out["rep_count"] >= 1 and out["session_id"] is None
+        assert printed.err.startswith("error: could not save the set") and len(printed.err.splitlines()) == 1
+        assert main([str(tmp_path / "gone.csv")]) == 2
+        assert capsys.readouterr().err == f"error: no such file: {tmp_path / 'gone.csv'}\n"
+    finally:
+        dispose_engines(url)
+        get_settings.cache_clear()
+
+
 def test_a_stored_set_prints_as_its_page_shows_it(db_engine, streamlit_plotly_default):
     """The printable report of a stored MetaMotion deadlift set: its lift, reps, stability and
     reason, the set's chart with every rep (in colour, inside the app), the rep table, the

@@ -7,7 +7,8 @@ accelerometer export, then optionally paired with its gyroscope file via --gyr. 
 analysis as JSON (with ``session_id`` when --save stored it). With --sets the file is a workout
 (``imu.workout``): it prints ``{"sets": [{"set", "start_s", "end_s", "source", ...analysis,
 "session_id"}]}``, one item per set (one for a recording of one set), and --save stores each set
-as a session. Exit 2: the file cannot be read; 5: the database could not store the set.
+as a session. Exit 2: the file cannot be read; 5: the database could not store the set (the
+analysis is printed all the same, ``session_id`` where a set was stored before the failure).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def analyze_imu(
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m physio_core.imu.analyze", description=__doc__.splitlines()[0])
     ap.add_argument("csv")
     ap.add_argument("--gyr", default=None, help="MetaMotion gyroscope file paired with CSV")
     ap.add_argument("--lift", choices=LABELS, default=None, help="skip recognition, count as this lift")
@@ -89,13 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         series = read_metamotion(args.csv, args.gyr) if args.gyr else read_imu_csv(args.csv)
         parts = _sets(series, args.csv, args.lift) if args.sets else [(series, analyze_imu(series, lift=args.lift), "")]
-    except (ImuFormatError, OSError) as exc:  # OSError: missing file, a folder, no permission
+    except FileNotFoundError as exc:
+        print(f"error: no such file: {exc.filename}", file=sys.stderr)
+        return EXIT_INPUT
+    except (ImuFormatError, OSError) as exc:  # OSError: a folder, no permission
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_INPUT
     outs = [{**({"set": k, "start_s": round(float(part.times[0]), 3), "end_s": round(float(part.times[-1]), 3),
                  "source": source} if args.sets else {}), **result.to_dict()}
             for k, (part, result, source) in enumerate(parts, 1)]
+    code = 0
     if args.save:
+        for out in outs:
+            out["session_id"] = None
         try:
             from physio_core.store import get_or_create_athlete, init_db, save_imu_session
 
@@ -105,9 +112,9 @@ def main(argv: list[str] | None = None) -> int:
                 out["session_id"] = save_imu_session(engine, part, result, athlete.id, source=source)
         except Exception as exc:  # StorageUnavailable and driver errors alike: one line
             print(f"error: could not save the set: {one_line(exc)}", file=sys.stderr)
-            return EXIT_STORAGE
+            code = EXIT_STORAGE  # the analysis is still printed: nothing of it is lost
     print(json.dumps({"sets": outs} if args.sets else outs[0], indent=2))
-    return 0
+    return code
 
 
 def _sets(series: ImuSeries, path: str, lift: str | None) -> list[tuple[ImuSeries, ImuSetResult, str]]:
