@@ -176,13 +176,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _unwritable(out: Path) -> str | None:
-    """Why no file can be written in ``out`` (created if missing), or None: found before any video
-    is analysed, not after the first."""
+    """Why no file can be written in ``out``, or None: found before any video is analysed, not
+    after the first. A folder still to be made is tried in the nearest one there is, and made only
+    once there are results to put in it."""
     import tempfile
 
+    there = out
+    while not there.exists() and there != there.parent:
+        there = there.parent
+    if not there.is_dir():
+        return f"{there} is a file, not a folder"
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
+        with tempfile.TemporaryFile(dir=there):
             pass
     except OSError as exc:
         return one_line(exc)
