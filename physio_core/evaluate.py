@@ -104,10 +104,77 @@ def _imu(dir_: Path | None, figs: dict, cv: bool) -> None:
     from physio_core.imu.evaluate import evaluate_imu
 
     res = evaluate_imu(dir_, cv=cv)
-    for k in ("imu_rep_within1", "imu_rep_exact"):
-        figs[k] = float(res[k])
+    if res["n_lifting_sets"]:  # a folder of rest recordings only has no rep figure (not 0)
+        for k in ("imu_rep_within1", "imu_rep_exact"):
+            figs[k] = float(res[k])
+    # left out by evaluate_imu when there is no lifting set, or (moving) no rest recording
     for kind in ("still", "moving"):
-        figs[f"imu_edges_{kind}_within1"] = float(res["imu_edges"][f"{kind}_rep_within1"])
+        if f"{kind}_rep_within1" in res["imu_edges"]:
+            figs[f"imu_edges_{kind}_within1"] = float(res["imu_edges"][f"{kind}_rep_within1"])
+
+
+def _too_few(reps: list, cv: bool) -> str | None:
+    """Why these UI-PRMD reps cannot be evaluated, or None."""
+    if len({r.movement for r in reps}) < 2:
+        return ("reps of one movement only; at least two are needed (the 'no exercise' samples the "
+                "classifier is scored on blend two movements)")
+    if cv and len({r.subject for r in reps}) < 2:
+        return "reps of one subject only; --cv holds each subject out in turn and trains on the others"
+    return None
+
+
+def _imu_unreadable(dir_: Path, cv: bool = False) -> str | None:
+    """Why the IMU folder cannot be evaluated (no set, a file that is not a MetaMotion export, one
+    participant for --cv), or None. Said before minutes of UI-PRMD scoring: reading every set takes
+    about a second."""
+    from physio_core.imu.io import ImuFormatError, list_sets
+
+    try:
+        sets = list_sets(dir_)  # reads every accelerometer file, to drop copies
+        for s in sets:
+            s.load()
+    except ImuFormatError as e:
+        return str(e)
+    if not sets:
+        return (f"no MetaMotion sets in {dir_} (files named like "
+                "A-bench-heavy_MetaWear_<time>_<device>_Accelerometer_12.500Hz_1.4.4.csv)")
+    if cv and len({s.participant for s in sets}) < 2:
+        return (f"the sets in {dir_} are of one participant; --cv holds each participant out in turn and "
+                "trains the lift classifier on the others")
+    return None
+
+
+def _json_unwritable(path: Path) -> str | None:
+    """Why the figures could not be written to ``path`` (made ready: parent folders created), or
+    None. Checked before the evaluation, so that a bad --json does not cost a run of many minutes."""
+    if path.is_dir():
+        return f"--json {path} is a folder; give a file name"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), path.parent)
+        return f"cannot write --json {path}: {blocker} is a file, not a folder"
+    except OSError as e:
+        return f"cannot write --json {path}: {e.strerror or e}"
+    existed = path.exists()
+    try:
+        with path.open("a"):  # append: an existing file is not emptied by the check
+            pass
+    except OSError as e:
+        return f"cannot write --json {path}: {e.strerror or e}"
+    if not existed:
+        path.unlink()
+    return None
+
+
+def _subject_list(text: str) -> list[int]:
+    """--subjects: numbers separated by commas, each once, in the order given."""
+    try:
+        return list(dict.fromkeys(int(s) for s in text.split(",") if s.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected subject numbers separated by commas (e.g. 1,7), got {text!r}"
+        ) from None
 
 
 def _cv_fold(s: int, train: list, train_targets: list, test: list):
@@ -126,12 +193,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     ap.add_argument("--models", type=Path, default=None, help="weights folder (shipped by default)")
     ap.add_argument("--cv", action="store_true", help="leave-one-subject-out training and scoring")
-    ap.add_argument("--subjects", default="", help="with --cv: only hold out these subjects (e.g. 1,7)")
+    ap.add_argument("--subjects", type=_subject_list, default=[],
+                    help="with --cv: only hold out these subjects (e.g. 1,7)")
     ap.add_argument("--jobs", type=int, default=1, help="with --cv: folds run at once (one core each)")
     args = ap.parse_args(argv)
     ui = args.ui_prmd or (DEFAULT_UIPRMD if args.cv else None)
     if ui is None and args.imu is None:
         ap.error("give --ui-prmd DIR (and/or --imu DIR), or --cv")
+    if args.json is not None:
+        why = _json_unwritable(args.json)
+        if why:
+            print(f"error: {why}", file=sys.stderr)
+            return 2
     if ui is not None and not ui.is_dir():
         print(f"error: UI-PRMD folder not found: {ui}", file=sys.stderr)
         return 2
@@ -139,13 +212,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: IMU folder not found: {args.imu}", file=sys.stderr)
         return 2
     if args.imu is not None:
-        from physio_core.imu.io import list_sets
-
-        if not list_sets(args.imu, dedupe=False):  # said now, not after minutes of UI-PRMD scoring
-            print(f"error: no MetaMotion sets in {args.imu} (files named like "
-                  "A-bench-heavy_MetaWear_<time>_<device>_Accelerometer_12.500Hz_1.4.4.csv)", file=sys.stderr)
+        why = _imu_unreadable(args.imu, args.cv)
+        if why:
+            print(f"error: {why}", file=sys.stderr)
             return 2
     set_threads(1)
+    from physio_core.datasets.uiprmd import UIPRMDFormatError, list_reps
+    from physio_core.imu.io import ImuFormatError
     from physio_core.ml import suite
     from physio_core.ml.data import load_uiprmd
     from physio_core.ml.weights import weights_fingerprint
@@ -154,15 +227,26 @@ def main(argv: list[str] | None = None) -> int:
     figs: dict = {}
     if ui is not None:
         try:
+            if args.cv and args.subjects:
+                # by the file names, before the files are read
+                there = sorted({r.subject for r in list_reps(ui)})
+                unknown = [s for s in args.subjects if s not in there]
+                if unknown:
+                    print(f"error: --subjects {', '.join(map(str, unknown))} not in {ui} "
+                          f"(its subjects: {', '.join(map(str, there))})", file=sys.stderr)
+                    return 2
             reps = load_uiprmd(ui, CACHE_DIR if ui.resolve() == DEFAULT_UIPRMD.resolve() else None)
-        except FileNotFoundError as e:
+        except (FileNotFoundError, UIPRMDFormatError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         subjects = sorted({r.subject for r in reps})
+        if (why := _too_few(reps, args.cv)) is not None:
+            print(f"error: {ui}: {why}", file=sys.stderr)
+            return 2
         if args.cv:
             from physio_core.ml.gcn import correction_targets, rep_input
 
-            held = [int(s) for s in args.subjects.split(",") if s.strip()] or subjects
+            held = args.subjects or subjects
             inputs = [rep_input(r.joints) for r in reps]
             targets = correction_targets(reps, inputs)
             folds = {s: ([r for r in reps if r.subject != s],
@@ -199,13 +283,20 @@ def main(argv: list[str] | None = None) -> int:
                      "(training subjects score high; not a generalisation figure)")
     else:
         title = "IMU only"
-    _imu(args.imu, figs, args.cv)
+    imu_error = None
+    try:
+        _imu(args.imu, figs, args.cv)
+    except ImuFormatError as e:  # a file changed since the check above: the UI-PRMD figures are still kept
+        imu_error = str(e)
     figs["seconds"] = round(time.perf_counter() - t0, 1)
     print(render_table(title, figs))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figs, indent=2, default=float))
         print(f"figures written to {args.json}")
+    if imu_error:
+        print(f"error: {imu_error}", file=sys.stderr)
+        return 2
     return 0
 
 

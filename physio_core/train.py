@@ -31,8 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or get_settings().model_dir
     set_threads(1)
-    from physio_core.ml.data import load_uiprmd
+    from physio_core.datasets.uiprmd import UIPRMDFormatError
     from physio_core.ml import suite
+    from physio_core.ml.data import load_uiprmd
 
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = only - set(suite.FILES)
@@ -44,8 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         reps = load_uiprmd(
             args.ui_prmd, CACHE_DIR if args.ui_prmd.resolve() == DEFAULT_UIPRMD.resolve() else None
         )
-    except FileNotFoundError as e:
+    except (FileNotFoundError, UIPRMDFormatError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    if len({r.movement for r in reps}) < 2:
+        print(f"error: {args.ui_prmd} holds reps of one movement only; the models need at least two",
+              file=sys.stderr)
         return 2
     subjects = sorted({r.subject for r in reps})
     print(f"UI-PRMD: {len(reps)} reps, subjects {subjects}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,10 @@ _KINECT_FOR = {
 _NAME_RE = re.compile(r"m(\d\d)_s(\d\d)_e(\d\d)_positions(_inc)?\.txt(\.gz)?$")
 
 
+class UIPRMDFormatError(ValueError):
+    """A rep file that cannot be read as one; the message names the file and says what is wrong."""
+
+
 @dataclass(frozen=True)
 class UIPRMDRep:
     """One file pair: one repetition of one movement by one subject."""
@@ -61,17 +66,25 @@ class UIPRMDRep:
         return MOVEMENTS[self.movement]
 
     def load(self) -> PoseSequence:
-        return kinect_to_canonical(
-            forward_kinematics(_read_matrix(self.positions_path), _read_matrix(self.angles_path))
-        )
+        positions, angles = _read_matrix(self.positions_path), _read_matrix(self.angles_path)
+        if len(positions) != len(angles):
+            raise UIPRMDFormatError(
+                f"{self.positions_path} has {len(positions)} frames but {self.angles_path} has {len(angles)}"
+            )
+        return kinect_to_canonical(forward_kinematics(positions, angles))
 
 
 def _read_matrix(path: Path) -> np.ndarray:
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt") as fh:
-        data = np.loadtxt(fh, delimiter=",", ndmin=2)
+    try:
+        with opener(path, "rt") as fh:
+            data = np.loadtxt(fh, delimiter=",", ndmin=2)
+    except (ValueError, EOFError, gzip.BadGzipFile, zlib.error) as exc:  # text among numbers, a cut-off .gz
+        # numpy's messages can span lines, and its advice on usecols is for programmers
+        reason = " ".join(str(exc).split()).split("; use `usecols`")[0] or type(exc).__name__
+        raise UIPRMDFormatError(f"{path}: not a UI-PRMD rep file ({reason})") from exc
     if data.shape[1] != 66:
-        raise ValueError(f"{path}: expected 66 columns (22 joints x 3), got {data.shape[1]}")
+        raise UIPRMDFormatError(f"{path}: expected 66 columns (22 joints x 3), got {data.shape[1]}")
     return data.reshape(-1, 22, 3)
 
 

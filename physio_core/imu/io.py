@@ -454,7 +454,15 @@ def parse_set_name(path: str | Path) -> dict[str, Any] | None:
 def _content_hash(acc_path: Path) -> str:
     # the numbers, not the text: copies of a recording differ in the epoch column and in how
     # the floats are written ("0.010" vs "0.01")
-    values = pd.read_csv(acc_path, usecols=list(MM_ACC)).to_numpy(dtype=float)
+    try:
+        df = pd.read_csv(acc_path, usecols=list(MM_ACC))
+    except ValueError as exc:  # pandas' parser errors, and columns missing
+        reason = " ".join(str(exc).split())  # pandas' messages can end in a newline
+        raise ImuFormatError(
+            f"{acc_path.name}: not a MetaMotion accelerometer export ({reason}); expected "
+            f"{MM_EPOCH}, {', '.join(MM_ACC)}"
+        ) from exc
+    values = _numeric(df, list(MM_ACC), acc_path.name)  # text or a gap among the numbers: as the loader says it
     return hashlib.sha1(np.round(values * 1000).astype(np.int64).tobytes()).hexdigest()
 
 

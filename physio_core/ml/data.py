@@ -241,6 +241,8 @@ def other_samples(reps: list[RepRecord], rng: np.random.Generator, n: int, lengt
     a slow blend between poses taken from two different movements; (d) partial motion: a
     short, low-amplitude piece of a rep (less than a quarter of its range) with long holds.
     """
+    if len({r.movement for r in reps}) < 2:  # else a transition's second movement is looked for forever
+        raise ValueError("the 'other' samples blend two movements: give reps of at least two movements")
     out = []
     for i in range(n):
         kind = i % 4
