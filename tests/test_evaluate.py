@@ -283,6 +283,10 @@ def test_cv_subjects_must_be_numbers(tmp_path):
     )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.startswith("usage: ") and "argument --subjects: " in r.stderr and "'abc'" in r.stderr
+    # without --cv they were ignored without a word
+    r = subprocess.run([sys.executable, "-m", "physio_core.evaluate", "--ui-prmd", str(ui), "--subjects", "3"],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and "--subjects picks the subjects --cv holds out" in r.stderr
 
 
 def test_cv_subjects_must_be_in_the_data(tmp_path, capsys):
