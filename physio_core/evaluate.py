@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     ui = args.ui_prmd or (DEFAULT_UIPRMD if args.cv else None)
     if ui is None and args.imu is None:
         ap.error("give --ui-prmd DIR (and/or --imu DIR), or --cv")
-    if args.subjects and not args.cv:  # the shipped weights are scored on every subject given
+    if args.subjects and not args.cv:  # without --cv every subject in the folder is scored
         ap.error("--subjects picks the subjects --cv holds out: give --cv too")
     if args.json is not None:
         why = _json_unwritable(args.json)
