@@ -115,9 +115,10 @@ def _imu(dir_: Path | None, figs: dict, cv: bool) -> None:
 
 def _too_few(reps: list, cv: bool) -> str | None:
     """Why these UI-PRMD reps cannot be evaluated, or None."""
-    if len({r.movement for r in reps}) < 2:
-        return ("reps of one movement only; at least two are needed (the 'no exercise' samples the "
-                "classifier is scored on blend two movements)")
+    from physio_core.ml.data import too_few_movements
+
+    if (why := too_few_movements(reps)) is not None:
+        return why
     if cv and len({r.subject for r in reps}) < 2:
         return "reps of one subject only; --cv holds each subject out in turn and trains on the others"
     return None

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(1)
     from physio_core.datasets.uiprmd import UIPRMDFormatError
     from physio_core.ml import suite
-    from physio_core.ml.data import load_uiprmd
+    from physio_core.ml.data import load_uiprmd, too_few_movements
 
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = only - set(suite.FILES)
@@ -48,9 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, UIPRMDFormatError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if len({r.movement for r in reps}) < 2:
-        print(f"error: {args.ui_prmd} holds reps of one movement only; the models need at least two",
-              file=sys.stderr)
+    if (why := too_few_movements(reps)) is not None:
+        print(f"error: {args.ui_prmd}: {why}", file=sys.stderr)
         return 2
     subjects = sorted({r.subject for r in reps})
     print(f"UI-PRMD: {len(reps)} reps, subjects {subjects}")

@@ -232,6 +232,15 @@ def phase_target(length: int, spans: list[tuple[int, int]]) -> np.ndarray:
 # ---------------------------------------------------------------- "no exercise / other"
 
 
+def too_few_movements(reps: list) -> str | None:
+    """Why these reps cannot train or score the exercise classifier, or None: its 'no exercise'
+    samples (``other_samples``) blend two movements."""
+    if len({r.movement for r in reps}) < 2:
+        return ("reps of one movement only; at least two movements are needed (the 'no exercise' "
+                "samples blend two)")
+    return None
+
+
 def other_samples(reps: list[RepRecord], rng: np.random.Generator, n: int, length: int = 90
                   ) -> list[np.ndarray]:
     """Synthetic sequences that are none of the ten movements (documented in the model card).
@@ -241,8 +250,8 @@ def other_samples(reps: list[RepRecord], rng: np.random.Generator, n: int, lengt
     a slow blend between poses taken from two different movements; (d) partial motion: a
     short, low-amplitude piece of a rep (less than a quarter of its range) with long holds.
     """
-    if len({r.movement for r in reps}) < 2:  # else a transition's second movement is looked for forever
-        raise ValueError("the 'other' samples blend two movements: give reps of at least two movements")
+    if (why := too_few_movements(reps)) is not None:  # else a transition's second movement is looked for forever
+        raise ValueError(why)
     out = []
     for i in range(n):
         kind = i % 4
