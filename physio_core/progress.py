@@ -714,19 +714,27 @@ def in_short(data: ProgressData, today: date) -> list[str]:
         sets = f" ({len(rows)} sets)" if len(rows) != days else ""
         said.append(f"{days} training day{'s' * (days != 1)}{sets} since {_day(rows[0].date):%Y-%m-%d}; "
                     f"the latest {when}.")
-    angle_rows = [r for r in rows if r.rom_deg]
+    # of a known exercise: sessions "Not recognised" may each be another movement, whose ranges
+    # do not make one progress
+    angle_rows = [r for r in rows if r.rom_deg and r.exercise != "auto"]
     if (main := main_exercise(angle_rows)) is not None:
         ex_rows = [r for r in angle_rows if r.exercise == main]
         counted = next((r.rep_angle for r in reversed(ex_rows) if r.rep_angle), None)
         table = rom_summary(ex_rows, [counted] if counted else [], data.targets, main)
         if not table.empty and len(ex_rows) > 1:
             t = table.iloc[0]
-            change = signed_change(t["change_deg"], 0, "°")
-            line = (f"{pretty_exercise(main, short=True)}, {pretty_angle(counted)}: {t['first_deg']:.0f}° of range "
-                    f"at first, {t['latest_deg']:.0f}° in the latest session ({change})")
-            if pd.notna(t["target_deg"]):
-                line += (f"; the {t['target_deg']:.0f}° target reached" if t["latest_deg"] >= t["target_deg"]
-                         else f"; {t['target_deg'] - t['latest_deg']:.0f}° short of the {t['target_deg']:.0f}° target")
+            # the change and the shortfall of the degrees as written: "100° at first, 102° in the
+            # latest session (+2°)", not the "+1°" of 101.6 - 100.4
+            first, latest, target = round(t["first_deg"]), round(t["latest_deg"]), t["target_deg"]
+            line = (f"{pretty_exercise(main, short=True)}, {pretty_angle(counted)}: {first}° of range at first, "
+                    f"{latest}° in the latest session ({signed_change(latest - first, 0, '°')})")
+            if pd.notna(target) and t["latest_deg"] >= target:
+                line += f"; the {target:.0f}° target reached"
+            elif pd.notna(target):
+                short = round(target) - latest
+                # under a degree short, as the range table says it ("0.4° short", not "0° short")
+                gap = f"{short}°" if short >= 1 else f"{target - t['latest_deg']:.1f}°"
+                line += f"; {gap} short of the {target:.0f}° target"
             said.append(line + ".")
     if data.affected_side and (lsi := latest_lsi(rows, data.affected_side)) is not None:
         pct, joint, exercise = lsi
@@ -969,7 +977,9 @@ def sessions_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Fig
                            "day": [_day(r.date) for r in rows],
                            "exercise": [r.exercise for r in rows], "reps": [r.reps for r in rows]})
         colours = _colours(sorted(df["exercise"].unique()))
-        width, _ = _bar_ms(sorted({w.date() for w in df["week"]}), 5.0)
+        # one width for every week, the narrowest: weeks are bars of one length of time
+        bars = _bar_ms(sorted({w.date() for w in df["week"]}), 5.0)
+        width = None if bars is None else min(ms for ms, _ in bars)
         per_week = df.groupby(["exercise", "week"]).agg(sessions=("day", "nunique"), sets=("reps", "size"),
                                                         reps=("reps", "sum")).reset_index()
         for ex, w in per_week.groupby("exercise", sort=True):
@@ -998,18 +1008,26 @@ def _noon(d: datetime) -> datetime:
 MIN_BAR_SHARE = 0.015
 
 
-def _bar_ms(days: Sequence[date], unit_days: float) -> tuple[float | None, bool]:
-    """Width (ms on a date axis) of a bar that stands for one day (``unit_days`` 1) or one week
-    (5 days of its 7): its unit, wider only to stay visible over a long span, never so wide it
-    touches the next bar. Plotly's own width is most of the smallest gap: with sessions a week
-    apart, a day's bar was drawn a week wide, and two weeks years apart were bars years wide.
-    The span counts Plotly's own margin of 0.4 gap either side, which it keeps. Second: whether
-    the next bar held it under MIN_BAR_SHARE (days close together on an axis of years)."""
+def _bar_ms(days: Sequence[date], unit_days: float) -> list[tuple[float, bool]] | None:
+    """Width (ms on a date axis) of the bar of each of ``days`` (sorted, distinct), a bar that
+    stands for one day (``unit_days`` 1) or one week (5 days of its 7): its unit, wider only to
+    stay visible over a long span, never so wide it touches a neighbour's bar. Plotly's own width
+    is most of the smallest gap: with sessions a week apart, a day's bar was drawn a week wide,
+    and two weeks years apart were bars years wide. Each bar is held by its own neighbours only:
+    two sessions on following days drew every bar of a year of weekly ones a pixel wide. The span
+    counts Plotly's own margin of 0.4 gap either side, which it keeps. Second: whether its
+    neighbours held the bar under MIN_BAR_SHARE (days close together on an axis of years). None
+    for a single day or week: ``_widen`` sets its bar."""
     if len(days) < 2:
-        return None, False  # a single day or week: ``_widen`` sets it
-    gap = min((b - a).days for a, b in zip(days, days[1:]))
-    axis = (days[-1] - days[0]).days + 0.8 * gap
-    return min(0.8 * gap, max(unit_days, MIN_BAR_SHARE * axis)) * 86400 * 1000.0, 0.8 * gap < MIN_BAR_SHARE * axis
+        return None
+    gaps = [(b - a).days for a, b in zip(days, days[1:])]
+    axis = (days[-1] - days[0]).days + 0.8 * min(gaps)
+    out = []
+    for k in range(len(days)):
+        gap = min(gaps[max(0, k - 1):k + 1])  # to the day before it and the day after it
+        out.append((min(0.8 * gap, max(unit_days, MIN_BAR_SHARE * axis)) * 86400 * 1000.0,
+                    0.8 * gap < MIN_BAR_SHARE * axis))
+    return out
 
 
 def _day_format(days: Sequence[date]) -> str:
@@ -1019,6 +1037,13 @@ def _day_format(days: Sequence[date]) -> str:
 
 MAX_DAY_TICKS = 10  # the reps chart labels each day with a bar up to this many
 
+NO_REPS = "No rep was counted in these sessions."
+
+
+def has_reps(rows: Sequence[ProgressRow]) -> bool:
+    """Whether ``reps_figure`` has a bar to draw: else it is an empty grid, said in words."""
+    return any(r.reps for r in rows)
+
 
 def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
     """Reps of each session (bars, coloured by exercise), the sessions of one day stacked in one
@@ -1026,12 +1051,13 @@ def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
     fig = go.Figure()
     colours = _colours(sorted({r.exercise for r in rows}))
     days = sorted({_day(r.date) for r in rows})
-    width, thin = _bar_ms(days, 0.8)
-    # the white outline that parts the sessions of one day, only where the bar can carry it: on a
-    # bar held thinner (its next day close by, years of axis) it hid the whole bar
-    outline = 0 if thin else 1
+    bars = dict(zip(days, _bar_ms(days, 0.8) or ()))  # day -> (width, held thin); {}: a single day
     for ex in colours:
         rs = [r for r in rows if r.exercise == ex]
+        width = [bars[_day(r.date)][0] for r in rs] if bars else None
+        # the white outline that parts the sessions of one day, only where the bar can carry it:
+        # on a bar held thinner (its next day close by, years of axis) it hid the whole bar
+        outline = [0 if bars[_day(r.date)][1] else 1 for r in rs] if bars else 1
         fig.add_trace(go.Bar(
             x=[_noon(r.date) for r in rs], y=[r.reps for r in rs], width=width,
             name=pretty_exercise(ex, short=True), marker=dict(color=colours[ex], line=dict(color="white", width=outline)),
@@ -1048,6 +1074,7 @@ def reps_figure(rows: Sequence[ProgressRow], *, height: int = 300) -> go.Figure:
         for r in rows:
             per_day[_day(r.date)] += r.reps
         _whole_ticks(fig, max(per_day.values()))
+    fig.update_yaxes(rangemode="nonnegative")  # sessions of no rep drew an axis from -1 rep
     return _layout(fig, height, "reps")
 
 

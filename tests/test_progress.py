@@ -733,8 +733,9 @@ def test_a_days_bar_stays_within_its_day_with_sessions_weeks_apart(seeded):
     weekly = [replace(r, date=rows[0].date + timedelta(days=7 * k)) for k, r in enumerate(rows)]
     fig = progress.reps_figure(weekly)
     for t in fig.data:
-        for x in t.x:
-            lo, hi = pd.Timestamp(x) - pd.Timedelta(milliseconds=t.width / 2), pd.Timestamp(x) + pd.Timedelta(milliseconds=t.width / 2)
+        for x, w in zip(t.x, t.width):
+            half = pd.Timedelta(milliseconds=w / 2)
+            lo, hi = pd.Timestamp(x) - half, pd.Timestamp(x) + half
             assert lo.normalize() == hi.normalize() == pd.Timestamp(x).normalize()  # inside its own day
     # a tick under each day's bar (Plotly put its own on Sundays, between bars filmed on Fridays)
     assert [pd.Timestamp(v) for v in fig.layout.xaxis.tickvals] == sorted(
@@ -742,7 +743,7 @@ def test_a_days_bar_stays_within_its_day_with_sessions_weeks_apart(seeded):
     assert fig.layout.xaxis.tickformat == "%b %d"
     # daily sessions: bars most of a day wide, never touching
     daily = [replace(r, date=rows[0].date + timedelta(days=k)) for k, r in enumerate(rows)]
-    assert all(0.5 * 86400e3 <= t.width < 86400e3 for t in progress.reps_figure(daily).data)
+    assert all(0.5 * 86400e3 <= w < 86400e3 for t in progress.reps_figure(daily).data for w in t.width)
 
 
 def test_bars_stay_visible_and_a_week_a_week_when_sessions_are_years_apart(seeded):
@@ -756,20 +757,48 @@ def test_bars_stay_visible_and_a_week_a_week_when_sessions_are_years_apart(seede
              replace(rows[1], date=datetime(2026, 11, 3, 9, 30, tzinfo=UTC))]
     span_ms = (apart[1].date - apart[0].date).total_seconds() * 1000
     for fig in (progress.reps_figure(apart), progress.sessions_figure(apart)):
-        widths = [t.width for t in fig.data]
+        widths = [w for t in fig.data for w in bar_widths(t)]
         assert all(progress.MIN_BAR_SHARE * 1.8 * span_ms * 0.99 <= w <= 0.05 * span_ms for w in widths), widths
     assert progress.reps_figure(apart).layout.xaxis.tickformat == "%b %d, %Y"
     # sessions on following days and one years before: the days' bars, held under a day, keep no
     # white outline (it hid them wholly); wide enough, they keep it, parting a day's sessions
     close = apart[:1] + [replace(rows[1], date=apart[1].date + timedelta(days=k)) for k in range(5)]
-    thin = progress.reps_figure(close)
-    assert all(t.width < 86400e3 and t.marker.line.width == 0 for t in thin.data)
-    assert all(t.marker.line.width == 1 for t in progress.reps_figure(apart).data)
+    (thin,) = progress.reps_figure(close).data
+    assert all(w < 86400e3 and line == 0 for w, line in zip(thin.width[1:], thin.marker.line.width[1:]))
+    assert thin.width[0] >= progress.MIN_BAR_SHARE * span_ms and thin.marker.line.width[0] == 1  # the one years before
+    assert all(line == 1 for t in progress.reps_figure(apart).data for line in t.marker.line.width)
     # a year of weekly sessions: bars apart, each still visible
     weekly = [replace(rows[0], date=rows[0].date + timedelta(weeks=k)) for k in range(52)]
     for fig in (progress.reps_figure(weekly), progress.sessions_figure(weekly)):
         (t,) = fig.data
-        assert progress.MIN_BAR_SHARE * 357 * 86400e3 <= t.width < 7 * 86400e3
+        assert all(progress.MIN_BAR_SHARE * 357 * 86400e3 <= w < 7 * 86400e3 for w in bar_widths(t))
+
+
+def bar_widths(trace) -> list[float]:
+    """The width of each bar of a trace (ms): one for all, or one each."""
+    return list(trace.width) if isinstance(trace.width, tuple) else [trace.width] * len(trace.x)
+
+
+def test_two_sessions_on_following_days_leave_the_other_bars_their_width(seeded):
+    """A year of weekly sessions and, once, two on following days: every bar was held to the
+    pair's 0.8 day, under a pixel on the chart, and the year read as an empty grid. Now only the
+    pair's bars are held by their neighbour; the others are as wide as without the pair, and no
+    two bars of the chart overlap."""
+    engine, ids = seeded
+    rows = progress.load_progress(engine, ids["athlete"]).rows
+    weekly = [replace(rows[k % len(rows)], date=rows[0].date + timedelta(weeks=k)) for k in range(52)]
+    alone = {pd.Timestamp(x): w for t in progress.reps_figure(weekly).data for x, w in zip(t.x, bar_widths(t))}
+    pair = sorted(weekly + [replace(rows[1], session_id=999, date=weekly[20].date + timedelta(days=1))],
+                  key=lambda r: r.date)
+    bars = sorted((pd.Timestamp(x), w) for t in progress.reps_figure(pair).data for x, w in zip(t.x, bar_widths(t)))
+    held = {pd.Timestamp(weekly[20].date).normalize() + pd.Timedelta(hours=h) for h in (12, 36)}
+    assert all(w < 86400e3 for x, w in bars if x in held)
+    # (the axis is a little shorter: Plotly's margin is 0.4 of the smallest gap)
+    assert all(w == pytest.approx(alone[x], rel=0.02) for x, w in bars
+               if x not in held and x - pd.Timedelta(days=6) not in held)
+    assert min(alone.values()) >= progress.MIN_BAR_SHARE * 357 * 86400e3
+    for (x0, w0), (x1, w1) in zip(bars, bars[1:]):
+        assert x0 + pd.Timedelta(milliseconds=w0 / 2) < x1 - pd.Timedelta(milliseconds=w1 / 2)
 
 
 def test_an_angle_with_gaps_comes_last_in_rankings_and_comparisons(db_engine):
@@ -965,3 +994,44 @@ def test_in_short_says_where_the_athlete_stands_in_words(seeded):
     assert len(lines) == 4  # no morning said
     data.morning.append(MorningPainOut(date(2026, 10, 19), 7))
     assert progress.in_short(data, date(2026, 10, 20))[-1].endswith("ease the load.")
+
+
+def test_in_short_writes_the_change_and_the_shortfall_of_the_degrees_it_writes(seeded):
+    """In short wrote "100° of range at first, 102° in the latest session (+1°)": the change of
+    101.6 - 100.4, not of the numbers beside it; and "120° in the latest session (...); 0° short
+    of the 120° target" for a latest 119.6°."""
+    engine, ids = seeded
+    data = progress.load_progress(engine, ids["athlete"])
+    squats = [r for r in data.rows if r.exercise == "deep_squat"][:2]
+    counted = squats[-1].rep_angle
+    target = [replace(data.targets[0], exercise="deep_squat", angle=counted, target_deg=120.0)]
+
+    def line(first: float, latest: float) -> str:
+        rows = [replace(r, rom_deg={**r.rom_deg, counted: v}) for r, v in zip(squats, (first, latest))]
+        return progress.in_short(replace(data, rows=rows, targets=target), date(2026, 10, 20))[1]
+
+    said = f"Deep squat, {pretty_angle(counted)}: 100° of range at first, "
+    assert line(100.4, 101.6) == said + "102° in the latest session (+2°); 18° short of the 120° target."
+    assert line(100.4, 119.6) == said + "120° in the latest session (+20°); 0.4° short of the 120° target."
+    assert line(100.4, 118.6) == said + "119° in the latest session (+19°); 1° short of the 120° target."
+    assert line(100.4, 120.0) == said + "120° in the latest session (+20°); the 120° target reached."
+    assert line(100.4, 100.2) == said + "100° in the latest session (±0°); 20° short of the 120° target."
+
+
+def test_in_short_tells_the_range_of_a_known_exercise(seeded):
+    """Most sessions not recognised ("auto": each may be another movement): In short opened on
+    "Not recognised, Knee angle (R): 40° of range at first, 110° in the latest session (+70°)",
+    the ranges of different movements read as progress. It tells the known exercise's."""
+    engine, ids = seeded
+    data = progress.load_progress(engine, ids["athlete"])
+    squats = [r for r in data.rows if r.exercise == "deep_squat"]
+    counted = squats[-1].rep_angle
+    unknown = [replace(r, session_id=900 + k, exercise="auto", date=r.date + timedelta(hours=1),
+                       rom_deg={**r.rom_deg, counted: 40.0 + 10 * k}) for k, r in enumerate(data.rows)]
+    rows = sorted(data.rows + unknown, key=lambda r: r.date)
+    lines = progress.in_short(replace(data, rows=rows), date(2026, 10, 20))
+    assert lines[1].startswith(f"Deep squat, {pretty_angle(counted)}: {squats[0].rom_deg[counted]:.0f}° of range")
+    assert not [line for line in lines if line.startswith("Not recognised")]
+    # none known: no range is told
+    only = progress.in_short(replace(data, rows=sorted(unknown, key=lambda r: r.date)), date(2026, 10, 20))
+    assert not [line for line in only if "of range at first" in line]
