@@ -156,6 +156,14 @@ if athlete_id is None:
     st.info("Pick an athlete in the sidebar.")
     st.stop()
 me = viewer_id()
+# The filters are the athlete's own. Streamlit keeps a widget's value under its key across
+# athletes: the Exercises the athlete before had picked, none of them this one's, left the box
+# empty ("Pick at least one exercise"), and some of them hid this athlete's other exercises.
+if st.session_state.get("progress_filters_of") != athlete_id:
+    for key in [k for k in st.session_state if k in ("progress_dates", "progress_exercises", "progress_rom_exercise")
+                or str(k).startswith("progress_angles_")]:
+        del st.session_state[key]
+    st.session_state["progress_filters_of"] = athlete_id
 
 if (job := background.current(_rescore_key())) is not None and job.finished:  # before the rows are read
     _rescored(background.collect(_rescore_key()) or job)
@@ -238,7 +246,10 @@ with left:
     st.plotly_chart(progress.sessions_figure(rows), width="stretch", key="progress_sessions")
 with right:
     st.subheader("Reps per session")
-    st.plotly_chart(progress.reps_figure(rows), width="stretch", key="progress_reps")
+    if progress.has_reps(rows):
+        st.plotly_chart(progress.reps_figure(rows), width="stretch", key="progress_reps")
+    else:
+        st.caption(progress.NO_REPS)
 
 # the programme counts every exercise's sessions in the dates shown, whatever the Exercises picked
 dated = progress.filter_rows(everything.rows, progress.ProgressFilter(start, end))
