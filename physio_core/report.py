@@ -231,6 +231,8 @@ def reps_said_once(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
         said.append(f"recognised as {prose(common['recognised as'])}")
     if unjudged:
         said.append("none judged")
+    if len(table) == 1 and said:  # nothing is folded of a lone rep (``fold_common_columns``): only its verdict
+        return table, "The rep was not judged."
     return table, (f"All {len(table)} reps " + ", ".join(said) + ".") if said else None
 
 

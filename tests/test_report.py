@@ -425,6 +425,19 @@ def test_reps_the_models_did_not_judge_are_said_so_once(squat_result):
     assert list(table["verdict"]) == ["correct (80%)"] + ["–"] * (len(reps) - 1)
 
 
+def test_a_lone_rep_not_judged_is_said_so_in_a_sentence_that_reads(squat_result):
+    """A set of one rep of no known exercise: the page and the printed report said "All 1 reps
+    none judged."."""
+    rep = squat_result.reps[:1]
+    table, sentence = report.reps_said_once(report.reps_view_table(rep, [{"rep": rep[0].index, "exercise": "other"}]))
+    assert sentence == "The rep was not judged."
+    assert not set(report.JUDGEMENT_COLUMNS) & set(table.columns) and len(table) == 1
+    assert list(table["recognised as"]) == ["No known exercise"]  # said on its row, as nothing is folded
+    # judged, it needs no sentence
+    judged = [{"rep": rep[0].index, "exercise": "deep_squat", "mistake": "correct", "mistake_confidence": 0.8}]
+    assert report.reps_said_once(report.reps_view_table(rep, judged))[1] is None
+
+
 def test_the_farthest_frame_from_the_correction_skips_frames_that_cannot_be_compared():
     """The replay opens on the frame where the athlete is farthest from the correction (mean over
     the joints seen in both); a frame with no joint in both is passed over without a warning."""
