@@ -33,7 +33,7 @@ import plotly.io as pio
 from physio_core import felt, report
 from physio_core.names import in_sentence
 from physio_core.results import AngleSeries, SessionResult, on_clock
-from physio_core.skeleton import JOINT_NAMES, N_JOINTS, PoseSequence
+from physio_core.skeleton import JOINT_NAMES, N_JOINTS, PoseSequence, measured_fps
 
 LONG_COLUMNS = ("session", "frame", "time", "measure", "value")
 
@@ -241,7 +241,8 @@ def trc(pose: PoseSequence, *, name: str = "physiotrack_joints.trc") -> bytes:
     """Track Row Column marker file of the 3D joints (one marker per joint, metres, OpenSim axes).
     Frames or joints not measured are empty fields, which OpenSim reads as missing markers."""
     n = len(pose)
-    rate = float(pose.fps) if pose.fps else (1.0 / np.median(np.diff(pose.times)) if n > 1 else 1.0)
+    # the rate of its Time column: a live session's stored chunks carry a nominal one
+    rate = measured_fps(pose.times) or float(pose.fps or 1.0)
     xyz = to_opensim_axes(pose.joints)
     xyz = np.where((pose.confidence > 0)[..., None], xyz, np.nan)
     names = list(JOINT_NAMES)

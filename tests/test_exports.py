@@ -85,6 +85,21 @@ def test_trc_uses_opensim_axes_and_leaves_gaps_empty(result):
     np.testing.assert_allclose(v[..., 2], -canonical[..., 0], atol=1e-6)
 
 
+def test_trc_data_rate_is_the_rate_of_its_time_column(result):
+    """An unfinished live session's stored chunks carry the nominal live rate, while their frames'
+    times are the real ones: the .trc's DataRate is that of its Time column, not the nominal one."""
+    from dataclasses import replace
+
+    from physio_core.live import LiveConfig
+
+    slower = replace(result.pose, fps=LiveConfig().nominal_fps, times=result.pose.times * 2.5)  # 12 fps
+    data = exports.trc(slower)
+    meta, _, _ = exports.read_trc(data)
+    times = [float(line.split("\t")[1]) for line in data.decode().split("\n")[6:] if line]
+    assert float(meta["DataRate"]) == pytest.approx((len(times) - 1) / (times[-1] - times[0]), abs=0.01)
+    assert float(meta["DataRate"]) == pytest.approx(result.fps / 2.5, abs=0.01) != LiveConfig().nominal_fps
+
+
 def test_json_is_strict_and_complete(result):
     doc = json.loads(exports.json_bytes(result))
     assert doc["format"] == "physiotrack-session" and doc["session"] is None
