@@ -31,6 +31,7 @@ import json
 import re
 import sys
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -169,7 +170,7 @@ class ImportReport:
 
 
 def _when(text: str | None) -> datetime | None:
-    if not text:
+    if not text or not isinstance(text, str):
         return None
     try:
         return on_clock(datetime.fromisoformat(text), UTC)
@@ -177,9 +178,34 @@ def _when(text: str | None) -> datetime | None:
         return None
 
 
-def _label(sid: Any, started: datetime | None, exercise: str) -> str:
+def _time_said(value: Any, where: str) -> datetime | None:
+    """A time an export wrote (ISO 8601); None where it says none. One it cannot read is refused:
+    the time is how a session is known again (an import run twice stores it once)."""
+    if value in (None, ""):
+        return None
+    if (t := _when(value)) is None:
+        raise ImportFormatError(f"{where} is not a time such as 2026-11-03T09:30:00+00:00: {value!r}")
+    return t
+
+
+def _times_in_order(times: np.ndarray, name: str) -> None:
+    """A skeleton's frame times: every one a number, none before the one ahead of it, not all the same."""
+    missing = np.flatnonzero(~np.isfinite(times))
+    if missing.size:
+        raise ImportFormatError(f"{name}: pose_time_s[{missing[0]}] is not a time ({times[missing[0]]}; "
+                                f"{missing.size} of the {len(times)} are not)")
+    back = np.flatnonzero(np.diff(times) < 0)
+    if back.size:
+        i = int(back[0]) + 1
+        raise ImportFormatError(f"{name}: pose_time_s goes back at [{i}] ({times[i]:g} s after {times[i - 1]:g} s); "
+                                "a session's frame times increase")
+    if not times[-1] > times[0]:
+        raise ImportFormatError(f"{name}: pose_time_s does not increase (every frame at {times[0]:g} s)")
+
+
+def _label(sid: Any, started: datetime | None, exercise: Any) -> str:
     when = f"{started:%Y-%m-%d %H:%M}, " if started else ""
-    return f"session #{sid} ({when}{exercise.replace('_', ' ')})"
+    return f"session #{sid} ({when}{str(exercise).replace('_', ' ')})"
 
 
 def _array(series: dict, key: str, name: str) -> np.ndarray:
@@ -221,11 +247,16 @@ def _session_from_doc(doc: Any, name: str) -> ImportedSession:
     if joints.shape != (n, k, 3) or conf.shape != (n, k) or n < 2:
         raise ImportFormatError(f"{name}: the skeleton's arrays do not fit together (joints "
                                 f"{joints.shape}, confidence {conf.shape}, {n} times)")
+    _times_in_order(times, name)
     fps = doc.get("fps")
     fps = float(fps) if isinstance(fps, (int, float)) and fps > 0 else 30.0
     pose = PoseSequence(joints, np.nan_to_num(conf), times, fps)
-    meta = doc.get("session") or {}
-    started = _when(meta.get("started_at") or doc.get("started_at"))
+    meta = doc.get("session")
+    if meta is None:  # an analysis that was never saved has no session
+        meta = {}
+    elif not isinstance(meta, dict):
+        raise ImportFormatError(f"{name}: its 'session' is not an object ({type(meta).__name__})")
+    started = _time_said(meta.get("started_at") or doc.get("started_at"), f"{name}: started_at")
     exercise = str(doc.get("exercise") or meta.get("exercise") or "auto")
     items = [f for f in doc.get("feedback_items") or [] if isinstance(f, dict)]
     origin = {"file": name, "session_id": meta.get("id"), "athlete": meta.get("athlete"),
@@ -240,7 +271,7 @@ def _session_from_doc(doc: Any, name: str) -> ImportedSession:
         felt=_felt(meta.get("pain"), meta.get("effort")),
         backend=str(doc.get("backend") or ""),
         pose=pose,
-        warnings=[str(f["text"]) for f in items if f.get("kind") == "warning"],
+        warnings=[str(f["text"]) for f in items if f.get("kind") == "warning" and f.get("text")],
         trainer_lines=_trainer_lines(items),
         origin=origin,
     )
@@ -282,24 +313,23 @@ def read_archive(data: bytes, name: str = "archive.zip") -> ArchiveContents:
             raise ImportFormatError("the ZIP file is not a PhysioTrack athlete archive (it has no sessions.csv)")
         if sum(i.file_size for i in z.infolist()) > MAX_UNPACKED_BYTES:
             raise ImportFormatError(f"the archive unpacks to more than {MAX_UNPACKED_BYTES / 1024**3:.0f} GB")
-        readme = z.read("README.txt").decode("utf-8", "replace") if "README.txt" in names else ""
+        readme = _read(z, "README.txt").decode("utf-8", "replace") if "README.txt" in names else ""
         m = _ATHLETE.match(readme)
-        try:
-            rows = list(csv.DictReader(io.StringIO(z.read("sessions.csv").decode("utf-8-sig"))))
-        except (UnicodeDecodeError, csv.Error, zipfile.BadZipFile) as exc:
-            raise ImportFormatError(f"sessions.csv does not read as a table ({exc})") from None
+        rows = _table(_read(z, "sessions.csv"), "sessions.csv", needs=("id",))
         out = ArchiveContents(m[1] if m else None, [])
         if "targets.csv" in names:  # archives made before 2026-12-05 have none
-            out.targets = _targets(z.read("targets.csv"))
+            out.targets = _targets(_read(z, "targets.csv"))
         if "programme.csv" in names:  # archives made before 2026-12-06 have none
-            out.programme = _programme(z.read("programme.csv"))
+            out.programme = _programme(_read(z, "programme.csv"))
         if "athlete.csv" in names:  # older archives have none
-            out.profile = _profile(z.read("athlete.csv"))
+            out.profile = _profile(_read(z, "athlete.csv"))
         if "morning_pain.csv" in names:  # nor this
-            out.morning = _morning(z.read("morning_pain.csv"))
-        for row in rows:
-            sid = row.get("id", "?")
-            started = _when(row.get("started_at_utc"))
+            out.morning = _morning(_read(z, "morning_pain.csv"))
+        for line, row in rows:
+            sid = (row.get("id") or "").strip()
+            if not sid:
+                raise ImportFormatError(f"sessions.csv, line {line}: the id is empty")
+            started = _time_said(row.get("started_at_utc"), f"sessions.csv, line {line}: started_at_utc")
             label = _label(sid, started, row.get("exercise") or "auto")
             folder = f"session_{sid}/"
             origin = {"file": name, "session_id": int(sid) if str(sid).isdigit() else sid, "athlete": out.athlete}
@@ -311,17 +341,22 @@ def read_archive(data: bytes, name: str = "archive.zip") -> ArchiveContents:
                     loader=_json_loader(data, f"{folder}{sid}.json"), origin=origin))
             elif f"{folder}{sid}_imu.csv" in names:
                 try:
-                    series = read_imu_csv(z.read(f"{folder}{sid}_imu.csv"), f"{sid}_imu.csv")
+                    series = read_imu_csv(_read(z, f"{folder}{sid}_imu.csv"), f"{sid}_imu.csv")
                 except ImuFormatError as exc:
                     raise ImportFormatError(f"{label}: {exc}") from None
                 try:
-                    analysis = (json.loads(z.read(f"{folder}{sid}_imu.json"))
+                    analysis = (json.loads(_read(z, f"{folder}{sid}_imu.json"))
                                 if f"{folder}{sid}_imu.json" in names else {})
                 except ValueError as exc:
                     raise ImportFormatError(f"{label}: its analysis is not JSON ({exc})") from None
-                meta = analysis.get("session") or {}  # archives made before 2026-12-05 have none
+                meta = analysis.get("session") if isinstance(analysis, dict) else None
+                if not isinstance(analysis, dict) or not isinstance(meta, (dict, type(None))):
+                    raise ImportFormatError(f"{label}: its analysis ({sid}_imu.json) is not a PhysioTrack "
+                                            "sensor set's")
+                meta = meta or {}  # archives made before 2026-12-05 have none
                 out.sessions.append(ImportedSession(
-                    label=label, started_at=_when(meta.get("started_at")) or started,
+                    label=label, started_at=_time_said(meta.get("started_at"), f"{sid}_imu.json: started_at")
+                    or started,
                     source=row.get("source") or "", exercise=row.get("exercise") or "auto",
                     notes=row.get("notes") or "", felt=_felt(row.get("pain"), row.get("effort")),
                     imu=series, lift=analysis.get("lift"),
@@ -334,44 +369,91 @@ def read_archive(data: bytes, name: str = "archive.zip") -> ArchiveContents:
     return out
 
 
+def _table(data: bytes, member: str, needs: Sequence[str] = ()) -> list[tuple[int, dict[str, str]]]:
+    """One of an archive's tables, as (line, row) with the columns named in lower case: UTF-8 (a
+    BOM is fine), separated by ',' or, as a spreadsheet may save it again, ';' or tabs. A table
+    that does not read, has a column twice, or has rows but not a column of ``needs`` is refused."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ImportFormatError(f"{member} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+                                "save it as CSV UTF-8") from None
+    head = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=next((c for c in ",;\t" if c in head), ","))
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+        rows = [(reader.line_num, cells) for cells in reader if any(c.strip() for c in cells)]
+    except csv.Error as exc:
+        raise ImportFormatError(f"{member}, line {reader.line_num}: does not read as a table ({exc})") from None
+    if twice := sorted({h for h in header if h and header.count(h) > 1}):
+        raise ImportFormatError(f"{member} has the column {twice[0]} twice")
+    for line, cells in rows:
+        if len(cells) > len(header):  # an unquoted decimal comma, or a cell split in two
+            raise ImportFormatError(f"{member}, line {line}: {len(cells)} cells under {len(header)} columns")
+    if rows and (missing := [c for c in needs if c not in header]):
+        raise ImportFormatError(f"{member} has no column {', '.join(missing)} (its columns: {', '.join(header)})")
+    return [(line, dict(zip(header, cells))) for line, cells in rows]
+
+
+def _cell(row: dict[str, str], column: str, where: str, read: Callable[[str], Any] = str, what: str = "",
+          *, needed: bool = False) -> Any:
+    """``row``'s ``column`` as ``read`` makes it; None where it is empty (refused when ``needed``),
+    refused as not ``what`` where ``read`` cannot make it."""
+    text = (row.get(column) or "").strip()
+    if not text:
+        if needed:
+            raise ImportFormatError(f"{where}: {column} is empty")
+        return None
+    try:
+        return read(text)
+    except ValueError:
+        raise ImportFormatError(f"{where}: {column} is not {what}: {text!r}") from None
+
+
+def _number(text: str) -> float:
+    v = float(text.replace(",", "."))  # a decimal comma, as a spreadsheet may write it
+    if not np.isfinite(v):
+        raise ValueError(text)
+    return v
+
+
 def _targets(data: bytes) -> list[ImportedTarget]:
     out = []
-    for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig"))):
-        try:
-            out.append(ImportedTarget(row["angle"], row.get("exercise") or "", float(row["target_deg"])))
-        except (KeyError, TypeError, ValueError):
-            raise ImportFormatError(f"targets.csv: a row does not read as angle, exercise, target_deg: {row}") from None
+    for line, row in _table(data, "targets.csv", needs=("angle", "target_deg")):
+        where = f"targets.csv, line {line}"
+        out.append(ImportedTarget(_cell(row, "angle", where, needed=True), (row.get("exercise") or "").strip(),
+                                  _cell(row, "target_deg", where, _number, "a number", needed=True)))
     return out
+
+
+def _day_numbers(text: str) -> tuple[int, ...]:
+    names = [d.lower() for d in DAY_NAMES]
+    return tuple(names.index(d.lower()) for d in text.split())  # ValueError: a day it does not name
 
 
 def _programme(data: bytes) -> list[ImportedProgrammeItem]:
     out = []
-    for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig"))):
-        started = _when(row.get("started_at_utc"))
-        try:
-            if started is None:
-                raise ValueError
-            out.append(ImportedProgrammeItem(
-                row["exercise"], int(row["sessions_per_week"]),
-                int(row["reps_per_set"]) if row.get("reps_per_set") else None, row.get("note") or "",
-                started, _when(row.get("ended_at_utc")) if row.get("ended_at_utc") else None,
-                int(row["sets_per_session"]) if row.get("sets_per_session") else None,
-                tuple(DAY_NAMES.index(d) for d in (row.get("days") or "").split())))
-        except (KeyError, TypeError, ValueError):
-            raise ImportFormatError("programme.csv: a row does not read as exercise, sessions_per_week, "
-                                    f"reps_per_set, note, started_at_utc, ended_at_utc, sets_per_session, days: {row}"
-                                    ) from None
+    for line, row in _table(data, "programme.csv", needs=("exercise", "sessions_per_week", "started_at_utc")):
+        where = f"programme.csv, line {line}"
+        started = _time_said(row.get("started_at_utc"), f"{where}: started_at_utc")
+        if started is None:
+            raise ImportFormatError(f"{where}: started_at_utc is empty")
+        out.append(ImportedProgrammeItem(
+            _cell(row, "exercise", where, needed=True),
+            _cell(row, "sessions_per_week", where, int, "a whole number", needed=True),
+            _cell(row, "reps_per_set", where, int, "a whole number"), row.get("note") or "", started,
+            _time_said(row.get("ended_at_utc"), f"{where}: ended_at_utc"),
+            _cell(row, "sets_per_session", where, int, "a whole number"),
+            _cell(row, "days", where, _day_numbers, f"days of the week ({' '.join(DAY_NAMES)})") or ()))
     return out
 
 
 def _profile(data: bytes) -> AthleteProfileOut:
     from physio_core.store.access import AthleteProfileOut
 
-    try:
-        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    except (UnicodeDecodeError, csv.Error):
-        raise ImportFormatError("athlete.csv does not read as a table") from None
-    row = rows[0] if rows else {}
+    rows = _table(data, "athlete.csv")
+    row = rows[0][1] if rows else {}
     side = (row.get("affected_side") or "").strip().lower() or None
     if side not in (None, "left", "right"):
         raise ImportFormatError(f"athlete.csv: the affected side is left, right or empty, not {side!r}")
@@ -385,21 +467,27 @@ def _profile(data: bytes) -> AthleteProfileOut:
 def _morning(data: bytes) -> list[MorningPainOut]:
     from physio_core.store.access import MorningPainOut
 
+    out = []
+    for line, row in _table(data, "morning_pain.csv", needs=("day", "pain")):
+        where = f"morning_pain.csv, line {line}"
+        out.append(MorningPainOut(_cell(row, "day", where, date.fromisoformat, "a day (YYYY-MM-DD)", needed=True),
+                                  _cell(row, "pain", where, int, "a whole number (0-10)", needed=True)))
+    return out
+
+
+def _read(z: zipfile.ZipFile, name: str) -> bytes:
+    """A member of the archive; one that is damaged, encrypted or packed by a method this Python
+    cannot unpack (Deflate64) is refused, named."""
     try:
-        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-        return [MorningPainOut(date.fromisoformat(r["day"].strip()), int(r["pain"])) for r in rows]
-    except (UnicodeDecodeError, csv.Error, KeyError, AttributeError, ValueError):
-        raise ImportFormatError("morning_pain.csv does not read as days (YYYY-MM-DD) and pains (0-10)") from None
+        return z.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:  # RuntimeError: also NotImplementedError
+        raise ImportFormatError(f"{name} cannot be read from the archive ({exc})") from None
 
 
 def _json_loader(archive: bytes, name: str) -> Callable[[], ImportedSession]:
     def load() -> ImportedSession:
-        try:
-            with zipfile.ZipFile(io.BytesIO(archive)) as z:
-                data = z.read(name)
-        except zipfile.BadZipFile as exc:  # a damaged member (its checksum)
-            raise ImportFormatError(f"{name} is damaged in the archive ({exc})") from None
-        return read_session_json(data, name)
+        with zipfile.ZipFile(io.BytesIO(archive)) as z:
+            return read_session_json(_read(z, name), name)
     return load
 
 
