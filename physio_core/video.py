@@ -270,6 +270,33 @@ def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> Vi
 _END = object()
 
 
+class _Clock:
+    """The frames' times, always increasing. A file's timestamps can go back: two recordings
+    joined into one (MPEG-TS from a camcorder or a screen recorder, cut and pasted) start the
+    second at zero again, and a damaged or remuxed file may repeat a time. Read as they are, the
+    second recording's frames fell among the first's, and the session's times went back. A step
+    back of more than half a second starts the rest one frame after the frame before; a smaller
+    one (a repeated or jittered time) is moved just past it."""
+
+    JOIN_S = 0.5
+
+    def __init__(self, fps: float) -> None:
+        self.frame_s = 1.0 / fps if fps > 0 else 1.0 / 30
+        self.offset = 0.0
+        self.last: float | None = None
+
+    def time(self, stamp: float | None, index: int) -> float:
+        t = (index * self.frame_s if stamp is None else float(stamp)) + self.offset
+        if self.last is not None and t <= self.last:
+            if self.last - t > self.JOIN_S:
+                self.offset += self.last + self.frame_s - t
+                t = self.last + self.frame_s
+            else:
+                t = self.last + 0.25 * self.frame_s
+        self.last = t
+        return t
+
+
 class VideoReader:
     """Iterate over a video's frames as ``VideoFrame(index, time_s, rgb)``.
 
@@ -320,6 +347,7 @@ class VideoReader:
         width, height = self.info.scaled_size(self.max_side)
         rot = self.info.rotation
         t0: float | None = None
+        clock = _Clock(self.info.fps)
         decoded = 0
         with _open(self.info.path) as container:
             stream = _video_stream(container)
@@ -329,11 +357,9 @@ class VideoReader:
                     if stop.is_set():
                         return
                     decoded += 1
+                    t = clock.time(frame.time, index)
                     if index % self.step:
                         continue
-                    t = frame.time
-                    if t is None:
-                        t = index / self.info.fps
                     if t0 is None:
                         t0 = t
                     if index < self.start_index:

@@ -243,6 +243,29 @@ def test_truncated_clip_reads_what_survived(tmp_path):
     assert 0 < len(frames) < reader.expected_frames == 230
 
 
+def test_two_recordings_joined_in_one_file_keep_their_order_in_time(tmp_path):
+    """Two MPEG-TS recordings pasted into one file (as a camcorder's or a screen recorder's are
+    joined): the second starts at time 0 again. Its frames were read with the first's times, so
+    a session's times went back (and its JSON export was refused on import). They now follow the
+    first recording's last frame, one frame apart, in the order the file holds them."""
+    def grey(levels):
+        return [np.full((64, 64, 3), v, np.uint8) for v in levels]
+
+    first = write_clip(tmp_path / "a.ts", grey(range(20, 80, 2)), codec="mpeg2video")
+    second = write_clip(tmp_path / "b.ts", grey(range(140, 200, 2)), codec="mpeg2video")
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    frames = list(VideoReader(joined, threaded=False))
+    times = np.array([f.time_s for f in frames])
+    assert len(frames) == 60
+    assert (np.diff(times) > 0).all()
+    assert np.allclose(np.diff(times), 1 / 30, atol=1e-6)  # the join is one frame, not a pause or a step back
+    brightness = [float(f.rgb.mean()) for f in frames]
+    assert brightness[29] < 100 < brightness[30]  # the first recording's frames, then the second's
+    # one in two frames: the same times as every frame read
+    assert [f.time_s for f in VideoReader(joined, step=2)] == pytest.approx(times[::2].tolist())
+
+
 def test_header_destroyed_is_refused(tmp_path):
     data = bytearray(CLIP.read_bytes())
     data[:4096] = bytes(4096)
