@@ -9,6 +9,7 @@ while it decodes and rescales, so the pose model works on frame N while frame N+
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -208,6 +209,30 @@ def filmed_at(tags: dict[str, str], now: datetime | None = None) -> datetime | N
     return None
 
 
+@functools.lru_cache(maxsize=16)
+def _measured(path: Path, stamp: tuple[int, int], index: int, fps: float) -> tuple[int, float]:
+    """Frames and duration of a stream whose header does not give them, counted from its packets
+    (read, not decoded: about a second for a long file; kept for the file as it is, ``stamp``
+    its size and time of change, as the frame scrubber probes it again for each frame). A
+    browser's recording (MediaRecorder WebM, as web recorders save it) has no duration in its
+    header: the length limit let any such file through, its analysis ran on one core, and its
+    progress bar said nothing."""
+    frames, first, last = 0, None, None
+    with _open(path) as container:
+        stream = container.streams[index]
+        for packet in container.demux(stream):
+            if packet.pts is None or packet.size == 0:  # the demuxer's empty packet at the end
+                continue
+            frames += 1
+            t = float(packet.pts * stream.time_base)
+            first = t if first is None else min(first, t)
+            end = t + float((packet.duration or 0) * stream.time_base)
+            last = end if last is None else max(last, end)
+    if first is None:
+        return 0, 0.0
+    return frames, max(last - first, frames / fps)
+
+
 def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> VideoInfo:
     """Read the container header only: size, fps, frame count, duration, picture size, when filmed.
 
@@ -244,6 +269,9 @@ def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> Vi
         if duration <= 0 and frames > 0:
             duration = frames / fps
         first = _first_frame(container, stream)
+        if duration <= 0 or frames <= 0:
+            stat = path.stat()
+            frames, duration = _measured(path.resolve(), (stat.st_size, stat.st_mtime_ns), stream.index, fps)
         info = VideoInfo(
             path=path,
             width=int(ctx.width),

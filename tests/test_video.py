@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -363,6 +364,42 @@ def test_too_long(tmp_path):
     with pytest.raises(VideoTooLongError):
         probe_video(p, Settings(max_video_s=2.0))
     assert probe_video(p).frame_count == 30
+
+
+def test_a_browser_recording_without_a_duration_is_measured(tmp_path):
+    """A browser's recording (MediaRecorder, as web and screen recorders save WebM) is written as
+    it streams, so its header gives no duration and no frame count: the length limit let it
+    through whatever its length, and the analysis ran without a progress bar, on one core. The
+    probe now counts its packets."""
+    class Stream(io.RawIOBase):  # a pipe: the muxer cannot go back to write the duration
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b) -> int:
+            self.data += bytes(b)
+            return len(b)
+
+    sink = Stream()
+    with av.open(sink, "w", format="webm") as out:
+        st = out.add_stream("libvpx", rate=10)
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        for i in range(30):
+            for pkt in st.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 8, np.uint8), format="rgb24")):
+                out.mux(pkt)
+        for pkt in st.encode():
+            out.mux(pkt)
+    p = tmp_path / "recording.webm"
+    p.write_bytes(bytes(sink.data))
+    with av.open(str(p)) as c:
+        assert c.duration is None and not c.streams.video[0].frames  # as a browser writes it
+    info = probe_video(p)
+    assert info.frame_count == 30 and info.duration_s == pytest.approx(3.0, abs=0.15)
+    assert len(list(VideoReader(p))) == 30
+    with pytest.raises(VideoTooLongError):
+        probe_video(p, Settings(max_video_s=2.0))
 
 
 def test_write_y4m(tmp_path):
