@@ -42,7 +42,7 @@ if notice := st.session_state.pop(NOTICE, None):
 
 # ------------------------------------------------------------------ training at a glance
 
-glances = progress.roster(engine, me.id)
+glances = progress.roster(engine, me.id, tz=viewer_tz())  # days and weeks on the viewer's clock, as Progress
 if glances:
     st.subheader("Training at a glance")
     table = progress.roster_frame(glances)

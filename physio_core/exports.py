@@ -707,6 +707,7 @@ def progress_report_html(
     if not rows:
         raise ValueError("no session to report")
     title = f"Progress · {athlete}"
+    tz = rows[0].date.tzinfo or UTC  # the rows are on the viewer's clock (``load_progress``'s tz)
     s = progress.summary(rows)
     exercises = sorted({r.exercise for r in rows})
     stab = _score(s.stability_score)
@@ -720,7 +721,7 @@ def progress_report_html(
         "<p class='meta'>" + html.escape(" · ".join((
             f"{s.first:%Y-%m-%d} to {s.last:%Y-%m-%d}",
             "exercises: " + ", ".join(report.pretty_exercise(e, short=True).lower() for e in exercises),
-            f"made {datetime.now().astimezone():%Y-%m-%d %H:%M}"))) + "</p>",
+            f"made {datetime.now(tz):%Y-%m-%d %H:%M}"))) + "</p>",  # on the clock its times are, named below
         *([f"<p class='meta'>{html.escape(condition)}</p>"] if condition else []),
         _PRINT_HINT,
         _kpis([("Sessions", str(s.sessions)), ("Reps", str(s.reps)), ("Active weeks", str(s.active_weeks)),
@@ -738,9 +739,10 @@ def progress_report_html(
     if since:
         parts.append(f"<p class='meta'>Changes in brackets: {html.escape('; '.join(since))}.</p>")
     chart = _chart_writer(include_plotlyjs)
-    for heading, fig in (("Sessions per week", progress.sessions_figure(rows)),
-                         ("Reps per session", progress.reps_figure(rows))):
-        parts.append(f"<h2>{heading}</h2><div class='chart'>{chart(fig)}</div>")
+    parts.append(f"<h2>Sessions per week</h2><div class='chart'>{chart(progress.sessions_figure(rows))}</div>")
+    parts.append("<h2>Reps per session</h2>" + (  # as the page: no rep counted is said, not an empty grid
+        f"<div class='chart'>{chart(progress.reps_figure(rows))}</div>" if progress.has_reps(rows)
+        else f"<p class='meta'>{html.escape(progress.NO_REPS)}</p>"))
     parts.append("<h2>Form, stability and injury risk</h2>" + (
         f"<div class='chart'>{chart(progress.scores_figure(rows))}</div>" if progress.has_scores(rows)
         else f"<p class='meta'>{html.escape(progress.NO_SCORES)}</p>"))
@@ -753,7 +755,6 @@ def progress_report_html(
     if note := progress.weights_note(rows, installed_judged_by()):
         parts.append(f"<p class='meta'>{html.escape(note)}</p>")
     if programme:
-        tz = rows[0].date.tzinfo or UTC
         weeks = plan.mondays(rows[0].date.astimezone(tz).date(), rows[-1].date.astimezone(tz).date())
         if plans := plan.week_plans(programme, rows if programme_rows is None else programme_rows, weeks, tz):
             parts.append(f"<h2>Programme done per week</h2><div class='chart'>{chart(plan.adherence_figure(plans))}"
@@ -798,7 +799,7 @@ def progress_report_html(
     labels = progress.SESSION_COLUMN_LABELS
     decimals = {labels.get(c, c): n for c, n in progress.SESSION_DECIMALS.items()}
     table = _table(table.rename(columns=labels), left=("date", "exercise", "source"), decimals=decimals)
-    zone = str(rows[0].date.tzinfo or "UTC")  # the page's rows are on the viewer's clock
+    zone = str(tz)  # the page's rows are on the viewer's clock
     parts.append(f"<h2>Sessions ({len(rows)})</h2>" + table + f"<p class='meta'>Times: {html.escape(zone)}.</p>")
     parts.append(_FOOT)
     return "\n".join(parts).encode("utf-8")

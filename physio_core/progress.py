@@ -811,7 +811,7 @@ class AthleteGlance:
     sessions: int
     recent_sessions: int  # in the last ROSTER_WINDOW_DAYS days
     last: datetime | None
-    days_since: int | None  # since the last session, in whole days (UTC dates)
+    days_since: int | None  # since the last session, in whole days (dates on the viewer's clock: roster's tz)
     last_exercise: str | None
     correct_share: float | None  # of the last session the models judged (Summary)
     correct_change: float | None
@@ -828,9 +828,11 @@ class AthleteGlance:
     morning_pain: int | None = None  # the latest morning's in the last MORNING_WINDOW_DAYS days
 
 
-def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list[AthleteGlance]:
-    """Every athlete the viewer may see (``athletes_for``), with their sessions in brief."""
-    today = today or datetime.now(UTC).date()
+def roster(engine: Engine, viewer_id: int, *, today: date | None = None, tz: tzinfo = UTC) -> list[AthleteGlance]:
+    """Every athlete the viewer may see (``athletes_for``), with their sessions in brief. Dates are
+    on the clock of ``tz`` (the viewer's), as Progress's (``load_progress``): the day a session
+    falls on, the days since it and the programme's weeks; ``today``: the day there (default: now)."""
+    today = today or datetime.now(tz).date()
     out = []
     athletes = athletes_for(engine, viewer_id)
     history = progress_for_athletes(engine, [a.id for a in athletes], viewer_id=viewer_id)
@@ -838,7 +840,7 @@ def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list
     profiles = athlete_profiles(engine, [a.id for a in athletes], viewer_id=viewer_id)
     mornings = morning_pains(engine, [a.id for a in athletes], viewer_id=viewer_id)
     for a in athletes:
-        rows = history[a.id]
+        rows = [dataclasses.replace(r, date=r.date.astimezone(tz)) for r in history[a.id]]
         s = summary(rows)
         last = rows[-1] if rows else None
         profile = profiles[a.id]
@@ -849,7 +851,7 @@ def roster(engine: Engine, viewer_id: int, *, today: date | None = None) -> list
             last=last.date if last else None, days_since=(today - _day(last.date)).days if last else None,
             last_exercise=last.exercise if last else None, correct_share=s.correct_share,
             correct_change=s.correct_change, stability=s.stability_score, **_pain_glance(rows, today),
-            programme_done=recent_share(plans[a.id], rows, today), condition=profile.condition,
+            programme_done=recent_share(plans[a.id], rows, today, tz=tz), condition=profile.condition,
             weeks_since=(today - profile.since).days // 7 if profile.since else None,
             lsi_pct=lsi[0] if lsi else None, lsi_joint=lsi[1] if lsi else None,
             morning_pain=next((m.pain for m in reversed(mornings[a.id])

@@ -509,6 +509,76 @@ def test_sessions_with_no_score_say_so_instead_of_an_empty_chart(seeded):
     assert part.startswith(f"<p class='meta'>{html.escape(progress.NO_SCORES)}</p>") and "class='chart'" not in part
 
 
+def test_a_report_of_sessions_with_no_rep_says_so_instead_of_an_empty_chart(seeded):
+    """Sessions with no rep counted: the page says ``NO_REPS`` under "Reps per session"; the
+    printable report drew an empty grid there."""
+    from physio_core.exports import progress_report_html
+
+    engine, ids = seeded
+    rows = progress.load_progress(engine, ids["athlete"]).rows
+    assert progress.has_reps(rows)
+    drawn = progress_report_html(rows, athlete="x", include_plotlyjs=False).decode()
+    assert "class='chart'" in drawn.split("<h2>Reps per session</h2>")[1].split("<h2>")[0]
+    no_reps = [replace(r, reps=0) for r in rows]
+    assert not progress.has_reps(no_reps)
+    doc = progress_report_html(no_reps, athlete="x", include_plotlyjs=False).decode()
+    part = doc.split("<h2>Reps per session</h2>")[1].split("<h2>")[0]
+    assert part == f"<p class='meta'>{html.escape(progress.NO_REPS)}</p>\n"
+    assert doc.count("class='chart'") == drawn.count("class='chart'") - 1  # the other charts stay
+
+
+def test_the_progress_reports_made_stamp_is_on_the_clock_it_names(seeded):
+    """The report's session times are on the viewer's clock, and it names the zone; its "made"
+    stamp was the server's clock (UTC here), half a day off for a viewer in Auckland."""
+    from zoneinfo import ZoneInfo
+
+    from physio_core.exports import progress_report_html
+
+    engine, ids = seeded
+    for zone in (ZoneInfo("Pacific/Auckland"), ZoneInfo("America/Los_Angeles"), UTC):
+        rows = progress.load_progress(engine, ids["athlete"], tz=zone).rows
+        before = datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0)
+        doc = progress_report_html(rows, athlete="x", include_plotlyjs=False).decode()
+        after = datetime.now(zone).replace(tzinfo=None)
+        made = datetime.strptime(re.search(r" · made (\d{4}-\d\d-\d\d \d\d:\d\d)</p>", doc)[1], "%Y-%m-%d %H:%M")
+        assert before <= made <= after, (zone, made, before, after)
+        assert f"<p class='meta'>Times: {zone}.</p>" in doc
+
+
+def test_the_roster_counts_days_and_weeks_on_the_viewers_clock_as_progress(clinic_of_four, make_uiprmd_session_result):
+    """Two squats each just after midnight on a Monday in Auckland (NZDT, UTC+13), which is still
+    Sunday in UTC: the trainer's list counted the days since and the programme's weeks in UTC, a day
+    and a week before Progress's, which are the viewer's."""
+    from zoneinfo import ZoneInfo
+
+    from physio_core import programme
+    from physio_core.store import save_session_result
+    from physio_core.store.access import set_programme_item
+
+    engine, ids = clinic_of_four
+    auckland = ZoneInfo("Pacific/Auckland")
+    for day in (2, 9):  # Mondays 2 and 9 November 2026, 00:20 there
+        save_session_result(engine, replace(make_uiprmd_session_result(),
+                                            started_at=datetime(2026, 11, day, 0, 20, tzinfo=auckland)), ids["athlete"])
+    set_programme_item(engine, None, ids["athlete"], "deep_squat", 1, started_at=datetime(2026, 9, 1, tzinfo=UTC))
+    today = date(2026, 11, 10)  # the Tuesday after, there
+    (glance,) = progress.roster(engine, ids["trainer"], today=today, tz=auckland)
+
+    shown = progress.load_progress(engine, ids["athlete"], viewer_id=ids["trainer"], tz=auckland)
+    assert [r.date.astimezone(UTC).date() for r in shown.rows] == [date(2026, 11, 1), date(2026, 11, 8)]  # Sundays
+    assert shown.last_date == date(2026, 11, 9) and glance.last == shown.rows[-1].date
+    assert glance.last.date() == shown.last_date and glance.days_since == (today - shown.last_date).days == 1
+    # the programme's four whole weeks before this one, as Progress's "Programme done per week"
+    # counts them: the squat of 2 November in its own week, the one of 9 November in this week
+    weeks = [programme.monday(today) - timedelta(weeks=k) for k in range(4, 0, -1)]
+    plans = programme.week_plans(shown.programme, shown.rows, weeks, auckland)
+    assert [p.done for p in plans] == [0, 0, 0, 1]
+    assert glance.programme_done == programme.share_done(plans) == 0.25
+    # on a UTC clock both fall a day and a week earlier
+    (utc,) = progress.roster(engine, ids["trainer"], today=today)
+    assert (utc.days_since, utc.programme_done) == (2, 0.5)
+
+
 def test_roster_sums_up_each_athlete_for_whoever_may_see_them(seeded):
     engine, ids = seeded
     day = date(2026, 10, 20)  # five days after the seeded athlete's last session
