@@ -703,7 +703,8 @@ def render_report(
     row.metric("Person found", f"{result.frames_with_person / max(1, result.frames):.0%}",
                help=f"{result.frames_with_person} of {result.frames} frames"
                     + (f", by the pose estimator {result.backend}" if result.backend else ""))
-    row.metric("Duration", f"{result.frames / result.fps:.1f} s" if result.fps else "–")
+    duration = result.duration_s  # from the frames' times: an unfinished live session's fps is nominal
+    row.metric("Duration", f"{duration:.1f} s" if duration is not None else "–")
     if st.session_state.get("user_role") != "athlete":  # which estimator measured is the staff's concern
         row.metric("Pose backend", result.backend or "–")
     _assessment_summary(result)

@@ -449,7 +449,7 @@ def html_report(
     title = title or (f"Session #{s.id} · {s.athlete_name}" if s is not None else "PhysioTrack session")
     when = result.started_at or (s.started_at if s is not None else None)
     exercise = in_sentence(s.exercise if s is not None else result.session_exercise)
-    duration = result.frames / result.fps if result.fps else None
+    duration = result.duration_s  # from the frames' times: an unfinished live session's fps is nominal
     valid = result.pose.valid if len(result.pose) else None
 
     kpis = [("Reps", str(result.rep_count)), ("Duration", f"{duration:.1f} s" if duration else "–"),

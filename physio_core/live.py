@@ -61,7 +61,7 @@ from physio_core import recordings
 from physio_core.assess import Recognition
 from physio_core.config import Settings, get_settings
 from physio_core.kinematics import ANGLE_NAMES, compute_angles_frame
-from physio_core.results import AngleSeries, Rep, SessionResult
+from physio_core.results import AngleSeries, Rep, SessionResult, recording_duration_s
 from physio_core.skeleton import N_JOINTS, J, PoseFrame, PoseSequence, measured_fps
 
 if TYPE_CHECKING:
@@ -1072,6 +1072,8 @@ class LiveSession:
                             "processed frames: angles and reps may be incomplete.")
         if self._record_failure is not None:
             warnings.append(self._record_failure)
+        # to the last frame's end, one usual frame's interval after it, as the Duration shown reads it
+        lasted = recording_duration_s(seq.times, seq.fps) or 0.0
         result = SessionResult(
             pose=filtered,
             angles=compute_angles(filtered),
@@ -1083,7 +1085,7 @@ class LiveSession:
             exercise=self.config.exercise or "auto",
             source="live",
             started_at=started,
-            ended_at=started + timedelta(seconds=float(seq.times[-1]) + 1.0 / seq.fps),
+            ended_at=started + timedelta(seconds=float(seq.times[0]) + lasted),
             warnings=warnings,
         )
         if n_person >= 2:

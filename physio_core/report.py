@@ -833,7 +833,7 @@ def summary_dict(result: SessionResult) -> dict[str, Any]:
         "exercise": result.exercise,
         "frames": int(result.frames),
         "fps": round(float(result.fps), 4),
-        "duration_s": round(result.frames / result.fps, 3) if result.fps else None,
+        "duration_s": None if (duration := result.duration_s) is None else round(duration, 3),
         "frames_with_person": int(result.frames_with_person),
         "rep_count": int(result.rep_count),
         "exercise_label": result.exercise_label,

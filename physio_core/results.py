@@ -24,6 +24,19 @@ def on_clock(when: datetime, tz: tzinfo) -> datetime:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(tz)
 
 
+def recording_duration_s(times, fps: float | None = None) -> float | None:
+    """How long frames taken at ``times`` (seconds, increasing) last: from the first to the last
+    and one frame's interval more: the median step between them, the usual one whatever frames
+    were dropped. The times are the real ones where ``fps`` may not be: a live session's stored
+    chunks carry the nominal rate. ``fps`` gives a lone frame's interval; None when neither says."""
+    t = np.asarray(times, dtype=float)
+    steps = np.diff(t)
+    steps = steps[steps > 0]
+    if steps.size:
+        return float(t[-1] - t[0] + np.median(steps))
+    return 1.0 / fps if len(t) == 1 and fps else None
+
+
 @dataclass
 class AngleSeries:
     """Joint angles over time: values (T, A) in degrees, one column per name (NaN if unknown)."""
@@ -110,6 +123,15 @@ class SessionResult:
     def all_warnings(self) -> list[str]:
         """What the report shows: the recording's warnings, then the scoring's."""
         return [*self.warnings, *self.analysis_warnings]
+
+    @property
+    def duration_s(self) -> float | None:
+        """How long the recording lasts (the Duration a page, report or summary shows), from its
+        frames' times (``recording_duration_s``); ``frames / fps`` for a result without them.
+        None when neither says."""
+        if len(self.pose) and (d := recording_duration_s(self.pose.times, self.fps)) is not None:
+            return d
+        return self.frames / self.fps if self.fps else None
 
     @property
     def rep_count(self) -> int:
