@@ -27,8 +27,9 @@ from av.stream import Disposition
 from physio_core.config import Settings, get_settings
 from physio_core.results import plausible_filming_time
 
-# phones (mp4, mov, 3gp), cameras and camcorders (AVCHD mts/m2ts, DVD mpg), screen and web exports
-VIDEO_EXTENSIONS = ("mp4", "mov", "avi", "webm", "mkv", "m4v", "mts", "m2ts", "mpg", "3gp")
+# phones (mp4, mov, 3gp), cameras and camcorders (AVCHD mts/m2ts, DVD mpg), screen and web exports,
+# MPEG-TS (ts) from screen recorders, dashcams and camcorders
+VIDEO_EXTENSIONS = ("mp4", "mov", "avi", "webm", "mkv", "m4v", "mts", "m2ts", "ts", "mpg", "3gp")
 
 
 class VideoError(ValueError):
