@@ -8,6 +8,8 @@ rerun, and the role guard pages call first.
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 
 import streamlit as st
 
@@ -23,6 +25,23 @@ NOTICE_KEY = "auth_notice"  # one message for the login page ("your session expi
 COOKIE_NAME = "physiotrack_login"
 _COOKIE_READ_KEY = "auth_cookie_read"  # this browser session's cookie was looked at once
 _COOKIE_PENDING_KEY = "auth_cookie_pending"  # (token, max_age_s) the browser's cookie must become
+
+
+def plain(text: str) -> str:
+    """``text`` someone typed (a name, notes, a trainer's line, a file's name) for Streamlit's
+    markdown, shown as typed: its ASCII punctuation escaped, so that "Jo_Anne *Smith*",
+    "[x](https://…)", "3*10, then 2*5 at $20 and $30" or "<b>" is neither formatting, a link, a
+    formula nor a tag; its lines kept (spaces within a line read as one, as markdown shows them)."""
+    return "  \n".join(re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", " ".join(line.split())) for line in text.splitlines())
+
+
+def same_name(typed: str, name: str) -> bool:
+    """Whether ``typed`` names ``name`` as a reader of the page would type it: without regard to
+    case, to spaces around or doubled (markdown shows them single), or to how an accent is encoded."""
+    def norm(s: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", s).split()).casefold()
+
+    return bool(name.strip()) and norm(typed) == norm(name)
 
 
 def load_secrets_into_env() -> None:
@@ -135,7 +154,7 @@ def signed_in_user(engine):
 
 def account_box(engine, user) -> None:
     """Sidebar: who is logged in, and a log-out button."""
-    st.caption(f"Logged in as **{user.display_name}** ({user.role.value})")
+    st.caption(f"Logged in as **{plain(user.display_name)}** ({user.role.value})")
     if st.button("Log out", key="sidebar_logout", icon=":material/logout:"):
         try:
             log_out(engine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._auth import NOTICE_KEY, TOKEN_KEY, log_out, require_user
+from pages._auth import NOTICE_KEY, TOKEN_KEY, log_out, plain, require_user
 from pages._shared import require_engine
 
 st.title("My account")
@@ -17,11 +17,11 @@ from physio_core.store import StorageUnavailable, list_trainers_of  # noqa: E402
 user = require_user(engine)
 
 # plain lines, not metrics: a long address is neither cut nor turned into a large mailto link
-st.markdown(f"**Name:** {user.display_name}  \n**Role:** {user.role.value.capitalize()}  \n"
+st.markdown(f"**Name:** {plain(user.display_name)}  \n**Role:** {user.role.value.capitalize()}  \n"
             f"**E-mail:** `{user.email or '–'}`")
 if user.role.value == "athlete":
     trainers = list_trainers_of(engine, user.id)
-    st.caption("Your trainers: " + (", ".join(t.display_name for t in trainers) or "none yet"))
+    st.caption("Your trainers: " + (", ".join(plain(t.display_name) for t in trainers) or "none yet"))
 
 st.subheader("Change my password")
 with st.form("change_password", clear_on_submit=True):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._auth import require_user
+from pages._auth import NOTICE_KEY, log_out, plain, require_user, same_name
 from pages._shared import (ATHLETE_KEY, ROLE_KEY, get_engine, pick_athlete, show_table, stop_for_database,
                            tz_name, viewer_tz)
 
@@ -97,16 +97,18 @@ if is_admin:
         column_config={"created": st.column_config.DatetimeColumn(format="YYYY-MM-DD", timezone=tz_name())})
 
     with st.expander("Create a user", expanded=False):
-        with st.form("create_user", clear_on_submit=True):
+        new_user_keys = ("new_user_name", "new_user_role", "new_user_email", "new_user_pw")
+        with st.form("create_user"):  # cleared once created: a refusal keeps what was typed
             c1, c2 = st.columns(2)
-            name = c1.text_input("Name")
-            role = c2.selectbox("Role", [r.value for r in Role], index=0)
-            email = c1.text_input("E-mail (for a login)")
-            password = c2.text_input("Password (8+ characters; empty = no login yet)", type="password")
+            name = c1.text_input("Name", key=new_user_keys[0])
+            role = c2.selectbox("Role", [r.value for r in Role], index=0, key=new_user_keys[1])
+            email = c1.text_input("E-mail (for a login)", key=new_user_keys[2])
+            password = c2.text_input("Password (8+ characters; empty = no login yet)", type="password",
+                                     key=new_user_keys[3])
             if st.form_submit_button("Create user", type="primary"):
                 _run(lambda: access.create_user_as(engine, me.id, email or None, name, role,
                                                    password or None),
-                     f"User {name} created.")
+                     f"User {plain(name)} created.", forget=new_user_keys)
 
     with st.expander("Change a user", expanded=False):
         uid = st.selectbox("User", [u.id for u in users], format_func=names.get, key="admin_user")
@@ -127,8 +129,18 @@ if is_admin:
             new_email = st.text_input("E-mail", value=chosen.email or "")
             new_pw = st.text_input("New password", type="password")
             if st.form_submit_button("Save login"):
-                _run(lambda: access.set_login_as(engine, me.id, uid, new_email, new_pw),
-                     "Login saved; the user can log in with it now.")
+                if uid == me.id:  # a new password ends one's own logins, this one too
+                    try:
+                        access.set_login_as(engine, me.id, uid, new_email, new_pw)
+                    except (AccessDenied, ValueError, StorageUnavailable) as exc:
+                        st.error(str(exc))
+                    else:
+                        log_out(engine)
+                        st.session_state[NOTICE_KEY] = "Login saved. Please log in with the new password."
+                        st.rerun()
+                else:
+                    _run(lambda: access.set_login_as(engine, me.id, uid, new_email, new_pw),
+                         "Login saved; the user can log in with it now (their open logins have ended).")
 
     st.subheader("Trainers and their athletes")
     trainers = [u for u in users if u.role in (Role.TRAINER, Role.ADMIN) and u.is_active]
@@ -153,7 +165,7 @@ if not is_admin:
     if athletes:
         show_table(pd.DataFrame([{"name": a.display_name, "e-mail": a.email or "",
                                   "can log in": a.has_login} for a in athletes]), width="stretch")
-    with st.form("new_athlete_form", clear_on_submit=True):
+    with st.form("new_athlete_form"):  # cleared once added: a refusal keeps what was typed
         st.caption("Add an athlete (an e-mail and password give them their own login).")
         c1, c2, c3 = st.columns(3)
         a_name = c1.text_input("Name", key="trainer_new_name")
@@ -162,7 +174,8 @@ if not is_admin:
         if st.form_submit_button("Add athlete", type="primary"):
             _run(lambda: access.create_user_as(engine, me.id, a_email or None, a_name,
                                                Role.ATHLETE, a_pw or None),
-                 f"Athlete {a_name} added.")
+                 f"Athlete {plain(a_name)} added.",
+                 forget=("trainer_new_name", "trainer_new_email", "trainer_new_pw"))
 
 st.subheader("Delete an athlete")
 if not athletes:
@@ -175,7 +188,7 @@ else:
     victim = by_id.get(victim_id)
     if victim is not None:
         n_sessions = count_sessions(engine, athlete_id=victim_id, viewer_id=me.id)
-        st.warning(f"Deleting **{victim.display_name}** removes the athlete and their {n_sessions} "
+        st.warning(f"Deleting **{plain(victim.display_name)}** removes the athlete and their {n_sessions} "
                    "session(s) with every recording, angle series, metric, target and feedback. "
                    "This cannot be undone.")
         if n_sessions:
@@ -186,8 +199,8 @@ else:
                 file_name=archive.file_name(victim_id), key="delete_athlete_archive",
                 help="Everything stored about this athlete in one file (as on their progress page), "
                      "to keep or hand over before it is deleted")
-        typed = st.text_input(f"Type **{victim.display_name}** to confirm", key="delete_athlete_confirm")
-        confirmed = typed.strip() == victim.display_name
+        typed = st.text_input(f"Type **{plain(victim.display_name)}** to confirm", key="delete_athlete_confirm")
+        confirmed = same_name(typed, victim.display_name)
         if st.button("Delete athlete and all their data", type="primary", disabled=not confirmed,
                      key="delete_athlete_button"):
             def delete() -> None:
@@ -195,5 +208,5 @@ else:
                 if st.session_state.get(ATHLETE_KEY) == victim_id:
                     pick_athlete(None)  # the sidebar falls back to the first athlete
 
-            _run(delete, f"{victim.display_name} and all their data were deleted.",
+            _run(delete, f"{plain(victim.display_name)} and all their data were deleted.",
                  forget=("delete_athlete_confirm", "delete_athlete_pick"))

@@ -14,27 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from physio_core.config import read_settings
 from physio_core.store import repo
-from physio_core.store.access import check_password_strength
+from physio_core.store.access import check_email, check_password_strength
 from physio_core.store.db import run_read, run_write
 from physio_core.store.models import AuthSession, Role, User, utcnow
 from physio_core.store.repo import UserOut
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
 
 class AuthSettings(BaseSettings):
     """Environment variables (or root-level keys of ``.streamlit/secrets.toml``, which Streamlit
@@ -42,14 +38,15 @@ class AuthSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PHYSIO_", env_file=".env", extra="ignore")
 
-    session_ttl_hours: float = 12.0
+    session_ttl_hours: float = Field(default=12.0, gt=0)
     allow_signup: bool = True  # self sign-up creates athlete accounts
     admin_email: str | None = None
     admin_password: SecretStr | None = None
     admin_name: str = "Administrator"
     # failed logins of one e-mail within the window after which it is refused for the window
-    login_max_failures: int = 5
-    login_window_minutes: float = 15.0
+    # (at least 1, over a window longer than 0: the app stops at the start on others)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: float = Field(default=15.0, gt=0)
 
 
 def auth_settings() -> AuthSettings:
@@ -132,10 +129,22 @@ def _token_hash(token: str) -> str:
 
 
 def validate_email(email: str) -> str:
-    email = (email or "").strip().lower()
-    if not _EMAIL.match(email) or len(email) > 320:
-        raise AuthError("please enter a valid e-mail address")
-    return email
+    try:
+        return check_email(email)
+    except ValueError as err:
+        raise AuthError(str(err)) from err
+
+
+def _throttle_key(engine: Engine, email: str | None) -> tuple[str, str]:
+    return engine.url.render_as_string(hide_password=True), (email or "").strip().lower()
+
+
+def _refuse_if_throttled(throttle: LoginThrottle, key: tuple[str, str], now: datetime) -> None:
+    wait = throttle.retry_after(key, now)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        raise TooManyLoginAttempts(f"Too many failed logins for this e-mail: try again in "
+                                   f"{minutes} minute{'s' if minutes > 1 else ''}.")
 
 
 # ------------------------------------------------------------------ login sessions
@@ -156,13 +165,10 @@ def login(
     Raises TooManyLoginAttempts after too many failures for this e-mail (``login_throttle``)."""
     now = now or utcnow()
     throttle = throttle or login_throttle()
-    key = (engine.url.render_as_string(hide_password=True), (email or "").strip().lower())
-    wait = throttle.retry_after(key, now)
-    if wait is not None:
-        minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        raise TooManyLoginAttempts(f"Too many failed logins for this e-mail: try again in "
-                                   f"{minutes} minute{'s' if minutes > 1 else ''}.")
-    user = repo.authenticate(engine, email, password or "")
+    key = _throttle_key(engine, email)
+    _refuse_if_throttled(throttle, key, now)
+    # an e-mail no account can have is not looked up: PostgreSQL refuses a NUL in a query
+    user = repo.authenticate(engine, email, password or "") if "\x00" not in key[1] else None
     if user is None:
         throttle.failed(key, now)
         return None
@@ -227,11 +233,25 @@ def sign_up(engine: Engine, email: str, password: str, display_name: str) -> Use
         raise AuthError(str(err)) from err
 
 
-def change_password(engine: Engine, user_id: int, old_password: str, new_password: str) -> None:
-    """Change one's own password (the old one is asked again); ends the user's other logins."""
+def change_password(engine: Engine, user_id: int, old_password: str, new_password: str, *,
+                    now: datetime | None = None, throttle: LoginThrottle | None = None) -> None:
+    """Change one's own password (the old one is asked again); ends the user's other logins.
+
+    A wrong current password counts as a failed login of the account's e-mail (``login``), so
+    an open page left unattended cannot be used to guess it; TooManyLoginAttempts after too many."""
+    now = now or utcnow()
+    throttle = throttle or login_throttle()
     user = repo.get_user(engine, user_id)
-    if user is None or user.email is None or repo.authenticate(engine, user.email, old_password) is None:
+    if user is None or user.email is None:
         raise AuthError("the current password is not right")
+    key = _throttle_key(engine, user.email)
+    _refuse_if_throttled(throttle, key, now)
+    if repo.authenticate(engine, user.email, old_password or "") is None:
+        throttle.failed(key, now)
+        raise AuthError("the current password is not right")
+    throttle.succeeded(key)
+    if new_password == old_password:
+        raise AuthError("the new password is the current one: choose another")
     try:
         check_password_strength(new_password)
     except ValueError as err:

@@ -17,6 +17,7 @@ live here; the bigger writes (saving a result) check first and then call ``repo`
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
     from physio_core.imu.analyze import ImuSetResult
 
 MIN_PASSWORD_LENGTH = 8
+# one @, a dot after it, no spaces nor control characters (PostgreSQL refuses a NUL in text)
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,14 @@ def check_password_strength(password: str) -> None:
     """Length is what matters (NIST SP 800-63B); no composition rules."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def check_email(email: str | None) -> str:
+    """The e-mail of a login as stored (trimmed, lower case); ValueError unless it looks like one."""
+    email = (email or "").strip().lower()
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise ValueError("please enter a valid e-mail address")
+    return email
 
 
 # ------------------------------------------------------------------ checks (inside a session)
@@ -174,6 +185,10 @@ def create_user_as(
         raise AccessDenied("only an administrator may create trainers and administrators")
     if password is not None:
         check_password_strength(password)
+        if not (email or "").strip():  # else the account reads "can log in" and nobody can
+            raise ValueError("a password needs an e-mail to log in with: give one, or leave the password empty")
+    if (email or "").strip():
+        email = check_email(email)
     user = repo.create_user(engine, email, display_name, role, password)
     if viewer.role is Role.TRAINER:
         repo.assign_athlete(engine, viewer.id, user.id)
@@ -222,9 +237,7 @@ def set_password_as(engine: Engine, viewer_id: int, user_id: int, password: str)
 def set_login_as(engine: Engine, viewer_id: int, user_id: int, email: str, password: str) -> UserOut:
     """Give an existing user (e.g. an athlete a trainer created by name) an e-mail login."""
     check_password_strength(password)
-    email_n = repo._normalise_email(email)
-    if not email_n or "@" not in email_n:
-        raise ValueError("a login needs a valid e-mail address")
+    email_n = check_email(email)
     pw_hash = repo._hasher.hash(password)
 
     def fn(s: Session) -> UserOut:
@@ -237,6 +250,8 @@ def set_login_as(engine: Engine, viewer_id: int, user_id: int, email: str, passw
             raise ValueError(f"a user with e-mail {email_n} already exists")
         u.email, u.password_hash = email_n, pw_hash
         s.add(u)
+        # a new password ends the logins made with the old one (an admin resets a leaked one)
+        s.execute(sa.delete(AuthSession).where(AuthSession.user_id == user_id))
         s.flush()
         return repo._user_out(u)
 

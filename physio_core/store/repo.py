@@ -32,6 +32,7 @@ from physio_core.skeleton import PoseSequence
 from physio_core.store import codec
 from physio_core.store.db import run_read, run_write
 from physio_core.store.models import (
+    AuthSession,
     Feedback,
     FeedbackKind,
     PerformanceMetrics,
@@ -346,6 +347,14 @@ def _normalise_email(email: str | None) -> str | None:
     return email or None
 
 
+def _check_name(name: str) -> str:
+    """``name`` as given; ValueError when it holds a control character (PostgreSQL refuses a NUL,
+    SQLite kept it)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ValueError("a name cannot hold control characters")
+    return name
+
+
 def create_user(
     engine: Engine,
     email: str | None,
@@ -358,7 +367,7 @@ def create_user(
     """Create a user; ``password`` (hashed with Argon2) gives them a login. Raises ValueError
     for an empty name, an unknown role or an e-mail that is already taken."""
     role = Role(role)
-    name = display_name.strip()
+    name = _check_name(display_name.strip())
     if not name:
         raise ValueError("a user needs a display name")
     email = _normalise_email(email)
@@ -400,7 +409,7 @@ def list_users(
 
 
 def set_password(engine: Engine, user_id: int, password: str | None) -> None:
-    """Set (or with None remove) a user's password."""
+    """Set (or with None remove) a user's password; the user's logins end with the old one."""
     pw_hash = _hasher.hash(password) if password else None
 
     def fn(s: Session) -> None:
@@ -408,6 +417,7 @@ def set_password(engine: Engine, user_id: int, password: str | None) -> None:
         if u is None:
             raise NotFound(f"no user {user_id}")
         u.password_hash = pw_hash
+        s.execute(sa.delete(AuthSession).where(AuthSession.user_id == user_id))
 
     run_write(engine, fn)
 
@@ -497,7 +507,7 @@ def get_or_create_athlete(engine: Engine, name: str, trainer_id: int | None = No
     With ``trainer_id`` only that trainer's athletes are searched (another trainer's "Ana" is a
     different person) and a new athlete is assigned to the trainer.
     """
-    name = " ".join(name.split())
+    name = _check_name(" ".join(name.split()))
     if not name:
         raise ValueError("an athlete needs a name")
 
