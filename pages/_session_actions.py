@@ -9,6 +9,7 @@ import io
 import pandas as pd
 import streamlit as st
 
+from pages._auth import plain
 from pages._shared import (exercise_choice, felt_form, forget_report_picks, local_time, show_table, shown_time,
                            tz_name, viewer_tz)
 from physio_core import report
@@ -183,6 +184,7 @@ def _split(engine, viewer_id: int, detail) -> None:
                 with st.spinner("Analysing each set…"):
                     ids = split_stored(engine, viewer_id, s.id, spans)
             except _ERRORS as exc:
+                st.session_state.pop(found, None)  # look again: the session may have changed
                 st.error(str(exc))
                 return
             st.session_state.pop(found, None)
@@ -222,20 +224,19 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
     mine = [f for f in detail.feedback if f.kind == FeedbackKind.TRAINER]
     for f in mine:
         rep = f" (rep {f.rep_index})" if f.rep_index else ""
-        st.markdown(f"- **Trainer{rep}:** {f.text}  \n  <small>{shown_time(f.created_at)}</small>",
-                    unsafe_allow_html=False)
+        st.markdown(f"- **Trainer{rep}:** {plain(f.text)}  \n  :small[{shown_time(f.created_at)}]")
     if s.status is SessionStatus.ENDED:
         felt_form(engine, s.id, s.pain, s.effort, key="felt", on_saved=_done)
     if not staff:
         if s.notes:
-            st.info(f"Trainer notes: {s.notes}")
+            st.info(f"Trainer notes: {plain(s.notes)}")
         if not mine:
             st.caption("No feedback from your trainer yet.")
         return
     if s.status is SessionStatus.ENDED:
         _filmed_date(engine, viewer_id, s, sensor=detail.imu_series is not None)
-    with st.form("trainer_notes"):
-        notes = st.text_area("Session notes", value=s.notes, key="session_notes")
+    with st.form(f"trainer_notes_{s.id}"):
+        notes = st.text_area("Session notes", value=s.notes, key=f"session_notes_{s.id}")
         if st.form_submit_button("Save notes"):
             try:
                 access.set_notes_as(engine, viewer_id, s.id, notes)
@@ -243,11 +244,11 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
                 st.error(str(exc))
             else:
                 _done("Notes saved.")
-    with st.form("trainer_feedback", clear_on_submit=True):
+    with st.form(f"trainer_feedback_{s.id}", clear_on_submit=True):
         c1, c2 = st.columns([2, 1])  # room for "whole session" on a tablet
-        text = c1.text_input("Feedback for the athlete", key="feedback_text")
+        text = c1.text_input("Feedback for the athlete", key=f"feedback_text_{s.id}")
         reps = ["whole session", *[str(r.index) for r in detail.reps]]
-        rep = c2.selectbox("Rep", reps, key="feedback_rep")
+        rep = c2.selectbox("Rep", reps, key=f"feedback_rep_{s.id}")
         if st.form_submit_button("Add feedback"):
             try:
                 access.add_feedback_as(engine, viewer_id, s.id, text,
@@ -261,12 +262,15 @@ def _notes_and_feedback(engine, viewer_id: int, detail, staff: bool) -> None:
 def _filmed_date(engine, viewer_id: int, s, *, sensor: bool) -> None:
     """Re-date the session: a video whose file did not say when it was filmed (a clip sent
     through a messenger loses it) is dated by its upload, which puts it in the wrong week.
-    Read and written on the viewer's clock. ``sensor``: a wrist-sensor set, recorded, not filmed."""
+    Read and written on the viewer's clock. ``sensor``: a wrist-sensor set, recorded, not filmed.
+    A set of a recording split into sets moves the recording's other sets with it (a tick, on by
+    default): left behind, they stayed in their old week and lost their links to it."""
     from datetime import datetime
 
-    from physio_core.results import EARLIEST_FILMED
+    from physio_core.results import EARLIEST_FILMED, plausible_filming_time
 
     shown = local_time(s.started_at)
+    others = _other_sets_of(engine, viewer_id, s)
     with st.form(f"filmed_date_{s.id}"):
         c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
         day = c1.date_input("Recorded on" if sensor else "Filmed on", value=shown.date(), key=f"filmed_day_{s.id}",
@@ -274,13 +278,45 @@ def _filmed_date(engine, viewer_id: int, s, *, sensor: bool) -> None:
                             max_value=local_time(utcnow()).date())
         at = c2.time_input(f"at ({tz_name()})", value=shown.time().replace(second=0, microsecond=0),
                            key=f"filmed_time_{s.id}", step=60)
+        along = bool(others) and st.checkbox(
+            "The recording's other " + ("set" if len(others) == 1 else f"{len(others)} sets")
+            + " (" + ", ".join(f"#{r.id}" for r in others) + ") move with it",
+            value=True, key=f"filmed_others_{s.id}")
         if c3.form_submit_button("Save date", width="stretch"):
+            when = datetime.combine(day, at, tzinfo=viewer_tz())
+            moved = [(r.id, r.started_at + (when - s.started_at)) for r in (others if along else ())]
             try:
-                access.set_filmed_at_as(engine, viewer_id, s.id, datetime.combine(day, at, tzinfo=viewer_tz()))
+                # checked before any is moved
+                if late := next(((i, t) for i, t in moved if not plausible_filming_time(t)), None):
+                    raise ValueError(f"Session #{late[0]}, another set of the recording, would then be dated "
+                                     f"{local_time(late[1]):%Y-%m-%d %H:%M}, in the future or before 2000: "
+                                     "nothing was changed.")
+                access.set_filmed_at_as(engine, viewer_id, s.id, when)
+                for i, t in moved:
+                    access.set_filmed_at_as(engine, viewer_id, i, t)
             except _ERRORS as exc:
                 st.error(str(exc))
             else:
-                _done(f"Session #{s.id} is now dated {day:%Y-%m-%d} {at:%H:%M}.")
+                _done(f"Session #{s.id} is now dated {day:%Y-%m-%d} {at:%H:%M}"
+                      + (f"; the recording's other {'set' if len(moved) == 1 else 'sets'} "
+                         f"{', '.join(f'#{i}' for i, _ in moved)} moved with it." if moved else "."))
+
+
+def _other_sets_of(engine, viewer_id: int, s) -> list:
+    """The ended sessions of the other sets of the recording ``s`` is a set of (``physio_core.sets``)."""
+    from datetime import timedelta
+
+    from physio_core.sets import other_sets, set_of
+    from physio_core.store import list_sessions
+
+    if set_of(s.source) is None:
+        return []
+    try:
+        rows = list_sessions(engine, athlete_id=s.athlete_id, viewer_id=viewer_id,
+                             since=s.started_at - timedelta(days=1), limit=1000)
+    except (AccessDenied, StorageUnavailable):
+        return []
+    return [r for r in other_sets(rows, s) if r.status is SessionStatus.ENDED]
 
 
 def _exports(detail) -> None:
@@ -298,8 +334,8 @@ def _delete(engine, viewer_id: int, detail) -> None:
     s = detail.session
     with st.expander("Delete this session"):
         st.warning(f"Session #{s.id} and all its recordings, metrics and feedback will be removed.")
-        sure = st.checkbox(f"Yes, delete session #{s.id}", key="delete_session_sure")
-        if st.button("Delete session", disabled=not sure, key="delete_session_button"):
+        sure = st.checkbox(f"Yes, delete session #{s.id}", key=f"delete_session_sure_{s.id}")
+        if st.button("Delete session", disabled=not sure, key=f"delete_session_button_{s.id}"):
             from physio_core.store import delete_session
 
             try:
@@ -307,7 +343,7 @@ def _delete(engine, viewer_id: int, detail) -> None:
             except _ERRORS as exc:
                 st.error(str(exc))
             else:
-                st.session_state.pop("delete_session_sure", None)
+                st.session_state.pop(f"delete_session_sure_{s.id}", None)
                 st.query_params.pop("id", None)
                 _done(f"Session #{s.id} deleted.")
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
+from pages._auth import plain
 from pages._session_actions import render_actions, show_notice
 from pages._shared import (link_to_session, render_report, require_engine, show_table, local_time, shown_time,
                            stop_for_database, tile_row, viewer_id, viewer_tz)
@@ -31,6 +32,7 @@ from physio_core.store.access import AthleteProfileOut, athlete_profile, morning
 from physio_core.store.models import utcnow  # noqa: E402
 
 PICKER_SIZE = 200  # sessions offered in the picker when no ?id= is given
+MAX_ID = 2**31 - 1  # the ids' column (PostgreSQL's integer)
 
 
 def _left_running(row) -> None:
@@ -142,7 +144,13 @@ me = viewer_id()
 role = Role(st.session_state["user_role"]) if me is not None and st.session_state.get("user_role") else None
 
 raw = st.query_params.get("id")
-session_id = int(raw) if raw is not None and str(raw).isdigit() else None
+# ASCII digits only: "²" passes isdigit() but not int(); a number past the ids' range names no session
+session_id = int(raw) if raw is not None and raw.isascii() and raw.isdigit() else None
+if raw is not None and session_id is None:
+    st.error(f"“{raw[:40]}” in the address is not a session number: pick the session here.")
+if session_id is not None and session_id > MAX_ID:
+    st.error(f"Session #{session_id} does not exist.")
+    st.stop()
 if session_id is None:
     try:
         rows = list_sessions(engine, viewer_id=viewer_id(), limit=PICKER_SIZE)
@@ -184,11 +192,11 @@ try:
 except (AccessDenied, StorageUnavailable):
     mornings = []
 about = progress.session_about(profile, local_time(s.started_at).date(), this_row, mornings)
-st.subheader(f"#{s.id} · {s.athlete_name} · {pretty_exercise(s.exercise)}")
+st.subheader(f"#{s.id} · {plain(s.athlete_name)} · {pretty_exercise(s.exercise)}")
 st.caption(" · ".join(x for x in (
     shown_time(s.started_at), about,
-    f"source {s.source or '–'}", f"status {getattr(s.status, 'value', s.status)}",
-    felt.in_words(s.pain, s.effort), s.notes) if x))
+    f"source {plain(s.source or '–')}", f"status {getattr(s.status, 'value', s.status)}",
+    felt.in_words(s.pain, s.effort), plain(s.notes)) if x))
 _other_sets(s)
 versus = _against_earlier(s, profile.affected_side, athlete_rows, detail)
 _left_running(detail.session)

@@ -78,7 +78,14 @@ def split_stored(engine: Engine, viewer_id: int | None, session_id: int, spans=N
     fewer than two sets."""
     from physio_core.sets import split_sets
 
-    parts = split_sets(_stored_whole(engine, viewer_id, session_id), spans)
+    whole = _stored_whole(engine, viewer_id, session_id)
+    if spans is not None:
+        # spans found before the session changed (split since, from another page): beyond its skeleton now
+        t, frame = whole.pose.times, 1.0 / whole.pose.fps
+        if any(sp.start_s < t[0] - frame or sp.end_s > t[-1] + frame for sp in spans):
+            raise ValueError(f"session #{session_id} has changed since its sets were looked for "
+                             "(split already?): look for its sets again")
+    parts = split_sets(whole, spans)
     if len(parts) < 2:
         raise ValueError(f"session #{session_id} holds one set: there is nothing to split")
     if viewer_id is None:

@@ -163,10 +163,10 @@ def test_trainer_runs_the_whole_lifecycle(seeded, make_uiprmd_session_result):
     assert not [b for b in at.button if b.label == "End and analyse"]
 
     # notes and feedback
-    at.text_area(key="session_notes").input("Knees cave in on the way up.")
+    at.text_area(key=f"session_notes_{sid}").input("Knees cave in on the way up.")
     button(at, "Save notes").click()
     run(at)
-    at.text_input(key="feedback_text").input("Push the knees out")
+    at.text_input(key=f"feedback_text_{sid}").input("Push the knees out")
     button(at, "Add feedback").click()
     run(at)
     detail = get_session_detail(engine, sid)
@@ -181,11 +181,11 @@ def test_trainer_runs_the_whole_lifecycle(seeded, make_uiprmd_session_result):
     assert [h.value for h in at.subheader].count("Downloads") == 1 and "Exports" not in [h.value for h in at.subheader]
 
     # delete asks first
-    delete = at.button(key="delete_session_button")
+    delete = at.button(key=f"delete_session_button_{sid}")
     assert delete.disabled
-    at.checkbox(key="delete_session_sure").check()
+    at.checkbox(key=f"delete_session_sure_{sid}").check()
     run(at)
-    at.button(key="delete_session_button").click()
+    at.button(key=f"delete_session_button_{sid}").click()
     run(at)
     assert get_session_detail(engine, sid) is None
 
