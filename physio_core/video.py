@@ -479,27 +479,87 @@ def read_frame(
         raise ValueError("give either index or time_s")
     info = probe_video(path)
     width, height = info.scaled_size(max_side)
-    with _open(info.path) as container:
-        stream = _video_stream(container)
-        rate = stream.average_rate or Fraction(int(round(info.fps * 1000)), 1000)
-        target_s = time_s if time_s is not None else index / float(rate)
-        if stream.time_base is not None and target_s > 0:
-            start = stream.start_time or 0
-            container.seek(start + int(target_s / stream.time_base), stream=stream, backward=True)
-        last = None
-        for frame in _decoded(container, stream, info.interlaced):
-            last = frame
-            if frame.time is None or stream.start_time is None or stream.time_base is None:
-                break
-            t = frame.time - float(stream.start_time * stream.time_base)
-            if t >= target_s - 0.5 / float(rate):
-                break
-        if last is None:
-            raise EmptyVideoError(f"No frame could be decoded from '{info.path.name}'.")
-        rgb = last.to_ndarray(width=width, height=height, format="rgb24", interpolation="AREA")
+    found = None
+    if _joined(info):  # its times are the reader's clock's, which no seek knows
+        return _rgb(_frame_by_clock(info, (time_s if time_s is not None else index / info.fps) - 0.5 / info.fps),
+                    info, width, height)
+    # an MPEG-TS seek may land after the time asked (it seeks by bytes): seek further back then
+    for back_s in (0.0, 1.0, 5.0):
+        with _open(info.path) as container:
+            stream = _video_stream(container)
+            rate = stream.average_rate or Fraction(int(round(info.fps * 1000)), 1000)
+            target_s = time_s if time_s is not None else index / float(rate)
+            half = 0.5 / float(rate)
+            if stream.time_base is not None and target_s - back_s > 0:
+                start = stream.start_time or 0
+                container.seek(start + int((target_s - back_s) / stream.time_base), stream=stream, backward=True)
+            for k, frame in enumerate(_decoded(container, stream, info.interlaced)):
+                if frame.time is None or stream.start_time is None or stream.time_base is None:
+                    found = frame
+                    break
+                t = frame.time - float(stream.start_time * stream.time_base)
+                if k == 0 and t > target_s + half and target_s - back_s > 0:
+                    break  # landed past it
+                if t >= target_s - half:
+                    found = frame
+                    break
+        if found is not None or target_s - back_s <= 0:
+            break
+    if found is None:  # past the end, or a time only the reader's clock gives (recordings joined)
+        found = _frame_by_clock(info, target_s - half)
+    return _rgb(found, info, width, height)
+
+
+def _rgb(frame: av.VideoFrame, info: VideoInfo, width: int, height: int) -> np.ndarray:
+    rgb = frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="AREA")
     if info.rotation:
         rgb = np.ascontiguousarray(np.rot90(rgb, k=info.rotation // 90))
     return rgb
+
+
+def _joined(info: VideoInfo) -> bool:
+    """Whether the file is an MPEG-TS whose times go back (recordings joined into one file)."""
+    with _open(info.path) as container:
+        if "mpegts" not in (container.format.name or ""):
+            return False
+        index = _video_stream(container).index
+    stat = info.path.stat()
+    return _times_go_back(info.path.resolve(), (stat.st_size, stat.st_mtime_ns), index)
+
+
+@functools.lru_cache(maxsize=16)
+def _times_go_back(path: Path, stamp: tuple[int, int], index: int) -> bool:
+    """Whether a stream's packets' times step back by more than ``_Clock.JOIN_S`` (read, not
+    decoded; kept for the file as it is, ``stamp`` its size and time of change)."""
+    last = None
+    with _open(path) as container:
+        stream = container.streams[index]
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            t = float(packet.pts * stream.time_base)
+            if last is not None and t < last - _Clock.JOIN_S:
+                return True
+            last = t if last is None else max(last, t)
+    return False
+
+
+def _frame_by_clock(info: VideoInfo, target_s: float) -> av.VideoFrame:
+    """The first frame at or after ``target_s`` as ``VideoReader`` times them, else the last one,
+    decoded from the start: a seek finds no frame at a time that the file's own timestamps do not
+    hold, such as those of the second of two recordings joined into one file (``_Clock``)."""
+    clock, t0, last = _Clock(info.fps), None, None
+    with _open(info.path) as container:
+        stream = _video_stream(container)
+        for index, frame in enumerate(_decoded(container, stream, info.interlaced)):
+            t = clock.time(frame.time, index)
+            t0 = t if t0 is None else t0
+            last = frame
+            if t - t0 >= target_s:
+                break
+    if last is None:
+        raise EmptyVideoError(f"No frame could be decoded from '{info.path.name}'.")
+    return last
 
 
 def write_y4m(

@@ -202,6 +202,23 @@ def test_read_frame_by_time_matches_the_frame_of_that_time():
         read_frame(CLIP, 3, time_s=0.1)
 
 
+def test_the_frame_of_a_time_in_mpeg_ts_and_in_recordings_joined_is_that_frame(tmp_path):
+    """The frame scrubber reads the frame of a pose by its time. An MPEG-TS seek (by bytes) landed
+    two frames after it; in two recordings joined into one file, a time of the second recording
+    was no frame at all ("This frame cannot be shown") or, where the first recording has the same
+    time, the first recording's frame."""
+    frames = [np.full((48, 64, 3), v, np.uint8) for v in range(0, 240, 3)]  # each frame its own grey
+    one = write_clip(tmp_path / "one.ts", frames, codec="mpeg2video")
+    two = write_clip(tmp_path / "two.ts", frames[::-1], codec="mpeg2video")
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(one.read_bytes() + two.read_bytes())
+    for path in (one, joined):
+        seq = list(VideoReader(path, threaded=False))
+        for f in seq[::7]:
+            assert np.abs(read_frame(path, time_s=f.time_s).astype(int) - f.rgb).mean() < 1.5, (path.name, f.index)
+    assert len(seq) == 160 and seq[100].rgb.mean() > 130  # the second recording's 20th frame, bright
+
+
 def test_missing_file():
     with pytest.raises(FileNotFoundError):
         probe_video(ROOT / "tests" / "data" / "nope.mp4")
