@@ -342,6 +342,24 @@ SEED_PASSWORDS = {"admin": "admin-password-1", "trainer": "trainer-password-1",
                   "athlete": "athlete-password-1"}
 
 
+@pytest.fixture
+def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The app's own database as its pages open it: SQLite in a fresh data folder, with the
+    environment's database, first-admin and sign-up variables unset, run from the project's root."""
+    from physio_core.config import get_settings
+    from physio_core.store import dispose_engines, init_db
+
+    for var in ("DATABASE_URL", "PHYSIO_DATABASE_URL", "PHYSIO_ADMIN_EMAIL", "PHYSIO_ADMIN_PASSWORD",
+                "PHYSIO_ALLOW_SIGNUP"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PHYSIO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    get_settings.cache_clear()
+    yield init_db()
+    dispose_engines()
+    get_settings.cache_clear()
+
+
 def seed_progress_world(engine, *, weeks: int = 6, day0: datetime | None = None) -> dict[str, int]:
     """Accounts and six weeks of real UI-PRMD sessions for one athlete, as the progress page
     shows them. Returns the ids: admin, trainer, athlete (all with logins, see SEED_PASSWORDS),

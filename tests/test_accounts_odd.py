@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from physio_core import auth
-from physio_core.store import Role, create_user, dispose_engines, get_user, init_db, list_users
+from physio_core.store import Role, create_user, get_user, list_users
 from physio_core.store import access
 from physio_core.store.models import utcnow
 
@@ -22,19 +22,8 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def engine(tmp_path, monkeypatch):
-    """The app's database: SQLite in a fresh data folder, the environment's admin variables unset."""
-    from physio_core.config import get_settings
-
-    for var in ("DATABASE_URL", "PHYSIO_DATABASE_URL", "PHYSIO_ADMIN_EMAIL", "PHYSIO_ADMIN_PASSWORD",
-                "PHYSIO_ALLOW_SIGNUP"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("PHYSIO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(ROOT)
-    get_settings.cache_clear()
-    yield init_db()
-    dispose_engines()
-    get_settings.cache_clear()
+def engine(app_db):
+    return app_db
 
 
 def page(name: str, **state) -> AppTest:

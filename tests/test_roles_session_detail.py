@@ -19,19 +19,8 @@ PAGE = str(ROOT / "pages" / "session_detail.py")
 
 
 @pytest.fixture
-def seeded(tmp_path, monkeypatch):
-    from physio_core.config import get_settings
-    from physio_core.store import dispose_engines, init_db
-
-    for var in ("DATABASE_URL", "PHYSIO_DATABASE_URL", "PHYSIO_ADMIN_EMAIL", "PHYSIO_ADMIN_PASSWORD"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("PHYSIO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(ROOT)
-    get_settings.cache_clear()
-    engine = init_db()
-    yield engine, seed_progress_world(engine, weeks=2)
-    dispose_engines()
-    get_settings.cache_clear()
+def seeded(app_db):
+    return app_db, seed_progress_world(app_db, weeks=2)
 
 
 def as_user(engine, email: str, password: str, page: str = PAGE, **query) -> AppTest:

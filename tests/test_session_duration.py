@@ -23,27 +23,13 @@ PASSWORD = "coach-password-1"
 
 
 @pytest.fixture
-def unfinished(tmp_path, monkeypatch):
+def unfinished(app_db):
     """(engine, trainer id, session id, the real duration) of a live session of real UI-PRMD
     squats stored as the live page stores its chunks, and never ended."""
     from conftest import build_uiprmd_session_result
-    from physio_core.config import get_settings
-    from physio_core.store import (
-        Role,
-        append_live_data,
-        assign_athlete,
-        create_user,
-        dispose_engines,
-        init_db,
-        start_session,
-    )
+    from physio_core.store import Role, append_live_data, assign_athlete, create_user, start_session
 
-    for var in ("DATABASE_URL", "PHYSIO_DATABASE_URL", "PHYSIO_ADMIN_EMAIL", "PHYSIO_ADMIN_PASSWORD"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("PHYSIO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(ROOT)
-    get_settings.cache_clear()
-    engine = init_db()
+    engine = app_db
     trainer = create_user(engine, "coach@clinic.org", "Carla Coach", Role.TRAINER, PASSWORD)
     athlete = create_user(engine, "ana@clinic.org", "Ana Lopez", Role.ATHLETE)
     assign_athlete(engine, trainer.id, athlete.id)
@@ -56,9 +42,7 @@ def unfinished(tmp_path, monkeypatch):
     for a, b in ((0, half), (half, len(live))):
         append_live_data(engine, sid, pose=live.slice(a, b))
     real = float(live.times[-1] - live.times[0]) + SLOWER / full.fps  # one frame more, at 12 fps
-    yield engine, trainer.id, sid, real
-    dispose_engines()
-    get_settings.cache_clear()
+    return engine, trainer.id, sid, real
 
 
 def test_duration_of_frames_is_their_span_and_one_usual_step():
