@@ -30,8 +30,8 @@ def this_week(items, rows, today: date, tz, mornings=None) -> None:
     week = programme.monday(today)
     st.caption(f"This week, {week:%b %d} to {week + timedelta(days=6):%b %d}: the sessions of each exercise "
                "of the programme (a session is a day with at least one set of it), and today's sets.")
-    loads = {} if mornings is None else {n.item.exercise: programme.load_advice(n.item, rows, mornings, today, tz)
-                                         for n in now}
+    loads = {} if mornings is None else {n.item.exercise: programme.load_advice(n.item, rows, mornings, today, tz,
+                                                                                items=items) for n in now}
     # the load beside the exercise (the table's right edge is cut on a laptop), why under the
     # table; no column while no pain was said lately: nothing to go on
     with_load = any(loads.values())
@@ -66,7 +66,7 @@ def staff_form(engine, me: int, athlete_id: int, items) -> None:
         with st.form("programme_set", clear_on_submit=True):
             c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
             exercise = c1.selectbox("Exercise", programme.exercises(), format_func=_exercise, key="programme_exercise")
-            per_week = c2.number_input("Sessions a week", min_value=1, max_value=14, value=3, step=1,
+            per_week = c2.number_input("Sessions a week", min_value=1, max_value=7, value=3, step=1,
                                        key="programme_per_week", help="Days a week with the exercise")
             sets = c3.number_input("Sets a session", min_value=0, max_value=20, value=3, step=1, key="programme_sets",
                                    help="0: not said. Each set is one recording: a live session from START to "

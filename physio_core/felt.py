@@ -71,7 +71,8 @@ def morning_note(mornings: Sequence, today: date) -> tuple[str, bool] | None:
                 "not settled by the morning; ease the load."), False
     week = [m.pain for m in mornings if 0 <= (last.day - m.day).days < 7]
     earlier = [m.pain for m in mornings if 7 <= (last.day - m.day).days < 14]
-    if earlier and sum(week) / len(week) - sum(earlier) / len(earlier) >= WEEK_RISE:
+    # the means compared in whole numbers: 8/3 - 5/3 is 0.999... in floating point, not 1
+    if earlier and (sum(week) * len(earlier) - sum(earlier) * len(week)) >= WEEK_RISE * len(week) * len(earlier):
         return (f"{said}; this week's mornings average {sum(week) / len(week):.1f}, the week before's "
                 f"{sum(earlier) / len(earlier):.1f}: rising from week to week; ease the load."), False
     return f"{said}, within the pain-monitoring model (at most {MORNING_LIMIT}/10, settled, not rising).", True

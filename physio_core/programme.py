@@ -7,10 +7,14 @@ sessions. Three sets of squats on Monday are one squat session, of three sets.
 
 A week runs Monday to Sunday on the viewer's clock, as Progress's "Sessions per week". A week is
 held to the programme as it stood at the week's end: an exercise put in on Thursday counts for
-that week, one taken off on Thursday does not. An item changed (3 sessions a week, then 4) is the
-old item ended and a new one started (``store.access.set_programme_item``), so past weeks keep the
-plan they had. A set counts for its exercise whatever its scores; more sessions than planned
-count as the plan (a week of 5 squat sessions for 3 planned is 3 of 3, not 5 of 3).
+that week, one taken off on Thursday does not. In the week an exercise is put in, it asks only
+what the days left allow, counted from its first day: 5 sessions a week put in on Saturday are
+2 that week, Mon/Wed/Fri put in on Thursday is Friday's one (none, put in on Saturday). A session
+is a day, so more than 7 sessions a week (an item stored before that) count as 7. An item
+changed (3 sessions a week, then 4) is the old item ended and a new one started
+(``store.access.set_programme_item``), so past weeks keep the plan they had. A set counts for its
+exercise whatever its scores; more sessions than planned count as the plan (a week of 5 squat
+sessions for 3 planned is 3 of 3, not 5 of 3).
 """
 
 from __future__ import annotations
@@ -70,15 +74,36 @@ class WeekPlan:
         return min(self.done, self.planned)
 
 
+def _first_day(items: Sequence, exercise: str, week: date, tz: tzinfo) -> date:
+    """The week's Monday, or, where the exercise was put in the programme during the week (not in
+    it at the week's start), the day it was put in."""
+    start = datetime.combine(week, time(0), tz)
+    if exercise in _in_force(items, start):
+        return week
+    put_in = [i.started_at for i in items if i.exercise == exercise and start < i.started_at <= _week_end(week, tz)]
+    return min(put_in).astimezone(tz).date() if put_in else week
+
+
+def _planned(item, first: date) -> int:
+    """The sessions ``item`` asks of the week from ``first`` on (its Monday: the whole plan): a
+    session is a day, so no more than the days left, and with the days said, those left."""
+    if item.days:
+        return sum(d >= first.weekday() for d in item.days)
+    return min(item.sessions_per_week, 7 - first.weekday())
+
+
 def week_plans(items: Sequence, rows: Sequence, weeks: Sequence[date], tz: tzinfo = UTC) -> list[WeekPlan]:
-    """For each week, each exercise the programme held at its end, with the sessions done.
+    """For each week, each exercise the programme held at its end, with the sessions done (in the
+    week it was put in, what the days left allow: ``_first_day``, ``_planned``).
     ``items``: ``ProgrammeItemOut``; ``rows``: ``ProgressRow`` (``date`` on the clock of ``tz``)."""
     out = []
     for week in weeks:
-        days = (week, week + timedelta(days=6))
         for exercise, it in sorted(_in_force(items, _week_end(week, tz)).items()):
-            sets = [d for d in _days(rows, exercise, tz) if days[0] <= d <= days[1]]
-            out.append(WeekPlan(week, exercise, it.sessions_per_week, len(set(sets)), len(sets)))
+            first = _first_day(items, exercise, week, tz)
+            if not (planned := _planned(it, first)):
+                continue  # put in after its last day of the week
+            sets = [d for d in _days(rows, exercise, tz) if first <= d <= week + timedelta(days=6)]
+            out.append(WeekPlan(week, exercise, planned, len(set(sets)), len(sets)))
     return out
 
 
@@ -168,11 +193,12 @@ def plan_words(item) -> str:
     if days := item.days:
         per += f" ({days_words(days)})"
     sets, reps = item.sets_per_session, item.reps_per_set
+    reps_said = f"{reps} rep{'s' * (reps != 1)}"
     if sets and reps:
-        return f"{per}, {sets} set{'s' * (sets != 1)} of {reps} reps"
+        return f"{per}, {sets} set{'s' * (sets != 1)} of {reps_said}"
     if sets:
         return f"{per}, {sets} set{'s' * (sets != 1)}"
-    return per + (f", {reps} reps a set" if reps else "")
+    return per + (f", {reps_said} a set" if reps else "")
 
 
 def sets_words(now: ItemNow) -> str | None:
@@ -258,26 +284,32 @@ def form_slipped(exercise: str, rows: Sequence, since: date, tz: tzinfo = UTC) -
     if not now[1] or not before[1]:
         return None
     share_now, share_before = now[0] / now[1], before[0] / before[1]
-    if share_before - share_now <= FORM_DROP:
+    # the fall in whole numbers: 120/150 - 105/150 is 0.1000...09 in floating point, more than 10 points
+    if (before[0] * now[1] - now[0] * before[1]) * 100 <= round(FORM_DROP * 100) * before[1] * now[1]:
         return None
     table = [[now[0], now[1] - now[0]], [before[0], before[1] - before[0]]]
     return (share_now, share_before) if fisher_exact(table, alternative="less").pvalue < FORM_P else None
 
 
-def load_advice(item, rows: Sequence, mornings: Sequence, today: date, tz: tzinfo = UTC) -> LoadAdvice | None:
+def load_advice(item, rows: Sequence, mornings: Sequence, today: date, tz: tzinfo = UTC,
+                items: Sequence | None = None) -> LoadAdvice | None:
     """Whether an exercise's load may go up, by the pain-monitoring model (``physio_core.felt``):
     ease it when the last set of it hurt more than ``felt.SET_LIMIT`` or the latest morning is
-    outside the model; it may increase when every set of it since ``LOAD_WEEKS`` whole weeks ago
-    that says its pain stayed within the limit, the mornings too, every planned session of those
-    weeks was done and its form held (``form_slipped``); else keep it. None when no pain was said
-    since then: nothing to go on. ``rows``: the athlete's ``ProgressRow``s; ``mornings``: their
-    ``MorningPainOut``s."""
+    outside the model; it may increase when the exercise was in the programme all of the
+    ``LOAD_WEEKS`` whole weeks before this one, every set of it since then that says its pain
+    stayed within the limit, every morning since then within the model (``felt.morning_note`` on
+    that morning), every planned session of those weeks was done and its form held
+    (``form_slipped``); else keep it. None when no pain was said since then: nothing to go on.
+    ``rows``: the athlete's ``ProgressRow``s; ``mornings``: their ``MorningPainOut``s; ``items``:
+    the athlete's programme, ended items too (default: ``item`` alone), for the weeks before a
+    change of the exercise's plan."""
     from physio_core import felt
 
     since = monday(today) - timedelta(weeks=LOAD_WEEKS)
     pains = [r.pain for r in rows if r.exercise == item.exercise and r.pain is not None
              and r.date.astimezone(tz).date() >= since]
-    recent = [m for m in mornings if m.day >= since]
+    mornings = sorted(mornings, key=lambda m: m.day)
+    recent = [k for k, m in enumerate(mornings) if m.day >= since]
     if not pains and not recent:
         return None
     note = felt.morning_note(mornings, today)
@@ -286,18 +318,22 @@ def load_advice(item, rows: Sequence, mornings: Sequence, today: date, tz: tzinf
                                   "pain-monitoring model allows")
     if note is not None and not note[1]:
         return LoadAdvice("ease", "the latest morning's pain is outside the pain-monitoring model")
-    done = share_done(week_plans([item], rows, [since + timedelta(weeks=k) for k in range(LOAD_WEEKS)], tz))
-    if done is None or done < 1:
-        return LoadAdvice("keep", "pain within the pain-monitoring model, but not every planned session of the "
-                                  f"last {LOAD_WEEKS} weeks was done" if done is not None else
-                                  f"pain within the pain-monitoring model; the exercise is in the programme for "
+    # each morning read as it was read that day: above the limit, not settled, or rising
+    if any(p > felt.SET_LIMIT for p in pains) or not all(felt.morning_note(mornings[:k + 1], mornings[k].day)[1]
+                                                          for k in recent):
+        return LoadAdvice("keep", f"a set or a morning of the last {LOAD_WEEKS} weeks was outside the "
+                                  "pain-monitoring model")
+    mine = [i for i in (items or [item]) if i.exercise == item.exercise] or [item]
+    plans = week_plans(mine, rows, [since + timedelta(weeks=k) for k in range(LOAD_WEEKS)], tz)
+    if len(plans) < LOAD_WEEKS or item.exercise not in _in_force(mine, datetime.combine(since, time(0), tz)):
+        return LoadAdvice("keep", f"pain within the pain-monitoring model; the exercise is in the programme for "
                                   f"less than {LOAD_WEEKS} whole weeks")
-    if all(p <= felt.SET_LIMIT for p in pains) and all(m.pain <= felt.MORNING_LIMIT for m in recent):
-        if (form := form_slipped(item.exercise, rows, since, tz)) is not None:
-            return LoadAdvice("keep", f"pain within the pain-monitoring model, but its form slipped: {form[0]:.0%} of "
-                                      f"its reps judged correct since {since:%b %d}, against {form[1]:.0%} in the "
-                                      f"{LOAD_WEEKS} weeks before")
-        return LoadAdvice("may increase", f"pain within the pain-monitoring model and every planned session of "
-                                          f"the last {LOAD_WEEKS} weeks done")
-    return LoadAdvice("keep", f"a set or a morning of the last {LOAD_WEEKS} weeks hurt more than the model allows")
-
+    if share_done(plans) < 1:
+        return LoadAdvice("keep", "pain within the pain-monitoring model, but not every planned session of the "
+                                  f"last {LOAD_WEEKS} weeks was done")
+    if (form := form_slipped(item.exercise, rows, since, tz)) is not None:
+        return LoadAdvice("keep", f"pain within the pain-monitoring model, but its form slipped: {form[0]:.0%} of "
+                                  f"its reps judged correct since {since:%b %d}, against {form[1]:.0%} in the "
+                                  f"{LOAD_WEEKS} weeks before")
+    return LoadAdvice("may increase", f"pain within the pain-monitoring model and every planned session of "
+                                      f"the last {LOAD_WEEKS} weeks done")

@@ -569,7 +569,8 @@ def check_programme_item(exercise: str, sessions_per_week: int, reps_per_set: in
             raise ValueError(f"the days are days of the week, 0 (Monday) to 6 (Sunday), each once, not {days!r}")
         if len(days) != sessions_per_week:
             raise ValueError(f"{len(days)} days for {sessions_per_week} sessions a week: as many days as sessions")
-    for what, v, top, may_be_none in (("sessions a week", sessions_per_week, 14, False),
+    # a session of the programme is a day (``programme``): more than 7 a week could never be done
+    for what, v, top, may_be_none in (("sessions a week", sessions_per_week, 7, False),
                                       ("reps a set", reps_per_set, 100, True),
                                       ("sets a session", sets_per_session, 20, True)):
         if v is None and may_be_none:
