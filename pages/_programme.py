@@ -38,7 +38,7 @@ def this_week(items, rows, today: date, tz, mornings=None) -> None:
     table = [{
         "exercise": _exercise(n.item.exercise),
         **({"load": None if (a := loads[n.item.exercise]) is None else a.word} if with_load else {}),
-        "this week": f"{n.done} of {n.item.sessions_per_week}" + (" ✓" if n.done >= n.item.sessions_per_week else ""),
+        "this week": n.week_words(),
         "today": ", ".join(x for x in (programme.day_words(n), programme.sets_words(n)) if x) or None,
         "plan": programme.plan_words(n.item),
         "note": n.item.note or None,

@@ -544,8 +544,9 @@ def programme_line(engine, session_id: int, athlete_id: int) -> str:
         # a set dated in another week (a phone's clip filmed last month) changes nothing this week
         if (this is not None and local_time(this.date).date() >= programme.monday(today)
                 and (now := programme_now(engine, athlete_id, this.exercise, rows)) is not None):
-            parts = [f"{now.done} of {now.item.sessions_per_week} sessions of the programme this week"
-                     + (", done" if now.done >= now.item.sessions_per_week else "")]
+            parts = ([f"{now.done} of {now.planned} sessions of the programme this week"
+                      + (", done" if now.done >= now.planned else "")] if now.planned
+                     else ["the programme asks it from next week"])
             sets = now.item.sets_per_session
             if local_time(this.date).date() == today and sets:  # a session of the programme is a day's sets
                 parts.insert(0, f"set {now.sets_today} of {sets} today" if now.sets_today <= sets

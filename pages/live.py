@@ -202,7 +202,7 @@ def _programme_words(now) -> str:
     have got, and the trainer's note."""
     from physio_core import programme
 
-    said = [f"Programme: {programme.plan_words(now.item)}", f"this week {now.done} of {now.item.sessions_per_week}"]
+    said = [f"Programme: {programme.plan_words(now.item)}", f"this week {now.week_words()}"]
     if (day := programme.day_words(now)) is not None:
         said.append(day)
     if (today := programme.sets_words(now)) is not None:

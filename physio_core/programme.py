@@ -137,6 +137,15 @@ class ItemNow:
     # with the item's days said: whether today is one, and the next one after today
     planned_today: bool | None = None
     next_day: date | None = None
+    # the sessions asked of this week: in the week it was put in, what its days left allow (as
+    # ``week_plans`` counts it; 0: it starts next week), else the plan's
+    planned: int = 0
+
+    def week_words(self) -> str:
+        """This week's sessions against the plan: "1 of 2", "2 of 2 ✓", "from next week"."""
+        if not self.planned:
+            return "from next week"
+        return f"{self.done} of {self.planned}" + (" ✓" if self.done >= self.planned else "")
 
 
 def _next_day(days: Sequence[int], today: date) -> date | None:
@@ -151,9 +160,10 @@ def this_week(items: Sequence, rows: Sequence, today: date, tz: tzinfo = UTC) ->
     for it in sorted(current, key=lambda i: pretty_exercise(i.exercise, short=True)):
         days = _days(rows, it.exercise, tz)
         planned = it.days
-        out.append(ItemNow(it, len({d for d in days if week <= d <= today}), max(days) if days else None,
+        first = _first_day(items, it.exercise, week, tz)  # the week's sets from the day it was put in, as week_plans
+        out.append(ItemNow(it, len({d for d in days if first <= d <= today}), max(days) if days else None,
                            days.count(today), today.weekday() in planned if planned else None,
-                           _next_day(planned, today) if planned else None))
+                           _next_day(planned, today) if planned else None, _planned(it, first)))
     return out
 
 
@@ -163,8 +173,7 @@ def today_words(now: Sequence[ItemNow]) -> str | None:
     today) and its sets: "Deep squat 1 of 3 sets, Sit to stand". None when nothing."""
     said = []
     for n in now:
-        if n.planned_today is False or (n.planned_today is None and n.done >= n.item.sessions_per_week
-                                        and not n.sets_today):
+        if n.planned_today is False or (n.planned_today is None and n.done >= n.planned and not n.sets_today):
             continue
         sets = sets_words(n)
         said.append(pretty_exercise(n.item.exercise, short=True) + (f" {sets}" if sets else ""))

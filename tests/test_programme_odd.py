@@ -50,6 +50,11 @@ def test_a_programme_put_in_mid_week_asks_only_what_the_days_left_allow():
     plans = programme.week_plans([item], rows, [WEEK, WEEK + timedelta(weeks=1)])
     assert [(p.planned, p.done) for p in plans] == [(2, 2), (5, 0)]
     assert programme.recent_share([item], rows, WEEK + timedelta(weeks=1)) == 1.0
+    # this week's table and the live page say the same as the chart: "2 of 2 ✓", not "2 of 5"
+    (now,) = programme.this_week([item], rows, saturday + timedelta(days=1))
+    assert (now.done, now.planned, now.week_words()) == (2, 2, "2 of 2 ✓")
+    (later,) = programme.this_week([item], rows, WEEK + timedelta(weeks=1, days=1))
+    assert later.week_words() == "0 of 5"
 
 
 def test_days_said_put_in_mid_week_count_from_that_day():
@@ -59,8 +64,12 @@ def test_days_said_put_in_mid_week_count_from_that_day():
     rows = [_set(WEEK), _set(WEEK + timedelta(days=4))]
     (plan,) = programme.week_plans([item], rows, [WEEK])
     assert (plan.planned, plan.done, plan.sets) == (1, 1, 1)
+    (now,) = programme.this_week([item], rows, WEEK + timedelta(days=4))
+    assert now.week_words() == "1 of 1 ✓"  # Monday's set was before the programme
     late = _item(3, _at(WEEK + timedelta(days=5), 8), days=(0, 2, 4))
     assert programme.week_plans([late], rows, [WEEK]) == []
+    (now,) = programme.this_week([late], rows, WEEK + timedelta(days=5))
+    assert now.week_words() == "from next week"
     assert [p.planned for p in programme.week_plans([late], rows, [WEEK + timedelta(weeks=1)])] == [3]
 
 
