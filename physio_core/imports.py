@@ -557,8 +557,8 @@ def _import_programme(engine: Engine, items: Sequence[ImportedProgrammeItem], at
     for it in items:
         if (it.exercise, it.started_at) in have or (it.ended_at is None and it.exercise in current):
             continue
-        try:
-            access.set_programme_item(engine, viewer_id, athlete_id, it.exercise, it.sessions_per_week,
+        try:  # an archive made before 2026-12-07 may ask up to 14 sessions a week: a week counts 7
+            access.set_programme_item(engine, viewer_id, athlete_id, it.exercise, min(it.sessions_per_week, 7),
                                       it.reps_per_set, it.note, started_at=it.started_at, ended_at=it.ended_at,
                                       sets_per_session=it.sets_per_session, days=it.days)
         except ValueError as exc:

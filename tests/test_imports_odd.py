@@ -90,6 +90,26 @@ def test_an_archive_a_spreadsheet_saved_again_reads_as_it_was(archive):
     assert after.morning == before.morning and after.athlete == "Ana Lopez"
 
 
+def test_a_programme_of_more_sessions_a_week_than_days_comes_in_as_seven(archive, tmp_path):
+    """An archive made before 2026-12-07 may ask 10 sessions a week, which this version refuses to
+    set (a session is a day): the item comes in as 7 a week, as its weeks were counted, not lost."""
+    from physio_core.imports import import_sessions
+    from physio_core.store import create_user, dispose_engines, init_db
+    from physio_core.store.access import programme
+
+    data, _ = archive
+    old = rewritten(data, {"programme.csv": lambda d: d.replace(b",3,", b",10,", 1).replace(b"Mon Wed Fri", b"")})
+    contents = read_archive(old)
+    assert [i.sessions_per_week for i in contents.programme] == [10]
+    url = f"sqlite:///{tmp_path / 'here.db'}"
+    here = init_db(url)
+    athlete = create_user(here, None, "Ana")
+    report = import_sessions(here, [], athlete.id, programme=contents.programme)
+    assert report.programme == 1 and not report.failed, report.failed
+    assert [i.sessions_per_week for i in programme(here, athlete.id)] == [7]
+    dispose_engines(url)
+
+
 def _first_row_changed(member: str, column: str, value: str):
     def change(data: bytes) -> bytes:
         rows = list(csv.reader(io.StringIO(data.decode())))
