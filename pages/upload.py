@@ -68,12 +68,12 @@ def _analyse(uploaded, exercise: str, split: bool) -> None:
         )
     except (VideoError, FileNotFoundError) as exc:
         bar.empty()
-        st.error(f"This file cannot be analysed: {exc}")
+        st.error(f"This file cannot be analysed: {_as_uploaded(exc, path, uploaded.name)}")
         path.unlink(missing_ok=True)
         return
     except NoPersonFound as exc:
         bar.empty()
-        st.error(str(exc))
+        st.error(_as_uploaded(exc, path, uploaded.name))
         path.unlink(missing_ok=True)
         return
     except PoseBackendUnavailable as exc:
@@ -106,6 +106,11 @@ def _analyse(uploaded, exercise: str, split: bool) -> None:
     }
     forget_report_picks("upload")
     _save_all(st.session_state[RESULT_KEY], exercise)
+
+
+def _as_uploaded(exc: Exception, stored: Path, name: str) -> str:
+    """``exc``'s message with the file named as the user uploaded it, not as it is stored here."""
+    return str(exc).replace(str(stored), name).replace(stored.name, name)
 
 
 def _sets(result, name: str) -> tuple:

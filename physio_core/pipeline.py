@@ -38,6 +38,27 @@ LOW_COVERAGE = 0.5
 MAX_ANALYSIS_FPS = 60.0
 
 
+# a picture whose shorter side has fewer pixels than this is too small for the pose model to find a body
+# in (the test clip's jumping man, filling the picture, in H.264: found at 128×96, not at 100×76)
+SMALLEST_SIDE = 96
+# a frame whose brightest pixels (99th percentile) stay below this has its levels stretched
+# before pose estimation: the pose model finds nobody in a dim gym's or an evening's video
+DIM_BELOW = 160
+
+
+def lit_for_pose(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` as the pose model sees it: a dim frame's levels stretched (its 1st-99th percentile
+    to 0-200, at most 6x: brighter, the noise made more false detections), any other frame as it
+    is. The tracker and the drawn frames keep the original."""
+    lo, hi = np.percentile(rgb[::8, ::8], (1, 99))
+    if hi >= DIM_BELOW:
+        return rgb
+    import cv2
+
+    gain = min(6.0, 200.0 / max(hi - lo, 1.0))
+    return cv2.convertScaleAbs(rgb, alpha=gain, beta=-lo * gain)
+
+
 def analysis_step(fps: float) -> int:
     """Analyse one frame in this many: every frame up to 60 fps, 120 fps -> 2, 240 fps -> 4."""
     return max(1, math.ceil(fps / MAX_ANALYSIS_FPS - 0.01))
@@ -99,7 +120,7 @@ class FrameAnalyzer:
         return getattr(self.estimator, "name", type(self.estimator).__name__)
 
     def process(self, frame_rgb: np.ndarray, time_s: float, index: int | None = None) -> FrameResult:
-        candidates = self.estimator.detect(frame_rgb, time_s)
+        candidates = self.estimator.detect(lit_for_pose(frame_rgb), time_s)
         upd = self.tracker.update(candidates, frame_rgb)
         chosen = upd.candidate_index
         others = [c for i, c in enumerate(candidates) if i != chosen]
@@ -401,7 +422,7 @@ def _detect_part(path: str, start: int, stop: int | None, part: int, max_side: i
             if ((stop is not None and frame.index >= stop) or _worker_stop[0].is_set()
                     or (part == 0 and _worker_stop[1].is_set())):
                 break
-            cands = estimator.detect(frame.rgb, frame.time_s)
+            cands = estimator.detect(lit_for_pose(frame.rgb), frame.time_s)
             _worker_queue.put((run, part, _Detected(frame.index, frame.time_s, cands,
                                                     _person_patches(frame.rgb, cands))))
     except EmptyVideoError:
@@ -818,9 +839,9 @@ def analyze_video(
 ) -> SessionResult:
     """Analyse a recorded video of one person exercising.
 
-    Raises FileNotFoundError, physio_core.video.VideoError subclasses (not a video, damaged,
-    too large, too long), PoseBackendUnavailable and NoPersonFound, each with a message meant
-    for the user. ``progress(done_fraction)`` is called about a hundred times.
+    Raises FileNotFoundError, physio_core.video.VideoError and its subclasses (not a video,
+    damaged, too large, too long, a single frame), PoseBackendUnavailable and NoPersonFound, each
+    with a message meant for the user. ``progress(done_fraction)`` is called about a hundred times.
 
     ``step``: analyse one frame in ``step`` (None: ``analysis_step`` of the clip's frame rate).
     ``parallel``: run pose in two processes, one per half of the video (None: when no
@@ -828,7 +849,7 @@ def analyze_video(
     ``scored``: as ``finish_sequence``'s. False for a video about to be split into sets, each
     assessed on its own (``sets.sets_or_whole``): the whole video's assessment would be thrown away.
     """
-    from physio_core.video import VideoReader
+    from physio_core.video import VideoError, VideoReader
 
     settings = settings or get_settings()
     path = Path(path)
@@ -856,13 +877,21 @@ def analyze_video(
         finally:
             analyzer.close()
     poses, times, people, others = seg.poses, seg.times, seg.people, seg.others
+    name = source or path.name  # the file's name as the user knows it (an upload's is stored under another)
+    if len(poses) < 2:  # a still picture: no movement, nor anything a report can scrub through
+        raise VideoError(f"'{name}' is too short to analyse: it holds a single frame. Film the whole "
+                         "exercise, a few seconds at least.")
 
     seq = PoseSequence.from_frames(poses, np.asarray(times), fps)
     n_person = int(seq.valid.sum())
     if n_person == 0:
+        w, h = reader.info.width, reader.info.height
+        w, h = (h, w) if reader.info.rotation in (90, 270) else (w, h)  # as a phone shows it
         raise NoPersonFound(
-            f"No person was found in '{path.name}' ({len(poses)} frames). Film the whole body, "
+            f"No person was found in '{name}' ({len(poses)} frames). Film the whole body, "
             "well lit, with the person at least a third of the picture's height."
+            + (f" The picture is only {w}×{h} pixels, too few to find a body in: export the video at a "
+               "higher resolution." if min(w, h) < SMALLEST_SIDE else "")
         )
 
     t = seq.times
@@ -886,7 +915,10 @@ def analyze_video(
             f"The person was found in only {coverage:.0%} of the frames: angles and reps may be "
             "incomplete."
         )
-    if seg.damaged or len(poses) < 0.9 * reader.expected_frames:
+    # the frames a header announces are an estimate where it gives only the duration (mkv, webm): at a
+    # variable frame rate the frames read fall short of it, but they reach the end
+    read_s = float(t[-1] - t[0]) + step / reader.info.fps
+    if seg.damaged or (len(poses) < 0.9 * reader.expected_frames and read_s < 0.9 * reader.info.duration_s):
         warnings.append(
             f"Only {len(poses)} of the {reader.expected_frames} frames announced by the file "
             "could be read (damaged or cut file): the end is missing."
