@@ -628,8 +628,10 @@ def _scrubber(result: SessionResult, video_path: Path | None, max_side: int | No
     valid = result.pose.valid
     n = len(result.pose)
     default = int(np.flatnonzero(valid)[0]) if valid.any() else 0
+    # a single frame (a session stored before a one-frame video was refused) has nothing to scrub:
+    # Streamlit refuses a slider from 0 to 0
     index = st.slider("Frame", 0, n - 1, default, key=f"{key}_frame",
-                      help="Scrub through the recording")
+                      help="Scrub through the recording") if n > 1 else 0
     t_now = float(result.pose.times[index])
     if video_path is not None and Path(video_path).is_file():
         left, right = wrapping_columns(f"{key}_frame_and_pose", (420, 360))

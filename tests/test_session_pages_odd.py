@@ -209,3 +209,18 @@ def test_opening_another_session_shows_its_own_notes_and_asks_its_own_deletion(s
     run(at)
     assert [get_session_detail(engine, i).session.notes for i in (a, b)] == ["A: left knee sore", "B: pain-free today"]
     assert not [f for f in get_session_detail(engine, b).feedback if f.kind.value == "trainer"]
+
+
+def test_a_session_of_a_single_frame_opens(seeded):
+    """A live session whose one frame came in before its page closed (or a one-frame video stored
+    before such uploads were refused): Streamlit refuses a frame slider from 0 to 0, and the
+    session's page was a traceback on every visit."""
+    from conftest import build_uiprmd_session_result
+    from physio_core.store import append_live_data, start_session
+
+    engine, ids = seeded
+    sid = start_session(engine, ids["athlete"], ids["trainer"], "deep_squat", backend="embedded", fps=25.0)
+    append_live_data(engine, sid, pose=build_uiprmd_session_result().pose.slice(0, 1))
+    at = run(as_trainer(engine, id=sid))
+    assert f"#{sid} · " in at.subheader[0].value
+    assert not [s for s in at.slider if s.label == "Frame"]  # nothing to scrub
