@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 # the exercise timeline when no rep was counted: windows of this length, this far apart
 WINDOW_S = 3.0
 WINDOW_STEP_S = 1.5
+# a recording shorter than this is read as no exercise: the classifier's guess on a few frames (a
+# 0.07 s clip read as "Shoulder scaption") filed the session under a movement nobody did
+MIN_WINDOW_S = 1.0
 MIN_REP_FRAMES = 8
 
 
@@ -300,7 +303,7 @@ def _windows(pose: PoseSequence, fps: float) -> list[PoseSequence]:
 def _timeline(suite, pose: PoseSequence, fps: float) -> list[dict]:
     out = []
     for part in _windows(pose, fps):
-        if not _has_person(part):
+        if not _has_person(part) or len(part) < MIN_WINDOW_S * fps - 0.5:
             continue
         p = suite.classify_window(part, fps)
         out.append({"start_s": round(float(part.times[0]), 3), "end_s": round(float(part.times[-1]), 3),

@@ -430,3 +430,15 @@ def test_one_way_moves_are_not_counted_as_reps():
             raw += bool(count_reps(result.angles, principal, fps=30.0, exercise=key))
     assert raw >= 10  # not vacuous: the angle counter alone counts in many of them
     assert {k: v for k, v in counted.items() if v} == {}
+
+
+@pytest.mark.parametrize("frames", [2, 8])
+def test_a_recording_too_short_to_read_is_no_exercise(squat_set, frames):
+    """A fraction of a second of a real squat (2 or 8 frames at 30 fps): the classifier's guess on
+    so few frames filed such a clip under a movement (a 0.07 s upload read as "Shoulder scaption").
+    It is read as no exercise; a second of it still is read."""
+    seq, _, _ = squat_set
+    short = assess_session(seq.slice(40, 40 + frames), [], seq.fps)
+    assert short is not None and short.timeline == [] and short.exercise == "other"
+    second = assess_session(seq.slice(40, 70), [], seq.fps)
+    assert len(second.timeline) == 1
