@@ -61,6 +61,7 @@ PLAYING_KEY = "live_was_playing"  # the stream was playing on the previous run
 OUTCOME_KEY = "live_outcome"  # the LiveOutcome of the last STOP
 PREVIOUS_KEY = "live_previous"  # the stopped LiveSession whose outcome is shown
 ANNOUNCER_KEY = "live_announcer"  # the Announcer of the stream playing: what it has said aloud
+PENDING_KEY = "live_pending"  # [(LiveSession, LiveOutcome)] stopped while the database was away, oldest first
 EXERCISES = ["auto", *REP_EXERCISES]
 CAMERAS = {"Front (selfie)": "user", "Back": "environment"}
 SET_MARKS = 20  # the last reps whose mistake check the last-rep panel lists
@@ -467,6 +468,39 @@ def _sets_hint(session_id: int, result) -> str | None:
             "on its page.")
 
 
+def _retry_pending() -> list[int]:
+    """Try again to store the sets kept while the database was away (``PENDING_KEY``); the ids of
+    those stored now, which leave the list."""
+    saved, left = [], []
+    for kept, outcome in st.session_state.get(PENDING_KEY, []):
+        sid = kept.retry_save()
+        if sid is None:
+            left.append((kept, outcome))
+        else:
+            outcome.session_id, outcome.kept_pending = sid, False
+            saved.append(sid)
+    st.session_state[PENDING_KEY] = left
+    return saved
+
+
+def _show_pending(shown: LiveOutcome | None) -> None:
+    """The earlier sets of this page still kept for the database (the one whose outcome is shown
+    says so itself), so that a set stopped while it was away is not lost from sight by the next."""
+    for sid in st.session_state.pop("live_pending_saved", []):
+        st.success(f"Session #{sid}, kept while the database was away, is saved now.")
+        link_to_session(sid)
+    earlier = [o for _, o in st.session_state.get(PENDING_KEY, []) if o is not shown]
+    if not earlier:
+        return
+    when = ", ".join(shown_time(o.result.started_at) for o in earlier)
+    st.warning(f"{len(earlier)} earlier set{'s' if len(earlier) > 1 else ''} of this page (started {when}) "
+               "still wait for the database: kept here, and saved as soon as it is back (at the next STOP, or "
+               "with the button).")
+    if st.button("Retry saving the earlier sets", key="live_retry_pending"):
+        st.session_state["live_pending_saved"] = _retry_pending()
+        st.rerun()
+
+
 def _show_outcome(outcome: LiveOutcome, athlete_id: int | None) -> None:
     if outcome.session_id is not None:
         reps = outcome.result.rep_count if outcome.result else 0
@@ -487,6 +521,8 @@ def _show_outcome(outcome: LiveOutcome, athlete_id: int | None) -> None:
             sid = previous.retry_save()
             if sid is not None:
                 outcome.session_id, outcome.kept_pending = sid, False
+                st.session_state[PENDING_KEY] = [p for p in st.session_state.get(PENDING_KEY, [])
+                                                 if p[1] is not outcome]
                 st.rerun()
             st.error(previous.refused_reason
                      or "The database is still unavailable; the session stays kept in memory.")
@@ -595,7 +631,11 @@ elif was_playing:
     # STOP pressed (or the stream ended, e.g. the page was left): end and store the session
     st.session_state[PLAYING_KEY] = False
     with st.spinner("Saving the session…"):
-        st.session_state[OUTCOME_KEY] = session.stop()
+        # the sets kept while the database was away first: they are older
+        st.session_state["live_pending_saved"] = _retry_pending() if st.session_state.get(PENDING_KEY) else []
+        st.session_state[OUTCOME_KEY] = stopped = session.stop()
+    if stopped.kept_pending:
+        st.session_state[PENDING_KEY] = [*st.session_state.get(PENDING_KEY, []), (session, stopped)]
     st.session_state[PREVIOUS_KEY] = session
     session = _arm(config, engine)
     st.rerun()  # re-render with the fresh session's callback and enabled controls
@@ -603,6 +643,8 @@ elif was_playing:
 with right:
     outcome = st.session_state.get(OUTCOME_KEY)
     previous = st.session_state.get(PREVIOUS_KEY)
+    if not playing:
+        _show_pending(outcome)
     if outcome is not None and previous is not None and not playing:
         _show_outcome(outcome, previous.config.athlete_id)
         same = (previous.config.athlete_id, previous.config.exercise) == (athlete_id, exercise)

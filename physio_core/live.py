@@ -90,6 +90,9 @@ _MIN_CONF = 0.3
 # on two angles: on "auto" the counter may move from one to another)
 SAME_MOTION = 0.5
 LIVE_REACQUIRE_FRAMES = 5  # processed frames without the athlete before re-taking anyone
+# the camera's clock going back by more than this, or ahead of the frames' arrival by more, started
+# again (a new track); smaller steps back are a frame stamped twice, or jitter
+CLOCK_JUMP_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -367,6 +370,20 @@ def _cut_off(pose: PoseFrame, height: int, width: int) -> bool:
     return bool((~np.isfinite(x + y) | (x < edge) | (x > width - edge) | (y < edge) | (y > height - edge)).any())
 
 
+def _fit(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``rgb`` at ``height`` x ``width``: scaled to fit, its proportions kept, centred on black."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    if (h, w) == (height, width):
+        return rgb
+    scale = min(height / h, width / w)
+    nh, nw = min(height, max(1, round(h * scale))), min(width, max(1, round(w * scale)))
+    small = cv2.resize(np.ascontiguousarray(rgb), (nw, nh), interpolation=cv2.INTER_AREA)
+    top, left = (height - nh) // 2, (width - nw) // 2
+    return cv2.copyMakeBorder(small, top, height - nh - top, left, width - nw - left, cv2.BORDER_CONSTANT, value=0)
+
+
 def _mirrored(pose: PoseFrame, width: int) -> PoseFrame:
     kp = None if pose.keypoints_2d is None else pose.keypoints_2d.copy()
     if kp is not None:
@@ -400,7 +417,7 @@ class _VideoRecorder:
         import av
 
         if rgb.shape[1] != self._stream.width or rgb.shape[0] != self._stream.height:
-            return  # the camera changed size mid-session: keep the first size only
+            return  # (never: submit() fits every frame to the session's first size)
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
         pts = max(self._last_pts + 1, int(round(t * 1000)))
         frame.pts, frame.time_base, self._last_pts = pts, self._tb, pts
@@ -443,6 +460,10 @@ class LiveSession:
         self._stop_requested = False  # stop() or close() has begun: frames from now on are not analysed
         self._stopped = False
         self._t0: float | None = None  # monotonic time of the first frame
+        # (height, width) of every frame the session analyses and records: the first frame's, even
+        # (H.264); a camera that changes size mid-stream (WebRTC lowers it under load) is scaled to it
+        self._size: tuple[int, int] | None = None
+        self._last_in: tuple[float, float] | None = None  # the last frame's session time and arrival
         self._started_at: datetime | None = None
 
         # published state (under the lock)
@@ -521,16 +542,13 @@ class LiveSession:
         ``capture_time_s``: the frame's own clock (a WebRTC frame's pts), else arrival time.
         Session times count from the first frame."""
         now = time.monotonic()
+        if self._size is None:
+            self._size = (frame_rgb.shape[0] // 2 * 2, frame_rgb.shape[1] // 2 * 2)
+        frame_rgb = _fit(frame_rgb, *self._size)
         with self._lock:
             if self._stop_requested:  # a late frame starts no worker while the session is being ended
                 return self._passthrough(frame_rgb)
-            stamp = now if capture_time_s is None else float(capture_time_s)
-            if self._t0 is None:
-                self._t0 = stamp
-                self._started_at = datetime.now(UTC)
-            t = stamp - self._t0
-            if self._times and t <= self._times[-1]:  # clock restarted / went back: keep order
-                t = self._times[-1] + 1e-3
+            t = self._session_time_locked(now if capture_time_s is None else float(capture_time_s), now)
             self._received += 1
             if self._mailbox is not None:
                 self._dropped += 1
@@ -549,6 +567,24 @@ class LiveSession:
         if out is None or out.shape != frame_rgb.shape:
             return self._passthrough(frame_rgb)
         return out
+
+    def _session_time_locked(self, stamp: float, now: float) -> float:
+        """The frame's time in the session (s from the first frame), increasing. A camera clock
+        that starts again (back, or far ahead of the frames' arrival) goes on from where it was,
+        by the time the frame took to arrive; a frame stamped as the last one, or just before it,
+        comes 1 ms after it."""
+        if self._t0 is None:
+            self._t0 = stamp
+            self._started_at = datetime.now(UTC)
+        t = stamp - self._t0
+        if self._last_in is not None:
+            last, arrived = self._last_in
+            if t < last - CLOCK_JUMP_S or t > last + (now - arrived) + CLOCK_JUMP_S:
+                self._t0 += t - (last + max(now - arrived, 1e-3))
+                t = stamp - self._t0
+            t = max(t, last + 1e-3)
+        self._last_in = (t, now)
+        return t
 
     def _passthrough(self, rgb: np.ndarray) -> np.ndarray:
         return _flip_lr(rgb) if self.config.mirror else rgb
@@ -1102,7 +1138,11 @@ class LiveSession:
         extra = {KIND_VIDEO: {"path": [str(video)]}} if video is not None else None
         outcome = LiveOutcome(result, None, video_path=video)
         if result is None:
-            outcome.message = "Nothing was recorded: no camera frame reached the server."
+            with self._lock:
+                received, error = self._received, self._error
+            outcome.message = ("Nothing was recorded: no camera frame reached the server." if not received else
+                               f"Nothing was recorded: the analysis of the camera frames did not start ({error}).")
+            self._drop_empty_row()
             self._write_stats(force=True, extra={"stored_session_id": None})
             return outcome
         writer = self._storage()
@@ -1133,6 +1173,22 @@ class LiveSession:
                                "saved when it is back.")
         self._write_stats(force=True, extra={"stored_session_id": outcome.session_id})
         return outcome
+
+    def _drop_empty_row(self) -> None:
+        """Delete the row ``start()`` opened for a session into which nothing came (STOP before the
+        first frame): it would be listed as a session with nothing recorded. Left to that listing
+        while the database is away."""
+        from physio_core.store import delete_session
+        from physio_core.store.db import StorageUnavailable
+
+        with self._lock:
+            writer = self._writer
+        if writer is None or writer.session_id is None or self._flushed or writer.pending:
+            return
+        try:
+            delete_session(self.engine, writer.session_id)
+        except StorageUnavailable as exc:
+            log.warning("empty live session %s not deleted: %s", writer.session_id, exc)
 
     @staticmethod
     def _end_writer(writer: LiveSessionWriter, result: SessionResult, extra: dict | None,
