@@ -360,6 +360,23 @@ def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     get_settings.cache_clear()
 
 
+def page_as(engine, email: str, password: str, page: str, **query):
+    """An AppTest of ``page`` (a path) for the user of ``email``, logged in as the app's shell logs
+    in, with ``query`` as the address's parameters; not run yet."""
+    from streamlit.testing.v1 import AppTest
+
+    from physio_core.auth import login
+
+    session = login(engine, email, password)
+    at = AppTest.from_file(page, default_timeout=240)
+    at.session_state["auth_token"] = session.token
+    at.session_state["user_id"] = session.user.id
+    at.session_state["user_role"] = session.user.role.value
+    for k, v in query.items():
+        at.query_params[k] = str(v)
+    return at
+
+
 def seed_progress_world(engine, *, weeks: int = 6, day0: datetime | None = None) -> dict[str, int]:
     """Accounts and six weeks of real UI-PRMD sessions for one athlete, as the progress page
     shows them. Returns the ids: admin, trainer, athlete (all with logins, see SEED_PASSWORDS),

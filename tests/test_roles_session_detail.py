@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import SEED_PASSWORDS, seed_progress_world, session_ids
+from conftest import SEED_PASSWORDS, page_as, seed_progress_world, session_ids
 from physio_core.store import SessionStatus, append_live_data, get_session_detail, list_sessions
 from physio_core.store.access import start_session_as
 
@@ -24,16 +24,7 @@ def seeded(app_db):
 
 
 def as_user(engine, email: str, password: str, page: str = PAGE, **query) -> AppTest:
-    from physio_core.auth import login
-
-    session = login(engine, email, password)
-    at = AppTest.from_file(page, default_timeout=240)
-    at.session_state["auth_token"] = session.token
-    at.session_state["user_id"] = session.user.id
-    at.session_state["user_role"] = session.user.role.value
-    for k, v in query.items():
-        at.query_params[k] = str(v)
-    return at
+    return page_as(engine, email, password, page, **query)
 
 
 def run(at: AppTest) -> AppTest:

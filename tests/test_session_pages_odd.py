@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import SEED_PASSWORDS, seed_progress_world
+from conftest import SEED_PASSWORDS, page_as, seed_progress_world
 from physio_core.store import get_session_detail, list_sessions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,16 +21,7 @@ def seeded(app_db):
 
 
 def as_trainer(engine, page: str = PAGE, **query) -> AppTest:
-    from physio_core.auth import login
-
-    session = login(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"])
-    at = AppTest.from_file(page, default_timeout=240)
-    at.session_state["auth_token"] = session.token
-    at.session_state["user_id"] = session.user.id
-    at.session_state["user_role"] = session.user.role.value
-    for k, v in query.items():
-        at.query_params[k] = str(v)
-    return at
+    return page_as(engine, "coach@clinic.org", SEED_PASSWORDS["trainer"], page, **query)
 
 
 def run(at: AppTest) -> AppTest:
