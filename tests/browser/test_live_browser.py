@@ -336,7 +336,8 @@ def test_live_session_over_webrtc(tmp_path):
 
         _wait(lambda: "3D pose now" in pose_views(), "the live 3D pose view of the person", 60, app)
         time.sleep(2.0)
-        assert any(t.startswith("3D pose now") for t in pose_views())
+        # still there after its refreshes (a loaded machine may catch one mid-draw: look again)
+        _wait(lambda: any(t.startswith("3D pose now") for t in pose_views()), "the 3D pose view kept", 10, app)
         driver.save_screenshot(str(artifacts / "live_page.png"))
         cv2.imwrite(str(artifacts / "returned_frame.png"), shown[..., ::-1])
         # the browser's encoder may scale the picture down (CPU / bandwidth), never reshape it
