@@ -206,8 +206,7 @@ def logout(engine: Engine, token: str | None) -> None:
 
 def logout_everywhere(engine: Engine, user_id: int) -> int:
     """End every login of a user (after a password change); returns how many there were."""
-    return run_write(engine, lambda s: s.execute(
-        sa.delete(AuthSession).where(AuthSession.user_id == user_id)).rowcount)
+    return run_write(engine, lambda s: repo.end_logins(s, user_id))
 
 
 def purge_expired(engine: Engine, *, now: datetime | None = None) -> int:
@@ -256,8 +255,7 @@ def change_password(engine: Engine, user_id: int, old_password: str, new_passwor
         check_password_strength(new_password)
     except ValueError as err:
         raise AuthError(str(err)) from err
-    repo.set_password(engine, user_id, new_password)
-    logout_everywhere(engine, user_id)
+    repo.set_password(engine, user_id, new_password)  # which ends every login, in its transaction
 
 
 def has_admin(engine: Engine) -> bool:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -34,7 +33,6 @@ from physio_core.store import repo
 from physio_core.store.db import run_read, run_write
 from physio_core.store.models import (
     AthleteProfile,
-    AuthSession,
     Feedback,
     FeedbackKind,
     MorningPain,
@@ -215,7 +213,7 @@ def set_active_as(engine: Engine, viewer_id: int, user_id: int, active: bool) ->
             raise NotFound(f"no user {user_id}")
         u.is_active = active
         if not active:  # log them out everywhere
-            s.execute(sa.delete(AuthSession).where(AuthSession.user_id == user_id))
+            repo.end_logins(s, user_id)
 
     run_write(engine, fn)
 
@@ -250,8 +248,7 @@ def set_login_as(engine: Engine, viewer_id: int, user_id: int, email: str, passw
             raise ValueError(f"a user with e-mail {email_n} already exists")
         u.email, u.password_hash = email_n, pw_hash
         s.add(u)
-        # a new password ends the logins made with the old one (an admin resets a leaked one)
-        s.execute(sa.delete(AuthSession).where(AuthSession.user_id == user_id))
+        repo.end_logins(s, user_id)  # a new password ends the logins made with the old one (a leaked one)
         s.flush()
         return repo._user_out(u)
 

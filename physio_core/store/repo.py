@@ -408,6 +408,11 @@ def list_users(
     return run_read(engine, lambda s: [_user_out(u) for u in s.exec(q)])
 
 
+def end_logins(s: Session, user_id: int) -> int:
+    """End every login of a user, inside the caller's transaction; how many there were."""
+    return s.execute(sa.delete(AuthSession).where(AuthSession.user_id == user_id)).rowcount
+
+
 def set_password(engine: Engine, user_id: int, password: str | None) -> None:
     """Set (or with None remove) a user's password; the user's logins end with the old one."""
     pw_hash = _hasher.hash(password) if password else None
@@ -417,7 +422,7 @@ def set_password(engine: Engine, user_id: int, password: str | None) -> None:
         if u is None:
             raise NotFound(f"no user {user_id}")
         u.password_hash = pw_hash
-        s.execute(sa.delete(AuthSession).where(AuthSession.user_id == user_id))
+        end_logins(s, user_id)
 
     run_write(engine, fn)
 
