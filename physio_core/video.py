@@ -70,6 +70,7 @@ class VideoInfo:
     pixel_aspect: float = 1.0  # width / height of one stored pixel (camcorders store 4:3 pixels)
     interlaced: bool = False  # frames hold two fields filmed 1/50 or 1/60 s apart (1080i camcorders)
     filmed_at: datetime | None = None  # when the camera filmed it (UTC), where the file says so
+    container: str = ""  # the demuxer's name ("mpegts", "mov,mp4,m4a,3gp,3g2,mj2", ...)
 
     @property
     def display_width(self) -> int:
@@ -210,28 +211,42 @@ def filmed_at(tags: dict[str, str], now: datetime | None = None) -> datetime | N
     return None
 
 
+@dataclass(frozen=True)
+class _Packets:
+    """What a video stream's packets tell, read but not decoded (about a second for a long file)."""
+
+    frames: int
+    first_s: float | None  # the earliest time
+    end_s: float | None  # the latest time a packet lasts to
+    goes_back: bool  # a time steps back by more than ``_Clock.JOIN_S`` (recordings joined into one file)
+
+    def duration_s(self, fps: float) -> float:
+        return 0.0 if self.first_s is None else max(self.end_s - self.first_s, self.frames / fps)
+
+
+def _packets(path: Path) -> _Packets:
+    """``_packets_of`` the file as it is now: kept while its size and time of change stay (the
+    frame scrubber probes it again for each frame)."""
+    stat = path.stat()
+    return _packets_of(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
 @functools.lru_cache(maxsize=16)
-def _measured(path: Path, stamp: tuple[int, int], index: int, fps: float) -> tuple[int, float]:
-    """Frames and duration of a stream whose header does not give them, counted from its packets
-    (read, not decoded: about a second for a long file; kept for the file as it is, ``stamp``
-    its size and time of change, as the frame scrubber probes it again for each frame). A
-    browser's recording (MediaRecorder WebM, as web recorders save it) has no duration in its
-    header: the length limit let any such file through, its analysis ran on one core, and its
-    progress bar said nothing."""
-    frames, first, last = 0, None, None
+def _packets_of(path: Path, size: int, mtime_ns: int) -> _Packets:
+    frames, first, end, last, back = 0, None, None, None, False
     with _open(path) as container:
-        stream = container.streams[index]
+        stream = _video_stream(container)
         for packet in container.demux(stream):
             if packet.pts is None or packet.size == 0:  # the demuxer's empty packet at the end
                 continue
             frames += 1
             t = float(packet.pts * stream.time_base)
+            back = back or (last is not None and t < last - _Clock.JOIN_S)
+            last = t if last is None else max(last, t)
             first = t if first is None else min(first, t)
-            end = t + float((packet.duration or 0) * stream.time_base)
-            last = end if last is None else max(last, end)
-    if first is None:
-        return 0, 0.0
-    return frames, max(last - first, frames / fps)
+            t_end = t + float((packet.duration or 0) * stream.time_base)
+            end = t_end if end is None else max(end, t_end)
+    return _Packets(frames, first, end, back)
 
 
 def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> VideoInfo:
@@ -271,8 +286,10 @@ def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> Vi
             duration = frames / fps
         first = _first_frame(container, stream)
         if duration <= 0 or frames <= 0:
-            stat = path.stat()
-            frames, duration = _measured(path.resolve(), (stat.st_size, stat.st_mtime_ns), stream.index, fps)
+            # a browser's recording (MediaRecorder WebM) has no duration in its header: the length
+            # limit let any such file through, and its analysis had no progress, on one core
+            packets = _packets(path)
+            frames, duration = packets.frames, packets.duration_s(fps)
         info = VideoInfo(
             path=path,
             width=int(ctx.width),
@@ -286,6 +303,7 @@ def probe_video(path: str | os.PathLike, settings: Settings | None = None) -> Vi
             pixel_aspect=_pixel_aspect(stream),
             interlaced=first.interlaced,
             filmed_at=filmed_at({**stream.metadata, **container.metadata}),
+            container=container.format.name or "",
         )
     max_s = _max_video_s(settings)
     if info.duration_s > max_s:
@@ -479,10 +497,10 @@ def read_frame(
         raise ValueError("give either index or time_s")
     info = probe_video(path)
     width, height = info.scaled_size(max_side)
-    found = None
     if _joined(info):  # its times are the reader's clock's, which no seek knows
         return _rgb(_frame_by_clock(info, (time_s if time_s is not None else index / info.fps) - 0.5 / info.fps),
                     info, width, height)
+    found = None
     # an MPEG-TS seek may land after the time asked (it seeks by bytes): seek further back then
     for back_s in (0.0, 1.0, 5.0):
         with _open(info.path) as container:
@@ -519,29 +537,7 @@ def _rgb(frame: av.VideoFrame, info: VideoInfo, width: int, height: int) -> np.n
 
 def _joined(info: VideoInfo) -> bool:
     """Whether the file is an MPEG-TS whose times go back (recordings joined into one file)."""
-    with _open(info.path) as container:
-        if "mpegts" not in (container.format.name or ""):
-            return False
-        index = _video_stream(container).index
-    stat = info.path.stat()
-    return _times_go_back(info.path.resolve(), (stat.st_size, stat.st_mtime_ns), index)
-
-
-@functools.lru_cache(maxsize=16)
-def _times_go_back(path: Path, stamp: tuple[int, int], index: int) -> bool:
-    """Whether a stream's packets' times step back by more than ``_Clock.JOIN_S`` (read, not
-    decoded; kept for the file as it is, ``stamp`` its size and time of change)."""
-    last = None
-    with _open(path) as container:
-        stream = container.streams[index]
-        for packet in container.demux(stream):
-            if packet.pts is None:
-                continue
-            t = float(packet.pts * stream.time_base)
-            if last is not None and t < last - _Clock.JOIN_S:
-                return True
-            last = t if last is None else max(last, t)
-    return False
+    return "mpegts" in info.container and _packets(info.path).goes_back
 
 
 def _frame_by_clock(info: VideoInfo, target_s: float) -> av.VideoFrame:
