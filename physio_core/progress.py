@@ -92,6 +92,12 @@ def filter_rows(rows: Sequence[ProgressRow], flt: ProgressFilter) -> list[Progre
     return out
 
 
+def on_viewers_clock(rows: Sequence[ProgressRow], tz: tzinfo) -> list[ProgressRow]:
+    """``rows`` with their dates on the clock of ``tz`` (the viewer's): the day a session falls on,
+    and so its week, depends on it."""
+    return [dataclasses.replace(r, date=r.date.astimezone(tz)) for r in rows]
+
+
 def load_progress(
     engine: Engine, athlete_id: int, *, viewer_id: int | None = None, flt: ProgressFilter | None = None,
     tz: tzinfo = UTC,
@@ -99,8 +105,7 @@ def load_progress(
     """The athlete's ended sessions (filtered) and ROM targets; raises AccessDenied when
     ``viewer_id`` may not see the athlete. Dates are on the clock of ``tz`` (the viewer's):
     the day a session falls on, and so its week, depends on it."""
-    rows = [dataclasses.replace(r, date=r.date.astimezone(tz))
-            for r in progress_for_athlete(engine, athlete_id, viewer_id=viewer_id)]
+    rows = on_viewers_clock(progress_for_athlete(engine, athlete_id, viewer_id=viewer_id), tz)
     targets = rom_targets(engine, athlete_id, viewer_id=viewer_id)
     return ProgressData(
         athlete_id=athlete_id,
@@ -840,7 +845,7 @@ def roster(engine: Engine, viewer_id: int, *, today: date | None = None, tz: tzi
     profiles = athlete_profiles(engine, [a.id for a in athletes], viewer_id=viewer_id)
     mornings = morning_pains(engine, [a.id for a in athletes], viewer_id=viewer_id)
     for a in athletes:
-        rows = [dataclasses.replace(r, date=r.date.astimezone(tz)) for r in history[a.id]]
+        rows = on_viewers_clock(history[a.id], tz)
         s = summary(rows)
         last = rows[-1] if rows else None
         profile = profiles[a.id]
