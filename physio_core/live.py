@@ -416,8 +416,6 @@ class _VideoRecorder:
     def write(self, rgb: np.ndarray, t: float) -> None:
         import av
 
-        if rgb.shape[1] != self._stream.width or rgb.shape[0] != self._stream.height:
-            return  # (never: submit() fits every frame to the session's first size)
         frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
         pts = max(self._last_pts + 1, int(round(t * 1000)))
         frame.pts, frame.time_base, self._last_pts = pts, self._tb, pts
