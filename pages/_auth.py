@@ -190,6 +190,13 @@ def log_out(engine) -> None:
         _clear()
 
 
+def log_in_again(engine, why: str) -> None:
+    """End this login and show the login page with ``why`` (a new password ended every login)."""
+    log_out(engine)
+    st.session_state[NOTICE_KEY] = why
+    st.rerun()
+
+
 def require_user(engine, *roles, does: str = "shows what is stored"):
     """The logged-in user if their role is among ``roles`` (any role when none given); else an
     error and ``st.stop()``. Pages call it before anything else. A database that cannot be used

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._auth import NOTICE_KEY, TOKEN_KEY, log_out, plain, require_user
+from pages._auth import TOKEN_KEY, log_in_again, log_out, plain, require_user
 from pages._shared import require_engine
 
 st.title("My account")
@@ -40,9 +40,7 @@ if change:
             st.error(str(exc))
         else:
             # every login ended, this one too: log in again with the new password
-            log_out(engine)
-            st.session_state[NOTICE_KEY] = "Password changed. Please log in with the new one."
-            st.rerun()
+            log_in_again(engine, "Password changed. Please log in with the new one.")
 
 st.subheader("Log out")
 a, b = st.columns(2)

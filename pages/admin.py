@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._auth import NOTICE_KEY, log_out, plain, require_user, same_name
+from pages._auth import log_in_again, plain, require_user, same_name
 from pages._shared import (ATHLETE_KEY, ROLE_KEY, get_engine, pick_athlete, show_table, stop_for_database,
                            tz_name, viewer_tz)
 
@@ -135,9 +135,7 @@ if is_admin:
                     except (AccessDenied, ValueError, StorageUnavailable) as exc:
                         st.error(str(exc))
                     else:
-                        log_out(engine)
-                        st.session_state[NOTICE_KEY] = "Login saved. Please log in with the new password."
-                        st.rerun()
+                        log_in_again(engine, "Login saved. Please log in with the new password.")
                 else:
                     _run(lambda: access.set_login_as(engine, me.id, uid, new_email, new_pw),
                          "Login saved; the user can log in with it now (their open logins have ended).")
