@@ -270,7 +270,7 @@ def _filmed_date(engine, viewer_id: int, s, *, sensor: bool) -> None:
     from physio_core.results import EARLIEST_FILMED, plausible_filming_time
 
     shown = local_time(s.started_at)
-    others = _other_sets_of(engine, viewer_id, s)
+    others = [r for r in other_sets_of(engine, viewer_id, s) if r.status is SessionStatus.ENDED]
     with st.form(f"filmed_date_{s.id}"):
         c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
         day = c1.date_input("Recorded on" if sensor else "Filmed on", value=shown.date(), key=f"filmed_day_{s.id}",
@@ -302,8 +302,9 @@ def _filmed_date(engine, viewer_id: int, s, *, sensor: bool) -> None:
                          f"{', '.join(f'#{i}' for i, _ in moved)} moved with it." if moved else "."))
 
 
-def _other_sets_of(engine, viewer_id: int, s) -> list:
-    """The ended sessions of the other sets of the recording ``s`` is a set of (``physio_core.sets``)."""
+def other_sets_of(engine, viewer_id: int | None, s) -> list:
+    """The sessions of the other sets of the recording ``s`` is a set of (``physio_core.sets``);
+    none when it is no set, or they cannot be read."""
     from datetime import timedelta
 
     from physio_core.sets import other_sets, set_of
@@ -316,7 +317,7 @@ def _other_sets_of(engine, viewer_id: int, s) -> list:
                              since=s.started_at - timedelta(days=1), limit=1000)
     except (AccessDenied, StorageUnavailable):
         return []
-    return [r for r in other_sets(rows, s) if r.status is SessionStatus.ENDED]
+    return other_sets(rows, s)
 
 
 def _exports(detail) -> None:

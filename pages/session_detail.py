@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import streamlit as st
 
 from pages._auth import plain
-from pages._session_actions import render_actions, show_notice
+from pages._session_actions import other_sets_of, render_actions, show_notice
 from pages._shared import (link_to_session, render_report, require_engine, show_table, local_time, shown_time,
                            stop_for_database, tile_row, viewer_id, viewer_tz)
 from physio_core import exports, felt, progress
@@ -86,19 +84,11 @@ def _then_and_now(detail, this, before) -> tuple[str, str] | None:
 def _other_sets(session) -> None:
     """A set of a recording split into its sets (``physio_core.sets``): the recording's other
     sets, a link each."""
-    from physio_core.sets import other_sets, set_of
+    from physio_core.sets import set_of
 
-    if (mine := set_of(session.source)) is None:
+    if not (others := other_sets_of(engine, me, session)):
         return
-    try:
-        rows = list_sessions(engine, athlete_id=session.athlete_id, viewer_id=me,
-                             since=session.started_at - timedelta(days=1), limit=1000)
-    except (AccessDenied, StorageUnavailable):
-        return
-    others = other_sets(rows, session)
-    if not others:
-        return
-    recording, k, n = mine
+    recording, k, n = set_of(session.source)
     st.caption(f"Set {k} of {n} of {recording or 'one recording'}; its other sets:")
     for r in others:
         which = set_of(r.source)[1]
