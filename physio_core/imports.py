@@ -373,14 +373,15 @@ def _table(data: bytes, member: str, needs: Sequence[str] = ()) -> list[tuple[in
     """One of an archive's tables, as (line, row) with the columns named in lower case: UTF-8 (a
     BOM is fine), separated by ',' or, as a spreadsheet may save it again, ';' or tabs. A table
     that does not read, has a column twice, or has rows but not a column of ``needs`` is refused."""
+    from physio_core.imu.io import column_separator
+
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ImportFormatError(f"{member} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
                                 "save it as CSV UTF-8") from None
-    head = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=next((c for c in ",;\t" if c in head), ","))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=column_separator(data))
     try:
         header = [h.strip().lower() for h in next(reader, [])]
         rows = [(reader.line_num, cells) for cells in reader if any(c.strip() for c in cells)]

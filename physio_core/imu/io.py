@@ -158,7 +158,7 @@ def _expected_generic() -> str:
     )
 
 
-def _separator(data: bytes) -> str:
+def column_separator(data: bytes) -> str:
     """The column separator named by the header line: ``,``, else ``;`` (spreadsheets in much of
     Europe, which also write ``,`` as the decimal mark) or a tab."""
     head = data[:4096].split(b"\n", 1)[0]
@@ -184,7 +184,7 @@ def read_imu_csv(source: str | Path | IO[str] | IO[bytes] | bytes, name: str = "
         raw = source.read()
         data = raw.encode() if isinstance(raw, str) else raw
     try:
-        df = pd.read_csv(io.BytesIO(data), sep=_separator(data))
+        df = pd.read_csv(io.BytesIO(data), sep=column_separator(data))
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
         raise ImuFormatError(f"{name or 'file'}: not a readable CSV ({exc}); {_expected_generic()}")
     df.columns = [str(c).strip() for c in df.columns]
@@ -306,7 +306,7 @@ def _read_mm_sensor(source: Path | bytes, name: str, value_cols: tuple[str, ...]
                     ) -> tuple[np.ndarray, np.ndarray]:
     data = source if isinstance(source, bytes) else source.read_bytes()
     try:
-        df = pd.read_csv(io.BytesIO(data), sep=_separator(data))
+        df = pd.read_csv(io.BytesIO(data), sep=column_separator(data))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ImuFormatError(f"{name}: not a readable CSV ({exc})")
     df.columns = [str(c).strip() for c in df.columns]
@@ -365,7 +365,7 @@ def read_metamotion(
 def _mm_kind(data: bytes) -> str:
     """"acc" or "gyr" for a MetaMotion export (by its header), "?" for anything else."""
     first = data[:4096].split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
-    header = {c.strip().strip('"') for c in first.split(_separator(data))}
+    header = {c.strip().strip('"') for c in first.split(column_separator(data))}
     return "acc" if set(MM_ACC) <= header else "gyr" if set(MM_GYR) <= header else "?"
 
 
